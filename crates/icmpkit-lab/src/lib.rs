@@ -1,0 +1,1 @@
+//! Test-only network lab for icmpkit: networks of Linux network namespaces.

@@ -1,0 +1,68 @@
+//! Bounds-checked big-endian field access: the only place that indexes
+//! packet buffers, so that no parser can panic on short input.
+
+use crate::{Error, Result};
+
+/// The bytes `at..at+len` of `buf`, or `Truncated` naming `what`.
+#[inline]
+pub(crate) fn slice<'a>(buf: &'a [u8], at: usize, len: usize, what: &'static str) -> Result<&'a [u8]> {
+    let end = at.checked_add(len).ok_or(Error::Malformed("length overflow"))?;
+    buf.get(at..end).ok_or(Error::Truncated { what, need: end, have: buf.len() })
+}
+
+/// The byte at `at`.
+#[inline]
+pub(crate) fn u8_at(buf: &[u8], at: usize, what: &'static str) -> Result<u8> {
+    buf.get(at).copied().ok_or(Error::Truncated { what, need: at + 1, have: buf.len() })
+}
+
+/// The big-endian `u16` at `at`.
+#[inline]
+pub(crate) fn u16_at(buf: &[u8], at: usize, what: &'static str) -> Result<u16> {
+    let b = slice(buf, at, 2, what)?;
+    Ok(u16::from_be_bytes([b[0], b[1]]))
+}
+
+/// The big-endian `u32` at `at`.
+#[inline]
+pub(crate) fn u32_at(buf: &[u8], at: usize, what: &'static str) -> Result<u32> {
+    let b = slice(buf, at, 4, what)?;
+    Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The IPv4 address at `at`.
+#[inline]
+pub(crate) fn ipv4_at(buf: &[u8], at: usize, what: &'static str) -> Result<core::net::Ipv4Addr> {
+    Ok(core::net::Ipv4Addr::from(u32_at(buf, at, what)?))
+}
+
+/// The IPv6 address at `at`.
+#[inline]
+pub(crate) fn ipv6_at(buf: &[u8], at: usize, what: &'static str) -> Result<core::net::Ipv6Addr> {
+    let b = slice(buf, at, 16, what)?;
+    let mut a = [0u8; 16];
+    a.copy_from_slice(b);
+    Ok(core::net::Ipv6Addr::from(a))
+}
+
+/// Checks that an output buffer holds `need` bytes.
+#[inline]
+pub(crate) fn check_room(buf: &[u8], need: usize) -> Result<()> {
+    if buf.len() < need {
+        Err(Error::BufferTooSmall { need, have: buf.len() })
+    } else {
+        Ok(())
+    }
+}
+
+/// Writes `v` big-endian at `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_u16(buf: &mut [u8], at: usize, v: u16) {
+    buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
+}
+
+/// Writes `v` big-endian at `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_u32(buf: &mut [u8], at: usize, v: u32) {
+    buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
+}
