@@ -5,15 +5,30 @@ use crate::{Error, Result};
 
 /// The bytes `at..at+len` of `buf`, or `Truncated` naming `what`.
 #[inline]
-pub(crate) fn slice<'a>(buf: &'a [u8], at: usize, len: usize, what: &'static str) -> Result<&'a [u8]> {
-    let end = at.checked_add(len).ok_or(Error::Malformed("length overflow"))?;
-    buf.get(at..end).ok_or(Error::Truncated { what, need: end, have: buf.len() })
+pub(crate) fn slice<'a>(
+    buf: &'a [u8],
+    at: usize,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8]> {
+    let end = at
+        .checked_add(len)
+        .ok_or(Error::Malformed("length overflow"))?;
+    buf.get(at..end).ok_or(Error::Truncated {
+        what,
+        need: end,
+        have: buf.len(),
+    })
 }
 
 /// The byte at `at`.
 #[inline]
 pub(crate) fn u8_at(buf: &[u8], at: usize, what: &'static str) -> Result<u8> {
-    buf.get(at).copied().ok_or(Error::Truncated { what, need: at + 1, have: buf.len() })
+    buf.get(at).copied().ok_or(Error::Truncated {
+        what,
+        need: at + 1,
+        have: buf.len(),
+    })
 }
 
 /// The big-endian `u16` at `at`.
@@ -49,7 +64,10 @@ pub(crate) fn ipv6_at(buf: &[u8], at: usize, what: &'static str) -> Result<core:
 #[inline]
 pub(crate) fn check_room(buf: &[u8], need: usize) -> Result<()> {
     if buf.len() < need {
-        Err(Error::BufferTooSmall { need, have: buf.len() })
+        Err(Error::BufferTooSmall {
+            need,
+            have: buf.len(),
+        })
     } else {
         Ok(())
     }

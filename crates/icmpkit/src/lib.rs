@@ -9,3 +9,9 @@ pub use icmpkit_wire as wire;
 
 mod error;
 pub use error::{Error, PermissionHint, Result};
+pub mod engine;
+mod icmp_error;
+pub use icmp_error::{IcmpError, IcmpErrorKind};
+pub mod ping;
+#[cfg(feature = "serde")]
+mod serde_ms;

@@ -1,0 +1,121 @@
+//! The two clocks a probe is timed with.
+//!
+//! The kernel stamps received packets (SO_TIMESTAMPNS) with CLOCK_REALTIME,
+//! the wall clock, which can step. So a probe records both clocks when it is
+//! sent: the RTT is the kernel's receive stamp minus the send's realtime,
+//! accepted only when it agrees with the monotonic RTT measured in user
+//! space (never negative, never longer); otherwise the monotonic RTT is used.
+//! A wall-clock step can thus never produce a wrong RTT.
+
+use std::time::Duration;
+
+/// A moment read from both clocks, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Timestamp {
+    /// CLOCK_REALTIME, nanoseconds since the Unix epoch.
+    pub realtime_ns: u64,
+    /// CLOCK_MONOTONIC, nanoseconds since boot.
+    pub monotonic_ns: u64,
+}
+
+impl Timestamp {
+    /// Reads both clocks now (monotonic last, so that it is the later one).
+    pub fn now() -> Timestamp {
+        let realtime_ns = read(nix::time::ClockId::CLOCK_REALTIME);
+        let monotonic_ns = read(nix::time::ClockId::CLOCK_MONOTONIC);
+        Timestamp {
+            realtime_ns,
+            monotonic_ns,
+        }
+    }
+
+    /// This moment plus `d`.
+    pub fn after(self, d: Duration) -> Timestamp {
+        let ns = d.as_nanos() as u64;
+        Timestamp {
+            realtime_ns: self.realtime_ns.saturating_add(ns),
+            monotonic_ns: self.monotonic_ns.saturating_add(ns),
+        }
+    }
+
+    /// Monotonic time elapsed since `earlier` (zero if it is later).
+    pub fn since(self, earlier: Timestamp) -> Duration {
+        Duration::from_nanos(self.monotonic_ns.saturating_sub(earlier.monotonic_ns))
+    }
+}
+
+fn read(clock: nix::time::ClockId) -> u64 {
+    // clock_gettime cannot fail for these two clocks on Linux.
+    let ts = nix::time::clock_gettime(clock).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));
+    (ts.tv_sec() as u64) * 1_000_000_000 + ts.tv_nsec() as u64
+}
+
+/// The RTT of a probe sent at `sent` and received (by user space) at
+/// `received`, with the kernel's receive stamp when there is one.
+pub fn round_trip(
+    sent: Timestamp,
+    kernel_rx_realtime_ns: Option<u64>,
+    received: Timestamp,
+) -> Duration {
+    let monotonic = received.since(sent);
+    match kernel_rx_realtime_ns {
+        Some(k) if k >= sent.realtime_ns => {
+            let kernel = Duration::from_nanos(k - sent.realtime_ns);
+            if kernel <= monotonic {
+                kernel
+            } else {
+                monotonic
+            }
+        }
+        _ => monotonic,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: Timestamp = Timestamp {
+        realtime_ns: 1_000_000_000,
+        monotonic_ns: 5_000,
+    };
+
+    #[test]
+    fn kernel_stamp_is_preferred_when_consistent() {
+        let rx = Timestamp {
+            realtime_ns: 0,
+            monotonic_ns: 5_000 + 90_000,
+        };
+        assert_eq!(
+            round_trip(T0, Some(1_000_000_000 + 60_000), rx),
+            Duration::from_micros(60)
+        );
+    }
+
+    #[test]
+    fn wall_clock_step_falls_back_to_monotonic() {
+        let rx = Timestamp {
+            realtime_ns: 0,
+            monotonic_ns: 5_000 + 90_000,
+        };
+        // Clock stepped back: kernel stamp before the send.
+        assert_eq!(
+            round_trip(T0, Some(999_000_000), rx),
+            Duration::from_micros(90)
+        );
+        // Clock stepped forward: kernel RTT longer than the monotonic one.
+        assert_eq!(
+            round_trip(T0, Some(2_000_000_000), rx),
+            Duration::from_micros(90)
+        );
+        assert_eq!(round_trip(T0, None, rx), Duration::from_micros(90));
+    }
+
+    #[test]
+    fn now_is_monotonic() {
+        let a = Timestamp::now();
+        let b = Timestamp::now();
+        assert!(b.monotonic_ns >= a.monotonic_ns);
+        assert!(a.realtime_ns > 1_500_000_000_000_000_000);
+    }
+}

@@ -1,0 +1,105 @@
+//! What a ping produces: events as they happen and the final report.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::IcmpError;
+
+/// One thing that happened during a ping, in the order it happened (the
+/// streaming API yields these).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "event", rename_all = "snake_case"))]
+pub enum PingEvent {
+    /// An echo request left.
+    Sent {
+        /// Its sequence number.
+        sequence: u16,
+    },
+    /// An echo reply came back.
+    Reply {
+        /// Who answered.
+        from: IpAddr,
+        /// Sequence number of the answered request.
+        sequence: u16,
+        /// ICMP bytes received (header + data), as ping prints it.
+        bytes: usize,
+        /// TTL / hop limit of the reply, when the socket reports it.
+        ttl: Option<u8>,
+        /// Round-trip time; `None` when the payload is too short to carry
+        /// the send time and the probe is not remembered.
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+        rtt: Option<Duration>,
+        /// A second (or later) reply to the same request.
+        duplicate: bool,
+        /// The reply arrived after the per-probe timeout.
+        late: bool,
+    },
+    /// An ICMP error came back for a request.
+    Error {
+        /// Sequence number of the request it quotes.
+        sequence: u16,
+        /// The error.
+        error: IcmpError,
+    },
+    /// A request got no answer within the timeout.
+    Timeout {
+        /// Its sequence number.
+        sequence: u16,
+    },
+    /// The kernel refused to send a request.
+    SendError {
+        /// Its sequence number.
+        sequence: u16,
+        /// The OS error text.
+        message: String,
+    },
+}
+
+/// The outcome of pinging one target: icmplib's `Host` fields plus iputils'
+/// statistics.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct PingReport {
+    /// The name or address as given.
+    pub target: String,
+    /// The address pinged.
+    pub address: IpAddr,
+    /// Requests sent.
+    pub packets_sent: u64,
+    /// Distinct requests answered (duplicates not counted).
+    pub packets_received: u64,
+    /// Lost fraction, 0.0 to 1.0 (icmplib's `packet_loss`).
+    pub packet_loss: f64,
+    /// Every RTT in order of arrival.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
+    pub rtts: Vec<Duration>,
+    /// Smallest RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub min_rtt: Option<Duration>,
+    /// Mean RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub avg_rtt: Option<Duration>,
+    /// Largest RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub max_rtt: Option<Duration>,
+    /// iputils' mdev (standard deviation).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub mdev: Option<Duration>,
+    /// icmplib's jitter (mean difference of consecutive RTTs).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub jitter: Option<Duration>,
+    /// Replies received more than once.
+    pub duplicates: u64,
+    /// ICMP errors received, with the sequence they answered.
+    pub errors: Vec<(u16, IcmpError)>,
+    /// Requests the kernel refused to send.
+    pub send_errors: u64,
+    /// TTL / hop limit of the last reply.
+    pub reply_ttl: Option<u8>,
+    /// Wall time from the first send to the end, as iputils' `time`.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+    pub elapsed: Duration,
+    /// True if any reply came back.
+    pub is_alive: bool,
+}

@@ -1,0 +1,692 @@
+//! The state of pinging one target, with no I/O: the driver asks it what to
+//! do next, tells it what was sent and what came back, and it keeps the
+//! books exactly as iputils ping does (when to stop, duplicates, linger).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::IcmpError;
+use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::sequence::{AnsweredSet, Sequence};
+use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
+use crate::engine::stats::RttStats;
+
+use super::report::{PingEvent, PingReport};
+
+/// In flood mode a probe goes out at least this often even when the last
+/// one is unanswered (iputils: "100 times per second").
+const FLOOD_TICK: Duration = Duration::from_millis(10);
+
+/// When and how many probes to send.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Stop after this many requests (`-c`); `None` pings until stopped.
+    pub count: Option<u64>,
+    /// Time between requests (`-i`).
+    pub interval: Duration,
+    /// Per-probe timeout, and how long to wait for stragglers when nothing
+    /// was answered (`-W`).
+    pub timeout: Duration,
+    /// Stop after this long whatever happens (`-w`).
+    pub deadline: Option<Duration>,
+    /// Requests sent at once at the start (`-l`).
+    pub preload: u32,
+    /// Send as fast as replies come back, at least 100 per second (`-f`).
+    pub flood: bool,
+    /// Adapt the interval to the RTT (`-A`).
+    pub adaptive: bool,
+    /// Floor for the adaptive interval (iputils: 200 ms unprivileged).
+    pub min_interval: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            count: None,
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(10),
+            deadline: None,
+            preload: 1,
+            flood: false,
+            adaptive: false,
+            min_interval: Duration::ZERO,
+        }
+    }
+}
+
+/// What the driver should do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Send the request with this sequence number now.
+    Send(Sequence),
+    /// Nothing to do before this monotonic time (ns); wake up earlier if a
+    /// packet arrives.
+    WaitUntil(u64),
+    /// Finished.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Outstanding {
+    sent: Timestamp,
+    answered: bool,
+    timed_out: bool,
+}
+
+/// A reply as the driver decoded it.
+#[derive(Debug, Clone, Copy)]
+pub struct EchoReply<'a> {
+    /// Source of the reply.
+    pub from: IpAddr,
+    /// Echo id as received.
+    pub id: u16,
+    /// Echo sequence.
+    pub sequence: u16,
+    /// Echo data.
+    pub data: &'a [u8],
+    /// ICMP bytes (header + data).
+    pub bytes: usize,
+    /// Reply TTL / hop limit.
+    pub ttl: Option<u8>,
+    /// Kernel receive stamp (CLOCK_REALTIME ns).
+    pub kernel_rx_ns: Option<u64>,
+}
+
+/// Pinging one target.
+#[derive(Debug)]
+pub struct Session {
+    target: String,
+    address: IpAddr,
+    id: u16,
+    key: StampKey,
+    timing: Timing,
+    /// Also accept replies from other addresses (broadcast/multicast).
+    any_source: bool,
+    started: Option<Timestamp>,
+    last_send: Option<Timestamp>,
+    next_send_ns: u64,
+    next_seq: Sequence,
+    transmitted: u64,
+    received: u64,
+    duplicates: u64,
+    send_errors: u64,
+    errors: Vec<(u16, IcmpError)>,
+    outstanding: HashMap<u16, Outstanding>,
+    /// Sequence numbers in send order, for timeouts.
+    timeouts: VecDeque<(u16, u64)>,
+    answered: AnsweredSet,
+    stats: RttStats,
+    reply_ttl: Option<u8>,
+    ended_at: Option<Timestamp>,
+    stopping: bool,
+}
+
+impl Session {
+    /// A session pinging `address` (named `target` in reports) with echo
+    /// identifier `id`, stamping payloads with `key`.
+    pub fn new(target: String, address: IpAddr, id: u16, key: StampKey, timing: Timing) -> Session {
+        Session {
+            target,
+            address,
+            id,
+            key,
+            timing,
+            any_source: false,
+            started: None,
+            last_send: None,
+            next_send_ns: 0,
+            next_seq: Sequence(1),
+            transmitted: 0,
+            received: 0,
+            duplicates: 0,
+            send_errors: 0,
+            errors: Vec::new(),
+            outstanding: HashMap::new(),
+            timeouts: VecDeque::new(),
+            answered: AnsweredSet::default(),
+            stats: RttStats::default(),
+            reply_ttl: None,
+            ended_at: None,
+            stopping: false,
+        }
+    }
+
+    /// Accept replies from any source (broadcast and multicast pings).
+    pub fn accept_any_source(&mut self, yes: bool) {
+        self.any_source = yes;
+    }
+
+    /// The address pinged.
+    pub fn address(&self) -> IpAddr {
+        self.address
+    }
+
+    /// The echo identifier in use (datagram sockets: the kernel's).
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+
+    /// Replaces the echo identifier (datagram sockets learn theirs after bind).
+    pub fn set_id(&mut self, id: u16) {
+        self.id = id;
+    }
+
+    /// Requests sent so far.
+    pub fn transmitted(&self) -> u64 {
+        self.transmitted
+    }
+
+    /// Stops at the next step (Ctrl-C).
+    pub fn stop(&mut self) {
+        self.stopping = true;
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.transmitted - self.received - self.errors.len() as u64
+    }
+
+    /// Decides what to do at `now`.
+    pub fn next(&mut self, now: Timestamp) -> Next {
+        if self.finished(now) {
+            self.ended_at.get_or_insert(now);
+            return Next::Done;
+        }
+        let more_to_send = self.timing.count.is_none_or(|c| self.transmitted < c);
+        let mut wake = u64::MAX;
+        if more_to_send {
+            let flood_ready =
+                self.timing.flood && self.in_flight() < u64::from(self.timing.preload.max(1));
+            if self.started.is_none() || now.monotonic_ns >= self.next_send_ns || flood_ready {
+                return Next::Send(self.next_seq);
+            }
+            wake = self.next_send_ns;
+        } else if let Some(end) = self.linger_end() {
+            if now.monotonic_ns >= end {
+                self.ended_at.get_or_insert(now);
+                return Next::Done;
+            }
+            wake = end;
+        }
+        if let (Some(dl), Some(start)) = (self.timing.deadline, self.started) {
+            wake = wake.min(start.after(dl).monotonic_ns);
+        }
+        if let Some(&(_, t)) = self.timeouts.front() {
+            wake = wake.min(t);
+        }
+        Next::WaitUntil(wake)
+    }
+
+    fn finished(&self, now: Timestamp) -> bool {
+        if self.stopping {
+            return true;
+        }
+        let answered = self.received + self.errors.len() as u64;
+        if self.timing.count.is_some_and(|c| c > 0 && answered >= c) {
+            return true;
+        }
+        if self.timing.deadline.is_some() && !self.errors.is_empty() {
+            return true;
+        }
+        match (self.timing.deadline, self.started) {
+            (Some(dl), Some(start)) => now.since(start) >= dl,
+            _ => false,
+        }
+    }
+
+    /// When all is sent and there is no deadline, iputils waits twice the
+    /// longest RTT (at least one interval) if anything was answered, else
+    /// the timeout.
+    fn linger_end(&self) -> Option<u64> {
+        if self.timing.deadline.is_some() {
+            return None;
+        }
+        let last = self.last_send?;
+        let wait = match self.stats.max() {
+            Some(max) if self.received > 0 => (2 * max).max(self.timing.interval),
+            _ => self.timing.timeout,
+        };
+        Some(last.after(wait).monotonic_ns)
+    }
+
+    /// Fills `data` (the echo payload) for request `seq` sent at `at`: the
+    /// stamp when it fits, then the fill `pattern` (iputils' default when
+    /// empty: each byte its own offset).
+    pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = if pattern.is_empty() {
+                i as u8
+            } else {
+                pattern[i % pattern.len()]
+            };
+        }
+        let probe = ProbeId {
+            destination: self.address,
+            id: self.id,
+            sequence: seq.0,
+        };
+        self.key.write(&probe, at, data);
+    }
+
+    /// Records that request `seq` left at `at`.
+    pub fn on_sent(&mut self, seq: Sequence, at: Timestamp) -> PingEvent {
+        self.started.get_or_insert(at);
+        self.last_send = Some(at);
+        self.transmitted += 1;
+        self.next_seq = seq.next();
+        // The sequence space may have wrapped onto an old probe.
+        self.answered.clear(seq);
+        self.outstanding.insert(
+            seq.0,
+            Outstanding {
+                sent: at,
+                answered: false,
+                timed_out: false,
+            },
+        );
+        self.timeouts
+            .push_back((seq.0, at.after(self.timing.timeout).monotonic_ns));
+        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        PingEvent::Sent { sequence: seq.0 }
+    }
+
+    fn gap(&self) -> Duration {
+        if self.transmitted < u64::from(self.timing.preload) {
+            Duration::ZERO
+        } else if self.timing.flood {
+            FLOOD_TICK.min(self.timing.interval.max(FLOOD_TICK))
+        } else if self.timing.adaptive {
+            let ewma = self.stats.ewma().unwrap_or(self.timing.interval);
+            // iputils rounds the adaptive interval to whole milliseconds.
+            let ms = (ewma.as_micros() + 500) / 1000;
+            Duration::from_millis(ms as u64).max(self.timing.min_interval)
+        } else {
+            self.timing.interval
+        }
+    }
+
+    /// Records that the kernel refused request `seq`.
+    pub fn on_send_error(&mut self, seq: Sequence, at: Timestamp, message: String) -> PingEvent {
+        self.started.get_or_insert(at);
+        self.last_send = Some(at);
+        self.transmitted += 1;
+        self.send_errors += 1;
+        self.next_seq = seq.next();
+        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        PingEvent::SendError {
+            sequence: seq.0,
+            message,
+        }
+    }
+
+    /// Takes an echo reply received at `now`; `None` if it is not ours
+    /// (another process's, forged, or for a request never sent).
+    pub fn on_reply(&mut self, reply: &EchoReply<'_>, now: Timestamp) -> Option<PingEvent> {
+        if reply.id != self.id || (!self.any_source && reply.from != self.address) {
+            return None;
+        }
+        let probe = ProbeId {
+            destination: self.address,
+            id: self.id,
+            sequence: reply.sequence,
+        };
+        let entry = self.outstanding.get_mut(&reply.sequence);
+        let sent = if reply.data.len() >= STAMP_LEN {
+            // The cookie proves the reply answers one of our requests.
+            Some(self.key.check(&probe, reply.data)?)
+        } else {
+            None
+        };
+        let entry = match (entry, sent) {
+            (Some(e), _) => e,
+            // A genuine stamp for a probe we no longer track (wrapped).
+            (None, Some(_)) => return None,
+            (None, None) => return None,
+        };
+        let sent_at = sent.unwrap_or(entry.sent);
+        let late = entry.timed_out;
+        entry.answered = true;
+        let rtt = round_trip(sent_at, reply.kernel_rx_ns, now);
+        let duplicate = self.answered.mark(Sequence(reply.sequence));
+        if duplicate {
+            self.duplicates += 1;
+        } else {
+            self.received += 1;
+        }
+        self.stats.record(rtt);
+        self.reply_ttl = reply.ttl.or(self.reply_ttl);
+        Some(PingEvent::Reply {
+            from: reply.from,
+            sequence: reply.sequence,
+            bytes: reply.bytes,
+            ttl: reply.ttl,
+            rtt: Some(rtt),
+            duplicate,
+            late,
+        })
+    }
+
+    /// Takes an ICMP error quoting our request `sequence` (with echo id
+    /// `id`, sent to `quoted_destination`); `None` if it quotes someone else's.
+    pub fn on_error(
+        &mut self,
+        id: u16,
+        sequence: u16,
+        quoted_destination: Option<IpAddr>,
+        error: IcmpError,
+    ) -> Option<PingEvent> {
+        if id != self.id || quoted_destination.is_some_and(|d| d != self.address) {
+            return None;
+        }
+        let entry = self.outstanding.get_mut(&sequence)?;
+        entry.answered = true;
+        self.errors.push((sequence, error));
+        Some(PingEvent::Error { sequence, error })
+    }
+
+    /// Probes whose timeout passed by `now`, once each.
+    pub fn expire(&mut self, now: Timestamp) -> Vec<PingEvent> {
+        let mut events = Vec::new();
+        while let Some(&(seq, at)) = self.timeouts.front() {
+            if at > now.monotonic_ns {
+                break;
+            }
+            self.timeouts.pop_front();
+            if let Some(e) = self.outstanding.get_mut(&seq)
+                && !e.answered
+                && !e.timed_out
+            {
+                e.timed_out = true;
+                events.push(PingEvent::Timeout { sequence: seq });
+            }
+        }
+        events
+    }
+
+    /// True if request `seq` has been answered (for `-O`).
+    pub fn is_answered(&self, seq: Sequence) -> bool {
+        self.outstanding.get(&seq.0).is_some_and(|e| e.answered)
+    }
+
+    /// The figures so far (final once `next` returned `Done`).
+    pub fn report(&self, now: Timestamp) -> PingReport {
+        let end = self.ended_at.unwrap_or(now);
+        let elapsed = self.started.map_or(Duration::ZERO, |s| end.since(s));
+        let loss = if self.transmitted == 0 {
+            0.0
+        } else {
+            (self.transmitted - self.received.min(self.transmitted)) as f64
+                / self.transmitted as f64
+        };
+        PingReport {
+            target: self.target.clone(),
+            address: self.address,
+            packets_sent: self.transmitted,
+            packets_received: self.received,
+            packet_loss: loss,
+            rtts: self.stats.samples().to_vec(),
+            min_rtt: self.stats.min(),
+            avg_rtt: self.stats.avg(),
+            max_rtt: self.stats.max(),
+            mdev: self.stats.mdev(),
+            jitter: self.stats.jitter(),
+            duplicates: self.duplicates,
+            errors: self.errors.clone(),
+            send_errors: self.send_errors,
+            reply_ttl: self.reply_ttl,
+            elapsed,
+            is_alive: self.received > 0,
+        }
+    }
+
+    /// The live statistics (for SIGQUIT's interim line).
+    pub fn stats(&self) -> &RttStats {
+        &self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icmpkit_wire::Family;
+
+    const MS: u64 = 1_000_000;
+    const TARGET: &str = "192.0.2.7";
+
+    fn at(ms: u64) -> Timestamp {
+        Timestamp {
+            realtime_ns: 1_700_000_000_000 * MS + ms * MS,
+            monotonic_ns: 10_000 * MS + ms * MS,
+        }
+    }
+
+    fn session(timing: Timing) -> Session {
+        let addr: IpAddr = TARGET.parse().unwrap();
+        Session::new(
+            TARGET.into(),
+            addr,
+            0x4242,
+            StampKey::from_parts(7, 8),
+            timing,
+        )
+    }
+
+    /// Sends the next probe at `t`, returning its payload.
+    fn send(s: &mut Session, t: u64) -> (Sequence, Vec<u8>) {
+        let Next::Send(seq) = s.next(at(t)) else {
+            panic!("expected a send at {t} ms")
+        };
+        let mut data = vec![0u8; 56];
+        s.fill_payload(seq, at(t), &[], &mut data);
+        s.on_sent(seq, at(t));
+        (seq, data)
+    }
+
+    fn reply<'a>(s: &Session, seq: Sequence, data: &'a [u8]) -> EchoReply<'a> {
+        EchoReply {
+            from: s.address(),
+            id: s.id(),
+            sequence: seq.0,
+            data,
+            bytes: data.len() + 8,
+            ttl: Some(64),
+            kernel_rx_ns: None,
+        }
+    }
+
+    #[test]
+    fn three_answered_probes_then_done() {
+        let mut s = session(Timing {
+            count: Some(3),
+            ..Timing::default()
+        });
+        for i in 0..3 {
+            let (seq, data) = send(&mut s, i * 1000);
+            let ev = s
+                .on_reply(&reply(&s, seq, &data), at(i * 1000 + 5))
+                .unwrap();
+            assert!(
+                matches!(ev, PingEvent::Reply { rtt: Some(r), duplicate: false, .. } if r == Duration::from_millis(5))
+            );
+            if i < 2 {
+                assert_eq!(
+                    s.next(at(i * 1000 + 6)),
+                    Next::WaitUntil(at((i + 1) * 1000).monotonic_ns)
+                );
+            }
+        }
+        assert_eq!(s.next(at(2006)), Next::Done);
+        let r = s.report(at(2006));
+        assert_eq!(
+            (r.packets_sent, r.packets_received, r.packet_loss),
+            (3, 3, 0.0)
+        );
+        assert_eq!(r.min_rtt, Some(Duration::from_millis(5)));
+        assert!(r.is_alive);
+    }
+
+    #[test]
+    fn unanswered_probes_time_out_and_linger_ends() {
+        let timing = Timing {
+            count: Some(2),
+            timeout: Duration::from_secs(2),
+            ..Timing::default()
+        };
+        let mut s = session(timing);
+        send(&mut s, 0);
+        assert_eq!(s.next(at(500)), Next::WaitUntil(at(1000).monotonic_ns));
+        send(&mut s, 1000);
+        assert_eq!(s.expire(at(1999)), vec![]);
+        assert_eq!(s.expire(at(2000)), vec![PingEvent::Timeout { sequence: 1 }]);
+        // Nothing answered: wait the timeout after the last send.
+        assert_eq!(s.next(at(2500)), Next::WaitUntil(at(3000).monotonic_ns));
+        assert_eq!(s.next(at(3000)), Next::Done);
+        let r = s.report(at(3000));
+        assert_eq!(
+            (r.packets_sent, r.packets_received, r.packet_loss),
+            (2, 0, 1.0)
+        );
+        assert!(!r.is_alive);
+    }
+
+    #[test]
+    fn late_reply_counts_and_says_late() {
+        let mut s = session(Timing {
+            count: Some(1),
+            timeout: Duration::from_secs(1),
+            ..Timing::default()
+        });
+        let (seq, data) = send(&mut s, 0);
+        assert_eq!(s.expire(at(1000)).len(), 1);
+        let ev = s.on_reply(&reply(&s, seq, &data), at(1500)).unwrap();
+        assert!(matches!(ev, PingEvent::Reply { late: true, .. }));
+        assert_eq!(s.report(at(1500)).packets_received, 1);
+    }
+
+    #[test]
+    fn duplicates_are_counted_apart() {
+        let mut s = session(Timing {
+            count: Some(1),
+            ..Timing::default()
+        });
+        let (seq, data) = send(&mut s, 0);
+        s.on_reply(&reply(&s, seq, &data), at(3)).unwrap();
+        let ev = s.on_reply(&reply(&s, seq, &data), at(4)).unwrap();
+        assert!(matches!(
+            ev,
+            PingEvent::Reply {
+                duplicate: true,
+                ..
+            }
+        ));
+        let r = s.report(at(5));
+        assert_eq!((r.packets_received, r.duplicates), (1, 1));
+    }
+
+    #[test]
+    fn foreign_and_forged_replies_are_ignored() {
+        let mut s = session(Timing::default());
+        let (seq, data) = send(&mut s, 0);
+        let mut r = reply(&s, seq, &data);
+        r.id = 0x1111;
+        assert!(s.on_reply(&r, at(1)).is_none(), "another process's id");
+        let mut r = reply(&s, seq, &data);
+        r.from = "192.0.2.99".parse().unwrap();
+        assert!(s.on_reply(&r, at(1)).is_none(), "another source");
+        let mut forged = data.clone();
+        forged[20] ^= 0xff;
+        assert!(
+            s.on_reply(&reply(&s, seq, &forged), at(1)).is_none(),
+            "bad cookie"
+        );
+        assert!(
+            s.on_reply(&reply(&s, Sequence(99), &data), at(1)).is_none(),
+            "never sent"
+        );
+        assert_eq!(s.report(at(2)).packets_received, 0);
+    }
+
+    #[test]
+    fn short_payload_matches_by_sequence() {
+        let mut s = session(Timing {
+            count: Some(1),
+            ..Timing::default()
+        });
+        let Next::Send(seq) = s.next(at(0)) else {
+            panic!()
+        };
+        s.on_sent(seq, at(0));
+        let data = [0u8; 8];
+        let ev = s.on_reply(&reply(&s, seq, &data), at(2)).unwrap();
+        assert!(
+            matches!(ev, PingEvent::Reply { rtt: Some(r), .. } if r == Duration::from_millis(2))
+        );
+    }
+
+    #[test]
+    fn errors_count_and_end_a_deadline_run() {
+        let timing = Timing {
+            deadline: Some(Duration::from_secs(5)),
+            ..Timing::default()
+        };
+        let mut s = session(timing);
+        let (seq, _) = send(&mut s, 0);
+        let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
+        assert!(
+            s.on_error(0x9999, seq.0, None, err).is_none(),
+            "someone else's probe"
+        );
+        assert!(
+            s.on_error(s.id(), seq.0, Some("192.0.2.8".parse().unwrap()), err)
+                .is_none()
+        );
+        assert!(s.on_error(s.id(), seq.0, Some(s.address()), err).is_some());
+        assert_eq!(
+            s.next(at(10)),
+            Next::Done,
+            "iputils stops a -w run on the first error"
+        );
+        assert_eq!(s.report(at(10)).errors.len(), 1);
+    }
+
+    #[test]
+    fn deadline_stops_sending() {
+        let timing = Timing {
+            deadline: Some(Duration::from_millis(2500)),
+            ..Timing::default()
+        };
+        let mut s = session(timing);
+        send(&mut s, 0);
+        send(&mut s, 1000);
+        send(&mut s, 2000);
+        assert_eq!(s.next(at(2100)), Next::WaitUntil(at(2500).monotonic_ns));
+        assert_eq!(s.next(at(2500)), Next::Done);
+    }
+
+    #[test]
+    fn flood_sends_as_soon_as_answered() {
+        let mut s = session(Timing {
+            flood: true,
+            interval: Duration::ZERO,
+            ..Timing::default()
+        });
+        let (seq, data) = send(&mut s, 0);
+        // Unanswered: wait for the 10 ms tick.
+        assert_eq!(s.next(at(1)), Next::WaitUntil(at(10).monotonic_ns));
+        s.on_reply(&reply(&s, seq, &data), at(1)).unwrap();
+        assert!(matches!(s.next(at(1)), Next::Send(Sequence(2))));
+    }
+
+    #[test]
+    fn preload_sends_a_burst() {
+        let mut s = session(Timing {
+            preload: 3,
+            count: Some(5),
+            ..Timing::default()
+        });
+        send(&mut s, 0);
+        send(&mut s, 0);
+        send(&mut s, 0);
+        assert_eq!(s.next(at(0)), Next::WaitUntil(at(1000).monotonic_ns));
+    }
+}
