@@ -1,12 +1,28 @@
 //! The `icmpkit` command.
 
-use clap::Parser;
+mod commands;
+mod exit;
+
+use clap::{Parser, Subcommand};
 
 /// icmpkit: ping, sweep, trace, listen, send, respond and decode ICMP.
 #[derive(Debug, Parser)]
 #[command(name = "icmpkit", version, about, long_about = None)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ping hosts (iputils ping compatible).
+    Ping(commands::ping::PingArgs),
+}
 
 fn main() {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Ping(args) => commands::ping::run(args),
+    };
+    std::process::exit(code);
 }

@@ -15,3 +15,4 @@ pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod ping;
 #[cfg(feature = "serde")]
 mod serde_ms;
+pub mod resolve;

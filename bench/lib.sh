@@ -1,0 +1,50 @@
+# Shared helpers for the whole-tool benchmarks: a two-namespace lab path
+# (client -- server over one veth pair, IPv4 10.250.0.0/24 and IPv6
+# fd00:250::/64, addresses that exist only inside these namespaces) and the
+# release build of icmpkit. Sourced by the bench scripts.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ICMPKIT="$ROOT/target/release/icmpkit"
+TAG="ikb$$"
+CLIENT="${TAG}c"
+SERVER="${TAG}s"
+
+need_root() {
+  if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null; then
+    echo "SKIPPED: $(basename "$0") needs root and iproute2 to build its lab" >&2
+    exit 0
+  fi
+}
+
+build_icmpkit() {
+  (cd "$ROOT" && cargo build --release -q -p icmpkit-cli)
+}
+
+lab_down() {
+  ip netns del "$CLIENT" 2>/dev/null || true
+  ip netns del "$SERVER" 2>/dev/null || true
+}
+
+# client 10.250.0.1 / fd00:250::1  <->  server 10.250.0.2 / fd00:250::2
+lab_up() {
+  trap lab_down EXIT
+  ip netns add "$CLIENT"
+  ip netns add "$SERVER"
+  ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$SERVER"
+  for ns in "$CLIENT" "$SERVER"; do
+    ip -n "$ns" link set lo up
+    ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+  done
+  ip -n "$CLIENT" addr add 10.250.0.1/24 dev "${TAG}a"
+  ip -n "$SERVER" addr add 10.250.0.2/24 dev "${TAG}b"
+  ip -n "$CLIENT" addr add fd00:250::1/64 dev "${TAG}a" nodad
+  ip -n "$SERVER" addr add fd00:250::2/64 dev "${TAG}b" nodad
+  ip -n "$CLIENT" link set "${TAG}a" up
+  ip -n "$SERVER" link set "${TAG}b" up
+}
+
+in_client() { ip netns exec "$CLIENT" "$@"; }
+
+# Median of numbers on stdin, one per line.
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }

@@ -1,0 +1,3 @@
+//! One module per `icmpkit` subcommand.
+
+pub mod ping;

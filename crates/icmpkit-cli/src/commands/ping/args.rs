@@ -1,0 +1,151 @@
+//! `icmpkit ping` flags: iputils ping's, with its defaults.
+
+use clap::Args;
+
+/// Send ICMP echo requests and report replies, as iputils ping does.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Exit status: 0 if every target answered, 1 if some target got no reply \
+(or, with -w, fewer than -c), 2 on errors.")]
+pub struct PingArgs {
+    /// Hosts or addresses to ping (several are pinged concurrently, each with its own statistics).
+    #[arg(required = true, value_name = "HOST")]
+    pub targets: Vec<String>,
+
+    /// Stop after sending COUNT requests.
+    #[arg(short = 'c', value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Seconds between requests (default 1; below 0.002 needs privilege).
+    #[arg(short = 'i', value_name = "INTERVAL")]
+    pub interval: Option<f64>,
+
+    /// Seconds to wait for a reply (default 10).
+    #[arg(short = 'W', value_name = "TIMEOUT")]
+    pub timeout: Option<f64>,
+
+    /// Seconds after which to stop, whatever happened.
+    #[arg(short = 'w', value_name = "DEADLINE")]
+    pub deadline: Option<f64>,
+
+    /// Bytes of data in each request (default 56).
+    #[arg(short = 's', value_name = "SIZE", default_value_t = 56)]
+    pub size: usize,
+
+    /// Time to live / hop limit.
+    #[arg(short = 't', value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: Option<u8>,
+
+    /// Type of service / traffic class (decimal or 0x hex).
+    #[arg(short = 'Q', value_name = "TOS", value_parser = parse_tos)]
+    pub tos: Option<u8>,
+
+    /// Flood: send as fast as replies come back, at least 100 per second (needs privilege).
+    #[arg(short = 'f')]
+    pub flood: bool,
+
+    /// Adaptive: adapt the interval to the round-trip time.
+    #[arg(short = 'A')]
+    pub adaptive: bool,
+
+    /// Print a Unix timestamp before each line.
+    #[arg(short = 'D')]
+    pub timestamps: bool,
+
+    /// Report requests still unanswered when the next one is sent.
+    #[arg(short = 'O')]
+    pub outstanding: bool,
+
+    /// Quiet: only the header and the statistics.
+    #[arg(short = 'q')]
+    pub quiet: bool,
+
+    /// Source interface name or source address.
+    #[arg(short = 'I', value_name = "INTERFACE")]
+    pub interface: Option<String>,
+
+    /// Path MTU discovery: do, want, dont or probe.
+    #[arg(short = 'M', value_name = "PMTUDISC", value_parser = ["do", "want", "dont", "probe"])]
+    pub pmtudisc: Option<String>,
+
+    /// Fill pattern for the data, up to 16 bytes in hex (e.g. ff00).
+    #[arg(short = 'p', value_name = "PATTERN", value_parser = parse_pattern)]
+    pub pattern: Option<Pattern>,
+
+    /// Numeric output only: no names for responders.
+    #[arg(short = 'n')]
+    pub numeric: bool,
+
+    /// Send PRELOAD requests at once before waiting for replies.
+    #[arg(short = 'l', value_name = "PRELOAD", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub preload: Option<u32>,
+
+    /// Allow pinging a broadcast address.
+    #[arg(short = 'b')]
+    pub broadcast: bool,
+
+    /// Use IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Mark outgoing packets (SO_MARK).
+    #[arg(short = 'm', value_name = "MARK")]
+    pub mark: Option<u32>,
+
+    /// Use a raw socket (needs CAP_NET_RAW or root).
+    #[arg(long, conflicts_with = "unprivileged")]
+    pub privileged: bool,
+
+    /// Use an unprivileged ICMP datagram socket (needs net.ipv4.ping_group_range).
+    #[arg(long)]
+    pub unprivileged: bool,
+
+    /// One JSON object per event per line, then one summary per target.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A `-p` fill pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(pub Vec<u8>);
+
+fn parse_pattern(s: &str) -> Result<Pattern, String> {
+    if s.is_empty() || s.len() > 32 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("patterns must be 1 to 32 hex digits (up to 16 bytes)".into());
+    }
+    // iputils reads pairs of hex digits; an odd last digit stands alone.
+    let bytes = s
+        .as_bytes()
+        .chunks(2)
+        .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or("0"), 16).unwrap_or(0))
+        .collect();
+    Ok(Pattern(bytes))
+}
+
+fn parse_tos(s: &str) -> Result<u8, String> {
+    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16),
+        None => s.parse::<u32>(),
+    }
+    .map_err(|_| format!("bad TOS value {s:?}"))?;
+    u8::try_from(v).map_err(|_| format!("TOS {s} out of range 0-255"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_and_tos() {
+        assert_eq!(parse_pattern("ff00").unwrap().0, vec![0xff, 0x00]);
+        assert_eq!(parse_pattern("abc").unwrap().0, vec![0xab, 0x0c]);
+        assert!(parse_pattern("zz").is_err());
+        assert!(parse_pattern(&"a".repeat(33)).is_err());
+        assert_eq!(parse_tos("0x10").unwrap(), 16);
+        assert_eq!(parse_tos("184").unwrap(), 184);
+        assert!(parse_tos("256").is_err());
+    }
+}

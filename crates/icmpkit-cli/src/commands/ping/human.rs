@@ -1,0 +1,267 @@
+//! iputils ping's human output, line for line, so that scripts and eyes
+//! used to `ping` read `icmpkit ping` the same way.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use icmpkit::IcmpError;
+use icmpkit::engine::stats::{format_ms3, format_reply_time};
+use icmpkit::ping::PingReport;
+use icmpkit::wire::Family;
+
+/// The first line: `PING host (addr) 56(84) bytes of data.` for IPv4,
+/// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them.
+pub fn header(target: &str, address: IpAddr, payload: usize) -> String {
+    match address {
+        IpAddr::V4(_) => format!("PING {target} ({address}) {payload}({}) bytes of data.", payload + 28),
+        IpAddr::V6(_) => format!("PING {target}({address}) {payload} data bytes"),
+    }
+}
+
+/// How a responder is named: `name (addr)` when the target was given by
+/// name and answered from its own address, else the bare address.
+pub fn responder(from: IpAddr, target: &str, address: IpAddr, numeric: bool) -> String {
+    if !numeric && from == address && target.parse::<IpAddr>().is_err() {
+        format!("{target} ({from})")
+    } else {
+        from.to_string()
+    }
+}
+
+/// A reply line without its timestamp prefix.
+pub fn reply_line(from: &str, bytes: usize, seq: u16, ttl: Option<u8>, rtt: Option<Duration>, dup: bool) -> String {
+    let mut line = format!("{bytes} bytes from {from}: icmp_seq={seq}");
+    if let Some(ttl) = ttl {
+        let _ = write!(line, " ttl={ttl}");
+    }
+    if let Some(rtt) = rtt {
+        let _ = write!(line, " time={} ms", format_reply_time(rtt));
+    }
+    if dup {
+        line.push_str(" (DUP!)");
+    }
+    line
+}
+
+/// An error line: `From 192.0.2.1 icmp_seq=3 Destination Host Unreachable`.
+pub fn error_line(from: &str, seq: u16, error: &IcmpError) -> String {
+    format!("From {from} icmp_seq={seq} {}", error_text(error))
+}
+
+/// iputils' text for an ICMP error (ping4's `pr_icmph`, ping6's
+/// `print_icmp`).
+pub fn error_text(e: &IcmpError) -> String {
+    match e.family {
+        Family::V4 => v4_error_text(e),
+        Family::V6 => v6_error_text(e),
+    }
+}
+
+fn v4_error_text(e: &IcmpError) -> String {
+    let fixed = match (e.icmp_type, e.code) {
+        (3, 0) => "Destination Net Unreachable",
+        (3, 1) => "Destination Host Unreachable",
+        (3, 2) => "Destination Protocol Unreachable",
+        (3, 3) => "Destination Port Unreachable",
+        (3, 4) => {
+            let mtu = match e.kind {
+                icmpkit::IcmpErrorKind::PacketTooBig { mtu } => mtu,
+                _ => 0,
+            };
+            return format!("Frag needed and DF set (mtu = {mtu})");
+        }
+        (3, 5) => "Source Route Failed",
+        (3, 6) => "Destination Net Unknown",
+        (3, 7) => "Destination Host Unknown",
+        (3, 8) => "Source Host Isolated",
+        (3, 9) => "Destination Net Prohibited",
+        (3, 10) => "Destination Host Prohibited",
+        (3, 11) => "Destination Net Unreachable for Type of Service",
+        (3, 12) => "Destination Host Unreachable for Type of Service",
+        (3, 13) => "Packet filtered",
+        (3, 14) => "Precedence Violation",
+        (3, 15) => "Precedence Cutoff",
+        (3, c) => return format!("Dest Unreachable, Bad Code: {c}"),
+        (4, _) => "Source Quench",
+        (11, 0) => "Time to live exceeded",
+        (11, 1) => "Frag reassembly time exceeded",
+        (11, c) => return format!("Time exceeded, Bad Code: {c}"),
+        (12, _) => {
+            let pointer = match e.kind {
+                icmpkit::IcmpErrorKind::ParameterProblem { pointer } => pointer,
+                _ => 0,
+            };
+            return format!("Parameter problem: pointer = {pointer}");
+        }
+        (5, c) => {
+            let what = match c {
+                0 => "Redirect Network".to_string(),
+                1 => "Redirect Host".to_string(),
+                2 => "Redirect Type of Service and Network".to_string(),
+                3 => "Redirect Type of Service and Host".to_string(),
+                c => format!("Redirect, Bad Code: {c}"),
+            };
+            let gw = match e.kind {
+                icmpkit::IcmpErrorKind::Redirect { gateway: Some(g) } => g.to_string(),
+                _ => "?".into(),
+            };
+            return format!("{what}(New nexthop: {gw})");
+        }
+        (t, _) => return format!("Bad ICMP type: {t}"),
+    };
+    fixed.to_string()
+}
+
+fn v6_error_text(e: &IcmpError) -> String {
+    match (e.icmp_type, e.code) {
+        (1, c) => {
+            let why = match c {
+                0 => "No route".to_string(),
+                1 => "Administratively prohibited".to_string(),
+                2 => "Beyond scope of source address".to_string(),
+                3 => "Address unreachable".to_string(),
+                4 => "Port unreachable".to_string(),
+                5 => "Source address failed ingress/egress policy".to_string(),
+                6 => "Reject route to destination".to_string(),
+                c => format!("Unknown code {c}"),
+            };
+            format!("Destination unreachable: {why}")
+        }
+        (2, c) => {
+            let mtu = match e.kind {
+                icmpkit::IcmpErrorKind::PacketTooBig { mtu } => mtu,
+                _ => 0,
+            };
+            if c == 0 { format!("Packet too big: mtu={mtu}") } else { format!("Packet too big: mtu={mtu}, code={c}") }
+        }
+        (3, 0) => "Time exceeded: Hop limit".to_string(),
+        (3, 1) => "Time exceeded: Defragmentation failure".to_string(),
+        (3, c) => format!("Time exceeded: code {c}"),
+        (4, c) => {
+            let what = match c {
+                0 => "Wrong header field ".to_string(),
+                1 => "Unknown header ".to_string(),
+                2 => "Unknown option ".to_string(),
+                c => format!("code {c} "),
+            };
+            let pointer = match e.kind {
+                icmpkit::IcmpErrorKind::ParameterProblem { pointer } => pointer,
+                _ => 0,
+            };
+            format!("Parameter problem: {what}at {pointer}")
+        }
+        (t, _) => format!("unknown icmp type: {t}"),
+    }
+}
+
+/// C's `%g`: six significant digits, trailing zeros dropped (iputils prints
+/// the loss percentage with it).
+pub fn format_g(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let digits = 6 - 1 - v.abs().log10().floor() as i32;
+    let s = format!("{:.*}", digits.max(0) as usize, v);
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+}
+
+/// The closing statistics block (three lines, the first empty), as iputils'
+/// `finish()`. `ipg_ewma` adds iputils' `ipg/ewma` figures (flood,
+/// adaptive or zero interval).
+pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Duration)>) -> String {
+    let mut s = format!("\n--- {} ping statistics ---\n", r.target);
+    let _ = write!(s, "{} packets transmitted, {} received", r.packets_sent, r.packets_received);
+    if r.duplicates > 0 {
+        let _ = write!(s, ", +{} duplicates", r.duplicates);
+    }
+    if errors > 0 {
+        let _ = write!(s, ", +{errors} errors");
+    }
+    if r.packets_sent > 0 {
+        let _ = write!(s, ", {}% packet loss", format_g(r.packet_loss * 100.0));
+        let _ = write!(s, ", time {}ms", (r.elapsed.as_micros() + 500) / 1000);
+    }
+    s.push('\n');
+    let mut comma = "";
+    if let (Some(min), Some(avg), Some(max), Some(mdev)) = (r.min_rtt, r.avg_rtt, r.max_rtt, r.mdev) {
+        let _ = write!(
+            s,
+            "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
+            format_ms3(min),
+            format_ms3(avg),
+            format_ms3(max),
+            format_ms3(mdev)
+        );
+        comma = ", ";
+    }
+    if let Some((ipg, ewma)) = ipg_ewma
+        && r.packets_received > 0
+        && r.packets_sent > 1
+    {
+        let _ = write!(s, "{comma}ipg/ewma {}/{} ms", format_ms3(ipg), format_ms3(ewma));
+    }
+    s
+}
+
+/// The interim line SIGQUIT prints to stderr.
+pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
+    let loss = if r.packets_sent > 0 { (r.packets_sent - r.packets_received) * 100 / r.packets_sent } else { 0 };
+    let mut s = format!("{}/{} packets, {loss}% loss", r.packets_received, r.packets_sent);
+    if let (Some(min), Some(avg), Some(max), Some(ewma)) = (r.min_rtt, r.avg_rtt, r.max_rtt, ewma) {
+        let _ = write!(
+            s,
+            ", min/avg/ewma/max = {}/{}/{}/{} ms",
+            format_ms3(min),
+            format_ms3(avg),
+            format_ms3(ewma),
+            format_ms3(max)
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_g_like_c() {
+        assert_eq!(format_g(0.0), "0");
+        assert_eq!(format_g(100.0), "100");
+        assert_eq!(format_g(50.0), "50");
+        assert_eq!(format_g(100.0 / 3.0), "33.3333");
+        assert_eq!(format_g(200.0 / 3.0), "66.6667");
+        assert_eq!(format_g(2.5), "2.5");
+        assert_eq!(format_g(0.001), "0.001");
+    }
+
+    #[test]
+    fn headers_match_iputils() {
+        assert_eq!(
+            header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56),
+            "PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data."
+        );
+        assert_eq!(header("::1", "::1".parse().unwrap(), 56), "PING ::1(::1) 56 data bytes");
+    }
+
+    #[test]
+    fn reply_lines_match_iputils() {
+        let l = reply_line("127.0.0.1", 64, 1, Some(64), Some(Duration::from_micros(355)), false);
+        assert_eq!(l, "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.355 ms");
+        assert_eq!(reply_line("127.0.0.1", 16, 2, Some(64), None, true), "16 bytes from 127.0.0.1: icmp_seq=2 ttl=64 (DUP!)");
+    }
+
+    #[test]
+    fn error_texts() {
+        let from: IpAddr = "192.0.2.1".parse().unwrap();
+        let e = IcmpError::classify(Family::V4, from, 3, 1, 0);
+        assert_eq!(error_line("192.0.2.1", 3, &e), "From 192.0.2.1 icmp_seq=3 Destination Host Unreachable");
+        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 11, 0, 0)), "Time to live exceeded");
+        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 3, 13, 0)), "Packet filtered");
+        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 3, 4, 1400)), "Frag needed and DF set (mtu = 1400)");
+        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 1, 0, 0)), "Destination unreachable: No route");
+        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 3, 0, 0)), "Time exceeded: Hop limit");
+        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 2, 0, 1280)), "Packet too big: mtu=1280");
+    }
+}

@@ -1,0 +1,319 @@
+//! `icmpkit ping`: iputils ping, for one or several targets at once.
+
+mod args;
+pub mod human;
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
+use icmpkit::resolve::resolve;
+use icmpkit::socket::{PmtuDisc, Privilege};
+use icmpkit::wire::Family;
+use tokio::signal::unix::{SignalKind, signal};
+
+pub use args::PingArgs;
+
+use crate::exit;
+
+/// iputils' floor for intervals without privilege.
+const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
+/// iputils' floor for the adaptive interval without privilege.
+const MIN_USER_ADAPTIVE: Duration = Duration::from_millis(200);
+
+/// Runs the command; returns the exit code.
+pub fn run(args: PingArgs) -> i32 {
+    let options = match options(&args) {
+        Ok(o) => o,
+        Err(e) => return exit::fail(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return exit::fail(&e),
+    };
+    rt.block_on(run_all(args, options))
+}
+
+fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
+    if !v.is_finite() || v < 0.0 || v > 1e9 {
+        return Err(format!("bad value for -{flag}: {v}"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn privileged() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Turns the flags into library options, enforcing iputils' rules.
+fn options(args: &PingArgs) -> Result<PingOptions, String> {
+    let mut timing = Timing { count: args.count, ..Timing::default() };
+    if let Some(i) = args.interval {
+        timing.interval = seconds("i", i)?;
+        if timing.interval < MIN_USER_INTERVAL && !privileged() {
+            return Err(format!(
+                "cannot flood; minimal interval allowed for user is {}ms",
+                MIN_USER_INTERVAL.as_millis()
+            ));
+        }
+    }
+    if args.flood {
+        if !privileged() {
+            return Err("cannot flood; minimal interval allowed for user is 2ms".into());
+        }
+        timing.flood = true;
+        if args.interval.is_none() {
+            timing.interval = Duration::ZERO;
+        }
+    }
+    if let Some(w) = args.timeout {
+        timing.timeout = seconds("W", w)?;
+    }
+    if let Some(w) = args.deadline {
+        timing.deadline = Some(seconds("w", w)?);
+    }
+    timing.preload = args.preload.unwrap_or(1);
+    timing.adaptive = args.adaptive;
+    timing.min_interval = if privileged() { Duration::ZERO } else { MIN_USER_ADAPTIVE };
+
+    let mut opts = PingOptions { timing, payload_size: args.size, ..PingOptions::default() };
+    opts.pattern = args.pattern.clone().map(|p| p.0).unwrap_or_default();
+    opts.socket.ttl = args.ttl;
+    opts.socket.tos = args.tos;
+    opts.socket.broadcast = args.broadcast;
+    opts.socket.mark = args.mark;
+    opts.socket.pmtu = args.pmtudisc.as_deref().map(|m| match m {
+        "do" => PmtuDisc::Do,
+        "want" => PmtuDisc::Want,
+        "dont" => PmtuDisc::Dont,
+        _ => PmtuDisc::Probe,
+    });
+    if let Some(i) = &args.interface {
+        match i.parse::<IpAddr>() {
+            Ok(a) => opts.socket.source = Some(a),
+            Err(_) => opts.socket.interface = Some(i.clone()),
+        }
+    }
+    opts.family = if args.ipv4 {
+        Some(Family::V4)
+    } else if args.ipv6 {
+        Some(Family::V6)
+    } else {
+        None
+    };
+    opts.privilege = if args.privileged {
+        Privilege::Privileged
+    } else if args.unprivileged {
+        Privilege::Unprivileged
+    } else {
+        Privilege::Auto
+    };
+    Ok(opts)
+}
+
+/// How each target's lines are printed.
+#[derive(Clone, Copy)]
+struct Style {
+    json: bool,
+    quiet: bool,
+    timestamps: bool,
+    outstanding: bool,
+    flood: bool,
+    numeric: bool,
+}
+
+async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
+    let style = Style {
+        json: args.json,
+        quiet: args.quiet,
+        timestamps: args.timestamps,
+        outstanding: args.outstanding,
+        flood: args.flood,
+        numeric: args.numeric,
+    };
+    // Resolve and open every target first: errors end the run before any
+    // packet leaves, as with iputils.
+    let mut pingers = Vec::new();
+    for t in &args.targets {
+        let target = match resolve(t, options.family).await {
+            Ok(t) => t,
+            Err(e) => return exit::fail(&e),
+        };
+        match Pinger::with_target(target, &options) {
+            Ok(p) => pingers.push(p),
+            Err(e) => return exit::fail(&e),
+        }
+    }
+    // Sockets are open: give up any privilege we were started with.
+    if let Err(e) = icmpkit::socket::drop_privileges() {
+        return exit::fail(&format!("dropping privileges: {e}"));
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
+    tokio::spawn(signals(stop_tx, quit_tx.clone()));
+    let mut tasks = Vec::new();
+    for pinger in pingers {
+        let stop = stop_rx.clone();
+        let quit = quit_tx.subscribe();
+        let opts = options.clone();
+        tasks.push(tokio::spawn(one_target(pinger, stop, quit, style, opts)));
+    }
+    let mut code = exit::OK;
+    for t in tasks {
+        match t.await {
+            Ok(report) => {
+                let no_reply = report.packets_received == 0
+                    || (options.timing.deadline.is_some()
+                        && options.timing.count.is_some_and(|c| report.packets_received < c));
+                if no_reply && code == exit::OK {
+                    code = exit::NO_REPLY;
+                }
+            }
+            Err(e) => code = exit::fail(&e),
+        }
+    }
+    code
+}
+
+/// Ctrl-C stops every ping (statistics follow); SIGQUIT asks for interim
+/// statistics.
+async fn signals(stop: tokio::sync::watch::Sender<bool>, quit: tokio::sync::broadcast::Sender<()>) {
+    let (Ok(mut int), Ok(mut term), Ok(mut sigquit)) =
+        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::quit()))
+    else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => { let _ = stop.send(true); }
+            _ = term.recv() => { let _ = stop.send(true); }
+            _ = sigquit.recv() => { let _ = quit.send(()); }
+        }
+    }
+}
+
+/// Pings one target to the end, printing as it goes.
+async fn one_target(
+    mut pinger: Pinger,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    mut quit: tokio::sync::broadcast::Receiver<()>,
+    style: Style,
+    opts: PingOptions,
+) -> PingReport {
+    let target = pinger.target().clone();
+    let mut out = std::io::stdout();
+    if style.json {
+        print_json(&serde_json::json!({
+            "event": "start", "target": target.name, "address": target.address,
+            "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
+        }));
+    } else {
+        let _ = writeln!(out, "{}", human::header(&target.name, target.address, opts.payload_size));
+    }
+    let mut last_sent: Option<u16> = None;
+    loop {
+        let event = tokio::select! {
+            e = pinger.next_event() => e,
+            _ = stop.changed() => { pinger.stop(); continue; }
+            _ = quit.recv() => {
+                let r = pinger.report();
+                eprintln!("{}", human::interim(&r, pinger.session().stats().ewma()));
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        if style.json {
+            let mut v = serde_json::to_value(&event).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("target".into(), target.name.clone().into());
+                if style.timestamps {
+                    obj.insert("timestamp".into(), unix_now().into());
+                }
+            }
+            print_json(&v);
+            continue;
+        }
+        print_human(&event, &pinger, style, &mut last_sent);
+    }
+    let report = pinger.report();
+    if style.json {
+        let mut v = serde_json::to_value(&report).unwrap_or_default();
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("event".into(), "summary".into());
+        }
+        print_json(&v);
+    } else {
+        let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero()).then(|| {
+            let ipg = if report.packets_sent > 1 {
+                report.elapsed / (report.packets_sent as u32 - 1).max(1)
+            } else {
+                Duration::ZERO
+            };
+            (ipg, pinger.session().stats().ewma().unwrap_or_default())
+        });
+        let _ = writeln!(out, "{}", human::statistics(&report, report.errors.len() as u64, ipg_ewma));
+    }
+    let _ = out.flush();
+    report
+}
+
+fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {
+    let target = pinger.target();
+    let mut out = std::io::stdout().lock();
+    let prefix = if style.timestamps { format!("[{:.6}] ", unix_now()) } else { String::new() };
+    match event {
+        PingEvent::Sent { sequence } => {
+            if style.outstanding
+                && let Some(prev) = *last_sent
+                && !pinger.session().is_answered(icmpkit::engine::sequence::Sequence(prev))
+                && !style.quiet
+            {
+                let _ = writeln!(out, "{prefix}no answer yet for icmp_seq={prev}");
+            }
+            *last_sent = Some(*sequence);
+            if style.flood && !style.quiet {
+                let _ = write!(out, ".");
+                let _ = out.flush();
+            }
+        }
+        PingEvent::Reply { from, sequence, bytes, ttl, rtt, duplicate, .. } => {
+            if style.quiet {
+                return;
+            }
+            if style.flood {
+                let _ = write!(out, "\x08 \x08");
+                let _ = out.flush();
+                return;
+            }
+            let who = human::responder(*from, &target.name, target.address, style.numeric);
+            let _ = writeln!(out, "{prefix}{}", human::reply_line(&who, *bytes, *sequence, *ttl, *rtt, *duplicate));
+        }
+        PingEvent::Error { sequence, error } => {
+            if style.quiet {
+                return;
+            }
+            if style.flood {
+                let _ = write!(out, "\x08E");
+                let _ = out.flush();
+                return;
+            }
+            let who = human::responder(error.from, &target.name, target.address, style.numeric);
+            let _ = writeln!(out, "{prefix}{}", human::error_line(&who, *sequence, error));
+        }
+        PingEvent::SendError { message, .. } => {
+            eprintln!("icmpkit: sendmsg: {message}");
+        }
+        PingEvent::Timeout { .. } => {}
+    }
+}
+
+fn print_json(v: &serde_json::Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, v);
+    let _ = out.write_all(b"\n");
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}

@@ -1,0 +1,14 @@
+//! Exit codes shared by the commands.
+
+/// Success (ping: every target answered).
+pub const OK: i32 = 0;
+/// No reply (ping) / some hosts unreachable (sweep).
+pub const NO_REPLY: i32 = 1;
+/// An error: bad arguments, permissions, names (ping's convention).
+pub const ERROR: i32 = 2;
+
+/// Prints `icmpkit: <error>` to stderr and returns [`ERROR`].
+pub fn fail(error: &dyn std::fmt::Display) -> i32 {
+    eprintln!("icmpkit: {error}");
+    ERROR
+}

@@ -1,0 +1,162 @@
+//! Turning what the user typed into an address: literals (with IPv6 zone
+//! ids such as `fe80::1%eth0`), then names through the system resolver,
+//! IPv4 first unless a family is forced.
+
+use std::net::{IpAddr, SocketAddr};
+
+use icmpkit_wire::Family;
+
+use crate::{Error, Result};
+
+/// A resolved target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// What the user typed.
+    pub name: String,
+    /// The address to probe.
+    pub address: IpAddr,
+    /// IPv6 scope (interface index) for link-local addresses; 0 if none.
+    pub scope_id: u32,
+}
+
+impl Target {
+    /// The socket address to send to (port 0; ICMP has none).
+    pub fn socket_addr(&self) -> SocketAddr {
+        match self.address {
+            IpAddr::V4(a) => SocketAddr::new(a.into(), 0),
+            IpAddr::V6(a) => std::net::SocketAddrV6::new(a, 0, 0, self.scope_id).into(),
+        }
+    }
+
+    /// The family of the address.
+    pub fn family(&self) -> Family {
+        family_of(self.address)
+    }
+}
+
+/// The ICMP family that goes with an address.
+pub fn family_of(address: IpAddr) -> Family {
+    match address {
+        IpAddr::V4(_) => Family::V4,
+        IpAddr::V6(_) => Family::V6,
+    }
+}
+
+/// Parses an address literal, with an optional `%zone` for IPv6; `None` if
+/// `input` is not a literal (then it is a name).
+pub fn parse_literal(input: &str) -> Option<Result<Target>> {
+    let (addr_part, zone) = match input.split_once('%') {
+        Some((a, z)) => (a, Some(z)),
+        None => (input, None),
+    };
+    let trimmed = addr_part.trim_start_matches('[').trim_end_matches(']');
+    let address: IpAddr = trimmed.parse().ok()?;
+    let scope_id = match (address, zone) {
+        (_, None) => 0,
+        (IpAddr::V4(_), Some(_)) => {
+            return Some(Err(Error::Address { input: input.into(), reason: "a zone id (%) is only for IPv6".into() }));
+        }
+        (IpAddr::V6(_), Some(zone)) => match zone_index(zone) {
+            Ok(i) => i,
+            Err(reason) => return Some(Err(Error::Address { input: input.into(), reason })),
+        },
+    };
+    Some(Ok(Target { name: input.into(), address, scope_id }))
+}
+
+fn zone_index(zone: &str) -> std::result::Result<u32, String> {
+    if let Ok(i) = zone.parse::<u32>() {
+        return Ok(i);
+    }
+    nix::net::if_::if_nametoindex(zone).map_err(|_| format!("no interface named {zone:?}"))
+}
+
+/// Resolves `input` (literal or name) to one address, of `family` if given,
+/// else IPv4 first as iputils does.
+pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
+    if let Some(literal) = parse_literal(input) {
+        let target = literal?;
+        if family.is_some_and(|f| f != target.family()) {
+            let reason = format!("address is {}, but {} was requested", fam(target.family()), fam(family.unwrap_or(Family::V4)));
+            return Err(Error::Address { input: input.into(), reason });
+        }
+        return Ok(target);
+    }
+    if input.is_empty() || input.len() > 253 {
+        return Err(Error::NameLookup { name: input.into(), reason: "not a valid host name".into() });
+    }
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((input, 0))
+        .await
+        .map_err(|e| Error::NameLookup { name: input.into(), reason: e.to_string() })?
+        .collect();
+    pick(input, &addrs, family)
+}
+
+/// Blocking form of [`resolve`].
+pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
+    if let Some(literal) = parse_literal(input) {
+        return literal;
+    }
+    use std::net::ToSocketAddrs;
+    let addrs: Vec<SocketAddr> = (input, 0)
+        .to_socket_addrs()
+        .map_err(|e| Error::NameLookup { name: input.into(), reason: e.to_string() })?
+        .collect();
+    pick(input, &addrs, family)
+}
+
+fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Target> {
+    let wanted = |a: &&SocketAddr| family.is_none_or(|f| family_of(a.ip()) == f);
+    let chosen = match family {
+        Some(_) => addrs.iter().find(wanted),
+        None => addrs.iter().find(|a| a.is_ipv4()).or_else(|| addrs.first()),
+    };
+    let Some(a) = chosen else {
+        let reason = match family {
+            Some(f) => format!("no {} address", fam(f)),
+            None => "no address".into(),
+        };
+        return Err(Error::NameLookup { name: input.into(), reason });
+    };
+    let scope_id = match a {
+        SocketAddr::V6(v6) => v6.scope_id(),
+        SocketAddr::V4(_) => 0,
+    };
+    Ok(Target { name: input.into(), address: a.ip(), scope_id })
+}
+
+fn fam(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_and_zones() {
+        let t = parse_literal("192.0.2.1").unwrap().unwrap();
+        assert_eq!(t.address, "192.0.2.1".parse::<IpAddr>().unwrap());
+        let t = parse_literal("fe80::1%lo").unwrap().unwrap();
+        assert_eq!(t.scope_id, nix::net::if_::if_nametoindex("lo").unwrap());
+        let t = parse_literal("fe80::1%7").unwrap().unwrap();
+        assert_eq!(t.scope_id, 7);
+        assert!(parse_literal("fe80::1%nosuchif0").unwrap().is_err());
+        assert!(parse_literal("192.0.2.1%lo").unwrap().is_err());
+        assert!(parse_literal("[2001:db8::1]").unwrap().is_ok());
+        assert!(parse_literal("localhost").is_none());
+    }
+
+    #[tokio::test]
+    async fn names_resolve_ipv4_first_and_families_are_enforced() {
+        let t = resolve("localhost", None).await.unwrap();
+        assert!(t.address.is_loopback());
+        assert!(t.address.is_ipv4(), "IPv4 first like iputils");
+        assert!(resolve("127.0.0.1", Some(Family::V6)).await.is_err());
+        let err = resolve("no-such-host.invalid", None).await.unwrap_err();
+        assert!(matches!(err, Error::NameLookup { .. }), "{err}");
+    }
+}
