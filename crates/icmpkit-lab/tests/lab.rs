@@ -29,6 +29,22 @@ fn netns_exists(name: &str) -> bool {
     Path::new("/run/netns").join(name).exists()
 }
 
+/// Interface names of the namespace this thread is in.
+fn interfaces_here() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .expect("list interfaces")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
 /// The inode of this thread's network namespace: identifies which one we are in.
 fn current_netns() -> String {
     std::fs::read_link("/proc/thread-self/ns/net")
@@ -223,19 +239,20 @@ fn enter_creates_sockets_inside_and_restores_the_thread() {
 #[test]
 fn namespaces_are_gone_after_drop_and_after_panic() {
     let lab = lab_or_skip!("namespaces_are_gone_after_drop_and_after_panic");
+    let host_interfaces = interfaces_here();
     let chain = lab.chain(1).expect("chain");
+    // Veths exist only inside the namespaces, never in ours (names cannot clash).
+    assert_eq!(interfaces_here(), host_interfaces);
     let names = lab.namespace_names();
     assert_eq!(names.len(), 3);
     assert!(names.iter().all(|name| netns_exists(name)));
-    let link_end = chain.links()[0].dev_a().to_owned();
     drop(chain);
     drop(lab);
     assert!(
         names.iter().all(|name| !netns_exists(name)),
         "left over: {names:?}"
     );
-    // Veths were only ever inside the namespaces, never in ours.
-    assert!(!Path::new("/sys/class/net").join(&link_end).exists() || link_end == "eth0");
+    assert_eq!(interfaces_here(), host_interfaces);
 
     let leaked = std::panic::catch_unwind(|| {
         let lab = Lab::new("panicking").expect("lab");
