@@ -398,3 +398,35 @@ fn link_mtu_applies_to_both_ends() {
         text(&out)
     );
 }
+
+#[test]
+fn traceroute_sees_each_router_in_order() {
+    let lab = lab_or_skip!("traceroute_sees_each_router_in_order");
+    require_or_skip!(
+        "traceroute_sees_each_router_in_order",
+        require_tool("traceroute")
+    );
+    let chain = lab.chain(3).expect("chain");
+    let expected_v4: Vec<IpAddr> = chain.hops_v4().into_iter().map(IpAddr::from).collect();
+    let expected_v6: Vec<IpAddr> = chain.hops_v6().into_iter().map(IpAddr::from).collect();
+    for (target, expected) in [
+        (chain.server_v4().to_string(), expected_v4),
+        (chain.server_v6().to_string(), expected_v6),
+    ] {
+        let out = chain
+            .client()
+            .command("traceroute")
+            .args(["-n", "-q1", "-w1", "-m8", &target])
+            .output()
+            .unwrap();
+        let said = text(&out);
+        assert!(out.status.success(), "{said}");
+        // Hop lines: "<ttl>  <address>  <rtt> ms".
+        let hops: Vec<IpAddr> = said
+            .lines()
+            .skip(1)
+            .filter_map(|line| line.split_whitespace().nth(1)?.parse().ok())
+            .collect();
+        assert_eq!(hops, expected, "{said}");
+    }
+}
