@@ -9,3 +9,5 @@ pub use icmpkit_wire as wire;
 
 mod error;
 pub use error::{Error, PermissionHint, Result};
+
+pub mod socket;
