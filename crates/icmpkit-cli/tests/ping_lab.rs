@@ -8,11 +8,19 @@ use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
 const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
 
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
-    ns.command(ICMPKIT).arg("ping").args(args).output().expect("run icmpkit")
+    ns.command(ICMPKIT)
+        .arg("ping")
+        .args(args)
+        .output()
+        .expect("run icmpkit")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn chain(lab: &Lab, routers: usize) -> Chain {
@@ -21,27 +29,50 @@ fn chain(lab: &Lab, routers: usize) -> Chain {
 
 /// The statistics line: (transmitted, received, errors, duplicates).
 fn counts(out: &str) -> (u64, u64, u64, u64) {
-    let line = out.lines().find(|l| l.contains("packets transmitted")).unwrap_or_else(|| panic!("no statistics in:\n{out}"));
+    let line = out
+        .lines()
+        .find(|l| l.contains("packets transmitted"))
+        .unwrap_or_else(|| panic!("no statistics in:\n{out}"));
     let num = |suffix: &str| -> u64 {
         line.split(", ")
-            .find_map(|part| part.trim().strip_suffix(suffix).map(|n| n.trim().trim_start_matches('+').parse().unwrap_or(0)))
+            .find_map(|part| {
+                part.trim()
+                    .strip_suffix(suffix)
+                    .map(|n| n.trim().trim_start_matches('+').parse().unwrap_or(0))
+            })
             .unwrap_or(0)
     };
-    (num(" packets transmitted"), num(" received"), num(" errors"), num(" duplicates"))
+    (
+        num(" packets transmitted"),
+        num(" received"),
+        num(" errors"),
+        num(" duplicates"),
+    )
 }
 
 #[test]
 fn replies_through_two_routers_v4_and_v6() {
     let lab = lab_or_skip!("replies_through_two_routers_v4_and_v6");
     let c = chain(&lab, 2);
-    for (dst, kind) in [(c.server_v4().to_string(), "--privileged"), (c.server_v6().to_string(), "--unprivileged")] {
+    for (dst, kind) in [
+        (c.server_v4().to_string(), "--privileged"),
+        (c.server_v6().to_string(), "--unprivileged"),
+    ] {
         let o = icmpkit(c.client(), &["-c", "3", "-i", "0.05", kind, &dst]);
         let out = text(&o);
         assert_eq!(o.status.code(), Some(0), "{out}");
         assert_eq!(counts(&out), (3, 3, 0, 0), "{out}");
-        let replies: Vec<_> = out.lines().filter(|l| l.contains(&format!("bytes from {dst}: icmp_seq="))).collect();
+        let replies: Vec<_> = out
+            .lines()
+            .filter(|l| l.contains(&format!("bytes from {dst}: icmp_seq=")))
+            .collect();
         assert_eq!(replies.len(), 3, "{out}");
-        assert!(replies.iter().all(|l| l.contains("ttl=62") || l.contains("ttl=62 ")), "two routers decrement the TTL: {out}");
+        assert!(
+            replies
+                .iter()
+                .all(|l| l.contains("ttl=62") || l.contains("ttl=62 ")),
+            "two routers decrement the TTL: {out}"
+        );
         assert!(out.contains("rtt min/avg/max/mdev = "), "{out}");
     }
 }
@@ -52,10 +83,27 @@ fn time_exceeded_from_the_first_router_both_socket_kinds() {
     let c = chain(&lab, 2);
     let r1 = c.router_v4(1).unwrap().to_string();
     for kind in ["--privileged", "--unprivileged"] {
-        let o = icmpkit(c.client(), &["-c", "2", "-i", "0.05", "-W", "1", "-t", "1", kind, &c.server_v4().to_string()]);
+        let o = icmpkit(
+            c.client(),
+            &[
+                "-c",
+                "2",
+                "-i",
+                "0.05",
+                "-W",
+                "1",
+                "-t",
+                "1",
+                kind,
+                &c.server_v4().to_string(),
+            ],
+        );
         let out = text(&o);
         assert_eq!(o.status.code(), Some(1), "no reply means exit 1: {out}");
-        assert!(out.contains(&format!("From {r1} icmp_seq=1 Time to live exceeded")), "{kind}: {out}");
+        assert!(
+            out.contains(&format!("From {r1} icmp_seq=1 Time to live exceeded")),
+            "{kind}: {out}"
+        );
         assert_eq!(counts(&out), (2, 0, 2, 0), "{kind}: {out}");
     }
 }
@@ -69,36 +117,69 @@ fn unreachable_and_prohibited_routes_are_reported() {
     c.reject(Reject::Unreachable, "fd00:200::/64").unwrap();
     let r2 = c.router_v4(2).unwrap().to_string();
     let cases = [
-        ("10.200.0.9", format!("From {r2} icmp_seq=1 Destination Host Unreachable")),
-        ("10.201.0.9", format!("From {r2} icmp_seq=1 Packet filtered")),
-        ("10.202.0.9", format!("From {r2} icmp_seq=1 Destination Net Unreachable")),
+        (
+            "10.200.0.9",
+            format!("From {r2} icmp_seq=1 Destination Host Unreachable"),
+        ),
+        (
+            "10.201.0.9",
+            format!("From {r2} icmp_seq=1 Packet filtered"),
+        ),
+        (
+            "10.202.0.9",
+            format!("From {r2} icmp_seq=1 Destination Net Unreachable"),
+        ),
     ];
     for (dst, want) in cases {
         for kind in ["--privileged", "--unprivileged"] {
             let o = icmpkit(c.client(), &["-c", "1", "-W", "1", kind, dst]);
             let out = text(&o);
-            assert!(out.contains(&want), "{kind} {dst}: wanted {want:?} in:\n{out}");
+            assert!(
+                out.contains(&want),
+                "{kind} {dst}: wanted {want:?} in:\n{out}"
+            );
             assert_eq!(o.status.code(), Some(1), "{out}");
         }
     }
     let r2v6 = c.router_v6(2).unwrap().to_string();
     let o = icmpkit(c.client(), &["-c", "1", "-W", "1", "fd00:200::9"]);
     let out = text(&o);
-    assert!(out.contains(&format!("From {r2v6} icmp_seq=1 Destination unreachable: No route")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "From {r2v6} icmp_seq=1 Destination unreachable: No route"
+        )),
+        "{out}"
+    );
 }
 
 #[test]
 fn json_events_and_summary() {
     let lab = lab_or_skip!("json_events_and_summary");
     let c = chain(&lab, 1);
-    let o = icmpkit(c.client(), &["-c", "2", "-i", "0.05", "--json", &c.server_v4().to_string()]);
+    let o = icmpkit(
+        c.client(),
+        &[
+            "-c",
+            "2",
+            "-i",
+            "0.05",
+            "--json",
+            &c.server_v4().to_string(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let lines: Vec<serde_json::Value> =
-        String::from_utf8_lossy(&o.stdout).lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
     let kinds: Vec<&str> = lines.iter().map(|v| v["event"].as_str().unwrap()).collect();
     assert_eq!(kinds.first(), Some(&"start"));
     assert_eq!(kinds.last(), Some(&"summary"));
-    assert_eq!(kinds.iter().filter(|k| **k == "reply").count(), 2, "{kinds:?}");
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "reply").count(),
+        2,
+        "{kinds:?}"
+    );
     let summary = lines.last().unwrap();
     assert_eq!(summary["packets_sent"], 2);
     assert_eq!(summary["packets_received"], 2);
@@ -118,10 +199,24 @@ fn loss_is_measured() {
     let c = chain(&lab, 1);
     // The router drops every second echo request it forwards (deterministically).
     let r1 = c.router(1).unwrap();
-    r1.exec(&["nft", "add table inet loss; add chain inet loss fwd { type filter hook forward priority 0; }; \
-                add rule inet loss fwd icmp type echo-request numgen inc mod 2 == 0 drop"])
-        .expect("nft rule");
-    let o = icmpkit(c.client(), &["-c", "10", "-i", "0.02", "-W", "1", &c.server_v4().to_string()]);
+    r1.exec(&[
+        "nft",
+        "add table inet loss; add chain inet loss fwd { type filter hook forward priority 0; }; \
+                add rule inet loss fwd icmp type echo-request numgen inc mod 2 == 0 drop",
+    ])
+    .expect("nft rule");
+    let o = icmpkit(
+        c.client(),
+        &[
+            "-c",
+            "10",
+            "-i",
+            "0.02",
+            "-W",
+            "1",
+            &c.server_v4().to_string(),
+        ],
+    );
     let out = text(&o);
     assert_eq!(counts(&out), (10, 5, 0, 0), "{out}");
     assert!(out.contains(", 50% packet loss"), "{out}");
@@ -138,11 +233,19 @@ fn duplicates_are_counted() {
     // The server sends every echo reply twice.
     let client = c.client_v4().to_string();
     c.server()
-        .exec(&["nft", &format!("add table ip dup; add chain ip dup out {{ type filter hook output priority 0; }}; \
-                add rule ip dup out icmp type echo-reply dup to {client}")])
+        .exec(&[
+            "nft",
+            &format!(
+                "add table ip dup; add chain ip dup out {{ type filter hook output priority 0; }}; \
+                add rule ip dup out icmp type echo-reply dup to {client}"
+            ),
+        ])
         .expect("nft rule");
     for kind in ["--privileged", "--unprivileged"] {
-        let o = icmpkit(c.client(), &["-c", "3", "-i", "0.05", kind, &c.server_v4().to_string()]);
+        let o = icmpkit(
+            c.client(),
+            &["-c", "3", "-i", "0.05", kind, &c.server_v4().to_string()],
+        );
         let out = text(&o);
         assert_eq!(counts(&out), (3, 3, 0, 3), "{kind}: {out}");
         assert_eq!(out.matches("(DUP!)").count(), 3, "{out}");
@@ -155,7 +258,12 @@ fn concurrent_raw_pings_never_count_each_others_replies() {
     let lab = lab_or_skip!("concurrent_raw_pings_never_count_each_others_replies");
     let c = chain(&lab, 0);
     let dst = c.server_v4().to_string();
-    let spawn = || c.client().command(ICMPKIT).args(["ping", "--privileged", "-c", "40", "-i", "0.005", &dst]).output();
+    let spawn = || {
+        c.client()
+            .command(ICMPKIT)
+            .args(["ping", "--privileged", "-c", "40", "-i", "0.005", &dst])
+            .output()
+    };
     let (a, b) = std::thread::scope(|s| {
         let a = s.spawn(spawn);
         let b = s.spawn(spawn);
@@ -163,7 +271,11 @@ fn concurrent_raw_pings_never_count_each_others_replies() {
     });
     for o in [a, b] {
         let out = text(&o);
-        assert_eq!(counts(&out), (40, 40, 0, 0), "each sees only its own replies: {out}");
+        assert_eq!(
+            counts(&out),
+            (40, 40, 0, 0),
+            "each sees only its own replies: {out}"
+        );
     }
 }
 
@@ -171,9 +283,24 @@ fn concurrent_raw_pings_never_count_each_others_replies() {
 fn several_targets_each_get_statistics() {
     let lab = lab_or_skip!("several_targets_each_get_statistics");
     let c = chain(&lab, 1);
-    let o = icmpkit(c.client(), &["-c", "2", "-i", "0.05", "-W", "1", &c.server_v4().to_string(), "10.250.9.9"]);
+    let o = icmpkit(
+        c.client(),
+        &[
+            "-c",
+            "2",
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            &c.server_v4().to_string(),
+            "10.250.9.9",
+        ],
+    );
     let out = text(&o);
-    assert!(out.contains(&format!("--- {} ping statistics ---", c.server_v4())), "{out}");
+    assert!(
+        out.contains(&format!("--- {} ping statistics ---", c.server_v4())),
+        "{out}"
+    );
     assert!(out.contains("--- 10.250.9.9 ping statistics ---"), "{out}");
     assert_eq!(o.status.code(), Some(1), "one target never answered: {out}");
 }
@@ -184,13 +311,22 @@ fn unprivileged_user_with_and_without_ping_group_range() {
     let c = chain(&lab, 0);
     let dst = c.server_v4().to_string();
     let ns = c.client();
-    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647").unwrap();
-    let o = ns.run_as(65534, 65534, ICMPKIT).args(["ping", "-c", "2", "-i", "0.05", &dst]).output().unwrap();
+    ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .unwrap();
+    let o = ns
+        .run_as(65534, 65534, ICMPKIT)
+        .args(["ping", "-c", "2", "-i", "0.05", &dst])
+        .output()
+        .unwrap();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(0), "datagram socket as nobody: {out}");
     assert_eq!(counts(&out), (2, 2, 0, 0), "{out}");
     ns.sysctl("net.ipv4.ping_group_range", "1 0").unwrap();
-    let o = ns.run_as(65534, 65534, ICMPKIT).args(["ping", "-c", "1", &dst]).output().unwrap();
+    let o = ns
+        .run_as(65534, 65534, ICMPKIT)
+        .args(["ping", "-c", "1", &dst])
+        .output()
+        .unwrap();
     let out = text(&o);
     assert_eq!(o.status.code(), Some(2), "{out}");
     for remedy in ["setcap cap_net_raw+ep", "net.ipv4.ping_group_range", "sudo"] {
@@ -200,12 +336,21 @@ fn unprivileged_user_with_and_without_ping_group_range() {
 
 #[test]
 fn bad_input_is_a_clear_error() {
-    let o = std::process::Command::new(ICMPKIT).args(["ping", "-c", "1", "no-such-host.invalid"]).output().unwrap();
+    let o = std::process::Command::new(ICMPKIT)
+        .args(["ping", "-c", "1", "no-such-host.invalid"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("cannot resolve"), "{}", text(&o));
-    let o = std::process::Command::new(ICMPKIT).args(["ping", "-p", "xyz", "127.0.0.1"]).output().unwrap();
+    let o = std::process::Command::new(ICMPKIT)
+        .args(["ping", "-p", "xyz", "127.0.0.1"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let o = std::process::Command::new(ICMPKIT).args(["ping", "-s", "70000", "127.0.0.1"]).output().unwrap();
+    let o = std::process::Command::new(ICMPKIT)
+        .args(["ping", "-s", "70000", "127.0.0.1"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(!text(&o).contains("panicked"));
 }
@@ -237,13 +382,36 @@ fn differential_against_iputils() {
         let theirs = c.client().command("ping").args(&args).output().unwrap();
         let mut ours_args = vec!["ping"];
         ours_args.extend(&args);
-        let ours = c.client().command(ICMPKIT).args(&ours_args).output().unwrap();
+        let ours = c
+            .client()
+            .command(ICMPKIT)
+            .args(&ours_args)
+            .output()
+            .unwrap();
         let (t, o) = (text(&theirs), text(&ours));
-        assert_eq!(counts(&o), counts(&t), "{args:?}\n-- iputils:\n{t}\n-- icmpkit:\n{o}");
-        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}\n{t}\n{o}");
-        let errors = |s: &str| -> Vec<String> { s.lines().filter(|l| l.starts_with("From ")).map(str::to_owned).collect() };
+        assert_eq!(
+            counts(&o),
+            counts(&t),
+            "{args:?}\n-- iputils:\n{t}\n-- icmpkit:\n{o}"
+        );
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{args:?}\n{t}\n{o}"
+        );
+        let errors = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with("From "))
+                .map(str::to_owned)
+                .collect()
+        };
         assert_eq!(errors(&o), errors(&t), "{args:?}");
-        let replies = |s: &str| s.lines().filter(|l| l.contains(" bytes from ")).map(|l| l.split(" time=").next().unwrap_or("").to_owned()).collect::<Vec<_>>();
+        let replies = |s: &str| {
+            s.lines()
+                .filter(|l| l.contains(" bytes from "))
+                .map(|l| l.split(" time=").next().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(replies(&o), replies(&t), "{args:?}");
     }
 }

@@ -13,6 +13,7 @@ pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod ping;
+pub mod resolve;
 #[cfg(feature = "serde")]
 mod serde_ms;
-pub mod resolve;
+pub mod socket;

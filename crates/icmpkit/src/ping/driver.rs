@@ -13,7 +13,7 @@ use crate::engine::probe::{self, Incoming};
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::socket::{AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind, SocketOptions};
 use crate::{Error, IcmpError, Result};
 
 use super::report::{PingEvent, PingReport};
@@ -89,7 +89,8 @@ impl Pinger {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
         };
-        let socket = AsyncIcmpSocket::new(socket)?;
+        let socket = AsyncIcmpSocket::new(socket)
+            .map_err(|source| Error::SocketUnavailable { context: "registering the socket with the runtime".into(), source })?;
         let mut session = Session::new(target.name.clone(), target.address, id, StampKey::random(), opts.timing.clone());
         session.accept_any_source(opts.socket.broadcast || target.address.is_multicast());
         Ok(Pinger {
@@ -155,12 +156,10 @@ impl Pinger {
             Next::WaitUntil(wake_ns) => {
                 let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
                 tokio::select! {
-                    ready = self.socket.readable() => {
+                    ready = self.socket.ready() => {
                         if let Ok(mut guard) = ready {
-                            let drained = self.drain();
-                            if drained {
-                                guard.clear_ready();
-                            }
+                            drain(&mut guard, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address);
+                            guard.clear_ready();
                         }
                     }
                     _ = tokio::time::sleep(wait) => {}
@@ -174,63 +173,61 @@ impl Pinger {
         let mut data = vec![0u8; self.payload_size];
         self.session.fill_payload(seq, at, &self.pattern, &mut data);
         probe::echo_request(self.target.family(), self.session.id(), seq.0, &data, &mut self.send_buf);
-        let event = match self.socket.get_ref().send_to(&self.send_buf, self.target.socket_addr()) {
+        let event = match self.socket.get_ref().send_to_scoped(&self.send_buf, self.target.address, self.target.scope_id) {
             Ok(_) => self.session.on_sent(seq, at),
             Err(e) => self.session.on_send_error(seq, at, e.to_string()),
         };
         self.events.push_back(event);
     }
 
-    /// Reads everything queued (packets and queued errors); true when the
-    /// socket is empty.
-    fn drain(&mut self) -> bool {
-        let family = self.target.family();
-        loop {
-            match self.socket.get_ref().recv_error(&mut self.recv_buf) {
-                Ok(Some(q)) => {
-                    let now = Timestamp::now();
-                    let _ = now;
-                    if let Some(quoted) = probe::parse_own_request(family, q.original()) {
-                        let err = IcmpError::classify(family, q.offender().unwrap_or(self.target.address), q.icmp_type(), q.icmp_code(), q.info());
-                        if let Some(ev) = self.session.on_error(self.session.id(), quoted.sequence, None, err) {
-                            self.events.push_back(ev);
-                        }
-                    }
-                    continue;
-                }
-                Ok(None) => {}
-                Err(_) => {}
+}
+
+/// Reads everything queued on the socket (error-queue entries first, then
+/// packets) and feeds it to the session.
+fn drain(
+    guard: &mut tokio::io::unix::AsyncFdReadyGuard<'_, IcmpSocket>,
+    session: &mut Session,
+    events: &mut VecDeque<PingEvent>,
+    buf: &mut [u8],
+    target: IpAddr,
+) {
+    let socket = guard.get_inner();
+    let family = socket.family();
+    let datagram = socket.kind() == SocketKind::Datagram;
+    while let Ok(Some(q)) = socket.recv_error(buf) {
+        // A raw socket also receives each ICMP error as a packet (handled
+        // below, with the full quote); count it once. Local errors
+        // (EMSGSIZE with -M do, ...) quote nothing from afar.
+        if !datagram || q.origin == ErrorOrigin::Local {
+            continue;
+        }
+        let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else { continue };
+        let from = q.offender.unwrap_or(target);
+        let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
+        events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
+    }
+    while let Ok(received) = socket.recv(buf) {
+        let now = Timestamp::now();
+        let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+        match probe::classify(family, icmp) {
+            Incoming::EchoReply { id, sequence, data } => {
+                let reply = EchoReply {
+                    from: received.source,
+                    // Datagram sockets only ever deliver our own id.
+                    id: if datagram { session.id() } else { id },
+                    sequence,
+                    data,
+                    bytes: icmp.len(),
+                    ttl: received.ttl,
+                    kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
+                };
+                events.extend(session.on_reply(&reply, now));
             }
-            let received = match self.socket.get_ref().recv(&mut self.recv_buf) {
-                Ok(r) => r,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return true,
-                Err(_) => return true,
-            };
-            let now = Timestamp::now();
-            let icmp = &self.recv_buf[received.icmp.clone()];
-            match probe::classify(family, icmp) {
-                Incoming::EchoReply { id, sequence, data } => {
-                    let reply = EchoReply {
-                        from: received.source,
-                        id: if self.socket_kind() == SocketKind::Datagram { self.session.id() } else { id },
-                        sequence,
-                        data,
-                        bytes: icmp.len(),
-                        ttl: received.ttl,
-                        kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
-                    };
-                    if let Some(ev) = self.session.on_reply(&reply, now) {
-                        self.events.push_back(ev);
-                    }
-                }
-                Incoming::Error { icmp_type, code, info, quoted } => {
-                    let err = IcmpError::classify(family, received.source, icmp_type, code, info);
-                    if let Some(ev) = self.session.on_error(quoted.id, quoted.sequence, quoted.destination, err) {
-                        self.events.push_back(ev);
-                    }
-                }
-                Incoming::Other => {}
+            Incoming::Error { icmp_type, code, info, quoted } => {
+                let err = IcmpError::classify(family, received.source, icmp_type, code, info);
+                events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));
             }
+            Incoming::Other => {}
         }
     }
 }

@@ -4,8 +4,10 @@ use clap::Args;
 
 /// Send ICMP echo requests and report replies, as iputils ping does.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Exit status: 0 if every target answered, 1 if some target got no reply \
-(or, with -w, fewer than -c), 2 on errors.")]
+#[command(
+    after_help = "Exit status: 0 if every target answered, 1 if some target got no reply \
+(or, with -w, fewer than -c), 2 on errors."
+)]
 pub struct PingArgs {
     /// Hosts or addresses to ping (several are pinged concurrently, each with its own statistics).
     #[arg(required = true, value_name = "HOST")]

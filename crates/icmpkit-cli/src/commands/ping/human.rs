@@ -14,7 +14,10 @@ use icmpkit::wire::Family;
 /// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them.
 pub fn header(target: &str, address: IpAddr, payload: usize) -> String {
     match address {
-        IpAddr::V4(_) => format!("PING {target} ({address}) {payload}({}) bytes of data.", payload + 28),
+        IpAddr::V4(_) => format!(
+            "PING {target} ({address}) {payload}({}) bytes of data.",
+            payload + 28
+        ),
         IpAddr::V6(_) => format!("PING {target}({address}) {payload} data bytes"),
     }
 }
@@ -30,7 +33,14 @@ pub fn responder(from: IpAddr, target: &str, address: IpAddr, numeric: bool) -> 
 }
 
 /// A reply line without its timestamp prefix.
-pub fn reply_line(from: &str, bytes: usize, seq: u16, ttl: Option<u8>, rtt: Option<Duration>, dup: bool) -> String {
+pub fn reply_line(
+    from: &str,
+    bytes: usize,
+    seq: u16,
+    ttl: Option<u8>,
+    rtt: Option<Duration>,
+    dup: bool,
+) -> String {
     let mut line = format!("{bytes} bytes from {from}: icmp_seq={seq}");
     if let Some(ttl) = ttl {
         let _ = write!(line, " ttl={ttl}");
@@ -133,7 +143,11 @@ fn v6_error_text(e: &IcmpError) -> String {
                 icmpkit::IcmpErrorKind::PacketTooBig { mtu } => mtu,
                 _ => 0,
             };
-            if c == 0 { format!("Packet too big: mtu={mtu}") } else { format!("Packet too big: mtu={mtu}, code={c}") }
+            if c == 0 {
+                format!("Packet too big: mtu={mtu}")
+            } else {
+                format!("Packet too big: mtu={mtu}, code={c}")
+            }
         }
         (3, 0) => "Time exceeded: Hop limit".to_string(),
         (3, 1) => "Time exceeded: Defragmentation failure".to_string(),
@@ -163,7 +177,11 @@ pub fn format_g(v: f64) -> String {
     }
     let digits = 6 - 1 - v.abs().log10().floor() as i32;
     let s = format!("{:.*}", digits.max(0) as usize, v);
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// The closing statistics block (three lines, the first empty), as iputils'
@@ -171,7 +189,11 @@ pub fn format_g(v: f64) -> String {
 /// adaptive or zero interval).
 pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Duration)>) -> String {
     let mut s = format!("\n--- {} ping statistics ---\n", r.target);
-    let _ = write!(s, "{} packets transmitted, {} received", r.packets_sent, r.packets_received);
+    let _ = write!(
+        s,
+        "{} packets transmitted, {} received",
+        r.packets_sent, r.packets_received
+    );
     if r.duplicates > 0 {
         let _ = write!(s, ", +{} duplicates", r.duplicates);
     }
@@ -184,7 +206,8 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
     }
     s.push('\n');
     let mut comma = "";
-    if let (Some(min), Some(avg), Some(max), Some(mdev)) = (r.min_rtt, r.avg_rtt, r.max_rtt, r.mdev) {
+    if let (Some(min), Some(avg), Some(max), Some(mdev)) = (r.min_rtt, r.avg_rtt, r.max_rtt, r.mdev)
+    {
         let _ = write!(
             s,
             "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
@@ -199,15 +222,27 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
         && r.packets_received > 0
         && r.packets_sent > 1
     {
-        let _ = write!(s, "{comma}ipg/ewma {}/{} ms", format_ms3(ipg), format_ms3(ewma));
+        let _ = write!(
+            s,
+            "{comma}ipg/ewma {}/{} ms",
+            format_ms3(ipg),
+            format_ms3(ewma)
+        );
     }
     s
 }
 
 /// The interim line SIGQUIT prints to stderr.
 pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
-    let loss = if r.packets_sent > 0 { (r.packets_sent - r.packets_received) * 100 / r.packets_sent } else { 0 };
-    let mut s = format!("{}/{} packets, {loss}% loss", r.packets_received, r.packets_sent);
+    let loss = if r.packets_sent > 0 {
+        (r.packets_sent - r.packets_received) * 100 / r.packets_sent
+    } else {
+        0
+    };
+    let mut s = format!(
+        "{}/{} packets, {loss}% loss",
+        r.packets_received, r.packets_sent
+    );
     if let (Some(min), Some(avg), Some(max), Some(ewma)) = (r.min_rtt, r.avg_rtt, r.max_rtt, ewma) {
         let _ = write!(
             s,
@@ -242,26 +277,63 @@ mod tests {
             header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56),
             "PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data."
         );
-        assert_eq!(header("::1", "::1".parse().unwrap(), 56), "PING ::1(::1) 56 data bytes");
+        assert_eq!(
+            header("::1", "::1".parse().unwrap(), 56),
+            "PING ::1(::1) 56 data bytes"
+        );
     }
 
     #[test]
     fn reply_lines_match_iputils() {
-        let l = reply_line("127.0.0.1", 64, 1, Some(64), Some(Duration::from_micros(355)), false);
-        assert_eq!(l, "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.355 ms");
-        assert_eq!(reply_line("127.0.0.1", 16, 2, Some(64), None, true), "16 bytes from 127.0.0.1: icmp_seq=2 ttl=64 (DUP!)");
+        let l = reply_line(
+            "127.0.0.1",
+            64,
+            1,
+            Some(64),
+            Some(Duration::from_micros(355)),
+            false,
+        );
+        assert_eq!(
+            l,
+            "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.355 ms"
+        );
+        assert_eq!(
+            reply_line("127.0.0.1", 16, 2, Some(64), None, true),
+            "16 bytes from 127.0.0.1: icmp_seq=2 ttl=64 (DUP!)"
+        );
     }
 
     #[test]
     fn error_texts() {
         let from: IpAddr = "192.0.2.1".parse().unwrap();
         let e = IcmpError::classify(Family::V4, from, 3, 1, 0);
-        assert_eq!(error_line("192.0.2.1", 3, &e), "From 192.0.2.1 icmp_seq=3 Destination Host Unreachable");
-        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 11, 0, 0)), "Time to live exceeded");
-        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 3, 13, 0)), "Packet filtered");
-        assert_eq!(error_text(&IcmpError::classify(Family::V4, from, 3, 4, 1400)), "Frag needed and DF set (mtu = 1400)");
-        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 1, 0, 0)), "Destination unreachable: No route");
-        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 3, 0, 0)), "Time exceeded: Hop limit");
-        assert_eq!(error_text(&IcmpError::classify(Family::V6, from, 2, 0, 1280)), "Packet too big: mtu=1280");
+        assert_eq!(
+            error_line("192.0.2.1", 3, &e),
+            "From 192.0.2.1 icmp_seq=3 Destination Host Unreachable"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V4, from, 11, 0, 0)),
+            "Time to live exceeded"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V4, from, 3, 13, 0)),
+            "Packet filtered"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V4, from, 3, 4, 1400)),
+            "Frag needed and DF set (mtu = 1400)"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V6, from, 1, 0, 0)),
+            "Destination unreachable: No route"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V6, from, 3, 0, 0)),
+            "Time exceeded: Hop limit"
+        );
+        assert_eq!(
+            error_text(&IcmpError::classify(Family::V6, from, 2, 0, 1280)),
+            "Packet too big: mtu=1280"
+        );
     }
 }

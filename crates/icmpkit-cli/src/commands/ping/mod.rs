@@ -28,7 +28,10 @@ pub fn run(args: PingArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return exit::fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return exit::fail(&e),
     };
@@ -48,7 +51,10 @@ fn privileged() -> bool {
 
 /// Turns the flags into library options, enforcing iputils' rules.
 fn options(args: &PingArgs) -> Result<PingOptions, String> {
-    let mut timing = Timing { count: args.count, ..Timing::default() };
+    let mut timing = Timing {
+        count: args.count,
+        ..Timing::default()
+    };
     if let Some(i) = args.interval {
         timing.interval = seconds("i", i)?;
         if timing.interval < MIN_USER_INTERVAL && !privileged() {
@@ -75,9 +81,17 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     }
     timing.preload = args.preload.unwrap_or(1);
     timing.adaptive = args.adaptive;
-    timing.min_interval = if privileged() { Duration::ZERO } else { MIN_USER_ADAPTIVE };
+    timing.min_interval = if privileged() {
+        Duration::ZERO
+    } else {
+        MIN_USER_ADAPTIVE
+    };
 
-    let mut opts = PingOptions { timing, payload_size: args.size, ..PingOptions::default() };
+    let mut opts = PingOptions {
+        timing,
+        payload_size: args.size,
+        ..PingOptions::default()
+    };
     opts.pattern = args.pattern.clone().map(|p| p.0).unwrap_or_default();
     opts.socket.ttl = args.ttl;
     opts.socket.tos = args.tos;
@@ -165,7 +179,10 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
             Ok(report) => {
                 let no_reply = report.packets_received == 0
                     || (options.timing.deadline.is_some()
-                        && options.timing.count.is_some_and(|c| report.packets_received < c));
+                        && options
+                            .timing
+                            .count
+                            .is_some_and(|c| report.packets_received < c));
                 if no_reply && code == exit::OK {
                     code = exit::NO_REPLY;
                 }
@@ -179,9 +196,11 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
 /// Ctrl-C stops every ping (statistics follow); SIGQUIT asks for interim
 /// statistics.
 async fn signals(stop: tokio::sync::watch::Sender<bool>, quit: tokio::sync::broadcast::Sender<()>) {
-    let (Ok(mut int), Ok(mut term), Ok(mut sigquit)) =
-        (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::quit()))
-    else {
+    let (Ok(mut int), Ok(mut term), Ok(mut sigquit)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::quit()),
+    ) else {
         return;
     };
     loop {
@@ -209,7 +228,11 @@ async fn one_target(
             "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
         }));
     } else {
-        let _ = writeln!(out, "{}", human::header(&target.name, target.address, opts.payload_size));
+        let _ = writeln!(
+            out,
+            "{}",
+            human::header(&target.name, target.address, opts.payload_size)
+        );
     }
     let mut last_sent: Option<u16> = None;
     loop {
@@ -244,15 +267,20 @@ async fn one_target(
         }
         print_json(&v);
     } else {
-        let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero()).then(|| {
-            let ipg = if report.packets_sent > 1 {
-                report.elapsed / (report.packets_sent as u32 - 1).max(1)
-            } else {
-                Duration::ZERO
-            };
-            (ipg, pinger.session().stats().ewma().unwrap_or_default())
-        });
-        let _ = writeln!(out, "{}", human::statistics(&report, report.errors.len() as u64, ipg_ewma));
+        let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero())
+            .then(|| {
+                let ipg = if report.packets_sent > 1 {
+                    report.elapsed / (report.packets_sent as u32 - 1).max(1)
+                } else {
+                    Duration::ZERO
+                };
+                (ipg, pinger.session().stats().ewma().unwrap_or_default())
+            });
+        let _ = writeln!(
+            out,
+            "{}",
+            human::statistics(&report, report.errors.len() as u64, ipg_ewma)
+        );
     }
     let _ = out.flush();
     report
@@ -261,12 +289,18 @@ async fn one_target(
 fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {
     let target = pinger.target();
     let mut out = std::io::stdout().lock();
-    let prefix = if style.timestamps { format!("[{:.6}] ", unix_now()) } else { String::new() };
+    let prefix = if style.timestamps {
+        format!("[{:.6}] ", unix_now())
+    } else {
+        String::new()
+    };
     match event {
         PingEvent::Sent { sequence } => {
             if style.outstanding
                 && let Some(prev) = *last_sent
-                && !pinger.session().is_answered(icmpkit::engine::sequence::Sequence(prev))
+                && !pinger
+                    .session()
+                    .is_answered(icmpkit::engine::sequence::Sequence(prev))
                 && !style.quiet
             {
                 let _ = writeln!(out, "{prefix}no answer yet for icmp_seq={prev}");
@@ -277,7 +311,15 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 let _ = out.flush();
             }
         }
-        PingEvent::Reply { from, sequence, bytes, ttl, rtt, duplicate, .. } => {
+        PingEvent::Reply {
+            from,
+            sequence,
+            bytes,
+            ttl,
+            rtt,
+            duplicate,
+            ..
+        } => {
             if style.quiet {
                 return;
             }
@@ -287,7 +329,11 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 return;
             }
             let who = human::responder(*from, &target.name, target.address, style.numeric);
-            let _ = writeln!(out, "{prefix}{}", human::reply_line(&who, *bytes, *sequence, *ttl, *rtt, *duplicate));
+            let _ = writeln!(
+                out,
+                "{prefix}{}",
+                human::reply_line(&who, *bytes, *sequence, *ttl, *rtt, *duplicate)
+            );
         }
         PingEvent::Error { sequence, error } => {
             if style.quiet {
@@ -315,5 +361,8 @@ fn print_json(v: &serde_json::Value) {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }

@@ -1,0 +1,42 @@
+//! ICMP sockets: raw (`SOCK_RAW`, needs `CAP_NET_RAW`) and Linux's
+//! unprivileged datagram "ping" sockets (`SOCK_DGRAM` + `IPPROTO_ICMP`,
+//! allowed by `net.ipv4.ping_group_range`), for IPv4 and IPv6.
+//!
+//! [`IcmpSocket`] is the synchronous core: it sends ICMP messages (header +
+//! payload, never an IP header) and receives them with everything the kernel
+//! knows about them (kernel receive timestamp, TTL/hop limit, TOS/traffic
+//! class, destination address and interface), plus the socket error queue
+//! (`IP_RECVERR`): ICMP errors and local errors about datagrams we sent,
+//! with the router that sent them. [`AsyncIcmpSocket`] is the same on
+//! tokio. Batches use `recvmmsg`/`sendmmsg`.
+//!
+//! The only `unsafe` code in icmpkit lives in this module's private `sys`
+//! layer.
+//!
+//! # Which kind of socket
+//!
+//! | | raw | datagram |
+//! |-|-|-|
+//! | needs | `CAP_NET_RAW` (root, or `setcap cap_net_raw+ep`) | gid inside `net.ipv4.ping_group_range` |
+//! | receives | every ICMP message for the host (filtered by [`TypeFilter`]); IPv4 includes the IP header | only echo replies to its own echo id, no IP header |
+//! | echo id | yours | the kernel's ([`IcmpSocket::echo_id`]), rewritten on send |
+//! | errors | normal queue (as ICMP messages) and error queue | error queue only |
+//!
+//! Platform support: Linux. Elsewhere [`IcmpSocket::open`] fails with
+//! [`Error::SocketUnavailable`](crate::Error::SocketUnavailable).
+
+mod async_socket;
+mod icmp_socket;
+mod options;
+mod privileges;
+#[cfg(target_os = "linux")]
+mod sys;
+#[cfg(not(target_os = "linux"))]
+#[path = "sys_unsupported.rs"]
+mod sys;
+
+pub use async_socket::AsyncIcmpSocket;
+pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
+pub use icmpkit_wire::Family;
+pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
+pub use privileges::{drop_privileges, permission_hint};

@@ -1,0 +1,572 @@
+//! The thin Linux platform layer: the only code in icmpkit that calls the C
+//! socket API directly (`recvmsg` with control messages, the error queue,
+//! `recvmmsg`/`sendmmsg`, socket options socket2 does not wrap, `capset`).
+//!
+//! Every function takes safe Rust types, keeps each `unsafe` block to one
+//! system call or one control-message read, and returns `io::Result`.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::{self, MaybeUninit};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::ptr;
+use std::time::Duration;
+
+use super::{Family, PmtuDisc, TypeFilter};
+
+/// `ICMP_FILTER` (linux/icmp.h): a 32-bit mask of ICMPv4 types to drop, at
+/// level `SOL_RAW`.
+const ICMP_FILTER: libc::c_int = 1;
+/// `ICMP6_FILTER` (linux/icmpv6.h): a 256-bit mask of ICMPv6 types to drop,
+/// at level `IPPROTO_ICMPV6`.
+const ICMP6_FILTER: libc::c_int = 1;
+
+/// Room for every control message we enable (pktinfo, TTL/hop limit,
+/// TOS/traffic class, timestamp, extended error + offender), generously
+/// rounded up: the kernel sets `MSG_CTRUNC` rather than overflow it.
+pub(super) const CMSG_BUFFER_LEN: usize = 512;
+
+/// Sets a socket option from a plain-old-data value.
+fn set_option<T: Copy>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: `value` points to `size_of::<T>()` initialised bytes that
+    // outlive the call; the kernel only reads them.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            ptr::from_ref(value).cast(),
+            socklen_of::<T>(),
+        )
+    };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+fn socklen_of<T>() -> libc::socklen_t {
+    // Every type passed here is a small C struct or integer.
+    mem::size_of::<T>() as libc::socklen_t
+}
+
+/// Sets an `int`-valued option.
+fn set_int_option(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    set_option(fd, level, name, &value)
+}
+
+/// Installs the raw ICMPv4 type filter; bit `t` set drops type `t` (< 32).
+fn set_icmp_filter(fd: BorrowedFd<'_>, blocked: u32) -> io::Result<()> {
+    set_option(fd, libc::SOL_RAW, ICMP_FILTER, &blocked)
+}
+
+/// Installs the raw ICMPv6 type filter; bit `t` set drops type `t`.
+fn set_icmp6_filter(fd: BorrowedFd<'_>, blocked: [u32; 8]) -> io::Result<()> {
+    set_option(fd, libc::IPPROTO_ICMPV6, ICMP6_FILTER, &blocked)
+}
+
+/// Turns on every piece of receive information icmpkit reports: the error
+/// queue, TTL/hop limit, TOS/traffic class, destination address and
+/// interface, and nanosecond kernel receive timestamps.
+pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> io::Result<()> {
+    let fd = socket.as_fd();
+    set_int_option(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+    match family {
+        Family::V4 => {
+            set_int_option(fd, libc::IPPROTO_IP, libc::IP_RECVERR, 1)?;
+            set_int_option(fd, libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+            set_int_option(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 1)?;
+            socket.set_recv_tos_v4(true)
+        }
+        Family::V6 => {
+            set_int_option(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, 1)?;
+            set_int_option(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            socket.set_recv_hoplimit_v6(true)?;
+            socket.set_recv_tclass_v6(true)
+        }
+    }
+}
+
+/// `IP_MTU_DISCOVER` / `IPV6_MTU_DISCOVER`.
+pub(super) fn set_pmtu_discovery(
+    socket: &socket2::Socket,
+    family: Family,
+    mode: PmtuDisc,
+) -> io::Result<()> {
+    let fd = socket.as_fd();
+    match family {
+        Family::V4 => {
+            let value = match mode {
+                PmtuDisc::Do => libc::IP_PMTUDISC_DO,
+                PmtuDisc::Want => libc::IP_PMTUDISC_WANT,
+                PmtuDisc::Dont => libc::IP_PMTUDISC_DONT,
+                PmtuDisc::Probe => libc::IP_PMTUDISC_PROBE,
+            };
+            set_int_option(fd, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, value)
+        }
+        Family::V6 => {
+            let value = match mode {
+                PmtuDisc::Do => libc::IPV6_PMTUDISC_DO,
+                PmtuDisc::Want => libc::IPV6_PMTUDISC_WANT,
+                PmtuDisc::Dont => libc::IPV6_PMTUDISC_DONT,
+                PmtuDisc::Probe => libc::IPV6_PMTUDISC_PROBE,
+            };
+            set_int_option(fd, libc::IPPROTO_IPV6, libc::IPV6_MTU_DISCOVER, value)
+        }
+    }
+}
+
+/// Installs a raw socket's ICMP type filter.
+pub(super) fn set_type_filter(
+    socket: &socket2::Socket,
+    family: Family,
+    filter: &TypeFilter,
+) -> io::Result<()> {
+    match family {
+        Family::V4 => set_icmp_filter(socket.as_fd(), filter.blocked_v4()),
+        Family::V6 => set_icmp6_filter(socket.as_fd(), filter.blocked_v6()),
+    }
+}
+
+/// `SO_BINDTODEVICE`.
+pub(super) fn bind_device(socket: &socket2::Socket, name: &str) -> io::Result<()> {
+    socket.bind_device(Some(name.as_bytes()))
+}
+
+/// `SO_MARK`.
+pub(super) fn set_mark(socket: &socket2::Socket, mark: u32) -> io::Result<()> {
+    socket.set_mark(mark)
+}
+
+/// Reads one message from the error queue, never blocking.
+pub(super) fn recv_error_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<RawMessage> {
+    recv_msg(fd, buf, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT)
+}
+
+/// The `sock_extended_err` of an error-queue message, plus the offender.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ExtendedError {
+    pub errno: u32,
+    pub origin: u8,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub info: u32,
+    pub offender: Option<IpAddr>,
+}
+
+/// The control messages of one received datagram, decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Ancillary {
+    pub destination: Option<IpAddr>,
+    pub ifindex: Option<u32>,
+    pub ttl: Option<u8>,
+    pub tos: Option<u8>,
+    pub kernel_time: Option<Duration>,
+    pub extended_error: Option<ExtendedError>,
+}
+
+/// One message received by [`recv_msg`] or [`recv_mmsg`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RawMessage {
+    /// Bytes written into the buffer.
+    pub len: usize,
+    /// The datagram was longer than the buffer (`MSG_TRUNC`).
+    pub truncated: bool,
+    /// `msg_name`: the sender (or, on the error queue, the original
+    /// destination).
+    pub peer: Option<SocketAddr>,
+    pub ancillary: Ancillary,
+}
+
+/// Storage for one `recvmsg` header: the peer address and the control
+/// buffer. Kept together so a batch allocates once.
+struct MessageSpace {
+    name: MaybeUninit<libc::sockaddr_storage>,
+    control: [u64; CMSG_BUFFER_LEN / 8],
+}
+
+impl MessageSpace {
+    fn new() -> Self {
+        Self { name: MaybeUninit::zeroed(), control: [0; CMSG_BUFFER_LEN / 8] }
+    }
+
+    /// A `msghdr` pointing at `self` and at `iov`.
+    fn header(&mut self, iov: &mut libc::iovec) -> libc::msghdr {
+        // SAFETY: msghdr is plain data; all-zero is a valid value (null
+        // pointers, zero lengths), and we fill in the fields we use.
+        let mut header: libc::msghdr = unsafe { mem::zeroed() };
+        header.msg_name = self.name.as_mut_ptr().cast();
+        header.msg_namelen = socklen_of::<libc::sockaddr_storage>();
+        header.msg_iov = iov;
+        header.msg_iovlen = 1;
+        header.msg_control = self.control.as_mut_ptr().cast();
+        header.msg_controllen = CMSG_BUFFER_LEN as _;
+        header
+    }
+}
+
+fn iovec_for(buf: &mut [u8]) -> libc::iovec {
+    libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() }
+}
+
+/// `recvmsg(2)` into `buf`, decoding the peer and control messages.
+pub(super) fn recv_msg(
+    fd: BorrowedFd<'_>,
+    buf: &mut [u8],
+    flags: libc::c_int,
+) -> io::Result<RawMessage> {
+    let mut space = MessageSpace::new();
+    let mut iov = iovec_for(buf);
+    let mut header = space.header(&mut iov);
+    // SAFETY: `header` points at `buf`, `space.name` and `space.control`,
+    // all live and exclusively borrowed for the duration of the call, with
+    // their true lengths.
+    let rc = unsafe { libc::recvmsg(fd.as_raw_fd(), &mut header, flags) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let len = rc as usize;
+    Ok(decode(&header, len.min(buf.len())))
+}
+
+/// Decodes the header of a message the kernel has just filled in.
+fn decode(header: &libc::msghdr, len: usize) -> RawMessage {
+    RawMessage {
+        len,
+        truncated: header.msg_flags & libc::MSG_TRUNC != 0,
+        peer: peer_address(header),
+        ancillary: ancillary(header),
+    }
+}
+
+fn peer_address(header: &libc::msghdr) -> Option<SocketAddr> {
+    if header.msg_name.is_null() {
+        return None;
+    }
+    // SAFETY: msg_name points at a `sockaddr_storage` (see MessageSpace)
+    // that the kernel wrote `msg_namelen` bytes into; the rest is zeroed.
+    unsafe { sockaddr_to_std(header.msg_name.cast(), header.msg_namelen as usize) }
+}
+
+/// Reads a `sockaddr_in`/`sockaddr_in6` of at most `len` valid bytes.
+///
+/// # Safety
+/// `addr` must point to at least `len` readable bytes.
+unsafe fn sockaddr_to_std(addr: *const libc::sockaddr, len: usize) -> Option<SocketAddr> {
+    if len < mem::size_of::<libc::sa_family_t>() {
+        return None;
+    }
+    // SAFETY: at least the family field is readable (checked above), and
+    // each struct is read unaligned only when `len` covers it.
+    unsafe {
+        let family = ptr::read_unaligned(ptr::addr_of!((*addr).sa_family));
+        match libc::c_int::from(family) {
+            libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
+                let sin = ptr::read_unaligned(addr.cast::<libc::sockaddr_in>());
+                Some(SocketAddr::V4(SocketAddrV4::new(
+                    ipv4_from(sin.sin_addr),
+                    u16::from_be(sin.sin_port),
+                )))
+            }
+            libc::AF_INET6 if len >= mem::size_of::<libc::sockaddr_in6>() => {
+                let sin6 = ptr::read_unaligned(addr.cast::<libc::sockaddr_in6>());
+                Some(SocketAddr::V6(SocketAddrV6::new(
+                    Ipv6Addr::from(sin6.sin6_addr.s6_addr),
+                    u16::from_be(sin6.sin6_port),
+                    sin6.sin6_flowinfo,
+                    sin6.sin6_scope_id,
+                )))
+            }
+            _ => None,
+        }
+    }
+}
+
+fn ipv4_from(addr: libc::in_addr) -> Ipv4Addr {
+    // s_addr is in network byte order: its in-memory bytes are the octets.
+    Ipv4Addr::from(addr.s_addr.to_ne_bytes())
+}
+
+/// Walks the control messages of a filled-in header.
+fn ancillary(header: &libc::msghdr) -> Ancillary {
+    let mut out = Ancillary::default();
+    // SAFETY: the header's control pointer and length describe our own
+    // buffer, as trimmed by the kernel; CMSG_FIRSTHDR/CMSG_NXTHDR never
+    // step outside it and return null at the end.
+    let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(header) };
+    while !cmsg.is_null() {
+        // SAFETY: `cmsg` is non-null and inside the control buffer.
+        let (level, kind, data_len, data) = unsafe {
+            let hdr = ptr::read_unaligned(cmsg);
+            let data_offset = libc::CMSG_DATA(cmsg).offset_from(cmsg.cast::<u8>()) as usize;
+            (
+                hdr.cmsg_level,
+                hdr.cmsg_type,
+                (hdr.cmsg_len as usize).saturating_sub(data_offset),
+                libc::CMSG_DATA(cmsg).cast_const(),
+            )
+        };
+        // SAFETY: `data` points at `data_len` bytes inside the buffer.
+        unsafe { decode_cmsg(level, kind, data, data_len, &mut out) };
+        // SAFETY: as for CMSG_FIRSTHDR.
+        cmsg = unsafe { libc::CMSG_NXTHDR(header, cmsg) };
+    }
+    out
+}
+
+/// Reads a `T` from `data` if `len` bytes cover it.
+///
+/// # Safety
+/// `data` must point to at least `len` readable bytes.
+unsafe fn read<T: Copy>(data: *const u8, len: usize) -> Option<T> {
+    // SAFETY: guarded by the length check; read_unaligned has no alignment
+    // requirement.
+    (len >= mem::size_of::<T>()).then(|| unsafe { ptr::read_unaligned(data.cast::<T>()) })
+}
+
+/// Decodes one control message into `out`; unknown ones are ignored.
+///
+/// # Safety
+/// `data` must point to at least `len` readable bytes.
+unsafe fn decode_cmsg(
+    level: libc::c_int,
+    kind: libc::c_int,
+    data: *const u8,
+    len: usize,
+    out: &mut Ancillary,
+) {
+    // SAFETY (every `read` below): forwarded from the caller.
+    unsafe {
+        match (level, kind) {
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) => {
+                if let Some(ts) = read::<libc::timespec>(data, len) {
+                    out.kernel_time = Some(Duration::new(
+                        u64::try_from(ts.tv_sec).unwrap_or(0),
+                        u32::try_from(ts.tv_nsec).unwrap_or(0),
+                    ));
+                }
+            }
+            (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
+                if let Some(info) = read::<libc::in_pktinfo>(data, len) {
+                    out.destination = Some(IpAddr::V4(ipv4_from(info.ipi_addr)));
+                    out.ifindex = u32::try_from(info.ipi_ifindex).ok();
+                }
+            }
+            (libc::IPPROTO_IP, libc::IP_TTL) => {
+                out.ttl = read::<libc::c_int>(data, len).and_then(|v| u8::try_from(v).ok());
+            }
+            // IP_TOS is delivered as a single byte.
+            (libc::IPPROTO_IP, libc::IP_TOS) => out.tos = read::<u8>(data, len),
+            (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                if let Some(info) = read::<libc::in6_pktinfo>(data, len) {
+                    out.destination = Some(IpAddr::V6(Ipv6Addr::from(info.ipi6_addr.s6_addr)));
+                    out.ifindex = Some(info.ipi6_ifindex);
+                }
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                out.ttl = read::<libc::c_int>(data, len).and_then(|v| u8::try_from(v).ok());
+            }
+            (libc::IPPROTO_IPV6, libc::IPV6_TCLASS) => {
+                out.tos = read::<libc::c_int>(data, len).and_then(|v| u8::try_from(v).ok());
+            }
+            (libc::IPPROTO_IP, libc::IP_RECVERR) | (libc::IPPROTO_IPV6, libc::IPV6_RECVERR) => {
+                out.extended_error = extended_error(data, len);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Decodes a `sock_extended_err` followed by its offender address
+/// (`SO_EE_OFFENDER`).
+///
+/// # Safety
+/// `data` must point to at least `len` readable bytes.
+unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
+    // SAFETY: forwarded from the caller; the offender follows the struct
+    // within the same control message, and `sockaddr_to_std` is bounded by
+    // the remaining length.
+    unsafe {
+        let ee = read::<libc::sock_extended_err>(data, len)?;
+        let head = mem::size_of::<libc::sock_extended_err>();
+        let offender = sockaddr_to_std(data.add(head).cast(), len - head).map(|a| a.ip());
+        Some(ExtendedError {
+            errno: ee.ee_errno,
+            origin: ee.ee_origin,
+            icmp_type: ee.ee_type,
+            icmp_code: ee.ee_code,
+            info: ee.ee_info,
+            // An unknown offender is reported as AF_UNSPEC, which
+            // `sockaddr_to_std` maps to None.
+            offender,
+        })
+    }
+}
+
+/// `recvmmsg(2)` with `MSG_WAITFORONE`: blocks (if the socket blocks) for
+/// the first message only, then takes whatever else is queued, up to one
+/// message per buffer.
+pub(super) fn recv_mmsg(
+    fd: BorrowedFd<'_>,
+    bufs: &mut [&mut [u8]],
+    out: &mut Vec<RawMessage>,
+) -> io::Result<usize> {
+    let count = bufs.len().min(MAX_BATCH);
+    let mut spaces: Vec<MessageSpace> = (0..count).map(|_| MessageSpace::new()).collect();
+    let mut iovs: Vec<libc::iovec> = bufs[..count].iter_mut().map(|b| iovec_for(b)).collect();
+    let mut headers: Vec<libc::mmsghdr> = spaces
+        .iter_mut()
+        .zip(iovs.iter_mut())
+        .map(|(space, iov)| libc::mmsghdr { msg_hdr: space.header(iov), msg_len: 0 })
+        .collect();
+    // SAFETY: each header points at its own buffer, name and control
+    // storage, all alive until after the call; `count` is their number.
+    let rc = unsafe {
+        libc::recvmmsg(
+            fd.as_raw_fd(),
+            headers.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_WAITFORONE,
+            ptr::null_mut(),
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let received = rc as usize;
+    out.extend(headers[..received].iter().zip(bufs.iter()).map(|(header, buf)| {
+        decode(&header.msg_hdr, (header.msg_len as usize).min(buf.len()))
+    }));
+    Ok(received)
+}
+
+/// Upper bound of one `recvmmsg`/`sendmmsg` call (the kernel's UIO_MAXIOV).
+pub(super) const MAX_BATCH: usize = 1024;
+
+/// A destination in C form.
+struct RawAddress {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+fn raw_address(addr: SocketAddr) -> RawAddress {
+    let sock = socket2::SockAddr::from(addr);
+    // SAFETY: sockaddr_storage is plain data, zero is valid.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = sock.len();
+    // SAFETY: `sock.as_ptr()` points at `len` bytes of a sockaddr, and
+    // sockaddr_storage is large enough for any of them.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            sock.as_ptr().cast::<u8>(),
+            ptr::addr_of_mut!(storage).cast::<u8>(),
+            (len as usize).min(mem::size_of::<libc::sockaddr_storage>()),
+        );
+    }
+    RawAddress { storage, len }
+}
+
+/// `sendmmsg(2)`: sends each `(message, destination)`; returns how many the
+/// kernel took (fewer than asked when it stopped at an error after the
+/// first).
+pub(super) fn send_mmsg(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+    let count = msgs.len().min(MAX_BATCH);
+    let mut addresses: Vec<RawAddress> = msgs[..count].iter().map(|m| raw_address(m.1)).collect();
+    let mut iovs: Vec<libc::iovec> = msgs[..count]
+        .iter()
+        // The kernel only reads through iov_base on send.
+        .map(|m| libc::iovec { iov_base: m.0.as_ptr().cast_mut().cast(), iov_len: m.0.len() })
+        .collect();
+    let mut headers: Vec<libc::mmsghdr> = addresses
+        .iter_mut()
+        .zip(iovs.iter_mut())
+        .map(|(address, iov)| {
+            // SAFETY: msghdr is plain data, zero is valid.
+            let mut header: libc::msghdr = unsafe { mem::zeroed() };
+            header.msg_name = ptr::addr_of_mut!(address.storage).cast();
+            header.msg_namelen = address.len;
+            header.msg_iov = iov;
+            header.msg_iovlen = 1;
+            libc::mmsghdr { msg_hdr: header, msg_len: 0 }
+        })
+        .collect();
+    // SAFETY: every header points at live storage owned by this frame.
+    let rc = unsafe {
+        libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), count as libc::c_uint, 0)
+    };
+    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc as usize) }
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3` (linux/capability.h): two 32-bit words.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Clears the calling thread's effective, permitted and inheritable
+/// capability sets (`capset(2)`).
+pub(super) fn clear_capabilities() -> io::Result<()> {
+    let header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let data = [CapData::default(); 2];
+    // SAFETY: header and data are valid for the version-3 layout (two data
+    // structs); the kernel only reads them.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// The calling thread's (effective, permitted) capability sets, as 64-bit
+/// masks.
+pub(super) fn capabilities() -> io::Result<(u64, u64)> {
+    let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: as above; the kernel writes two data structs.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
+    Ok((
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+    ))
+}
+
+/// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: `execve` can no longer grant privileges
+/// (setuid bits, file capabilities).
+pub(super) fn set_no_new_privileges() -> io::Result<()> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+}
+
+/// Registers `socket` with the current tokio reactor.
+pub(super) fn register_with_reactor(
+    socket: super::IcmpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
+    use tokio::io::Interest;
+    // Error readiness (a non-empty error queue shows as EPOLLERR) is always
+    // reported on Linux, whatever the interest.
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    // SAFETY: an `IcmpSocket` owns its descriptor and offers no way to close
+    // or replace it, so the fd stays valid and the same while registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }.map_err(Into::into)
+}
