@@ -249,6 +249,11 @@ impl IcmpSocket {
 
     /// Sends one ICMP message (header + payload, no IP header) to `dst`.
     ///
+    /// A pending socket error left by an earlier ICMP error (see
+    /// [`IcmpSocket::recv`]) does not fail the send: it is cleared and the
+    /// send retried once. (A send that fails locally with `EMSGSIZE` under
+    /// [`PmtuDisc::Do`] is thus tried twice and may queue two local errors.)
+    ///
     /// IPv4 messages need their checksum; the kernel fills in the ICMPv6
     /// checksum. On datagram sockets the kernel also overwrites the echo
     /// id with [`IcmpSocket::echo_id`] (and fixes the IPv4 checksum).
@@ -266,9 +271,11 @@ impl IcmpSocket {
         scope_id: u32,
     ) -> io::Result<SendTime> {
         let addr = SockAddr::from(self.destination(dst, scope_id)?);
-        let time = SendTime::now();
-        self.socket.send_to(icmp_message, &addr)?;
-        Ok(time)
+        send_past_socket_error(|| {
+            let time = SendTime::now();
+            self.socket.send_to(icmp_message, &addr)?;
+            Ok(time)
+        })
     }
 
     /// Sends several messages with one `sendmmsg`. Returns how many were
@@ -285,8 +292,10 @@ impl IcmpSocket {
             .iter()
             .map(|&(message, dst)| Ok((message, self.destination(dst, 0)?)))
             .collect::<io::Result<Vec<_>>>()?;
-        let time = SendTime::now();
-        let sent = sys::send_mmsg(self.socket.as_fd(), &msgs)?;
+        let (sent, time) = send_past_socket_error(|| {
+            let time = SendTime::now();
+            Ok((sys::send_mmsg(self.socket.as_fd(), &msgs)?, time))
+        })?;
         times.resize(sent, time);
         Ok(sent)
     }
@@ -297,7 +306,8 @@ impl IcmpSocket {
     /// An ICMP error about one of our datagrams also sets the socket's
     /// pending error, which the kernel would report here once; it is
     /// skipped because its details are on the error queue
-    /// ([`IcmpSocket::recv_error`], [`Readiness::error`]).
+    /// ([`IcmpSocket::recv_error`], [`Readiness::error`]). Sends skip it the
+    /// same way.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         let message = retry_past_socket_errors(|| sys::recv_msg(self.socket.as_fd(), buf, 0))?;
         let received_at = Instant::now();
@@ -535,36 +545,55 @@ fn ipv4_header_len(packet: &[u8]) -> usize {
     ihl.min(packet.len())
 }
 
-/// Errors a receive call reports about the call itself; any other errno is
-/// the socket's pending asynchronous error (`sk_err`, set by ICMP errors),
-/// which the kernel hands to the next receive and clears.
-fn is_call_error(error: &io::Error) -> bool {
+/// Whether `error` may be the socket's pending asynchronous error
+/// (`sk_err`) rather than a failure of the call itself: the errnos ICMP
+/// errors map to (`icmp_err_convert`, `icmpv6_err_convert`) and local
+/// `EMSGSIZE`. With `IP_RECVERR` on, the kernel also sets `sk_err` for every
+/// error it queues, and hands it (once, clearing it) to the next send or
+/// receive, whatever that call is about.
+fn may_be_socket_error(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
-        None | Some(
-            libc::EAGAIN
-                | libc::EBADF
-                | libc::EFAULT
-                | libc::EINVAL
-                | libc::ENOTSOCK
-                | libc::ENOMEM
-                | libc::ENOBUFS
+        Some(
+            libc::ENETUNREACH
+                | libc::EHOSTUNREACH
+                | libc::ENOPROTOOPT
+                | libc::ECONNREFUSED
+                | libc::EMSGSIZE
+                | libc::EOPNOTSUPP
+                | libc::EHOSTDOWN
+                | libc::ENONET
+                | libc::EACCES
+                | libc::EPROTO
         )
-    ) || error.kind() == io::ErrorKind::WouldBlock
+    )
 }
 
-/// Runs a receive, skipping the socket's pending asynchronous errors and
-/// interruptions: with `IP_RECVERR` on, each such error also sits in detail
-/// on the error queue.
+/// Runs a receive, skipping the socket's pending asynchronous errors (each
+/// sits in detail on the error queue) and interruptions.
 fn retry_past_socket_errors<T>(mut receive: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    // Each skipped error was cleared by the kernel; a bound still keeps a
-    // storm of ICMP errors from starving the caller.
+    // Each skipped error was cleared by the kernel; the bound keeps a storm
+    // of ICMP errors from starving the caller.
     const MAX_SKIPS: usize = 64;
     let mut skips = 0;
     loop {
         match receive() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if !is_call_error(&e) && skips < MAX_SKIPS => skips += 1,
+            Err(e) if may_be_socket_error(&e) && skips < MAX_SKIPS => skips += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Runs a send; if it fails with what may be the pending asynchronous error
+/// (now cleared), tries once more: a failed send transmitted nothing, and a
+/// genuine failure (no route, `EMSGSIZE` under [`PmtuDisc::Do`], broadcast
+/// without `SO_BROADCAST`) fails again and is returned.
+fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match send() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if may_be_socket_error(&e) => return send(),
             other => return other,
         }
     }
@@ -586,6 +615,7 @@ mod tests {
         let mut errors = vec![
             io::Error::from_raw_os_error(libc::EHOSTUNREACH),
             io::Error::from_raw_os_error(libc::EINTR),
+            io::Error::from_raw_os_error(libc::EMSGSIZE),
         ];
         let result = retry_past_socket_errors(|| errors.pop().map_or(Ok(7), Err));
         assert_eq!(result.unwrap(), 7);
@@ -596,5 +626,22 @@ mod tests {
         });
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::WouldBlock);
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn sends_retry_a_socket_error_once() {
+        let mut calls = 0;
+        let result = send_past_socket_error(|| {
+            calls += 1;
+            if calls == 1 { Err(io::Error::from_raw_os_error(libc::EHOSTUNREACH)) } else { Ok(calls) }
+        });
+        assert_eq!(result.unwrap(), 2);
+        let mut calls = 0;
+        let result: io::Result<()> = send_past_socket_error(|| {
+            calls += 1;
+            Err(io::Error::from_raw_os_error(libc::EACCES))
+        });
+        assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(calls, 2, "a genuine failure is returned after one retry");
     }
 }
