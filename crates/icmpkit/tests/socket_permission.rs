@@ -33,7 +33,10 @@ fn run_child(test: &str, mut command: std::process::Command) -> Output {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("CHILD-OK"), "child did not run its checks:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("CHILD-OK"),
+        "child did not run its checks:\n{stdout}\n{stderr}"
+    );
     output
 }
 
@@ -42,7 +45,11 @@ fn permission_error_names_the_remedies() {
     const TEST: &str = "permission_error_names_the_remedies";
     if is_child(TEST) {
         for family in [Family::V4, Family::V6] {
-            for privilege in [Privilege::Auto, Privilege::Privileged, Privilege::Unprivileged] {
+            for privilege in [
+                Privilege::Auto,
+                Privilege::Privileged,
+                Privilege::Unprivileged,
+            ] {
                 let error = IcmpSocket::open(family, privilege, &SocketOptions::default())
                     .expect_err("nobody outside ping_group_range must not get an ICMP socket");
                 let icmpkit::Error::Permission(hint) = &error else {
@@ -52,8 +59,15 @@ fn permission_error_names_the_remedies() {
                 assert_eq!(hint.gid, NOBODY);
                 assert_eq!(hint.ping_group_range, Some((1, 0)));
                 let message = error.to_string();
-                for remedy in ["setcap cap_net_raw", "sysctl -w net.ipv4.ping_group_range", "sudo"] {
-                    assert!(message.contains(remedy), "{remedy:?} missing from: {message}");
+                for remedy in [
+                    "setcap cap_net_raw",
+                    "sysctl -w net.ipv4.ping_group_range",
+                    "sudo",
+                ] {
+                    assert!(
+                        message.contains(remedy),
+                        "{remedy:?} missing from: {message}"
+                    );
                 }
                 println!("CHILD-OK {family:?} {privilege:?}: {message}");
             }
@@ -63,11 +77,15 @@ fn permission_error_names_the_remedies() {
     let lab = lab_or_skip!(TEST);
     let ns = lab.namespace("perm").expect("namespace");
     // Closed for everyone, whatever the host says.
-    ns.sysctl("net.ipv4.ping_group_range", "1 0").expect("sysctl");
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+        .expect("sysctl");
     let output = run_child(TEST, ns.run_as(NOBODY, NOBODY, "env"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(stdout.matches("CHILD-OK").count(), 6, "{stdout}");
-    assert!(stdout.contains("for group 65534 (net.ipv4.ping_group_range = 1 0)"), "{stdout}");
+    assert!(
+        stdout.contains("for group 65534 (net.ipv4.ping_group_range = 1 0)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -79,7 +97,9 @@ fn unprivileged_user_pings_inside_ping_group_range() {
                 .expect("ping socket for a group inside the range");
             assert_eq!(socket.kind(), SocketKind::Datagram);
             let id = socket.echo_id().unwrap();
-            socket.send_to(&echo_request(family, id, 1, b"nobody"), loopback(family)).unwrap();
+            socket
+                .send_to(&echo_request(family, id, 1, b"nobody"), loopback(family))
+                .unwrap();
             let (received, echo) = recv_echo(&socket, echo_reply_type(family), id, 1);
             assert_eq!(echo.payload, b"nobody");
             assert!(received.kernel_time.is_some());
@@ -87,18 +107,25 @@ fn unprivileged_user_pings_inside_ping_group_range() {
         }
         // Raw stays out of reach.
         let error = IcmpSocket::open(Family::V4, Privilege::Privileged, &SocketOptions::default());
-        assert!(matches!(error, Err(icmpkit::Error::Permission(_))), "{error:?}");
+        assert!(
+            matches!(error, Err(icmpkit::Error::Permission(_))),
+            "{error:?}"
+        );
         return;
     }
     let lab = lab_or_skip!(TEST);
     let ns = lab.namespace("unpriv").expect("namespace");
-    ns.sysctl("net.ipv4.ping_group_range", "65534 65534").expect("sysctl");
+    ns.sysctl("net.ipv4.ping_group_range", "65534 65534")
+        .expect("sysctl");
     run_child(TEST, ns.run_as(NOBODY, NOBODY, "env"));
 }
 
 fn status_field(name: &str) -> String {
     let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
-    let line = status.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name}"));
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(name))
+        .unwrap_or_else(|| panic!("no {name}"));
     line[name.len()..].trim().to_owned()
 }
 
@@ -121,11 +148,19 @@ fn drop_privileges_after_opening_sockets() {
         }
         assert_eq!(status_field("NoNewPrivs:"), "1");
         let again = IcmpSocket::open(Family::V4, Privilege::Privileged, &SocketOptions::default());
-        assert!(matches!(again, Err(icmpkit::Error::Permission(_))), "{again:?}");
+        assert!(
+            matches!(again, Err(icmpkit::Error::Permission(_))),
+            "{again:?}"
+        );
 
         // The socket opened before keeps working.
         let id = test_id(20);
-        socket.send_to(&echo_request(Family::V4, id, 1, b"still"), loopback(Family::V4)).unwrap();
+        socket
+            .send_to(
+                &echo_request(Family::V4, id, 1, b"still"),
+                loopback(Family::V4),
+            )
+            .unwrap();
         let (_, echo) = recv_echo(&socket, 0, id, 1);
         assert_eq!(echo.payload, b"still");
         println!("CHILD-OK");
@@ -133,7 +168,8 @@ fn drop_privileges_after_opening_sockets() {
     }
     let lab = lab_or_skip!(TEST);
     let ns = lab.namespace("drop").expect("namespace");
-    ns.sysctl("net.ipv4.ping_group_range", "1 0").expect("sysctl");
+    ns.sysctl("net.ipv4.ping_group_range", "1 0")
+        .expect("sysctl");
     let mut command = ns.command("setpriv");
     command.args([
         "--ruid=65534",

@@ -60,21 +60,26 @@ pub fn echo_reply_type(family: Family) -> u8 {
 
 /// Receives until a message of `icmp_type` with `id`/`seq` arrives (raw
 /// sockets also see other hosts' traffic), or panics after [`PATIENCE`].
-pub fn recv_echo(
-    socket: &IcmpSocket,
-    icmp_type: u8,
-    id: u16,
-    seq: u16,
-) -> (Received, Echo) {
+pub fn recv_echo(socket: &IcmpSocket, icmp_type: u8, id: u16, seq: u16) -> (Received, Echo) {
     let deadline = Instant::now() + PATIENCE;
     let mut buf = [0u8; 2048];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        assert!(!left.is_zero(), "no ICMP type {icmp_type} id {id} seq {seq} within {PATIENCE:?}");
+        assert!(
+            !left.is_zero(),
+            "no ICMP type {icmp_type} id {id} seq {seq} within {PATIENCE:?}"
+        );
         socket.set_read_timeout(Some(left)).expect("SO_RCVTIMEO");
         let received = match socket.recv(&mut buf) {
             Ok(r) => r,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => panic!("recv: {e}"),
         };
         if let Some(echo) = parse_echo(&buf[received.icmp.clone()]) {
@@ -115,7 +120,8 @@ pub fn open_in(
 /// datagram ("ping") sockets, without touching the host's setting.
 pub fn ping_namespace(lab: &icmpkit_lab::Lab, short: &str) -> icmpkit_lab::Ns {
     let ns = lab.namespace(short).expect("namespace");
-    ns.sysctl("net.ipv4.ping_group_range", "0 0").expect("sysctl ping_group_range");
+    ns.sysctl("net.ipv4.ping_group_range", "0 0")
+        .expect("sysctl ping_group_range");
     ns
 }
 
@@ -130,5 +136,7 @@ pub fn loopback(family: Family) -> IpAddr {
 /// An echo id unlikely to collide with other processes' raw-socket pings
 /// on the host loopback.
 pub fn test_id(salt: u16) -> u16 {
-    (std::process::id() as u16).wrapping_mul(31).wrapping_add(salt)
+    (std::process::id() as u16)
+        .wrapping_mul(31)
+        .wrapping_add(salt)
 }
