@@ -7,8 +7,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, Ready};
 
 use super::{
-    sys, Family, IcmpSocket, PmtuDisc, Privilege, QueuedError, Received, SendTime, SocketKind,
-    SocketOptions, TypeFilter,
+    Family, IcmpSocket, PmtuDisc, Privilege, QueuedError, Received, SendTime, SocketKind,
+    SocketOptions, TypeFilter, sys,
 };
 use crate::Error;
 
@@ -34,7 +34,9 @@ impl AsyncIcmpSocket {
     /// runtime.
     pub fn new(socket: IcmpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
-        Ok(Self { inner: sys::register_with_reactor(socket)? })
+        Ok(Self {
+            inner: sys::register_with_reactor(socket)?,
+        })
     }
 
     /// The synchronous socket, for its getters and setters.
@@ -95,7 +97,9 @@ impl AsyncIcmpSocket {
         scope_id: u32,
     ) -> io::Result<SendTime> {
         self.inner
-            .async_io(Interest::WRITABLE, |s| s.send_to_scoped(icmp_message, dst, scope_id))
+            .async_io(Interest::WRITABLE, |s| {
+                s.send_to_scoped(icmp_message, dst, scope_id)
+            })
             .await
     }
 
@@ -105,12 +109,16 @@ impl AsyncIcmpSocket {
         msgs: &[(&[u8], IpAddr)],
         times: &mut Vec<SendTime>,
     ) -> io::Result<usize> {
-        self.inner.async_io(Interest::WRITABLE, |s| s.send_batch(msgs, times)).await
+        self.inner
+            .async_io(Interest::WRITABLE, |s| s.send_batch(msgs, times))
+            .await
     }
 
     /// Waits for and receives one ICMP message; see [`IcmpSocket::recv`].
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
-        self.inner.async_io(Interest::READABLE, |s| s.recv(buf)).await
+        self.inner
+            .async_io(Interest::READABLE, |s| s.recv(buf))
+            .await
     }
 
     /// Waits for at least one message and receives all that are queued, up
@@ -120,7 +128,9 @@ impl AsyncIcmpSocket {
         bufs: &mut [B],
         out: &mut Vec<Received>,
     ) -> io::Result<usize> {
-        self.inner.async_io(Interest::READABLE, |s| s.recv_batch(bufs, out)).await
+        self.inner
+            .async_io(Interest::READABLE, |s| s.recv_batch(bufs, out))
+            .await
     }
 
     /// Waits for an entry on the error queue and takes it; see

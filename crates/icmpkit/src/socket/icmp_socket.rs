@@ -29,8 +29,13 @@ impl SendTime {
     fn now() -> Self {
         // SystemTime::now() is clock_gettime(CLOCK_REALTIME) on Linux; a
         // clock before 1970 reads as zero rather than failing the send.
-        let realtime = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        Self { realtime, monotonic: Instant::now() }
+        let realtime = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        Self {
+            realtime,
+            monotonic: Instant::now(),
+        }
     }
 }
 
@@ -141,8 +146,17 @@ impl IcmpSocket {
     /// take, and [`Error::SocketUnavailable`] when the kernel refuses one.
     pub fn open(family: Family, privilege: Privilege, opts: &SocketOptions) -> Result<Self, Error> {
         opts.validate(family)?;
+        sys::check_supported().map_err(|source| Error::SocketUnavailable {
+            context: "opening an ICMP socket".into(),
+            source,
+        })?;
         let (socket, kind) = create(family, privilege)?;
-        let mut this = Self { socket, family, kind, echo_id: None };
+        let mut this = Self {
+            socket,
+            family,
+            kind,
+            echo_id: None,
+        };
         this.configure(opts)?;
         Ok(this)
     }
@@ -173,7 +187,10 @@ impl IcmpSocket {
     /// traceroute does).
     pub fn set_ttl(&self, ttl: u8) -> io::Result<()> {
         if ttl == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "ttl must be between 1 and 255"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "ttl must be between 1 and 255",
+            ));
         }
         match self.family {
             Family::V4 => {
@@ -189,10 +206,7 @@ impl IcmpSocket {
 
     /// Sets the TOS byte / traffic class of the following sends.
     pub fn set_tos(&self, tos: u8) -> io::Result<()> {
-        match self.family {
-            Family::V4 => self.socket.set_tos_v4(u32::from(tos)),
-            Family::V6 => self.socket.set_tclass_v6(u32::from(tos)),
-        }
+        sys::set_tos(&self.socket, self.family, tos)
     }
 
     /// Sets the path-MTU discovery mode.
@@ -249,6 +263,11 @@ impl IcmpSocket {
 
     /// Sends one ICMP message (header + payload, no IP header) to `dst`.
     ///
+    /// A pending socket error left by an earlier ICMP error (see
+    /// [`IcmpSocket::recv`]) does not fail the send: it is cleared and the
+    /// send retried once. (A send that fails locally with `EMSGSIZE` under
+    /// [`PmtuDisc::Do`] is thus tried twice and may queue two local errors.)
+    ///
     /// IPv4 messages need their checksum; the kernel fills in the ICMPv6
     /// checksum. On datagram sockets the kernel also overwrites the echo
     /// id with [`IcmpSocket::echo_id`] (and fixes the IPv4 checksum).
@@ -266,9 +285,11 @@ impl IcmpSocket {
         scope_id: u32,
     ) -> io::Result<SendTime> {
         let addr = SockAddr::from(self.destination(dst, scope_id)?);
-        let time = SendTime::now();
-        self.socket.send_to(icmp_message, &addr)?;
-        Ok(time)
+        send_past_socket_error(|| {
+            let time = SendTime::now();
+            self.socket.send_to(icmp_message, &addr)?;
+            Ok(time)
+        })
     }
 
     /// Sends several messages with one `sendmmsg`. Returns how many were
@@ -285,8 +306,10 @@ impl IcmpSocket {
             .iter()
             .map(|&(message, dst)| Ok((message, self.destination(dst, 0)?)))
             .collect::<io::Result<Vec<_>>>()?;
-        let time = SendTime::now();
-        let sent = sys::send_mmsg(self.socket.as_fd(), &msgs)?;
+        let (sent, time) = send_past_socket_error(|| {
+            let time = SendTime::now();
+            Ok((sys::send_mmsg(self.socket.as_fd(), &msgs)?, time))
+        })?;
         times.resize(sent, time);
         Ok(sent)
     }
@@ -297,7 +320,8 @@ impl IcmpSocket {
     /// An ICMP error about one of our datagrams also sets the socket's
     /// pending error, which the kernel would report here once; it is
     /// skipped because its details are on the error queue
-    /// ([`IcmpSocket::recv_error`], [`Readiness::error`]).
+    /// ([`IcmpSocket::recv_error`], [`Readiness::error`]). Sends skip it the
+    /// same way.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         let message = retry_past_socket_errors(|| sys::recv_msg(self.socket.as_fd(), buf, 0))?;
         let received_at = Instant::now();
@@ -316,7 +340,9 @@ impl IcmpSocket {
         out.clear();
         let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(AsMut::as_mut).collect();
         let mut messages = Vec::with_capacity(slices.len());
-        retry_past_socket_errors(|| sys::recv_mmsg(self.socket.as_fd(), &mut slices, &mut messages))?;
+        retry_past_socket_errors(|| {
+            sys::recv_mmsg(self.socket.as_fd(), &mut slices, &mut messages)
+        })?;
         let received_at = Instant::now();
         for (message, buf) in messages.iter().zip(slices.iter()) {
             out.push(self.received(buf, message, received_at)?);
@@ -335,7 +361,10 @@ impl IcmpSocket {
         };
         let received_at = Instant::now();
         let ee = message.ancillary.extended_error.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "error-queue message without IP_RECVERR data")
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "error-queue message without IP_RECVERR data",
+            )
         })?;
         Ok(Some(QueuedError {
             origin: match ee.origin {
@@ -365,17 +394,30 @@ impl IcmpSocket {
     fn destination(&self, dst: IpAddr, scope_id: u32) -> io::Result<SocketAddr> {
         match (self.family, dst) {
             (Family::V4, IpAddr::V4(v4)) => Ok(SocketAddr::from((v4, 0))),
-            (Family::V6, IpAddr::V6(v6)) => Ok(SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, scope_id))),
+            (Family::V6, IpAddr::V6(v6)) => {
+                Ok(SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, scope_id)))
+            }
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("cannot send to {dst} on an {} ICMP socket", family_name(self.family)),
+                format!(
+                    "cannot send to {dst} on an {} ICMP socket",
+                    family_name(self.family)
+                ),
             )),
         }
     }
 
-    fn received(&self, buf: &[u8], message: &RawMessage, received_at: Instant) -> io::Result<Received> {
+    fn received(
+        &self,
+        buf: &[u8],
+        message: &RawMessage,
+        received_at: Instant,
+    ) -> io::Result<Received> {
         let source = message.peer.map(|p| p.ip()).ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidData, "received an ICMP message without a source address")
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "received an ICMP message without a source address",
+            )
         })?;
         let len = message.len;
         let start = match (self.kind, self.family) {
@@ -400,42 +442,58 @@ impl IcmpSocket {
     fn configure(&mut self, opts: &SocketOptions) -> Result<(), Error> {
         let family = self.family;
         let socket = &self.socket;
-        let unavailable = |context: String| move |source| Error::SocketUnavailable { context, source };
+        let unavailable =
+            |context: String| move |source| Error::SocketUnavailable { context, source };
         if let Some(name) = &opts.interface {
-            sys::bind_device(socket, name)
-                .map_err(unavailable(format!("binding to interface {name:?} (SO_BINDTODEVICE)")))?;
+            sys::bind_device(socket, name).map_err(unavailable(format!(
+                "binding to interface {name:?} (SO_BINDTODEVICE)"
+            )))?;
         }
         if let Some(mark) = opts.mark {
             sys::set_mark(socket, mark).map_err(unavailable(format!("setting SO_MARK {mark}")))?;
         }
         if opts.broadcast {
-            socket.set_broadcast(true).map_err(unavailable("enabling SO_BROADCAST".into()))?;
+            socket
+                .set_broadcast(true)
+                .map_err(unavailable("enabling SO_BROADCAST".into()))?;
         }
         if let Some(size) = opts.recv_buffer {
             socket
                 .set_recv_buffer_size(size)
-                .map_err(unavailable(format!("setting the receive buffer to {size} bytes")))?;
+                .map_err(unavailable(format!(
+                    "setting the receive buffer to {size} bytes"
+                )))?;
         }
         if let Some(size) = opts.send_buffer {
             socket
                 .set_send_buffer_size(size)
-                .map_err(unavailable(format!("setting the send buffer to {size} bytes")))?;
+                .map_err(unavailable(format!(
+                    "setting the send buffer to {size} bytes"
+                )))?;
         }
         if let Some(ttl) = opts.ttl {
-            self.set_ttl(ttl).map_err(unavailable(format!("setting the TTL to {ttl}")))?;
+            self.set_ttl(ttl)
+                .map_err(unavailable(format!("setting the TTL to {ttl}")))?;
         }
         if let Some(tos) = opts.tos {
-            self.set_tos(tos).map_err(unavailable(format!("setting the TOS/traffic class to {tos:#04x}")))?;
+            self.set_tos(tos).map_err(unavailable(format!(
+                "setting the TOS/traffic class to {tos:#04x}"
+            )))?;
         }
         if let Some(mode) = opts.pmtu {
-            self.set_pmtu_discovery(mode)
-                .map_err(unavailable(format!("setting path-MTU discovery to {mode:?}")))?;
+            self.set_pmtu_discovery(mode).map_err(unavailable(format!(
+                "setting path-MTU discovery to {mode:?}"
+            )))?;
         }
-        sys::enable_receive_info(socket, family)
-            .map_err(unavailable("enabling error queue, TTL, packet info and timestamps".into()))?;
+        sys::enable_receive_info(socket, family).map_err(unavailable(
+            "enabling error queue, TTL, packet info and timestamps".into(),
+        ))?;
         if self.kind == SocketKind::Raw {
-            let filter = opts.type_filter.unwrap_or_else(|| TypeFilter::replies_and_errors(family));
-            self.set_type_filter(&filter).map_err(unavailable("installing the ICMP type filter".into()))?;
+            let filter = opts
+                .type_filter
+                .unwrap_or_else(|| TypeFilter::replies_and_errors(family));
+            self.set_type_filter(&filter)
+                .map_err(unavailable("installing the ICMP type filter".into()))?;
         }
         self.bind(opts.source)
     }
@@ -450,12 +508,16 @@ impl IcmpSocket {
             Family::V4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             Family::V6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         });
-        self.socket.bind(&SockAddr::from(SocketAddr::new(ip, 0))).map_err(|source| {
-            Error::SocketUnavailable { context: format!("binding the ICMP socket to {ip}"), source }
-        })?;
+        self.socket
+            .bind(&SockAddr::from(SocketAddr::new(ip, 0)))
+            .map_err(|source| Error::SocketUnavailable {
+                context: format!("binding the ICMP socket to {ip}"),
+                source,
+            })?;
         if self.kind == SocketKind::Datagram {
             let local = self.socket.local_addr().and_then(|a| {
-                a.as_socket().ok_or_else(|| io::Error::other("local address is not an IP address"))
+                a.as_socket()
+                    .ok_or_else(|| io::Error::other("local address is not an IP address"))
             });
             let local = local.map_err(|source| Error::SocketUnavailable {
                 context: "reading the kernel-assigned echo id (getsockname)".into(),
@@ -496,7 +558,10 @@ fn create(family: Family, privilege: Privilege) -> Result<(Socket, SocketKind), 
             Error::Permission(permission_hint(family))
         } else {
             Error::SocketUnavailable {
-                context: format!("opening an {} ICMP socket ({privilege:?})", family_name(family)),
+                context: format!(
+                    "opening an {} ICMP socket ({privilege:?})",
+                    family_name(family)
+                ),
                 source,
             }
         }
@@ -535,36 +600,31 @@ fn ipv4_header_len(packet: &[u8]) -> usize {
     ihl.min(packet.len())
 }
 
-/// Errors a receive call reports about the call itself; any other errno is
-/// the socket's pending asynchronous error (`sk_err`, set by ICMP errors),
-/// which the kernel hands to the next receive and clears.
-fn is_call_error(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        None | Some(
-            libc::EAGAIN
-                | libc::EBADF
-                | libc::EFAULT
-                | libc::EINVAL
-                | libc::ENOTSOCK
-                | libc::ENOMEM
-                | libc::ENOBUFS
-        )
-    ) || error.kind() == io::ErrorKind::WouldBlock
-}
-
-/// Runs a receive, skipping the socket's pending asynchronous errors and
-/// interruptions: with `IP_RECVERR` on, each such error also sits in detail
-/// on the error queue.
+/// Runs a receive, skipping the socket's pending asynchronous errors (each
+/// sits in detail on the error queue) and interruptions.
 fn retry_past_socket_errors<T>(mut receive: impl FnMut() -> io::Result<T>) -> io::Result<T> {
-    // Each skipped error was cleared by the kernel; a bound still keeps a
-    // storm of ICMP errors from starving the caller.
+    // Each skipped error was cleared by the kernel; the bound keeps a storm
+    // of ICMP errors from starving the caller.
     const MAX_SKIPS: usize = 64;
     let mut skips = 0;
     loop {
         match receive() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if !is_call_error(&e) && skips < MAX_SKIPS => skips += 1,
+            Err(e) if sys::may_be_socket_error(&e) && skips < MAX_SKIPS => skips += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Runs a send; if it fails with what may be the pending asynchronous error
+/// (now cleared), tries once more: a failed send transmitted nothing, and a
+/// genuine failure (no route, `EMSGSIZE` under [`PmtuDisc::Do`], broadcast
+/// without `SO_BROADCAST`) fails again and is returned.
+fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match send() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if sys::may_be_socket_error(&e) => return send(),
             other => return other,
         }
     }
@@ -586,6 +646,7 @@ mod tests {
         let mut errors = vec![
             io::Error::from_raw_os_error(libc::EHOSTUNREACH),
             io::Error::from_raw_os_error(libc::EINTR),
+            io::Error::from_raw_os_error(libc::EMSGSIZE),
         ];
         let result = retry_past_socket_errors(|| errors.pop().map_or(Ok(7), Err));
         assert_eq!(result.unwrap(), 7);
@@ -596,5 +657,26 @@ mod tests {
         });
         assert_eq!(result.unwrap_err().kind(), io::ErrorKind::WouldBlock);
         assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn sends_retry_a_socket_error_once() {
+        let mut calls = 0;
+        let result = send_past_socket_error(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(io::Error::from_raw_os_error(libc::EHOSTUNREACH))
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(result.unwrap(), 2);
+        let mut calls = 0;
+        let result: io::Result<()> = send_past_socket_error(|| {
+            calls += 1;
+            Err(io::Error::from_raw_os_error(libc::EACCES))
+        });
+        assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EACCES));
+        assert_eq!(calls, 2, "a genuine failure is returned after one retry");
     }
 }

@@ -59,7 +59,9 @@ pub struct TypeFilter {
 impl TypeFilter {
     /// Every ICMP message (what an ICMP sniffer needs).
     pub const fn pass_all() -> Self {
-        Self { pass: [u32::MAX; 8] }
+        Self {
+            pass: [u32::MAX; 8],
+        }
     }
 
     /// No ICMP message (add types with [`TypeFilter::pass`]).
@@ -77,7 +79,9 @@ impl TypeFilter {
             Family::V4 => &[0, 3, 4, 5, 11, 12],
             Family::V6 => &[129, 1, 2, 3, 4],
         };
-        types.iter().fold(Self::block_all(), |filter, &t| filter.pass(t))
+        types
+            .iter()
+            .fold(Self::block_all(), |filter, &t| filter.pass(t))
     }
 
     /// Also let `icmp_type` through.
@@ -100,11 +104,13 @@ impl TypeFilter {
     }
 
     /// The kernel's ICMPv4 mask: bit set = type blocked.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(super) const fn blocked_v4(&self) -> u32 {
         !self.pass[0]
     }
 
     /// The kernel's ICMPv6 mask: bit set = type blocked.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(super) fn blocked_v6(&self) -> [u32; 8] {
         self.pass.map(|word| !word)
     }
@@ -215,12 +221,30 @@ mod tests {
     #[test]
     fn validation_names_the_bad_option() {
         let bad = |opts: SocketOptions, family| opts.validate(family).unwrap_err().to_string();
-        assert!(bad(SocketOptions { ttl: Some(0), ..Default::default() }, Family::V4).contains("ttl"));
-        let v6_source = SocketOptions { source: Some("::1".parse().unwrap()), ..Default::default() };
+        assert!(
+            bad(
+                SocketOptions {
+                    ttl: Some(0),
+                    ..Default::default()
+                },
+                Family::V4
+            )
+            .contains("ttl")
+        );
+        let v6_source = SocketOptions {
+            source: Some("::1".parse().unwrap()),
+            ..Default::default()
+        };
         assert!(bad(v6_source, Family::V4).contains("not an IPv4 address"));
-        let long = SocketOptions { interface: Some("x".repeat(16)), ..Default::default() };
+        let long = SocketOptions {
+            interface: Some("x".repeat(16)),
+            ..Default::default()
+        };
         assert!(bad(long, Family::V4).contains("interface name"));
-        let bcast6 = SocketOptions { broadcast: true, ..Default::default() };
+        let bcast6 = SocketOptions {
+            broadcast: true,
+            ..Default::default()
+        };
         assert!(bad(bcast6, Family::V6).contains("broadcast"));
         assert!(SocketOptions::default().validate(Family::V6).is_ok());
     }

@@ -25,7 +25,7 @@ const ICMP6_FILTER: libc::c_int = 1;
 /// Room for every control message we enable (pktinfo, TTL/hop limit,
 /// TOS/traffic class, timestamp, extended error + offender), generously
 /// rounded up: the kernel sets `MSG_CTRUNC` rather than overflow it.
-pub(super) const CMSG_BUFFER_LEN: usize = 512;
+const CMSG_BUFFER_LEN: usize = 512;
 
 /// Sets a socket option from a plain-old-data value.
 fn set_option<T: Copy>(
@@ -45,7 +45,11 @@ fn set_option<T: Copy>(
             socklen_of::<T>(),
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 fn socklen_of<T>() -> libc::socklen_t {
@@ -71,6 +75,11 @@ fn set_icmp_filter(fd: BorrowedFd<'_>, blocked: u32) -> io::Result<()> {
 /// Installs the raw ICMPv6 type filter; bit `t` set drops type `t`.
 fn set_icmp6_filter(fd: BorrowedFd<'_>, blocked: [u32; 8]) -> io::Result<()> {
     set_option(fd, libc::IPPROTO_ICMPV6, ICMP6_FILTER, &blocked)
+}
+
+/// ICMP sockets work here.
+pub(super) fn check_supported() -> io::Result<()> {
+    Ok(())
 }
 
 /// Turns on every piece of receive information icmpkit reports: the error
@@ -136,6 +145,38 @@ pub(super) fn set_type_filter(
     }
 }
 
+/// `IP_TOS` / `IPV6_TCLASS`.
+pub(super) fn set_tos(socket: &socket2::Socket, family: Family, tos: u8) -> io::Result<()> {
+    match family {
+        Family::V4 => socket.set_tos_v4(u32::from(tos)),
+        Family::V6 => socket.set_tclass_v6(u32::from(tos)),
+    }
+}
+
+/// Whether `error` may be the socket's pending asynchronous error
+/// (`sk_err`) rather than a failure of the call itself: the errnos ICMP
+/// errors map to (`icmp_err_convert`, `icmpv6_err_convert`) and local
+/// `EMSGSIZE`. With `IP_RECVERR` on, the kernel also sets `sk_err` for every
+/// error it queues, and hands it (once, clearing it) to the next send or
+/// receive, whatever that call is about.
+pub(super) fn may_be_socket_error(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(
+            libc::ENETUNREACH
+                | libc::EHOSTUNREACH
+                | libc::ENOPROTOOPT
+                | libc::ECONNREFUSED
+                | libc::EMSGSIZE
+                | libc::EOPNOTSUPP
+                | libc::EHOSTDOWN
+                | libc::ENONET
+                | libc::EACCES
+                | libc::EPROTO
+        )
+    )
+}
+
 /// `SO_BINDTODEVICE`.
 pub(super) fn bind_device(socket: &socket2::Socket, name: &str) -> io::Result<()> {
     socket.bind_device(Some(name.as_bytes()))
@@ -195,7 +236,10 @@ struct MessageSpace {
 
 impl MessageSpace {
     fn new() -> Self {
-        Self { name: MaybeUninit::zeroed(), control: [0; CMSG_BUFFER_LEN / 8] }
+        Self {
+            name: MaybeUninit::zeroed(),
+            control: [0; CMSG_BUFFER_LEN / 8],
+        }
     }
 
     /// A `msghdr` pointing at `self` and at `iov`.
@@ -214,7 +258,10 @@ impl MessageSpace {
 }
 
 fn iovec_for(buf: &mut [u8]) -> libc::iovec {
-    libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() }
+    libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    }
 }
 
 /// `recvmsg(2)` into `buf`, decoding the peer and control messages.
@@ -425,7 +472,10 @@ pub(super) fn recv_mmsg(
     let mut headers: Vec<libc::mmsghdr> = spaces
         .iter_mut()
         .zip(iovs.iter_mut())
-        .map(|(space, iov)| libc::mmsghdr { msg_hdr: space.header(iov), msg_len: 0 })
+        .map(|(space, iov)| libc::mmsghdr {
+            msg_hdr: space.header(iov),
+            msg_len: 0,
+        })
         .collect();
     // SAFETY: each header points at its own buffer, name and control
     // storage, all alive until after the call; `count` is their number.
@@ -442,14 +492,17 @@ pub(super) fn recv_mmsg(
         return Err(io::Error::last_os_error());
     }
     let received = rc as usize;
-    out.extend(headers[..received].iter().zip(bufs.iter()).map(|(header, buf)| {
-        decode(&header.msg_hdr, (header.msg_len as usize).min(buf.len()))
-    }));
+    out.extend(
+        headers[..received]
+            .iter()
+            .zip(bufs.iter())
+            .map(|(header, buf)| decode(&header.msg_hdr, (header.msg_len as usize).min(buf.len()))),
+    );
     Ok(received)
 }
 
 /// Upper bound of one `recvmmsg`/`sendmmsg` call (the kernel's UIO_MAXIOV).
-pub(super) const MAX_BATCH: usize = 1024;
+const MAX_BATCH: usize = 1024;
 
 /// A destination in C form.
 struct RawAddress {
@@ -483,7 +536,10 @@ pub(super) fn send_mmsg(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io:
     let mut iovs: Vec<libc::iovec> = msgs[..count]
         .iter()
         // The kernel only reads through iov_base on send.
-        .map(|m| libc::iovec { iov_base: m.0.as_ptr().cast_mut().cast(), iov_len: m.0.len() })
+        .map(|m| libc::iovec {
+            iov_base: m.0.as_ptr().cast_mut().cast(),
+            iov_len: m.0.len(),
+        })
         .collect();
     let mut headers: Vec<libc::mmsghdr> = addresses
         .iter_mut()
@@ -495,14 +551,26 @@ pub(super) fn send_mmsg(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io:
             header.msg_namelen = address.len;
             header.msg_iov = iov;
             header.msg_iovlen = 1;
-            libc::mmsghdr { msg_hdr: header, msg_len: 0 }
+            libc::mmsghdr {
+                msg_hdr: header,
+                msg_len: 0,
+            }
         })
         .collect();
     // SAFETY: every header points at live storage owned by this frame.
     let rc = unsafe {
-        libc::sendmmsg(fd.as_raw_fd(), headers.as_mut_ptr(), count as libc::c_uint, 0)
+        libc::sendmmsg(
+            fd.as_raw_fd(),
+            headers.as_mut_ptr(),
+            count as libc::c_uint,
+            0,
+        )
     };
-    if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(rc as usize) }
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc as usize)
+    }
 }
 
 /// `_LINUX_CAPABILITY_VERSION_3` (linux/capability.h): two 32-bit words.
@@ -525,18 +593,28 @@ struct CapData {
 /// Clears the calling thread's effective, permitted and inheritable
 /// capability sets (`capset(2)`).
 pub(super) fn clear_capabilities() -> io::Result<()> {
-    let header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
     let data = [CapData::default(); 2];
     // SAFETY: header and data are valid for the version-3 layout (two data
     // structs); the kernel only reads them.
     let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// The calling thread's (effective, permitted) capability sets, as 64-bit
 /// masks.
 pub(super) fn capabilities() -> io::Result<(u64, u64)> {
-    let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let mut header = CapHeader {
+        version: CAPABILITY_VERSION_3,
+        pid: 0,
+    };
     let mut data = [CapData::default(); 2];
     // SAFETY: as above; the kernel writes two data structs.
     let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
@@ -555,7 +633,11 @@ pub(super) fn capabilities() -> io::Result<(u64, u64)> {
 pub(super) fn set_no_new_privileges() -> io::Result<()> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Registers `socket` with the current tokio reactor.
@@ -568,5 +650,6 @@ pub(super) fn register_with_reactor(
     let interest = Interest::READABLE | Interest::WRITABLE;
     // SAFETY: an `IcmpSocket` owns its descriptor and offers no way to close
     // or replace it, so the fd stays valid and the same while registered.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }.map_err(Into::into)
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
+        .map_err(Into::into)
 }

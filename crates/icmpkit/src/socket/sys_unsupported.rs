@@ -1,0 +1,117 @@
+//! The platform layer on Unix systems other than Linux: ICMP sockets are
+//! not supported yet, so every operation fails with `Unsupported`, and
+//! [`IcmpSocket::open`](super::IcmpSocket::open) never returns a socket
+//! (it fails at the first option, with a clear message).
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::BorrowedFd;
+use std::time::Duration;
+
+use super::{Family, PmtuDisc, TypeFilter};
+
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "icmpkit sockets are only implemented for Linux so far",
+    )
+}
+
+pub(super) fn check_supported() -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn enable_receive_info(_: &socket2::Socket, _: Family) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn set_pmtu_discovery(_: &socket2::Socket, _: Family, _: PmtuDisc) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn set_type_filter(_: &socket2::Socket, _: Family, _: &TypeFilter) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn set_tos(_: &socket2::Socket, _: Family, _: u8) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn may_be_socket_error(_: &io::Error) -> bool {
+    false
+}
+
+pub(super) fn bind_device(_: &socket2::Socket, _: &str) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn set_mark(_: &socket2::Socket, _: u32) -> io::Result<()> {
+    Err(unsupported())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ExtendedError {
+    pub errno: u32,
+    pub origin: u8,
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    pub info: u32,
+    pub offender: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Ancillary {
+    pub destination: Option<IpAddr>,
+    pub ifindex: Option<u32>,
+    pub ttl: Option<u8>,
+    pub tos: Option<u8>,
+    pub kernel_time: Option<Duration>,
+    pub extended_error: Option<ExtendedError>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RawMessage {
+    pub len: usize,
+    pub truncated: bool,
+    pub peer: Option<SocketAddr>,
+    pub ancillary: Ancillary,
+}
+
+pub(super) fn recv_msg(_: BorrowedFd<'_>, _: &mut [u8], _: i32) -> io::Result<RawMessage> {
+    Err(unsupported())
+}
+
+pub(super) fn recv_error_msg(_: BorrowedFd<'_>, _: &mut [u8]) -> io::Result<RawMessage> {
+    Err(unsupported())
+}
+
+pub(super) fn recv_mmsg(
+    _: BorrowedFd<'_>,
+    _: &mut [&mut [u8]],
+    _: &mut Vec<RawMessage>,
+) -> io::Result<usize> {
+    Err(unsupported())
+}
+
+pub(super) fn send_mmsg(_: BorrowedFd<'_>, _: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+    Err(unsupported())
+}
+
+pub(super) fn clear_capabilities() -> io::Result<()> {
+    // No Linux capabilities here: returning to the real uid is all there is.
+    Ok(())
+}
+
+pub(super) fn capabilities() -> io::Result<(u64, u64)> {
+    Ok((0, 0))
+}
+
+pub(super) fn set_no_new_privileges() -> io::Result<()> {
+    Ok(())
+}
+
+pub(super) fn register_with_reactor(
+    _: super::IcmpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
+    Err(unsupported())
+}
