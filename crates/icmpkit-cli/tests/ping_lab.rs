@@ -26,7 +26,9 @@ fn text(o: &Output) -> String {
 /// A chain whose client may also open unprivileged ICMP sockets as root.
 fn chain(lab: &Lab, routers: usize) -> Chain {
     let c = lab.chain(routers).expect("build the lab chain");
-    c.client().sysctl("net.ipv4.ping_group_range", "0 2147483647").expect("open ping_group_range");
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .expect("open ping_group_range");
     c
 }
 
@@ -141,12 +143,19 @@ fn unreachable_and_prohibited_routes_are_reported() {
         for kind in ["--privileged", "--unprivileged"] {
             let lab = lab_or_skip!("unreachable_and_prohibited_routes_are_reported");
             let c = rejecting_chain(&lab);
-            let r2 = if dst.contains(':') { c.router_v6(2).unwrap().to_string() } else { c.router_v4(2).unwrap().to_string() };
+            let r2 = if dst.contains(':') {
+                c.router_v6(2).unwrap().to_string()
+            } else {
+                c.router_v4(2).unwrap().to_string()
+            };
             let o = icmpkit(c.client(), &["-c", "2", "-i", "0.05", "-W", "1", kind, dst]);
             let out = text(&o);
             for seq in [1, 2] {
                 let line = format!("From {r2} icmp_seq={seq} {want}");
-                assert!(out.contains(&line), "{kind} {dst}: wanted {line:?} in:\n{out}");
+                assert!(
+                    out.contains(&line),
+                    "{kind} {dst}: wanted {line:?} in:\n{out}"
+                );
             }
             assert_eq!(counts(&out), (2, 0, 2, 0), "{out}");
             assert_eq!(o.status.code(), Some(1), "{out}");
@@ -374,16 +383,45 @@ fn differential_against_iputils() {
         let lab = lab_or_skip!("differential_against_iputils");
         let c = rejecting_chain(&lab);
         let (s4, s6) = (c.server_v4().to_string(), c.server_v6().to_string());
-        let args: Vec<&str> = case.iter().map(|a| match *a { "SERVER4" => s4.as_str(), "SERVER6" => s6.as_str(), a => a }).collect();
+        let args: Vec<&str> = case
+            .iter()
+            .map(|a| match *a {
+                "SERVER4" => s4.as_str(),
+                "SERVER6" => s6.as_str(),
+                a => a,
+            })
+            .collect();
         let theirs = c.client().command("ping").args(&args).output().unwrap();
-        let ours = c.client().command(ICMPKIT).arg("ping").args(&args).output().unwrap();
+        let ours = c
+            .client()
+            .command(ICMPKIT)
+            .arg("ping")
+            .args(&args)
+            .output()
+            .unwrap();
         let (t, o) = (text(&theirs), text(&ours));
-        assert_eq!(counts(&o), counts(&t), "{args:?}\n-- iputils:\n{t}\n-- icmpkit:\n{o}");
-        assert_eq!(ours.status.code(), theirs.status.code(), "{args:?}\n{t}\n{o}");
-        let errors = |s: &str| -> Vec<String> { s.lines().filter(|l| l.starts_with("From ")).map(str::to_owned).collect() };
+        assert_eq!(
+            counts(&o),
+            counts(&t),
+            "{args:?}\n-- iputils:\n{t}\n-- icmpkit:\n{o}"
+        );
+        assert_eq!(
+            ours.status.code(),
+            theirs.status.code(),
+            "{args:?}\n{t}\n{o}"
+        );
+        let errors = |s: &str| -> Vec<String> {
+            s.lines()
+                .filter(|l| l.starts_with("From "))
+                .map(str::to_owned)
+                .collect()
+        };
         assert_eq!(errors(&o), errors(&t), "{args:?}");
         let replies = |s: &str| -> Vec<String> {
-            s.lines().filter(|l| l.contains(" bytes from ")).map(|l| l.split(" time=").next().unwrap_or("").to_owned()).collect()
+            s.lines()
+                .filter(|l| l.contains(" bytes from "))
+                .map(|l| l.split(" time=").next().unwrap_or("").to_owned())
+                .collect()
         };
         assert_eq!(replies(&o), replies(&t), "{args:?}");
         let first = |s: &str| s.lines().next().unwrap_or("").to_owned();

@@ -54,14 +54,26 @@ pub fn parse_literal(input: &str) -> Option<Result<Target>> {
     let scope_id = match (address, zone) {
         (_, None) => 0,
         (IpAddr::V4(_), Some(_)) => {
-            return Some(Err(Error::Address { input: input.into(), reason: "a zone id (%) is only for IPv6".into() }));
+            return Some(Err(Error::Address {
+                input: input.into(),
+                reason: "a zone id (%) is only for IPv6".into(),
+            }));
         }
         (IpAddr::V6(_), Some(zone)) => match zone_index(zone) {
             Ok(i) => i,
-            Err(reason) => return Some(Err(Error::Address { input: input.into(), reason })),
+            Err(reason) => {
+                return Some(Err(Error::Address {
+                    input: input.into(),
+                    reason,
+                }));
+            }
         },
     };
-    Some(Ok(Target { name: input.into(), address, scope_id }))
+    Some(Ok(Target {
+        name: input.into(),
+        address,
+        scope_id,
+    }))
 }
 
 fn zone_index(zone: &str) -> std::result::Result<u32, String> {
@@ -77,17 +89,30 @@ pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
     if let Some(literal) = parse_literal(input) {
         let target = literal?;
         if family.is_some_and(|f| f != target.family()) {
-            let reason = format!("address is {}, but {} was requested", fam(target.family()), fam(family.unwrap_or(Family::V4)));
-            return Err(Error::Address { input: input.into(), reason });
+            let reason = format!(
+                "address is {}, but {} was requested",
+                fam(target.family()),
+                fam(family.unwrap_or(Family::V4))
+            );
+            return Err(Error::Address {
+                input: input.into(),
+                reason,
+            });
         }
         return Ok(target);
     }
     if input.is_empty() || input.len() > 253 {
-        return Err(Error::NameLookup { name: input.into(), reason: "not a valid host name".into() });
+        return Err(Error::NameLookup {
+            name: input.into(),
+            reason: "not a valid host name".into(),
+        });
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((input, 0))
         .await
-        .map_err(|e| Error::NameLookup { name: input.into(), reason: e.to_string() })?
+        .map_err(|e| Error::NameLookup {
+            name: input.into(),
+            reason: e.to_string(),
+        })?
         .collect();
     pick(input, &addrs, family)
 }
@@ -100,7 +125,10 @@ pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
     use std::net::ToSocketAddrs;
     let addrs: Vec<SocketAddr> = (input, 0)
         .to_socket_addrs()
-        .map_err(|e| Error::NameLookup { name: input.into(), reason: e.to_string() })?
+        .map_err(|e| Error::NameLookup {
+            name: input.into(),
+            reason: e.to_string(),
+        })?
         .collect();
     pick(input, &addrs, family)
 }
@@ -116,13 +144,20 @@ fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Tar
             Some(f) => format!("no {} address", fam(f)),
             None => "no address".into(),
         };
-        return Err(Error::NameLookup { name: input.into(), reason });
+        return Err(Error::NameLookup {
+            name: input.into(),
+            reason,
+        });
     };
     let scope_id = match a {
         SocketAddr::V6(v6) => v6.scope_id(),
         SocketAddr::V4(_) => 0,
     };
-    Ok(Target { name: input.into(), address: a.ip(), scope_id })
+    Ok(Target {
+        name: input.into(),
+        address: a.ip(),
+        scope_id,
+    })
 }
 
 fn fam(f: Family) -> &'static str {

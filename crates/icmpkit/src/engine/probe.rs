@@ -86,24 +86,42 @@ fn u16_at(b: &[u8], at: usize) -> Option<u16> {
 }
 
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
 }
 
 /// Sorts an ICMP message (starting at its type byte).
 pub fn classify(family: Family, icmp: &[u8]) -> Incoming<'_> {
-    let (Some(&t), Some(&code)) = (icmp.first(), icmp.get(1)) else { return Incoming::Other };
+    let (Some(&t), Some(&code)) = (icmp.first(), icmp.get(1)) else {
+        return Incoming::Other;
+    };
     if t == echo_reply_type(family) && code == 0 {
         return match (u16_at(icmp, 4), u16_at(icmp, 6)) {
-            (Some(id), Some(sequence)) => Incoming::EchoReply { id, sequence, data: &icmp[8..] },
+            (Some(id), Some(sequence)) => Incoming::EchoReply {
+                id,
+                sequence,
+                data: &icmp[8..],
+            },
             _ => Incoming::Other,
         };
     }
     if !is_error_type(family, t) {
         return Incoming::Other;
     }
-    let Some(info) = u32_at(icmp, 4) else { return Incoming::Other };
+    let Some(info) = u32_at(icmp, 4) else {
+        return Incoming::Other;
+    };
     match quoted_request(family, icmp.get(8..).unwrap_or(&[])) {
-        Some(quoted) => Incoming::Error { icmp_type: t, code, info, quoted },
+        Some(quoted) => Incoming::Error {
+            icmp_type: t,
+            code,
+            info,
+            quoted,
+        },
         None => Incoming::Other,
     }
 }
@@ -128,7 +146,10 @@ fn quoted_request(family: Family, quote: &[u8]) -> Option<QuotedProbe> {
         }
     };
     let own = parse_own_request(family, icmp)?;
-    Some(QuotedProbe { destination: Some(destination), ..own })
+    Some(QuotedProbe {
+        destination: Some(destination),
+        ..own
+    })
 }
 
 /// Reads our own echo request (as the error queue returns it: the ICMP
@@ -137,7 +158,11 @@ pub fn parse_own_request(family: Family, icmp: &[u8]) -> Option<QuotedProbe> {
     if *icmp.first()? != echo_request_type(family) {
         return None;
     }
-    Some(QuotedProbe { destination: None, id: u16_at(icmp, 4)?, sequence: u16_at(icmp, 6)? })
+    Some(QuotedProbe {
+        destination: None,
+        id: u16_at(icmp, 4)?,
+        sequence: u16_at(icmp, 6)?,
+    })
 }
 
 #[cfg(test)]
@@ -158,14 +183,27 @@ mod tests {
         echo_request(Family::V4, 7, 9, &[0; 8], &mut req);
         let mut reply = req.clone();
         reply[0] = 0;
-        assert_eq!(classify(Family::V4, &reply), Incoming::EchoReply { id: 7, sequence: 9, data: &[0; 8] });
+        assert_eq!(
+            classify(Family::V4, &reply),
+            Incoming::EchoReply {
+                id: 7,
+                sequence: 9,
+                data: &[0; 8]
+            }
+        );
         // Time exceeded quoting an IPv4 header + our request.
         let mut err = vec![11, 0, 0, 0, 0, 0, 0, 0];
-        let mut ip = vec![0x45, 0, 0, 36, 0, 0, 0, 0, 1, 1, 0, 0, 192, 0, 2, 1, 198, 51, 100, 9];
+        let mut ip = vec![
+            0x45, 0, 0, 36, 0, 0, 0, 0, 1, 1, 0, 0, 192, 0, 2, 1, 198, 51, 100, 9,
+        ];
         ip.extend_from_slice(&req);
         err.extend_from_slice(&ip);
         match classify(Family::V4, &err) {
-            Incoming::Error { icmp_type: 11, quoted, .. } => {
+            Incoming::Error {
+                icmp_type: 11,
+                quoted,
+                ..
+            } => {
                 assert_eq!(quoted.id, 7);
                 assert_eq!(quoted.sequence, 9);
                 assert_eq!(quoted.destination, Some("198.51.100.9".parse().unwrap()));

@@ -13,7 +13,9 @@ use crate::engine::probe::{self, Incoming};
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
-use crate::socket::{AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::socket::{
+    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind, SocketOptions,
+};
 use crate::{Error, IcmpError, Result};
 
 use super::report::{PingEvent, PingReport};
@@ -81,7 +83,10 @@ impl Pinger {
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
         if opts.payload_size > MAX_PAYLOAD {
-            return Err(Error::InvalidOption(format!("packet size {} is too large (max {MAX_PAYLOAD})", opts.payload_size)));
+            return Err(Error::InvalidOption(format!(
+                "packet size {} is too large (max {MAX_PAYLOAD})",
+                opts.payload_size
+            )));
         }
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
@@ -89,9 +94,17 @@ impl Pinger {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
         };
-        let socket = AsyncIcmpSocket::new(socket)
-            .map_err(|source| Error::SocketUnavailable { context: "registering the socket with the runtime".into(), source })?;
-        let mut session = Session::new(target.name.clone(), target.address, id, StampKey::random(), opts.timing.clone());
+        let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
+            context: "registering the socket with the runtime".into(),
+            source,
+        })?;
+        let mut session = Session::new(
+            target.name.clone(),
+            target.address,
+            id,
+            StampKey::random(),
+            opts.timing.clone(),
+        );
         session.accept_any_source(opts.socket.broadcast || target.address.is_multicast());
         Ok(Pinger {
             target,
@@ -172,14 +185,23 @@ impl Pinger {
         let at = Timestamp::now();
         let mut data = vec![0u8; self.payload_size];
         self.session.fill_payload(seq, at, &self.pattern, &mut data);
-        probe::echo_request(self.target.family(), self.session.id(), seq.0, &data, &mut self.send_buf);
-        let event = match self.socket.get_ref().send_to_scoped(&self.send_buf, self.target.address, self.target.scope_id) {
+        probe::echo_request(
+            self.target.family(),
+            self.session.id(),
+            seq.0,
+            &data,
+            &mut self.send_buf,
+        );
+        let event = match self.socket.get_ref().send_to_scoped(
+            &self.send_buf,
+            self.target.address,
+            self.target.scope_id,
+        ) {
             Ok(_) => self.session.on_sent(seq, at),
             Err(e) => self.session.on_send_error(seq, at, e.to_string()),
         };
         self.events.push_back(event);
     }
-
 }
 
 /// Reads everything queued on the socket (error-queue entries first, then
@@ -201,7 +223,9 @@ fn drain(
         if !datagram || q.origin == ErrorOrigin::Local {
             continue;
         }
-        let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else { continue };
+        let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else {
+            continue;
+        };
         let from = q.offender.unwrap_or(target);
         let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
         events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
@@ -223,9 +247,19 @@ fn drain(
                 };
                 events.extend(session.on_reply(&reply, now));
             }
-            Incoming::Error { icmp_type, code, info, quoted } => {
+            Incoming::Error {
+                icmp_type,
+                code,
+                info,
+                quoted,
+            } => {
                 let err = IcmpError::classify(family, received.source, icmp_type, code, info);
-                events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));
+                events.extend(session.on_error(
+                    quoted.id,
+                    quoted.sequence,
+                    quoted.destination,
+                    err,
+                ));
             }
             Incoming::Other => {}
         }
@@ -236,16 +270,22 @@ fn drain(
 /// denies connecting a UDP socket to a broadcast address without
 /// SO_BROADCAST.
 fn check_broadcast(target: &Target, allowed: bool) -> Result<()> {
-    let IpAddr::V4(v4) = target.address else { return Ok(()) };
+    let IpAddr::V4(v4) = target.address else {
+        return Ok(());
+    };
     if allowed {
         return Ok(());
     }
     if v4.is_broadcast() {
         return Err(Error::Broadcast(target.address));
     }
-    let Ok(probe) = UdpSocket::bind("0.0.0.0:0") else { return Ok(()) };
+    let Ok(probe) = UdpSocket::bind("0.0.0.0:0") else {
+        return Ok(());
+    };
     match probe.connect((v4, 1025)) {
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => Err(Error::Broadcast(target.address)),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            Err(Error::Broadcast(target.address))
+        }
         _ => Ok(()),
     }
 }
@@ -262,6 +302,9 @@ pub fn ping_blocking(target: &str, opts: &PingOptions) -> Result<PingReport> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| Error::Io { context: "starting the runtime".into(), source: e })?;
+        .map_err(|e| Error::Io {
+            context: "starting the runtime".into(),
+            source: e,
+        })?;
     rt.block_on(ping(target, opts))
 }
