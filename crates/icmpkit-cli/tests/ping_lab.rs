@@ -203,10 +203,7 @@ fn json_events_and_summary() {
 #[test]
 fn loss_is_measured() {
     let lab = lab_or_skip!("loss_is_measured");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: loss_is_measured: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!("loss_is_measured", icmpkit_lab::require_tool("nft"));
     let c = chain(&lab, 1);
     // The router drops every second echo request it forwards (deterministically).
     let r1 = c.router(1).unwrap();
@@ -235,10 +232,7 @@ fn loss_is_measured() {
 #[test]
 fn duplicates_are_counted() {
     let lab = lab_or_skip!("duplicates_are_counted");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: duplicates_are_counted: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!("duplicates_are_counted", icmpkit_lab::require_tool("nft"));
     let c = chain(&lab, 0);
     // The server sends every echo reply twice.
     let client = c.client_v4().to_string();
@@ -365,10 +359,10 @@ fn bad_input_is_a_clear_error() {
 /// same reply lines (but for the times) and the same error lines.
 #[test]
 fn differential_against_iputils() {
-    if let Err(skip) = icmpkit_lab::require_tool("ping") {
-        eprintln!("SKIPPED: differential_against_iputils: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "differential_against_iputils",
+        icmpkit_lab::require_tool("ping")
+    );
     let cases: [&[&str]; 8] = [
         &["-c", "3", "-i", "0.05", "SERVER4"],
         &["-c", "3", "-i", "0.05", "SERVER6"],
