@@ -65,9 +65,13 @@ pub struct Pinger {
     target: Target,
     socket: AsyncIcmpSocket,
     session: Session,
-    pattern: Vec<u8>,
-    payload_size: usize,
+    /// The echo data, filled with the pattern once; each send stamps it.
+    payload: Vec<u8>,
     events: VecDeque<PingEvent>,
+    /// Flood mode: read replies right after each send.
+    flood: bool,
+    /// One timer, re-armed for every wait (cheaper than a new one each time).
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     send_buf: Vec<u8>,
     recv_buf: Vec<u8>,
     done: bool,
@@ -110,9 +114,14 @@ impl Pinger {
             target,
             socket,
             session,
-            pattern: opts.pattern.clone(),
-            payload_size: opts.payload_size,
+            payload: {
+                let mut data = vec![0u8; opts.payload_size];
+                Session::fill_pattern(&opts.pattern, &mut data);
+                data
+            },
             events: VecDeque::new(),
+            flood: opts.timing.flood,
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             send_buf: Vec::with_capacity(opts.payload_size + 8),
             recv_buf: vec![0; 65_536],
             done: false,
@@ -168,28 +177,35 @@ impl Pinger {
             Next::Send(seq) => self.send(seq),
             Next::WaitUntil(wake_ns) => {
                 let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
+                self.timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + wait);
                 tokio::select! {
                     ready = self.socket.ready() => {
                         if let Ok(mut guard) = ready {
-                            drain(&mut guard, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address);
+                            let errors_waiting = guard.ready().is_error();
+                            let socket = guard.get_inner();
+                            drain(socket, errors_waiting, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address);
                             guard.clear_ready();
                         }
                     }
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.timer.as_mut() => {}
                 }
             }
         }
     }
 
     fn send(&mut self, seq: Sequence) {
+        // The send time is read as late as possible: only stamping, framing
+        // and the system call stand between it and the wire.
         let at = Timestamp::now();
-        let mut data = vec![0u8; self.payload_size];
-        self.session.fill_payload(seq, at, &self.pattern, &mut data);
+        self.session.stamp(seq, at, &mut self.payload);
+        let family = self.target.family();
         probe::echo_request(
-            self.target.family(),
+            family,
             self.session.id(),
             seq.0,
-            &data,
+            &self.payload,
             &mut self.send_buf,
         );
         let event = match self.socket.get_ref().send_to_scoped(
@@ -201,22 +217,41 @@ impl Pinger {
             Err(e) => self.session.on_send_error(seq, at, e.to_string()),
         };
         self.events.push_back(event);
+        if self.flood {
+            // On fast paths (loopback, veth) the reply is queued before
+            // sendto even returns: take it now instead of a trip through
+            // the reactor for every packet.
+            let socket = self.socket.get_ref();
+            drain(
+                socket,
+                false,
+                &mut self.session,
+                &mut self.events,
+                &mut self.recv_buf,
+                self.target.address,
+            );
+        }
     }
 }
 
 /// Reads everything queued on the socket (error-queue entries first, then
 /// packets) and feeds it to the session.
 fn drain(
-    guard: &mut tokio::io::unix::AsyncFdReadyGuard<'_, IcmpSocket>,
+    socket: &IcmpSocket,
+    errors_waiting: bool,
     session: &mut Session,
     events: &mut VecDeque<PingEvent>,
     buf: &mut [u8],
     target: IpAddr,
 ) {
-    let socket = guard.get_inner();
     let family = socket.family();
     let datagram = socket.kind() == SocketKind::Datagram;
-    while let Ok(Some(q)) = socket.recv_error(buf) {
+    // Only error readiness means the error queue has something: skip the
+    // system call otherwise (it is the hot path of a flood).
+    while errors_waiting {
+        let Ok(Some(q)) = socket.recv_error(buf) else {
+            break;
+        };
         // A raw socket also receives each ICMP error as a packet (handled
         // below, with the full quote); count it once. Local errors
         // (EMSGSIZE with -M do, ...) quote nothing from afar.

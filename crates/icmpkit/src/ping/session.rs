@@ -249,10 +249,10 @@ impl Session {
         Some(last.after(wait).monotonic_ns)
     }
 
-    /// Fills `data` (the echo payload) for request `seq` sent at `at`: the
-    /// stamp when it fits, then the fill `pattern` (iputils' default when
-    /// empty: each byte its own offset).
-    pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
+    /// Fills the echo payload with the fill `pattern` (iputils' default when
+    /// empty: each byte its own offset). Done once; [`Session::stamp`] then
+    /// writes each request's stamp over the start.
+    pub fn fill_pattern(pattern: &[u8], data: &mut [u8]) {
         for (i, b) in data.iter_mut().enumerate() {
             *b = if pattern.is_empty() {
                 i as u8
@@ -260,12 +260,23 @@ impl Session {
                 pattern[i % pattern.len()]
             };
         }
+    }
+
+    /// Writes the stamp of request `seq` sent at `at` into the payload (when
+    /// it is long enough to hold one).
+    pub fn stamp(&self, seq: Sequence, at: Timestamp, data: &mut [u8]) {
         let probe = ProbeId {
             destination: self.address,
             id: self.id,
             sequence: seq.0,
         };
         self.key.write(&probe, at, data);
+    }
+
+    /// [`Session::fill_pattern`] then [`Session::stamp`].
+    pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
+        Self::fill_pattern(pattern, data);
+        self.stamp(seq, at, data);
     }
 
     /// Records that request `seq` left at `at`.
