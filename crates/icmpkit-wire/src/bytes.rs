@@ -66,3 +66,42 @@ pub(crate) fn put_u16(buf: &mut [u8], at: usize, v: u16) {
 pub(crate) fn put_u32(buf: &mut [u8], at: usize, v: u32) {
     buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
+
+/// Writes the byte `v` at `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_u8(buf: &mut [u8], at: usize, v: u8) {
+    buf[at] = v;
+}
+
+/// Copies `data` to `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_bytes(buf: &mut [u8], at: usize, data: &[u8]) {
+    buf[at..at + data.len()].copy_from_slice(data);
+}
+
+/// Fills `at..at+len` with zeros (reserved fields, padding); the caller has
+/// checked room.
+#[inline]
+pub(crate) fn put_zeros(buf: &mut [u8], at: usize, len: usize) {
+    buf[at..at + len].fill(0);
+}
+
+/// The bytes of `buf` from `at` to its end (empty when `at` is past it).
+#[inline]
+pub(crate) fn rest(buf: &[u8], at: usize) -> &[u8] {
+    buf.get(at..).unwrap_or(&[])
+}
+
+/// The bytes of `buf` from `at` to its end, for writing (empty when `at`
+/// is past it).
+#[inline]
+pub(crate) fn rest_mut(buf: &mut [u8], at: usize) -> &mut [u8] {
+    buf.get_mut(at..).unwrap_or(&mut [])
+}
+
+/// The first `len` bytes of an output buffer, or `BufferTooSmall`.
+#[inline]
+pub(crate) fn head_mut(buf: &mut [u8], len: usize) -> Result<&mut [u8]> {
+    let have = buf.len();
+    buf.get_mut(..len).ok_or(Error::BufferTooSmall { need: len, have })
+}

@@ -45,6 +45,7 @@ extern crate std;
 
 mod bytes;
 pub mod checksum;
+pub mod icmpv6;
 mod error;
 
 pub use error::{Error, Result};
