@@ -182,9 +182,9 @@ impl<'a> NdpOption<'a> {
                 NdpOption::Mtu(bytes::u32_at(data, 2, "MTU")?)
             }
             option_type::RDNSS => {
-                // Length 3 + 2n (n >= 1) in units of 8: data is 6 + 16n bytes.
+                // Length 1 + 2n (n >= 1) in units of 8: data is 6 + 16n bytes.
                 if data.len() < 22 || (data.len() - 6) % 16 != 0 {
-                    return Err(Error::Malformed("RDNSS option length is not 3 + 2n"));
+                    return Err(Error::Malformed("RDNSS option length is not 1 + 2n with n >= 1"));
                 }
                 NdpOption::Rdnss {
                     lifetime: bytes::u32_at(data, 2, "RDNSS lifetime")?,

@@ -53,10 +53,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(packet)
     }
 
-    /// `Truncated` unless the buffer holds the fixed part of its type.
+    /// `Truncated` unless the buffer holds the fixed part of its type (8
+    /// bytes for a type, or a code, kept raw as unknown).
     pub fn check_len(&self) -> Result<()> {
         let buf = self.buffer.as_ref();
-        let need = header_len(bytes::u8_at(buf, field::TYPE, "ICMPv6 type")?);
+        bytes::slice(buf, 0, HEADER_LEN, "ICMPv6 header")?;
+        let need = if is_decoded(self.msg_type(), self.msg_code()) { header_len(self.msg_type()) } else { HEADER_LEN };
         bytes::slice(buf, 0, need, "ICMPv6 header").map(|_| ())
     }
 
@@ -140,9 +142,10 @@ impl<T: AsRef<[u8]>> Packet<T> {
         bytes::ipv6_at(self.buffer.as_ref(), field::DESTINATION, "ICMPv6 destination").unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
-    /// Length of the fixed part of this message's type.
+    /// Length of the fixed part of this message's type (8 for a type or
+    /// code kept raw as unknown).
     pub fn header_len(&self) -> usize {
-        header_len(self.msg_type())
+        if is_decoded(self.msg_type(), self.msg_code()) { header_len(self.msg_type()) } else { HEADER_LEN }
     }
 
     /// The bytes after the fixed part: data, quoted datagram, NDP options,
@@ -245,3 +248,19 @@ pub fn header_len(msg_type: u8) -> usize {
         _ => HEADER_LEN,
     }
 }
+
+/// True when `(msg_type, code)` is a message [`Repr`](super::Repr) decodes; anything
+/// else is kept as [`Repr::Unknown`](super::Repr::Unknown).
+pub(crate) fn is_decoded(kind: u8, code: u8) -> bool {
+    match kind {
+        // Error codes outside the registry still have the error layout.
+        msg_type::DST_UNREACHABLE | msg_type::TIME_EXCEEDED | msg_type::PARAM_PROBLEM => true,
+        msg_type::EXTENDED_ECHO_REPLY => true,
+        msg_type::PACKET_TOO_BIG
+        | msg_type::ECHO_REQUEST..=msg_type::REDIRECT
+        | msg_type::MLDV2_REPORT
+        | msg_type::EXTENDED_ECHO_REQUEST => code == 0,
+        _ => false,
+    }
+}
+

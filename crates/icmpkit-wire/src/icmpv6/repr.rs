@@ -7,7 +7,7 @@ use super::addrs::Ipv6Addrs;
 use super::mld::MldRecords;
 use super::names::{DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, msg_type};
 use super::ndp::{NdpOptions, NeighborFlags, RouterFlags};
-use super::packet::{HEADER_LEN, Packet, header_len};
+use super::packet::{HEADER_LEN, Packet, header_len, is_decoded};
 use crate::{Error, Result, bytes};
 
 /// The fixed part of an MLDv2 query (RFC 3810 §5.1): the MLDv1 message plus
@@ -493,21 +493,6 @@ impl<'a> Repr<'a> {
             }
         }
         Ok(())
-    }
-}
-
-/// True when `(msg_type, code)` is a message [`Repr`] decodes; anything
-/// else is kept as [`Repr::Unknown`].
-fn is_decoded(kind: u8, code: u8) -> bool {
-    match kind {
-        // Error codes outside the registry still have the error layout.
-        msg_type::DST_UNREACHABLE | msg_type::TIME_EXCEEDED | msg_type::PARAM_PROBLEM => true,
-        msg_type::EXTENDED_ECHO_REPLY => true,
-        msg_type::PACKET_TOO_BIG
-        | msg_type::ECHO_REQUEST..=msg_type::REDIRECT
-        | msg_type::MLDV2_REPORT
-        | msg_type::EXTENDED_ECHO_REQUEST => code == 0,
-        _ => false,
     }
 }
 
