@@ -398,6 +398,12 @@ enum IterInner<'a> {
 }
 
 impl<'a> NdpOptionIter<'a> {
+    /// Iterates the options in a raw option area, framing errors included
+    /// (for areas not checked by [`NdpOptions::parse`]).
+    pub fn new(area: &'a [u8]) -> Self {
+        Self::wire(area)
+    }
+
     fn wire(area: &'a [u8]) -> Self {
         NdpOptionIter(IterInner::Wire { rest: area })
     }
