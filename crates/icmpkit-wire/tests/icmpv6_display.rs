@@ -1,0 +1,130 @@
+//! Type/code names and the tcpdump-like one-line text.
+
+use core::net::Ipv6Addr;
+
+use icmpkit_wire::icmpv6::{
+    DstUnreachableCode, ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOptions, NeighborFlags,
+    ParamProblemCode, Repr, RouterFlags, TimeExceededCode, code_name, type_name,
+};
+
+#[test]
+fn type_names_are_kebab_case_and_cover_the_registry() {
+    assert_eq!(type_name(128), Some("echo-request"));
+    assert_eq!(type_name(2), Some("packet-too-big"));
+    assert_eq!(type_name(135), Some("neighbor-solicitation"));
+    assert_eq!(type_name(143), Some("multicast-listener-report-v2"));
+    assert_eq!(type_name(161), Some("extended-echo-reply"));
+    assert_eq!(type_name(5), None);
+    assert_eq!(type_name(162), None);
+    for t in 0..=255u8 {
+        if let Some(name) = type_name(t) {
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
+        }
+    }
+}
+
+#[test]
+fn code_names() {
+    assert_eq!(code_name(1, 0), Some("no-route-to-destination"));
+    assert_eq!(code_name(1, 3), Some("address-unreachable"));
+    assert_eq!(code_name(1, 4), Some("port-unreachable"));
+    assert_eq!(code_name(1, 5), Some("source-address-failed-ingress-egress-policy"));
+    assert_eq!(code_name(1, 6), Some("reject-route-to-destination"));
+    assert_eq!(code_name(1, 7), Some("error-in-source-routing-header"));
+    assert_eq!(code_name(1, 9), None);
+    assert_eq!(code_name(3, 0), Some("hop-limit-exceeded-in-transit"));
+    assert_eq!(code_name(3, 1), Some("fragment-reassembly-time-exceeded"));
+    assert_eq!(code_name(4, 10), Some("option-too-big"));
+    assert_eq!(code_name(4, 11), None);
+    assert_eq!(code_name(128, 0), Some("echo-request"));
+    assert_eq!(code_name(128, 1), None);
+    assert_eq!(code_name(161, 2), Some("no-such-interface"));
+    // Every code the enums name has a name here, and converts both ways.
+    for c in 0..=255u8 {
+        assert_eq!(u8::from(DstUnreachableCode::from(c)), c);
+        assert_eq!(u8::from(ParamProblemCode::from(c)), c);
+        assert_eq!(u8::from(TimeExceededCode::from(c)), c);
+        assert_eq!(u8::from(ExtendedEchoCode::from(c)), c);
+        assert_eq!(!matches!(DstUnreachableCode::from(c), DstUnreachableCode::Unknown(_)), code_name(1, c).is_some());
+        assert_eq!(!matches!(ParamProblemCode::from(c), ParamProblemCode::Unknown(_)), code_name(4, c).is_some());
+    }
+}
+
+#[test]
+fn tcpdump_like_lines() {
+    let data = [0u8; 56];
+    let quoted = [0u8; 1232];
+    let target: Ipv6Addr = "2001:db8::1".parse().unwrap();
+    let records = [MldRecord {
+        record_type: 4,
+        multicast_address: "ff02::fb".parse().unwrap(),
+        sources: Ipv6Addrs::EMPTY,
+        aux_data: &[],
+    }];
+    let cases: Vec<(Repr<'_>, &str)> = vec![
+        (Repr::EchoRequest { ident: 4660, seq_no: 1, data: &data }, "ICMP6, echo request, id 4660, seq 1, length 64"),
+        (Repr::EchoReply { ident: 1, seq_no: 2, data: &[] }, "ICMP6, echo reply, id 1, seq 2, length 8"),
+        (Repr::PacketTooBig { mtu: 1280, body: &quoted }, "ICMP6, packet too big, mtu 1280, length 1240"),
+        (
+            Repr::NeighborSolicit { target, options: NdpOptions::new(&[]) },
+            "ICMP6, neighbor solicitation, who has 2001:db8::1, length 24",
+        ),
+        (
+            Repr::NeighborAdvert { flags: NeighborFlags::SOLICITED | NeighborFlags::OVERRIDE, target, options: NdpOptions::EMPTY },
+            "ICMP6, neighbor advertisement, tgt is 2001:db8::1, flags [solicited, override], length 24",
+        ),
+        (
+            Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: &[] },
+            "ICMP6, destination unreachable, port unreachable, length 8",
+        ),
+        (
+            Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: &[] },
+            "ICMP6, time exceeded in-transit, length 8",
+        ),
+        (
+            Repr::ParamProblem { code: ParamProblemCode::ErroneousHeaderField, pointer: 40, body: &[] },
+            "ICMP6, parameter problem, erroneous header field - octet 40, length 8",
+        ),
+        (
+            Repr::RouterAdvert {
+                hop_limit: 64,
+                flags: RouterFlags::MANAGED,
+                router_lifetime: 1800,
+                reachable_time: 0,
+                retrans_time: 0,
+                options: NdpOptions::EMPTY,
+            },
+            "ICMP6, router advertisement, hop limit 64, flags [managed], pref medium, router lifetime 1800s, reachable time 0ms, retrans timer 0ms, length 16",
+        ),
+        (
+            Repr::Redirect { target: "fe80::1".parse().unwrap(), destination: target, options: NdpOptions::EMPTY },
+            "ICMP6, redirect, 2001:db8::1 to fe80::1, length 40",
+        ),
+        (
+            Repr::Mldv2Report {
+                records: MldRecords::new(&records),
+            },
+            "ICMP6, multicast listener report v2, 1 group record(s) [change to exclude mode ff02::fb], length 28",
+        ),
+        (
+            Repr::ExtendedEchoReply {
+                code: ExtendedEchoCode::NoError,
+                ident: 1,
+                seq_no: 2,
+                state: 2,
+                active: true,
+                ipv4: false,
+                ipv6: true,
+            },
+            "ICMP6, extended echo reply, id 1, seq 2, state reachable, flags [active, ipv6], length 8",
+        ),
+        (
+            Repr::Unknown { msg_type: 139, code: 0, rest: [0; 4], body: &[] },
+            "ICMP6, node information query, code 0, length 8",
+        ),
+        (Repr::Unknown { msg_type: 250, code: 3, rest: [0; 4], body: &[1] }, "ICMP6, type 250, code 3, length 9"),
+    ];
+    for (repr, line) in cases {
+        assert_eq!(repr.to_string(), line);
+    }
+}
