@@ -2,6 +2,8 @@
 
 use core::net::Ipv6Addr;
 
+use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, MplsEntry, MplsStack, Object};
+
 use icmpkit_wire::icmpv6::{
     DstUnreachableCode, ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOptions, NeighborFlags,
     ParamProblemCode, Repr, RouterFlags, TimeExceededCode, code_name, type_name,
@@ -62,9 +64,9 @@ fn tcpdump_like_lines() {
         aux_data: &[],
     }];
     let cases: Vec<(Repr<'_>, &str)> = vec![
-        (Repr::EchoRequest { ident: 4660, seq_no: 1, data: &data }, "ICMP6, echo request, id 4660, seq 1, length 64"),
-        (Repr::EchoReply { ident: 1, seq_no: 2, data: &[] }, "ICMP6, echo reply, id 1, seq 2, length 8"),
-        (Repr::PacketTooBig { mtu: 1280, body: &quoted }, "ICMP6, packet too big, mtu 1280, length 1240"),
+        (Repr::EchoRequest { id: 4660, sequence: 1, data: &data }, "ICMP6, echo request, id 4660, seq 1, length 64"),
+        (Repr::EchoReply { id: 1, sequence: 2, data: &[] }, "ICMP6, echo reply, id 1, seq 2, length 8"),
+        (Repr::PacketTooBig { mtu: 1280, original: &quoted }, "ICMP6, packet too big, mtu 1280, length 1240"),
         (
             Repr::NeighborSolicit { target, options: NdpOptions::new(&[]) },
             "ICMP6, neighbor solicitation, who has 2001:db8::1, length 24",
@@ -74,15 +76,15 @@ fn tcpdump_like_lines() {
             "ICMP6, neighbor advertisement, tgt is 2001:db8::1, flags [solicited, override], length 24",
         ),
         (
-            Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: &[] },
+            Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: ErrorBody::new(&[]) },
             "ICMP6, destination unreachable, port unreachable, length 8",
         ),
         (
-            Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: &[] },
+            Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: ErrorBody::new(&[]) },
             "ICMP6, time exceeded in-transit, length 8",
         ),
         (
-            Repr::ParamProblem { code: ParamProblemCode::ErroneousHeaderField, pointer: 40, body: &[] },
+            Repr::ParamProblem { code: ParamProblemCode::ErroneousHeaderField, pointer: 40, original: &[] },
             "ICMP6, parameter problem, erroneous header field - octet 40, length 8",
         ),
         (
@@ -109,8 +111,8 @@ fn tcpdump_like_lines() {
         (
             Repr::ExtendedEchoReply {
                 code: ExtendedEchoCode::NoError,
-                ident: 1,
-                seq_no: 2,
+                id: 1,
+                sequence: 2,
                 state: 2,
                 active: true,
                 ipv4: false,
@@ -119,12 +121,54 @@ fn tcpdump_like_lines() {
             "ICMP6, extended echo reply, id 1, seq 2, state reachable, flags [active, ipv6], length 8",
         ),
         (
-            Repr::Unknown { msg_type: 139, code: 0, rest: [0; 4], body: &[] },
+            Repr::Unknown { msg_type: 139, code: 0, rest_of_header: 0, data: &[] },
             "ICMP6, node information query, code 0, length 8",
         ),
-        (Repr::Unknown { msg_type: 250, code: 3, rest: [0; 4], body: &[1] }, "ICMP6, type 250, code 3, length 9"),
+        (Repr::Unknown { msg_type: 250, code: 3, rest_of_header: 0, data: &[1] }, "ICMP6, type 250, code 3, length 9"),
     ];
     for (repr, line) in cases {
         assert_eq!(repr.to_string(), line);
     }
+}
+
+/// An IPv6 header + UDP header to 2001:db8::99 port 33435, as quoted.
+fn quoted_udp() -> Vec<u8> {
+    let mut q = vec![0x60, 0, 0, 0, 0, 8, 17, 1];
+    q.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
+    q.extend_from_slice(&"2001:db8::99".parse::<Ipv6Addr>().unwrap().octets());
+    q.extend_from_slice(&[0x82, 0x9a, 0x82, 0x9b, 0, 8, 0, 0]);
+    q
+}
+
+#[test]
+fn errors_name_the_quoted_target_and_extensions() {
+    let q = quoted_udp();
+    let unreachable = Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: ErrorBody::new(&q) };
+    assert_eq!(
+        unreachable.to_string(),
+        "ICMP6, destination unreachable, port unreachable, 2001:db8::99 udp port 33435, length 56"
+    );
+    let mut original = q.clone();
+    original.resize(128, 0);
+    let entries = [MplsEntry { label: 16_001, tc: 0, s: true, ttl: 1 }];
+    let objects = [Object::Mpls(MplsStack::from_entries(&entries))];
+    let expired = Repr::TimeExceeded {
+        code: TimeExceededCode::HopLimitExceeded,
+        body: ErrorBody::with_extensions(&original, Extensions::from_objects(&objects)),
+    };
+    let line = expired.to_string();
+    assert!(line.starts_with("ICMP6, time exceeded in-transit for 2001:db8::99, "), "{line}");
+    assert!(line.contains("16001"), "MPLS label shown: {line}");
+    assert!(line.ends_with(", length 148"), "{line}");
+
+    let objects = [Object::InterfaceId(InterfaceId::Name(b"eth0"))];
+    let request = Repr::ExtendedEchoRequest {
+        id: 1,
+        sequence: 2,
+        local: true,
+        extensions: Some(Extensions::from_objects(&objects)),
+    };
+    let line = request.to_string();
+    assert!(line.starts_with("ICMP6, extended echo request, id 1, seq 2, local, interface "), "{line}");
+    assert!(line.contains("eth0"), "{line}");
 }

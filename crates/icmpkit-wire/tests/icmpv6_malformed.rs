@@ -120,7 +120,7 @@ fn mld_query_of_25_to_27_bytes_is_malformed() {
 
 #[test]
 fn emit_into_short_buffer_is_buffer_too_small() {
-    let repr = Repr::EchoRequest { ident: 1, seq_no: 2, data: &[0; 32] };
+    let repr = Repr::EchoRequest { id: 1, sequence: 2, data: &[0; 32] };
     let mut buf = [0u8; 39];
     let err = repr.emit(&Ipv6Addr::LOCALHOST, &Ipv6Addr::LOCALHOST, &mut buf).unwrap_err();
     assert_eq!(err, Error::BufferTooSmall { need: 40, have: 39 });

@@ -4,8 +4,9 @@
 use core::net::Ipv6Addr;
 
 use icmpkit_wire::checksum;
+use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, MplsEntry, MplsStack, Object};
 use icmpkit_wire::icmpv6::{
-    Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, Packet, PrefixInfo, Repr, RouterFlags,
+    Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, Packet, PrefixInfo, Repr, RouterFlags, TimeExceededCode,
 };
 use proptest::prelude::*;
 
@@ -20,6 +21,13 @@ fn check(bytes: &[u8]) {
     let Ok(repr) = Repr::parse(&packet) else { return };
     let _ = repr.to_string();
     walk(&repr);
+    if let Some(body) = repr.error_body() {
+        let _ = body.quoted();
+        if let Some(ext) = body.extensions() {
+            ext.objects().for_each(drop);
+        }
+    }
+    let _ = repr.interface_id();
     let mut out = vec![0; repr.buffer_len()];
     let len = repr.emit(&SRC, &DST, &mut out).expect("a parsed message re-emits");
     assert_eq!(len, out.len());
@@ -78,9 +86,15 @@ fn seeds() -> Vec<Vec<u8>> {
         aux_data: &[0; 4],
     }];
     let quoted = [0x60u8; 48];
+    let mut original = [0u8; 128];
+    original[0] = 0x60;
+    original[6] = 17;
+    let ifid = [Object::InterfaceId(InterfaceId::Index(2))];
+    let entries = [MplsEntry { label: 100, tc: 1, s: true, ttl: 1 }];
+    let mpls = [Object::Mpls(MplsStack::from_entries(&entries))];
     let reprs = [
-        Repr::EchoRequest { ident: 1, seq_no: 2, data: b"abcdefgh" },
-        Repr::PacketTooBig { mtu: 1280, body: &quoted },
+        Repr::EchoRequest { id: 1, sequence: 2, data: b"abcdefgh" },
+        Repr::PacketTooBig { mtu: 1280, original: &quoted },
         Repr::RouterAdvert {
             hop_limit: 64,
             flags: RouterFlags::MANAGED,
@@ -99,7 +113,8 @@ fn seeds() -> Vec<Vec<u8>> {
             qqic: 125,
             sources: Ipv6Addrs::new(&servers),
         },
-        Repr::ExtendedEchoRequest { ident: 3, seq_no: 4, local: false, data: &[0x20, 0, 0, 0] },
+        Repr::ExtendedEchoRequest { id: 3, sequence: 4, local: false, extensions: Some(Extensions::from_objects(&ifid)) },
+        Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)) },
     ];
     reprs
         .iter()
@@ -132,7 +147,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_messages_never_panic(
-        seed in 0usize..7,
+        seed in 0usize..8,
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),

@@ -4,6 +4,7 @@
 use core::net::Ipv6Addr;
 
 use icmpkit_wire::checksum;
+use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, MplsEntry, MplsStack, Object};
 use icmpkit_wire::icmpv6::{
     DstUnreachableCode, ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions,
     NeighborFlags, Packet, ParamProblemCode, PrefixInfo, Repr, RouterFlags, TimeExceededCode,
@@ -25,7 +26,7 @@ fn round_trip(repr: &Repr<'_>) -> Vec<u8> {
     assert!(packet.verify_checksum(&SRC, &DST));
     assert!(!packet.verify_checksum(&DST, &Ipv6Addr::LOCALHOST));
     assert_eq!(packet.msg_type(), repr.msg_type());
-    assert_eq!(packet.msg_code(), repr.msg_code());
+    assert_eq!(packet.msg_code(), repr.code());
     assert_eq!(Repr::parse(&packet).expect("parse"), *repr);
     buf
 }
@@ -42,11 +43,11 @@ fn quoted() -> Vec<u8> {
 #[test]
 fn echo_request_and_reply() {
     let data: Vec<u8> = (0..56).collect();
-    let bytes = round_trip(&Repr::EchoRequest { ident: 0x1234, seq_no: 1, data: &data });
+    let bytes = round_trip(&Repr::EchoRequest { id: 0x1234, sequence: 1, data: &data });
     assert_eq!(&bytes[..2], &[128, 0]);
     assert_eq!(&bytes[4..8], &[0x12, 0x34, 0, 1]);
     assert_eq!(&bytes[8..], &data[..]);
-    round_trip(&Repr::EchoReply { ident: 0xffff, seq_no: 0xfffe, data: &[] });
+    round_trip(&Repr::EchoReply { id: 0xffff, sequence: 0xfffe, data: &[] });
 }
 
 #[test]
@@ -55,24 +56,24 @@ fn destination_unreachable_every_code() {
     for code in 0..=8u8 {
         let code = DstUnreachableCode::from(code);
         assert!(!matches!(code, DstUnreachableCode::Unknown(_)), "{code:?}");
-        let bytes = round_trip(&Repr::DstUnreachable { code, body: &q });
+        let bytes = round_trip(&Repr::DstUnreachable { code, body: ErrorBody::new(&q) });
         assert_eq!(bytes[1], u8::from(code));
     }
-    round_trip(&Repr::DstUnreachable { code: DstUnreachableCode::Unknown(200), body: &q });
+    round_trip(&Repr::DstUnreachable { code: DstUnreachableCode::Unknown(200), body: ErrorBody::new(&q) });
 }
 
 #[test]
 fn packet_too_big_time_exceeded_param_problem() {
     let q = quoted();
-    let bytes = round_trip(&Repr::PacketTooBig { mtu: 1280, body: &q });
+    let bytes = round_trip(&Repr::PacketTooBig { mtu: 1280, original: &q });
     assert_eq!(&bytes[4..8], &1280u32.to_be_bytes());
     for code in [TimeExceededCode::HopLimitExceeded, TimeExceededCode::FragReassemblyExceeded] {
-        round_trip(&Repr::TimeExceeded { code, body: &q });
+        round_trip(&Repr::TimeExceeded { code, body: ErrorBody::new(&q) });
     }
     for code in 0..=10u8 {
         let code = ParamProblemCode::from(code);
         assert!(!matches!(code, ParamProblemCode::Unknown(_)));
-        let bytes = round_trip(&Repr::ParamProblem { code, pointer: 40, body: &q });
+        let bytes = round_trip(&Repr::ParamProblem { code, pointer: 40, original: &q });
         assert_eq!(&bytes[4..8], &[0, 0, 0, 40]);
     }
 }
@@ -227,17 +228,27 @@ fn mldv2_query_and_report() {
 
 #[test]
 fn extended_echo_request_and_reply() {
-    // An interface identification object naming "eth0" (RFC 8335 §2.1),
-    // after the extension header.
-    let ext = [0x20, 0, 0, 0, 0, 8, 3, 1, b'e', b't', b'h', b'0'];
-    let bytes = round_trip(&Repr::ExtendedEchoRequest { ident: 7, seq_no: 9, local: true, data: &ext });
+    // An interface identification object naming "eth0" (RFC 8335 §2.1).
+    let objects = [Object::InterfaceId(InterfaceId::Name(b"eth0"))];
+    let request = Repr::ExtendedEchoRequest {
+        id: 7,
+        sequence: 9,
+        local: true,
+        extensions: Some(Extensions::from_objects(&objects)),
+    };
+    let bytes = round_trip(&request);
     assert_eq!(&bytes[..2], &[160, 0]);
     assert_eq!(&bytes[4..8], &[0, 7, 9, 1]);
+    assert_eq!(&bytes[8..9], &[0x20], "extension version 2");
+    assert_eq!(&bytes[12..20], &[0, 8, 3, 1, b'e', b't', b'h', b'0']);
+    let parsed = Repr::parse_bytes(&bytes).unwrap();
+    assert_eq!(parsed.interface_id(), Some(InterfaceId::Name(b"eth0")));
+    round_trip(&Repr::ExtendedEchoRequest { id: 1, sequence: 0, local: false, extensions: None });
     for code in 0..=5u8 {
         let reply = Repr::ExtendedEchoReply {
             code: ExtendedEchoCode::from(code),
-            ident: 7,
-            seq_no: 9,
+            id: 7,
+            sequence: 9,
             state: 2,
             active: true,
             ipv4: false,
@@ -250,14 +261,15 @@ fn extended_echo_request_and_reply() {
 
 #[test]
 fn unknown_types_and_codes_kept_raw() {
-    round_trip(&Repr::Unknown { msg_type: 139, code: 0, rest: [0, 3, 0, 0], body: b"nonce..." });
-    round_trip(&Repr::Unknown { msg_type: 255, code: 9, rest: [1, 2, 3, 4], body: &[] });
+    round_trip(&Repr::Unknown { msg_type: 139, code: 0, rest_of_header: 0x0003_0000, data: b"nonce..." });
+    let bytes = round_trip(&Repr::Unknown { msg_type: 255, code: 9, rest_of_header: 0x0102_0304, data: &[] });
+    assert_eq!(bytes, [255, 9, bytes[2], bytes[3], 1, 2, 3, 4]);
     // An echo request with a non-zero code is not an echo request.
-    let bytes = round_trip(&Repr::Unknown { msg_type: 128, code: 1, rest: [0, 1, 0, 2], body: b"x" });
+    let bytes = round_trip(&Repr::Unknown { msg_type: 128, code: 1, rest_of_header: 0x0001_0002, data: b"x" });
     assert_eq!(&bytes[..2], &[128, 1]);
     // A neighbor solicitation with a bad code keeps all its bytes, even
     // when shorter than a real one.
-    round_trip(&Repr::Unknown { msg_type: 135, code: 3, rest: [0; 4], body: &[9; 4] });
+    round_trip(&Repr::Unknown { msg_type: 135, code: 3, rest_of_header: 0, data: &[9; 4] });
 }
 
 #[test]
@@ -288,4 +300,56 @@ fn ndp_option_kinds_each_round_trip_alone() {
         let bytes = round_trip(&Repr::RouterSolicit { options: NdpOptions::new(&list) });
         assert_eq!(usize::from(bytes[9]) * 8, len);
     }
+}
+
+#[test]
+fn errors_with_rfc4884_extensions() {
+    // RFC 4884: the original datagram is padded to 128 bytes and the length
+    // field (byte 4 in ICMPv6, unlike ICMPv4's byte 5) counts 64-bit words.
+    let mut original = quoted();
+    original.resize(128, 0);
+    let entries = [MplsEntry { label: 16_001, tc: 0, s: true, ttl: 1 }];
+    let objects = [Object::Mpls(MplsStack::from_entries(&entries))];
+    let body = ErrorBody::with_extensions(&original, Extensions::from_objects(&objects));
+    for repr in [
+        Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body },
+        Repr::DstUnreachable { code: DstUnreachableCode::AddressUnreachable, body },
+    ] {
+        let bytes = round_trip(&repr);
+        assert_eq!(bytes[4], 16, "128 bytes = 16 words of 8");
+        assert_eq!(&bytes[5..8], &[0, 0, 0]);
+        assert_eq!(bytes[8 + 128] >> 4, 2, "extension version after the original datagram");
+        let parsed = Repr::parse_bytes(&bytes).unwrap();
+        let body = parsed.error_body().unwrap();
+        assert_eq!(body.original().len(), 128);
+        let objects: Vec<_> = body.extensions().unwrap().objects().collect();
+        assert_eq!(objects.len(), 1);
+        let Ok(Object::Mpls(stack)) = objects[0] else { panic!("{objects:?}") };
+        assert_eq!(stack.entries().next().unwrap().label, 16_001);
+        let quoted = parsed.quoted().unwrap();
+        assert_eq!(quoted.dst, core::net::IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 99)));
+        assert_eq!(quoted.dst_port(), Some(33435));
+    }
+    // A short original is padded to 128 bytes on emit.
+    let short = quoted();
+    let padded = Repr::TimeExceeded {
+        code: TimeExceededCode::HopLimitExceeded,
+        body: ErrorBody::with_extensions(&short, Extensions::from_objects(&objects)),
+    };
+    let mut buf = vec![0; padded.buffer_len()];
+    padded.emit(&SRC, &DST, &mut buf).unwrap();
+    assert_eq!(buf[4], 16);
+    assert!(checksum::verify_icmpv6(&SRC, &DST, &buf));
+    assert_eq!(&buf[8..8 + short.len()], &short[..]);
+    assert!(buf[8 + short.len()..8 + 128].iter().all(|&b| b == 0));
+}
+
+#[test]
+fn error_accessors() {
+    let q = quoted();
+    let ptb = Repr::PacketTooBig { mtu: 1280, original: &q };
+    assert!(ptb.is_error());
+    assert_eq!(ptb.error_body().unwrap().original(), &q[..]);
+    assert_eq!(ptb.quoted().unwrap().protocol, 17);
+    assert!(Repr::EchoRequest { id: 1, sequence: 1, data: &[] }.error_body().is_none());
 }

@@ -34,13 +34,14 @@ fn options(options: &NdpOptions<'_>) -> Value {
     Value::Array(list.collect())
 }
 
-/// The quoted IPv6 header's source and destination (errors only).
-fn quoted(fields: &mut Map<String, Value>, body: &[u8]) {
-    let addr = |at: usize| Ipv6Addr::from(<[u8; 16]>::try_from(&body[at..at + 16]).unwrap()).to_string();
-    fields.insert("quoted_src".into(), addr(8).into());
-    fields.insert("quoted_dst".into(), addr(24).into());
-    if body.len() >= 44 {
-        fields.insert("quoted_dport".into(), u16::from_be_bytes([body[42], body[43]]).into());
+/// The quoted datagram's source, destination and (UDP) destination port,
+/// as `quoted::Quoted` reads them.
+fn quoted(fields: &mut Map<String, Value>, repr: &Repr<'_>) {
+    let quoted = repr.quoted().expect("scapy's quoted datagram parses");
+    fields.insert("quoted_src".into(), quoted.src.to_string().into());
+    fields.insert("quoted_dst".into(), quoted.dst.to_string().into());
+    if let Some(port) = quoted.dst_port() {
+        fields.insert("quoted_dport".into(), port.into());
     }
 }
 
@@ -51,21 +52,21 @@ fn ours(repr: &Repr<'_>, packet: &Packet<&[u8]>) -> Map<String, Value> {
     f.insert("code".into(), packet.msg_code().into());
     f.insert("checksum".into(), packet.checksum().into());
     let fields = match *repr {
-        Repr::EchoRequest { ident, seq_no, data } | Repr::EchoReply { ident, seq_no, data } => {
-            json!({"id": ident, "sequence": seq_no, "data_len": data.len()})
+        Repr::EchoRequest { id, sequence, data } | Repr::EchoReply { id, sequence, data } => {
+            json!({"id": id, "sequence": sequence, "data_len": data.len()})
         }
-        Repr::PacketTooBig { mtu, body } => {
-            quoted(&mut f, body);
+        Repr::PacketTooBig { mtu, .. } => {
+            quoted(&mut f, repr);
             f.remove("quoted_dport");
             json!({"mtu": mtu})
         }
-        Repr::ParamProblem { pointer, body, .. } => {
-            quoted(&mut f, body);
+        Repr::ParamProblem { pointer, .. } => {
+            quoted(&mut f, repr);
             f.remove("quoted_dport");
             json!({"pointer": pointer})
         }
-        Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => {
-            quoted(&mut f, body);
+        Repr::DstUnreachable { .. } | Repr::TimeExceeded { .. } => {
+            quoted(&mut f, repr);
             json!({})
         }
         Repr::RouterSolicit { ref options } => json!({"options": self::options(options)}),

@@ -6,6 +6,8 @@ use super::mld::record_type_name;
 use super::names::{ExtendedEchoCode, ParamProblemCode, TimeExceededCode, code_name, type_name};
 use super::ndp::{NeighborFlags, RouterFlags};
 use super::repr::{Repr, extended_echo_state_name};
+use crate::icmpv4::{fmt_extensions, fmt_interface_id};
+use crate::quoted::{Quoted, Transport};
 
 /// Writes a kebab-case name with spaces, as tcpdump spells it.
 struct Spaced(&'static str);
@@ -48,19 +50,29 @@ impl Repr<'_> {
     /// What the message says, between "ICMP6, " and ", length N".
     fn fmt_summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Repr::DstUnreachable { code, .. } => {
+            Repr::DstUnreachable { code, body } => {
                 f.write_str("destination unreachable")?;
                 match code_name(1, (*code).into()) {
-                    Some(name) => write!(f, ", {}", Spaced(name)),
-                    None => write!(f, ", code {}", u8::from(*code)),
+                    Some(name) => write!(f, ", {}", Spaced(name))?,
+                    None => write!(f, ", code {}", u8::from(*code))?,
                 }
+                if let Ok(quoted) = body.quoted() {
+                    fmt_quoted_target(f, &quoted)?;
+                }
+                fmt_extensions(f, body)
             }
             Repr::PacketTooBig { mtu, .. } => write!(f, "packet too big, mtu {mtu}"),
-            Repr::TimeExceeded { code, .. } => match code {
-                TimeExceededCode::HopLimitExceeded => f.write_str("time exceeded in-transit"),
-                TimeExceededCode::FragReassemblyExceeded => f.write_str("reassembly time exceeded"),
-                TimeExceededCode::Unknown(c) => write!(f, "time exceeded, code {c}"),
-            },
+            Repr::TimeExceeded { code, body } => {
+                match code {
+                    TimeExceededCode::HopLimitExceeded => f.write_str("time exceeded in-transit")?,
+                    TimeExceededCode::FragReassemblyExceeded => f.write_str("reassembly time exceeded")?,
+                    TimeExceededCode::Unknown(c) => write!(f, "time exceeded, code {c}")?,
+                }
+                if let Ok(quoted) = body.quoted() {
+                    write!(f, " for {}", quoted.dst)?;
+                }
+                fmt_extensions(f, body)
+            }
             Repr::ParamProblem { code, pointer, .. } => {
                 f.write_str("parameter problem, ")?;
                 match code {
@@ -69,8 +81,8 @@ impl Repr<'_> {
                 }
                 write!(f, " - octet {pointer}")
             }
-            Repr::EchoRequest { ident, seq_no, .. } => write!(f, "echo request, id {ident}, seq {seq_no}"),
-            Repr::EchoReply { ident, seq_no, .. } => write!(f, "echo reply, id {ident}, seq {seq_no}"),
+            Repr::EchoRequest { id, sequence, .. } => write!(f, "echo request, id {id}, seq {sequence}"),
+            Repr::EchoReply { id, sequence, .. } => write!(f, "echo reply, id {id}, seq {sequence}"),
             Repr::RouterSolicit { .. } => f.write_str("router solicitation"),
             Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, .. } => {
                 write!(f, "router advertisement, hop limit {hop_limit}")?;
@@ -128,12 +140,19 @@ impl Repr<'_> {
                 }
                 Ok(())
             }
-            Repr::ExtendedEchoRequest { ident, seq_no, local, .. } => {
-                write!(f, "extended echo request, id {ident}, seq {seq_no}")?;
-                if *local { f.write_str(", local") } else { Ok(()) }
+            Repr::ExtendedEchoRequest { id, sequence, local, .. } => {
+                write!(f, "extended echo request, id {id}, seq {sequence}")?;
+                if *local {
+                    f.write_str(", local")?;
+                }
+                if let Some(interface) = self.interface_id() {
+                    f.write_str(", interface ")?;
+                    fmt_interface_id(f, &interface)?;
+                }
+                Ok(())
             }
-            Repr::ExtendedEchoReply { code, ident, seq_no, state, active, ipv4, ipv6 } => {
-                write!(f, "extended echo reply, id {ident}, seq {seq_no}")?;
+            Repr::ExtendedEchoReply { code, id, sequence, state, active, ipv4, ipv6 } => {
+                write!(f, "extended echo reply, id {id}, seq {sequence}")?;
                 if *code != ExtendedEchoCode::NoError {
                     match code_name(161, (*code).into()) {
                         Some(name) => write!(f, ", {}", Spaced(name))?,
@@ -155,3 +174,16 @@ impl Repr<'_> {
         }
     }
 }
+
+/// `, <dst>` and, when the quoted transport says, ` udp port N`, `tcp port
+/// N` or ` echo id N seq M`: which probe the error is about.
+fn fmt_quoted_target(f: &mut fmt::Formatter<'_>, quoted: &Quoted<'_>) -> fmt::Result {
+    write!(f, ", {}", quoted.dst)?;
+    match quoted.transport {
+        Transport::Udp { dst_port, .. } => write!(f, " udp port {dst_port}"),
+        Transport::Tcp { dst_port, .. } => write!(f, " tcp port {dst_port}"),
+        Transport::Echo { id, sequence, .. } => write!(f, " echo id {id} seq {sequence}"),
+        Transport::Other { .. } => Ok(()),
+    }
+}
+

@@ -103,7 +103,7 @@ impl<'a> MldRecords<'a> {
     pub(crate) fn parse(area: &'a [u8], count: usize) -> Result<Self> {
         let mut at = 0;
         for _ in 0..count {
-            let (_, len) = MldRecord::parse(bytes::rest(area, at))?;
+            let (_, len) = MldRecord::parse(bytes::tail(area, at))?;
             at += len;
         }
         Ok(MldRecords(Inner::Wire { area: bytes::slice(area, 0, at, "MLDv2 records")?, count }))
@@ -143,7 +143,7 @@ impl<'a> MldRecords<'a> {
         bytes::check_room(buf, self.buffer_len())?;
         let mut at = 0;
         for record in self.iter() {
-            at += record.emit(bytes::rest_mut(buf, at))?;
+            at += record.emit(bytes::tail_mut(buf, at))?;
         }
         Ok(at)
     }
@@ -200,7 +200,7 @@ impl<'a> Iterator for MldRecordIter<'a> {
                 }
                 // Every record was checked to fit when the list was parsed.
                 let (record, len) = MldRecord::parse(rest).ok()?;
-                *rest = bytes::rest(rest, len);
+                *rest = bytes::tail(rest, len);
                 *left -= 1;
                 Some(record)
             }

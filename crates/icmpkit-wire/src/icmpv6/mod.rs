@@ -12,7 +12,7 @@
 //!
 //! let src: Ipv6Addr = "2001:db8::1".parse().unwrap();
 //! let dst: Ipv6Addr = "2001:db8::2".parse().unwrap();
-//! let request = Repr::EchoRequest { ident: 0x1234, seq_no: 1, data: b"ping" };
+//! let request = Repr::EchoRequest { id: 0x1234, sequence: 1, data: b"ping" };
 //! let mut buf = [0u8; 64];
 //! let len = request.emit(&src, &dst, &mut buf).unwrap();
 //!

@@ -174,7 +174,7 @@ impl<'a> NdpOption<'a> {
                 })
             }
             // Six reserved bytes, then the quoted packet.
-            option_type::REDIRECTED_HEADER => NdpOption::RedirectedHeader(bytes::rest(data, 6)),
+            option_type::REDIRECTED_HEADER => NdpOption::RedirectedHeader(bytes::tail(data, 6)),
             option_type::MTU => {
                 if data.len() != 6 {
                     return Err(Error::Malformed("MTU option length is not 1"));
@@ -225,7 +225,7 @@ impl<'a> NdpOption<'a> {
             return Err(Error::Malformed("NDP option longer than 2040 bytes"));
         }
         bytes::check_room(buf, len)?;
-        bytes::put_zeros(buf, 0, len);
+        bytes::zero(buf, 0, len);
         bytes::put_u8(buf, 0, self.kind());
         bytes::put_u8(buf, 1, (len / 8) as u8);
         match self {
@@ -295,7 +295,7 @@ impl<'a> NdpOptions<'a> {
         let mut rest = area;
         while !rest.is_empty() {
             let (_, _, len) = frame(rest)?;
-            rest = bytes::rest(rest, len);
+            rest = bytes::tail(rest, len);
         }
         Ok(NdpOptions(Inner::Wire(area)))
     }
@@ -352,7 +352,7 @@ impl<'a> NdpOptions<'a> {
             Inner::Built(list) => {
                 let mut at = 0;
                 for option in list {
-                    at += option.emit(bytes::rest_mut(buf, at))?;
+                    at += option.emit(bytes::tail_mut(buf, at))?;
                 }
                 Ok(at)
             }
@@ -423,7 +423,7 @@ impl<'a> Iterator for NdpOptionIter<'a> {
         let framed = frame(rest);
         match framed {
             Ok((kind, data, len)) => {
-                *rest = bytes::rest(rest, len);
+                *rest = bytes::tail(rest, len);
                 Some(NdpOption::decode(kind, data))
             }
             Err(e) => {
@@ -444,7 +444,7 @@ fn frame(area: &[u8]) -> Result<(u8, &[u8], usize)> {
     }
     let len = usize::from(units) * 8;
     let whole = bytes::slice(area, 0, len, "NDP option")?;
-    Ok((kind, bytes::rest(whole, 2), len))
+    Ok((kind, bytes::tail(whole, 2), len))
 }
 
 /// Router advertisement flags (RFC 4861 §4.2, RFC 4191 §2.2, RFC 3775,

@@ -73,15 +73,15 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     fn u8(&self, at: usize) -> u8 {
-        bytes::u8_at(self.buffer.as_ref(), at, "ICMPv6 field").unwrap_or(0)
+        bytes::get_u8(self.buffer.as_ref(), at)
     }
 
     fn u16(&self, at: usize) -> u16 {
-        bytes::u16_at(self.buffer.as_ref(), at, "ICMPv6 field").unwrap_or(0)
+        bytes::get_u16(self.buffer.as_ref(), at)
     }
 
     fn u32(&self, at: usize) -> u32 {
-        bytes::u32_at(self.buffer.as_ref(), at, "ICMPv6 field").unwrap_or(0)
+        bytes::get_u32(self.buffer.as_ref(), at)
     }
 
     /// The message type.
@@ -100,8 +100,8 @@ impl<T: AsRef<[u8]>> Packet<T> {
     }
 
     /// The 4 bytes after the checksum, whatever the type makes of them.
-    pub fn rest_of_header(&self) -> [u8; 4] {
-        self.u32(field::REST).to_be_bytes()
+    pub fn rest_of_header(&self) -> u32 {
+        self.u32(field::REST)
     }
 
     /// Echo (and extended echo) identifier.
@@ -127,7 +127,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Destination unreachable and time exceeded: the RFC 4884 length of the
     /// quoted datagram in 64-bit words (0 when the sender does not use
     /// extensions).
-    pub fn length_field(&self) -> u8 {
+    pub fn rfc4884_length(&self) -> u8 {
         self.u8(field::LENGTH)
     }
 
@@ -151,7 +151,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The bytes after the fixed part: data, quoted datagram, NDP options,
     /// MLD sources or records.
     pub fn payload(&self) -> &[u8] {
-        bytes::rest(self.buffer.as_ref(), self.header_len())
+        bytes::tail(self.buffer.as_ref(), self.header_len())
     }
 
     /// True when the checksum verifies against the pseudo-header of `src`
@@ -178,8 +178,8 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Sets the 4 bytes after the checksum.
-    pub fn set_rest_of_header(&mut self, value: [u8; 4]) {
-        bytes::put_bytes(self.buffer.as_mut(), field::REST, &value);
+    pub fn set_rest_of_header(&mut self, value: u32) {
+        bytes::put_u32(self.buffer.as_mut(), field::REST, value);
     }
 
     /// Sets the echo identifier.
@@ -203,7 +203,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     /// Sets the RFC 4884 length (64-bit words).
-    pub fn set_length_field(&mut self, value: u8) {
+    pub fn set_rfc4884_length(&mut self, value: u8) {
         bytes::put_u8(self.buffer.as_mut(), field::LENGTH, value);
     }
 
@@ -225,7 +225,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// The bytes after the fixed part, for writing.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let at = self.header_len();
-        bytes::rest_mut(self.buffer.as_mut(), at)
+        bytes::tail_mut(self.buffer.as_mut(), at)
     }
 
     /// Computes and stores the checksum over the whole buffer between `src`

@@ -8,7 +8,9 @@ use super::mld::MldRecords;
 use super::names::{DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, msg_type};
 use super::ndp::{NdpOptions, NeighborFlags, RouterFlags};
 use super::packet::{HEADER_LEN, Packet, header_len, is_decoded};
-use crate::{Error, Result, bytes};
+use crate::extension::{ErrorBody, Extensions, InterfaceId, Object};
+use crate::quoted::Quoted;
+use crate::{Error, Family, Result, bytes};
 
 /// The fixed part of an MLDv2 query (RFC 3810 §5.1): the MLDv1 message plus
 /// flags, QQIC and the number of sources.
@@ -50,30 +52,31 @@ pub fn extended_echo_state_name(state: ExtendedEchoState) -> Option<&'static str
 /// slice for emitting. Parsing a message whose code is not the one its
 /// type defines (e.g. an echo request with code 1) gives [`Repr::Unknown`],
 /// so nothing is lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Repr<'a> {
     /// Destination unreachable (type 1).
     DstUnreachable {
         /// Why.
         code: DstUnreachableCode,
-        /// What follows the header: the start of the packet that could not
-        /// be delivered.
-        body: &'a [u8],
+        /// The start of the packet that could not be delivered and any RFC
+        /// 4884 extensions (length field at byte 4, in 64-bit words).
+        body: ErrorBody<'a>,
     },
     /// Packet too big (type 2): what path MTU discovery listens for.
     PacketTooBig {
         /// The MTU of the next-hop link.
         mtu: u32,
-        /// The start of the packet that was too big.
-        body: &'a [u8],
+        /// The start of the packet that was too big (no RFC 4884
+        /// extensions: the MTU takes the length field's place).
+        original: &'a [u8],
     },
     /// Time exceeded (type 3): what traceroute listens for.
     TimeExceeded {
         /// Hop limit or reassembly.
         code: TimeExceededCode,
-        /// The start of the expired packet.
-        body: &'a [u8],
+        /// The start of the expired packet and any RFC 4884 extensions.
+        body: ErrorBody<'a>,
     },
     /// Parameter problem (type 4).
     ParamProblem {
@@ -81,24 +84,25 @@ pub enum Repr<'a> {
         code: ParamProblemCode,
         /// Offset of the offending byte within the quoted packet.
         pointer: u32,
-        /// The start of the offending packet.
-        body: &'a [u8],
+        /// The start of the offending packet (no RFC 4884 extensions: the
+        /// pointer takes the length field's place).
+        original: &'a [u8],
     },
     /// Echo request (type 128).
     EchoRequest {
         /// Identifier.
-        ident: u16,
+        id: u16,
         /// Sequence number.
-        seq_no: u16,
+        sequence: u16,
         /// Data echoed back.
         data: &'a [u8],
     },
     /// Echo reply (type 129).
     EchoReply {
         /// Identifier of the request.
-        ident: u16,
+        id: u16,
         /// Sequence number of the request.
-        seq_no: u16,
+        sequence: u16,
         /// The request's data.
         data: &'a [u8],
     },
@@ -189,22 +193,23 @@ pub enum Repr<'a> {
     /// Extended echo request (type 160, RFC 8335).
     ExtendedEchoRequest {
         /// Identifier.
-        ident: u16,
+        id: u16,
         /// Sequence number (8 bits).
-        seq_no: u8,
+        sequence: u8,
         /// L bit: the probed interface is on the proxy node itself.
         local: bool,
-        /// The ICMP extension structure naming the probed interface.
-        data: &'a [u8],
+        /// The extension structure with the interface identification
+        /// object (`None` when the request has no body).
+        extensions: Option<Extensions<'a>>,
     },
     /// Extended echo reply (type 161, RFC 8335).
     ExtendedEchoReply {
         /// Outcome of the query.
         code: ExtendedEchoCode,
         /// Identifier of the request.
-        ident: u16,
+        id: u16,
         /// Sequence number of the request.
-        seq_no: u8,
+        sequence: u8,
         /// Neighbor state (3 bits); see [`extended_echo_state_name`].
         state: ExtendedEchoState,
         /// A bit: the probed interface is active.
@@ -222,9 +227,9 @@ pub enum Repr<'a> {
         /// The code.
         code: u8,
         /// The 4 bytes after the checksum.
-        rest: [u8; 4],
+        rest_of_header: u32,
         /// Everything after the first 8 bytes.
-        body: &'a [u8],
+        data: &'a [u8],
     },
 }
 
@@ -239,24 +244,25 @@ impl<'a> Repr<'a> {
             return Ok(Repr::Unknown {
                 msg_type: kind,
                 code,
-                rest: packet.rest_of_header(),
-                body: bytes::rest(buf, HEADER_LEN),
+                rest_of_header: packet.rest_of_header(),
+                data: bytes::tail(buf, HEADER_LEN),
             });
         }
         packet.check_len()?;
-        let payload = bytes::rest(buf, header_len(kind));
+        let payload = bytes::tail(buf, header_len(kind));
+        let error_body = || ErrorBody::parse(payload, packet.rfc4884_length(), Family::V6);
         Ok(match kind {
-            msg_type::DST_UNREACHABLE => Repr::DstUnreachable { code: code.into(), body: payload },
-            msg_type::PACKET_TOO_BIG => Repr::PacketTooBig { mtu: packet.mtu(), body: payload },
-            msg_type::TIME_EXCEEDED => Repr::TimeExceeded { code: code.into(), body: payload },
+            msg_type::DST_UNREACHABLE => Repr::DstUnreachable { code: code.into(), body: error_body() },
+            msg_type::PACKET_TOO_BIG => Repr::PacketTooBig { mtu: packet.mtu(), original: payload },
+            msg_type::TIME_EXCEEDED => Repr::TimeExceeded { code: code.into(), body: error_body() },
             msg_type::PARAM_PROBLEM => {
-                Repr::ParamProblem { code: code.into(), pointer: packet.pointer(), body: payload }
+                Repr::ParamProblem { code: code.into(), pointer: packet.pointer(), original: payload }
             }
             msg_type::ECHO_REQUEST => {
-                Repr::EchoRequest { ident: packet.echo_ident(), seq_no: packet.echo_seq_no(), data: payload }
+                Repr::EchoRequest { id: packet.echo_ident(), sequence: packet.echo_seq_no(), data: payload }
             }
             msg_type::ECHO_REPLY => {
-                Repr::EchoReply { ident: packet.echo_ident(), seq_no: packet.echo_seq_no(), data: payload }
+                Repr::EchoReply { id: packet.echo_ident(), sequence: packet.echo_seq_no(), data: payload }
             }
             msg_type::ROUTER_SOLICIT => Repr::RouterSolicit { options: NdpOptions::parse(payload)? },
             msg_type::ROUTER_ADVERT => Repr::RouterAdvert {
@@ -288,17 +294,17 @@ impl<'a> Repr<'a> {
                 Repr::Mldv2Report { records: MldRecords::parse(payload, count)? }
             }
             msg_type::EXTENDED_ECHO_REQUEST => Repr::ExtendedEchoRequest {
-                ident: packet.echo_ident(),
-                seq_no: bytes::u8_at(buf, 6, "extended echo sequence")?,
+                id: packet.echo_ident(),
+                sequence: bytes::u8_at(buf, 6, "extended echo sequence")?,
                 local: bytes::u8_at(buf, 7, "extended echo flags")? & EXT_ECHO_LOCAL != 0,
-                data: payload,
+                extensions: if payload.is_empty() { None } else { Some(Extensions::parse(payload)?) },
             },
             msg_type::EXTENDED_ECHO_REPLY => {
                 let flags = bytes::u8_at(buf, 7, "extended echo flags")?;
                 Repr::ExtendedEchoReply {
                     code: code.into(),
-                    ident: packet.echo_ident(),
-                    seq_no: bytes::u8_at(buf, 6, "extended echo sequence")?,
+                    id: packet.echo_ident(),
+                    sequence: bytes::u8_at(buf, 6, "extended echo sequence")?,
                     state: flags >> 5,
                     active: flags & EXT_ECHO_ACTIVE != 0,
                     ipv4: flags & EXT_ECHO_IPV4 != 0,
@@ -335,7 +341,7 @@ impl<'a> Repr<'a> {
     }
 
     /// The message code.
-    pub fn msg_code(&self) -> u8 {
+    pub fn code(&self) -> u8 {
         match self {
             Repr::DstUnreachable { code, .. } => (*code).into(),
             Repr::TimeExceeded { code, .. } => (*code).into(),
@@ -352,17 +358,50 @@ impl<'a> Repr<'a> {
         self.msg_type() < 128
     }
 
+    /// The body of an error message: the quoted packet and (for
+    /// destination unreachable and time exceeded) RFC 4884 extensions.
+    pub fn error_body(&self) -> Option<ErrorBody<'a>> {
+        match self {
+            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => Some(*body),
+            Repr::PacketTooBig { original, .. } | Repr::ParamProblem { original, .. } => {
+                Some(ErrorBody::new(original))
+            }
+            _ => None,
+        }
+    }
+
+    /// The packet quoted by an error message, when it parses.
+    pub fn quoted(&self) -> Option<Quoted<'a>> {
+        self.error_body()?.quoted().ok()
+    }
+
+    /// The interface an extended echo request asks about (its first
+    /// interface identification object).
+    pub fn interface_id(&self) -> Option<InterfaceId<'a>> {
+        let Repr::ExtendedEchoRequest { extensions: Some(ext), .. } = self else {
+            return None;
+        };
+        ext.objects().find_map(|o| match o {
+            Ok(Object::InterfaceId(id)) => Some(id),
+            _ => None,
+        })
+    }
+
+    /// Parses `bytes` as an ICMPv6 message (a shortcut for
+    /// `Packet::new_checked` then [`parse`](Self::parse)).
+    pub fn parse_bytes(bytes: &'a [u8]) -> Result<Repr<'a>> {
+        Self::parse(&Packet::new_checked(bytes)?)
+    }
+
     /// Bytes [`emit`](Self::emit) writes.
     pub fn buffer_len(&self) -> usize {
         let variable = match self {
-            Repr::DstUnreachable { body, .. }
-            | Repr::PacketTooBig { body, .. }
-            | Repr::TimeExceeded { body, .. }
-            | Repr::ParamProblem { body, .. }
-            | Repr::Unknown { body, .. } => body.len(),
-            Repr::EchoRequest { data, .. }
-            | Repr::EchoReply { data, .. }
-            | Repr::ExtendedEchoRequest { data, .. } => data.len(),
+            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => body.buffer_len(Family::V6),
+            Repr::PacketTooBig { original, .. } | Repr::ParamProblem { original, .. } => original.len(),
+            Repr::EchoRequest { data, .. } | Repr::EchoReply { data, .. } | Repr::Unknown { data, .. } => {
+                data.len()
+            }
+            Repr::ExtendedEchoRequest { extensions, .. } => extensions.map_or(0, |e| e.buffer_len()),
             Repr::RouterSolicit { options }
             | Repr::RouterAdvert { options, .. }
             | Repr::NeighborSolicit { options, .. }
@@ -391,10 +430,10 @@ impl<'a> Repr<'a> {
     pub fn emit(&self, src: &Ipv6Addr, dst: &Ipv6Addr, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         let out = bytes::head_mut(buf, len)?;
-        bytes::put_zeros(out, 0, len);
+        bytes::zero(out, 0, len);
         let mut packet = Packet::new_unchecked(&mut *out);
         packet.set_msg_type(self.msg_type());
-        packet.set_msg_code(self.msg_code());
+        packet.set_msg_code(self.code());
         self.emit_fields(&mut packet)?;
         packet.fill_checksum(src, dst);
         Ok(len)
@@ -405,26 +444,28 @@ impl<'a> Repr<'a> {
     fn emit_fields(&self, packet: &mut Packet<&mut [u8]>) -> Result<()> {
         match *self {
             Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => {
-                bytes::put_bytes(packet.payload_mut(), 0, body);
+                packet.set_rfc4884_length(body.length_field(Family::V6));
+                body.emit(Family::V6, packet.payload_mut())?;
             }
-            Repr::PacketTooBig { mtu, body } => {
+            Repr::PacketTooBig { mtu, original } => {
                 packet.set_mtu(mtu);
-                bytes::put_bytes(packet.payload_mut(), 0, body);
+                bytes::put_bytes(packet.payload_mut(), 0, original);
             }
-            Repr::ParamProblem { pointer, body, .. } => {
+            Repr::ParamProblem { pointer, original, .. } => {
                 packet.set_pointer(pointer);
-                bytes::put_bytes(packet.payload_mut(), 0, body);
+                bytes::put_bytes(packet.payload_mut(), 0, original);
             }
-            Repr::EchoRequest { ident, seq_no, data } | Repr::EchoReply { ident, seq_no, data } => {
-                packet.set_echo_ident(ident);
-                packet.set_echo_seq_no(seq_no);
+            Repr::EchoRequest { id, sequence, data } | Repr::EchoReply { id, sequence, data } => {
+                packet.set_echo_ident(id);
+                packet.set_echo_seq_no(sequence);
                 bytes::put_bytes(packet.payload_mut(), 0, data);
             }
             Repr::RouterSolicit { options } => {
                 options.emit(packet.payload_mut())?;
             }
             Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, options } => {
-                packet.set_rest_of_header([hop_limit, flags.0, (router_lifetime >> 8) as u8, router_lifetime as u8]);
+                let lifetime = router_lifetime.to_be_bytes();
+                packet.set_rest_of_header(u32::from_be_bytes([hop_limit, flags.0, lifetime[0], lifetime[1]]));
                 let buf = packet.as_bytes_mut();
                 bytes::put_u32(buf, 8, reachable_time);
                 bytes::put_u32(buf, 12, retrans_time);
@@ -435,7 +476,7 @@ impl<'a> Repr<'a> {
                 options.emit(packet.payload_mut())?;
             }
             Repr::NeighborAdvert { flags, target, options } => {
-                packet.set_rest_of_header([flags.0, 0, 0, 0]);
+                packet.set_rest_of_header(u32::from(flags.0) << 24);
                 packet.set_target_addr(target);
                 options.emit(packet.payload_mut())?;
             }
@@ -474,22 +515,24 @@ impl<'a> Repr<'a> {
                 packet.set_echo_seq_no(count);
                 records.emit(packet.payload_mut())?;
             }
-            Repr::ExtendedEchoRequest { ident, seq_no, local, data } => {
-                let ident = ident.to_be_bytes();
-                packet.set_rest_of_header([ident[0], ident[1], seq_no, if local { EXT_ECHO_LOCAL } else { 0 }]);
-                bytes::put_bytes(packet.payload_mut(), 0, data);
+            Repr::ExtendedEchoRequest { id, sequence, local, extensions } => {
+                let id = id.to_be_bytes();
+                packet.set_rest_of_header(u32::from_be_bytes([id[0], id[1], sequence, u8::from(local) * EXT_ECHO_LOCAL]));
+                if let Some(ext) = extensions {
+                    ext.emit(packet.payload_mut())?;
+                }
             }
-            Repr::ExtendedEchoReply { ident, seq_no, state, active, ipv4, ipv6, .. } => {
+            Repr::ExtendedEchoReply { id, sequence, state, active, ipv4, ipv6, .. } => {
                 let flags = (state & 0x7) << 5
                     | if active { EXT_ECHO_ACTIVE } else { 0 }
                     | if ipv4 { EXT_ECHO_IPV4 } else { 0 }
                     | if ipv6 { EXT_ECHO_IPV6 } else { 0 };
-                let ident = ident.to_be_bytes();
-                packet.set_rest_of_header([ident[0], ident[1], seq_no, flags]);
+                let id = id.to_be_bytes();
+                packet.set_rest_of_header(u32::from_be_bytes([id[0], id[1], sequence, flags]));
             }
-            Repr::Unknown { rest, body, .. } => {
-                packet.set_rest_of_header(rest);
-                bytes::put_bytes(packet.as_bytes_mut(), HEADER_LEN, body);
+            Repr::Unknown { rest_of_header, data, .. } => {
+                packet.set_rest_of_header(rest_of_header);
+                bytes::put_bytes(packet.as_bytes_mut(), HEADER_LEN, data);
             }
         }
         Ok(())
