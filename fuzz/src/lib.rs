@@ -8,7 +8,7 @@ use core::fmt::Write;
 use icmpkit_wire::extension::ErrorBody;
 use icmpkit_wire::ip::{self, ipv4, ipv6};
 use icmpkit_wire::quoted::Quoted;
-use icmpkit_wire::{Family, checksum, icmpv4};
+use icmpkit_wire::{Family, checksum, icmpv4, icmpv6};
 
 /// A `fmt::Write` that discards, to exercise `Display` without allocating.
 struct Sink;
@@ -42,18 +42,60 @@ pub fn icmpv4(data: &[u8]) {
     assert_eq!(icmpv4::Repr::parse(&again).expect("emitted message parses"), repr, "emit+parse unstable");
 }
 
-/// Reads `data` as an IPv6 packet carrying ICMPv6 and checks its checksum
-/// (the ICMPv6 model extends this target).
+/// Reads `data` both as raw ICMPv6 bytes and as an IPv6 packet carrying
+/// ICMPv6; whatever parses must emit to `buffer_len()` bytes with a valid
+/// pseudo-header checksum and parse back equal.
 pub fn icmpv6(data: &[u8]) {
+    let loopback = core::net::Ipv6Addr::LOCALHOST;
+    icmpv6_message(data, &loopback, &loopback);
     let Ok(found) = ip::locate_icmp(data) else { return };
     if let (core::net::IpAddr::V6(src), core::net::IpAddr::V6(dst)) = (found.src, found.dst) {
         let _ = checksum::verify_icmpv6(&src, &dst, found.icmp);
+        icmpv6_message(found.icmp, &src, &dst);
     }
     for family in [Family::V4, Family::V6] {
         if let Some(&length) = found.icmp.get(4) {
             error_body(found.icmp.get(8..).unwrap_or(&[]), length, family);
         }
     }
+}
+
+/// One ICMPv6 message between `src` and `dst`: parse, walk every lazy
+/// list, print, re-emit and re-parse.
+fn icmpv6_message(bytes: &[u8], src: &core::net::Ipv6Addr, dst: &core::net::Ipv6Addr) {
+    let Ok(packet) = icmpv6::Packet::new_checked(bytes) else { return };
+    let _ = packet.verify_checksum(src, dst);
+    let Ok(repr) = icmpv6::Repr::parse(&packet) else { return };
+    let _ = write!(Sink, "{repr}");
+    let _ = icmpv6::type_name(repr.msg_type());
+    let _ = icmpv6::code_name(repr.msg_type(), repr.code());
+    if let Some(body) = repr.error_body() {
+        error_body_objects(&body);
+    }
+    let _ = repr.interface_id();
+    match repr {
+        icmpv6::Repr::RouterSolicit { options }
+        | icmpv6::Repr::RouterAdvert { options, .. }
+        | icmpv6::Repr::NeighborSolicit { options, .. }
+        | icmpv6::Repr::NeighborAdvert { options, .. }
+        | icmpv6::Repr::Redirect { options, .. } => {
+            for option in options.iter() {
+                let _ = write!(Sink, "{option:?}");
+            }
+        }
+        icmpv6::Repr::Mldv2Report { records } => {
+            for record in records.iter() {
+                assert_eq!(record.sources.iter().count(), record.sources.len());
+            }
+        }
+        _ => {}
+    }
+    let mut buf = vec![0u8; repr.buffer_len().min(MAX)];
+    let Ok(len) = repr.emit(src, dst, &mut buf) else { return };
+    assert_eq!(len, repr.buffer_len(), "emit wrote other than buffer_len");
+    assert!(checksum::verify_icmpv6(src, dst, &buf[..len]), "emitted checksum does not verify");
+    let again = icmpv6::Packet::new_checked(&buf[..len]).expect("emitted header");
+    assert_eq!(icmpv6::Repr::parse(&again).expect("emitted message parses"), repr, "emit+parse unstable");
 }
 
 /// Reads `data` as an IP packet, a quoted datagram and an error body of
