@@ -8,10 +8,18 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use etherparse::{IcmpEchoHeader, Icmpv4Header, Icmpv4Slice, Icmpv4Type, SlicedPacket, TransportSlice};
+use etherparse::{
+    IcmpEchoHeader, Icmpv4Header, Icmpv4Slice, Icmpv4Type, Icmpv6Header, Icmpv6Slice, Icmpv6Type, SlicedPacket,
+    TransportSlice,
+};
 use icmpkit_wire::extension::{ErrorBody, Extensions, MplsEntry, MplsStack, Object};
 use icmpkit_wire::icmpv4::Repr;
-use icmpkit_wire::ip;
+use icmpkit_wire::{icmpv6, ip};
+use std::net::Ipv6Addr;
+
+/// Documentation addresses for the built ICMPv6 messages.
+const V6_SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+const V6_DST: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.hex"));
@@ -142,6 +150,71 @@ fn parse(c: &mut Criterion) {
         b.iter(|| black_box(SlicedPacket::from_ip(black_box(&ptb)).map(|s| s.transport.is_some())))
     });
     group.finish();
+
+    // ICMPv6: the full parse of a mix (the kernel's packet too big with its
+    // quoted datagram, an NDP router advertisement with options, an echo).
+    let v6 = icmpv6_mix();
+    let mut group = c.benchmark_group("icmpv6_parse_mix");
+    group.throughput(Throughput::Elements(v6.len() as u64));
+    group.bench_function("icmpkit", |b| {
+        b.iter(|| {
+            for m in &v6 {
+                let repr = icmpv6::Repr::parse_bytes(black_box(m)).unwrap();
+                black_box(repr.quoted().map(|q| q.dst));
+                if let icmpv6::Repr::RouterAdvert { options, .. } = repr {
+                    black_box(options.iter().filter(Result::is_ok).count());
+                }
+            }
+        })
+    });
+    group.bench_function("etherparse", |b| {
+        b.iter(|| {
+            for m in &v6 {
+                black_box(Icmpv6Slice::from_slice(black_box(m)).unwrap().icmp_type());
+            }
+        })
+    });
+    group.finish();
+}
+
+/// ICMPv6 messages (without the IPv6 header) for the parse benchmark.
+fn icmpv6_mix() -> Vec<Vec<u8>> {
+    let ptb = fixture("icmpv6-packet-too-big");
+    let mut mix = vec![ip::locate_icmp(&ptb).unwrap().icmp.to_vec()];
+    let mac = [2, 0, 0x5e, 0x10, 0, 1];
+    let servers = [V6_DST];
+    let prefix = icmpv6::PrefixInfo {
+        prefix_len: 64,
+        on_link: true,
+        autonomous: true,
+        router_address: false,
+        valid_lifetime: 86_400,
+        preferred_lifetime: 14_400,
+        prefix: "2001:db8:1::".parse().unwrap(),
+    };
+    let options = [
+        icmpv6::NdpOption::SourceLinkLayerAddr(&mac),
+        icmpv6::NdpOption::Mtu(1500),
+        icmpv6::NdpOption::PrefixInformation(prefix),
+        icmpv6::NdpOption::Rdnss { lifetime: 600, servers: icmpv6::Ipv6Addrs::new(&servers) },
+    ];
+    let payload = [0x5au8; 56];
+    for repr in [
+        icmpv6::Repr::RouterAdvert {
+            hop_limit: 64,
+            flags: icmpv6::RouterFlags::MANAGED,
+            router_lifetime: 1800,
+            reachable_time: 0,
+            retrans_time: 0,
+            options: icmpv6::NdpOptions::new(&options),
+        },
+        icmpv6::Repr::EchoReply { id: 0x1234, sequence: 1, data: &payload },
+    ] {
+        let mut buf = vec![0u8; repr.buffer_len()];
+        repr.emit(&V6_SRC, &V6_DST, &mut buf).unwrap();
+        mix.push(buf);
+    }
+    mix
 }
 
 fn build(c: &mut Criterion) {
@@ -182,5 +255,35 @@ fn build(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, build);
+fn build_v6(c: &mut Criterion) {
+    let payload = [0x5au8; 56];
+    let mut buf = [0u8; 2048];
+    let mut group = c.benchmark_group("icmpv6_build_echo");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("icmpkit", |b| {
+        b.iter(|| {
+            let repr = icmpv6::Repr::EchoRequest { id: black_box(0x1234), sequence: black_box(1), data: &payload };
+            black_box(repr.emit(&V6_SRC, &V6_DST, &mut buf).unwrap());
+        })
+    });
+    group.bench_function("etherparse", |b| {
+        b.iter(|| {
+            let echo = IcmpEchoHeader { id: black_box(0x1234), seq: black_box(1) };
+            let header = Icmpv6Header::with_checksum(
+                Icmpv6Type::EchoRequest(echo),
+                V6_SRC.octets(),
+                V6_DST.octets(),
+                &payload,
+            )
+            .unwrap();
+            let bytes = header.to_bytes();
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            buf[bytes.len()..bytes.len() + payload.len()].copy_from_slice(&payload);
+            black_box(&buf);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, build, build_v6);
 criterion_main!(benches);

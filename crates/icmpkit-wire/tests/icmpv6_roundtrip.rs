@@ -21,6 +21,10 @@ fn round_trip(repr: &Repr<'_>) -> Vec<u8> {
     let len = repr.emit(&SRC, &DST, &mut buf).expect("emit");
     assert_eq!(len, repr.buffer_len());
     buf.truncate(len);
+    // Nothing of the buffer's old content may leak into the message.
+    let mut clean = vec![0; len];
+    repr.emit(&SRC, &DST, &mut clean).unwrap();
+    assert_eq!(buf, clean, "emit depends on the buffer's old content");
     assert!(checksum::verify_icmpv6(&SRC, &DST, &buf), "checksum of {repr:?}");
     let packet = Packet::new_checked(&buf[..]).expect("new_checked");
     assert!(packet.verify_checksum(&SRC, &DST));

@@ -17,6 +17,8 @@ use crate::{Error, Family, Result, bytes};
 const MLDV2_QUERY_LEN: usize = 28;
 /// An MLDv1 message (RFC 2710 §3).
 const MLDV1_LEN: usize = 24;
+/// The longest fixed part of any message: a redirect's two addresses.
+const LONGEST_FIXED_PART: usize = 40;
 
 /// The S flag of an MLDv2 query: routers suppress their timer updates.
 const MLDV2_S_FLAG: u8 = 0x08;
@@ -430,7 +432,10 @@ impl<'a> Repr<'a> {
     pub fn emit(&self, src: &Ipv6Addr, dst: &Ipv6Addr, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
         let out = bytes::head_mut(buf, len)?;
-        bytes::zero(out, 0, len);
+        // Reserved bytes of the fixed part must be zero; every variable part
+        // (data, options with their padding, records, error bodies) writes
+        // all of its bytes itself, so zeroing stops at the longest fixed part.
+        bytes::zero(out, 0, len.min(LONGEST_FIXED_PART));
         let mut packet = Packet::new_unchecked(&mut *out);
         packet.set_msg_type(self.msg_type());
         packet.set_msg_code(self.code());
