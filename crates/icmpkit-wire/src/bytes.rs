@@ -162,5 +162,6 @@ pub(crate) fn tail_mut(buf: &mut [u8], at: usize) -> &mut [u8] {
 #[inline]
 pub(crate) fn head_mut(buf: &mut [u8], len: usize) -> Result<&mut [u8]> {
     let have = buf.len();
-    buf.get_mut(..len).ok_or(Error::BufferTooSmall { need: len, have })
+    buf.get_mut(..len)
+        .ok_or(Error::BufferTooSmall { need: len, have })
 }

@@ -5,8 +5,8 @@ use core::net::Ipv6Addr;
 use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, MplsEntry, MplsStack, Object};
 
 use icmpkit_wire::icmpv6::{
-    DstUnreachableCode, ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOptions, NeighborFlags,
-    ParamProblemCode, Repr, RouterFlags, TimeExceededCode, code_name, type_name,
+    DstUnreachableCode, ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOptions,
+    NeighborFlags, ParamProblemCode, Repr, RouterFlags, TimeExceededCode, code_name, type_name,
 };
 
 #[test]
@@ -20,7 +20,11 @@ fn type_names_are_kebab_case_and_cover_the_registry() {
     assert_eq!(type_name(162), None);
     for t in 0..=255u8 {
         if let Some(name) = type_name(t) {
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{name}");
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{name}"
+            );
         }
     }
 }
@@ -30,7 +34,10 @@ fn code_names() {
     assert_eq!(code_name(1, 0), Some("no-route-to-destination"));
     assert_eq!(code_name(1, 3), Some("address-unreachable"));
     assert_eq!(code_name(1, 4), Some("port-unreachable"));
-    assert_eq!(code_name(1, 5), Some("source-address-failed-ingress-egress-policy"));
+    assert_eq!(
+        code_name(1, 5),
+        Some("source-address-failed-ingress-egress-policy")
+    );
     assert_eq!(code_name(1, 6), Some("reject-route-to-destination"));
     assert_eq!(code_name(1, 7), Some("error-in-source-routing-header"));
     assert_eq!(code_name(1, 9), None);
@@ -47,8 +54,14 @@ fn code_names() {
         assert_eq!(u8::from(ParamProblemCode::from(c)), c);
         assert_eq!(u8::from(TimeExceededCode::from(c)), c);
         assert_eq!(u8::from(ExtendedEchoCode::from(c)), c);
-        assert_eq!(!matches!(DstUnreachableCode::from(c), DstUnreachableCode::Unknown(_)), code_name(1, c).is_some());
-        assert_eq!(!matches!(ParamProblemCode::from(c), ParamProblemCode::Unknown(_)), code_name(4, c).is_some());
+        assert_eq!(
+            !matches!(DstUnreachableCode::from(c), DstUnreachableCode::Unknown(_)),
+            code_name(1, c).is_some()
+        );
+        assert_eq!(
+            !matches!(ParamProblemCode::from(c), ParamProblemCode::Unknown(_)),
+            code_name(4, c).is_some()
+        );
     }
 }
 
@@ -64,27 +77,64 @@ fn tcpdump_like_lines() {
         aux_data: &[],
     }];
     let cases: Vec<(Repr<'_>, &str)> = vec![
-        (Repr::EchoRequest { id: 4660, sequence: 1, data: &data }, "ICMP6, echo request, id 4660, seq 1, length 64"),
-        (Repr::EchoReply { id: 1, sequence: 2, data: &[] }, "ICMP6, echo reply, id 1, seq 2, length 8"),
-        (Repr::PacketTooBig { mtu: 1280, original: &quoted }, "ICMP6, packet too big, mtu 1280, length 1240"),
         (
-            Repr::NeighborSolicit { target, options: NdpOptions::new(&[]) },
+            Repr::EchoRequest {
+                id: 4660,
+                sequence: 1,
+                data: &data,
+            },
+            "ICMP6, echo request, id 4660, seq 1, length 64",
+        ),
+        (
+            Repr::EchoReply {
+                id: 1,
+                sequence: 2,
+                data: &[],
+            },
+            "ICMP6, echo reply, id 1, seq 2, length 8",
+        ),
+        (
+            Repr::PacketTooBig {
+                mtu: 1280,
+                original: &quoted,
+            },
+            "ICMP6, packet too big, mtu 1280, length 1240",
+        ),
+        (
+            Repr::NeighborSolicit {
+                target,
+                options: NdpOptions::new(&[]),
+            },
             "ICMP6, neighbor solicitation, who has 2001:db8::1, length 24",
         ),
         (
-            Repr::NeighborAdvert { flags: NeighborFlags::SOLICITED | NeighborFlags::OVERRIDE, target, options: NdpOptions::EMPTY },
+            Repr::NeighborAdvert {
+                flags: NeighborFlags::SOLICITED | NeighborFlags::OVERRIDE,
+                target,
+                options: NdpOptions::EMPTY,
+            },
             "ICMP6, neighbor advertisement, tgt is 2001:db8::1, flags [solicited, override], length 24",
         ),
         (
-            Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: ErrorBody::new(&[]) },
+            Repr::DstUnreachable {
+                code: DstUnreachableCode::PortUnreachable,
+                body: ErrorBody::new(&[]),
+            },
             "ICMP6, destination unreachable, port unreachable, length 8",
         ),
         (
-            Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: ErrorBody::new(&[]) },
+            Repr::TimeExceeded {
+                code: TimeExceededCode::HopLimitExceeded,
+                body: ErrorBody::new(&[]),
+            },
             "ICMP6, time exceeded in-transit, length 8",
         ),
         (
-            Repr::ParamProblem { code: ParamProblemCode::ErroneousHeaderField, pointer: 40, original: &[] },
+            Repr::ParamProblem {
+                code: ParamProblemCode::ErroneousHeaderField,
+                pointer: 40,
+                original: &[],
+            },
             "ICMP6, parameter problem, erroneous header field - octet 40, length 8",
         ),
         (
@@ -99,7 +149,11 @@ fn tcpdump_like_lines() {
             "ICMP6, router advertisement, hop limit 64, flags [managed], pref medium, router lifetime 1800s, reachable time 0ms, retrans timer 0ms, length 16",
         ),
         (
-            Repr::Redirect { target: "fe80::1".parse().unwrap(), destination: target, options: NdpOptions::EMPTY },
+            Repr::Redirect {
+                target: "fe80::1".parse().unwrap(),
+                destination: target,
+                options: NdpOptions::EMPTY,
+            },
             "ICMP6, redirect, 2001:db8::1 to fe80::1, length 40",
         ),
         (
@@ -121,10 +175,23 @@ fn tcpdump_like_lines() {
             "ICMP6, extended echo reply, id 1, seq 2, state reachable, flags [active, ipv6], length 8",
         ),
         (
-            Repr::Unknown { msg_type: 139, code: 0, rest_of_header: 0, data: &[] },
+            Repr::Unknown {
+                msg_type: 139,
+                code: 0,
+                rest_of_header: 0,
+                data: &[],
+            },
             "ICMP6, node information query, code 0, length 8",
         ),
-        (Repr::Unknown { msg_type: 250, code: 3, rest_of_header: 0, data: &[1] }, "ICMP6, type 250, code 3, length 9"),
+        (
+            Repr::Unknown {
+                msg_type: 250,
+                code: 3,
+                rest_of_header: 0,
+                data: &[1],
+            },
+            "ICMP6, type 250, code 3, length 9",
+        ),
     ];
     for (repr, line) in cases {
         assert_eq!(repr.to_string(), line);
@@ -143,21 +210,32 @@ fn quoted_udp() -> Vec<u8> {
 #[test]
 fn errors_name_the_quoted_target_and_extensions() {
     let q = quoted_udp();
-    let unreachable = Repr::DstUnreachable { code: DstUnreachableCode::PortUnreachable, body: ErrorBody::new(&q) };
+    let unreachable = Repr::DstUnreachable {
+        code: DstUnreachableCode::PortUnreachable,
+        body: ErrorBody::new(&q),
+    };
     assert_eq!(
         unreachable.to_string(),
         "ICMP6, destination unreachable, port unreachable, 2001:db8::99 udp port 33435, length 56"
     );
     let mut original = q.clone();
     original.resize(128, 0);
-    let entries = [MplsEntry { label: 16_001, tc: 0, s: true, ttl: 1 }];
+    let entries = [MplsEntry {
+        label: 16_001,
+        tc: 0,
+        s: true,
+        ttl: 1,
+    }];
     let objects = [Object::Mpls(MplsStack::from_entries(&entries))];
     let expired = Repr::TimeExceeded {
         code: TimeExceededCode::HopLimitExceeded,
         body: ErrorBody::with_extensions(&original, Extensions::from_objects(&objects)),
     };
     let line = expired.to_string();
-    assert!(line.starts_with("ICMP6, time exceeded in-transit for 2001:db8::99, "), "{line}");
+    assert!(
+        line.starts_with("ICMP6, time exceeded in-transit for 2001:db8::99, "),
+        "{line}"
+    );
     assert!(line.contains("16001"), "MPLS label shown: {line}");
     assert!(line.ends_with(", length 148"), "{line}");
 
@@ -169,6 +247,9 @@ fn errors_name_the_quoted_target_and_extensions() {
         extensions: Some(Extensions::from_objects(&objects)),
     };
     let line = request.to_string();
-    assert!(line.starts_with("ICMP6, extended echo request, id 1, seq 2, local, interface "), "{line}");
+    assert!(
+        line.starts_with("ICMP6, extended echo request, id 1, seq 2, local, interface "),
+        "{line}"
+    );
     assert!(line.contains("eth0"), "{line}");
 }

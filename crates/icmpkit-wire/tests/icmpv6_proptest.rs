@@ -6,7 +6,8 @@ use core::net::Ipv6Addr;
 use icmpkit_wire::checksum;
 use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, MplsEntry, MplsStack, Object};
 use icmpkit_wire::icmpv6::{
-    Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, Packet, PrefixInfo, Repr, RouterFlags, TimeExceededCode,
+    Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, Packet, PrefixInfo, Repr, RouterFlags,
+    TimeExceededCode,
 };
 use proptest::prelude::*;
 
@@ -16,9 +17,18 @@ const DST: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// Parses `bytes`; when that works, checks emit → parse stability and
 /// that every lazy part (options, records, sources) can be walked.
 fn check(bytes: &[u8]) {
-    let Ok(packet) = Packet::new_checked(bytes) else { return };
-    let _ = (packet.payload(), packet.mtu(), packet.target_addr(), packet.destination_addr());
-    let Ok(repr) = Repr::parse(&packet) else { return };
+    let Ok(packet) = Packet::new_checked(bytes) else {
+        return;
+    };
+    let _ = (
+        packet.payload(),
+        packet.mtu(),
+        packet.target_addr(),
+        packet.destination_addr(),
+    );
+    let Ok(repr) = Repr::parse(&packet) else {
+        return;
+    };
     let _ = repr.to_string();
     walk(&repr);
     if let Some(body) = repr.error_body() {
@@ -29,10 +39,13 @@ fn check(bytes: &[u8]) {
     }
     let _ = repr.interface_id();
     let mut out = vec![0; repr.buffer_len()];
-    let len = repr.emit(&SRC, &DST, &mut out).expect("a parsed message re-emits");
+    let len = repr
+        .emit(&SRC, &DST, &mut out)
+        .expect("a parsed message re-emits");
     assert_eq!(len, out.len());
     assert!(checksum::verify_icmpv6(&SRC, &DST, &out));
-    let again = Repr::parse(&Packet::new_checked(&out[..]).expect("re-emitted is long enough")).expect("re-parses");
+    let again = Repr::parse(&Packet::new_checked(&out[..]).expect("re-emitted is long enough"))
+        .expect("re-parses");
     assert_eq!(again, repr);
 }
 
@@ -77,7 +90,10 @@ fn seeds() -> Vec<Vec<u8>> {
         NdpOption::SourceLinkLayerAddr(&mac),
         NdpOption::Mtu(1500),
         NdpOption::PrefixInformation(prefix),
-        NdpOption::Rdnss { lifetime: 60, servers: Ipv6Addrs::new(&servers) },
+        NdpOption::Rdnss {
+            lifetime: 60,
+            servers: Ipv6Addrs::new(&servers),
+        },
     ];
     let records = [MldRecord {
         record_type: 2,
@@ -90,11 +106,23 @@ fn seeds() -> Vec<Vec<u8>> {
     original[0] = 0x60;
     original[6] = 17;
     let ifid = [Object::InterfaceId(InterfaceId::Index(2))];
-    let entries = [MplsEntry { label: 100, tc: 1, s: true, ttl: 1 }];
+    let entries = [MplsEntry {
+        label: 100,
+        tc: 1,
+        s: true,
+        ttl: 1,
+    }];
     let mpls = [Object::Mpls(MplsStack::from_entries(&entries))];
     let reprs = [
-        Repr::EchoRequest { id: 1, sequence: 2, data: b"abcdefgh" },
-        Repr::PacketTooBig { mtu: 1280, original: &quoted },
+        Repr::EchoRequest {
+            id: 1,
+            sequence: 2,
+            data: b"abcdefgh",
+        },
+        Repr::PacketTooBig {
+            mtu: 1280,
+            original: &quoted,
+        },
         Repr::RouterAdvert {
             hop_limit: 64,
             flags: RouterFlags::MANAGED,
@@ -103,8 +131,14 @@ fn seeds() -> Vec<Vec<u8>> {
             retrans_time: 0,
             options: NdpOptions::new(&options),
         },
-        Repr::Redirect { target: SRC, destination: DST, options: NdpOptions::new(&options[..1]) },
-        Repr::Mldv2Report { records: MldRecords::new(&records) },
+        Repr::Redirect {
+            target: SRC,
+            destination: DST,
+            options: NdpOptions::new(&options[..1]),
+        },
+        Repr::Mldv2Report {
+            records: MldRecords::new(&records),
+        },
         Repr::Mldv2Query {
             max_response_code: 10000,
             multicast_address: DST,
@@ -113,8 +147,16 @@ fn seeds() -> Vec<Vec<u8>> {
             qqic: 125,
             sources: Ipv6Addrs::new(&servers),
         },
-        Repr::ExtendedEchoRequest { id: 3, sequence: 4, local: false, extensions: Some(Extensions::from_objects(&ifid)) },
-        Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)) },
+        Repr::ExtendedEchoRequest {
+            id: 3,
+            sequence: 4,
+            local: false,
+            extensions: Some(Extensions::from_objects(&ifid)),
+        },
+        Repr::TimeExceeded {
+            code: TimeExceededCode::HopLimitExceeded,
+            body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)),
+        },
     ];
     reprs
         .iter()

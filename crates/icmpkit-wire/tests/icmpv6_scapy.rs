@@ -11,7 +11,11 @@ use serde_json::{Map, Value, json};
 const FIXTURE: &str = include_str!("fixtures/icmpv6_scapy.json");
 
 fn mac(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn options(options: &NdpOptions<'_>) -> Value {
@@ -70,31 +74,59 @@ fn ours(repr: &Repr<'_>, packet: &Packet<&[u8]>) -> Map<String, Value> {
             json!({})
         }
         Repr::RouterSolicit { ref options } => json!({"options": self::options(options)}),
-        Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, ref options } => json!({
+        Repr::RouterAdvert {
+            hop_limit,
+            flags,
+            router_lifetime,
+            reachable_time,
+            retrans_time,
+            ref options,
+        } => json!({
             "hop_limit": hop_limit, "managed": flags.contains(RouterFlags::MANAGED),
             "other": flags.contains(RouterFlags::OTHER), "preference": flags.preference(),
             "router_lifetime": router_lifetime, "reachable_time": reachable_time,
             "retrans_time": retrans_time, "options": self::options(options),
         }),
-        Repr::NeighborSolicit { target, ref options } => {
+        Repr::NeighborSolicit {
+            target,
+            ref options,
+        } => {
             json!({"target": target.to_string(), "options": self::options(options)})
         }
-        Repr::NeighborAdvert { flags, target, ref options } => json!({
+        Repr::NeighborAdvert {
+            flags,
+            target,
+            ref options,
+        } => json!({
             "router": flags.contains(NeighborFlags::ROUTER), "solicited": flags.contains(NeighborFlags::SOLICITED),
             "override": flags.contains(NeighborFlags::OVERRIDE), "target": target.to_string(),
             "options": self::options(options),
         }),
-        Repr::Redirect { target, destination, ref options } => json!({
+        Repr::Redirect {
+            target,
+            destination,
+            ref options,
+        } => json!({
             "target": target.to_string(), "destination": destination.to_string(), "options": self::options(options),
         }),
-        Repr::MldQuery { max_response_delay, multicast_address } => {
+        Repr::MldQuery {
+            max_response_delay,
+            multicast_address,
+        } => {
             json!({"max_response_delay": max_response_delay, "multicast_address": multicast_address.to_string()})
         }
         // Reports and dones carry a zero delay field that we do not keep.
         Repr::MldReport { multicast_address } | Repr::MldDone { multicast_address } => {
             json!({"max_response_delay": packet.echo_ident(), "multicast_address": multicast_address.to_string()})
         }
-        Repr::Mldv2Query { max_response_code, multicast_address, suppress_router_processing, qrv, qqic, sources } => {
+        Repr::Mldv2Query {
+            max_response_code,
+            multicast_address,
+            suppress_router_processing,
+            qrv,
+            qqic,
+            sources,
+        } => {
             json!({
                 "max_response_code": max_response_code, "multicast_address": multicast_address.to_string(),
                 "s_flag": suppress_router_processing, "qrv": qrv, "qqic": qqic,
@@ -125,7 +157,10 @@ fn scapy_built_messages_parse_to_scapys_fields() {
         let dst: Ipv6Addr = case["dst"].as_str().unwrap().parse().unwrap();
 
         let packet = Packet::new_checked(&bytes[..]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(packet.verify_checksum(&src, &dst), "{name}: scapy's checksum verifies");
+        assert!(
+            packet.verify_checksum(&src, &dst),
+            "{name}: scapy's checksum verifies"
+        );
         let repr = Repr::parse(&packet).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!matches!(repr, Repr::Unknown { .. }), "{name} decoded");
 
@@ -136,7 +171,11 @@ fn scapy_built_messages_parse_to_scapys_fields() {
         // Our builder produces scapy's exact bytes, checksum included.
         let mut out = vec![0; repr.buffer_len()];
         repr.emit(&src, &dst, &mut out).unwrap();
-        assert_eq!(hex::encode(&out), hex::encode(&bytes), "{name}: re-emitted bytes");
+        assert_eq!(
+            hex::encode(&out),
+            hex::encode(&bytes),
+            "{name}: re-emitted bytes"
+        );
     }
 }
 

@@ -6,8 +6,8 @@ use core::net::Ipv6Addr;
 
 use icmpkit_wire::extension::{ErrorBody, Extensions, InterfaceId, Object};
 use icmpkit_wire::icmpv6::{
-    ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, NeighborFlags, PrefixInfo, Repr,
-    RouterFlags, TimeExceededCode,
+    ExtendedEchoCode, Ipv6Addrs, MldRecord, MldRecords, NdpOption, NdpOptions, NeighborFlags,
+    PrefixInfo, Repr, RouterFlags, TimeExceededCode,
 };
 use serde_json::{Value, json};
 
@@ -18,7 +18,11 @@ fn to_json(repr: &Repr<'_>) -> Value {
 #[test]
 fn echo() {
     assert_eq!(
-        to_json(&Repr::EchoRequest { id: 4660, sequence: 1, data: &[0xde, 0xad] }),
+        to_json(&Repr::EchoRequest {
+            id: 4660,
+            sequence: 1,
+            data: &[0xde, 0xad]
+        }),
         json!({"id": 4660, "sequence": 1, "data": "dead"})
     );
 }
@@ -29,12 +33,18 @@ fn errors_flatten_their_body() {
     q.extend_from_slice(&"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets());
     q.extend_from_slice(&"2001:db8::99".parse::<Ipv6Addr>().unwrap().octets());
     q.extend_from_slice(&[0x82, 0x9a, 0x82, 0x9b, 0, 8, 0, 0]);
-    let v = to_json(&Repr::PacketTooBig { mtu: 1280, original: &q });
+    let v = to_json(&Repr::PacketTooBig {
+        mtu: 1280,
+        original: &q,
+    });
     assert_eq!(v["mtu"], 1280);
     assert_eq!(v["original_length"], 48);
     assert_eq!(v["quoted"]["dst"], "2001:db8::99");
     assert_eq!(v["quoted"]["transport"]["dst_port"], 33435);
-    let v = to_json(&Repr::TimeExceeded { code: TimeExceededCode::HopLimitExceeded, body: ErrorBody::new(&q) });
+    let v = to_json(&Repr::TimeExceeded {
+        code: TimeExceededCode::HopLimitExceeded,
+        body: ErrorBody::new(&q),
+    });
     assert_eq!(v["quoted"]["src"], "2001:db8::1");
     assert!(v.get("extensions").is_none());
 }
@@ -55,9 +65,15 @@ fn ndp_options_list() {
     let options = [
         NdpOption::SourceLinkLayerAddr(&mac),
         NdpOption::PrefixInformation(prefix),
-        NdpOption::Rdnss { lifetime: 60, servers: Ipv6Addrs::new(&servers) },
+        NdpOption::Rdnss {
+            lifetime: 60,
+            servers: Ipv6Addrs::new(&servers),
+        },
         NdpOption::Mtu(1500),
-        NdpOption::Unknown { kind: 14, data: &[1, 2, 3, 4, 5, 6] },
+        NdpOption::Unknown {
+            kind: 14,
+            data: &[1, 2, 3, 4, 5, 6],
+        },
     ];
     let v = to_json(&Repr::RouterAdvert {
         hop_limit: 64,
@@ -97,10 +113,15 @@ fn ndp_options_list() {
 #[test]
 fn bad_options_show_as_errors() {
     // A router solicitation whose MTU option has the wrong length.
-    let bytes = [133u8, 0, 0, 0, 0, 0, 0, 0, 5, 2, 0, 0, 0, 0, 5, 220, 0, 0, 0, 0, 0, 0, 0, 0];
+    let bytes = [
+        133u8, 0, 0, 0, 0, 0, 0, 0, 5, 2, 0, 0, 0, 0, 5, 220, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
     let repr = Repr::parse_bytes(&bytes).unwrap();
     let v = to_json(&repr);
-    assert!(v["options"][0]["error"].as_str().unwrap().contains("MTU"), "{v}");
+    assert!(
+        v["options"][0]["error"].as_str().unwrap().contains("MTU"),
+        "{v}"
+    );
 }
 
 #[test]
@@ -113,7 +134,9 @@ fn mld_records_and_queries() {
         aux_data: &[],
     }];
     assert_eq!(
-        to_json(&Repr::Mldv2Report { records: MldRecords::new(&records) }),
+        to_json(&Repr::Mldv2Report {
+            records: MldRecords::new(&records)
+        }),
         json!({"records": [{"record_type": 1, "record_type_name": "mode-is-include",
                             "multicast_address": "ff3e::1234", "sources": ["2001:db8::7"]}]})
     );
@@ -140,7 +163,10 @@ fn extended_echo() {
         local: false,
         extensions: Some(Extensions::from_objects(&objects)),
     });
-    assert_eq!((v["id"].clone(), v["sequence"].clone(), v["local"].clone()), (json!(1), json!(2), json!(false)));
+    assert_eq!(
+        (v["id"].clone(), v["sequence"].clone(), v["local"].clone()),
+        (json!(1), json!(2), json!(false))
+    );
     assert!(v["extensions"].to_string().contains("eth0"), "{v}");
     let v = to_json(&Repr::ExtendedEchoReply {
         code: ExtendedEchoCode::NoError,
@@ -151,11 +177,19 @@ fn extended_echo() {
         ipv4: false,
         ipv6: true,
     });
-    assert_eq!(v, json!({"id": 1, "sequence": 2, "state": "reachable", "active": true, "ipv4": false, "ipv6": true}));
+    assert_eq!(
+        v,
+        json!({"id": 1, "sequence": 2, "state": "reachable", "active": true, "ipv4": false, "ipv6": true})
+    );
 }
 
 #[test]
 fn unknown_is_raw_hex() {
-    let v = to_json(&Repr::Unknown { msg_type: 200, code: 1, rest_of_header: 7, data: &[0xab] });
+    let v = to_json(&Repr::Unknown {
+        msg_type: 200,
+        code: 1,
+        rest_of_header: 7,
+        data: &[0xab],
+    });
     assert_eq!(v, json!({"rest_of_header": 7, "data": "ab"}));
 }

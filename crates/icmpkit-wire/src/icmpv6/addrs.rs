@@ -34,8 +34,15 @@ impl<'a> Ipv6Addrs<'a> {
 
     /// `count` addresses read from `buf` at `at`; `Truncated` when `buf`
     /// holds fewer.
-    pub(crate) fn from_wire(buf: &'a [u8], at: usize, count: usize, what: &'static str) -> crate::Result<Self> {
-        let len = count.checked_mul(16).ok_or(crate::Error::Malformed("address count overflow"))?;
+    pub(crate) fn from_wire(
+        buf: &'a [u8],
+        at: usize,
+        count: usize,
+        what: &'static str,
+    ) -> crate::Result<Self> {
+        let len = count
+            .checked_mul(16)
+            .ok_or(crate::Error::Malformed("address count overflow"))?;
         Ok(Ipv6Addrs(Inner::Wire(bytes::slice(buf, at, len, what)?)))
     }
 
@@ -54,7 +61,10 @@ impl<'a> Ipv6Addrs<'a> {
 
     /// The addresses, in order.
     pub fn iter(&self) -> Ipv6AddrIter<'a> {
-        Ipv6AddrIter { list: *self, next: 0 }
+        Ipv6AddrIter {
+            list: *self,
+            next: 0,
+        }
     }
 
     /// Bytes the list takes on the wire.

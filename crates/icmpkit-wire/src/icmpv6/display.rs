@@ -64,8 +64,12 @@ impl Repr<'_> {
             Repr::PacketTooBig { mtu, .. } => write!(f, "packet too big, mtu {mtu}"),
             Repr::TimeExceeded { code, body } => {
                 match code {
-                    TimeExceededCode::HopLimitExceeded => f.write_str("time exceeded in-transit")?,
-                    TimeExceededCode::FragReassemblyExceeded => f.write_str("reassembly time exceeded")?,
+                    TimeExceededCode::HopLimitExceeded => {
+                        f.write_str("time exceeded in-transit")?
+                    }
+                    TimeExceededCode::FragReassemblyExceeded => {
+                        f.write_str("reassembly time exceeded")?
+                    }
                     TimeExceededCode::Unknown(c) => write!(f, "time exceeded, code {c}")?,
                 }
                 if let Ok(quoted) = body.quoted() {
@@ -77,14 +81,29 @@ impl Repr<'_> {
                 f.write_str("parameter problem, ")?;
                 match code {
                     ParamProblemCode::Unknown(c) => write!(f, "code {c}")?,
-                    _ => write!(f, "{}", Spaced(code_name(4, (*code).into()).unwrap_or("unknown")))?,
+                    _ => write!(
+                        f,
+                        "{}",
+                        Spaced(code_name(4, (*code).into()).unwrap_or("unknown"))
+                    )?,
                 }
                 write!(f, " - octet {pointer}")
             }
-            Repr::EchoRequest { id, sequence, .. } => write!(f, "echo request, id {id}, seq {sequence}"),
-            Repr::EchoReply { id, sequence, .. } => write!(f, "echo reply, id {id}, seq {sequence}"),
+            Repr::EchoRequest { id, sequence, .. } => {
+                write!(f, "echo request, id {id}, seq {sequence}")
+            }
+            Repr::EchoReply { id, sequence, .. } => {
+                write!(f, "echo reply, id {id}, seq {sequence}")
+            }
             Repr::RouterSolicit { .. } => f.write_str("router solicitation"),
-            Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, .. } => {
+            Repr::RouterAdvert {
+                hop_limit,
+                flags,
+                router_lifetime,
+                reachable_time,
+                retrans_time,
+                ..
+            } => {
                 write!(f, "router advertisement, hop limit {hop_limit}")?;
                 write_flags(
                     f,
@@ -101,7 +120,9 @@ impl Repr<'_> {
                     flags.preference_name()
                 )
             }
-            Repr::NeighborSolicit { target, .. } => write!(f, "neighbor solicitation, who has {target}"),
+            Repr::NeighborSolicit { target, .. } => {
+                write!(f, "neighbor solicitation, who has {target}")
+            }
             Repr::NeighborAdvert { flags, target, .. } => {
                 write!(f, "neighbor advertisement, tgt is {target}")?;
                 write_flags(
@@ -113,13 +134,31 @@ impl Repr<'_> {
                     ],
                 )
             }
-            Repr::Redirect { target, destination, .. } => write!(f, "redirect, {destination} to {target}"),
-            Repr::MldQuery { max_response_delay, multicast_address } => {
-                write!(f, "multicast listener query, max resp delay {max_response_delay}ms, addr {multicast_address}")
+            Repr::Redirect {
+                target,
+                destination,
+                ..
+            } => write!(f, "redirect, {destination} to {target}"),
+            Repr::MldQuery {
+                max_response_delay,
+                multicast_address,
+            } => {
+                write!(
+                    f,
+                    "multicast listener query, max resp delay {max_response_delay}ms, addr {multicast_address}"
+                )
             }
-            Repr::MldReport { multicast_address } => write!(f, "multicast listener report, addr {multicast_address}"),
-            Repr::MldDone { multicast_address } => write!(f, "multicast listener done, addr {multicast_address}"),
-            Repr::Mldv2Query { multicast_address, sources, .. } => {
+            Repr::MldReport { multicast_address } => {
+                write!(f, "multicast listener report, addr {multicast_address}")
+            }
+            Repr::MldDone { multicast_address } => {
+                write!(f, "multicast listener done, addr {multicast_address}")
+            }
+            Repr::Mldv2Query {
+                multicast_address,
+                sources,
+                ..
+            } => {
                 write!(f, "multicast listener query v2 [gaddr {multicast_address}")?;
                 if !sources.is_empty() {
                     write!(f, " {} source(s)", sources.len())?;
@@ -127,11 +166,19 @@ impl Repr<'_> {
                 f.write_str("]")
             }
             Repr::Mldv2Report { records } => {
-                write!(f, "multicast listener report v2, {} group record(s)", records.len())?;
+                write!(
+                    f,
+                    "multicast listener report v2, {} group record(s)",
+                    records.len()
+                )?;
                 for record in records.iter() {
                     match record_type_name(record.record_type) {
                         Some(name) => write!(f, " [{} {}", Spaced(name), record.multicast_address)?,
-                        None => write!(f, " [type {} {}", record.record_type, record.multicast_address)?,
+                        None => write!(
+                            f,
+                            " [type {} {}",
+                            record.record_type, record.multicast_address
+                        )?,
                     }
                     if !record.sources.is_empty() {
                         write!(f, " {} source(s)", record.sources.len())?;
@@ -140,7 +187,12 @@ impl Repr<'_> {
                 }
                 Ok(())
             }
-            Repr::ExtendedEchoRequest { id, sequence, local, .. } => {
+            Repr::ExtendedEchoRequest {
+                id,
+                sequence,
+                local,
+                ..
+            } => {
                 write!(f, "extended echo request, id {id}, seq {sequence}")?;
                 if *local {
                     f.write_str(", local")?;
@@ -151,7 +203,15 @@ impl Repr<'_> {
                 }
                 Ok(())
             }
-            Repr::ExtendedEchoReply { code, id, sequence, state, active, ipv4, ipv6 } => {
+            Repr::ExtendedEchoReply {
+                code,
+                id,
+                sequence,
+                state,
+                active,
+                ipv4,
+                ipv6,
+            } => {
                 write!(f, "extended echo reply, id {id}, seq {sequence}")?;
                 if *code != ExtendedEchoCode::NoError {
                     match code_name(161, (*code).into()) {
@@ -186,4 +246,3 @@ fn fmt_quoted_target(f: &mut fmt::Formatter<'_>, quoted: &Quoted<'_>) -> fmt::Re
         Transport::Other { .. } => Ok(()),
     }
 }
-

@@ -45,10 +45,16 @@ impl<'a> MldRecord<'a> {
         let aux_len = usize::from(bytes::u8_at(buf, 1, "MLDv2 aux data length")?) * 4;
         let sources = usize::from(bytes::u16_at(buf, 2, "MLDv2 number of sources")?);
         let multicast_address = bytes::ipv6_at(buf, 4, "MLDv2 multicast address")?;
-        let sources = Ipv6Addrs::from_wire(buf, RECORD_HEADER_LEN, sources, "MLDv2 record sources")?;
+        let sources =
+            Ipv6Addrs::from_wire(buf, RECORD_HEADER_LEN, sources, "MLDv2 record sources")?;
         let aux_at = RECORD_HEADER_LEN + sources.buffer_len();
         let aux_data = bytes::slice(buf, aux_at, aux_len, "MLDv2 aux data")?;
-        let record = MldRecord { record_type, multicast_address, sources, aux_data };
+        let record = MldRecord {
+            record_type,
+            multicast_address,
+            sources,
+            aux_data,
+        };
         Ok((record, aux_at + aux_len))
     }
 
@@ -63,9 +69,12 @@ impl<'a> MldRecord<'a> {
     /// long for its length field, or there are more than 65535 sources.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         if self.aux_data.len() % 4 != 0 || self.aux_data.len() > 255 * 4 {
-            return Err(Error::Malformed("MLDv2 aux data not a multiple of 4 bytes up to 1020"));
+            return Err(Error::Malformed(
+                "MLDv2 aux data not a multiple of 4 bytes up to 1020",
+            ));
         }
-        let sources = u16::try_from(self.sources.len()).map_err(|_| Error::Malformed("more than 65535 MLDv2 sources"))?;
+        let sources = u16::try_from(self.sources.len())
+            .map_err(|_| Error::Malformed("more than 65535 MLDv2 sources"))?;
         let len = self.buffer_len();
         bytes::check_room(buf, len)?;
         bytes::put_u8(buf, 0, self.record_type);
@@ -73,7 +82,11 @@ impl<'a> MldRecord<'a> {
         bytes::put_u16(buf, 2, sources);
         bytes::put_bytes(buf, 4, &self.multicast_address.octets());
         self.sources.emit(buf, RECORD_HEADER_LEN);
-        bytes::put_bytes(buf, RECORD_HEADER_LEN + self.sources.buffer_len(), self.aux_data);
+        bytes::put_bytes(
+            buf,
+            RECORD_HEADER_LEN + self.sources.buffer_len(),
+            self.aux_data,
+        );
         Ok(len)
     }
 }
@@ -106,7 +119,10 @@ impl<'a> MldRecords<'a> {
             let (_, len) = MldRecord::parse(bytes::tail(area, at))?;
             at += len;
         }
-        Ok(MldRecords(Inner::Wire { area: bytes::slice(area, 0, at, "MLDv2 records")?, count }))
+        Ok(MldRecords(Inner::Wire {
+            area: bytes::slice(area, 0, at, "MLDv2 records")?,
+            count,
+        }))
     }
 
     /// The number of records.
@@ -125,7 +141,10 @@ impl<'a> MldRecords<'a> {
     /// The records, in order.
     pub fn iter(&self) -> MldRecordIter<'a> {
         MldRecordIter(match self.0 {
-            Inner::Wire { area, count } => IterInner::Wire { rest: area, left: count },
+            Inner::Wire { area, count } => IterInner::Wire {
+                rest: area,
+                left: count,
+            },
             Inner::Built(list) => IterInner::Built(list.iter()),
         })
     }

@@ -35,7 +35,8 @@ mod serde_impl;
 pub use addrs::{Ipv6AddrIter, Ipv6Addrs};
 pub use mld::{MldRecord, MldRecordIter, MldRecords};
 pub use names::{
-    DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, code_name, msg_type, type_name,
+    DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, code_name, msg_type,
+    type_name,
 };
 pub use ndp::{NdpOption, NdpOptionIter, NdpOptions, NeighborFlags, PrefixInfo, RouterFlags};
 pub use packet::{HEADER_LEN, Packet, header_len};

@@ -160,7 +160,9 @@ impl<'a> NdpOption<'a> {
             option_type::TARGET_LINK_LAYER_ADDR => NdpOption::TargetLinkLayerAddr(data),
             option_type::PREFIX_INFORMATION => {
                 if data.len() != 30 {
-                    return Err(Error::Malformed("prefix information option length is not 4"));
+                    return Err(Error::Malformed(
+                        "prefix information option length is not 4",
+                    ));
                 }
                 let flags = bytes::u8_at(data, 1, "prefix information flags")?;
                 NdpOption::PrefixInformation(PrefixInfo {
@@ -184,7 +186,9 @@ impl<'a> NdpOption<'a> {
             option_type::RDNSS => {
                 // Length 1 + 2n (n >= 1) in units of 8: data is 6 + 16n bytes.
                 if data.len() < 22 || (data.len() - 6) % 16 != 0 {
-                    return Err(Error::Malformed("RDNSS option length is not 1 + 2n with n >= 1"));
+                    return Err(Error::Malformed(
+                        "RDNSS option length is not 1 + 2n with n >= 1",
+                    ));
                 }
                 NdpOption::Rdnss {
                     lifetime: bytes::u32_at(data, 2, "RDNSS lifetime")?,
@@ -229,7 +233,9 @@ impl<'a> NdpOption<'a> {
         bytes::put_u8(buf, 0, self.kind());
         bytes::put_u8(buf, 1, (len / 8) as u8);
         match self {
-            NdpOption::SourceLinkLayerAddr(a) | NdpOption::TargetLinkLayerAddr(a) => bytes::put_bytes(buf, 2, a),
+            NdpOption::SourceLinkLayerAddr(a) | NdpOption::TargetLinkLayerAddr(a) => {
+                bytes::put_bytes(buf, 2, a)
+            }
             NdpOption::PrefixInformation(p) => {
                 let mut flags = 0;
                 if p.on_link {

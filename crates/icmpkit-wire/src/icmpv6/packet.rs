@@ -58,7 +58,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
     pub fn check_len(&self) -> Result<()> {
         let buf = self.buffer.as_ref();
         bytes::slice(buf, 0, HEADER_LEN, "ICMPv6 header")?;
-        let need = if is_decoded(self.msg_type(), self.msg_code()) { header_len(self.msg_type()) } else { HEADER_LEN };
+        let need = if is_decoded(self.msg_type(), self.msg_code()) {
+            header_len(self.msg_type())
+        } else {
+            HEADER_LEN
+        };
         bytes::slice(buf, 0, need, "ICMPv6 header").map(|_| ())
     }
 
@@ -134,18 +138,28 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Neighbor solicitation/advertisement and redirect: the target
     /// address; MLD: the multicast address.
     pub fn target_addr(&self) -> Ipv6Addr {
-        bytes::ipv6_at(self.buffer.as_ref(), field::TARGET, "ICMPv6 target").unwrap_or(Ipv6Addr::UNSPECIFIED)
+        bytes::ipv6_at(self.buffer.as_ref(), field::TARGET, "ICMPv6 target")
+            .unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
     /// Redirect: the destination address.
     pub fn destination_addr(&self) -> Ipv6Addr {
-        bytes::ipv6_at(self.buffer.as_ref(), field::DESTINATION, "ICMPv6 destination").unwrap_or(Ipv6Addr::UNSPECIFIED)
+        bytes::ipv6_at(
+            self.buffer.as_ref(),
+            field::DESTINATION,
+            "ICMPv6 destination",
+        )
+        .unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
     /// Length of the fixed part of this message's type (8 for a type or
     /// code kept raw as unknown).
     pub fn header_len(&self) -> usize {
-        if is_decoded(self.msg_type(), self.msg_code()) { header_len(self.msg_type()) } else { HEADER_LEN }
+        if is_decoded(self.msg_type(), self.msg_code()) {
+            header_len(self.msg_type())
+        } else {
+            HEADER_LEN
+        }
     }
 
     /// The bytes after the fixed part: data, quoted datagram, NDP options,
@@ -263,4 +277,3 @@ pub(crate) fn is_decoded(kind: u8, code: u8) -> bool {
         _ => false,
     }
 }
-

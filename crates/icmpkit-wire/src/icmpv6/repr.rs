@@ -5,7 +5,9 @@ use core::net::Ipv6Addr;
 
 use super::addrs::Ipv6Addrs;
 use super::mld::MldRecords;
-use super::names::{DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, msg_type};
+use super::names::{
+    DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, msg_type,
+};
 use super::ndp::{NdpOptions, NeighborFlags, RouterFlags};
 use super::packet::{HEADER_LEN, Packet, header_len, is_decoded};
 use crate::extension::{ErrorBody, Extensions, InterfaceId, Object};
@@ -254,19 +256,36 @@ impl<'a> Repr<'a> {
         let payload = bytes::tail(buf, header_len(kind));
         let error_body = || ErrorBody::parse(payload, packet.rfc4884_length(), Family::V6);
         Ok(match kind {
-            msg_type::DST_UNREACHABLE => Repr::DstUnreachable { code: code.into(), body: error_body() },
-            msg_type::PACKET_TOO_BIG => Repr::PacketTooBig { mtu: packet.mtu(), original: payload },
-            msg_type::TIME_EXCEEDED => Repr::TimeExceeded { code: code.into(), body: error_body() },
-            msg_type::PARAM_PROBLEM => {
-                Repr::ParamProblem { code: code.into(), pointer: packet.pointer(), original: payload }
-            }
-            msg_type::ECHO_REQUEST => {
-                Repr::EchoRequest { id: packet.echo_ident(), sequence: packet.echo_seq_no(), data: payload }
-            }
-            msg_type::ECHO_REPLY => {
-                Repr::EchoReply { id: packet.echo_ident(), sequence: packet.echo_seq_no(), data: payload }
-            }
-            msg_type::ROUTER_SOLICIT => Repr::RouterSolicit { options: NdpOptions::parse(payload)? },
+            msg_type::DST_UNREACHABLE => Repr::DstUnreachable {
+                code: code.into(),
+                body: error_body(),
+            },
+            msg_type::PACKET_TOO_BIG => Repr::PacketTooBig {
+                mtu: packet.mtu(),
+                original: payload,
+            },
+            msg_type::TIME_EXCEEDED => Repr::TimeExceeded {
+                code: code.into(),
+                body: error_body(),
+            },
+            msg_type::PARAM_PROBLEM => Repr::ParamProblem {
+                code: code.into(),
+                pointer: packet.pointer(),
+                original: payload,
+            },
+            msg_type::ECHO_REQUEST => Repr::EchoRequest {
+                id: packet.echo_ident(),
+                sequence: packet.echo_seq_no(),
+                data: payload,
+            },
+            msg_type::ECHO_REPLY => Repr::EchoReply {
+                id: packet.echo_ident(),
+                sequence: packet.echo_seq_no(),
+                data: payload,
+            },
+            msg_type::ROUTER_SOLICIT => Repr::RouterSolicit {
+                options: NdpOptions::parse(payload)?,
+            },
             msg_type::ROUTER_ADVERT => Repr::RouterAdvert {
                 hop_limit: bytes::u8_at(buf, 4, "RA hop limit")?,
                 flags: RouterFlags(bytes::u8_at(buf, 5, "RA flags")?),
@@ -275,9 +294,10 @@ impl<'a> Repr<'a> {
                 retrans_time: bytes::u32_at(buf, 12, "RA retrans timer")?,
                 options: NdpOptions::parse(payload)?,
             },
-            msg_type::NEIGHBOR_SOLICIT => {
-                Repr::NeighborSolicit { target: packet.target_addr(), options: NdpOptions::parse(payload)? }
-            }
+            msg_type::NEIGHBOR_SOLICIT => Repr::NeighborSolicit {
+                target: packet.target_addr(),
+                options: NdpOptions::parse(payload)?,
+            },
             msg_type::NEIGHBOR_ADVERT => Repr::NeighborAdvert {
                 flags: NeighborFlags(bytes::u8_at(buf, 4, "NA flags")?),
                 target: packet.target_addr(),
@@ -289,17 +309,27 @@ impl<'a> Repr<'a> {
                 options: NdpOptions::parse(payload)?,
             },
             msg_type::MLD_QUERY => parse_mld_query(packet, buf)?,
-            msg_type::MLD_REPORT => Repr::MldReport { multicast_address: packet.target_addr() },
-            msg_type::MLD_DONE => Repr::MldDone { multicast_address: packet.target_addr() },
+            msg_type::MLD_REPORT => Repr::MldReport {
+                multicast_address: packet.target_addr(),
+            },
+            msg_type::MLD_DONE => Repr::MldDone {
+                multicast_address: packet.target_addr(),
+            },
             msg_type::MLDV2_REPORT => {
                 let count = usize::from(bytes::u16_at(buf, 6, "MLDv2 number of records")?);
-                Repr::Mldv2Report { records: MldRecords::parse(payload, count)? }
+                Repr::Mldv2Report {
+                    records: MldRecords::parse(payload, count)?,
+                }
             }
             msg_type::EXTENDED_ECHO_REQUEST => Repr::ExtendedEchoRequest {
                 id: packet.echo_ident(),
                 sequence: bytes::u8_at(buf, 6, "extended echo sequence")?,
                 local: bytes::u8_at(buf, 7, "extended echo flags")? & EXT_ECHO_LOCAL != 0,
-                extensions: if payload.is_empty() { None } else { Some(Extensions::parse(payload)?) },
+                extensions: if payload.is_empty() {
+                    None
+                } else {
+                    Some(Extensions::parse(payload)?)
+                },
             },
             msg_type::EXTENDED_ECHO_REPLY => {
                 let flags = bytes::u8_at(buf, 7, "extended echo flags")?;
@@ -380,7 +410,11 @@ impl<'a> Repr<'a> {
     /// The interface an extended echo request asks about (its first
     /// interface identification object).
     pub fn interface_id(&self) -> Option<InterfaceId<'a>> {
-        let Repr::ExtendedEchoRequest { extensions: Some(ext), .. } = self else {
+        let Repr::ExtendedEchoRequest {
+            extensions: Some(ext),
+            ..
+        } = self
+        else {
             return None;
         };
         ext.objects().find_map(|o| match o {
@@ -398,12 +432,18 @@ impl<'a> Repr<'a> {
     /// Bytes [`emit`](Self::emit) writes.
     pub fn buffer_len(&self) -> usize {
         let variable = match self {
-            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => body.buffer_len(Family::V6),
-            Repr::PacketTooBig { original, .. } | Repr::ParamProblem { original, .. } => original.len(),
-            Repr::EchoRequest { data, .. } | Repr::EchoReply { data, .. } | Repr::Unknown { data, .. } => {
-                data.len()
+            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => {
+                body.buffer_len(Family::V6)
             }
-            Repr::ExtendedEchoRequest { extensions, .. } => extensions.map_or(0, |e| e.buffer_len()),
+            Repr::PacketTooBig { original, .. } | Repr::ParamProblem { original, .. } => {
+                original.len()
+            }
+            Repr::EchoRequest { data, .. }
+            | Repr::EchoReply { data, .. }
+            | Repr::Unknown { data, .. } => data.len(),
+            Repr::ExtendedEchoRequest { extensions, .. } => {
+                extensions.map_or(0, |e| e.buffer_len())
+            }
             Repr::RouterSolicit { options }
             | Repr::RouterAdvert { options, .. }
             | Repr::NeighborSolicit { options, .. }
@@ -456,7 +496,9 @@ impl<'a> Repr<'a> {
                 packet.set_mtu(mtu);
                 bytes::put_bytes(packet.payload_mut(), 0, original);
             }
-            Repr::ParamProblem { pointer, original, .. } => {
+            Repr::ParamProblem {
+                pointer, original, ..
+            } => {
                 packet.set_pointer(pointer);
                 bytes::put_bytes(packet.payload_mut(), 0, original);
             }
@@ -468,9 +510,21 @@ impl<'a> Repr<'a> {
             Repr::RouterSolicit { options } => {
                 options.emit(packet.payload_mut())?;
             }
-            Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, options } => {
+            Repr::RouterAdvert {
+                hop_limit,
+                flags,
+                router_lifetime,
+                reachable_time,
+                retrans_time,
+                options,
+            } => {
                 let lifetime = router_lifetime.to_be_bytes();
-                packet.set_rest_of_header(u32::from_be_bytes([hop_limit, flags.0, lifetime[0], lifetime[1]]));
+                packet.set_rest_of_header(u32::from_be_bytes([
+                    hop_limit,
+                    flags.0,
+                    lifetime[0],
+                    lifetime[1],
+                ]));
                 let buf = packet.as_bytes_mut();
                 bytes::put_u32(buf, 8, reachable_time);
                 bytes::put_u32(buf, 12, retrans_time);
@@ -480,17 +534,28 @@ impl<'a> Repr<'a> {
                 packet.set_target_addr(target);
                 options.emit(packet.payload_mut())?;
             }
-            Repr::NeighborAdvert { flags, target, options } => {
+            Repr::NeighborAdvert {
+                flags,
+                target,
+                options,
+            } => {
                 packet.set_rest_of_header(u32::from(flags.0) << 24);
                 packet.set_target_addr(target);
                 options.emit(packet.payload_mut())?;
             }
-            Repr::Redirect { target, destination, options } => {
+            Repr::Redirect {
+                target,
+                destination,
+                options,
+            } => {
                 packet.set_target_addr(target);
                 packet.set_destination_addr(destination);
                 options.emit(packet.payload_mut())?;
             }
-            Repr::MldQuery { max_response_delay, multicast_address } => {
+            Repr::MldQuery {
+                max_response_delay,
+                multicast_address,
+            } => {
                 packet.set_echo_ident(max_response_delay);
                 packet.set_target_addr(multicast_address);
             }
@@ -505,10 +570,15 @@ impl<'a> Repr<'a> {
                 qqic,
                 sources,
             } => {
-                let count = u16::try_from(sources.len()).map_err(|_| Error::Malformed("more than 65535 MLDv2 sources"))?;
+                let count = u16::try_from(sources.len())
+                    .map_err(|_| Error::Malformed("more than 65535 MLDv2 sources"))?;
                 packet.set_echo_ident(max_response_code);
                 packet.set_target_addr(multicast_address);
-                let s_flag = if suppress_router_processing { MLDV2_S_FLAG } else { 0 };
+                let s_flag = if suppress_router_processing {
+                    MLDV2_S_FLAG
+                } else {
+                    0
+                };
                 let buf = packet.as_bytes_mut();
                 bytes::put_u8(buf, 24, s_flag | (qrv & 0x7));
                 bytes::put_u8(buf, 25, qqic);
@@ -516,18 +586,37 @@ impl<'a> Repr<'a> {
                 sources.emit(buf, MLDV2_QUERY_LEN);
             }
             Repr::Mldv2Report { records } => {
-                let count = u16::try_from(records.len()).map_err(|_| Error::Malformed("more than 65535 MLDv2 records"))?;
+                let count = u16::try_from(records.len())
+                    .map_err(|_| Error::Malformed("more than 65535 MLDv2 records"))?;
                 packet.set_echo_seq_no(count);
                 records.emit(packet.payload_mut())?;
             }
-            Repr::ExtendedEchoRequest { id, sequence, local, extensions } => {
+            Repr::ExtendedEchoRequest {
+                id,
+                sequence,
+                local,
+                extensions,
+            } => {
                 let id = id.to_be_bytes();
-                packet.set_rest_of_header(u32::from_be_bytes([id[0], id[1], sequence, u8::from(local) * EXT_ECHO_LOCAL]));
+                packet.set_rest_of_header(u32::from_be_bytes([
+                    id[0],
+                    id[1],
+                    sequence,
+                    u8::from(local) * EXT_ECHO_LOCAL,
+                ]));
                 if let Some(ext) = extensions {
                     ext.emit(packet.payload_mut())?;
                 }
             }
-            Repr::ExtendedEchoReply { id, sequence, state, active, ipv4, ipv6, .. } => {
+            Repr::ExtendedEchoReply {
+                id,
+                sequence,
+                state,
+                active,
+                ipv4,
+                ipv6,
+                ..
+            } => {
                 let flags = (state & 0x7) << 5
                     | if active { EXT_ECHO_ACTIVE } else { 0 }
                     | if ipv4 { EXT_ECHO_IPV4 } else { 0 }
@@ -535,7 +624,11 @@ impl<'a> Repr<'a> {
                 let id = id.to_be_bytes();
                 packet.set_rest_of_header(u32::from_be_bytes([id[0], id[1], sequence, flags]));
             }
-            Repr::Unknown { rest_of_header, data, .. } => {
+            Repr::Unknown {
+                rest_of_header,
+                data,
+                ..
+            } => {
                 packet.set_rest_of_header(rest_of_header);
                 bytes::put_bytes(packet.as_bytes_mut(), HEADER_LEN, data);
             }
@@ -550,7 +643,10 @@ fn parse_mld_query<'a>(packet: &Packet<&'a [u8]>, buf: &'a [u8]) -> Result<Repr<
     let max_response = packet.echo_ident();
     let multicast_address = packet.target_addr();
     if buf.len() == MLDV1_LEN {
-        return Ok(Repr::MldQuery { max_response_delay: max_response, multicast_address });
+        return Ok(Repr::MldQuery {
+            max_response_delay: max_response,
+            multicast_address,
+        });
     }
     if buf.len() < MLDV2_QUERY_LEN {
         return Err(Error::Malformed("MLD query of 25 to 27 bytes"));

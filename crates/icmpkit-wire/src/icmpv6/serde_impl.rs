@@ -40,12 +40,16 @@ impl Repr<'_> {
     /// The entries after type and code.
     fn serialize_fields<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         match *self {
-            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => body.serialize_entries(map),
+            Repr::DstUnreachable { body, .. } | Repr::TimeExceeded { body, .. } => {
+                body.serialize_entries(map)
+            }
             Repr::PacketTooBig { mtu, original } => {
                 map.serialize_entry("mtu", &mtu)?;
                 ErrorBody::new(original).serialize_entries(map)
             }
-            Repr::ParamProblem { pointer, original, .. } => {
+            Repr::ParamProblem {
+                pointer, original, ..
+            } => {
                 map.serialize_entry("pointer", &pointer)?;
                 ErrorBody::new(original).serialize_entries(map)
             }
@@ -55,7 +59,14 @@ impl Repr<'_> {
                 map.serialize_entry("data", &Display(&Hex(data)))
             }
             Repr::RouterSolicit { options } => map.serialize_entry("options", &options),
-            Repr::RouterAdvert { hop_limit, flags, router_lifetime, reachable_time, retrans_time, options } => {
+            Repr::RouterAdvert {
+                hop_limit,
+                flags,
+                router_lifetime,
+                reachable_time,
+                retrans_time,
+                options,
+            } => {
                 map.serialize_entry("hop_limit", &hop_limit)?;
                 map.serialize_entry("managed", &flags.contains(RouterFlags::MANAGED))?;
                 map.serialize_entry("other", &flags.contains(RouterFlags::OTHER))?;
@@ -71,19 +82,30 @@ impl Repr<'_> {
                 map.serialize_entry("target", &target)?;
                 map.serialize_entry("options", &options)
             }
-            Repr::NeighborAdvert { flags, target, options } => {
+            Repr::NeighborAdvert {
+                flags,
+                target,
+                options,
+            } => {
                 map.serialize_entry("router", &flags.contains(NeighborFlags::ROUTER))?;
                 map.serialize_entry("solicited", &flags.contains(NeighborFlags::SOLICITED))?;
                 map.serialize_entry("override", &flags.contains(NeighborFlags::OVERRIDE))?;
                 map.serialize_entry("target", &target)?;
                 map.serialize_entry("options", &options)
             }
-            Repr::Redirect { target, destination, options } => {
+            Repr::Redirect {
+                target,
+                destination,
+                options,
+            } => {
                 map.serialize_entry("target", &target)?;
                 map.serialize_entry("destination", &destination)?;
                 map.serialize_entry("options", &options)
             }
-            Repr::MldQuery { max_response_delay, multicast_address } => {
+            Repr::MldQuery {
+                max_response_delay,
+                multicast_address,
+            } => {
                 map.serialize_entry("max_response_delay", &max_response_delay)?;
                 map.serialize_entry("multicast_address", &multicast_address)
             }
@@ -99,7 +121,10 @@ impl Repr<'_> {
                 sources,
             } => {
                 map.serialize_entry("max_response_code", &max_response_code)?;
-                map.serialize_entry("max_response_delay", &mld::max_response_delay_ms(max_response_code))?;
+                map.serialize_entry(
+                    "max_response_delay",
+                    &mld::max_response_delay_ms(max_response_code),
+                )?;
                 map.serialize_entry("multicast_address", &multicast_address)?;
                 map.serialize_entry("suppress_router_processing", &suppress_router_processing)?;
                 map.serialize_entry("qrv", &qrv)?;
@@ -108,7 +133,12 @@ impl Repr<'_> {
                 map.serialize_entry("sources", &sources)
             }
             Repr::Mldv2Report { records } => map.serialize_entry("records", &records),
-            Repr::ExtendedEchoRequest { id, sequence, local, extensions } => {
+            Repr::ExtendedEchoRequest {
+                id,
+                sequence,
+                local,
+                extensions,
+            } => {
                 map.serialize_entry("id", &id)?;
                 map.serialize_entry("sequence", &sequence)?;
                 map.serialize_entry("local", &local)?;
@@ -117,15 +147,30 @@ impl Repr<'_> {
                     None => Ok(()),
                 }
             }
-            Repr::ExtendedEchoReply { id, sequence, state, active, ipv4, ipv6, .. } => {
+            Repr::ExtendedEchoReply {
+                id,
+                sequence,
+                state,
+                active,
+                ipv4,
+                ipv6,
+                ..
+            } => {
                 map.serialize_entry("id", &id)?;
                 map.serialize_entry("sequence", &sequence)?;
-                map.serialize_entry("state", extended_echo_state_name(state).unwrap_or("unknown"))?;
+                map.serialize_entry(
+                    "state",
+                    extended_echo_state_name(state).unwrap_or("unknown"),
+                )?;
                 map.serialize_entry("active", &active)?;
                 map.serialize_entry("ipv4", &ipv4)?;
                 map.serialize_entry("ipv6", &ipv6)
             }
-            Repr::Unknown { rest_of_header, data, .. } => {
+            Repr::Unknown {
+                rest_of_header,
+                data,
+                ..
+            } => {
                 map.serialize_entry("rest_of_header", &rest_of_header)?;
                 map.serialize_entry("data", &Display(&Hex(data)))
             }
