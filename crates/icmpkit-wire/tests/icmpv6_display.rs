@@ -113,14 +113,14 @@ fn tcpdump_like_lines() {
                 target,
                 options: NdpOptions::EMPTY,
             },
-            "ICMP6, neighbor advertisement, tgt is 2001:db8::1, flags [solicited, override], length 24",
+            "ICMP6, neighbor advertisement, tgt is 2001:db8::1, Flags [solicited, override], length 24",
         ),
         (
             Repr::DstUnreachable {
                 code: DstUnreachableCode::PortUnreachable,
                 body: ErrorBody::new(&[]),
             },
-            "ICMP6, destination unreachable, port unreachable, length 8",
+            "ICMP6, destination unreachable, unreachable port, length 8",
         ),
         (
             Repr::TimeExceeded {
@@ -135,7 +135,7 @@ fn tcpdump_like_lines() {
                 pointer: 40,
                 original: &[],
             },
-            "ICMP6, parameter problem, erroneous header field - octet 40, length 8",
+            "ICMP6, parameter problem, erroneous - octet 40, length 8",
         ),
         (
             Repr::RouterAdvert {
@@ -146,7 +146,7 @@ fn tcpdump_like_lines() {
                 retrans_time: 0,
                 options: NdpOptions::EMPTY,
             },
-            "ICMP6, router advertisement, hop limit 64, flags [managed], pref medium, router lifetime 1800s, reachable time 0ms, retrans timer 0ms, length 16",
+            "ICMP6, router advertisement, hop limit 64, Flags [managed], pref medium, router lifetime 1800s, reachable time 0ms, retrans timer 0ms, length 16",
         ),
         (
             Repr::Redirect {
@@ -160,7 +160,7 @@ fn tcpdump_like_lines() {
             Repr::Mldv2Report {
                 records: MldRecords::new(&records),
             },
-            "ICMP6, multicast listener report v2, 1 group record(s) [change to exclude mode ff02::fb], length 28",
+            "ICMP6, multicast listener report v2, 1 group record(s) [gaddr ff02::fb to_ex, 0 source(s)], length 28",
         ),
         (
             Repr::ExtendedEchoReply {
@@ -172,7 +172,7 @@ fn tcpdump_like_lines() {
                 ipv4: false,
                 ipv6: true,
             },
-            "ICMP6, extended echo reply, id 1, seq 2, state reachable, flags [active, ipv6], length 8",
+            "ICMP6, extended echo reply, id 1, seq 2, state reachable, Flags [active, ipv6], length 8",
         ),
         (
             Repr::Unknown {
@@ -190,7 +190,7 @@ fn tcpdump_like_lines() {
                 rest_of_header: 0,
                 data: &[1],
             },
-            "ICMP6, type 250, code 3, length 9",
+            "ICMP6, unknown icmp6 type (250), code 3, length 9",
         ),
     ];
     for (repr, line) in cases {
@@ -216,7 +216,7 @@ fn errors_name_the_quoted_target_and_extensions() {
     };
     assert_eq!(
         unreachable.to_string(),
-        "ICMP6, destination unreachable, port unreachable, 2001:db8::99 udp port 33435, length 56"
+        "ICMP6, destination unreachable, unreachable port, 2001:db8::99 udp port 33435, length 56"
     );
     let mut original = q.clone();
     original.resize(128, 0);
@@ -232,6 +232,62 @@ fn errors_name_the_quoted_target_and_extensions() {
         body: ErrorBody::with_extensions(&original, Extensions::from_objects(&objects)),
     };
     let line = expired.to_string();
+    // The quoted packet names the probe in every unreachable code.
+    for (code, words) in [
+        (
+            DstUnreachableCode::NoRoute,
+            "unreachable route 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::AdminProhibited,
+            "unreachable prohibited 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::BeyondScope,
+            "beyond scope 2001:db8::99, source address 2001:db8::1",
+        ),
+        (
+            DstUnreachableCode::AddressUnreachable,
+            "unreachable address 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::FailedPolicy,
+            "source address failed ingress egress policy 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::RejectRoute,
+            "reject route to destination 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::SourceRoutingHeader,
+            "error in source routing header 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::HeadersTooLong,
+            "headers too long 2001:db8::99",
+        ),
+        (
+            DstUnreachableCode::Unknown(9),
+            "unknown unreach code (9) 2001:db8::99",
+        ),
+    ] {
+        let repr = Repr::DstUnreachable {
+            code,
+            body: ErrorBody::new(&q),
+        };
+        assert_eq!(
+            repr.to_string(),
+            format!("ICMP6, destination unreachable, {words}, length 56")
+        );
+    }
+    let reassembly = Repr::TimeExceeded {
+        code: TimeExceededCode::FragReassemblyExceeded,
+        body: ErrorBody::new(&q),
+    };
+    assert_eq!(
+        reassembly.to_string(),
+        "ICMP6, time exceeded in-transit (reassembly), length 56"
+    );
     assert!(
         line.starts_with("ICMP6, time exceeded in-transit for 2001:db8::99, "),
         "{line}"

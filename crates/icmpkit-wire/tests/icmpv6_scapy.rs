@@ -194,3 +194,49 @@ fn scapy_names_match_ours_where_they_overlap() {
         }
     }
 }
+
+/// Our `Display` against the line tcpdump printed for the same bytes
+/// (recorded in the fixture with tcpdump's version): identical, or
+/// tcpdump's line with details added before `, length N` where tcpdump
+/// prints them only with `-v` (router advertisement fields, neighbor
+/// flags, MLDv2 records).
+#[test]
+fn display_matches_tcpdump() {
+    let cases: Vec<Value> = serde_json::from_str(FIXTURE).unwrap();
+    let mut identical = 0;
+    for case in &cases {
+        let name = case["name"].as_str().unwrap();
+        let bytes = hex::decode(case["hex"].as_str().unwrap()).unwrap();
+        let ours = Repr::parse_bytes(&bytes).unwrap().to_string();
+        let theirs = case["tcpdump"]
+            .as_str()
+            .unwrap()
+            // tcpdump runs MLDv1 words together ("querymax resp delay").
+            .replace("listener querymax", "listener query max")
+            // Reports and dones: the delay field is always zero there and
+            // the Repr does not keep it.
+            .replace("reportmax resp delay: 0 ", "report ")
+            .replace("donemax resp delay: 0 ", "done ");
+        if ours == theirs {
+            identical += 1;
+            continue;
+        }
+        let (our_text, our_len) = ours.rsplit_once(", length ").unwrap();
+        let (their_text, their_len) = theirs.rsplit_once(", length ").unwrap();
+        assert_eq!(our_len, their_len, "{name}: length");
+        assert!(
+            our_text.starts_with(their_text),
+            "{name}: ours {ours:?} does not extend tcpdump's {theirs:?}"
+        );
+        assert!(
+            [
+                "router-advertisement",
+                "neighbor-advertisement",
+                "mldv2-report"
+            ]
+            .contains(&name),
+            "{name}: only -v details may be added: {ours:?} vs {theirs:?}"
+        );
+    }
+    assert_eq!(identical, cases.len() - 3);
+}

@@ -57,7 +57,6 @@ pub fn extended_echo_state_name(state: ExtendedEchoState) -> Option<&'static str
 /// type defines (e.g. an echo request with code 1) gives [`Repr::Unknown`],
 /// so nothing is lost.
 #[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
 pub enum Repr<'a> {
     /// Destination unreachable (type 1).
     DstUnreachable {
