@@ -122,6 +122,11 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<'a> Packet<&'a [u8]> {
+    /// The whole buffer, borrowed for its lifetime.
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.buffer
+    }
+
     /// The data after the header, borrowed for the buffer's lifetime.
     pub fn into_data(self) -> &'a [u8] {
         bytes::tail(self.buffer, field::DATA)

@@ -173,27 +173,42 @@ impl<'a> Repr<'a> {
     /// Reads a message. The checksum is not enforced (see
     /// [`Packet::verify_checksum`]); the caller decides what a bad sum
     /// means (a sniffer shows it, a ping drops it).
+    #[inline]
     pub fn parse(packet: &Packet<&'a [u8]>) -> Result<Repr<'a>> {
-        packet.check_len()?;
-        let data = packet.into_data();
-        let (t, code) = (packet.msg_type(), packet.msg_code());
-        let (id, sequence) = (packet.echo_ident(), packet.echo_seq_no());
-        let error_body = || ErrorBody::parse(data, packet.rfc4884_length(), Family::V4);
+        let buf = packet.as_slice();
+        // One bounds check for the whole header; fields come from the array.
+        let header: [u8; HEADER_LEN] = bytes::array_at(buf, 0, "ICMPv4 header")?;
+        let data = bytes::tail(buf, HEADER_LEN);
+        let [t, code, _, _, b4, b5, b6, b7] = header;
+        let rest_of_header = u32::from_be_bytes([b4, b5, b6, b7]);
+        // Computed where used (not up front): spilling these as two u16s
+        // and reloading them as one u32 stalled store forwarding.
+        let id = || u16::from_be_bytes([b4, b5]);
+        let sequence = || u16::from_be_bytes([b6, b7]);
+        let error_body = || ErrorBody::parse(data, b5, Family::V4);
         let repr = match (t, code) {
-            (ty::ECHO_REQUEST, 0) => Repr::EchoRequest { id, sequence, data },
-            (ty::ECHO_REPLY, 0) => Repr::EchoReply { id, sequence, data },
+            (ty::ECHO_REQUEST, 0) => Repr::EchoRequest {
+                id: id(),
+                sequence: sequence(),
+                data,
+            },
+            (ty::ECHO_REPLY, 0) => Repr::EchoReply {
+                id: id(),
+                sequence: sequence(),
+                data,
+            },
             (ty::DST_UNREACHABLE, _) => Repr::DstUnreachable {
                 code,
-                mtu: packet.next_hop_mtu(),
+                mtu: sequence(),
                 body: error_body(),
             },
             (ty::SOURCE_QUENCH, 0) => Repr::SourceQuench { original: data },
             (ty::REDIRECT, _) => Repr::Redirect {
                 code,
-                gateway: packet.gateway(),
+                gateway: Ipv4Addr::from(rest_of_header),
                 original: data,
             },
-            (ty::ROUTER_ADVERT, _) => parse_router_advert(packet, data)?,
+            (ty::ROUTER_ADVERT, _) => parse_router_advert(code, rest_of_header, data)?,
             (ty::ROUTER_SOLICIT, 0) => Repr::RouterSolicit,
             (ty::TIME_EXCEEDED, _) => Repr::TimeExceeded {
                 code,
@@ -201,15 +216,15 @@ impl<'a> Repr<'a> {
             },
             (ty::PARAM_PROBLEM, _) => Repr::ParamProblem {
                 code,
-                pointer: packet.pointer(),
+                pointer: b4,
                 body: error_body(),
             },
             (ty::TIMESTAMP | ty::TIMESTAMP_REPLY, 0) => {
                 let at = |i: usize| bytes::u32_at(data, i * 4, "ICMPv4 timestamp");
                 Repr::Timestamp {
                     reply: t == ty::TIMESTAMP_REPLY,
-                    id,
-                    sequence,
+                    id: id(),
+                    sequence: sequence(),
                     originate: at(0)?,
                     receive: at(1)?,
                     transmit: at(2)?,
@@ -217,13 +232,13 @@ impl<'a> Repr<'a> {
             }
             (ty::INFO_REQUEST | ty::INFO_REPLY, 0) => Repr::Information {
                 reply: t == ty::INFO_REPLY,
-                id,
-                sequence,
+                id: id(),
+                sequence: sequence(),
             },
             (ty::ADDRESS_MASK_REQUEST | ty::ADDRESS_MASK_REPLY, 0) => Repr::AddressMask {
                 reply: t == ty::ADDRESS_MASK_REPLY,
-                id,
-                sequence,
+                id: id(),
+                sequence: sequence(),
                 mask: bytes::ipv4_at(data, 0, "ICMPv4 address mask")?,
             },
             (ty::EXTENDED_ECHO_REQUEST, 0) => {
@@ -232,19 +247,19 @@ impl<'a> Repr<'a> {
                 } else {
                     Some(Extensions::parse(data)?)
                 };
-                let (sequence, flags) = split_u16(sequence);
+                let (sequence, flags) = (b6, b7);
                 Repr::ExtendedEchoRequest {
-                    id,
+                    id: id(),
                     sequence,
                     local: flags & 0x01 != 0,
                     extensions,
                 }
             }
             (ty::EXTENDED_ECHO_REPLY, _) => {
-                let (sequence, flags) = split_u16(sequence);
+                let (sequence, flags) = (b6, b7);
                 Repr::ExtendedEchoReply {
                     code,
-                    id,
+                    id: id(),
                     sequence,
                     state: flags >> 5,
                     active: flags & 0x04 != 0,
@@ -255,7 +270,7 @@ impl<'a> Repr<'a> {
             _ => Repr::Unknown {
                 msg_type: t,
                 code,
-                rest_of_header: packet.rest_of_header(),
+                rest_of_header,
                 data,
             },
         };
@@ -264,6 +279,7 @@ impl<'a> Repr<'a> {
 
     /// Parses `bytes` as an ICMPv4 message (a shortcut for
     /// `Packet::new_checked` then [`parse`](Self::parse)).
+    #[inline]
     pub fn parse_bytes(bytes: &'a [u8]) -> Result<Repr<'a>> {
         Self::parse(&Packet::new_checked(bytes)?)
     }
@@ -479,13 +495,8 @@ fn pick(cond: bool, yes: u8, no: u8) -> u8 {
     if cond { yes } else { no }
 }
 
-fn split_u16(v: u16) -> (u8, u8) {
-    let [hi, lo] = v.to_be_bytes();
-    (hi, lo)
-}
-
-fn parse_router_advert<'a>(packet: &Packet<&'a [u8]>, data: &'a [u8]) -> Result<Repr<'a>> {
-    let [count, entry_size, ..] = packet.rest_of_header().to_be_bytes();
+fn parse_router_advert(code: u8, rest_of_header: u32, data: &[u8]) -> Result<Repr<'_>> {
+    let [count, entry_size, ..] = rest_of_header.to_be_bytes();
     if entry_size < 2 {
         return Err(Error::Malformed(
             "router advertisement entry size below 2 words",
@@ -494,8 +505,8 @@ fn parse_router_advert<'a>(packet: &Packet<&'a [u8]>, data: &'a [u8]) -> Result<
     let len = usize::from(count) * usize::from(entry_size) * 4;
     let raw = bytes::slice(data, 0, len, "router advertisement addresses")?;
     Ok(Repr::RouterAdvert {
-        code: packet.msg_code(),
-        lifetime: packet.rest_of_header() as u16,
+        code,
+        lifetime: rest_of_header as u16,
         entries: RouterEntries {
             source: EntrySource::Wire {
                 bytes: raw,
