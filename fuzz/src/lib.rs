@@ -25,9 +25,13 @@ const MAX: usize = 70_000;
 /// Reads `data` as an ICMPv4 message; whatever parses must emit to
 /// `buffer_len()` bytes with a valid checksum and parse back equal.
 pub fn icmpv4(data: &[u8]) {
-    let Ok(packet) = icmpv4::Packet::new_checked(data) else { return };
+    let Ok(packet) = icmpv4::Packet::new_checked(data) else {
+        return;
+    };
     let _ = packet.verify_checksum();
-    let Ok(repr) = icmpv4::Repr::parse(&packet) else { return };
+    let Ok(repr) = icmpv4::Repr::parse(&packet) else {
+        return;
+    };
     let _ = write!(Sink, "{repr}");
     let _ = icmpv4::type_name(repr.msg_type());
     let _ = icmpv4::code_name(repr.msg_type(), repr.code());
@@ -39,13 +43,19 @@ pub fn icmpv4(data: &[u8]) {
     assert_eq!(len, repr.buffer_len(), "emit wrote other than buffer_len");
     let again = icmpv4::Packet::new_checked(&buf[..len]).expect("emitted header");
     assert!(again.verify_checksum(), "emitted checksum does not verify");
-    assert_eq!(icmpv4::Repr::parse(&again).expect("emitted message parses"), repr, "emit+parse unstable");
+    assert_eq!(
+        icmpv4::Repr::parse(&again).expect("emitted message parses"),
+        repr,
+        "emit+parse unstable"
+    );
 }
 
 /// Reads `data` as an IPv6 packet carrying ICMPv6 and checks its checksum
 /// (the ICMPv6 model extends this target).
 pub fn icmpv6(data: &[u8]) {
-    let Ok(found) = ip::locate_icmp(data) else { return };
+    let Ok(found) = ip::locate_icmp(data) else {
+        return;
+    };
     if let (core::net::IpAddr::V6(src), core::net::IpAddr::V6(dst)) = (found.src, found.dst) {
         let _ = checksum::verify_icmpv6(&src, &dst, found.icmp);
     }
@@ -79,7 +89,10 @@ pub fn ip(data: &[u8]) {
         let repr = ipv6::Repr::parse(&packet).expect("checked packet parses");
         let mut buf = [0u8; 40];
         repr.emit(&mut buf).expect("40 bytes suffice");
-        assert_eq!(ipv6::Repr::parse(&ipv6::Packet::new_unchecked(&buf[..])).expect("re-parse"), repr);
+        assert_eq!(
+            ipv6::Repr::parse(&ipv6::Packet::new_unchecked(&buf[..])).expect("re-parse"),
+            repr
+        );
         let _ = ipv6::walk_extensions(packet.next_header(), packet.payload());
     }
     if let Ok(quoted) = Quoted::parse(data) {
