@@ -13,15 +13,25 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use etherparse::{IcmpEchoHeader, Icmpv4Header, Icmpv4Slice, Icmpv4Type, SlicedPacket, TransportSlice};
+use etherparse::{
+    IcmpEchoHeader, Icmpv4Header, Icmpv4Slice, Icmpv4Type, SlicedPacket, TransportSlice,
+};
 use icmpkit_wire::extension::{ErrorBody, Extensions, MplsEntry, MplsStack, Object};
 use icmpkit_wire::icmpv4::Repr;
 use icmpkit_wire::ip;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.hex"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.hex"));
     let text = std::fs::read_to_string(path).expect("fixture");
-    hex::decode(text.lines().filter(|l| !l.starts_with('#')).collect::<String>().trim()).expect("hex")
+    hex::decode(
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<String>()
+            .trim(),
+    )
+    .expect("hex")
 }
 
 /// Wraps an ICMPv4 message in an IPv4 header.
@@ -46,19 +56,38 @@ fn in_ipv4(icmp: &[u8]) -> Vec<u8> {
     packet
 }
 
-const STACK: [MplsEntry; 2] =
-    [MplsEntry { label: 24001, tc: 0, s: false, ttl: 1 }, MplsEntry { label: 16, tc: 0, s: true, ttl: 1 }];
+const STACK: [MplsEntry; 2] = [
+    MplsEntry {
+        label: 24001,
+        tc: 0,
+        s: false,
+        ttl: 1,
+    },
+    MplsEntry {
+        label: 16,
+        tc: 0,
+        s: true,
+        ttl: 1,
+    },
+];
 
 /// The mix: IP packets of echo request, echo reply, host unreachable,
 /// port unreachable, time exceeded, and time exceeded with MPLS extensions.
 fn ipv4_mix() -> Vec<Vec<u8>> {
-    let echo = Repr::EchoRequest { id: 0x1234, sequence: 1, data: &[0x5a; 56] };
+    let echo = Repr::EchoRequest {
+        id: 0x1234,
+        sequence: 1,
+        data: &[0x5a; 56],
+    };
     let mut echo_bytes = vec![0u8; echo.buffer_len()];
     echo.emit(&mut echo_bytes).unwrap();
     let unreachable = fixture("icmpv4-host-unreachable");
     let quoted = &ip::locate_icmp(&unreachable).unwrap().icmp[8..36];
     let objects = [Object::Mpls(MplsStack::from_entries(&STACK))];
-    let te = Repr::TimeExceeded { code: 0, body: ErrorBody::with_extensions(quoted, Extensions::from_objects(&objects)) };
+    let te = Repr::TimeExceeded {
+        code: 0,
+        body: ErrorBody::with_extensions(quoted, Extensions::from_objects(&objects)),
+    };
     let mut te_bytes = vec![0u8; te.buffer_len()];
     te.emit(&mut te_bytes).unwrap();
     vec![
@@ -72,7 +101,10 @@ fn ipv4_mix() -> Vec<Vec<u8>> {
 }
 
 fn icmp_parts(packets: &[Vec<u8>]) -> Vec<&[u8]> {
-    packets.iter().map(|p| ip::locate_icmp(p).unwrap().icmp).collect()
+    packets
+        .iter()
+        .map(|p| ip::locate_icmp(p).unwrap().icmp)
+        .collect()
 }
 
 fn parse(c: &mut Criterion) {
@@ -142,7 +174,9 @@ fn parse(c: &mut Criterion) {
     let ptb = fixture("icmpv6-packet-too-big");
     let mut group = c.benchmark_group("ipv6_locate_icmpv6");
     group.throughput(Throughput::Elements(1));
-    group.bench_function("icmpkit", |b| b.iter(|| black_box(ip::locate_icmp(black_box(&ptb)).map(|f| f.icmp.len()))));
+    group.bench_function("icmpkit", |b| {
+        b.iter(|| black_box(ip::locate_icmp(black_box(&ptb)).map(|f| f.icmp.len())))
+    });
     group.bench_function("etherparse", |b| {
         b.iter(|| black_box(SlicedPacket::from_ip(black_box(&ptb)).map(|s| s.transport.is_some())))
     });
@@ -152,7 +186,10 @@ fn parse(c: &mut Criterion) {
 fn build(c: &mut Criterion) {
     let packets = ipv4_mix();
     let messages = icmp_parts(&packets);
-    let reprs: Vec<Repr<'_>> = messages.iter().map(|m| Repr::parse_bytes(m).unwrap()).collect();
+    let reprs: Vec<Repr<'_>> = messages
+        .iter()
+        .map(|m| Repr::parse_bytes(m).unwrap())
+        .collect();
     let mut buf = [0u8; 2048];
     let mut group = c.benchmark_group("icmpv4_build_mix");
     group.throughput(Throughput::Elements(reprs.len() as u64));
@@ -170,13 +207,20 @@ fn build(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("icmpkit", |b| {
         b.iter(|| {
-            let repr = Repr::EchoRequest { id: black_box(0x1234), sequence: black_box(1), data: &payload };
+            let repr = Repr::EchoRequest {
+                id: black_box(0x1234),
+                sequence: black_box(1),
+                data: &payload,
+            };
             black_box(repr.emit(&mut buf).unwrap());
         })
     });
     group.bench_function("etherparse", |b| {
         b.iter(|| {
-            let echo = IcmpEchoHeader { id: black_box(0x1234), seq: black_box(1) };
+            let echo = IcmpEchoHeader {
+                id: black_box(0x1234),
+                seq: black_box(1),
+            };
             let header = Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo), &payload);
             let bytes = header.to_bytes();
             buf[..bytes.len()].copy_from_slice(&bytes);

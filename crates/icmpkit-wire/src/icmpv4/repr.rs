@@ -187,8 +187,16 @@ impl<'a> Repr<'a> {
         let sequence = || u16::from_be_bytes([b6, b7]);
         let error_body = || ErrorBody::parse(data, b5, Family::V4);
         let repr = match (t, code) {
-            (ty::ECHO_REQUEST, 0) => Repr::EchoRequest { id: id(), sequence: sequence(), data },
-            (ty::ECHO_REPLY, 0) => Repr::EchoReply { id: id(), sequence: sequence(), data },
+            (ty::ECHO_REQUEST, 0) => Repr::EchoRequest {
+                id: id(),
+                sequence: sequence(),
+                data,
+            },
+            (ty::ECHO_REPLY, 0) => Repr::EchoReply {
+                id: id(),
+                sequence: sequence(),
+                data,
+            },
             (ty::DST_UNREACHABLE, _) => Repr::DstUnreachable {
                 code,
                 mtu: sequence(),
@@ -486,7 +494,6 @@ impl<'a> Repr<'a> {
 fn pick(cond: bool, yes: u8, no: u8) -> u8 {
     if cond { yes } else { no }
 }
-
 
 fn parse_router_advert(code: u8, rest_of_header: u32, data: &[u8]) -> Result<Repr<'_>> {
     let [count, entry_size, ..] = rest_of_header.to_be_bytes();
