@@ -1,0 +1,43 @@
+//! ICMPv6 (RFC 4443) with Neighbor Discovery (RFC 4861, RFC 8106),
+//! Multicast Listener Discovery (RFC 2710, RFC 3810) and extended echo
+//! (RFC 8335).
+//!
+//! [`Packet`] is a field view over a buffer; [`Repr`] parses every message
+//! type from it without copying and emits it back with lengths and the
+//! pseudo-header checksum filled in.
+//!
+//! ```
+//! use core::net::Ipv6Addr;
+//! use icmpkit_wire::icmpv6::{Packet, Repr};
+//!
+//! let src: Ipv6Addr = "2001:db8::1".parse().unwrap();
+//! let dst: Ipv6Addr = "2001:db8::2".parse().unwrap();
+//! let request = Repr::EchoRequest { id: 0x1234, sequence: 1, data: b"ping" };
+//! let mut buf = [0u8; 64];
+//! let len = request.emit(&src, &dst, &mut buf).unwrap();
+//!
+//! let packet = Packet::new_checked(&buf[..len]).unwrap();
+//! assert!(packet.verify_checksum(&src, &dst));
+//! assert_eq!(Repr::parse(&packet).unwrap(), request);
+//! assert_eq!(request.to_string(), "ICMP6, echo request, id 4660, seq 1, length 12");
+//! ```
+
+mod addrs;
+mod display;
+pub mod mld;
+mod names;
+pub mod ndp;
+mod packet;
+mod repr;
+#[cfg(feature = "serde")]
+mod serde_impl;
+
+pub use addrs::{Ipv6AddrIter, Ipv6Addrs};
+pub use mld::{MldRecord, MldRecordIter, MldRecords};
+pub use names::{
+    DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, TimeExceededCode, code_name, msg_type,
+    type_name,
+};
+pub use ndp::{NdpOption, NdpOptionIter, NdpOptions, NeighborFlags, PrefixInfo, RouterFlags};
+pub use packet::{HEADER_LEN, Packet, header_len};
+pub use repr::{ExtendedEchoState, Repr, extended_echo_state_name};
