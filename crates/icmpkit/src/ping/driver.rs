@@ -248,10 +248,7 @@ fn drain(
     let datagram = socket.kind() == SocketKind::Datagram;
     // Only error readiness means the error queue has something: skip the
     // system call otherwise (it is the hot path of a flood).
-    while errors_waiting {
-        let Ok(Some(q)) = socket.recv_error(buf) else {
-            break;
-        };
+    while errors_waiting && let Ok(Some(q)) = socket.recv_error(buf) {
         // A raw socket also receives each ICMP error as a packet (handled
         // below, with the full quote); count it once. Local errors
         // (EMSGSIZE with -M do, ...) quote nothing from afar.
