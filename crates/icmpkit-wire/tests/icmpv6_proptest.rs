@@ -158,15 +158,36 @@ fn seeds() -> Vec<Vec<u8>> {
             body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)),
         },
     ];
-    reprs
+    let mut seeds: Vec<Vec<u8>> = reprs
         .iter()
         .map(|r| {
             let mut buf = vec![0; r.buffer_len()];
             r.emit(&SRC, &DST, &mut buf).unwrap();
             buf
         })
-        .collect()
+        .collect();
+    // And what real kernels sent.
+    for text in KERNEL_FIXTURES {
+        let hex: String = text.lines().filter(|l| !l.starts_with('#')).collect();
+        let packet = hex::decode(hex.trim()).unwrap();
+        seeds.push(
+            icmpkit_wire::ip::locate_icmp(&packet)
+                .unwrap()
+                .icmp
+                .to_vec(),
+        );
+    }
+    seeds
 }
+
+const KERNEL_FIXTURES: [&str; 6] = [
+    include_str!("fixtures/icmpv6-packet-too-big.hex"),
+    include_str!("fixtures/icmpv6-router-solicitation.hex"),
+    include_str!("fixtures/icmpv6-dad-solicitation.hex"),
+    include_str!("fixtures/icmpv6-neighbor-solicitation.hex"),
+    include_str!("fixtures/icmpv6-neighbor-advertisement.hex"),
+    include_str!("fixtures/icmpv6-mldv2-report.hex"),
+];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4096))]
@@ -189,7 +210,7 @@ proptest! {
 
     #[test]
     fn mutated_valid_messages_never_panic(
-        seed in 0usize..8,
+        seed in 0usize..14,
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..6),
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),

@@ -21,6 +21,34 @@
 //! assert_eq!(Repr::parse(&packet).unwrap(), request);
 //! assert_eq!(request.to_string(), "ICMP6, echo request, id 4660, seq 1, length 12");
 //! ```
+//!
+//! Neighbor Discovery options are built from a slice and read back as a
+//! zero-copy iterator of `Result`s (one malformed option does not hide
+//! the others):
+//!
+//! ```
+//! use core::net::Ipv6Addr;
+//! use icmpkit_wire::icmpv6::{NdpOption, NdpOptions, Repr};
+//!
+//! let mac = [0x02, 0x00, 0x5e, 0x10, 0x00, 0x01];
+//! let options = [NdpOption::SourceLinkLayerAddr(&mac)];
+//! let target: Ipv6Addr = "2001:db8::42".parse().unwrap();
+//! let solicit = Repr::NeighborSolicit { target, options: NdpOptions::new(&options) };
+//! let (src, dst): (Ipv6Addr, Ipv6Addr) = ("2001:db8::1".parse().unwrap(), "ff02::1:ff00:42".parse().unwrap());
+//! let mut buf = [0u8; 32];
+//! assert_eq!(solicit.emit(&src, &dst, &mut buf), Ok(32)); // option padded to 8 bytes
+//!
+//! let Repr::NeighborSolicit { options, .. } = Repr::parse_bytes(&buf).unwrap() else { unreachable!() };
+//! for option in options.iter() {
+//!     println!("{:?}", option.unwrap());
+//! }
+//! assert_eq!(options.source_link_layer_addr(), Some(&mac[..]));
+//! ```
+//!
+//! Errors carry the quoted packet as [`crate::extension::ErrorBody`]
+//! (destination unreachable and time exceeded also RFC 4884 extensions,
+//! whose length field ICMPv6 puts at byte 4 in 64-bit words);
+//! [`Repr::quoted`] reads it as a [`crate::quoted::Quoted`].
 
 mod addrs;
 mod display;

@@ -465,6 +465,10 @@ impl<'a> Repr<'a> {
     /// Writes the message into `buf` with its checksum for `src` → `dst`;
     /// returns the bytes written ([`buffer_len`](Self::buffer_len)).
     ///
+    /// On Linux, ICMPv6 raw and datagram sockets recompute the checksum
+    /// themselves (RFC 3542 §3.1), so a sender that does not know its
+    /// source address yet may pass any `src`.
+    ///
     /// `BufferTooSmall` when `buf` is shorter; `Malformed` when a list does
     /// not fit its count or length field (more than 65535 sources or
     /// records, an NDP option over 2040 bytes).
