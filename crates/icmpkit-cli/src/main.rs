@@ -3,7 +3,7 @@
 mod commands;
 mod exit;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// icmpkit: ping, sweep, trace, listen, send, respond and decode ICMP.
 #[derive(Debug, Parser)]
@@ -17,12 +17,26 @@ struct Cli {
 enum Command {
     /// Ping hosts (iputils ping compatible).
     Ping(commands::ping::PingArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "icmpkit",
+                &mut std::io::stdout(),
+            );
+            exit::OK
+        }
     };
     std::process::exit(code);
 }
