@@ -422,3 +422,70 @@ fn differential_against_iputils() {
         assert_eq!(first(&o), first(&t), "the PING header line");
     }
 }
+
+#[test]
+fn sigquit_prints_interim_and_ctrl_c_prints_statistics() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let lab = lab_or_skip!("sigquit_prints_interim_and_ctrl_c_prints_statistics");
+    let c = chain(&lab, 0);
+    let child = c
+        .client()
+        .command(ICMPKIT)
+        .args(["ping", "-i", "0.05", &c.server_v4().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `ip netns exec` execs the command: the child's pid is icmpkit's.
+    let pid = Pid::from_raw(child.id() as i32);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    kill(pid, Signal::SIGQUIT).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    kill(pid, Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        err.contains(" packets, 0% loss, min/avg/ewma/max = "),
+        "interim line on stderr: {err}"
+    );
+    assert!(out.contains("ping statistics ---"), "{out}");
+    let (sent, received, _, _) = counts(&out);
+    assert!(sent >= 8 && received >= sent - 1, "{out}");
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+}
+
+#[test]
+fn flood_and_short_intervals_need_privilege() {
+    let lab = lab_or_skip!("flood_and_short_intervals_need_privilege");
+    let c = chain(&lab, 0);
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .unwrap();
+    let dst = c.server_v4().to_string();
+    for args in [
+        &["ping", "-f", "-c", "3"][..],
+        &["ping", "-i", "0.001", "-c", "3"],
+    ] {
+        let o = c
+            .client()
+            .run_as(65534, 65534, ICMPKIT)
+            .args(args)
+            .arg(&dst)
+            .output()
+            .unwrap();
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(
+            out.contains("minimal interval allowed for user is 2ms"),
+            "{out}"
+        );
+    }
+    // Root may flood.
+    let o = icmpkit(c.client(), &["-f", "-c", "200", &dst]);
+    let out = text(&o);
+    assert_eq!(counts(&out), (200, 200, 0, 0), "{out}");
+}
