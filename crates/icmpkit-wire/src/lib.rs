@@ -46,6 +46,12 @@ extern crate std;
 mod bytes;
 pub mod checksum;
 mod error;
+pub mod extension;
+pub mod icmpv4;
+pub mod ip;
+pub mod quoted;
+#[cfg(feature = "serde")]
+pub mod serde_util;
 
 pub use error::{Error, Result};
 
