@@ -17,12 +17,15 @@ struct Cli {
 enum Command {
     /// Ping hosts (iputils ping compatible).
     Ping(commands::ping::PingArgs),
+    /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
+    Trace(commands::trace::TraceArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
+        Command::Trace(args) => commands::trace::run(args),
     };
     std::process::exit(code);
 }
