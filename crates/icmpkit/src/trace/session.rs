@@ -27,7 +27,8 @@ pub struct Plan {
     /// Flows probed (`--flows`, default 1): each keeps its own constant
     /// flow identifier, so ECMP routers may send each another way.
     pub flows: u16,
-    /// Probes in flight at once (`-N`, default 16).
+    /// Probes in flight at once (`-N`, default 32: with `-m 8 -q 3` the
+    /// whole trace is in flight together and takes one wait time).
     pub in_flight: usize,
     /// Minimal time between two sends (`-z`, default 0).
     pub send_interval: Duration,
@@ -47,7 +48,7 @@ impl Default for Plan {
             max_ttl: 30,
             queries: 3,
             flows: 1,
-            in_flight: 16,
+            in_flight: 32,
             send_interval: Duration::ZERO,
             round_interval: Duration::ZERO,
             wait: Duration::from_secs(5),

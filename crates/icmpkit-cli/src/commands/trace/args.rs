@@ -62,7 +62,7 @@ pub struct TraceArgs {
         short = 'N',
         long = "sim-queries",
         value_name = "SQUERIES",
-        default_value_t = 16
+        default_value_t = 32
     )]
     pub in_flight: usize,
 
