@@ -39,7 +39,7 @@ pub fn run(args: PingArgs) -> i32 {
 }
 
 fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || v < 0.0 || v > 1e9 {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
         return Err(format!("bad value for -{flag}: {v}"));
     }
     Ok(Duration::from_secs_f64(v))
