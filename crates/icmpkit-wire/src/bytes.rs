@@ -150,3 +150,17 @@ pub(crate) fn ip_from(bytes: &[u8]) -> Option<core::net::IpAddr> {
         _ => None,
     }
 }
+
+/// The `N` bytes at `at` as an array: one bounds check for a whole fixed
+/// header, whose fields are then read without further checks.
+#[inline]
+pub(crate) fn array_at<const N: usize>(
+    buf: &[u8],
+    at: usize,
+    what: &'static str,
+) -> Result<[u8; N]> {
+    let s = slice(buf, at, N, what)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Ok(a)
+}

@@ -118,6 +118,7 @@ impl<'a> ErrorBody<'a> {
     ///
     /// Never fails: whatever cannot be explained stays in the original
     /// datagram.
+    #[inline]
     pub fn parse(body: &'a [u8], length_field: u8, family: Family) -> Self {
         if length_field == 0 {
             if body.len() > MIN_ORIGINAL_LEN {
@@ -248,6 +249,7 @@ impl<'a> Extensions<'a> {
     /// Reads the extension header at the start of `bytes` (all of which is
     /// the structure). Errors: fewer than 4 bytes, or a version other than
     /// 2. Objects are read lazily by [`objects`](Self::objects).
+    #[inline]
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let first = bytes::u8_at(bytes, 0, "ICMP extension header")?;
         bytes::slice(bytes, 0, HEADER_LEN, "ICMP extension header")?;

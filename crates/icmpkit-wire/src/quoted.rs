@@ -432,4 +432,26 @@ mod tests {
         );
         assert!(q.truncated.datagram && !q.truncated.transport);
     }
+
+    #[test]
+    fn ipv6_cut_inside_an_extension_header() {
+        let repr = ipv6::Repr {
+            src: "2001:db8::1".parse().unwrap(),
+            dst: "2001:db8::2".parse().unwrap(),
+            next_header: ipv6::NEXT_ROUTING,
+            hop_limit: 1,
+            traffic_class: 0,
+            flow_label: 0,
+            payload_len: 64,
+        };
+        let mut buf = [0u8; 44];
+        repr.emit(&mut buf).unwrap();
+        buf[40] = ipv6::NEXT_UDP;
+        buf[41] = 2; // a 24-byte routing header, cut after 4
+        let q = Quoted::parse(&buf).unwrap();
+        assert!(q.truncated.ip_header && q.truncated.transport);
+        assert_eq!(q.protocol, ipv6::NEXT_ROUTING);
+        assert_eq!(q.transport, Transport::Other { data: &buf[40..] });
+        assert!(Quoted::parse(&buf[..39]).is_err());
+    }
 }

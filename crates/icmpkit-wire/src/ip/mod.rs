@@ -149,4 +149,20 @@ mod tests {
             Err(Error::Malformed("IPv4 packet does not carry ICMP"))
         );
     }
+
+    #[test]
+    fn rejects_later_fragments() {
+        let mut frag = [0u8; 28];
+        frag[0] = 0x45;
+        frag[3] = 28;
+        frag[6] = 0x00;
+        frag[7] = 185; // offset 1480
+        frag[9] = 1;
+        assert_eq!(
+            locate_icmp(&frag),
+            Err(Error::Malformed("IPv4 non-first fragment"))
+        );
+        frag[7] = 0;
+        assert!(locate_icmp(&frag).is_ok());
+    }
 }
