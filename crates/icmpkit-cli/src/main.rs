@@ -22,6 +22,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
+    Trace(commands::trace::TraceArgs),
 }
 
 fn main() {
@@ -37,6 +39,7 @@ fn main() {
             );
             exit::OK
         }
+        Command::Trace(args) => commands::trace::run(args),
     };
     std::process::exit(code);
 }

@@ -181,10 +181,10 @@ impl<'a> Repr<'a> {
         let data = bytes::tail(buf, HEADER_LEN);
         let [t, code, _, _, b4, b5, b6, b7] = header;
         let rest_of_header = u32::from_be_bytes([b4, b5, b6, b7]);
-        // Computed where used (not up front): spilling these as two u16s
-        // and reloading them as one u32 stalled store forwarding.
-        let id = || u16::from_be_bytes([b4, b5]);
-        let sequence = || u16::from_be_bytes([b6, b7]);
+        // Both halves of one u32, so that LLVM can store them as one word:
+        // two u16 stores reloaded as one u32 stall store forwarding.
+        let id = || (rest_of_header >> 16) as u16;
+        let sequence = || rest_of_header as u16;
         let error_body = || ErrorBody::parse(data, b5, Family::V4);
         let repr = match (t, code) {
             (ty::ECHO_REQUEST, 0) => Repr::EchoRequest {

@@ -26,7 +26,7 @@ pub struct SendTime {
 }
 
 impl SendTime {
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         // SystemTime::now() is clock_gettime(CLOCK_REALTIME) on Linux; a
         // clock before 1970 reads as zero rather than failing the send.
         let realtime = SystemTime::now()
@@ -359,30 +359,7 @@ impl IcmpSocket {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         };
-        let received_at = Instant::now();
-        let ee = message.ancillary.extended_error.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "error-queue message without IP_RECVERR data",
-            )
-        })?;
-        Ok(Some(QueuedError {
-            origin: match ee.origin {
-                1 => ErrorOrigin::Local,
-                2 => ErrorOrigin::Icmp,
-                3 => ErrorOrigin::Icmp6,
-                other => ErrorOrigin::Other(other),
-            },
-            errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
-            icmp_type: ee.icmp_type,
-            icmp_code: ee.icmp_code,
-            info: ee.info,
-            offender: ee.offender,
-            destination: message.peer.map(|p| p.ip()),
-            len: message.len,
-            kernel_time: message.ancillary.kernel_time,
-            received_at,
-        }))
+        Ok(Some(queued_error(&message, Instant::now())?))
     }
 
     /// The pending socket error (`SO_ERROR`), cleared by reading it.
@@ -539,6 +516,34 @@ impl AsRawFd for IcmpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.socket.as_raw_fd()
     }
+}
+
+/// Decodes an error-queue message (shared with the transport probe
+/// sockets, whose error queue has the same format).
+pub(super) fn queued_error(message: &RawMessage, received_at: Instant) -> io::Result<QueuedError> {
+    let ee = message.ancillary.extended_error.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "error-queue message without IP_RECVERR data",
+        )
+    })?;
+    Ok(QueuedError {
+        origin: match ee.origin {
+            1 => ErrorOrigin::Local,
+            2 => ErrorOrigin::Icmp,
+            3 => ErrorOrigin::Icmp6,
+            other => ErrorOrigin::Other(other),
+        },
+        errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
+        icmp_type: ee.icmp_type,
+        icmp_code: ee.icmp_code,
+        info: ee.info,
+        offender: ee.offender,
+        destination: message.peer.map(|p| p.ip()),
+        len: message.len,
+        kernel_time: message.ancillary.kernel_time,
+        received_at,
+    })
 }
 
 /// Creates the socket `privilege` allows, mapping refusals to errors that

@@ -653,3 +653,17 @@ pub(super) fn register_with_reactor(
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
         .map_err(Into::into)
 }
+
+/// Registers a UDP/TCP probe socket with the current tokio reactor, for
+/// reading, writing (TCP connection results) and its error queue.
+pub(super) fn register_transport_with_reactor(
+    socket: super::TransportSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
+    use tokio::io::Interest;
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    // SAFETY: a `TransportSocket` owns its descriptor and offers no way to
+    // close or replace it, so the fd stays valid and the same while
+    // registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
+        .map_err(Into::into)
+}

@@ -115,3 +115,9 @@ pub(super) fn register_with_reactor(
 ) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
     Err(unsupported())
 }
+
+pub(super) fn register_transport_with_reactor(
+    _: super::TransportSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
+    Err(unsupported())
+}
