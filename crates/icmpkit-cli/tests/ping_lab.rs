@@ -363,7 +363,7 @@ fn differential_against_iputils() {
         "differential_against_iputils",
         icmpkit_lab::require_tool("ping")
     );
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 10] = [
         &["-c", "3", "-i", "0.05", "SERVER4"],
         &["-c", "3", "-i", "0.05", "SERVER6"],
         &["-c", "2", "-i", "0.05", "-t", "1", "SERVER4"],
@@ -372,10 +372,14 @@ fn differential_against_iputils() {
         &["-c", "2", "-i", "0.05", "10.201.0.1"],
         &["-c", "2", "-i", "0.05", "10.202.0.1"],
         &["-c", "2", "-i", "0.05", "fd00:200::1"],
+        // The last link has MTU 1280: frag needed from r2, then local errors.
+        &["-c", "3", "-i", "0.05", "-M", "do", "-s", "1400", "SERVER4"],
+        &["-c", "3", "-i", "0.05", "-s", "1400", "SERVER6"],
     ];
     for case in cases {
         let lab = lab_or_skip!("differential_against_iputils");
         let c = rejecting_chain(&lab);
+        c.links().last().unwrap().mtu(1280).unwrap();
         let (s4, s6) = (c.server_v4().to_string(), c.server_v6().to_string());
         let args: Vec<&str> = case
             .iter()
@@ -386,6 +390,11 @@ fn differential_against_iputils() {
             })
             .collect();
         let theirs = c.client().command("ping").args(&args).output().unwrap();
+        // Forget the path MTU iputils learned, so both start alike.
+        c.client().exec(&["ip", "route", "flush", "cache"]).unwrap();
+        c.client()
+            .exec(&["ip", "-6", "route", "flush", "cache"])
+            .unwrap();
         let ours = c
             .client()
             .command(ICMPKIT)

@@ -14,7 +14,7 @@ use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind, SocketOptions,
+    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, QueuedError, SocketKind, SocketOptions,
 };
 use crate::{Error, IcmpError, Result};
 
@@ -128,6 +128,32 @@ impl Pinger {
         })
     }
 
+    /// After a refused send: the local error the kernel queued for it, as
+    /// iputils reads it (`message too long` with the path MTU, or the OS
+    /// error text).
+    fn take_local_error(&mut self) -> Option<(String, Option<u32>)> {
+        let socket = self.socket.get_ref();
+        while let Ok(Some(q)) = socket.recv_error(&mut self.recv_buf) {
+            if q.origin != ErrorOrigin::Local {
+                let target = self.target.address;
+                on_queued_error(
+                    socket,
+                    &q,
+                    &self.recv_buf,
+                    &mut self.session,
+                    &mut self.events,
+                    target,
+                );
+                continue;
+            }
+            if q.errno == libc::EMSGSIZE {
+                return Some(("message too long".into(), Some(q.info)));
+            }
+            return Some((std::io::Error::from_raw_os_error(q.errno).to_string(), None));
+        }
+        None
+    }
+
     /// The resolved target.
     pub fn target(&self) -> &Target {
         &self.target
@@ -208,13 +234,17 @@ impl Pinger {
             &self.payload,
             &mut self.send_buf,
         );
-        let event = match self.socket.get_ref().send_to_scoped(
+        let sent = self.socket.get_ref().send_to_scoped(
             &self.send_buf,
             self.target.address,
             self.target.scope_id,
-        ) {
+        );
+        let event = match sent {
             Ok(_) => self.session.on_sent(seq, at),
-            Err(e) => self.session.on_send_error(seq, at, e.to_string()),
+            Err(e) => match self.take_local_error() {
+                Some((message, mtu)) => self.session.on_local_error(seq, at, message, mtu),
+                None => self.session.on_send_error(seq, at, e.to_string()),
+            },
         };
         self.events.push_back(event);
         if self.flood {
@@ -249,18 +279,7 @@ fn drain(
     // Only error readiness means the error queue has something: skip the
     // system call otherwise (it is the hot path of a flood).
     while errors_waiting && let Ok(Some(q)) = socket.recv_error(buf) {
-        // A raw socket also receives each ICMP error as a packet (handled
-        // below, with the full quote); count it once. Local errors
-        // (EMSGSIZE with -M do, ...) quote nothing from afar.
-        if !datagram || q.origin == ErrorOrigin::Local {
-            continue;
-        }
-        let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else {
-            continue;
-        };
-        let from = q.offender.unwrap_or(target);
-        let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
-        events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
+        on_queued_error(socket, &q, buf, session, events, target);
     }
     while let Ok(received) = socket.recv(buf) {
         let now = Timestamp::now();
@@ -296,6 +315,30 @@ fn drain(
             Incoming::Other => {}
         }
     }
+}
+
+/// Feeds one error-queue entry to the session: an ICMP error quoting our
+/// request (datagram sockets only: a raw socket also receives each ICMP
+/// error as a packet, handled with the full quote, so it is counted once
+/// there). Local errors are read where a send fails.
+fn on_queued_error(
+    socket: &IcmpSocket,
+    q: &QueuedError,
+    buf: &[u8],
+    session: &mut Session,
+    events: &mut VecDeque<PingEvent>,
+    target: IpAddr,
+) {
+    if socket.kind() != SocketKind::Datagram || q.origin == ErrorOrigin::Local {
+        return;
+    }
+    let family = socket.family();
+    let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else {
+        return;
+    };
+    let from = q.offender.unwrap_or(target);
+    let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
+    events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
 }
 
 /// Refuses broadcast targets unless asked, as iputils does: the kernel

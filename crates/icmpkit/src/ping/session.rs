@@ -111,6 +111,7 @@ pub struct Session {
     received: u64,
     duplicates: u64,
     send_errors: u64,
+    local_errors: u64,
     errors: Vec<(u16, IcmpError)>,
     outstanding: HashMap<u16, Outstanding>,
     /// Sequence numbers in send order, for timeouts.
@@ -141,6 +142,7 @@ impl Session {
             received: 0,
             duplicates: 0,
             send_errors: 0,
+            local_errors: 0,
             errors: Vec::new(),
             outstanding: HashMap::new(),
             timeouts: VecDeque::new(),
@@ -182,8 +184,14 @@ impl Session {
         self.stopping = true;
     }
 
+    /// Every error iputils counts: ICMP errors and local ones.
+    fn error_count(&self) -> u64 {
+        self.errors.len() as u64 + self.local_errors
+    }
+
     fn in_flight(&self) -> u64 {
-        self.transmitted - self.received - self.errors.len() as u64
+        self.transmitted
+            .saturating_sub(self.received + self.error_count())
     }
 
     /// Decides what to do at `now`.
@@ -221,11 +229,11 @@ impl Session {
         if self.stopping {
             return true;
         }
-        let answered = self.received + self.errors.len() as u64;
+        let answered = self.received + self.error_count();
         if self.timing.count.is_some_and(|c| c > 0 && answered >= c) {
             return true;
         }
-        if self.timing.deadline.is_some() && !self.errors.is_empty() {
+        if self.timing.deadline.is_some() && self.error_count() > 0 {
             return true;
         }
         match (self.timing.deadline, self.started) {
@@ -327,6 +335,28 @@ impl Session {
         PingEvent::SendError {
             sequence: seq.0,
             message,
+        }
+    }
+
+    /// Records that request `seq` was refused with a local error (iputils
+    /// counts it as transmitted and as an error).
+    pub fn on_local_error(
+        &mut self,
+        seq: Sequence,
+        at: Timestamp,
+        message: String,
+        mtu: Option<u32>,
+    ) -> PingEvent {
+        self.started.get_or_insert(at);
+        self.last_send = Some(at);
+        self.transmitted += 1;
+        self.local_errors += 1;
+        self.next_seq = seq.next();
+        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        PingEvent::LocalError {
+            sequence: seq.0,
+            message,
+            mtu,
         }
     }
 
@@ -443,6 +473,7 @@ impl Session {
             jitter: self.stats.jitter(),
             duplicates: self.duplicates,
             errors: self.errors.clone(),
+            local_errors: self.local_errors,
             send_errors: self.send_errors,
             reply_ttl: self.reply_ttl,
             elapsed,
@@ -658,6 +689,25 @@ mod tests {
             "iputils stops a -w run on the first error"
         );
         assert_eq!(s.report(at(10)).errors.len(), 1);
+    }
+
+    #[test]
+    fn local_errors_count_as_errors_and_end_the_count() {
+        let mut s = session(Timing {
+            count: Some(2),
+            ..Timing::default()
+        });
+        let Next::Send(seq) = s.next(at(0)) else {
+            panic!()
+        };
+        s.on_local_error(seq, at(0), "message too long".into(), Some(1280));
+        let Next::Send(seq) = s.next(at(1000)) else {
+            panic!()
+        };
+        s.on_local_error(seq, at(1000), "message too long".into(), Some(1280));
+        assert_eq!(s.next(at(1001)), Next::Done, "2 of 2 answered by errors");
+        let r = s.report(at(1001));
+        assert_eq!((r.packets_sent, r.local_errors, r.packet_loss), (2, 2, 1.0));
     }
 
     #[test]
