@@ -45,7 +45,9 @@ extern crate std;
 
 mod bytes;
 pub mod checksum;
+mod display;
 mod error;
+mod extended_echo;
 pub mod extension;
 pub mod icmpv4;
 pub mod icmpv6;
