@@ -55,6 +55,7 @@ pub mod ip;
 pub mod quoted;
 #[cfg(feature = "serde")]
 pub mod serde_util;
+mod view;
 
 pub use error::{Error, Result};
 
