@@ -295,6 +295,15 @@ impl<'a> Extensions<'a> {
         }
     }
 
+    /// The first interface identification object, what an extended echo
+    /// request asks about (RFC 8335 §2).
+    pub(crate) fn first_interface_id(&self) -> Option<InterfaceId<'a>> {
+        self.objects().find_map(|o| match o {
+            Ok(Object::InterfaceId(id)) => Some(id),
+            _ => None,
+        })
+    }
+
     /// The objects, each a `Result`: iteration stops after the first
     /// object whose length field makes the rest unreadable.
     pub fn objects(&self) -> Objects<'a> {

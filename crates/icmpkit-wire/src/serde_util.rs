@@ -6,6 +6,8 @@ use core::fmt;
 
 use serde::Serializer;
 
+pub use crate::display::Text;
+
 /// Formats bytes as lowercase hex without separators.
 #[derive(Clone, Copy)]
 pub struct Hex<'a>(pub &'a [u8]);
@@ -13,22 +15,6 @@ pub struct Hex<'a>(pub &'a [u8]);
 impl fmt::Display for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-/// Formats bytes as UTF-8, replacing invalid sequences with U+FFFD.
-#[derive(Clone, Copy)]
-pub struct Text<'a>(pub &'a [u8]);
-
-impl fmt::Display for Text<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for chunk in self.0.utf8_chunks() {
-            f.write_str(chunk.valid())?;
-            if !chunk.invalid().is_empty() {
-                f.write_str("\u{fffd}")?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -5,57 +5,19 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use icmpkit_wire::icmpv4::{self, Repr};
 use icmpkit_wire::ip;
 
-fn missing_prerequisite() -> Option<String> {
-    let uid = Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root (network namespaces need it)".into());
-    }
-    for tool in ["ip", "tcpdump", "ping", "traceroute", "python3", "timeout"] {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .output();
-        if !found.is_ok_and(|o| o.status.success()) {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
-}
-
 #[test]
 fn capture_script_reproduces_fixtures() {
-    if let Some(why) = missing_prerequisite() {
+    let tools = ["ip", "tcpdump", "ping", "traceroute", "python3", "timeout"];
+    if let Some(why) = common::missing_lab_prerequisite(&tools) {
         println!("SKIPPED: {why}");
         return;
     }
-    let out = std::env::temp_dir().join(format!("icmpkit-capture-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture.sh");
-    let run = Command::new("bash")
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "capture.sh failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let out = common::run_capture_script("capture.sh");
     for name in common::FIXTURES {
-        let text = std::fs::read_to_string(out.join(format!("{name}.hex"))).unwrap();
-        let fresh = hex::decode(
-            text.lines()
-                .filter(|l| !l.starts_with('#'))
-                .collect::<String>()
-                .trim(),
-        )
-        .unwrap();
+        let fresh = common::hex_file(&out.join(format!("{name}.hex")));
         let committed = common::fixture(name);
         let (a, b) = (
             ip::locate_icmp(&fresh).unwrap(),

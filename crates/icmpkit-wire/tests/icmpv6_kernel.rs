@@ -4,20 +4,17 @@
 //! messages two namespaces exchange on link up and address resolution
 //! (`fixtures/capture_ndp.sh`).
 
+mod common;
+
 use core::net::{IpAddr, Ipv6Addr};
 
 use icmpkit_wire::icmpv6::{NdpOption, NeighborFlags, Packet, Repr};
 use icmpkit_wire::quoted::Transport;
 use icmpkit_wire::{Family, ip};
 
-fn fixture(text: &str) -> Vec<u8> {
-    let hex: String = text.lines().filter(|l| !l.starts_with('#')).collect();
-    hex::decode(hex.trim()).expect("fixture is hex")
-}
-
 #[test]
 fn kernel_packet_too_big() {
-    let packet = fixture(include_str!("fixtures/icmpv6-packet-too-big.hex"));
+    let packet = common::fixture("icmpv6-packet-too-big");
     let found = ip::locate_icmp(&packet).expect("an ICMPv6 packet");
     assert_eq!(found.family, Family::V6);
     let (IpAddr::V6(src), IpAddr::V6(dst)) = (found.src, found.dst) else {
@@ -85,8 +82,8 @@ fn kernel_packet_too_big() {
 /// Reads a fixture captured by `fixtures/capture_ndp.sh`: the ICMPv6
 /// message, its addresses, and checks the kernel's checksum and that we
 /// re-emit its exact bytes.
-fn ndp_fixture(text: &str, check: impl FnOnce(&Repr<'_>, Ipv6Addr, Ipv6Addr)) {
-    let packet = fixture(text);
+fn ndp_fixture(name: &str, check: impl FnOnce(&Repr<'_>, Ipv6Addr, Ipv6Addr)) {
+    let packet = common::fixture(name);
     let found = ip::locate_icmp(&packet).expect("an ICMPv6 packet");
     let (IpAddr::V6(src), IpAddr::V6(dst)) = (found.src, found.dst) else {
         panic!("{found:?}")
@@ -113,86 +110,74 @@ fn addr(s: &str) -> Ipv6Addr {
 
 #[test]
 fn kernel_router_solicitation() {
-    ndp_fixture(
-        include_str!("fixtures/icmpv6-router-solicitation.hex"),
-        |repr, src, dst| {
-            assert_eq!((src, dst), (addr("fe80::ff:fe00:a"), addr("ff02::2")));
-            let Repr::RouterSolicit { options } = repr else {
-                panic!("{repr:?}")
-            };
-            assert_eq!(options.source_link_layer_addr(), Some(MAC_A));
-            assert_eq!(repr.to_string(), "ICMP6, router solicitation, length 16");
-        },
-    );
+    ndp_fixture("icmpv6-router-solicitation", |repr, src, dst| {
+        assert_eq!((src, dst), (addr("fe80::ff:fe00:a"), addr("ff02::2")));
+        let Repr::RouterSolicit { options } = repr else {
+            panic!("{repr:?}")
+        };
+        assert_eq!(options.source_link_layer_addr(), Some(MAC_A));
+        assert_eq!(repr.to_string(), "ICMP6, router solicitation, length 16");
+    });
 }
 
 #[test]
 fn kernel_dad_solicitation_with_nonce() {
-    ndp_fixture(
-        include_str!("fixtures/icmpv6-dad-solicitation.hex"),
-        |repr, src, dst| {
-            assert_eq!((src, dst), (Ipv6Addr::UNSPECIFIED, addr("ff02::1:ff00:a")));
-            let Repr::NeighborSolicit { target, options } = repr else {
-                panic!("{repr:?}")
-            };
-            assert_eq!(*target, addr("2001:db8:10::a"));
-            // RFC 7527 enhanced DAD: a nonce option (type 14), which we keep raw;
-            // no source link-layer address from the unspecified address.
-            let items: Vec<_> = options.iter().map(Result::unwrap).collect();
-            assert_eq!(items.len(), 1);
-            assert!(
-                matches!(items[0], NdpOption::Unknown { kind: 14, data } if data.len() == 6),
-                "{items:?}"
-            );
-            assert_eq!(options.source_link_layer_addr(), None);
-            assert_eq!(
-                repr.to_string(),
-                "ICMP6, neighbor solicitation, who has 2001:db8:10::a, length 32"
-            );
-        },
-    );
+    ndp_fixture("icmpv6-dad-solicitation", |repr, src, dst| {
+        assert_eq!((src, dst), (Ipv6Addr::UNSPECIFIED, addr("ff02::1:ff00:a")));
+        let Repr::NeighborSolicit { target, options } = repr else {
+            panic!("{repr:?}")
+        };
+        assert_eq!(*target, addr("2001:db8:10::a"));
+        // RFC 7527 enhanced DAD: a nonce option (type 14), which we keep raw;
+        // no source link-layer address from the unspecified address.
+        let items: Vec<_> = options.iter().map(Result::unwrap).collect();
+        assert_eq!(items.len(), 1);
+        assert!(
+            matches!(items[0], NdpOption::Unknown { kind: 14, data } if data.len() == 6),
+            "{items:?}"
+        );
+        assert_eq!(options.source_link_layer_addr(), None);
+        assert_eq!(
+            repr.to_string(),
+            "ICMP6, neighbor solicitation, who has 2001:db8:10::a, length 32"
+        );
+    });
 }
 
 #[test]
 fn kernel_address_resolution() {
-    ndp_fixture(
-        include_str!("fixtures/icmpv6-neighbor-solicitation.hex"),
-        |repr, src, dst| {
-            assert_eq!((src, dst), (addr("2001:db8:10::a"), addr("ff02::1:ff00:b")));
-            let Repr::NeighborSolicit { target, options } = repr else {
-                panic!("{repr:?}")
-            };
-            assert_eq!(*target, addr("2001:db8:10::b"));
-            assert_eq!(options.source_link_layer_addr(), Some(MAC_A));
-        },
-    );
-    ndp_fixture(
-        include_str!("fixtures/icmpv6-neighbor-advertisement.hex"),
-        |repr, src, dst| {
-            assert_eq!((src, dst), (addr("2001:db8:10::b"), addr("2001:db8:10::a")));
-            let Repr::NeighborAdvert {
-                flags,
-                target,
-                options,
-            } = repr
-            else {
-                panic!("{repr:?}")
-            };
-            assert!(flags.contains(NeighborFlags::SOLICITED | NeighborFlags::OVERRIDE));
-            assert!(!flags.contains(NeighborFlags::ROUTER));
-            assert_eq!(*target, addr("2001:db8:10::b"));
-            assert_eq!(options.target_link_layer_addr(), Some(MAC_B));
-            assert_eq!(
-                repr.to_string(),
-                "ICMP6, neighbor advertisement, tgt is 2001:db8:10::b, Flags [solicited, override], length 32"
-            );
-        },
-    );
+    ndp_fixture("icmpv6-neighbor-solicitation", |repr, src, dst| {
+        assert_eq!((src, dst), (addr("2001:db8:10::a"), addr("ff02::1:ff00:b")));
+        let Repr::NeighborSolicit { target, options } = repr else {
+            panic!("{repr:?}")
+        };
+        assert_eq!(*target, addr("2001:db8:10::b"));
+        assert_eq!(options.source_link_layer_addr(), Some(MAC_A));
+    });
+    ndp_fixture("icmpv6-neighbor-advertisement", |repr, src, dst| {
+        assert_eq!((src, dst), (addr("2001:db8:10::b"), addr("2001:db8:10::a")));
+        let Repr::NeighborAdvert {
+            flags,
+            target,
+            options,
+        } = repr
+        else {
+            panic!("{repr:?}")
+        };
+        assert!(flags.contains(NeighborFlags::SOLICITED | NeighborFlags::OVERRIDE));
+        assert!(!flags.contains(NeighborFlags::ROUTER));
+        assert_eq!(*target, addr("2001:db8:10::b"));
+        assert_eq!(options.target_link_layer_addr(), Some(MAC_B));
+        assert_eq!(
+            repr.to_string(),
+            "ICMP6, neighbor advertisement, tgt is 2001:db8:10::b, Flags [solicited, override], length 32"
+        );
+    });
 }
 
 #[test]
 fn kernel_mldv2_report_behind_hop_by_hop() {
-    let packet = fixture(include_str!("fixtures/icmpv6-mldv2-report.hex"));
+    let packet = common::fixture("icmpv6-mldv2-report");
     let found = ip::locate_icmp(&packet).unwrap();
     assert_eq!(
         found.ip_header_len, 48,
@@ -231,51 +216,20 @@ const NDP_FIXTURES: [&str; 5] = [
     "mldv2-report",
 ];
 
-fn missing_prerequisite() -> Option<String> {
-    let uid = std::process::Command::new("id").arg("-u").output().ok()?;
-    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
-        return Some("not root (network namespaces need it)".into());
-    }
-    for tool in ["ip", "tcpdump", "ping", "python3", "timeout"] {
-        let found = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .output();
-        if !found.is_ok_and(|o| o.status.success()) {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
-}
-
 /// Runs `capture_ndp.sh` again into a scratch directory: today's kernel
 /// sends messages that read like the committed ones (same types, targets,
 /// flags, records; nonces and checksums may differ).
 #[test]
 fn capture_ndp_script_reproduces_fixtures() {
-    if let Some(why) = missing_prerequisite() {
+    let tools = ["ip", "tcpdump", "ping", "python3", "timeout"];
+    if let Some(why) = common::missing_lab_prerequisite(&tools) {
         println!("SKIPPED: {why}");
         return;
     }
-    let out = std::env::temp_dir().join(format!("icmpkit-capture-ndp-{}", std::process::id()));
-    std::fs::create_dir_all(&out).unwrap();
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/capture_ndp.sh");
-    let run = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "capture_ndp.sh failed: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let out = common::run_capture_script("capture_ndp.sh");
+    let dir = common::fixtures_dir();
     for name in NDP_FIXTURES {
-        let read = |d: &std::path::Path| {
-            fixture(&std::fs::read_to_string(d.join(format!("icmpv6-{name}.hex"))).unwrap())
-        };
+        let read = |d: &std::path::Path| common::hex_file(&d.join(format!("icmpv6-{name}.hex")));
         let (fresh, committed) = (read(&out), read(&dir));
         let line = |packet: &[u8]| {
             let found = ip::locate_icmp(packet).unwrap();

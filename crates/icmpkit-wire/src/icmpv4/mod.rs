@@ -24,5 +24,3 @@ pub use names::{
 };
 pub use packet::{HEADER_LEN, Packet};
 pub use repr::{Repr, RouterEntries, RouterEntry};
-// Shared with the ICMPv6 Display: extension objects print the same in both.
-pub(crate) use repr::{fmt_extensions, fmt_interface_id};

@@ -208,16 +208,7 @@ pub fn code_name(msg_type: u8, code: u8) -> Option<&'static str> {
 /// The kebab-case name of an extended echo reply's neighbour state
 /// (RFC 8335 §3: the IPv6 neighbour-discovery states, also used for ARP).
 pub fn state_name(state: u8) -> Option<&'static str> {
-    Some(match state {
-        0 => "reserved",
-        1 => "incomplete",
-        2 => "reachable",
-        3 => "stale",
-        4 => "delay",
-        5 => "probe",
-        6 => "failed",
-        _ => return None,
-    })
+    crate::extended_echo::state_name(state)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use core::net::Ipv4Addr;
 
 use crate::bytes::{self, get_u8, get_u16, get_u32};
+use crate::view::packet_view;
 use crate::{Result, checksum};
 
 /// Length of the ICMPv4 header (type, code, checksum, 4 type-specific
@@ -24,38 +25,15 @@ mod field {
     pub const DATA: usize = 8;
 }
 
-/// A read/write view of an ICMPv4 message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A read/write view of an ICMPv4 message.
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking it; getters return 0 past its end.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps a buffer that holds at least the 8-byte header.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the 8-byte header is there. Type-specific lengths are
     /// checked by [`Repr::parse`](super::Repr::parse).
     pub fn check_len(&self) -> Result<()> {
-        bytes::slice(self.buffer.as_ref(), 0, HEADER_LEN, "ICMPv4 header").map(|_| ())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn buf(&self) -> &[u8] {
-        self.buffer.as_ref()
+        bytes::slice(self.buf(), 0, HEADER_LEN, "ICMPv4 header").map(|_| ())
     }
 
     /// The message type.
@@ -134,10 +112,6 @@ impl<'a> Packet<&'a [u8]> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn buf_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
     /// Sets the type.
     pub fn set_msg_type(&mut self, value: u8) {
         bytes::put_u8(self.buf_mut(), field::TYPE, value);

@@ -7,7 +7,9 @@ use core::net::Ipv4Addr;
 use super::names::{self, msg_type as ty};
 use super::packet::{HEADER_LEN, Packet};
 use crate::bytes;
-use crate::extension::{ErrorBody, Extensions, InterfaceId, Object};
+use crate::display::fmt_extensions;
+use crate::extended_echo::{self, Header, ReplyFlags};
+use crate::extension::{ErrorBody, Extensions, InterfaceId};
 use crate::quoted::{Quoted, Transport};
 use crate::{Error, Family, Result};
 
@@ -242,29 +244,25 @@ impl<'a> Repr<'a> {
                 mask: bytes::ipv4_at(data, 0, "ICMPv4 address mask")?,
             },
             (ty::EXTENDED_ECHO_REQUEST, 0) => {
-                let extensions = if data.is_empty() {
-                    None
-                } else {
-                    Some(Extensions::parse(data)?)
-                };
-                let (sequence, flags) = (b6, b7);
+                let header = Header::from_rest_of_header(rest_of_header);
                 Repr::ExtendedEchoRequest {
-                    id: id(),
-                    sequence,
-                    local: flags & 0x01 != 0,
-                    extensions,
+                    id: header.id,
+                    sequence: header.sequence,
+                    local: header.local(),
+                    extensions: extended_echo::parse_request_body(data)?,
                 }
             }
             (ty::EXTENDED_ECHO_REPLY, _) => {
-                let (sequence, flags) = (b6, b7);
+                let header = Header::from_rest_of_header(rest_of_header);
+                let flags = ReplyFlags::from_byte(header.flags);
                 Repr::ExtendedEchoReply {
                     code,
-                    id: id(),
-                    sequence,
-                    state: flags >> 5,
-                    active: flags & 0x04 != 0,
-                    ipv4: flags & 0x02 != 0,
-                    ipv6: flags & 0x01 != 0,
+                    id: header.id,
+                    sequence: header.sequence,
+                    state: flags.state,
+                    active: flags.active,
+                    ipv4: flags.ipv4,
+                    ipv6: flags.ipv6,
                 }
             }
             _ => Repr::Unknown {
@@ -349,17 +347,13 @@ impl<'a> Repr<'a> {
     /// The interface an extended echo request asks about (its first
     /// interface identification object).
     pub fn interface_id(&self) -> Option<InterfaceId<'a>> {
-        let Repr::ExtendedEchoRequest {
-            extensions: Some(ext),
-            ..
-        } = self
-        else {
-            return None;
-        };
-        ext.objects().find_map(|o| match o {
-            Ok(Object::InterfaceId(id)) => Some(id),
+        match self {
+            Repr::ExtendedEchoRequest {
+                extensions: Some(ext),
+                ..
+            } => ext.first_interface_id(),
             _ => None,
-        })
+        }
     }
 
     /// Bytes after the 8-byte header.
@@ -470,7 +464,7 @@ impl<'a> Repr<'a> {
                 sequence,
                 local,
                 ..
-            } => id_seq(*id, u16::from_be_bytes([*sequence, u8::from(*local)])),
+            } => Header::request(*id, *sequence, *local).rest_of_header(),
             Repr::ExtendedEchoReply {
                 id,
                 sequence,
@@ -480,11 +474,13 @@ impl<'a> Repr<'a> {
                 ipv6,
                 ..
             } => {
-                let flags = (state << 5)
-                    | (u8::from(*active) << 2)
-                    | (u8::from(*ipv4) << 1)
-                    | u8::from(*ipv6);
-                id_seq(*id, u16::from_be_bytes([*sequence, flags]))
+                let flags = ReplyFlags {
+                    state: *state,
+                    active: *active,
+                    ipv4: *ipv4,
+                    ipv6: *ipv6,
+                };
+                Header::reply(*id, *sequence, flags).rest_of_header()
             }
             Repr::Unknown { rest_of_header, .. } => *rest_of_header,
         })
@@ -729,15 +725,8 @@ impl fmt::Display for Repr<'_> {
                 local,
                 ..
             } => {
-                write!(f, "ICMP extended echo request, id {id}, seq {sequence}")?;
-                if *local {
-                    f.write_str(", local")?;
-                }
-                if let Some(interface) = self.interface_id() {
-                    f.write_str(", interface ")?;
-                    fmt_interface_id(f, &interface)?;
-                }
-                Ok(())
+                f.write_str("ICMP ")?;
+                extended_echo::fmt_request(f, *id, *sequence, *local, self.interface_id())
             }
             Repr::ExtendedEchoReply {
                 code,
@@ -754,7 +743,7 @@ impl fmt::Display for Repr<'_> {
                         write!(
                             f,
                             ", state {}",
-                            names::state_name(*state).unwrap_or("unknown")
+                            extended_echo::state_name(*state).unwrap_or("unknown")
                         )?;
                         let flag = |b: bool, s| if b { s } else { "" };
                         write!(
@@ -824,68 +813,6 @@ fn fmt_unreachable(
     fmt_extensions(f, body)
 }
 
-/// Appends MPLS labels (what traceroute users look for) when present.
-pub(crate) fn fmt_extensions(f: &mut fmt::Formatter<'_>, body: &ErrorBody<'_>) -> fmt::Result {
-    let Some(ext) = body.extensions() else {
-        return Ok(());
-    };
-    for object in ext.objects() {
-        match object {
-            Ok(Object::Mpls(stack)) => {
-                for entry in stack.entries() {
-                    write!(f, ", {entry}")?;
-                }
-            }
-            Ok(Object::InterfaceInfo(info)) => {
-                f.write_str(", interface")?;
-                if let Some(i) = info.if_index {
-                    write!(f, " index {i}")?;
-                }
-                if let Some(a) = info.address {
-                    write!(f, " {a}")?;
-                }
-                if let Some(n) = info.name {
-                    f.write_str(" ")?;
-                    fmt_text(f, n)?;
-                }
-                if let Some(m) = info.mtu {
-                    write!(f, " mtu {m}")?;
-                }
-            }
-            Ok(Object::InterfaceId(id)) => {
-                f.write_str(", interface ")?;
-                fmt_interface_id(f, &id)?;
-            }
-            Ok(Object::Unknown(raw)) => {
-                write!(f, ", extension class {} c-type {}", raw.class, raw.c_type)?
-            }
-            Err(e) => write!(f, ", bad extension ({e})")?,
-        }
-    }
-    Ok(())
-}
-
-pub(crate) fn fmt_interface_id(f: &mut fmt::Formatter<'_>, id: &InterfaceId<'_>) -> fmt::Result {
-    match id {
-        InterfaceId::Name(n) => fmt_text(f, n),
-        InterfaceId::Index(i) => write!(f, "index {i}"),
-        InterfaceId::Address { afi, address } => match id.ip() {
-            Some(ip) => write!(f, "{ip}"),
-            None => write!(f, "afi {afi} ({} bytes)", address.len()),
-        },
-    }
-}
-
-fn fmt_text(f: &mut fmt::Formatter<'_>, text: &[u8]) -> fmt::Result {
-    for chunk in text.utf8_chunks() {
-        f.write_str(chunk.valid())?;
-        if !chunk.invalid().is_empty() {
-            f.write_str("\u{fffd}")?;
-        }
-    }
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------
 // serde: a flat map of the message's own fields
 // ---------------------------------------------------------------------------
@@ -895,6 +822,7 @@ mod ser {
     use serde::ser::{Serialize, SerializeMap, Serializer};
 
     use super::{Repr, RouterEntries};
+    use crate::extended_echo::{self, ReplyFlags};
     use crate::serde_util::{Display, Hex};
 
     impl Serialize for RouterEntries<'_> {
@@ -972,12 +900,13 @@ mod ser {
                     local,
                     extensions,
                 } => {
-                    map.serialize_entry("id", id)?;
-                    map.serialize_entry("sequence", sequence)?;
-                    map.serialize_entry("local", local)?;
-                    if let Some(ext) = extensions {
-                        map.serialize_entry("extensions", ext)?;
-                    }
+                    extended_echo::serialize_request(
+                        &mut map,
+                        *id,
+                        *sequence,
+                        *local,
+                        extensions.as_ref(),
+                    )?;
                 }
                 Repr::ExtendedEchoReply {
                     id,
@@ -988,15 +917,13 @@ mod ser {
                     ipv6,
                     ..
                 } => {
-                    map.serialize_entry("id", id)?;
-                    map.serialize_entry("sequence", sequence)?;
-                    map.serialize_entry(
-                        "state",
-                        super::names::state_name(*state).unwrap_or("unknown"),
-                    )?;
-                    map.serialize_entry("active", active)?;
-                    map.serialize_entry("ipv4", ipv4)?;
-                    map.serialize_entry("ipv6", ipv6)?;
+                    let flags = ReplyFlags {
+                        state: *state,
+                        active: *active,
+                        ipv4: *ipv4,
+                        ipv6: *ipv6,
+                    };
+                    extended_echo::serialize_reply(&mut map, *id, *sequence, flags)?;
                 }
                 Repr::Unknown {
                     rest_of_header,

@@ -15,8 +15,9 @@ use super::names::{
 };
 use super::ndp::{NeighborFlags, RouterFlags};
 use super::repr::{Repr, extended_echo_state_name};
+use crate::display::fmt_extensions;
+use crate::extended_echo;
 use crate::extension::ErrorBody;
-use crate::icmpv4::{fmt_extensions, fmt_interface_id};
 use crate::quoted::{Quoted, Transport};
 
 /// Writes a kebab-case name with spaces.
@@ -176,17 +177,7 @@ impl Repr<'_> {
                 sequence,
                 local,
                 ..
-            } => {
-                write!(f, "extended echo request, id {id}, seq {sequence}")?;
-                if *local {
-                    f.write_str(", local")?;
-                }
-                if let Some(interface) = self.interface_id() {
-                    f.write_str(", interface ")?;
-                    fmt_interface_id(f, &interface)?;
-                }
-                Ok(())
-            }
+            } => extended_echo::fmt_request(f, *id, *sequence, *local, self.interface_id()),
             Repr::ExtendedEchoReply {
                 code,
                 id,

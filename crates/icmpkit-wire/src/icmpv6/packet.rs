@@ -3,6 +3,7 @@
 use core::net::Ipv6Addr;
 
 use super::names::msg_type;
+use crate::view::packet_view;
 use crate::{Result, bytes, checksum};
 
 /// Byte offsets of the fields shared by several message types.
@@ -28,64 +29,39 @@ mod field {
 /// the header.
 pub const HEADER_LEN: usize = 8;
 
-/// A view over the bytes of an ICMPv6 message (starting at its type byte),
-/// as in smoltcp's `wire`.
-///
-/// Getters read through bounds-checked access and return 0 for a field
-/// past the end of a buffer that [`new_checked`](Self::new_checked) would
-/// have refused; setters panic on such a buffer (check it first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over the bytes of an ICMPv6 message (starting at its type byte),
+    /// as in smoltcp's `wire`.
+    ///
+    /// Getters read through bounds-checked access and return 0 for a field
+    /// past the end of a buffer that [`new_checked`](Self::new_checked) would
+    /// have refused; setters panic on such a buffer (check it first).
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps `buffer` without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps `buffer`, checking that it holds the fixed part of its type
-    /// (see [`header_len`](Self::header_len)).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Packet::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// `Truncated` unless the buffer holds the fixed part of its type (8
     /// bytes for a type, or a code, kept raw as unknown).
     pub fn check_len(&self) -> Result<()> {
-        let buf = self.buffer.as_ref();
-        bytes::slice(buf, 0, HEADER_LEN, "ICMPv6 header")?;
-        let need = if is_decoded(self.msg_type(), self.msg_code()) {
-            header_len(self.msg_type())
-        } else {
-            HEADER_LEN
-        };
-        bytes::slice(buf, 0, need, "ICMPv6 header").map(|_| ())
-    }
-
-    /// The underlying buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
+        // The type and code decide the length, so read them first.
+        bytes::slice(self.buf(), 0, HEADER_LEN, "ICMPv6 header")?;
+        bytes::slice(self.buf(), 0, self.header_len(), "ICMPv6 header").map(|_| ())
     }
 
     /// The whole buffer.
     pub fn as_bytes(&self) -> &[u8] {
-        self.buffer.as_ref()
+        self.buf()
     }
 
     fn u8(&self, at: usize) -> u8 {
-        bytes::get_u8(self.buffer.as_ref(), at)
+        bytes::get_u8(self.buf(), at)
     }
 
     fn u16(&self, at: usize) -> u16 {
-        bytes::get_u16(self.buffer.as_ref(), at)
+        bytes::get_u16(self.buf(), at)
     }
 
     fn u32(&self, at: usize) -> u32 {
-        bytes::get_u32(self.buffer.as_ref(), at)
+        bytes::get_u32(self.buf(), at)
     }
 
     /// The message type.
@@ -138,18 +114,13 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Neighbor solicitation/advertisement and redirect: the target
     /// address; MLD: the multicast address.
     pub fn target_addr(&self) -> Ipv6Addr {
-        bytes::ipv6_at(self.buffer.as_ref(), field::TARGET, "ICMPv6 target")
-            .unwrap_or(Ipv6Addr::UNSPECIFIED)
+        bytes::ipv6_at(self.buf(), field::TARGET, "ICMPv6 target").unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
     /// Redirect: the destination address.
     pub fn destination_addr(&self) -> Ipv6Addr {
-        bytes::ipv6_at(
-            self.buffer.as_ref(),
-            field::DESTINATION,
-            "ICMPv6 destination",
-        )
-        .unwrap_or(Ipv6Addr::UNSPECIFIED)
+        bytes::ipv6_at(self.buf(), field::DESTINATION, "ICMPv6 destination")
+            .unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
     /// Length of the fixed part of this message's type (8 for a type or
@@ -165,88 +136,88 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The bytes after the fixed part: data, quoted datagram, NDP options,
     /// MLD sources or records.
     pub fn payload(&self) -> &[u8] {
-        bytes::tail(self.buffer.as_ref(), self.header_len())
+        bytes::tail(self.buf(), self.header_len())
     }
 
     /// True when the checksum verifies against the pseudo-header of `src`
     /// and `dst` (RFC 4443 §2.3).
     pub fn verify_checksum(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> bool {
-        checksum::verify_icmpv6(src, dst, self.buffer.as_ref())
+        checksum::verify_icmpv6(src, dst, self.buf())
     }
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets the message type.
     pub fn set_msg_type(&mut self, value: u8) {
-        bytes::put_u8(self.buffer.as_mut(), field::TYPE, value);
+        bytes::put_u8(self.buf_mut(), field::TYPE, value);
     }
 
     /// Sets the message code.
     pub fn set_msg_code(&mut self, value: u8) {
-        bytes::put_u8(self.buffer.as_mut(), field::CODE, value);
+        bytes::put_u8(self.buf_mut(), field::CODE, value);
     }
 
     /// Sets the checksum field.
     pub fn set_checksum(&mut self, value: u16) {
-        bytes::put_u16(self.buffer.as_mut(), field::CHECKSUM, value);
+        bytes::put_u16(self.buf_mut(), field::CHECKSUM, value);
     }
 
     /// Sets the 4 bytes after the checksum.
     pub fn set_rest_of_header(&mut self, value: u32) {
-        bytes::put_u32(self.buffer.as_mut(), field::REST, value);
+        bytes::put_u32(self.buf_mut(), field::REST, value);
     }
 
     /// Sets the echo identifier.
     pub fn set_echo_ident(&mut self, value: u16) {
-        bytes::put_u16(self.buffer.as_mut(), field::IDENT, value);
+        bytes::put_u16(self.buf_mut(), field::IDENT, value);
     }
 
     /// Sets the echo sequence number.
     pub fn set_echo_seq_no(&mut self, value: u16) {
-        bytes::put_u16(self.buffer.as_mut(), field::SEQ_NO, value);
+        bytes::put_u16(self.buf_mut(), field::SEQ_NO, value);
     }
 
     /// Sets the packet-too-big MTU.
     pub fn set_mtu(&mut self, value: u32) {
-        bytes::put_u32(self.buffer.as_mut(), field::MTU, value);
+        bytes::put_u32(self.buf_mut(), field::MTU, value);
     }
 
     /// Sets the parameter-problem pointer.
     pub fn set_pointer(&mut self, value: u32) {
-        bytes::put_u32(self.buffer.as_mut(), field::POINTER, value);
+        bytes::put_u32(self.buf_mut(), field::POINTER, value);
     }
 
     /// Sets the RFC 4884 length (64-bit words).
     pub fn set_rfc4884_length(&mut self, value: u8) {
-        bytes::put_u8(self.buffer.as_mut(), field::LENGTH, value);
+        bytes::put_u8(self.buf_mut(), field::LENGTH, value);
     }
 
     /// Sets the target (or MLD multicast) address.
     pub fn set_target_addr(&mut self, value: Ipv6Addr) {
-        bytes::put_bytes(self.buffer.as_mut(), field::TARGET, &value.octets());
+        bytes::put_bytes(self.buf_mut(), field::TARGET, &value.octets());
     }
 
     /// Sets the redirect destination address.
     pub fn set_destination_addr(&mut self, value: Ipv6Addr) {
-        bytes::put_bytes(self.buffer.as_mut(), field::DESTINATION, &value.octets());
+        bytes::put_bytes(self.buf_mut(), field::DESTINATION, &value.octets());
     }
 
     /// The whole buffer, for writing.
     pub fn as_bytes_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
+        self.buf_mut()
     }
 
     /// The bytes after the fixed part, for writing.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let at = self.header_len();
-        bytes::tail_mut(self.buffer.as_mut(), at)
+        bytes::tail_mut(self.buf_mut(), at)
     }
 
     /// Computes and stores the checksum over the whole buffer between `src`
     /// and `dst`.
     pub fn fill_checksum(&mut self, src: &Ipv6Addr, dst: &Ipv6Addr) {
         self.set_checksum(0);
-        let sum = checksum::icmpv6(src, dst, self.buffer.as_ref());
+        let sum = checksum::icmpv6(src, dst, self.buf());
         self.set_checksum(sum);
     }
 }

@@ -10,7 +10,8 @@ use super::names::{
 };
 use super::ndp::{NdpOptions, NeighborFlags, RouterFlags};
 use super::packet::{HEADER_LEN, Packet, header_len, is_decoded};
-use crate::extension::{ErrorBody, Extensions, InterfaceId, Object};
+use crate::extended_echo::{self, Header, ReplyFlags};
+use crate::extension::{ErrorBody, Extensions, InterfaceId};
 use crate::quoted::Quoted;
 use crate::{Error, Family, Result, bytes};
 
@@ -24,12 +25,6 @@ const LONGEST_FIXED_PART: usize = 40;
 
 /// The S flag of an MLDv2 query: routers suppress their timer updates.
 const MLDV2_S_FLAG: u8 = 0x08;
-/// Extended echo request: L bit, the probed interface is the proxy's own.
-const EXT_ECHO_LOCAL: u8 = 0x01;
-/// Extended echo reply: A (active), 4 (has IPv4), 6 (has IPv6) bits.
-const EXT_ECHO_ACTIVE: u8 = 0x04;
-const EXT_ECHO_IPV4: u8 = 0x02;
-const EXT_ECHO_IPV6: u8 = 0x01;
 
 /// The state field of an extended echo reply (RFC 8335 §3: the neighbor
 /// cache state of the probed interface, when it is a neighbor).
@@ -37,16 +32,7 @@ pub type ExtendedEchoState = u8;
 
 /// The kebab-case name of an extended echo reply state.
 pub fn extended_echo_state_name(state: ExtendedEchoState) -> Option<&'static str> {
-    Some(match state {
-        0 => "reserved",
-        1 => "incomplete",
-        2 => "reachable",
-        3 => "stale",
-        4 => "delay",
-        5 => "probe",
-        6 => "failed",
-        _ => return None,
-    })
+    crate::extended_echo::state_name(state)
 }
 
 /// A high-level ICMPv6 message.
@@ -320,26 +306,26 @@ impl<'a> Repr<'a> {
                     records: MldRecords::parse(payload, count)?,
                 }
             }
-            msg_type::EXTENDED_ECHO_REQUEST => Repr::ExtendedEchoRequest {
-                id: packet.echo_ident(),
-                sequence: bytes::u8_at(buf, 6, "extended echo sequence")?,
-                local: bytes::u8_at(buf, 7, "extended echo flags")? & EXT_ECHO_LOCAL != 0,
-                extensions: if payload.is_empty() {
-                    None
-                } else {
-                    Some(Extensions::parse(payload)?)
-                },
-            },
+            msg_type::EXTENDED_ECHO_REQUEST => {
+                let header = Header::from_rest_of_header(packet.rest_of_header());
+                Repr::ExtendedEchoRequest {
+                    id: header.id,
+                    sequence: header.sequence,
+                    local: header.local(),
+                    extensions: extended_echo::parse_request_body(payload)?,
+                }
+            }
             msg_type::EXTENDED_ECHO_REPLY => {
-                let flags = bytes::u8_at(buf, 7, "extended echo flags")?;
+                let header = Header::from_rest_of_header(packet.rest_of_header());
+                let flags = ReplyFlags::from_byte(header.flags);
                 Repr::ExtendedEchoReply {
                     code: code.into(),
-                    id: packet.echo_ident(),
-                    sequence: bytes::u8_at(buf, 6, "extended echo sequence")?,
-                    state: flags >> 5,
-                    active: flags & EXT_ECHO_ACTIVE != 0,
-                    ipv4: flags & EXT_ECHO_IPV4 != 0,
-                    ipv6: flags & EXT_ECHO_IPV6 != 0,
+                    id: header.id,
+                    sequence: header.sequence,
+                    state: flags.state,
+                    active: flags.active,
+                    ipv4: flags.ipv4,
+                    ipv6: flags.ipv6,
                 }
             }
             // is_decoded() admitted only the types above.
@@ -409,17 +395,13 @@ impl<'a> Repr<'a> {
     /// The interface an extended echo request asks about (its first
     /// interface identification object).
     pub fn interface_id(&self) -> Option<InterfaceId<'a>> {
-        let Repr::ExtendedEchoRequest {
-            extensions: Some(ext),
-            ..
-        } = self
-        else {
-            return None;
-        };
-        ext.objects().find_map(|o| match o {
-            Ok(Object::InterfaceId(id)) => Some(id),
+        match self {
+            Repr::ExtendedEchoRequest {
+                extensions: Some(ext),
+                ..
+            } => ext.first_interface_id(),
             _ => None,
-        })
+        }
     }
 
     /// Parses `bytes` as an ICMPv6 message (a shortcut for
@@ -600,13 +582,7 @@ impl<'a> Repr<'a> {
                 local,
                 extensions,
             } => {
-                let id = id.to_be_bytes();
-                packet.set_rest_of_header(u32::from_be_bytes([
-                    id[0],
-                    id[1],
-                    sequence,
-                    u8::from(local) * EXT_ECHO_LOCAL,
-                ]));
+                packet.set_rest_of_header(Header::request(id, sequence, local).rest_of_header());
                 if let Some(ext) = extensions {
                     ext.emit(packet.payload_mut())?;
                 }
@@ -620,12 +596,13 @@ impl<'a> Repr<'a> {
                 ipv6,
                 ..
             } => {
-                let flags = (state & 0x7) << 5
-                    | if active { EXT_ECHO_ACTIVE } else { 0 }
-                    | if ipv4 { EXT_ECHO_IPV4 } else { 0 }
-                    | if ipv6 { EXT_ECHO_IPV6 } else { 0 };
-                let id = id.to_be_bytes();
-                packet.set_rest_of_header(u32::from_be_bytes([id[0], id[1], sequence, flags]));
+                let flags = ReplyFlags {
+                    state,
+                    active,
+                    ipv4,
+                    ipv6,
+                };
+                packet.set_rest_of_header(Header::reply(id, sequence, flags).rest_of_header());
             }
             Repr::Unknown {
                 rest_of_header,

@@ -7,7 +7,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use super::mld::{self, MldRecord, record_type_name};
 use super::ndp::{NdpOption, NdpOptions, NeighborFlags, RouterFlags, option_name};
-use super::repr::{Repr, extended_echo_state_name};
+use super::repr::Repr;
+use crate::extended_echo::{self, ReplyFlags};
 use crate::extension::ErrorBody;
 use crate::serde_util::{Display, Hex};
 
@@ -138,15 +139,7 @@ impl Repr<'_> {
                 sequence,
                 local,
                 extensions,
-            } => {
-                map.serialize_entry("id", &id)?;
-                map.serialize_entry("sequence", &sequence)?;
-                map.serialize_entry("local", &local)?;
-                match extensions {
-                    Some(ext) => map.serialize_entry("extensions", &ext),
-                    None => Ok(()),
-                }
-            }
+            } => extended_echo::serialize_request(map, id, sequence, local, extensions.as_ref()),
             Repr::ExtendedEchoReply {
                 id,
                 sequence,
@@ -156,15 +149,13 @@ impl Repr<'_> {
                 ipv6,
                 ..
             } => {
-                map.serialize_entry("id", &id)?;
-                map.serialize_entry("sequence", &sequence)?;
-                map.serialize_entry(
-                    "state",
-                    extended_echo_state_name(state).unwrap_or("unknown"),
-                )?;
-                map.serialize_entry("active", &active)?;
-                map.serialize_entry("ipv4", &ipv4)?;
-                map.serialize_entry("ipv6", &ipv6)
+                let flags = ReplyFlags {
+                    state,
+                    active,
+                    ipv4,
+                    ipv6,
+                };
+                extended_echo::serialize_reply(map, id, sequence, flags)
             }
             Repr::Unknown {
                 rest_of_header,

@@ -8,6 +8,7 @@
 use core::net::Ipv4Addr;
 
 use crate::bytes::{self, get_u8, get_u16};
+use crate::view::packet_view;
 use crate::{Error, Result, checksum};
 
 /// Length of the option-less header.
@@ -37,26 +38,11 @@ const FLAG_DF: u16 = 0x4000;
 const FLAG_MF: u16 = 0x2000;
 const OFFSET_MASK: u16 = 0x1fff;
 
-/// A read/write view of an IPv4 header and what follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A read/write view of an IPv4 header and what follows it.
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking it; getters return 0 for fields
-    /// past its end.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps a buffer after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the version, that the header (options included) fits the
     /// buffer and that the total length covers the header. A total length
     /// beyond the buffer is allowed (see [`is_truncated`](Self::is_truncated)).
@@ -76,15 +62,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Malformed("IPv4 total length below header length"));
         }
         Ok(())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn buf(&self) -> &[u8] {
-        self.buffer.as_ref()
     }
 
     /// The version field (4 for a checked packet).
@@ -200,10 +177,6 @@ impl<'a> Packet<&'a [u8]> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn buf_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
     /// Sets version 4 and the header length in bytes (a multiple of 4).
     pub fn set_version_and_header_len(&mut self, header_len: usize) {
         let ihl = (header_len / 4).min(15) as u8;

@@ -4,6 +4,7 @@
 use core::net::Ipv6Addr;
 
 use crate::bytes::{self, get_u8, get_u16, get_u32};
+use crate::view::packet_view;
 use crate::{Error, Result};
 
 /// Length of the fixed header.
@@ -37,26 +38,11 @@ mod field {
     pub const DST: usize = 24;
 }
 
-/// A read/write view of an IPv6 header and what follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A read/write view of an IPv6 header and what follows it.
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking it; getters return 0 for fields
-    /// past its end.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Packet { buffer }
-    }
-
-    /// Wraps a buffer after [`check_len`](Self::check_len).
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the fixed header fits and the version is 6. A payload
     /// length beyond the buffer is allowed (see
     /// [`is_truncated`](Self::is_truncated)).
@@ -67,15 +53,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Malformed("IPv6 version is not 6"));
         }
         Ok(())
-    }
-
-    /// The wrapped buffer.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn buf(&self) -> &[u8] {
-        self.buffer.as_ref()
     }
 
     /// The version field (6 for a checked packet).
@@ -146,10 +123,6 @@ impl<'a> Packet<&'a [u8]> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn buf_mut(&mut self) -> &mut [u8] {
-        self.buffer.as_mut()
-    }
-
     /// Sets version 6, the traffic class and the flow label.
     pub fn set_version_tc_flow(&mut self, traffic_class: u8, flow_label: u32) {
         let v = (6u32 << 28) | (u32::from(traffic_class) << 20) | (flow_label & 0x000f_ffff);
