@@ -70,6 +70,8 @@ pub struct Pinger {
     events: VecDeque<PingEvent>,
     /// Flood mode: read replies right after each send.
     flood: bool,
+    /// Which transmit stamp belongs to which request.
+    tx_stamps: TxStamps,
     /// One timer, re-armed for every wait (cheaper than a new one each time).
     timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     send_buf: Vec<u8>,
@@ -94,6 +96,9 @@ impl Pinger {
         }
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
+        // them: they cost an error-queue read per packet.
+        let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
@@ -121,6 +126,10 @@ impl Pinger {
             },
             events: VecDeque::new(),
             flood: opts.timing.flood,
+            tx_stamps: TxStamps {
+                enabled: tx_stamped,
+                ..TxStamps::default()
+            },
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             send_buf: Vec::with_capacity(opts.payload_size + 8),
             recv_buf: vec![0; 65_536],
@@ -132,10 +141,16 @@ impl Pinger {
     /// iputils reads it (`message too long` with the path MTU, or the OS
     /// error text).
     fn take_local_error(&mut self) -> Option<(String, Option<u32>)> {
+        self.read_error_queue()
+    }
+
+    /// Reads the error queue without waiting: transmit stamps and ICMP
+    /// errors go to the session; the first local error is returned.
+    fn read_error_queue(&mut self) -> Option<(String, Option<u32>)> {
         let socket = self.socket.get_ref();
+        let target = self.target.address;
         while let Ok(Some(q)) = socket.recv_error(&mut self.recv_buf) {
             if q.origin != ErrorOrigin::Local {
-                let target = self.target.address;
                 on_queued_error(
                     socket,
                     &q,
@@ -143,6 +158,7 @@ impl Pinger {
                     &mut self.session,
                     &mut self.events,
                     target,
+                    &mut self.tx_stamps,
                 );
                 continue;
             }
@@ -211,7 +227,7 @@ impl Pinger {
                         if let Ok(mut guard) = ready {
                             let errors_waiting = guard.ready().is_error();
                             let socket = guard.get_inner();
-                            drain(socket, errors_waiting, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address);
+                            drain(socket, errors_waiting, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address, &mut self.tx_stamps);
                             guard.clear_ready();
                         }
                     }
@@ -240,7 +256,15 @@ impl Pinger {
             self.target.scope_id,
         );
         let event = match sent {
-            Ok(_) => self.session.on_sent(seq, at),
+            Ok(_) => {
+                let event = self.session.on_sent(seq, at);
+                if self.tx_stamps.enabled {
+                    self.tx_stamps.sent(seq);
+                    // On most paths the stamp is queued before sendto returns.
+                    self.read_error_queue();
+                }
+                event
+            }
             Err(e) => match self.take_local_error() {
                 Some((message, mtu)) => self.session.on_local_error(seq, at, message, mtu),
                 None => self.session.on_send_error(seq, at, e.to_string()),
@@ -259,6 +283,7 @@ impl Pinger {
                 &mut self.events,
                 &mut self.recv_buf,
                 self.target.address,
+                &mut self.tx_stamps,
             );
         }
     }
@@ -273,13 +298,14 @@ fn drain(
     events: &mut VecDeque<PingEvent>,
     buf: &mut [u8],
     target: IpAddr,
+    tx_stamps: &mut TxStamps,
 ) {
     let family = socket.family();
     let datagram = socket.kind() == SocketKind::Datagram;
     // Only error readiness means the error queue has something: skip the
     // system call otherwise (it is the hot path of a flood).
     while errors_waiting && let Ok(Some(q)) = socket.recv_error(buf) {
-        on_queued_error(socket, &q, buf, session, events, target);
+        on_queued_error(socket, &q, buf, session, events, target, tx_stamps);
     }
     while let Ok(received) = socket.recv(buf) {
         let now = Timestamp::now();
@@ -317,10 +343,40 @@ fn drain(
     }
 }
 
-/// Feeds one error-queue entry to the session: an ICMP error quoting our
-/// request (datagram sockets only: a raw socket also receives each ICMP
-/// error as a packet, handled with the full quote, so it is counted once
-/// there). Local errors are read where a send fails.
+/// Transmit stamps arrive numbered by successful sends (OPT_ID keys
+/// counting from 0); this remembers which request each number was.
+#[derive(Debug, Default)]
+struct TxStamps {
+    enabled: bool,
+    next_key: u32,
+    /// (key, sequence) of recent sends, oldest first.
+    recent: VecDeque<(u32, u16)>,
+}
+
+impl TxStamps {
+    /// Stamps still unread after this many newer sends are given up.
+    const WINDOW: usize = 1024;
+
+    fn sent(&mut self, seq: Sequence) {
+        self.recent.push_back((self.next_key, seq.0));
+        self.next_key = self.next_key.wrapping_add(1);
+        if self.recent.len() > Self::WINDOW {
+            self.recent.pop_front();
+        }
+    }
+
+    fn sequence_of(&self, key: u32) -> Option<Sequence> {
+        self.recent
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, seq)| Sequence(seq))
+    }
+}
+
+/// Feeds one error-queue entry to the session: a transmit stamp, or an
+/// ICMP error quoting our request (datagram sockets only: a raw socket also
+/// receives each ICMP error as a packet, handled with the full quote, so it
+/// is counted once there). Local errors are read where a send fails.
 fn on_queued_error(
     socket: &IcmpSocket,
     q: &QueuedError,
@@ -328,7 +384,14 @@ fn on_queued_error(
     session: &mut Session,
     events: &mut VecDeque<PingEvent>,
     target: IpAddr,
+    tx_stamps: &mut TxStamps,
 ) {
+    if q.origin == ErrorOrigin::Timestamping {
+        if let (Some(seq), Some(t)) = (tx_stamps.sequence_of(q.key), q.tx_time) {
+            session.on_tx_timestamp(seq, t.as_nanos() as u64);
+        }
+        return;
+    }
     if socket.kind() != SocketKind::Datagram || q.origin == ErrorOrigin::Local {
         return;
     }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::IcmpError;
-use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::clock::{Timestamp, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::engine::stats::RttStats;
@@ -70,6 +70,8 @@ pub enum Next {
 #[derive(Debug, Clone, Copy)]
 struct Outstanding {
     sent: Timestamp,
+    /// When the kernel sent it (CLOCK_REALTIME ns), if the socket says.
+    kernel_tx_ns: Option<u64>,
     answered: bool,
     timed_out: bool,
 }
@@ -299,6 +301,7 @@ impl Session {
             seq.0,
             Outstanding {
                 sent: at,
+                kernel_tx_ns: None,
                 answered: false,
                 timed_out: false,
             },
@@ -321,6 +324,13 @@ impl Session {
             Duration::from_millis(ms as u64).max(self.timing.min_interval)
         } else {
             self.timing.interval
+        }
+    }
+
+    /// Records the kernel's transmit stamp of request `seq`.
+    pub fn on_tx_timestamp(&mut self, seq: Sequence, kernel_tx_ns: u64) {
+        if let Some(e) = self.outstanding.get_mut(&seq.0) {
+            e.kernel_tx_ns = Some(kernel_tx_ns);
         }
     }
 
@@ -387,7 +397,7 @@ impl Session {
         let sent_at = sent.unwrap_or(entry.sent);
         let late = entry.timed_out;
         entry.answered = true;
-        let rtt = round_trip(sent_at, reply.kernel_rx_ns, now);
+        let rtt = round_trip_stamped(sent_at, entry.kernel_tx_ns, reply.kernel_rx_ns, now);
         let duplicate = self.answered.mark(Sequence(reply.sequence));
         if duplicate {
             self.duplicates += 1;

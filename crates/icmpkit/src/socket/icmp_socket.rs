@@ -76,6 +76,8 @@ pub enum ErrorOrigin {
     Icmp,
     /// An ICMPv6 error from a router or the target.
     Icmp6,
+    /// A transmit timestamp (see [`IcmpSocket::enable_tx_timestamps`]).
+    Timestamping,
     /// Another origin (timestamping, zero-copy...), by its number.
     Other(u8),
 }
@@ -106,6 +108,12 @@ pub struct QueuedError {
     pub len: usize,
     /// The kernel's timestamp of the error, since the UNIX epoch.
     pub kernel_time: Option<Duration>,
+    /// For [`ErrorOrigin::Timestamping`] entries: when the kernel handed
+    /// the datagram to the device (CLOCK_REALTIME, since the epoch).
+    pub tx_time: Option<Duration>,
+    /// For [`ErrorOrigin::Timestamping`] entries: which send it stamps,
+    /// counting successful sends from 0 (`SOF_TIMESTAMPING_OPT_ID`).
+    pub key: u32,
     /// Monotonic time right after the system call returned.
     pub received_at: Instant,
 }
@@ -212,6 +220,15 @@ impl IcmpSocket {
     /// Sets the path-MTU discovery mode.
     pub fn set_pmtu_discovery(&self, mode: PmtuDisc) -> io::Result<()> {
         sys::set_pmtu_discovery(&self.socket, self.family, mode)
+    }
+
+    /// Asks for kernel transmit timestamps: each successful send then
+    /// queues an [`ErrorOrigin::Timestamping`] entry on the error queue with
+    /// [`QueuedError::tx_time`] and its [`QueuedError::key`]. RTTs from
+    /// these and the receive stamps are kernel-to-kernel, free of any
+    /// user-space delay before the send.
+    pub fn enable_tx_timestamps(&self) -> io::Result<()> {
+        sys::enable_tx_timestamps(&self.socket)
     }
 
     /// Raw sockets: replaces the ICMP type filter (e.g.
@@ -532,6 +549,7 @@ pub(super) fn queued_error(message: &RawMessage, received_at: Instant) -> io::Re
             1 => ErrorOrigin::Local,
             2 => ErrorOrigin::Icmp,
             3 => ErrorOrigin::Icmp6,
+            4 => ErrorOrigin::Timestamping,
             other => ErrorOrigin::Other(other),
         },
         errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
@@ -542,6 +560,8 @@ pub(super) fn queued_error(message: &RawMessage, received_at: Instant) -> io::Re
         destination: message.peer.map(|p| p.ip()),
         len: message.len,
         kernel_time: message.ancillary.kernel_time,
+        tx_time: message.ancillary.software_timestamp,
+        key: ee.data,
         received_at,
     })
 }
