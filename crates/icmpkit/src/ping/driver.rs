@@ -14,7 +14,8 @@ use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, QueuedError, SocketKind, SocketOptions,
+    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, QueuedError, Received, SocketKind,
+    SocketOptions,
 };
 use crate::{Error, IcmpError, Result};
 
@@ -274,17 +275,21 @@ impl Pinger {
         if self.flood {
             // On fast paths (loopback, veth) the reply is queued before
             // sendto even returns: take it now instead of a trip through
-            // the reactor for every packet.
+            // the reactor, and stop once nothing is in flight (as iputils
+            // does) rather than paying a read that finds the socket empty.
             let socket = self.socket.get_ref();
-            drain(
-                socket,
-                false,
-                &mut self.session,
-                &mut self.events,
-                &mut self.recv_buf,
-                self.target.address,
-                &mut self.tx_stamps,
-            );
+            while self.session.in_flight() > 0 {
+                let Ok(received) = socket.recv(&mut self.recv_buf) else {
+                    break;
+                };
+                on_packet(
+                    socket,
+                    &received,
+                    &self.recv_buf,
+                    &mut self.session,
+                    &mut self.events,
+                );
+            }
         }
     }
 }
@@ -300,46 +305,52 @@ fn drain(
     target: IpAddr,
     tx_stamps: &mut TxStamps,
 ) {
-    let family = socket.family();
-    let datagram = socket.kind() == SocketKind::Datagram;
     // Only error readiness means the error queue has something: skip the
     // system call otherwise (it is the hot path of a flood).
     while errors_waiting && let Ok(Some(q)) = socket.recv_error(buf) {
         on_queued_error(socket, &q, buf, session, events, target, tx_stamps);
     }
     while let Ok(received) = socket.recv(buf) {
-        let now = Timestamp::now();
-        let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
-        match probe::classify(family, icmp) {
-            Incoming::EchoReply { id, sequence, data } => {
-                let reply = EchoReply {
-                    from: received.source,
-                    // Datagram sockets only ever deliver our own id.
-                    id: if datagram { session.id() } else { id },
-                    sequence,
-                    data,
-                    bytes: icmp.len(),
-                    ttl: received.ttl,
-                    kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
-                };
-                events.extend(session.on_reply(&reply, now));
-            }
-            Incoming::Error {
-                icmp_type,
-                code,
-                info,
-                quoted,
-            } => {
-                let err = IcmpError::classify(family, received.source, icmp_type, code, info);
-                events.extend(session.on_error(
-                    quoted.id,
-                    quoted.sequence,
-                    quoted.destination,
-                    err,
-                ));
-            }
-            Incoming::Other => {}
+        on_packet(socket, &received, buf, session, events);
+    }
+}
+
+/// Feeds one received ICMP packet to the session.
+fn on_packet(
+    socket: &IcmpSocket,
+    received: &Received,
+    buf: &[u8],
+    session: &mut Session,
+    events: &mut VecDeque<PingEvent>,
+) {
+    let family = socket.family();
+    let datagram = socket.kind() == SocketKind::Datagram;
+    let now = Timestamp::now();
+    let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+    match probe::classify(family, icmp) {
+        Incoming::EchoReply { id, sequence, data } => {
+            let reply = EchoReply {
+                from: received.source,
+                // Datagram sockets only ever deliver our own id.
+                id: if datagram { session.id() } else { id },
+                sequence,
+                data,
+                bytes: icmp.len(),
+                ttl: received.ttl,
+                kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
+            };
+            events.extend(session.on_reply(&reply, now));
         }
+        Incoming::Error {
+            icmp_type,
+            code,
+            info,
+            quoted,
+        } => {
+            let err = IcmpError::classify(family, received.source, icmp_type, code, info);
+            events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));
+        }
+        Incoming::Other => {}
     }
 }
 

@@ -191,7 +191,8 @@ impl Session {
         self.errors.len() as u64 + self.local_errors
     }
 
-    fn in_flight(&self) -> u64 {
+    /// Requests neither answered nor errored yet.
+    pub fn in_flight(&self) -> u64 {
         self.transmitted
             .saturating_sub(self.received + self.error_count())
     }
