@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod packet_view;
 
 use clap::{Parser, Subcommand};
 
