@@ -200,6 +200,7 @@ fn indent(f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
 
 fn scalar(value: &Value) -> String {
     match value {
+        Value::String(s) if s.is_empty() => "\"\"".into(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
