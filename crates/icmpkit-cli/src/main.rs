@@ -20,6 +20,8 @@ enum Command {
     Ping(commands::ping::PingArgs),
     /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
     Decode(commands::decode::DecodeArgs),
+    /// Print or capture every ICMP/ICMPv6 packet reaching this host.
+    Listen(commands::listen::ListenArgs),
 }
 
 fn main() {
@@ -27,6 +29,7 @@ fn main() {
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
         Command::Decode(args) => commands::decode::run(args),
+        Command::Listen(args) => commands::listen::run(args),
     };
     std::process::exit(code);
 }

@@ -1,4 +1,5 @@
 //! One module per `icmpkit` subcommand.
 
 pub mod decode;
+pub mod listen;
 pub mod ping;
