@@ -98,13 +98,9 @@ mod tests {
         assert!(f.passes(Family::V4, Some(8), inside));
         assert!(!f.passes(Family::V4, Some(8), outside));
         assert!(!f.passes(Family::V4, Some(0), inside));
-        assert!(
-            f.passes(
-                Family::V6,
-                Some(128),
-                "2001:db8::1".parse::<IpAddr>().unwrap()
-            ) == false
-        );
+        // ICMPv6 echo requests pass the type filter but not --from.
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        assert!(!f.passes(Family::V6, Some(128), v6));
         assert!(f.kernel_filter(Family::V4).passes(8));
         assert!(!f.kernel_filter(Family::V4).passes(0));
         assert!(f.kernel_filter(Family::V6).passes(128));
