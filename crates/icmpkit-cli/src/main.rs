@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod packet_view;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -17,19 +18,26 @@ struct Cli {
 enum Command {
     /// Ping hosts (iputils ping compatible).
     Ping(commands::ping::PingArgs),
+    /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
+    Trace(commands::trace::TraceArgs),
+    /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
+    Decode(commands::decode::DecodeArgs),
+    /// Print or capture every ICMP/ICMPv6 packet reaching this host.
+    Listen(commands::listen::ListenArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
-    Trace(commands::trace::TraceArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
+        Command::Trace(args) => commands::trace::run(args),
+        Command::Decode(args) => commands::decode::run(args),
+        Command::Listen(args) => commands::listen::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -39,7 +47,6 @@ fn main() {
             );
             exit::OK
         }
-        Command::Trace(args) => commands::trace::run(args),
     };
     std::process::exit(code);
 }

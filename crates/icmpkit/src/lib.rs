@@ -12,6 +12,7 @@ pub use error::{Error, PermissionHint, Result};
 pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};
+pub mod listen;
 pub mod ping;
 pub mod resolve;
 #[cfg(feature = "serde")]

@@ -1,4 +1,6 @@
 //! One module per `icmpkit` subcommand.
 
+pub mod decode;
+pub mod listen;
 pub mod ping;
 pub mod trace;

@@ -255,6 +255,15 @@ impl IcmpSocket {
         self.socket.set_read_timeout(timeout)
     }
 
+    /// Sets the receive buffer to `size` bytes even above
+    /// `net.core.rmem_max` (`SO_RCVBUFFORCE`, needs `CAP_NET_ADMIN`), for
+    /// receivers that must absorb bursts (a sniffer). Without the
+    /// capability it fails with `PermissionDenied`; then
+    /// [`SocketOptions::recv_buffer`] is the capped alternative.
+    pub fn set_recv_buffer_force(&self, size: usize) -> io::Result<()> {
+        sys::set_recv_buffer_force(&self.socket, size)
+    }
+
     /// Waits until a message or a queued error is pending, or `timeout`
     /// passes (then both are false). `None` waits forever.
     pub fn wait(&self, timeout: Option<Duration>) -> io::Result<Readiness> {

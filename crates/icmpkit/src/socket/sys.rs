@@ -67,6 +67,13 @@ fn set_int_option(
     set_option(fd, level, name, &value)
 }
 
+/// `SO_RCVBUFFORCE`: a receive buffer above `net.core.rmem_max` (needs
+/// `CAP_NET_ADMIN`).
+pub(super) fn set_recv_buffer_force(socket: &socket2::Socket, size: usize) -> io::Result<()> {
+    let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    set_int_option(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size)
+}
+
 /// Installs the raw ICMPv4 type filter; bit `t` set drops type `t` (< 32).
 fn set_icmp_filter(fd: BorrowedFd<'_>, blocked: u32) -> io::Result<()> {
     set_option(fd, libc::SOL_RAW, ICMP_FILTER, &blocked)

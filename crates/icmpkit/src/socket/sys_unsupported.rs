@@ -49,6 +49,10 @@ pub(super) fn set_mark(_: &socket2::Socket, _: u32) -> io::Result<()> {
     Err(unsupported())
 }
 
+pub(super) fn set_recv_buffer_force(_: &socket2::Socket, _: usize) -> io::Result<()> {
+    Err(unsupported())
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtendedError {
     pub errno: u32,
