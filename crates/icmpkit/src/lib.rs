@@ -9,6 +9,7 @@ pub use icmpkit_wire as wire;
 
 mod error;
 pub use error::{Error, PermissionHint, Result};
+pub mod craft;
 pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};

@@ -26,7 +26,7 @@ pub struct SendTime {
 }
 
 impl SendTime {
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         // SystemTime::now() is clock_gettime(CLOCK_REALTIME) on Linux; a
         // clock before 1970 reads as zero rather than failing the send.
         let realtime = SystemTime::now()
