@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod packet_view;
 
 use clap::{Parser, Subcommand};
 
@@ -17,12 +18,15 @@ struct Cli {
 enum Command {
     /// Ping hosts (iputils ping compatible).
     Ping(commands::ping::PingArgs),
+    /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
+    Decode(commands::decode::DecodeArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
+        Command::Decode(args) => commands::decode::run(args),
     };
     std::process::exit(code);
 }

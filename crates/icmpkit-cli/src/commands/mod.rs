@@ -1,3 +1,4 @@
 //! One module per `icmpkit` subcommand.
 
+pub mod decode;
 pub mod ping;
