@@ -15,6 +15,7 @@ mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod ping;
 pub mod resolve;
+pub mod respond;
 #[cfg(feature = "serde")]
 mod serde_ms;
 pub mod socket;
