@@ -20,6 +20,10 @@ enum Command {
     Ping(commands::ping::PingArgs),
     /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
     Decode(commands::decode::DecodeArgs),
+    /// Craft any ICMP/ICMPv6 message, send it, show what comes back.
+    Send(commands::send::SendArgs),
+    /// Answer echo, timestamp and extended echo requests from user space.
+    Respond(commands::respond::RespondArgs),
 }
 
 fn main() {
@@ -27,6 +31,8 @@ fn main() {
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
         Command::Decode(args) => commands::decode::run(args),
+        Command::Send(args) => commands::send::run(args),
+        Command::Respond(args) => commands::respond::run(args),
     };
     std::process::exit(code);
 }

@@ -2,3 +2,5 @@
 
 pub mod decode;
 pub mod ping;
+pub mod respond;
+pub mod send;

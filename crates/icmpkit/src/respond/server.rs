@@ -61,7 +61,8 @@ pub enum Outcome {
 /// One request handled.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RespondEvent {
-    /// When (UNIX time): the reply's departure, or the drop.
+    /// When the request arrived (UNIX time); an answer leaves its delay
+    /// later.
     pub time: Duration,
     /// ICMPv4 or ICMPv6.
     pub family: Family,
@@ -262,7 +263,6 @@ impl State {
             };
             let (_, p) = self.pending.swap_remove(pos);
             let mut event = p.event;
-            event.time = unix_now();
             event.outcome = match sockets[p.socket].get_ref().send_to(&p.reply, event.from) {
                 Ok(_) => Outcome::Answered {
                     reply: p.reply,
