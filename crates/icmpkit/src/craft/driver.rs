@@ -261,9 +261,7 @@ impl Sender {
                 self.send_next();
                 continue;
             }
-            let Some(wake) = self.next_wake() else {
-                return None;
-            };
+            let wake = self.next_wake()?;
             self.timer
                 .as_mut()
                 .reset(tokio::time::Instant::from_std(wake));

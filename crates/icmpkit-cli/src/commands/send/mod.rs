@@ -84,7 +84,7 @@ async fn run_async(args: SendArgs) -> i32 {
         {
             answered_by_reply.insert(a.index);
         }
-        print_event(&event, &target, style);
+        print_event(&event, &target, args.source, style);
     }
     let report = sender.report();
     print_summary(&report, style);
@@ -191,13 +191,14 @@ fn fill(size: usize, pattern: &[u8]) -> Vec<u8> {
     }
 }
 
-fn print_event(event: &SendEvent, target: &Target, style: Style) {
+fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAddr>, style: Style) {
     let mut out = std::io::stdout().lock();
     let family = target.family();
     match event {
         SendEvent::Sent { index, message } => {
             let meta = Meta {
                 time: Some(unix_now()),
+                src: source,
                 dst: Some(target.address),
                 ..Meta::default()
             };
