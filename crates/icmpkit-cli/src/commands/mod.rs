@@ -3,4 +3,6 @@
 pub mod decode;
 pub mod listen;
 pub mod ping;
+pub mod respond;
+pub mod send;
 pub mod trace;
