@@ -17,3 +17,4 @@ pub mod resolve;
 #[cfg(feature = "serde")]
 mod serde_ms;
 pub mod socket;
+pub mod sweep;

@@ -76,6 +76,9 @@ pub enum Incoming<'a> {
         info: u32,
         /// The request it quotes.
         quoted: QuotedProbe,
+        /// The quoted request itself, from its type byte (as much as the
+        /// router quoted: its payload stamp, when long enough).
+        quoted_icmp: &'a [u8],
     },
     /// Anything else (other types, errors about other traffic, garbage).
     Other,
@@ -116,18 +119,19 @@ pub fn classify(family: Family, icmp: &[u8]) -> Incoming<'_> {
         return Incoming::Other;
     };
     match quoted_request(family, icmp.get(8..).unwrap_or(&[])) {
-        Some(quoted) => Incoming::Error {
+        Some((quoted, quoted_icmp)) => Incoming::Error {
             icmp_type: t,
             code,
             info,
             quoted,
+            quoted_icmp,
         },
         None => Incoming::Other,
     }
 }
 
 /// Finds our echo request inside the datagram an error quotes.
-fn quoted_request(family: Family, quote: &[u8]) -> Option<QuotedProbe> {
+fn quoted_request(family: Family, quote: &[u8]) -> Option<(QuotedProbe, &[u8])> {
     let (destination, icmp) = match family {
         Family::V4 => {
             let ihl = usize::from(quote.first()? & 0x0f) * 4;
@@ -146,10 +150,17 @@ fn quoted_request(family: Family, quote: &[u8]) -> Option<QuotedProbe> {
         }
     };
     let own = parse_own_request(family, icmp)?;
-    Some(QuotedProbe {
+    let quoted = QuotedProbe {
         destination: Some(destination),
         ..own
-    })
+    };
+    Some((quoted, icmp))
+}
+
+/// The echo data of an ICMP echo message (request or reply) starting at
+/// its type byte: what follows the 8-byte header.
+pub fn echo_data(icmp: &[u8]) -> &[u8] {
+    icmp.get(8..).unwrap_or(&[])
 }
 
 /// Reads our own echo request (as the error queue returns it: the ICMP
@@ -202,8 +213,11 @@ mod tests {
             Incoming::Error {
                 icmp_type: 11,
                 quoted,
+                quoted_icmp,
                 ..
             } => {
+                assert_eq!(quoted_icmp, &req[..]);
+                assert_eq!(echo_data(quoted_icmp), &[0; 8]);
                 assert_eq!(quoted.id, 7);
                 assert_eq!(quoted.sequence, 9);
                 assert_eq!(quoted.destination, Some("198.51.100.9".parse().unwrap()));

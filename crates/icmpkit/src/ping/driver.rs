@@ -252,6 +252,7 @@ fn drain(
                 code,
                 info,
                 quoted,
+                ..
             } => {
                 let err = IcmpError::classify(family, received.source, icmp_type, code, info);
                 events.extend(session.on_error(
