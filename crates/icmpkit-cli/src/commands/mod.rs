@@ -1,3 +1,4 @@
 //! One module per `icmpkit` subcommand.
 
 pub mod ping;
+pub mod sweep;

@@ -204,7 +204,7 @@ impl Sweeper {
 
     async fn step(&mut self) {
         let now = Timestamp::now();
-        self.drain(now);
+        self.drain();
         self.session.expire(now);
         match self.session.next_batch(now, &mut self.batch) {
             Next::Done => self.done = true,
@@ -280,7 +280,7 @@ impl Sweeper {
     }
 
     /// Reads everything queued on every socket and feeds it to the session.
-    fn drain(&mut self, now: Timestamp) {
+    fn drain(&mut self) {
         for s in &self.sockets {
             let socket = s.socket.get_ref();
             let mut buf = [0u8; RECV_BUF_LEN];
@@ -295,8 +295,7 @@ impl Sweeper {
                 };
                 let err = IcmpError::classify(s.family, from, q.icmp_type, q.icmp_code, q.info);
                 let quoted = buf.get(..q.len.min(buf.len())).unwrap_or(&[]);
-                self.session
-                    .on_error(s.family, quoted, q.destination, err, now);
+                self.session.on_error(s.family, quoted, q.destination, err);
             }
             loop {
                 match socket.recv_batch(&mut self.recv_bufs, &mut self.received) {
@@ -339,7 +338,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
             quoted_icmp,
         } => {
             let err = IcmpError::classify(s.family, r.source, icmp_type, code, info);
-            session.on_error(s.family, quoted_icmp, quoted.destination, err, now);
+            session.on_error(s.family, quoted_icmp, quoted.destination, err);
         }
         Incoming::Other => {}
     }

@@ -108,9 +108,23 @@ pub struct SweepSummary {
     /// Wall time from the first send.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
     pub elapsed: Duration,
+    /// Time from the first send to the last: `probes_sent / send_time` is
+    /// the sending rate.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+    pub send_time: Duration,
 }
 
 impl SweepSummary {
+    /// Probes sent per second while sending (0 before two sends).
+    pub fn send_rate(&self) -> f64 {
+        let secs = self.send_time.as_secs_f64();
+        if secs > 0.0 {
+            self.probes_sent as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
     /// Targets finished without an answer (timed out or answered by an error).
     pub fn unreachable(&self) -> u64 {
         self.finished - self.alive

@@ -220,7 +220,8 @@ pub struct Session {
     events: VecDeque<SweepEvent>,
     summary: SweepSummary,
     started: Option<Timestamp>,
-    last_activity: Option<Timestamp>,
+    last_send: Option<Timestamp>,
+    ended_at: Option<Timestamp>,
 }
 
 fn slot(family: Family) -> usize {
@@ -284,7 +285,8 @@ impl Session {
                 ..SweepSummary::default()
             },
             started: None,
-            last_activity: None,
+            last_send: None,
+            ended_at: None,
             targets,
             schedule,
         })
@@ -309,12 +311,11 @@ impl Session {
     /// The totals so far.
     pub fn summary(&self, now: Timestamp) -> SweepSummary {
         let mut s = self.summary.clone();
-        let end = if self.finalize_done() {
-            self.last_activity.unwrap_or(now)
-        } else {
-            now
-        };
+        let end = self.ended_at.unwrap_or(now);
         s.elapsed = self.started.map_or(Duration::ZERO, |t| end.since(t));
+        if let (Some(first), Some(last)) = (self.started, self.last_send) {
+            s.send_time = last.since(first);
+        }
         s
     }
 
@@ -365,10 +366,13 @@ impl Session {
     pub fn next_batch(&mut self, now: Timestamp, batch: &mut Vec<Probe>) -> Next {
         batch.clear();
         let now_ns = now.monotonic_ns;
-        if self.wave_exhausted() {
-            if let Some(next) = self.end_wave(now_ns) {
-                return next;
+        if self.wave_exhausted()
+            && let Some(next) = self.end_wave(now_ns)
+        {
+            if next == Next::Done {
+                self.ended_at.get_or_insert(now);
             }
+            return next;
         }
         let room = self.schedule.max_in_flight.saturating_sub(self.in_flight);
         let fresh = if self.wave_start_ns.is_some_and(|s| s > now_ns) {
@@ -487,7 +491,7 @@ impl Session {
     /// Records that `probes` left at `at` (the time in their stamps).
     pub fn on_sent(&mut self, probes: &[Probe], at: Timestamp) {
         self.started.get_or_insert(at);
-        self.last_activity = Some(at);
+        self.last_send = Some(at);
         for p in probes {
             let (_, attempt) = self.split(p.sequence);
             let deadline_ns = at.monotonic_ns + self.timeouts_ns[attempt as usize];
@@ -547,7 +551,6 @@ impl Session {
         self.summary.replies += 1;
         self.summary.late += u64::from(late);
         self.summary.duplicates += u64::from(duplicate);
-        self.last_activity = Some(now);
         self.events.push_back(SweepEvent::Reply {
             index,
             address,
@@ -621,7 +624,6 @@ impl Session {
         quoted_icmp: &[u8],
         quoted_destination: Option<IpAddr>,
         error: IcmpError,
-        now: Timestamp,
     ) {
         let Some(request) = parse_own_request(family, quoted_icmp) else {
             return;
@@ -653,7 +655,6 @@ impl Session {
         };
         let address = self.targets.address(index).unwrap_or(error.from);
         let (probe, _) = self.split(request.sequence);
-        self.last_activity = Some(now);
         self.events.push_back(SweepEvent::Error {
             index,
             address,

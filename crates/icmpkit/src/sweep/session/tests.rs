@@ -214,14 +214,14 @@ fn errors_are_attributed_to_their_target_and_router() {
     // A full quote: validated by the cookie.
     let q = quoted_request(&s, &probes[0], at(0), true);
     let dst = s.targets().address(probes[0].index);
-    s.on_error(Family::V6, &q, dst, err, at(1));
+    s.on_error(Family::V6, &q, dst, err);
     // An 8-byte quote: attributed by its quoted destination.
     let q = quoted_request(&s, &probes[1], at(0), false);
     let dst = s.targets().address(probes[1].index);
-    s.on_error(Family::V6, &q, dst, err, at(1));
+    s.on_error(Family::V6, &q, dst, err);
     // A quote whose destination disagrees with the stamp: rejected.
     let q = quoted_request(&s, &probes[2], at(0), true);
-    s.on_error(Family::V6, &q, Some(router), err, at(1));
+    s.on_error(Family::V6, &q, Some(router), err);
     assert_eq!(s.summary(at(1)).rejected, 1);
     let ev = events(&mut s);
     let done = hosts(&ev);
