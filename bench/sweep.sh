@@ -51,7 +51,7 @@ timed icmpkit "$ICMPKIT" sweep "$NET" -a -q -r 0 -t 500 --rate 0 --seed 1
 MAC=$(ip -n "$SERVER" -o link show "${TAG}b" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 : >"$OUT/empty.conf"
 timed zmap zmap -M icmp_echoscan -i "${TAG}a" -S 10.250.0.1 -G "$MAC" -b "$OUT/empty.conf" \
-  -r 10000000 -c 1 -o - -v 3 "$NET"
+  -r 0 -c 1 -o - -v 3 "$NET"
 for t in fping icmpkit zmap; do
   printf "%-8s wall %6.3f s  found %6s  peak RSS %6d KiB\n" "$t" "$(wall $t)" "$(found $t)" "$(rss $t)"
 done
@@ -61,10 +61,11 @@ ik_found=$(found icmpkit)
 awk -v a="$(wall icmpkit)" -v b="$(wall fping)" \
   'BEGIN {printf "wall ratio icmpkit/fping: %.2f (target <= 0.50)\n", a / b}'
 # Send rates: icmpkit's summary line, zmap's last status line.
-ik_send_pps=$(in_client "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 3 --json 2>/dev/null \
-  | tail -1 | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"]/max(s["send_time"]/1000,1e-9)))')
+timed icmpkit_json "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 3 --json
+ik_send_pps=$(tail -1 "$OUT/icmpkit_json.out" | /usr/bin/python3 -c \
+  'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"] / max(s["send_time"] / 1000, 1e-9)))')
 zmap_pps=$(grep -o 'send: [0-9]* done ([0-9.]* [Kk]\?p/s avg)' "$OUT/zmap.err" | tail -1 \
-  | awk '{v=$5; sub(/\(/,"",v); if ($6 ~ /^[Kk]/) v*=1000; print int(v)}')
+  | awk '{v=$4; sub(/\(/,"",v); if ($5 ~ /^[Kk]/) v*=1000; print int(v)}')
 printf "send rate: icmpkit %s pkt/s, zmap %s pkt/s\n" "$ik_send_pps" "${zmap_pps:-?}"
 if [ -n "$zmap_pps" ] && [ "$zmap_pps" -gt 0 ]; then
   awk -v a="$ik_send_pps" -v b="$zmap_pps" 'BEGIN {printf "send-rate ratio icmpkit/zmap: %.2f (target >= 1.00)\n", a / b}'
