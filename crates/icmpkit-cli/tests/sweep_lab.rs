@@ -101,7 +101,17 @@ fn alive_and_unreachable_lists_v4_and_v6() {
 fn errors_name_the_router_and_exit_codes_follow_fping() {
     let lab = lab_or_skip!("errors_name_the_router_and_exit_codes_follow_fping");
     let c = lab_chain(&lab);
-    let o = sweep(&c, &["10.9.0.252-10.9.0.254", "fd00:99::fd", "-r", "0", "-t", "300"]);
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.252-10.9.0.254",
+            "fd00:99::fd",
+            "-r",
+            "0",
+            "-t",
+            "300",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     for dst in ["10.9.0.252", "10.9.0.253", "10.9.0.254"] {
@@ -118,7 +128,9 @@ fn errors_name_the_router_and_exit_codes_follow_fping() {
     );
     assert_eq!(
         lines(&stdout(&o)),
-        lines("10.9.0.252 is unreachable\n10.9.0.253 is unreachable\n10.9.0.254 is unreachable\nfd00:99::fd is unreachable\n")
+        lines(
+            "10.9.0.252 is unreachable\n10.9.0.253 is unreachable\n10.9.0.254 is unreachable\nfd00:99::fd is unreachable\n"
+        )
     );
     // All alive: 0.
     let o = sweep(&c, &["10.9.0.1-10.9.0.20", "fd00:99::1", "-q"]);
@@ -154,7 +166,18 @@ fn errors_name_the_router_and_exit_codes_follow_fping() {
 fn json_csv_and_per_probe_statistics() {
     let lab = lab_or_skip!("json_csv_and_per_probe_statistics");
     let c = lab_chain(&lab);
-    let o = sweep(&c, &["10.9.0.1-10.9.0.3", "10.9.0.130", "--json", "-r", "0", "-t", "200"]);
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.1-10.9.0.3",
+            "10.9.0.130",
+            "--json",
+            "-r",
+            "0",
+            "-t",
+            "200",
+        ],
+    );
     let objects: Vec<serde_json::Value> = stdout(&o)
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
@@ -167,13 +190,24 @@ fn json_csv_and_per_probe_statistics() {
     let dead = hosts.iter().find(|h| h["address"] == "10.9.0.130").unwrap();
     assert_eq!(dead["status"], "unreachable");
     assert_eq!(dead["packets_sent"], 1);
-    assert!(hosts.iter().filter(|h| h["status"] == "alive").all(|h| h["min_rtt"].as_f64().unwrap() > 0.0));
+    assert!(
+        hosts
+            .iter()
+            .filter(|h| h["status"] == "alive")
+            .all(|h| h["min_rtt"].as_f64().unwrap() > 0.0)
+    );
     let summary = &objects[4];
     assert_eq!(summary["type"], "summary");
-    assert_eq!((summary["targets"].as_u64(), summary["alive"].as_u64()), (Some(4), Some(3)));
+    assert_eq!(
+        (summary["targets"].as_u64(), summary["alive"].as_u64()),
+        (Some(4), Some(3))
+    );
     assert_eq!(summary["unreachable"], 1);
 
-    let o = sweep(&c, &["10.9.0.1", "10.9.0.253", "--csv", "-r", "0", "-t", "300"]);
+    let o = sweep(
+        &c,
+        &["10.9.0.1", "10.9.0.253", "--csv", "-r", "0", "-t", "300"],
+    );
     let csv: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
     assert_eq!(
         csv[0],
@@ -181,13 +215,32 @@ fn json_csv_and_per_probe_statistics() {
     );
     assert_eq!(csv.len(), 3);
     let row = csv.iter().find(|r| r.starts_with("10.9.0.253,")).unwrap();
-    assert!(row.starts_with("10.9.0.253,10.9.0.253,error,1,0,100.0,,,,ICMP Host Unreachable"), "{row}");
+    assert!(
+        row.starts_with("10.9.0.253,10.9.0.253,error,1,0,100.0,,,,ICMP Host Unreachable"),
+        "{row}"
+    );
     assert!(row.ends_with(",10.1.0.2"), "{row}");
 
     // -C: every RTT, "-" for the lost ones, on stderr as fping.
-    let o = sweep(&c, &["10.9.0.5", "10.9.0.140", "-C", "3", "-p", "50", "-t", "100", "-q"]);
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.5",
+            "10.9.0.140",
+            "-C",
+            "3",
+            "-p",
+            "50",
+            "-t",
+            "100",
+            "-q",
+        ],
+    );
     let err = stderr(&o);
-    let line = err.lines().find(|l| l.starts_with("10.9.0.5 :")).expect(&err);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("10.9.0.5 :"))
+        .expect(&err);
     let rtts: Vec<&str> = line["10.9.0.5 :".len()..].split_whitespace().collect();
     assert_eq!(rtts.len(), 3);
     assert!(rtts.iter().all(|r| r.parse::<f64>().is_ok()), "{line}");
@@ -195,15 +248,32 @@ fn json_csv_and_per_probe_statistics() {
     // -c: xmt/rcv/%loss.
     let o = sweep(&c, &["10.9.0.5", "-c", "2", "-p", "20"]);
     let err = stderr(&o);
-    assert!(err.contains("10.9.0.5 : xmt/rcv/%loss = 2/2/0%, min/avg/max = "), "{err}");
-    assert!(stdout(&o).contains("10.9.0.5 : [1], 64 bytes, "), "{}", stdout(&o));
+    assert!(
+        err.contains("10.9.0.5 : xmt/rcv/%loss = 2/2/0%, min/avg/max = "),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("10.9.0.5 : [1], 64 bytes, "),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]
 fn shards_files_stdin_and_exclusions() {
     let lab = lab_or_skip!("shards_files_stdin_and_exclusions");
     let c = lab_chain(&lab);
-    let base = ["10.9.0.0/25", "-a", "-q", "-r", "0", "-t", "200", "--seed", "9"];
+    let base = [
+        "10.9.0.0/25",
+        "-a",
+        "-q",
+        "-r",
+        "0",
+        "-t",
+        "200",
+        "--seed",
+        "9",
+    ];
     let mut union = Vec::new();
     for i in 0..4 {
         let shard = format!("{i}/4");
@@ -220,7 +290,11 @@ fn shards_files_stdin_and_exclusions() {
     let dir = std::env::temp_dir().join(format!("icmpkit-sweep-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let list = dir.join("targets");
-    std::fs::write(&list, "# lab hosts\n10.9.0.1-10.9.0.10\n\nfd00:99::1  # v6\n").unwrap();
+    std::fs::write(
+        &list,
+        "# lab hosts\n10.9.0.1-10.9.0.10\n\nfd00:99::1  # v6\n",
+    )
+    .unwrap();
     let excl = dir.join("exclude");
     std::fs::write(&excl, "10.9.0.8/30\n").unwrap();
     let o = sweep(

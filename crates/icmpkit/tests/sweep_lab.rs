@@ -69,7 +69,8 @@ fn lab_chain(lab: &Lab, dead: &str, live: &str, unreachable: &str, prohibited: &
     let c = lab.chain(2).expect("chain");
     c.serve_prefix(live).expect("serve");
     c.reject(Reject::Blackhole, dead).expect("blackhole");
-    c.reject(Reject::Unreachable, unreachable).expect("unreachable");
+    c.reject(Reject::Unreachable, unreachable)
+        .expect("unreachable");
     c.router(1)
         .unwrap()
         .reject(Reject::Prohibit, prohibited)
@@ -93,11 +94,24 @@ fn within(net: &str, a: IpAddr) -> bool {
 }
 
 /// Sweeps `whole` (blackholed on r2 but for the more specific routes).
-fn check_sweep(c: &Chain, family: Family, whole: &str, live: &str, unreachable: &str, prohibited: &str) {
+fn check_sweep(
+    c: &Chain,
+    family: Family,
+    whole: &str,
+    live: &str,
+    unreachable: &str,
+    prohibited: &str,
+) {
     // The router addresses the errors must name.
     let (r1, r2): (IpAddr, IpAddr) = match family {
-        Family::V4 => (c.router_v4(1).unwrap().into(), c.router_v4(2).unwrap().into()),
-        Family::V6 => (c.router_v6(1).unwrap().into(), c.router_v6(2).unwrap().into()),
+        Family::V4 => (
+            c.router_v4(1).unwrap().into(),
+            c.router_v4(2).unwrap().into(),
+        ),
+        Family::V6 => (
+            c.router_v6(1).unwrap().into(),
+            c.router_v6(2).unwrap().into(),
+        ),
     };
     let out = sweep_in(c.client(), &[whole], &options(300, 2));
     let expected_targets = targets_of(whole).len() as u64;
@@ -134,7 +148,9 @@ fn check_sweep(c: &Chain, family: Family, whole: &str, live: &str, unreachable: 
             assert_eq!(h.report.packets_sent, 3, "{a}: retried twice");
         }
         if let Some(router) = expected_router {
-            let e = h.error().unwrap_or_else(|| panic!("{a}: no ICMP error: {h:?}"));
+            let e = h
+                .error()
+                .unwrap_or_else(|| panic!("{a}: no ICMP error: {h:?}"));
             assert_eq!(e.from, router, "{a}: error from the wrong router");
             assert!(e.is_unreachable(), "{a}: {e:?}");
             assert!(!h.is_alive());
@@ -166,7 +182,12 @@ fn check_sweep(c: &Chain, family: Family, whole: &str, live: &str, unreachable: 
 #[test]
 fn live_dead_and_rejected_prefixes_v4() {
     let lab = lab_or_skip!("live_dead_and_rejected_prefixes_v4");
-    let nets = ["10.9.0.0/24", "10.9.0.0/25", "10.9.0.192/30", "10.9.0.196/30"];
+    let nets = [
+        "10.9.0.0/24",
+        "10.9.0.0/25",
+        "10.9.0.192/30",
+        "10.9.0.196/30",
+    ];
     let c = lab_chain(&lab, nets[0], nets[1], nets[2], nets[3]);
     check_sweep(&c, Family::V4, nets[0], nets[1], nets[2], nets[3]);
 }
@@ -174,7 +195,12 @@ fn live_dead_and_rejected_prefixes_v4() {
 #[test]
 fn live_dead_and_rejected_prefixes_v6() {
     let lab = lab_or_skip!("live_dead_and_rejected_prefixes_v6");
-    let nets = ["fd00:99::/120", "fd00:99::/121", "fd00:99::c0/126", "fd00:99::c4/126"];
+    let nets = [
+        "fd00:99::/120",
+        "fd00:99::/121",
+        "fd00:99::c0/126",
+        "fd00:99::c4/126",
+    ];
     let c = lab_chain(&lab, nets[0], nets[1], nets[2], nets[3]);
     check_sweep(&c, Family::V6, nets[0], nets[1], nets[2], nets[3]);
 }
@@ -282,8 +308,8 @@ fn forger(server: Ns, family: Family, addrs: Vec<IpAddr>, stop: std::sync::mpsc:
         let mut reply = icmp.clone();
         reply[0] = if family == Family::V4 { 0 } else { 129 };
         match k {
-            1 => reply[8 + 20] ^= 1,      // cookie
-            2 => reply[8 + 24 + 7] ^= 1,  // target index
+            1 => reply[8 + 20] ^= 1,                  // cookie
+            2 => reply[8 + 24 + 7] ^= 1,              // target index
             3 => reply[5] = reply[5].wrapping_add(1), // echo id
             _ => {}
         }
@@ -362,10 +388,15 @@ fn forged_replies(lab: &Lab, family: Family, prefix: &str, first: &str, last: &s
         .filter(|e| matches!(e, SweepEvent::Reply { late: true, .. }))
         .collect();
     assert!(!late.is_empty(), "{:?}", out.replies);
-    assert!(late.iter().all(
-        |e| matches!(e, SweepEvent::Reply { address, .. } if *address == addrs[5])
-    ));
-    let h5 = out.hosts.iter().find(|h| h.report.address == addrs[4]).unwrap();
+    assert!(
+        late.iter()
+            .all(|e| matches!(e, SweepEvent::Reply { address, .. } if *address == addrs[5]))
+    );
+    let h5 = out
+        .hosts
+        .iter()
+        .find(|h| h.report.address == addrs[4])
+        .unwrap();
     assert_eq!(h5.report.duplicates, 2);
     assert_eq!(h5.report.packets_received, 2);
 }
@@ -409,5 +440,7 @@ fn multiping_reports_in_input_order() {
     assert!(reports[1].min_rtt.is_some() && reports[1].packets_received == 1);
     assert_eq!(reports[2].target, "10.9.0.1");
     // A name that does not resolve fails the call, as in icmplib.
-    assert!(icmpkit::sweep::multiping_blocking(&["no-such-host.invalid"], &options(200, 0)).is_err());
+    assert!(
+        icmpkit::sweep::multiping_blocking(&["no-such-host.invalid"], &options(200, 0)).is_err()
+    );
 }

@@ -195,7 +195,11 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         // Shuffled, not the identity or a rotation of it.
-        let in_place = a.iter().enumerate().filter(|(i, x)| *i as u64 == **x).count();
+        let in_place = a
+            .iter()
+            .enumerate()
+            .filter(|(i, x)| *i as u64 == **x)
+            .count();
         assert!(in_place < 20, "{in_place} fixed points");
         let ascending = a.windows(2).filter(|w| w[1] == w[0] + 1).count();
         assert!(ascending < 20, "{ascending} ascending steps");

@@ -91,11 +91,21 @@ impl StampKey {
     /// Writes a tagged stamp (the stamp, then `tag`, both covered by the
     /// cookie) into the first [`TAGGED_STAMP_LEN`] bytes of `data`; returns
     /// false (writing nothing) if `data` is shorter.
-    pub fn write_tagged(&self, probe: &ProbeId, sent: Timestamp, tag: u64, data: &mut [u8]) -> bool {
+    pub fn write_tagged(
+        &self,
+        probe: &ProbeId,
+        sent: Timestamp,
+        tag: u64,
+        data: &mut [u8],
+    ) -> bool {
         let Some(out) = data.get_mut(..TAGGED_STAMP_LEN) else {
             return false;
         };
-        write_stamp(&mut out[..STAMP_LEN], sent, self.cookie(probe, sent, Some(tag)));
+        write_stamp(
+            &mut out[..STAMP_LEN],
+            sent,
+            self.cookie(probe, sent, Some(tag)),
+        );
         out[STAMP_LEN..].copy_from_slice(&tag.to_be_bytes());
         true
     }

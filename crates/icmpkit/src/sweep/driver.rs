@@ -250,7 +250,10 @@ impl Sweeper {
         let batch = std::mem::take(&mut self.batch);
         for (i, p) in batch.iter().enumerate() {
             self.session.fill_payload(p, at, &mut self.payload);
-            let address = self.targets().address(p.index).unwrap_or(IpAddr::from([0u8; 4]));
+            let address = self
+                .targets()
+                .address(p.index)
+                .unwrap_or(IpAddr::from([0u8; 4]));
             let family = family_of(address);
             probe::echo_request(
                 family,
@@ -271,7 +274,14 @@ impl Sweeper {
                     msgs.push((self.messages[i].as_slice(), a));
                 }
             }
-            let sent = send_all(&self.sockets[s].socket, &msgs, &probes, &mut self.session, at).await;
+            let sent = send_all(
+                &self.sockets[s].socket,
+                &msgs,
+                &probes,
+                &mut self.session,
+                at,
+            )
+            .await;
             if sent.is_err() {
                 tokio::time::sleep(NOBUFS_PAUSE).await;
             }

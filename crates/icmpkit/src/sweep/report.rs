@@ -21,7 +21,10 @@ pub struct HostResult {
     pub report: PingReport,
     /// The RTT of each probe in send order (`-C`), `None` for a lost one;
     /// retries of one probe share its slot.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option_list"))]
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_ms::option_list")
+    )]
     pub probe_rtts: Vec<Option<Duration>>,
 }
 

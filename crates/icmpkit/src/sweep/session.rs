@@ -537,16 +537,15 @@ impl Session {
         if reply.id != self.id(family) {
             return; // another program's echo traffic (raw sockets see all)
         }
-        let Some((index, address, sent)) = self.validate(family, reply.sequence, reply.data)
-        else {
+        let Some((index, address, sent)) = self.validate(family, reply.sequence, reply.data) else {
             self.summary.rejected += 1;
             return;
         };
         let (probe, attempt) = self.split(reply.sequence);
         let rtt = round_trip(sent, reply.kernel_rx_ns, now);
         let late = now.monotonic_ns >= sent.monotonic_ns + self.timeouts_ns[attempt as usize];
-        let seen_key = index * u64::from(self.schedule.count) * self.attempts()
-            + u64::from(reply.sequence);
+        let seen_key =
+            index * u64::from(self.schedule.count) * self.attempts() + u64::from(reply.sequence);
         let duplicate = self.seen.set(seen_key);
         self.summary.replies += 1;
         self.summary.late += u64::from(late);
@@ -598,7 +597,12 @@ impl Session {
 
     /// Checks a probe's tagged stamp: the target index, its address and
     /// the send time, if genuine.
-    fn validate(&self, family: Family, sequence: u16, data: &[u8]) -> Option<(u64, IpAddr, Timestamp)> {
+    fn validate(
+        &self,
+        family: Family,
+        sequence: u16,
+        data: &[u8],
+    ) -> Option<(u64, IpAddr, Timestamp)> {
         let index = peek_tag(data)?;
         let address = self.targets.address(index)?;
         if family_of(address) != family
@@ -720,7 +724,10 @@ impl Session {
 
     /// A result for `index` with nothing received yet.
     fn result_skeleton(&self, index: u64, sent: u64) -> HostResult {
-        let address = self.targets.address(index).unwrap_or(IpAddr::from([0u8; 4]));
+        let address = self
+            .targets
+            .address(index)
+            .unwrap_or(IpAddr::from([0u8; 4]));
         HostResult {
             index,
             report: PingReport {

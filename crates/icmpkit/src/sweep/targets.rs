@@ -251,7 +251,10 @@ impl TargetSet {
     /// The address of target `index`.
     pub fn address(&self, index: u64) -> Option<IpAddr> {
         let b = self.block(index)?;
-        Some(from_bits(b.family, b.start + u128::from(index - b.first_index)))
+        Some(from_bits(
+            b.family,
+            b.start + u128::from(index - b.first_index),
+        ))
     }
 
     /// The address and IPv6 zone of target `index`.

@@ -4,11 +4,13 @@ use clap::Args;
 
 /// Probe many hosts at once (fping -g, zmap's ICMP echo scan).
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Targets: CIDR prefixes (192.0.2.0/24, 2001:db8::/120), ranges \
+#[command(
+    after_help = "Targets: CIDR prefixes (192.0.2.0/24, 2001:db8::/120), ranges \
 (192.0.2.10-192.0.2.20), addresses and names; from the command line, -f FILE, or stdin. \
 IPv4 prefixes shorter than /31 skip their network and broadcast addresses.\n\n\
 Exit status: 0 if every target is alive, 1 if some are not, 2 if a name did not resolve, \
-3 on bad arguments, 4 on a system failure (permissions, sockets).")]
+3 on bad arguments, 4 on a system failure (permissions, sockets)."
+)]
 pub struct SweepArgs {
     /// Targets: prefixes, ranges, addresses or names.
     #[arg(value_name = "TARGET")]
@@ -53,7 +55,12 @@ pub struct SweepArgs {
     pub retries: u32,
 
     /// Timeout of the first attempt, in milliseconds.
-    #[arg(short = 't', long = "timeout", value_name = "MS", default_value_t = 500.0)]
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "MS",
+        default_value_t = 500.0
+    )]
     pub timeout: f64,
 
     /// Backoff factor: each retry waits this much longer.
@@ -61,11 +68,21 @@ pub struct SweepArgs {
     pub backoff: f64,
 
     /// Milliseconds between two probes to one target (-c/-C).
-    #[arg(short = 'p', long = "period", value_name = "MS", default_value_t = 1000.0)]
+    #[arg(
+        short = 'p',
+        long = "period",
+        value_name = "MS",
+        default_value_t = 1000.0
+    )]
     pub period: f64,
 
     /// Milliseconds between two packets overall (fping -i; 0 = no limit).
-    #[arg(short = 'i', long = "interval", value_name = "MS", conflicts_with = "rate")]
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "MS",
+        conflicts_with = "rate"
+    )]
     pub interval: Option<f64>,
 
     /// Packets per second (0 = as fast as the host can go). Default 10000.

@@ -106,19 +106,46 @@ impl Output {
         match event {
             SweepEvent::Host(h) if self.count > 1 => self.held.push(h.clone()),
             SweepEvent::Host(h) => self.host(h),
-            SweepEvent::Error { address, error, .. } if !self.quiet && self.format == Format::Text => {
-                eprintln!("{} from {} for ICMP Echo sent to {address}", error_text(error), error.from);
+            SweepEvent::Error { address, error, .. }
+                if !self.quiet && self.format == Format::Text =>
+            {
+                eprintln!(
+                    "{} from {} for ICMP Echo sent to {address}",
+                    error_text(error),
+                    error.from
+                );
             }
             SweepEvent::Reply {
-                address, from, probe, rtt, bytes, late, duplicate, ..
+                address,
+                from,
+                probe,
+                rtt,
+                bytes,
+                late,
+                duplicate,
+                ..
             } if !self.quiet && self.format == Format::Text => {
-                let from_note = if from != address { format!(" from {from}") } else { String::new() };
+                let from_note = if from != address {
+                    format!(" from {from}")
+                } else {
+                    String::new()
+                };
                 if *late {
-                    eprintln!("{address} : late reply{from_note} to probe [{probe}], {} ms (after the timeout)", ms(*rtt));
+                    eprintln!(
+                        "{address} : late reply{from_note} to probe [{probe}], {} ms (after the timeout)",
+                        ms(*rtt)
+                    );
                 } else if *duplicate {
-                    eprintln!("{address} : duplicate reply{from_note} to probe [{probe}], {} ms", ms(*rtt));
+                    eprintln!(
+                        "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
+                        ms(*rtt)
+                    );
                 } else if self.count > 1 {
-                    let _ = writeln!(self.out, "{address} : [{probe}], {bytes} bytes, {} ms{from_note}", ms(*rtt));
+                    let _ = writeln!(
+                        self.out,
+                        "{address} : [{probe}], {bytes} bytes, {} ms{from_note}",
+                        ms(*rtt)
+                    );
                     self.maybe_flush();
                 }
             }

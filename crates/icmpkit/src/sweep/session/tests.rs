@@ -110,8 +110,16 @@ fn replies_retries_and_timeouts() {
     let ev = events(&mut s);
     let alive = hosts(&ev);
     assert_eq!(alive.len(), 3);
-    assert!(alive.iter().all(|h| h.is_alive() && h.report.packets_sent == 1));
-    assert!(alive.iter().all(|h| h.report.rtts == [Duration::from_millis(5)]));
+    assert!(
+        alive
+            .iter()
+            .all(|h| h.is_alive() && h.report.packets_sent == 1)
+    );
+    assert!(
+        alive
+            .iter()
+            .all(|h| h.report.rtts == [Duration::from_millis(5)])
+    );
     assert_eq!(s.in_flight(), 3);
     // First timeout: the other three are retried (sequence 1), not given up.
     s.expire(at(100));
@@ -126,7 +134,10 @@ fn replies_retries_and_timeouts() {
     let ev = events(&mut s);
     let dead = hosts(&ev);
     assert_eq!(dead.len(), 3);
-    assert!(dead.iter().all(|h| !h.is_alive() && h.report.packets_sent == 2));
+    assert!(
+        dead.iter()
+            .all(|h| !h.is_alive() && h.report.packets_sent == 2)
+    );
     assert_eq!(s.next_batch(at(300), &mut Vec::new()), Next::Done);
     let sum = s.summary(at(300));
     assert_eq!((sum.finished, sum.alive, sum.probes_sent), (6, 3, 9));
