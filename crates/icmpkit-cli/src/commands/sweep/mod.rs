@@ -176,10 +176,18 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut out = Output::new(format, &args, count);
     let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
     let mut interrupted = false;
+    // One listener for the whole run (not one per event).
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     loop {
+        let ctrl_c = async {
+            match sigint.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         let event = tokio::select! {
             e = sweeper.next_event() => e,
-            _ = tokio::signal::ctrl_c() => { interrupted = true; None }
+            _ = ctrl_c => { interrupted = true; None }
         };
         let Some(event) = event else { break };
         if let SweepEvent::Host(_) = &event {
@@ -191,7 +199,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let summary = sweeper.summary();
     out.finish(&summary, sweeper.seed());
     if interrupted {
-        sweeper.stop();
+        // Targets not finished were not reported: not all alive.
         return exit::NO_REPLY;
     }
     if !name_errors.is_empty() {
