@@ -267,7 +267,9 @@ impl Session {
             key,
             ids: [0; 2],
             timeouts_ns,
-            bucket: TokenBucket::new(schedule.rate, batch),
+            // Burst: a batch, or 10 ms of tokens at high rates, so that a
+            // late wake-up (timer granularity, a busy CPU) loses no tokens.
+            bucket: TokenBucket::new(schedule.rate, batch.max(schedule.rate / 100)),
             wave: 0,
             wave_start_ns: None,
             next_k: 0,
