@@ -132,6 +132,16 @@ fn errors_name_the_router_and_exit_codes_follow_fping() {
             "10.9.0.252 is unreachable\n10.9.0.253 is unreachable\n10.9.0.254 is unreachable\nfd00:99::fd is unreachable\n"
         )
     );
+    // -H sets the TTL (in the IP header icmpkit writes on raw IPv4 sockets):
+    // with 1, r1 answers Time Exceeded.
+    let o = sweep(&c, &["10.9.0.7", "-H", "1", "-r", "0", "-t", "300"]);
+    assert!(
+        stderr(&o).contains(
+            "ICMP Time Exceeded (type 11 code 0) from 10.1.0.2 for ICMP Echo sent to 10.9.0.7"
+        ),
+        "{}",
+        stderr(&o)
+    );
     // All alive: 0.
     let o = sweep(&c, &["10.9.0.1-10.9.0.20", "fd00:99::1", "-q"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

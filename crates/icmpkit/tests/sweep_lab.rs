@@ -248,7 +248,10 @@ fn shards_add_up_and_seed_fixes_the_order() {
         let out = sweep_in(c.client(), &["10.9.0.128/25"], &o);
         // The token bucket holds the rate.
         let rate = out.summary.send_rate();
-        assert!((1700.0..=2300.0).contains(&rate), "{rate} pkt/s for --rate 2000");
+        assert!(
+            (1700.0..=2300.0).contains(&rate),
+            "{rate} pkt/s for --rate 2000"
+        );
         out.hosts.iter().map(|h| h.index).collect::<Vec<u64>>()
     };
     let first = order(5);

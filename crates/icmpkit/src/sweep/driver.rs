@@ -18,7 +18,8 @@ use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
 use crate::resolve::family_of;
 use crate::socket::{
-    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege, Received, SocketKind, SocketOptions,
+    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege, Received, SocketKind,
+    SocketOptions,
 };
 use crate::{Error, IcmpError, Result};
 
@@ -82,6 +83,9 @@ struct FamilySocket {
     socket: AsyncIcmpSocket,
     family: Family,
     datagram: bool,
+    /// Raw IPv4 with `IP_HDRINCL`: messages start with this IPv4 header
+    /// template (length, checksum and a zero source are the kernel's).
+    ip_header: Option<[u8; 20]>,
 }
 
 /// A sweep in progress: pull events with [`Sweeper::next_event`] (the
@@ -139,10 +143,12 @@ impl Sweeper {
                 SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
             };
             session.set_id(family, id);
+            let ip_header = header_template(&socket, opts);
             sockets.push(FamilySocket {
                 datagram: socket.kind() == SocketKind::Datagram,
                 socket,
                 family,
+                ip_header,
             });
         }
         let batch = opts.schedule.batch;
@@ -255,13 +261,23 @@ impl Sweeper {
                 .address(p.index)
                 .unwrap_or(IpAddr::from([0u8; 4]));
             let family = family_of(address);
+            let message = &mut self.messages[i];
             probe::echo_request(
                 family,
                 self.session.id(family),
                 p.sequence,
                 &self.payload,
-                &mut self.messages[i],
+                message,
             );
+            let header = self
+                .sockets
+                .iter()
+                .find(|s| s.family == family)
+                .and_then(|s| s.ip_header);
+            if let (Some(mut header), IpAddr::V4(dst)) = (header, address) {
+                header[16..20].copy_from_slice(&dst.octets());
+                message.splice(0..0, header);
+            }
         }
         for s in 0..self.sockets.len() {
             let family = self.sockets[s].family;
@@ -396,6 +412,26 @@ async fn send_all(
         }
     }
     Ok(())
+}
+
+/// Turns on `IP_HDRINCL` for a raw IPv4 socket and returns the header its
+/// probes carry (DF, the TTL and TOS asked for, the source if one is
+/// bound); `None` for other sockets or if the kernel refuses.
+fn header_template(socket: &AsyncIcmpSocket, opts: &SweepOptions) -> Option<[u8; 20]> {
+    let raw_v4 = socket.kind() == SocketKind::Raw && socket.family() == Family::V4;
+    if !raw_v4 || socket.get_ref().set_header_included(true).is_err() {
+        return None;
+    }
+    let mut h = [0u8; 20];
+    h[0] = 0x45; // version 4, 5 words
+    h[1] = opts.socket.tos.unwrap_or(0);
+    h[6] = 0x40; // DF; id 0, length and checksum are the kernel's
+    h[8] = opts.socket.ttl.unwrap_or(64);
+    h[9] = 1; // ICMP
+    if let Some(IpAddr::V4(src)) = opts.socket.source {
+        h[12..16].copy_from_slice(&src.octets());
+    }
+    Some(h)
 }
 
 fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
