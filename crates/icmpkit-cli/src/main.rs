@@ -2,8 +2,9 @@
 
 mod commands;
 mod exit;
+mod packet_view;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// icmpkit: ping, sweep, trace, listen, send, respond and decode ICMP.
 #[derive(Debug, Parser)]
@@ -19,6 +20,17 @@ enum Command {
     Ping(commands::ping::PingArgs),
     /// Probe many hosts at once: prefixes, ranges, lists (fping -g, zmap).
     Sweep(commands::sweep::SweepArgs),
+    /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
+    Trace(commands::trace::TraceArgs),
+    /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
+    Decode(commands::decode::DecodeArgs),
+    /// Print or capture every ICMP/ICMPv6 packet reaching this host.
+    Listen(commands::listen::ListenArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() {
@@ -39,6 +51,18 @@ fn main() {
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
         Command::Sweep(args) => commands::sweep::run(args),
+        Command::Trace(args) => commands::trace::run(args),
+        Command::Decode(args) => commands::decode::run(args),
+        Command::Listen(args) => commands::listen::run(args),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "icmpkit",
+                &mut std::io::stdout(),
+            );
+            exit::OK
+        }
     };
     std::process::exit(code);
 }

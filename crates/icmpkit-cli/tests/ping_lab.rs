@@ -203,10 +203,7 @@ fn json_events_and_summary() {
 #[test]
 fn loss_is_measured() {
     let lab = lab_or_skip!("loss_is_measured");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: loss_is_measured: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!("loss_is_measured", icmpkit_lab::require_tool("nft"));
     let c = chain(&lab, 1);
     // The router drops every second echo request it forwards (deterministically).
     let r1 = c.router(1).unwrap();
@@ -235,10 +232,7 @@ fn loss_is_measured() {
 #[test]
 fn duplicates_are_counted() {
     let lab = lab_or_skip!("duplicates_are_counted");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: duplicates_are_counted: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!("duplicates_are_counted", icmpkit_lab::require_tool("nft"));
     let c = chain(&lab, 0);
     // The server sends every echo reply twice.
     let client = c.client_v4().to_string();
@@ -365,11 +359,11 @@ fn bad_input_is_a_clear_error() {
 /// same reply lines (but for the times) and the same error lines.
 #[test]
 fn differential_against_iputils() {
-    if let Err(skip) = icmpkit_lab::require_tool("ping") {
-        eprintln!("SKIPPED: differential_against_iputils: {skip}");
-        return;
-    }
-    let cases: [&[&str]; 8] = [
+    icmpkit_lab::require_or_skip!(
+        "differential_against_iputils",
+        icmpkit_lab::require_tool("ping")
+    );
+    let cases: [&[&str]; 10] = [
         &["-c", "3", "-i", "0.05", "SERVER4"],
         &["-c", "3", "-i", "0.05", "SERVER6"],
         &["-c", "2", "-i", "0.05", "-t", "1", "SERVER4"],
@@ -378,10 +372,14 @@ fn differential_against_iputils() {
         &["-c", "2", "-i", "0.05", "10.201.0.1"],
         &["-c", "2", "-i", "0.05", "10.202.0.1"],
         &["-c", "2", "-i", "0.05", "fd00:200::1"],
+        // The last link has MTU 1280: frag needed from r2, then local errors.
+        &["-c", "3", "-i", "0.05", "-M", "do", "-s", "1400", "SERVER4"],
+        &["-c", "3", "-i", "0.05", "-s", "1400", "SERVER6"],
     ];
     for case in cases {
         let lab = lab_or_skip!("differential_against_iputils");
         let c = rejecting_chain(&lab);
+        c.links().last().unwrap().mtu(1280).unwrap();
         let (s4, s6) = (c.server_v4().to_string(), c.server_v6().to_string());
         let args: Vec<&str> = case
             .iter()
@@ -392,6 +390,11 @@ fn differential_against_iputils() {
             })
             .collect();
         let theirs = c.client().command("ping").args(&args).output().unwrap();
+        // Forget the path MTU iputils learned, so both start alike.
+        c.client().exec(&["ip", "route", "flush", "cache"]).unwrap();
+        c.client()
+            .exec(&["ip", "-6", "route", "flush", "cache"])
+            .unwrap();
         let ours = c
             .client()
             .command(ICMPKIT)
@@ -427,4 +430,71 @@ fn differential_against_iputils() {
         let first = |s: &str| s.lines().next().unwrap_or("").to_owned();
         assert_eq!(first(&o), first(&t), "the PING header line");
     }
+}
+
+#[test]
+fn sigquit_prints_interim_and_ctrl_c_prints_statistics() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let lab = lab_or_skip!("sigquit_prints_interim_and_ctrl_c_prints_statistics");
+    let c = chain(&lab, 0);
+    let child = c
+        .client()
+        .command(ICMPKIT)
+        .args(["ping", "-i", "0.05", &c.server_v4().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `ip netns exec` execs the command: the child's pid is icmpkit's.
+    let pid = Pid::from_raw(child.id() as i32);
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    kill(pid, Signal::SIGQUIT).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    kill(pid, Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(
+        err.contains(" packets, 0% loss, min/avg/ewma/max = "),
+        "interim line on stderr: {err}"
+    );
+    assert!(out.contains("ping statistics ---"), "{out}");
+    let (sent, received, _, _) = counts(&out);
+    assert!(sent >= 8 && received >= sent - 1, "{out}");
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+}
+
+#[test]
+fn flood_and_short_intervals_need_privilege() {
+    let lab = lab_or_skip!("flood_and_short_intervals_need_privilege");
+    let c = chain(&lab, 0);
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .unwrap();
+    let dst = c.server_v4().to_string();
+    for args in [
+        &["ping", "-f", "-c", "3"][..],
+        &["ping", "-i", "0.001", "-c", "3"],
+    ] {
+        let o = c
+            .client()
+            .run_as(65534, 65534, ICMPKIT)
+            .args(args)
+            .arg(&dst)
+            .output()
+            .unwrap();
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(
+            out.contains("minimal interval allowed for user is 2ms"),
+            "{out}"
+        );
+    }
+    // Root may flood.
+    let o = icmpkit(c.client(), &["-f", "-c", "200", &dst]);
+    let out = text(&o);
+    assert_eq!(counts(&out), (200, 200, 0, 0), "{out}");
 }

@@ -66,11 +66,22 @@ macro_rules! require_or_skip {
         match $check {
             ::std::result::Result::Ok(value) => value,
             ::std::result::Result::Err(skip) => {
-                ::std::eprintln!("SKIPPED: {}: {}", $test, skip);
+                $crate::report_skip($test, &skip);
                 return;
             }
         }
     };
+}
+
+/// Prints `SKIPPED: <test>: <reason>` straight to the process's stderr.
+///
+/// libtest captures `eprintln!` of passing tests, which would hide the
+/// skip; writing to the file descriptor itself keeps it visible in every
+/// `cargo test` run (and in CI logs).
+pub fn report_skip(test: &str, reason: &dyn std::fmt::Display) {
+    use std::io::Write as _;
+    let line = format!("SKIPPED: {test}: {reason}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// `let lab = icmpkit_lab::lab_or_skip!("test_name");`: a [`Lab`], or prints

@@ -84,3 +84,98 @@ pub(crate) fn put_u16(buf: &mut [u8], at: usize, v: u16) {
 pub(crate) fn put_u32(buf: &mut [u8], at: usize, v: u32) {
     buf[at..at + 4].copy_from_slice(&v.to_be_bytes());
 }
+
+/// The byte at `at`, or 0 past the end: for getters of views whose length
+/// `new_checked` already verified (and which must not panic when built
+/// with `new_unchecked` over a short buffer).
+#[inline]
+pub(crate) fn get_u8(buf: &[u8], at: usize) -> u8 {
+    buf.get(at).copied().unwrap_or(0)
+}
+
+/// The big-endian `u16` at `at`, or 0 past the end (see [`get_u8`]).
+#[inline]
+pub(crate) fn get_u16(buf: &[u8], at: usize) -> u16 {
+    u16_at(buf, at, "").unwrap_or(0)
+}
+
+/// The big-endian `u32` at `at`, or 0 past the end (see [`get_u8`]).
+#[inline]
+pub(crate) fn get_u32(buf: &[u8], at: usize) -> u32 {
+    u32_at(buf, at, "").unwrap_or(0)
+}
+
+/// The bytes from `at` to the end (empty past the end).
+#[inline]
+pub(crate) fn tail(buf: &[u8], at: usize) -> &[u8] {
+    buf.get(at..).unwrap_or(&[])
+}
+
+/// The first `len` bytes of `buf`, or all of it if shorter.
+#[inline]
+pub(crate) fn head(buf: &[u8], len: usize) -> &[u8] {
+    buf.get(..len).unwrap_or(buf)
+}
+
+/// The bytes `at..at+len`, clipped to what the buffer holds.
+#[inline]
+pub(crate) fn clipped(buf: &[u8], at: usize, len: usize) -> &[u8] {
+    head(tail(buf, at), len)
+}
+
+/// Writes one byte at `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_u8(buf: &mut [u8], at: usize, v: u8) {
+    buf[at] = v;
+}
+
+/// Copies `data` to `at`; the caller has checked room.
+#[inline]
+pub(crate) fn put_bytes(buf: &mut [u8], at: usize, data: &[u8]) {
+    buf[at..at + data.len()].copy_from_slice(data);
+}
+
+/// Zeroes `at..at+len`; the caller has checked room.
+#[inline]
+pub(crate) fn zero(buf: &mut [u8], at: usize, len: usize) {
+    buf[at..at + len].fill(0);
+}
+
+/// The IPv4 or IPv6 address in `bytes` when it has exactly 4 or 16 bytes.
+#[inline]
+pub(crate) fn ip_from(bytes: &[u8]) -> Option<core::net::IpAddr> {
+    match bytes.len() {
+        4 => ipv4_at(bytes, 0, "").ok().map(core::net::IpAddr::V4),
+        16 => ipv6_at(bytes, 0, "").ok().map(core::net::IpAddr::V6),
+        _ => None,
+    }
+}
+
+/// The `N` bytes at `at` as an array: one bounds check for a whole fixed
+/// header, whose fields are then read without further checks.
+#[inline]
+pub(crate) fn array_at<const N: usize>(
+    buf: &[u8],
+    at: usize,
+    what: &'static str,
+) -> Result<[u8; N]> {
+    let s = slice(buf, at, N, what)?;
+    let mut a = [0u8; N];
+    a.copy_from_slice(s);
+    Ok(a)
+}
+
+/// The bytes of `buf` from `at` to its end, for writing (empty when `at`
+/// is past it).
+#[inline]
+pub(crate) fn tail_mut(buf: &mut [u8], at: usize) -> &mut [u8] {
+    buf.get_mut(at..).unwrap_or(&mut [])
+}
+
+/// The first `len` bytes of an output buffer, or `BufferTooSmall`.
+#[inline]
+pub(crate) fn head_mut(buf: &mut [u8], len: usize) -> Result<&mut [u8]> {
+    let have = buf.len();
+    buf.get_mut(..len)
+        .ok_or(Error::BufferTooSmall { need: len, have })
+}

@@ -11,29 +11,24 @@ use core::net::{Ipv4Addr, Ipv6Addr};
 /// An odd trailing byte is padded with zero, as RFC 1071 says; so only the
 /// last piece of a message may have odd length.
 #[inline]
-pub fn accumulate(mut sum: u32, data: &[u8]) -> u32 {
-    // Sum 16-bit words in a u64 so that even jumbo payloads cannot overflow
-    // before folding; chunks of 8 let the compiler vectorise the loop.
+pub fn accumulate(sum: u32, data: &[u8]) -> u32 {
+    // RFC 1071 §2(B): one's-complement sums can be taken over 32-bit words
+    // in a wide accumulator and folded at the end.
     let mut wide: u64 = u64::from(sum);
-    let mut chunks = data.chunks_exact(8);
+    let mut chunks = data.chunks_exact(4);
     for c in &mut chunks {
-        wide += u64::from(u16::from_be_bytes([c[0], c[1]]))
-            + u64::from(u16::from_be_bytes([c[2], c[3]]))
-            + u64::from(u16::from_be_bytes([c[4], c[5]]))
-            + u64::from(u16::from_be_bytes([c[6], c[7]]));
+        wide += u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]));
     }
-    let mut words = chunks.remainder().chunks_exact(2);
-    for w in &mut words {
-        wide += u64::from(u16::from_be_bytes([w[0], w[1]]));
-    }
-    if let [last] = words.remainder() {
-        wide += u64::from(u16::from_be_bytes([*last, 0]));
-    }
-    while wide > 0xffff_ffff {
-        wide = (wide & 0xffff_ffff) + (wide >> 32);
-    }
-    sum = wide as u32;
-    sum
+    let rest = chunks.remainder();
+    let mut tail = [0u8; 4];
+    tail[..rest.len()].copy_from_slice(rest);
+    wide += u64::from(u32::from_be_bytes(tail));
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    wide = (wide & 0xffff_ffff) + (wide >> 32);
+    // Fold to 16 bits' worth so callers can keep adding u32 pieces.
+    let mut s = wide as u32;
+    s = (s & 0xffff) + (s >> 16);
+    s
 }
 
 /// Folds a running sum to 16 bits and complements it: the value to store

@@ -45,7 +45,17 @@ extern crate std;
 
 mod bytes;
 pub mod checksum;
+mod display;
 mod error;
+mod extended_echo;
+pub mod extension;
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod ip;
+pub mod quoted;
+#[cfg(feature = "serde")]
+pub mod serde_util;
+mod view;
 
 pub use error::{Error, Result};
 

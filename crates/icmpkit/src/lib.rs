@@ -12,9 +12,11 @@ pub use error::{Error, PermissionHint, Result};
 pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};
+pub mod listen;
 pub mod ping;
 pub mod resolve;
 #[cfg(feature = "serde")]
 mod serde_ms;
 pub mod socket;
 pub mod sweep;
+pub mod trace;

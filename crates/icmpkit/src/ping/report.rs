@@ -47,6 +47,17 @@ pub enum PingEvent {
         /// Its sequence number.
         sequence: u16,
     },
+    /// The kernel refused a request for a local reason it queued as an
+    /// error (iputils' "local error": message too long under `-M do`...).
+    /// Counted with the errors, as iputils does.
+    LocalError {
+        /// Its sequence number.
+        sequence: u16,
+        /// What went wrong (`message too long`, or the OS error text).
+        message: String,
+        /// The path MTU the kernel knows, for "message too long".
+        mtu: Option<u32>,
+    },
     /// The kernel refused to send a request.
     SendError {
         /// Its sequence number.
@@ -93,6 +104,8 @@ pub struct PingReport {
     pub duplicates: u64,
     /// ICMP errors received, with the sequence they answered.
     pub errors: Vec<(u16, IcmpError)>,
+    /// Requests refused with a local error (counted in iputils' `+N errors`).
+    pub local_errors: u64,
     /// Requests the kernel refused to send.
     pub send_errors: u64,
     /// TTL / hop limit of the last reply.

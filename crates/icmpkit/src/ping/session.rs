@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::IcmpError;
-use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::clock::{Timestamp, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::engine::stats::RttStats;
@@ -70,6 +70,8 @@ pub enum Next {
 #[derive(Debug, Clone, Copy)]
 struct Outstanding {
     sent: Timestamp,
+    /// When the kernel sent it (CLOCK_REALTIME ns), if the socket says.
+    kernel_tx_ns: Option<u64>,
     answered: bool,
     timed_out: bool,
 }
@@ -111,6 +113,7 @@ pub struct Session {
     received: u64,
     duplicates: u64,
     send_errors: u64,
+    local_errors: u64,
     errors: Vec<(u16, IcmpError)>,
     outstanding: HashMap<u16, Outstanding>,
     /// Sequence numbers in send order, for timeouts.
@@ -141,6 +144,7 @@ impl Session {
             received: 0,
             duplicates: 0,
             send_errors: 0,
+            local_errors: 0,
             errors: Vec::new(),
             outstanding: HashMap::new(),
             timeouts: VecDeque::new(),
@@ -182,8 +186,15 @@ impl Session {
         self.stopping = true;
     }
 
-    fn in_flight(&self) -> u64 {
-        self.transmitted - self.received - self.errors.len() as u64
+    /// Every error iputils counts: ICMP errors and local ones.
+    fn error_count(&self) -> u64 {
+        self.errors.len() as u64 + self.local_errors
+    }
+
+    /// Requests neither answered nor errored yet.
+    pub fn in_flight(&self) -> u64 {
+        self.transmitted
+            .saturating_sub(self.received + self.error_count())
     }
 
     /// Decides what to do at `now`.
@@ -221,11 +232,11 @@ impl Session {
         if self.stopping {
             return true;
         }
-        let answered = self.received + self.errors.len() as u64;
+        let answered = self.received + self.error_count();
         if self.timing.count.is_some_and(|c| c > 0 && answered >= c) {
             return true;
         }
-        if self.timing.deadline.is_some() && !self.errors.is_empty() {
+        if self.timing.deadline.is_some() && self.error_count() > 0 {
             return true;
         }
         match (self.timing.deadline, self.started) {
@@ -249,10 +260,10 @@ impl Session {
         Some(last.after(wait).monotonic_ns)
     }
 
-    /// Fills `data` (the echo payload) for request `seq` sent at `at`: the
-    /// stamp when it fits, then the fill `pattern` (iputils' default when
-    /// empty: each byte its own offset).
-    pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
+    /// Fills the echo payload with the fill `pattern` (iputils' default when
+    /// empty: each byte its own offset). Done once; [`Session::stamp`] then
+    /// writes each request's stamp over the start.
+    pub fn fill_pattern(pattern: &[u8], data: &mut [u8]) {
         for (i, b) in data.iter_mut().enumerate() {
             *b = if pattern.is_empty() {
                 i as u8
@@ -260,12 +271,23 @@ impl Session {
                 pattern[i % pattern.len()]
             };
         }
+    }
+
+    /// Writes the stamp of request `seq` sent at `at` into the payload (when
+    /// it is long enough to hold one).
+    pub fn stamp(&self, seq: Sequence, at: Timestamp, data: &mut [u8]) {
         let probe = ProbeId {
             destination: self.address,
             id: self.id,
             sequence: seq.0,
         };
         self.key.write(&probe, at, data);
+    }
+
+    /// [`Session::fill_pattern`] then [`Session::stamp`].
+    pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
+        Self::fill_pattern(pattern, data);
+        self.stamp(seq, at, data);
     }
 
     /// Records that request `seq` left at `at`.
@@ -280,6 +302,7 @@ impl Session {
             seq.0,
             Outstanding {
                 sent: at,
+                kernel_tx_ns: None,
                 answered: false,
                 timed_out: false,
             },
@@ -305,6 +328,13 @@ impl Session {
         }
     }
 
+    /// Records the kernel's transmit stamp of request `seq`.
+    pub fn on_tx_timestamp(&mut self, seq: Sequence, kernel_tx_ns: u64) {
+        if let Some(e) = self.outstanding.get_mut(&seq.0) {
+            e.kernel_tx_ns = Some(kernel_tx_ns);
+        }
+    }
+
     /// Records that the kernel refused request `seq`.
     pub fn on_send_error(&mut self, seq: Sequence, at: Timestamp, message: String) -> PingEvent {
         self.started.get_or_insert(at);
@@ -316,6 +346,28 @@ impl Session {
         PingEvent::SendError {
             sequence: seq.0,
             message,
+        }
+    }
+
+    /// Records that request `seq` was refused with a local error (iputils
+    /// counts it as transmitted and as an error).
+    pub fn on_local_error(
+        &mut self,
+        seq: Sequence,
+        at: Timestamp,
+        message: String,
+        mtu: Option<u32>,
+    ) -> PingEvent {
+        self.started.get_or_insert(at);
+        self.last_send = Some(at);
+        self.transmitted += 1;
+        self.local_errors += 1;
+        self.next_seq = seq.next();
+        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        PingEvent::LocalError {
+            sequence: seq.0,
+            message,
+            mtu,
         }
     }
 
@@ -346,7 +398,7 @@ impl Session {
         let sent_at = sent.unwrap_or(entry.sent);
         let late = entry.timed_out;
         entry.answered = true;
-        let rtt = round_trip(sent_at, reply.kernel_rx_ns, now);
+        let rtt = round_trip_stamped(sent_at, entry.kernel_tx_ns, reply.kernel_rx_ns, now);
         let duplicate = self.answered.mark(Sequence(reply.sequence));
         if duplicate {
             self.duplicates += 1;
@@ -432,6 +484,7 @@ impl Session {
             jitter: self.stats.jitter(),
             duplicates: self.duplicates,
             errors: self.errors.clone(),
+            local_errors: self.local_errors,
             send_errors: self.send_errors,
             reply_ttl: self.reply_ttl,
             elapsed,
@@ -647,6 +700,25 @@ mod tests {
             "iputils stops a -w run on the first error"
         );
         assert_eq!(s.report(at(10)).errors.len(), 1);
+    }
+
+    #[test]
+    fn local_errors_count_as_errors_and_end_the_count() {
+        let mut s = session(Timing {
+            count: Some(2),
+            ..Timing::default()
+        });
+        let Next::Send(seq) = s.next(at(0)) else {
+            panic!()
+        };
+        s.on_local_error(seq, at(0), "message too long".into(), Some(1280));
+        let Next::Send(seq) = s.next(at(1000)) else {
+            panic!()
+        };
+        s.on_local_error(seq, at(1000), "message too long".into(), Some(1280));
+        assert_eq!(s.next(at(1001)), Next::Done, "2 of 2 answered by errors");
+        let r = s.report(at(1001));
+        assert_eq!((r.packets_sent, r.local_errors, r.packet_loss), (2, 2, 1.0));
     }
 
     #[test]

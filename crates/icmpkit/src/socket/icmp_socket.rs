@@ -26,7 +26,7 @@ pub struct SendTime {
 }
 
 impl SendTime {
-    fn now() -> Self {
+    pub(super) fn now() -> Self {
         // SystemTime::now() is clock_gettime(CLOCK_REALTIME) on Linux; a
         // clock before 1970 reads as zero rather than failing the send.
         let realtime = SystemTime::now()
@@ -76,6 +76,8 @@ pub enum ErrorOrigin {
     Icmp,
     /// An ICMPv6 error from a router or the target.
     Icmp6,
+    /// A transmit timestamp (see [`IcmpSocket::enable_tx_timestamps`]).
+    Timestamping,
     /// Another origin (timestamping, zero-copy...), by its number.
     Other(u8),
 }
@@ -106,6 +108,12 @@ pub struct QueuedError {
     pub len: usize,
     /// The kernel's timestamp of the error, since the UNIX epoch.
     pub kernel_time: Option<Duration>,
+    /// For [`ErrorOrigin::Timestamping`] entries: when the kernel handed
+    /// the datagram to the device (CLOCK_REALTIME, since the epoch).
+    pub tx_time: Option<Duration>,
+    /// For [`ErrorOrigin::Timestamping`] entries: which send it stamps,
+    /// counting successful sends from 0 (`SOF_TIMESTAMPING_OPT_ID`).
+    pub key: u32,
     /// Monotonic time right after the system call returned.
     pub received_at: Instant,
 }
@@ -214,6 +222,15 @@ impl IcmpSocket {
         sys::set_pmtu_discovery(&self.socket, self.family, mode)
     }
 
+    /// Asks for kernel transmit timestamps: each successful send then
+    /// queues an [`ErrorOrigin::Timestamping`] entry on the error queue with
+    /// [`QueuedError::tx_time`] and its [`QueuedError::key`]. RTTs from
+    /// these and the receive stamps are kernel-to-kernel, free of any
+    /// user-space delay before the send.
+    pub fn enable_tx_timestamps(&self) -> io::Result<()> {
+        sys::enable_tx_timestamps(&self.socket)
+    }
+
     /// Raw sockets: replaces the ICMP type filter (e.g.
     /// [`TypeFilter::pass_all`] for a sniffer). Datagram sockets have no
     /// such filter and return `ErrorKind::Unsupported`.
@@ -251,6 +268,15 @@ impl IcmpSocket {
     /// `timeout` (`None`: wait forever).
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.socket.set_read_timeout(timeout)
+    }
+
+    /// Sets the receive buffer to `size` bytes even above
+    /// `net.core.rmem_max` (`SO_RCVBUFFORCE`, needs `CAP_NET_ADMIN`), for
+    /// receivers that must absorb bursts (a sniffer). Without the
+    /// capability it fails with `PermissionDenied`; then
+    /// [`SocketOptions::recv_buffer`] is the capped alternative.
+    pub fn set_recv_buffer_force(&self, size: usize) -> io::Result<()> {
+        sys::set_recv_buffer_force(&self.socket, size)
     }
 
     /// Waits until a message or a queued error is pending, or `timeout`
@@ -374,30 +400,7 @@ impl IcmpSocket {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         };
-        let received_at = Instant::now();
-        let ee = message.ancillary.extended_error.ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "error-queue message without IP_RECVERR data",
-            )
-        })?;
-        Ok(Some(QueuedError {
-            origin: match ee.origin {
-                1 => ErrorOrigin::Local,
-                2 => ErrorOrigin::Icmp,
-                3 => ErrorOrigin::Icmp6,
-                other => ErrorOrigin::Other(other),
-            },
-            errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
-            icmp_type: ee.icmp_type,
-            icmp_code: ee.icmp_code,
-            info: ee.info,
-            offender: ee.offender,
-            destination: message.peer.map(|p| p.ip()),
-            len: message.len,
-            kernel_time: message.ancillary.kernel_time,
-            received_at,
-        }))
+        Ok(Some(queued_error(&message, Instant::now())?))
     }
 
     /// The pending socket error (`SO_ERROR`), cleared by reading it.
@@ -554,6 +557,37 @@ impl AsRawFd for IcmpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.socket.as_raw_fd()
     }
+}
+
+/// Decodes an error-queue message (shared with the transport probe
+/// sockets, whose error queue has the same format).
+pub(super) fn queued_error(message: &RawMessage, received_at: Instant) -> io::Result<QueuedError> {
+    let ee = message.ancillary.extended_error.ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "error-queue message without IP_RECVERR data",
+        )
+    })?;
+    Ok(QueuedError {
+        origin: match ee.origin {
+            1 => ErrorOrigin::Local,
+            2 => ErrorOrigin::Icmp,
+            3 => ErrorOrigin::Icmp6,
+            4 => ErrorOrigin::Timestamping,
+            other => ErrorOrigin::Other(other),
+        },
+        errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
+        icmp_type: ee.icmp_type,
+        icmp_code: ee.icmp_code,
+        info: ee.info,
+        offender: ee.offender,
+        destination: message.peer.map(|p| p.ip()),
+        len: message.len,
+        kernel_time: message.ancillary.kernel_time,
+        tx_time: message.ancillary.software_timestamp,
+        key: ee.data,
+        received_at,
+    })
 }
 
 /// Creates the socket `privilege` allows, mapping refusals to errors that

@@ -34,9 +34,11 @@ mod sys;
 #[cfg(not(target_os = "linux"))]
 #[path = "sys_unsupported.rs"]
 mod sys;
+mod transport;
 
 pub use async_socket::AsyncIcmpSocket;
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
 pub use privileges::{drop_privileges, permission_hint};
+pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};

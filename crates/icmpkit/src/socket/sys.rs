@@ -67,6 +67,13 @@ fn set_int_option(
     set_option(fd, level, name, &value)
 }
 
+/// `SO_RCVBUFFORCE`: a receive buffer above `net.core.rmem_max` (needs
+/// `CAP_NET_ADMIN`).
+pub(super) fn set_recv_buffer_force(socket: &socket2::Socket, size: usize) -> io::Result<()> {
+    let size = libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX);
+    set_int_option(socket.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size)
+}
+
 /// Installs the raw ICMPv4 type filter; bit `t` set drops type `t` (< 32).
 fn set_icmp_filter(fd: BorrowedFd<'_>, blocked: u32) -> io::Result<()> {
     set_option(fd, libc::SOL_RAW, ICMP_FILTER, &blocked)
@@ -102,6 +109,35 @@ pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> i
             socket.set_recv_tclass_v6(true)
         }
     }
+}
+
+/// `SO_TIMESTAMPING` / `SCM_TIMESTAMPING` (the same number on Linux's
+/// common architectures; the `_OLD` timespec layout, as `SO_TIMESTAMPNS`).
+const SO_TIMESTAMPING: libc::c_int = 37;
+const SCM_TIMESTAMPING: libc::c_int = SO_TIMESTAMPING;
+
+/// Asks the kernel to stamp each datagram as the driver sends it
+/// (software transmit timestamps), numbered by `OPT_ID` and queued on the
+/// error queue without the payload (`OPT_TSONLY`).
+pub(super) fn enable_tx_timestamps(socket: &socket2::Socket) -> io::Result<()> {
+    let flags = libc::SOF_TIMESTAMPING_TX_SOFTWARE
+        | libc::SOF_TIMESTAMPING_SOFTWARE
+        | libc::SOF_TIMESTAMPING_OPT_ID
+        | libc::SOF_TIMESTAMPING_OPT_TSONLY;
+    set_int_option(
+        socket.as_fd(),
+        libc::SOL_SOCKET,
+        SO_TIMESTAMPING,
+        flags as libc::c_int,
+    )
+}
+
+/// A timespec as a duration since the epoch; `None` for the zero stamp
+/// the kernel leaves in unused slots.
+fn timespec_duration(ts: &libc::timespec) -> Option<Duration> {
+    let secs = u64::try_from(ts.tv_sec).ok()?;
+    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+    (secs != 0 || nanos != 0).then(|| Duration::new(secs, nanos))
 }
 
 /// `IP_MTU_DISCOVER` / `IPV6_MTU_DISCOVER`.
@@ -195,6 +231,8 @@ pub(super) fn recv_error_msg(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<R
 /// The `sock_extended_err` of an error-queue message, plus the offender.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtendedError {
+    /// `ee_data`: for timestamping entries, the send's `OPT_ID` key.
+    pub data: u32,
     pub errno: u32,
     pub origin: u8,
     pub icmp_type: u8,
@@ -211,6 +249,9 @@ pub(super) struct Ancillary {
     pub ttl: Option<u8>,
     pub tos: Option<u8>,
     pub kernel_time: Option<Duration>,
+    /// `SCM_TIMESTAMPING`'s software stamp (a transmit time on the error
+    /// queue).
+    pub software_timestamp: Option<Duration>,
     pub extended_error: Option<ExtendedError>,
 }
 
@@ -401,6 +442,12 @@ unsafe fn decode_cmsg(
                     ));
                 }
             }
+            (libc::SOL_SOCKET, SCM_TIMESTAMPING) => {
+                // struct scm_timestamping: [software, deprecated, hardware].
+                if let Some(ts) = read::<[libc::timespec; 3]>(data, len) {
+                    out.software_timestamp = timespec_duration(&ts[0]);
+                }
+            }
             (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                 if let Some(info) = read::<libc::in_pktinfo>(data, len) {
                     out.destination = Some(IpAddr::V4(ipv4_from(info.ipi_addr)));
@@ -446,6 +493,7 @@ unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
         let head = mem::size_of::<libc::sock_extended_err>();
         let offender = sockaddr_to_std(data.add(head).cast(), len - head).map(|a| a.ip());
         Some(ExtendedError {
+            data: ee.ee_data,
             errno: ee.ee_errno,
             origin: ee.ee_origin,
             icmp_type: ee.ee_type,
@@ -650,6 +698,20 @@ pub(super) fn register_with_reactor(
     let interest = Interest::READABLE | Interest::WRITABLE;
     // SAFETY: an `IcmpSocket` owns its descriptor and offers no way to close
     // or replace it, so the fd stays valid and the same while registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
+        .map_err(Into::into)
+}
+
+/// Registers a UDP/TCP probe socket with the current tokio reactor, for
+/// reading, writing (TCP connection results) and its error queue.
+pub(super) fn register_transport_with_reactor(
+    socket: super::TransportSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
+    use tokio::io::Interest;
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    // SAFETY: a `TransportSocket` owns its descriptor and offers no way to
+    // close or replace it, so the fd stays valid and the same while
+    // registered.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
         .map_err(Into::into)
 }

@@ -49,6 +49,10 @@ pub(super) fn set_mark(_: &socket2::Socket, _: u32) -> io::Result<()> {
     Err(unsupported())
 }
 
+pub(super) fn set_recv_buffer_force(_: &socket2::Socket, _: usize) -> io::Result<()> {
+    Err(unsupported())
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtendedError {
     pub errno: u32,
@@ -113,5 +117,11 @@ pub(super) fn set_no_new_privileges() -> io::Result<()> {
 pub(super) fn register_with_reactor(
     _: super::IcmpSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
+    Err(unsupported())
+}
+
+pub(super) fn register_transport_with_reactor(
+    _: super::TransportSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
     Err(unsupported())
 }

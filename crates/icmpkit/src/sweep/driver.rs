@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use icmpkit_wire::Family;
 use ipnet::IpNet;
-use nix::sys::socket::{setsockopt, sockopt};
 
 use crate::engine::clock::Timestamp;
 use crate::engine::permutation::Shard;
@@ -447,8 +446,9 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     }
     let socket = IcmpSocket::open(family, opts.privilege, &socket_opts)?;
     if forced {
-        // Beyond rmem_max for root (CAP_NET_ADMIN); harmless if refused.
-        let _ = setsockopt(&socket, sockopt::RcvBufForce, &RECV_BUFFER);
+        // Beyond rmem_max for root (CAP_NET_ADMIN); the capped size
+        // asked for above stays if refused.
+        let _ = socket.set_recv_buffer_force(RECV_BUFFER);
     }
     AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
         context: "registering the socket with the runtime".into(),

@@ -746,6 +746,7 @@ impl Session {
                 jitter: None,
                 duplicates: 0,
                 errors: Vec::new(),
+                local_errors: 0,
                 send_errors: 0,
                 reply_ttl: None,
                 elapsed: Duration::ZERO,

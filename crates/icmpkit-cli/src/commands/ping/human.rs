@@ -234,11 +234,10 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
 
 /// The interim line SIGQUIT prints to stderr.
 pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
-    let loss = if r.packets_sent > 0 {
-        (r.packets_sent - r.packets_received) * 100 / r.packets_sent
-    } else {
-        0
-    };
+    let loss = (r.packets_sent - r.packets_received)
+        .saturating_mul(100)
+        .checked_div(r.packets_sent)
+        .unwrap_or(0);
     let mut s = format!(
         "{}/{} packets, {loss}% loss",
         r.packets_received, r.packets_sent

@@ -39,7 +39,7 @@ pub fn run(args: PingArgs) -> i32 {
 }
 
 fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || v < 0.0 || v > 1e9 {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
         return Err(format!("bad value for -{flag}: {v}"));
     }
     Ok(Duration::from_secs_f64(v))
@@ -279,7 +279,11 @@ async fn one_target(
         let _ = writeln!(
             out,
             "{}",
-            human::statistics(&report, report.errors.len() as u64, ipg_ewma)
+            human::statistics(
+                &report,
+                report.errors.len() as u64 + report.local_errors,
+                ipg_ewma
+            )
         );
     }
     let _ = out.flush();
@@ -346,6 +350,20 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
             }
             let who = human::responder(error.from, &target.name, target.address, style.numeric);
             let _ = writeln!(out, "{prefix}{}", human::error_line(&who, *sequence, error));
+        }
+        PingEvent::LocalError { message, mtu, .. } => {
+            if style.quiet {
+                return;
+            }
+            if style.flood {
+                let _ = write!(out, "E");
+                let _ = out.flush();
+                return;
+            }
+            match mtu {
+                Some(mtu) => eprintln!("icmpkit: local error: {message}, mtu={mtu}"),
+                None => eprintln!("icmpkit: local error: {message}"),
+            }
         }
         PingEvent::SendError { message, .. } => {
             eprintln!("icmpkit: sendmsg: {message}");

@@ -1,0 +1,242 @@
+//! `icmpkit decode`: every ICMP/ICMPv6 packet of a capture file or of hex
+//! input, as one-liners, `-v` trees or JSON (the shared
+//! [`packet_view`](crate::packet_view)).
+
+mod args;
+mod capture;
+pub mod hex;
+pub mod link;
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::time::Duration;
+
+use icmpkit::wire::Family;
+
+pub use args::DecodeArgs;
+
+use crate::exit;
+use crate::packet_view::{Meta, PacketView, Style};
+use hex::Start;
+
+/// Output buffer: large, because a decode is a batch job.
+const OUT_BUFFER: usize = 1 << 20;
+/// Input buffer for capture files.
+const IN_BUFFER: usize = 1 << 20;
+
+/// What decode saw, printed at the end.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Frames or hex packets read.
+    pub packets: u64,
+    /// ICMP/ICMPv6 messages printed.
+    pub icmp: u64,
+    /// Of those, malformed.
+    pub malformed: u64,
+    /// Of those, with a checksum that does not verify.
+    pub bad_checksum: u64,
+    /// Packets skipped: not IP, not ICMP, or a non-first fragment.
+    pub skipped: u64,
+    /// Frames of a link type decode does not read.
+    pub unsupported_link: u64,
+}
+
+/// Decodes packets and writes them in one style.
+struct Decoder<W: Write> {
+    style: Style,
+    family: Option<Family>,
+    out: W,
+    counts: Counts,
+    /// The first write error (a closed pipe): output stops there.
+    write_error: Option<io::Error>,
+}
+
+impl<W: Write> Decoder<W> {
+    fn frame(&mut self, frame: capture::Frame<'_>) {
+        self.counts.packets += 1;
+        if !link::supported(frame.linktype) {
+            self.counts.unsupported_link += 1;
+            return;
+        }
+        match link::ip_packet(frame.linktype, frame.data) {
+            Some(ip) => self.ip(ip, frame.time),
+            None => self.counts.skipped += 1,
+        }
+    }
+
+    fn hex(&mut self, bytes: &[u8]) {
+        self.counts.packets += 1;
+        match hex::classify(bytes, self.family) {
+            Start::Ip(ip) => self.ip(ip, None),
+            Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
+        }
+    }
+
+    fn ip(&mut self, ip: &[u8], time: Option<Duration>) {
+        match PacketView::from_ip(ip, time) {
+            Ok(view) => self.show(&view),
+            Err(_) => self.counts.skipped += 1,
+        }
+    }
+
+    fn show(&mut self, view: &PacketView<'_>) {
+        self.counts.icmp += 1;
+        self.counts.malformed += u64::from(view.malformed().is_some());
+        self.counts.bad_checksum += u64::from(view.checksum_valid() == Some(false));
+        if self.write_error.is_none()
+            && let Err(e) = view.write(self.style, &mut self.out)
+        {
+            self.write_error = Some(e);
+        }
+    }
+
+    fn finish(mut self) -> (Counts, Option<io::Error>) {
+        if self.write_error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.write_error = Some(e);
+        }
+        (self.counts, self.write_error)
+    }
+}
+
+/// Runs the command; returns the exit code.
+pub fn run(args: DecodeArgs) -> i32 {
+    let style = if args.json {
+        Style::Json
+    } else if args.verbose {
+        Style::Tree
+    } else {
+        Style::Line
+    };
+    let family = match (args.ipv4, args.ipv6) {
+        (true, _) => Some(Family::V4),
+        (_, true) => Some(Family::V6),
+        _ => None,
+    };
+    let stdout = io::stdout();
+    let mut decoder = Decoder {
+        style,
+        family,
+        out: BufWriter::with_capacity(OUT_BUFFER, stdout.lock()),
+        counts: Counts::default(),
+        write_error: None,
+    };
+    let result = feed(&args, &mut decoder);
+    let (counts, write_error) = decoder.finish();
+    if !args.quiet {
+        eprintln!("{}", summary(&counts));
+    }
+    if let Err(e) = result {
+        return exit::fail(&e);
+    }
+    match write_error {
+        // `icmpkit decode ... | head` is not an error.
+        Some(e) if e.kind() != io::ErrorKind::BrokenPipe => exit::fail(&e),
+        _ => exit::OK,
+    }
+}
+
+fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), String> {
+    if !args.hex.is_empty() {
+        for (i, text) in args.hex.iter().enumerate() {
+            let bytes = hex::parse_hex(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
+            decoder.hex(&bytes);
+        }
+        return Ok(());
+    }
+    match args.read.as_deref() {
+        Some(path) if path.as_os_str() != "-" => {
+            let file =
+                File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            let input = BufReader::with_capacity(IN_BUFFER, file);
+            read_input(input, true, decoder).map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Some(_) => read_input(
+            BufReader::with_capacity(IN_BUFFER, io::stdin()),
+            true,
+            decoder,
+        ),
+        None => read_input(
+            BufReader::with_capacity(IN_BUFFER, io::stdin()),
+            false,
+            decoder,
+        ),
+    }
+}
+
+/// Reads a capture, or (unless `capture_only`) hex text when the input
+/// does not start with a capture magic number.
+fn read_input<W: Write>(
+    mut input: impl BufRead,
+    capture_only: bool,
+    decoder: &mut Decoder<W>,
+) -> Result<(), String> {
+    let start = input.fill_buf().map_err(|e| e.to_string())?;
+    match capture::sniff(start) {
+        Some(format) => capture::read(input, format, |frame| decoder.frame(frame)),
+        None if capture_only => Err("not a pcap or pcapng file".into()),
+        None if start.is_empty() => Ok(()),
+        None => {
+            let mut text = String::new();
+            input
+                .read_to_string(&mut text)
+                .map_err(|e| format!("stdin: {e}"))?;
+            for packet in hex::split_packets(&text)? {
+                decoder.hex(&packet);
+            }
+            Ok(())
+        }
+    }
+}
+
+/// `decode: 10 packets, 8 ICMP (1 malformed, 0 bad checksum), 2 skipped (not ICMP)`.
+fn summary(c: &Counts) -> String {
+    let mut line = format!(
+        "decode: {} packets, {} ICMP ({} malformed, {} bad checksum), {} skipped (not ICMP)",
+        c.packets, c.icmp, c.malformed, c.bad_checksum, c.skipped
+    );
+    if c.unsupported_link > 0 {
+        line += &format!(", {} of an unsupported link type", c.unsupported_link);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_hex(style: Style, packets: &[&str]) -> (String, Counts) {
+        let mut decoder = Decoder {
+            style,
+            family: None,
+            out: Vec::new(),
+            counts: Counts::default(),
+            write_error: None,
+        };
+        for p in packets {
+            decoder.hex(&hex::parse_hex(p).unwrap());
+        }
+        let out = String::from_utf8(decoder.out.clone()).unwrap();
+        (out, decoder.counts)
+    }
+
+    #[test]
+    fn counts_icmp_skipped_and_malformed() {
+        // IPv4 UDP (skipped), an echo request in IPv4, and a cut timestamp.
+        // (Built with scapy.)
+        let udp = "4500001c000040004011b6cdc0000201c00002020035003500087b70";
+        let echo = "45000024000040004001b6d5c0000201c00002020800d5b6123400010102030405060708";
+        let (out, counts) = decode_hex(Style::Line, &[udp, echo, "0d00f2ff00010002"]);
+        assert_eq!(counts.packets, 3);
+        assert_eq!(counts.icmp, 2);
+        assert_eq!(counts.skipped, 1);
+        assert_eq!(counts.malformed, 1);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0],
+            "192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1, 16 bytes"
+        );
+        assert!(lines[1].contains("truncated"), "{}", lines[1]);
+    }
+}

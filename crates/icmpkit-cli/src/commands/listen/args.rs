@@ -1,0 +1,65 @@
+//! `icmpkit listen` flags.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Print (or capture) every ICMP and ICMPv6 packet reaching this host.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Needs CAP_NET_RAW (raw sockets). Lines show the kernel receive time (UTC), source > \
+destination, TTL and the message. Ctrl-C (or -c / -w) ends; the counts (received, by type, \
+kernel drops) go to stderr.
+
+Exit status: 0 after a clean end, 2 on errors (permissions, bad arguments, write failures).")]
+pub struct ListenArgs {
+    /// Only packets arriving on this interface.
+    #[arg(short = 'i', long = "interface", value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// ICMPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// ICMPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Only these types: numbers or names (echo-request, time-exceeded, ...); repeatable, or comma-separated.
+    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',')]
+    pub types: Vec<String>,
+
+    /// Only packets from this network (CIDR or address); repeatable.
+    #[arg(long = "from", value_name = "CIDR", value_parser = parse_net)]
+    pub from: Vec<ipnet::IpNet>,
+
+    /// One JSON object per packet (the schema of `icmpkit decode --json`).
+    #[arg(long = "json", conflicts_with = "verbose")]
+    pub json: bool,
+
+    /// Print every field as a tree under each line.
+    #[arg(short = 'v', long = "verbose")]
+    pub verbose: bool,
+
+    /// Write packets to FILE (pcapng if it ends in .pcapng, else pcap; raw IP link type) instead of printing them.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Stop after COUNT packets (after filters).
+    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    pub count: Option<u64>,
+
+    /// Stop after SECONDS.
+    #[arg(long = "duration", value_name = "SECONDS")]
+    pub duration: Option<f64>,
+
+    /// Do not print the counts at the end.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an address or CIDR network: {text}"))
+}

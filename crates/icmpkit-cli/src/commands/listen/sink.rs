@@ -1,0 +1,126 @@
+//! Where listen puts packets: printed (line, tree or JSON) or written to
+//! a pcap / pcapng file with the raw IP link type.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Stdout, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use pcap_file::DataLink;
+use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter};
+use pcap_file::pcapng::PcapNgWriter;
+use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+
+use crate::packet_view::{PacketView, Style};
+
+/// Bytes written per packet at most (the largest IP packet).
+const SNAP_LEN: u32 = 65_535;
+/// pcapng `if_tsresol` for nanoseconds (pcap-file writes nanosecond ticks).
+const TSRESOL_NANOS: u8 = 9;
+
+/// The output of `listen`.
+pub enum Sink {
+    /// Printed on stdout.
+    Print {
+        /// How.
+        style: Style,
+        /// Buffered stdout, flushed after each batch.
+        out: BufWriter<Stdout>,
+    },
+    /// A pcap file (nanosecond stamps).
+    Pcap(PcapWriter<BufWriter<File>>),
+    /// A pcapng file (one raw-IP interface).
+    PcapNg(PcapNgWriter<BufWriter<File>>),
+}
+
+fn to_io(e: pcap_file::PcapError) -> io::Error {
+    match e {
+        pcap_file::PcapError::IoError(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
+}
+
+impl Sink {
+    /// Printing on stdout.
+    pub fn print(style: Style) -> Self {
+        Sink::Print {
+            style,
+            out: BufWriter::with_capacity(1 << 16, io::stdout()),
+        }
+    }
+
+    /// Creates `path` (pcapng when it ends in `.pcapng`).
+    pub fn file(path: &Path) -> io::Result<Self> {
+        let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("pcapng"))
+        {
+            let mut writer = PcapNgWriter::new(file).map_err(to_io)?;
+            let interface = InterfaceDescriptionBlock {
+                linktype: DataLink::RAW,
+                snaplen: SNAP_LEN,
+                options: vec![InterfaceDescriptionOption::IfTsResol(TSRESOL_NANOS)],
+            };
+            writer.write_pcapng_block(interface).map_err(to_io)?;
+            Ok(Sink::PcapNg(writer))
+        } else {
+            let header = PcapHeader {
+                datalink: DataLink::RAW,
+                snaplen: SNAP_LEN,
+                ts_resolution: pcap_file::TsResolution::NanoSecond,
+                ..PcapHeader::default()
+            };
+            Ok(Sink::Pcap(
+                PcapWriter::with_header(file, header).map_err(to_io)?,
+            ))
+        }
+    }
+
+    /// Prints `view`, or writes `ip_packet` (the whole IP packet) to the file.
+    pub fn put(
+        &mut self,
+        view: &PacketView<'_>,
+        ip_packet: &[u8],
+        time: Duration,
+    ) -> io::Result<()> {
+        let orig_len = u32::try_from(ip_packet.len()).unwrap_or(u32::MAX);
+        match self {
+            Sink::Print { style, out } => view.write(*style, out),
+            Sink::Pcap(writer) => writer
+                .write_packet(&PcapPacket::new(time, orig_len, ip_packet))
+                .map(drop)
+                .map_err(to_io),
+            Sink::PcapNg(writer) => {
+                let block = EnhancedPacketBlock {
+                    interface_id: 0,
+                    timestamp: time,
+                    original_len: orig_len,
+                    data: ip_packet.into(),
+                    options: Vec::new(),
+                };
+                writer.write_pcapng_block(block).map(drop).map_err(to_io)
+            }
+        }
+    }
+
+    /// Pushes buffered lines out (after a batch), so that they show live.
+    pub fn flush_lines(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Print { out, .. } => out.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Flushes everything to the file or stdout (at the end).
+    pub fn finish(self) -> io::Result<()> {
+        match self {
+            Sink::Print { mut out, .. } => out.flush(),
+            Sink::Pcap(writer) => writer.into_writer().flush(),
+            Sink::PcapNg(writer) => writer.into_inner().flush(),
+        }
+    }
+}

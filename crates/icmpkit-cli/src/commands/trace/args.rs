@@ -1,0 +1,139 @@
+//! `icmpkit trace` flags: traceroute's, plus mtr's report and Paris/ECMP
+//! options.
+
+use clap::Args;
+
+/// Trace the route to a host (traceroute / mtr), every TTL in parallel.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Probes are Paris-stable: every probe of a flow has the same flow \
+identifier (ICMP checksum, UDP/TCP ports), so per-flow load balancers keep it on one path; \
+--flows N probes N flows and lists every responder seen per hop. Without privilege, ICMP \
+probes use a datagram ICMP socket and UDP/TCP probes ordinary sockets (errors come from \
+the error queue; RFC 4884 extensions such as MPLS labels need a raw socket). \
+Exit status: 0 when the trace ran, 2 on errors."
+)]
+pub struct TraceArgs {
+    /// Host or address to trace.
+    #[arg(value_name = "HOST")]
+    pub target: String,
+
+    /// Use IPv4.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Use IPv6.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// ICMP echo probes (the default).
+    #[arg(short = 'I', long = "icmp", conflicts_with_all = ["udp", "tcp"])]
+    pub icmp: bool,
+
+    /// UDP probes to one constant port (default 33434).
+    #[arg(short = 'U', long = "udp", conflicts_with = "tcp")]
+    pub udp: bool,
+
+    /// TCP SYN probes (default port 80).
+    #[arg(short = 'T', long = "tcp")]
+    pub tcp: bool,
+
+    /// Destination port for UDP/TCP probes.
+    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// First TTL to probe.
+    #[arg(short = 'f', long = "first", value_name = "FIRST_TTL", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub first_ttl: u8,
+
+    /// Maximum number of hops (TTLs) to probe.
+    #[arg(short = 'm', long = "max-hops", value_name = "MAX_TTL", default_value_t = 30,
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub max_ttl: u8,
+
+    /// Probes per hop (and per flow).
+    #[arg(short = 'q', long = "queries", value_name = "NQUERIES", default_value_t = 3,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub queries: u16,
+
+    /// Probes in flight at once.
+    #[arg(
+        short = 'N',
+        long = "sim-queries",
+        value_name = "SQUERIES",
+        default_value_t = 32
+    )]
+    pub in_flight: usize,
+
+    /// Minimal time between probes: seconds, or milliseconds if above 10 (as traceroute).
+    #[arg(
+        short = 'z',
+        long = "sendwait",
+        value_name = "SENDWAIT",
+        default_value_t = 0.0
+    )]
+    pub send_wait: f64,
+
+    /// Seconds to wait for each probe's answer.
+    #[arg(short = 'w', long = "wait", value_name = "WAIT", default_value_t = 5.0)]
+    pub wait: f64,
+
+    /// Move on from a hop once one of its probes was answered.
+    #[arg(long = "fast")]
+    pub fast: bool,
+
+    /// Probe N flows (each Paris-stable) and report every responder per hop (ECMP).
+    #[arg(long = "flows", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub flows: u16,
+
+    /// Do not look up reverse DNS names.
+    #[arg(short = 'n')]
+    pub numeric: bool,
+
+    /// Source address.
+    #[arg(short = 's', long = "source", value_name = "SRC_ADDR")]
+    pub source: Option<std::net::IpAddr>,
+
+    /// Interface to send through (needs privilege).
+    #[arg(short = 'i', long = "interface", value_name = "DEVICE")]
+    pub interface: Option<String>,
+
+    /// Type of service / traffic class.
+    #[arg(short = 't', long = "tos", value_name = "TOS")]
+    pub tos: Option<u8>,
+
+    /// Bytes of probe data after the ICMP/UDP header (default 32: 60-byte IPv4 packets).
+    #[arg(long = "data-size", value_name = "BYTES", default_value_t = 32)]
+    pub data_size: usize,
+
+    /// Only unprivileged sockets (datagram ICMP, plain UDP/TCP with IP_RECVERR).
+    #[arg(long = "unprivileged", conflicts_with = "privileged")]
+    pub unprivileged: bool,
+
+    /// Only raw sockets.
+    #[arg(long = "privileged")]
+    pub privileged: bool,
+
+    /// mtr-style report after CYCLES probes per hop.
+    #[arg(long = "report", short = 'r')]
+    pub report: bool,
+
+    /// Probes per hop in report mode (mtr -c).
+    #[arg(short = 'c', long = "report-cycles", value_name = "CYCLES", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub cycles: u16,
+
+    /// Seconds between report rounds (mtr -i).
+    #[arg(long = "interval", value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+
+    /// Print the hops as one JSON document.
+    #[arg(long = "json", conflicts_with_all = ["csv", "report"])]
+    pub json: bool,
+
+    /// Print one CSV line per hop and responder.
+    #[arg(long = "csv", conflicts_with = "report")]
+    pub csv: bool,
+}

@@ -1,0 +1,141 @@
+//! `icmpkit trace`: traceroute lines as hops complete, or an mtr report,
+//! JSON or CSV at the end.
+
+mod args;
+pub mod output;
+
+use std::io::Write;
+use std::time::Duration;
+
+use icmpkit::socket::Privilege;
+use icmpkit::trace::{Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
+use icmpkit::wire::Family;
+
+pub use args::TraceArgs;
+
+use crate::exit;
+
+/// Runs the command; returns the exit code.
+pub fn run(args: TraceArgs) -> i32 {
+    let options = match options(&args) {
+        Ok(o) => o,
+        Err(e) => return exit::fail(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return exit::fail(&e),
+    };
+    rt.block_on(trace(args, options))
+}
+
+fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
+    if !v.is_finite() || !(0.0..=1e6).contains(&v) {
+        return Err(format!("bad value for {flag}: {v}"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The flags as library options.
+pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
+    let protocol = if args.udp {
+        ProbeProtocol::Udp
+    } else if args.tcp {
+        ProbeProtocol::Tcp
+    } else {
+        ProbeProtocol::Icmp
+    };
+    // traceroute: a -z above 10 is milliseconds.
+    let send_wait = if args.send_wait > 10.0 {
+        args.send_wait / 1000.0
+    } else {
+        args.send_wait
+    };
+    let plan = Plan {
+        first_ttl: args.first_ttl,
+        max_ttl: args.max_ttl,
+        queries: if args.report {
+            args.cycles
+        } else {
+            args.queries
+        },
+        flows: args.flows,
+        in_flight: args.in_flight,
+        send_interval: seconds("-z", send_wait)?,
+        round_interval: if args.report {
+            seconds("--interval", args.interval)?
+        } else {
+            Duration::ZERO
+        },
+        wait: seconds("-w", args.wait)?,
+        fast: args.fast,
+    };
+    plan.validate()?;
+    let mut options = TraceOptions {
+        plan,
+        protocol,
+        privilege: if args.unprivileged {
+            Privilege::Unprivileged
+        } else if args.privileged {
+            Privilege::Privileged
+        } else {
+            Privilege::Auto
+        },
+        family: if args.ipv4 {
+            Some(Family::V4)
+        } else if args.ipv6 {
+            Some(Family::V6)
+        } else {
+            None
+        },
+        port: args.port,
+        data_size: args.data_size,
+        resolve_names: !args.numeric,
+        ..TraceOptions::default()
+    };
+    options.socket.source = args.source;
+    options.socket.interface = args.interface.clone();
+    options.socket.tos = args.tos;
+    Ok(options)
+}
+
+async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
+    let mut tracer = match Tracer::start(&args.target, &options).await {
+        Ok(t) => t,
+        Err(e) => return exit::fail(&e),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let streaming = !(args.json || args.csv || args.report);
+    if streaming {
+        let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
+    }
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            event = tracer.next_event() => match event {
+                Some(TraceEvent::Hop(hop)) if streaming => {
+                    let _ = writeln!(stdout, "{}", output::hop_line(&hop, args.numeric));
+                    let _ = stdout.flush();
+                }
+                Some(_) => {}
+                None => break,
+            },
+            _ = &mut stop => tracer.stop(),
+        }
+    }
+    let hops = tracer.hops();
+    let text = if args.json {
+        output::json(tracer.target(), &options, &hops)
+    } else if args.csv {
+        output::csv(&hops)
+    } else if args.report {
+        output::report(tracer.target(), &hops, args.numeric)
+    } else {
+        String::new()
+    };
+    let _ = write!(stdout, "{text}");
+    exit::OK
+}

@@ -1,0 +1,168 @@
+//! How a trace is printed: traceroute's lines, mtr's report, JSON, CSV.
+
+use std::fmt::Write;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use icmpkit::resolve::Target;
+use icmpkit::trace::{Hop, ProbeProtocol, Responder, TraceOptions};
+use icmpkit::wire::Family;
+
+fn ms(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1e6
+}
+
+/// traceroute's first line.
+pub fn header(target: &Target, options: &TraceOptions) -> String {
+    let ip_header = match target.family() {
+        Family::V4 => 20,
+        Family::V6 => 40,
+    };
+    let transport = match options.protocol {
+        ProbeProtocol::Icmp | ProbeProtocol::Udp => 8,
+        ProbeProtocol::Tcp => 20,
+    };
+    format!(
+        "traceroute to {} ({}), {} hops max, {} byte packets",
+        target.name,
+        target.address,
+        options.plan.max_ttl,
+        ip_header + transport + options.data_size
+    )
+}
+
+fn responder_label(r: &Responder, numeric: bool) -> String {
+    let mut label = match (&r.name, numeric) {
+        (Some(name), false) => format!("{name} ({})", r.address),
+        (None, false) => format!("{} ({})", r.address, r.address),
+        _ => r.address.to_string(),
+    };
+    for e in &r.extensions {
+        let _ = write!(label, " {e}");
+    }
+    label
+}
+
+/// One hop as traceroute prints it: ` 1  10.0.0.1  0.123 ms  0.110 ms`,
+/// `*` per unanswered probe, a new address whenever the responder changes,
+/// annotations (`!H`) after the time.
+pub fn hop_line(hop: &Hop, numeric: bool) -> String {
+    let mut line = format!("{:2} ", hop.distance);
+    let mut last: Option<IpAddr> = None;
+    for probe in &hop.probes {
+        let Some(reply) = &probe.reply else {
+            line.push_str(" *");
+            continue;
+        };
+        if last != Some(reply.from) {
+            if let Some(r) = hop.responders.iter().find(|r| r.address == reply.from) {
+                let _ = write!(line, " {}", responder_label(r, numeric));
+            }
+            last = Some(reply.from);
+        }
+        let _ = write!(line, "  {:.3} ms", ms(reply.rtt));
+        if let Some(a) = reply.annotation {
+            let _ = write!(line, " {a}");
+        }
+    }
+    line
+}
+
+/// mtr's `--report` table; extra responders of a hop (ECMP) on their own
+/// lines.
+pub fn report(target: &Target, hops: &[Hop], numeric: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "HOST: {:<28} Loss%   Snt   Last    Avg   Best   Wrst  StDev",
+        target.name
+    );
+    for hop in hops {
+        let name = |r: &Responder| match (&r.name, numeric) {
+            (Some(n), false) => n.clone(),
+            _ => r.address.to_string(),
+        };
+        let first = hop
+            .responders
+            .first()
+            .map_or_else(|| "???".to_string(), name);
+        let f = |d: Option<Duration>| d.map_or(0.0, ms);
+        let _ = writeln!(
+            out,
+            "{:3}.|-- {:<28} {:5.1}% {:5} {:6.1} {:6.1} {:6.1} {:6.1} {:6.1}",
+            hop.distance,
+            first,
+            hop.packet_loss * 100.0,
+            hop.packets_sent,
+            f(hop.last_rtt),
+            f(hop.avg_rtt),
+            f(hop.min_rtt),
+            f(hop.max_rtt),
+            f(hop.stddev),
+        );
+        for r in hop.responders.iter().skip(1) {
+            let _ = writeln!(out, "    |  `|-- {}", name(r));
+        }
+        for r in &hop.responders {
+            for e in &r.extensions {
+                let _ = writeln!(out, "    |   {e}");
+            }
+        }
+    }
+    out
+}
+
+/// The whole trace as JSON.
+pub fn json(target: &Target, options: &TraceOptions, hops: &[Hop]) -> String {
+    let doc = serde_json::json!({
+        "target": target.name,
+        "address": target.address,
+        "protocol": options.protocol,
+        "max_hops": options.plan.max_ttl,
+        "flows": options.plan.flows,
+        "hops": hops,
+    });
+    format!("{}\n", doc)
+}
+
+/// CSV columns, one line per hop and responder (a silent hop has one line
+/// with an empty address).
+pub const CSV_HEADER: &str = "hop,address,name,loss_pct,sent,received,last_ms,avg_ms,best_ms,worst_ms,stddev_ms,jitter_ms,reply_ttl,annotations,extensions";
+
+/// The hops as CSV.
+pub fn csv(hops: &[Hop]) -> String {
+    let mut out = String::from(CSV_HEADER);
+    out.push('\n');
+    let f = |d: Option<Duration>| d.map_or(String::new(), |d| format!("{:.3}", ms(d)));
+    for hop in hops {
+        let stats = format!(
+            "{:.1},{},{},{},{},{},{},{},{}",
+            hop.packet_loss * 100.0,
+            hop.packets_sent,
+            hop.packets_received,
+            f(hop.last_rtt),
+            f(hop.avg_rtt),
+            f(hop.min_rtt),
+            f(hop.max_rtt),
+            f(hop.stddev),
+            f(hop.jitter),
+        );
+        if hop.responders.is_empty() {
+            let _ = writeln!(out, "{},,,{stats},,,", hop.distance);
+        }
+        for r in &hop.responders {
+            let join = |items: Vec<String>| items.join(" ").replace(',', ";");
+            let _ = writeln!(
+                out,
+                "{},{},{},{stats},{},{},{}",
+                hop.distance,
+                r.address,
+                r.name.clone().unwrap_or_default().replace(',', ";"),
+                r.reply_ttl.map_or(String::new(), |t| t.to_string()),
+                join(r.annotations.iter().map(ToString::to_string).collect()),
+                join(r.extensions.iter().map(ToString::to_string).collect()),
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,337 @@
+//! `icmpkit decode` against an independent dissector: scapy builds a
+//! packet of every ICMP/ICMPv6 type (tests/scapy/every_type.py), tshark
+//! dissects the file, and decode's JSON must agree on type, code,
+//! checksum validity, ids, sequence numbers, MTU, pointer, gateway and
+//! MPLS labels. Also: pcapng, Linux cooked captures, hex input, garbage.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use icmpkit_lab::{report_skip, require_or_skip, require_tool};
+use serde_json::Value;
+
+const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+const PYTHON: &str = "/usr/bin/python3";
+
+fn scapy_available() -> bool {
+    Command::new(PYTHON)
+        .args(["-c", "import scapy.all"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("icmpkit-decode-{}-{name}", std::process::id()))
+}
+
+fn build_capture(out: &Path, format: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scapy/every_type.py");
+    let status = Command::new(PYTHON)
+        .args([script, out.to_str().unwrap(), format])
+        .output()
+        .expect("run scapy");
+    assert!(
+        status.status.success(),
+        "scapy: {}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+/// decode --json: one object per ICMP packet, plus the stderr summary.
+fn decode_json(args: &[&str]) -> (Vec<Value>, String) {
+    let out = Command::new(ICMPKIT)
+        .arg("decode")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "decode failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    (objects, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const FIELDS: &[&str] = &[
+    "icmp.type",
+    "icmp.code",
+    "icmp.checksum.status",
+    "icmp.ident",
+    "icmp.seq",
+    "icmp.mtu",
+    "icmp.pointer",
+    "icmp.redir_gw",
+    "icmp.mpls.label",
+    "icmpv6.type",
+    "icmpv6.code",
+    "icmpv6.checksum.status",
+    "icmpv6.echo.identifier",
+    "icmpv6.echo.sequence_number",
+    "icmpv6.mtu",
+    "icmpv6.pointer",
+];
+
+/// tshark's fields per ICMP frame (frames without ICMP left out).
+fn tshark_fields(file: &Path) -> Vec<Vec<String>> {
+    let mut cmd = Command::new("tshark");
+    cmd.args([
+        "-n",
+        "-r",
+        file.to_str().unwrap(),
+        "-Y",
+        "icmp || icmpv6",
+        "-T",
+        "fields",
+    ]);
+    cmd.args([
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=;",
+    ]);
+    for f in FIELDS {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().expect("run tshark");
+    assert!(
+        out.status.success(),
+        "tshark: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('|').map(str::to_owned).collect())
+        .collect()
+}
+
+/// The first value of a tshark field (errors repeat fields for the quoted
+/// packet), parsed as a number (decimal or 0x hex).
+fn first_num(field: &str) -> Option<u64> {
+    let first = field.split([';', ',']).next()?.trim();
+    if first.is_empty() {
+        return None;
+    }
+    match first.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => first.parse().ok(),
+    }
+}
+
+fn all_nums(field: &str) -> Vec<u64> {
+    field
+        .split([';', ','])
+        .filter_map(|v| v.trim().parse().ok())
+        .collect()
+}
+
+fn agree(file: &Path) {
+    let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
+    let rows = tshark_fields(file);
+    assert_eq!(objects.len(), rows.len(), "ICMP packet count vs tshark");
+    assert!(
+        summary.contains("1 skipped"),
+        "the UDP packet is skipped and counted: {summary}"
+    );
+    let mut mpls_seen = 0;
+    for (i, (o, row)) in objects.iter().zip(&rows).enumerate() {
+        let f = |name: &str| &row[FIELDS.iter().position(|x| *x == name).unwrap()];
+        let v6 = o["family"] == "icmpv6";
+        let p = if v6 { "icmpv6" } else { "icmp" };
+        let ctx = format!("packet {i}: {o}\ntshark: {row:?}");
+        assert_eq!(
+            o["type"].as_u64(),
+            first_num(f(&format!("{p}.type"))),
+            "type, {ctx}"
+        );
+        assert_eq!(
+            o["code"].as_u64(),
+            first_num(f(&format!("{p}.code"))),
+            "code, {ctx}"
+        );
+        // tshark: 1 good, 0 bad, 2 unverified.
+        let status = first_num(f(&format!("{p}.checksum.status")));
+        assert_eq!(
+            o["checksum_valid"].as_bool(),
+            status.map(|s| s == 1),
+            "checksum, {ctx}"
+        );
+        let (id_field, seq_field) = if v6 {
+            ("icmpv6.echo.identifier", "icmpv6.echo.sequence_number")
+        } else {
+            ("icmp.ident", "icmp.seq")
+        };
+        if let Some(id) = first_num(f(id_field)) {
+            // On an error, tshark's id is the quoted echo's.
+            let ours = o["id"].as_u64().or(o["quoted"]["transport"]["id"].as_u64());
+            assert_eq!(ours, Some(id), "id, {ctx}");
+        }
+        if let Some(seq) = first_num(f(seq_field)) {
+            let ours = o["sequence"]
+                .as_u64()
+                .or(o["quoted"]["transport"]["sequence"].as_u64());
+            assert_eq!(ours, Some(seq), "sequence, {ctx}");
+        }
+        if let Some(mtu) = first_num(f(&format!("{p}.mtu"))) {
+            assert_eq!(o["mtu"].as_u64(), Some(mtu), "mtu, {ctx}");
+        }
+        if let Some(pointer) = first_num(f(&format!("{p}.pointer"))) {
+            assert_eq!(o["pointer"].as_u64(), Some(pointer), "pointer, {ctx}");
+        }
+        let gw = f("icmp.redir_gw");
+        if !gw.is_empty() {
+            assert_eq!(
+                o["gateway"].as_str(),
+                gw.split([';', ',']).next(),
+                "gateway, {ctx}"
+            );
+        }
+        let labels = all_nums(f("icmp.mpls.label"));
+        if !labels.is_empty() {
+            let ours: Vec<u64> = o["extensions"]["objects"]
+                .as_array()
+                .expect("extensions")
+                .iter()
+                .flat_map(|obj| obj["entries"].as_array().cloned().unwrap_or_default())
+                .map(|e| e["label"].as_u64().unwrap())
+                .collect();
+            assert_eq!(ours, labels, "MPLS labels, {ctx}");
+            mpls_seen += 1;
+        }
+    }
+    assert_eq!(mpls_seen, 2, "both MPLS packets were compared");
+}
+
+#[test]
+fn decode_agrees_with_tshark_on_every_type_pcap_and_pcapng() {
+    const NAME: &str = "decode_agrees_with_tshark_on_every_type_pcap_and_pcapng";
+    require_or_skip!(NAME, require_tool("tshark"));
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    for format in ["pcap", "pcapng"] {
+        let file = temp(&format!("every.{format}"));
+        build_capture(&file, format);
+        agree(&file);
+        let _ = std::fs::remove_file(&file);
+    }
+}
+
+#[test]
+fn malformed_bad_checksum_and_non_icmp_are_reported_not_fatal() {
+    // Timestamp cut short, an echo with a wrong checksum, plain garbage,
+    // and a UDP packet.
+    let (objects, summary) = decode_json(&[
+        "0d00f2ff00010002",
+        "45000024000040004001b6d5c0000201c00002020800dead123400010102030405060708",
+        "ff",
+        "4500001c000040004011b6cdc0000201c00002020035003500087b70",
+    ]);
+    assert_eq!(objects.len(), 3, "{objects:?}");
+    assert!(
+        objects[0]["malformed"]
+            .as_str()
+            .unwrap()
+            .contains("truncated")
+    );
+    assert_eq!(objects[1]["checksum_valid"], false);
+    assert_eq!(objects[1]["src"], "192.0.2.1");
+    assert!(objects[2]["malformed"].is_string());
+    assert!(
+        summary.contains("4 packets, 3 ICMP (2 malformed, 2 bad checksum), 1 skipped"),
+        "{summary}"
+    );
+    // Bad hex is an error naming the argument, not a panic.
+    let out = Command::new(ICMPKIT)
+        .args(["decode", "08zz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("argument 1"));
+}
+
+#[test]
+fn linux_cooked_v1_and_v2_captures() {
+    const NAME: &str = "linux_cooked_v1_and_v2_captures";
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    let file = temp("sll.pcap");
+    let script = format!(
+        "from scapy.all import *\n\
+         p1 = CookedLinux(pkttype=0, proto=0x0800)/IP(src='192.0.2.1',dst='192.0.2.2')/ICMP(id=1,seq=2)\n\
+         wrpcap('{0}', [p1])\n\
+         p2 = CookedLinuxV2(proto=0x86dd)/IPv6(src='2001:db8::1',dst='2001:db8::2')/ICMPv6EchoReply(id=3,seq=4)\n\
+         wrpcap('{0}2', [p2])\n",
+        file.display()
+    );
+    let out = Command::new(PYTHON).args(["-c", &script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (v1, _) = decode_json(&["-r", file.to_str().unwrap()]);
+    assert_eq!(
+        (v1[0]["id"].as_u64(), v1[0]["sequence"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let v2_file = format!("{}2", file.display());
+    let (v2, _) = decode_json(&["-r", &v2_file]);
+    assert_eq!(v2[0]["family"], "icmpv6");
+    assert_eq!(
+        (v2[0]["id"].as_u64(), v2[0]["sequence"].as_u64()),
+        (Some(3), Some(4))
+    );
+    assert_eq!(v2[0]["checksum_valid"], true);
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&v2_file);
+}
+
+#[test]
+fn hex_on_stdin_with_ethernet_and_tcpdump_dumps() {
+    use std::io::Write;
+    let mut child = Command::new(ICMPKIT)
+        .args(["decode"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = "# an Ethernet frame\n\
+                 020000000002020000000001080045000024000040004001b6d5c0000201c00002020800d5b6123400010102030405060708\n\
+                 12:00:00.000000 IP 192.0.2.1 > 192.0.2.2: ICMP echo request\n\
+                 \t0x0000:  4500 0024 0000 4000 4001 b6d5 c000 0201\n\
+                 \t0x0010:  c000 0202 0800 d5b6 1234 0001 0102 0304\n\
+                 \t0x0020:  0506 0708\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let expected = "192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1, 16 bytes";
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        vec![expected, expected],
+        "{text}"
+    );
+}

@@ -1,0 +1,296 @@
+//! `icmpkit trace` against real kernels in the lab: real routers' time
+//! exceeded and unreachable errors, both families, every probe protocol,
+//! raw and unprivileged sockets, a silent router, ECMP, and traceroute on
+//! the same paths.
+
+use std::net::IpAddr;
+use std::process::Output;
+
+use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
+
+const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+
+fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
+    ns.command(ICMPKIT)
+        .arg("trace")
+        .args(args)
+        .output()
+        .expect("run icmpkit")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A chain whose client may also open unprivileged ICMP sockets.
+fn chain(lab: &Lab, routers: usize) -> Chain {
+    let c = lab.chain(routers).expect("build the lab chain");
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .expect("open ping_group_range");
+    c
+}
+
+fn nft(ns: &Ns, script: &str) {
+    let mut argv = vec!["nft"];
+    argv.extend(script.split_whitespace());
+    ns.exec(&argv).expect("nft rule");
+}
+
+/// A traceroute hop line: its number, and per probe the address
+/// (the last one named) and whether it was answered.
+#[derive(Debug, Clone, PartialEq)]
+struct Line {
+    hop: u8,
+    /// (address, annotation) per answered probe; `None` for `*`.
+    probes: Vec<Option<(IpAddr, Option<String>)>>,
+}
+
+/// Parses `-n` traceroute-style output (ours and traceroute's).
+fn parse(out: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for l in out.lines() {
+        let mut words = l.split_whitespace().peekable();
+        let Some(hop) = words.next().and_then(|w| w.parse().ok()) else {
+            continue;
+        };
+        let mut probes = Vec::new();
+        let mut addr: Option<IpAddr> = None;
+        while let Some(w) = words.next() {
+            if w == "*" {
+                probes.push(None);
+            } else if let Ok(a) = w.parse::<IpAddr>() {
+                addr = Some(a);
+            } else if w == "ms" {
+                let annotation = words
+                    .peek()
+                    .filter(|n| n.starts_with('!'))
+                    .map(|s| s.to_string());
+                if annotation.is_some() {
+                    words.next();
+                }
+                probes.push(addr.map(|a| (a, annotation)));
+            }
+        }
+        lines.push(Line { hop, probes });
+    }
+    lines
+}
+
+/// The responder of each hop line (first answered probe's).
+fn addresses(lines: &[Line]) -> Vec<Option<IpAddr>> {
+    lines
+        .iter()
+        .map(|l| l.probes.iter().flatten().map(|p| p.0).next())
+        .collect()
+}
+
+fn v4_path(c: &Chain) -> Vec<Option<IpAddr>> {
+    c.hops_v4().into_iter().map(|a| Some(a.into())).collect()
+}
+
+fn v6_path(c: &Chain) -> Vec<Option<IpAddr>> {
+    c.hops_v6().into_iter().map(|a| Some(a.into())).collect()
+}
+
+#[test]
+fn every_hop_in_order_every_protocol_family_and_socket_kind() {
+    let lab = lab_or_skip!("every_hop_in_order_every_protocol_family_and_socket_kind");
+    let c = chain(&lab, 3);
+    for proto in ["-I", "-U", "-T"] {
+        for kind in ["--privileged", "--unprivileged"] {
+            for (dst, path) in [
+                (c.server_v4().to_string(), v4_path(&c)),
+                (c.server_v6().to_string(), v6_path(&c)),
+            ] {
+                let o = icmpkit(c.client(), &[proto, kind, "-n", "-q", "2", "-w", "2", &dst]);
+                let out = text(&o);
+                assert_eq!(o.status.code(), Some(0), "{proto} {kind} {dst}: {out}");
+                let lines = parse(&out);
+                assert_eq!(addresses(&lines), path, "{proto} {kind} {dst}:\n{out}");
+                for (i, line) in lines.iter().enumerate() {
+                    assert_eq!(line.hop as usize, i + 1, "{out}");
+                    assert_eq!(line.probes.len(), 2, "{proto} {kind} {dst}: {out}");
+                    assert!(
+                        line.probes.iter().all(Option::is_some),
+                        "{proto} {kind}: {out}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_silent_router_is_stars_and_the_trace_goes_on() {
+    let lab = lab_or_skip!("a_silent_router_is_stars_and_the_trace_goes_on");
+    if let Err(skip) = icmpkit_lab::require_tool("nft") {
+        eprintln!("SKIPPED: a_silent_router_is_stars_and_the_trace_goes_on: {skip}");
+        return;
+    }
+    let c = chain(&lab, 3);
+    nft(
+        c.router(2).unwrap(),
+        "add table inet iklab ; add chain inet iklab ikout { type filter hook output priority 0 ; } ; \
+         add rule inet iklab ikout icmp type time-exceeded drop ; \
+         add rule inet iklab ikout icmpv6 type time-exceeded drop",
+    );
+    for (dst, mut path) in [
+        (c.server_v4().to_string(), v4_path(&c)),
+        (c.server_v6().to_string(), v6_path(&c)),
+    ] {
+        let o = icmpkit(c.client(), &["-n", "-q", "2", "-w", "0.5", &dst]);
+        let out = text(&o);
+        let lines = parse(&out);
+        path[1] = None;
+        assert_eq!(addresses(&lines), path, "{out}");
+        assert_eq!(lines[1].probes, vec![None, None], "{out}");
+        assert!(out.contains(" 2  * *"), "{out}");
+    }
+}
+
+/// A router's unreachable/prohibit errors are rate-limited per peer by the
+/// kernel (burst 5, then 1/s): one lab per case, one probe per hop.
+#[test]
+fn unreachable_and_prohibited_routes_are_annotated() {
+    for (dst, annotation) in [
+        ("10.200.0.9", "!H"),
+        ("10.201.0.9", "!X"),
+        ("fd00:200::9", "!N"),
+        ("fd00:201::9", "!X"),
+    ] {
+        for kind in ["--privileged", "--unprivileged"] {
+            let lab = lab_or_skip!("unreachable_and_prohibited_routes_are_annotated");
+            let c = chain(&lab, 2);
+            c.reject(Reject::Unreachable, "10.200.0.0/24").unwrap();
+            c.reject(Reject::Prohibit, "10.201.0.0/24").unwrap();
+            c.reject(Reject::Unreachable, "fd00:200::/64").unwrap();
+            c.reject(Reject::Prohibit, "fd00:201::/64").unwrap();
+            let r2: IpAddr = if dst.contains(':') {
+                c.router_v6(2).unwrap().into()
+            } else {
+                c.router_v4(2).unwrap().into()
+            };
+            let o = icmpkit(c.client(), &["-n", "-q", "1", "-w", "1", kind, dst]);
+            let out = text(&o);
+            let lines = parse(&out);
+            assert_eq!(
+                lines.len(),
+                2,
+                "the trace stops at the rejecting router: {out}"
+            );
+            assert_eq!(
+                lines[1].probes,
+                vec![Some((r2, Some(annotation.to_string())))],
+                "{kind} {dst}: {out}"
+            );
+        }
+    }
+}
+
+#[test]
+fn unprivileged_user_traces_with_icmp_udp_and_tcp() {
+    let lab = lab_or_skip!("unprivileged_user_traces_with_icmp_udp_and_tcp");
+    let c = chain(&lab, 2);
+    for proto in ["-I", "-U", "-T"] {
+        for (dst, path) in [
+            (c.server_v4().to_string(), v4_path(&c)),
+            (c.server_v6().to_string(), v6_path(&c)),
+        ] {
+            let o = c
+                .client()
+                .run_as(65534, 65534, ICMPKIT)
+                .args(["trace", proto, "-n", "-q", "1", "-w", "1", &dst])
+                .output()
+                .unwrap();
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{proto} as nobody: {out}");
+            assert_eq!(addresses(&parse(&out)), path, "{proto} as nobody: {out}");
+        }
+    }
+}
+
+#[test]
+fn differential_against_traceroute() {
+    let lab = lab_or_skip!("differential_against_traceroute");
+    if let Err(skip) = icmpkit_lab::require_tool("traceroute") {
+        eprintln!("SKIPPED: differential_against_traceroute: {skip}");
+        return;
+    }
+    let c = chain(&lab, 3);
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        let theirs = c
+            .client()
+            .command("traceroute")
+            .args(["-I", "-n", "-q", "2", "-w", "1", &dst])
+            .output()
+            .unwrap();
+        let theirs = text(&theirs);
+        let ours = text(&icmpkit(
+            c.client(),
+            &["-I", "-n", "-q", "2", "-w", "1", &dst],
+        ));
+        let strip = |lines: Vec<Line>| -> Vec<(u8, Vec<Option<IpAddr>>)> {
+            lines
+                .into_iter()
+                .map(|l| {
+                    (
+                        l.hop,
+                        l.probes.into_iter().map(|p| p.map(|p| p.0)).collect(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(parse(&ours)),
+            strip(parse(&theirs)),
+            "ours:\n{ours}\ntraceroute:\n{theirs}"
+        );
+        // Same header shape.
+        assert!(
+            ours.starts_with(&format!("traceroute to {dst} ({dst}), 30 hops max")),
+            "{ours}"
+        );
+    }
+}
+
+#[test]
+fn json_csv_and_report_outputs() {
+    let lab = lab_or_skip!("json_csv_and_report_outputs");
+    let c = chain(&lab, 1);
+    let dst = c.server_v4().to_string();
+    let o = icmpkit(c.client(), &["-n", "--json", "-q", "2", &dst]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let hops = doc["hops"].as_array().unwrap();
+    assert_eq!(hops.len(), 2);
+    assert_eq!(hops[0]["address"], "10.1.0.2");
+    assert_eq!(hops[1]["address"], dst.as_str());
+    assert_eq!(hops[1]["reached"], true);
+    assert_eq!(hops[0]["packets_sent"], 2);
+    assert_eq!(hops[0]["responders"][0]["reply_ttl"], 64);
+    assert!(hops[0]["avg_rtt"].as_f64().unwrap() > 0.0);
+    let o = icmpkit(c.client(), &["-n", "--csv", "-q", "2", &dst]);
+    let csv = String::from_utf8_lossy(&o.stdout).to_string();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3, "{csv}");
+    assert!(rows.iter().all(|r| r.len() == 15), "{csv}");
+    assert_eq!(rows[2][1], dst.as_str());
+    assert_eq!(rows[2][4], "2");
+    let o = icmpkit(
+        c.client(),
+        &["-n", "--report", "-c", "3", "--interval", "0.05", &dst],
+    );
+    let report = text(&o);
+    let hop2 = report
+        .lines()
+        .find(|l| l.starts_with("  2.|-- "))
+        .expect(&report);
+    assert!(
+        hop2.contains(&dst) && hop2.contains("0.0%") && hop2.contains("    3 "),
+        "{report}"
+    );
+}

@@ -1,0 +1,168 @@
+//! The IP layer around ICMP: IPv4 and IPv6 headers, and
+//! [`locate_icmp`], which finds the ICMP message inside a raw IP packet
+//! (what a raw socket or a capture hands over).
+
+use core::net::IpAddr;
+
+use crate::{Error, Family, Result};
+
+pub mod ipv4;
+pub mod ipv6;
+
+/// An ICMP or ICMPv6 message found inside an IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located<'a> {
+    /// ICMP (IPv4) or ICMPv6 (IPv6).
+    pub family: Family,
+    /// The packet's source address.
+    pub src: IpAddr,
+    /// The packet's destination address.
+    pub dst: IpAddr,
+    /// The TTL (IPv4) or hop limit (IPv6) as received.
+    pub ttl: u8,
+    /// Length of the IP header(s) before the ICMP message, extension
+    /// headers included.
+    pub ip_header_len: usize,
+    /// The ICMP message bytes (up to the IP length; link-layer padding is
+    /// left out).
+    pub icmp: &'a [u8],
+    /// True when the buffer ends before the IP length says the packet
+    /// does (a capture with a short snap length): `icmp` is then partial.
+    pub truncated: bool,
+}
+
+/// Finds the ICMP/ICMPv6 message in an IPv4 or IPv6 packet, telling the
+/// family by the version nibble.
+///
+/// Errors: a bad or cut-short IP header, a protocol other than ICMP/ICMPv6,
+/// or a non-first fragment (whose data is not an ICMP header).
+pub fn locate_icmp(packet: &[u8]) -> Result<Located<'_>> {
+    match crate::bytes::u8_at(packet, 0, "IP header")? >> 4 {
+        4 => locate_v4(packet),
+        6 => locate_v6(packet),
+        _ => Err(Error::Malformed("IP version is neither 4 nor 6")),
+    }
+}
+
+fn locate_v4(buf: &[u8]) -> Result<Located<'_>> {
+    let packet = ipv4::Packet::new_checked(buf)?;
+    if packet.protocol() != ipv4::PROTOCOL_ICMP {
+        return Err(Error::Malformed("IPv4 packet does not carry ICMP"));
+    }
+    if packet.frag_offset() != 0 {
+        return Err(Error::Malformed("IPv4 non-first fragment"));
+    }
+    Ok(Located {
+        family: Family::V4,
+        src: packet.src_addr().into(),
+        dst: packet.dst_addr().into(),
+        ttl: packet.ttl(),
+        ip_header_len: packet.header_len(),
+        icmp: packet.into_payload(),
+        truncated: packet.is_truncated(),
+    })
+}
+
+fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
+    let packet = ipv6::Packet::new_checked(buf)?;
+    let chain = ipv6::walk_extensions(packet.next_header(), packet.into_payload())?;
+    if chain.protocol != ipv6::NEXT_ICMPV6 {
+        return Err(Error::Malformed("IPv6 packet does not carry ICMPv6"));
+    }
+    if !chain.is_first_fragment() {
+        return Err(Error::Malformed("IPv6 non-first fragment"));
+    }
+    Ok(Located {
+        family: Family::V6,
+        src: packet.src_addr().into(),
+        dst: packet.dst_addr().into(),
+        ttl: packet.hop_limit(),
+        ip_header_len: ipv6::HEADER_LEN + chain.headers_len,
+        icmp: chain.payload,
+        truncated: packet.is_truncated(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_icmp_in_ipv4_and_drops_padding() {
+        let repr = ipv4::Repr {
+            src: [192, 0, 2, 1].into(),
+            dst: [192, 0, 2, 2].into(),
+            protocol: ipv4::PROTOCOL_ICMP,
+            ttl: 63,
+            ident: 1,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+            dscp: 0,
+            ecn: 0,
+            options: &[],
+            payload_len: 8,
+        };
+        let mut buf = [0xeeu8; 20 + 8 + 6];
+        repr.emit(&mut buf).unwrap();
+        let found = locate_icmp(&buf).unwrap();
+        assert_eq!(found.family, Family::V4);
+        assert_eq!(found.ttl, 63);
+        assert_eq!(found.icmp.len(), 8);
+        assert!(!found.truncated);
+        let short = locate_icmp(&buf[..24]).unwrap();
+        assert!(short.truncated);
+        assert_eq!(short.icmp.len(), 4);
+    }
+
+    #[test]
+    fn locates_icmpv6_behind_extension_headers() {
+        let repr = ipv6::Repr {
+            src: "2001:db8::1".parse().unwrap(),
+            dst: "2001:db8::2".parse().unwrap(),
+            next_header: ipv6::NEXT_DEST_OPTIONS,
+            hop_limit: 255,
+            traffic_class: 0,
+            flow_label: 0,
+            payload_len: 16,
+        };
+        let mut buf = [0u8; 56];
+        repr.emit(&mut buf).unwrap();
+        buf[40] = ipv6::NEXT_ICMPV6;
+        buf[48] = 128;
+        let found = locate_icmp(&buf).unwrap();
+        assert_eq!(found.family, Family::V6);
+        assert_eq!(found.ip_header_len, 48);
+        assert_eq!(found.icmp, &[128, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn rejects_non_icmp_and_garbage() {
+        assert!(locate_icmp(&[]).is_err());
+        assert!(locate_icmp(&[0x55; 40]).is_err());
+        let mut udp = [0u8; 28];
+        udp[0] = 0x45;
+        udp[3] = 28;
+        udp[9] = 17;
+        assert_eq!(
+            locate_icmp(&udp),
+            Err(Error::Malformed("IPv4 packet does not carry ICMP"))
+        );
+    }
+
+    #[test]
+    fn rejects_later_fragments() {
+        let mut frag = [0u8; 28];
+        frag[0] = 0x45;
+        frag[3] = 28;
+        frag[6] = 0x00;
+        frag[7] = 185; // offset 1480
+        frag[9] = 1;
+        assert_eq!(
+            locate_icmp(&frag),
+            Err(Error::Malformed("IPv4 non-first fragment"))
+        );
+        frag[7] = 0;
+        assert!(locate_icmp(&frag).is_ok());
+    }
+}

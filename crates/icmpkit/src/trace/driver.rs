@@ -1,0 +1,699 @@
+//! The I/O of a trace: opens the sockets for the chosen protocol and
+//! privilege, sends what the [`Session`] says, and turns what the sockets
+//! deliver (raw ICMP messages, error-queue entries, TCP connection results)
+//! into answers for it. Each socket has a reader task; they all feed one
+//! channel, so the loop waits on one thing besides its next deadline.
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use icmpkit_wire::Family;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
+use crate::resolve::{Target, resolve};
+use crate::socket::{
+    AsyncIcmpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind,
+    SocketOptions, TransportKind, TransportSocket,
+};
+use crate::{Error, Result};
+
+use super::dns::ReverseNames;
+use super::probe::{self, Matcher, ProbeKey, ProbeProtocol, Response};
+use super::report::{Hop, ProbeReply, ReplyKind, TraceEvent};
+use super::session::{Next, Plan, Session};
+
+/// How to trace.
+#[derive(Debug, Clone)]
+pub struct TraceOptions {
+    /// Hops, probes per hop, flows, pacing, wait time, `--fast`.
+    pub plan: Plan,
+    /// ICMP echo (default), UDP or TCP SYN probes.
+    pub protocol: ProbeProtocol,
+    /// `Auto`: a raw socket where allowed (it also sees RFC 4884
+    /// extensions and reply TTLs), unprivileged sockets otherwise.
+    pub privilege: Privilege,
+    /// Force a family when resolving names.
+    pub family: Option<Family>,
+    /// UDP/TCP destination port (default 33434 for UDP, 80 for TCP); it
+    /// stays the same for every probe (Paris traceroute).
+    pub port: Option<u16>,
+    /// Bytes of probe data after the ICMP/UDP header (default 32, which
+    /// makes traceroute's 60-byte IPv4 packets). ICMP probes need 2, and
+    /// carry a validating stamp from 26 on.
+    pub data_size: usize,
+    /// Source address, interface, TOS, mark. The TTL is set per probe.
+    pub socket: SocketOptions,
+    /// Look up reverse DNS names of the responders (off: `-n`).
+    pub resolve_names: bool,
+    /// Give up on a reverse lookup after this long.
+    pub dns_timeout: Duration,
+}
+
+impl Default for TraceOptions {
+    fn default() -> Self {
+        TraceOptions {
+            plan: Plan::default(),
+            protocol: ProbeProtocol::Icmp,
+            privilege: Privilege::Auto,
+            family: None,
+            port: None,
+            data_size: 32,
+            socket: SocketOptions::default(),
+            resolve_names: false,
+            dns_timeout: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Default UDP destination port (traceroute's base port).
+pub const DEFAULT_UDP_PORT: u16 = 33434;
+/// Default TCP destination port.
+pub const DEFAULT_TCP_PORT: u16 = 80;
+
+/// Something a reader task got.
+#[derive(Debug)]
+struct Arrival {
+    response: Response,
+    reply_ttl: Option<u8>,
+    kernel_time: Option<Duration>,
+    received: Timestamp,
+}
+
+/// A trace in progress: pull [`TraceEvent`]s with [`Tracer::next_event`]
+/// (the streaming API), then read [`Tracer::hops`].
+#[derive(Debug)]
+pub struct Tracer {
+    target: Target,
+    session: Session,
+    matcher: Arc<Matcher>,
+    protocol: ProbeProtocol,
+    /// ICMP probes' socket; for UDP/TCP, the raw listener when allowed.
+    icmp: Option<Arc<AsyncIcmpSocket>>,
+    /// UDP: one socket per flow (its port is the flow).
+    udp: Vec<Arc<AsyncTransportSocket>>,
+    /// TCP: the probe each local port belongs to.
+    tcp_ports: HashMap<u16, u16>,
+    /// TCP: one source port per flow, reused by each probe of the flow.
+    tcp_flow_ports: Vec<u16>,
+    kind: SocketKind,
+    port: u16,
+    data_size: usize,
+    stamp_key: StampKey,
+    tx: mpsc::UnboundedSender<Arrival>,
+    rx: mpsc::UnboundedReceiver<Arrival>,
+    tasks: Vec<JoinHandle<()>>,
+    events: VecDeque<TraceEvent>,
+    names: Option<ReverseNames>,
+    send_buf: Vec<u8>,
+    done: bool,
+}
+
+impl Drop for Tracer {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Tracer {
+    /// Resolves `target` and opens the sockets (needs a tokio runtime).
+    pub async fn start(target: &str, opts: &TraceOptions) -> Result<Tracer> {
+        let target = resolve(target, opts.family).await?;
+        Tracer::with_target(target, opts)
+    }
+
+    /// Opens the sockets for an already resolved target.
+    pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
+        let session = Session::new(opts.plan.clone()).map_err(Error::InvalidOption)?;
+        let family = target.family();
+        if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
+            return Err(Error::InvalidOption(
+                "ICMP probes need at least 2 bytes of data (Paris checksum)".into(),
+            ));
+        }
+        if opts.data_size > 65_000 {
+            return Err(Error::InvalidOption(format!(
+                "probe data size {} is too large",
+                opts.data_size
+            )));
+        }
+        let port = opts.port.unwrap_or(match opts.protocol {
+            ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
+            _ => DEFAULT_UDP_PORT,
+        });
+        let (icmp, kind) = open_icmp(family, opts)?;
+        let echo_id = match (&icmp, kind) {
+            (Some(s), SocketKind::Datagram) => s.echo_id().unwrap_or(0),
+            _ => rand::random(),
+        };
+        let mut udp = Vec::new();
+        if opts.protocol == ProbeProtocol::Udp {
+            for _ in 0..opts.plan.flows {
+                let socket =
+                    TransportSocket::open(family, TransportKind::Udp, opts.socket.source, 0)?;
+                udp.push(Arc::new(register(socket)?));
+            }
+        }
+        let udp_ports = udp
+            .iter()
+            .map(|s| s.get_ref().local_addr().map(|a| a.port()))
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| Error::SocketUnavailable {
+                context: "reading a UDP probe socket's port".into(),
+                source,
+            })?;
+        let tcp_flow_ports = if opts.protocol == ProbeProtocol::Tcp {
+            (0..opts.plan.flows)
+                .map(|_| free_tcp_port(family, opts.socket.source))
+                .collect::<Result<Vec<_>>>()?
+        } else {
+            Vec::new()
+        };
+        let matcher = Arc::new(Matcher {
+            family,
+            target: target.address,
+            protocol: opts.protocol,
+            echo_id,
+            dst_port: port,
+            udp_ports,
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut tracer = Tracer {
+            names: opts
+                .resolve_names
+                .then(|| ReverseNames::new(opts.dns_timeout)),
+            target,
+            session,
+            matcher,
+            protocol: opts.protocol,
+            icmp,
+            udp,
+            tcp_ports: HashMap::new(),
+            tcp_flow_ports,
+            kind,
+            port,
+            data_size: opts.data_size,
+            stamp_key: StampKey::random(),
+            tx,
+            rx,
+            tasks: Vec::new(),
+            events: VecDeque::new(),
+            send_buf: Vec::new(),
+            done: false,
+        };
+        tracer.spawn_readers()?;
+        Ok(tracer)
+    }
+
+    /// The resolved target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The ICMP socket's kind: raw, or datagram (unprivileged). For UDP and
+    /// TCP probes, raw means a raw listener sees the errors (with their
+    /// extensions); datagram means they come from the error queues.
+    pub fn socket_kind(&self) -> SocketKind {
+        self.kind
+    }
+
+    /// Ends the trace at the next step; unanswered probes count as lost.
+    pub fn stop(&mut self) {
+        self.session.stop();
+    }
+
+    /// The hops complete so far, in order.
+    pub fn hops(&self) -> Vec<Hop> {
+        self.session.hops().to_vec()
+    }
+
+    /// The next event, or `None` when the trace is over. Cancel-safe.
+    pub async fn next_event(&mut self) -> Option<TraceEvent> {
+        loop {
+            if let Some(event) = self.events.pop_front() {
+                return Some(self.named(event).await);
+            }
+            if self.done {
+                return None;
+            }
+            self.step().await;
+        }
+    }
+
+    /// Fills in the reverse names of a hop's responders.
+    async fn named(&mut self, event: TraceEvent) -> TraceEvent {
+        let (Some(names), TraceEvent::Hop(mut hop)) = (self.names.as_mut(), event.clone()) else {
+            return event;
+        };
+        names.fill(&mut hop).await;
+        if let Some(stored) = self
+            .session
+            .hops_mut()
+            .iter_mut()
+            .find(|h| h.distance == hop.distance)
+        {
+            *stored = hop.clone();
+        }
+        TraceEvent::Hop(hop)
+    }
+
+    async fn step(&mut self) {
+        let now = Timestamp::now();
+        let expired = self.session.expire(now);
+        if !expired.is_empty() {
+            self.events.extend(expired);
+            return;
+        }
+        match self.session.next(now) {
+            Next::Done => self.done = true,
+            Next::Send(seq) => self.send(seq),
+            Next::WaitUntil(wake_ns) => {
+                let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
+                tokio::select! {
+                    arrival = self.rx.recv() => {
+                        if let Some(a) = arrival {
+                            self.on_arrival(a);
+                        }
+                        // Take whatever else is already there.
+                        while let Ok(a) = self.rx.try_recv() {
+                            self.on_arrival(a);
+                        }
+                    }
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+
+    fn on_arrival(&mut self, arrival: Arrival) {
+        let seq = match arrival.response.key {
+            ProbeKey::Sequence(seq) => seq,
+            ProbeKey::TcpPort(port) => match self.tcp_ports.get(&port) {
+                Some(&seq) => seq,
+                None => return,
+            },
+        };
+        let Some(sent) = self.session.sent_at(seq) else {
+            return;
+        };
+        if let Some(data) = &arrival.response.echo_data {
+            // Echo replies must carry the stamp we wrote (after the two
+            // Paris bytes), when the probe had room for one.
+            let id = ProbeId {
+                destination: self.target.address,
+                id: self.matcher.echo_id,
+                sequence: seq,
+            };
+            if self.data_size >= 2 + STAMP_LEN
+                && self.stamp_key.check(&id, data.get(2..).unwrap_or(&[])) != Some(sent)
+            {
+                return;
+            }
+        }
+        let kernel_ns = arrival.kernel_time.map(|d| d.as_nanos() as u64);
+        let reply = ProbeReply {
+            from: arrival.response.from,
+            rtt: round_trip(sent, kernel_ns, arrival.received),
+            kind: arrival.response.kind,
+            annotation: arrival.response.annotation,
+            reply_ttl: arrival.reply_ttl,
+            extensions: arrival.response.extensions,
+        };
+        let events = self.session.on_reply(seq, reply);
+        self.events.extend(events);
+    }
+
+    fn send(&mut self, seq: u16) {
+        let spec = self.session.probe(seq);
+        let at = Timestamp::now();
+        let result = match self.protocol {
+            ProbeProtocol::Icmp => self.send_icmp(seq, spec.ttl, spec.flow, at),
+            ProbeProtocol::Udp => self.send_udp(seq, spec.ttl, spec.flow),
+            ProbeProtocol::Tcp => self.send_tcp(seq, spec.ttl, spec.flow),
+        };
+        match result {
+            Ok(()) => self.session.on_sent(seq, at),
+            Err(e) => {
+                let events = self.session.on_send_error(seq, at, e.to_string());
+                self.events.extend(events);
+            }
+        }
+    }
+
+    fn send_icmp(&mut self, seq: u16, ttl: u8, flow: u16, at: Timestamp) -> io::Result<()> {
+        let socket = self
+            .icmp
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no ICMP socket"))?;
+        let mut data = vec![0u8; self.data_size];
+        let id = ProbeId {
+            destination: self.target.address,
+            id: self.matcher.echo_id,
+            sequence: seq,
+        };
+        if let Some(stamp) = data.get_mut(2..) {
+            self.stamp_key.write(&id, at, stamp);
+        }
+        probe::paris_echo_request(
+            self.matcher.family,
+            self.matcher.echo_id,
+            seq,
+            &data,
+            probe::flow_checksum(flow),
+            &mut self.send_buf,
+        );
+        let socket = socket.get_ref();
+        socket.set_ttl(ttl)?;
+        socket.send_to_scoped(&self.send_buf, self.target.address, self.target.scope_id)?;
+        Ok(())
+    }
+
+    fn destination(&self) -> SocketAddr {
+        let mut addr = self.target.socket_addr();
+        addr.set_port(self.port);
+        addr
+    }
+
+    fn send_udp(&mut self, seq: u16, ttl: u8, flow: u16) -> io::Result<()> {
+        let socket = self
+            .udp
+            .get(usize::from(flow))
+            .ok_or_else(|| io::Error::other("no UDP socket for this flow"))?;
+        probe::udp_payload(seq, self.data_size, &mut self.send_buf);
+        let socket = socket.get_ref();
+        socket.set_ttl(ttl)?;
+        socket.send_to(&self.send_buf, self.destination())?;
+        Ok(())
+    }
+
+    fn send_tcp(&mut self, seq: u16, ttl: u8, flow: u16) -> io::Result<()> {
+        // A flow keeps its source port (Paris) while none of its probes is
+        // in flight and the port can be bound and connected again;
+        // otherwise the kernel picks one.
+        let flow_port = self.tcp_flow_ports.get(usize::from(flow)).copied();
+        let busy = |port: u16| {
+            self.tcp_ports
+                .get(&port)
+                .is_some_and(|&s| self.session.sent_at(s).is_some())
+        };
+        let wanted = flow_port.filter(|&p| !busy(p));
+        let (socket, local) = match wanted.map(|port| self.connect_tcp(ttl, port)) {
+            Some(Ok(done)) => done,
+            _ => self.connect_tcp(ttl, 0)?,
+        };
+        self.tcp_ports.insert(local, seq);
+        let task = tokio::spawn(watch_tcp_probe(
+            socket,
+            seq,
+            Arc::clone(&self.matcher),
+            self.kind == SocketKind::Datagram,
+            self.tx.clone(),
+        ));
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(task);
+        Ok(())
+    }
+
+    /// Opens a TCP probe socket on `port` (0: any) and sends its SYN.
+    fn connect_tcp(&self, ttl: u8, port: u16) -> io::Result<(TransportSocket, u16)> {
+        let family = self.matcher.family;
+        let socket = TransportSocket::open(family, TransportKind::Tcp, None, port)
+            .map_err(io::Error::other)?;
+        socket.set_ttl(ttl)?;
+        let local = socket.local_addr()?.port();
+        socket.connect(self.destination())?;
+        Ok((socket, local))
+    }
+
+    fn spawn_readers(&mut self) -> Result<()> {
+        if let Some(icmp) = &self.icmp {
+            self.tasks.push(tokio::spawn(read_icmp(
+                Arc::clone(icmp),
+                Arc::clone(&self.matcher),
+                self.tx.clone(),
+            )));
+        }
+        // With a raw listener, errors are taken from it (it has the
+        // extensions); the error queues are then only emptied.
+        let use_queue = self.kind == SocketKind::Datagram;
+        for socket in &self.udp {
+            self.tasks.push(tokio::spawn(read_udp(
+                Arc::clone(socket),
+                Arc::clone(&self.matcher),
+                use_queue,
+                self.tx.clone(),
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Opens the ICMP socket: the probe socket for ICMP, the raw listener for
+/// UDP/TCP (none when unprivileged).
+fn open_icmp(
+    family: Family,
+    opts: &TraceOptions,
+) -> Result<(Option<Arc<AsyncIcmpSocket>>, SocketKind)> {
+    let mut socket_opts = opts.socket.clone();
+    socket_opts.ttl = None;
+    let attempt = |privilege| IcmpSocket::open(family, privilege, &socket_opts);
+    let socket = match (opts.protocol, opts.privilege) {
+        (ProbeProtocol::Icmp, Privilege::Auto) => match attempt(Privilege::Privileged) {
+            Err(Error::Permission(_)) => attempt(Privilege::Unprivileged),
+            other => other,
+        },
+        (ProbeProtocol::Icmp, privilege) => attempt(privilege),
+        (_, Privilege::Unprivileged) => return Ok((None, SocketKind::Datagram)),
+        (_, Privilege::Privileged) => attempt(Privilege::Privileged),
+        (_, Privilege::Auto) => match attempt(Privilege::Privileged) {
+            Err(Error::Permission(_)) => return Ok((None, SocketKind::Datagram)),
+            other => other,
+        },
+    }?;
+    let kind = socket.kind();
+    let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
+        context: "registering the ICMP socket with the runtime".into(),
+        source,
+    })?;
+    Ok((Some(Arc::new(socket)), kind))
+}
+
+fn register(socket: TransportSocket) -> Result<AsyncTransportSocket> {
+    AsyncTransportSocket::new(socket).map_err(|source| Error::SocketUnavailable {
+        context: "registering a probe socket with the runtime".into(),
+        source,
+    })
+}
+
+/// A local TCP port free right now, for a flow's probes.
+fn free_tcp_port(family: Family, source: Option<IpAddr>) -> Result<u16> {
+    let socket = TransportSocket::open(family, TransportKind::Tcp, source, 0)?;
+    socket
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|source| Error::SocketUnavailable {
+            context: "reading a TCP probe socket's port".into(),
+            source,
+        })
+}
+
+/// Reads the ICMP socket: raw messages (replies and errors, with their
+/// extensions) and, on datagram sockets, the error queue.
+async fn read_icmp(
+    socket: Arc<AsyncIcmpSocket>,
+    matcher: Arc<Matcher>,
+    tx: mpsc::UnboundedSender<Arrival>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    let datagram = socket.kind() == SocketKind::Datagram;
+    loop {
+        let Ok(mut guard) = socket.ready().await else {
+            return;
+        };
+        let inner = guard.get_inner();
+        while let Ok(Some(q)) = inner.recv_error(&mut buf) {
+            if !datagram || q.origin == ErrorOrigin::Local {
+                continue;
+            }
+            let from = q.offender.unwrap_or(matcher.target);
+            let original = buf.get(..q.len).unwrap_or(&[]);
+            if let Some((Some(key), kind, annotation)) =
+                matcher.queued(q.icmp_type, q.icmp_code, q.info, from, original)
+            {
+                let arrival = Arrival {
+                    response: Response {
+                        key,
+                        from,
+                        kind,
+                        annotation,
+                        extensions: Vec::new(),
+                        echo_data: None,
+                    },
+                    reply_ttl: None,
+                    kernel_time: q.kernel_time,
+                    received: Timestamp::now(),
+                };
+                if tx.send(arrival).is_err() {
+                    return;
+                }
+            }
+        }
+        while let Ok(received) = inner.recv(&mut buf) {
+            let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+            if let Some(response) = matcher.raw_message(icmp, received.source) {
+                let arrival = Arrival {
+                    response,
+                    reply_ttl: received.ttl,
+                    kernel_time: received.kernel_time,
+                    received: Timestamp::now(),
+                };
+                if tx.send(arrival).is_err() {
+                    return;
+                }
+            }
+        }
+        guard.clear_ready();
+    }
+}
+
+/// Reads a UDP probe socket's error queue (time exceeded, port
+/// unreachable) and drops any datagram that comes back.
+async fn read_udp(
+    fd: Arc<AsyncTransportSocket>,
+    matcher: Arc<Matcher>,
+    use_queue: bool,
+    tx: mpsc::UnboundedSender<Arrival>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok(mut guard) = fd.ready().await else {
+            return;
+        };
+        let socket = guard.get_inner();
+        while let Ok(Some(q)) = socket.recv_error(&mut buf) {
+            if !use_queue || q.origin == ErrorOrigin::Local {
+                continue;
+            }
+            let from = q.offender.unwrap_or(matcher.target);
+            let original = buf.get(..q.len).unwrap_or(&[]);
+            if let Some((Some(key), kind, annotation)) =
+                matcher.queued(q.icmp_type, q.icmp_code, q.info, from, original)
+            {
+                let arrival = Arrival {
+                    response: Response {
+                        key,
+                        from,
+                        kind,
+                        annotation,
+                        extensions: Vec::new(),
+                        echo_data: None,
+                    },
+                    reply_ttl: None,
+                    kernel_time: q.kernel_time,
+                    received: Timestamp::now(),
+                };
+                if tx.send(arrival).is_err() {
+                    return;
+                }
+            }
+        }
+        while let Ok(Some(_)) = socket.recv_datagram(&mut buf) {}
+        guard.clear_ready();
+    }
+}
+
+/// Waits for one TCP probe's fate: an ICMP error on its error queue
+/// (unprivileged), or the connection answered (SYN-ACK or reset: the
+/// destination is reached).
+async fn watch_tcp_probe(
+    socket: TransportSocket,
+    seq: u16,
+    matcher: Arc<Matcher>,
+    use_queue: bool,
+    tx: mpsc::UnboundedSender<Arrival>,
+) {
+    let Ok(fd) = AsyncTransportSocket::new(socket) else {
+        return;
+    };
+    let mut buf = vec![0u8; 2048];
+    loop {
+        let Ok(mut guard) = fd.ready().await else {
+            return;
+        };
+        let socket = guard.get_inner();
+        let received = Timestamp::now();
+        let mut queued = None;
+        while let Ok(Some(q)) = socket.recv_error(&mut buf) {
+            if q.origin != ErrorOrigin::Local {
+                queued = Some(q);
+            }
+        }
+        let error = socket.take_error().ok().flatten();
+        let refused = error
+            .as_ref()
+            .is_some_and(|e| e.raw_os_error() == Some(libc::ECONNREFUSED));
+        let response = match queued {
+            Some(q) if use_queue => {
+                let from = q.offender.unwrap_or(matcher.target);
+                matcher
+                    .queued(q.icmp_type, q.icmp_code, q.info, from, &[])
+                    .map(|(_, kind, annotation)| (from, kind, annotation, q.kernel_time))
+            }
+            _ if refused || (error.is_none() && socket.is_connected()) => {
+                Some((matcher.target, ReplyKind::Reached, None, None))
+            }
+            // An ICMP error ended the attempt (the raw listener reports
+            // it), or the readiness was spurious: watch on only then.
+            Some(_) => None,
+            None if error.is_some() => None,
+            None => {
+                guard.clear_ready();
+                continue;
+            }
+        };
+        if let Some((from, kind, annotation, kernel_time)) = response {
+            let _ = tx.send(Arrival {
+                response: Response {
+                    key: ProbeKey::Sequence(seq),
+                    from,
+                    kind,
+                    annotation,
+                    extensions: Vec::new(),
+                    echo_data: None,
+                },
+                reply_ttl: None,
+                kernel_time,
+                received,
+            });
+        }
+        return;
+    }
+}
+
+/// Traces the route to `target` and returns its hops (icmplib's
+/// `traceroute`): every hop from the first TTL to the destination (or the
+/// last TTL), silent ones included.
+pub async fn traceroute(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+    let mut tracer = Tracer::start(target, opts).await?;
+    while tracer.next_event().await.is_some() {}
+    Ok(tracer.hops())
+}
+
+/// Blocking form of [`traceroute`] (runs its own single-threaded runtime).
+pub fn traceroute_blocking(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Io {
+            context: "starting the runtime".into(),
+            source: e,
+        })?;
+    rt.block_on(traceroute(target, opts))
+}

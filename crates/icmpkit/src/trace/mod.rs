@@ -1,0 +1,37 @@
+//! Traceroute and mtr: every TTL probed in parallel with ICMP echo, UDP or
+//! TCP SYN probes, raw or unprivileged, Paris-stable (each flow keeps one
+//! flow identifier, so per-flow load balancers keep it on one path), with
+//! several flows to reveal ECMP paths, traceroute's annotations and RFC 4884
+//! extensions (MPLS labels).
+//!
+//! [`traceroute`] returns the hops (icmplib's API); [`Tracer`] streams
+//! [`TraceEvent`]s as probes are answered and hops complete.
+//!
+//! ```no_run
+//! # async fn run() -> icmpkit::Result<()> {
+//! use icmpkit::trace::{TraceOptions, traceroute};
+//! for hop in traceroute("192.0.2.1", &TraceOptions::default()).await? {
+//!     println!("{} {:?} {:?}", hop.distance, hop.address, hop.avg_rtt);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Unprivileged on Linux: ICMP probes go through a datagram ICMP socket and
+//! UDP/TCP probes through ordinary sockets; the time-exceeded errors come
+//! back on their error queues (`IP_RECVERR`). The error queue does not
+//! carry RFC 4884 extensions nor the error's TTL: those need a raw socket.
+
+mod dns;
+mod driver;
+pub mod probe;
+pub mod report;
+pub mod session;
+
+pub use driver::{
+    DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, TraceOptions, Tracer, traceroute, traceroute_blocking,
+};
+pub use probe::ProbeProtocol;
+pub use report::{
+    Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,
+};
+pub use session::Plan;

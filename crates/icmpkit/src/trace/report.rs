@@ -1,0 +1,484 @@
+//! What a trace reports: each probe's fate ([`ProbeResult`]) as it is
+//! known, and per hop ([`Hop`]) its responders, loss and RTT statistics
+//! (icmplib's `Hop` plus mtr's and traceroute's details).
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use icmpkit_wire::extension::{InterfaceRole, MplsEntry, Object};
+
+use crate::engine::stats::RttStats;
+
+/// traceroute's annotation of an unreachable (or otherwise unusual)
+/// answer, shown after the RTT (`!H`, `!N`, `!P`, `!X`, `!F-1400`, `!S`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(into = "String"))]
+pub enum Annotation {
+    /// Network unreachable (`!N`).
+    NetUnreachable,
+    /// Host / address unreachable (`!H`).
+    HostUnreachable,
+    /// Protocol unreachable (`!P`).
+    ProtocolUnreachable,
+    /// Communication administratively prohibited (`!X`).
+    Prohibited,
+    /// Fragmentation needed / packet too big, with the next-hop MTU
+    /// (`!F-<mtu>`).
+    FragmentationNeeded(u32),
+    /// Source route failed (`!S`).
+    SourceRouteFailed,
+    /// Host precedence violation (`!V`).
+    PrecedenceViolation,
+    /// Precedence cutoff (`!C`).
+    PrecedenceCutoff,
+    /// Another unreachable code (`!<code>`).
+    Code(u8),
+}
+
+impl fmt::Display for Annotation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Annotation::NetUnreachable => f.write_str("!N"),
+            Annotation::HostUnreachable => f.write_str("!H"),
+            Annotation::ProtocolUnreachable => f.write_str("!P"),
+            Annotation::Prohibited => f.write_str("!X"),
+            Annotation::FragmentationNeeded(mtu) => write!(f, "!F-{mtu}"),
+            Annotation::SourceRouteFailed => f.write_str("!S"),
+            Annotation::PrecedenceViolation => f.write_str("!V"),
+            Annotation::PrecedenceCutoff => f.write_str("!C"),
+            Annotation::Code(code) => write!(f, "!{code}"),
+        }
+    }
+}
+
+impl From<Annotation> for String {
+    fn from(a: Annotation) -> String {
+        a.to_string()
+    }
+}
+
+/// What kind of answer a probe got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum ReplyKind {
+    /// A router said the TTL ran out: an intermediate hop.
+    TimeExceeded,
+    /// The destination answered (echo reply, UDP port unreachable, TCP
+    /// SYN-ACK or reset).
+    Reached,
+    /// Someone said the destination cannot be reached (see the
+    /// annotation); the trace ends there.
+    Unreachable,
+}
+
+/// An RFC 4884 extension object of a reply, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "object", rename_all = "kebab-case"))]
+pub enum Extension {
+    /// An MPLS label stack (RFC 4950), top first.
+    Mpls {
+        /// The label stack entries.
+        labels: Vec<MplsEntry>,
+    },
+    /// Interface information (RFC 5837).
+    InterfaceInfo {
+        /// Incoming / outgoing interface, sub-IP component or next hop.
+        role: String,
+        /// ifIndex.
+        if_index: Option<u32>,
+        /// An address of the interface.
+        address: Option<IpAddr>,
+        /// Its name.
+        name: Option<String>,
+        /// Its MTU.
+        mtu: Option<u32>,
+    },
+    /// Any other object, raw.
+    Other {
+        /// Class-Num.
+        class: u8,
+        /// C-Type.
+        c_type: u8,
+        /// Payload bytes.
+        data: Vec<u8>,
+    },
+}
+
+impl Extension {
+    /// The owned form of a parsed object.
+    pub fn from_object(object: &Object<'_>) -> Extension {
+        match object {
+            Object::Mpls(stack) => Extension::Mpls {
+                labels: stack.entries().collect(),
+            },
+            Object::InterfaceInfo(info) => Extension::InterfaceInfo {
+                role: role_name(info.role).to_string(),
+                if_index: info.if_index,
+                address: info.address,
+                name: info.name.map(|n| String::from_utf8_lossy(n).into_owned()),
+                mtu: info.mtu,
+            },
+            other => Extension::Other {
+                class: other.class(),
+                c_type: other.c_type(),
+                data: match other {
+                    Object::Unknown(raw) => raw.data.to_vec(),
+                    _ => Vec::new(),
+                },
+            },
+        }
+    }
+}
+
+fn role_name(role: InterfaceRole) -> &'static str {
+    match role {
+        InterfaceRole::IncomingInterface => "incoming",
+        InterfaceRole::IncomingSubIp => "incoming-sub-ip",
+        InterfaceRole::OutgoingInterface => "outgoing",
+        InterfaceRole::NextHop => "next-hop",
+    }
+}
+
+impl fmt::Display for Extension {
+    /// traceroute `-e`'s notation: `<MPLS:L=16001,E=0,S=1,T=1>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Extension::Mpls { labels } => {
+                f.write_str("<MPLS:")?;
+                for (i, e) in labels.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("/")?;
+                    }
+                    write!(
+                        f,
+                        "L={},E={},S={},T={}",
+                        e.label,
+                        e.tc,
+                        u8::from(e.s),
+                        e.ttl
+                    )?;
+                }
+                f.write_str(">")
+            }
+            Extension::InterfaceInfo {
+                role,
+                if_index,
+                address,
+                name,
+                mtu,
+            } => {
+                write!(f, "<INC:{role}")?;
+                if let Some(i) = if_index {
+                    write!(f, ",ifindex={i}")?;
+                }
+                if let Some(a) = address {
+                    write!(f, ",{a}")?;
+                }
+                if let Some(n) = name {
+                    write!(f, ",\"{n}\"")?;
+                }
+                if let Some(m) = mtu {
+                    write!(f, ",mtu={m}")?;
+                }
+                f.write_str(">")
+            }
+            Extension::Other {
+                class,
+                c_type,
+                data,
+            } => {
+                write!(f, "<{class}/{c_type}:{} bytes>", data.len())
+            }
+        }
+    }
+}
+
+/// The answer to one probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ProbeReply {
+    /// Who answered.
+    pub from: IpAddr,
+    /// Round-trip time.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+    pub rtt: Duration,
+    /// Time exceeded, destination reached, or unreachable.
+    pub kind: ReplyKind,
+    /// traceroute's annotation (`!H`...), if any.
+    pub annotation: Option<Annotation>,
+    /// TTL / hop limit of the reply as it arrived (raw sockets and
+    /// datagram echo replies; the error queue does not tell).
+    pub reply_ttl: Option<u8>,
+    /// RFC 4884 extension objects (MPLS labels...). Only raw sockets see
+    /// them: the error queue hands over the quoted datagram alone.
+    pub extensions: Vec<Extension>,
+}
+
+/// One probe: which hop and flow it was for and what came back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ProbeResult {
+    /// The probe's number in this trace (its ICMP sequence).
+    pub seq: u16,
+    /// The TTL it was sent with (the hop's distance).
+    pub ttl: u8,
+    /// Its flow (0 unless several flows are probed).
+    pub flow: u16,
+    /// Which attempt for this hop and flow (0-based; `-q`).
+    pub attempt: u16,
+    /// The answer, or `None` if none came within the wait time.
+    pub reply: Option<ProbeReply>,
+    /// Why sending failed, if it did.
+    pub send_error: Option<String>,
+}
+
+/// One address that answered at a hop.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Responder {
+    /// Its address.
+    pub address: IpAddr,
+    /// Its reverse DNS name, when looked up and found.
+    pub name: Option<String>,
+    /// The flows whose probes it answered.
+    pub flows: Vec<u16>,
+    /// Answers received from it.
+    pub received: usize,
+    /// TTL of its last answer as received.
+    pub reply_ttl: Option<u8>,
+    /// Distinct annotations of its answers.
+    pub annotations: Vec<Annotation>,
+    /// Distinct extension objects of its answers.
+    pub extensions: Vec<Extension>,
+    /// Its RTTs.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
+    pub rtts: Vec<Duration>,
+}
+
+/// One hop of a trace: icmplib's `Hop` (distance, address, RTTs, loss,
+/// jitter) with every responder seen (several where paths split).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Hop {
+    /// The TTL that reaches it.
+    pub distance: u8,
+    /// The first responder's address (icmplib's `address`); `None` when
+    /// nothing answered.
+    pub address: Option<IpAddr>,
+    /// Everyone who answered, in order of first answer.
+    pub responders: Vec<Responder>,
+    /// Probes sent.
+    pub packets_sent: usize,
+    /// Answers received.
+    pub packets_received: usize,
+    /// Lost fraction, 0.0 to 1.0.
+    pub packet_loss: f64,
+    /// Every RTT, in probe order.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
+    pub rtts: Vec<Duration>,
+    /// Smallest RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub min_rtt: Option<Duration>,
+    /// Mean RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub avg_rtt: Option<Duration>,
+    /// Largest RTT.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub max_rtt: Option<Duration>,
+    /// Standard deviation (iputils' mdev).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub stddev: Option<Duration>,
+    /// Mean difference between consecutive RTTs (icmplib's jitter).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub jitter: Option<Duration>,
+    /// The RTT of the last answer (mtr's `Last`).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub last_rtt: Option<Duration>,
+    /// The destination answered at this hop.
+    pub reached: bool,
+    /// Each probe of the hop, by attempt then flow.
+    pub probes: Vec<ProbeResult>,
+}
+
+impl Hop {
+    /// Builds a hop from its probes (in any order; kept sorted by attempt
+    /// and flow).
+    pub fn from_probes(distance: u8, mut probes: Vec<ProbeResult>) -> Hop {
+        probes.sort_by_key(|p| (p.attempt, p.flow));
+        let mut stats = RttStats::default();
+        let mut responders: Vec<Responder> = Vec::new();
+        let mut reached = false;
+        for probe in &probes {
+            let Some(reply) = &probe.reply else { continue };
+            stats.record(reply.rtt);
+            reached |= reply.kind == ReplyKind::Reached;
+            let index = match responders.iter().position(|r| r.address == reply.from) {
+                Some(i) => i,
+                None => {
+                    responders.push(Responder {
+                        address: reply.from,
+                        name: None,
+                        flows: Vec::new(),
+                        received: 0,
+                        reply_ttl: None,
+                        annotations: Vec::new(),
+                        extensions: Vec::new(),
+                        rtts: Vec::new(),
+                    });
+                    responders.len() - 1
+                }
+            };
+            let r = &mut responders[index];
+            r.received += 1;
+            r.rtts.push(reply.rtt);
+            r.reply_ttl = reply.reply_ttl.or(r.reply_ttl);
+            if !r.flows.contains(&probe.flow) {
+                r.flows.push(probe.flow);
+            }
+            if let Some(a) = reply.annotation
+                && !r.annotations.contains(&a)
+            {
+                r.annotations.push(a);
+            }
+            for e in &reply.extensions {
+                if !r.extensions.contains(e) {
+                    r.extensions.push(e.clone());
+                }
+            }
+        }
+        let sent = probes.iter().filter(|p| p.send_error.is_none()).count();
+        let received = stats.count();
+        Hop {
+            distance,
+            address: responders.first().map(|r| r.address),
+            responders,
+            packets_sent: sent,
+            packets_received: received,
+            packet_loss: if sent == 0 {
+                0.0
+            } else {
+                1.0 - received as f64 / sent as f64
+            },
+            rtts: stats.samples().to_vec(),
+            min_rtt: stats.min(),
+            avg_rtt: stats.avg(),
+            max_rtt: stats.max(),
+            stddev: stats.mdev(),
+            jitter: stats.jitter(),
+            last_rtt: stats.samples().last().copied(),
+            reached,
+            probes,
+        }
+    }
+
+    /// Whether anything answered at this hop (icmplib's `is_alive`).
+    pub fn is_alive(&self) -> bool {
+        self.packets_received > 0
+    }
+}
+
+/// What a running trace hands out, as it happens.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "event", rename_all = "snake_case"))]
+pub enum TraceEvent {
+    /// A probe was answered, timed out or could not be sent.
+    Probe(ProbeResult),
+    /// A hop is complete (every probe answered or timed out) and so is
+    /// every hop before it: hops come out in order, once each.
+    Hop(Hop),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(from: &str, ms: u64) -> Option<ProbeReply> {
+        Some(ProbeReply {
+            from: from.parse().unwrap(),
+            rtt: Duration::from_millis(ms),
+            kind: ReplyKind::TimeExceeded,
+            annotation: None,
+            reply_ttl: Some(64),
+            extensions: vec![],
+        })
+    }
+
+    fn probe(attempt: u16, flow: u16, reply: Option<ProbeReply>) -> ProbeResult {
+        ProbeResult {
+            seq: attempt,
+            ttl: 3,
+            flow,
+            attempt,
+            reply,
+            send_error: None,
+        }
+    }
+
+    #[test]
+    fn hop_statistics_and_responders() {
+        let hop = Hop::from_probes(
+            3,
+            vec![
+                probe(2, 0, reply("192.0.2.1", 3)),
+                probe(0, 0, reply("192.0.2.1", 1)),
+                probe(1, 1, reply("192.0.2.9", 5)),
+                probe(1, 0, None),
+            ],
+        );
+        assert_eq!(hop.packets_sent, 4);
+        assert_eq!(hop.packets_received, 3);
+        assert!((hop.packet_loss - 0.25).abs() < 1e-9);
+        assert_eq!(hop.min_rtt, Some(Duration::from_millis(1)));
+        assert_eq!(hop.max_rtt, Some(Duration::from_millis(5)));
+        assert_eq!(hop.avg_rtt, Some(Duration::from_millis(3)));
+        // attempt 0 (1 ms), attempt 1 flow 1 (5 ms), attempt 2 (3 ms)
+        assert_eq!(hop.jitter, Some(Duration::from_millis(3)));
+        assert_eq!(hop.last_rtt, Some(Duration::from_millis(3)));
+        assert_eq!(hop.address, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(hop.responders.len(), 2);
+        assert_eq!(hop.responders[0].received, 2);
+        assert_eq!(hop.responders[1].flows, vec![1]);
+        assert!(!hop.reached && hop.is_alive());
+    }
+
+    #[test]
+    fn silent_hop() {
+        let hop = Hop::from_probes(5, vec![probe(0, 0, None), probe(1, 0, None)]);
+        assert!(!hop.is_alive());
+        assert_eq!(hop.address, None);
+        assert_eq!(hop.packet_loss, 1.0);
+        assert_eq!(hop.avg_rtt, None);
+    }
+
+    #[test]
+    fn annotations_and_extensions_print_like_traceroute() {
+        assert_eq!(Annotation::FragmentationNeeded(1400).to_string(), "!F-1400");
+        assert_eq!(Annotation::Prohibited.to_string(), "!X");
+        assert_eq!(Annotation::Code(9).to_string(), "!9");
+        let mpls = Extension::Mpls {
+            labels: vec![
+                MplsEntry {
+                    label: 16001,
+                    tc: 0,
+                    s: false,
+                    ttl: 1,
+                },
+                MplsEntry {
+                    label: 24,
+                    tc: 5,
+                    s: true,
+                    ttl: 1,
+                },
+            ],
+        };
+        assert_eq!(
+            mpls.to_string(),
+            "<MPLS:L=16001,E=0,S=0,T=1/L=24,E=5,S=1,T=1>"
+        );
+    }
+}

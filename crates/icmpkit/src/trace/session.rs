@@ -1,0 +1,631 @@
+//! The state of one trace, with no I/O: which probe (TTL, flow, attempt)
+//! goes out next and when, which are in flight and when they expire, what
+//! answered them, and when a hop is complete. The driver asks it what to do
+//! ([`Session::next`]) and tells it what happened.
+//!
+//! Probes go out attempt by attempt: first one probe per TTL and flow (all
+//! TTLs in parallel, up to the in-flight window), then the second round,
+//! and so on, so a whole trace takes about one wait time. A probe's number
+//! (`seq`) is its index in that order.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use crate::engine::clock::Timestamp;
+
+use super::report::{Hop, ProbeReply, ProbeResult, ReplyKind, TraceEvent};
+
+/// How many probes, to which hops, how fast.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// First TTL probed (`-f`, default 1).
+    pub first_ttl: u8,
+    /// Last TTL probed (`-m`, default 30).
+    pub max_ttl: u8,
+    /// Probes per hop and flow (`-q`, default 3).
+    pub queries: u16,
+    /// Flows probed (`--flows`, default 1): each keeps its own constant
+    /// flow identifier, so ECMP routers may send each another way.
+    pub flows: u16,
+    /// Probes in flight at once (`-N`, default 32: with `-m 8 -q 3` the
+    /// whole trace is in flight together and takes one wait time).
+    pub in_flight: usize,
+    /// Minimal time between two sends (`-z`, default 0).
+    pub send_interval: Duration,
+    /// Minimal time between the starts of two rounds (mtr's interval in
+    /// report mode; default 0).
+    pub round_interval: Duration,
+    /// How long to wait for each probe's answer (`-w`, default 5 s).
+    pub wait: Duration,
+    /// Once a hop (per flow) answered, send it no more probes (`--fast`).
+    pub fast: bool,
+}
+
+impl Default for Plan {
+    fn default() -> Self {
+        Plan {
+            first_ttl: 1,
+            max_ttl: 30,
+            queries: 3,
+            flows: 1,
+            in_flight: 32,
+            send_interval: Duration::ZERO,
+            round_interval: Duration::ZERO,
+            wait: Duration::from_secs(5),
+            fast: false,
+        }
+    }
+}
+
+impl Plan {
+    /// Most probes one trace may send: one sequence-number space.
+    pub const MAX_PROBES: usize = 65_536;
+
+    /// Checks the numbers; the error names the bad one.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.first_ttl == 0 {
+            return Err("first hop (-f) must be at least 1".into());
+        }
+        if self.max_ttl < self.first_ttl {
+            return Err(format!(
+                "max hops (-m {}) is below the first hop (-f {})",
+                self.max_ttl, self.first_ttl
+            ));
+        }
+        if self.queries == 0 || self.flows == 0 || self.in_flight == 0 {
+            return Err(
+                "probes per hop (-q), flows and probes in flight (-N) must be at least 1".into(),
+            );
+        }
+        if self.total() > Self::MAX_PROBES {
+            return Err(format!(
+                "{} probes (hops × probes per hop × flows) exceed the {} a trace can number",
+                self.total(),
+                Self::MAX_PROBES
+            ));
+        }
+        Ok(())
+    }
+
+    fn hops(&self) -> usize {
+        usize::from(self.max_ttl - self.first_ttl) + 1
+    }
+
+    fn total(&self) -> usize {
+        self.hops() * usize::from(self.queries) * usize::from(self.flows)
+    }
+}
+
+/// What the driver should do now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Send probe `seq` (see [`Session::probe`]) now.
+    Send(u16),
+    /// Nothing to do before this monotonic time (ns), unless something
+    /// arrives.
+    WaitUntil(u64),
+    /// The trace is over.
+    Done,
+}
+
+/// Which hop, flow and attempt a probe is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeSpec {
+    /// Its number.
+    pub seq: u16,
+    /// TTL to send it with.
+    pub ttl: u8,
+    /// Its flow.
+    pub flow: u16,
+    /// Its attempt.
+    pub attempt: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Unsent,
+    InFlight {
+        sent: Timestamp,
+    },
+    Done(ProbeResult),
+    /// Not needed any more (beyond the destination, or `--fast`).
+    Skipped,
+}
+
+/// A trace in progress.
+#[derive(Debug)]
+pub struct Session {
+    plan: Plan,
+    states: Vec<State>,
+    /// Next probe to consider sending.
+    cursor: usize,
+    /// Probes in flight, in send order (so also in deadline order).
+    in_flight: VecDeque<u16>,
+    last_send_ns: Option<u64>,
+    round_start_ns: Option<u64>,
+    /// The destination (or an unreachable) answered at this TTL.
+    final_ttl: Option<u8>,
+    /// Next hop to hand out as a [`TraceEvent::Hop`].
+    next_hop: u8,
+    hops: Vec<Hop>,
+    stopped: bool,
+}
+
+impl Session {
+    /// A session for a valid plan (see [`Plan::validate`]).
+    pub fn new(plan: Plan) -> Result<Session, String> {
+        plan.validate()?;
+        Ok(Session {
+            states: vec![State::Unsent; plan.total()],
+            cursor: 0,
+            in_flight: VecDeque::new(),
+            last_send_ns: None,
+            round_start_ns: None,
+            final_ttl: None,
+            next_hop: plan.first_ttl,
+            hops: Vec::new(),
+            stopped: false,
+            plan,
+        })
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// Which hop, flow and attempt probe `seq` is.
+    pub fn probe(&self, seq: u16) -> ProbeSpec {
+        let flows = usize::from(self.plan.flows);
+        let per_round = self.plan.hops() * flows;
+        let i = usize::from(seq);
+        ProbeSpec {
+            seq,
+            attempt: (i / per_round) as u16,
+            ttl: self.plan.first_ttl + ((i % per_round) / flows) as u8,
+            flow: (i % flows) as u16,
+        }
+    }
+
+    /// The TTL where the destination (or an unreachable) answered.
+    pub fn final_ttl(&self) -> Option<u8> {
+        self.final_ttl
+    }
+
+    /// Ends the trace: nothing more is sent and in-flight probes count as
+    /// unanswered at the next [`Session::expire`].
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// The send time of an in-flight probe.
+    pub fn sent_at(&self, seq: u16) -> Option<Timestamp> {
+        match self.states.get(usize::from(seq)) {
+            Some(State::InFlight { sent }) => Some(*sent),
+            _ => None,
+        }
+    }
+
+    fn skippable(&self, index: usize) -> bool {
+        let spec = self.probe(index as u16);
+        if self.final_ttl.is_some_and(|f| spec.ttl > f) {
+            return true;
+        }
+        // --fast: an earlier attempt of this hop and flow was answered.
+        self.plan.fast
+            && spec.attempt > 0
+            && (0..spec.attempt).any(|a| {
+                let earlier = index - usize::from(spec.attempt - a) * self.per_round();
+                matches!(&self.states[earlier], State::Done(r) if r.reply.is_some())
+            })
+    }
+
+    fn per_round(&self) -> usize {
+        self.plan.hops() * usize::from(self.plan.flows)
+    }
+
+    /// What to do at `now`.
+    pub fn next(&mut self, now: Timestamp) -> Next {
+        if self.stopped {
+            return if self.in_flight.is_empty() {
+                Next::Done
+            } else {
+                Next::WaitUntil(now.monotonic_ns)
+            };
+        }
+        while self.cursor < self.states.len() && self.skippable(self.cursor) {
+            self.states[self.cursor] = State::Skipped;
+            self.cursor += 1;
+        }
+        let deadline = self.in_flight.front().and_then(|&seq| self.deadline(seq));
+        if self.cursor < self.states.len() && self.in_flight.len() < self.plan.in_flight {
+            let at = self.send_time(self.cursor);
+            if at <= now.monotonic_ns {
+                return Next::Send(self.cursor as u16);
+            }
+            return Next::WaitUntil(deadline.map_or(at, |d| d.min(at)));
+        }
+        match deadline {
+            Some(d) => Next::WaitUntil(d),
+            None if self.cursor >= self.states.len() => Next::Done,
+            // Window full of probes already settled: cannot happen, but
+            // never spin.
+            None => Next::WaitUntil(now.monotonic_ns + 1_000_000),
+        }
+    }
+
+    /// Earliest monotonic time probe `index` may go out.
+    fn send_time(&self, index: usize) -> u64 {
+        let mut at = self
+            .last_send_ns
+            .map_or(0, |t| t + self.plan.send_interval.as_nanos() as u64);
+        let new_round = index % self.per_round() == 0 || self.round_start_ns.is_none();
+        if new_round && let Some(start) = self.round_start_ns {
+            at = at.max(start + self.plan.round_interval.as_nanos() as u64);
+        }
+        at
+    }
+
+    fn deadline(&self, seq: u16) -> Option<u64> {
+        self.sent_at(seq)
+            .map(|s| s.monotonic_ns + self.plan.wait.as_nanos() as u64)
+    }
+
+    /// Probe `seq` went out at `at`.
+    pub fn on_sent(&mut self, seq: u16, at: Timestamp) {
+        self.advance_past(seq, at);
+        self.states[usize::from(seq)] = State::InFlight { sent: at };
+        self.in_flight.push_back(seq);
+    }
+
+    /// Probe `seq` could not be sent.
+    pub fn on_send_error(&mut self, seq: u16, at: Timestamp, error: String) -> Vec<TraceEvent> {
+        self.advance_past(seq, at);
+        let spec = self.probe(seq);
+        self.finish(spec, None, Some(error))
+    }
+
+    fn advance_past(&mut self, seq: u16, at: Timestamp) {
+        let index = usize::from(seq);
+        if index % self.per_round() == 0 || self.round_start_ns.is_none() {
+            self.round_start_ns = Some(at.monotonic_ns);
+        }
+        self.last_send_ns = Some(at.monotonic_ns);
+        self.cursor = self.cursor.max(index + 1);
+    }
+
+    /// An answer to probe `seq` arrived. Late answers (after the wait
+    /// time), duplicates and answers to probes never sent are ignored.
+    pub fn on_reply(&mut self, seq: u16, reply: ProbeReply) -> Vec<TraceEvent> {
+        if !matches!(
+            self.states.get(usize::from(seq)),
+            Some(State::InFlight { .. })
+        ) {
+            return Vec::new();
+        }
+        self.in_flight.retain(|&s| s != seq);
+        let spec = self.probe(seq);
+        if reply.kind != ReplyKind::TimeExceeded {
+            self.final_ttl = Some(self.final_ttl.map_or(spec.ttl, |f| f.min(spec.ttl)));
+            self.cancel_beyond(spec.ttl);
+        }
+        self.finish(spec, Some(reply), None)
+    }
+
+    /// Probes beyond the destination are no longer waited for.
+    fn cancel_beyond(&mut self, ttl: u8) {
+        let beyond: Vec<u16> = self
+            .in_flight
+            .iter()
+            .copied()
+            .filter(|&s| self.probe(s).ttl > ttl)
+            .collect();
+        for seq in beyond {
+            self.states[usize::from(seq)] = State::Skipped;
+        }
+        let plan = &self.plan;
+        let flows = usize::from(plan.flows);
+        let per_round = plan.hops() * flows;
+        self.in_flight
+            .retain(|&s| plan.first_ttl + ((usize::from(s) % per_round) / flows) as u8 <= ttl);
+    }
+
+    /// Times out every in-flight probe whose wait is over (all of them
+    /// after [`Session::stop`]).
+    pub fn expire(&mut self, now: Timestamp) -> Vec<TraceEvent> {
+        let mut events = Vec::new();
+        while let Some(&seq) = self.in_flight.front() {
+            let due = self.deadline(seq).is_none_or(|d| d <= now.monotonic_ns);
+            if !due && !self.stopped {
+                break;
+            }
+            self.in_flight.pop_front();
+            let spec = self.probe(seq);
+            events.extend(self.finish(spec, None, None));
+        }
+        if self.stopped {
+            for state in &mut self.states[self.cursor..] {
+                *state = State::Skipped;
+            }
+            self.cursor = self.states.len();
+            events.extend(self.complete_hops());
+        }
+        events
+    }
+
+    fn finish(
+        &mut self,
+        spec: ProbeSpec,
+        reply: Option<ProbeReply>,
+        send_error: Option<String>,
+    ) -> Vec<TraceEvent> {
+        let result = ProbeResult {
+            seq: spec.seq,
+            ttl: spec.ttl,
+            flow: spec.flow,
+            attempt: spec.attempt,
+            reply,
+            send_error,
+        };
+        self.states[usize::from(spec.seq)] = State::Done(result.clone());
+        let mut events = vec![TraceEvent::Probe(result)];
+        events.extend(self.complete_hops());
+        events
+    }
+
+    fn last_ttl(&self) -> u8 {
+        self.final_ttl.unwrap_or(self.plan.max_ttl)
+    }
+
+    fn hop_indices(&self, ttl: u8) -> impl Iterator<Item = usize> + '_ {
+        let flows = usize::from(self.plan.flows);
+        let offset = usize::from(ttl - self.plan.first_ttl) * flows;
+        (0..usize::from(self.plan.queries)).flat_map(move |attempt| {
+            (0..flows).map(move |flow| attempt * self.per_round() + offset + flow)
+        })
+    }
+
+    /// Hands out, in order, the hops whose probes are all settled.
+    fn complete_hops(&mut self) -> Vec<TraceEvent> {
+        let mut events = Vec::new();
+        while self.next_hop <= self.last_ttl() {
+            let ttl = self.next_hop;
+            let settled = self.hop_indices(ttl).all(|i| match &self.states[i] {
+                State::Done(_) | State::Skipped => true,
+                State::InFlight { .. } => false,
+                State::Unsent => self.stopped || self.skippable(i),
+            });
+            if !settled {
+                break;
+            }
+            let probes = self
+                .hop_indices(ttl)
+                .filter_map(|i| match &self.states[i] {
+                    State::Done(r) => Some(r.clone()),
+                    _ => None,
+                })
+                .collect();
+            let hop = Hop::from_probes(ttl, probes);
+            self.hops.push(hop.clone());
+            events.push(TraceEvent::Hop(hop));
+            if ttl == u8::MAX {
+                break;
+            }
+            self.next_hop = ttl + 1;
+        }
+        events
+    }
+
+    /// The hops handed out so far, in order.
+    pub fn hops(&self) -> &[Hop] {
+        &self.hops
+    }
+
+    /// Fills in reverse names for responders of the hops already out.
+    pub fn hops_mut(&mut self) -> &mut [Hop] {
+        &mut self.hops
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::IpAddr;
+
+    fn at(ms: u64) -> Timestamp {
+        Timestamp {
+            realtime_ns: 1_000_000_000_000 + ms * 1_000_000,
+            monotonic_ns: ms * 1_000_000,
+        }
+    }
+
+    fn reply(from: &str, kind: ReplyKind) -> ProbeReply {
+        ProbeReply {
+            from: from.parse::<IpAddr>().unwrap(),
+            rtt: Duration::from_millis(1),
+            kind,
+            annotation: None,
+            reply_ttl: None,
+            extensions: vec![],
+        }
+    }
+
+    fn plan(max_ttl: u8, queries: u16) -> Plan {
+        Plan {
+            max_ttl,
+            queries,
+            wait: Duration::from_millis(100),
+            ..Plan::default()
+        }
+    }
+
+    /// Sends everything the session allows at `now`.
+    fn send_all(s: &mut Session, now: Timestamp) -> Vec<u16> {
+        let mut sent = Vec::new();
+        while let Next::Send(seq) = s.next(now) {
+            s.on_sent(seq, now);
+            sent.push(seq);
+        }
+        sent
+    }
+
+    fn hops(events: &[TraceEvent]) -> Vec<u8> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Hop(h) => Some(h.distance),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn numbering_is_attempt_major() {
+        let s = Session::new(Plan {
+            first_ttl: 2,
+            max_ttl: 4,
+            queries: 2,
+            flows: 2,
+            ..Plan::default()
+        })
+        .unwrap();
+        let spec = |seq| {
+            let p = s.probe(seq);
+            (p.attempt, p.ttl, p.flow)
+        };
+        assert_eq!(spec(0), (0, 2, 0));
+        assert_eq!(spec(1), (0, 2, 1));
+        assert_eq!(spec(2), (0, 3, 0));
+        assert_eq!(spec(5), (0, 4, 1));
+        assert_eq!(spec(6), (1, 2, 0));
+        assert_eq!(spec(11), (1, 4, 1));
+    }
+
+    #[test]
+    fn all_ttls_in_parallel_then_stop_at_destination() {
+        let mut s = Session::new(plan(5, 2)).unwrap();
+        let sent = send_all(&mut s, at(0));
+        assert_eq!(sent.len(), 10, "whole trace in flight at once");
+        let mut events = Vec::new();
+        events.extend(s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded)));
+        events.extend(s.on_reply(1, reply("192.0.2.2", ReplyKind::TimeExceeded)));
+        events.extend(s.on_reply(2, reply("198.51.100.1", ReplyKind::Reached)));
+        events.extend(s.on_reply(5, reply("192.0.2.1", ReplyKind::TimeExceeded)));
+        assert_eq!(hops(&events), vec![1], "hop 2 still waits for attempt 1");
+        events.extend(s.on_reply(7, reply("198.51.100.1", ReplyKind::Reached)));
+        // Hop 2 misses attempt 1 (seq 6) until it times out.
+        assert_eq!(s.next(at(10)), Next::WaitUntil(100_000_000));
+        let late = s.expire(at(100));
+        let late_hops = hops(&late);
+        assert_eq!(late_hops, vec![2, 3]);
+        assert_eq!(s.next(at(100)), Next::Done);
+        let h = s.hops();
+        assert_eq!(h.len(), 3, "nothing beyond the destination");
+        assert!(h[2].reached);
+        assert_eq!(h[1].packets_received, 1);
+        assert_eq!(h[1].packets_sent, 2);
+        // Late answers are ignored.
+        assert!(
+            s.on_reply(6, reply("192.0.2.2", ReplyKind::TimeExceeded))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn window_and_send_interval_pace_the_probes() {
+        let mut s = Session::new(Plan {
+            in_flight: 2,
+            send_interval: Duration::from_millis(10),
+            ..plan(4, 1)
+        })
+        .unwrap();
+        assert_eq!(s.next(at(0)), Next::Send(0));
+        s.on_sent(0, at(0));
+        assert_eq!(s.next(at(5)), Next::WaitUntil(10_000_000));
+        assert_eq!(s.next(at(10)), Next::Send(1));
+        s.on_sent(1, at(10));
+        // Window full: wait for the first deadline.
+        assert_eq!(s.next(at(20)), Next::WaitUntil(100_000_000));
+        s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
+        assert_eq!(s.next(at(20)), Next::Send(2));
+    }
+
+    #[test]
+    fn fast_skips_answered_hops() {
+        let mut s = Session::new(Plan {
+            fast: true,
+            in_flight: 2,
+            ..plan(3, 3)
+        })
+        .unwrap();
+        assert_eq!(send_all(&mut s, at(0)), vec![0, 1]);
+        let events = s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
+        assert_eq!(hops(&events), vec![1], "one answer completes a hop");
+        assert_eq!(send_all(&mut s, at(0)), vec![2]);
+        let events = s.on_reply(1, reply("192.0.2.2", ReplyKind::TimeExceeded));
+        assert_eq!(hops(&events), vec![2]);
+        // Round 2: only hop 3 (unanswered so far) is probed again.
+        let sent = send_all(&mut s, at(1));
+        assert_eq!(sent, vec![5]);
+        assert!(hops(&s.on_reply(2, reply("198.51.100.9", ReplyKind::Reached))).is_empty());
+        let events = s.on_reply(5, reply("198.51.100.9", ReplyKind::Reached));
+        assert_eq!(hops(&events), vec![3]);
+        assert_eq!(s.next(at(2)), Next::Done);
+        assert_eq!(s.hops()[0].packets_sent, 1);
+    }
+
+    #[test]
+    fn round_interval_spaces_rounds() {
+        let mut s = Session::new(Plan {
+            round_interval: Duration::from_millis(50),
+            ..plan(2, 2)
+        })
+        .unwrap();
+        assert_eq!(send_all(&mut s, at(0)), vec![0, 1]);
+        assert_eq!(s.next(at(1)), Next::WaitUntil(50_000_000));
+        assert_eq!(s.next(at(50)), Next::Send(2));
+    }
+
+    #[test]
+    fn stop_times_out_everything() {
+        let mut s = Session::new(plan(3, 1)).unwrap();
+        send_all(&mut s, at(0));
+        s.stop();
+        let events = s.expire(at(1));
+        assert_eq!(hops(&events), vec![1, 2, 3]);
+        assert_eq!(s.next(at(1)), Next::Done);
+    }
+
+    #[test]
+    fn bad_plans_are_refused() {
+        assert!(
+            Session::new(Plan {
+                first_ttl: 0,
+                ..Plan::default()
+            })
+            .is_err()
+        );
+        assert!(
+            Session::new(Plan {
+                first_ttl: 5,
+                max_ttl: 4,
+                ..Plan::default()
+            })
+            .is_err()
+        );
+        assert!(
+            Session::new(Plan {
+                queries: 0,
+                ..Plan::default()
+            })
+            .is_err()
+        );
+        let huge = Plan {
+            max_ttl: 255,
+            queries: 255,
+            flows: 2,
+            ..Plan::default()
+        };
+        assert!(Session::new(huge).unwrap_err().contains("exceed"));
+    }
+}

@@ -1,0 +1,156 @@
+//! The ping library API against real kernels in the lab: the streaming
+//! form, the blocking wrapper, timeouts, broadcast refusal, RTT under delay.
+
+use std::time::Duration;
+
+use icmpkit::ping::{PingEvent, PingOptions, Pinger, Timing, ping_blocking};
+use icmpkit::resolve::parse_literal;
+use icmpkit::socket::Privilege;
+use icmpkit_lab::{Reject, lab_or_skip};
+
+fn opts(count: u64, privilege: Privilege) -> PingOptions {
+    PingOptions {
+        timing: Timing {
+            count: Some(count),
+            interval: Duration::from_millis(20),
+            timeout: Duration::from_millis(500),
+            ..Timing::default()
+        },
+        privilege,
+        ..PingOptions::default()
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn streaming_yields_each_event_in_order_both_socket_kinds() {
+    let lab = lab_or_skip!("streaming_yields_each_event_in_order_both_socket_kinds");
+    let c = lab.chain(1).unwrap();
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .unwrap();
+    let _inside = c.client().enter().unwrap();
+    for privilege in [Privilege::Privileged, Privilege::Unprivileged] {
+        for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+            let target = parse_literal(&dst).unwrap().unwrap();
+            let events = runtime().block_on(async {
+                let mut p = Pinger::with_target(target, &opts(3, privilege)).unwrap();
+                let mut events = Vec::new();
+                while let Some(e) = p.next_event().await {
+                    events.push(e);
+                }
+                (events, p.report())
+            });
+            let (events, report) = events;
+            let sent: Vec<u16> = events
+                .iter()
+                .filter_map(|e| match e {
+                    PingEvent::Sent { sequence } => Some(*sequence),
+                    _ => None,
+                })
+                .collect();
+            let replies: Vec<u16> = events
+                .iter()
+                .filter_map(|e| match e {
+                    PingEvent::Reply { sequence, .. } => Some(*sequence),
+                    _ => None,
+                })
+                .collect();
+            assert_eq!(sent, vec![1, 2, 3], "{privilege:?} {dst}");
+            assert_eq!(replies, vec![1, 2, 3], "{privilege:?} {dst}");
+            // Each reply comes after its request.
+            for seq in 1..=3u16 {
+                let s = events
+                    .iter()
+                    .position(|e| *e == PingEvent::Sent { sequence: seq })
+                    .unwrap();
+                let r = events
+                    .iter()
+                    .position(
+                        |e| matches!(e, PingEvent::Reply { sequence, .. } if *sequence == seq),
+                    )
+                    .unwrap();
+                assert!(s < r);
+            }
+            assert_eq!((report.packets_sent, report.packets_received), (3, 3));
+            assert_eq!(report.reply_ttl, Some(63), "one router on the way");
+            assert!(
+                report
+                    .rtts
+                    .iter()
+                    .all(|r| *r > Duration::ZERO && *r < Duration::from_millis(100)),
+                "{:?}",
+                report.rtts
+            );
+            assert!(report.min_rtt <= report.avg_rtt && report.avg_rtt <= report.max_rtt);
+        }
+    }
+}
+
+#[test]
+fn blocking_wrapper_and_timeouts() {
+    let lab = lab_or_skip!("blocking_wrapper_and_timeouts");
+    let c = lab.chain(1).unwrap();
+    c.reject(Reject::Blackhole, "10.99.0.0/24").unwrap();
+    let _inside = c.client().enter().unwrap();
+    let ok = ping_blocking(&c.server_v4().to_string(), &opts(2, Privilege::Privileged)).unwrap();
+    assert!(ok.is_alive);
+    assert_eq!(ok.packet_loss, 0.0);
+    // A blackholed destination: every probe times out, reported as such.
+    let target = parse_literal("10.99.0.1").unwrap().unwrap();
+    let (events, report) = runtime().block_on(async {
+        let mut p = Pinger::with_target(target, &opts(2, Privilege::Privileged)).unwrap();
+        let mut events = Vec::new();
+        while let Some(e) = p.next_event().await {
+            events.push(e);
+        }
+        (events, p.report())
+    });
+    let timeouts = events
+        .iter()
+        .filter(|e| matches!(e, PingEvent::Timeout { .. }))
+        .count();
+    assert_eq!(timeouts, 2, "{events:?}");
+    assert!(!report.is_alive);
+    assert_eq!(report.packet_loss, 1.0);
+}
+
+#[test]
+fn broadcast_is_refused_unless_asked() {
+    let lab = lab_or_skip!("broadcast_is_refused_unless_asked");
+    let c = lab.pair().unwrap();
+    let _inside = c.client().enter().unwrap();
+    for dst in ["255.255.255.255", "10.1.0.255"] {
+        let err = ping_blocking(dst, &opts(1, Privilege::Privileged)).unwrap_err();
+        assert!(matches!(err, icmpkit::Error::Broadcast(_)), "{dst}: {err}");
+        assert!(err.to_string().contains("-b"), "{err}");
+    }
+    // Asked for: the server answers a subnet broadcast if it accepts them.
+    let mut o = opts(1, Privilege::Privileged);
+    o.socket.broadcast = true;
+    let report = ping_blocking("10.1.0.255", &o).unwrap();
+    assert_eq!(report.packets_sent, 1);
+}
+
+#[test]
+fn rtt_follows_netem_delay() {
+    let lab = lab_or_skip!("rtt_follows_netem_delay");
+    icmpkit_lab::require_or_skip!("rtt_follows_netem_delay", lab.require_netem());
+    let c = lab.pair().unwrap();
+    c.client()
+        .netem(c.links()[0].dev_a(), "delay 20ms")
+        .unwrap();
+    let _inside = c.client().enter().unwrap();
+    let r = ping_blocking(&c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
+    let min = r.min_rtt.unwrap();
+    assert!(
+        min >= Duration::from_millis(20) && min < Duration::from_millis(40),
+        "{min:?}"
+    );
+}
