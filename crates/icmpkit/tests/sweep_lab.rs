@@ -97,6 +97,7 @@ fn within(net: &str, a: IpAddr) -> bool {
 fn check_sweep(
     c: &Chain,
     family: Family,
+    privilege: Privilege,
     whole: &str,
     live: &str,
     unreachable: &str,
@@ -113,7 +114,9 @@ fn check_sweep(
             c.router_v6(2).unwrap().into(),
         ),
     };
-    let out = sweep_in(c.client(), &[whole], &options(300, 2));
+    let mut opts = options(300, 2);
+    opts.privilege = privilege;
+    let out = sweep_in(c.client(), &[whole], &opts);
     let expected_targets = targets_of(whole).len() as u64;
     // Every target reported exactly once.
     let mut seen = HashMap::new();
@@ -189,7 +192,15 @@ fn live_dead_and_rejected_prefixes_v4() {
         "10.9.0.196/30",
     ];
     let c = lab_chain(&lab, nets[0], nets[1], nets[2], nets[3]);
-    check_sweep(&c, Family::V4, nets[0], nets[1], nets[2], nets[3]);
+    check_sweep(
+        &c,
+        Family::V4,
+        Privilege::Privileged,
+        nets[0],
+        nets[1],
+        nets[2],
+        nets[3],
+    );
 }
 
 #[test]
@@ -202,8 +213,51 @@ fn live_dead_and_rejected_prefixes_v6() {
         "fd00:99::c4/126",
     ];
     let c = lab_chain(&lab, nets[0], nets[1], nets[2], nets[3]);
-    check_sweep(&c, Family::V6, nets[0], nets[1], nets[2], nets[3]);
+    check_sweep(
+        &c,
+        Family::V6,
+        Privilege::Privileged,
+        nets[0],
+        nets[1],
+        nets[2],
+        nets[3],
+    );
 }
+/// The same on unprivileged datagram sockets: replies by the kernel's echo
+/// id, errors (with the router) from the socket's error queue.
+#[test]
+fn live_dead_and_rejected_prefixes_unprivileged() {
+    let lab = lab_or_skip!("live_dead_and_rejected_prefixes_unprivileged");
+    let v4 = [
+        "10.9.0.0/24",
+        "10.9.0.0/25",
+        "10.9.0.192/30",
+        "10.9.0.196/30",
+    ];
+    let v6 = [
+        "fd00:99::/120",
+        "fd00:99::/121",
+        "fd00:99::c0/126",
+        "fd00:99::c4/126",
+    ];
+    for (family, nets) in [(Family::V4, v4), (Family::V6, v6)] {
+        // A fresh chain per family: the routers' ICMPv4 error budget is per peer.
+        let c = lab_chain(&lab, nets[0], nets[1], nets[2], nets[3]);
+        c.client()
+            .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+            .unwrap();
+        check_sweep(
+            &c,
+            family,
+            Privilege::Unprivileged,
+            nets[0],
+            nets[1],
+            nets[2],
+            nets[3],
+        );
+    }
+}
+
 #[test]
 fn shards_add_up_and_seed_fixes_the_order() {
     let lab = lab_or_skip!("shards_add_up_and_seed_fixes_the_order");
