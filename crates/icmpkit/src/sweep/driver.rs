@@ -103,7 +103,7 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
-    /// Parses nothing, resolves `specs` (names that fail are returned
+    /// Resolves `specs` (names that fail are returned
     /// beside the sweeper, which goes on without them) and opens the
     /// sockets.
     pub async fn start(
