@@ -26,6 +26,10 @@ enum Command {
     Decode(commands::decode::DecodeArgs),
     /// Print or capture every ICMP/ICMPv6 packet reaching this host.
     Listen(commands::listen::ListenArgs),
+    /// Craft any ICMP/ICMPv6 message, send it, show what comes back.
+    Send(commands::send::SendArgs),
+    /// Answer echo, timestamp and extended echo requests from user space.
+    Respond(commands::respond::RespondArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -54,6 +58,8 @@ fn main() {
         Command::Trace(args) => commands::trace::run(args),
         Command::Decode(args) => commands::decode::run(args),
         Command::Listen(args) => commands::listen::run(args),
+        Command::Send(args) => commands::send::run(args),
+        Command::Respond(args) => commands::respond::run(args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

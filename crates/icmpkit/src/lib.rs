@@ -9,12 +9,14 @@ pub use icmpkit_wire as wire;
 
 mod error;
 pub use error::{Error, PermissionHint, Result};
+pub mod craft;
 pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod listen;
 pub mod ping;
 pub mod resolve;
+pub mod respond;
 #[cfg(feature = "serde")]
 mod serde_ms;
 pub mod socket;

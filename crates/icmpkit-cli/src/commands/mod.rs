@@ -3,5 +3,7 @@
 pub mod decode;
 pub mod listen;
 pub mod ping;
+pub mod respond;
+pub mod send;
 pub mod sweep;
 pub mod trace;

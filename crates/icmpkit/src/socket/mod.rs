@@ -29,6 +29,7 @@ mod async_socket;
 mod icmp_socket;
 mod options;
 mod privileges;
+mod raw_ip;
 #[cfg(target_os = "linux")]
 mod sys;
 #[cfg(not(target_os = "linux"))]
@@ -41,4 +42,5 @@ pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received,
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
 pub use privileges::{drop_privileges, permission_hint};
+pub use raw_ip::RawIpSocket;
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};

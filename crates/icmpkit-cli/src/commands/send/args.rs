@@ -1,0 +1,204 @@
+//! `icmpkit send` flags.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use clap::{ArgGroup, Args};
+
+/// Craft any ICMPv4/ICMPv6 message, send it, and show what comes back.
+#[derive(Debug, Clone, Args)]
+#[command(
+    group(ArgGroup::new("payload").args(["data", "hex", "file", "size"])),
+    after_help = "Types by number or name: echo-request, timestamp-request, address-mask-request, \
+information-request, extended-echo-request, router-solicitation, neighbor-solicitation, \
+destination-unreachable, time-exceeded, ... Each type takes only its own fields; a field \
+it lacks is an error.\n\nExit status: 0 if every request got its reply (or, for messages \
+nobody answers, everything was sent), 1 if some got none (or only an ICMP error), 2 on errors."
+)]
+pub struct SendArgs {
+    /// Where to send (address or name).
+    #[arg(value_name = "HOST")]
+    pub host: String,
+
+    /// Message type: a number or a name (default echo-request).
+    #[arg(
+        short = 't',
+        long = "type",
+        value_name = "TYPE",
+        default_value = "echo-request"
+    )]
+    pub msg_type: String,
+
+    /// Code: a number or a name for the type (default 0).
+    #[arg(long, value_name = "CODE")]
+    pub code: Option<String>,
+
+    /// Identifier (echo, timestamp, information, address mask, extended echo; random by default).
+    #[arg(long, value_name = "ID", value_parser = parse_u16)]
+    pub id: Option<u16>,
+
+    /// Sequence number of the first message (default 1; counts up with --count).
+    #[arg(long, value_name = "SEQ", value_parser = parse_u16)]
+    pub seq: Option<u16>,
+
+    /// Redirect: the gateway address.
+    #[arg(long, value_name = "ADDR")]
+    pub gateway: Option<Ipv4Addr>,
+
+    /// Next-hop MTU (fragmentation needed, packet too big).
+    #[arg(long, value_name = "MTU")]
+    pub mtu: Option<u32>,
+
+    /// Parameter problem: offset of the faulty byte.
+    #[arg(long, value_name = "OFFSET")]
+    pub pointer: Option<u32>,
+
+    /// Address mask request/reply: the mask.
+    #[arg(long, value_name = "MASK")]
+    pub mask: Option<Ipv4Addr>,
+
+    /// Neighbor solicitation/advertisement, redirect: the target address.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Option<Ipv6Addr>,
+
+    /// ICMPv6 redirect: the redirected destination.
+    #[arg(long, value_name = "ADDR")]
+    pub destination: Option<Ipv6Addr>,
+
+    /// Timestamp: originate time in ms since midnight UT (default: now).
+    #[arg(long, value_name = "MS")]
+    pub originate: Option<u32>,
+
+    /// Timestamp: receive time.
+    #[arg(long, value_name = "MS")]
+    pub receive: Option<u32>,
+
+    /// Timestamp: transmit time.
+    #[arg(long, value_name = "MS")]
+    pub transmit: Option<u32>,
+
+    /// Extended echo: the L bit, "the interface is on the node asked" (default true).
+    #[arg(long, value_name = "BOOL")]
+    pub local: Option<bool>,
+
+    /// Extended echo: the interface asked about, by name, ifIndex or address (default: HOST's address).
+    #[arg(long, value_name = "IFACE")]
+    pub interface: Option<String>,
+
+    /// Bytes 4..8 of the header, for types without named fields (decimal or 0x hex).
+    #[arg(long, value_name = "U32", value_parser = parse_u32)]
+    pub rest_of_header: Option<u32>,
+
+    /// Payload: this text.
+    #[arg(long, value_name = "TEXT")]
+    pub data: Option<String>,
+
+    /// Payload: these bytes in hex.
+    #[arg(long, value_name = "HEX")]
+    pub hex: Option<String>,
+
+    /// Payload: the contents of this file.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Payload: this many bytes of --pattern (default: each byte its offset).
+    #[arg(long, value_name = "BYTES")]
+    pub size: Option<usize>,
+
+    /// Fill pattern for --size, in hex (e.g. ff00).
+    #[arg(long, value_name = "HEX", requires = "size")]
+    pub pattern: Option<String>,
+
+    /// IP TTL / hop limit.
+    #[arg(long, value_name = "TTL", value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: Option<u8>,
+
+    /// IP TOS byte / traffic class (decimal or 0x hex).
+    #[arg(long, value_name = "TOS", value_parser = parse_u8)]
+    pub tos: Option<u8>,
+
+    /// Set the IPv4 don't-fragment bit.
+    #[arg(long)]
+    pub df: bool,
+
+    /// IPv4 identification (crafts the IP header: needs root).
+    #[arg(long, value_name = "ID", value_parser = parse_u16)]
+    pub ip_id: Option<u16>,
+
+    /// Source address: a local one is used as is; any other is spoofed
+    /// through a crafted IP header (needs root), and its answers go there.
+    #[arg(long, value_name = "ADDR")]
+    pub source: Option<std::net::IpAddr>,
+
+    /// Send from this interface (SO_BINDTODEVICE).
+    #[arg(short = 'I', long = "bind-interface", value_name = "IFACE")]
+    pub bind_interface: Option<String>,
+
+    /// Messages to send.
+    #[arg(short = 'c', long, value_name = "COUNT", default_value_t = 1)]
+    pub count: u64,
+
+    /// Seconds between messages.
+    #[arg(short = 'i', long, value_name = "SECONDS", default_value_t = 1.0)]
+    pub interval: f64,
+
+    /// Seconds to wait for answers after each message (default 2 for
+    /// requests, 0 for messages nobody answers).
+    #[arg(short = 'W', long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+
+    /// Accept replies from any source address.
+    #[arg(long)]
+    pub any_source: bool,
+
+    /// IPv4 only (for names).
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only (for names).
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Show every field of each packet.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
+    /// One JSON object per event per line.
+    #[arg(long, conflicts_with = "verbose")]
+    pub json: bool,
+}
+
+/// A number in decimal or `0x` hex.
+fn parse_number(s: &str) -> Result<u64, String> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse::<u64>(),
+    }
+    .map_err(|_| format!("not a number: {s:?}"))
+}
+
+pub(super) fn parse_u8(s: &str) -> Result<u8, String> {
+    u8::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-255"))
+}
+
+pub(super) fn parse_u16(s: &str) -> Result<u16, String> {
+    u16::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-65535"))
+}
+
+pub(super) fn parse_u32(s: &str) -> Result<u32, String> {
+    u32::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-4294967295"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_decimal_and_hex() {
+        assert_eq!(parse_u16("0x1234").unwrap(), 0x1234);
+        assert_eq!(parse_u16("80").unwrap(), 80);
+        assert!(parse_u16("65536").is_err());
+        assert_eq!(parse_u8("0xb8").unwrap(), 0xb8);
+        assert!(parse_u32("x").is_err());
+    }
+}

@@ -1,0 +1,319 @@
+//! `icmpkit send`: craft a message from flags, send it, print what comes
+//! back decoded with its RTT (scapy's `sr1` from the command line).
+
+mod args;
+
+use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use icmpkit::craft::{
+    Answer, AnswerKind, IpOptions, MessageSpec, SendEvent, SendOptions, SendReport, Sender,
+    expects_reply, parse_code, parse_type, type_label,
+};
+use icmpkit::resolve::{Target, resolve};
+use icmpkit::wire::Family;
+
+pub use args::SendArgs;
+
+use crate::commands::decode::hex::parse_hex;
+use crate::exit;
+use crate::packet_view::{Meta, PacketView, Style};
+
+/// Largest payload that fits an IP datagram.
+const MAX_PAYLOAD: usize = 65_507;
+/// How long a request waits for its answer unless `-W` says otherwise.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs the command; returns the exit code.
+pub fn run(args: SendArgs) -> i32 {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return exit::fail(&e),
+    };
+    rt.block_on(run_async(args))
+}
+
+async fn run_async(args: SendArgs) -> i32 {
+    let family = if args.ipv4 {
+        Some(Family::V4)
+    } else if args.ipv6 {
+        Some(Family::V6)
+    } else {
+        None
+    };
+    let target = match resolve(&args.host, family).await {
+        Ok(t) => t,
+        Err(e) => return exit::fail(&e),
+    };
+    let (spec, opts) = match describe(&args, &target) {
+        Ok(x) => x,
+        Err(e) => return exit::fail(&e),
+    };
+    let expects_reply = expects_reply(&spec);
+    let label = type_label(spec.family, spec.msg_type);
+    let mut sender = match Sender::open(spec, target.address, opts) {
+        Ok(s) => s,
+        Err(e) => return exit::fail(&e),
+    };
+    let style = if args.json {
+        Style::Json
+    } else if args.verbose {
+        Style::Tree
+    } else {
+        Style::Line
+    };
+    if style != Style::Json {
+        println!(
+            "SEND {} ({}): {label}{}",
+            target.name,
+            target.address,
+            if sender.crafts_ip_header() {
+                ", crafted IP header"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut answered_by_reply = std::collections::HashSet::new();
+    while let Some(event) = sender.next_event().await {
+        if let SendEvent::Answer(a) = &event
+            && a.kind == AnswerKind::Reply
+        {
+            answered_by_reply.insert(a.index);
+        }
+        print_event(&event, &target, args.source, style);
+    }
+    let report = sender.report();
+    print_summary(&report, style);
+    let all_replied = answered_by_reply.len() as u64 == report.sent;
+    match (report.sent, expects_reply) {
+        (0, _) => exit::ERROR,
+        (_, false) => exit::OK,
+        (_, true) if all_replied => exit::OK,
+        _ => exit::NO_REPLY,
+    }
+}
+
+/// Turns the flags into the message and how to send it.
+fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOptions), String> {
+    let family = target.family();
+    let msg_type = parse_type(family, &args.msg_type).map_err(|e| e.to_string())?;
+    let mut spec = MessageSpec::new(family, msg_type);
+    if let Some(code) = &args.code {
+        spec.code = parse_code(family, msg_type, code).map_err(|e| e.to_string())?;
+    }
+    spec.id = args.id;
+    spec.sequence = args.seq;
+    spec.gateway = args.gateway;
+    spec.mtu = args.mtu;
+    spec.pointer = args.pointer;
+    spec.mask = args.mask;
+    spec.target = args.target;
+    spec.destination = args.destination;
+    spec.originate = args.originate;
+    spec.receive = args.receive;
+    spec.transmit = args.transmit;
+    spec.local = args.local;
+    spec.interface = args.interface.as_deref().map(|i| match i.parse() {
+        Ok(q) => q,
+        Err(never) => match never {},
+    });
+    spec.rest_of_header = args.rest_of_header;
+    spec.data = payload(args)?;
+    // Checked here too, so that a field the type lacks is reported before
+    // any socket is asked for.
+    spec.validate().map_err(|e| e.to_string())?;
+
+    let seconds = |flag: &str, v: f64| {
+        if v.is_finite() && (0.0..=1e6).contains(&v) {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            Err(format!("bad value for {flag}: {v}"))
+        }
+    };
+    let timeout = match args.timeout {
+        Some(t) => seconds("--timeout", t)?,
+        None if expects_reply(&spec) => DEFAULT_TIMEOUT,
+        None => Duration::ZERO,
+    };
+    let opts = SendOptions {
+        count: args.count,
+        interval: seconds("--interval", args.interval)?,
+        timeout,
+        ip: IpOptions {
+            ttl: args.ttl,
+            tos: args.tos,
+            dont_fragment: args.df.then_some(true),
+            ip_id: args.ip_id,
+            source: args.source,
+            interface: args.bind_interface.clone(),
+        },
+        any_source: args.any_source,
+    };
+    Ok((spec, opts))
+}
+
+/// The payload from `--data`, `--hex`, `--file` or `--size`/`--pattern`.
+fn payload(args: &SendArgs) -> Result<Option<Vec<u8>>, String> {
+    let data = if let Some(text) = &args.data {
+        text.as_bytes().to_vec()
+    } else if let Some(hex) = &args.hex {
+        parse_hex(hex).map_err(|e| format!("--hex: {e}"))?
+    } else if let Some(path) = &args.file {
+        std::fs::read(path).map_err(|e| format!("--file {}: {e}", path.display()))?
+    } else if let Some(size) = args.size {
+        let pattern = match &args.pattern {
+            Some(p) => parse_hex(p).map_err(|e| format!("--pattern: {e}"))?,
+            None => Vec::new(),
+        };
+        fill(size, &pattern)
+    } else {
+        return Ok(None);
+    };
+    if data.len() > MAX_PAYLOAD {
+        return Err(format!(
+            "payload of {} bytes is too large (max {MAX_PAYLOAD})",
+            data.len()
+        ));
+    }
+    Ok(Some(data))
+}
+
+/// `size` bytes of `pattern` repeated; without a pattern each byte is its
+/// offset (ping's fill).
+fn fill(size: usize, pattern: &[u8]) -> Vec<u8> {
+    match pattern {
+        [] => (0..size).map(|i| i as u8).collect(),
+        p => p.iter().copied().cycle().take(size).collect(),
+    }
+}
+
+fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAddr>, style: Style) {
+    let mut out = std::io::stdout().lock();
+    let family = target.family();
+    match event {
+        SendEvent::Sent { index, message } => {
+            let meta = Meta {
+                time: Some(unix_now()),
+                src: source,
+                dst: Some(target.address),
+                ..Meta::default()
+            };
+            let view = PacketView::new(family, message, meta);
+            if style == Style::Json {
+                json_line(
+                    &mut out,
+                    serde_json::json!({"event": "sent", "index": index, "packet": view}),
+                );
+            } else {
+                let _ = write!(out, "#{index} sent  ");
+                let _ = view.write(style, &mut out);
+            }
+        }
+        SendEvent::Answer(answer) => print_answer(&mut out, answer, family, style),
+        SendEvent::Timeout { index } => {
+            if style == Style::Json {
+                json_line(
+                    &mut out,
+                    serde_json::json!({"event": "timeout", "index": index}),
+                );
+            } else {
+                let _ = writeln!(out, "#{index} no answer");
+            }
+        }
+        SendEvent::SendError { index, error } => {
+            if style == Style::Json {
+                json_line(
+                    &mut out,
+                    serde_json::json!({"event": "send-error", "index": index, "error": error}),
+                );
+            } else {
+                eprintln!("icmpkit: #{index}: send failed: {error}");
+            }
+        }
+    }
+}
+
+fn print_answer(out: &mut impl Write, answer: &Answer, family: Family, style: Style) {
+    let meta = Meta {
+        time: Some(unix_now()),
+        src: Some(answer.from),
+        dst: answer.to,
+        ttl: answer.ttl,
+        ..Meta::default()
+    };
+    let view = PacketView::new(family, &answer.message, meta);
+    let kind = match answer.kind {
+        AnswerKind::Reply => "reply",
+        AnswerKind::Error => "error",
+    };
+    let rtt_ms = answer.rtt.as_secs_f64() * 1000.0;
+    if style == Style::Json {
+        json_line(
+            out,
+            serde_json::json!({
+                "event": kind, "index": answer.index, "rtt_ms": rtt_ms,
+                "duplicate": answer.duplicate, "packet": view,
+            }),
+        );
+        return;
+    }
+    let dup = if answer.duplicate { " (DUP!)" } else { "" };
+    match style {
+        Style::Tree => {
+            let _ = writeln!(out, "#{} {kind}, rtt {rtt_ms:.3} ms{dup}", answer.index);
+            let _ = view.write(style, out);
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "#{} {kind} {}, rtt {rtt_ms:.3} ms{dup}",
+                answer.index,
+                view.line()
+            );
+        }
+    }
+}
+
+fn print_summary(report: &SendReport, style: Style) {
+    let mut out = std::io::stdout().lock();
+    if style == Style::Json {
+        let mut v = serde_json::to_value(report).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("event".into(), "summary".into());
+        }
+        json_line(&mut out, v);
+    } else {
+        let _ = writeln!(
+            out,
+            "--- {} sent, {} answered ({} replies, {} errors) ---",
+            report.sent, report.answered, report.replies, report.errors
+        );
+    }
+}
+
+fn json_line(out: &mut impl Write, v: serde_json::Value) {
+    let _ = serde_json::to_writer(&mut *out, &v);
+    let _ = out.write_all(b"\n");
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_repeats_the_pattern_or_counts() {
+        assert_eq!(fill(5, &[0xab, 0xcd]), vec![0xab, 0xcd, 0xab, 0xcd, 0xab]);
+        assert_eq!(fill(3, &[]), vec![0, 1, 2]);
+        assert!(fill(0, &[1]).is_empty());
+    }
+}
