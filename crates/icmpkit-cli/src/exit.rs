@@ -7,6 +7,11 @@ pub const NO_REPLY: i32 = 1;
 /// An error: bad arguments, permissions, names (ping's convention).
 pub const ERROR: i32 = 2;
 
+/// sweep: bad arguments (fping's 3).
+pub const BAD_ARGS: i32 = 3;
+/// sweep: a system failure, such as no permission for sockets (fping's 4).
+pub const SYSTEM: i32 = 4;
+
 /// Prints `icmpkit: <error>` to stderr and returns [`ERROR`].
 pub fn fail(error: &dyn std::fmt::Display) -> i32 {
     eprintln!("icmpkit: {error}");

@@ -18,6 +18,8 @@ struct Cli {
 enum Command {
     /// Ping hosts (iputils ping compatible).
     Ping(commands::ping::PingArgs),
+    /// Probe many hosts at once: prefixes, ranges, lists (fping -g, zmap).
+    Sweep(commands::sweep::SweepArgs),
     /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
     Trace(commands::trace::TraceArgs),
     /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
@@ -36,9 +38,23 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let usage_error = e.use_stderr();
+            let _ = e.print();
+            // sweep follows fping: bad arguments exit 3; others clap's 2.
+            let sweep = std::env::args().nth(1).as_deref() == Some("sweep");
+            std::process::exit(match (usage_error, sweep) {
+                (false, _) => exit::OK,
+                (true, true) => exit::BAD_ARGS,
+                (true, false) => exit::ERROR,
+            });
+        }
+    };
     let code = match cli.command {
         Command::Ping(args) => commands::ping::run(args),
+        Command::Sweep(args) => commands::sweep::run(args),
         Command::Trace(args) => commands::trace::run(args),
         Command::Decode(args) => commands::decode::run(args),
         Command::Listen(args) => commands::listen::run(args),

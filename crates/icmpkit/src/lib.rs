@@ -20,4 +20,5 @@ pub mod respond;
 #[cfg(feature = "serde")]
 mod serde_ms;
 pub mod socket;
+pub mod sweep;
 pub mod trace;

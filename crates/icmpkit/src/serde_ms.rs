@@ -26,3 +26,8 @@ pub fn option<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Err
 pub fn list<S: Serializer>(ds: &[Duration], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(ds.iter().map(ms))
 }
+
+/// A list of optional durations (null for each absent one).
+pub fn option_list<S: Serializer>(ds: &[Option<Duration>], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ds.iter().map(|d| d.as_ref().map(ms)))
+}

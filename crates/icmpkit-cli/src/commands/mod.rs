@@ -5,4 +5,5 @@ pub mod listen;
 pub mod ping;
 pub mod respond;
 pub mod send;
+pub mod sweep;
 pub mod trace;

@@ -4,6 +4,7 @@
 //! the sockets deliver.
 
 pub mod clock;
+pub mod permutation;
 pub mod probe;
 pub mod sequence;
 pub mod stamp;

@@ -60,6 +60,9 @@ pub enum Incoming<'a> {
         info: u32,
         /// The request it quotes.
         quoted: QuotedProbe,
+        /// The quoted request itself, from its type byte (as much as the
+        /// router quoted: its payload stamp, when long enough).
+        quoted_icmp: &'a [u8],
     },
     /// Anything else (other types, errors about other traffic, garbage).
     Other,
@@ -87,7 +90,7 @@ pub fn classify(family: Family, icmp: &[u8]) -> Incoming<'_> {
 
 /// An error quoting one of our echo requests; its type, code and 32-bit
 /// info field as they stand in the header.
-fn error<'a>(icmp: &[u8], quoted: Option<Quoted<'_>>) -> Incoming<'a> {
+fn error<'a>(icmp: &'a [u8], quoted: Option<Quoted<'a>>) -> Incoming<'a> {
     let (Some(q), Some(header)) = (quoted, icmp.get(..8)) else {
         return Incoming::Other;
     };
@@ -112,7 +115,14 @@ fn error<'a>(icmp: &[u8], quoted: Option<Quoted<'_>>) -> Incoming<'a> {
             id,
             sequence,
         },
+        quoted_icmp: q.payload,
     }
+}
+
+/// The echo data of an ICMP echo message (request or reply) starting at
+/// its type byte: what follows the 8-byte header.
+pub fn echo_data(icmp: &[u8]) -> &[u8] {
+    icmp.get(8..).unwrap_or(&[])
 }
 
 fn echo_request_type(family: Family) -> u8 {

@@ -346,6 +346,7 @@ fn on_packet(
             code,
             info,
             quoted,
+            ..
         } => {
             let err = IcmpError::classify(family, received.source, icmp_type, code, info);
             events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));

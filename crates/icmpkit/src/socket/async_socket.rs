@@ -162,4 +162,12 @@ impl AsyncIcmpSocket {
     pub async fn ready(&self) -> io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, IcmpSocket>> {
         self.inner.ready(Interest::READABLE | Interest::ERROR).await
     }
+
+    /// Waits until the socket may take a send. Returns a guard: send with
+    /// the synchronous calls (`get_inner().send_batch`), and
+    /// `clear_ready()` when they report `WouldBlock`, so that the next wait
+    /// is for buffer space to free up.
+    pub async fn writable(&self) -> io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, IcmpSocket>> {
+        self.inner.ready(Interest::WRITABLE).await
+    }
 }

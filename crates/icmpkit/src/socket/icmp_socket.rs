@@ -244,6 +244,21 @@ impl IcmpSocket {
         }
     }
 
+    /// Raw IPv4 sockets: every send then starts with the IPv4 header,
+    /// written by the caller (`IP_HDRINCL`; the kernel still fills in a
+    /// zero source address, the total length and the header checksum).
+    /// Saves the kernel's corking path per packet (sweeps). Other sockets
+    /// return `ErrorKind::Unsupported`.
+    pub fn set_header_included(&self, included: bool) -> io::Result<()> {
+        match (self.kind, self.family) {
+            (SocketKind::Raw, Family::V4) => self.socket.set_header_included_v4(included),
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only raw IPv4 sockets take the IP header from the caller",
+            )),
+        }
+    }
+
     /// Blocking (the default) or non-blocking I/O.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.socket.set_nonblocking(nonblocking)

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# icmpkit sweep vs fping -g vs zmap -M icmp_echoscan, side by side on the same lab in one run.
+#  1. A /16 (10.20.0.0/16) behind the server: the lower half answers (a local route), the
+#     upper half is blackholed (no ICMP). One probe, 500 ms timeout, no rate limit.
+#     Checks that icmpkit finds 100% of the live hosts and prints wall-time and send-rate
+#     ratios (targets: wall <= 0.5 x fping's, send rate >= zmap's).
+#  2. Memory: peak RSS of a /8 sweep into a blackhole (short timeout), target < 64 MiB.
+# Usage: bench/sweep.sh            (root; builds icmpkit in release mode)
+source "$(dirname "$0")/lib.sh"
+need_root
+
+if ! command -v zmap >/dev/null || ! command -v fping >/dev/null || [ ! -x /usr/bin/time ]; then
+  echo "installing zmap/fping/time" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends zmap fping time >/dev/null
+fi
+
+build_icmpkit
+lab_up
+NET=10.20.0.0/16
+LIVE=10.20.0.0/17
+DEAD=10.20.128.0/17
+BIG=10.0.0.0/8     # for the memory run: blackholed whole
+# The server answers the lower half and drops the upper half silently (blackhole routes need
+# forwarding on, else the kernel answers "host unreachable" instead).
+ip netns exec "$SERVER" sysctl -qw net.ipv4.ip_forward=1
+ip -n "$SERVER" route add local "$LIVE" dev lo
+ip -n "$SERVER" route add blackhole "$DEAD"
+ip -n "$SERVER" route add blackhole "$BIG"
+ip -n "$CLIENT" route add "$NET" via 10.250.0.2
+ip -n "$CLIENT" route add "$BIG" via 10.250.0.2 || true
+EXPECTED=$(( (1 << 15) - 1 ))   # 10.20.0.1 .. 10.20.127.255 (fping -g skips 10.20.0.0)
+# Resolve the neighbours first: a burst into an unresolved gateway loses all but a few packets.
+in_client ping -c1 -W1 10.250.0.2 >/dev/null
+OUT=$(mktemp -d)
+trap 'lab_down; rm -rf "$OUT"' EXIT
+
+# wall seconds and peak RSS (KiB) of a command run in the client namespace -> "$OUT/$name.*"
+timed() {
+  local name=$1; shift
+  in_client /usr/bin/time -f "%e %M" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || true
+}
+# (time's last line: a failing command adds "Command exited with non-zero status" first)
+wall() { tail -1 "$OUT/$1.time" | awk '{print $1}'; }
+rss() { tail -1 "$OUT/$1.time" | awk '{print $2}'; }
+found() { grep -c '^10\.20\.' "$OUT/$1.out" || true; }
+
+echo "== /16 sweep: $EXPECTED live of 65534, 1 probe, 500 ms timeout"
+timed fping fping -g "$NET" -a -q -r 0 -t 500 -i 0
+timed icmpkit "$ICMPKIT" sweep "$NET" -a -q -r 0 -t 500 --rate 0 --seed 1
+# zmap: raw frames to the server's MAC, an empty blocklist (10/8 is in its default one).
+MAC=$(ip -n "$SERVER" -o link show "${TAG}b" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+: >"$OUT/empty.conf"
+timed zmap zmap -M icmp_echoscan -i "${TAG}a" -S 10.250.0.1 -G "$MAC" -b "$OUT/empty.conf" \
+  -r 0 -c 1 -o - -v 3 "$NET"
+for t in fping icmpkit zmap; do
+  printf "%-8s wall %6.3f s  found %6s  peak RSS %6d KiB\n" "$t" "$(wall $t)" "$(found $t)" "$(rss $t)"
+done
+ik_found=$(found icmpkit)
+[ "$ik_found" -eq "$EXPECTED" ] && echo "icmpkit found 100% of the live hosts" \
+  || echo "icmpkit FOUND $ik_found of $EXPECTED live hosts"
+awk -v a="$(wall icmpkit)" -v b="$(wall fping)" \
+  'BEGIN {printf "wall ratio icmpkit/fping: %.2f (target <= 0.50)\n", a / b}'
+# Send rates: icmpkit's summary line, zmap's last status line.
+timed icmpkit_json "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 3 --json
+ik_send_pps=$(tail -1 "$OUT/icmpkit_json.out" | /usr/bin/python3 -c \
+  'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"] / max(s["send_time"] / 1000, 1e-9)))')
+zmap_pps=$(grep -o 'send: [0-9]* done ([0-9.]* [Kk]\?p/s avg)' "$OUT/zmap.err" | tail -1 \
+  | awk '{v=$4; sub(/\(/,"",v); if ($5 ~ /^[Kk]/) v*=1000; print int(v)}')
+printf "send rate: icmpkit %s pkt/s, zmap %s pkt/s\n" "$ik_send_pps" "${zmap_pps:-?}"
+if [ -n "$zmap_pps" ] && [ "$zmap_pps" -gt 0 ]; then
+  awk -v a="$ik_send_pps" -v b="$zmap_pps" 'BEGIN {printf "send-rate ratio icmpkit/zmap: %.2f (target >= 1.00)\n", a / b}'
+fi
+
+echo "== memory: /8 (16,777,214 targets) into a blackhole, 1 probe, 100 ms timeout"
+timed big "$ICMPKIT" sweep "$BIG" -q -r 0 -t 100 --rate 0 -u
+printf "icmpkit /8: wall %.1f s, %s unreachable listed, peak RSS %d KiB (%.1f MiB, target < 64)\n" \
+  "$(wall big)" "$(grep -c . "$OUT/big.out")" "$(rss big)" "$(awk -v k="$(rss big)" 'BEGIN{print k/1024}')"

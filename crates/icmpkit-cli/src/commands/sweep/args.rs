@@ -1,0 +1,144 @@
+//! `icmpkit sweep` flags: fping's, plus zmap's rate, seed and shard.
+
+use clap::Args;
+
+/// Probe many hosts at once (fping -g, zmap's ICMP echo scan).
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Targets: CIDR prefixes (192.0.2.0/24, 2001:db8::/120), ranges \
+(192.0.2.10-192.0.2.20), addresses and names; from the command line, -f FILE, or stdin. \
+IPv4 prefixes shorter than /31 skip their network and broadcast addresses.\n\n\
+Exit status: 0 if every target is alive, 1 if some are not, 2 if a name did not resolve, \
+3 on bad arguments, 4 on a system failure (permissions, sockets)."
+)]
+pub struct SweepArgs {
+    /// Targets: prefixes, ranges, addresses or names.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Generate targets from a prefix, or from START END (fping -g).
+    #[arg(short = 'g', long = "generate")]
+    pub generate: bool,
+
+    /// Read targets from FILE, one per line ("-" for stdin).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: Option<String>,
+
+    /// Leave out these prefixes (repeat, or separate with commas).
+    #[arg(long = "exclude", value_name = "CIDR", value_delimiter = ',')]
+    pub exclude: Vec<String>,
+
+    /// Leave out the prefixes listed in FILE.
+    #[arg(long = "exclude-file", value_name = "FILE")]
+    pub exclude_file: Option<String>,
+
+    /// Show only alive targets, one per line.
+    #[arg(short = 'a', long = "alive", conflicts_with = "unreachable")]
+    pub alive: bool,
+
+    /// Show only unreachable targets, one per line.
+    #[arg(short = 'u', long = "unreachable")]
+    pub unreachable: bool,
+
+    /// Probes per target, with per-target statistics at the end.
+    #[arg(short = 'c', long = "count", value_name = "N", conflicts_with = "vcount",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub count: Option<u32>,
+
+    /// Probes per target, listing every RTT at the end ("-" for lost ones).
+    #[arg(short = 'C', long = "vcount", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub vcount: Option<u32>,
+
+    /// Retries of an unanswered probe (single-probe mode).
+    #[arg(short = 'r', long = "retry", value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+
+    /// Timeout of the first attempt, in milliseconds.
+    #[arg(
+        short = 't',
+        long = "timeout",
+        value_name = "MS",
+        default_value_t = 500.0
+    )]
+    pub timeout: f64,
+
+    /// Backoff factor: each retry waits this much longer.
+    #[arg(short = 'B', long = "backoff", value_name = "F", default_value_t = 1.5)]
+    pub backoff: f64,
+
+    /// Milliseconds between two probes to one target (-c/-C).
+    #[arg(
+        short = 'p',
+        long = "period",
+        value_name = "MS",
+        default_value_t = 1000.0
+    )]
+    pub period: f64,
+
+    /// Milliseconds between two packets overall (fping -i; 0 = no limit).
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "MS",
+        conflicts_with = "rate"
+    )]
+    pub interval: Option<f64>,
+
+    /// Packets per second (0 = as fast as the host can go). Default 10000.
+    #[arg(long = "rate", value_name = "PPS")]
+    pub rate: Option<u64>,
+
+    /// Most probes waiting for an answer at once.
+    #[arg(long = "max-in-flight", value_name = "N", default_value_t = 1 << 17)]
+    pub max_in_flight: u64,
+
+    /// Bytes of echo data (at least 32).
+    #[arg(short = 'b', long = "size", value_name = "BYTES", default_value_t = 56)]
+    pub size: usize,
+
+    /// Seed of the random target order (printed in the summary).
+    #[arg(long = "seed", value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Probe only share I of N (0 <= I < N) of the targets, as zmap's --shard/--shards.
+    #[arg(long = "shard", value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// Time to live / hop limit of the probes.
+    #[arg(short = 'H', long = "ttl", value_name = "TTL",
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub ttl: Option<u8>,
+
+    /// Source interface name or source address.
+    #[arg(short = 'I', long = "iface", value_name = "INTERFACE")]
+    pub interface: Option<String>,
+
+    /// Names resolve to IPv4 only.
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// Names resolve to IPv6 only.
+    #[arg(short = '6')]
+    pub ipv6: bool,
+
+    /// Quiet: no per-probe lines, ICMP error lines or summary.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
+    /// One JSON object per target, then a summary object.
+    #[arg(long = "json", conflicts_with = "csv")]
+    pub json: bool,
+
+    /// CSV: a header, then one row per target.
+    #[arg(long = "csv")]
+    pub csv: bool,
+
+    /// Use a raw socket (needs CAP_NET_RAW).
+    #[arg(long = "privileged", conflicts_with = "unprivileged")]
+    pub privileged: bool,
+
+    /// Use an unprivileged datagram socket.
+    #[arg(long = "unprivileged")]
+    pub unprivileged: bool,
+}

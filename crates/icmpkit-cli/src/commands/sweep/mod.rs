@@ -1,0 +1,212 @@
+//! `icmpkit sweep`: fping -g / zmap's ICMP echo scan on icmpkit's sweep
+//! engine.
+
+mod args;
+mod output;
+mod progress;
+
+use std::io::{IsTerminal, Read};
+use std::time::Duration;
+
+use icmpkit::Error;
+use icmpkit::socket::Privilege;
+use icmpkit::sweep::{Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSpec, targets};
+use icmpkit::wire::Family;
+use ipnet::IpNet;
+
+pub use args::SweepArgs;
+
+use crate::exit;
+use output::{Format, Output};
+use progress::Progress;
+
+/// Runs the command; returns the exit code (fping's).
+pub fn run(args: SweepArgs) -> i32 {
+    let (specs, options) = match plan(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("icmpkit sweep: {e}");
+            return exit::BAD_ARGS;
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("icmpkit sweep: {e}");
+            return exit::SYSTEM;
+        }
+    };
+    rt.block_on(sweep(args, specs, options))
+}
+
+/// The exit code for a library error.
+fn code_of(e: &Error) -> i32 {
+    match e {
+        Error::NameLookup { .. } => exit::ERROR,
+        Error::InvalidOption(_) | Error::Address { .. } | Error::Broadcast(_) => exit::BAD_ARGS,
+        _ => exit::SYSTEM,
+    }
+}
+
+fn read_file(path: &str) -> Result<String, String> {
+    let mut text = String::new();
+    let read = if path == "-" {
+        std::io::stdin().read_to_string(&mut text).map(drop)
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| format!("{path}: {e}"))?;
+    Ok(text)
+}
+
+/// The targets and library options the flags ask for.
+fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
+    let mut inputs = args.targets.clone();
+    if args.generate && inputs.len() == 2 && !inputs[0].contains('/') {
+        inputs = vec![format!("{}-{}", inputs[0], inputs[1])];
+    }
+    let mut specs = inputs
+        .iter()
+        .map(|t| t.parse::<TargetSpec>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    if let Some(file) = &args.file {
+        specs.extend(targets::parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
+    } else if inputs.is_empty() {
+        if std::io::stdin().is_terminal() {
+            return Err("no targets (give prefixes, ranges or hosts, -f FILE, or stdin)".into());
+        }
+        specs.extend(targets::parse_lines(&read_file("-")?).map_err(|e| e.to_string())?);
+    }
+    let mut exclude: Vec<IpNet> = Vec::new();
+    let mut exclude_text: Vec<String> = args.exclude.clone();
+    if let Some(file) = &args.exclude_file {
+        exclude_text.extend(
+            read_file(file)?
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    for e in exclude_text {
+        let net = match e.parse::<IpNet>() {
+            Ok(n) => n,
+            Err(_) => e
+                .parse::<std::net::IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| format!("bad exclusion {e:?}: not a prefix or address"))?,
+        };
+        exclude.push(net);
+    }
+    let ms = |flag: &str, v: f64| -> Result<Duration, String> {
+        if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+            return Err(format!("bad value for {flag}: {v}"));
+        }
+        Ok(Duration::from_secs_f64(v / 1000.0))
+    };
+    let count = args.count.or(args.vcount).unwrap_or(1);
+    let rate = match (args.rate, args.interval) {
+        (Some(r), _) => r,
+        (None, Some(i)) if ms("-i", i)?.is_zero() => 0,
+        (None, Some(i)) => (1000.0 / i).round().max(1.0) as u64,
+        (None, None) => 10_000,
+    };
+    let schedule = Schedule {
+        count,
+        retries: args.retries,
+        timeout: ms("-t", args.timeout)?,
+        backoff: args.backoff,
+        period: ms("-p", args.period)?,
+        rate,
+        max_in_flight: args.max_in_flight,
+        ..Schedule::default()
+    };
+    let mut options = SweepOptions {
+        schedule,
+        payload_size: args.size,
+        seed: args.seed,
+        exclude,
+        ..SweepOptions::default()
+    };
+    if let Some(s) = &args.shard {
+        options.shard = s.parse::<Shard>()?;
+    }
+    options.family = match (args.ipv4, args.ipv6) {
+        (true, _) => Some(Family::V4),
+        (_, true) => Some(Family::V6),
+        _ => None,
+    };
+    options.privilege = match (args.privileged, args.unprivileged) {
+        (true, _) => Privilege::Privileged,
+        (_, true) => Privilege::Unprivileged,
+        _ => Privilege::Auto,
+    };
+    options.socket.ttl = args.ttl;
+    if let Some(i) = &args.interface {
+        match i.parse() {
+            Ok(a) => options.socket.source = Some(a),
+            Err(_) => options.socket.interface = Some(i.clone()),
+        }
+    }
+    Ok((specs, options))
+}
+
+async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
+    let (mut sweeper, name_errors) = match Sweeper::start(&specs, &options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("icmpkit sweep: {e}");
+            return code_of(&e);
+        }
+    };
+    for e in &name_errors {
+        eprintln!("{}: {}", e.target, e.error);
+    }
+    let format = if args.json {
+        Format::Json
+    } else if args.csv {
+        Format::Csv
+    } else {
+        Format::Text
+    };
+    let count = options.schedule.count;
+    let mut out = Output::new(format, &args, count);
+    let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
+    let mut interrupted = false;
+    // One listener for the whole run (not one per event).
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    loop {
+        let ctrl_c = async {
+            match sigint.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let event = tokio::select! {
+            e = sweeper.next_event() => e,
+            _ = ctrl_c => { interrupted = true; None }
+        };
+        let Some(event) = event else { break };
+        if let SweepEvent::Host(_) = &event {
+            progress.update(&sweeper);
+        }
+        progress.suspend(|| out.event(&event));
+    }
+    progress.finish();
+    let summary = sweeper.summary();
+    out.finish(&summary, sweeper.seed());
+    if interrupted {
+        // Targets not finished were not reported: not all alive.
+        return exit::NO_REPLY;
+    }
+    if !name_errors.is_empty() {
+        exit::ERROR
+    } else if summary.alive < summary.targets {
+        exit::NO_REPLY
+    } else {
+        exit::OK
+    }
+}

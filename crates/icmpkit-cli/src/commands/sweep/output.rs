@@ -1,0 +1,303 @@
+//! What `icmpkit sweep` prints: fping's lines, JSON or CSV on stdout;
+//! ICMP errors, per-probe lines, statistics and the summary on stderr
+//! (fping prints its statistics there too).
+
+use std::io::{BufWriter, IsTerminal, Stdout, Write};
+use std::time::Duration;
+
+use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary};
+
+use super::args::SweepArgs;
+
+/// The output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// fping's lines.
+    Text,
+    /// One JSON object per target, then a summary object.
+    Json,
+    /// A header and one row per target.
+    Csv,
+}
+
+/// Which targets are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Filter {
+    All,
+    Alive,
+    Unreachable,
+}
+
+/// The printer.
+pub struct Output {
+    format: Format,
+    filter: Filter,
+    quiet: bool,
+    count: u32,
+    list_rtts: bool,
+    out: BufWriter<Stdout>,
+    flush_each: bool,
+    /// With several probes per target, results are printed at the end in
+    /// input order (as fping does).
+    held: Vec<HostResult>,
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1000.0)
+}
+
+fn status(h: &HostResult) -> &'static str {
+    if h.is_alive() {
+        "alive"
+    } else if h.error().is_some() {
+        "error"
+    } else {
+        "unreachable"
+    }
+}
+
+/// fping's name of an ICMP error.
+fn error_text(e: &icmpkit::IcmpError) -> String {
+    let v4 = e.family == icmpkit::wire::Family::V4;
+    let what = match (v4, e.icmp_type, e.code) {
+        (true, 3, 0) | (false, 1, 0) => "Network Unreachable",
+        (true, 3, 1) | (false, 1, 3) => "Host Unreachable",
+        (true, 3, 9 | 10 | 13) | (false, 1, 1) => "Administratively Prohibited",
+        (false, 1, 5) => "Source Address Failed Policy",
+        (false, 1, 6) => "Reject Route",
+        (true, 3, _) | (false, 1, _) => "Unreachable",
+        (true, 11, _) | (false, 3, _) => "Time Exceeded",
+        _ => "Error",
+    };
+    format!("ICMP {what} (type {} code {})", e.icmp_type, e.code)
+}
+
+impl Output {
+    /// A printer for `args`.
+    pub fn new(format: Format, args: &SweepArgs, count: u32) -> Output {
+        let filter = if args.alive {
+            Filter::Alive
+        } else if args.unreachable {
+            Filter::Unreachable
+        } else {
+            Filter::All
+        };
+        let mut o = Output {
+            format,
+            filter,
+            quiet: args.quiet,
+            count,
+            list_rtts: args.vcount.is_some(),
+            out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            flush_each: std::io::stdout().is_terminal(),
+            held: Vec::new(),
+        };
+        if format == Format::Csv {
+            let _ = writeln!(
+                o.out,
+                "target,address,status,sent,received,loss_pct,min_ms,avg_ms,max_ms,error,error_from"
+            );
+        }
+        o
+    }
+
+    /// Prints what `event` calls for.
+    pub fn event(&mut self, event: &SweepEvent) {
+        match event {
+            SweepEvent::Host(h) if self.count > 1 => self.held.push(h.clone()),
+            SweepEvent::Host(h) => self.host(h),
+            SweepEvent::Error { address, error, .. }
+                if !self.quiet && self.format == Format::Text =>
+            {
+                eprintln!(
+                    "{} from {} for ICMP Echo sent to {address}",
+                    error_text(error),
+                    error.from
+                );
+            }
+            SweepEvent::Reply {
+                address,
+                from,
+                probe,
+                rtt,
+                bytes,
+                late,
+                duplicate,
+                ..
+            } if !self.quiet && self.format == Format::Text => {
+                let from_note = if from != address {
+                    format!(" from {from}")
+                } else {
+                    String::new()
+                };
+                if *late {
+                    eprintln!(
+                        "{address} : late reply{from_note} to probe [{probe}], {} ms (after the timeout)",
+                        ms(*rtt)
+                    );
+                } else if *duplicate {
+                    eprintln!(
+                        "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
+                        ms(*rtt)
+                    );
+                } else if self.count > 1 {
+                    let _ = writeln!(
+                        self.out,
+                        "{address} : [{probe}], {bytes} bytes, {} ms{from_note}",
+                        ms(*rtt)
+                    );
+                    self.maybe_flush();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn maybe_flush(&mut self) {
+        if self.flush_each {
+            let _ = self.out.flush();
+        }
+    }
+
+    fn wanted(&self, h: &HostResult) -> bool {
+        match self.filter {
+            Filter::All => true,
+            Filter::Alive => h.is_alive(),
+            Filter::Unreachable => !h.is_alive(),
+        }
+    }
+
+    fn host(&mut self, h: &HostResult) {
+        if !self.wanted(h) {
+            return;
+        }
+        let r = &h.report;
+        match self.format {
+            Format::Text if self.filter != Filter::All => {
+                let _ = writeln!(self.out, "{}", r.target);
+            }
+            Format::Text => {
+                let verdict = if h.is_alive() { "alive" } else { "unreachable" };
+                let _ = writeln!(self.out, "{} is {verdict}", r.target);
+            }
+            Format::Json => {
+                let mut v = serde_json::to_value(h).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("type".into(), "host".into());
+                    o.insert("status".into(), status(h).into());
+                }
+                let _ = serde_json::to_writer(&mut self.out, &v);
+                let _ = writeln!(self.out);
+            }
+            Format::Csv => {
+                let opt = |d: Option<Duration>| d.map(ms).unwrap_or_default();
+                let (error, from) = match h.error() {
+                    Some(e) => (error_text(e), e.from.to_string()),
+                    None => (String::new(), String::new()),
+                };
+                let _ = writeln!(
+                    self.out,
+                    "{},{},{},{},{},{:.1},{},{},{},{},{}",
+                    csv_field(&r.target),
+                    r.address,
+                    status(h),
+                    r.packets_sent,
+                    r.packets_received,
+                    r.packet_loss * 100.0,
+                    opt(r.min_rtt),
+                    opt(r.avg_rtt),
+                    opt(r.max_rtt),
+                    csv_field(&error),
+                    from
+                );
+            }
+        }
+        self.maybe_flush();
+    }
+
+    /// fping's per-target statistics (`-c`) or RTT lists (`-C`), on stderr.
+    fn statistics(&self, h: &HostResult) {
+        let r = &h.report;
+        if self.list_rtts {
+            let rtts: Vec<String> = h
+                .probe_rtts
+                .iter()
+                .map(|d| d.map(ms).unwrap_or_else(|| "-".into()))
+                .collect();
+            eprintln!("{} : {}", r.target, rtts.join(" "));
+            return;
+        }
+        let loss = (r.packet_loss * 100.0).round();
+        match (r.min_rtt, r.avg_rtt, r.max_rtt) {
+            (Some(min), Some(avg), Some(max)) => eprintln!(
+                "{} : xmt/rcv/%loss = {}/{}/{loss}%, min/avg/max = {}/{}/{}",
+                r.target,
+                r.packets_sent,
+                r.packets_received,
+                ms(min),
+                ms(avg),
+                ms(max)
+            ),
+            _ => eprintln!(
+                "{} : xmt/rcv/%loss = {}/{}/{loss}%",
+                r.target, r.packets_sent, r.packets_received
+            ),
+        }
+    }
+
+    /// Prints held results, then the summary.
+    pub fn finish(&mut self, summary: &SweepSummary, seed: u64) {
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|h| h.index);
+        let text = self.format == Format::Text;
+        for h in &held {
+            // fping -c/-C print statistics instead of "is alive" lines,
+            // unless -a/-u ask for a list.
+            if !text || self.filter != Filter::All {
+                self.host(h);
+            }
+        }
+        let _ = self.out.flush();
+        if text {
+            for h in &held {
+                self.statistics(h);
+            }
+        }
+        if self.format == Format::Json {
+            let mut v = serde_json::to_value(summary).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("type".into(), "summary".into());
+                o.insert("unreachable".into(), summary.unreachable().into());
+                o.insert("seed".into(), seed.into());
+            }
+            let _ = serde_json::to_writer(&mut self.out, &v);
+            let _ = writeln!(self.out);
+            let _ = self.out.flush();
+        }
+        if !self.quiet {
+            let secs = summary.elapsed.as_secs_f64();
+            eprintln!(
+                "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes, {} replies \
+                 ({} late, {} duplicate, {} rejected) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
+                summary.targets,
+                summary.alive,
+                summary.unreachable(),
+                summary.errors,
+                summary.probes_sent,
+                summary.replies,
+                summary.late,
+                summary.duplicates,
+                summary.rejected,
+                summary.send_rate(),
+            );
+        }
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,346 @@
+//! `icmpkit sweep` against real kernels in the lab: fping's flags and exit
+//! codes, JSON/CSV, errors named with their router, shards, input sources,
+//! and fping itself on the same prefix.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use icmpkit_lab::{Chain, Lab, Reject, lab_or_skip};
+
+const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+
+/// client — r1 — server: the server answers 10.9.0.0/25 and fd00:99::/121,
+/// r1 blackholes 10.9.0.128/25 and fd00:99::80/121 except 10.9.0.252/30 and
+/// fd00:99::fc/126, which it answers with Destination Unreachable.
+fn lab_chain(lab: &Lab) -> Chain {
+    let c = lab.chain(1).expect("chain");
+    c.serve_prefix("10.9.0.0/25").unwrap();
+    c.reject(Reject::Blackhole, "10.9.0.128/25").unwrap();
+    c.reject(Reject::Unreachable, "10.9.0.252/30").unwrap();
+    c.serve_prefix("fd00:99::/121").unwrap();
+    c.reject(Reject::Blackhole, "fd00:99::80/121").unwrap();
+    c.reject(Reject::Unreachable, "fd00:99::fc/126").unwrap();
+    c
+}
+
+fn sweep(c: &Chain, args: &[&str]) -> Output {
+    c.client()
+        .command(ICMPKIT)
+        .arg("sweep")
+        .args(args)
+        .output()
+        .expect("run icmpkit")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn lines(s: &str) -> BTreeSet<String> {
+    s.lines().map(str::to_string).collect()
+}
+
+fn v4_live() -> BTreeSet<String> {
+    (1..=127).map(|i| format!("10.9.0.{i}")).collect()
+}
+
+fn v6_live() -> BTreeSet<String> {
+    (0..=0x7f)
+        .map(|i| {
+            let a: std::net::Ipv6Addr = (0xfd00_0099_u128 << 96 | i).into();
+            a.to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn alive_and_unreachable_lists_v4_and_v6() {
+    let lab = lab_or_skip!("alive_and_unreachable_lists_v4_and_v6");
+    let c = lab_chain(&lab);
+    let args = [
+        "10.9.0.0/24",
+        "fd00:99::/120",
+        "-r",
+        "1",
+        "-t",
+        "200",
+        "--rate",
+        "0",
+    ];
+    let o = sweep(&c, &[&args[..], &["-a"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut want = v4_live();
+    want.extend(v6_live());
+    assert_eq!(lines(&stdout(&o)), want);
+    assert_eq!(stdout(&o).lines().count(), want.len(), "listed once each");
+    let o = sweep(&c, &[&args[..], &["-u", "-q"]].concat());
+    let unreachable = lines(&stdout(&o));
+    assert_eq!(unreachable.len(), 127 + 128); // 10.9.0.128-254, fd00:99::80-ff
+    assert!(unreachable.is_disjoint(&want));
+    assert!(stderr(&o).is_empty(), "-q: {}", stderr(&o));
+    // fping on the same prefix finds the same live IPv4 hosts.
+    if icmpkit_lab::require_tool("fping").is_ok() {
+        let f = c
+            .client()
+            .command("fping")
+            .args(["-g", "10.9.0.0/24", "-a", "-q", "-r", "1", "-t", "200"])
+            .output()
+            .unwrap();
+        assert_eq!(lines(&stdout(&f)), v4_live());
+    } else {
+        println!("SKIPPED: fping comparison: no fping");
+    }
+}
+
+#[test]
+fn errors_name_the_router_and_exit_codes_follow_fping() {
+    let lab = lab_or_skip!("errors_name_the_router_and_exit_codes_follow_fping");
+    let c = lab_chain(&lab);
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.252-10.9.0.254",
+            "fd00:99::fd",
+            "-r",
+            "0",
+            "-t",
+            "300",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    for dst in ["10.9.0.252", "10.9.0.253", "10.9.0.254"] {
+        assert!(
+            err.contains(&format!(
+                "ICMP Host Unreachable (type 3 code 1) from 10.1.0.2 for ICMP Echo sent to {dst}"
+            )),
+            "{err}"
+        );
+    }
+    assert!(
+        err.contains("from fd00:1::2 for ICMP Echo sent to fd00:99::fd"),
+        "{err}"
+    );
+    assert_eq!(
+        lines(&stdout(&o)),
+        lines(
+            "10.9.0.252 is unreachable\n10.9.0.253 is unreachable\n10.9.0.254 is unreachable\nfd00:99::fd is unreachable\n"
+        )
+    );
+    // -H sets the TTL (in the IP header icmpkit writes on raw IPv4 sockets):
+    // with 1, r1 answers Time Exceeded.
+    let o = sweep(&c, &["10.9.0.7", "-H", "1", "-r", "0", "-t", "300"]);
+    assert!(
+        stderr(&o).contains(
+            "ICMP Time Exceeded (type 11 code 0) from 10.1.0.2 for ICMP Echo sent to 10.9.0.7"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // All alive: 0.
+    let o = sweep(&c, &["10.9.0.1-10.9.0.20", "fd00:99::1", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A name that does not resolve: the rest is swept, exit 2.
+    let o = sweep(&c, &["10.9.0.1", "no-such-host.invalid", "-t", "200"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stdout(&o).contains("10.9.0.1 is alive"));
+    assert!(stderr(&o).contains("no-such-host.invalid"));
+    // Bad arguments: 3.
+    for bad in [
+        &["10.9.0.0/33"][..],
+        &["10.9.0.1", "--shard", "3/3"],
+        &["10.9.0.1", "--frobnicate"],
+        &["10.9.0.1", "-b", "8"],
+        &["10.9.0.1", "-c", "0"],
+        &["10.9.0.9-10.9.0.1"],
+    ] {
+        let o = sweep(&c, bad);
+        assert_eq!(o.status.code(), Some(3), "{bad:?}: {}", stderr(&o));
+    }
+    // A system failure (no socket allowed): 4.
+    let o = c
+        .client()
+        .run_as(65534, 65534, ICMPKIT)
+        .args(["sweep", "10.9.0.1", "--privileged"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+}
+
+#[test]
+fn json_csv_and_per_probe_statistics() {
+    let lab = lab_or_skip!("json_csv_and_per_probe_statistics");
+    let c = lab_chain(&lab);
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.1-10.9.0.3",
+            "10.9.0.130",
+            "--json",
+            "-r",
+            "0",
+            "-t",
+            "200",
+        ],
+    );
+    let objects: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(objects.len(), 5);
+    let hosts = &objects[..4];
+    assert!(hosts.iter().all(|h| h["type"] == "host"));
+    let alive = hosts.iter().filter(|h| h["status"] == "alive").count();
+    assert_eq!(alive, 3);
+    let dead = hosts.iter().find(|h| h["address"] == "10.9.0.130").unwrap();
+    assert_eq!(dead["status"], "unreachable");
+    assert_eq!(dead["packets_sent"], 1);
+    assert!(
+        hosts
+            .iter()
+            .filter(|h| h["status"] == "alive")
+            .all(|h| h["min_rtt"].as_f64().unwrap() > 0.0)
+    );
+    let summary = &objects[4];
+    assert_eq!(summary["type"], "summary");
+    assert_eq!(
+        (summary["targets"].as_u64(), summary["alive"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(summary["unreachable"], 1);
+
+    let o = sweep(
+        &c,
+        &["10.9.0.1", "10.9.0.253", "--csv", "-r", "0", "-t", "300"],
+    );
+    let csv: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    assert_eq!(
+        csv[0],
+        "target,address,status,sent,received,loss_pct,min_ms,avg_ms,max_ms,error,error_from"
+    );
+    assert_eq!(csv.len(), 3);
+    let row = csv.iter().find(|r| r.starts_with("10.9.0.253,")).unwrap();
+    assert!(
+        row.starts_with("10.9.0.253,10.9.0.253,error,1,0,100.0,,,,ICMP Host Unreachable"),
+        "{row}"
+    );
+    assert!(row.ends_with(",10.1.0.2"), "{row}");
+
+    // -C: every RTT, "-" for the lost ones, on stderr as fping.
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.5",
+            "10.9.0.140",
+            "-C",
+            "3",
+            "-p",
+            "50",
+            "-t",
+            "100",
+            "-q",
+        ],
+    );
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("10.9.0.5 :"))
+        .expect(&err);
+    let rtts: Vec<&str> = line["10.9.0.5 :".len()..].split_whitespace().collect();
+    assert_eq!(rtts.len(), 3);
+    assert!(rtts.iter().all(|r| r.parse::<f64>().is_ok()), "{line}");
+    assert!(err.contains("10.9.0.140 : - - -"), "{err}");
+    // -c: xmt/rcv/%loss.
+    let o = sweep(&c, &["10.9.0.5", "-c", "2", "-p", "20"]);
+    let err = stderr(&o);
+    assert!(
+        err.contains("10.9.0.5 : xmt/rcv/%loss = 2/2/0%, min/avg/max = "),
+        "{err}"
+    );
+    assert!(
+        stdout(&o).contains("10.9.0.5 : [1], 64 bytes, "),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn shards_files_stdin_and_exclusions() {
+    let lab = lab_or_skip!("shards_files_stdin_and_exclusions");
+    let c = lab_chain(&lab);
+    let base = [
+        "10.9.0.0/25",
+        "-a",
+        "-q",
+        "-r",
+        "0",
+        "-t",
+        "200",
+        "--seed",
+        "9",
+    ];
+    let mut union = Vec::new();
+    for i in 0..4 {
+        let shard = format!("{i}/4");
+        let o = sweep(&c, &[&base[..], &["--shard", &shard]].concat());
+        union.extend(stdout(&o).lines().map(str::to_string));
+    }
+    assert_eq!(union.len(), 126, "no overlap");
+    assert_eq!(union.into_iter().collect::<BTreeSet<_>>(), {
+        let mut w = v4_live();
+        w.remove("10.9.0.127"); // the /25's broadcast address, skipped
+        w
+    });
+    // -f FILE with comments, --exclude, --exclude-file.
+    let dir = std::env::temp_dir().join(format!("icmpkit-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let list = dir.join("targets");
+    std::fs::write(
+        &list,
+        "# lab hosts\n10.9.0.1-10.9.0.10\n\nfd00:99::1  # v6\n",
+    )
+    .unwrap();
+    let excl = dir.join("exclude");
+    std::fs::write(&excl, "10.9.0.8/30\n").unwrap();
+    let o = sweep(
+        &c,
+        &[
+            "-f",
+            list.to_str().unwrap(),
+            "--exclude",
+            "10.9.0.1,10.9.0.2/32",
+            "--exclude-file",
+            excl.to_str().unwrap(),
+            "-a",
+        ],
+    );
+    assert_eq!(
+        lines(&stdout(&o)),
+        lines("10.9.0.3\n10.9.0.4\n10.9.0.5\n10.9.0.6\n10.9.0.7\nfd00:99::1\n")
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    // Targets on stdin.
+    let mut child = c
+        .client()
+        .command(ICMPKIT)
+        .args(["sweep", "-a"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"10.9.0.3\n10.9.0.4\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(lines(&stdout(&o)), lines("10.9.0.3\n10.9.0.4\n"));
+}

@@ -1,0 +1,135 @@
+//! What a sweep produces: events as they happen (the streaming API), one
+//! result per host (a [`PingReport`], as `ping` and icmplib's `multiping`
+//! give), and the summary.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::IcmpError;
+use crate::ping::PingReport;
+
+/// The final word on one target.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct HostResult {
+    /// The target's place in the input (index space of the target set).
+    pub index: u64,
+    /// Its statistics, as `ping` reports them (`packets_sent` counts
+    /// retries; `errors` holds ICMP errors with the probe number they
+    /// answered and the router that sent them).
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub report: PingReport,
+    /// The RTT of each probe in send order (`-C`), `None` for a lost one;
+    /// retries of one probe share its slot.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "crate::serde_ms::option_list")
+    )]
+    pub probe_rtts: Vec<Option<Duration>>,
+}
+
+impl HostResult {
+    /// Answered at least once in time.
+    pub fn is_alive(&self) -> bool {
+        self.report.is_alive
+    }
+
+    /// The first ICMP error received for it, if any.
+    pub fn error(&self) -> Option<&IcmpError> {
+        self.report.errors.first().map(|(_, e)| e)
+    }
+}
+
+/// One thing that happened during a sweep.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "event", rename_all = "snake_case"))]
+pub enum SweepEvent {
+    /// A genuine echo reply (its cookie checked).
+    Reply {
+        /// Target index.
+        index: u64,
+        /// Where the probe went.
+        address: IpAddr,
+        /// Who answered (usually `address`).
+        from: IpAddr,
+        /// Probe number (0-based, `-c`), retries share it.
+        probe: u32,
+        /// Attempt of that probe (0 = first send, then retries).
+        attempt: u32,
+        /// Round-trip time (kernel receive stamp minus send time).
+        #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+        rtt: Duration,
+        /// TTL / hop limit of the reply.
+        ttl: Option<u8>,
+        /// ICMP bytes received.
+        bytes: usize,
+        /// It came after the probe's timeout: reported, but not counted.
+        late: bool,
+        /// A second reply to the same probe attempt.
+        duplicate: bool,
+    },
+    /// An ICMP error about one of our probes.
+    Error {
+        /// Target index.
+        index: u64,
+        /// Where the probe went.
+        address: IpAddr,
+        /// Probe number.
+        probe: u32,
+        /// The error, with the router that sent it.
+        error: IcmpError,
+    },
+    /// A target is finished (alive, unreachable, or answered by an error).
+    Host(HostResult),
+}
+
+/// Totals of a sweep.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct SweepSummary {
+    /// Targets in the sweep (this shard's share).
+    pub targets: u64,
+    /// Targets finished so far.
+    pub finished: u64,
+    /// Targets that answered.
+    pub alive: u64,
+    /// Targets that got an ICMP error instead.
+    pub errors: u64,
+    /// Echo requests sent (retries included).
+    pub probes_sent: u64,
+    /// Genuine replies received (late and duplicates included).
+    pub replies: u64,
+    /// Replies after their timeout.
+    pub late: u64,
+    /// Duplicate replies.
+    pub duplicates: u64,
+    /// Replies or errors rejected: foreign, forged, or malformed.
+    pub rejected: u64,
+    /// Requests the kernel refused to send.
+    pub send_errors: u64,
+    /// Wall time from the first send.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+    pub elapsed: Duration,
+    /// Time from the first send to the last: `probes_sent / send_time` is
+    /// the sending rate.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
+    pub send_time: Duration,
+}
+
+impl SweepSummary {
+    /// Probes sent per second while sending (0 before two sends).
+    pub fn send_rate(&self) -> f64 {
+        let secs = self.send_time.as_secs_f64();
+        if secs > 0.0 {
+            self.probes_sent as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    /// Targets finished without an answer (timed out or answered by an error).
+    pub fn unreachable(&self) -> u64 {
+        self.finished - self.alive
+    }
+}

@@ -1,0 +1,401 @@
+use super::*;
+use crate::sweep::targets::TargetSpec;
+
+const MS: u64 = 1_000_000;
+
+fn at(ms: u64) -> Timestamp {
+    Timestamp {
+        realtime_ns: 1_700_000_000_000_000_000 + ms * MS,
+        monotonic_ns: 10_000 * MS + ms * MS,
+    }
+}
+
+fn targets(specs: &[&str]) -> TargetSet {
+    let mut b = TargetSet::builder();
+    for s in specs {
+        match s.parse::<TargetSpec>().unwrap() {
+            TargetSpec::Net(n) => b.net(n),
+            TargetSpec::Range(x, y) => b.range(x, y).unwrap(),
+            TargetSpec::Host(h) => b.host(&crate::resolve::parse_literal(&h).unwrap().unwrap()),
+        };
+    }
+    b.build().unwrap()
+}
+
+fn session(specs: &[&str], schedule: Schedule) -> Session {
+    let mut s = Session::new(
+        targets(specs),
+        schedule,
+        42,
+        Shard::default(),
+        StampKey::from_parts(7, 8),
+    )
+    .unwrap();
+    s.set_id(Family::V4, 0x4242);
+    s.set_id(Family::V6, 0x6666);
+    s
+}
+
+fn fast(count: u32, retries: u32) -> Schedule {
+    Schedule {
+        count,
+        retries,
+        timeout: Duration::from_millis(100),
+        backoff: 2.0,
+        period: Duration::from_millis(300),
+        rate: 0,
+        ..Schedule::default()
+    }
+}
+
+/// Sends whatever the session wants at `t`; returns the probes.
+fn send(s: &mut Session, t: Timestamp) -> Vec<Probe> {
+    let mut batch = Vec::new();
+    let mut all = Vec::new();
+    while s.next_batch(t, &mut batch) == Next::Send {
+        s.on_sent(&batch, t);
+        all.extend_from_slice(&batch);
+    }
+    all
+}
+
+fn payload(s: &Session, p: &Probe, sent: Timestamp) -> Vec<u8> {
+    let mut data = vec![0; 56];
+    s.fill_payload(p, sent, &mut data);
+    data
+}
+
+fn reply(s: &mut Session, p: &Probe, now: Timestamp, data: &[u8]) {
+    let from = s.targets().address(p.index).unwrap();
+    let family = family_of(from);
+    let r = EchoReply {
+        from,
+        id: s.id(family),
+        sequence: p.sequence,
+        data,
+        bytes: 8 + data.len(),
+        ttl: Some(63),
+        kernel_rx_ns: None,
+    };
+    s.on_reply(family, &r, now);
+}
+
+fn events(s: &mut Session) -> Vec<SweepEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn hosts(events: &[SweepEvent]) -> Vec<&HostResult> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SweepEvent::Host(h) => Some(h),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn replies_retries_and_timeouts() {
+    // 192.0.2.1..=6: answer the even ones at once, the rest never.
+    let mut s = session(&["192.0.2.0/29"], fast(1, 1));
+    let first = send(&mut s, at(0));
+    assert_eq!(first.len(), 6);
+    let mut indices: Vec<u64> = first.iter().map(|p| p.index).collect();
+    indices.sort();
+    assert_eq!(indices, [0, 1, 2, 3, 4, 5]);
+    for p in first.iter().filter(|p| p.index % 2 == 1) {
+        let data = payload(&s, p, at(0));
+        reply(&mut s, p, at(5), &data);
+    }
+    let ev = events(&mut s);
+    let alive = hosts(&ev);
+    assert_eq!(alive.len(), 3);
+    assert!(
+        alive
+            .iter()
+            .all(|h| h.is_alive() && h.report.packets_sent == 1)
+    );
+    assert!(
+        alive
+            .iter()
+            .all(|h| h.report.rtts == [Duration::from_millis(5)])
+    );
+    assert_eq!(s.in_flight(), 3);
+    // First timeout: the other three are retried (sequence 1), not given up.
+    s.expire(at(100));
+    assert!(events(&mut s).is_empty());
+    let retries = send(&mut s, at(100));
+    assert_eq!(retries.len(), 3);
+    assert!(retries.iter().all(|p| p.sequence == 1 && p.index % 2 == 0));
+    // The retry's timeout doubled: nothing at 150 ms after it, all at 200.
+    s.expire(at(250));
+    assert!(events(&mut s).is_empty());
+    s.expire(at(300));
+    let ev = events(&mut s);
+    let dead = hosts(&ev);
+    assert_eq!(dead.len(), 3);
+    assert!(
+        dead.iter()
+            .all(|h| !h.is_alive() && h.report.packets_sent == 2)
+    );
+    assert_eq!(s.next_batch(at(300), &mut Vec::new()), Next::Done);
+    let sum = s.summary(at(300));
+    assert_eq!((sum.finished, sum.alive, sum.probes_sent), (6, 3, 9));
+}
+
+#[test]
+fn forged_foreign_late_and_duplicate_replies() {
+    let mut s = session(&["192.0.2.1-192.0.2.3"], fast(1, 0));
+    let probes = send(&mut s, at(0));
+    let p = |i: u64| *probes.iter().find(|p| p.index == i).unwrap();
+    // Forged: one cookie bit flipped.
+    let mut forged = payload(&s, &p(0), at(0));
+    forged[20] ^= 1;
+    reply(&mut s, &p(0), at(1), &forged);
+    // Forged: claims another target's index.
+    let mut other = payload(&s, &p(1), at(0));
+    other[STAMP_TAG_AT + 7] ^= 3;
+    reply(&mut s, &p(1), at(1), &other);
+    assert_eq!(s.summary(at(1)).rejected, 2);
+    // Foreign: another program's echo id, ignored outright.
+    let data = payload(&s, &p(2), at(0));
+    let r = EchoReply {
+        from: s.targets().address(2).unwrap(),
+        id: 0x4243,
+        sequence: 0,
+        data: &data,
+        bytes: 64,
+        ttl: None,
+        kernel_rx_ns: None,
+    };
+    s.on_reply(Family::V4, &r, at(1));
+    assert!(events(&mut s).is_empty());
+    // Genuine, then the same again: a duplicate.
+    reply(&mut s, &p(2), at(2), &data);
+    reply(&mut s, &p(2), at(3), &data);
+    let ev = events(&mut s);
+    assert_eq!(hosts(&ev).len(), 1);
+    assert!(matches!(
+        ev.last(),
+        Some(SweepEvent::Reply {
+            duplicate: true,
+            late: false,
+            ..
+        })
+    ));
+    // Timeouts, then a genuine reply after them: late, host stays dead.
+    s.expire(at(100));
+    let dead = events(&mut s);
+    assert_eq!(hosts(&dead).len(), 2);
+    let data = payload(&s, &p(0), at(0));
+    reply(&mut s, &p(0), at(150), &data);
+    let ev = events(&mut s);
+    assert!(matches!(
+        ev.as_slice(),
+        [SweepEvent::Reply {
+            late: true,
+            index: 0,
+            ..
+        }]
+    ));
+    let sum = s.summary(at(150));
+    assert_eq!((sum.alive, sum.late, sum.duplicates), (1, 1, 1));
+}
+
+const STAMP_TAG_AT: usize = crate::engine::stamp::STAMP_LEN;
+
+/// The request the session sent for `p`, as an error would quote it.
+fn quoted_request(s: &Session, p: &Probe, sent: Timestamp, full: bool) -> Vec<u8> {
+    let data = payload(s, p, sent);
+    let mut req = Vec::new();
+    let family = family_of(s.targets().address(p.index).unwrap());
+    crate::engine::probe::echo_request(family, s.id(family), p.sequence, &data, &mut req);
+    if !full {
+        req.truncate(8);
+    }
+    req
+}
+
+#[test]
+fn errors_are_attributed_to_their_target_and_router() {
+    let mut s = session(&["2001:db8::1-2001:db8::3"], fast(1, 2));
+    let probes = send(&mut s, at(0));
+    let router: IpAddr = "2001:db8:ffff::1".parse().unwrap();
+    let err = IcmpError::classify(Family::V6, router, 1, 0, 0);
+    // A full quote: validated by the cookie.
+    let q = quoted_request(&s, &probes[0], at(0), true);
+    let dst = s.targets().address(probes[0].index);
+    s.on_error(Family::V6, &q, dst, err);
+    // An 8-byte quote: attributed by its quoted destination.
+    let q = quoted_request(&s, &probes[1], at(0), false);
+    let dst = s.targets().address(probes[1].index);
+    s.on_error(Family::V6, &q, dst, err);
+    // A quote whose destination disagrees with the stamp: rejected.
+    let q = quoted_request(&s, &probes[2], at(0), true);
+    s.on_error(Family::V6, &q, Some(router), err);
+    assert_eq!(s.summary(at(1)).rejected, 1);
+    let ev = events(&mut s);
+    let done = hosts(&ev);
+    assert_eq!(done.len(), 2);
+    for (h, p) in done.iter().zip(&probes) {
+        assert_eq!(h.index, p.index);
+        assert!(!h.is_alive());
+        assert_eq!(h.error().map(|e| e.from), Some(router));
+    }
+    // Errors end a target: no retry for them, only for the third.
+    s.expire(at(100));
+    let retries = send(&mut s, at(100));
+    assert_eq!(retries.len(), 1);
+    assert_eq!(retries[0].index, probes[2].index);
+    assert_eq!(s.summary(at(100)).errors, 2);
+}
+
+#[test]
+fn cap_on_probes_in_flight_and_rate() {
+    let mut sched = fast(1, 0);
+    sched.max_in_flight = 4;
+    let mut s = session(&["192.0.2.0/28"], sched);
+    let first = send(&mut s, at(0));
+    assert_eq!(first.len(), 4);
+    // Full: wait for the first deadline.
+    assert_eq!(
+        s.next_batch(at(0), &mut Vec::new()),
+        Next::WaitUntil(at(100).monotonic_ns)
+    );
+    // One answer frees one slot.
+    let data = payload(&s, &first[0], at(0));
+    reply(&mut s, &first[0], at(1), &data);
+    assert_eq!(send(&mut s, at(1)).len(), 1);
+
+    let mut sched = fast(1, 0);
+    sched.rate = 1000;
+    sched.batch = 8;
+    let mut s = session(&["192.0.2.0/24"], sched);
+    let mut sent = 0;
+    for ms in 0..=100 {
+        sent += send(&mut s, at(ms)).len();
+    }
+    // 1000 pps for 100 ms: 100 probes, plus the first token.
+    assert!((100..=101).contains(&sent), "{sent}");
+}
+
+#[test]
+fn waves_give_per_probe_statistics() {
+    let mut s = session(&["192.0.2.1", "192.0.2.2"], fast(3, 5));
+    let mut per_probe = Vec::new();
+    let mut t = 0;
+    for wave in 0..3 {
+        let probes = send(&mut s, at(t));
+        assert_eq!(probes.len(), 2, "wave {wave}");
+        assert!(probes.iter().all(|p| p.sequence == wave));
+        // Target 0 answers waves 0 and 2; target 1 never.
+        let p0 = probes.iter().find(|p| p.index == 0).unwrap();
+        if wave != 1 {
+            let data = payload(&s, p0, at(t));
+            reply(&mut s, p0, at(t + 10 + u64::from(wave)), &data);
+        }
+        per_probe.push(probes);
+        s.expire(at(t + 100));
+        // The next wave starts one period after this one.
+        assert_eq!(send(&mut s, at(t + 299)).len(), 0);
+        t += 300;
+        if wave < 2 {
+            assert!(hosts(&events(&mut s)).is_empty());
+        }
+    }
+    s.expire(at(t));
+    let ev = events(&mut s);
+    let mut done: Vec<&HostResult> = hosts(&ev);
+    done.sort_by_key(|h| h.index);
+    assert_eq!(done.len(), 2);
+    let h = done[0];
+    assert_eq!(
+        h.probe_rtts,
+        [
+            Some(Duration::from_millis(10)),
+            None,
+            Some(Duration::from_millis(12))
+        ]
+    );
+    assert_eq!((h.report.packets_sent, h.report.packets_received), (3, 2));
+    assert!((h.report.packet_loss - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(done[1].probe_rtts, [None, None, None]);
+    assert!(!done[1].is_alive());
+    assert_eq!(s.next_batch(at(t), &mut Vec::new()), Next::Done);
+}
+
+#[test]
+fn shards_cover_every_target_once_and_seed_fixes_order() {
+    let order = |seed: u64, shard: Shard| -> Vec<u64> {
+        let mut s = Session::new(
+            targets(&["192.0.2.0/24", "2001:db8::/120"]),
+            fast(1, 0),
+            seed,
+            shard,
+            StampKey::from_parts(1, 2),
+        )
+        .unwrap();
+        send(&mut s, at(0)).iter().map(|p| p.index).collect()
+    };
+    let whole = order(9, Shard::default());
+    assert_eq!(whole.len(), 254 + 256);
+    assert_eq!(whole, order(9, Shard::default()));
+    assert_ne!(whole, order(10, Shard::default()));
+    let mut union: Vec<u64> = (0..3)
+        .flat_map(|i| order(9, Shard::new(i, 3).unwrap()))
+        .collect();
+    union.sort();
+    assert_eq!(union, (0..510).collect::<Vec<u64>>());
+}
+
+#[test]
+fn send_errors_and_requeue() {
+    let mut s = session(&["192.0.2.1-192.0.2.2"], fast(1, 3));
+    let mut batch = Vec::new();
+    assert_eq!(s.next_batch(at(0), &mut batch), Next::Send);
+    assert_eq!(batch.len(), 2);
+    // The socket took none: they come back first, same sequence.
+    s.requeue(&batch);
+    let again = send(&mut s, at(1));
+    assert_eq!(again, batch);
+    // A refused send ends its target.
+    let mut s = session(&["192.0.2.1"], fast(1, 3));
+    assert_eq!(s.next_batch(at(0), &mut batch), Next::Send);
+    s.on_send_error(&batch[0], at(0), "Network is unreachable");
+    let ev = events(&mut s);
+    assert_eq!(hosts(&ev)[0].report.send_errors, 1);
+    assert_eq!(s.next_batch(at(0), &mut batch), Next::Done);
+}
+
+#[test]
+fn invalid_schedules_are_refused() {
+    for bad in [
+        Schedule {
+            count: 0,
+            ..Schedule::default()
+        },
+        Schedule {
+            count: 70_000,
+            ..Schedule::default()
+        },
+        Schedule {
+            backoff: 0.5,
+            ..Schedule::default()
+        },
+        Schedule {
+            timeout: Duration::ZERO,
+            ..Schedule::default()
+        },
+    ] {
+        assert!(
+            Session::new(
+                targets(&["192.0.2.1"]),
+                bad,
+                0,
+                Shard::default(),
+                StampKey::random()
+            )
+            .is_err()
+        );
+    }
+}
