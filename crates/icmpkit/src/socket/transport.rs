@@ -110,6 +110,12 @@ impl TransportSocket {
         }
     }
 
+    /// Sets the path-MTU discovery mode (`IP_MTU_DISCOVER`), as
+    /// [`IcmpSocket::set_pmtu_discovery`](super::IcmpSocket::set_pmtu_discovery).
+    pub fn set_pmtu_discovery(&self, mode: super::PmtuDisc) -> io::Result<()> {
+        sys::set_pmtu_discovery(&self.socket, self.family, mode)
+    }
+
     /// UDP: sends one datagram to `dst`.
     pub fn send_to(&self, payload: &[u8], dst: SocketAddr) -> io::Result<SendTime> {
         let addr = SockAddr::from(dst);

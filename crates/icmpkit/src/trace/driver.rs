@@ -18,8 +18,8 @@ use crate::engine::clock::{Timestamp, round_trip};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::resolve::{Target, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, Privilege, SocketKind,
-    SocketOptions, TransportKind, TransportSocket,
+    AsyncIcmpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege,
+    QueuedError, SocketKind, SocketOptions, TransportKind, TransportSocket,
 };
 use crate::{Error, Result};
 
@@ -45,7 +45,9 @@ pub struct TraceOptions {
     pub port: Option<u16>,
     /// Bytes of probe data after the ICMP/UDP header (default 32, which
     /// makes traceroute's 60-byte IPv4 packets). ICMP probes need 2, and
-    /// carry a validating stamp from 26 on.
+    /// carry a validating stamp from 26 on. With path-MTU discovery
+    /// ([`Plan::path_mtu`], ICMP and UDP probes only) each probe's size
+    /// sets it instead.
     pub data_size: usize,
     /// Source address, interface, TOS, mark. The TTL is set per probe.
     pub socket: SocketOptions,
@@ -133,6 +135,12 @@ impl Tracer {
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
         let session = Session::new(opts.plan.clone()).map_err(Error::InvalidOption)?;
         let family = target.family();
+        let discover_mtu = opts.plan.path_mtu.is_some();
+        if discover_mtu && opts.protocol == ProbeProtocol::Tcp {
+            return Err(Error::InvalidOption(
+                "path-MTU discovery needs ICMP or UDP probes (a TCP SYN carries no data)".into(),
+            ));
+        }
         if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
             return Err(Error::InvalidOption(
                 "ICMP probes need at least 2 bytes of data (Paris checksum)".into(),
@@ -158,6 +166,14 @@ impl Tracer {
             for _ in 0..opts.plan.flows {
                 let socket =
                     TransportSocket::open(family, TransportKind::Udp, opts.socket.source, 0)?;
+                if discover_mtu {
+                    socket
+                        .set_pmtu_discovery(PmtuDisc::Probe)
+                        .map_err(|source| Error::SocketUnavailable {
+                            context: "setting DF on a UDP probe socket".into(),
+                            source,
+                        })?;
+                }
                 udp.push(Arc::new(register(socket)?));
             }
         }
@@ -222,6 +238,12 @@ impl Tracer {
     /// extensions); datagram means they come from the error queues.
     pub fn socket_kind(&self) -> SocketKind {
         self.kind
+    }
+
+    /// Path-MTU discovery: the path MTU to the destination (or the last
+    /// hop) as known so far, tracepath's `Resume: pmtu`.
+    pub fn path_mtu(&self) -> Option<u32> {
+        self.session.path_mtu()
     }
 
     /// Ends the trace at the next step; unanswered probes count as lost.
@@ -332,27 +354,92 @@ impl Tracer {
 
     fn send(&mut self, seq: u16) {
         let spec = self.session.probe(seq);
+        let data_size = spec
+            .size
+            .map_or(self.data_size, |size| self.data_size_for(size));
         let at = Timestamp::now();
         let result = match self.protocol {
-            ProbeProtocol::Icmp => self.send_icmp(seq, spec.ttl, spec.flow, at),
-            ProbeProtocol::Udp => self.send_udp(seq, spec.ttl, spec.flow),
+            ProbeProtocol::Icmp => self.send_icmp(seq, spec.ttl, spec.flow, data_size, at),
+            ProbeProtocol::Udp => self.send_udp(seq, spec.ttl, spec.flow, data_size),
             ProbeProtocol::Tcp => self.send_tcp(seq, spec.ttl, spec.flow),
         };
-        match result {
-            Ok(()) => self.session.on_sent(seq, at),
-            Err(e) => {
-                let events = self.session.on_send_error(seq, at, e.to_string());
-                self.events.extend(events);
+        let events = match result {
+            Ok(()) => {
+                self.session.on_sent(seq, at);
+                return;
             }
-        }
+            Err(e) if spec.size.is_some() && e.raw_os_error() == Some(libc::EMSGSIZE) => {
+                let mtu = self.take_local_mtu(spec.flow);
+                self.session.on_send_too_big(seq, at, mtu, e.to_string())
+            }
+            Err(e) => self.session.on_send_error(seq, at, e.to_string()),
+        };
+        self.events.extend(events);
     }
 
-    fn send_icmp(&mut self, seq: u16, ttl: u8, flow: u16, at: Timestamp) -> io::Result<()> {
+    /// Bytes of probe data that make an IP packet of `size` bytes.
+    fn data_size_for(&self, size: u32) -> usize {
+        let (ip_header, size) = match self.matcher.family {
+            Family::V4 => (20, size),
+            // Every IPv6 link carries 1280 bytes (RFC 8200).
+            Family::V6 => (40, size.max(1280)),
+        };
+        // ICMP echo and UDP headers are both 8 bytes; ICMP needs 2 data
+        // bytes for its Paris checksum.
+        (size as usize).saturating_sub(ip_header + 8).max(2)
+    }
+
+    /// After a send refused with `EMSGSIZE`: the MTU the kernel queued
+    /// with its local error (the interface's, under `IP_PMTUDISC_PROBE`).
+    /// ICMP errors met on the way are matched as the reader would.
+    fn take_local_mtu(&mut self, flow: u16) -> Option<u32> {
+        let mut buf = vec![0u8; 65_536];
+        let mut mtu = None;
+        let mut arrivals = Vec::new();
+        let mut take = |q: QueuedError, buf: &[u8]| {
+            if q.origin == ErrorOrigin::Local {
+                if q.errno == libc::EMSGSIZE && q.info != 0 {
+                    mtu = mtu.or(Some(q.info));
+                }
+            } else if self.kind == SocketKind::Datagram {
+                arrivals.extend(queued_arrival(&self.matcher, &q, buf));
+            }
+        };
+        match self.protocol {
+            ProbeProtocol::Udp => {
+                if let Some(socket) = self.udp.get(usize::from(flow)) {
+                    while let Ok(Some(q)) = socket.get_ref().recv_error(&mut buf) {
+                        take(q, &buf);
+                    }
+                }
+            }
+            _ => {
+                if let Some(socket) = &self.icmp {
+                    while let Ok(Some(q)) = socket.get_ref().recv_error(&mut buf) {
+                        take(q, &buf);
+                    }
+                }
+            }
+        }
+        for arrival in arrivals {
+            self.on_arrival(arrival);
+        }
+        mtu
+    }
+
+    fn send_icmp(
+        &mut self,
+        seq: u16,
+        ttl: u8,
+        flow: u16,
+        data_size: usize,
+        at: Timestamp,
+    ) -> io::Result<()> {
         let socket = self
             .icmp
             .as_ref()
             .ok_or_else(|| io::Error::other("no ICMP socket"))?;
-        let mut data = vec![0u8; self.data_size];
+        let mut data = vec![0u8; data_size];
         let id = ProbeId {
             destination: self.target.address,
             id: self.matcher.echo_id,
@@ -381,12 +468,12 @@ impl Tracer {
         addr
     }
 
-    fn send_udp(&mut self, seq: u16, ttl: u8, flow: u16) -> io::Result<()> {
+    fn send_udp(&mut self, seq: u16, ttl: u8, flow: u16, data_size: usize) -> io::Result<()> {
         let socket = self
             .udp
             .get(usize::from(flow))
             .ok_or_else(|| io::Error::other("no UDP socket for this flow"))?;
-        probe::udp_payload(seq, self.data_size, &mut self.send_buf);
+        probe::udp_payload(seq, data_size, &mut self.send_buf);
         let socket = socket.get_ref();
         socket.set_ttl(ttl)?;
         socket.send_to(&self.send_buf, self.destination())?;
@@ -463,6 +550,11 @@ fn open_icmp(
 ) -> Result<(Option<Arc<AsyncIcmpSocket>>, SocketKind)> {
     let mut socket_opts = opts.socket.clone();
     socket_opts.ttl = None;
+    if opts.plan.path_mtu.is_some() {
+        // DF set, and the interface MTU, not the one the kernel learnt,
+        // bounds a send: each probe tests its own size (tracepath).
+        socket_opts.pmtu = Some(PmtuDisc::Probe);
+    }
     let attempt = |privilege| IcmpSocket::open(family, privilege, &socket_opts);
     let socket = match (opts.protocol, opts.privilege) {
         (ProbeProtocol::Icmp, Privilege::Auto) => match attempt(Privilege::Privileged) {
@@ -504,6 +596,28 @@ fn free_tcp_port(family: Family, source: Option<IpAddr>) -> Result<u16> {
         })
 }
 
+/// An ICMP error from an error queue as an answer to one of our probes
+/// (`buf` holds the start of the datagram it quotes).
+fn queued_arrival(matcher: &Matcher, q: &QueuedError, buf: &[u8]) -> Option<Arrival> {
+    let from = q.offender.unwrap_or(matcher.target);
+    let original = buf.get(..q.len).unwrap_or(&[]);
+    let (key, kind, annotation) =
+        matcher.queued(q.icmp_type, q.icmp_code, q.info, from, original)?;
+    Some(Arrival {
+        response: Response {
+            key: key?,
+            from,
+            kind,
+            annotation,
+            extensions: Vec::new(),
+            echo_data: None,
+        },
+        reply_ttl: None,
+        kernel_time: q.kernel_time,
+        received: Timestamp::now(),
+    })
+}
+
 /// Reads the ICMP socket: raw messages (replies and errors, with their
 /// extensions) and, on datagram sockets, the error queue.
 async fn read_icmp(
@@ -522,27 +636,10 @@ async fn read_icmp(
             if !datagram || q.origin == ErrorOrigin::Local {
                 continue;
             }
-            let from = q.offender.unwrap_or(matcher.target);
-            let original = buf.get(..q.len).unwrap_or(&[]);
-            if let Some((Some(key), kind, annotation)) =
-                matcher.queued(q.icmp_type, q.icmp_code, q.info, from, original)
+            if let Some(arrival) = queued_arrival(&matcher, &q, &buf)
+                && tx.send(arrival).is_err()
             {
-                let arrival = Arrival {
-                    response: Response {
-                        key,
-                        from,
-                        kind,
-                        annotation,
-                        extensions: Vec::new(),
-                        echo_data: None,
-                    },
-                    reply_ttl: None,
-                    kernel_time: q.kernel_time,
-                    received: Timestamp::now(),
-                };
-                if tx.send(arrival).is_err() {
-                    return;
-                }
+                return;
             }
         }
         while let Ok(received) = inner.recv(&mut buf) {
@@ -581,27 +678,10 @@ async fn read_udp(
             if !use_queue || q.origin == ErrorOrigin::Local {
                 continue;
             }
-            let from = q.offender.unwrap_or(matcher.target);
-            let original = buf.get(..q.len).unwrap_or(&[]);
-            if let Some((Some(key), kind, annotation)) =
-                matcher.queued(q.icmp_type, q.icmp_code, q.info, from, original)
+            if let Some(arrival) = queued_arrival(&matcher, &q, &buf)
+                && tx.send(arrival).is_err()
             {
-                let arrival = Arrival {
-                    response: Response {
-                        key,
-                        from,
-                        kind,
-                        annotation,
-                        extensions: Vec::new(),
-                        echo_data: None,
-                    },
-                    reply_ttl: None,
-                    kernel_time: q.kernel_time,
-                    received: Timestamp::now(),
-                };
-                if tx.send(arrival).is_err() {
-                    return;
-                }
+                return;
             }
         }
         while let Ok(Some(_)) = socket.recv_datagram(&mut buf) {}

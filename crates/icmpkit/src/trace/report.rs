@@ -230,6 +230,9 @@ pub struct ProbeResult {
     pub flow: u16,
     /// Which attempt for this hop and flow (0-based; `-q`).
     pub attempt: u16,
+    /// Path-MTU discovery: the probe's size in bytes (the whole IP packet,
+    /// DF set); `None` without discovery.
+    pub size: Option<u32>,
     /// The answer, or `None` if none came within the wait time.
     pub reply: Option<ProbeReply>,
     /// Why sending failed, if it did.
@@ -300,6 +303,10 @@ pub struct Hop {
     pub last_rtt: Option<Duration>,
     /// The destination answered at this hop.
     pub reached: bool,
+    /// Path-MTU discovery: the path MTU up to this hop, the size of the
+    /// largest probe it answered (tracepath's `pmtu`); `None` without
+    /// discovery or answer.
+    pub pmtu: Option<u32>,
     /// Each probe of the hop, by attempt then flow.
     pub probes: Vec<ProbeResult>,
 }
@@ -352,6 +359,15 @@ impl Hop {
         }
         let sent = probes.iter().filter(|p| p.send_error.is_none()).count();
         let received = stats.count();
+        let pmtu = probes
+            .iter()
+            .filter(|p| {
+                p.reply.as_ref().is_some_and(|r| {
+                    !matches!(r.annotation, Some(Annotation::FragmentationNeeded(_)))
+                })
+            })
+            .filter_map(|p| p.size)
+            .max();
         Hop {
             distance,
             address: responders.first().map(|r| r.address),
@@ -371,6 +387,7 @@ impl Hop {
             jitter: stats.jitter(),
             last_rtt: stats.samples().last().copied(),
             reached,
+            pmtu,
             probes,
         }
     }
@@ -414,6 +431,7 @@ mod tests {
             ttl: 3,
             flow,
             attempt,
+            size: None,
             reply,
             send_error: None,
         }
@@ -444,6 +462,30 @@ mod tests {
         assert_eq!(hop.responders[0].received, 2);
         assert_eq!(hop.responders[1].flows, vec![1]);
         assert!(!hop.reached && hop.is_alive());
+        assert_eq!(hop.pmtu, None, "no discovery, no pmtu");
+    }
+
+    #[test]
+    fn hop_pmtu_is_its_largest_answered_probe() {
+        let sized = |attempt, size, reply| ProbeResult {
+            size: Some(size),
+            ..probe(attempt, 0, reply)
+        };
+        let mut too_big = reply("192.0.2.1", 1);
+        if let Some(r) = too_big.as_mut() {
+            r.kind = ReplyKind::Unreachable;
+            r.annotation = Some(Annotation::FragmentationNeeded(1000));
+        }
+        let hop = Hop::from_probes(
+            3,
+            vec![
+                sized(0, 1500, None),
+                sized(1, 1400, reply("192.0.2.1", 1)),
+                sized(2, 1280, reply("192.0.2.1", 1)),
+                sized(3, 1480, too_big),
+            ],
+        );
+        assert_eq!(hop.pmtu, Some(1400));
     }
 
     #[test]

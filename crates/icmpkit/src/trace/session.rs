@@ -7,13 +7,37 @@
 //! TTLs in parallel, up to the in-flight window), then the second round,
 //! and so on, so a whole trace takes about one wait time. A probe's number
 //! (`seq`) is its index in that order.
+//!
+//! With path-MTU discovery ([`Plan::path_mtu`]) each probe also has a size.
+//! A "fragmentation needed" / "packet too big" answer (or a local
+//! `EMSGSIZE`) that names a smaller MTU lowers the size of the probes to
+//! that TTL and beyond, and the probe goes out again, smaller: each hop is
+//! answered by the largest probe that reached it, its path MTU.
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use crate::engine::clock::Timestamp;
 
-use super::report::{Hop, ProbeReply, ProbeResult, ReplyKind, TraceEvent};
+use super::report::{Annotation, Hop, ProbeReply, ProbeResult, ReplyKind, TraceEvent};
+
+/// RFC 1191's MTU plateaus, for reports that name no MTU (RFC 792
+/// routers send 0).
+const PLATEAUS: [u32; 10] = [
+    32_000, 17_914, 8_166, 4_352, 2_002, 1_492, 1_006, 508, 296, 68,
+];
+
+/// The size to try after a probe of `size` bytes drew an MTU report of
+/// `mtu`, or `None` if the report does not make it smaller (a bogus or
+/// stale report: the probe's answer stands).
+fn lowered(size: u32, mtu: u32) -> Option<u32> {
+    let next = if mtu == 0 {
+        PLATEAUS.into_iter().find(|&p| p < size)?
+    } else {
+        mtu
+    };
+    (Plan::MIN_MTU..size).contains(&next).then_some(next)
+}
 
 /// How many probes, to which hops, how fast.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +63,11 @@ pub struct Plan {
     pub wait: Duration,
     /// Once a hop (per flow) answered, send it no more probes (`--fast`).
     pub fast: bool,
+    /// Path-MTU discovery (`--mtu`): `Some(start)` sends probes of `start`
+    /// bytes (the whole IP packet) with DF set and lowers them on every
+    /// MTU report; 65535 lets the interface MTU set the start. `None`:
+    /// probes of the fixed data size.
+    pub path_mtu: Option<u32>,
 }
 
 impl Default for Plan {
@@ -53,6 +82,7 @@ impl Default for Plan {
             round_interval: Duration::ZERO,
             wait: Duration::from_secs(5),
             fast: false,
+            path_mtu: None,
         }
     }
 }
@@ -60,6 +90,11 @@ impl Default for Plan {
 impl Plan {
     /// Most probes one trace may send: one sequence-number space.
     pub const MAX_PROBES: usize = 65_536;
+    /// Smallest MTU an IPv4 link may have (RFC 791); smaller reports are
+    /// not believed.
+    pub const MIN_MTU: u32 = 68;
+    /// Largest IP packet.
+    pub const MAX_MTU: u32 = 65_535;
 
     /// Checks the numbers; the error names the bad one.
     pub fn validate(&self) -> Result<(), String> {
@@ -76,6 +111,15 @@ impl Plan {
             return Err(
                 "probes per hop (-q), flows and probes in flight (-N) must be at least 1".into(),
             );
+        }
+        if let Some(start) = self.path_mtu
+            && !(Self::MIN_MTU..=Self::MAX_MTU).contains(&start)
+        {
+            return Err(format!(
+                "path-MTU discovery must start between {} and {} bytes, not {start}",
+                Self::MIN_MTU,
+                Self::MAX_MTU
+            ));
         }
         if self.total() > Self::MAX_PROBES {
             return Err(format!(
@@ -119,6 +163,8 @@ pub struct ProbeSpec {
     pub flow: u16,
     /// Its attempt.
     pub attempt: u16,
+    /// Path-MTU discovery: the whole IP packet's size in bytes.
+    pub size: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,6 +172,7 @@ enum State {
     Unsent,
     InFlight {
         sent: Timestamp,
+        size: Option<u32>,
     },
     Done(ProbeResult),
     /// Not needed any more (beyond the destination, or `--fast`).
@@ -149,6 +196,11 @@ pub struct Session {
     next_hop: u8,
     hops: Vec<Hop>,
     stopped: bool,
+    /// Path-MTU discovery: the largest probe each TTL (from the first)
+    /// may take, as reported so far.
+    size_limits: Vec<u32>,
+    /// Probes to send again, smaller, before the next new one.
+    resend: VecDeque<u16>,
 }
 
 impl Session {
@@ -165,6 +217,10 @@ impl Session {
             next_hop: plan.first_ttl,
             hops: Vec::new(),
             stopped: false,
+            size_limits: plan
+                .path_mtu
+                .map_or_else(Vec::new, |start| vec![start; plan.hops()]),
+            resend: VecDeque::new(),
             plan,
         })
     }
@@ -179,12 +235,26 @@ impl Session {
         let flows = usize::from(self.plan.flows);
         let per_round = self.plan.hops() * flows;
         let i = usize::from(seq);
+        let ttl = self.plan.first_ttl + ((i % per_round) / flows) as u8;
         ProbeSpec {
             seq,
             attempt: (i / per_round) as u16,
-            ttl: self.plan.first_ttl + ((i % per_round) / flows) as u8,
+            ttl,
             flow: (i % flows) as u16,
+            size: self.size_for(ttl),
         }
+    }
+
+    /// Path-MTU discovery: the size of the next probe to `ttl`.
+    fn size_for(&self, ttl: u8) -> Option<u32> {
+        let index = usize::from(ttl.checked_sub(self.plan.first_ttl)?);
+        self.size_limits.get(index).copied()
+    }
+
+    /// Path-MTU discovery: the path MTU to the last hop known (the
+    /// destination once it answered), as tracepath's `Resume: pmtu`.
+    pub fn path_mtu(&self) -> Option<u32> {
+        self.size_for(self.last_ttl())
     }
 
     /// The TTL where the destination (or an unreachable) answered.
@@ -201,7 +271,7 @@ impl Session {
     /// The send time of an in-flight probe.
     pub fn sent_at(&self, seq: u16) -> Option<Timestamp> {
         match self.states.get(usize::from(seq)) {
-            Some(State::InFlight { sent }) => Some(*sent),
+            Some(State::InFlight { sent, .. }) => Some(*sent),
             _ => None,
         }
     }
@@ -237,7 +307,24 @@ impl Session {
             self.states[self.cursor] = State::Skipped;
             self.cursor += 1;
         }
+        while let Some(&seq) = self.resend.front()
+            && self.skippable(usize::from(seq))
+        {
+            self.states[usize::from(seq)] = State::Skipped;
+            self.resend.pop_front();
+        }
         let deadline = self.in_flight.front().and_then(|&seq| self.deadline(seq));
+        if let Some(&seq) = self.resend.front()
+            && self.in_flight.len() < self.plan.in_flight
+        {
+            let at = self
+                .last_send_ns
+                .map_or(0, |t| t + self.plan.send_interval.as_nanos() as u64);
+            if at <= now.monotonic_ns {
+                return Next::Send(seq);
+            }
+            return Next::WaitUntil(deadline.map_or(at, |d| d.min(at)));
+        }
         if self.cursor < self.states.len() && self.in_flight.len() < self.plan.in_flight {
             let at = self.send_time(self.cursor);
             if at <= now.monotonic_ns {
@@ -247,7 +334,7 @@ impl Session {
         }
         match deadline {
             Some(d) => Next::WaitUntil(d),
-            None if self.cursor >= self.states.len() => Next::Done,
+            None if self.cursor >= self.states.len() && self.resend.is_empty() => Next::Done,
             // Window full of probes already settled: cannot happen, but
             // never spin.
             None => Next::WaitUntil(now.monotonic_ns + 1_000_000),
@@ -271,11 +358,36 @@ impl Session {
             .map(|s| s.monotonic_ns + self.plan.wait.as_nanos() as u64)
     }
 
-    /// Probe `seq` went out at `at`.
+    /// Probe `seq` went out at `at` (with the size [`Session::probe`]
+    /// gave it).
     pub fn on_sent(&mut self, seq: u16, at: Timestamp) {
         self.advance_past(seq, at);
-        self.states[usize::from(seq)] = State::InFlight { sent: at };
+        let size = self.probe(seq).size;
+        self.states[usize::from(seq)] = State::InFlight { sent: at, size };
         self.in_flight.push_back(seq);
+    }
+
+    /// Path-MTU discovery: probe `seq` was too big for the local interface
+    /// (`EMSGSIZE`, with the MTU the kernel reported, if any). Every probe
+    /// is made to fit and this one goes out again; without a smaller size
+    /// to try, it fails like [`Session::on_send_error`].
+    pub fn on_send_too_big(
+        &mut self,
+        seq: u16,
+        at: Timestamp,
+        mtu: Option<u32>,
+        error: String,
+    ) -> Vec<TraceEvent> {
+        let spec = self.probe(seq);
+        match spec.size.and_then(|size| lowered(size, mtu.unwrap_or(0))) {
+            Some(smaller) => {
+                self.advance_past(seq, at);
+                self.limit_sizes(self.plan.first_ttl, smaller);
+                self.resend.push_back(seq);
+                Vec::new()
+            }
+            None => self.on_send_error(seq, at, error),
+        }
     }
 
     /// Probe `seq` could not be sent.
@@ -287,6 +399,12 @@ impl Session {
 
     fn advance_past(&mut self, seq: u16, at: Timestamp) {
         let index = usize::from(seq);
+        if self.resend.front() == Some(&seq) {
+            // Sent again, smaller: no new round, the cursor stays.
+            self.resend.pop_front();
+            self.last_send_ns = Some(at.monotonic_ns);
+            return;
+        }
         if index % self.per_round() == 0 || self.round_start_ns.is_none() {
             self.round_start_ns = Some(at.monotonic_ns);
         }
@@ -296,20 +414,38 @@ impl Session {
 
     /// An answer to probe `seq` arrived. Late answers (after the wait
     /// time), duplicates and answers to probes never sent are ignored.
+    ///
+    /// With path-MTU discovery, an MTU report smaller than the probe lowers
+    /// the size for its TTL and beyond, and the probe is sent again.
     pub fn on_reply(&mut self, seq: u16, reply: ProbeReply) -> Vec<TraceEvent> {
-        if !matches!(
-            self.states.get(usize::from(seq)),
-            Some(State::InFlight { .. })
-        ) {
+        let Some(State::InFlight { size, .. }) = self.states.get(usize::from(seq)) else {
+            return Vec::new();
+        };
+        let size = *size;
+        self.in_flight.retain(|&s| s != seq);
+        let mut spec = self.probe(seq);
+        spec.size = size;
+        if let (Some(size), Some(Annotation::FragmentationNeeded(mtu))) = (size, reply.annotation)
+            && let Some(smaller) = lowered(size, mtu)
+        {
+            self.limit_sizes(spec.ttl, smaller);
+            self.states[usize::from(seq)] = State::Unsent;
+            self.resend.push_back(seq);
             return Vec::new();
         }
-        self.in_flight.retain(|&s| s != seq);
-        let spec = self.probe(seq);
         if reply.kind != ReplyKind::TimeExceeded {
             self.final_ttl = Some(self.final_ttl.map_or(spec.ttl, |f| f.min(spec.ttl)));
             self.cancel_beyond(spec.ttl);
         }
         self.finish(spec, Some(reply), None)
+    }
+
+    /// No probe to `ttl` or beyond may be larger than `mtu` any more.
+    fn limit_sizes(&mut self, ttl: u8, mtu: u32) {
+        let from = usize::from(ttl.saturating_sub(self.plan.first_ttl));
+        for limit in self.size_limits.iter_mut().skip(from) {
+            *limit = (*limit).min(mtu);
+        }
     }
 
     /// Probes beyond the destination are no longer waited for.
@@ -340,10 +476,14 @@ impl Session {
                 break;
             }
             self.in_flight.pop_front();
-            let spec = self.probe(seq);
+            let mut spec = self.probe(seq);
+            if let Some(State::InFlight { size, .. }) = self.states.get(usize::from(seq)) {
+                spec.size = *size;
+            }
             events.extend(self.finish(spec, None, None));
         }
         if self.stopped {
+            self.resend.clear();
             for state in &mut self.states[self.cursor..] {
                 *state = State::Skipped;
             }
@@ -364,6 +504,7 @@ impl Session {
             ttl: spec.ttl,
             flow: spec.flow,
             attempt: spec.attempt,
+            size: spec.size,
             reply,
             send_error,
         };
@@ -594,6 +735,97 @@ mod tests {
         let events = s.expire(at(1));
         assert_eq!(hops(&events), vec![1, 2, 3]);
         assert_eq!(s.next(at(1)), Next::Done);
+    }
+
+    fn too_big(from: &str, mtu: u32) -> ProbeReply {
+        ProbeReply {
+            annotation: Some(Annotation::FragmentationNeeded(mtu)),
+            ..reply(from, ReplyKind::Unreachable)
+        }
+    }
+
+    fn pmtu_plan(max_ttl: u8, start: u32) -> Plan {
+        Plan {
+            path_mtu: Some(start),
+            ..plan(max_ttl, 1)
+        }
+    }
+
+    #[test]
+    fn mtu_reports_lower_the_probes_from_their_ttl_on() {
+        let mut s = Session::new(pmtu_plan(4, 65_535)).unwrap();
+        assert_eq!(s.probe(0).size, Some(65_535));
+        // The first send is too big for the interface (local EMSGSIZE).
+        assert_eq!(s.next(at(0)), Next::Send(0));
+        assert!(
+            s.on_send_too_big(0, at(0), Some(1500), "too long".into())
+                .is_empty()
+        );
+        assert_eq!(s.probe(3).size, Some(1500), "every TTL fits the interface");
+        // The refused probe goes out again before the next new one.
+        assert_eq!(send_all(&mut s, at(0)), vec![0, 1, 2, 3]);
+        let mut events = s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
+        assert_eq!(hops(&events), vec![1]);
+        // Hop 1's router cannot forward 1500 bytes: TTL 2 and beyond shrink.
+        assert!(s.on_reply(1, too_big("192.0.2.1", 1400)).is_empty());
+        assert!(s.on_reply(2, too_big("192.0.2.1", 1400)).is_empty());
+        assert_eq!(s.probe(0).size, Some(1500), "hop 1 keeps its size");
+        assert_eq!(s.probe(1).size, Some(1400));
+        assert_eq!(send_all(&mut s, at(1)), vec![1, 2]);
+        events.extend(s.on_reply(1, reply("192.0.2.2", ReplyKind::TimeExceeded)));
+        // Probes in flight meet the same router; hop 2 then reports 1280.
+        assert!(s.on_reply(3, too_big("192.0.2.1", 1400)).is_empty());
+        assert!(s.on_reply(2, too_big("192.0.2.2", 1280)).is_empty());
+        assert_eq!(send_all(&mut s, at(2)), vec![3, 2]);
+        events.extend(s.on_reply(2, reply("192.0.2.3", ReplyKind::TimeExceeded)));
+        events.extend(s.on_reply(3, reply("198.51.100.1", ReplyKind::Reached)));
+        assert_eq!(hops(&events), vec![1, 2, 3, 4]);
+        let pmtus: Vec<_> = s.hops().iter().map(|h| h.pmtu).collect();
+        assert_eq!(pmtus, vec![Some(1500), Some(1400), Some(1280), Some(1280)]);
+        assert_eq!(s.path_mtu(), Some(1280));
+        assert_eq!(s.hops()[1].packets_sent, 1, "a re-sent probe counts once");
+        assert_eq!(s.next(at(3)), Next::Done);
+    }
+
+    #[test]
+    fn unusable_mtu_reports_stand_as_answers() {
+        let mut s = Session::new(pmtu_plan(3, 1500)).unwrap();
+        send_all(&mut s, at(0));
+        // Not smaller than the probe: the probe's answer, the trace ends.
+        let events = s.on_reply(0, too_big("192.0.2.1", 1500));
+        assert_eq!(hops(&events), vec![1]);
+        assert_eq!(s.hops()[0].pmtu, None);
+        assert_eq!(s.final_ttl(), Some(1));
+        // A local EMSGSIZE below the minimum MTU is a send error.
+        let mut s = Session::new(pmtu_plan(1, 68)).unwrap();
+        assert_eq!(s.next(at(0)), Next::Send(0));
+        let events = s.on_send_too_big(0, at(0), Some(60), "too long".into());
+        assert_eq!(hops(&events), vec![1]);
+        assert_eq!(
+            s.hops()[0].probes[0].send_error.as_deref(),
+            Some("too long")
+        );
+    }
+
+    #[test]
+    fn reports_without_mtu_step_down_the_plateaus() {
+        assert_eq!(lowered(1500, 0), Some(1492));
+        assert_eq!(lowered(1492, 0), Some(1006));
+        assert_eq!(lowered(68, 0), None);
+        assert_eq!(lowered(1500, 1400), Some(1400));
+        assert_eq!(lowered(1400, 1400), None);
+        assert_eq!(lowered(1500, 40), None);
+        // Without discovery a "fragmentation needed" is just an answer.
+        let mut s = Session::new(plan(2, 1)).unwrap();
+        send_all(&mut s, at(0));
+        assert_eq!(hops(&s.on_reply(0, too_big("192.0.2.1", 1400))), vec![1]);
+        assert!(
+            Session::new(Plan {
+                path_mtu: Some(40),
+                ..Plan::default()
+            })
+            .is_err()
+        );
     }
 
     #[test]
