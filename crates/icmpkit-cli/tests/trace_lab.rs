@@ -277,7 +277,7 @@ fn json_csv_and_report_outputs() {
     let csv = String::from_utf8_lossy(&o.stdout).to_string();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 3, "{csv}");
-    assert!(rows.iter().all(|r| r.len() == 15), "{csv}");
+    assert!(rows.iter().all(|r| r.len() == 16), "{csv}");
     assert_eq!(rows[2][1], dst.as_str());
     assert_eq!(rows[2][4], "2");
     let o = icmpkit(
@@ -293,4 +293,133 @@ fn json_csv_and_report_outputs() {
         hop2.contains(&dst) && hop2.contains("0.0%") && hop2.contains("    3 "),
         "{report}"
     );
+}
+
+/// client —1500— r1 —1400— r2 —1280— r3 —1500— server.
+fn narrowing_chain(lab: &Lab) -> Chain {
+    let c = chain(lab, 3);
+    c.links()[1].mtu(1400).expect("link 2 MTU");
+    c.links()[2].mtu(1280).expect("link 3 MTU");
+    c
+}
+
+/// Each hop's `pmtu N` from our human output (on the hops where it changes).
+fn pmtu_marks(out: &str) -> Vec<(u8, u32)> {
+    out.lines()
+        .filter_map(|l| {
+            let hop = l.split_whitespace().next()?.parse().ok()?;
+            let (_, after) = l.split_once("pmtu ")?;
+            Some((hop, after.split_whitespace().next()?.parse().ok()?))
+        })
+        .collect()
+}
+
+#[test]
+fn path_mtu_discovery_finds_each_narrowing() {
+    let lab = lab_or_skip!("path_mtu_discovery_finds_each_narrowing");
+    let c = narrowing_chain(&lab);
+    let targets = [c.server_v4().to_string(), c.server_v6().to_string()];
+    for dst in &targets {
+        for mode in [
+            &["-I"][..],
+            &["-I", "--unprivileged"],
+            &["-U"],
+            &["-U", "--unprivileged"],
+        ] {
+            let mut args = vec!["--mtu", "-n", "-q", "2", "-w", "2"];
+            args.extend_from_slice(mode);
+            args.push(dst);
+            let o = icmpkit(
+                c.client(),
+                &["--json"].iter().chain(&args).copied().collect::<Vec<_>>(),
+            );
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&o)));
+            let hops = doc["hops"].as_array().unwrap();
+            let pmtus: Vec<_> = hops.iter().map(|h| h["pmtu"].as_u64()).collect();
+            assert_eq!(
+                pmtus,
+                vec![Some(1500), Some(1400), Some(1280), Some(1280)],
+                "{args:?}: {doc}"
+            );
+            assert_eq!(hops[3]["reached"], true, "{args:?}: {doc}");
+            assert_eq!(doc["path_mtu"], 1280, "{args:?}");
+            // Every hop answered both of its probes: the ones refused on
+            // the way were sent again, smaller, and not counted lost.
+            assert!(
+                hops.iter().all(|h| h["packets_received"] == 2),
+                "{args:?}: {doc}"
+            );
+            let human = text(&icmpkit(c.client(), &args));
+            assert_eq!(
+                pmtu_marks(&human),
+                vec![(1, 1500), (2, 1400), (3, 1280)],
+                "{args:?}:\n{human}"
+            );
+            assert!(
+                human.contains("Resume: pmtu 1280 hops 4"),
+                "{args:?}:\n{human}"
+            );
+        }
+    }
+    // TCP SYNs carry no data to size.
+    let o = icmpkit(c.client(), &["--mtu", "-T", "-n", &targets[0]]);
+    assert!(!o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn path_mtu_matches_tracepath() {
+    let lab = lab_or_skip!("path_mtu_matches_tracepath");
+    if std::process::Command::new("tracepath")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        println!("SKIPPED: tracepath (iputils-tracepath) is not installed");
+        return;
+    }
+    let c = narrowing_chain(&lab);
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        let theirs = c
+            .client()
+            .command("tracepath")
+            .args(["-n", "-m", "8", &dst])
+            .output()
+            .unwrap();
+        let theirs = text(&theirs);
+        // tracepath: `Resume: pmtu 1280 hops 4 back 4`.
+        let resume = |out: &str| {
+            out.lines()
+                .find_map(|l| l.trim().strip_prefix("Resume: pmtu "))
+                .and_then(|r| r.split_whitespace().next())
+                .map(str::to_string)
+        };
+        let ours = text(&icmpkit(c.client(), &["--mtu", "-n", "-w", "2", &dst]));
+        assert_eq!(resume(&theirs), Some("1280".into()), "tracepath:\n{theirs}");
+        assert_eq!(
+            resume(&ours),
+            resume(&theirs),
+            "ours:\n{ours}\ntracepath:\n{theirs}"
+        );
+        // tracepath marks `pmtu N` on the hop whose probe learnt it
+        // (`1?:` for the interface, `2:` ...): the hops where ours changes.
+        let marks = |out: &str| -> Vec<(u8, u32)> {
+            out.lines()
+                .filter_map(|l| {
+                    let hop = l.split_whitespace().next()?.trim_end_matches([':', '?']);
+                    let (_, after) = l.split_once("pmtu ")?;
+                    Some((
+                        hop.parse().ok()?,
+                        after.split_whitespace().next()?.parse().ok()?,
+                    ))
+                })
+                .collect()
+        };
+        assert_eq!(
+            pmtu_marks(&ours),
+            marks(&theirs),
+            "ours:\n{ours}\ntracepath:\n{theirs}"
+        );
+        assert_eq!(pmtu_marks(&ours), vec![(1, 1500), (2, 1400), (3, 1280)]);
+    }
 }

@@ -108,6 +108,12 @@ pub struct TraceArgs {
     #[arg(long = "data-size", value_name = "BYTES", default_value_t = 32)]
     pub data_size: usize,
 
+    /// Path-MTU discovery (like tracepath): probes with DF set start at the
+    /// interface MTU and shrink on every "fragmentation needed" / "packet
+    /// too big"; each hop shows the path MTU up to it (ICMP and UDP probes).
+    #[arg(long = "mtu", conflicts_with = "tcp")]
+    pub mtu: bool,
+
     /// Only unprivileged sockets (datagram ICMP, plain UDP/TCP with IP_RECVERR).
     #[arg(long = "unprivileged", conflicts_with = "privileged")]
     pub unprivileged: bool,

@@ -71,6 +71,7 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
         },
         wait: seconds("-w", args.wait)?,
         fast: args.fast,
+        path_mtu: args.mtu.then_some(Plan::MAX_MTU),
     };
     plan.validate()?;
     let mut options = TraceOptions {
@@ -111,13 +112,16 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     if streaming {
         let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
     }
+    let mut shown_pmtu = None;
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             event = tracer.next_event() => match event {
                 Some(TraceEvent::Hop(hop)) if streaming => {
-                    let _ = writeln!(stdout, "{}", output::hop_line(&hop, args.numeric));
+                    let mut line = output::hop_line(&hop, args.numeric);
+                    output::mark_pmtu_change(&mut line, &hop, &mut shown_pmtu);
+                    let _ = writeln!(stdout, "{line}");
                     let _ = stdout.flush();
                 }
                 Some(_) => {}
@@ -128,13 +132,13 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     }
     let hops = tracer.hops();
     let text = if args.json {
-        output::json(tracer.target(), &options, &hops)
+        output::json(tracer.target(), &options, &hops, tracer.path_mtu())
     } else if args.csv {
         output::csv(&hops)
     } else if args.report {
         output::report(tracer.target(), &hops, args.numeric)
     } else {
-        String::new()
+        output::resume(tracer.path_mtu(), &hops)
     };
     let _ = write!(stdout, "{text}");
     exit::OK

@@ -22,6 +22,12 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
         ProbeProtocol::Icmp | ProbeProtocol::Udp => 8,
         ProbeProtocol::Tcp => 20,
     };
+    if options.plan.path_mtu.is_some() {
+        return format!(
+            "traceroute to {} ({}), {} hops max, path MTU discovery",
+            target.name, target.address, options.plan.max_ttl
+        );
+    }
     format!(
         "traceroute to {} ({}), {} hops max, {} byte packets",
         target.name,
@@ -65,6 +71,31 @@ pub fn hop_line(hop: &Hop, numeric: bool) -> String {
             let _ = write!(line, " {a}");
         }
     }
+    line
+}
+
+/// tracepath's ` pmtu N` after a hop line, on the first hop with a path
+/// MTU and wherever it changes (`shown`: the last one printed).
+pub fn mark_pmtu_change(line: &mut String, hop: &Hop, shown: &mut Option<u32>) {
+    if let Some(pmtu) = hop.pmtu
+        && *shown != Some(pmtu)
+    {
+        let _ = write!(line, "  pmtu {pmtu}");
+        *shown = Some(pmtu);
+    }
+}
+
+/// tracepath's closing line, `     Resume: pmtu 1280 hops 4`, when the path
+/// MTU was discovered (hops: up to the destination, if reached).
+pub fn resume(path_mtu: Option<u32>, hops: &[Hop]) -> String {
+    let Some(pmtu) = path_mtu else {
+        return String::new();
+    };
+    let mut line = format!("     Resume: pmtu {pmtu}");
+    if let Some(hop) = hops.iter().find(|h| h.reached) {
+        let _ = write!(line, " hops {}", hop.distance);
+    }
+    line.push('\n');
     line
 }
 
@@ -112,14 +143,21 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool) -> String {
     out
 }
 
-/// The whole trace as JSON.
-pub fn json(target: &Target, options: &TraceOptions, hops: &[Hop]) -> String {
+/// The whole trace as JSON (`path_mtu`: with `--mtu`, the path MTU to the
+/// destination; each hop has its own `pmtu`).
+pub fn json(
+    target: &Target,
+    options: &TraceOptions,
+    hops: &[Hop],
+    path_mtu: Option<u32>,
+) -> String {
     let doc = serde_json::json!({
         "target": target.name,
         "address": target.address,
         "protocol": options.protocol,
         "max_hops": options.plan.max_ttl,
         "flows": options.plan.flows,
+        "path_mtu": path_mtu,
         "hops": hops,
     });
     format!("{}\n", doc)
@@ -127,7 +165,7 @@ pub fn json(target: &Target, options: &TraceOptions, hops: &[Hop]) -> String {
 
 /// CSV columns, one line per hop and responder (a silent hop has one line
 /// with an empty address).
-pub const CSV_HEADER: &str = "hop,address,name,loss_pct,sent,received,last_ms,avg_ms,best_ms,worst_ms,stddev_ms,jitter_ms,reply_ttl,annotations,extensions";
+pub const CSV_HEADER: &str = "hop,address,name,loss_pct,sent,received,last_ms,avg_ms,best_ms,worst_ms,stddev_ms,jitter_ms,reply_ttl,annotations,extensions,pmtu";
 
 /// The hops as CSV.
 pub fn csv(hops: &[Hop]) -> String {
@@ -135,6 +173,7 @@ pub fn csv(hops: &[Hop]) -> String {
     out.push('\n');
     let f = |d: Option<Duration>| d.map_or(String::new(), |d| format!("{:.3}", ms(d)));
     for hop in hops {
+        let pmtu = hop.pmtu.map_or(String::new(), |m| m.to_string());
         let stats = format!(
             "{:.1},{},{},{},{},{},{},{},{}",
             hop.packet_loss * 100.0,
@@ -148,13 +187,13 @@ pub fn csv(hops: &[Hop]) -> String {
             f(hop.jitter),
         );
         if hop.responders.is_empty() {
-            let _ = writeln!(out, "{},,,{stats},,,", hop.distance);
+            let _ = writeln!(out, "{},,,{stats},,,,{pmtu}", hop.distance);
         }
         for r in &hop.responders {
             let join = |items: Vec<String>| items.join(" ").replace(',', ";");
             let _ = writeln!(
                 out,
-                "{},{},{},{stats},{},{},{}",
+                "{},{},{},{stats},{},{},{},{pmtu}",
                 hop.distance,
                 r.address,
                 r.name.clone().unwrap_or_default().replace(',', ";"),
