@@ -14,7 +14,7 @@
 //! that TTL and beyond, and the probe goes out again, smaller: each hop is
 //! answered by the largest probe that reached it, its path MTU.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use crate::engine::clock::Timestamp;
@@ -201,6 +201,9 @@ pub struct Session {
     size_limits: Vec<u32>,
     /// Probes to send again, smaller, before the next new one.
     resend: VecDeque<u16>,
+    /// Probes sent again before their larger send was refused: that
+    /// refusal may still come and is no news.
+    superseded: HashSet<u16>,
 }
 
 impl Session {
@@ -221,6 +224,7 @@ impl Session {
                 .path_mtu
                 .map_or_else(Vec::new, |start| vec![start; plan.hops()]),
             resend: VecDeque::new(),
+            superseded: HashSet::new(),
             plan,
         })
     }
@@ -422,22 +426,50 @@ impl Session {
             return Vec::new();
         };
         let size = *size;
+        if let (Some(size), Some(Annotation::FragmentationNeeded(mtu))) = (size, reply.annotation) {
+            let ttl = self.probe(seq).ttl;
+            if let Some(smaller) = lowered(size, mtu) {
+                self.limit_sizes(ttl, smaller);
+                self.send_again_smaller(ttl, smaller);
+                return Vec::new();
+            }
+            if mtu >= size && self.superseded.contains(&seq) {
+                // The refusal of the earlier, larger send: wait on.
+                return Vec::new();
+            }
+        }
         self.in_flight.retain(|&s| s != seq);
         let mut spec = self.probe(seq);
         spec.size = size;
-        if let (Some(size), Some(Annotation::FragmentationNeeded(mtu))) = (size, reply.annotation)
-            && let Some(smaller) = lowered(size, mtu)
-        {
-            self.limit_sizes(spec.ttl, smaller);
-            self.states[usize::from(seq)] = State::Unsent;
-            self.resend.push_back(seq);
-            return Vec::new();
-        }
         if reply.kind != ReplyKind::TimeExceeded {
             self.final_ttl = Some(self.final_ttl.map_or(spec.ttl, |f| f.min(spec.ttl)));
             self.cancel_beyond(spec.ttl);
         }
         self.finish(spec, Some(reply), None)
+    }
+
+    /// Every probe in flight to `ttl` or beyond that is larger than `mtu`
+    /// will be refused too (ICMP rate limits may even drop the refusal):
+    /// send it again now, smaller, rather than wait for its fate.
+    fn send_again_smaller(&mut self, ttl: u8, mtu: u32) {
+        let doomed: Vec<u16> = self
+            .in_flight
+            .iter()
+            .copied()
+            .filter(|&s| {
+                self.probe(s).ttl >= ttl
+                    && matches!(
+                        self.states[usize::from(s)],
+                        State::InFlight { size: Some(size), .. } if size > mtu
+                    )
+            })
+            .collect();
+        self.in_flight.retain(|s| !doomed.contains(s));
+        for seq in doomed {
+            self.states[usize::from(seq)] = State::Unsent;
+            self.superseded.insert(seq);
+            self.resend.push_back(seq);
+        }
     }
 
     /// No probe to `ttl` or beyond may be larger than `mtu` any more.
@@ -766,17 +798,19 @@ mod tests {
         assert_eq!(send_all(&mut s, at(0)), vec![0, 1, 2, 3]);
         let mut events = s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
         assert_eq!(hops(&events), vec![1]);
-        // Hop 1's router cannot forward 1500 bytes: TTL 2 and beyond shrink.
+        // Hop 1's router cannot forward 1500 bytes: TTL 2 and beyond shrink,
+        // and the probes in flight there go out again at once.
         assert!(s.on_reply(1, too_big("192.0.2.1", 1400)).is_empty());
-        assert!(s.on_reply(2, too_big("192.0.2.1", 1400)).is_empty());
         assert_eq!(s.probe(0).size, Some(1500), "hop 1 keeps its size");
         assert_eq!(s.probe(1).size, Some(1400));
-        assert_eq!(send_all(&mut s, at(1)), vec![1, 2]);
-        events.extend(s.on_reply(1, reply("192.0.2.2", ReplyKind::TimeExceeded)));
-        // Probes in flight meet the same router; hop 2 then reports 1280.
+        assert_eq!(send_all(&mut s, at(1)), vec![1, 2, 3]);
+        // The refusals of their larger sends come late: no news.
+        assert!(s.on_reply(2, too_big("192.0.2.1", 1400)).is_empty());
         assert!(s.on_reply(3, too_big("192.0.2.1", 1400)).is_empty());
+        assert_eq!(s.probe(3).size, Some(1400));
+        events.extend(s.on_reply(1, reply("192.0.2.2", ReplyKind::TimeExceeded)));
         assert!(s.on_reply(2, too_big("192.0.2.2", 1280)).is_empty());
-        assert_eq!(send_all(&mut s, at(2)), vec![3, 2]);
+        assert_eq!(send_all(&mut s, at(2)), vec![2, 3]);
         events.extend(s.on_reply(2, reply("192.0.2.3", ReplyKind::TimeExceeded)));
         events.extend(s.on_reply(3, reply("198.51.100.1", ReplyKind::Reached)));
         assert_eq!(hops(&events), vec![1, 2, 3, 4]);
