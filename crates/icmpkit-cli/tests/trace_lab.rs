@@ -423,3 +423,45 @@ fn path_mtu_matches_tracepath() {
         assert_eq!(pmtu_marks(&ours), vec![(1, 1500), (2, 1400), (3, 1280)]);
     }
 }
+
+/// Many routers rate-limit "fragmentation needed" (Linux does not, so nft
+/// plays such a router): once one arrives, the probes in flight behind the
+/// same bottleneck are sent again at once instead of waiting for refusals
+/// that never come.
+#[test]
+fn path_mtu_survives_rate_limited_refusals() {
+    let lab = lab_or_skip!("path_mtu_survives_rate_limited_refusals");
+    if let Err(skip) = icmpkit_lab::require_tool("nft") {
+        eprintln!("SKIPPED: path_mtu_survives_rate_limited_refusals: {skip}");
+        return;
+    }
+    let c = narrowing_chain(&lab);
+    for r in &c.routers()[..2] {
+        nft(
+            r,
+            "add table inet iklab ; add chain inet iklab ikout { type filter hook output priority 0 ; } ; \
+             add rule inet iklab ikout icmp type destination-unreachable limit rate over 1/second burst 3 packets drop ; \
+             add rule inet iklab ikout icmpv6 type packet-too-big limit rate over 1/second burst 3 packets drop",
+        );
+    }
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        // Three rounds of 30 TTLs in flight together: 29 refusals per round
+        // at r1, of which the first few pass.
+        let args = [
+            "--json", "--mtu", "-n", "-q", "3", "-N", "90", "-w", "2", &dst,
+        ];
+        let o = icmpkit(c.client(), &args);
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&o)));
+        let hops = doc["hops"].as_array().unwrap();
+        let pmtus: Vec<_> = hops.iter().map(|h| h["pmtu"].as_u64()).collect();
+        assert_eq!(
+            pmtus,
+            vec![Some(1500), Some(1400), Some(1280), Some(1280)],
+            "{doc}"
+        );
+        for hop in hops {
+            assert_eq!(hop["packets_received"], 3, "{dst}: {hop}");
+        }
+    }
+}

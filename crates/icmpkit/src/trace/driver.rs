@@ -73,6 +73,9 @@ impl Default for TraceOptions {
     }
 }
 
+/// Receive buffer of the ICMP socket with path-MTU discovery.
+const PMTU_RECV_BUFFER: usize = 4 << 20;
+
 /// Default UDP destination port (traceroute's base port).
 pub const DEFAULT_UDP_PORT: u16 = 33434;
 /// Default TCP destination port.
@@ -570,6 +573,12 @@ fn open_icmp(
         },
     }?;
     let kind = socket.kind();
+    if opts.plan.path_mtu.is_some() {
+        // Answers to large probes quote them (ICMPv6: up to 1232 bytes
+        // each), and a whole trace of them arrives at once: room for them
+        // where allowed (`CAP_NET_ADMIN`); the default buffer otherwise.
+        let _ = socket.set_recv_buffer_force(PMTU_RECV_BUFFER);
+    }
     let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
         context: "registering the ICMP socket with the runtime".into(),
         source,
