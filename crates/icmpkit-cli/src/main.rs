@@ -3,6 +3,7 @@
 mod commands;
 mod exit;
 mod packet_view;
+mod runtime;
 
 use clap::{CommandFactory, Parser, Subcommand};
 

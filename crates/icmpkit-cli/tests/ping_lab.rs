@@ -3,6 +3,7 @@
 
 use std::process::Output;
 
+use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
 
 const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
@@ -15,28 +16,18 @@ fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
         .expect("run icmpkit")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 /// A chain whose client may also open unprivileged ICMP sockets as root.
 fn chain(lab: &Lab, routers: usize) -> Chain {
     let c = lab.chain(routers).expect("build the lab chain");
     c.client()
-        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .allow_ping_sockets()
         .expect("open ping_group_range");
     c
 }
 
 /// Runs an nft script (one line of `;`-separated commands) inside `ns`.
 fn nft(ns: &Ns, script: &str) {
-    let mut argv = vec!["nft"];
-    argv.extend(script.split_whitespace());
-    ns.exec(&argv).expect("nft rule");
+    ns.nft(script).expect("nft rule");
 }
 
 /// The statistics line: (transmitted, received, errors, duplicates).

@@ -3,20 +3,13 @@
 //! shows it), drops about the share asked, and answers extended echo.
 
 use std::io::Read;
-use std::process::{Child, Output, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, lab_or_skip};
 
 const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 /// A pair whose server's kernel does not answer echo requests.
 fn quiet_pair(lab: &Lab) -> Chain {

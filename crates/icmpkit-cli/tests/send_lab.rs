@@ -5,6 +5,7 @@
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
+use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, lab_or_skip};
 use serde_json::Value;
 
@@ -16,14 +17,6 @@ fn send(ns: &Ns, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run icmpkit send")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// The `--json` events of a run.

@@ -56,6 +56,16 @@ pub use link::Link;
 pub use ns::{Ns, NsGuard, Reject};
 pub use topology::{Chain, MAX_ROUTERS};
 
+/// A finished command's stdout then stderr, as text (what assertions on a
+/// tool's output read).
+pub fn output_text(output: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
 /// Unwraps a `Result<T, Skip>`, or prints `SKIPPED: <test>: <reason>` to stderr and
 /// `return`s from the enclosing function (a test returning `()`).
 ///

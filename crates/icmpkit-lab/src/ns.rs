@@ -141,6 +141,22 @@ impl Ns {
             .map(drop)
     }
 
+    /// Lets every group open unprivileged ICMP ("ping") sockets here
+    /// (`net.ipv4.ping_group_range`, which governs ICMPv6 too), so root
+    /// tests can exercise datagram sockets.
+    pub fn allow_ping_sockets(&self) -> Result<()> {
+        self.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    }
+
+    /// Runs an nft script given as one line of `;`-separated commands
+    /// (e.g. `add table inet t ; add chain inet t c { ... } ; add rule ...`).
+    /// Table and chain names must not be nft keywords (`dup`, `fwd`...).
+    pub fn nft(&self, script: &str) -> Result<()> {
+        let mut argv = vec!["nft"];
+        argv.extend(script.split_whitespace());
+        self.exec(&argv).map(drop)
+    }
+
     /// Reads a sysctl of this namespace (trimmed).
     pub fn sysctl_get(&self, key: &str) -> Result<String> {
         Ok(self.exec(&["sysctl", "-n", key])?.trim().to_owned())

@@ -421,15 +421,33 @@ fn header_template(socket: &AsyncIcmpSocket, opts: &SweepOptions) -> Option<[u8;
     if !raw_v4 || socket.get_ref().set_header_included(true).is_err() {
         return None;
     }
+    let src = match opts.socket.source {
+        Some(IpAddr::V4(src)) => src,
+        _ => std::net::Ipv4Addr::UNSPECIFIED,
+    };
+    let tos = opts.socket.tos.unwrap_or(0);
+    // The kernel fills in what is left zero here: total length, checksum,
+    // id (0 with DF), the destination from sendto, the source if unset.
+    let header = icmpkit_wire::ip::ipv4::Repr {
+        src,
+        dst: std::net::Ipv4Addr::UNSPECIFIED,
+        protocol: icmpkit_wire::ip::ipv4::PROTOCOL_ICMP,
+        ttl: opts.socket.ttl.unwrap_or(64),
+        ident: 0,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+        dscp: tos >> 2,
+        ecn: tos & 3,
+        options: &[],
+        payload_len: 0,
+    };
     let mut h = [0u8; 20];
-    h[0] = 0x45; // version 4, 5 words
-    h[1] = opts.socket.tos.unwrap_or(0);
-    h[6] = 0x40; // DF; id 0, length and checksum are the kernel's
-    h[8] = opts.socket.ttl.unwrap_or(64);
-    h[9] = 1; // ICMP
-    if let Some(IpAddr::V4(src)) = opts.socket.source {
-        h[12..16].copy_from_slice(&src.octets());
-    }
+    header.emit(&mut h).ok()?;
+    // Zero what the kernel fills in (emit wrote a length and checksum for
+    // an empty payload).
+    h[2..4].fill(0);
+    h[10..12].fill(0);
     Some(h)
 }
 

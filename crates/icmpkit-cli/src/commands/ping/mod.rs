@@ -16,6 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 pub use args::PingArgs;
 
 use crate::exit;
+use crate::runtime::seconds;
 
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -28,21 +29,7 @@ pub fn run(args: PingArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return exit::fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return exit::fail(&e),
-    };
-    rt.block_on(run_all(args, options))
-}
-
-fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
-        return Err(format!("bad value for -{flag}: {v}"));
-    }
-    Ok(Duration::from_secs_f64(v))
+    crate::runtime::block_on(run_all(args, options), exit::ERROR)
 }
 
 fn privileged() -> bool {
@@ -56,7 +43,7 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         ..Timing::default()
     };
     if let Some(i) = args.interval {
-        timing.interval = seconds("i", i)?;
+        timing.interval = seconds("-i", i)?;
         if timing.interval < MIN_USER_INTERVAL && !privileged() {
             return Err(format!(
                 "cannot flood; minimal interval allowed for user is {}ms",
@@ -74,10 +61,10 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         }
     }
     if let Some(w) = args.timeout {
-        timing.timeout = seconds("W", w)?;
+        timing.timeout = seconds("-W", w)?;
     }
     if let Some(w) = args.deadline {
-        timing.deadline = Some(seconds("w", w)?);
+        timing.deadline = Some(seconds("-w", w)?);
     }
     timing.preload = args.preload.unwrap_or(1);
     timing.adaptive = args.adaptive;

@@ -24,14 +24,7 @@ pub fn run(args: RespondArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return exit::fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return exit::fail(&e),
-    };
-    rt.block_on(serve(args, opts))
+    crate::runtime::block_on(serve(args, opts), exit::ERROR)
 }
 
 fn options(args: &RespondArgs) -> Result<RespondOptions, String> {

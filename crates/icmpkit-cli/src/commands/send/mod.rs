@@ -26,14 +26,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Runs the command; returns the exit code.
 pub fn run(args: SendArgs) -> i32 {
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return exit::fail(&e),
-    };
-    rt.block_on(run_async(args))
+    crate::runtime::block_on(run_async(args), exit::ERROR)
 }
 
 async fn run_async(args: SendArgs) -> i32 {

@@ -29,17 +29,7 @@ pub fn run(args: SweepArgs) -> i32 {
             return exit::BAD_ARGS;
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
-            return exit::SYSTEM;
-        }
-    };
-    rt.block_on(sweep(args, specs, options))
+    crate::runtime::block_on(sweep(args, specs, options), exit::SYSTEM)
 }
 
 /// The exit code for a library error.

@@ -14,6 +14,7 @@ use icmpkit::wire::Family;
 pub use args::TraceArgs;
 
 use crate::exit;
+use crate::runtime::seconds;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: TraceArgs) -> i32 {
@@ -21,21 +22,7 @@ pub fn run(args: TraceArgs) -> i32 {
         Ok(o) => o,
         Err(e) => return exit::fail(&e),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return exit::fail(&e),
-    };
-    rt.block_on(trace(args, options))
-}
-
-fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || !(0.0..=1e6).contains(&v) {
-        return Err(format!("bad value for {flag}: {v}"));
-    }
-    Ok(Duration::from_secs_f64(v))
+    crate::runtime::block_on(trace(args, options), exit::ERROR)
 }
 
 /// The flags as library options.

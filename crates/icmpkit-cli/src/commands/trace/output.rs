@@ -49,7 +49,7 @@ fn responder_label(r: &Responder, numeric: bool) -> String {
     label
 }
 
-/// One hop as traceroute prints it: ` 1  10.0.0.1  0.123 ms  0.110 ms`,
+/// One hop as traceroute prints it: ` 1  192.0.2.1  0.123 ms  0.110 ms`,
 /// `*` per unanswered probe, a new address whenever the responder changes,
 /// annotations (`!H`) after the time.
 pub fn hop_line(hop: &Hop, numeric: bool) -> String {
