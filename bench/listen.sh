@@ -50,7 +50,6 @@ measure() {
   read -r sent secs < <(flood)
   sleep 0.5 # let it drain its queue
   kill -INT "$pid"
-
   wait "$pid" || true
   RATE=$(awk -v n="$sent" -v s="$secs" 'BEGIN {printf "%.0f", n / s}')
   SENT=$sent
