@@ -274,15 +274,10 @@ mod tests {
             for msg_type in 0..=255u8 {
                 for code in [0u8, 1, 3, 4] {
                     for len in [0usize, 1, 2, 4, 8, 12, 20, 36, 64] {
-                        let mut bytes = vec![msg_type, code, 0x12, 0x34];
-                        bytes.extend(quoted.iter().copied().cycle().skip(0).take(28));
+                        // Header, zero rest of header, then the quote.
+                        let mut bytes = vec![msg_type, code, 0x12, 0x34, 0, 0, 0, 0];
+                        bytes.extend(quoted.iter().copied().cycle().take(56));
                         bytes.truncate(len);
-                        bytes.resize(len, 0xab);
-                        if len >= 8 {
-                            bytes[4..8].copy_from_slice(&[0, 0, 0, 0]);
-                            bytes.splice(8.., quoted.iter().copied().take(len - 8));
-                            bytes.resize(len, 0);
-                        }
                         let addresses = match family {
                             Family::V4 => v4,
                             Family::V6 => v6,
