@@ -214,7 +214,7 @@ impl<'a> PacketView<'a> {
             Style::Line => writeln!(out, "{}", self.line()),
             Style::Tree => write!(out, "{}", self.tree()),
             Style::Json => {
-                serde_json::to_writer(&mut *out, self)?;
+                json::write_object(self, out)?;
                 out.write_all(b"\n")
             }
         }
