@@ -45,6 +45,7 @@ fn bad_usage_exits_2_without_panicking() {
         &["nosuchcommand"][..],
         &["ping"],
         &["ping", "-c", "x", "127.0.0.1"],
+        &["ping", "-c", "0", "127.0.0.1"],
         &["completions", "nosh"],
     ] {
         let o = run(args);

@@ -154,3 +154,10 @@ fn rtt_follows_netem_delay() {
         "{min:?}"
     );
 }
+
+#[test]
+fn zero_count_is_refused_not_a_hang() {
+    let target = parse_literal("127.0.0.1").unwrap().unwrap();
+    let err = Pinger::with_target(target, &opts(0, Privilege::Auto)).unwrap_err();
+    assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
+}

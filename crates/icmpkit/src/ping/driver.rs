@@ -95,6 +95,10 @@ impl Pinger {
                 opts.payload_size
             )));
         }
+        if opts.timing.count == Some(0) {
+            // Nothing would ever be sent, so the ping could never end.
+            return Err(Error::InvalidOption("count must be at least 1".into()));
+        }
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips

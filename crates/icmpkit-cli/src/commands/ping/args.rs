@@ -14,7 +14,7 @@ pub struct PingArgs {
     pub targets: Vec<String>,
 
     /// Stop after sending COUNT requests.
-    #[arg(short = 'c', value_name = "COUNT")]
+    #[arg(short = 'c', value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
     /// Seconds between requests (default 1; below 0.002 needs privilege).
