@@ -26,6 +26,26 @@ pub fn echo_request(family: Family, id: u16, sequence: u16, data: &[u8], out: &m
     debug_assert_eq!(written.ok(), Some(out.len()));
 }
 
+/// An echo reply as a driver decoded it, with what the socket told about
+/// its arrival: what ping and sweep sessions take to match and time it.
+#[derive(Debug, Clone, Copy)]
+pub struct EchoReply<'a> {
+    /// Source of the reply.
+    pub from: IpAddr,
+    /// Echo id as received.
+    pub id: u16,
+    /// Echo sequence.
+    pub sequence: u16,
+    /// Echo data.
+    pub data: &'a [u8],
+    /// ICMP bytes (header + data).
+    pub bytes: usize,
+    /// Reply TTL / hop limit.
+    pub ttl: Option<u8>,
+    /// Kernel receive stamp (CLOCK_REALTIME ns).
+    pub kernel_rx_ns: Option<u64>,
+}
+
 /// The echo request an error quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotedProbe {

@@ -76,24 +76,7 @@ struct Outstanding {
     timed_out: bool,
 }
 
-/// A reply as the driver decoded it.
-#[derive(Debug, Clone, Copy)]
-pub struct EchoReply<'a> {
-    /// Source of the reply.
-    pub from: IpAddr,
-    /// Echo id as received.
-    pub id: u16,
-    /// Echo sequence.
-    pub sequence: u16,
-    /// Echo data.
-    pub data: &'a [u8],
-    /// ICMP bytes (header + data).
-    pub bytes: usize,
-    /// Reply TTL / hop limit.
-    pub ttl: Option<u8>,
-    /// Kernel receive stamp (CLOCK_REALTIME ns).
-    pub kernel_rx_ns: Option<u64>,
-}
+pub use crate::engine::probe::EchoReply;
 
 /// Pinging one target.
 #[derive(Debug)]
