@@ -3,7 +3,8 @@
 #  1. A /16 (10.20.0.0/16) behind the server: the lower half answers (a local route), the
 #     upper half is blackholed (no ICMP). One probe, 500 ms timeout, no rate limit.
 #     Checks that icmpkit finds 100% of the live hosts and prints wall-time and send-rate
-#     ratios (targets: wall <= 0.5 x fping's, send rate >= zmap's).
+#     ratios (targets: wall <= 0.5 x fping's, send rate >= zmap's), the time beyond the
+#     timeout every tool must wait, and like-for-like sender-thread counts.
 #  2. Memory: peak RSS of a /8 sweep into a blackhole (short timeout), target < 64 MiB.
 # Usage: bench/sweep.sh            (root; builds icmpkit in release mode)
 source "$(dirname "$0")/lib.sh"
@@ -43,6 +44,16 @@ timed() {
 wall() { tail -1 "$OUT/$1.time" | awk '{print $1}'; }
 rss() { tail -1 "$OUT/$1.time" | awk '{print $2}'; }
 found() { grep -c '^10\.20\.' "$OUT/$1.out" || true; }
+# Send rate of an icmpkit --json run (its summary line), of a zmap run (its last status line).
+summary_pps() {
+  tail -1 "$OUT/$1.out" | /usr/bin/python3 -c \
+    'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"] / max(s["send_time"] / 1000, 1e-9)))'
+}
+send_pps_of() {
+  grep -o 'send: [0-9]* done ([0-9.]* [Kk]\?p/s avg)' "$OUT/$1.err" | tail -1 \
+    | awk '{v=$4; sub(/\(/,"",v); if ($5 ~ /^[Kk]/) v*=1000; print int(v)}'
+}
+NCPU=$(nproc); [ "$NCPU" -gt 4 ] && NCPU=4   # icmpkit's default sending threads
 
 echo "== /16 sweep: $EXPECTED live of 65534, 1 probe, 500 ms timeout"
 timed fping fping -g "$NET" -a -q -r 0 -t 500 -i 0
@@ -50,8 +61,8 @@ timed icmpkit "$ICMPKIT" sweep "$NET" -a -q -r 0 -t 500 --rate 0 --seed 1
 # zmap: raw frames to the server's MAC, an empty blocklist (10/8 is in its default one).
 MAC=$(ip -n "$SERVER" -o link show "${TAG}b" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 : >"$OUT/empty.conf"
-timed zmap zmap -M icmp_echoscan -i "${TAG}a" -S 10.250.0.1 -G "$MAC" -b "$OUT/empty.conf" \
-  -r 0 -c 1 -o - -v 3 "$NET"
+ZMAP=(zmap -M icmp_echoscan -i "${TAG}a" -S 10.250.0.1 -G "$MAC" -b "$OUT/empty.conf" -r 0 -c 1 -o - -v 3)
+timed zmap "${ZMAP[@]}" "$NET"
 for t in fping icmpkit zmap; do
   printf "%-8s wall %6.3f s  found %6s  peak RSS %6d KiB\n" "$t" "$(wall $t)" "$(found $t)" "$(rss $t)"
 done
@@ -60,16 +71,28 @@ ik_found=$(found icmpkit)
   || echo "icmpkit FOUND $ik_found of $EXPECTED live hosts"
 awk -v a="$(wall icmpkit)" -v b="$(wall fping)" \
   'BEGIN {printf "wall ratio icmpkit/fping: %.2f (target <= 0.50)\n", a / b}'
+# Every tool must wait the 500 ms timeout after its last probe (half the
+# targets never answer), so wall >= 0.5 s: with fping at ~1 s here the
+# target leaves no time to send at all. The time beyond that floor:
+awk -v a="$(wall icmpkit)" -v b="$(wall fping)" \
+  'BEGIN {printf "beyond the 0.5 s timeout: icmpkit %.3f s, fping %.3f s, ratio %.2f\n", a - 0.5, b - 0.5, (a - 0.5) / (b - 0.5)}'
 # Send rates: icmpkit's summary line, zmap's last status line.
 timed icmpkit_json "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 3 --json
-ik_send_pps=$(tail -1 "$OUT/icmpkit_json.out" | /usr/bin/python3 -c \
-  'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"] / max(s["send_time"] / 1000, 1e-9)))')
-zmap_pps=$(grep -o 'send: [0-9]* done ([0-9.]* [Kk]\?p/s avg)' "$OUT/zmap.err" | tail -1 \
-  | awk '{v=$4; sub(/\(/,"",v); if ($5 ~ /^[Kk]/) v*=1000; print int(v)}')
-printf "send rate: icmpkit %s pkt/s, zmap %s pkt/s\n" "$ik_send_pps" "${zmap_pps:-?}"
+ik_send_pps=$(summary_pps icmpkit_json)
+zmap_pps=$(send_pps_of zmap)
+printf "send rate: icmpkit %s pkt/s (%s sending threads), zmap %s pkt/s (default, 1 sender thread)\n" \
+  "$ik_send_pps" "$NCPU" "${zmap_pps:-?}"
 if [ -n "$zmap_pps" ] && [ "$zmap_pps" -gt 0 ]; then
   awk -v a="$ik_send_pps" -v b="$zmap_pps" 'BEGIN {printf "send-rate ratio icmpkit/zmap: %.2f (target >= 1.00)\n", a / b}'
 fi
+# Like for like: zmap with as many sender threads as icmpkit used, and
+# icmpkit with one.
+timed zmap_t "${ZMAP[@]}" -T "$NCPU" "$NET"
+zmap_t_pps=$(send_pps_of zmap_t)
+timed icmpkit_1 "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1
+ik1_pps=$(summary_pps icmpkit_1)
+printf "like for like: icmpkit %s vs zmap -T %s %s pkt/s; icmpkit --senders 1 %s vs zmap %s pkt/s\n" \
+  "$ik_send_pps" "$NCPU" "${zmap_t_pps:-?}" "$ik1_pps" "${zmap_pps:-?}"
 
 echo "== memory: /8 (16,777,214 targets) into a blackhole, 1 probe, 100 ms timeout"
 timed big "$ICMPKIT" sweep "$BIG" -q -r 0 -t 100 --rate 0 -u

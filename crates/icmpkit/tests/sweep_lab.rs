@@ -21,6 +21,7 @@ struct Outcome {
     hosts: Vec<HostResult>,
     replies: Vec<SweepEvent>,
     summary: SweepSummary,
+    senders: usize,
 }
 
 fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
@@ -44,6 +45,7 @@ fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
             hosts,
             replies,
             summary: sweeper.summary(),
+            senders: sweeper.sender_count(),
         }
     })
 }
@@ -256,6 +258,53 @@ fn live_dead_and_rejected_prefixes_unprivileged() {
             nets[3],
         );
     }
+}
+
+/// Several sending threads (one per family socket each, sharing the
+/// session) at full speed, both families in one sweep: every live address
+/// found once, nothing dead reported alive, every probe accounted for.
+#[test]
+fn parallel_senders_find_every_live_host_once() {
+    let lab = lab_or_skip!("parallel_senders_find_every_live_host_once");
+    let c = lab.chain(1).expect("chain");
+    let (v4_whole, v4_live, v4_dead) = ("10.9.0.0/20", "10.9.0.0/21", "10.9.8.0/21");
+    let (v6_whole, v6_live, v6_dead) = ("fd00:99::/116", "fd00:99::/117", "fd00:99::800/117");
+    for (live, dead) in [(v4_live, v4_dead), (v6_live, v6_dead)] {
+        c.serve_prefix(live).unwrap();
+        c.reject(Reject::Blackhole, dead).unwrap();
+    }
+    let mut opts = options(500, 0);
+    opts.senders = Some(3);
+    let out = sweep_in(c.client(), &[v4_whole, v6_whole], &opts);
+    assert_eq!(out.senders, 3);
+    let whole: BTreeSet<IpAddr> = targets_of(v4_whole)
+        .into_iter()
+        .chain(targets_of(v6_whole))
+        .collect();
+    let mut seen = HashMap::new();
+    for h in &out.hosts {
+        *seen.entry(h.report.address).or_insert(0) += 1;
+    }
+    assert_eq!(seen.keys().copied().collect::<BTreeSet<_>>(), whole);
+    assert!(seen.values().all(|&n| n == 1), "a target reported twice");
+    for h in &out.hosts {
+        let a = h.report.address;
+        let live = within(v4_live, a) || within(v6_live, a);
+        assert_eq!(h.is_alive(), live, "{a}: {h:?}");
+    }
+    let s = &out.summary;
+    assert_eq!(s.probes_sent, whole.len() as u64, "one probe per target");
+    assert_eq!(s.replies, s.alive);
+    assert_eq!(s.rejected + s.duplicates + s.late + s.send_errors, 0);
+
+    // Datagram sockets send from one thread whatever is asked.
+    c.client()
+        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+        .unwrap();
+    opts.privilege = Privilege::Unprivileged;
+    let out = sweep_in(c.client(), &[v4_live], &opts);
+    assert_eq!(out.senders, 1);
+    assert_eq!(out.summary.alive, targets_of(v4_live).len() as u64);
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! The I/O loop of a sweep: one socket per family for the whole sweep,
 //! probes sent in `sendmmsg` batches as the session allows, replies taken
 //! in `recvmmsg` batches (and errors from the error queue), events handed
-//! out as they happen.
+//! out as they happen. Fast raw sweeps add sending threads
+//! ([`super::sender`]); this task still receives everything.
 
 use std::io;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use icmpkit_wire::Family;
@@ -15,14 +18,14 @@ use crate::engine::permutation::Shard;
 use crate::engine::probe::{self, Incoming};
 use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
-use crate::resolve::family_of;
 use crate::socket::{
     AsyncIcmpSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege, Received, SocketKind,
-    SocketOptions,
+    SocketOptions, TypeFilter,
 };
 use crate::{Error, IcmpError, Result};
 
 use super::report::{SweepEvent, SweepSummary};
+use super::sender::{ExtraSender, MessageBuilder, NOBUFS_PAUSE, Shared};
 use super::session::{EchoReply, MIN_PAYLOAD, Next, Probe, Schedule, Session};
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
 
@@ -49,7 +52,21 @@ pub struct SweepOptions {
     pub socket: SocketOptions,
     /// Echo identifier for raw sockets (random if `None`).
     pub id: Option<u16>,
+    /// Threads sending probes (like zmap's `--sender-threads`). `None`:
+    /// one per CPU (at most [`MAX_AUTO_SENDERS`]) for raw-socket sweeps of
+    /// at least [`PARALLEL_MIN_TARGETS`] targets at `rate` 0 or at least
+    /// [`PARALLEL_MIN_RATE`] packets/s, else one. Datagram sockets always
+    /// use one (replies reach only the socket that sent).
+    pub senders: Option<usize>,
 }
+
+/// Most sending threads chosen on their own ([`SweepOptions::senders`]).
+pub const MAX_AUTO_SENDERS: usize = 4;
+/// Smallest sweep that gets several sending threads on its own.
+pub const PARALLEL_MIN_TARGETS: u64 = 4096;
+/// Lowest rate limit (packets/s) that gets several sending threads on its
+/// own: below it one thread keeps up.
+pub const PARALLEL_MIN_RATE: u64 = 100_000;
 
 impl Default for SweepOptions {
     fn default() -> Self {
@@ -63,6 +80,7 @@ impl Default for SweepOptions {
             privilege: Privilege::Auto,
             socket: SocketOptions::default(),
             id: None,
+            senders: None,
         }
     }
 }
@@ -74,29 +92,25 @@ const RECV_BATCH: usize = 64;
 /// Bytes per receive buffer: an IPv4 header plus an error quoting 576
 /// bytes, or an IPv6 error quoting 1232, fit.
 const RECV_BUF_LEN: usize = 2048;
-/// Pause after the kernel reports no buffer space (ENOBUFS).
-const NOBUFS_PAUSE: Duration = Duration::from_millis(1);
 
 #[derive(Debug)]
 struct FamilySocket {
     socket: AsyncIcmpSocket,
     family: Family,
     datagram: bool,
-    /// Raw IPv4 with `IP_HDRINCL`: messages start with this IPv4 header
-    /// template (length, checksum and a zero source are the kernel's).
-    ip_header: Option<[u8; 20]>,
 }
 
 /// A sweep in progress: pull events with [`Sweeper::next_event`] (the
 /// streaming API); [`Sweeper::summary`] has the totals.
 #[derive(Debug)]
 pub struct Sweeper {
-    session: Session,
+    shared: Arc<Shared>,
     sockets: Vec<FamilySocket>,
+    senders: Vec<ExtraSender>,
+    sender_count: usize,
     seed: u64,
     batch: Vec<Probe>,
-    messages: Vec<Vec<u8>>,
-    payload: Vec<u8>,
+    builder: MessageBuilder,
     recv_bufs: Vec<Vec<u8>>,
     received: Vec<Received>,
     done: bool,
@@ -132,6 +146,7 @@ impl Sweeper {
             StampKey::random(),
         )?;
         let mut sockets = Vec::new();
+        let mut ip_header = None;
         for family in [Family::V4, Family::V6] {
             if !session.targets().has(family) {
                 continue;
@@ -142,26 +157,70 @@ impl Sweeper {
                 SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
             };
             session.set_id(family, id);
-            let ip_header = header_template(&socket, opts);
+            if family == Family::V4 {
+                ip_header = header_template(socket.get_ref(), opts);
+            }
             sockets.push(FamilySocket {
                 datagram: socket.kind() == SocketKind::Datagram,
                 socket,
                 family,
-                ip_header,
             });
         }
         let batch = opts.schedule.batch;
-        Ok(Sweeper {
-            session,
+        let builder = MessageBuilder::new(
+            session.shared_targets(),
+            opts.payload_size,
+            batch,
+            ip_header,
+        );
+        let thread_count = sender_count(&session, &sockets, opts);
+        let shared = Arc::new(Shared::new(session));
+        let mut sweeper = Sweeper {
+            shared,
             sockets,
+            senders: Vec::new(),
+            sender_count: thread_count,
             seed,
             batch: Vec::with_capacity(batch),
-            messages: vec![Vec::with_capacity(opts.payload_size + 8); batch],
-            payload: vec![0; opts.payload_size],
+            builder,
             recv_bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
             received: Vec::with_capacity(RECV_BATCH),
             done: false,
-        })
+        };
+        for _ in 1..thread_count {
+            sweeper.spawn_sender(opts)?;
+        }
+        Ok(sweeper)
+    }
+
+    /// Starts one more sending thread with send-only sockets of its own
+    /// (raw, receiving no ICMP type, so the kernel hands them no copies).
+    fn spawn_sender(&mut self, opts: &SweepOptions) -> Result<()> {
+        let mut sockets = Vec::new();
+        for s in &self.sockets {
+            let socket_opts = SocketOptions {
+                // Receive nothing: the kernel then hands it no copies.
+                type_filter: Some(TypeFilter::block_all()),
+                ..family_options(s.family, opts)
+            };
+            let socket = IcmpSocket::open(s.family, Privilege::Privileged, &socket_opts)?;
+            if s.family == Family::V4 && self.builder.has_ip_header() {
+                socket
+                    .set_header_included(true)
+                    .map_err(|source| Error::SocketUnavailable {
+                        context: "including the IP header on a sending socket".into(),
+                        source,
+                    })?;
+            }
+            sockets.push((s.family, socket));
+        }
+        let sender = ExtraSender::spawn(Arc::clone(&self.shared), sockets, self.builder.clone())
+            .map_err(|source| Error::SocketUnavailable {
+                context: "starting a sending thread".into(),
+                source,
+            })?;
+        self.senders.push(sender);
+        Ok(())
     }
 
     /// The seed of the order (pass it back to reproduce it).
@@ -171,7 +230,13 @@ impl Sweeper {
 
     /// The targets.
     pub fn targets(&self) -> &TargetSet {
-        self.session.targets()
+        self.builder.targets()
+    }
+
+    /// Threads sending probes (1 unless [`SweepOptions::senders`] or a
+    /// fast raw sweep asked for more).
+    pub fn sender_count(&self) -> usize {
+        self.sender_count
     }
 
     /// The kind of socket used (raw or datagram), for the first family.
@@ -181,26 +246,36 @@ impl Sweeper {
 
     /// The totals so far.
     pub fn summary(&self) -> SweepSummary {
-        self.session.summary(Timestamp::now())
+        self.shared.session().summary(Timestamp::now())
     }
 
     /// Probes waiting for an answer.
     pub fn in_flight(&self) -> u64 {
-        self.session.in_flight()
+        self.shared.session().in_flight()
     }
 
     /// Ends the sweep at the next step; targets not finished get no result.
     pub fn stop(&mut self) {
         self.done = true;
+        self.stop_senders();
+    }
+
+    fn stop_senders(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for s in &mut self.senders {
+            s.join();
+        }
+        self.senders.clear();
     }
 
     /// The next event, or `None` when the sweep is over. Cancel-safe.
     pub async fn next_event(&mut self) -> Option<SweepEvent> {
         loop {
-            if let Some(e) = self.session.poll_event() {
+            if let Some(e) = self.shared.session().poll_event() {
                 return Some(e);
             }
             if self.done {
+                self.stop_senders();
                 return None;
             }
             self.step().await;
@@ -210,14 +285,22 @@ impl Sweeper {
     async fn step(&mut self) {
         let now = Timestamp::now();
         self.drain();
-        self.session.expire(now);
-        match self.session.next_batch(now, &mut self.batch) {
+        let next = {
+            let mut session = self.shared.session();
+            session.expire(now);
+            let next = session.next_batch(now, &mut self.batch);
+            if next == Next::Send {
+                self.builder.build(&session, &self.batch, now);
+            }
+            if matches!(next, Next::WaitUntil(_)) && session.has_events() {
+                return;
+            }
+            next
+        };
+        match next {
             Next::Done => self.done = true,
             Next::Send => self.send(now).await,
             Next::WaitUntil(wake_ns) => {
-                if self.session.has_events() {
-                    return;
-                }
                 let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
                 self.wait(wait).await;
             }
@@ -246,62 +329,21 @@ impl Sweeper {
         tokio::select! {
             r = first.socket.ready() => { if let Ok(mut g) = r { g.clear_ready() } }
             _ = second_ready => {}
+            _ = self.shared.wake.notified() => {}
             _ = sleep => {}
         }
     }
 
-    /// Builds and sends the batch, per family, one `sendmmsg` each.
+    /// Sends the built batch, per family, one `sendmmsg` each.
     async fn send(&mut self, at: Timestamp) {
-        let batch = std::mem::take(&mut self.batch);
-        for (i, p) in batch.iter().enumerate() {
-            self.session.fill_payload(p, at, &mut self.payload);
-            let address = self
-                .targets()
-                .address(p.index)
-                .unwrap_or(IpAddr::from([0u8; 4]));
-            let family = family_of(address);
-            let message = &mut self.messages[i];
-            probe::echo_request(
-                family,
-                self.session.id(family),
-                p.sequence,
-                &self.payload,
-                message,
-            );
-            let header = self
-                .sockets
-                .iter()
-                .find(|s| s.family == family)
-                .and_then(|s| s.ip_header);
-            if let (Some(mut header), IpAddr::V4(dst)) = (header, address) {
-                header[16..20].copy_from_slice(&dst.octets());
-                message.splice(0..0, header);
-            }
-        }
-        for s in 0..self.sockets.len() {
-            let family = self.sockets[s].family;
-            let (mut probes, mut msgs) = (Vec::new(), Vec::new());
-            for (i, p) in batch.iter().enumerate() {
-                if let Some(a) = self.targets().address(p.index)
-                    && family_of(a) == family
-                {
-                    probes.push(*p);
-                    msgs.push((self.messages[i].as_slice(), a));
-                }
-            }
-            let sent = send_all(
-                &self.sockets[s].socket,
-                &msgs,
-                &probes,
-                &mut self.session,
-                at,
-            )
-            .await;
+        let mut probes = Vec::new();
+        for s in &self.sockets {
+            let msgs = self.builder.of_family(&self.batch, s.family, &mut probes);
+            let sent = send_all(&s.socket, &msgs, &probes, &self.shared, at).await;
             if sent.is_err() {
                 tokio::time::sleep(NOBUFS_PAUSE).await;
             }
         }
-        self.batch = batch;
     }
 
     /// Reads everything queued on every socket and feeds it to the session.
@@ -320,7 +362,9 @@ impl Sweeper {
                 };
                 let err = IcmpError::classify(s.family, from, q.icmp_type, q.icmp_code, q.info);
                 let quoted = buf.get(..q.len.min(buf.len())).unwrap_or(&[]);
-                self.session.on_error(s.family, quoted, q.destination, err);
+                self.shared
+                    .session()
+                    .on_error(s.family, quoted, q.destination, err);
             }
             loop {
                 match socket.recv_batch(&mut self.recv_bufs, &mut self.received) {
@@ -328,9 +372,10 @@ impl Sweeper {
                     _ => break,
                 }
                 let now = Timestamp::now();
+                let mut session = self.shared.session();
                 for (r, buf) in self.received.iter().zip(&self.recv_bufs) {
                     let icmp = buf.get(r.icmp.clone()).unwrap_or(&[]);
-                    handle(&mut self.session, s, r, icmp, now);
+                    handle(&mut session, s, r, icmp, now);
                 }
                 if self.received.len() < RECV_BATCH {
                     break;
@@ -376,36 +421,38 @@ async fn send_all(
     socket: &AsyncIcmpSocket,
     msgs: &[(&[u8], IpAddr)],
     probes: &[Probe],
-    session: &mut Session,
+    shared: &Shared,
     at: Timestamp,
 ) -> io::Result<()> {
     let mut times = Vec::new();
     let mut offset = 0;
     while offset < msgs.len() {
         let Ok(mut guard) = socket.writable().await else {
-            session.requeue(&probes[offset..]);
+            shared.session().requeue(&probes[offset..]);
             return Ok(());
         };
         match guard.get_inner().send_batch(&msgs[offset..], &mut times) {
             Ok(n) if n > 0 => {
-                session.on_sent(&probes[offset..offset + n], at);
+                shared.session().on_sent(&probes[offset..offset + n], at);
                 offset += n;
             }
             Ok(_) => {
-                session.requeue(&probes[offset..]);
+                shared.session().requeue(&probes[offset..]);
                 return Ok(());
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 guard.clear_ready();
-                session.requeue(&probes[offset..]);
+                shared.session().requeue(&probes[offset..]);
                 return Ok(());
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                session.requeue(&probes[offset..]);
+                shared.session().requeue(&probes[offset..]);
                 return Err(e);
             }
             Err(e) => {
-                session.on_send_error(&probes[offset], at, &e.to_string());
+                shared
+                    .session()
+                    .on_send_error(&probes[offset], at, &e.to_string());
                 offset += 1;
             }
         }
@@ -416,9 +463,9 @@ async fn send_all(
 /// Turns on `IP_HDRINCL` for a raw IPv4 socket and returns the header its
 /// probes carry (DF, the TTL and TOS asked for, the source if one is
 /// bound); `None` for other sockets or if the kernel refuses.
-fn header_template(socket: &AsyncIcmpSocket, opts: &SweepOptions) -> Option<[u8; 20]> {
+fn header_template(socket: &IcmpSocket, opts: &SweepOptions) -> Option<[u8; 20]> {
     let raw_v4 = socket.kind() == SocketKind::Raw && socket.family() == Family::V4;
-    if !raw_v4 || socket.get_ref().set_header_included(true).is_err() {
+    if !raw_v4 || socket.set_header_included(true).is_err() {
         return None;
     }
     let src = match opts.socket.source {
@@ -451,13 +498,36 @@ fn header_template(socket: &AsyncIcmpSocket, opts: &SweepOptions) -> Option<[u8;
     Some(h)
 }
 
-fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
+/// How many threads send: [`SweepOptions::senders`], else one per CPU for
+/// a fast raw sweep of many targets; always one on datagram sockets.
+fn sender_count(session: &Session, sockets: &[FamilySocket], opts: &SweepOptions) -> usize {
+    if sockets.is_empty() || sockets.iter().any(|s| s.datagram) {
+        return 1;
+    }
+    if let Some(n) = opts.senders {
+        return n.max(1);
+    }
+    let rate = opts.schedule.rate;
+    let fast = rate == 0 || rate >= PARALLEL_MIN_RATE;
+    if !fast || session.targets().len() < PARALLEL_MIN_TARGETS {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_AUTO_SENDERS))
+}
+
+/// The sweep's socket options for `family`'s sockets.
+fn family_options(family: Family, opts: &SweepOptions) -> SocketOptions {
     let mut socket_opts = opts.socket.clone();
     if family == Family::V4 && socket_opts.pmtu.is_none() {
         // DF set: the kernel then writes IP id 0 instead of drawing a hashed
         // per-destination id for every probe (5 % of the send path).
         socket_opts.pmtu = Some(PmtuDisc::Do);
     }
+    socket_opts
+}
+
+fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
+    let mut socket_opts = family_options(family, opts);
     let forced = socket_opts.recv_buffer.is_none();
     if forced {
         socket_opts.recv_buffer = Some(RECV_BUFFER);
@@ -472,6 +542,12 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
         context: "registering the socket with the runtime".into(),
         source,
     })
+}
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        self.stop_senders();
+    }
 }
 
 /// Sweeps `targets` (CIDRs, ranges, hosts or names) and returns one report

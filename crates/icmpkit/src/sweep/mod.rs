@@ -22,11 +22,15 @@
 mod driver;
 pub mod rate;
 mod report;
+mod sender;
 pub mod session;
 pub mod targets;
 
 pub use crate::engine::permutation::{Permutation, Shard};
-pub use driver::{SweepOptions, Sweeper, multiping, multiping_blocking};
+pub use driver::{
+    MAX_AUTO_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions, Sweeper, multiping,
+    multiping_blocking,
+};
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;
 pub use targets::{NameError, TargetSet, TargetSpec};

@@ -11,6 +11,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use icmpkit_wire::Family;
@@ -180,7 +181,7 @@ struct HostStats {
 /// A sweep in progress.
 #[derive(Debug)]
 pub struct Session {
-    targets: TargetSet,
+    targets: Arc<TargetSet>,
     order: Permutation,
     shard: Shard,
     shard_len: u64,
@@ -272,7 +273,7 @@ impl Session {
             started: None,
             last_send: None,
             ended_at: None,
-            targets,
+            targets: Arc::new(targets),
             schedule,
         })
     }
@@ -280,6 +281,12 @@ impl Session {
     /// The targets.
     pub fn targets(&self) -> &TargetSet {
         &self.targets
+    }
+
+    /// The targets, to keep beside the session (a driver that shares the
+    /// session between threads).
+    pub fn shared_targets(&self) -> Arc<TargetSet> {
+        Arc::clone(&self.targets)
     }
 
     /// Sets the echo identifier probes of `family` carry (datagram sockets:

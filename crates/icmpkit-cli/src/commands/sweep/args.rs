@@ -93,6 +93,12 @@ pub struct SweepArgs {
     #[arg(long = "max-in-flight", value_name = "N", default_value_t = 1 << 17)]
     pub max_in_flight: u64,
 
+    /// Threads sending probes (zmap's --sender-threads). Default: one per
+    /// CPU (up to 4) for raw-socket sweeps of 4096+ targets at --rate 0 or
+    /// 100000+, else 1. Datagram sockets always send from one.
+    #[arg(long = "senders", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub senders: Option<u16>,
+
     /// Bytes of echo data (at least 32).
     #[arg(short = 'b', long = "size", value_name = "BYTES", default_value_t = 56)]
     pub size: usize,

@@ -119,6 +119,7 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         payload_size: args.size,
         seed: args.seed,
         exclude,
+        senders: args.senders.map(usize::from),
         ..SweepOptions::default()
     };
     if let Some(s) = &args.shard {
