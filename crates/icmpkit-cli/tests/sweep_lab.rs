@@ -170,6 +170,23 @@ fn errors_name_the_router_and_exit_codes_follow_fping() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    // The default tries raw first, then falls back to a datagram socket
+    // where ping_group_range lets the user in; without either: 4 and how
+    // to grant it.
+    let as_nobody = || {
+        c.client()
+            .run_as(65534, 65534, ICMPKIT)
+            .args(["sweep", "10.9.0.1", "-a"])
+            .output()
+            .unwrap()
+    };
+    let o = as_nobody();
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ping_group_range"), "{}", stderr(&o));
+    c.client().allow_ping_sockets().unwrap();
+    let o = as_nobody();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), "10.9.0.1");
 }
 
 #[test]

@@ -45,7 +45,8 @@ pub struct SweepOptions {
     pub exclude: Vec<IpNet>,
     /// Force a family when resolving names.
     pub family: Option<Family>,
-    /// Raw, datagram, or whichever is allowed.
+    /// Raw, datagram, or ([`Privilege::Auto`]) raw where permitted and
+    /// datagram otherwise, as fping (unlike ping, which prefers datagram).
     pub privilege: Privilege,
     /// TTL, TOS, source, interface, mark... (`recv_buffer` defaults to a
     /// large buffer so bursts of replies are not dropped).
@@ -532,7 +533,13 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     if forced {
         socket_opts.recv_buffer = Some(RECV_BUFFER);
     }
-    let socket = IcmpSocket::open(family, opts.privilege, &socket_opts)?;
+    let socket = match opts.privilege {
+        // As fping: a raw socket where permitted (it can send from several
+        // threads), a datagram socket otherwise.
+        Privilege::Auto => IcmpSocket::open(family, Privilege::Privileged, &socket_opts)
+            .or_else(|_| IcmpSocket::open(family, Privilege::Unprivileged, &socket_opts)),
+        other => IcmpSocket::open(family, other, &socket_opts),
+    }?;
     if forced {
         // Beyond rmem_max for root (CAP_NET_ADMIN); the capped size
         // asked for above stays if refused.

@@ -140,7 +140,8 @@ pub struct SweepArgs {
     #[arg(long = "csv")]
     pub csv: bool,
 
-    /// Use a raw socket (needs CAP_NET_RAW).
+    /// Use a raw socket (needs CAP_NET_RAW). Default: raw where permitted,
+    /// else a datagram socket (as fping).
     #[arg(long = "privileged", conflicts_with = "unprivileged")]
     pub privileged: bool,
 
