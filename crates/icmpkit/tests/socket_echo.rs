@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use common::*;
@@ -153,7 +153,10 @@ fn batch_test(socket: &IcmpSocket, count: u16) {
     let messages: Vec<Vec<u8>> = (0..count)
         .map(|seq| echo_request(family, id, seq, &seq.to_be_bytes()))
         .collect();
-    let batch: Vec<(&[u8], IpAddr)> = messages.iter().map(|m| (m.as_slice(), dst)).collect();
+    let batch: Vec<(&[u8], SocketAddr)> = messages
+        .iter()
+        .map(|m| (m.as_slice(), SocketAddr::new(dst, 0)))
+        .collect();
     let mut times = Vec::new();
     assert_eq!(
         socket.send_batch(&batch, &mut times).expect("sendmmsg"),

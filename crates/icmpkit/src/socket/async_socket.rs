@@ -1,7 +1,7 @@
 //! The ICMP socket on tokio.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, Ready};
@@ -106,7 +106,7 @@ impl AsyncIcmpSocket {
     /// See [`IcmpSocket::send_batch`].
     pub async fn send_batch(
         &self,
-        msgs: &[(&[u8], IpAddr)],
+        msgs: &[(&[u8], SocketAddr)],
         times: &mut Vec<SendTime>,
     ) -> io::Result<usize> {
         self.inner

@@ -336,16 +336,18 @@ impl IcmpSocket {
     /// Sends several messages with one `sendmmsg`. Returns how many were
     /// sent (all of them, or fewer when the kernel stopped at an error
     /// after the first); `times` is cleared and gets one entry per message
-    /// sent, all read once before the system call.
+    /// sent, all read once before the system call. Destinations are
+    /// socket addresses for their IPv6 scope id (the zone of a link-local
+    /// address); the port is ignored.
     pub fn send_batch(
         &self,
-        msgs: &[(&[u8], IpAddr)],
+        msgs: &[(&[u8], SocketAddr)],
         times: &mut Vec<SendTime>,
     ) -> io::Result<usize> {
         times.clear();
         let msgs = msgs
             .iter()
-            .map(|&(message, dst)| Ok((message, self.destination(dst, 0)?)))
+            .map(|&(message, dst)| Ok((message, self.destination(dst.ip(), scope_of(dst))?)))
             .collect::<io::Result<Vec<_>>>()?;
         let (sent, time) = send_past_socket_error(|| {
             let time = SendTime::now();
@@ -676,6 +678,14 @@ fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Res
             Err(e) if sys::may_be_socket_error(&e) => return send(),
             other => return other,
         }
+    }
+}
+
+/// The IPv6 scope id of `addr` (0 for IPv4).
+fn scope_of(addr: SocketAddr) -> u32 {
+    match addr {
+        SocketAddr::V4(_) => 0,
+        SocketAddr::V6(v6) => v6.scope_id(),
     }
 }
 

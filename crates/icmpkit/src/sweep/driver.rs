@@ -5,7 +5,7 @@
 //! ([`super::sender`]); this task still receives everything.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -420,7 +420,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
 /// and waits for room. `Err` when the kernel is out of buffers (pause).
 async fn send_all(
     socket: &AsyncIcmpSocket,
-    msgs: &[(&[u8], IpAddr)],
+    msgs: &[(&[u8], SocketAddr)],
     probes: &[Probe],
     shared: &Shared,
     at: Timestamp,

@@ -10,7 +10,7 @@
 //! batch and to record it sent, never across a system call.
 
 use std::io;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -129,22 +129,28 @@ impl MessageBuilder {
     }
 
     /// The built messages of `batch` that go to `family`, beside their
-    /// probes.
+    /// probes; destinations carry the IPv6 zone of link-local targets.
     pub(super) fn of_family<'a>(
         &'a self,
         batch: &[Probe],
         family: Family,
         probes: &mut Vec<Probe>,
-    ) -> Vec<(&'a [u8], IpAddr)> {
+    ) -> Vec<(&'a [u8], SocketAddr)> {
         probes.clear();
         let mut msgs = Vec::with_capacity(batch.len());
         for (p, message) in batch.iter().zip(&self.messages) {
-            if let Some(a) = self.targets.address(p.index)
-                && family_of(a) == family
-            {
-                probes.push(*p);
-                msgs.push((message.as_slice(), a));
+            let Some((address, scope_id)) = self.targets.destination(p.index) else {
+                continue;
+            };
+            if family_of(address) != family {
+                continue;
             }
+            let destination = match address {
+                IpAddr::V4(v4) => SocketAddr::from((v4, 0)),
+                IpAddr::V6(v6) => SocketAddrV6::new(v6, 0, 0, scope_id).into(),
+            };
+            probes.push(*p);
+            msgs.push((message.as_slice(), destination));
         }
         msgs
     }
@@ -219,7 +225,7 @@ fn run(shared: &Shared, sockets: &[(Family, IcmpSocket)], mut builder: MessageBu
 fn send_blocking(
     shared: &Shared,
     socket: &IcmpSocket,
-    msgs: &[(&[u8], IpAddr)],
+    msgs: &[(&[u8], SocketAddr)],
     probes: &[Probe],
     at: Timestamp,
     times: &mut Vec<SendTime>,
