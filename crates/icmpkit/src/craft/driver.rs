@@ -52,6 +52,9 @@ pub struct SendOptions {
     /// Accept replies from any source (for targets that answer from
     /// another address).
     pub any_source: bool,
+    /// The IPv6 zone (interface index) of a link-local destination; 0
+    /// lets the kernel pick the link.
+    pub scope_id: u32,
 }
 
 impl Default for SendOptions {
@@ -62,6 +65,7 @@ impl Default for SendOptions {
             timeout: Duration::from_secs(2),
             ip: IpOptions::default(),
             any_source: false,
+            scope_id: 0,
         }
     }
 }
@@ -174,6 +178,13 @@ impl Sender {
         }
         check_ip_options(spec.family, &opts.ip)?;
         let crafted_header = needs_crafted_header(&opts.ip)?;
+        if crafted_header && opts.scope_id != 0 {
+            return Err(Error::InvalidOption(
+                "a link-local zone cannot be combined with a crafted IP header (--ip-id or a \
+                 source address the host does not have)"
+                    .into(),
+            ));
+        }
         let raw_ip = crafted_header
             .then(|| RawIpSocket::open(spec.family))
             .transpose()?;
@@ -323,7 +334,10 @@ impl Sender {
         let result = match &self.raw_ip {
             Some(raw) => ip_packet(&message, self.dst, &self.opts.ip)
                 .and_then(|packet| raw.send_to(&packet, self.dst)),
-            None => self.socket.get_ref().send_to(&message, self.dst),
+            None => self
+                .socket
+                .get_ref()
+                .send_to_scoped(&message, self.dst, self.opts.scope_id),
         };
         if let Err(e) = result {
             self.events.push_back(SendEvent::SendError {

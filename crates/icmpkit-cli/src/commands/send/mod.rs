@@ -145,6 +145,7 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
             interface: args.bind_interface.clone(),
         },
         any_source: args.any_source,
+        scope_id: target.scope_id,
     };
     Ok((spec, opts))
 }
