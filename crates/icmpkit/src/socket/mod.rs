@@ -30,6 +30,7 @@ mod icmp_socket;
 mod options;
 mod privileges;
 mod raw_ip;
+mod raw_tcp;
 #[cfg(target_os = "linux")]
 mod sys;
 #[cfg(not(target_os = "linux"))]
@@ -43,4 +44,5 @@ pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
 pub use privileges::{drop_privileges, permission_hint};
 pub use raw_ip::RawIpSocket;
+pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};
