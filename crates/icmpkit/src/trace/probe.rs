@@ -492,4 +492,112 @@ mod tests {
         };
         assert!(other.raw_message(&buf, target).is_none());
     }
+
+    fn tcp_matcher(base: Option<u32>) -> Matcher {
+        Matcher {
+            family: Family::V4,
+            target: "198.51.100.7".parse().unwrap(),
+            protocol: ProbeProtocol::Tcp,
+            echo_id: 0,
+            dst_port: 443,
+            flow_ports: vec![40_000, 40_001],
+            tcp_sequence_base: base,
+        }
+    }
+
+    /// A time exceeded quoting `datagram` (IPv4 header + transport), as
+    /// routers send it: the first 8 transport bytes only.
+    fn time_exceeded_quoting(datagram: &[u8]) -> Vec<u8> {
+        let mut icmp = vec![11, 0, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&datagram[..28]);
+        icmp
+    }
+
+    fn ipv4_around(segment: &[u8]) -> Vec<u8> {
+        let mut packet = vec![
+            0x45, 0, 0, 40, 0, 0, 0x40, 0, 1, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7,
+        ];
+        packet.extend_from_slice(segment);
+        packet
+    }
+
+    #[test]
+    fn raw_syn_is_found_by_its_sequence_in_a_quote() {
+        let src: SocketAddr = "192.0.2.1:40001".parse().unwrap();
+        let dst: SocketAddr = "198.51.100.7:443".parse().unwrap();
+        let base = u32::MAX - 2;
+        let mut syn = Vec::new();
+        tcp_syn(src, dst, tcp_sequence(base, 9), 0, &mut syn).unwrap();
+        assert!(tcp::verify(src.ip(), dst.ip(), &syn));
+        let (header, _) = tcp::Repr::parse(&syn).unwrap();
+        assert_eq!(header.flags, tcp::Flags::SYN);
+        assert_eq!(header.sequence, 6, "the numbering wraps");
+        let icmp = time_exceeded_quoting(&ipv4_around(&syn));
+        let router: IpAddr = "192.0.2.254".parse().unwrap();
+        let r = tcp_matcher(Some(base)).raw_message(&icmp, router).unwrap();
+        assert_eq!(r.key, ProbeKey::Sequence(9));
+        assert_eq!(r.kind, ReplyKind::TimeExceeded);
+        // Another flow port or destination port: someone else's SYN.
+        let mut other = Vec::new();
+        let stranger: SocketAddr = "192.0.2.1:50000".parse().unwrap();
+        tcp_syn(stranger, dst, tcp_sequence(base, 9), 0, &mut other).unwrap();
+        let icmp = time_exceeded_quoting(&ipv4_around(&other));
+        assert!(tcp_matcher(Some(base)).raw_message(&icmp, router).is_none());
+        // Unprivileged probes are named by their port instead.
+        assert_eq!(
+            tcp_matcher(None).raw_message(&icmp, router).unwrap().key,
+            ProbeKey::TcpPort(50_000)
+        );
+    }
+
+    #[test]
+    fn syn_ack_and_reset_from_the_destination_answer_raw_syns() {
+        let target: IpAddr = "198.51.100.7".parse().unwrap();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let matcher = tcp_matcher(Some(1000));
+        let answer = |flags, src_port, dst_port, from: IpAddr| {
+            let mut segment = [0u8; tcp::HEADER_LEN];
+            tcp::Repr {
+                src_port,
+                dst_port,
+                sequence: 77,
+                ack: 1010,
+                flags,
+                window: 0,
+            }
+            .emit(from, client, &mut segment)
+            .unwrap();
+            matcher.tcp_segment(&segment, from)
+        };
+        let (syn_ack, rst_ack) = (
+            tcp::Flags::SYN | tcp::Flags::ACK,
+            tcp::Flags::RST | tcp::Flags::ACK,
+        );
+        for flags in [syn_ack, rst_ack] {
+            let r = answer(flags, 443, 40_001, target).unwrap();
+            assert_eq!(
+                r.key,
+                ProbeKey::TcpAck {
+                    port: 40_001,
+                    ack: 1010
+                }
+            );
+            assert_eq!((r.from, r.kind), (target, ReplyKind::Reached));
+        }
+        assert!(
+            answer(syn_ack, 443, 40_001, client).is_none(),
+            "not the target"
+        );
+        assert!(answer(syn_ack, 80, 40_001, target).is_none(), "other port");
+        assert!(answer(syn_ack, 443, 50_000, target).is_none(), "not a flow");
+        assert!(answer(tcp::Flags::SYN, 443, 40_001, target).is_none());
+        assert!(answer(tcp::Flags::RST, 443, 40_001, target).is_none());
+        assert!(matcher.tcp_segment(&[0; 12], target).is_none());
+        // Unprivileged probes have no raw TCP socket to read from.
+        assert!(
+            tcp_matcher(None)
+                .tcp_segment(&[0; tcp::HEADER_LEN], target)
+                .is_none()
+        );
+    }
 }
