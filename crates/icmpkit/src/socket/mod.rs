@@ -10,6 +10,11 @@
 //! with the router that sent them. [`AsyncIcmpSocket`] is the same on
 //! tokio. Batches use `recvmmsg`/`sendmmsg`.
 //!
+//! Traceroute's other probes have sockets of their own: [`TransportSocket`]
+//! (unprivileged UDP and TCP-connect probes, errors from the error queue)
+//! and [`RawTcpSocket`] (hand-built TCP SYNs, every incoming TCP segment);
+//! [`RawIpSocket`] sends packets whose IP header the caller wrote.
+//!
 //! The only `unsafe` code in icmpkit lives in this module's private `sys`
 //! layer.
 //!

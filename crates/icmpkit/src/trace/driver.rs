@@ -1,8 +1,9 @@
 //! The I/O of a trace: opens the sockets for the chosen protocol and
 //! privilege, sends what the [`Session`] says, and turns what the sockets
 //! deliver (raw ICMP messages, error-queue entries, TCP segments read raw
-//! or TCP connection results) into answers for it. Each socket has a reader task; they all feed one
-//! channel, so the loop waits on one thing besides its next deadline.
+//! or TCP connection results) into answers for it. Each socket has a
+//! reader task; they all feed one channel, so the loop waits on one thing
+//! besides its next deadline.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -285,7 +286,9 @@ impl Tracer {
 
     /// The ICMP socket's kind: raw, or datagram (unprivileged). For UDP and
     /// TCP probes, raw means a raw listener sees the errors (with their
-    /// extensions); datagram means they come from the error queues.
+    /// extensions), and TCP SYNs are built and sent on a raw TCP socket
+    /// (one source port per flow: Paris-stable); datagram means the errors
+    /// come from the error queues and each TCP probe is a `connect()`.
     pub fn socket_kind(&self) -> SocketKind {
         self.kind
     }
@@ -724,7 +727,7 @@ fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) ->
         socket: Arc::new(socket),
         source,
         sequence_base: rand::random(),
-        reserved: reserved,
+        reserved,
     })
 }
 
