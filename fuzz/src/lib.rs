@@ -8,7 +8,7 @@ use core::fmt::Write;
 use icmpkit_wire::extension::ErrorBody;
 use icmpkit_wire::ip::{self, ipv4, ipv6};
 use icmpkit_wire::quoted::Quoted;
-use icmpkit_wire::{Family, checksum, icmpv4, icmpv6};
+use icmpkit_wire::{Family, checksum, icmpv4, icmpv6, tcp};
 
 /// A `fmt::Write` that discards, to exercise `Display` without allocating.
 struct Sink;
@@ -121,9 +121,10 @@ fn icmpv6_message(bytes: &[u8], src: &core::net::Ipv6Addr, dst: &core::net::Ipv6
     );
 }
 
-/// Reads `data` as an IP packet, a quoted datagram and an error body of
-/// both families.
+/// Reads `data` as an IP packet, a quoted datagram, an error body of
+/// both families and a TCP segment.
 pub fn ip(data: &[u8]) {
+    tcp_segment(data);
     if let Ok(found) = ip::locate_icmp(data) {
         assert!(found.icmp.len() <= data.len());
         if found.family == Family::V4 {
@@ -158,6 +159,35 @@ pub fn ip(data: &[u8]) {
         error_body(body, length, Family::V4);
         error_body(body, length, Family::V6);
     }
+}
+
+/// Reads `data` as a TCP segment; what parses re-emits (without options,
+/// with a checksum that verifies) and parses back equal.
+fn tcp_segment(data: &[u8]) {
+    let Ok((repr, header_len)) = tcp::Repr::parse(data) else {
+        return;
+    };
+    assert!((tcp::HEADER_LEN..=data.len()).contains(&header_len));
+    let _ = write!(Sink, "{repr}");
+    let (src, dst) = (
+        core::net::IpAddr::from([192, 0, 2, 1]),
+        core::net::IpAddr::from([198, 51, 100, 7]),
+    );
+    let _ = tcp::verify(src, dst, data);
+    let mut segment = data
+        .get(header_len - tcp::HEADER_LEN..)
+        .unwrap_or(data)
+        .to_vec();
+    repr.emit(src, dst, &mut segment)
+        .expect("room for the header");
+    assert!(
+        tcp::verify(src, dst, &segment),
+        "emitted checksum does not verify"
+    );
+    assert_eq!(
+        tcp::Repr::parse(&segment).expect("re-parse"),
+        (repr, tcp::HEADER_LEN)
+    );
 }
 
 /// Splits `body` with `length`; re-emitting must reproduce the split.

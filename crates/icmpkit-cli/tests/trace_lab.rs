@@ -316,6 +316,7 @@ fn path_mtu_discovery_finds_each_narrowing() {
             &["-I", "--unprivileged"],
             &["-U"],
             &["-U", "--unprivileged"],
+            &["-T", "--privileged"],
         ] {
             let mut args = vec!["--mtu", "-n", "-q", "2", "-w", "2"];
             args.extend_from_slice(mode);
@@ -353,9 +354,66 @@ fn path_mtu_discovery_finds_each_narrowing() {
             );
         }
     }
-    // TCP SYNs carry no data to size.
-    let o = icmpkit(c.client(), &["--mtu", "-T", "-n", &targets[0]]);
-    assert!(!o.status.success(), "{}", text(&o));
+    // Unprivileged TCP probes are connect() calls: no SYN to size.
+    let o = icmpkit(
+        c.client(),
+        &["--mtu", "-T", "--unprivileged", "-n", &targets[0]],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("needs raw sockets"), "{}", text(&o));
+}
+
+/// `--report --mtu`: mtr's table with each hop's path MTU as a last column;
+/// CSV has it too.
+#[test]
+fn report_and_csv_show_each_hops_path_mtu() {
+    let lab = lab_or_skip!("report_and_csv_show_each_hops_path_mtu");
+    let c = narrowing_chain(&lab);
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        for proto in ["-I", "-T"] {
+            let args = [
+                "--report",
+                "--mtu",
+                proto,
+                "-n",
+                "-c",
+                "2",
+                "--interval",
+                "0.05",
+                "-w",
+                "2",
+                &dst,
+            ];
+            let o = icmpkit(c.client(), &args);
+            let report = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {report}");
+            let mut lines = report.lines();
+            let header = lines.next().unwrap_or_default();
+            assert!(header.trim_end().ends_with("StDev   PMTU"), "{report}");
+            // The last word of each hop row: its path MTU.
+            let pmtus: Vec<&str> = lines
+                .filter(|l| l.contains(".|-- "))
+                .filter_map(|l| l.split_whitespace().last())
+                .collect();
+            assert_eq!(
+                pmtus,
+                ["1500", "1400", "1280", "1280"],
+                "{args:?}:\n{report}"
+            );
+            assert!(report.contains(&dst), "{report}");
+        }
+        let o = icmpkit(
+            c.client(),
+            &["--csv", "--mtu", "-T", "-n", "-q", "1", "-w", "2", &dst],
+        );
+        let csv = text(&o);
+        let pmtus: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.rsplit(',').next())
+            .collect();
+        assert_eq!(pmtus, ["1500", "1400", "1280", "1280"], "{csv}");
+    }
 }
 
 #[test]

@@ -43,13 +43,16 @@
 //! ```
 //!
 //! Topologies: [`Lab::pair`] and [`Lab::chain`]; the address plan is in [`Chain`].
+//! [`Ns::capture`] records what a namespace sends and receives ([`Capture`]).
 
+mod capture;
 mod error;
 mod lab;
 mod link;
 mod ns;
 mod topology;
 
+pub use capture::Capture;
 pub use error::{Error, Result, Skip};
 pub use lab::{Lab, require_tool};
 pub use link::Link;

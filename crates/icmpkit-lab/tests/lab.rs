@@ -430,3 +430,38 @@ fn traceroute_sees_each_router_in_order() {
         assert_eq!(hops, expected, "{said}");
     }
 }
+
+#[test]
+fn capture_records_what_a_namespace_sends_and_receives() {
+    let lab = lab_or_skip!("capture_records_what_a_namespace_sends_and_receives");
+    require_or_skip!(
+        "capture_records_what_a_namespace_sends_and_receives",
+        require_tool("ping")
+    );
+    let c = lab.pair().expect("pair");
+    let capture = c.client().capture().expect("capture");
+    let out = ping(c.client(), &["-s", "99"], c.server_v4().into());
+    assert!(out.status.success(), "{}", text(&out));
+    let packets = capture.finish();
+    // IPv4 packets of 20 + 8 + 99 bytes: our echo request out, its reply in.
+    let icmp: Vec<(u8, [u8; 4], [u8; 4])> = packets
+        .iter()
+        .filter(|p| p.len() == 127 && p[0] == 0x45 && p[9] == 1)
+        .map(|p| {
+            let addr = |at: usize| [p[at], p[at + 1], p[at + 2], p[at + 3]];
+            (p[20], addr(12), addr(16))
+        })
+        .collect();
+    let (client, server) = (c.client_v4().octets(), c.server_v4().octets());
+    assert_eq!(
+        icmp,
+        vec![(8, client, server), (0, server, client)],
+        "{packets:02x?}"
+    );
+    // A capture in another namespace sees none of this one's traffic.
+    let elsewhere = lab.namespace("quiet").expect("namespace");
+    let quiet = elsewhere.capture().expect("capture");
+    let out = ping(c.client(), &[], c.server_v4().into());
+    assert!(out.status.success());
+    assert!(quiet.finish().is_empty());
+}

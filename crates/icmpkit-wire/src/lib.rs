@@ -3,7 +3,8 @@
 //! The ICMPv4 and ICMPv6 packet model of icmpkit: every message type, RFC
 //! 4884 extensions (MPLS label stacks, interface information, interface
 //! identification), the original datagram quoted inside errors, the IPv4
-//! and IPv6 headers around them, and the Internet checksum.
+//! and IPv6 headers around them, the Internet checksum, and the TCP header
+//! a TCP traceroute probe and its answers need (`tcp`).
 //!
 //! ## Shape
 //!
@@ -55,6 +56,7 @@ pub mod ip;
 pub mod quoted;
 #[cfg(feature = "serde")]
 pub mod serde_util;
+pub mod tcp;
 mod view;
 
 pub use error::{Error, Result};

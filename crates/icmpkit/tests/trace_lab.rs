@@ -1,19 +1,24 @@
 //! The trace library against real kernels: ECMP paths (a multipath route
-//! with L4 hashing) seen with several flows while one Paris flow keeps one
-//! path, and RFC 4884 MPLS extensions in time-exceeded errors crafted with
-//! the wire crate's builder by a responder in a namespace.
+//! with L4 hashing, IPv4 and IPv6) seen with several flows while one Paris
+//! flow keeps one path, for UDP and raw TCP alike; what raw TCP probes put
+//! on the wire (one source port per flow, captured in the client's
+//! namespace); SYN-ACKs and resets both ending a TCP trace; and RFC 4884
+//! MPLS extensions in time-exceeded errors crafted with the wire crate's
+//! builder by a responder in a namespace.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icmpkit::socket::Privilege;
 use icmpkit::trace::{Extension, Hop, Plan, ProbeProtocol, TraceOptions, traceroute_blocking};
-use icmpkit::wire::Family;
 use icmpkit::wire::checksum::checksum;
 use icmpkit::wire::extension::{ErrorBody, Extensions, MplsEntry, MplsStack, Object};
+use icmpkit::wire::ip::{ipv4, ipv6};
+use icmpkit::wire::{Family, tcp};
 use icmpkit_lab::{Lab, Ns, lab_or_skip};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -37,47 +42,114 @@ fn options(
     }
 }
 
-/// client — r1 =(a | b)= r3 — server: r1 splits 10.6.0.0/24 over a and b
-/// with an L4 hash (`fib_multipath_hash_policy=1`).
+/// client — r1 =(a | b)= r3 — server, dual-stack: r1 splits the server's
+/// link (10.6.0.0/24, fd00:6::/64) over a and b with an L4 hash
+/// (`fib_multipath_hash_policy=1`).
 struct Diamond {
     client: Ns,
 }
 
+/// The server's addresses.
+const SERVER_V4: &str = "10.6.0.2";
+const SERVER_V6: &str = "fd00:6::2";
+
 fn diamond(lab: &Lab) -> Diamond {
     let ns = |n| lab.namespace(n).expect("namespace");
     let (client, r1, a, b, r3, server) = (ns("c"), ns("r1"), ns("a"), ns("b"), ns("r3"), ns("s"));
-    let link = |x: &Ns, xa: &str, y: &Ns, ya: &str| {
-        lab.connect(x, xa, y, ya).expect("link");
+    // Link i: 10.i.0.0/24 and fd00:i::/64, .1 / ::1 on the left end.
+    let link = |x: &Ns, y: &Ns, i: u8| {
+        lab.connect_dual(
+            x,
+            [&format!("10.{i}.0.1/24"), &format!("fd00:{i}::1/64")],
+            y,
+            [&format!("10.{i}.0.2/24"), &format!("fd00:{i}::2/64")],
+        )
+        .expect("link");
     };
-    link(&client, "10.1.0.1/24", &r1, "10.1.0.2/24");
-    link(&r1, "10.2.0.1/24", &a, "10.2.0.2/24");
-    link(&r1, "10.3.0.1/24", &b, "10.3.0.2/24");
-    link(&a, "10.4.0.1/24", &r3, "10.4.0.2/24");
-    link(&b, "10.5.0.1/24", &r3, "10.5.0.2/24");
-    link(&r3, "10.6.0.1/24", &server, "10.6.0.2/24");
+    link(&client, &r1, 1);
+    link(&r1, &a, 2);
+    link(&r1, &b, 3);
+    link(&a, &r3, 4);
+    link(&b, &r3, 5);
+    link(&r3, &server, 6);
     for r in [&r1, &a, &b, &r3] {
         r.forwarding(true).unwrap();
     }
-    client.route("default via 10.1.0.2").unwrap();
-    server.route("default via 10.6.0.1").unwrap();
+    let routes = |ns: &Ns, specs: &[&str]| {
+        for spec in specs {
+            ns.route(spec).unwrap();
+            ns.route(&v6_route(spec)).unwrap();
+        }
+    };
+    routes(&client, &["default via 10.1.0.2"]);
+    routes(&server, &["default via 10.6.0.1"]);
     r1.sysctl("net.ipv4.fib_multipath_hash_policy", "1")
         .unwrap();
-    r1.route("10.6.0.0/24 nexthop via 10.2.0.2 nexthop via 10.3.0.2")
+    r1.sysctl("net.ipv6.fib_multipath_hash_policy", "1")
         .unwrap();
-    r1.route("10.4.0.0/24 via 10.2.0.2").unwrap();
-    r1.route("10.5.0.0/24 via 10.3.0.2").unwrap();
-    a.route("default via 10.4.0.2").unwrap();
-    a.route("10.1.0.0/24 via 10.2.0.1").unwrap();
-    b.route("default via 10.5.0.2").unwrap();
-    b.route("10.1.0.0/24 via 10.3.0.1").unwrap();
-    // r3 answers from the interface the probe came in on, so hop 3 tells
-    // the two paths apart too.
+    routes(
+        &r1,
+        &[
+            "10.6.0.0/24 nexthop via 10.2.0.2 nexthop via 10.3.0.2",
+            "10.4.0.0/24 via 10.2.0.2",
+            "10.5.0.0/24 via 10.3.0.2",
+        ],
+    );
+    routes(&a, &["default via 10.4.0.2", "10.1.0.0/24 via 10.2.0.1"]);
+    routes(&b, &["default via 10.5.0.2", "10.1.0.0/24 via 10.3.0.1"]);
+    // IPv4: r3 answers from the interface the probe came in on, so hop 3
+    // tells the two paths apart too (IPv6 has no such switch).
     r3.sysctl("net.ipv4.icmp_errors_use_inbound_ifaddr", "1")
         .unwrap();
-    r3.route("10.1.0.0/24 via 10.4.0.1").unwrap();
-    r3.route("10.2.0.0/24 via 10.4.0.1").unwrap();
-    r3.route("10.3.0.0/24 via 10.5.0.1").unwrap();
+    routes(
+        &r3,
+        &[
+            "10.1.0.0/24 via 10.4.0.1",
+            "10.2.0.0/24 via 10.4.0.1",
+            "10.3.0.0/24 via 10.5.0.1",
+        ],
+    );
     Diamond { client }
+}
+
+/// The IPv6 twin of an IPv4 route spec of the diamond: `10.i.0.0/24` is
+/// `fd00:i::/64`, `10.i.0.h` is `fd00:i::h`.
+fn v6_route(spec: &str) -> String {
+    spec.split_whitespace()
+        .map(|word| match word.strip_prefix("10.") {
+            Some(rest) => {
+                let parts: Vec<&str> = rest.split(['.', '/']).collect();
+                if word.ends_with("/24") {
+                    format!("fd00:{}::/64", parts[0])
+                } else {
+                    format!("fd00:{}::{}", parts[0], parts[2])
+                }
+            }
+            None => word.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Hop 2's two possible responders (a, b) for a family.
+fn hop2_paths(family: Family) -> Vec<IpAddr> {
+    match family {
+        Family::V4 => vec![
+            Ipv4Addr::new(10, 2, 0, 2).into(),
+            Ipv4Addr::new(10, 3, 0, 2).into(),
+        ],
+        Family::V6 => vec![
+            "fd00:2::2".parse::<Ipv6Addr>().unwrap().into(),
+            "fd00:3::2".parse::<Ipv6Addr>().unwrap().into(),
+        ],
+    }
+}
+
+fn server(family: Family) -> &'static str {
+    match family {
+        Family::V4 => SERVER_V4,
+        Family::V6 => SERVER_V6,
+    }
 }
 
 fn responders(hop: &Hop) -> Vec<IpAddr> {
@@ -86,57 +158,258 @@ fn responders(hop: &Hop) -> Vec<IpAddr> {
     all
 }
 
+/// Traces with 8 flows until both paths show at hop 2 (3 tries: 8 flows
+/// with random ports all hash one way once in 128 traces); returns the
+/// last hops. Flows that never spread (one shared flow identifier) fail.
+fn spread_trace(protocol: ProbeProtocol, family: Family) -> Vec<Hop> {
+    let mut hops = Vec::new();
+    for _ in 0..3 {
+        hops = traceroute_blocking(
+            server(family),
+            &options(protocol, 8, 1, Privilege::Privileged),
+        )
+        .expect("trace");
+        if hops.len() > 1 && responders(&hops[1]) == hop2_paths(family) {
+            break;
+        }
+    }
+    hops
+}
+
 #[test]
 fn flows_reveal_both_equal_cost_paths_and_paris_keeps_one() {
     let lab = lab_or_skip!("flows_reveal_both_equal_cost_paths_and_paris_keeps_one");
     let d = diamond(&lab);
     let _inside = d.client.enter().unwrap();
-    let both: Vec<IpAddr> = vec![
-        Ipv4Addr::new(10, 2, 0, 2).into(),
-        Ipv4Addr::new(10, 3, 0, 2).into(),
-    ];
     // Linux hashes UDP/TCP ports only (proto_ports_offset): ICMP flows of
     // one source and destination always share a path there, so only the
     // transport protocols can show the split in this lab.
-    for protocol in [ProbeProtocol::Udp, ProbeProtocol::Tcp] {
-        let hops = traceroute_blocking("10.6.0.2", &options(protocol, 8, 1, Privilege::Auto))
-            .expect("trace");
-        assert_eq!(hops.len(), 4, "{protocol:?}: {hops:#?}");
-        assert_eq!(
-            responders(&hops[1]),
-            both,
-            "{protocol:?}: 8 flows see both paths"
-        );
-        assert_eq!(hops[1].packets_received, 8);
-        // Each UDP flow stays on its path: hop 3's responder follows hop
-        // 2's. (TCP probes in flight together cannot share a source port,
-        // so TCP flows are not Paris-stable; see the module docs.)
-        if protocol == ProbeProtocol::Tcp {
-            continue;
+    for family in [Family::V4, Family::V6] {
+        let both = hop2_paths(family);
+        for protocol in [ProbeProtocol::Udp, ProbeProtocol::Tcp] {
+            let hops = spread_trace(protocol, family);
+            let what = format!("{protocol:?} {family:?}");
+            assert_eq!(hops.len(), 4, "{what}: {hops:#?}");
+            assert!(hops[3].reached, "{what}: {hops:#?}");
+            assert_eq!(responders(&hops[1]), both, "{what}: 8 flows see both paths");
+            assert_eq!(hops[1].packets_received, 8, "{what}");
+            if family == Family::V6 {
+                continue;
+            }
+            // Each flow stays on its path: hop 3's responder (r3 answers
+            // from the interface the probe came in on) follows hop 2's.
+            for probe in &hops[1].probes {
+                let via_a = probe.reply.as_ref().unwrap().from == both[0];
+                let next = hops[2]
+                    .probes
+                    .iter()
+                    .find(|p| p.flow == probe.flow)
+                    .and_then(|p| p.reply.as_ref())
+                    .unwrap();
+                let want: IpAddr = if via_a {
+                    Ipv4Addr::new(10, 4, 0, 2).into()
+                } else {
+                    Ipv4Addr::new(10, 5, 0, 2).into()
+                };
+                assert_eq!(next.from, want, "{what} flow {}", probe.flow);
+            }
         }
-        for probe in &hops[1].probes {
-            let via_a = probe.reply.as_ref().unwrap().from == both[0];
-            let next = hops[2]
-                .probes
-                .iter()
-                .find(|p| p.flow == probe.flow)
-                .and_then(|p| p.reply.as_ref())
-                .unwrap();
-            let want: IpAddr = if via_a {
-                Ipv4Addr::new(10, 4, 0, 2).into()
-            } else {
-                Ipv4Addr::new(10, 5, 0, 2).into()
-            };
-            assert_eq!(next.from, want, "{protocol:?} flow {}", probe.flow);
+        // One Paris flow, many probes in flight at once: always one path,
+        // run after run (each run a new flow identifier, maybe another path).
+        for protocol in [ProbeProtocol::Icmp, ProbeProtocol::Udp, ProbeProtocol::Tcp] {
+            for run in 0..3 {
+                let hops = traceroute_blocking(
+                    server(family),
+                    &options(protocol, 1, 10, Privilege::Privileged),
+                )
+                .expect("trace");
+                let what = format!("{protocol:?} {family:?} run {run}");
+                assert_eq!(hops.len(), 4, "{what}: {hops:#?}");
+                for hop in &hops {
+                    assert_eq!(hop.responders.len(), 1, "{what}: {hop:#?}");
+                    assert_eq!(hop.packets_received, 10, "{what}: {hop:#?}");
+                }
+                assert!(hops[3].reached, "{what}");
+            }
         }
     }
-    // One Paris flow, many probes in flight at once: always the same path.
-    for protocol in [ProbeProtocol::Icmp, ProbeProtocol::Udp] {
-        let hops = traceroute_blocking("10.6.0.2", &options(protocol, 1, 10, Privilege::Auto))
-            .expect("trace");
-        assert_eq!(hops[1].responders.len(), 1, "{protocol:?}: {:#?}", hops[1]);
-        assert_eq!(hops[1].packets_received, 10);
-        assert_eq!(hops[2].responders.len(), 1);
+}
+
+/// A TCP segment seen in a capture, with its IP addresses and TTL.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    tcp: tcp::Repr,
+}
+
+/// The TCP segments among captured IP packets (no IPv6 extension headers
+/// in this lab); every SYN's checksum is checked.
+fn tcp_segments(packets: &[Vec<u8>]) -> Vec<Segment> {
+    packets
+        .iter()
+        .filter_map(|p| {
+            let (src, dst, ttl, payload): (IpAddr, IpAddr, u8, &[u8]) = match p[0] >> 4 {
+                4 => {
+                    let ip = ipv4::Packet::new_checked(&p[..]).ok()?;
+                    if ip.protocol() != tcp::PROTOCOL {
+                        return None;
+                    }
+                    let src = ip.src_addr().into();
+                    let dst = ip.dst_addr().into();
+                    (src, dst, ip.ttl(), ip.into_payload())
+                }
+                _ => {
+                    let ip = ipv6::Packet::new_checked(&p[..]).ok()?;
+                    if ip.next_header() != tcp::PROTOCOL {
+                        return None;
+                    }
+                    let src = ip.src_addr().into();
+                    let dst = ip.dst_addr().into();
+                    (src, dst, ip.hop_limit(), ip.into_payload())
+                }
+            };
+            let (tcp, _) = tcp::Repr::parse(payload).ok()?;
+            // Our probes carry the checksum we computed. (The kernel's own
+            // segments leave it to the veth "hardware", after capture.)
+            if tcp.flags == tcp::Flags::SYN {
+                assert!(tcp::verify(src, dst, payload), "bad TCP checksum: {p:02x?}");
+            }
+            Some(Segment { src, dst, ttl, tcp })
+        })
+        .collect()
+}
+
+/// Our SYN probes among captured segments: port → TTL → sequence numbers.
+fn syns_by_port(segments: &[Segment], to: IpAddr) -> BTreeMap<u16, BTreeMap<u8, Vec<u32>>> {
+    let mut ports: BTreeMap<u16, BTreeMap<u8, Vec<u32>>> = BTreeMap::new();
+    for s in segments {
+        if s.dst == to && s.tcp.flags == tcp::Flags::SYN {
+            ports
+                .entry(s.tcp.src_port)
+                .or_default()
+                .entry(s.ttl)
+                .or_default()
+                .push(s.tcp.sequence);
+        }
+    }
+    ports
+}
+
+#[test]
+fn raw_tcp_probes_of_a_flow_share_one_source_port() {
+    let lab = lab_or_skip!("raw_tcp_probes_of_a_flow_share_one_source_port");
+    let d = diamond(&lab);
+    for family in [Family::V4, Family::V6] {
+        let to: IpAddr = server(family).parse().unwrap();
+        for flows in [1u16, 8] {
+            let what = format!("{family:?} {flows} flow(s)");
+            let capture = d.client.capture().expect("capture");
+            let hops = {
+                let _inside = d.client.enter().unwrap();
+                traceroute_blocking(
+                    server(family),
+                    &options(ProbeProtocol::Tcp, flows, 3, Privilege::Privileged),
+                )
+                .expect("trace")
+            };
+            let segments = tcp_segments(&capture.finish());
+            assert_eq!(hops.len(), 4, "{what}: {hops:#?}");
+            let ports = syns_by_port(&segments, to);
+            assert_eq!(
+                ports.len(),
+                usize::from(flows),
+                "{what}: one source port per flow: {ports:?}"
+            );
+            for (port, ttls) in &ports {
+                for ttl in 1..=4u8 {
+                    let sent = ttls.get(&ttl).map_or(0, Vec::len);
+                    assert_eq!(
+                        sent, 3,
+                        "{what}: port {port} sent its 3 probes to TTL {ttl}: {ttls:?}"
+                    );
+                }
+                // Every probe has a sequence number of its own.
+                let all: Vec<u32> = ttls.values().flatten().copied().collect();
+                let distinct: BTreeSet<u32> = all.iter().copied().collect();
+                assert_eq!(distinct.len(), all.len(), "{what}: {ttls:?}");
+            }
+            // Every probe counted in the report went out as one of them.
+            let reported: usize = hops.iter().map(|h| h.packets_sent).sum();
+            let captured: usize = ports
+                .values()
+                .flat_map(|t| t.iter().filter(|(ttl, _)| **ttl <= 4))
+                .map(|(_, seqs)| seqs.len())
+                .sum();
+            assert_eq!(reported, captured, "{what}");
+        }
+    }
+}
+
+/// A listener in `ns` on `port`, IPv4 and IPv6.
+fn listen(ns: &Ns, port: u16) -> (TcpListener, TcpListener) {
+    let _inside = ns.enter().unwrap();
+    let v4 = TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)).unwrap();
+    let v6 = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP)).unwrap();
+    v6.set_only_v6(true).unwrap();
+    v6.bind(&SockAddr::from(std::net::SocketAddr::from((
+        Ipv6Addr::UNSPECIFIED,
+        port,
+    ))))
+    .unwrap();
+    v6.listen(16).unwrap();
+    (v4, v6.into())
+}
+
+#[test]
+fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
+    let lab = lab_or_skip!("raw_tcp_trace_ends_at_a_syn_ack_or_a_reset");
+    let c = lab.chain(3).expect("chain");
+    let (open, closed) = (8080, 8081);
+    let _listeners = listen(c.server(), open);
+    for (server, path) in [
+        (
+            IpAddr::from(c.server_v4()),
+            c.hops_v4()
+                .into_iter()
+                .map(IpAddr::from)
+                .collect::<Vec<_>>(),
+        ),
+        (
+            c.server_v6().into(),
+            c.hops_v6().into_iter().map(IpAddr::from).collect(),
+        ),
+    ] {
+        for port in [open, closed] {
+            let what = format!("{server} port {port}");
+            let capture = c.client().capture().expect("capture");
+            let hops = {
+                let _inside = c.client().enter().unwrap();
+                let opts = TraceOptions {
+                    port: Some(port),
+                    ..options(ProbeProtocol::Tcp, 1, 3, Privilege::Privileged)
+                };
+                traceroute_blocking(&server.to_string(), &opts).expect("trace")
+            };
+            let segments = tcp_segments(&capture.finish());
+            let addresses: Vec<IpAddr> = hops.iter().filter_map(|h| h.address).collect();
+            assert_eq!(addresses, path, "{what}: {hops:#?}");
+            let last = hops.last().unwrap();
+            assert!(last.reached, "{what}: {last:#?}");
+            assert_eq!(last.packets_received, 3, "{what}: {last:#?}");
+            // The flags the server answered with, as tcpdump shows them.
+            let answers: BTreeSet<String> = segments
+                .iter()
+                .filter(|s| s.src == server && s.tcp.src_port == port)
+                .map(|s| s.tcp.flags.to_string())
+                .collect();
+            if port == open {
+                assert!(answers.contains("S."), "{what}: {answers:?}");
+            } else {
+                assert_eq!(answers, BTreeSet::from(["R.".to_string()]), "{what}");
+            }
+        }
     }
 }
 

@@ -646,14 +646,16 @@ fn local_ip(socket: &Socket) -> io::Result<IpAddr> {
 /// The IPv4 header length a raw socket delivers before the ICMP message,
 /// clamped to the data (a malformed header yields an empty ICMP range, not
 /// a panic).
-fn ipv4_header_len(packet: &[u8]) -> usize {
+pub(super) fn ipv4_header_len(packet: &[u8]) -> usize {
     let ihl = packet.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
     ihl.min(packet.len())
 }
 
 /// Runs a receive, skipping the socket's pending asynchronous errors (each
 /// sits in detail on the error queue) and interruptions.
-fn retry_past_socket_errors<T>(mut receive: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+pub(super) fn retry_past_socket_errors<T>(
+    mut receive: impl FnMut() -> io::Result<T>,
+) -> io::Result<T> {
     // Each skipped error was cleared by the kernel; the bound keeps a storm
     // of ICMP errors from starving the caller.
     const MAX_SKIPS: usize = 64;
@@ -671,7 +673,7 @@ fn retry_past_socket_errors<T>(mut receive: impl FnMut() -> io::Result<T>) -> io
 /// (now cleared), tries once more: a failed send transmitted nothing, and a
 /// genuine failure (no route, `EMSGSIZE` under [`PmtuDisc::Do`], broadcast
 /// without `SO_BROADCAST`) fails again and is returned.
-fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+pub(super) fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     loop {
         match send() {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -10,6 +10,11 @@
 //! with the router that sent them. [`AsyncIcmpSocket`] is the same on
 //! tokio. Batches use `recvmmsg`/`sendmmsg`.
 //!
+//! Traceroute's other probes have sockets of their own: [`TransportSocket`]
+//! (unprivileged UDP and TCP-connect probes, errors from the error queue)
+//! and [`RawTcpSocket`] (hand-built TCP SYNs, every incoming TCP segment);
+//! [`RawIpSocket`] sends packets whose IP header the caller wrote.
+//!
 //! The only `unsafe` code in icmpkit lives in this module's private `sys`
 //! layer.
 //!
@@ -30,6 +35,7 @@ mod icmp_socket;
 mod options;
 mod privileges;
 mod raw_ip;
+mod raw_tcp;
 #[cfg(target_os = "linux")]
 mod sys;
 #[cfg(not(target_os = "linux"))]
@@ -43,4 +49,5 @@ pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
 pub use privileges::{drop_privileges, permission_hint};
 pub use raw_ip::RawIpSocket;
+pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};

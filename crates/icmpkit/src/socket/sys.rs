@@ -715,3 +715,16 @@ pub(super) fn register_transport_with_reactor(
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
         .map_err(Into::into)
 }
+
+/// Registers a raw TCP socket with the current tokio reactor, for reading
+/// and its error queue.
+pub(super) fn register_raw_tcp_with_reactor(
+    socket: super::RawTcpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
+    use tokio::io::Interest;
+    // SAFETY: a `RawTcpSocket` owns its descriptor and offers no way to
+    // close or replace it, so the fd stays valid and the same while
+    // registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
+        .map_err(Into::into)
+}

@@ -125,3 +125,9 @@ pub(super) fn register_transport_with_reactor(
 ) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
     Err(unsupported())
 }
+
+pub(super) fn register_raw_tcp_with_reactor(
+    _: super::RawTcpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
+    Err(unsupported())
+}

@@ -1,8 +1,9 @@
 //! The I/O of a trace: opens the sockets for the chosen protocol and
 //! privilege, sends what the [`Session`] says, and turns what the sockets
-//! deliver (raw ICMP messages, error-queue entries, TCP connection results)
-//! into answers for it. Each socket has a reader task; they all feed one
-//! channel, so the loop waits on one thing besides its next deadline.
+//! deliver (raw ICMP messages, error-queue entries, TCP segments read raw
+//! or TCP connection results) into answers for it. Each socket has a
+//! reader task; they all feed one channel, so the loop waits on one thing
+//! besides its next deadline.
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -18,8 +19,9 @@ use crate::engine::clock::{Timestamp, round_trip};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::resolve::{Target, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege,
-    QueuedError, SocketKind, SocketOptions, TransportKind, TransportSocket,
+    AsyncIcmpSocket, AsyncRawTcpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, PmtuDisc,
+    Privilege, QueuedError, RawTcpSocket, SocketKind, SocketOptions, TransportKind,
+    TransportSocket, route_source,
 };
 use crate::{Error, Result};
 
@@ -45,9 +47,9 @@ pub struct TraceOptions {
     pub port: Option<u16>,
     /// Bytes of probe data after the ICMP/UDP header (default 32, which
     /// makes traceroute's 60-byte IPv4 packets). ICMP probes need 2, and
-    /// carry a validating stamp from 26 on. With path-MTU discovery
-    /// ([`Plan::path_mtu`], ICMP and UDP probes only) each probe's size
-    /// sets it instead.
+    /// carry a validating stamp from 26 on. TCP SYNs carry none. With
+    /// path-MTU discovery ([`Plan::path_mtu`]) each probe's size sets it
+    /// instead (TCP: raw sockets only, the SYN then carries data).
     pub data_size: usize,
     /// Source address, interface, TOS, mark. The TTL is set per probe.
     pub socket: SocketOptions,
@@ -81,6 +83,19 @@ pub const DEFAULT_UDP_PORT: u16 = 33434;
 /// Default TCP destination port.
 pub const DEFAULT_TCP_PORT: u16 = 80;
 
+/// The raw TCP sender and what its probes need.
+#[derive(Debug)]
+struct RawTcp {
+    socket: Arc<AsyncRawTcpSocket>,
+    source: IpAddr,
+    sequence_base: u32,
+    /// Bound (not listening) TCP sockets holding each flow's source port,
+    /// so no other socket of the host takes it while the trace runs. The
+    /// kernel still answers the destination's SYN-ACKs with resets, as for
+    /// `traceroute -T`: nothing here accepts them.
+    reserved: Vec<TransportSocket>,
+}
+
 /// Something a reader task got.
 #[derive(Debug)]
 struct Arrival {
@@ -102,10 +117,16 @@ pub struct Tracer {
     icmp: Option<Arc<AsyncIcmpSocket>>,
     /// UDP: one socket per flow (its port is the flow).
     udp: Vec<Arc<AsyncTransportSocket>>,
-    /// TCP: the probe each local port belongs to.
+    /// Unprivileged TCP: the probe each local port belongs to.
     tcp_ports: HashMap<u16, u16>,
     /// TCP: one source port per flow, reused by each probe of the flow.
     tcp_flow_ports: Vec<u16>,
+    /// Raw TCP probes (privileged): their socket, the source address their
+    /// checksum covers, and the sequence number of probe 0.
+    raw_tcp: Option<RawTcp>,
+    /// Raw TCP: the probe each acknowledgment number answers (a probe's
+    /// sequence + 1, and + its payload for a reset to a path-MTU probe).
+    tcp_acks: HashMap<u32, u16>,
     kind: SocketKind,
     port: u16,
     data_size: usize,
@@ -139,10 +160,11 @@ impl Tracer {
         let session = Session::new(opts.plan.clone()).map_err(Error::InvalidOption)?;
         let family = target.family();
         let discover_mtu = opts.plan.path_mtu.is_some();
-        if discover_mtu && opts.protocol == ProbeProtocol::Tcp {
-            return Err(Error::InvalidOption(
-                "path-MTU discovery needs ICMP or UDP probes (a TCP SYN carries no data)".into(),
-            ));
+        if discover_mtu
+            && opts.protocol == ProbeProtocol::Tcp
+            && opts.privilege == Privilege::Unprivileged
+        {
+            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
         }
         if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
             return Err(Error::InvalidOption(
@@ -160,6 +182,9 @@ impl Tracer {
             _ => DEFAULT_UDP_PORT,
         });
         let (icmp, kind) = open_icmp(family, opts)?;
+        if discover_mtu && opts.protocol == ProbeProtocol::Tcp && kind != SocketKind::Raw {
+            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
+        }
         let echo_id = match (&icmp, kind) {
             (Some(s), SocketKind::Datagram) => s.echo_id().unwrap_or(0),
             _ => rand::random(),
@@ -188,12 +213,32 @@ impl Tracer {
                 context: "reading a UDP probe socket's port".into(),
                 source,
             })?;
-        let tcp_flow_ports = if opts.protocol == ProbeProtocol::Tcp {
-            (0..opts.plan.flows)
-                .map(|_| free_tcp_port(family, opts.socket.source))
-                .collect::<Result<Vec<_>>>()?
+        let raw_tcp = if opts.protocol == ProbeProtocol::Tcp && kind == SocketKind::Raw {
+            let mut destination = target.socket_addr();
+            destination.set_port(port);
+            Some(open_raw_tcp(family, destination, opts)?)
         } else {
-            Vec::new()
+            None
+        };
+        let tcp_flow_ports = match (&raw_tcp, opts.protocol) {
+            (Some(raw), _) => raw
+                .reserved
+                .iter()
+                .map(|s| s.local_addr().map(|a| a.port()))
+                .collect::<io::Result<Vec<_>>>()
+                .map_err(|source| Error::SocketUnavailable {
+                    context: "reading a reserved TCP port".into(),
+                    source,
+                })?,
+            (None, ProbeProtocol::Tcp) => (0..opts.plan.flows)
+                .map(|_| free_tcp_port(family, opts.socket.source))
+                .collect::<Result<Vec<_>>>()?,
+            (None, _) => Vec::new(),
+        };
+        let flow_ports = if raw_tcp.is_some() {
+            tcp_flow_ports.clone()
+        } else {
+            udp_ports
         };
         let matcher = Arc::new(Matcher {
             family,
@@ -201,7 +246,8 @@ impl Tracer {
             protocol: opts.protocol,
             echo_id,
             dst_port: port,
-            udp_ports,
+            flow_ports,
+            tcp_sequence_base: raw_tcp.as_ref().map(|r| r.sequence_base),
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let mut tracer = Tracer {
@@ -216,6 +262,8 @@ impl Tracer {
             udp,
             tcp_ports: HashMap::new(),
             tcp_flow_ports,
+            raw_tcp,
+            tcp_acks: HashMap::new(),
             kind,
             port,
             data_size: opts.data_size,
@@ -238,7 +286,9 @@ impl Tracer {
 
     /// The ICMP socket's kind: raw, or datagram (unprivileged). For UDP and
     /// TCP probes, raw means a raw listener sees the errors (with their
-    /// extensions); datagram means they come from the error queues.
+    /// extensions), and TCP SYNs are built and sent on a raw TCP socket
+    /// (one source port per flow: Paris-stable); datagram means the errors
+    /// come from the error queues and each TCP probe is a `connect()`.
     pub fn socket_kind(&self) -> SocketKind {
         self.kind
     }
@@ -324,6 +374,17 @@ impl Tracer {
                 Some(&seq) => seq,
                 None => return,
             },
+            ProbeKey::TcpAck { port, ack } => match self.tcp_acks.get(&ack) {
+                Some(&seq)
+                    if self
+                        .tcp_flow_ports
+                        .get(usize::from(self.session.probe(seq).flow))
+                        == Some(&port) =>
+                {
+                    seq
+                }
+                _ => return,
+            },
         };
         let Some(sent) = self.session.sent_at(seq) else {
             return;
@@ -364,6 +425,9 @@ impl Tracer {
         let result = match self.protocol {
             ProbeProtocol::Icmp => self.send_icmp(seq, spec.ttl, spec.flow, data_size, at),
             ProbeProtocol::Udp => self.send_udp(seq, spec.ttl, spec.flow, data_size),
+            ProbeProtocol::Tcp if self.raw_tcp.is_some() => {
+                self.send_raw_tcp(seq, spec.ttl, spec.flow, spec.size.map_or(0, |_| data_size))
+            }
             ProbeProtocol::Tcp => self.send_tcp(seq, spec.ttl, spec.flow),
         };
         let events = match result {
@@ -387,9 +451,14 @@ impl Tracer {
             // Every IPv6 link carries 1280 bytes (RFC 8200).
             Family::V6 => (40, size.max(1280)),
         };
-        // ICMP echo and UDP headers are both 8 bytes; ICMP needs 2 data
-        // bytes for its Paris checksum.
-        (size as usize).saturating_sub(ip_header + 8).max(2)
+        match self.protocol {
+            ProbeProtocol::Tcp => (size as usize).saturating_sub(ip_header + 20),
+            // ICMP echo and UDP headers are both 8 bytes; ICMP needs 2 data
+            // bytes for its Paris checksum.
+            ProbeProtocol::Icmp | ProbeProtocol::Udp => {
+                (size as usize).saturating_sub(ip_header + 8).max(2)
+            }
+        }
     }
 
     /// After a send refused with `EMSGSIZE`: the MTU the kernel queued
@@ -412,6 +481,13 @@ impl Tracer {
             ProbeProtocol::Udp => {
                 if let Some(socket) = self.udp.get(usize::from(flow)) {
                     while let Ok(Some(q)) = socket.get_ref().recv_error(&mut buf) {
+                        take(q, &buf);
+                    }
+                }
+            }
+            ProbeProtocol::Tcp => {
+                if let Some(raw) = &self.raw_tcp {
+                    while let Ok(Some(q)) = raw.socket.get_ref().recv_error(&mut buf) {
                         take(q, &buf);
                     }
                 }
@@ -483,6 +559,38 @@ impl Tracer {
         Ok(())
     }
 
+    /// A raw SYN from the flow's reserved port, numbered by its sequence.
+    fn send_raw_tcp(&mut self, seq: u16, ttl: u8, flow: u16, payload_len: usize) -> io::Result<()> {
+        let raw = self
+            .raw_tcp
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no raw TCP socket"))?;
+        let port = *self
+            .tcp_flow_ports
+            .get(usize::from(flow))
+            .ok_or_else(|| io::Error::other("no TCP port for this flow"))?;
+        let sequence = probe::tcp_sequence(raw.sequence_base, seq);
+        probe::tcp_syn(
+            SocketAddr::new(raw.source, port),
+            self.destination(),
+            sequence,
+            payload_len,
+            &mut self.send_buf,
+        )
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let socket = raw.socket.get_ref();
+        socket.set_ttl(ttl)?;
+        socket.send_to(&self.send_buf, self.target.address, self.target.scope_id)?;
+        // A SYN-ACK acknowledges the SYN alone (data in a SYN is dropped
+        // without a Fast Open cookie); a reset acknowledges the data too.
+        let ack = sequence.wrapping_add(1);
+        self.tcp_acks.insert(ack, seq);
+        self.tcp_acks
+            .insert(ack.wrapping_add(payload_len as u32), seq);
+        Ok(())
+    }
+
+    /// An unprivileged TCP probe: a non-blocking `connect()`.
     fn send_tcp(&mut self, seq: u16, ttl: u8, flow: u16) -> io::Result<()> {
         // A flow keeps its source port (Paris) while none of its probes is
         // in flight and the port can be bound and connected again;
@@ -526,6 +634,13 @@ impl Tracer {
         if let Some(icmp) = &self.icmp {
             self.tasks.push(tokio::spawn(read_icmp(
                 Arc::clone(icmp),
+                Arc::clone(&self.matcher),
+                self.tx.clone(),
+            )));
+        }
+        if let Some(raw) = &self.raw_tcp {
+            self.tasks.push(tokio::spawn(read_raw_tcp(
+                Arc::clone(&raw.socket),
                 Arc::clone(&self.matcher),
                 self.tx.clone(),
             )));
@@ -584,6 +699,36 @@ fn open_icmp(
         source,
     })?;
     Ok((Some(Arc::new(socket)), kind))
+}
+
+/// `--mtu -T` without raw sockets.
+const UNPRIVILEGED_TCP_MTU: &str = "path-MTU discovery with TCP probes needs raw sockets \
+     (CAP_NET_RAW): unprivileged TCP probes are connect() calls, whose SYN cannot be sized";
+
+/// Opens the raw TCP sender for probes to `destination`: DF set with
+/// path-MTU discovery, the source address the route picks (for the
+/// checksum), one reserved source port per flow.
+fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) -> Result<RawTcp> {
+    let mut socket_opts = opts.socket.clone();
+    socket_opts.ttl = None;
+    if opts.plan.path_mtu.is_some() {
+        socket_opts.pmtu = Some(PmtuDisc::Probe);
+    }
+    let socket = RawTcpSocket::open(family, &socket_opts)?;
+    let source = route_source(destination, &socket_opts)?;
+    let reserved = (0..opts.plan.flows)
+        .map(|_| TransportSocket::open(family, TransportKind::Tcp, opts.socket.source, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let socket = AsyncRawTcpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
+        context: "registering the raw TCP socket with the runtime".into(),
+        source,
+    })?;
+    Ok(RawTcp {
+        socket: Arc::new(socket),
+        source,
+        sequence_base: rand::random(),
+        reserved,
+    })
 }
 
 fn register(socket: TransportSocket) -> Result<AsyncTransportSocket> {
@@ -654,6 +799,40 @@ async fn read_icmp(
         while let Ok(received) = inner.recv(&mut buf) {
             let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
             if let Some(response) = matcher.raw_message(icmp, received.source) {
+                let arrival = Arrival {
+                    response,
+                    reply_ttl: received.ttl,
+                    kernel_time: received.kernel_time,
+                    received: Timestamp::now(),
+                };
+                if tx.send(arrival).is_err() {
+                    return;
+                }
+            }
+        }
+        guard.clear_ready();
+    }
+}
+
+/// Reads the raw TCP socket: the destination's SYN-ACKs and resets. Its
+/// error queue is only emptied (the ICMP listener reads the errors, with
+/// their extensions; the driver takes local `EMSGSIZE`s right after the
+/// send that caused them).
+async fn read_raw_tcp(
+    socket: Arc<AsyncRawTcpSocket>,
+    matcher: Arc<Matcher>,
+    tx: mpsc::UnboundedSender<Arrival>,
+) {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let Ok(mut guard) = socket.ready().await else {
+            return;
+        };
+        let inner = guard.get_inner();
+        while let Ok(Some(_)) = inner.recv_error(&mut buf) {}
+        while let Ok(received) = inner.recv(&mut buf) {
+            let segment = buf.get(received.segment.clone()).unwrap_or(&[]);
+            if let Some(response) = matcher.tcp_segment(segment, received.source) {
                 let arrival = Arrival {
                     response,
                     reply_ttl: received.ttl,

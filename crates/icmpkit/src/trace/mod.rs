@@ -1,6 +1,7 @@
 //! Traceroute and mtr: every TTL probed in parallel with ICMP echo, UDP or
 //! TCP SYN probes, raw or unprivileged, Paris-stable (each flow keeps one
-//! flow identifier, so per-flow load balancers keep it on one path), with
+//! flow identifier, so per-flow load balancers keep it on one path; TCP
+//! only with raw sockets, see below), with
 //! several flows to reveal ECMP paths, traceroute's annotations and RFC 4884
 //! extensions (MPLS labels).
 //!
@@ -20,6 +21,15 @@
 //! UDP/TCP probes through ordinary sockets; the time-exceeded errors come
 //! back on their error queues (`IP_RECVERR`). The error queue does not
 //! carry RFC 4884 extensions nor the error's TTL: those need a raw socket.
+//!
+//! TCP probes are Paris-stable only with raw sockets (`CAP_NET_RAW`): then
+//! each flow's SYNs are built here and leave one reserved source port for
+//! one destination port, numbered by their sequence number (found again in
+//! the quoted header of an ICMP error, or as the acknowledgment of the
+//! destination's SYN-ACK or reset, read on a raw TCP socket). Unprivileged,
+//! each TCP probe is a `connect()`, and probes in flight together cannot
+//! share a port: a flow's source port, hence its path through per-flow load
+//! balancers, may change from probe to probe.
 
 mod dns;
 mod driver;

@@ -1,12 +1,13 @@
-//! Trace probes on the wire, with no I/O: building Paris-stable ICMP echo
-//! and UDP probes, and turning what comes back (packets from a raw socket,
-//! error-queue entries) into [`Response`]s that name the probe they answer.
+//! Trace probes on the wire, with no I/O: building Paris-stable ICMP echo,
+//! UDP and TCP SYN probes, and turning what comes back (packets from a raw
+//! socket, TCP segments, error-queue entries) into [`Response`]s that name
+//! the probe they answer.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use icmpkit_wire::extension::ErrorBody;
 use icmpkit_wire::quoted::Transport;
-use icmpkit_wire::{Family, checksum};
+use icmpkit_wire::{Family, checksum, tcp};
 
 use super::report::{Annotation, Extension, ReplyKind};
 
@@ -20,7 +21,12 @@ pub enum ProbeProtocol {
     Icmp,
     /// UDP datagrams to one constant port (`traceroute -U`, Paris style).
     Udp,
-    /// TCP SYNs (`traceroute -T`): each probe is a connection attempt.
+    /// TCP SYNs (`traceroute -T`). With raw sockets each flow's SYNs
+    /// leave from one reserved source port to one destination port and
+    /// are told apart by their sequence number (Paris-stable, like
+    /// `tcptraceroute`); unprivileged, each probe is a `connect()` from a
+    /// port of its own, so a flow's source port changes when its probes
+    /// overlap.
     Tcp,
 }
 
@@ -72,6 +78,39 @@ pub fn udp_payload(sequence: u16, size: usize, out: &mut Vec<u8>) {
     out.resize(size.max(4), 0);
 }
 
+/// The TCP sequence number of raw SYN probe `seq` in a trace whose
+/// sequence numbers start at `base`. Consecutive probes get consecutive
+/// numbers: a SYN arriving at a listener that still holds a half-open
+/// connection of the same flow is then inside its window and answered with
+/// a reset that acknowledges it (an out-of-window one would only make the
+/// listener repeat its first SYN-ACK).
+pub fn tcp_sequence(base: u32, seq: u16) -> u32 {
+    base.wrapping_add(u32::from(seq))
+}
+
+/// Writes a raw SYN probe from `src` to `dst` with `sequence` into `out`,
+/// followed by `payload_len` zero bytes (path-MTU probes), checksum filled
+/// in.
+pub fn tcp_syn(
+    src: SocketAddr,
+    dst: SocketAddr,
+    sequence: u32,
+    payload_len: usize,
+    out: &mut Vec<u8>,
+) -> Result<(), icmpkit_wire::Error> {
+    out.clear();
+    out.resize(tcp::HEADER_LEN + payload_len, 0);
+    let syn = tcp::Repr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        sequence,
+        ack: 0,
+        flags: tcp::Flags::SYN,
+        window: u16::MAX,
+    };
+    syn.emit(src.ip(), dst.ip(), out)
+}
+
 /// Reads the sequence back from a UDP probe's payload.
 pub fn udp_sequence(payload: &[u8]) -> Option<u16> {
     if payload.get(..2)? != UDP_HEADER {
@@ -85,8 +124,17 @@ pub fn udp_sequence(payload: &[u8]) -> Option<u16> {
 pub enum ProbeKey {
     /// By sequence number (ICMP echo sequence, UDP payload).
     Sequence(u16),
-    /// By local port (TCP probes, one socket each).
+    /// By local port (unprivileged TCP probes, one socket each).
     TcpPort(u16),
+    /// A SYN-ACK or reset to raw TCP probes from local port `port`,
+    /// acknowledging `ack`: the probe's sequence number plus one (plus its
+    /// payload, for a reset to a path-MTU probe), which the sender knows.
+    TcpAck {
+        /// The local (flow) port it was sent to.
+        port: u16,
+        /// Its acknowledgment number.
+        ack: u32,
+    },
 }
 
 /// A response to some probe, decoded but not yet matched.
@@ -166,8 +214,13 @@ pub struct Matcher {
     pub echo_id: u16,
     /// UDP/TCP: the destination port.
     pub dst_port: u16,
-    /// UDP: the local port of each flow's socket.
-    pub udp_ports: Vec<u16>,
+    /// UDP: the local port of each flow's socket; raw TCP: each flow's
+    /// reserved source port. Empty otherwise.
+    pub flow_ports: Vec<u16>,
+    /// Raw TCP probes: the sequence number of probe 0 (see
+    /// [`tcp_sequence`]). `None` for unprivileged TCP probes, which are
+    /// told apart by their local port.
+    pub tcp_sequence_base: Option<u32>,
 }
 
 impl Matcher {
@@ -241,17 +294,57 @@ impl Matcher {
                 Transport::Udp {
                     src_port, dst_port, ..
                 },
-            ) if dst_port == self.dst_port && self.udp_ports.contains(&src_port) => {
+            ) if dst_port == self.dst_port && self.flow_ports.contains(&src_port) => {
                 udp_sequence(payload.get(8..)?).map(ProbeKey::Sequence)
             }
             (
                 ProbeProtocol::Tcp,
                 Transport::Tcp {
-                    src_port, dst_port, ..
+                    src_port,
+                    dst_port,
+                    sequence,
                 },
-            ) if dst_port == self.dst_port => Some(ProbeKey::TcpPort(src_port)),
+            ) if dst_port == self.dst_port => match self.tcp_sequence_base {
+                Some(base) if self.flow_ports.contains(&src_port) => {
+                    u16::try_from(sequence.wrapping_sub(base))
+                        .ok()
+                        .map(ProbeKey::Sequence)
+                }
+                Some(_) => None,
+                None => Some(ProbeKey::TcpPort(src_port)),
+            },
             _ => None,
         }
+    }
+
+    /// Decodes a TCP segment from `from` (read on a raw TCP socket): the
+    /// destination's SYN-ACK (an open port) or reset (a closed one) to one
+    /// of our raw SYN probes, both meaning the destination is reached.
+    pub fn tcp_segment(&self, segment: &[u8], from: IpAddr) -> Option<Response> {
+        if self.protocol != ProbeProtocol::Tcp || self.tcp_sequence_base.is_none() {
+            return None;
+        }
+        let (header, _) = tcp::Repr::parse(segment).ok()?;
+        let answers_syn = header.flags.contains(tcp::Flags::ACK)
+            && (header.flags.contains(tcp::Flags::SYN) || header.flags.contains(tcp::Flags::RST));
+        if from != self.target
+            || header.src_port != self.dst_port
+            || !self.flow_ports.contains(&header.dst_port)
+            || !answers_syn
+        {
+            return None;
+        }
+        Some(Response {
+            key: ProbeKey::TcpAck {
+                port: header.dst_port,
+                ack: header.ack,
+            },
+            from,
+            kind: ReplyKind::Reached,
+            annotation: None,
+            extensions: Vec::new(),
+            echo_data: None,
+        })
     }
 
     /// Decodes an error-queue entry: ICMP `icmp_type`/`code`/`info` from
@@ -378,7 +471,8 @@ mod tests {
             protocol: ProbeProtocol::Icmp,
             echo_id: 42,
             dst_port: 0,
-            udp_ports: vec![],
+            flow_ports: vec![],
+            tcp_sequence_base: None,
         };
         let r = matcher
             .raw_message(&buf, "192.0.2.254".parse().unwrap())
@@ -397,5 +491,113 @@ mod tests {
             ..matcher
         };
         assert!(other.raw_message(&buf, target).is_none());
+    }
+
+    fn tcp_matcher(base: Option<u32>) -> Matcher {
+        Matcher {
+            family: Family::V4,
+            target: "198.51.100.7".parse().unwrap(),
+            protocol: ProbeProtocol::Tcp,
+            echo_id: 0,
+            dst_port: 443,
+            flow_ports: vec![40_000, 40_001],
+            tcp_sequence_base: base,
+        }
+    }
+
+    /// A time exceeded quoting `datagram` (IPv4 header + transport), as
+    /// routers send it: the first 8 transport bytes only.
+    fn time_exceeded_quoting(datagram: &[u8]) -> Vec<u8> {
+        let mut icmp = vec![11, 0, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&datagram[..28]);
+        icmp
+    }
+
+    fn ipv4_around(segment: &[u8]) -> Vec<u8> {
+        let mut packet = vec![
+            0x45, 0, 0, 40, 0, 0, 0x40, 0, 1, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7,
+        ];
+        packet.extend_from_slice(segment);
+        packet
+    }
+
+    #[test]
+    fn raw_syn_is_found_by_its_sequence_in_a_quote() {
+        let src: SocketAddr = "192.0.2.1:40001".parse().unwrap();
+        let dst: SocketAddr = "198.51.100.7:443".parse().unwrap();
+        let base = u32::MAX - 2;
+        let mut syn = Vec::new();
+        tcp_syn(src, dst, tcp_sequence(base, 9), 0, &mut syn).unwrap();
+        assert!(tcp::verify(src.ip(), dst.ip(), &syn));
+        let (header, _) = tcp::Repr::parse(&syn).unwrap();
+        assert_eq!(header.flags, tcp::Flags::SYN);
+        assert_eq!(header.sequence, 6, "the numbering wraps");
+        let icmp = time_exceeded_quoting(&ipv4_around(&syn));
+        let router: IpAddr = "192.0.2.254".parse().unwrap();
+        let r = tcp_matcher(Some(base)).raw_message(&icmp, router).unwrap();
+        assert_eq!(r.key, ProbeKey::Sequence(9));
+        assert_eq!(r.kind, ReplyKind::TimeExceeded);
+        // Another flow port or destination port: someone else's SYN.
+        let mut other = Vec::new();
+        let stranger: SocketAddr = "192.0.2.1:50000".parse().unwrap();
+        tcp_syn(stranger, dst, tcp_sequence(base, 9), 0, &mut other).unwrap();
+        let icmp = time_exceeded_quoting(&ipv4_around(&other));
+        assert!(tcp_matcher(Some(base)).raw_message(&icmp, router).is_none());
+        // Unprivileged probes are named by their port instead.
+        assert_eq!(
+            tcp_matcher(None).raw_message(&icmp, router).unwrap().key,
+            ProbeKey::TcpPort(50_000)
+        );
+    }
+
+    #[test]
+    fn syn_ack_and_reset_from_the_destination_answer_raw_syns() {
+        let target: IpAddr = "198.51.100.7".parse().unwrap();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let matcher = tcp_matcher(Some(1000));
+        let answer = |flags, src_port, dst_port, from: IpAddr| {
+            let mut segment = [0u8; tcp::HEADER_LEN];
+            tcp::Repr {
+                src_port,
+                dst_port,
+                sequence: 77,
+                ack: 1010,
+                flags,
+                window: 0,
+            }
+            .emit(from, client, &mut segment)
+            .unwrap();
+            matcher.tcp_segment(&segment, from)
+        };
+        let (syn_ack, rst_ack) = (
+            tcp::Flags::SYN | tcp::Flags::ACK,
+            tcp::Flags::RST | tcp::Flags::ACK,
+        );
+        for flags in [syn_ack, rst_ack] {
+            let r = answer(flags, 443, 40_001, target).unwrap();
+            assert_eq!(
+                r.key,
+                ProbeKey::TcpAck {
+                    port: 40_001,
+                    ack: 1010
+                }
+            );
+            assert_eq!((r.from, r.kind), (target, ReplyKind::Reached));
+        }
+        assert!(
+            answer(syn_ack, 443, 40_001, client).is_none(),
+            "not the target"
+        );
+        assert!(answer(syn_ack, 80, 40_001, target).is_none(), "other port");
+        assert!(answer(syn_ack, 443, 50_000, target).is_none(), "not a flow");
+        assert!(answer(tcp::Flags::SYN, 443, 40_001, target).is_none());
+        assert!(answer(tcp::Flags::RST, 443, 40_001, target).is_none());
+        assert!(matcher.tcp_segment(&[0; 12], target).is_none());
+        // Unprivileged probes have no raw TCP socket to read from.
+        assert!(
+            tcp_matcher(None)
+                .tcp_segment(&[0; tcp::HEADER_LEN], target)
+                .is_none()
+        );
     }
 }

@@ -34,7 +34,8 @@ pub struct TraceArgs {
     #[arg(short = 'U', long = "udp", conflicts_with = "tcp")]
     pub udp: bool,
 
-    /// TCP SYN probes (default port 80).
+    /// TCP SYN probes (default port 80): from one source port per flow with
+    /// raw sockets (Paris-stable), a connect() each unprivileged.
     #[arg(short = 'T', long = "tcp")]
     pub tcp: bool,
 
@@ -110,8 +111,9 @@ pub struct TraceArgs {
 
     /// Path-MTU discovery (like tracepath): probes with DF set start at the
     /// interface MTU and shrink on every "fragmentation needed" / "packet
-    /// too big"; each hop shows the path MTU up to it (ICMP and UDP probes).
-    #[arg(long = "mtu", conflicts_with = "tcp")]
+    /// too big"; each hop shows the path MTU up to it (ICMP, UDP, and TCP
+    /// with raw sockets: the SYNs then carry data).
+    #[arg(long = "mtu")]
     pub mtu: bool,
 
     /// Only unprivileged sockets (datagram ICMP, plain UDP/TCP with IP_RECVERR).

@@ -123,7 +123,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     } else if args.csv {
         output::csv(&hops)
     } else if args.report {
-        output::report(tracer.target(), &hops, args.numeric)
+        output::report(tracer.target(), &hops, args.numeric, args.mtu)
     } else {
         output::resume(tracer.path_mtu(), &hops)
     };

@@ -18,9 +18,10 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
         Family::V4 => 20,
         Family::V6 => 40,
     };
-    let transport = match options.protocol {
-        ProbeProtocol::Icmp | ProbeProtocol::Udp => 8,
-        ProbeProtocol::Tcp => 20,
+    // TCP SYNs carry no data (raw ones no options either).
+    let (transport, data) = match options.protocol {
+        ProbeProtocol::Icmp | ProbeProtocol::Udp => (8, options.data_size),
+        ProbeProtocol::Tcp => (20, 0),
     };
     if options.plan.path_mtu.is_some() {
         return format!(
@@ -33,7 +34,7 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
         target.name,
         target.address,
         options.plan.max_ttl,
-        ip_header + transport + options.data_size
+        ip_header + transport + data
     )
 }
 
@@ -100,14 +101,19 @@ pub fn resume(path_mtu: Option<u32>, hops: &[Hop]) -> String {
 }
 
 /// mtr's `--report` table; extra responders of a hop (ECMP) on their own
-/// lines.
-pub fn report(target: &Target, hops: &[Hop], numeric: bool) -> String {
+/// lines. With path-MTU discovery (`pmtu`), a last column has each hop's
+/// path MTU (`-` where none is known).
+pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> String {
     let mut out = String::new();
-    let _ = writeln!(
+    let _ = write!(
         out,
         "HOST: {:<28} Loss%   Snt   Last    Avg   Best   Wrst  StDev",
         target.name
     );
+    if pmtu {
+        out.push_str("   PMTU");
+    }
+    out.push('\n');
     for hop in hops {
         let name = |r: &Responder| match (&r.name, numeric) {
             (Some(n), false) => n.clone(),
@@ -118,7 +124,7 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool) -> String {
             .first()
             .map_or_else(|| "???".to_string(), name);
         let f = |d: Option<Duration>| d.map_or(0.0, ms);
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{:3}.|-- {:<28} {:5.1}% {:5} {:6.1} {:6.1} {:6.1} {:6.1} {:6.1}",
             hop.distance,
@@ -131,6 +137,11 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool) -> String {
             f(hop.max_rtt),
             f(hop.stddev),
         );
+        if pmtu {
+            let value = hop.pmtu.map_or_else(|| "-".to_string(), |m| m.to_string());
+            let _ = write!(out, " {value:>6}");
+        }
+        out.push('\n');
         for r in hop.responders.iter().skip(1) {
             let _ = writeln!(out, "    |  `|-- {}", name(r));
         }
@@ -204,4 +215,68 @@ pub fn csv(hops: &[Hop]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use icmpkit::trace::{ProbeReply, ProbeResult, ReplyKind};
+
+    fn hop(distance: u8, from: &str, sizes: &[u32]) -> Hop {
+        let probes = sizes
+            .iter()
+            .enumerate()
+            .map(|(attempt, &size)| ProbeResult {
+                seq: u16::from(distance) * 10 + attempt as u16,
+                ttl: distance,
+                flow: 0,
+                attempt: attempt as u16,
+                size: Some(size),
+                reply: Some(ProbeReply {
+                    from: from.parse().unwrap(),
+                    rtt: Duration::from_millis(2),
+                    kind: ReplyKind::TimeExceeded,
+                    annotation: None,
+                    reply_ttl: Some(64),
+                    extensions: Vec::new(),
+                }),
+                send_error: None,
+            })
+            .collect();
+        Hop::from_probes(distance, probes)
+    }
+
+    fn target() -> Target {
+        Target {
+            name: "192.0.2.9".into(),
+            address: "192.0.2.9".parse().unwrap(),
+            scope_id: 0,
+        }
+    }
+
+    #[test]
+    fn report_has_a_pmtu_column_with_path_mtu_discovery() {
+        let silent = Hop::from_probes(3, Vec::new());
+        let hops = [
+            hop(1, "192.0.2.1", &[1500, 1500]),
+            hop(2, "192.0.2.2", &[1400, 1400]),
+            silent,
+        ];
+        let table = report(&target(), &hops, true, true);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].ends_with("StDev   PMTU"), "{table}");
+        assert!(lines[1].starts_with("  1.|-- 192.0.2.1"), "{table}");
+        assert!(lines[1].ends_with("   1500"), "{table}");
+        assert!(lines[2].ends_with("   1400"), "{table}");
+        assert!(lines[3].starts_with("  3.|-- ???") && lines[3].ends_with("      -"));
+        // The column lines up over every row.
+        let width = lines[1].len();
+        assert!(lines[1..].iter().all(|l| l.len() == width), "{table}");
+        // Without discovery: mtr's columns only.
+        let plain = report(&target(), &hops, true, false);
+        assert!(
+            !plain.contains("PMTU") && !plain.contains("1500"),
+            "{plain}"
+        );
+    }
 }
