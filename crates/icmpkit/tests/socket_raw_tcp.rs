@@ -129,3 +129,51 @@ fn route_source_is_the_address_the_route_picks() {
     );
     assert!(route_source(to("192.0.2.1"), &opts).is_err());
 }
+
+/// With the port filter on, only segments from the probed port reach the
+/// socket: not the reset of another port, not our own SYNs going by.
+#[test]
+fn port_filter_keeps_only_segments_from_the_probed_port() {
+    let lab = lab_or_skip!("port_filter_keeps_only_segments_from_the_probed_port");
+    let ns = lab.namespace("rawtcpf").expect("namespace");
+    let _inside = ns.enter().unwrap();
+    for family in [Family::V4, Family::V6] {
+        let host = loopback(family);
+        let socket = RawTcpSocket::open(family, &SocketOptions::default()).expect("raw TCP");
+        let listener = TcpListener::bind((host, 0)).unwrap();
+        let open = listener.local_addr().unwrap().port();
+        let closed = TcpListener::bind((host, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        socket
+            .accept_only_from_port(open)
+            .expect("attach the filter");
+        let mut segment = [0u8; tcp::HEADER_LEN];
+        for (dst_port, sequence) in [(closed, 100), (open, 200)] {
+            let syn = Repr {
+                src_port: 40_000,
+                dst_port,
+                sequence,
+                ack: 0,
+                flags: Flags::SYN,
+                window: 65_535,
+            };
+            syn.emit(host, host, &mut segment).unwrap();
+            socket.send_to(&segment, host, 0).expect("send the SYN");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let mut buf = vec![0u8; 65_536];
+        let mut sources = Vec::new();
+        while let Ok(received) = socket.recv(&mut buf) {
+            let (repr, _) = Repr::parse(&buf[received.segment.clone()]).expect("a TCP header");
+            sources.push((repr.src_port, repr.flags));
+        }
+        assert_eq!(
+            sources,
+            vec![(open, Flags::SYN | Flags::ACK)],
+            "{family:?}: only the open port's SYN-ACK"
+        );
+    }
+}

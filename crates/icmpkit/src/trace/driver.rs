@@ -715,6 +715,12 @@ fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) ->
         socket_opts.pmtu = Some(PmtuDisc::Probe);
     }
     let socket = RawTcpSocket::open(family, &socket_opts)?;
+    socket
+        .accept_only_from_port(destination.port())
+        .map_err(|source| Error::SocketUnavailable {
+            context: "filtering the raw TCP socket to the probed port".into(),
+            source,
+        })?;
     let source = route_source(destination, &socket_opts)?;
     let reserved = (0..opts.plan.flows)
         .map(|_| TransportSocket::open(family, TransportKind::Tcp, opts.socket.source, 0))
