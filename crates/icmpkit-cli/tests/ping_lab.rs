@@ -489,3 +489,35 @@ fn flood_and_short_intervals_need_privilege() {
     let out = text(&o);
     assert_eq!(counts(&out), (200, 200, 0, 0), "{out}");
 }
+
+/// A link-local target's zone picks the link for ping and trace alike: the
+/// same address on two links, only the first peer answers.
+#[test]
+fn link_local_zone_picks_the_link_for_ping_and_trace() {
+    let lab = lab_or_skip!("link_local_zone_picks_the_link_for_ping_and_trace");
+    let twins = lab.twin_links("fe80::99/64").unwrap();
+    for (dev, answered) in [
+        (twins.answering.dev_a(), true),
+        (twins.silent.dev_a(), false),
+    ] {
+        let target = format!("fe80::99%{dev}");
+        let o = icmpkit(&twins.client, &["-c", "1", "-W", "1", &target]);
+        let expected = if answered { 0 } else { 1 };
+        assert_eq!(
+            o.status.code(),
+            Some(expected),
+            "ping {target}: {}",
+            text(&o)
+        );
+        let o = twins
+            .client
+            .command(ICMPKIT)
+            .args(["trace", "-n", "-q", "1", "-w", "0.3", "-m", "2", &target])
+            .output()
+            .expect("run icmpkit trace");
+        let reached = text(&o)
+            .lines()
+            .any(|l| l.trim_start().starts_with("1  fe80::99"));
+        assert_eq!(reached, answered, "trace {target}: {}", text(&o));
+    }
+}

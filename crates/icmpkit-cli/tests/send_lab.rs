@@ -321,17 +321,10 @@ fn bad_input_gives_a_clear_error() {
 #[test]
 fn link_local_zone_picks_the_link() {
     let lab = lab_or_skip!("send_link_local_zone_picks_the_link");
-    let client = lab.namespace("client").unwrap();
-    let answering = lab.namespace("answer").unwrap();
-    let silent = lab.namespace("silent").unwrap();
-    let a = lab.link(&client, &answering).unwrap();
-    let b = lab.link(&client, &silent).unwrap();
-    a.addr_b("fe80::99/64").unwrap();
-    b.addr_b("fe80::99/64").unwrap();
-    silent.sysctl("net.ipv6.icmp.echo_ignore_all", "1").unwrap();
-    for (dev, answered) in [(a.dev_a(), 1), (b.dev_a(), 0)] {
+    let twins = lab.twin_links("fe80::99/64").unwrap();
+    for (dev, answered) in [(twins.answering.dev_a(), 1), (twins.silent.dev_a(), 0)] {
         let target = format!("fe80::99%{dev}");
-        let o = send(&client, &[&target, "-W", "0.3", "--json"]);
+        let o = send(&twins.client, &[&target, "-W", "0.3", "--json"]);
         let replies = with_event(&events(&o), "reply").len();
         assert_eq!(replies, answered, "{target}: {}", text(&o));
     }

@@ -57,7 +57,7 @@ pub use error::{Error, Result, Skip};
 pub use lab::{Lab, require_tool};
 pub use link::Link;
 pub use ns::{Ns, NsGuard, Reject};
-pub use topology::{Chain, MAX_ROUTERS};
+pub use topology::{Chain, MAX_ROUTERS, TwinLinks};
 
 /// A finished command's stdout then stderr, as text (what assertions on a
 /// tool's output read).

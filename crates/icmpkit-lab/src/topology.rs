@@ -1,4 +1,5 @@
-//! Ready-made topologies: [`Chain`] (client — r1 — … — rn — server), dual-stack.
+//! Ready-made topologies: [`Chain`] (client — r1 — … — rn — server), dual-stack, and
+//! [`TwinLinks`] (one link-local address on two links) for zone tests.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -49,7 +50,39 @@ fn v6(link: usize, side: u8) -> Ipv6Addr {
     Ipv6Addr::new(0xfd00, group, 0, 0, 0, 0, 0, u16::from(side))
 }
 
+/// A client with two links, each to a peer of its own holding the same link-local
+/// address: only the peer on [`TwinLinks::answering`] answers echo (the other ignores it,
+/// IPv4 and IPv6), so a probe that reaches `addr%<answering dev>` is answered and one that
+/// reaches `addr%<silent dev>` is not. Tests that a zone picks the link.
+#[derive(Debug, Clone)]
+pub struct TwinLinks {
+    /// Where probes start.
+    pub client: Ns,
+    /// The link to the peer that answers (`dev_a()` is the client's interface).
+    pub answering: Link,
+    /// The link to the peer that does not.
+    pub silent: Link,
+}
+
 impl Lab {
+    /// A [`TwinLinks`] with `addr` (e.g. `"fe80::99/64"`) on both peers.
+    pub fn twin_links(&self, addr: &str) -> Result<TwinLinks> {
+        let client = self.namespace("client")?;
+        let answering_peer = self.namespace("answer")?;
+        let silent_peer = self.namespace("silent")?;
+        let answering = self.link(&client, &answering_peer)?;
+        let silent = self.link(&client, &silent_peer)?;
+        answering.addr_b(addr)?;
+        silent.addr_b(addr)?;
+        silent_peer.sysctl("net.ipv6.icmp.echo_ignore_all", "1")?;
+        silent_peer.sysctl("net.ipv4.icmp_echo_ignore_all", "1")?;
+        Ok(TwinLinks {
+            client,
+            answering,
+            silent,
+        })
+    }
+
     /// A client and a server on one veth (a [`Chain`] with no routers): client `10.1.0.1`,
     /// `fd00:1::1`; server `10.1.0.2`, `fd00:1::2`.
     pub fn pair(&self) -> Result<Chain> {

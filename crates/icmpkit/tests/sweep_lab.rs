@@ -559,18 +559,14 @@ fn multiping_reports_in_input_order() {
 #[test]
 fn link_local_zone_picks_the_link() {
     let lab = lab_or_skip!("link_local_zone_picks_the_link");
-    let client = lab.namespace("client").unwrap();
-    let answering = lab.namespace("answer").unwrap();
-    let silent = lab.namespace("silent").unwrap();
-    let a = lab.link(&client, &answering).unwrap();
-    let b = lab.link(&client, &silent).unwrap();
-    a.addr_b("fe80::99/64").unwrap();
-    b.addr_b("fe80::99/64").unwrap();
-    silent.sysctl("net.ipv6.icmp.echo_ignore_all", "1").unwrap();
+    let twins = lab.twin_links("fe80::99/64").unwrap();
     let opts = options(300, 0);
-    for (dev, alive) in [(a.dev_a(), true), (b.dev_a(), false)] {
+    for (dev, alive) in [
+        (twins.answering.dev_a(), true),
+        (twins.silent.dev_a(), false),
+    ] {
         let target = format!("fe80::99%{dev}");
-        let out = sweep_in(&client, &[&target], &opts);
+        let out = sweep_in(&twins.client, &[&target], &opts);
         assert_eq!(out.hosts.len(), 1);
         assert_eq!(
             out.hosts[0].is_alive(),

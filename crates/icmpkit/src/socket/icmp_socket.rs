@@ -461,51 +461,19 @@ impl IcmpSocket {
 
     fn configure(&mut self, opts: &SocketOptions) -> Result<(), Error> {
         let family = self.family;
-        let socket = &self.socket;
         let unavailable =
             |context: String| move |source| Error::SocketUnavailable { context, source };
-        if let Some(name) = &opts.interface {
-            sys::bind_device(socket, name).map_err(unavailable(format!(
-                "binding to interface {name:?} (SO_BINDTODEVICE)"
-            )))?;
-        }
-        if let Some(mark) = opts.mark {
-            sys::set_mark(socket, mark).map_err(unavailable(format!("setting SO_MARK {mark}")))?;
-        }
+        apply_common_options(&self.socket, family, opts)?;
         if opts.broadcast {
-            socket
+            self.socket
                 .set_broadcast(true)
                 .map_err(unavailable("enabling SO_BROADCAST".into()))?;
-        }
-        if let Some(size) = opts.recv_buffer {
-            socket
-                .set_recv_buffer_size(size)
-                .map_err(unavailable(format!(
-                    "setting the receive buffer to {size} bytes"
-                )))?;
-        }
-        if let Some(size) = opts.send_buffer {
-            socket
-                .set_send_buffer_size(size)
-                .map_err(unavailable(format!(
-                    "setting the send buffer to {size} bytes"
-                )))?;
         }
         if let Some(ttl) = opts.ttl {
             self.set_ttl(ttl)
                 .map_err(unavailable(format!("setting the TTL to {ttl}")))?;
         }
-        if let Some(tos) = opts.tos {
-            self.set_tos(tos).map_err(unavailable(format!(
-                "setting the TOS/traffic class to {tos:#04x}"
-            )))?;
-        }
-        if let Some(mode) = opts.pmtu {
-            self.set_pmtu_discovery(mode).map_err(unavailable(format!(
-                "setting path-MTU discovery to {mode:?}"
-            )))?;
-        }
-        sys::enable_receive_info(socket, family).map_err(unavailable(
+        sys::enable_receive_info(&self.socket, family).map_err(unavailable(
             "enabling error queue, TTL, packet info and timestamps".into(),
         ))?;
         if self.kind == SocketKind::Raw {
@@ -681,6 +649,50 @@ pub(super) fn send_past_socket_error<T>(mut send: impl FnMut() -> io::Result<T>)
             other => return other,
         }
     }
+}
+
+/// Applies the options every kind of socket takes the same way: interface
+/// (`SO_BINDTODEVICE`), mark, buffer sizes, TOS / traffic class, path-MTU
+/// discovery. (TTL, broadcast, filters and binding are each kind's own.)
+pub(super) fn apply_common_options(
+    socket: &Socket,
+    family: Family,
+    opts: &SocketOptions,
+) -> Result<(), Error> {
+    let unavailable = |context: String| move |source| Error::SocketUnavailable { context, source };
+    if let Some(name) = &opts.interface {
+        sys::bind_device(socket, name).map_err(unavailable(format!(
+            "binding to interface {name:?} (SO_BINDTODEVICE)"
+        )))?;
+    }
+    if let Some(mark) = opts.mark {
+        sys::set_mark(socket, mark).map_err(unavailable(format!("setting SO_MARK {mark}")))?;
+    }
+    if let Some(size) = opts.recv_buffer {
+        socket
+            .set_recv_buffer_size(size)
+            .map_err(unavailable(format!(
+                "setting the receive buffer to {size} bytes"
+            )))?;
+    }
+    if let Some(size) = opts.send_buffer {
+        socket
+            .set_send_buffer_size(size)
+            .map_err(unavailable(format!(
+                "setting the send buffer to {size} bytes"
+            )))?;
+    }
+    if let Some(tos) = opts.tos {
+        sys::set_tos(socket, family, tos).map_err(unavailable(format!(
+            "setting the TOS/traffic class to {tos:#04x}"
+        )))?;
+    }
+    if let Some(mode) = opts.pmtu {
+        sys::set_pmtu_discovery(socket, family, mode).map_err(unavailable(format!(
+            "setting path-MTU discovery to {mode:?}"
+        )))?;
+    }
+    Ok(())
 }
 
 /// The IPv6 scope id of `addr` (0 for IPv4).

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::icmp_socket::{
-    ipv4_header_len, queued_error, retry_past_socket_errors, send_past_socket_error,
+    apply_common_options, ipv4_header_len, queued_error, retry_past_socket_errors,
+    send_past_socket_error,
 };
 use super::options::family_name;
 use super::{Family, PmtuDisc, QueuedError, SendTime, SocketOptions, sys};
@@ -86,38 +87,7 @@ impl RawTcpSocket {
         socket
             .set_nonblocking(true)
             .map_err(unavailable("making the raw TCP socket non-blocking".into()))?;
-        if let Some(name) = &opts.interface {
-            sys::bind_device(socket, name).map_err(unavailable(format!(
-                "binding to interface {name:?} (SO_BINDTODEVICE)"
-            )))?;
-        }
-        if let Some(mark) = opts.mark {
-            sys::set_mark(socket, mark).map_err(unavailable(format!("setting SO_MARK {mark}")))?;
-        }
-        if let Some(size) = opts.recv_buffer {
-            socket
-                .set_recv_buffer_size(size)
-                .map_err(unavailable(format!(
-                    "setting the receive buffer to {size} bytes"
-                )))?;
-        }
-        if let Some(size) = opts.send_buffer {
-            socket
-                .set_send_buffer_size(size)
-                .map_err(unavailable(format!(
-                    "setting the send buffer to {size} bytes"
-                )))?;
-        }
-        if let Some(tos) = opts.tos {
-            sys::set_tos(socket, self.family, tos).map_err(unavailable(format!(
-                "setting the TOS/traffic class to {tos:#04x}"
-            )))?;
-        }
-        if let Some(mode) = opts.pmtu {
-            self.set_pmtu_discovery(mode).map_err(unavailable(format!(
-                "setting path-MTU discovery to {mode:?}"
-            )))?;
-        }
+        apply_common_options(socket, self.family, opts)?;
         if let Some(ttl) = opts.ttl {
             self.set_ttl(ttl)
                 .map_err(unavailable(format!("setting the TTL to {ttl}")))?;
