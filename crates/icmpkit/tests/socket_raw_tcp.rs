@@ -19,16 +19,21 @@ fn loopback(family: Family) -> IpAddr {
     }
 }
 
-/// Sends a SYN from `src_port` to `dst_port` on loopback and returns the
-/// first segment answering it (to `src_port`), with the reply's TTL.
-fn answer_to_syn(
-    socket: &RawTcpSocket,
-    family: Family,
-    src_port: u16,
-    dst_port: u16,
-    sequence: u32,
-) -> (Repr, Option<u8>) {
-    let host = loopback(family);
+/// A listening port and a port nothing listens on, on `host`; the
+/// listener lives as long as the first value.
+fn open_and_closed_ports(host: IpAddr) -> (TcpListener, u16, u16) {
+    let listener = TcpListener::bind((host, 0)).unwrap();
+    let open = listener.local_addr().unwrap().port();
+    let closed = TcpListener::bind((host, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    (listener, open, closed)
+}
+
+/// Sends a SYN from `src_port` to `dst_port` on loopback, TTL 3.
+fn send_syn(socket: &RawTcpSocket, host: IpAddr, src_port: u16, dst_port: u16, sequence: u32) {
     let syn = Repr {
         src_port,
         dst_port,
@@ -41,6 +46,19 @@ fn answer_to_syn(
     syn.emit(host, host, &mut segment).unwrap();
     socket.set_ttl(3).unwrap();
     socket.send_to(&segment, host, 0).expect("send the SYN");
+}
+
+/// Sends a SYN from `src_port` to `dst_port` on loopback and returns the
+/// first segment answering it (to `src_port`), with the reply's TTL.
+fn answer_to_syn(
+    socket: &RawTcpSocket,
+    family: Family,
+    src_port: u16,
+    dst_port: u16,
+    sequence: u32,
+) -> (Repr, Option<u8>) {
+    let host = loopback(family);
+    send_syn(socket, host, src_port, dst_port, sequence);
     let deadline = Instant::now() + PATIENCE;
     let mut buf = vec![0u8; 65_536];
     while Instant::now() < deadline {
@@ -71,13 +89,7 @@ fn raw_syns_draw_syn_ack_from_open_ports_and_reset_from_closed_ones() {
     for family in [Family::V4, Family::V6] {
         let host = loopback(family);
         let socket = RawTcpSocket::open(family, &SocketOptions::default()).expect("raw TCP");
-        let listener = TcpListener::bind((host, 0)).unwrap();
-        let open = listener.local_addr().unwrap().port();
-        let closed = TcpListener::bind((host, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let (_listener, open, closed) = open_and_closed_ports(host);
         // A port of ours nothing listens on, as a trace reserves it.
         let reserved = TcpListener::bind((host, 0)).unwrap();
         let ours = reserved.local_addr().unwrap().port();
@@ -140,29 +152,12 @@ fn port_filter_keeps_only_segments_from_the_probed_port() {
     for family in [Family::V4, Family::V6] {
         let host = loopback(family);
         let socket = RawTcpSocket::open(family, &SocketOptions::default()).expect("raw TCP");
-        let listener = TcpListener::bind((host, 0)).unwrap();
-        let open = listener.local_addr().unwrap().port();
-        let closed = TcpListener::bind((host, 0))
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let (_listener, open, closed) = open_and_closed_ports(host);
         socket
             .accept_only_from_port(open)
             .expect("attach the filter");
-        let mut segment = [0u8; tcp::HEADER_LEN];
-        for (dst_port, sequence) in [(closed, 100), (open, 200)] {
-            let syn = Repr {
-                src_port: 40_000,
-                dst_port,
-                sequence,
-                ack: 0,
-                flags: Flags::SYN,
-                window: 65_535,
-            };
-            syn.emit(host, host, &mut segment).unwrap();
-            socket.send_to(&segment, host, 0).expect("send the SYN");
-        }
+        send_syn(&socket, host, 40_000, closed, 100);
+        send_syn(&socket, host, 40_000, open, 200);
         std::thread::sleep(Duration::from_millis(200));
         let mut buf = vec![0u8; 65_536];
         let mut sources = Vec::new();

@@ -105,6 +105,19 @@ struct Arrival {
     received: Timestamp,
 }
 
+impl Arrival {
+    /// `response`, just read from a socket that said when the kernel got
+    /// it and with what TTL.
+    fn now(response: Response, reply_ttl: Option<u8>, kernel_time: Option<Duration>) -> Self {
+        Arrival {
+            response,
+            reply_ttl,
+            kernel_time,
+            received: Timestamp::now(),
+        }
+    }
+}
+
 /// A trace in progress: pull [`TraceEvent`]s with [`Tracer::next_event`]
 /// (the streaming API), then read [`Tracer::hops`].
 #[derive(Debug)]
@@ -805,13 +818,10 @@ async fn read_icmp(
         while let Ok(received) = inner.recv(&mut buf) {
             let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
             if let Some(response) = matcher.raw_message(icmp, received.source) {
-                let arrival = Arrival {
-                    response,
-                    reply_ttl: received.ttl,
-                    kernel_time: received.kernel_time,
-                    received: Timestamp::now(),
-                };
-                if tx.send(arrival).is_err() {
+                if tx
+                    .send(Arrival::now(response, received.ttl, received.kernel_time))
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -839,13 +849,10 @@ async fn read_raw_tcp(
         while let Ok(received) = inner.recv(&mut buf) {
             let segment = buf.get(received.segment.clone()).unwrap_or(&[]);
             if let Some(response) = matcher.tcp_segment(segment, received.source) {
-                let arrival = Arrival {
-                    response,
-                    reply_ttl: received.ttl,
-                    kernel_time: received.kernel_time,
-                    received: Timestamp::now(),
-                };
-                if tx.send(arrival).is_err() {
+                if tx
+                    .send(Arrival::now(response, received.ttl, received.kernel_time))
+                    .is_err()
+                {
                     return;
                 }
             }
