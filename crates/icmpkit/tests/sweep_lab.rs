@@ -297,6 +297,37 @@ fn parallel_senders_find_every_live_host_once() {
     assert_eq!(s.replies, s.alive);
     assert_eq!(s.rejected + s.duplicates + s.late + s.send_errors, 0);
 
+    // Retries and waves from several threads: every dead target retried
+    // once; with three probes per target, each live one answers all three.
+    let mut retrying = options(200, 1);
+    retrying.senders = Some(3);
+    let out = sweep_in(c.client(), &[v4_whole], &retrying);
+    let (live, dead) = (
+        targets_of(v4_live).len() as u64 + 1, // the /21's broadcast is a /20 host
+        targets_of(v4_dead).len() as u64 + 1, // and so is the /21's network
+    );
+    assert_eq!(out.summary.alive, live);
+    assert_eq!(out.summary.probes_sent, live + 2 * dead);
+    let mut waves = options(200, 0);
+    waves.senders = Some(3);
+    waves.schedule.count = 3;
+    waves.schedule.period = Duration::from_millis(50);
+    let out = sweep_in(c.client(), &[v4_whole], &waves);
+    assert_eq!(out.hosts.len() as u64, live + dead);
+    for h in &out.hosts {
+        let answered = h.probe_rtts.iter().filter(|r| r.is_some()).count();
+        let expected = if within(v4_live, h.report.address) {
+            3
+        } else {
+            0
+        };
+        assert_eq!(
+            answered, expected,
+            "{}: {:?}",
+            h.report.address, h.probe_rtts
+        );
+    }
+
     // Datagram sockets send from one thread whatever is asked.
     c.client()
         .sysctl("net.ipv4.ping_group_range", "0 2147483647")
