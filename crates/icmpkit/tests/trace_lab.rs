@@ -245,8 +245,8 @@ struct Segment {
 }
 
 /// The TCP segments among captured IP packets (no IPv6 extension headers
-/// in this lab); every SYN's checksum is checked.
-fn tcp_segments(packets: &[Vec<u8>]) -> Vec<Segment> {
+/// in this lab); with `syns_are_ours`, every SYN's checksum is checked.
+fn tcp_segments(packets: &[Vec<u8>], syns_are_ours: bool) -> Vec<Segment> {
     packets
         .iter()
         .filter_map(|p| {
@@ -271,9 +271,10 @@ fn tcp_segments(packets: &[Vec<u8>]) -> Vec<Segment> {
                 }
             };
             let (tcp, _) = tcp::Repr::parse(payload).ok()?;
-            // Our probes carry the checksum we computed. (The kernel's own
-            // segments leave it to the veth "hardware", after capture.)
-            if tcp.flags == tcp::Flags::SYN {
+            // Raw probes carry the checksum we computed. (The kernel's own
+            // segments, connect() SYNs included, leave it to the veth
+            // "hardware", after capture.)
+            if syns_are_ours && tcp.flags == tcp::Flags::SYN {
                 assert!(tcp::verify(src, dst, payload), "bad TCP checksum: {p:02x?}");
             }
             Some(Segment { src, dst, ttl, tcp })
@@ -314,7 +315,7 @@ fn raw_tcp_probes_of_a_flow_share_one_source_port() {
                 )
                 .expect("trace")
             };
-            let segments = tcp_segments(&capture.finish());
+            let segments = tcp_segments(&capture.finish(), true);
             assert_eq!(hops.len(), 4, "{what}: {hops:#?}");
             let ports = syns_by_port(&segments, to);
             assert_eq!(
@@ -344,6 +345,30 @@ fn raw_tcp_probes_of_a_flow_share_one_source_port() {
                 .sum();
             assert_eq!(reported, captured, "{what}");
         }
+    }
+}
+
+/// Unprivileged TCP probes are `connect()` calls: with one probe in flight
+/// (`-N 1`) each can reuse its flow's port, so the flow keeps one source
+/// port (Paris) without raw sockets.
+#[test]
+fn unprivileged_tcp_keeps_its_port_with_one_probe_in_flight() {
+    let lab = lab_or_skip!("unprivileged_tcp_keeps_its_port_with_one_probe_in_flight");
+    let d = diamond(&lab);
+    for family in [Family::V4, Family::V6] {
+        let to: IpAddr = server(family).parse().unwrap();
+        let capture = d.client.capture().expect("capture");
+        let mut opts = options(ProbeProtocol::Tcp, 1, 3, Privilege::Unprivileged);
+        opts.plan.in_flight = 1;
+        let hops = {
+            let _inside = d.client.enter().unwrap();
+            traceroute_blocking(server(family), &opts).expect("trace")
+        };
+        assert_eq!(hops.len(), 4, "{family:?}: {hops:#?}");
+        let ports = syns_by_port(&tcp_segments(&capture.finish(), false), to);
+        assert_eq!(ports.len(), 1, "{family:?}: one source port: {ports:?}");
+        let sent: usize = ports.values().flat_map(|t| t.values()).map(Vec::len).sum();
+        assert!(sent >= 12, "{family:?}: 3 probes x 4 hops: {ports:?}");
     }
 }
 
@@ -392,7 +417,7 @@ fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
                 };
                 traceroute_blocking(&server.to_string(), &opts).expect("trace")
             };
-            let segments = tcp_segments(&capture.finish());
+            let segments = tcp_segments(&capture.finish(), true);
             let addresses: Vec<IpAddr> = hops.iter().filter_map(|h| h.address).collect();
             assert_eq!(addresses, path, "{what}: {hops:#?}");
             let last = hops.last().unwrap();
