@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod flags;
 mod packet_view;
 mod runtime;
 

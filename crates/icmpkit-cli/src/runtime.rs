@@ -1,8 +1,6 @@
-//! What every command shares around its work: the async runtime it runs on
-//! and the parsing of time flags.
+//! The async runtime every command runs on.
 
 use std::future::Future;
-use std::time::Duration;
 
 /// Runs a command's `future` on a single-threaded runtime (the work is I/O
 /// bound, and dropping privileges wants no extra threads) and returns its
@@ -20,26 +18,9 @@ pub fn block_on(future: impl Future<Output = i32>, on_failure: i32) -> i32 {
     }
 }
 
-/// A time flag given in (fractional) seconds, as ping and traceroute take
-/// them; `flag` names it in the error (`-i`, `--interval`...).
-pub fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || !(0.0..=1e6).contains(&v) {
-        return Err(format!("bad value for {flag}: {v} (seconds, 0 to 1000000)"));
-    }
-    Ok(Duration::from_secs_f64(v))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_accepts_fractions_and_refuses_nonsense() {
-        assert_eq!(seconds("-i", 0.2), Ok(Duration::from_millis(200)));
-        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e6] {
-            assert!(seconds("-i", bad).unwrap_err().contains("-i"), "{bad}");
-        }
-    }
 
     #[test]
     fn block_on_returns_the_code() {

@@ -7,6 +7,7 @@
 
 pub use icmpkit_wire as wire;
 
+mod blocking;
 mod error;
 pub use error::{Error, PermissionHint, Result};
 pub mod craft;

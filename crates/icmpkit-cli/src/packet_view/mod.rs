@@ -75,6 +75,17 @@ pub enum Style {
     Json,
 }
 
+impl Style {
+    /// What `--json` and `-v` ask for (`--json` wins).
+    pub fn from_flags(json: bool, verbose: bool) -> Style {
+        match (json, verbose) {
+            (true, _) => Style::Json,
+            (_, true) => Style::Tree,
+            _ => Style::Line,
+        }
+    }
+}
+
 impl<'a> PacketView<'a> {
     /// Parses `icmp` (the ICMP message, from its type byte on) of `family`.
     /// The ICMPv6 checksum is only checked when `meta` has both addresses

@@ -543,14 +543,7 @@ pub fn send_and_receive_blocking(
     dst: IpAddr,
     opts: SendOptions,
 ) -> Result<(Vec<Answer>, SendReport)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "starting the runtime".into(),
-            source: e,
-        })?;
-    rt.block_on(send_and_receive(spec, dst, opts))
+    crate::blocking::run(send_and_receive(spec, dst, opts))
 }
 
 /// Whether messages of `spec`'s type get a reply (so a caller knows

@@ -453,12 +453,5 @@ pub async fn ping(target: &str, opts: &PingOptions) -> Result<PingReport> {
 
 /// Blocking form of [`ping`] (runs its own single-threaded runtime).
 pub fn ping_blocking(target: &str, opts: &PingOptions) -> Result<PingReport> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "starting the runtime".into(),
-            source: e,
-        })?;
-    rt.block_on(ping(target, opts))
+    crate::blocking::run(ping(target, opts))
 }

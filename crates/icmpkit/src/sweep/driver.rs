@@ -587,12 +587,5 @@ pub fn multiping_blocking<S: AsRef<str>>(
     targets: &[S],
     opts: &SweepOptions,
 ) -> Result<Vec<PingReport>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "starting the runtime".into(),
-            source: e,
-        })?;
-    rt.block_on(multiping(targets, opts))
+    crate::blocking::run(multiping(targets, opts))
 }

@@ -969,12 +969,5 @@ pub async fn traceroute(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
 
 /// Blocking form of [`traceroute`] (runs its own single-threaded runtime).
 pub fn traceroute_blocking(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Io {
-            context: "starting the runtime".into(),
-            source: e,
-        })?;
-    rt.block_on(traceroute(target, opts))
+    crate::blocking::run(traceroute(target, opts))
 }

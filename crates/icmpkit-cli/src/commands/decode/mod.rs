@@ -102,18 +102,8 @@ impl<W: Write> Decoder<W> {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: DecodeArgs) -> i32 {
-    let style = if args.json {
-        Style::Json
-    } else if args.verbose {
-        Style::Tree
-    } else {
-        Style::Line
-    };
-    let family = match (args.ipv4, args.ipv6) {
-        (true, _) => Some(Family::V4),
-        (_, true) => Some(Family::V6),
-        _ => None,
-    };
+    let style = Style::from_flags(args.json, args.verbose);
+    let family = crate::flags::family(args.ipv4, args.ipv6);
     let stdout = io::stdout();
     let mut decoder = Decoder {
         style,

@@ -130,13 +130,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         };
         listeners.push(Listener::open(family, &options).map_err(|e| e.to_string())?);
     }
-    let style = if args.json {
-        Style::Json
-    } else if args.verbose {
-        Style::Tree
-    } else {
-        Style::Line
-    };
+    let style = Style::from_flags(args.json, args.verbose);
     let sink = match &args.write {
         Some(path) => Sink::file(path).map_err(|e| format!("{}: {e}", path.display()))?,
         None => Sink::print(style),

@@ -4,19 +4,17 @@ mod args;
 pub mod human;
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
 use icmpkit::resolve::resolve;
-use icmpkit::socket::{PmtuDisc, Privilege};
-use icmpkit::wire::Family;
+use icmpkit::socket::PmtuDisc;
 use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::PingArgs;
 
 use crate::exit;
-use crate::runtime::seconds;
+use crate::flags::{self, seconds};
 
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -91,25 +89,10 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         _ => PmtuDisc::Probe,
     });
     if let Some(i) = &args.interface {
-        match i.parse::<IpAddr>() {
-            Ok(a) => opts.socket.source = Some(a),
-            Err(_) => opts.socket.interface = Some(i.clone()),
-        }
+        flags::interface_or_source(i, &mut opts.socket);
     }
-    opts.family = if args.ipv4 {
-        Some(Family::V4)
-    } else if args.ipv6 {
-        Some(Family::V6)
-    } else {
-        None
-    };
-    opts.privilege = if args.privileged {
-        Privilege::Privileged
-    } else if args.unprivileged {
-        Privilege::Unprivileged
-    } else {
-        Privilege::Auto
-    };
+    opts.family = flags::family(args.ipv4, args.ipv6);
+    opts.privilege = flags::privilege(args.privileged, args.unprivileged);
     Ok(opts)
 }
 

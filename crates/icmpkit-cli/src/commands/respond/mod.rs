@@ -81,13 +81,7 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
         Err(e) => return exit::fail(&e),
     };
     announce(&server, &opts.config);
-    let style = if args.json {
-        Style::Json
-    } else if args.verbose {
-        Style::Tree
-    } else {
-        Style::Line
-    };
+    let style = Style::from_flags(args.json, args.verbose);
     let deadline = args.deadline.map(Duration::from_secs_f64);
     let stop = stop_signal();
     tokio::pin!(stop);

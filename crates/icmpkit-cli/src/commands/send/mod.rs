@@ -30,13 +30,7 @@ pub fn run(args: SendArgs) -> i32 {
 }
 
 async fn run_async(args: SendArgs) -> i32 {
-    let family = if args.ipv4 {
-        Some(Family::V4)
-    } else if args.ipv6 {
-        Some(Family::V6)
-    } else {
-        None
-    };
+    let family = crate::flags::family(args.ipv4, args.ipv6);
     let target = match resolve(&args.host, family).await {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),
@@ -51,13 +45,7 @@ async fn run_async(args: SendArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return exit::fail(&e),
     };
-    let style = if args.json {
-        Style::Json
-    } else if args.verbose {
-        Style::Tree
-    } else {
-        Style::Line
-    };
+    let style = Style::from_flags(args.json, args.verbose);
     if style != Style::Json {
         println!(
             "SEND {} ({}): {label}{}",

@@ -9,14 +9,13 @@ use std::io::{IsTerminal, Read};
 use std::time::Duration;
 
 use icmpkit::Error;
-use icmpkit::socket::Privilege;
 use icmpkit::sweep::{Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSpec, targets};
-use icmpkit::wire::Family;
 use ipnet::IpNet;
 
 pub use args::SweepArgs;
 
 use crate::exit;
+use crate::flags;
 use output::{Format, Output};
 use progress::Progress;
 
@@ -125,22 +124,11 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     if let Some(s) = &args.shard {
         options.shard = s.parse::<Shard>()?;
     }
-    options.family = match (args.ipv4, args.ipv6) {
-        (true, _) => Some(Family::V4),
-        (_, true) => Some(Family::V6),
-        _ => None,
-    };
-    options.privilege = match (args.privileged, args.unprivileged) {
-        (true, _) => Privilege::Privileged,
-        (_, true) => Privilege::Unprivileged,
-        _ => Privilege::Auto,
-    };
+    options.family = flags::family(args.ipv4, args.ipv6);
+    options.privilege = flags::privilege(args.privileged, args.unprivileged);
     options.socket.ttl = args.ttl;
     if let Some(i) = &args.interface {
-        match i.parse() {
-            Ok(a) => options.socket.source = Some(a),
-            Err(_) => options.socket.interface = Some(i.clone()),
-        }
+        flags::interface_or_source(i, &mut options.socket);
     }
     Ok((specs, options))
 }

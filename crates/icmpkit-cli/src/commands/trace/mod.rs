@@ -7,14 +7,12 @@ pub mod output;
 use std::io::Write;
 use std::time::Duration;
 
-use icmpkit::socket::Privilege;
 use icmpkit::trace::{Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
-use icmpkit::wire::Family;
 
 pub use args::TraceArgs;
 
 use crate::exit;
-use crate::runtime::seconds;
+use crate::flags::{self, seconds};
 
 /// Runs the command; returns the exit code.
 pub fn run(args: TraceArgs) -> i32 {
@@ -64,20 +62,8 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let mut options = TraceOptions {
         plan,
         protocol,
-        privilege: if args.unprivileged {
-            Privilege::Unprivileged
-        } else if args.privileged {
-            Privilege::Privileged
-        } else {
-            Privilege::Auto
-        },
-        family: if args.ipv4 {
-            Some(Family::V4)
-        } else if args.ipv6 {
-            Some(Family::V6)
-        } else {
-            None
-        },
+        privilege: flags::privilege(args.privileged, args.unprivileged),
+        family: flags::family(args.ipv4, args.ipv6),
         port: args.port,
         data_size: args.data_size,
         resolve_names: !args.numeric,
