@@ -63,6 +63,8 @@ pub struct SweepOptions {
 
 /// Most sending threads chosen on their own ([`SweepOptions::senders`]).
 pub const MAX_AUTO_SENDERS: usize = 4;
+/// Most sending threads a sweep accepts.
+pub const MAX_SENDERS: usize = 64;
 /// Smallest sweep that gets several sending threads on its own.
 pub const PARALLEL_MIN_TARGETS: u64 = 4096;
 /// Lowest rate limit (packets/s) that gets several sending threads on its
@@ -136,6 +138,11 @@ impl Sweeper {
             return Err(Error::InvalidOption(format!(
                 "payload size {} is out of range ({MIN_PAYLOAD} to 65507)",
                 opts.payload_size
+            )));
+        }
+        if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
+            return Err(Error::InvalidOption(format!(
+                "sending threads must be between 1 and {MAX_SENDERS}"
             )));
         }
         let seed = opts.seed.unwrap_or_else(rand::random);
@@ -506,7 +513,7 @@ fn sender_count(session: &Session, sockets: &[FamilySocket], opts: &SweepOptions
         return 1;
     }
     if let Some(n) = opts.senders {
-        return n.max(1);
+        return n;
     }
     let rate = opts.schedule.rate;
     let fast = rate == 0 || rate >= PARALLEL_MIN_RATE;
@@ -588,4 +595,35 @@ pub fn multiping_blocking<S: AsRef<str>>(
     opts: &SweepOptions,
 ) -> Result<Vec<PingReport>> {
     crate::blocking::run(multiping(targets, opts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Options no sweep can run with are refused before any socket opens.
+    #[test]
+    fn nonsensical_options_are_refused() {
+        let mut builder = TargetSet::builder();
+        builder.net("192.0.2.0/30".parse().unwrap());
+        let targets = builder.build().unwrap();
+        let cases = [
+            SweepOptions {
+                senders: Some(0),
+                ..SweepOptions::default()
+            },
+            SweepOptions {
+                senders: Some(MAX_SENDERS + 1),
+                ..SweepOptions::default()
+            },
+            SweepOptions {
+                payload_size: MIN_PAYLOAD - 1,
+                ..SweepOptions::default()
+            },
+        ];
+        for opts in cases {
+            let err = Sweeper::with_targets(targets.clone(), &opts).unwrap_err();
+            assert!(matches!(err, Error::InvalidOption(_)), "{err}");
+        }
+    }
 }

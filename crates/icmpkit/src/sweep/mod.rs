@@ -28,8 +28,8 @@ pub mod targets;
 
 pub use crate::engine::permutation::{Permutation, Shard};
 pub use driver::{
-    MAX_AUTO_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions, Sweeper, multiping,
-    multiping_blocking,
+    MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions, Sweeper,
+    multiping, multiping_blocking,
 };
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;
