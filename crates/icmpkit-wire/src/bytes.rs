@@ -1,5 +1,6 @@
-//! Bounds-checked big-endian field access: the only place that indexes
-//! packet buffers, so that no parser can panic on short input.
+//! Bounds-checked big-endian field access. Parsers read packets only
+//! through it, so that no parser can panic on short input; the few slices
+//! taken elsewhere (in emitters) follow a length check.
 
 use crate::{Error, Result};
 

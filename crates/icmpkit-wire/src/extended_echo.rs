@@ -6,9 +6,9 @@
 
 use core::fmt;
 
-use crate::Result;
 use crate::display::fmt_interface_id;
 use crate::extension::{Extensions, InterfaceId};
+use crate::{Error, Result};
 
 /// Request flags: L bit, the probed interface is on the node that receives
 /// the request.
@@ -61,12 +61,16 @@ impl Header {
         }
     }
 
-    pub fn reply(id: u16, sequence: u8, flags: ReplyFlags) -> Self {
-        Header {
+    /// `Malformed` for a state above 7 (three bits on the wire).
+    pub fn reply(id: u16, sequence: u8, flags: ReplyFlags) -> Result<Self> {
+        if flags.state > 7 {
+            return Err(Error::Malformed("extended echo reply state above 7"));
+        }
+        Ok(Header {
             id,
             sequence,
             flags: flags.to_byte(),
-        }
+        })
     }
 
     pub fn rest_of_header(self) -> u32 {

@@ -528,7 +528,7 @@ impl<'a> Object<'a> {
         bytes::put_u8(buf, 3, self.c_type());
         let payload = &mut buf[OBJECT_HEADER_LEN..len];
         match self {
-            Object::Mpls(stack) => stack.emit(payload),
+            Object::Mpls(stack) => stack.emit(payload)?,
             Object::InterfaceInfo(info) => info.emit(payload)?,
             Object::InterfaceId(id) => id.emit(payload),
             Object::Unknown(raw) => bytes::put_bytes(payload, 0, raw.data),
@@ -629,10 +629,17 @@ impl<'a> MplsStack<'a> {
         }
     }
 
-    fn emit(&self, buf: &mut [u8]) {
+    /// `Malformed` for a label above 20 bits or a traffic class above 7.
+    fn emit(&self, buf: &mut [u8]) -> Result<()> {
         for (i, entry) in self.entries().enumerate() {
+            if entry.label > 0xf_ffff || entry.tc > 7 {
+                return Err(Error::Malformed(
+                    "MPLS label above 20 bits or traffic class above 7",
+                ));
+            }
             bytes::put_u32(buf, i * 4, entry.to_word());
         }
+        Ok(())
     }
 }
 

@@ -19,28 +19,32 @@
 //!
 //! ## Guarantees
 //!
-//! * **No input makes a parser panic.** All buffer access goes through one
-//!   bounds-checked module; malformed input ends in an [`Error`]. This is
-//!   exercised by the fuzz targets under `fuzz/` and by a proptest in the
-//!   normal test suite.
-//! * **Builders round-trip**: `parse(emit(repr)) == repr` for every type.
+//! * **No input makes a parser panic.** Reads go through one bounds-checked
+//!   module (`bytes`); the few slices taken elsewhere follow a length check.
+//!   Malformed input ends in an [`Error`]. This is exercised by the fuzz
+//!   targets under `fuzz/` and by a proptest in the normal test suite.
+//! * **Builders round-trip**: `parse(emit(repr)) == repr` for every `Repr`
+//!   a parse produced, and `emit` never panics: a buffer shorter than
+//!   `buffer_len()` is [`Error::BufferTooSmall`], a field the wire cannot
+//!   hold (an MPLS label over 20 bits, a DSCP over 63, an empty RDNSS...)
+//!   is [`Error::Malformed`]. (An `Unknown` repr carrying a type the crate
+//!   decodes emits fine but parses back as that type.)
 //! * **Unknown is kept, not rejected**: unknown ICMP types and codes, NDP
 //!   options and extension objects are represented raw.
-//! * `emit` panics only if given a buffer shorter than `buffer_len()`;
-//!   it returns [`Error::BufferTooSmall`] instead wherever it can check.
+//! * `Packet` views: `new_checked` guarantees the fixed header; setters of
+//!   fields past it (e.g. an ICMPv6 target address on an 8-byte buffer)
+//!   panic if the buffer is too short, as slice indexing does.
 //!
 //! ## Features
 //!
-//! * `std` (default): `std::error::Error` for [`Error`]; implies `alloc`.
-//! * `alloc`: conveniences that build into a `Vec<u8>`.
-//! * `serde`: `Serialize` for every `Repr`, for JSON output.
+//! * `std` (default): `std::error::Error` for [`Error`].
+//! * `serde`: `Serialize` for every ICMP `Repr` and extension type, for JSON
+//!   output (not for the IP header reprs).
 //!
-//! Without `std` the crate is `no_std`.
+//! Without `std` the crate is `no_std`; it never allocates.
 #![no_std]
 #![deny(missing_docs)]
 
-#[cfg(feature = "alloc")]
-extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 

@@ -480,7 +480,7 @@ impl<'a> Repr<'a> {
                     ipv4: *ipv4,
                     ipv6: *ipv6,
                 };
-                Header::reply(*id, *sequence, flags).rest_of_header()
+                Header::reply(*id, *sequence, flags)?.rest_of_header()
             }
             Repr::Unknown { rest_of_header, .. } => *rest_of_header,
         })

@@ -228,6 +228,9 @@ impl<'a> NdpOption<'a> {
         if len > 255 * 8 {
             return Err(Error::Malformed("NDP option longer than 2040 bytes"));
         }
+        if matches!(self, NdpOption::Rdnss { servers, .. } if servers.is_empty()) {
+            return Err(Error::Malformed("RDNSS option without a server"));
+        }
         bytes::check_room(buf, len)?;
         bytes::zero(buf, 0, len);
         bytes::put_u8(buf, 0, self.kind());

@@ -557,6 +557,9 @@ impl<'a> Repr<'a> {
             } => {
                 let count = u16::try_from(sources.len())
                     .map_err(|_| Error::Malformed("more than 65535 MLDv2 sources"))?;
+                if qrv > 7 {
+                    return Err(Error::Malformed("MLDv2 QRV above 7"));
+                }
                 packet.set_echo_ident(max_response_code);
                 packet.set_target_addr(multicast_address);
                 let s_flag = if suppress_router_processing {
@@ -565,7 +568,7 @@ impl<'a> Repr<'a> {
                     0
                 };
                 let buf = packet.as_bytes_mut();
-                bytes::put_u8(buf, 24, s_flag | (qrv & 0x7));
+                bytes::put_u8(buf, 24, s_flag | qrv);
                 bytes::put_u8(buf, 25, qqic);
                 bytes::put_u16(buf, 26, count);
                 sources.emit(buf, MLDV2_QUERY_LEN);
@@ -602,7 +605,7 @@ impl<'a> Repr<'a> {
                     ipv4,
                     ipv6,
                 };
-                packet.set_rest_of_header(Header::reply(id, sequence, flags).rest_of_header());
+                packet.set_rest_of_header(Header::reply(id, sequence, flags)?.rest_of_header());
             }
             Repr::Unknown {
                 rest_of_header,

@@ -326,6 +326,14 @@ impl<'a> Repr<'a> {
         }
         let total = u16::try_from(header_len + self.payload_len)
             .map_err(|_| Error::Malformed("IPv4 total length over 65535"))?;
+        if self.dscp > 63 || self.ecn > 3 {
+            return Err(Error::Malformed("IPv4 DSCP above 63 or ECN above 3"));
+        }
+        if self.frag_offset % 8 != 0 {
+            return Err(Error::Malformed(
+                "IPv4 fragment offset is not a multiple of 8",
+            ));
+        }
         bytes::check_room(buf, header_len)?;
         let mut packet = Packet::new_unchecked(&mut buf[..header_len]);
         packet.set_version_and_header_len(header_len);

@@ -199,6 +199,9 @@ impl Repr {
         let len = u16::try_from(self.payload_len).map_err(|_| {
             Error::Malformed("IPv6 payload length over 65535 (jumbograms unsupported)")
         })?;
+        if self.flow_label > 0x000f_ffff {
+            return Err(Error::Malformed("IPv6 flow label above 20 bits"));
+        }
         bytes::check_room(buf, HEADER_LEN)?;
         let mut packet = Packet::new_unchecked(&mut buf[..HEADER_LEN]);
         packet.set_version_tc_flow(self.traffic_class, self.flow_label);
