@@ -161,3 +161,12 @@ fn zero_count_is_refused_not_a_hang() {
     let err = Pinger::with_target(target, &opts(0, Privilege::Auto)).unwrap_err();
     assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
 }
+
+#[test]
+fn zero_timeout_is_refused_not_every_probe_lost() {
+    let target = parse_literal("127.0.0.1").unwrap().unwrap();
+    let mut o = opts(1, Privilege::Auto);
+    o.timing.timeout = Duration::ZERO;
+    let err = Pinger::with_target(target, &o).unwrap_err();
+    assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
+}

@@ -95,6 +95,10 @@ impl Pinger {
                 opts.payload_size
             )));
         }
+        if opts.timing.timeout.is_zero() {
+            // Every probe would time out as it leaves.
+            return Err(Error::InvalidOption("timeout must be above 0".into()));
+        }
         if opts.timing.count == Some(0) {
             // Nothing would ever be sent, so the ping could never end.
             return Err(Error::InvalidOption("count must be at least 1".into()));

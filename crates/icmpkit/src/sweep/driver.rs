@@ -543,8 +543,13 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     let socket = match opts.privilege {
         // As fping: a raw socket where permitted (it can send from several
         // threads), a datagram socket otherwise.
-        Privilege::Auto => IcmpSocket::open(family, Privilege::Privileged, &socket_opts)
-            .or_else(|_| IcmpSocket::open(family, Privilege::Unprivileged, &socket_opts)),
+        // Other errors (no such interface...) are the user's to see.
+        Privilege::Auto => match IcmpSocket::open(family, Privilege::Privileged, &socket_opts) {
+            Err(Error::Permission(_)) => {
+                IcmpSocket::open(family, Privilege::Unprivileged, &socket_opts)
+            }
+            other => other,
+        },
         other => IcmpSocket::open(family, other, &socket_opts),
     }?;
     if forced {

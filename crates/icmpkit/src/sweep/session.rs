@@ -74,7 +74,12 @@ impl Default for Schedule {
 
 impl Schedule {
     fn attempts(&self) -> u32 {
-        if self.count == 1 { self.retries + 1 } else { 1 }
+        // Saturating: u32::MAX retries must fail validation, not wrap to 0.
+        if self.count == 1 {
+            self.retries.saturating_add(1)
+        } else {
+            1
+        }
     }
 
     /// Rejects schedules no sweep can run.

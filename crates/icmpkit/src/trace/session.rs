@@ -107,6 +107,9 @@ impl Plan {
                 self.max_ttl, self.first_ttl
             ));
         }
+        if self.wait.is_zero() {
+            return Err("wait time (-w) must be above 0".into());
+        }
         if self.queries == 0 || self.flows == 0 || self.in_flight == 0 {
             return Err(
                 "probes per hop (-q), flows and probes in flight (-N) must be at least 1".into(),
@@ -885,6 +888,14 @@ mod tests {
                 ..Plan::default()
             })
             .is_err()
+        );
+        assert!(
+            Session::new(Plan {
+                wait: Duration::ZERO,
+                ..Plan::default()
+            })
+            .unwrap_err()
+            .contains("-w")
         );
         let huge = Plan {
             max_ttl: 255,

@@ -386,6 +386,11 @@ fn invalid_schedules_are_refused() {
             timeout: Duration::ZERO,
             ..Schedule::default()
         },
+        // retries + 1 must not wrap to 0 attempts.
+        Schedule {
+            retries: u32::MAX,
+            ..Schedule::default()
+        },
     ] {
         assert!(
             Session::new(
