@@ -12,9 +12,21 @@ use icmpkit::wire::Family;
 /// them; `flag` names it in the error (`-i`, `--interval`...).
 pub fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
     if !v.is_finite() || !(0.0..=1e6).contains(&v) {
-        return Err(format!("bad value for {flag}: {v} (seconds, 0 to 1000000)"));
+        return Err(format!(
+            "bad value for {flag}: {v:?} (seconds, 0 to 1000000)"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// A time flag given in (fractional) milliseconds, as fping takes them.
+pub fn millis(flag: &str, v: f64) -> Result<Duration, String> {
+    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
+        return Err(format!(
+            "bad value for {flag}: {v:?} (milliseconds, 0 to 1000000000)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(v / 1000.0))
 }
 
 /// The family `-4`/`-6` ask for (clap keeps them exclusive).
@@ -54,6 +66,9 @@ mod tests {
         for bad in [-1.0, f64::NAN, f64::INFINITY, 2e6] {
             assert!(seconds("-i", bad).unwrap_err().contains("-i"), "{bad}");
         }
+        assert!(seconds("-i", 1e300).unwrap_err().contains("1e300"));
+        assert_eq!(millis("-t", 500.0), Ok(Duration::from_millis(500)));
+        assert!(millis("-t", -1.0).is_err());
     }
 
     #[test]

@@ -63,13 +63,14 @@ fn main() {
         Command::Send(args) => commands::send::run(args),
         Command::Respond(args) => commands::respond::run(args),
         Command::Completions { shell } => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "icmpkit",
-                &mut std::io::stdout(),
-            );
-            exit::OK
+            // Built in memory: clap_complete panics on a failing writer.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "icmpkit", &mut script);
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Ok(()) => exit::OK,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+                Err(e) => exit::fail(&format!("writing the completions: {e}")),
+            }
         }
     };
     std::process::exit(code);

@@ -6,28 +6,11 @@ use std::process::Output;
 use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+mod common;
+use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
 
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
-    ns.command(ICMPKIT)
-        .arg("ping")
-        .args(args)
-        .output()
-        .expect("run icmpkit")
-}
-
-/// A chain whose client may also open unprivileged ICMP sockets as root.
-fn chain(lab: &Lab, routers: usize) -> Chain {
-    let c = lab.chain(routers).expect("build the lab chain");
-    c.client()
-        .allow_ping_sockets()
-        .expect("open ping_group_range");
-    c
-}
-
-/// Runs an nft script (one line of `;`-separated commands) inside `ns`.
-fn nft(ns: &Ns, script: &str) {
-    ns.nft(script).expect("nft rule");
+    common::icmpkit(ns, "ping", args)
 }
 
 /// The statistics line: (transmitted, received, errors, duplicates).

@@ -9,14 +9,11 @@ use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, lab_or_skip};
 use serde_json::Value;
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+mod common;
+use common::ICMPKIT;
 
 fn send(ns: &Ns, args: &[&str]) -> Output {
-    ns.command(ICMPKIT)
-        .arg("send")
-        .args(args)
-        .output()
-        .expect("run icmpkit send")
+    common::icmpkit(ns, "send", args)
 }
 
 /// The `--json` events of a run.

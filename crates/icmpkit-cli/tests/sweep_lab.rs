@@ -8,7 +8,8 @@ use std::process::{Output, Stdio};
 
 use icmpkit_lab::{Chain, Lab, Reject, lab_or_skip};
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+mod common;
+use common::ICMPKIT;
 
 /// client — r1 — server: the server answers 10.9.0.0/25 and fd00:99::/121,
 /// r1 blackholes 10.9.0.128/25 and fd00:99::80/121 except 10.9.0.252/30 and
@@ -25,12 +26,7 @@ fn lab_chain(lab: &Lab) -> Chain {
 }
 
 fn sweep(c: &Chain, args: &[&str]) -> Output {
-    c.client()
-        .command(ICMPKIT)
-        .arg("sweep")
-        .args(args)
-        .output()
-        .expect("run icmpkit")
+    common::icmpkit(c.client(), "sweep", args)
 }
 
 fn stdout(o: &Output) -> String {
@@ -360,4 +356,21 @@ fn shards_files_stdin_and_exclusions() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(lines(&stdout(&o)), lines("10.9.0.3\n10.9.0.4\n"));
+}
+
+/// A bad -I is reported as such (the raw socket's own error), not as a
+/// missing privilege after falling back to a datagram socket.
+#[test]
+fn unknown_interface_is_named_not_a_privilege_problem() {
+    let lab = lab_or_skip!("unknown_interface_is_named_not_a_privilege_problem");
+    let ns = lab.namespace("badif").unwrap();
+    let o = ns
+        .command(ICMPKIT)
+        .args(["sweep", "-I", "nosuchif0", "127.0.0.1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("nosuchif0"), "{err}");
+    assert!(!err.contains("permission denied"), "{err}");
 }

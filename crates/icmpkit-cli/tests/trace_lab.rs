@@ -9,27 +9,11 @@ use std::process::Output;
 use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+mod common;
+use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
 
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
-    ns.command(ICMPKIT)
-        .arg("trace")
-        .args(args)
-        .output()
-        .expect("run icmpkit")
-}
-
-/// A chain whose client may also open unprivileged ICMP sockets.
-fn chain(lab: &Lab, routers: usize) -> Chain {
-    let c = lab.chain(routers).expect("build the lab chain");
-    c.client()
-        .allow_ping_sockets()
-        .expect("open ping_group_range");
-    c
-}
-
-fn nft(ns: &Ns, script: &str) {
-    ns.nft(script).expect("nft rule");
+    common::icmpkit(ns, "trace", args)
 }
 
 /// A traceroute hop line: its number, and per probe the address
@@ -513,4 +497,20 @@ fn path_mtu_survives_rate_limited_refusals() {
             assert_eq!(hop["packets_received"], 3, "{dst}: {hop}");
         }
     }
+}
+
+/// Probes the kernel refuses to send (no route) are not silent `*`s: the
+/// reason goes to stderr and, when not one probe left, the exit is 2 (as
+/// traceroute fails). The namespace has only `lo`: nothing leaves it.
+#[test]
+fn probes_that_cannot_be_sent_are_reported() {
+    let lab = lab_or_skip!("probes_that_cannot_be_sent_are_reported");
+    let ns = lab.namespace("noroute").unwrap();
+    let o = icmpkit(&ns, &["-n", "-q", "1", "-w", "0.2", "-m", "3", "192.0.2.1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("3 of 3 probes could not be sent") && err.contains("unreachable"),
+        "{err}"
+    );
 }

@@ -32,7 +32,7 @@ pub enum Error {
     },
     /// The target is a broadcast address and broadcast was not asked for
     /// (`-b`).
-    #[error("{0} is a broadcast address; use -b (PingOptions::broadcast) to ping it")]
+    #[error("{0} is a broadcast address; pinging it must be asked for (ping -b)")]
     Broadcast(IpAddr),
     /// A socket could not be created or configured for another reason
     /// (address family unsupported, device missing, option refused...).
@@ -63,6 +63,10 @@ pub enum Error {
 pub struct PermissionHint {
     /// IPv6 or IPv4.
     pub ipv6: bool,
+    /// The kinds of socket that were tried: raw only (`Privileged`),
+    /// datagram only (`Unprivileged`), or both (`Auto`); the remedies
+    /// named are those for the kinds tried.
+    pub tried: crate::socket::Privilege,
     /// The `net.ipv4.ping_group_range` read from /proc, if readable.
     pub ping_group_range: Option<(u32, u32)>,
     /// The caller's effective group id.
@@ -71,24 +75,46 @@ pub struct PermissionHint {
 
 impl std::fmt::Display for PermissionHint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::socket::Privilege;
         let family = if self.ipv6 { "ICMPv6" } else { "ICMP" };
-        write!(
-            f,
-            "permission denied: cannot open an {family} socket. Raw sockets need CAP_NET_RAW, and \
-             unprivileged ICMP sockets are not allowed for group {}",
-            self.gid
-        )?;
-        match self.ping_group_range {
-            Some((lo, hi)) => write!(f, " (net.ipv4.ping_group_range = {lo} {hi})")?,
-            None => write!(f, " (net.ipv4.ping_group_range unreadable)")?,
+        let (raw, datagram) = match self.tried {
+            Privilege::Auto => (true, true),
+            Privilege::Privileged => (true, false),
+            Privilege::Unprivileged => (false, true),
+        };
+        write!(f, "permission denied: cannot open an {family} socket.")?;
+        if raw {
+            write!(f, " Raw sockets need CAP_NET_RAW")?;
+            if !datagram {
+                write!(f, " (this needs a raw socket)")?;
+            }
+            write!(f, ".")?;
         }
-        write!(
-            f,
-            ". Fix one of:\n  \
-             sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\"   # allow raw sockets for the binary\n  \
-             sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   # allow unprivileged ICMP sockets (IPv4 and IPv6)\n  \
-             or run it with sudo"
-        )
+        if datagram {
+            write!(
+                f,
+                " Unprivileged ICMP sockets are not allowed for group {}",
+                self.gid
+            )?;
+            match self.ping_group_range {
+                Some((lo, hi)) => write!(f, " (net.ipv4.ping_group_range = {lo} {hi}).")?,
+                None => write!(f, " (net.ipv4.ping_group_range unreadable).")?,
+            }
+        }
+        write!(f, " Fix one of:")?;
+        if raw {
+            write!(
+                f,
+                "\n  sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\"   # allow raw sockets for the binary"
+            )?;
+        }
+        if datagram {
+            write!(
+                f,
+                "\n  sudo sysctl -w net.ipv4.ping_group_range=\"0 2147483647\"   # allow unprivileged ICMP sockets (IPv4 and IPv6)"
+            )?;
+        }
+        write!(f, "\n  or run it with sudo")
     }
 }
 

@@ -58,15 +58,20 @@ fn permission_error_names_the_remedies() {
                 assert_eq!(hint.ipv6, family == Family::V6);
                 assert_eq!(hint.gid, NOBODY);
                 assert_eq!(hint.ping_group_range, Some((1, 0)));
+                assert_eq!(hint.tried, privilege);
                 let message = error.to_string();
-                for remedy in [
-                    "setcap cap_net_raw",
-                    "sysctl -w net.ipv4.ping_group_range",
-                    "sudo",
+                // The remedies for the kinds tried, and only those.
+                let raw = privilege != Privilege::Unprivileged;
+                let datagram = privilege != Privilege::Privileged;
+                for (remedy, named) in [
+                    ("setcap cap_net_raw", raw),
+                    ("sysctl -w net.ipv4.ping_group_range", datagram),
+                    ("sudo", true),
                 ] {
-                    assert!(
+                    assert_eq!(
                         message.contains(remedy),
-                        "{remedy:?} missing from: {message}"
+                        named,
+                        "{privilege:?}: {remedy:?} in: {message}"
                     );
                 }
                 println!("CHILD-OK {family:?} {privilege:?}: {message}");

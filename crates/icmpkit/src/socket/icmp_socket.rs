@@ -574,7 +574,7 @@ fn create(family: Family, privilege: Privilege) -> Result<(Socket, SocketKind), 
     };
     result.map_err(|source| {
         if is_permission(&source) {
-            Error::Permission(permission_hint(family))
+            Error::Permission(permission_hint(family, privilege))
         } else {
             Error::SocketUnavailable {
                 context: format!(

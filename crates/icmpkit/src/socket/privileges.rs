@@ -3,16 +3,18 @@
 
 use std::io;
 
-use super::{Family, sys};
+use super::{Family, Privilege, sys};
 use crate::PermissionHint;
 
 const PING_GROUP_RANGE: &str = "/proc/sys/net/ipv4/ping_group_range";
 
 /// The remedies for a refused ICMP socket on this machine: the current
-/// `net.ipv4.ping_group_range` and the caller's effective gid.
-pub fn permission_hint(family: Family) -> PermissionHint {
+/// `net.ipv4.ping_group_range` and the caller's effective gid, for the
+/// socket kinds `tried`.
+pub fn permission_hint(family: Family, tried: Privilege) -> PermissionHint {
     PermissionHint {
         ipv6: family == Family::V6,
+        tried,
         ping_group_range: std::fs::read_to_string(PING_GROUP_RANGE)
             .ok()
             .and_then(|text| parse_group_range(&text)),

@@ -46,7 +46,7 @@ pub struct ListenArgs {
     pub write: Option<PathBuf>,
 
     /// Stop after COUNT packets (after filters).
-    #[arg(short = 'c', long = "count", value_name = "COUNT")]
+    #[arg(short = 'c', long = "count", value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
     /// Stop after SECONDS.

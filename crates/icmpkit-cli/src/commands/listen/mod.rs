@@ -117,8 +117,8 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         return Err("no ICMP type left to listen for in the chosen family".into());
     }
     let duration = match args.duration {
-        Some(s) if s.is_finite() && s > 0.0 && s < 1e9 => Some(Duration::from_secs_f64(s)),
-        Some(s) => return Err(format!("bad --duration: {s}")),
+        Some(s) if s > 0.0 => Some(crate::flags::seconds("--duration", s)?),
+        Some(s) => return Err(format!("bad value for --duration: {s:?} (above 0)")),
         None => None,
     };
     let mut listeners = Vec::new();

@@ -62,7 +62,9 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         timing.timeout = seconds("-W", w)?;
     }
     if let Some(w) = args.deadline {
-        timing.deadline = Some(seconds("-w", w)?);
+        // iputils: -w 0 is no deadline.
+        let w = seconds("-w", w)?;
+        timing.deadline = (!w.is_zero()).then_some(w);
     }
     timing.preload = args.preload.unwrap_or(1);
     timing.adaptive = args.adaptive;

@@ -44,7 +44,7 @@ pub struct RespondArgs {
     pub interface: Option<String>,
 
     /// Stop after handling COUNT requests (answered or dropped).
-    #[arg(short = 'c', long, value_name = "COUNT")]
+    #[arg(short = 'c', long, value_name = "COUNT", value_parser = clap::value_parser!(u64).range(1..))]
     pub count: Option<u64>,
 
     /// Stop after SECONDS.

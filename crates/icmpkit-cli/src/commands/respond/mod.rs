@@ -53,10 +53,8 @@ fn options(args: &RespondArgs) -> Result<RespondOptions, String> {
             }
         }
     }
-    if let Some(d) = args.deadline
-        && (!d.is_finite() || d < 0.0)
-    {
-        return Err(format!("bad value for --deadline: {d}"));
+    if let Some(d) = args.deadline {
+        crate::flags::seconds("-w", d)?;
     }
     Ok(RespondOptions {
         config,

@@ -102,8 +102,8 @@ pub struct SendArgs {
     pub file: Option<PathBuf>,
 
     /// Payload: this many bytes of --pattern (default: each byte its offset).
-    #[arg(long, value_name = "BYTES")]
-    pub size: Option<usize>,
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(..=65_507))]
+    pub size: Option<u16>,
 
     /// Fill pattern for --size, in hex (e.g. ff00).
     #[arg(long, value_name = "HEX", requires = "size")]

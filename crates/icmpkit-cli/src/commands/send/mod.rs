@@ -47,7 +47,9 @@ async fn run_async(args: SendArgs) -> i32 {
     };
     let style = Style::from_flags(args.json, args.verbose);
     if style != Style::Json {
-        println!(
+        // A closed or full stdout is the reader's business, not a panic.
+        let _ = writeln!(
+            std::io::stdout(),
             "SEND {} ({}): {label}{}",
             target.name,
             target.address,
@@ -108,13 +110,7 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
     // any socket is asked for.
     spec.validate().map_err(|e| e.to_string())?;
 
-    let seconds = |flag: &str, v: f64| {
-        if v.is_finite() && (0.0..=1e6).contains(&v) {
-            Ok(Duration::from_secs_f64(v))
-        } else {
-            Err(format!("bad value for {flag}: {v}"))
-        }
-    };
+    let seconds = crate::flags::seconds;
     let timeout = match args.timeout {
         Some(t) => seconds("--timeout", t)?,
         None if expects_reply(&spec) => DEFAULT_TIMEOUT,
@@ -151,7 +147,7 @@ fn payload(args: &SendArgs) -> Result<Option<Vec<u8>>, String> {
             Some(p) => parse_hex(p).map_err(|e| format!("--pattern: {e}"))?,
             None => Vec::new(),
         };
-        fill(size, &pattern)
+        fill(usize::from(size), &pattern)
     } else {
         return Ok(None);
     };

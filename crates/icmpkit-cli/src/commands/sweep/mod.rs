@@ -6,7 +6,6 @@ mod output;
 mod progress;
 
 use std::io::{IsTerminal, Read};
-use std::time::Duration;
 
 use icmpkit::Error;
 use icmpkit::sweep::{Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSpec, targets};
@@ -90,12 +89,7 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         };
         exclude.push(net);
     }
-    let ms = |flag: &str, v: f64| -> Result<Duration, String> {
-        if !v.is_finite() || !(0.0..=1e9).contains(&v) {
-            return Err(format!("bad value for {flag}: {v}"));
-        }
-        Ok(Duration::from_secs_f64(v / 1000.0))
-    };
+    let ms = flags::millis;
     let count = args.count.or(args.vcount).unwrap_or(1);
     let rate = match (args.rate, args.interval) {
         (Some(r), _) => r,

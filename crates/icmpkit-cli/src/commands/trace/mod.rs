@@ -7,7 +7,7 @@ pub mod output;
 use std::io::Write;
 use std::time::Duration;
 
-use icmpkit::trace::{Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
+use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
 
 pub use args::TraceArgs;
 
@@ -114,5 +114,23 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         output::resume(tracer.path_mtu(), &hops)
     };
     let _ = write!(stdout, "{text}");
-    exit::OK
+    report_send_errors(&hops)
+}
+
+/// Probes the kernel refused to send show as `*`; say why on stderr (as
+/// traceroute does), and fail when not one probe could leave.
+fn report_send_errors(hops: &[Hop]) -> i32 {
+    let probes = hops.iter().flat_map(|h| &h.probes);
+    let total = probes.clone().count();
+    let mut failed = probes.filter_map(|p| p.send_error.as_deref());
+    let Some(first) = failed.next() else {
+        return exit::OK;
+    };
+    let count = 1 + failed.count();
+    eprintln!("icmpkit: {count} of {total} probes could not be sent: {first}");
+    if count == total {
+        exit::ERROR
+    } else {
+        exit::OK
+    }
 }
