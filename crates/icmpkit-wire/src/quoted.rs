@@ -131,7 +131,11 @@ impl<'a> Quoted<'a> {
         let payload = bytes::tail(bytes, header_len);
         let total_length = u32::from(packet.total_len());
         let (transport, transport_cut) = if packet.frag_offset() == 0 && !header_cut {
-            Transport::read(packet.protocol(), ICMPV4_ECHO, payload)
+            Transport::read(
+                packet.protocol(),
+                (ipv4::PROTOCOL_ICMP, ICMPV4_ECHO),
+                payload,
+            )
         } else {
             (Transport::Other { data: payload }, header_cut)
         };
@@ -179,7 +183,7 @@ impl<'a> Quoted<'a> {
         let (transport, transport_cut) = if header_cut {
             (Transport::Other { data: payload }, true)
         } else {
-            Transport::read(protocol, ICMPV6_ECHO, payload)
+            Transport::read(protocol, (ipv6::NEXT_ICMPV6, ICMPV6_ECHO), payload)
         };
         let later_fragment = fragment.is_some_and(|f| f.offset != 0);
         Ok(Quoted {
@@ -212,17 +216,17 @@ impl<'a> Quoted<'a> {
 }
 
 impl<'a> Transport<'a> {
-    /// Reads the first 8 bytes of `payload` as `protocol`; the flag says
-    /// whether fewer than 8 were there.
-    fn read(protocol: u8, echo_types: [u8; 2], payload: &'a [u8]) -> (Self, bool) {
+    /// Reads the first 8 bytes of `payload` as `protocol`; `icmp` is the
+    /// family's own ICMP (protocol number, echo types: ICMPv6 inside IPv4
+    /// is not an echo of ours); the flag says whether fewer than 8 were there.
+    fn read(protocol: u8, icmp: (u8, [u8; 2]), payload: &'a [u8]) -> (Self, bool) {
+        let (icmp_protocol, echo_types) = icmp;
         let Ok(head) = bytes::slice(payload, 0, 8, "quoted transport header") else {
             return (Transport::Other { data: payload }, true);
         };
         let u16_at = |at| bytes::get_u16(head, at);
         let transport = match protocol {
-            ipv4::PROTOCOL_ICMP | ipv6::NEXT_ICMPV6
-                if echo_types.contains(&bytes::get_u8(head, 0)) =>
-            {
+            p if p == icmp_protocol && echo_types.contains(&bytes::get_u8(head, 0)) => {
                 Transport::Echo {
                     icmp_type: bytes::get_u8(head, 0),
                     code: bytes::get_u8(head, 1),
@@ -366,6 +370,15 @@ mod tests {
             }
         );
         assert!(!q.truncated.datagram);
+        // ICMPv6 (58) inside IPv4 is not an echo of ours, whatever its
+        // first byte says.
+        let mut v6_in_v4 = buf;
+        v6_in_v4[..20].copy_from_slice(&v4_header(58, 28, 0));
+        v6_in_v4[20] = 128;
+        assert!(matches!(
+            Quoted::parse(&v6_in_v4).unwrap().transport,
+            Transport::Other { .. }
+        ));
         buf[9] = 6;
         assert_eq!(
             Quoted::parse(&buf).unwrap().transport,
