@@ -504,3 +504,41 @@ fn link_local_zone_picks_the_link_for_ping_and_trace() {
         assert_eq!(reached, answered, "trace {target}: {}", text(&o));
     }
 }
+
+/// iputils flags the other tests do not touch, checked on the wire or by
+/// their effect: `-w` deadline, `-l` preload, `-Q` TOS, `-I` interface.
+#[test]
+fn deadline_preload_tos_and_interface() {
+    let lab = lab_or_skip!("deadline_preload_tos_and_interface");
+    let c = chain(&lab, 0);
+    let server = c.server_v4().to_string();
+    // -w 1 with -i 0.2: about five probes, every one answered, exit 0.
+    let o = icmpkit(c.client(), &["-w", "1", "-i", "0.2", &server]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (sent, received, _, _) = counts(&text(&o));
+    assert!((4..=7).contains(&sent), "{}", text(&o));
+    assert_eq!(received, sent);
+    // -l 3: three probes at once, so -c 3 -i 1 ends well before 2 s.
+    let start = std::time::Instant::now();
+    let o = icmpkit(c.client(), &["-c", "3", "-l", "3", "-i", "1", &server]);
+    assert_eq!(counts(&text(&o)).1, 3, "{}", text(&o));
+    assert!(start.elapsed() < std::time::Duration::from_millis(1500));
+    // -Q 0x10: the TOS byte of the requests on the wire.
+    let capture = c.client().capture().expect("capture");
+    let o = icmpkit(c.client(), &["-c", "2", "-i", "0.2", "-Q", "0x10", &server]);
+    assert_eq!(counts(&text(&o)).1, 2, "{}", text(&o));
+    let requests: Vec<u8> = capture
+        .finish()
+        .iter()
+        .filter(|p| p.len() > 20 && p[0] >> 4 == 4 && p[9] == 1 && p[20] == 8)
+        .map(|p| p[1])
+        .collect();
+    assert_eq!(requests, [0x10, 0x10], "TOS of the echo requests");
+    // -I: the client's interface works, an unknown one is named.
+    let dev = c.links()[0].dev_a().to_string();
+    let o = icmpkit(c.client(), &["-c", "1", "-I", &dev, &server]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = icmpkit(c.client(), &["-c", "1", "-I", "nosuchif0", &server]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nosuchif0"), "{}", text(&o));
+}

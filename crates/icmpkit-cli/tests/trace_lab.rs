@@ -514,3 +514,29 @@ fn probes_that_cannot_be_sent_are_reported() {
         "{err}"
     );
 }
+
+/// `-f` starts at a later hop; `-z` spaces the probes out (so a trace of
+/// four probes with `-z 0.2` takes at least 0.6 s, where all-parallel
+/// probing takes a few ms on this lab).
+#[test]
+fn first_hop_and_send_wait() {
+    let lab = lab_or_skip!("first_hop_and_send_wait");
+    let c = chain(&lab, 2);
+    let server = c.server_v4().to_string();
+    let o = icmpkit(
+        c.client(),
+        &["-n", "-q", "1", "-w", "1", "-f", "2", &server],
+    );
+    let lines = parse(&text(&o));
+    assert_eq!(lines.first().map(|l| l.hop), Some(2), "{}", text(&o));
+    assert_eq!(addresses(&lines), v4_path(&c)[1..].to_vec(), "{}", text(&o));
+    let start = std::time::Instant::now();
+    let o = icmpkit(
+        c.client(),
+        &["-n", "-q", "2", "-w", "1", "-m", "2", "-z", "0.2", &server],
+    );
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(took >= std::time::Duration::from_millis(600), "{took:?}");
+    assert_eq!(parse(&text(&o)).len(), 2, "{}", text(&o));
+}
