@@ -165,3 +165,35 @@ fn listen_pcap_reads_back_in_tshark_and_decode() {
         let _ = std::fs::remove_file(&file);
     }
 }
+
+/// `-c` ends listen after that many packets, `--duration` after that
+/// long, both with status 0; `-i` listens on one interface only (pings to
+/// the server arrive on its veth, not on `lo`).
+#[test]
+fn count_duration_and_interface_end_or_narrow_it() {
+    let lab = lab_or_skip!("count_duration_and_interface_end_or_narrow_it");
+    let pair = lab.pair().expect("lab pair");
+    let (server, client) = (pair.server(), pair.client());
+    let server_v4 = pair.server_v4().to_string();
+    let wait = |child: Child| {
+        let out = child.wait_with_output().expect("listen ends by itself");
+        assert!(out.status.success(), "{:?}", out.status);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (child, _) = start_listen(server, &["-c", "2", "--type", "echo-request", "-4"]);
+    ping(client, &["-c", "4", &server_v4]);
+    assert_eq!(wait(child).lines().count(), 2);
+
+    let start = std::time::Instant::now();
+    let (child, _) = start_listen(server, &["--duration", "0.5"]);
+    wait(child);
+    let took = start.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(450) && took < std::time::Duration::from_secs(3),
+        "{took:?}"
+    );
+
+    let (child, _) = start_listen(server, &["-i", "lo", "--type", "echo-request", "-4"]);
+    ping(client, &["-c", "2", &server_v4]);
+    assert_eq!(interrupt(child).lines().count(), 0, "nothing came in on lo");
+}
