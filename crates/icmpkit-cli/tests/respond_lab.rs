@@ -268,3 +268,32 @@ fn bad_flags_are_refused() {
         assert!(out.contains(needle), "{args:?}: {out}");
     }
 }
+
+/// `-w` ends the responder after that long, with status 0 and its
+/// summary; `-c` after that many requests.
+#[test]
+fn deadline_and_count_end_it() {
+    let lab = lab_or_skip!("deadline_and_count_end_it");
+    let p = quiet_pair(&lab);
+    let start = Instant::now();
+    let o = p
+        .server()
+        .command(ICMPKIT)
+        .args(["respond", "-w", "0.5"])
+        .output()
+        .unwrap();
+    let took = start.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
+    let mut responder = Responder::start(p.server(), &["-c", "2", "-q"]);
+    let server = p.server_v4().to_string();
+    let _ = p
+        .client()
+        .exec(&["ping", "-q", "-c", "3", "-i", "0.2", "-W", "1", &server]);
+    let child = responder.0.take().expect("running");
+    let out = child.wait_with_output().expect("ends after two requests");
+    assert!(out.status.success(), "{:?}", out.status);
+}
