@@ -384,8 +384,7 @@ impl<'a> Repr<'a> {
     /// Writes the message with its checksum into the start of `buf`.
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize> {
         let len = self.buffer_len();
-        bytes::check_room(buf, len)?;
-        let mut packet = Packet::new_unchecked(&mut buf[..len]);
+        let mut packet = Packet::new_unchecked(bytes::head_mut(buf, len)?);
         packet.set_msg_type(self.msg_type());
         packet.set_msg_code(self.code());
         packet.set_rest_of_header(self.rest_of_header()?);

@@ -334,8 +334,7 @@ impl<'a> Repr<'a> {
                 "IPv4 fragment offset is not a multiple of 8",
             ));
         }
-        bytes::check_room(buf, header_len)?;
-        let mut packet = Packet::new_unchecked(&mut buf[..header_len]);
+        let mut packet = Packet::new_unchecked(bytes::head_mut(buf, header_len)?);
         packet.set_version_and_header_len(header_len);
         packet.set_dscp_ecn(self.dscp, self.ecn);
         packet.set_total_len(total);

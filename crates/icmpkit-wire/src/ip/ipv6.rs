@@ -202,8 +202,7 @@ impl Repr {
         if self.flow_label > 0x000f_ffff {
             return Err(Error::Malformed("IPv6 flow label above 20 bits"));
         }
-        bytes::check_room(buf, HEADER_LEN)?;
-        let mut packet = Packet::new_unchecked(&mut buf[..HEADER_LEN]);
+        let mut packet = Packet::new_unchecked(bytes::head_mut(buf, HEADER_LEN)?);
         packet.set_version_tc_flow(self.traffic_class, self.flow_label);
         packet.set_payload_len(len);
         packet.set_next_header(self.next_header);
