@@ -83,29 +83,39 @@ fn zone_index(zone: &str) -> std::result::Result<u32, String> {
     nix::net::if_::if_nametoindex(zone).map_err(|_| format!("no interface named {zone:?}"))
 }
 
-/// Resolves `input` (literal or name) to one address, of `family` if given,
-/// else IPv4 first as iputils does.
-pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
+/// What both forms of [`resolve`] decide before any lookup: a literal
+/// (`Some`, of `family` if one is forced), or `None` for a name fit to
+/// look up.
+fn literal_or_name(input: &str, family: Option<Family>) -> Result<Option<Target>> {
     if let Some(literal) = parse_literal(input) {
         let target = literal?;
-        if family.is_some_and(|f| f != target.family()) {
-            let reason = format!(
-                "address is {}, but {} was requested",
-                fam(target.family()),
-                fam(family.unwrap_or(Family::V4))
-            );
+        if let Some(wanted) = family.filter(|&f| f != target.family()) {
             return Err(Error::Address {
                 input: input.into(),
-                reason,
+                reason: format!(
+                    "address is {}, but {} was requested",
+                    fam(target.family()),
+                    fam(wanted)
+                ),
             });
         }
-        return Ok(target);
+        return Ok(Some(target));
     }
+    // RFC 1035: at most 253 characters in text form.
     if input.is_empty() || input.len() > 253 {
         return Err(Error::NameLookup {
             name: input.into(),
             reason: "not a valid host name".into(),
         });
+    }
+    Ok(None)
+}
+
+/// Resolves `input` (literal or name) to one address, of `family` if given,
+/// else IPv4 first as iputils does.
+pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
+    if let Some(target) = literal_or_name(input, family)? {
+        return Ok(target);
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((input, 0))
         .await
@@ -119,8 +129,8 @@ pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
 
 /// Blocking form of [`resolve`].
 pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
-    if let Some(literal) = parse_literal(input) {
-        return literal;
+    if let Some(target) = literal_or_name(input, family)? {
+        return Ok(target);
     }
     use std::net::ToSocketAddrs;
     let addrs: Vec<SocketAddr> = (input, 0)
@@ -193,5 +203,30 @@ mod tests {
         assert!(resolve("127.0.0.1", Some(Family::V6)).await.is_err());
         let err = resolve("no-such-host.invalid", None).await.unwrap_err();
         assert!(matches!(err, Error::NameLookup { .. }), "{err}");
+    }
+
+    /// Both forms refuse the same inputs the same way before any lookup.
+    #[tokio::test]
+    async fn blocking_and_async_agree_on_literals_and_bad_names() {
+        let long = "a".repeat(254);
+        for (input, family) in [
+            ("127.0.0.1", Some(Family::V6)),
+            ("::1", Some(Family::V4)),
+            ("", None),
+            (long.as_str(), None),
+        ] {
+            let blocking = resolve_blocking(input, family).unwrap_err();
+            let asynchronous = resolve(input, family).await.unwrap_err();
+            assert_eq!(blocking.to_string(), asynchronous.to_string(), "{input:?}");
+            match family {
+                Some(_) => assert!(matches!(blocking, Error::Address { .. }), "{blocking}"),
+                None => assert!(
+                    blocking.to_string().contains("not a valid host name"),
+                    "{blocking}"
+                ),
+            }
+        }
+        let t = resolve_blocking("::1", Some(Family::V6)).unwrap();
+        assert_eq!(t.address, "::1".parse::<IpAddr>().unwrap());
     }
 }

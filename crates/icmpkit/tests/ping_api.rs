@@ -163,6 +163,24 @@ fn zero_count_is_refused_not_a_hang() {
 }
 
 #[test]
+fn huge_times_are_refused_not_wrapped() {
+    let target = parse_literal("127.0.0.1").unwrap().unwrap();
+    for option in ["interval", "timeout", "deadline"] {
+        let mut o = opts(1, Privilege::Auto);
+        match option {
+            "interval" => o.timing.interval = Duration::MAX,
+            "timeout" => o.timing.timeout = Duration::MAX,
+            _ => o.timing.deadline = Some(Duration::MAX),
+        }
+        let err = Pinger::with_target(target.clone(), &o).unwrap_err();
+        assert!(
+            matches!(&err, icmpkit::Error::InvalidOption(m) if m.contains(option)),
+            "{option}: {err}"
+        );
+    }
+}
+
+#[test]
 fn zero_timeout_is_refused_not_every_probe_lost() {
     let target = parse_literal("127.0.0.1").unwrap().unwrap();
     let mut o = opts(1, Privilege::Auto);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use icmpkit_wire::Family;
 use icmpkit_wire::ip::{ipv4, ipv6};
 
-use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::clock::{Timestamp, check_option_duration, nanos, round_trip};
 use crate::resolve::family_of;
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
@@ -67,6 +67,20 @@ impl Default for SendOptions {
             any_source: false,
             scope_id: 0,
         }
+    }
+}
+
+impl SendOptions {
+    /// Rejects a zero count and times beyond
+    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION);
+    /// the error names the option.
+    pub fn validate(&self) -> Result<()> {
+        if self.count == 0 {
+            return Err(Error::InvalidOption("count must be at least 1".into()));
+        }
+        check_option_duration("interval", self.interval).map_err(Error::InvalidOption)?;
+        check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
+        Ok(())
     }
 }
 
@@ -173,9 +187,7 @@ impl Sender {
             )));
         }
         spec.validate()?;
-        if opts.count == 0 {
-            return Err(Error::InvalidOption("count must be at least 1".into()));
-        }
+        opts.validate()?;
         check_ip_options(spec.family, &opts.ip)?;
         let crafted_header = needs_crafted_header(&opts.ip)?;
         if crafted_header && opts.scope_id != 0 {
@@ -375,7 +387,7 @@ fn drain(
     while let Ok(received) = socket.recv(buf) {
         let now = Timestamp::now();
         let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
-        let kernel = received.kernel_time.map(|d| d.as_nanos() as u64);
+        let kernel = received.kernel_time.map(nanos);
         // The earliest unanswered send it matches, else the latest it
         // matches (a duplicate).
         let matched = probes
@@ -555,6 +567,26 @@ pub fn expects_reply(spec: &MessageSpec) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_interval_or_timeout_is_refused_before_any_socket() {
+        let spec = MessageSpec::echo_request(Family::V4, 1, 1, b"abcd");
+        let dst: IpAddr = "127.0.0.1".parse().unwrap();
+        for option in ["interval", "timeout"] {
+            let mut opts = SendOptions::default();
+            match option {
+                "interval" => opts.interval = Duration::MAX,
+                _ => opts.timeout = Duration::MAX,
+            }
+            // `Instant::now() + Duration::MAX` panicked at the first send.
+            let err = Sender::open(spec.clone(), dst, opts).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidOption(m) if m.starts_with(option)),
+                "{option}: {err}"
+            );
+        }
+        assert!(SendOptions::default().validate().is_ok());
+    }
 
     #[test]
     fn ipv4_only_options_are_refused_on_ipv6() {

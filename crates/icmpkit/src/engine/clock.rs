@@ -9,6 +9,30 @@
 
 use std::time::Duration;
 
+/// Longest time an option may ask for (a wait, an interval, a delay):
+/// 1,000,000 s, as the CLI's time flags allow. Far beyond any real use,
+/// and far below where adding it to a clock could overflow.
+pub const MAX_OPTION_DURATION: Duration = Duration::from_secs(1_000_000);
+
+/// `d` in nanoseconds, saturating at `u64::MAX` (about 584 years) instead
+/// of wrapping.
+pub fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Checks a time option against [`MAX_OPTION_DURATION`]; the error (for
+/// [`crate::Error::InvalidOption`]) names `option`.
+pub fn check_option_duration(option: &str, d: Duration) -> Result<(), String> {
+    if d > MAX_OPTION_DURATION {
+        return Err(format!(
+            "{option} must be at most {} s (got {} s)",
+            MAX_OPTION_DURATION.as_secs(),
+            d.as_secs_f64()
+        ));
+    }
+    Ok(())
+}
+
 /// A moment read from both clocks, in nanoseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Timestamp {
@@ -31,7 +55,7 @@ impl Timestamp {
 
     /// This moment plus `d`.
     pub fn after(self, d: Duration) -> Timestamp {
-        let ns = d.as_nanos() as u64;
+        let ns = nanos(d);
         Timestamp {
             realtime_ns: self.realtime_ns.saturating_add(ns),
             monotonic_ns: self.monotonic_ns.saturating_add(ns),
@@ -139,6 +163,19 @@ mod tests {
         // A transmit stamp before the send is a clock step: ignored.
         let rtt = round_trip_stamped(T0, Some(999_999_000), Some(1_000_000_000 + 60_000), rx);
         assert_eq!(rtt, Duration::from_micros(60));
+    }
+
+    #[test]
+    fn huge_durations_saturate_and_are_refused_as_options() {
+        assert_eq!(nanos(Duration::from_micros(3)), 3_000);
+        assert_eq!(nanos(Duration::MAX), u64::MAX);
+        // 600 years: `as u64` wrapped this to a few years.
+        let centuries = Duration::from_secs(600 * 365 * 86_400);
+        assert_eq!(T0.after(centuries).monotonic_ns, u64::MAX);
+        assert_eq!(T0.after(Duration::MAX).realtime_ns, u64::MAX);
+        assert!(check_option_duration("wait", MAX_OPTION_DURATION).is_ok());
+        let err = check_option_duration("wait", Duration::MAX).unwrap_err();
+        assert!(err.contains("wait"), "{err}");
     }
 
     #[test]

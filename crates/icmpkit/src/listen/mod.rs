@@ -25,7 +25,7 @@ use icmpkit_wire::Family;
 use icmpkit_wire::ip::ipv6;
 
 use crate::Error;
-use crate::socket::{IcmpSocket, Privilege, Received, SocketOptions, TypeFilter};
+use crate::socket::{IcmpSocket, MAX_BATCH, Privilege, Received, SocketOptions, TypeFilter};
 
 /// Largest IP packet (and so the receive buffer of each batch slot).
 const MAX_PACKET: usize = 65_535;
@@ -40,7 +40,8 @@ pub struct ListenOptions {
     /// Receive buffer in bytes; set with `SO_RCVBUFFORCE` when privileged
     /// (above `net.core.rmem_max`), else capped by it.
     pub recv_buffer: usize,
-    /// Messages taken per system call.
+    /// Messages taken per system call, 1 to [`MAX_BATCH`] (each has its
+    /// own `snap_len` buffer).
     pub batch: usize,
     /// Bytes kept of each message (longer ones are cut and flagged).
     pub snap_len: usize,
@@ -116,6 +117,19 @@ impl Heard<'_> {
     }
 }
 
+impl ListenOptions {
+    /// Rejects a batch of 0 or beyond what one `recvmmsg` takes.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(1..=MAX_BATCH).contains(&self.batch) {
+            return Err(Error::InvalidOption(format!(
+                "batch must be between 1 and {MAX_BATCH} (got {})",
+                self.batch
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// A raw socket of one family receiving every ICMP message for the host.
 #[derive(Debug)]
 pub struct Listener {
@@ -128,6 +142,7 @@ pub struct Listener {
 impl Listener {
     /// Opens the raw socket (needs `CAP_NET_RAW`).
     pub fn open(family: Family, options: &ListenOptions) -> Result<Self, Error> {
+        options.validate()?;
         let socket_options = SocketOptions {
             interface: options.interface.clone(),
             type_filter: Some(options.type_filter),
@@ -138,7 +153,7 @@ impl Listener {
             // Unprivileged for it: the kernel caps SO_RCVBUF at rmem_max.
             let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(options.recv_buffer);
         }
-        let batch = options.batch.max(1);
+        let batch = options.batch;
         Ok(Self {
             socket,
             family,
@@ -235,6 +250,28 @@ fn drops_for_inode(table: &str, inode: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A batch of 0 (silently 1 before) or beyond one `recvmmsg` (a huge
+    /// allocation before) is refused before any socket opens.
+    #[test]
+    fn batch_outside_one_recvmmsg_is_refused() {
+        for batch in [0, MAX_BATCH + 1, usize::MAX] {
+            let options = ListenOptions {
+                batch,
+                ..ListenOptions::default()
+            };
+            let err = Listener::open(Family::V4, &options).unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidOption(m) if m.contains("batch")),
+                "{batch}: {err}"
+            );
+        }
+        let largest = ListenOptions {
+            batch: MAX_BATCH,
+            ..ListenOptions::default()
+        };
+        assert!(largest.validate().is_ok());
+    }
 
     #[test]
     fn drops_column_by_inode() {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use icmpkit_wire::Family;
 
-use crate::engine::clock::Timestamp;
+use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::probe::{self, Incoming};
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
@@ -95,14 +95,7 @@ impl Pinger {
                 opts.payload_size
             )));
         }
-        if opts.timing.timeout.is_zero() {
-            // Every probe would time out as it leaves.
-            return Err(Error::InvalidOption("timeout must be above 0".into()));
-        }
-        if opts.timing.count == Some(0) {
-            // Nothing would ever be sent, so the ping could never end.
-            return Err(Error::InvalidOption("count must be at least 1".into()));
-        }
+        opts.timing.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
@@ -345,7 +338,7 @@ fn on_packet(
                 data,
                 bytes: icmp.len(),
                 ttl: received.ttl,
-                kernel_rx_ns: received.kernel_time.map(|d| d.as_nanos() as u64),
+                kernel_rx_ns: received.kernel_time.map(nanos),
             };
             events.extend(session.on_reply(&reply, now));
         }
@@ -408,7 +401,7 @@ fn on_queued_error(
 ) {
     if q.origin == ErrorOrigin::Timestamping {
         if let (Some(seq), Some(t)) = (tx_stamps.sequence_of(q.key), q.tx_time) {
-            session.on_tx_timestamp(seq, t.as_nanos() as u64);
+            session.on_tx_timestamp(seq, nanos(t));
         }
         return;
     }

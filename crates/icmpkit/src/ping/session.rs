@@ -6,11 +6,11 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::IcmpError;
-use crate::engine::clock::{Timestamp, round_trip_stamped};
+use crate::engine::clock::{Timestamp, check_option_duration, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::engine::stats::RttStats;
+use crate::{Error, IcmpError, Result};
 
 use super::report::{PingEvent, PingReport};
 
@@ -52,6 +52,32 @@ impl Default for Timing {
             adaptive: false,
             min_interval: Duration::ZERO,
         }
+    }
+}
+
+impl Timing {
+    /// Rejects timings no ping can run; the error names the option.
+    pub fn validate(&self) -> Result<()> {
+        if self.timeout.is_zero() {
+            // Every probe would time out as it leaves.
+            return Err(Error::InvalidOption("timeout must be above 0".into()));
+        }
+        if self.count == Some(0) {
+            // Nothing would ever be sent, so the ping could never end.
+            return Err(Error::InvalidOption("count must be at least 1".into()));
+        }
+        let times = [
+            ("interval", Some(self.interval)),
+            ("timeout", Some(self.timeout)),
+            ("deadline", self.deadline),
+            ("minimum interval", Some(self.min_interval)),
+        ];
+        for (option, value) in times {
+            if let Some(d) = value {
+                check_option_duration(option, d).map_err(Error::InvalidOption)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -485,6 +511,45 @@ impl Session {
 mod tests {
     use super::*;
     use icmpkit_wire::Family;
+
+    #[test]
+    fn timings_beyond_a_million_seconds_are_refused_by_name() {
+        use crate::engine::clock::MAX_OPTION_DURATION;
+        assert!(Timing::default().validate().is_ok());
+        let at_bound = Timing {
+            interval: MAX_OPTION_DURATION,
+            timeout: MAX_OPTION_DURATION,
+            deadline: Some(MAX_OPTION_DURATION),
+            min_interval: MAX_OPTION_DURATION,
+            ..Timing::default()
+        };
+        assert!(at_bound.validate().is_ok());
+        let refused = |t: Timing| match t.validate() {
+            Err(Error::InvalidOption(m)) => m,
+            other => panic!("not refused: {other:?}"),
+        };
+        let huge = Duration::MAX;
+        let m = refused(Timing {
+            interval: huge,
+            ..Timing::default()
+        });
+        assert!(m.starts_with("interval"), "{m}");
+        let m = refused(Timing {
+            timeout: huge,
+            ..Timing::default()
+        });
+        assert!(m.starts_with("timeout"), "{m}");
+        let m = refused(Timing {
+            deadline: Some(MAX_OPTION_DURATION + Duration::from_nanos(1)),
+            ..Timing::default()
+        });
+        assert!(m.starts_with("deadline"), "{m}");
+        let m = refused(Timing {
+            min_interval: huge,
+            ..Timing::default()
+        });
+        assert!(m.starts_with("minimum interval"), "{m}");
+    }
 
     const MS: u64 = 1_000_000;
     const TARGET: &str = "192.0.2.7";

@@ -11,6 +11,7 @@ use icmpkit_wire::{Family, icmpv4, icmpv6};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::engine::clock::{check_option_duration, nanos};
 use crate::{Error, Result};
 
 /// What a responder answers, and how it degrades the answers.
@@ -45,7 +46,8 @@ impl Default for RespondConfig {
 }
 
 impl RespondConfig {
-    /// Rejects a loss outside 0..=1.
+    /// Rejects a loss outside 0..=1 and a delay or jitter beyond
+    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION).
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.loss) {
             return Err(Error::InvalidOption(format!(
@@ -53,6 +55,9 @@ impl RespondConfig {
                 self.loss
             )));
         }
+        // Bounded, `delay + jitter` and the due time cannot overflow.
+        check_option_duration("delay", self.delay).map_err(Error::InvalidOption)?;
+        check_option_duration("jitter", self.jitter).map_err(Error::InvalidOption)?;
         Ok(())
     }
 }
@@ -159,7 +164,7 @@ impl Responder {
         if self.config.loss > 0.0 && self.rng.random::<f64>() < self.config.loss {
             return Decision::Drop;
         }
-        let jitter = match self.config.jitter.as_nanos() as u64 {
+        let jitter = match nanos(self.config.jitter) {
             0 => Duration::ZERO,
             max => Duration::from_nanos(self.rng.random_range(0..=max)),
         };
@@ -474,6 +479,46 @@ mod tests {
             })
             .is_err()
         );
+    }
+
+    /// `delay + jitter` panicked (and the due time overflowed) for huge
+    /// values; they are refused up front, naming the option.
+    #[test]
+    fn huge_delay_or_jitter_is_refused_by_name() {
+        use crate::engine::clock::MAX_OPTION_DURATION;
+        for (option, delay, jitter) in [
+            ("delay", Duration::MAX, Duration::ZERO),
+            ("jitter", Duration::ZERO, Duration::MAX),
+            (
+                "delay",
+                MAX_OPTION_DURATION + Duration::from_nanos(1),
+                Duration::ZERO,
+            ),
+        ] {
+            let config = RespondConfig {
+                delay,
+                jitter,
+                ..RespondConfig::default()
+            };
+            match Responder::with_seed(config, 1) {
+                Err(Error::InvalidOption(m)) => assert!(m.starts_with(option), "{m}"),
+                other => panic!("{option}: not refused: {other:?}"),
+            }
+        }
+        // Both at the bound: accepted, and the sum does not overflow.
+        let config = RespondConfig {
+            delay: MAX_OPTION_DURATION,
+            jitter: MAX_OPTION_DURATION,
+            ..RespondConfig::default()
+        };
+        let mut r = Responder::with_seed(config, 1).unwrap();
+        let req = MessageSpec::echo_request(Family::V4, 1, 1, b"")
+            .build(None, US)
+            .unwrap();
+        match answer(&mut r, Family::V4, &req) {
+            Decision::Answer { delay, .. } => assert!(delay >= MAX_OPTION_DURATION),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -19,5 +19,6 @@ pub use decide::{
 };
 pub use interfaces::{Interface, SystemInterfaces, lookup_in};
 pub use server::{
-    Outcome, RespondEvent, RespondOptions, Server, kernel_answers_echo, kernel_echo_sysctl,
+    MAX_HELD, Outcome, RespondEvent, RespondOptions, Server, kernel_answers_echo,
+    kernel_echo_sysctl,
 };

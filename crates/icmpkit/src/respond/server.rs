@@ -1,7 +1,7 @@
 //! The responder's socket loop: raw ICMP sockets that hear requests, the
 //! [`Responder`] that decides, and a queue holding delayed answers.
 
-use std::cmp::Reverse;
+use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -78,12 +78,50 @@ pub struct RespondEvent {
     pub outcome: Outcome,
 }
 
+/// Most answers held back by a delay at once: beyond, a request's answer
+/// is dropped (a flood with a long delay would otherwise grow the queue
+/// without bound) and reported as [`Outcome::SendFailed`].
+pub const MAX_HELD: usize = 65_536;
+
+/// An answer held until `due`; the queue orders them by due time, then
+/// arrival order (`n`).
 #[derive(Debug)]
-struct Pending {
+struct Held {
+    due: Instant,
+    n: u64,
     socket: usize,
+    /// The requester's interface: the reply's scope id, so that it leaves
+    /// on the link an IPv6 link-local request came from.
+    ifindex: u32,
     event: RespondEvent,
     reply: Vec<u8>,
     delay: Duration,
+}
+
+impl Held {
+    fn key(&self) -> (Instant, u64) {
+        (self.due, self.n)
+    }
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl Eq for Held {}
+
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Held {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
 }
 
 /// A running responder: pull [`RespondEvent`]s with
@@ -100,10 +138,11 @@ pub struct Server {
 #[derive(Debug)]
 struct State {
     responder: Responder,
-    /// Held answers by due time (then arrival order).
-    queue: BinaryHeap<Reverse<(Instant, u64)>>,
-    pending: Vec<(u64, Pending)>,
+    /// Held answers, earliest due first (then arrival order).
+    queue: BinaryHeap<Reverse<Held>>,
     arrivals: u64,
+    /// Answers dropped because [`MAX_HELD`] were already held.
+    overflowed: u64,
     events: VecDeque<RespondEvent>,
     buf: Vec<u8>,
 }
@@ -152,14 +191,7 @@ impl Server {
         }
         Ok(Server {
             sockets,
-            state: State {
-                responder,
-                queue: BinaryHeap::new(),
-                pending: Vec::new(),
-                arrivals: 0,
-                events: VecDeque::new(),
-                buf: vec![0; 65_536],
-            },
+            state: State::new(responder),
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
         })
     }
@@ -171,7 +203,13 @@ impl Server {
 
     /// Answers held back by a delay, not yet sent.
     pub fn held(&self) -> usize {
-        self.state.pending.len()
+        self.state.queue.len()
+    }
+
+    /// Answers dropped because [`MAX_HELD`] answers were already held
+    /// (each also handed out as an [`Outcome::SendFailed`] event).
+    pub fn overflowed(&self) -> u64 {
+        self.state.overflowed
     }
 
     /// The next request handled. Runs until dropped (a responder has no
@@ -182,7 +220,7 @@ impl Server {
             if let Some(e) = self.state.events.pop_front() {
                 return e;
             }
-            let wake = self.state.queue.peek().map(|Reverse((at, _))| *at);
+            let wake = self.state.queue.peek().map(|Reverse(held)| held.due);
             self.timer.as_mut().reset(tokio::time::Instant::from_std(
                 wake.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
             ));
@@ -205,6 +243,17 @@ impl Server {
 }
 
 impl State {
+    fn new(responder: Responder) -> State {
+        State {
+            responder,
+            queue: BinaryHeap::new(),
+            arrivals: 0,
+            overflowed: 0,
+            events: VecDeque::new(),
+            buf: vec![0; 65_536],
+        }
+    }
+
     /// Reads every request queued on `socket` (number `i`) and decides
     /// about each.
     fn drain(&mut self, socket: &IcmpSocket, i: usize) {
@@ -234,39 +283,63 @@ impl State {
                 Decision::Ignore => {}
                 Decision::Drop => self.events.push_back(event),
                 Decision::Answer { reply, delay } => {
-                    let n = self.arrivals;
-                    self.arrivals += 1;
-                    self.queue.push(Reverse((Instant::now() + delay, n)));
-                    self.pending.push((
-                        n,
-                        Pending {
-                            socket: i,
-                            event,
-                            reply,
-                            delay,
-                        },
-                    ));
+                    let ifindex = received.ifindex.unwrap_or(0);
+                    self.hold(Instant::now(), i, ifindex, event, reply, delay);
                 }
             }
         }
     }
 
+    /// Queues an answer to go out `delay` after `now` on socket `socket`,
+    /// unless [`MAX_HELD`] are already waiting: then it is dropped and
+    /// reported.
+    fn hold(
+        &mut self,
+        now: Instant,
+        socket: usize,
+        ifindex: u32,
+        mut event: RespondEvent,
+        reply: Vec<u8>,
+        delay: Duration,
+    ) {
+        if self.queue.len() >= MAX_HELD {
+            self.overflowed += 1;
+            event.outcome = Outcome::SendFailed(format!(
+                "not answered: {MAX_HELD} answers already held back by the delay"
+            ));
+            self.events.push_back(event);
+            return;
+        }
+        let n = self.arrivals;
+        self.arrivals += 1;
+        self.queue.push(Reverse(Held {
+            due: now + delay,
+            n,
+            socket,
+            ifindex,
+            event,
+            reply,
+            delay,
+        }));
+    }
+
+    /// The earliest held answer if it is due at `now`.
+    fn pop_due(&mut self, now: Instant) -> Option<Held> {
+        if self.queue.peek()?.0.due > now {
+            return None;
+        }
+        self.queue.pop().map(|Reverse(held)| held)
+    }
+
     /// Sends every held answer whose time has come.
     fn send_due(&mut self, sockets: &[AsyncIcmpSocket], now: Instant) {
-        while let Some(Reverse((at, n))) = self.queue.peek().copied() {
-            if at > now {
-                break;
-            }
-            self.queue.pop();
-            let Some(pos) = self.pending.iter().position(|(k, _)| *k == n) else {
-                continue;
-            };
-            let (_, p) = self.pending.swap_remove(pos);
-            let mut event = p.event;
-            event.outcome = match sockets[p.socket].get_ref().send_to(&p.reply, event.from) {
+        while let Some(held) = self.pop_due(now) {
+            let mut event = held.event;
+            let socket = sockets[held.socket].get_ref();
+            event.outcome = match socket.send_to_scoped(&held.reply, event.from, held.ifindex) {
                 Ok(_) => Outcome::Answered {
-                    reply: p.reply,
-                    delay: p.delay,
+                    reply: held.reply,
+                    delay: held.delay,
                 },
                 Err(e) => Outcome::SendFailed(e.to_string()),
             };
@@ -315,5 +388,71 @@ pub fn kernel_echo_sysctl(family: Family) -> &'static str {
     match family {
         Family::V4 => "net.ipv4.icmp_echo_ignore_all",
         Family::V6 => "net.ipv6.icmp.echo_ignore_all",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        State::new(Responder::with_seed(RespondConfig::default(), 1).unwrap())
+    }
+
+    fn event(n: u16) -> RespondEvent {
+        RespondEvent {
+            time: Duration::ZERO,
+            family: Family::V6,
+            from: "fe80::1".parse().unwrap(),
+            to: None,
+            ttl: None,
+            request: n.to_be_bytes().to_vec(),
+            outcome: Outcome::Dropped,
+        }
+    }
+
+    #[test]
+    fn held_answers_are_capped_and_the_overflow_counted() {
+        let mut s = state();
+        let now = Instant::now();
+        let delay = Duration::from_secs(60);
+        for n in 0..=MAX_HELD {
+            s.hold(now, 0, 7, event(n as u16), vec![129], delay);
+        }
+        assert_eq!(s.queue.len(), MAX_HELD);
+        assert_eq!(s.overflowed, 1);
+        let dropped: Vec<_> = s.events.drain(..).collect();
+        assert_eq!(dropped.len(), 1);
+        assert!(
+            matches!(&dropped[0].outcome, Outcome::SendFailed(m) if m.contains("held")),
+            "{:?}",
+            dropped[0].outcome
+        );
+        // Nothing is due before its delay; then all of it, once each.
+        assert!(s.pop_due(now + delay - Duration::from_millis(1)).is_none());
+        let mut due = 0;
+        while s.pop_due(now + delay).is_some() {
+            due += 1;
+        }
+        assert_eq!(due, MAX_HELD);
+    }
+
+    #[test]
+    fn due_answers_leave_by_time_then_arrival_with_their_interface() {
+        let mut s = state();
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        for (n, (delay, ifindex)) in [(ms(30), 1), (ms(10), 2), (ms(30), 3), (ms(0), 4)]
+            .into_iter()
+            .enumerate()
+        {
+            s.hold(now, 0, ifindex, event(n as u16), vec![129], delay);
+        }
+        assert_eq!(s.pop_due(now).map(|h| h.ifindex), Some(4));
+        assert!(s.pop_due(now + ms(9)).is_none());
+        let order: Vec<u32> = std::iter::from_fn(|| s.pop_due(now + ms(30)))
+            .map(|h| h.ifindex)
+            .collect();
+        assert_eq!(order, [2, 1, 3]);
     }
 }

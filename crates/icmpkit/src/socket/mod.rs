@@ -43,6 +43,10 @@ mod sys;
 mod sys;
 mod transport;
 
+/// Most messages one `recvmmsg`/`sendmmsg` moves (the kernel's
+/// `UIO_MAXIOV`): the largest batch a sweep or a listener may ask for.
+pub const MAX_BATCH: usize = 1024;
+
 pub use async_socket::AsyncIcmpSocket;
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::{Family, PmtuDisc, TypeFilter};
+use super::{Family, MAX_BATCH, PmtuDisc, TypeFilter};
 
 /// `ICMP_FILTER` (linux/icmp.h): a 32-bit mask of ICMPv4 types to drop, at
 /// level `SOL_RAW`.
@@ -548,9 +548,6 @@ pub(super) fn recv_mmsg(
     );
     Ok(received)
 }
-
-/// Upper bound of one `recvmmsg`/`sendmmsg` call (the kernel's UIO_MAXIOV).
-const MAX_BATCH: usize = 1024;
 
 /// A destination in C form.
 struct RawAddress {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use icmpkit_wire::Family;
 use ipnet::IpNet;
 
-use crate::engine::clock::Timestamp;
+use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::permutation::Shard;
 use crate::engine::probe::{self, Incoming};
 use crate::engine::stamp::StampKey;
@@ -404,7 +404,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
                 data,
                 bytes: icmp.len(),
                 ttl: r.ttl,
-                kernel_rx_ns: r.kernel_time.map(|d| d.as_nanos() as u64),
+                kernel_rx_ns: r.kernel_time.map(nanos),
             };
             session.on_reply(s.family, &reply, now);
         }

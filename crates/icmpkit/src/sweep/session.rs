@@ -16,13 +16,14 @@ use std::time::Duration;
 
 use icmpkit_wire::Family;
 
-use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::clock::{Timestamp, check_option_duration, nanos, round_trip};
 use crate::engine::permutation::{Permutation, Shard};
 use crate::engine::probe::{echo_data, parse_own_request};
 use crate::engine::stamp::{ProbeId, StampKey, TAGGED_STAMP_LEN, peek_tag};
 use crate::engine::stats::RttStats;
 use crate::ping::PingReport;
 use crate::resolve::family_of;
+use crate::socket::MAX_BATCH;
 use crate::{Error, IcmpError, Result};
 
 use super::rate::TokenBucket;
@@ -53,7 +54,8 @@ pub struct Schedule {
     pub rate: u64,
     /// Most probes waiting for an answer at once.
     pub max_in_flight: u64,
-    /// Most probes handed out per [`Session::next_batch`] (and token burst).
+    /// Most probes handed out per [`Session::next_batch`] (and token
+    /// burst), 1 to [`MAX_BATCH`]: one `sendmmsg` moves no more.
     pub batch: usize,
 }
 
@@ -97,8 +99,16 @@ impl Schedule {
         if self.timeout.is_zero() {
             return bad("timeout must be positive");
         }
-        if self.max_in_flight == 0 || self.batch == 0 {
-            return bad("in-flight cap and batch must be positive");
+        check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
+        check_option_duration("period", self.period).map_err(Error::InvalidOption)?;
+        if self.max_in_flight == 0 {
+            return bad("in-flight cap must be positive");
+        }
+        if !(1..=MAX_BATCH).contains(&self.batch) {
+            return Err(Error::InvalidOption(format!(
+                "batch must be between 1 and {MAX_BATCH} (got {})",
+                self.batch
+            )));
         }
         Ok(())
     }
@@ -241,7 +251,7 @@ impl Session {
         let timeouts_ns = (0..attempts)
             .map(|a| {
                 let t = schedule.timeout.as_secs_f64() * schedule.backoff.powi(a as i32);
-                Duration::from_secs_f64(t.min(1e9)).as_nanos() as u64
+                nanos(Duration::from_secs_f64(t.min(1e9)))
             })
             .collect();
         let total = targets.len();
@@ -409,7 +419,7 @@ impl Session {
         if self.wave + 1 < self.schedule.count {
             self.wave += 1;
             self.next_k = 0;
-            let period = self.schedule.period.as_nanos() as u64;
+            let period = nanos(self.schedule.period);
             let start = self.wave_start_ns.unwrap_or(now_ns).saturating_add(period);
             self.wave_start_ns = Some(start.max(now_ns));
             return None;

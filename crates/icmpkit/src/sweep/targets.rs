@@ -162,7 +162,11 @@ impl TargetSetBuilder {
         for (span, name, scope_id) in &self.spans {
             for (first, last) in subtract(*span, &excluded) {
                 let too_many = || Error::InvalidOption("more than 2^64 - 1 targets".into());
-                let len = u64::try_from(last - first + 1).map_err(|_| too_many())?;
+                // `::/0` holds 2^128 addresses: one more than a u128 counts.
+                let len = (last - first)
+                    .checked_add(1)
+                    .and_then(|n| u64::try_from(n).ok())
+                    .ok_or_else(too_many)?;
                 set.blocks.push(Block {
                     family: span.0,
                     start: first,
@@ -474,6 +478,23 @@ mod tests {
         b.net("2001:db8::/65".parse().unwrap());
         b.net("2001:db8::/65".parse().unwrap());
         assert!(b.build().is_err());
+        // The whole IPv6 space: its size overflowed the count itself.
+        let mut whole_net = TargetSet::builder();
+        whole_net.net("::/0".parse().unwrap());
+        let mut whole_range = TargetSet::builder();
+        whole_range
+            .range(
+                "::".parse().unwrap(),
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+            )
+            .unwrap();
+        for b in [whole_net, whole_range] {
+            let err = b.build().unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidOption(m) if m.contains("targets")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

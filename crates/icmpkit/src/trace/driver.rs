@@ -15,7 +15,7 @@ use icmpkit_wire::Family;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::engine::clock::{Timestamp, round_trip};
+use crate::engine::clock::{Timestamp, nanos, round_trip};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::resolve::{Target, resolve};
 use crate::socket::{
@@ -416,7 +416,7 @@ impl Tracer {
                 return;
             }
         }
-        let kernel_ns = arrival.kernel_time.map(|d| d.as_nanos() as u64);
+        let kernel_ns = arrival.kernel_time.map(nanos);
         let reply = ProbeReply {
             from: arrival.response.from,
             rtt: round_trip(sent, kernel_ns, arrival.received),

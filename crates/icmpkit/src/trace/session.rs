@@ -17,7 +17,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
-use crate::engine::clock::Timestamp;
+use crate::engine::clock::{Timestamp, check_option_duration, nanos};
 
 use super::report::{Annotation, Hop, ProbeReply, ProbeResult, ReplyKind, TraceEvent};
 
@@ -110,6 +110,9 @@ impl Plan {
         if self.wait.is_zero() {
             return Err("wait time (-w) must be above 0".into());
         }
+        check_option_duration("wait time (-w)", self.wait)?;
+        check_option_duration("send interval (-z)", self.send_interval)?;
+        check_option_duration("round interval", self.round_interval)?;
         if self.queries == 0 || self.flows == 0 || self.in_flight == 0 {
             return Err(
                 "probes per hop (-q), flows and probes in flight (-N) must be at least 1".into(),
@@ -324,9 +327,7 @@ impl Session {
         if let Some(&seq) = self.resend.front()
             && self.in_flight.len() < self.plan.in_flight
         {
-            let at = self
-                .last_send_ns
-                .map_or(0, |t| t + self.plan.send_interval.as_nanos() as u64);
+            let at = self.after_last_send();
             if at <= now.monotonic_ns {
                 return Next::Send(seq);
             }
@@ -344,25 +345,29 @@ impl Session {
             None if self.cursor >= self.states.len() && self.resend.is_empty() => Next::Done,
             // Window full of probes already settled: cannot happen, but
             // never spin.
-            None => Next::WaitUntil(now.monotonic_ns + 1_000_000),
+            None => Next::WaitUntil(now.monotonic_ns.saturating_add(1_000_000)),
         }
+    }
+
+    /// Earliest monotonic time the send interval lets the next probe out.
+    fn after_last_send(&self) -> u64 {
+        self.last_send_ns
+            .map_or(0, |t| t.saturating_add(nanos(self.plan.send_interval)))
     }
 
     /// Earliest monotonic time probe `index` may go out.
     fn send_time(&self, index: usize) -> u64 {
-        let mut at = self
-            .last_send_ns
-            .map_or(0, |t| t + self.plan.send_interval.as_nanos() as u64);
+        let mut at = self.after_last_send();
         let new_round = index % self.per_round() == 0 || self.round_start_ns.is_none();
         if new_round && let Some(start) = self.round_start_ns {
-            at = at.max(start + self.plan.round_interval.as_nanos() as u64);
+            at = at.max(start.saturating_add(nanos(self.plan.round_interval)));
         }
         at
     }
 
     fn deadline(&self, seq: u16) -> Option<u64> {
         self.sent_at(seq)
-            .map(|s| s.monotonic_ns + self.plan.wait.as_nanos() as u64)
+            .map(|s| s.after(self.plan.wait).monotonic_ns)
     }
 
     /// Probe `seq` went out at `at` (with the size [`Session::probe`]
@@ -904,5 +909,41 @@ mod tests {
             ..Plan::default()
         };
         assert!(Session::new(huge).unwrap_err().contains("exceed"));
+    }
+
+    #[test]
+    fn times_beyond_a_million_seconds_are_refused_by_name() {
+        use crate::engine::clock::MAX_OPTION_DURATION;
+        let too_long = MAX_OPTION_DURATION + Duration::from_nanos(1);
+        let refused = |plan: Plan| Session::new(plan).unwrap_err();
+        for value in [too_long, Duration::MAX] {
+            let wait = refused(Plan {
+                wait: value,
+                ..Plan::default()
+            });
+            assert!(wait.contains("wait time (-w)"), "{wait}");
+            let send = refused(Plan {
+                send_interval: value,
+                ..Plan::default()
+            });
+            assert!(send.contains("send interval (-z)"), "{send}");
+            let round = refused(Plan {
+                round_interval: value,
+                ..Plan::default()
+            });
+            assert!(round.contains("round interval"), "{round}");
+        }
+        // At the bound the schedule still adds up (no overflow, no wrap).
+        let mut s = Session::new(Plan {
+            wait: MAX_OPTION_DURATION,
+            send_interval: MAX_OPTION_DURATION,
+            round_interval: MAX_OPTION_DURATION,
+            ..plan(2, 1)
+        })
+        .unwrap();
+        assert_eq!(s.next(at(0)), Next::Send(0));
+        s.on_sent(0, at(0));
+        let bound_ns = nanos(MAX_OPTION_DURATION) + at(0).monotonic_ns;
+        assert_eq!(s.next(at(1)), Next::WaitUntil(bound_ns));
     }
 }

@@ -404,3 +404,57 @@ fn invalid_schedules_are_refused() {
         );
     }
 }
+
+/// Batches beyond one `sendmmsg` (or none) and times beyond a million
+/// seconds are refused, naming the option.
+#[test]
+fn oversized_batches_and_times_are_refused_by_name() {
+    let cases = [
+        (
+            "batch",
+            Schedule {
+                batch: 0,
+                ..Schedule::default()
+            },
+        ),
+        (
+            "batch",
+            Schedule {
+                batch: MAX_BATCH + 1,
+                ..Schedule::default()
+            },
+        ),
+        (
+            "batch",
+            Schedule {
+                batch: usize::MAX,
+                ..Schedule::default()
+            },
+        ),
+        (
+            "timeout",
+            Schedule {
+                timeout: Duration::MAX,
+                ..Schedule::default()
+            },
+        ),
+        (
+            "period",
+            Schedule {
+                period: Duration::MAX,
+                ..Schedule::default()
+            },
+        ),
+    ];
+    for (option, bad) in cases {
+        match bad.validate() {
+            Err(Error::InvalidOption(m)) => assert!(m.contains(option), "{m}"),
+            other => panic!("{option}: not refused: {other:?}"),
+        }
+    }
+    let largest = Schedule {
+        batch: MAX_BATCH,
+        ..Schedule::default()
+    };
+    assert!(largest.validate().is_ok());
+}
