@@ -202,10 +202,7 @@ impl Sender {
             ..SocketOptions::default()
         };
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
-        let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-            context: "registering the socket with the runtime".into(),
-            source,
-        })?;
+        let socket = AsyncIcmpSocket::register(socket)?;
         let id = spec.id.unwrap_or_else(rand::random);
         Ok(Sender {
             spec,

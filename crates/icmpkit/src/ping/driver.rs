@@ -112,10 +112,7 @@ impl Pinger {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
         };
-        let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-            context: "registering the socket with the runtime".into(),
-            source,
-        })?;
+        let socket = AsyncIcmpSocket::register(socket)?;
         let mut session = Session::new(
             target.name.clone(),
             target.address,
