@@ -353,6 +353,12 @@ impl Tracer {
     }
 
     async fn step(&mut self) {
+        // Answers that arrived while the caller was away (a slow consumer,
+        // reverse DNS) wait in the channel: count them before their probes
+        // expire.
+        while let Ok(arrival) = self.rx.try_recv() {
+            self.on_arrival(arrival);
+        }
         let now = Timestamp::now();
         let expired = self.session.expire(now);
         if !expired.is_empty() {
