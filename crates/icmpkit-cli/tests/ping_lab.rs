@@ -542,3 +542,65 @@ fn deadline_preload_tos_and_interface() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("nosuchif0"), "{}", text(&o));
 }
+
+/// A flood without `-c` on loopback (replies queued during sendto, so the
+/// loop never waits) still hears Ctrl-C: it ends within about a second,
+/// statistics printed, every reply counted; `-i 0` likewise reads its
+/// replies.
+#[test]
+fn loopback_flood_ends_on_ctrl_c_and_zero_interval_gets_replies() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::time::{Duration, Instant};
+    let lab = lab_or_skip!("loopback_flood_ends_on_ctrl_c_and_zero_interval_gets_replies");
+    let ns = lab.namespace("lo").unwrap();
+    let mut child = ns
+        .command(ICMPKIT)
+        .args(["ping", "-f", "127.0.0.1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `ip netns exec` execs the command: the child's pid is icmpkit's.
+    let pid = Pid::from_raw(child.id() as i32);
+    // Read the dots as they come: a full pipe would block the flood.
+    let reader = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    std::thread::sleep(Duration::from_millis(500));
+    kill(pid, Signal::SIGINT).unwrap();
+    let interrupted = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if interrupted.elapsed() > Duration::from_secs(5) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = child.wait();
+            panic!("the flood ignored SIGINT for 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ended_after = interrupted.elapsed();
+    let status = child.wait().unwrap();
+    let out = stdout.join().unwrap() + &stderr.join().unwrap();
+    assert!(
+        ended_after < Duration::from_millis(1500),
+        "ended {ended_after:?} after SIGINT"
+    );
+    assert!(out.contains("ping statistics ---"), "{out}");
+    let (sent, received, _, _) = counts(&out);
+    assert!(
+        sent > 0 && received + 1 >= sent,
+        "{sent} sent, {received} received"
+    );
+    assert_eq!(status.code(), Some(0), "{out}");
+
+    let o = icmpkit(&ns, &["-i", "0", "-q", "-c", "2000", "127.0.0.1"]);
+    let out = text(&o);
+    assert_eq!(counts(&out), (2000, 2000, 0, 0), "{out}");
+    assert_eq!(o.status.code(), Some(0), "{out}");
+}

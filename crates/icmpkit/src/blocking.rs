@@ -7,8 +7,18 @@ use std::future::Future;
 use crate::{Error, Result};
 
 /// Runs `future` to completion on a new single-threaded runtime (the work
-/// is I/O bound); fails with [`Error::Io`] if the runtime cannot start.
+/// is I/O bound). Fails with [`Error::InvalidOption`] when called inside a
+/// tokio runtime (blocking its thread would stall it, and tokio refuses to
+/// nest runtimes: the caller has the async form to await), and with
+/// [`Error::Io`] if the runtime cannot start.
 pub(crate) fn run<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(Error::InvalidOption(
+            "a *_blocking function was called inside a tokio runtime: await the async form \
+             (ping, multiping, traceroute, send_and_receive) instead"
+                .into(),
+        ));
+    }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -100,3 +100,43 @@ fn the_responder_answers_a_sender_late_as_configured() {
         assert!(answered >= 2, "the responder logged {answered} answers");
     });
 }
+
+/// Thousands of echo requests at interval 0 on loopback, where each reply
+/// is queued before sendto returns: the run ends (the loop yields, the
+/// socket is read between sends, answered sends are let go) and every send
+/// is answered once.
+#[test]
+fn a_large_count_at_interval_zero_answers_every_send() {
+    let lab = lab_or_skip!("a_large_count_at_interval_zero_answers_every_send");
+    let ns = lab.namespace("lo").expect("namespace");
+    const COUNT: u64 = 30_000;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _inside = ns.enter().expect("enter");
+        let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"many");
+        let opts = SendOptions {
+            count: COUNT,
+            interval: Duration::ZERO,
+            timeout: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let result = send_and_receive_blocking(spec, "127.0.0.1".parse().unwrap(), opts);
+        let _ = tx.send((result, started.elapsed()));
+    });
+    // A loop that never yields would hang: fail instead.
+    let (result, elapsed) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the run ended within 60 s");
+    let (answers, report) = result.expect("send");
+    assert_eq!(
+        (report.sent, report.answered, report.replies),
+        (COUNT, COUNT, COUNT),
+        "in {elapsed:?}"
+    );
+    assert!(answers.iter().all(|a| !a.duplicate));
+    let mut indices: Vec<u64> = answers.iter().map(|a| a.index).collect();
+    indices.sort_unstable();
+    indices.dedup();
+    assert_eq!(indices.len() as u64, COUNT, "each send answered once");
+}

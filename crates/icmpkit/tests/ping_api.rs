@@ -188,3 +188,101 @@ fn zero_timeout_is_refused_not_every_probe_lost() {
     let err = Pinger::with_target(target, &o).unwrap_err();
     assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
 }
+
+/// Runs `work` on a thread of its own and waits at most `limit` for it: a
+/// loop that never yields fails the test instead of hanging it (the thread
+/// is left spinning until the test process exits).
+fn within<T: Send + 'static>(limit: Duration, work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("still running after {limit:?}"))
+}
+
+/// Flood and interval 0 on loopback, where the reply is queued before
+/// sendto returns: every reply is read (the socket is emptied between
+/// sends) and the whole run is quick.
+#[test]
+fn flood_and_zero_interval_on_loopback_receive_every_reply() {
+    let lab = lab_or_skip!("flood_and_zero_interval_on_loopback_receive_every_reply");
+    let ns = lab.namespace("lo").unwrap();
+    for flood in [true, false] {
+        let ns = ns.clone();
+        let report = within(Duration::from_secs(20), move || {
+            let _inside = ns.enter().unwrap();
+            let opts = PingOptions {
+                timing: Timing {
+                    count: Some(2000),
+                    interval: Duration::ZERO,
+                    flood,
+                    timeout: Duration::from_secs(1),
+                    ..Timing::default()
+                },
+                privilege: Privilege::Privileged,
+                ..PingOptions::default()
+            };
+            let started = std::time::Instant::now();
+            let report = ping_blocking("127.0.0.1", &opts).unwrap();
+            (report, started.elapsed())
+        });
+        let (report, elapsed) = report;
+        assert_eq!(
+            (report.packets_sent, report.packets_received),
+            (2000, 2000),
+            "flood {flood}"
+        );
+        assert!(
+            elapsed < Duration::from_secs(5),
+            "flood {flood}: {elapsed:?}"
+        );
+    }
+}
+
+/// A flood without a count on loopback never waits for the socket, yet the
+/// runtime still gets its turns: a timer in the same task stops it.
+#[test]
+fn endless_flood_on_loopback_lets_a_timer_stop_it() {
+    let lab = lab_or_skip!("endless_flood_on_loopback_lets_a_timer_stop_it");
+    let ns = lab.namespace("lo").unwrap();
+    let report = within(Duration::from_secs(10), move || {
+        let _inside = ns.enter().unwrap();
+        runtime().block_on(async {
+            let opts = PingOptions {
+                timing: Timing {
+                    count: None,
+                    interval: Duration::ZERO,
+                    flood: true,
+                    ..Timing::default()
+                },
+                privilege: Privilege::Privileged,
+                ..PingOptions::default()
+            };
+            let target = parse_literal("127.0.0.1").unwrap().unwrap();
+            let mut pinger = Pinger::with_target(target, &opts).unwrap();
+            let stop = tokio::time::sleep(Duration::from_millis(300));
+            tokio::pin!(stop);
+            let started = std::time::Instant::now();
+            loop {
+                tokio::select! {
+                    event = pinger.next_event() => if event.is_none() { break },
+                    _ = &mut stop => pinger.stop(),
+                }
+            }
+            (pinger.report(), started.elapsed())
+        })
+    });
+    let (report, elapsed) = report;
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "stopped after {elapsed:?}"
+    );
+    assert!(report.packets_sent > 0, "{report:?}");
+    assert!(
+        report.packets_received + 1 >= report.packets_sent,
+        "{} sent, {} received",
+        report.packets_sent,
+        report.packets_received
+    );
+}

@@ -553,3 +553,59 @@ fn mpls_labels_from_crafted_time_exceeded() {
     stop.store(true, Ordering::Relaxed);
     responder.join().unwrap();
 }
+
+/// Answers that reach the tracer while its caller is away (here sleeping
+/// past the wait time between two pulls) still count: the responder
+/// answers after 100 ms, the caller comes back after 600 ms (wait 300 ms).
+#[test]
+fn answers_queued_while_the_caller_is_away_are_not_lost() {
+    use icmpkit::respond::{RespondConfig, RespondOptions, Server};
+    use icmpkit::trace::{TraceEvent, Tracer};
+    let lab = lab_or_skip!("answers_queued_while_the_caller_is_away_are_not_lost");
+    let ns = lab.namespace("away").expect("namespace");
+    // Only our delayed responder answers.
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
+    let _inside = ns.enter().expect("enter");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hops = runtime.block_on(async {
+        let mut responder = Server::open(&RespondOptions {
+            config: RespondConfig {
+                delay: Duration::from_millis(100),
+                ..RespondConfig::default()
+            },
+            ipv6: false,
+            ..RespondOptions::default()
+        })
+        .expect("responder");
+        tokio::spawn(async move {
+            loop {
+                responder.next_event().await;
+            }
+        });
+        let mut opts = options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged);
+        opts.plan.max_ttl = 1;
+        opts.plan.wait = Duration::from_millis(300);
+        let mut tracer = Tracer::start("127.0.0.1", &opts).await.expect("tracer");
+        // Sends the probes, then leaves before any answer (cancel-safe).
+        let first = tokio::time::timeout(Duration::from_millis(20), tracer.next_event()).await;
+        assert!(first.is_err(), "nothing answers within 20 ms: {first:?}");
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let mut hops = Vec::new();
+        while let Some(event) = tracer.next_event().await {
+            if let TraceEvent::Hop(hop) = event {
+                hops.push(hop);
+            }
+        }
+        hops
+    });
+    assert_eq!(hops.len(), 1, "{hops:?}");
+    assert_eq!(
+        (hops[0].packets_sent, hops[0].packets_received),
+        (2, 2),
+        "{hops:?}"
+    );
+    assert_eq!(hops[0].address, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+}

@@ -15,7 +15,7 @@ use crate::socket::{
 };
 use crate::{Error, Result};
 
-use super::matcher::{AnswerKind, Probe};
+use super::matcher::{AnswerKind, Incoming, Probe};
 use super::message::{Field, MessageSpec, fields_of, reply_type};
 
 /// The IP header fields of a crafted message.
@@ -146,6 +146,8 @@ pub struct SendReport {
     pub errors: u64,
 }
 
+/// A send still within its timeout: answered ones stay until then to
+/// recognise duplicates.
 #[derive(Debug)]
 struct Outstanding {
     index: u64,
@@ -153,7 +155,6 @@ struct Outstanding {
     sent: Timestamp,
     deadline: Instant,
     answered: bool,
-    timed_out: bool,
 }
 
 /// Sends a crafted message `count` times and hands out what happens as
@@ -165,7 +166,8 @@ pub struct Sender {
     opts: SendOptions,
     socket: AsyncIcmpSocket,
     raw_ip: Option<RawIpSocket>,
-    probes: Vec<Outstanding>,
+    /// Sends within their timeout, oldest first (so deadlines ascend).
+    probes: VecDeque<Outstanding>,
     next_index: u64,
     next_send: Instant,
     id: u16,
@@ -214,10 +216,7 @@ impl Sender {
             ..SocketOptions::default()
         };
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
-        let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-            context: "registering the socket with the runtime".into(),
-            source,
-        })?;
+        let socket = AsyncIcmpSocket::register(socket)?;
         let id = spec.id.unwrap_or_else(rand::random);
         Ok(Sender {
             spec,
@@ -225,7 +224,7 @@ impl Sender {
             opts,
             socket,
             raw_ip,
-            probes: Vec::new(),
+            probes: VecDeque::new(),
             next_index: 0,
             next_send: Instant::now(),
             id,
@@ -275,6 +274,11 @@ impl Sender {
             if let Some(e) = self.events.pop_front() {
                 return Some(e);
             }
+            // With interval 0 nothing below waits: spend the task's budget
+            // so it yields now and then and the runtime (timers, signals,
+            // other tasks) gets its turn. Nothing has changed yet, so a
+            // future dropped here loses nothing.
+            tokio::task::consume_budget().await;
             let now = Instant::now();
             self.expire(now);
             if let Some(e) = self.events.pop_front() {
@@ -304,26 +308,26 @@ impl Sender {
     /// still waiting for its answer. `None`: the run is over.
     fn next_wake(&self) -> Option<Instant> {
         let send = (self.next_index < self.opts.count).then_some(self.next_send);
-        let deadline = self
-            .probes
-            .iter()
-            .filter(|p| !p.answered && !p.timed_out)
-            .map(|p| p.deadline)
-            .min();
+        // Deadlines ascend: the first unanswered send's comes first.
+        let deadline = self.probes.iter().find(|p| !p.answered).map(|p| p.deadline);
         match (send, deadline) {
             (Some(s), Some(d)) => Some(s.min(d)),
             (s, d) => s.or(d),
         }
     }
 
+    /// Drops the sends past their deadline (oldest first: deadlines
+    /// ascend), reporting the requests that got no answer. What is left
+    /// is only what the timeout still covers, so matching an arrival
+    /// scans a window, not the whole run.
     fn expire(&mut self, now: Instant) {
-        for p in &mut self.probes {
-            if !p.timed_out && now >= p.deadline {
-                p.timed_out = true;
-                if !p.answered && p.probe.reply_type().is_some() {
-                    self.events.push_back(SendEvent::Timeout { index: p.index });
-                }
+        while let Some(p) = self.probes.front()
+            && now >= p.deadline
+        {
+            if !p.answered && p.probe.reply_type().is_some() {
+                self.events.push_back(SendEvent::Timeout { index: p.index });
             }
+            self.probes.pop_front();
         }
     }
 
@@ -363,23 +367,32 @@ impl Sender {
             probe.accept_any_source(self.opts.any_source);
             // Messages nobody answers wait only for errors, and only as
             // long as the caller asked.
-            self.probes.push(Outstanding {
+            self.probes.push_back(Outstanding {
                 index,
                 probe,
                 sent,
                 deadline: Instant::now() + self.opts.timeout,
                 answered: false,
-                timed_out: false,
             });
         }
         self.events.push_back(SendEvent::Sent { index, message });
+        // On fast paths (loopback, veth) the answer is queued before
+        // sendto returns; reading it now also empties the socket between
+        // sends at interval 0, where the loop never waits for readiness.
+        drain(
+            self.socket.get_ref(),
+            &mut self.probes,
+            &mut self.events,
+            &mut self.report,
+            &mut self.recv_buf,
+        );
     }
 }
 
 /// Reads everything queued and turns what answers a probe into events.
 fn drain(
     socket: &IcmpSocket,
-    probes: &mut [Outstanding],
+    probes: &mut VecDeque<Outstanding>,
     events: &mut VecDeque<SendEvent>,
     report: &mut SendReport,
     buf: &mut [u8],
@@ -388,18 +401,8 @@ fn drain(
         let now = Timestamp::now();
         let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
         let kernel = received.kernel_time.map(nanos);
-        // The earliest unanswered send it matches, else the latest it
-        // matches (a duplicate).
-        let matched = probes
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.probe.matches(received.source, icmp).map(|k| (i, k)))
-            .collect::<Vec<_>>();
-        let Some(&(slot, kind)) = matched
-            .iter()
-            .find(|(i, _)| !probes[*i].answered)
-            .or(matched.last())
-        else {
+        let incoming = Incoming::parse(socket.family(), received.source, icmp);
+        let Some((slot, kind)) = match_send(probes, &incoming) else {
             continue;
         };
         let probe = &mut probes[slot];
@@ -423,6 +426,24 @@ fn drain(
             duplicate,
         }));
     }
+}
+
+/// The earliest unanswered send `incoming` matches, else the latest it
+/// matches (a duplicate).
+fn match_send(
+    probes: &VecDeque<Outstanding>,
+    incoming: &Incoming<'_>,
+) -> Option<(usize, AnswerKind)> {
+    let mut latest = None;
+    for (slot, p) in probes.iter().enumerate() {
+        if let Some(kind) = p.probe.matches_incoming(incoming) {
+            if !p.answered {
+                return Some((slot, kind));
+            }
+            latest = Some((slot, kind));
+        }
+    }
+    latest
 }
 
 fn is_8bit_sequence(spec: &MessageSpec) -> bool {

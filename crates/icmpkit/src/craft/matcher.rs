@@ -75,11 +75,17 @@ impl Probe {
 
     /// Whether `icmp` (an ICMP message from `from`) answers this probe.
     pub fn matches(&self, from: IpAddr, icmp: &[u8]) -> Option<AnswerKind> {
-        let t = *icmp.first()?;
-        if Some(t) == self.reply && self.reply_matches(from, icmp) {
+        self.matches_incoming(&Incoming::parse(self.family, from, icmp))
+    }
+
+    /// [`Probe::matches`] for a message parsed once with
+    /// [`Incoming::parse`], to hold against many probes.
+    pub fn matches_incoming(&self, incoming: &Incoming<'_>) -> Option<AnswerKind> {
+        let t = *incoming.icmp.first()?;
+        if Some(t) == self.reply && self.reply_matches(incoming.from, incoming.icmp) {
             return Some(AnswerKind::Reply);
         }
-        self.error_matches(icmp).then_some(AnswerKind::Error)
+        self.error_matches(incoming).then_some(AnswerKind::Error)
     }
 
     fn reply_matches(&self, from: IpAddr, icmp: &[u8]) -> bool {
@@ -105,8 +111,31 @@ impl Probe {
         }
     }
 
-    fn error_matches(&self, icmp: &[u8]) -> bool {
-        let original = match self.family {
+    fn error_matches(&self, incoming: &Incoming<'_>) -> bool {
+        let protocol = match self.family {
+            Family::V4 => 1,
+            Family::V6 => 58,
+        };
+        incoming.quoted == Some((self.dst, protocol, self.head))
+    }
+}
+
+/// An ICMP message as matching needs it: who sent it, its bytes, and for
+/// an error what it quotes (parsed once, however many probes it is held
+/// against).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming<'a> {
+    from: IpAddr,
+    icmp: &'a [u8],
+    /// An error's quoted datagram: destination, protocol, and the bytes a
+    /// probe's head must repeat.
+    quoted: Option<(IpAddr, u8, [u8; 6])>,
+}
+
+impl<'a> Incoming<'a> {
+    /// `icmp` (from its type byte) of `family`, received from `from`.
+    pub fn parse(family: Family, from: IpAddr, icmp: &'a [u8]) -> Incoming<'a> {
+        let original = match family {
             Family::V4 => icmpv4::Repr::parse_bytes(icmp)
                 .ok()
                 .and_then(|r| r.error_body())
@@ -116,20 +145,17 @@ impl Probe {
                 .and_then(|r| r.error_body())
                 .map(|b| b.original()),
         };
-        let Some(quoted) = original.and_then(|o| Quoted::parse(o).ok()) else {
-            return false;
-        };
-        let protocol = match self.family {
-            Family::V4 => 1,
-            Family::V6 => 58,
-        };
-        if quoted.dst != self.dst || quoted.protocol != protocol {
-            return false;
-        }
-        let Some(q) = quoted.payload.get(..8) else {
-            return false;
-        };
-        [q[0], q[1], q[4], q[5], q[6], q[7]] == self.head
+        let quoted = original
+            .and_then(|o| Quoted::parse(o).ok())
+            .and_then(|quoted| {
+                let q = quoted.payload.get(..8)?;
+                Some((
+                    quoted.dst,
+                    quoted.protocol,
+                    [q[0], q[1], q[4], q[5], q[6], q[7]],
+                ))
+            });
+        Incoming { from, icmp, quoted }
     }
 }
 

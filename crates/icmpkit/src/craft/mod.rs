@@ -33,7 +33,7 @@ pub use driver::{
     Answer, IpOptions, SendEvent, SendOptions, SendReport, Sender, expects_reply, send_and_receive,
     send_and_receive_blocking,
 };
-pub use matcher::{AnswerKind, Probe};
+pub use matcher::{AnswerKind, Incoming, Probe};
 pub use message::{
     Field, InterfaceQuery, MessageSpec, fields_of, ms_since_midnight_ut, parse_code, parse_type,
     reply_type, type_label,

@@ -105,10 +105,7 @@ impl Pinger {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
         };
-        let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-            context: "registering the socket with the runtime".into(),
-            source,
-        })?;
+        let socket = AsyncIcmpSocket::register(socket)?;
         let mut session = Session::new(
             target.name.clone(),
             target.address,
@@ -214,6 +211,12 @@ impl Pinger {
     /// One turn of the loop: send what is due, or wait for a packet or the
     /// next deadline.
     async fn step(&mut self) {
+        // With interval 0 (or a flood answered during sendto) every step
+        // sends and nothing below waits: spend the task's budget so it
+        // yields now and then, letting the runtime poll its drivers (signals,
+        // timers) and other tasks run. Nothing has changed yet, so a future
+        // dropped here loses nothing.
+        tokio::task::consume_budget().await;
         let now = Timestamp::now();
         self.events.extend(self.session.expire(now));
         match self.session.next(now) {
@@ -273,12 +276,15 @@ impl Pinger {
             },
         };
         self.events.push_back(event);
+        // On fast paths (loopback, veth) the reply is queued before sendto
+        // even returns: take it now instead of a trip through the reactor.
+        // This also empties the socket between sends when the interval is
+        // 0, where the loop never waits for readiness (replies would pile
+        // up until the receive buffer drops them).
+        let socket = self.socket.get_ref();
         if self.flood {
-            // On fast paths (loopback, veth) the reply is queued before
-            // sendto even returns: take it now instead of a trip through
-            // the reactor, and stop once nothing is in flight (as iputils
+            // The hot path: stop once nothing is in flight (as iputils
             // does) rather than paying a read that finds the socket empty.
-            let socket = self.socket.get_ref();
             while self.session.in_flight() > 0 {
                 let Ok(received) = socket.recv(&mut self.recv_buf) else {
                     break;
@@ -291,6 +297,17 @@ impl Pinger {
                     &mut self.events,
                 );
             }
+        } else {
+            // The error queue was just read if transmit stamps are on.
+            drain(
+                socket,
+                !self.tx_stamps.enabled,
+                &mut self.session,
+                &mut self.events,
+                &mut self.recv_buf,
+                self.target.address,
+                &mut self.tx_stamps,
+            );
         }
     }
 }

@@ -182,12 +182,7 @@ impl Server {
                 ..SocketOptions::default()
             };
             let socket = IcmpSocket::open(family, Privilege::Privileged, &socket_opts)?;
-            let socket =
-                AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-                    context: "registering the socket with the runtime".into(),
-                    source,
-                })?;
-            sockets.push(socket);
+            sockets.push(AsyncIcmpSocket::register(socket)?);
         }
         Ok(Server {
             sockets,

@@ -23,15 +23,17 @@ impl AsyncIcmpSocket {
     /// Opens a socket as [`IcmpSocket::open`] does and registers it with
     /// the current runtime.
     pub fn open(family: Family, privilege: Privilege, opts: &SocketOptions) -> Result<Self, Error> {
-        let socket = IcmpSocket::open(family, privilege, opts)?;
-        Self::new(socket).map_err(|source| Error::SocketUnavailable {
-            context: "registering the ICMP socket with the tokio runtime".into(),
-            source,
-        })
+        Self::register(IcmpSocket::open(family, privilege, opts)?)
+    }
+
+    /// [`AsyncIcmpSocket::new`] with the library's error: fails with
+    /// [`Error::SocketUnavailable`] outside a tokio runtime.
+    pub fn register(socket: IcmpSocket) -> Result<Self, Error> {
+        Self::new(socket).map_err(super::registration_failed("the ICMP socket"))
     }
 
     /// Makes `socket` non-blocking and registers it with the current
-    /// runtime.
+    /// runtime (an error outside one).
     pub fn new(socket: IcmpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         Ok(Self {

@@ -55,3 +55,17 @@ pub use privileges::{drop_privileges, permission_hint};
 pub use raw_ip::RawIpSocket;
 pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};
+
+/// What registering a socket says outside a tokio runtime (tokio itself
+/// would panic).
+const NO_RUNTIME: &str = "no tokio runtime is running: the async APIs need one with I/O \
+     enabled (the *_blocking forms start their own)";
+
+/// The one error a failed registration with the runtime becomes: `what`
+/// names the socket ("the ICMP socket").
+fn registration_failed(what: &'static str) -> impl FnOnce(std::io::Error) -> crate::Error {
+    move |source| crate::Error::SocketUnavailable {
+        context: format!("registering {what} with the tokio runtime"),
+        source,
+    }
+}

@@ -286,11 +286,18 @@ pub struct AsyncRawTcpSocket {
 
 impl AsyncRawTcpSocket {
     /// Registers `socket` (non-blocking since [`RawTcpSocket::open`]) with
-    /// the current runtime.
+    /// the current runtime (an error outside one).
     pub fn new(socket: RawTcpSocket) -> io::Result<Self> {
         Ok(Self {
             inner: sys::register_raw_tcp_with_reactor(socket)?,
         })
+    }
+
+    /// [`AsyncRawTcpSocket::new`] with the library's error: fails with
+    /// [`Error::SocketUnavailable`](crate::Error::SocketUnavailable)
+    /// outside a tokio runtime.
+    pub fn register(socket: RawTcpSocket) -> crate::Result<Self> {
+        Self::new(socket).map_err(super::registration_failed("the raw TCP socket"))
     }
 
     /// The socket, for sending and its setters.

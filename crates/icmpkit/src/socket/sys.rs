@@ -685,11 +685,20 @@ pub(super) fn set_no_new_privileges() -> io::Result<()> {
     }
 }
 
+/// Registration needs a tokio runtime, and tokio panics without one: this
+/// says so as an error instead.
+fn require_runtime() -> io::Result<()> {
+    tokio::runtime::Handle::try_current()
+        .map(drop)
+        .map_err(|_| io::Error::other(super::NO_RUNTIME))
+}
+
 /// Registers `socket` with the current tokio reactor.
 pub(super) fn register_with_reactor(
     socket: super::IcmpSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
     use tokio::io::Interest;
+    require_runtime()?;
     // Error readiness (a non-empty error queue shows as EPOLLERR) is always
     // reported on Linux, whatever the interest.
     let interest = Interest::READABLE | Interest::WRITABLE;
@@ -705,6 +714,7 @@ pub(super) fn register_transport_with_reactor(
     socket: super::TransportSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
     use tokio::io::Interest;
+    require_runtime()?;
     let interest = Interest::READABLE | Interest::WRITABLE;
     // SAFETY: a `TransportSocket` owns its descriptor and offers no way to
     // close or replace it, so the fd stays valid and the same while
@@ -719,6 +729,7 @@ pub(super) fn register_raw_tcp_with_reactor(
     socket: super::RawTcpSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
     use tokio::io::Interest;
+    require_runtime()?;
     // SAFETY: a `RawTcpSocket` owns its descriptor and offers no way to
     // close or replace it, so the fd stays valid and the same while
     // registered.

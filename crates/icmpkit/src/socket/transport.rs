@@ -197,11 +197,19 @@ pub struct AsyncTransportSocket {
 }
 
 impl AsyncTransportSocket {
-    /// Registers `socket` (already non-blocking) with the current runtime.
+    /// Registers `socket` (already non-blocking) with the current runtime
+    /// (an error outside one).
     pub fn new(socket: TransportSocket) -> io::Result<Self> {
         Ok(Self {
             inner: sys::register_transport_with_reactor(socket)?,
         })
+    }
+
+    /// [`AsyncTransportSocket::new`] with the library's error: fails with
+    /// [`Error::SocketUnavailable`](crate::Error::SocketUnavailable)
+    /// outside a tokio runtime.
+    pub fn register(socket: TransportSocket) -> crate::Result<Self> {
+        Self::new(socket).map_err(super::registration_failed("a probe socket"))
     }
 
     /// The socket, for sending and its setters.

@@ -557,10 +557,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
         // asked for above stays if refused.
         let _ = socket.set_recv_buffer_force(RECV_BUFFER);
     }
-    AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-        context: "registering the socket with the runtime".into(),
-        source,
-    })
+    AsyncIcmpSocket::register(socket)
 }
 
 impl Drop for Sweeper {

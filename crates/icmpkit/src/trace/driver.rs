@@ -215,7 +215,7 @@ impl Tracer {
                             source,
                         })?;
                 }
-                udp.push(Arc::new(register(socket)?));
+                udp.push(Arc::new(AsyncTransportSocket::register(socket)?));
             }
         }
         let udp_ports = udp
@@ -353,6 +353,12 @@ impl Tracer {
     }
 
     async fn step(&mut self) {
+        // Answers that arrived while the caller was away (a slow consumer,
+        // reverse DNS) wait in the channel: count them before their probes
+        // expire.
+        while let Ok(arrival) = self.rx.try_recv() {
+            self.on_arrival(arrival);
+        }
         let now = Timestamp::now();
         let expired = self.session.expire(now);
         if !expired.is_empty() {
@@ -707,10 +713,7 @@ fn open_icmp(
         // where allowed (`CAP_NET_ADMIN`); the default buffer otherwise.
         let _ = socket.set_recv_buffer_force(PMTU_RECV_BUFFER);
     }
-    let socket = AsyncIcmpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-        context: "registering the ICMP socket with the runtime".into(),
-        source,
-    })?;
+    let socket = AsyncIcmpSocket::register(socket)?;
     Ok((Some(Arc::new(socket)), kind))
 }
 
@@ -738,22 +741,12 @@ fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) ->
     let reserved = (0..opts.plan.flows)
         .map(|_| TransportSocket::open(family, TransportKind::Tcp, opts.socket.source, 0))
         .collect::<Result<Vec<_>>>()?;
-    let socket = AsyncRawTcpSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-        context: "registering the raw TCP socket with the runtime".into(),
-        source,
-    })?;
+    let socket = AsyncRawTcpSocket::register(socket)?;
     Ok(RawTcp {
         socket: Arc::new(socket),
         source,
         sequence_base: rand::random(),
         reserved,
-    })
-}
-
-fn register(socket: TransportSocket) -> Result<AsyncTransportSocket> {
-    AsyncTransportSocket::new(socket).map_err(|source| Error::SocketUnavailable {
-        context: "registering a probe socket with the runtime".into(),
-        source,
     })
 }
 
