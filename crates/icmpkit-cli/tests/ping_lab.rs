@@ -105,6 +105,35 @@ fn rejecting_chain(lab: &Lab) -> Chain {
     c
 }
 
+/// The namespace's count of destination unreachables sent or received
+/// (`direction` "Out" or "In"), from the kernel's SNMP counters.
+fn unreachables(ns: &Ns, dst: &str, direction: &str) -> String {
+    let (file, key) = if dst.contains(':') {
+        ("/proc/net/snmp6", format!("Icmp6{direction}DestUnreachs"))
+    } else {
+        ("/proc/net/snmp", format!("{direction}DestUnreachs"))
+    };
+    let Ok(text) = ns.exec(&["cat", file]) else {
+        return "?".into();
+    };
+    if dst.contains(':') {
+        return text
+            .lines()
+            .find_map(|l| l.strip_prefix(key.as_str()))
+            .map_or("?".into(), |v| v.trim().to_string());
+    }
+    // Two "Icmp:" lines: names, then values.
+    let mut icmp = text.lines().filter(|l| l.starts_with("Icmp:"));
+    let (Some(names), Some(values)) = (icmp.next(), icmp.next()) else {
+        return "?".into();
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(n, _)| *n == key)
+        .map_or("?".into(), |(_, v)| v.to_string())
+}
+
 #[test]
 fn unreachable_and_prohibited_routes_are_reported() {
     let cases = [
@@ -128,7 +157,9 @@ fn unreachable_and_prohibited_routes_are_reported() {
                 let line = format!("From {r2} icmp_seq={seq} {want}");
                 assert!(
                     out.contains(&line),
-                    "{kind} {dst}: wanted {line:?} in:\n{out}"
+                    "{kind} {dst}: wanted {line:?} in:\n{out}\nkernel counters: router 2 sent {} unreachables, the client received {}",
+                    unreachables(c.router(2).unwrap(), dst, "Out"),
+                    unreachables(c.client(), dst, "In"),
                 );
             }
             assert_eq!(counts(&out), (2, 0, 2, 0), "{out}");
