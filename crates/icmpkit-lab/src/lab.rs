@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::path::{Path, PathBuf};
 use std::process::{self, Command};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -9,9 +10,13 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, geteuid};
 
-use crate::error::{Result, Skip, run};
+use crate::error::{Error, Result, Skip, run};
 use crate::link::Link;
 use crate::ns::{NETNS_DIR, Ns};
+
+/// Where `ip netns exec NAME` finds the files it bind-mounts over `/etc`
+/// (`/etc/netns/NAME/hosts` over `/etc/hosts`, ...).
+const NETNS_ETC_DIR: &str = "/etc/netns";
 
 /// Every namespace name starts with this, then `<pid>x<counter><short name>`.
 const PREFIX: &str = "ik";
@@ -52,6 +57,8 @@ struct State {
     namespaces: Vec<Ns>,
     /// Next `eth<N>` index per namespace name.
     next_interface: HashMap<String, u32>,
+    /// `/etc/netns/<name>` directories made by [`Lab::etc_file`].
+    etc_dirs: Vec<PathBuf>,
 }
 
 impl Lab {
@@ -173,6 +180,39 @@ impl Lab {
         Ok(link)
     }
 
+    /// Gives `ns` its own `/etc/<file>` (e.g. `hosts`, `resolv.conf`) holding `contents`:
+    /// every command run with [`Ns::command`] (`ip netns exec`) sees it in place of the
+    /// host's, which stays untouched. Threads that [`Ns::enter`] do not: only
+    /// `ip netns exec` mounts it.
+    ///
+    /// The file lives in `/etc/netns/<name>/`, removed when the lab drops (even after a
+    /// panic; a crashed run's are removed by the next run, like its namespaces). `file`
+    /// must be a plain name whose `/etc/<file>` exists (`ip netns exec` mounts over it).
+    pub fn etc_file(&self, ns: &Ns, file: &str, contents: &str) -> Result<()> {
+        let action = || format!("etc_file {file} for {}", ns.name());
+        let plain = !file.is_empty() && file != "." && file != ".." && !file.contains('/');
+        if !plain {
+            return Err(Error::new(action(), "not a plain file name"));
+        }
+        if !Path::new("/etc").join(file).exists() {
+            return Err(Error::new(
+                action(),
+                format!("/etc/{file} does not exist: `ip netns exec` can only mount over it"),
+            ));
+        }
+        let dir = Path::new(NETNS_ETC_DIR).join(ns.name());
+        {
+            let mut state = self.lock();
+            if !state.etc_dirs.contains(&dir) {
+                // Recorded before it exists, so that Drop removes it whatever fails next.
+                state.etc_dirs.push(dir.clone());
+            }
+        }
+        fs::create_dir_all(&dir)
+            .and_then(|()| fs::write(dir.join(file), contents))
+            .map_err(|err| Error::new(action(), err.to_string()))
+    }
+
     /// Names of the namespaces this lab made (and will delete).
     pub fn namespace_names(&self) -> Vec<String> {
         self.lock()
@@ -199,6 +239,17 @@ impl State {
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        for dir in std::mem::take(&mut self.lock().etc_dirs) {
+            if let Err(err) = fs::remove_dir_all(&dir)
+                && err.kind() != std::io::ErrorKind::NotFound
+            {
+                eprintln!(
+                    "icmpkit-lab: {}: cannot remove {}: {err}",
+                    self.test_name,
+                    dir.display()
+                );
+            }
+        }
         let namespaces = std::mem::take(&mut self.lock().namespaces);
         for ns in namespaces.iter().rev() {
             if let Err(err) = destroy(ns) {
@@ -251,21 +302,30 @@ fn owner_pid(name: &str) -> Option<u32> {
     pid.parse().ok()
 }
 
-/// Deletes namespaces left by crashed runs: our prefix and a pid that no longer exists.
+/// Deletes namespaces (and their `/etc/netns` files) left by crashed runs: our prefix and
+/// a pid that no longer exists.
 fn remove_stale_namespaces() {
-    let Ok(entries) = fs::read_dir(NETNS_DIR) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = owner_pid(&name) else {
-            continue;
-        };
-        if fs::metadata(format!("/proc/{pid}")).is_err() {
-            // Another process may be cleaning the same one; losing that race is fine.
-            let _ = destroy(&Ns::new(name));
-        }
+    for name in stale_names(NETNS_DIR) {
+        // Another process may be cleaning the same one; losing that race is fine.
+        let _ = destroy(&Ns::new(name));
     }
+    for name in stale_names(NETNS_ETC_DIR) {
+        let _ = fs::remove_dir_all(Path::new(NETNS_ETC_DIR).join(name));
+    }
+}
+
+/// Entries of `dir` named like our namespaces whose owning process is gone.
+fn stale_names(dir: &str) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            owner_pid(name).is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+        })
+        .collect()
 }
 
 /// Creates and deletes a namespace, turning failure into a [`Skip`].

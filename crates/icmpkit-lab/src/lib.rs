@@ -43,7 +43,9 @@
 //! ```
 //!
 //! Topologies: [`Lab::pair`] and [`Lab::chain`]; the address plan is in [`Chain`].
-//! [`Ns::capture`] records what a namespace sends and receives ([`Capture`]).
+//! [`Ns::capture`] records what a namespace sends and receives ([`Capture`]);
+//! [`Lab::etc_file`] gives a namespace its own `/etc/hosts`, `/etc/resolv.conf`, ... for the
+//! commands it runs.
 
 mod capture;
 mod error;

@@ -465,3 +465,38 @@ fn capture_records_what_a_namespace_sends_and_receives() {
     assert!(out.status.success());
     assert!(quiet.finish().is_empty());
 }
+
+#[test]
+fn etc_files_show_inside_only_and_go_with_the_lab() {
+    let lab = lab_or_skip!("etc_files_show_inside_only_and_go_with_the_lab");
+    let host_hosts = std::fs::read_to_string("/etc/hosts").expect("host /etc/hosts");
+    let ns = lab.namespace("etc").expect("namespace");
+    let other = lab.namespace("plain").expect("namespace");
+    lab.etc_file(&ns, "hosts", "10.1.0.2 r1.lab.test\n")
+        .expect("etc file");
+    let dir = Path::new("/etc/netns").join(ns.name());
+    assert_eq!(
+        ns.exec(&["cat", "/etc/hosts"]).unwrap(),
+        "10.1.0.2 r1.lab.test\n"
+    );
+    assert_eq!(other.exec(&["cat", "/etc/hosts"]).unwrap(), host_hosts);
+    assert_eq!(std::fs::read_to_string("/etc/hosts").unwrap(), host_hosts);
+    for bad in ["", "..", "a/b", "no-such-file-in-etc"] {
+        assert!(lab.etc_file(&ns, bad, "x").is_err(), "{bad:?} accepted");
+    }
+    drop(lab);
+    assert!(!dir.exists(), "{} survived the lab", dir.display());
+
+    let leaked = std::panic::catch_unwind(|| {
+        let lab = Lab::new("panicking").expect("lab");
+        let ns = lab.namespace("doomed").expect("namespace");
+        lab.etc_file(&ns, "resolv.conf", "nameserver 127.0.0.1\n")
+            .expect("etc file");
+        std::panic::panic_any(Path::new("/etc/netns").join(ns.name()));
+    });
+    let dir = *leaked
+        .expect_err("closure panics")
+        .downcast::<std::path::PathBuf>()
+        .expect("payload");
+    assert!(!dir.exists(), "{} survived a panic", dir.display());
+}

@@ -1,4 +1,5 @@
-//! A namespace left by a crashed run (our prefix, dead pid) is removed by the next `Lab::new`.
+//! A namespace left by a crashed run (our prefix, dead pid), and its `/etc/netns` files, are
+//! removed by the next `Lab::new`.
 //! Its own test binary, because the cleanup runs once per process, at the first `Lab::new`.
 
 use std::path::Path;
@@ -26,6 +27,12 @@ fn first_lab_removes_namespaces_of_dead_runs_only() {
     assert!(status.success());
     let stale_path = Path::new("/run/netns").join(&stale);
     assert!(stale_path.exists());
+    let stale_etc = Path::new("/etc/netns").join(&stale);
+    std::fs::create_dir_all(&stale_etc).expect("stale /etc/netns dir");
+    std::fs::write(stale_etc.join("hosts"), "").expect("stale hosts file");
+    lab.etc_file(&ours, "hosts", "")
+        .expect("a live run's etc file");
+    let ours_etc = Path::new("/etc/netns").join(ours.name());
 
     let me = std::env::current_exe().expect("own test binary");
     let child = Command::new(me)
@@ -43,12 +50,21 @@ fn first_lab_removes_namespaces_of_dead_runs_only() {
             .args(["netns", "delete", &stale])
             .status();
     }
+    let etc_cleaned = !stale_etc.exists();
+    if !etc_cleaned {
+        let _ = std::fs::remove_dir_all(&stale_etc);
+    }
     assert!(
         child.status.success(),
         "{}",
         String::from_utf8_lossy(&child.stderr)
     );
     assert!(cleaned, "stale namespace {stale} survived");
+    assert!(etc_cleaned, "{} survived", stale_etc.display());
+    assert!(
+        ours_etc.exists(),
+        "a live run's etc files must be left alone"
+    );
     assert!(
         ours.path().exists(),
         "a live run's namespace must be left alone"
