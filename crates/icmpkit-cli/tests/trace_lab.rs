@@ -1,10 +1,14 @@
 //! `icmpkit trace` against real kernels in the lab: real routers' time
 //! exceeded and unreachable errors, both families, every probe protocol,
-//! raw and unprivileged sockets, a silent router, ECMP, and traceroute on
-//! the same paths.
+//! raw and unprivileged sockets, a silent router, ECMP, `--fast` counted on
+//! the wire, reverse names from the client namespace's own hosts file, and
+//! traceroute on the same paths.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::Output;
+
+use icmpkit_wire::ip::{ipv4, ipv6};
 
 use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
@@ -539,4 +543,246 @@ fn first_hop_and_send_wait() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(took >= std::time::Duration::from_millis(600), "{took:?}");
     assert_eq!(parse(&text(&o)).len(), 2, "{}", text(&o));
+}
+
+/// The probes (ICMP echo requests, UDP datagrams) sent to `dst` among
+/// captured IP packets, counted per TTL.
+fn probes_per_ttl(packets: &[Vec<u8>], dst: IpAddr) -> BTreeMap<u8, usize> {
+    let mut per_ttl = BTreeMap::new();
+    for packet in packets {
+        let (to, ttl, protocol, payload): (IpAddr, u8, u8, &[u8]) = match packet[0] >> 4 {
+            4 => {
+                let Ok(ip) = ipv4::Packet::new_checked(&packet[..]) else {
+                    continue;
+                };
+                (
+                    ip.dst_addr().into(),
+                    ip.ttl(),
+                    ip.protocol(),
+                    ip.into_payload(),
+                )
+            }
+            _ => {
+                let Ok(ip) = ipv6::Packet::new_checked(&packet[..]) else {
+                    continue;
+                };
+                let to = ip.dst_addr().into();
+                (to, ip.hop_limit(), ip.next_header(), ip.into_payload())
+            }
+        };
+        let probe = match (protocol, payload.first()) {
+            (1, Some(8)) | (58, Some(128)) | (17, _) => true,
+            _ => false,
+        };
+        if probe && to == dst {
+            *per_ttl.entry(ttl).or_default() += 1;
+        }
+    }
+    per_ttl
+}
+
+/// `--fast`: once a hop answered, it gets no more probes. With `-z` the
+/// answer to a hop's first probe (well under a millisecond here) is in
+/// before its second probe is due, so each hop gets exactly one; without
+/// `--fast`, exactly `-q`. Counted on the client's wire, both families,
+/// ICMP and UDP.
+#[test]
+fn fast_sends_one_probe_to_each_hop_that_answers() {
+    let lab = lab_or_skip!("fast_sends_one_probe_to_each_hop_that_answers");
+    let c = chain(&lab, 2);
+    for (dst, path) in [
+        (IpAddr::from(c.server_v4()), v4_path(&c)),
+        (c.server_v6().into(), v6_path(&c)),
+    ] {
+        let target = dst.to_string();
+        for proto in ["-I", "-U"] {
+            for (fast, per_hop) in [(false, 3), (true, 1)] {
+                let what = format!("{proto} fast={fast} {dst}");
+                let mut args = vec![proto, "-n", "-q", "3", "-z", "0.02", "-w", "1", &target];
+                if fast {
+                    args.insert(0, "--fast");
+                }
+                let capture = c.client().capture().expect("capture");
+                let o = icmpkit(c.client(), &args);
+                let sent = probes_per_ttl(&capture.finish(), dst);
+                let out = text(&o);
+                assert_eq!(o.status.code(), Some(0), "{what}: {out}");
+                let lines = parse(&out);
+                assert_eq!(addresses(&lines), path, "{what}:\n{out}");
+                for line in &lines {
+                    assert_eq!(line.probes.len(), per_hop, "{what}:\n{out}");
+                    assert!(line.probes.iter().all(Option::is_some), "{what}:\n{out}");
+                }
+                // Nothing beyond the destination either: it answered
+                // before the next TTL was due.
+                let want: BTreeMap<u8, usize> = (1..=3).map(|ttl| (ttl, per_hop)).collect();
+                assert_eq!(sent, want, "{what}: probes per TTL on the wire\n{out}");
+            }
+        }
+    }
+}
+
+/// `name (address)` of each hop line's first responder, as traceroute
+/// prints it without `-n` (`None` for a silent hop).
+fn names(out: &str) -> Vec<Option<(String, IpAddr)>> {
+    out.lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| w.parse::<u8>().is_ok())
+        })
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words.windows(2).find_map(|pair| {
+                let address = pair[1].strip_prefix('(')?.strip_suffix(')')?;
+                Some((pair[0].to_string(), address.parse().ok()?))
+            })
+        })
+        .collect()
+}
+
+/// Reverse names come from the client's own `/etc/hosts` (the canonical,
+/// first name of a line, as glibc gives traceroute), also when
+/// `/etc/resolv.conf` names no server; an address without a name shows as
+/// `address (address)`; `-n` shows bare addresses. The only name server is
+/// 127.0.0.1 inside the client namespace: no query leaves it.
+#[test]
+fn reverse_names_from_the_hosts_file_as_traceroute_shows_them() {
+    let lab = lab_or_skip!("reverse_names_from_the_hosts_file_as_traceroute_shows_them");
+    let c = chain(&lab, 2);
+    let (r1, r2) = (c.router_v4(1).unwrap(), c.router_v4(2).unwrap());
+    let (r1_v6, r2_v6) = (c.router_v6(1).unwrap(), c.router_v6(2).unwrap());
+    // Aliases after each canonical name; the server has no name.
+    let hosts = format!(
+        "127.0.0.1 localhost\n\
+         {r1} r1.iklab.test r1 first-router\n\
+         {r2} r2.iklab.test r2\n\
+         {r1_v6} r1-v6.iklab.test r1-v6\n\
+         {r2_v6} r2-v6.iklab.test r2-v6 # the last router\n\
+         {r1} not-the-first-line.iklab.test\n"
+    );
+    lab.etc_file(c.client(), "hosts", &hosts).expect("hosts");
+    let expected = |dst: IpAddr| -> Vec<Option<(String, IpAddr)>> {
+        let (first, second): (IpAddr, IpAddr) = if dst.is_ipv4() {
+            (r1.into(), r2.into())
+        } else {
+            (r1_v6.into(), r2_v6.into())
+        };
+        let suffix = if dst.is_ipv4() { "" } else { "-v6" };
+        vec![
+            Some((format!("r1{suffix}.iklab.test"), first)),
+            Some((format!("r2{suffix}.iklab.test"), second)),
+            Some((dst.to_string(), dst)),
+        ]
+    };
+    for resolv in ["nameserver 127.0.0.1\n", "# no name server at all\n"] {
+        lab.etc_file(c.client(), "resolv.conf", resolv)
+            .expect("resolv.conf");
+        for dst in [IpAddr::from(c.server_v4()), c.server_v6().into()] {
+            let what = format!("{dst} with resolv.conf {resolv:?}");
+            let target = dst.to_string();
+            let capture = c.client().capture().expect("capture");
+            let o = icmpkit(c.client(), &["-q", "1", "-w", "1", &target]);
+            let dns_destinations = udp_53_destinations(&capture.finish());
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{what}: {out}");
+            assert_eq!(names(&out), expected(dst), "{what}:\n{out}");
+            assert!(
+                dns_destinations.iter().all(IpAddr::is_loopback),
+                "{what}: DNS queries left the namespace: {dns_destinations:?}"
+            );
+            // The same names through the JSON report.
+            let o = icmpkit(c.client(), &["--json", "-q", "1", "-w", "1", &target]);
+            let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
+                .unwrap_or_else(|e| panic!("{what}: {e}: {}", text(&o)));
+            let json_names: Vec<_> = doc["hops"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["responders"][0]["name"].clone())
+                .collect();
+            let want: Vec<serde_json::Value> = expected(dst)
+                .into_iter()
+                .map(|e| match e {
+                    Some((name, address)) if name != address.to_string() => name.into(),
+                    _ => serde_json::Value::Null,
+                })
+                .collect();
+            assert_eq!(json_names, want, "{what}: {doc}");
+        }
+    }
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        let o = icmpkit(c.client(), &["-n", "-q", "1", "-w", "1", &dst]);
+        let out = text(&o);
+        let path = if dst.contains(':') {
+            v6_path(&c)
+        } else {
+            v4_path(&c)
+        };
+        assert_eq!(addresses(&parse(&out)), path, "-n {dst}:\n{out}");
+        assert!(
+            !out.contains("iklab") && names(&out).iter().all(Option::is_none),
+            "-n shows bare addresses:\n{out}"
+        );
+    }
+}
+
+/// traceroute (glibc's resolver) reads the same hosts file and prints the
+/// same `name (address)` per hop.
+#[test]
+fn reverse_names_match_traceroute() {
+    let lab = lab_or_skip!("reverse_names_match_traceroute");
+    if let Err(skip) = icmpkit_lab::require_tool("traceroute") {
+        eprintln!("SKIPPED: reverse_names_match_traceroute: {skip}");
+        return;
+    }
+    let c = chain(&lab, 2);
+    let mut hosts = String::from("127.0.0.1 localhost\n");
+    for k in 1..=2 {
+        let (v4, v6) = (c.router_v4(k).unwrap(), c.router_v6(k).unwrap());
+        hosts.push_str(&format!(
+            "{v4} gw{k}.iklab.test gw{k}\n{v6} gw{k}-v6.iklab.test\n"
+        ));
+    }
+    lab.etc_file(c.client(), "hosts", &hosts).expect("hosts");
+    lab.etc_file(c.client(), "resolv.conf", "nameserver 127.0.0.1\n")
+        .expect("resolv.conf");
+    for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
+        let theirs = c
+            .client()
+            .command("traceroute")
+            .args(["-I", "-q", "1", "-w", "1", &dst])
+            .output()
+            .unwrap();
+        let theirs = text(&theirs);
+        let ours = text(&icmpkit(c.client(), &["-I", "-q", "1", "-w", "1", &dst]));
+        assert_eq!(names(&theirs).len(), 3, "traceroute:\n{theirs}");
+        assert!(theirs.contains("gw1"), "traceroute:\n{theirs}");
+        assert_eq!(
+            names(&ours),
+            names(&theirs),
+            "ours:\n{ours}\ntraceroute:\n{theirs}"
+        );
+    }
+}
+
+/// Destinations of the DNS queries (UDP to port 53) among captured packets.
+fn udp_53_destinations(packets: &[Vec<u8>]) -> Vec<IpAddr> {
+    packets
+        .iter()
+        .filter_map(|packet| {
+            let (to, protocol, payload): (IpAddr, u8, &[u8]) = match packet[0] >> 4 {
+                4 => {
+                    let ip = ipv4::Packet::new_checked(&packet[..]).ok()?;
+                    (ip.dst_addr().into(), ip.protocol(), ip.into_payload())
+                }
+                _ => {
+                    let ip = ipv6::Packet::new_checked(&packet[..]).ok()?;
+                    (ip.dst_addr().into(), ip.next_header(), ip.into_payload())
+                }
+            };
+            let port = u16::from_be_bytes([*payload.get(2)?, *payload.get(3)?]);
+            (protocol == 17 && port == 53).then_some(to)
+        })
+        .collect()
 }
