@@ -570,10 +570,10 @@ fn probes_per_ttl(packets: &[Vec<u8>], dst: IpAddr) -> BTreeMap<u8, usize> {
                 (to, ip.hop_limit(), ip.next_header(), ip.into_payload())
             }
         };
-        let probe = match (protocol, payload.first()) {
-            (1, Some(8)) | (58, Some(128)) | (17, _) => true,
-            _ => false,
-        };
+        let probe = matches!(
+            (protocol, payload.first()),
+            (1, Some(8)) | (58, Some(128)) | (17, _)
+        );
         if probe && to == dst {
             *per_ttl.entry(ttl).or_default() += 1;
         }
@@ -581,11 +581,11 @@ fn probes_per_ttl(packets: &[Vec<u8>], dst: IpAddr) -> BTreeMap<u8, usize> {
     per_ttl
 }
 
-/// `--fast`: once a hop answered, it gets no more probes. With `-z` the
-/// answer to a hop's first probe (well under a millisecond here) is in
-/// before its second probe is due, so each hop gets exactly one; without
-/// `--fast`, exactly `-q`. Counted on the client's wire, both families,
-/// ICMP and UDP.
+/// `--fast`: once a hop answered (per flow), it gets no more probes. With
+/// `-z` the answer to a hop's first probe (well under a millisecond here)
+/// is in before its second probe is due, so each hop gets exactly one per
+/// flow; without `--fast`, exactly `-q` per flow. Counted on the client's
+/// wire, both families, ICMP and UDP, one and two flows.
 #[test]
 fn fast_sends_one_probe_to_each_hop_that_answers() {
     let lab = lab_or_skip!("fast_sends_one_probe_to_each_hop_that_answers");
@@ -595,10 +595,13 @@ fn fast_sends_one_probe_to_each_hop_that_answers() {
         (c.server_v6().into(), v6_path(&c)),
     ] {
         let target = dst.to_string();
-        for proto in ["-I", "-U"] {
-            for (fast, per_hop) in [(false, 3), (true, 1)] {
-                let what = format!("{proto} fast={fast} {dst}");
-                let mut args = vec![proto, "-n", "-q", "3", "-z", "0.02", "-w", "1", &target];
+        for (proto, flows) in [("-I", "1"), ("-U", "1"), ("-U", "2")] {
+            for (fast, queries) in [(false, 3), (true, 1)] {
+                let per_hop = queries * flows.parse::<usize>().unwrap();
+                let what = format!("{proto} --flows {flows} fast={fast} {dst}");
+                let mut args = vec![
+                    proto, "--flows", flows, "-n", "-q", "3", "-z", "0.05", "-w", "1", &target,
+                ];
                 if fast {
                     args.insert(0, "--fast");
                 }
@@ -614,7 +617,7 @@ fn fast_sends_one_probe_to_each_hop_that_answers() {
                     assert!(line.probes.iter().all(Option::is_some), "{what}:\n{out}");
                 }
                 // Nothing beyond the destination either: it answered
-                // before the next TTL was due.
+                // (in well under the 50 ms of -z) before the next TTL was due.
                 let want: BTreeMap<u8, usize> = (1..=3).map(|ttl| (ttl, per_hop)).collect();
                 assert_eq!(sent, want, "{what}: probes per TTL on the wire\n{out}");
             }

@@ -3,8 +3,8 @@
 //! flow keeps one path, for UDP and raw TCP alike; what raw TCP probes put
 //! on the wire (one source port per flow, captured in the client's
 //! namespace); SYN-ACKs and resets both ending a TCP trace; and RFC 4884
-//! MPLS extensions in time-exceeded errors crafted with the wire crate's
-//! builder by a responder in a namespace.
+//! MPLS extensions in ICMPv4 and ICMPv6 time-exceeded errors crafted with
+//! the wire crate's builders by a responder in a namespace.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use icmpkit::socket::Privilege;
 use icmpkit::trace::{Extension, Hop, Plan, ProbeProtocol, TraceOptions, traceroute_blocking};
-use icmpkit::wire::checksum::checksum;
 use icmpkit::wire::extension::{ErrorBody, Extensions, MplsEntry, MplsStack, Object};
 use icmpkit::wire::ip::{ipv4, ipv6};
-use icmpkit::wire::{Family, tcp};
+use icmpkit::wire::{Family, icmpv4, icmpv6, tcp};
 use icmpkit_lab::{Lab, Ns, lab_or_skip};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -438,98 +437,290 @@ fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
     }
 }
 
-/// Answers echo requests to 10.99.0.1 like a path of two MPLS routers
-/// then the host: TTL 1 and 2 get a time exceeded from 10.99.1.<ttl> with
-/// an MPLS label stack (label 100 + ttl), others an echo reply.
-fn mpls_responder(ns: &Ns, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// The destination of the crafted MPLS path.
+fn mpls_target(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => Ipv4Addr::new(10, 99, 0, 1).into(),
+        Family::V6 => "fd00:99::1".parse::<Ipv6Addr>().unwrap().into(),
+    }
+}
+
+/// The crafted MPLS router at `ttl` (1 or 2).
+fn mpls_router(family: Family, ttl: u8) -> IpAddr {
+    match family {
+        Family::V4 => Ipv4Addr::new(10, 99, 1, ttl).into(),
+        Family::V6 => Ipv6Addr::new(0xfd00, 0x99, 1, 0, 0, 0, 0, ttl.into()).into(),
+    }
+}
+
+/// An echo request to `target` among received IP packets: (its source,
+/// its TTL or hop limit, the ICMP message).
+fn echo_request_to(packet: &[u8], target: IpAddr) -> Option<(IpAddr, u8, &[u8])> {
+    let (src, dst, ttl, protocol, icmp): (IpAddr, IpAddr, u8, u8, &[u8]) =
+        match packet.first()? >> 4 {
+            4 => {
+                let ip = ipv4::Packet::new_checked(packet).ok()?;
+                let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
+                (src, dst, ip.ttl(), ip.protocol(), ip.into_payload())
+            }
+            6 => {
+                let ip = ipv6::Packet::new_checked(packet).ok()?;
+                let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
+                (
+                    src,
+                    dst,
+                    ip.hop_limit(),
+                    ip.next_header(),
+                    ip.into_payload(),
+                )
+            }
+            _ => return None,
+        };
+    let echo_request = matches!((protocol, icmp.first()), (1, Some(8)) | (58, Some(128)));
+    (echo_request && dst == target).then_some((src, ttl, icmp))
+}
+
+/// The ICMP message `from` answers an echo request (`request`, the whole
+/// IP packet) with: at TTL 1 and 2 a time exceeded quoting it, carrying an
+/// RFC 4884 extension structure with an MPLS label stack (label 100 +
+/// TTL); beyond, the echo reply. Built with the wire crate (checksums,
+/// ICMPv6's pseudo-header included).
+fn mpls_answer(request: &[u8], icmp: &[u8], ttl: u8, from: IpAddr, to: IpAddr) -> Vec<u8> {
+    let labels = [MplsEntry {
+        label: 100 + u32::from(ttl),
+        tc: 0,
+        s: true,
+        ttl: 1,
+    }];
+    let objects = [Object::Mpls(MplsStack::from_entries(&labels))];
+    let body = ErrorBody::with_extensions(request, Extensions::from_objects(&objects));
+    match (from, to) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => {
+            let answer = match icmpv4::Repr::parse_bytes(icmp).unwrap() {
+                _ if ttl <= 2 => icmpv4::Repr::TimeExceeded { code: 0, body },
+                icmpv4::Repr::EchoRequest { id, sequence, data } => {
+                    icmpv4::Repr::EchoReply { id, sequence, data }
+                }
+                other => panic!("not an echo request: {other:?}"),
+            };
+            let mut message = vec![0; answer.buffer_len()];
+            answer.emit(&mut message).unwrap();
+            message
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            let answer = match icmpv6::Repr::parse_bytes(icmp).unwrap() {
+                _ if ttl <= 2 => icmpv6::Repr::TimeExceeded {
+                    code: icmpv6::TimeExceededCode::HopLimitExceeded,
+                    body,
+                },
+                icmpv6::Repr::EchoRequest { id, sequence, data } => {
+                    icmpv6::Repr::EchoReply { id, sequence, data }
+                }
+                other => panic!("not an echo request: {other:?}"),
+            };
+            let mut message = vec![0; answer.buffer_len()];
+            answer.emit(&src, &dst, &mut message).unwrap();
+            message
+        }
+        _ => unreachable!("one family"),
+    }
+}
+
+/// `message` in an IP packet from `from` to `to` (hop limit 64).
+fn ip_packet(from: IpAddr, to: IpAddr, message: &[u8]) -> Vec<u8> {
+    let mut packet = match (from, to) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            let header = ipv4::Repr {
+                src,
+                dst,
+                protocol: 1,
+                ttl: 64,
+                ident: 0,
+                dont_frag: true,
+                more_frags: false,
+                frag_offset: 0,
+                dscp: 0,
+                ecn: 0,
+                options: &[],
+                payload_len: message.len(),
+            };
+            let mut packet = vec![0; header.buffer_len()];
+            header.emit(&mut packet).unwrap();
+            packet
+        }
+        (IpAddr::V6(src), IpAddr::V6(dst)) => {
+            let header = ipv6::Repr {
+                src,
+                dst,
+                next_header: 58,
+                hop_limit: 64,
+                traffic_class: 0,
+                flow_label: 0,
+                payload_len: message.len(),
+            };
+            let mut packet = vec![0; header.buffer_len()];
+            header.emit(&mut packet).unwrap();
+            packet
+        }
+        _ => unreachable!("one family"),
+    };
+    packet.extend_from_slice(message);
+    packet
+}
+
+/// Answers echo requests to [`mpls_target`] like a path of two MPLS
+/// routers ([`mpls_router`] 1 and 2, see [`mpls_answer`]) then the host.
+/// Requests are read from a packet socket, which gives the whole IP
+/// packet (a raw ICMPv6 socket hides the header, hop limit included);
+/// answers leave from an `IPPROTO_RAW` socket with our own header.
+fn mpls_responder(ns: &Ns, family: Family, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    const ETH_P_ALL: u16 = 0x0003;
     let _inside = ns.enter().unwrap();
-    let listen = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)).unwrap();
+    let listen = Socket::new(
+        Domain::PACKET,
+        Type::DGRAM,
+        Some(Protocol::from(i32::from(ETH_P_ALL.to_be()))),
+    )
+    .unwrap();
     listen
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
-    let send = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(255))).unwrap();
+    let domain = match family {
+        Family::V4 => Domain::IPV4,
+        Family::V6 => Domain::IPV6,
+    };
+    let send = Socket::new(domain, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW))).unwrap();
+    let target = mpls_target(family);
     std::thread::spawn(move || {
         let mut buf = [0u8; 2048];
         while !stop.load(Ordering::Relaxed) {
             let Ok(n) = (&listen).read(&mut buf) else {
                 continue;
             };
-            let packet = buf[..n].to_vec();
-            let ihl = usize::from(packet[0] & 0x0f) * 4;
-            let (ttl, src, dst) = (packet[8], &packet[12..16], &packet[16..20]);
-            if packet.get(ihl) != Some(&8) || dst != [10, 99, 0, 1] {
+            let request = &buf[..n];
+            let Some((client, ttl, icmp)) = echo_request_to(request, target) else {
                 continue;
-            }
-            let (from, icmp) = if ttl <= 2 {
-                let labels = [MplsEntry {
-                    label: 100 + u32::from(ttl),
-                    tc: 0,
-                    s: true,
-                    ttl: 1,
-                }];
-                let objects = [Object::Mpls(MplsStack::from_entries(&labels))];
-                let body = ErrorBody::with_extensions(&packet, Extensions::from_objects(&objects));
-                let mut icmp = vec![0u8; 8 + body.buffer_len(Family::V4)];
-                let len = body.emit(Family::V4, &mut icmp[8..]).unwrap();
-                icmp.truncate(8 + len);
-                icmp[0] = 11;
-                icmp[5] = body.length_field(Family::V4);
-                ([10, 99, 1, ttl], icmp)
-            } else {
-                let mut icmp = packet[ihl..].to_vec();
-                icmp[0] = 0;
-                ([10, 99, 0, 1], icmp)
             };
-            let mut icmp = icmp;
-            icmp[2..4].fill(0);
-            let sum = checksum(&icmp);
-            icmp[2..4].copy_from_slice(&sum.to_be_bytes());
-            let total = (20 + icmp.len()) as u16;
-            let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 1, 0, 0];
-            ip[2..4].copy_from_slice(&total.to_be_bytes());
-            ip.extend_from_slice(&from);
-            ip.extend_from_slice(src);
-            ip.extend_from_slice(&icmp);
-            let to = SockAddr::from(std::net::SocketAddr::from((
-                Ipv4Addr::new(src[0], src[1], src[2], src[3]),
-                0,
-            )));
-            let _ = send.send_to(&ip, &to);
+            let from = if ttl <= 2 {
+                mpls_router(family, ttl)
+            } else {
+                target
+            };
+            let message = mpls_answer(request, icmp, ttl, from, client);
+            let packet = ip_packet(from, client, &message);
+            let _ = send.send_to(
+                &packet,
+                &SockAddr::from(std::net::SocketAddr::from((client, 0))),
+            );
         }
     })
 }
 
-#[test]
-fn mpls_labels_from_crafted_time_exceeded() {
-    let lab = lab_or_skip!("mpls_labels_from_crafted_time_exceeded");
+/// A client and the namespace answering for the crafted MPLS path of
+/// `family` ([`mpls_responder`]), linked by 10.9.0.0/24 and fd00:9::/64.
+fn mpls_lab(lab: &Lab, family: Family) -> (Ns, Ns) {
     let client = lab.namespace("c").unwrap();
     let resp = lab.namespace("mpls").unwrap();
-    lab.connect(&client, "10.9.0.1/24", &resp, "10.9.0.2/24")
-        .unwrap();
+    lab.connect_dual(
+        &client,
+        ["10.9.0.1/24", "fd00:9::1/64"],
+        &resp,
+        ["10.9.0.2/24", "fd00:9::2/64"],
+    )
+    .unwrap();
     client.route("10.99.0.0/16 via 10.9.0.2").unwrap();
-    resp.answer_prefix("10.99.0.1/32").unwrap();
-    resp.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
-    client
-        .sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    client.route("fd00:99::/32 via fd00:9::2").unwrap();
+    let target = mpls_target(family);
+    let host_prefix = if family == Family::V4 { 32 } else { 128 };
+    resp.answer_prefix(&format!("{target}/{host_prefix}"))
         .unwrap();
+    // Only the responder answers.
+    resp.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
+    resp.sysctl("net.ipv6.icmp.echo_ignore_all", "1").unwrap();
+    client.allow_ping_sockets().unwrap();
+    (client, resp)
+}
+
+/// Checks by hand, byte by byte, the errors the crafted routers sent (so
+/// that a builder and a parser sharing one mistake cannot agree): the
+/// length field (ICMPv4: byte 5, 32-bit words; ICMPv6: byte 4, 64-bit
+/// words) covers the original datagram padded to 128 bytes, then comes a
+/// version-2 extension header with a valid checksum and one MPLS object
+/// (class 1, c-type 1) whose entry holds label 100 + the router's TTL.
+fn assert_rfc4884_layout(packets: &[Vec<u8>], family: Family) {
+    let mut seen = BTreeSet::new();
+    for packet in packets {
+        let (from, icmp): (IpAddr, &[u8]) = match family {
+            Family::V4 => match ipv4::Packet::new_checked(&packet[..]) {
+                Ok(ip) if ip.protocol() == 1 => (ip.src_addr().into(), ip.into_payload()),
+                _ => continue,
+            },
+            Family::V6 => match ipv6::Packet::new_checked(&packet[..]) {
+                Ok(ip) if ip.next_header() == 58 => (ip.src_addr().into(), ip.into_payload()),
+                _ => continue,
+            },
+        };
+        let (time_exceeded, length, unit) = match family {
+            Family::V4 => (11, icmp[5], 4),
+            Family::V6 => (3, icmp[4], 8),
+        };
+        if icmp[0] != time_exceeded {
+            continue;
+        }
+        let ttl = (1..=2u8)
+            .find(|&t| mpls_router(family, t) == from)
+            .expect("from a crafted router");
+        assert_eq!(usize::from(length) * unit, 128, "{family:?}: {icmp:02x?}");
+        let ext = &icmp[8 + 128..];
+        assert_eq!(ext.len(), 4 + 8, "{family:?}: header and one object");
+        assert_eq!(ext[0] >> 4, 2, "extension version");
+        assert!(icmpkit::wire::checksum::verify(ext), "extension checksum");
+        assert_eq!(&ext[4..8], &[0, 8, 1, 1], "MPLS object header");
+        let entry = u32::from_be_bytes(ext[8..12].try_into().unwrap());
+        assert_eq!(entry >> 12, 100 + u32::from(ttl), "label");
+        assert_eq!(entry & 0x1ff, 0x101, "S=1, TTL 1");
+        seen.insert(ttl);
+    }
+    assert_eq!(
+        seen,
+        BTreeSet::from([1, 2]),
+        "{family:?}: both routers' errors"
+    );
+}
+
+/// Traces the crafted MPLS path of `family` with raw and unprivileged
+/// sockets: each router's labels come out of the raw socket's trace, none
+/// out of the error queue's.
+fn assert_mpls_labels(test: &str, family: Family) {
+    let lab = lab_or_skip!(test);
+    let (client, resp) = mpls_lab(&lab, family);
     let stop = Arc::new(AtomicBool::new(false));
-    let responder = mpls_responder(&resp, Arc::clone(&stop));
+    let responder = mpls_responder(&resp, family, Arc::clone(&stop));
+    let target = mpls_target(family);
     let _inside = client.enter().unwrap();
     for privilege in [Privilege::Privileged, Privilege::Unprivileged] {
-        let hops = traceroute_blocking("10.99.0.1", &options(ProbeProtocol::Icmp, 1, 2, privilege))
-            .expect("trace");
+        let what = format!("{family:?} {privilege:?}");
+        let capture = client.capture().expect("capture");
+        let hops = traceroute_blocking(
+            &target.to_string(),
+            &options(ProbeProtocol::Icmp, 1, 2, privilege),
+        )
+        .expect("trace");
+        assert_rfc4884_layout(&capture.finish(), family);
         let addrs: Vec<Option<IpAddr>> = hops.iter().map(|h| h.address).collect();
         assert_eq!(
             addrs,
             vec![
-                Some(Ipv4Addr::new(10, 99, 1, 1).into()),
-                Some(Ipv4Addr::new(10, 99, 1, 2).into()),
-                Some(Ipv4Addr::new(10, 99, 0, 1).into()),
+                Some(mpls_router(family, 1)),
+                Some(mpls_router(family, 2)),
+                Some(target),
             ],
-            "{privilege:?}"
+            "{what}: {hops:#?}"
         );
-        assert!(hops[2].reached);
+        assert!(hops[2].reached, "{what}");
+        assert!(hops[2].responders[0].extensions.is_empty(), "{what}");
         for (hop, label) in hops.iter().zip([101, 102]) {
+            assert_eq!(hop.packets_received, 2, "{what}: {hop:#?}");
             let ext = &hop.responders[0].extensions;
             if privilege == Privilege::Privileged {
                 assert_eq!(
@@ -542,16 +733,37 @@ fn mpls_labels_from_crafted_time_exceeded() {
                             ttl: 1
                         }]
                     }],
-                    "hop {}",
+                    "{what}: hop {}",
                     hop.distance
                 );
+                // What the CLI prints after the address.
+                assert_eq!(
+                    ext[0].to_string(),
+                    format!("<MPLS:L={label},E=0,S=1,T=1>"),
+                    "{what}"
+                );
             } else {
-                assert!(ext.is_empty(), "the error queue carries no extensions");
+                assert!(
+                    ext.is_empty(),
+                    "{what}: the error queue carries no extensions"
+                );
             }
         }
     }
     stop.store(true, Ordering::Relaxed);
     responder.join().unwrap();
+}
+
+#[test]
+fn mpls_labels_from_crafted_time_exceeded() {
+    assert_mpls_labels("mpls_labels_from_crafted_time_exceeded", Family::V4);
+}
+
+/// ICMPv6 errors (RFC 4884 §4.2): the length field is the byte after the
+/// checksum and counts 64-bit words.
+#[test]
+fn mpls_labels_from_crafted_icmpv6_time_exceeded() {
+    assert_mpls_labels("mpls_labels_from_crafted_icmpv6_time_exceeded", Family::V6);
 }
 
 /// Answers that reach the tracer while its caller is away (here sleeping
