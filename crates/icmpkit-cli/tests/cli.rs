@@ -100,3 +100,77 @@ fn unwritable_stdout_is_not_a_panic() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("writing the completions"), "{err}");
 }
+
+/// A file in the temporary directory, unique to this test process, that is
+/// removed when dropped.
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(name: &str, contents: &[u8]) -> TempFile {
+        let path = std::env::temp_dir().join(format!("icmpkit-cli-{}-{name}", std::process::id()));
+        std::fs::write(&path, contents).expect("write a temporary file");
+        TempFile(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 temporary path")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Runs icmpkit with `stdin` as its standard input.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(ICMPKIT)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run icmpkit");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait for icmpkit")
+}
+
+/// An empty target list exits 1 as fping does (`fping -f /dev/null`), with
+/// one line saying why, instead of a silent "0 targets" success.
+#[test]
+fn sweep_with_no_targets_exits_1_and_says_why() {
+    let comments = TempFile::new("no-targets.txt", b"# nothing here\n\n   \n");
+    let cases: [(&[&str], &str); 5] = [
+        (&["sweep", "-f", "/dev/null"], "/dev/null lists none"),
+        (&["sweep", "-f", comments.path()], "lists none"),
+        (&["sweep", "-f", "-"], "stdin lists none"),
+        (
+            &["sweep", "127.0.0.0/30", "--exclude", "127.0.0.0/8"],
+            "every target is excluded",
+        ),
+        (
+            &["sweep", "127.0.0.1", "--shard", "1/2"],
+            "shard 1/2 holds none of the 1 target",
+        ),
+    ];
+    for (args, why) in cases {
+        let o = run_with_stdin(args, b"");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("icmpkit sweep: no targets to probe: "),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // No target argument and an empty stdin (not a terminal) is the same.
+    let o = run_with_stdin(&["sweep"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("stdin lists none"));
+}

@@ -8,7 +8,8 @@ use clap::Args;
     after_help = "Targets: CIDR prefixes (192.0.2.0/24, 2001:db8::/120), ranges \
 (192.0.2.10-192.0.2.20), addresses and names; from the command line, -f FILE, or stdin. \
 IPv4 prefixes shorter than /31 skip their network and broadcast addresses.\n\n\
-Exit status: 0 if every target is alive, 1 if some are not, 2 if a name did not resolve, \
+Exit status: 0 if every target is alive, 1 if some are not (or there is no target to probe), \
+2 if a name did not resolve, \
 3 on bad arguments, 4 on a system failure (permissions, sockets)."
 )]
 pub struct SweepArgs {
