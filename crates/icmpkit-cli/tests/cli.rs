@@ -174,3 +174,31 @@ fn sweep_with_no_targets_exits_1_and_says_why() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("stdin lists none"));
 }
+
+/// Hex without a single digit is not an empty ICMP message: decode says
+/// there is nothing to decode and exits 2, as for other unreadable input.
+#[test]
+fn decode_of_empty_hex_is_refused() {
+    for args in [
+        &["decode", ""][..],
+        &["decode", "   "],
+        &["decode", "0x"],
+        &["decode", "0800f7ff00000000", " \t"],
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("nothing to decode"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("empty message"), "{args:?}: {out}");
+    }
+    // A hex line of stdin with no digits is refused with its line number.
+    let o = run_with_stdin(&["decode"], b"0800f7ff00000000\n0x\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("stdin: line 2: nothing to decode"), "{err}");
+    // An empty stdin decodes nothing and is no error (tshark on an empty pipe).
+    let o = run_with_stdin(&["decode"], b"");
+    assert_eq!(o.status.code(), Some(0));
+}

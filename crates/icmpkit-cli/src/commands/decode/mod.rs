@@ -130,7 +130,7 @@ pub fn run(args: DecodeArgs) -> i32 {
 fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), String> {
     if !args.hex.is_empty() {
         for (i, text) in args.hex.iter().enumerate() {
-            let bytes = hex::parse_hex(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
+            let bytes = hex::parse_packet(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
             decoder.hex(&bytes);
         }
         return Ok(());
@@ -172,7 +172,7 @@ fn read_input<W: Write>(
             input
                 .read_to_string(&mut text)
                 .map_err(|e| format!("stdin: {e}"))?;
-            for packet in hex::split_packets(&text)? {
+            for packet in hex::split_packets(&text).map_err(|e| format!("stdin: {e}"))? {
                 decoder.hex(&packet);
             }
             Ok(())
