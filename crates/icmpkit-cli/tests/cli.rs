@@ -202,3 +202,58 @@ fn decode_of_empty_hex_is_refused() {
     let o = run_with_stdin(&["decode"], b"");
     assert_eq!(o.status.code(), Some(0));
 }
+
+/// An echo request from 192.0.2.1 to 192.0.2.2 in IPv4 (id 4660, seq 1,
+/// 8 data bytes; built with scapy).
+const ECHO_V4: &str = "45000024000040004001b6d5c0000201c00002020800d5b6123400010102030405060708";
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+/// A little-endian, microsecond pcap file of raw IP (link type 101) with
+/// `snaplen`, one record per (bytes kept, original length).
+fn pcap_file(snaplen: u32, records: &[(&[u8], u32)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, snaplen, 101] {
+        out.extend(v.to_le_bytes());
+    }
+    for (i, (data, original)) in records.iter().enumerate() {
+        for v in [1_700_000_000, i as u32, data.len() as u32, *original] {
+            out.extend(v.to_le_bytes());
+        }
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+/// A capture made with a snap length (`tcpdump -s 28`) keeps the start of
+/// each packet and its original length: such records are decoded (marked
+/// truncated), not refused because the original length is over the snap
+/// length.
+#[test]
+fn decode_reads_pcap_cut_by_a_snap_length() {
+    let echo = unhex(ECHO_V4);
+    let file = TempFile::new(
+        "snap.pcap",
+        &pcap_file(28, &[(&echo[..28], 36), (&echo[..28], 36)]),
+    );
+    let o = run(&["decode", "-r", file.path()]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for line in lines {
+        assert!(
+            line.contains("192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1"),
+            "{line}"
+        );
+        assert!(line.ends_with("truncated"), "{line}");
+    }
+}
