@@ -1,8 +1,10 @@
 //! The command's surface: version, help, completions, bad usage.
 
+mod common;
+
 use std::process::Command;
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+use common::{ECHO_V4, ICMPKIT, TempFile, pcap_file, unhex};
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(ICMPKIT)
@@ -101,28 +103,6 @@ fn unwritable_stdout_is_not_a_panic() {
     assert!(err.contains("writing the completions"), "{err}");
 }
 
-/// A file in the temporary directory, unique to this test process, that is
-/// removed when dropped.
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn new(name: &str, contents: &[u8]) -> TempFile {
-        let path = std::env::temp_dir().join(format!("icmpkit-cli-{}-{name}", std::process::id()));
-        std::fs::write(&path, contents).expect("write a temporary file");
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().expect("a UTF-8 temporary path")
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 /// Runs icmpkit with `stdin` as its standard input.
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
     use std::io::Write;
@@ -203,33 +183,6 @@ fn decode_of_empty_hex_is_refused() {
     assert_eq!(o.status.code(), Some(0));
 }
 
-/// An echo request from 192.0.2.1 to 192.0.2.2 in IPv4 (id 4660, seq 1,
-/// 8 data bytes; built with scapy).
-const ECHO_V4: &str = "45000024000040004001b6d5c0000201c00002020800d5b6123400010102030405060708";
-
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
-/// A little-endian, microsecond pcap file of raw IP (link type 101) with
-/// `snaplen`, one record per (bytes kept, original length).
-fn pcap_file(snaplen: u32, records: &[(&[u8], u32)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for v in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, snaplen, 101] {
-        out.extend(v.to_le_bytes());
-    }
-    for (i, (data, original)) in records.iter().enumerate() {
-        for v in [1_700_000_000, i as u32, data.len() as u32, *original] {
-            out.extend(v.to_le_bytes());
-        }
-        out.extend_from_slice(data);
-    }
-    out
-}
-
 /// A capture made with a snap length (`tcpdump -s 28`) keeps the start of
 /// each packet and its original length: such records are decoded (marked
 /// truncated), not refused because the original length is over the snap
@@ -255,5 +208,59 @@ fn decode_reads_pcap_cut_by_a_snap_length() {
             "{line}"
         );
         assert!(line.ends_with("truncated"), "{line}");
+    }
+}
+
+/// A capture cut short: the packets before the cut are decoded, then one
+/// line names the file, the packet (or pcapng block) and says it is
+/// truncated; exit 2 (as tshark: complete packets, then a warning).
+#[test]
+fn decode_of_a_truncated_capture_names_file_packet_and_truncation() {
+    let echo = unhex(ECHO_V4);
+    let pcap = pcap_file(65535, &[(&echo, 36), (&echo, 36), (&echo, 36)]);
+    let pcapng = common::pcapng_file(&[&echo, &echo, &echo]);
+    let pcap_record = 16 + echo.len();
+    let cases = [
+        (
+            "data.pcap",
+            &pcap[..pcap.len() - 26],
+            2,
+            "truncated pcap: the file ends inside packet 3 (10 of its 36 bytes)",
+        ),
+        (
+            "record.pcap",
+            &pcap[..24 + pcap_record + 5],
+            1,
+            "truncated pcap: the file ends inside the record header of packet 2 (5 of its 16 bytes)",
+        ),
+        (
+            "header.pcap",
+            &pcap[..10],
+            0,
+            "truncated pcap: the file ends inside the file header (10 of its 24 bytes)",
+        ),
+        (
+            "cut.pcapng",
+            &pcapng[..pcapng.len() - 7],
+            2,
+            "truncated pcapng: the file ends inside block 5, after packet 2",
+        ),
+    ];
+    for (name, bytes, complete, message) in cases {
+        let file = TempFile::new(name, bytes);
+        let o = run(&["decode", "-r", file.path()]);
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(out.lines().count(), complete, "{name}: {out}");
+        assert!(
+            out.lines()
+                .all(|l| l.contains("echo request id 4660 seq 1, 16 bytes")),
+            "{name}: {out}"
+        );
+        let expected = format!("icmpkit: {}: {message}", file.path());
+        assert!(err.lines().any(|l| l == expected), "{name}: {err}");
     }
 }

@@ -10,7 +10,7 @@ use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
 };
 use pcap_file::pcapng::{Block, PcapNgReader};
-use pcap_file::{Endianness, TsResolution};
+use pcap_file::{Endianness, PcapError, TsResolution};
 
 /// One captured frame.
 pub struct Frame<'a> {
@@ -67,20 +67,24 @@ const MAX_PCAP_RECORD: u32 = 262_144;
 /// length, which is every cut packet of a `tcpdump -s N` capture.
 fn read_pcap(mut input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), String> {
     let mut file_header = [0u8; 24];
-    if read_up_to(&mut input, &mut file_header).map_err(|e| format!("pcap: {e}"))? < 24 {
-        return Err("pcap: file header cut short".into());
+    let got = read_up_to(&mut input, &mut file_header)
+        .map_err(|e| format!("pcap: reading the file header: {e}"))?;
+    if got < file_header.len() {
+        return Err(cut_short("pcap", "the file header", got, file_header.len()));
     }
     let (_, header) = PcapHeader::from_slice(&file_header).map_err(|e| format!("pcap: {e}"))?;
     let linktype = u32::from(header.datalink);
     let mut data = Vec::new();
     for number in 1u64.. {
         let mut record = [0u8; 16];
-        let got = read_up_to(&mut input, &mut record).map_err(|e| format!("pcap: {e}"))?;
+        let reading = |e| format!("pcap: reading packet {number}: {e}");
+        let got = read_up_to(&mut input, &mut record).map_err(reading)?;
         if got == 0 {
             return Ok(());
         }
         if got < record.len() {
-            return Err(format!("pcap: packet {number}: record header cut short"));
+            let part = format!("the record header of packet {number}");
+            return Err(cut_short("pcap", &part, got, record.len()));
         }
         let field = |at: usize| {
             let bytes = [record[at], record[at + 1], record[at + 2], record[at + 3]];
@@ -98,8 +102,10 @@ fn read_pcap(mut input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<()
         }
         // Bounded above: at most MAX_PCAP_RECORD bytes.
         data.resize(captured as usize, 0);
-        if read_up_to(&mut input, &mut data).map_err(|e| format!("pcap: {e}"))? < data.len() {
-            return Err(format!("pcap: packet {number}: data cut short"));
+        let got = read_up_to(&mut input, &mut data).map_err(reading)?;
+        if got < data.len() {
+            let part = format!("packet {number}");
+            return Err(cut_short("pcap", &part, got, data.len()));
         }
         let nanos = match header.ts_resolution {
             TsResolution::MicroSecond => u64::from(fraction) * 1000,
@@ -112,6 +118,25 @@ fn read_pcap(mut input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<()
         });
     }
     Ok(())
+}
+
+/// `truncated pcap: the file ends inside packet 3 (20 of its 36 bytes)`.
+fn cut_short(format: &str, part: &str, got: usize, whole: usize) -> String {
+    format!("truncated {format}: the file ends inside {part} ({got} of its {whole} bytes)")
+}
+
+/// Words a pcap-file error met while reading `part` of a pcapng file:
+/// pcap-file reports a file that ends mid-block as an unexpected end of
+/// file.
+fn pcapng_error(error: PcapError, part: &str) -> String {
+    match error {
+        PcapError::IoError(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            format!("truncated pcapng: the file ends inside {part}")
+        }
+        PcapError::IoError(e) => format!("pcapng: reading {part}: {e}"),
+        PcapError::InvalidField(why) => format!("pcapng: {part} is invalid: {why}"),
+        e => format!("pcapng: {part}: {e}"),
+    }
 }
 
 /// Reads until `buf` is full or the input ends; returns how many bytes.
@@ -129,7 +154,8 @@ fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn read_pcapng(input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), String> {
-    let mut reader = PcapNgReader::new(input).map_err(|e| format!("pcapng: {e}"))?;
+    let mut reader =
+        PcapNgReader::new(input).map_err(|e| pcapng_error(e, "the section header block"))?;
     // (link type, if_tsresol) of the current section's interfaces, kept
     // here because a block borrows the reader.
     let mut interfaces: Vec<(u32, u8)> = reader
@@ -137,9 +163,25 @@ fn read_pcapng(input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), 
         .iter()
         .map(|i| (u32::from(i.linktype), tsresol(i)))
         .collect();
-    let undeclared = |id: u32| format!("pcapng: packet on undeclared interface {id}");
+    // Blocks and packets so far, to say where a bad block is.
+    let (mut blocks, mut packets) = (1u64, 0u64);
     while let Some(block) = reader.next_block() {
-        let block = block.map_err(|e| format!("pcapng: {e}"))?;
+        blocks += 1;
+        let block = block.map_err(|e| {
+            let part = match packets {
+                0 => format!("block {blocks}, before any packet"),
+                n => format!("block {blocks}, after packet {n}"),
+            };
+            pcapng_error(e, &part)
+        })?;
+        if matches!(
+            block,
+            Block::EnhancedPacket(_) | Block::SimplePacket(_) | Block::Packet(_)
+        ) {
+            packets += 1;
+        }
+        let undeclared =
+            |id: u32| format!("pcapng: packet {packets} is on undeclared interface {id}");
         match block {
             Block::SectionHeader(_) => interfaces.clear(),
             Block::InterfaceDescription(idb) => {

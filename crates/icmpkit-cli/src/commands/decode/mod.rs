@@ -142,16 +142,13 @@ fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), Str
             let input = BufReader::with_capacity(IN_BUFFER, file);
             read_input(input, true, decoder).map_err(|e| format!("{}: {e}", path.display()))
         }
-        Some(_) => read_input(
+        // Stdin is a capture with `-r -`; without `-r`, a capture or hex.
+        read => read_input(
             BufReader::with_capacity(IN_BUFFER, io::stdin()),
-            true,
+            read.is_some(),
             decoder,
-        ),
-        None => read_input(
-            BufReader::with_capacity(IN_BUFFER, io::stdin()),
-            false,
-            decoder,
-        ),
+        )
+        .map_err(|e| format!("stdin: {e}")),
     }
 }
 
@@ -165,14 +162,13 @@ fn read_input<W: Write>(
     let start = input.fill_buf().map_err(|e| e.to_string())?;
     match capture::sniff(start) {
         Some(format) => capture::read(input, format, |frame| decoder.frame(frame)),
+        None if capture_only && start.is_empty() => Err("empty, nothing to decode".into()),
         None if capture_only => Err("not a pcap or pcapng file".into()),
         None if start.is_empty() => Ok(()),
         None => {
             let mut text = String::new();
-            input
-                .read_to_string(&mut text)
-                .map_err(|e| format!("stdin: {e}"))?;
-            for packet in hex::split_packets(&text).map_err(|e| format!("stdin: {e}"))? {
+            input.read_to_string(&mut text).map_err(|e| e.to_string())?;
+            for packet in hex::split_packets(&text)? {
                 decoder.hex(&packet);
             }
             Ok(())
