@@ -126,3 +126,21 @@ pub fn pcapng_file(packets: &[&[u8]]) -> Vec<u8> {
     }
     out
 }
+
+/// The TOS byte (IPv4) or traffic class (IPv6) of each echo request among
+/// `packets` (IP packets, as a lab capture records them), in order.
+pub fn echo_request_tos(packets: &[Vec<u8>]) -> Vec<u8> {
+    packets
+        .iter()
+        .filter_map(|p| match p.first().map(|b| b >> 4) {
+            Some(4) => {
+                let header = usize::from(p[0] & 0x0f) * 4;
+                (p.len() > header && p[9] == 1 && p[header] == 8).then_some(p[1])
+            }
+            // A bare ICMPv6 echo request (no extension headers).
+            Some(6) => (p.len() > 40 && p[6] == 58 && p[40] == 128)
+                .then_some((p[0] & 0x0f) << 4 | p[1] >> 4),
+            _ => None,
+        })
+        .collect()
+}

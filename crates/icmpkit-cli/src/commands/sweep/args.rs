@@ -117,6 +117,10 @@ pub struct SweepArgs {
           value_parser = clap::value_parser!(u8).range(1..))]
     pub ttl: Option<u8>,
 
+    /// Type of service / traffic class of the probes (decimal or 0x hex).
+    #[arg(short = 'O', long = "tos", value_name = "TOS", value_parser = crate::flags::tos, allow_negative_numbers = true)]
+    pub tos: Option<u8>,
+
     /// Source interface name or source address.
     #[arg(short = 'I', long = "iface", value_name = "INTERFACE")]
     pub interface: Option<String>,

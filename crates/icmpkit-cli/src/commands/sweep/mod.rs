@@ -173,6 +173,7 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     options.family = flags::family(args.ipv4, args.ipv6);
     options.privilege = flags::privilege(args.privileged, args.unprivileged);
     options.socket.ttl = args.ttl;
+    options.socket.tos = args.tos;
     if let Some(i) = &args.interface {
         flags::interface_or_source(i, &mut options.socket);
     }

@@ -101,8 +101,8 @@ pub struct TraceArgs {
     #[arg(short = 'i', long = "interface", value_name = "DEVICE")]
     pub interface: Option<String>,
 
-    /// Type of service / traffic class.
-    #[arg(short = 't', long = "tos", value_name = "TOS")]
+    /// Type of service / traffic class (decimal or 0x hex).
+    #[arg(short = 't', long = "tos", value_name = "TOS", value_parser = crate::flags::tos, allow_negative_numbers = true)]
     pub tos: Option<u8>,
 
     /// Bytes of probe data after the ICMP/UDP header (default 32: 60-byte IPv4 packets).
