@@ -354,3 +354,53 @@ fn tos_and_mark_flags_take_decimal_or_hex() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// A negative time, share or TOS reaches the flag's own check, which names
+/// the range, instead of clap's "unexpected argument '-1'" with its advice
+/// to write `-- -1`.
+#[test]
+fn negative_values_are_refused_by_the_flags_range() {
+    for (args, code, words) in [
+        (
+            &["ping", "-i", "-1", "127.0.0.1"][..],
+            2,
+            "bad value for -i: -1.0 (seconds, 0 to",
+        ),
+        (&["ping", "-W", "-0.5", "127.0.0.1"], 2, "bad value for -W"),
+        (
+            &["sweep", "-t", "-5", "127.0.0.1"],
+            3,
+            "bad value for -t: -5.0 (milliseconds",
+        ),
+        (
+            &["sweep", "-B", "-1", "127.0.0.1"],
+            3,
+            "backoff must be between",
+        ),
+        (&["trace", "-z", "-1", "127.0.0.1"], 2, "bad value for -z"),
+        (&["trace", "-w", "-1", "127.0.0.1"], 2, "bad value for -w"),
+        (
+            &["send", "-i", "-1", "127.0.0.1"],
+            2,
+            "bad value for --interval",
+        ),
+        (
+            &["respond", "--delay", "-5"],
+            2,
+            "out of range (0 to 1 hour)",
+        ),
+        (&["respond", "--loss", "-1"], 2, "out of range (0 to 100%)"),
+        (&["respond", "-w", "-1"], 2, "bad value for -w"),
+        (
+            &["listen", "--duration", "-1"],
+            2,
+            "bad value for --duration",
+        ),
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+}

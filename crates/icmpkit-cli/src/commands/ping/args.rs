@@ -18,15 +18,15 @@ pub struct PingArgs {
     pub count: Option<u64>,
 
     /// Seconds between requests (default 1; below 0.002 needs privilege).
-    #[arg(short = 'i', value_name = "INTERVAL")]
+    #[arg(short = 'i', value_name = "INTERVAL", allow_negative_numbers = true)]
     pub interval: Option<f64>,
 
     /// Seconds to wait for a reply (default 10).
-    #[arg(short = 'W', value_name = "TIMEOUT")]
+    #[arg(short = 'W', value_name = "TIMEOUT", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
 
     /// Seconds after which to stop, whatever happened.
-    #[arg(short = 'w', value_name = "DEADLINE")]
+    #[arg(short = 'w', value_name = "DEADLINE", allow_negative_numbers = true)]
     pub deadline: Option<f64>,
 
     /// Bytes of data in each request (default 56).

@@ -141,12 +141,23 @@ pub struct SendArgs {
     pub count: u64,
 
     /// Seconds between messages.
-    #[arg(short = 'i', long, value_name = "SECONDS", default_value_t = 1.0)]
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub interval: f64,
 
     /// Seconds to wait for answers after each message (default 2 for
     /// requests, 0 for messages nobody answers).
-    #[arg(short = 'W', long, value_name = "SECONDS")]
+    #[arg(
+        short = 'W',
+        long,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub timeout: Option<f64>,
 
     /// Accept replies from any source address.

@@ -60,12 +60,19 @@ pub struct SweepArgs {
         short = 't',
         long = "timeout",
         value_name = "MS",
-        default_value_t = 500.0
+        default_value_t = 500.0,
+        allow_negative_numbers = true
     )]
     pub timeout: f64,
 
     /// Backoff factor: each retry waits this much longer.
-    #[arg(short = 'B', long = "backoff", value_name = "F", default_value_t = 1.5)]
+    #[arg(
+        short = 'B',
+        long = "backoff",
+        value_name = "F",
+        default_value_t = 1.5,
+        allow_negative_numbers = true
+    )]
     pub backoff: f64,
 
     /// Milliseconds between two probes to one target (-c/-C).
@@ -73,7 +80,8 @@ pub struct SweepArgs {
         short = 'p',
         long = "period",
         value_name = "MS",
-        default_value_t = 1000.0
+        default_value_t = 1000.0,
+        allow_negative_numbers = true
     )]
     pub period: f64,
 
@@ -82,7 +90,8 @@ pub struct SweepArgs {
         short = 'i',
         long = "interval",
         value_name = "MS",
-        conflicts_with = "rate"
+        conflicts_with = "rate",
+        allow_negative_numbers = true
     )]
     pub interval: Option<f64>,
 

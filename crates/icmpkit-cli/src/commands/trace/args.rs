@@ -72,12 +72,19 @@ pub struct TraceArgs {
         short = 'z',
         long = "sendwait",
         value_name = "SENDWAIT",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        allow_negative_numbers = true
     )]
     pub send_wait: f64,
 
     /// Seconds to wait for each probe's answer.
-    #[arg(short = 'w', long = "wait", value_name = "WAIT", default_value_t = 5.0)]
+    #[arg(
+        short = 'w',
+        long = "wait",
+        value_name = "WAIT",
+        default_value_t = 5.0,
+        allow_negative_numbers = true
+    )]
     pub wait: f64,
 
     /// Move on from a hop once one of its probes was answered.
@@ -134,7 +141,12 @@ pub struct TraceArgs {
     pub cycles: u16,
 
     /// Seconds between report rounds (mtr -i).
-    #[arg(long = "interval", value_name = "SECONDS", default_value_t = 1.0)]
+    #[arg(
+        long = "interval",
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub interval: f64,
 
     /// Print the hops as one JSON document.
