@@ -404,3 +404,31 @@ fn negative_values_are_refused_by_the_flags_range() {
         assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
     }
 }
+
+/// `sweep -g` (fping's generate) takes one prefix or a start and an end
+/// address; anything else is a usage error (exit 3), not a silent list.
+#[test]
+fn sweep_generate_takes_a_prefix_or_start_and_end() {
+    for (args, words) in [
+        (&["sweep", "-g", "127.0.0.1"][..], "not \"127.0.0.1\""),
+        (
+            &["sweep", "-g", "127.0.0.1", "127.0.0.2", "127.0.0.3"],
+            "not \"127.0.0.1 127.0.0.2 127.0.0.3\"",
+        ),
+        (
+            &["sweep", "-g", "a.example", "b.example"],
+            "not \"a.example b.example\"",
+        ),
+        (&["sweep", "-g", "127.0.0.0/30", "127.0.0.9"], "not"),
+        (&["sweep", "-g"], "none given"),
+    ] {
+        let o = run_with_stdin(args, b"");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("-g takes a prefix (192.0.2.0/24) or a start and an end address"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
+}

@@ -113,6 +113,16 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         .map(|t| t.parse::<TargetSpec>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
+    if args.generate && !matches!(specs[..], [TargetSpec::Net(_) | TargetSpec::Range(..)]) {
+        // fping -g: one prefix, or a start and an end address.
+        let given = match args.targets.join(" ") {
+            none if none.is_empty() => "none given".to_string(),
+            given => format!("not {given:?}"),
+        };
+        return Err(format!(
+            "-g takes a prefix (192.0.2.0/24) or a start and an end address, {given}"
+        ));
+    }
     if let Some(file) = &args.file {
         specs.extend(targets::parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
     } else if inputs.is_empty() {
