@@ -71,6 +71,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         ),
         (&["ping", "-i", "1e300", "127.0.0.1"], 2, "1e300"),
         (&["trace", "-w", "0", "127.0.0.1"], 2, "-w"),
+        (&["trace", "-U", "-p", "0", "127.0.0.1"], 2, "1..=65535"),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),
         (&["respond", "-w", "1e20"], 2, "-w"),
@@ -83,6 +84,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
         assert!(err.contains(flag), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}: started anyway");
     }
 }
 

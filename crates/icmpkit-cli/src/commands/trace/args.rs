@@ -39,8 +39,10 @@ pub struct TraceArgs {
     #[arg(short = 'T', long = "tcp")]
     pub tcp: bool,
 
-    /// Destination port for UDP/TCP probes.
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    /// Destination port for UDP/TCP probes (1-65535: the kernel refuses
+    /// to send to port 0).
+    #[arg(short = 'p', long = "port", value_name = "PORT",
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
     /// First TTL to probe.
