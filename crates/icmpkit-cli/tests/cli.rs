@@ -74,6 +74,11 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         (&["trace", "-U", "-p", "0", "127.0.0.1"], 2, "1..=65535"),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),
+        (
+            &["send", "--size", "8", "--pattern", "", "127.0.0.1"],
+            2,
+            "--pattern: no hex digits",
+        ),
         (&["respond", "-w", "1e20"], 2, "-w"),
         (&["respond", "-c", "0"], 2, "--count"),
         (&["listen", "-c", "0"], 2, "--count"),
