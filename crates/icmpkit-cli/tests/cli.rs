@@ -72,6 +72,11 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         (&["ping", "-i", "1e300", "127.0.0.1"], 2, "1e300"),
         (&["trace", "-w", "0", "127.0.0.1"], 2, "-w"),
         (&["trace", "-U", "-p", "0", "127.0.0.1"], 2, "1..=65535"),
+        (
+            &["trace", "--data-size", "65001", "127.0.0.1"],
+            2,
+            "probe data size 65001 is too large (at most 65000)",
+        ),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),
         (
