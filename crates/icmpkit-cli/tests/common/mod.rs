@@ -39,12 +39,14 @@ pub fn nft(ns: &Ns, script: &str) {
 pub struct TempFile(std::path::PathBuf);
 
 impl TempFile {
+    /// Writes `contents` to a file named after `name`.
     pub fn new(name: &str, contents: &[u8]) -> TempFile {
         let path = std::env::temp_dir().join(format!("icmpkit-cli-{}-{name}", std::process::id()));
         std::fs::write(&path, contents).expect("write a temporary file");
         TempFile(path)
     }
 
+    /// Its path, as an argument.
     pub fn path(&self) -> &str {
         self.0.to_str().expect("a UTF-8 temporary path")
     }
