@@ -1,6 +1,7 @@
 //! Flags several commands share, turned into library options: time values
-//! in seconds, `-4`/`-6`, `--privileged`/`--unprivileged`, and `-I` taking
-//! an interface or a source address.
+//! in seconds, numbers in decimal or hex (TOS, marks, header fields), `-4`/`-6`,
+//! `--privileged`/`--unprivileged`, and `-I` taking an interface or a source
+//! address.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -27,6 +28,52 @@ pub fn millis(flag: &str, v: f64) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(v / 1000.0))
+}
+
+/// An unsigned number in decimal or in hex with `0x` (as ping's `-Q`,
+/// traceroute's `-t` and `ip rule`'s fwmark take them), from 0 to `max`;
+/// `what` names it in errors ("a TOS / traffic class").
+pub fn unsigned(what: &str, text: &str, max: u64) -> Result<u64, String> {
+    let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None => (text, 10),
+    };
+    let out_of_range = || format!("{text} is out of range for {what}: 0 to {max} ({max:#x})");
+    if text.starts_with('-') {
+        return Err(out_of_range());
+    }
+    // from_str_radix also takes a leading '+'; a number here is digits only.
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return Err(format!(
+            "{text:?} is not a number: {what} is decimal, or hex with 0x"
+        ));
+    }
+    // Only digits: the one failure left is overflow.
+    match u64::from_str_radix(digits, radix) {
+        Ok(value) if value <= max => Ok(value),
+        _ => Err(out_of_range()),
+    }
+}
+
+/// A TOS byte / IPv6 traffic class (ping `-Q`, trace `-t`, send `--tos`,
+/// sweep `-O`): 0 to 255, decimal or `0x` hex.
+pub fn tos(text: &str) -> Result<u8, String> {
+    unsigned("a TOS / traffic class", text, u8::MAX.into()).map(|v| v as u8)
+}
+
+/// A firewall mark (`SO_MARK`, ping `-m`): 32 bits, decimal or `0x` hex.
+pub fn mark(text: &str) -> Result<u32, String> {
+    unsigned("a mark", text, u32::MAX.into()).map(|v| v as u32)
+}
+
+/// A 16-bit field (send's ids and sequence numbers), decimal or `0x` hex.
+pub fn u16_value(text: &str) -> Result<u16, String> {
+    unsigned("a 16-bit field", text, u16::MAX.into()).map(|v| v as u16)
+}
+
+/// A 32-bit field (send's rest of header), decimal or `0x` hex.
+pub fn u32_value(text: &str) -> Result<u32, String> {
+    unsigned("a 32-bit field", text, u32::MAX.into()).map(|v| v as u32)
 }
 
 /// The family `-4`/`-6` ask for (clap keeps them exclusive).
@@ -69,6 +116,45 @@ mod tests {
         assert!(seconds("-i", 1e300).unwrap_err().contains("1e300"));
         assert_eq!(millis("-t", 500.0), Ok(Duration::from_millis(500)));
         assert!(millis("-t", -1.0).is_err());
+    }
+
+    #[test]
+    fn numbers_in_decimal_or_hex_with_range_checks() {
+        assert_eq!(tos("16"), Ok(16));
+        assert_eq!(tos("0x10"), Ok(16));
+        assert_eq!(tos("0XB8"), Ok(0xb8));
+        assert_eq!(tos("255"), Ok(255));
+        assert_eq!(tos("0xff"), Ok(255));
+        assert_eq!(tos("0"), Ok(0));
+        assert_eq!(mark("0xdeadbeef"), Ok(0xdead_beef));
+        assert_eq!(mark("4294967295"), Ok(u32::MAX));
+        assert_eq!(u16_value("0x1234"), Ok(0x1234));
+        assert_eq!(u32_value("7"), Ok(7));
+        let refused = |result: Result<u8, String>, words: &str| {
+            let e = result.unwrap_err();
+            assert!(e.contains(words), "{e}");
+        };
+        refused(
+            tos("256"),
+            "256 is out of range for a TOS / traffic class: 0 to 255 (0xff)",
+        );
+        refused(tos("0x100"), "0x100 is out of range");
+        refused(tos("99999999999999999999999"), "out of range");
+        refused(tos("-1"), "-1 is out of range");
+        refused(
+            tos("ten"),
+            "\"ten\" is not a number: a TOS / traffic class is decimal, or hex with 0x",
+        );
+        for bad in ["0x", "", "+5", "0x+5", "1e3", " 5", "0x1g"] {
+            refused(tos(bad), "is not a number");
+        }
+        assert!(
+            mark("0x100000000")
+                .unwrap_err()
+                .contains("0 to 4294967295 (0xffffffff)")
+        );
+        assert!(u16_value("65536").is_err());
+        assert!(u32_value("x").is_err());
     }
 
     #[test]

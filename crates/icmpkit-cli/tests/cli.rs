@@ -1,8 +1,10 @@
 //! The command's surface: version, help, completions, bad usage.
 
+mod common;
+
 use std::process::Command;
 
-const ICMPKIT: &str = env!("CARGO_BIN_EXE_icmpkit");
+use common::{ECHO_V4, ICMPKIT, TempFile, pcap_file, unhex};
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(ICMPKIT)
@@ -69,8 +71,19 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         ),
         (&["ping", "-i", "1e300", "127.0.0.1"], 2, "1e300"),
         (&["trace", "-w", "0", "127.0.0.1"], 2, "-w"),
+        (&["trace", "-U", "-p", "0", "127.0.0.1"], 2, "1..=65535"),
+        (
+            &["trace", "--data-size", "65001", "127.0.0.1"],
+            2,
+            "probe data size 65001 is too large (at most 65000)",
+        ),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),
+        (
+            &["send", "--size", "8", "--pattern", "", "127.0.0.1"],
+            2,
+            "--pattern: no hex digits",
+        ),
         (&["respond", "-w", "1e20"], 2, "-w"),
         (&["respond", "-c", "0"], 2, "--count"),
         (&["listen", "-c", "0"], 2, "--count"),
@@ -81,6 +94,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
         assert!(err.contains(flag), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}: started anyway");
     }
 }
 
@@ -99,4 +113,334 @@ fn unwritable_stdout_is_not_a_panic() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("writing the completions"), "{err}");
+}
+
+/// Runs icmpkit with `stdin` as its standard input.
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(ICMPKIT)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run icmpkit");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait for icmpkit")
+}
+
+/// An empty target list exits 1 as fping does (`fping -f /dev/null`), with
+/// one line saying why, instead of a silent "0 targets" success.
+#[test]
+fn sweep_with_no_targets_exits_1_and_says_why() {
+    let comments = TempFile::new("no-targets.txt", b"# nothing here\n\n   \n");
+    let cases: [(&[&str], &str); 5] = [
+        (&["sweep", "-f", "/dev/null"], "/dev/null lists none"),
+        (&["sweep", "-f", comments.path()], "lists none"),
+        (&["sweep", "-f", "-"], "stdin lists none"),
+        (
+            &["sweep", "127.0.0.0/30", "--exclude", "127.0.0.0/8"],
+            "every target is excluded",
+        ),
+        (
+            &["sweep", "127.0.0.1", "--shard", "1/2"],
+            "shard 1/2 holds none of the 1 target",
+        ),
+    ];
+    for (args, why) in cases {
+        let o = run_with_stdin(args, b"");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("icmpkit sweep: no targets to probe: "),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // No target argument and an empty stdin (not a terminal) is the same.
+    let o = run_with_stdin(&["sweep"], b"");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("stdin lists none"));
+}
+
+/// Hex without a single digit is not an empty ICMP message: decode says
+/// there is nothing to decode and exits 2, as for other unreadable input.
+#[test]
+fn decode_of_empty_hex_is_refused() {
+    for args in [
+        &["decode", ""][..],
+        &["decode", "   "],
+        &["decode", "0x"],
+        &["decode", "0800f7ff00000000", " \t"],
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("nothing to decode"), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(!out.contains("empty message"), "{args:?}: {out}");
+    }
+    // A hex line of stdin with no digits is refused with its line number.
+    let o = run_with_stdin(&["decode"], b"0800f7ff00000000\n0x\n");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("stdin: line 2: nothing to decode"), "{err}");
+    // An empty stdin decodes nothing and is no error (tshark on an empty pipe).
+    let o = run_with_stdin(&["decode"], b"");
+    assert_eq!(o.status.code(), Some(0));
+}
+
+/// A capture made with a snap length (`tcpdump -s 28`) keeps the start of
+/// each packet and its original length: such records are decoded (marked
+/// truncated), not refused because the original length is over the snap
+/// length.
+#[test]
+fn decode_reads_pcap_cut_by_a_snap_length() {
+    let echo = unhex(ECHO_V4);
+    let file = TempFile::new(
+        "snap.pcap",
+        &pcap_file(28, &[(&echo[..28], 36), (&echo[..28], 36)]),
+    );
+    let o = run(&["decode", "-r", file.path()]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    for line in lines {
+        assert!(
+            line.contains("192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1"),
+            "{line}"
+        );
+        assert!(line.ends_with("truncated"), "{line}");
+    }
+}
+
+/// A capture cut short: the packets before the cut are decoded, then one
+/// line names the file, the packet (or pcapng block) and says it is
+/// truncated; exit 2 (as tshark: complete packets, then a warning).
+#[test]
+fn decode_of_a_truncated_capture_names_file_packet_and_truncation() {
+    let echo = unhex(ECHO_V4);
+    let pcap = pcap_file(65535, &[(&echo, 36), (&echo, 36), (&echo, 36)]);
+    let pcapng = common::pcapng_file(&[&echo, &echo, &echo]);
+    let pcap_record = 16 + echo.len();
+    let cases = [
+        (
+            "data.pcap",
+            &pcap[..pcap.len() - 26],
+            2,
+            "truncated pcap: the file ends inside packet 3 (10 of its 36 bytes)",
+        ),
+        (
+            "record.pcap",
+            &pcap[..24 + pcap_record + 5],
+            1,
+            "truncated pcap: the file ends inside the record header of packet 2 (5 of its 16 bytes)",
+        ),
+        (
+            "header.pcap",
+            &pcap[..10],
+            0,
+            "truncated pcap: the file ends inside the file header (10 of its 24 bytes)",
+        ),
+        (
+            "cut.pcapng",
+            &pcapng[..pcapng.len() - 7],
+            2,
+            "truncated pcapng: the file ends inside block 5, after packet 2",
+        ),
+    ];
+    for (name, bytes, complete, message) in cases {
+        let file = TempFile::new(name, bytes);
+        let o = run(&["decode", "-r", file.path()]);
+        let (out, err) = (
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr),
+        );
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert_eq!(out.lines().count(), complete, "{name}: {out}");
+        assert!(
+            out.lines()
+                .all(|l| l.contains("echo request id 4660 seq 1, 16 bytes")),
+            "{name}: {out}"
+        );
+        let expected = format!("icmpkit: {}: {message}", file.path());
+        assert!(err.lines().any(|l| l == expected), "{name}: {err}");
+    }
+}
+
+/// Every TOS / traffic class / mark flag takes decimal or 0x hex (as ping
+/// -Q and traceroute -t do), through one parser with range checks; bad
+/// values are refused naming the flag and the range, before any packet.
+#[test]
+fn tos_and_mark_flags_take_decimal_or_hex() {
+    let byte_range = "0 to 255 (0xff)";
+    for (args, code, flag, words) in [
+        (
+            &["trace", "-t", "256", "127.0.0.1"][..],
+            2,
+            "--tos",
+            byte_range,
+        ),
+        (
+            &["trace", "-t", "0x100", "127.0.0.1"],
+            2,
+            "--tos",
+            byte_range,
+        ),
+        (&["trace", "-t", "-1", "127.0.0.1"], 2, "--tos", byte_range),
+        (
+            &["trace", "-t", "0x", "127.0.0.1"],
+            2,
+            "--tos",
+            "not a number",
+        ),
+        (&["ping", "-Q", "0x1ff", "127.0.0.1"], 2, "-Q", byte_range),
+        (
+            &["ping", "-m", "0x100000000", "127.0.0.1"],
+            2,
+            "-m",
+            "0 to 4294967295",
+        ),
+        (
+            &["send", "--tos", "ten", "127.0.0.1"],
+            2,
+            "--tos",
+            "decimal, or hex with 0x",
+        ),
+        (&["sweep", "-O", "300", "127.0.0.1"], 3, "--tos", byte_range),
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(flag) && err.contains(words), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // Accepted in hex: a trace and a sweep of loopback with TOS 0x10
+    // (lab tests check the byte on the wire).
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIPPED: tos_and_mark_flags_take_decimal_or_hex (sending part): not root");
+        return;
+    }
+    let o = run(&[
+        "trace",
+        "-t",
+        "0x10",
+        "-n",
+        "-m",
+        "1",
+        "-q",
+        "1",
+        "-w",
+        "1",
+        "127.0.0.1",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains(" 1  127.0.0.1"), "{out}");
+    let o = run(&["sweep", "-O", "0x10", "-q", "127.0.0.1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = run(&["ping", "-c", "1", "-Q", "0X10", "-m", "0x10", "127.0.0.1"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// A negative time, share or TOS reaches the flag's own check, which names
+/// the range, instead of clap's "unexpected argument '-1'" with its advice
+/// to write `-- -1`.
+#[test]
+fn negative_values_are_refused_by_the_flags_range() {
+    for (args, code, words) in [
+        (
+            &["ping", "-i", "-1", "127.0.0.1"][..],
+            2,
+            "bad value for -i: -1.0 (seconds, 0 to",
+        ),
+        (&["ping", "-W", "-0.5", "127.0.0.1"], 2, "bad value for -W"),
+        (
+            &["sweep", "-t", "-5", "127.0.0.1"],
+            3,
+            "bad value for -t: -5.0 (milliseconds",
+        ),
+        (
+            &["sweep", "-B", "-1", "127.0.0.1"],
+            3,
+            "backoff must be between",
+        ),
+        (&["trace", "-z", "-1", "127.0.0.1"], 2, "bad value for -z"),
+        (&["trace", "-w", "-1", "127.0.0.1"], 2, "bad value for -w"),
+        (
+            &["send", "-i", "-1", "127.0.0.1"],
+            2,
+            "bad value for --interval",
+        ),
+        (
+            &["respond", "--delay", "-5"],
+            2,
+            "out of range (0 to 1 hour)",
+        ),
+        (&["respond", "--loss", "-1"], 2, "out of range (0 to 100%)"),
+        (&["respond", "-w", "-1"], 2, "bad value for -w"),
+        (
+            &["listen", "--duration", "-1"],
+            2,
+            "bad value for --duration",
+        ),
+    ] {
+        let o = run(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {err}");
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert!(!err.contains("unexpected argument"), "{args:?}: {err}");
+    }
+}
+
+/// `sweep -g` (fping's generate) takes one prefix or a start and an end
+/// address; anything else is a usage error (exit 3), not a silent list.
+#[test]
+fn sweep_generate_takes_a_prefix_or_start_and_end() {
+    for (args, words) in [
+        (&["sweep", "-g", "127.0.0.1"][..], "not \"127.0.0.1\""),
+        (
+            &["sweep", "-g", "127.0.0.1", "127.0.0.2", "127.0.0.3"],
+            "not \"127.0.0.1 127.0.0.2 127.0.0.3\"",
+        ),
+        (
+            &["sweep", "-g", "a.example", "b.example"],
+            "not \"a.example b.example\"",
+        ),
+        (&["sweep", "-g", "127.0.0.0/30", "127.0.0.9"], "not"),
+        (&["sweep", "-g"], "none given"),
+    ] {
+        let o = run_with_stdin(args, b"");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{args:?}: {err}");
+        assert!(
+            err.contains("-g takes a prefix (192.0.2.0/24) or a start and an end address"),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains(words), "{args:?}: {err}");
+    }
 }

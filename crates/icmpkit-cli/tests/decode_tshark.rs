@@ -4,6 +4,8 @@
 //! checksum validity, ids, sequence numbers, MTU, pointer, gateway and
 //! MPLS labels. Also: pcapng, Linux cooked captures, hex input, garbage.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -334,4 +336,45 @@ fn hex_on_stdin_with_ethernet_and_tcpdump_dumps() {
         vec![expected, expected],
         "{text}"
     );
+}
+
+/// A capture cut mid-packet: decode prints the packets tshark prints (the
+/// complete ones) and, like tshark, fails saying the file is cut short.
+#[test]
+fn truncated_captures_decode_the_packets_tshark_shows() {
+    const NAME: &str = "truncated_captures_decode_the_packets_tshark_shows";
+    require_or_skip!(NAME, require_tool("tshark"));
+    let echo = common::unhex(common::ECHO_V4);
+    let pcap = common::pcap_file(65535, &[(&echo, 36), (&echo, 36), (&echo, 36)]);
+    let pcapng = common::pcapng_file(&[&echo, &echo, &echo]);
+    for (name, bytes) in [
+        ("cut.pcap", &pcap[..pcap.len() - 20]),
+        ("cut.pcapng", &pcapng[..pcapng.len() - 20]),
+    ] {
+        let file = common::TempFile::new(name, bytes);
+        let tshark = Command::new("tshark")
+            .args(["-n", "-r", file.path()])
+            .output()
+            .expect("run tshark");
+        let tshark_err = String::from_utf8_lossy(&tshark.stderr);
+        assert!(!tshark.status.success(), "{name}: tshark accepted it");
+        assert!(tshark_err.contains("cut short"), "{name}: {tshark_err}");
+        let tshark_packets = String::from_utf8_lossy(&tshark.stdout)
+            .lines()
+            .filter(|l| l.contains("Echo (ping) request"))
+            .count();
+        let ours = Command::new(ICMPKIT)
+            .args(["decode", "-r", file.path()])
+            .output()
+            .expect("run icmpkit");
+        let err = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(ours.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains("truncated"), "{name}: {err}");
+        let decoded = String::from_utf8_lossy(&ours.stdout).lines().count();
+        assert_eq!(decoded, 2, "{name}");
+        assert_eq!(
+            decoded, tshark_packets,
+            "{name}: tshark printed {tshark_packets}"
+        );
+    }
 }

@@ -374,3 +374,21 @@ fn unknown_interface_is_named_not_a_privilege_problem() {
     assert!(err.contains("nosuchif0"), "{err}");
     assert!(!err.contains("permission denied"), "{err}");
 }
+
+/// `-O` (fping's TOS flag), in hex or decimal, is the TOS byte / traffic
+/// class of every probe on the wire.
+#[test]
+fn tos_is_on_every_probe() {
+    let lab = lab_or_skip!("tos_is_on_every_probe");
+    let c = lab.chain(0).expect("chain");
+    for (server, tos, expected) in [
+        (c.server_v4().to_string(), "0x10", 0x10u8),
+        (c.server_v6().to_string(), "184", 0xb8),
+    ] {
+        let capture = c.client().capture().expect("capture");
+        let o = sweep(&c, &["-O", tos, "-C", "2", "-p", "50", "-q", &server]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let probes = common::echo_request_tos(&capture.finish());
+        assert_eq!(probes, [expected, expected], "{tos}");
+    }
+}

@@ -789,3 +789,26 @@ fn udp_53_destinations(packets: &[Vec<u8>]) -> Vec<IpAddr> {
         })
         .collect()
 }
+
+/// `-t` in hex sets the TOS byte / traffic class of every probe on the
+/// wire, IPv4 and IPv6.
+#[test]
+fn tos_in_hex_is_on_every_probe() {
+    let lab = lab_or_skip!("tos_in_hex_is_on_every_probe");
+    let c = chain(&lab, 1);
+    for (server, tos) in [
+        (c.server_v4().to_string(), "0x10"),
+        (c.server_v6().to_string(), "0xb8"),
+    ] {
+        let capture = c.client().capture().expect("capture");
+        let o = icmpkit(
+            c.client(),
+            &["-n", "-q", "1", "-w", "1", "-t", tos, &server],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let probes = common::echo_request_tos(&capture.finish());
+        let expected = u8::from_str_radix(&tos[2..], 16).unwrap();
+        assert!(!probes.is_empty(), "no probe captured: {}", text(&o));
+        assert!(probes.iter().all(|&t| t == expected), "{tos}: {probes:?}");
+    }
+}

@@ -77,6 +77,9 @@ impl Default for TraceOptions {
 
 /// Receive buffer of the ICMP socket with path-MTU discovery.
 const PMTU_RECV_BUFFER: usize = 4 << 20;
+/// The most probe data a trace sends after the ICMP/UDP/TCP header: its
+/// packets stay under IP's 65535 bytes whatever the headers.
+const MAX_DATA_SIZE: usize = 65_000;
 
 /// Default UDP destination port (traceroute's base port).
 pub const DEFAULT_UDP_PORT: u16 = 33434;
@@ -184,9 +187,9 @@ impl Tracer {
                 "ICMP probes need at least 2 bytes of data (Paris checksum)".into(),
             ));
         }
-        if opts.data_size > 65_000 {
+        if opts.data_size > MAX_DATA_SIZE {
             return Err(Error::InvalidOption(format!(
-                "probe data size {} is too large",
+                "probe data size {} is too large (at most {MAX_DATA_SIZE})",
                 opts.data_size
             )));
         }

@@ -11,7 +11,7 @@ Input: -r FILE reads pcap or pcapng (Ethernet, Linux cooked v1/v2, raw IP, loopb
 types; '-' is stdin). Otherwise each HEX argument is one packet, or, with none, stdin is read: \
 a capture file if it starts with a pcap/pcapng magic number, else hex text (one packet per \
 line, or tcpdump -x/-xx dumps). Hex may be an Ethernet frame, an IP packet or a bare ICMP \
-message: it is detected.
+message: it is detected. Hex without a single digit ('', blanks) is refused.
 
 Exit status: 0 when every input was read, 2 on unreadable input (what came before is printed).")]
 pub struct DecodeArgs {

@@ -31,6 +31,16 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, String> {
         .collect())
 }
 
+/// One packet in hex: [`parse_hex`], refusing text without a single hex
+/// digit (`''`, blanks, separators), which would be an empty "message".
+pub fn parse_packet(text: &str) -> Result<Vec<u8>, String> {
+    let bytes = parse_hex(text)?;
+    if bytes.is_empty() {
+        return Err("nothing to decode (no hex digits)".into());
+    }
+    Ok(bytes)
+}
+
 fn nibble(digit: u8) -> u8 {
     match digit {
         b'0'..=b'9' => digit - b'0',
@@ -63,7 +73,7 @@ pub fn split_packets(text: &str) -> Result<Vec<Vec<u8>>, String> {
                 }
             }
             None if looks_like_tcpdump_header(line) => {}
-            None => packets.push(parse_hex(line).map_err(at)?),
+            None => packets.push(parse_packet(line).map_err(at)?),
         }
     }
     Ok(packets)
@@ -131,6 +141,12 @@ mod tests {
         assert_eq!(parse_hex("0x08 00:f7-ff").unwrap(), vec![8, 0, 0xf7, 0xff]);
         assert!(parse_hex("080").unwrap_err().contains("odd"));
         assert!(parse_hex("08zz").unwrap_err().contains("'z'"));
+        for nothing in ["", "  ", "\t\n", "0x", ": - ."] {
+            assert_eq!(parse_hex(nothing).unwrap(), Vec::<u8>::new(), "{nothing:?}");
+            let e = parse_packet(nothing).unwrap_err();
+            assert!(e.contains("nothing to decode"), "{nothing:?}: {e}");
+        }
+        assert_eq!(parse_packet(" 08 00 ").unwrap(), vec![8, 0]);
     }
 
     #[test]
@@ -144,6 +160,11 @@ mod tests {
         assert_eq!(packets.len(), 2);
         assert_eq!(packets[0], vec![0x45, 0, 0, 0x1c, 0, 0, 0x40, 0]);
         assert_eq!(packets[1].len(), 8);
+        assert!(
+            split_packets("0800f7ff\n0x\n")
+                .unwrap_err()
+                .starts_with("line 2: nothing to decode")
+        );
         assert!(
             split_packets("0x0010: 4500")
                 .unwrap_err()

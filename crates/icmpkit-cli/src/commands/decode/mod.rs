@@ -130,7 +130,7 @@ pub fn run(args: DecodeArgs) -> i32 {
 fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), String> {
     if !args.hex.is_empty() {
         for (i, text) in args.hex.iter().enumerate() {
-            let bytes = hex::parse_hex(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
+            let bytes = hex::parse_packet(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
             decoder.hex(&bytes);
         }
         return Ok(());
@@ -142,16 +142,13 @@ fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), Str
             let input = BufReader::with_capacity(IN_BUFFER, file);
             read_input(input, true, decoder).map_err(|e| format!("{}: {e}", path.display()))
         }
-        Some(_) => read_input(
+        // Stdin is a capture with `-r -`; without `-r`, a capture or hex.
+        read => read_input(
             BufReader::with_capacity(IN_BUFFER, io::stdin()),
-            true,
+            read.is_some(),
             decoder,
-        ),
-        None => read_input(
-            BufReader::with_capacity(IN_BUFFER, io::stdin()),
-            false,
-            decoder,
-        ),
+        )
+        .map_err(|e| format!("stdin: {e}")),
     }
 }
 
@@ -165,13 +162,12 @@ fn read_input<W: Write>(
     let start = input.fill_buf().map_err(|e| e.to_string())?;
     match capture::sniff(start) {
         Some(format) => capture::read(input, format, |frame| decoder.frame(frame)),
+        None if capture_only && start.is_empty() => Err("empty, nothing to decode".into()),
         None if capture_only => Err("not a pcap or pcapng file".into()),
         None if start.is_empty() => Ok(()),
         None => {
             let mut text = String::new();
-            input
-                .read_to_string(&mut text)
-                .map_err(|e| format!("stdin: {e}"))?;
+            input.read_to_string(&mut text).map_err(|e| e.to_string())?;
             for packet in hex::split_packets(&text)? {
                 decoder.hex(&packet);
             }

@@ -50,7 +50,11 @@ pub struct ListenArgs {
     pub count: Option<u64>,
 
     /// Stop after SECONDS.
-    #[arg(long = "duration", value_name = "SECONDS")]
+    #[arg(
+        long = "duration",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub duration: Option<f64>,
 
     /// Do not print the counts at the end.

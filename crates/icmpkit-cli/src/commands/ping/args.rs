@@ -18,15 +18,15 @@ pub struct PingArgs {
     pub count: Option<u64>,
 
     /// Seconds between requests (default 1; below 0.002 needs privilege).
-    #[arg(short = 'i', value_name = "INTERVAL")]
+    #[arg(short = 'i', value_name = "INTERVAL", allow_negative_numbers = true)]
     pub interval: Option<f64>,
 
     /// Seconds to wait for a reply (default 10).
-    #[arg(short = 'W', value_name = "TIMEOUT")]
+    #[arg(short = 'W', value_name = "TIMEOUT", allow_negative_numbers = true)]
     pub timeout: Option<f64>,
 
     /// Seconds after which to stop, whatever happened.
-    #[arg(short = 'w', value_name = "DEADLINE")]
+    #[arg(short = 'w', value_name = "DEADLINE", allow_negative_numbers = true)]
     pub deadline: Option<f64>,
 
     /// Bytes of data in each request (default 56).
@@ -38,7 +38,7 @@ pub struct PingArgs {
     pub ttl: Option<u8>,
 
     /// Type of service / traffic class (decimal or 0x hex).
-    #[arg(short = 'Q', value_name = "TOS", value_parser = parse_tos)]
+    #[arg(short = 'Q', value_name = "TOS", value_parser = crate::flags::tos, allow_negative_numbers = true)]
     pub tos: Option<u8>,
 
     /// Flood: send as fast as replies come back, at least 100 per second (needs privilege).
@@ -93,8 +93,8 @@ pub struct PingArgs {
     #[arg(short = '6')]
     pub ipv6: bool,
 
-    /// Mark outgoing packets (SO_MARK).
-    #[arg(short = 'm', value_name = "MARK")]
+    /// Mark outgoing packets (SO_MARK; decimal or 0x hex).
+    #[arg(short = 'm', value_name = "MARK", value_parser = crate::flags::mark, allow_negative_numbers = true)]
     pub mark: Option<u32>,
 
     /// Use a raw socket (needs CAP_NET_RAW or root).
@@ -127,27 +127,15 @@ fn parse_pattern(s: &str) -> Result<Pattern, String> {
     Ok(Pattern(bytes))
 }
 
-fn parse_tos(s: &str) -> Result<u8, String> {
-    let v = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16),
-        None => s.parse::<u32>(),
-    }
-    .map_err(|_| format!("bad TOS value {s:?}"))?;
-    u8::try_from(v).map_err(|_| format!("TOS {s} out of range 0-255"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn patterns_and_tos() {
+    fn patterns() {
         assert_eq!(parse_pattern("ff00").unwrap().0, vec![0xff, 0x00]);
         assert_eq!(parse_pattern("abc").unwrap().0, vec![0xab, 0x0c]);
         assert!(parse_pattern("zz").is_err());
         assert!(parse_pattern(&"a".repeat(33)).is_err());
-        assert_eq!(parse_tos("0x10").unwrap(), 16);
-        assert_eq!(parse_tos("184").unwrap(), 184);
-        assert!(parse_tos("256").is_err());
     }
 }

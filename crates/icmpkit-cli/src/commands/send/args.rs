@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args};
 
+use crate::flags;
+
 /// Craft any ICMPv4/ICMPv6 message, send it, and show what comes back.
 #[derive(Debug, Clone, Args)]
 #[command(
@@ -34,11 +36,11 @@ pub struct SendArgs {
     pub code: Option<String>,
 
     /// Identifier (echo, timestamp, information, address mask, extended echo; random by default).
-    #[arg(long, value_name = "ID", value_parser = parse_u16)]
+    #[arg(long, value_name = "ID", value_parser = flags::u16_value)]
     pub id: Option<u16>,
 
     /// Sequence number of the first message (default 1; counts up with --count).
-    #[arg(long, value_name = "SEQ", value_parser = parse_u16)]
+    #[arg(long, value_name = "SEQ", value_parser = flags::u16_value)]
     pub seq: Option<u16>,
 
     /// Redirect: the gateway address.
@@ -86,7 +88,7 @@ pub struct SendArgs {
     pub interface: Option<String>,
 
     /// Bytes 4..8 of the header, for types without named fields (decimal or 0x hex).
-    #[arg(long, value_name = "U32", value_parser = parse_u32)]
+    #[arg(long, value_name = "U32", value_parser = flags::u32_value)]
     pub rest_of_header: Option<u32>,
 
     /// Payload: this text.
@@ -114,7 +116,7 @@ pub struct SendArgs {
     pub ttl: Option<u8>,
 
     /// IP TOS byte / traffic class (decimal or 0x hex).
-    #[arg(long, value_name = "TOS", value_parser = parse_u8)]
+    #[arg(long, value_name = "TOS", value_parser = flags::tos, allow_negative_numbers = true)]
     pub tos: Option<u8>,
 
     /// Set the IPv4 don't-fragment bit.
@@ -122,7 +124,7 @@ pub struct SendArgs {
     pub df: bool,
 
     /// IPv4 identification (crafts the IP header: needs root).
-    #[arg(long, value_name = "ID", value_parser = parse_u16)]
+    #[arg(long, value_name = "ID", value_parser = flags::u16_value)]
     pub ip_id: Option<u16>,
 
     /// Source address: a local one is used as is; any other is spoofed
@@ -139,12 +141,23 @@ pub struct SendArgs {
     pub count: u64,
 
     /// Seconds between messages.
-    #[arg(short = 'i', long, value_name = "SECONDS", default_value_t = 1.0)]
+    #[arg(
+        short = 'i',
+        long,
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub interval: f64,
 
     /// Seconds to wait for answers after each message (default 2 for
     /// requests, 0 for messages nobody answers).
-    #[arg(short = 'W', long, value_name = "SECONDS")]
+    #[arg(
+        short = 'W',
+        long,
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub timeout: Option<f64>,
 
     /// Accept replies from any source address.
@@ -166,39 +179,4 @@ pub struct SendArgs {
     /// One JSON object per event per line.
     #[arg(long, conflicts_with = "verbose")]
     pub json: bool,
-}
-
-/// A number in decimal or `0x` hex.
-fn parse_number(s: &str) -> Result<u64, String> {
-    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => s.parse::<u64>(),
-    }
-    .map_err(|_| format!("not a number: {s:?}"))
-}
-
-pub(super) fn parse_u8(s: &str) -> Result<u8, String> {
-    u8::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-255"))
-}
-
-pub(super) fn parse_u16(s: &str) -> Result<u16, String> {
-    u16::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-65535"))
-}
-
-pub(super) fn parse_u32(s: &str) -> Result<u32, String> {
-    u32::try_from(parse_number(s)?).map_err(|_| format!("{s} is out of range 0-4294967295"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers_in_decimal_and_hex() {
-        assert_eq!(parse_u16("0x1234").unwrap(), 0x1234);
-        assert_eq!(parse_u16("80").unwrap(), 80);
-        assert!(parse_u16("65536").is_err());
-        assert_eq!(parse_u8("0xb8").unwrap(), 0xb8);
-        assert!(parse_u32("x").is_err());
-    }
 }

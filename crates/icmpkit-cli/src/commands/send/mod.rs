@@ -144,7 +144,13 @@ fn payload(args: &SendArgs) -> Result<Option<Vec<u8>>, String> {
         std::fs::read(path).map_err(|e| format!("--file {}: {e}", path.display()))?
     } else if let Some(size) = args.size {
         let pattern = match &args.pattern {
-            Some(p) => parse_hex(p).map_err(|e| format!("--pattern: {e}"))?,
+            Some(p) => match parse_hex(p).map_err(|e| format!("--pattern: {e}"))? {
+                // An empty pattern would silently mean the default fill.
+                empty if empty.is_empty() => {
+                    return Err("--pattern: no hex digits (give bytes to repeat, e.g. ff00)".into());
+                }
+                pattern => pattern,
+            },
             None => Vec::new(),
         };
         fill(usize::from(size), &pattern)

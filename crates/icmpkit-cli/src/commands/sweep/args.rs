@@ -8,7 +8,8 @@ use clap::Args;
     after_help = "Targets: CIDR prefixes (192.0.2.0/24, 2001:db8::/120), ranges \
 (192.0.2.10-192.0.2.20), addresses and names; from the command line, -f FILE, or stdin. \
 IPv4 prefixes shorter than /31 skip their network and broadcast addresses.\n\n\
-Exit status: 0 if every target is alive, 1 if some are not, 2 if a name did not resolve, \
+Exit status: 0 if every target is alive, 1 if some are not (or there is no target to probe), \
+2 if a name did not resolve, \
 3 on bad arguments, 4 on a system failure (permissions, sockets)."
 )]
 pub struct SweepArgs {
@@ -59,12 +60,19 @@ pub struct SweepArgs {
         short = 't',
         long = "timeout",
         value_name = "MS",
-        default_value_t = 500.0
+        default_value_t = 500.0,
+        allow_negative_numbers = true
     )]
     pub timeout: f64,
 
     /// Backoff factor: each retry waits this much longer.
-    #[arg(short = 'B', long = "backoff", value_name = "F", default_value_t = 1.5)]
+    #[arg(
+        short = 'B',
+        long = "backoff",
+        value_name = "F",
+        default_value_t = 1.5,
+        allow_negative_numbers = true
+    )]
     pub backoff: f64,
 
     /// Milliseconds between two probes to one target (-c/-C).
@@ -72,7 +80,8 @@ pub struct SweepArgs {
         short = 'p',
         long = "period",
         value_name = "MS",
-        default_value_t = 1000.0
+        default_value_t = 1000.0,
+        allow_negative_numbers = true
     )]
     pub period: f64,
 
@@ -81,7 +90,8 @@ pub struct SweepArgs {
         short = 'i',
         long = "interval",
         value_name = "MS",
-        conflicts_with = "rate"
+        conflicts_with = "rate",
+        allow_negative_numbers = true
     )]
     pub interval: Option<f64>,
 
@@ -115,6 +125,10 @@ pub struct SweepArgs {
     #[arg(short = 'H', long = "ttl", value_name = "TTL",
           value_parser = clap::value_parser!(u8).range(1..))]
     pub ttl: Option<u8>,
+
+    /// Type of service / traffic class of the probes (decimal or 0x hex).
+    #[arg(short = 'O', long = "tos", value_name = "TOS", value_parser = crate::flags::tos, allow_negative_numbers = true)]
+    pub tos: Option<u8>,
 
     /// Source interface name or source address.
     #[arg(short = 'I', long = "iface", value_name = "INTERFACE")]

@@ -8,7 +8,9 @@ mod progress;
 use std::io::{IsTerminal, Read};
 
 use icmpkit::Error;
-use icmpkit::sweep::{Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSpec, targets};
+use icmpkit::sweep::{
+    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, targets,
+};
 use ipnet::IpNet;
 
 pub use args::SweepArgs;
@@ -27,7 +29,57 @@ pub fn run(args: SweepArgs) -> i32 {
             return exit::BAD_ARGS;
         }
     };
+    if specs.is_empty() {
+        // Only a file or stdin can give no targets at all.
+        let source = args
+            .file
+            .as_deref()
+            .filter(|f| *f != "-")
+            .unwrap_or("stdin");
+        return nothing_to_probe(&format!("{source} lists none"));
+    }
     crate::runtime::block_on(sweep(args, specs, options), exit::SYSTEM)
+}
+
+/// An empty target set: fping exits 1 then (silently); say why.
+fn nothing_to_probe(why: &str) -> i32 {
+    eprintln!("icmpkit sweep: no targets to probe: {why}");
+    exit::NO_REPLY
+}
+
+/// The targets `specs` name (exclusions applied) and whether some names did
+/// not resolve (each said on stderr), or the exit code when there is
+/// nothing to probe.
+async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(TargetSet, bool), i32> {
+    let (set, name_errors) =
+        match targets::resolve_targets(specs, &options.exclude, options.family).await {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("icmpkit sweep: {e}");
+                return Err(code_of(&e));
+            }
+        };
+    for e in &name_errors {
+        eprintln!("{}: {}", e.target, e.error);
+    }
+    if set.is_empty() && !name_errors.is_empty() {
+        // fping: 2 when names did not resolve, whatever else.
+        eprintln!("icmpkit sweep: no targets to probe: no name resolved");
+        return Err(exit::ERROR);
+    }
+    if set.is_empty() {
+        return Err(nothing_to_probe("every target is excluded"));
+    }
+    let in_shard = options.shard.len_of(set.len());
+    if in_shard == 0 {
+        let total = set.len();
+        let plural = if total == 1 { "" } else { "s" };
+        return Err(nothing_to_probe(&format!(
+            "shard {} holds none of the {total} target{plural}",
+            options.shard
+        )));
+    }
+    Ok((set, !name_errors.is_empty()))
 }
 
 /// The exit code for a library error.
@@ -61,6 +113,16 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         .map(|t| t.parse::<TargetSpec>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
+    if args.generate && !matches!(specs[..], [TargetSpec::Net(_) | TargetSpec::Range(..)]) {
+        // fping -g: one prefix, or a start and an end address.
+        let given = match args.targets.join(" ") {
+            none if none.is_empty() => "none given".to_string(),
+            given => format!("not {given:?}"),
+        };
+        return Err(format!(
+            "-g takes a prefix (192.0.2.0/24) or a start and an end address, {given}"
+        ));
+    }
     if let Some(file) = &args.file {
         specs.extend(targets::parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
     } else if inputs.is_empty() {
@@ -121,6 +183,7 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     options.family = flags::family(args.ipv4, args.ipv6);
     options.privilege = flags::privilege(args.privileged, args.unprivileged);
     options.socket.ttl = args.ttl;
+    options.socket.tos = args.tos;
     if let Some(i) = &args.interface {
         flags::interface_or_source(i, &mut options.socket);
     }
@@ -128,16 +191,17 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
 }
 
 async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
-    let (mut sweeper, name_errors) = match Sweeper::start(&specs, &options).await {
+    let (set, names_failed) = match resolve(&specs, &options).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("icmpkit sweep: {e}");
             return code_of(&e);
         }
     };
-    for e in &name_errors {
-        eprintln!("{}: {}", e.target, e.error);
-    }
     let format = if args.json {
         Format::Json
     } else if args.csv {
@@ -175,7 +239,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
         // Targets not finished were not reported: not all alive.
         return exit::NO_REPLY;
     }
-    if !name_errors.is_empty() {
+    if names_failed {
         exit::ERROR
     } else if summary.alive < summary.targets {
         exit::NO_REPLY

@@ -39,8 +39,10 @@ pub struct TraceArgs {
     #[arg(short = 'T', long = "tcp")]
     pub tcp: bool,
 
-    /// Destination port for UDP/TCP probes.
-    #[arg(short = 'p', long = "port", value_name = "PORT")]
+    /// Destination port for UDP/TCP probes (1-65535: the kernel refuses
+    /// to send to port 0).
+    #[arg(short = 'p', long = "port", value_name = "PORT",
+          value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
 
     /// First TTL to probe.
@@ -72,12 +74,19 @@ pub struct TraceArgs {
         short = 'z',
         long = "sendwait",
         value_name = "SENDWAIT",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        allow_negative_numbers = true
     )]
     pub send_wait: f64,
 
     /// Seconds to wait for each probe's answer.
-    #[arg(short = 'w', long = "wait", value_name = "WAIT", default_value_t = 5.0)]
+    #[arg(
+        short = 'w',
+        long = "wait",
+        value_name = "WAIT",
+        default_value_t = 5.0,
+        allow_negative_numbers = true
+    )]
     pub wait: f64,
 
     /// Move on from a hop once one of its probes was answered.
@@ -101,8 +110,8 @@ pub struct TraceArgs {
     #[arg(short = 'i', long = "interface", value_name = "DEVICE")]
     pub interface: Option<String>,
 
-    /// Type of service / traffic class.
-    #[arg(short = 't', long = "tos", value_name = "TOS")]
+    /// Type of service / traffic class (decimal or 0x hex).
+    #[arg(short = 't', long = "tos", value_name = "TOS", value_parser = crate::flags::tos, allow_negative_numbers = true)]
     pub tos: Option<u8>,
 
     /// Bytes of probe data after the ICMP/UDP header (default 32: 60-byte IPv4 packets).
@@ -134,7 +143,12 @@ pub struct TraceArgs {
     pub cycles: u16,
 
     /// Seconds between report rounds (mtr -i).
-    #[arg(long = "interval", value_name = "SECONDS", default_value_t = 1.0)]
+    #[arg(
+        long = "interval",
+        value_name = "SECONDS",
+        default_value_t = 1.0,
+        allow_negative_numbers = true
+    )]
     pub interval: f64,
 
     /// Print the hops as one JSON document.
