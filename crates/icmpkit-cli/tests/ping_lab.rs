@@ -637,3 +637,35 @@ fn loopback_flood_ends_on_ctrl_c_and_zero_interval_gets_replies() {
     assert_eq!(counts(&out), (2000, 2000, 0, 0), "{out}");
     assert_eq!(o.status.code(), Some(0), "{out}");
 }
+
+/// `::ffff:127.0.0.1` names an IPv4 host: ping, trace and sweep probe it
+/// over IPv4. (Sent as IPv6 it would follow the default IPv6 route off the
+/// machine; in this namespace, with only `lo`, it would find no route.)
+#[test]
+fn ipv4_mapped_targets_are_probed_over_ipv4() {
+    let lab = lab_or_skip!("ipv4_mapped_targets_are_probed_over_ipv4");
+    let ns = lab.namespace("map").unwrap();
+    let mapped = "::ffff:127.0.0.1";
+    for (command, args, wanted) in [
+        ("ping", &["-c", "1", mapped][..], "bytes from 127.0.0.1"),
+        (
+            "trace",
+            &["-n", "-m", "2", "-w", "1", mapped][..],
+            "127.0.0.1",
+        ),
+        ("sweep", &["-t", "500", mapped][..], "is alive"),
+        (
+            "sweep",
+            &["-t", "500", "-g", "::ffff:127.0.0.1", "::ffff:127.0.0.2"][..],
+            "127.0.0.2 is alive",
+        ),
+    ] {
+        let o = common::icmpkit(&ns, command, args);
+        let out = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{command} {args:?}: {out}");
+        assert!(out.contains(wanted), "{command} {args:?}: {out}");
+    }
+    let o = common::icmpkit(&ns, "sweep", &["-t", "500", "::ffff:127.0.0.0/120"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("IPv4-mapped"), "{}", text(&o));
+}

@@ -50,7 +50,9 @@ pub fn parse_literal(input: &str) -> Option<Result<Target>> {
         None => (input, None),
     };
     let trimmed = addr_part.trim_start_matches('[').trim_end_matches(']');
-    let address: IpAddr = trimmed.parse().ok()?;
+    // `::ffff:a.b.c.d` names an IPv4 host: probe it over IPv4 (an IPv6
+    // socket would send it as IPv6, out of the default route).
+    let address = trimmed.parse::<IpAddr>().ok()?.to_canonical();
     let scope_id = match (address, zone) {
         (_, None) => 0,
         (IpAddr::V4(_), Some(_)) => {
@@ -144,10 +146,21 @@ pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
 }
 
 fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Target> {
-    let wanted = |a: &&SocketAddr| family.is_none_or(|f| family_of(a.ip()) == f);
+    // A resolver may hand out IPv4-mapped addresses: they are IPv4 hosts.
+    let addrs: Vec<(IpAddr, u32)> = addrs
+        .iter()
+        .map(|a| match a {
+            SocketAddr::V6(v6) if v6.ip().to_ipv4_mapped().is_none() => (a.ip(), v6.scope_id()),
+            _ => (a.ip().to_canonical(), 0),
+        })
+        .collect();
+    let wanted = |a: &&(IpAddr, u32)| family.is_none_or(|f| family_of(a.0) == f);
     let chosen = match family {
         Some(_) => addrs.iter().find(wanted),
-        None => addrs.iter().find(|a| a.is_ipv4()).or_else(|| addrs.first()),
+        None => addrs
+            .iter()
+            .find(|a| a.0.is_ipv4())
+            .or_else(|| addrs.first()),
     };
     let Some(a) = chosen else {
         let reason = match family {
@@ -159,13 +172,10 @@ fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Tar
             reason,
         });
     };
-    let scope_id = match a {
-        SocketAddr::V6(v6) => v6.scope_id(),
-        SocketAddr::V4(_) => 0,
-    };
+    let &(address, scope_id) = a;
     Ok(Target {
         name: input.into(),
-        address: a.ip(),
+        address,
         scope_id,
     })
 }
@@ -193,6 +203,19 @@ mod tests {
         assert!(parse_literal("192.0.2.1%lo").unwrap().is_err());
         assert!(parse_literal("[2001:db8::1]").unwrap().is_ok());
         assert!(parse_literal("localhost").is_none());
+    }
+
+    #[test]
+    fn ipv4_mapped_literals_are_ipv4_hosts() {
+        let t = parse_literal("::ffff:127.0.0.1").unwrap().unwrap();
+        assert_eq!(t.address, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(t.family(), Family::V4);
+        assert!(literal_or_name("::ffff:127.0.0.1", Some(Family::V6)).is_err());
+        assert!(parse_literal("::ffff:127.0.0.1%lo").unwrap().is_err());
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:0".parse().unwrap();
+        let t = pick("x", &[mapped], None).unwrap();
+        assert_eq!(t.address, "192.0.2.1".parse::<IpAddr>().unwrap());
+        assert!(pick("x", &[mapped], Some(Family::V6)).is_err());
     }
 
     #[tokio::test]

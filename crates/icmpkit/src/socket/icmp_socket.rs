@@ -412,6 +412,7 @@ impl IcmpSocket {
 
     /// `dst` as a socket address, checked against the socket's family.
     fn destination(&self, dst: IpAddr, scope_id: u32) -> io::Result<SocketAddr> {
+        super::refuse_ipv4_mapped(dst)?;
         match (self.family, dst) {
             (Family::V4, IpAddr::V4(v4)) => Ok(SocketAddr::from((v4, 0))),
             (Family::V6, IpAddr::V6(v6)) => {

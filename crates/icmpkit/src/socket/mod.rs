@@ -30,6 +30,8 @@
 //! Platform support: Linux. Elsewhere [`IcmpSocket::open`] fails with
 //! [`Error::SocketUnavailable`](crate::Error::SocketUnavailable).
 
+use std::net::IpAddr;
+
 mod async_socket;
 mod icmp_socket;
 mod options;
@@ -67,5 +69,39 @@ fn registration_failed(what: &'static str) -> impl FnOnce(std::io::Error) -> cra
     move |source| crate::Error::SocketUnavailable {
         context: format!("registering {what} with the tokio runtime"),
         source,
+    }
+}
+
+/// Refuses an IPv4-mapped IPv6 destination (`::ffff:a.b.c.d`): an IPv6
+/// socket would send it as IPv6, out of the default route, never to the IPv4
+/// host it names. Address input is mapped to IPv4 before it gets here
+/// ([`crate::resolve`], sweep targets); this keeps any other caller from
+/// sending such a probe off the machine.
+fn refuse_ipv4_mapped(dst: IpAddr) -> std::io::Result<()> {
+    match dst {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{dst} is an IPv4-mapped address: send to {} over IPv4 instead",
+                dst.to_canonical()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod mapped_tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_mapped_destinations_are_refused_and_others_pass() {
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        let e = refuse_ipv4_mapped(mapped).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("send to 127.0.0.1 over IPv4"), "{e}");
+        for ok in ["::1", "127.0.0.1", "2001:db8::1", "::127.0.0.1"] {
+            assert!(refuse_ipv4_mapped(ok.parse().unwrap()).is_ok(), "{ok}");
+        }
     }
 }

@@ -71,6 +71,7 @@ impl RawIpSocket {
                 format!("cannot send to {dst} on a raw IP socket of the other family"),
             ));
         }
+        super::refuse_ipv4_mapped(dst)?;
         let addr = SockAddr::from(SocketAddr::new(dst, 0));
         let time = SendTime::now();
         self.socket.send_to(packet, &addr)?;

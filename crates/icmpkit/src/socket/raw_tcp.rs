@@ -137,6 +137,7 @@ impl RawTcpSocket {
     /// an earlier ICMP error is skipped as on
     /// [`IcmpSocket::send_to`](super::IcmpSocket::send_to).
     pub fn send_to(&self, segment: &[u8], dst: IpAddr, scope_id: u32) -> io::Result<SendTime> {
+        super::refuse_ipv4_mapped(dst)?;
         // The port must be 0 (or the protocol) on raw sockets.
         let addr = match (self.family, dst) {
             (Family::V4, IpAddr::V4(v4)) => SocketAddr::from((v4, 0)),

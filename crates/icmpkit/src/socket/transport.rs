@@ -118,6 +118,7 @@ impl TransportSocket {
 
     /// UDP: sends one datagram to `dst`.
     pub fn send_to(&self, payload: &[u8], dst: SocketAddr) -> io::Result<SendTime> {
+        super::refuse_ipv4_mapped(dst.ip())?;
         let addr = SockAddr::from(dst);
         loop {
             let time = SendTime::now();
@@ -138,6 +139,7 @@ impl TransportSocket {
 
     /// TCP: starts connecting to `dst` (sends the SYN) without waiting.
     pub fn connect(&self, dst: SocketAddr) -> io::Result<SendTime> {
+        super::refuse_ipv4_mapped(dst.ip())?;
         let time = SendTime::now();
         match self.socket.connect(&SockAddr::from(dst)) {
             Ok(()) => Ok(time),

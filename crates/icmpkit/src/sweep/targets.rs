@@ -39,12 +39,20 @@ impl FromStr for TargetSpec {
         }
         if s.contains('/') {
             let net: IpNet = s.parse().map_err(|_| bad("not a CIDR prefix"))?;
+            if let IpNet::V6(v6) = net
+                && v6.network().to_ipv4_mapped().is_some()
+            {
+                // Swept as IPv6 these would leave by the default route.
+                return Err(bad("an IPv4-mapped prefix: write it as an IPv4 prefix"));
+            }
             return Ok(TargetSpec::Net(net));
         }
         // Host names may contain '-': a range needs an address on both sides.
         if let Some((a, b)) = s.split_once('-')
             && let (Ok(a), Ok(b)) = (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>())
         {
+            // `::ffff:a.b.c.d` names an IPv4 host, as for single targets.
+            let (a, b) = (a.to_canonical(), b.to_canonical());
             if family_of(a) != family_of(b) {
                 return Err(bad("a range needs two addresses of one family"));
             }
@@ -407,6 +415,19 @@ mod tests {
         assert!("192.0.2.1-2001:db8::1".parse::<TargetSpec>().is_err());
         assert!("192.0.2.0/33".parse::<TargetSpec>().is_err());
         assert!("".parse::<TargetSpec>().is_err());
+    }
+
+    #[test]
+    fn ipv4_mapped_targets_are_ipv4_or_refused() {
+        let v4 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            "::ffff:192.0.2.1-::ffff:192.0.2.9"
+                .parse::<TargetSpec>()
+                .unwrap(),
+            TargetSpec::Range(v4("192.0.2.1"), v4("192.0.2.9"))
+        );
+        let e = "::ffff:192.0.2.0/120".parse::<TargetSpec>().unwrap_err();
+        assert!(e.to_string().contains("IPv4-mapped"), "{e}");
     }
 
     #[test]
