@@ -3,8 +3,9 @@
 
 mod driver;
 mod report;
+mod requests;
 pub mod session;
 
 pub use driver::{PingOptions, Pinger, ping, ping_blocking};
-pub use report::{PingEvent, PingReport};
+pub use report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
 pub use session::Timing;

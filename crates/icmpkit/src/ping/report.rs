@@ -5,6 +5,14 @@ use std::time::Duration;
 
 use crate::IcmpError;
 
+/// Most RTTs a [`PingReport`] lists: the latest ones (1 MiB of them). The
+/// statistics cover every reply however long the ping runs.
+pub const RTT_HISTORY: usize = 65_536;
+
+/// Most ICMP errors a [`PingReport`] lists: the latest ones.
+/// [`PingReport::icmp_errors`] counts them all.
+pub const ERROR_HISTORY: usize = 1_024;
+
 /// One thing that happened during a ping, in the order it happened (the
 /// streaming API yields these).
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +90,8 @@ pub struct PingReport {
     pub packets_received: u64,
     /// Lost fraction, 0.0 to 1.0 (icmplib's `packet_loss`).
     pub packet_loss: f64,
-    /// Every RTT in order of arrival.
+    /// The RTTs in order of arrival (duplicates included, as iputils sums
+    /// them): every one, or the latest [`RTT_HISTORY`] of a longer ping.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
     pub rtts: Vec<Duration>,
     /// Smallest RTT.
@@ -102,8 +111,12 @@ pub struct PingReport {
     pub jitter: Option<Duration>,
     /// Replies received more than once.
     pub duplicates: u64,
-    /// ICMP errors received, with the sequence they answered.
+    /// ICMP errors received, with the sequence they answered: every one,
+    /// or the latest [`ERROR_HISTORY`] of a longer ping.
     pub errors: Vec<(u16, IcmpError)>,
+    /// ICMP errors received, all counted (with `local_errors`, iputils'
+    /// `+N errors`).
+    pub icmp_errors: u64,
     /// Requests refused with a local error (counted in iputils' `+N errors`).
     pub local_errors: u64,
     /// Requests the kernel refused to send.

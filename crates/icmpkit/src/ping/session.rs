@@ -1,18 +1,24 @@
 //! The state of pinging one target, with no I/O: the driver asks it what to
 //! do next, tells it what was sent and what came back, and it keeps the
 //! books exactly as iputils ping does (when to stop, duplicates, linger).
+//!
+//! In constant memory, however long it runs: running sums for the
+//! statistics, counts of errors, one bit per sequence number for
+//! duplicates (iputils' `rcvd_tbl`), the requests still waiting for an
+//! answer (at most one sequence space of them), and only the latest
+//! [`RTT_HISTORY`] RTTs and [`ERROR_HISTORY`] errors listed.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::engine::clock::{Timestamp, check_option_duration, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
-use crate::engine::stats::RttStats;
+use crate::engine::stats::{Recent, RttStats};
 use crate::{Error, IcmpError, Result};
 
-use super::report::{PingEvent, PingReport};
+use super::report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
+use super::requests::{Fate, Requests};
 
 /// In flood mode a probe goes out at least this often even when the last
 /// one is unanswered (iputils: "100 times per second").
@@ -93,15 +99,6 @@ pub enum Next {
     Done,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Outstanding {
-    sent: Timestamp,
-    /// When the kernel sent it (CLOCK_REALTIME ns), if the socket says.
-    kernel_tx_ns: Option<u64>,
-    answered: bool,
-    timed_out: bool,
-}
-
 pub use crate::engine::probe::EchoReply;
 
 /// Pinging one target.
@@ -123,12 +120,21 @@ pub struct Session {
     duplicates: u64,
     send_errors: u64,
     local_errors: u64,
-    errors: Vec<(u16, IcmpError)>,
-    outstanding: HashMap<u16, Outstanding>,
-    /// Sequence numbers in send order, for timeouts.
-    timeouts: VecDeque<(u16, u64)>,
+    icmp_errors: u64,
+    /// The latest ICMP errors, with the sequence they answered.
+    recent_errors: Recent<(u16, IcmpError)>,
+    /// The requests still waiting, in send order.
+    requests: Requests,
+    /// Requests given up unanswered when their sequence number came round
+    /// again; reported as timeouts by the next [`Session::expire`].
+    given_up: Vec<Sequence>,
+    /// Sequence numbers echoed back (duplicate detection).
     answered: AnsweredSet,
+    /// Sequence numbers an ICMP error answered.
+    errored: AnsweredSet,
     stats: RttStats,
+    /// The latest RTTs, for the report's list.
+    rtts: Recent<Duration>,
     reply_ttl: Option<u8>,
     ended_at: Option<Timestamp>,
     stopping: bool,
@@ -154,11 +160,14 @@ impl Session {
             duplicates: 0,
             send_errors: 0,
             local_errors: 0,
-            errors: Vec::new(),
-            outstanding: HashMap::new(),
-            timeouts: VecDeque::new(),
+            icmp_errors: 0,
+            recent_errors: Recent::new(ERROR_HISTORY),
+            requests: Requests::default(),
+            given_up: Vec::new(),
             answered: AnsweredSet::default(),
+            errored: AnsweredSet::default(),
             stats: RttStats::default(),
+            rtts: Recent::new(RTT_HISTORY),
             reply_ttl: None,
             ended_at: None,
             stopping: false,
@@ -195,9 +204,10 @@ impl Session {
         self.stopping = true;
     }
 
-    /// Every error iputils counts: ICMP errors and local ones.
-    fn error_count(&self) -> u64 {
-        self.errors.len() as u64 + self.local_errors
+    /// Every error iputils counts: ICMP errors and local ones (its
+    /// `+N errors`).
+    pub fn error_count(&self) -> u64 {
+        self.icmp_errors + self.local_errors
     }
 
     /// Requests neither answered nor errored yet.
@@ -231,8 +241,12 @@ impl Session {
         if let (Some(dl), Some(start)) = (self.timing.deadline, self.started) {
             wake = wake.min(start.after(dl).monotonic_ns);
         }
-        if let Some(&(_, t)) = self.timeouts.front() {
+        if let Some(t) = self.requests.next_deadline(self.timing.timeout) {
             wake = wake.min(t);
+        }
+        if !self.given_up.is_empty() {
+            // Timeouts are owed: have the driver call `expire` now.
+            wake = now.monotonic_ns;
         }
         Next::WaitUntil(wake)
     }
@@ -301,25 +315,29 @@ impl Session {
 
     /// Records that request `seq` left at `at`.
     pub fn on_sent(&mut self, seq: Sequence, at: Timestamp) -> PingEvent {
+        self.count_transmitted(seq, at);
+        self.requests.sent(seq, at, &mut self.given_up);
+        PingEvent::Sent { sequence: seq.0 }
+    }
+
+    /// The books of every request handed to the kernel, sent or refused.
+    fn count_transmitted(&mut self, seq: Sequence, at: Timestamp) {
         self.started.get_or_insert(at);
         self.last_send = Some(at);
         self.transmitted += 1;
         self.next_seq = seq.next();
         // The sequence space may have wrapped onto an old probe.
         self.answered.clear(seq);
-        self.outstanding.insert(
-            seq.0,
-            Outstanding {
-                sent: at,
-                kernel_tx_ns: None,
-                answered: false,
-                timed_out: false,
-            },
-        );
-        self.timeouts
-            .push_back((seq.0, at.after(self.timing.timeout).monotonic_ns));
+        self.errored.clear(seq);
         self.next_send_ns = at.after(self.gap()).monotonic_ns;
-        PingEvent::Sent { sequence: seq.0 }
+    }
+
+    /// True if `seq` is one of the latest 65,536 sequence numbers handed
+    /// out (iputils takes any reply with its identifier as its own; so do
+    /// we when the payload is too short for a stamp to prove it).
+    fn issued(&self, seq: Sequence) -> bool {
+        let back = self.next_seq.0.wrapping_sub(seq.0);
+        back != 0 && u64::from(back) <= self.transmitted
     }
 
     fn gap(&self) -> Duration {
@@ -339,19 +357,13 @@ impl Session {
 
     /// Records the kernel's transmit stamp of request `seq`.
     pub fn on_tx_timestamp(&mut self, seq: Sequence, kernel_tx_ns: u64) {
-        if let Some(e) = self.outstanding.get_mut(&seq.0) {
-            e.kernel_tx_ns = Some(kernel_tx_ns);
-        }
+        self.requests.set_kernel_tx(seq, kernel_tx_ns);
     }
 
     /// Records that the kernel refused request `seq`.
     pub fn on_send_error(&mut self, seq: Sequence, at: Timestamp, message: String) -> PingEvent {
-        self.started.get_or_insert(at);
-        self.last_send = Some(at);
-        self.transmitted += 1;
         self.send_errors += 1;
-        self.next_seq = seq.next();
-        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        self.count_transmitted(seq, at);
         PingEvent::SendError {
             sequence: seq.0,
             message,
@@ -367,12 +379,8 @@ impl Session {
         message: String,
         mtu: Option<u32>,
     ) -> PingEvent {
-        self.started.get_or_insert(at);
-        self.last_send = Some(at);
-        self.transmitted += 1;
         self.local_errors += 1;
-        self.next_seq = seq.next();
-        self.next_send_ns = at.after(self.gap()).monotonic_ns;
+        self.count_transmitted(seq, at);
         PingEvent::LocalError {
             sequence: seq.0,
             message,
@@ -382,46 +390,55 @@ impl Session {
 
     /// Takes an echo reply received at `now`; `None` if it is not ours
     /// (another process's, forged, or for a request never sent).
+    ///
+    /// A reply whose request is no longer held (answered, errored or timed
+    /// out, then forgotten) still counts, as with iputils: its stamp times
+    /// it and proves it ours, and one bit per sequence number tells a
+    /// duplicate. Without a stamp (payload too short) it counts untimed.
     pub fn on_reply(&mut self, reply: &EchoReply<'_>, now: Timestamp) -> Option<PingEvent> {
         if reply.id != self.id || (!self.any_source && reply.from != self.address) {
             return None;
         }
+        let seq = Sequence(reply.sequence);
         let probe = ProbeId {
             destination: self.address,
             id: self.id,
             sequence: reply.sequence,
         };
-        let entry = self.outstanding.get_mut(&reply.sequence);
-        let sent = if reply.data.len() >= STAMP_LEN {
+        let stamped = if reply.data.len() >= STAMP_LEN {
             // The cookie proves the reply answers one of our requests.
             Some(self.key.check(&probe, reply.data)?)
         } else {
             None
         };
-        let entry = match (entry, sent) {
-            (Some(e), _) => e,
-            // A genuine stamp for a probe we no longer track (wrapped).
-            (None, Some(_)) => return None,
-            (None, None) => return None,
-        };
-        let sent_at = sent.unwrap_or(entry.sent);
-        let late = entry.timed_out;
-        entry.answered = true;
-        let rtt = round_trip_stamped(sent_at, entry.kernel_tx_ns, reply.kernel_rx_ns, now);
-        let duplicate = self.answered.mark(Sequence(reply.sequence));
+        let request = self.requests.get(seq).copied();
+        if request.is_none() && stamped.is_none() && !self.issued(seq) {
+            return None;
+        }
+        let kernel_tx_ns = request.and_then(|r| r.kernel_tx_ns).map(|t| t.get());
+        let rtt = stamped
+            .or(request.map(|r| r.sent))
+            .map(|sent| round_trip_stamped(sent, kernel_tx_ns, reply.kernel_rx_ns, now));
+        let duplicate = self.answered.mark(seq);
+        // Forgotten and not answered before: it timed out (or drew an error).
+        let late = request.is_none() && !duplicate;
         if duplicate {
             self.duplicates += 1;
         } else {
             self.received += 1;
         }
-        self.stats.record(rtt);
+        if let Some(rtt) = rtt {
+            self.stats.record(rtt);
+            self.rtts.push(rtt);
+        }
+        self.requests.settle(seq, Fate::Replied);
         self.reply_ttl = reply.ttl.or(self.reply_ttl);
         Some(PingEvent::Reply {
             from: reply.from,
             sequence: reply.sequence,
             bytes: reply.bytes,
             ttl: reply.ttl,
-            rtt: Some(rtt),
+            rtt,
             duplicate,
             late,
         })
@@ -439,34 +456,33 @@ impl Session {
         if id != self.id || quoted_destination.is_some_and(|d| d != self.address) {
             return None;
         }
-        let entry = self.outstanding.get_mut(&sequence)?;
-        entry.answered = true;
-        self.errors.push((sequence, error));
+        let seq = Sequence(sequence);
+        if self.requests.get(seq).is_none() && !self.issued(seq) {
+            return None;
+        }
+        self.requests.settle(seq, Fate::Errored);
+        self.errored.mark(seq);
+        self.icmp_errors += 1;
+        self.recent_errors.push((sequence, error));
         Some(PingEvent::Error { sequence, error })
     }
 
-    /// Probes whose timeout passed by `now`, once each.
+    /// Probes whose timeout passed by `now`, once each, and those given up
+    /// unanswered when their sequence number came round again.
     pub fn expire(&mut self, now: Timestamp) -> Vec<PingEvent> {
-        let mut events = Vec::new();
-        while let Some(&(seq, at)) = self.timeouts.front() {
-            if at > now.monotonic_ns {
-                break;
-            }
-            self.timeouts.pop_front();
-            if let Some(e) = self.outstanding.get_mut(&seq)
-                && !e.answered
-                && !e.timed_out
-            {
-                e.timed_out = true;
-                events.push(PingEvent::Timeout { sequence: seq });
-            }
-        }
-        events
+        let mut timed_out = std::mem::take(&mut self.given_up);
+        self.requests
+            .expire(now.monotonic_ns, self.timing.timeout, &mut timed_out);
+        timed_out
+            .into_iter()
+            .map(|seq| PingEvent::Timeout { sequence: seq.0 })
+            .collect()
     }
 
-    /// True if request `seq` has been answered (for `-O`).
+    /// True if request `seq` has been answered, by a reply or an error
+    /// (for `-O`).
     pub fn is_answered(&self, seq: Sequence) -> bool {
-        self.outstanding.get(&seq.0).is_some_and(|e| e.answered)
+        self.answered.contains(seq) || self.errored.contains(seq)
     }
 
     /// The figures so far (final once `next` returned `Done`).
@@ -485,14 +501,15 @@ impl Session {
             packets_sent: self.transmitted,
             packets_received: self.received,
             packet_loss: loss,
-            rtts: self.stats.samples().to_vec(),
+            rtts: self.rtts.to_vec(),
             min_rtt: self.stats.min(),
             avg_rtt: self.stats.avg(),
             max_rtt: self.stats.max(),
             mdev: self.stats.mdev(),
             jitter: self.stats.jitter(),
             duplicates: self.duplicates,
-            errors: self.errors.clone(),
+            errors: self.recent_errors.to_vec(),
+            icmp_errors: self.icmp_errors,
             local_errors: self.local_errors,
             send_errors: self.send_errors,
             reply_ttl: self.reply_ttl,
@@ -511,6 +528,7 @@ impl Session {
 mod tests {
     use super::*;
     use icmpkit_wire::Family;
+    use std::collections::VecDeque;
 
     #[test]
     fn timings_beyond_a_million_seconds_are_refused_by_name() {
@@ -795,6 +813,295 @@ mod tests {
         assert_eq!(s.next(at(1)), Next::WaitUntil(at(10).monotonic_ns));
         s.on_reply(&reply(&s, seq, &data), at(1)).unwrap();
         assert!(matches!(s.next(at(1)), Next::Send(Sequence(2))));
+    }
+
+    fn at_us(us: u64) -> Timestamp {
+        Timestamp {
+            realtime_ns: 1_700_000_000_000 * MS + us * 1000,
+            monotonic_ns: 10_000 * MS + us * 1000,
+        }
+    }
+
+    /// What the memory-holding parts of a session hold, and have room for.
+    fn assert_bounded(s: &Session, probe: u64) {
+        // At one probe per millisecond and a 100 ms timeout, about 100
+        // requests can wait at once (plus the settled ones behind them).
+        assert!(
+            s.requests.len() <= 128 && s.requests.capacity() <= 256,
+            "probe {probe}: {} requests held, room for {}",
+            s.requests.len(),
+            s.requests.capacity()
+        );
+        assert!(
+            s.rtts.len() <= RTT_HISTORY && s.rtts.capacity() <= RTT_HISTORY,
+            "probe {probe}: {} RTTs held, room for {}",
+            s.rtts.len(),
+            s.rtts.capacity()
+        );
+        assert!(
+            s.recent_errors.capacity() <= ERROR_HISTORY,
+            "probe {probe}: room for {} errors",
+            s.recent_errors.capacity()
+        );
+        assert!(s.given_up.is_empty(), "probe {probe}: nothing is given up");
+    }
+
+    /// A million probes, one per millisecond (the sequence numbers wrap
+    /// 15 times), each answered in one of the ways a real network answers:
+    /// the session's memory stays bounded and every figure is the one
+    /// computed from all samples.
+    #[test]
+    fn a_million_probes_in_bounded_memory_with_exact_figures() {
+        use crate::engine::stats::reference::naive;
+
+        const PROBES: u64 = 1_000_000;
+        const LATE_US: u64 = 150_000;
+        const STALE_DUPLICATE_US: u64 = 200_000;
+        let mut s = session(Timing {
+            interval: Duration::from_millis(1),
+            timeout: Duration::from_millis(100),
+            ..Timing::default()
+        });
+        let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
+        // Every RTT the session must have recorded, in arrival order.
+        let mut rtts: Vec<Duration> = Vec::new();
+        let (mut received, mut duplicates, mut errors, mut timeouts) = (0u64, 0u64, 0u64, 0u64);
+        let mut last_error_seq = None;
+        // Replies held back: (due µs, seq, payload, sent µs, duplicate?).
+        let mut late: VecDeque<(u64, Sequence, Vec<u8>, u64, bool)> = VecDeque::new();
+        let mut stale: VecDeque<(u64, Sequence, Vec<u8>, u64, bool)> = VecDeque::new();
+        let mut timed_out_seqs = Vec::new();
+        let deliver = |s: &mut Session,
+                       queue: &mut VecDeque<(u64, Sequence, Vec<u8>, u64, bool)>,
+                       now: u64,
+                       rtts: &mut Vec<Duration>| {
+            let mut counts = (0u64, 0u64);
+            while queue.front().is_some_and(|q| q.0 <= now) {
+                let (due, seq, data, sent, dup) = queue.pop_front().unwrap();
+                let ev = s.on_reply(&reply(s, seq, &data), at_us(due)).unwrap();
+                let rtt = Duration::from_micros(due - sent);
+                assert_eq!(
+                    ev,
+                    PingEvent::Reply {
+                        from: s.address(),
+                        sequence: seq.0,
+                        bytes: 64,
+                        ttl: Some(64),
+                        rtt: Some(rtt),
+                        duplicate: dup,
+                        late: !dup,
+                    }
+                );
+                rtts.push(rtt);
+                if dup {
+                    counts.1 += 1;
+                } else {
+                    counts.0 += 1;
+                }
+            }
+            counts
+        };
+        for i in 0..PROBES {
+            let t = i * 1000;
+            for queue in [&mut late, &mut stale] {
+                let (r, d) = deliver(&mut s, queue, t, &mut rtts);
+                received += r;
+                duplicates += d;
+            }
+            for ev in s.expire(at_us(t)) {
+                let PingEvent::Timeout { sequence } = ev else {
+                    panic!("{ev:?}")
+                };
+                timeouts += 1;
+                timed_out_seqs.push(sequence);
+            }
+            let Next::Send(seq) = s.next(at_us(t)) else {
+                panic!("probe {i}: no send due")
+            };
+            assert_eq!(seq, Sequence((i + 1) as u16), "numbers wrap");
+            let mut data = vec![0u8; 56];
+            s.fill_payload(seq, at_us(t), &[], &mut data);
+            s.on_sent(seq, at_us(t));
+            let rtt_us = 1 + (i * 7919) % 900;
+            let now = t + rtt_us;
+            match i % 10 {
+                0..=4 => {
+                    let ev = s.on_reply(&reply(&s, seq, &data), at_us(now)).unwrap();
+                    let rtt = Duration::from_micros(rtt_us);
+                    assert!(
+                        matches!(ev, PingEvent::Reply { rtt: Some(r), duplicate: false, late: false, .. } if r == rtt),
+                        "{ev:?}"
+                    );
+                    rtts.push(rtt);
+                    received += 1;
+                }
+                5 => {
+                    s.on_reply(&reply(&s, seq, &data), at_us(now)).unwrap();
+                    let ev = s.on_reply(&reply(&s, seq, &data), at_us(now + 5)).unwrap();
+                    assert!(
+                        matches!(
+                            ev,
+                            PingEvent::Reply {
+                                duplicate: true,
+                                ..
+                            }
+                        ),
+                        "{ev:?}"
+                    );
+                    rtts.extend([rtt_us, rtt_us + 5].map(Duration::from_micros));
+                    received += 1;
+                    duplicates += 1;
+                    if i % 20 == 5 {
+                        // Once more, long after the request was forgotten.
+                        stale.push_back((t + STALE_DUPLICATE_US, seq, data, t, true));
+                    }
+                }
+                6 => {
+                    // Too short for a stamp: timed from the request held.
+                    let ev = s.on_reply(&reply(&s, seq, &data[..8]), at_us(now)).unwrap();
+                    let rtt = Duration::from_micros(rtt_us);
+                    assert!(
+                        matches!(ev, PingEvent::Reply { rtt: Some(r), duplicate: false, .. } if r == rtt),
+                        "{ev:?}"
+                    );
+                    rtts.push(rtt);
+                    received += 1;
+                }
+                7 => {} // lost: times out
+                8 => late.push_back((t + LATE_US, seq, data, t, false)),
+                _ => {
+                    let ev = s.on_error(s.id(), seq.0, Some(s.address()), err);
+                    assert_eq!(
+                        ev,
+                        Some(PingEvent::Error {
+                            sequence: seq.0,
+                            error: err
+                        })
+                    );
+                    errors += 1;
+                    last_error_seq = Some(seq.0);
+                }
+            }
+            if i % 4096 == 0 {
+                assert_bounded(&s, i);
+            }
+        }
+        // Sending stops (Ctrl-C); the held-back replies come and the last
+        // probes time out, as the driver would see it, a millisecond a step.
+        let end = PROBES * 1000 + STALE_DUPLICATE_US;
+        for t in (PROBES * 1000..=end).step_by(1000) {
+            for queue in [&mut late, &mut stale] {
+                let (r, d) = deliver(&mut s, queue, t, &mut rtts);
+                received += r;
+                duplicates += d;
+            }
+            timeouts += s.expire(at_us(t)).len() as u64;
+        }
+        assert!(late.is_empty() && stale.is_empty());
+        assert_bounded(&s, PROBES);
+        assert_eq!(s.requests.len(), 0, "nothing left waiting");
+
+        // Lost and late ones time out; answered and errored ones never do.
+        assert_eq!(timeouts, PROBES / 10 * 2);
+        assert!(
+            timed_out_seqs
+                .iter()
+                .take(20)
+                .all(|&q| matches!(q % 10, 8 | 9))
+        );
+        let r = s.report(at_us(end));
+        assert_eq!(r.packets_sent, PROBES);
+        assert_eq!(
+            (r.packets_received, received),
+            (PROBES / 10 * 8, PROBES / 10 * 8)
+        );
+        assert_eq!(
+            (r.duplicates, duplicates),
+            (PROBES / 20 * 3, PROBES / 20 * 3)
+        );
+        assert_eq!((r.icmp_errors, errors), (PROBES / 10, PROBES / 10));
+        assert_eq!(s.error_count(), errors);
+        assert_eq!(r.errors.len(), ERROR_HISTORY);
+        assert_eq!(r.errors.last().map(|e| e.0), last_error_seq);
+        let want = naive(&rtts);
+        assert_eq!(s.stats().count(), rtts.len() as u64);
+        assert_eq!(r.min_rtt, Some(want.min));
+        assert_eq!(r.avg_rtt, Some(want.avg));
+        assert_eq!(r.max_rtt, Some(want.max));
+        assert_eq!(r.mdev, Some(want.mdev));
+        assert_eq!(r.jitter, want.jitter);
+        assert_eq!(s.stats().ewma(), Some(want.ewma));
+        assert_eq!(r.rtts, rtts[rtts.len() - RTT_HISTORY..], "the latest RTTs");
+        assert_eq!(r.max_rtt, Some(Duration::from_micros(STALE_DUPLICATE_US)));
+    }
+
+    #[test]
+    fn outstanding_marks_replies_and_errors_until_the_number_is_reused() {
+        let mut s = session(Timing::default());
+        let (one, data) = send(&mut s, 0);
+        let (two, _) = send(&mut s, 1000);
+        assert!(!s.is_answered(one) && !s.is_answered(two));
+        s.on_reply(&reply(&s, one, &data), at(1001)).unwrap();
+        let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
+        s.on_error(s.id(), two.0, None, err).unwrap();
+        assert!(s.is_answered(one) && s.is_answered(two));
+        assert_eq!(s.requests.len(), 0, "both settled: forgotten");
+        // Still ours after being forgotten: a duplicate, timed by its stamp.
+        let ev = s.on_reply(&reply(&s, one, &data), at(1500)).unwrap();
+        assert!(
+            matches!(ev, PingEvent::Reply { duplicate: true, late: false, rtt: Some(r), .. } if r == Duration::from_millis(1500)),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn short_replies_to_forgotten_requests_count_untimed() {
+        let mut s = session(Timing {
+            timeout: Duration::from_secs(1),
+            ..Timing::default()
+        });
+        let (seq, _) = send(&mut s, 0);
+        assert_eq!(s.expire(at(1000)).len(), 1);
+        let ev = s.on_reply(&reply(&s, seq, &[0u8; 8]), at(1200)).unwrap();
+        assert!(
+            matches!(
+                ev,
+                PingEvent::Reply {
+                    rtt: None,
+                    late: true,
+                    duplicate: false,
+                    ..
+                }
+            ),
+            "{ev:?}"
+        );
+        assert!(
+            s.on_reply(&reply(&s, Sequence(7), &[0u8; 8]), at(1200))
+                .is_none(),
+            "7 was never sent"
+        );
+        let r = s.report(at(1300));
+        assert_eq!((r.packets_received, r.min_rtt), (1, None));
+    }
+
+    #[test]
+    fn a_request_waiting_a_whole_sequence_space_is_given_up() {
+        let mut s = session(Timing {
+            timeout: Duration::from_secs(1_000),
+            interval: Duration::ZERO,
+            ..Timing::default()
+        });
+        for i in 0..65_536 + 3 {
+            send(&mut s, i / 1000);
+        }
+        assert_eq!(s.requests.len(), 65_536);
+        // 1, 2 and 3 came round again while unanswered.
+        assert!(matches!(s.next(at(66)), Next::Send(_)));
+        let given_up: Vec<_> = s.expire(at(66));
+        assert_eq!(
+            given_up,
+            [1, 2, 3].map(|sequence| PingEvent::Timeout { sequence })
+        );
     }
 
     #[test]

@@ -186,6 +186,8 @@ struct Pending {
 #[derive(Debug, Default)]
 struct HostStats {
     stats: RttStats,
+    /// Its RTTs in arrival order (at most `count`: one per probe).
+    rtts: Vec<Duration>,
     probe_rtts: Vec<Option<Duration>>,
     errors: Vec<(u16, IcmpError)>,
     duplicates: u64,
@@ -598,6 +600,7 @@ impl Session {
             h.probe_rtts.resize(count, None);
             h.probe_rtts[probe as usize] = Some(rtt);
             h.stats.record(rtt);
+            h.rtts.push(rtt);
             h.ttl = reply.ttl.or(h.ttl);
         }
     }
@@ -680,6 +683,7 @@ impl Session {
             let (_, attempt) = self.split(request.sequence);
             let mut r = self.result_skeleton(index, u64::from(attempt) + 1);
             r.report.errors = vec![(request.sequence, error)];
+            r.report.icmp_errors = 1;
             self.emit_host(r);
         } else {
             self.hosts
@@ -751,6 +755,7 @@ impl Session {
                 jitter: None,
                 duplicates: 0,
                 errors: Vec::new(),
+                icmp_errors: 0,
                 local_errors: 0,
                 send_errors: 0,
                 reply_ttl: None,
@@ -764,17 +769,18 @@ impl Session {
     fn result_from_stats(&self, index: u64, h: HostStats) -> HostResult {
         let count = u64::from(self.schedule.count);
         let mut r = self.result_skeleton(index, count);
-        let received = h.stats.count() as u64;
+        let received = h.stats.count();
         let report = &mut r.report;
         report.packets_received = received;
         report.packet_loss = (count - received.min(count)) as f64 / count as f64;
-        report.rtts = h.stats.samples().to_vec();
+        report.rtts = h.rtts;
         report.min_rtt = h.stats.min();
         report.avg_rtt = h.stats.avg();
         report.max_rtt = h.stats.max();
         report.mdev = h.stats.mdev();
         report.jitter = h.stats.jitter();
         report.duplicates = h.duplicates;
+        report.icmp_errors = h.errors.len() as u64;
         report.errors = h.errors;
         report.send_errors = h.send_errors;
         report.reply_ttl = h.ttl;

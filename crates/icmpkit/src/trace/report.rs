@@ -317,11 +317,14 @@ impl Hop {
     pub fn from_probes(distance: u8, mut probes: Vec<ProbeResult>) -> Hop {
         probes.sort_by_key(|p| (p.attempt, p.flow));
         let mut stats = RttStats::default();
+        // A hop has at most Plan::MAX_PROBES probes: its RTTs all fit.
+        let mut rtts = Vec::new();
         let mut responders: Vec<Responder> = Vec::new();
         let mut reached = false;
         for probe in &probes {
             let Some(reply) = &probe.reply else { continue };
             stats.record(reply.rtt);
+            rtts.push(reply.rtt);
             reached |= reply.kind == ReplyKind::Reached;
             let index = match responders.iter().position(|r| r.address == reply.from) {
                 Some(i) => i,
@@ -358,7 +361,7 @@ impl Hop {
             }
         }
         let sent = probes.iter().filter(|p| p.send_error.is_none()).count();
-        let received = stats.count();
+        let received = rtts.len();
         let pmtu = probes
             .iter()
             .filter(|p| {
@@ -379,13 +382,13 @@ impl Hop {
             } else {
                 1.0 - received as f64 / sent as f64
             },
-            rtts: stats.samples().to_vec(),
+            rtts,
             min_rtt: stats.min(),
             avg_rtt: stats.avg(),
             max_rtt: stats.max(),
             stddev: stats.mdev(),
             jitter: stats.jitter(),
-            last_rtt: stats.samples().last().copied(),
+            last_rtt: stats.last(),
             reached,
             pmtu,
             probes,

@@ -251,11 +251,7 @@ async fn one_target(
         let _ = writeln!(
             out,
             "{}",
-            human::statistics(
-                &report,
-                report.errors.len() as u64 + report.local_errors,
-                ipg_ewma
-            )
+            human::statistics(&report, report.icmp_errors + report.local_errors, ipg_ewma)
         );
     }
     let _ = out.flush();
