@@ -412,8 +412,8 @@ fn differential_against_iputils() {
             counts(&o),
             counts(&t),
             "{args:?}\n-- iputils:\n{t}\n-- icmpkit:\n{o}\nkernel counters (both runs): router 2 sent {} unreachables, the client received {}",
-            unreachables(c.router(2).unwrap(), &args[args.len() - 1], "Out"),
-            unreachables(c.client(), &args[args.len() - 1], "In"),
+            unreachables(c.router(2).unwrap(), args[args.len() - 1], "Out"),
+            unreachables(c.client(), args[args.len() - 1], "In"),
         );
         assert_eq!(
             ours.status.code(),

@@ -2,9 +2,11 @@
 //! with L4 hashing, IPv4 and IPv6) seen with several flows while one Paris
 //! flow keeps one path, for UDP and raw TCP alike; what raw TCP probes put
 //! on the wire (one source port per flow, captured in the client's
-//! namespace); SYN-ACKs and resets both ending a TCP trace; and RFC 4884
+//! namespace); SYN-ACKs and resets both ending a TCP trace; RFC 4884
 //! MPLS extensions in ICMPv4 and ICMPv6 time-exceeded errors crafted with
-//! the wire crate's builders by a responder in a namespace.
+//! the wire crate's builders by a responder in a namespace; and
+//! `next_event` cancelled again and again while hops wait for reverse
+//! names from a name server that never answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
