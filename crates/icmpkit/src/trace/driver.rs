@@ -336,13 +336,13 @@ impl Tracer {
             if let Some(hop) = self.take_named_hop().await {
                 return Some(TraceEvent::Hop(hop));
             }
-            match self.events.pop_front() {
-                Some(TraceEvent::Hop(hop)) if let Some(names) = &self.names => {
-                    self.naming = Some(names.start(hop));
-                    continue;
+            if let Some(event) = self.events.pop_front() {
+                match (event, &self.names) {
+                    // Yielded by the next turn, once named.
+                    (TraceEvent::Hop(hop), Some(names)) => self.naming = Some(names.start(hop)),
+                    (event, _) => return Some(event),
                 }
-                Some(event) => return Some(event),
-                None => {}
+                continue;
             }
             if self.done {
                 return None;
