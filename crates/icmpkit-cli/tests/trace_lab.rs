@@ -1,8 +1,8 @@
 //! `icmpkit trace` against real kernels in the lab: real routers' time
 //! exceeded and unreachable errors, both families, every probe protocol,
 //! raw and unprivileged sockets, a silent router, ECMP, `--fast` counted on
-//! the wire, reverse names from the client namespace's own hosts file, and
-//! traceroute on the same paths.
+//! the wire, reverse names from the client namespace's own hosts file,
+//! Ctrl-C while a name is looked up, and traceroute on the same paths.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -811,4 +811,158 @@ fn tos_in_hex_is_on_every_probe() {
         assert!(!probes.is_empty(), "no probe captured: {}", text(&o));
         assert!(probes.iter().all(|&t| t == expected), "{tos}: {probes:?}");
     }
+}
+
+/// `name` as a DNS query spells it (length-prefixed labels, then 0).
+fn dns_name(name: &str) -> Vec<u8> {
+    let mut encoded = Vec::new();
+    for label in name.split('.') {
+        encoded.push(label.len() as u8);
+        encoded.extend_from_slice(label.as_bytes());
+    }
+    encoded.push(0);
+    encoded
+}
+
+/// What [`interrupted_while_naming_hop_2`] saw.
+struct Interrupted {
+    stdout: String,
+    stderr: String,
+    /// From the last SIGINT to the end of the trace.
+    ended_after: std::time::Duration,
+}
+
+/// Runs `icmpkit trace` from the client of a 2-router chain to its server
+/// (IPv4, one probe per hop), with r1 named by the client's hosts file
+/// and, as the only name server, 127.0.0.1 inside the client's namespace:
+/// a socket held here that reads the queries and never answers. Once the
+/// query about r2 comes (hop 2 is being named), sends `sigints` SIGINTs.
+fn interrupted_while_naming_hop_2(lab: &Lab, c: &Chain, sigints: usize) -> Interrupted {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let (r1, r2) = (c.router_v4(1).unwrap(), c.router_v4(2).unwrap());
+    lab.etc_file(
+        c.client(),
+        "hosts",
+        &format!("127.0.0.1 localhost\n{r1} r1.iklab.test\n"),
+    )
+    .expect("hosts");
+    lab.etc_file(c.client(), "resolv.conf", "nameserver 127.0.0.1\n")
+        .expect("resolv.conf");
+    let silent = {
+        let _inside = c.client().enter().expect("enter");
+        std::net::UdpSocket::bind("127.0.0.1:53").expect("silent name server")
+    };
+    let mut child = c
+        .client()
+        .command(ICMPKIT)
+        .args(["trace", "-q", "1", "-w", "1", &c.server_v4().to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `ip netns exec` execs the command: the child's pid is icmpkit's.
+    let pid = Pid::from_raw(child.id() as i32);
+    let reader = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = reader(Box::new(child.stdout.take().unwrap()));
+    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let [a, b, c3, d] = r2.octets();
+    let r2_query = dns_name(&format!("{d}.{c3}.{b}.{a}.in-addr.arpa"));
+    silent
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    loop {
+        if let Ok(n) = silent.recv(&mut buf)
+            && buf[..n].windows(r2_query.len()).any(|w| w == r2_query)
+        {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(10) || child.try_wait().unwrap().is_some() {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = child.wait();
+            panic!(
+                "no query about r2 came:\n{}{}",
+                stdout.join().unwrap(),
+                stderr.join().unwrap()
+            );
+        }
+    }
+    for _ in 0..sigints {
+        kill(pid, Signal::SIGINT).unwrap();
+        // Each signal seen on its own (two pending ones would be one).
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let interrupted = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if interrupted.elapsed() > Duration::from_secs(5) {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = child.wait();
+            panic!("the trace ignored SIGINT for 5 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Interrupted {
+        ended_after: interrupted.elapsed(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The numbers of the hop lines of `out`.
+fn hop_numbers(out: &str) -> Vec<u8> {
+    out.lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// Ctrl-C while a hop waits for its reverse name (a name server that never
+/// answers) stops the trace, yet loses no hop line nor prints one twice:
+/// the hop being named is printed once its lookup times out.
+#[test]
+fn ctrl_c_during_a_reverse_lookup_loses_no_hop_line() {
+    let lab = lab_or_skip!("ctrl_c_during_a_reverse_lookup_loses_no_hop_line");
+    let c = chain(&lab, 2);
+    let (r1, r2) = (c.router_v4(1).unwrap(), c.router_v4(2).unwrap());
+    let run = interrupted_while_naming_hop_2(&lab, &c, 1);
+    let out = &run.stdout;
+    assert!(run.stderr.is_empty(), "stderr: {}\n{out}", run.stderr);
+    let numbers = hop_numbers(out);
+    assert!(numbers.len() >= 2, "{out}");
+    let consecutive: Vec<u8> = (1..=numbers.len() as u8).collect();
+    assert_eq!(numbers, consecutive, "each hop once, in order:\n{out}");
+    assert_eq!(
+        names(out)[..2],
+        [
+            Some(("r1.iklab.test".to_string(), r1.into())),
+            Some((r2.to_string(), r2.into())),
+        ],
+        "hop 2, interrupted while named, still printed:\n{out}"
+    );
+}
+
+/// A second Ctrl-C leaves at once, without waiting for the name being
+/// looked up (the name server's timeout is 500 ms).
+#[test]
+fn a_second_ctrl_c_leaves_without_waiting_for_names() {
+    let lab = lab_or_skip!("a_second_ctrl_c_leaves_without_waiting_for_names");
+    let c = chain(&lab, 2);
+    let run = interrupted_while_naming_hop_2(&lab, &c, 2);
+    let out = &run.stdout;
+    assert!(run.stderr.is_empty(), "stderr: {}\n{out}", run.stderr);
+    assert!(
+        run.ended_after < std::time::Duration::from_millis(300),
+        "ended {:?} after the second SIGINT:\n{out}",
+        run.ended_after
+    );
+    assert_eq!(hop_numbers(out), [1], "hop 2 was still being named:\n{out}");
 }

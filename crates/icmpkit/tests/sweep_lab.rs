@@ -1,7 +1,7 @@
 //! The sweep engine against real kernels: a prefix answered by a server,
 //! beside blackholed, unreachable and prohibited prefixes on two routers,
-//! IPv4 and IPv6; shards, seeds, and forged replies from a hand-made
-//! responder.
+//! IPv4 and IPv6; shards, seeds, forged replies from a hand-made
+//! responder, and next_event cancelled while sends wait for buffer room.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -607,4 +607,77 @@ fn link_local_zone_picks_the_link() {
         );
         assert_eq!(out.summary.send_errors, 0, "{target}");
     }
+}
+
+/// `next_event` is cancel-safe while a batch waits for room in the
+/// socket's send buffer: the client's link lets out about 125 probes a
+/// second (a token bucket holding the rest, charged to the socket) and the
+/// socket's buffer has room for a few, so sends keep waiting; each call is
+/// dropped after 2 ms. No probe taken for a batch is lost (it would never
+/// be sent nor expire, and the sweep would never end): every target is
+/// reported once, alive.
+#[test]
+fn probes_waiting_for_buffer_room_survive_cancelled_calls() {
+    let test = "probes_waiting_for_buffer_room_survive_cancelled_calls";
+    let lab = lab_or_skip!(test);
+    let c = lab.pair().expect("pair");
+    let live = "10.99.0.0/24";
+    c.serve_prefix(live).expect("serve");
+    let slow_link = c.client().exec(&[
+        "tc",
+        "qdisc",
+        "replace",
+        "dev",
+        c.links()[0].dev_a(),
+        "root",
+        "tbf",
+        "rate",
+        "100kbit",
+        "burst",
+        "1600",
+        "limit",
+        "1000000",
+    ]);
+    if let Err(e) = slow_link {
+        eprintln!("SKIPPED: {test}: no token bucket qdisc (sch_tbf): {e}");
+        return;
+    }
+    let mut opts = options(3_000, 0);
+    opts.senders = Some(1);
+    opts.socket.send_buffer = Some(4096);
+    let _inside = c.client().enter().expect("enter the client namespace");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (hosts, cut_short) = rt.block_on(async {
+        let specs = [live.parse::<TargetSpec>().unwrap()];
+        let (mut sweeper, _) = Sweeper::start(&specs, &opts).await.expect("start");
+        let give_up = std::time::Instant::now() + Duration::from_secs(30);
+        let (mut hosts, mut cut_short) = (Vec::new(), 0);
+        loop {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "the sweep never ended: {} of 254 reported, {} in flight, {:?}",
+                hosts.len(),
+                sweeper.in_flight(),
+                sweeper.summary()
+            );
+            match tokio::time::timeout(Duration::from_millis(2), sweeper.next_event()).await {
+                Ok(Some(SweepEvent::Host(h))) => hosts.push(h),
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => cut_short += 1,
+            }
+        }
+        (hosts, cut_short)
+    });
+    let mut seen = HashMap::new();
+    for h in &hosts {
+        *seen.entry(h.report.address).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), targets_of(live).len(), "every target reported");
+    assert!(seen.values().all(|&n| n == 1), "a target reported twice");
+    assert!(hosts.iter().all(|h| h.is_alive()), "every target answers");
+    assert!(cut_short > 0, "no call was cut short");
 }

@@ -2,13 +2,16 @@
 //! with L4 hashing, IPv4 and IPv6) seen with several flows while one Paris
 //! flow keeps one path, for UDP and raw TCP alike; what raw TCP probes put
 //! on the wire (one source port per flow, captured in the client's
-//! namespace); SYN-ACKs and resets both ending a TCP trace; and RFC 4884
+//! namespace); SYN-ACKs and resets both ending a TCP trace; RFC 4884
 //! MPLS extensions in ICMPv4 and ICMPv6 time-exceeded errors crafted with
-//! the wire crate's builders by a responder in a namespace.
+//! the wire crate's builders by a responder in a namespace; and
+//! `next_event` cancelled again and again while hops wait for reverse
+//! names from a name server that never answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -820,4 +823,228 @@ fn answers_queued_while_the_caller_is_away_are_not_lost() {
         "{hops:?}"
     );
     assert_eq!(hops[0].address, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+}
+
+/// Gives the current thread its own mount namespace with `dir`'s `files`
+/// (e.g. `/etc/netns/<ns>/resolv.conf`, written by [`Lab::etc_file`])
+/// bound over `/etc/<file>`, as `ip netns exec` does for a command: the
+/// library then reads them in process. Only this thread (and threads it
+/// starts) sees them; the host's files stay untouched. Lab commands
+/// (`ip netns add/del`) must not run from such a thread: their mounts
+/// would stay in it.
+fn bind_etc_files(dir: &Path, files: &[&str]) {
+    use nix::mount::{MsFlags, mount};
+    use nix::sched::{CloneFlags, unshare};
+    // CLONE_NEWNS implies CLONE_FS: the other threads keep the host's view.
+    unshare(CloneFlags::CLONE_NEWNS).expect("unshare the mount namespace");
+    // Mounts made here must not propagate back to the host's namespace.
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_SLAVE,
+        None::<&str>,
+    )
+    .expect("make / a slave mount");
+    for file in files {
+        let etc = Path::new("/etc").join(file);
+        mount(
+            Some(&dir.join(file)),
+            &etc,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .unwrap_or_else(|e| panic!("bind {} over {}: {e}", dir.display(), etc.display()));
+    }
+}
+
+/// The name a DNS query asks about (its first question), dotted.
+fn question_name(query: &[u8]) -> Option<String> {
+    let mut labels = Vec::new();
+    let mut at = 12; // after the header
+    loop {
+        let len = usize::from(*query.get(at)?);
+        if len == 0 {
+            return Some(labels.join("."));
+        }
+        let label = query.get(at + 1..at + 1 + len)?;
+        labels.push(String::from_utf8_lossy(label).into_owned());
+        at += 1 + len;
+    }
+}
+
+/// The reverse-lookup name of `address` (`4.3.2.1.in-addr.arpa`, or the
+/// reversed nibbles under `ip6.arpa`).
+fn ptr_name(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(v6) => {
+            let mut nibbles: Vec<String> = v6
+                .octets()
+                .iter()
+                .flat_map(|b| [b >> 4, b & 0xf])
+                .map(|n| format!("{n:x}"))
+                .collect();
+            nibbles.reverse();
+            format!("{}.ip6.arpa", nibbles.join("."))
+        }
+    }
+}
+
+/// What [`trace_cutting_calls_short`] saw.
+#[derive(Debug)]
+struct CutShortTrace {
+    /// The hops `next_event` yielded, in the order it yielded them.
+    yielded: Vec<Hop>,
+    /// [`Tracer::hops`] at the end.
+    stored: Vec<Hop>,
+    /// Calls to `next_event` dropped before they returned.
+    cut_short: usize,
+    /// The names the silent name server was asked about.
+    asked: Vec<String>,
+}
+
+/// How long a reverse lookup may take ([`TraceOptions::dns_timeout`]).
+const SILENT_DNS_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long each `next_event` call is given before it is dropped: well
+/// under [`SILENT_DNS_TIMEOUT`], so each unanswered lookup outlives several.
+const CALL_BUDGET: Duration = Duration::from_millis(40);
+
+/// Traces `target` from `ns` with reverse names on, `etc`'s hosts and
+/// resolv.conf in place of the host's, and a "name server" at 127.0.0.1
+/// inside `ns` that reads the queries and never answers. Every call to
+/// `next_event` is dropped after [`CALL_BUDGET`] if it has not returned
+/// (as a `select!` with a timer or Ctrl-C does).
+fn trace_cutting_calls_short(ns: &Ns, etc: &Path, target: IpAddr) -> CutShortTrace {
+    use icmpkit::trace::{TraceEvent, Tracer};
+    let ns = ns.clone();
+    let etc = etc.to_path_buf();
+    // A thread of its own: its mount namespace ends with it.
+    std::thread::spawn(move || {
+        let _inside = ns.enter().expect("enter");
+        bind_etc_files(&etc, &["hosts", "resolv.conf"]);
+        let silent = std::net::UdpSocket::bind("127.0.0.1:53").expect("silent name server");
+        silent.set_nonblocking(true).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (yielded, stored, cut_short) = runtime.block_on(async {
+            let opts = TraceOptions {
+                resolve_names: true,
+                dns_timeout: SILENT_DNS_TIMEOUT,
+                ..options(ProbeProtocol::Icmp, 1, 1, Privilege::Privileged)
+            };
+            let mut tracer = Tracer::start(&target.to_string(), &opts)
+                .await
+                .expect("tracer");
+            let give_up = std::time::Instant::now() + Duration::from_secs(20);
+            let (mut yielded, mut cut_short) = (Vec::new(), 0);
+            loop {
+                assert!(
+                    std::time::Instant::now() < give_up,
+                    "the trace never ended; yielded so far: {yielded:#?}"
+                );
+                match tokio::time::timeout(CALL_BUDGET, tracer.next_event()).await {
+                    Ok(Some(TraceEvent::Hop(hop))) => yielded.push(hop),
+                    Ok(Some(TraceEvent::Probe(_))) => {}
+                    Ok(None) => break,
+                    Err(_) => cut_short += 1,
+                }
+            }
+            (yielded, tracer.hops(), cut_short)
+        });
+        let mut buf = [0u8; 512];
+        let mut asked = Vec::new();
+        while let Ok(n) = silent.recv(&mut buf) {
+            asked.extend(question_name(&buf[..n]));
+        }
+        CutShortTrace {
+            yielded,
+            stored,
+            cut_short,
+            asked,
+        }
+    })
+    .join()
+    .expect("tracing thread")
+}
+
+/// `next_event` is cancel-safe while it waits for reverse names: a hop
+/// whose lookup outlives the caller's patience (a name server that never
+/// answers) is neither lost nor yielded twice, and its lookup goes on
+/// across the calls (never started over, or it would never end). Hosts
+/// file names come at once; the routers it does not name are asked
+/// about, get no answer, and come out unnamed after the DNS timeout.
+#[test]
+fn hops_awaiting_reverse_names_survive_cancelled_calls() {
+    let test = "hops_awaiting_reverse_names_survive_cancelled_calls";
+    let lab = lab_or_skip!(test);
+    let c = lab.chain(2).expect("chain");
+    let r1_v4 = IpAddr::from(c.router_v4(1).unwrap());
+    let r1_v6 = IpAddr::from(c.router_v6(1).unwrap());
+    let hosts = format!("127.0.0.1 localhost\n{r1_v4} r1.iklab.test\n{r1_v6} r1-v6.iklab.test\n");
+    lab.etc_file(c.client(), "hosts", &hosts).expect("hosts");
+    lab.etc_file(c.client(), "resolv.conf", "nameserver 127.0.0.1\n")
+        .expect("resolv.conf");
+    let etc = Path::new("/etc/netns").join(c.client().name());
+    let paths: [(Vec<IpAddr>, &str); 2] = [
+        (
+            c.hops_v4().into_iter().map(IpAddr::from).collect(),
+            "r1.iklab.test",
+        ),
+        (
+            c.hops_v6().into_iter().map(IpAddr::from).collect(),
+            "r1-v6.iklab.test",
+        ),
+    ];
+    for (path, r1_name) in paths {
+        let target = *path.last().unwrap();
+        let trace = trace_cutting_calls_short(c.client(), &etc, target);
+        let what = format!("to {target}: {trace:#?}");
+        let distances: Vec<u8> = trace.yielded.iter().map(|h| h.distance).collect();
+        assert_eq!(distances, [1, 2, 3], "each hop once, in order, {what}");
+        for (hop, &address) in trace.yielded.iter().zip(&path) {
+            assert_eq!(hop.address, Some(address), "{what}");
+            assert_eq!(hop.responders.len(), 1, "{what}");
+        }
+        let names: Vec<Option<&str>> = trace
+            .yielded
+            .iter()
+            .map(|h| h.responders[0].name.as_deref())
+            .collect();
+        assert_eq!(names, [Some(r1_name), None, None], "{what}");
+        // The unnamed routers were really asked about, once each: their
+        // lookups ran on across the cancelled calls.
+        let mut asked = trace.asked.clone();
+        asked.sort();
+        let mut wanted = vec![ptr_name(path[1]), ptr_name(path[2])];
+        wanted.sort();
+        assert_eq!(asked, wanted, "{what}");
+        // Each lookup took the whole DNS timeout, cut into several calls.
+        let calls_per_lookup = SILENT_DNS_TIMEOUT.as_millis() / CALL_BUDGET.as_millis();
+        assert!(
+            trace.cut_short as u128 >= calls_per_lookup,
+            "calls cut short while names were looked up, {what}"
+        );
+        // The tracer's own list agrees, names included.
+        let stored: Vec<(u8, Option<IpAddr>, Option<&str>)> = trace
+            .stored
+            .iter()
+            .map(|h| {
+                let name = h.responders.first().and_then(|r| r.name.as_deref());
+                (h.distance, h.address, name)
+            })
+            .collect();
+        let yielded: Vec<(u8, Option<IpAddr>, Option<&str>)> = trace
+            .yielded
+            .iter()
+            .map(|h| (h.distance, h.address, h.responders[0].name.as_deref()))
+            .collect();
+        assert_eq!(stored, yielded, "{what}");
+    }
 }

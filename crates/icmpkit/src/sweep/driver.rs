@@ -96,6 +96,15 @@ const RECV_BATCH: usize = 64;
 /// bytes, or an IPv6 error quoting 1232, fit.
 const RECV_BUF_LEN: usize = 2048;
 
+/// How far the send of a batch got: the probes for socket `socket` from
+/// `settled` on, and every probe for the sockets after it, are not yet
+/// sent, refused or put back in the session.
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    socket: usize,
+    settled: usize,
+}
+
 #[derive(Debug)]
 struct FamilySocket {
     socket: AsyncIcmpSocket,
@@ -114,6 +123,11 @@ pub struct Sweeper {
     seed: u64,
     batch: Vec<Probe>,
     builder: MessageBuilder,
+    /// The send of `batch` under way: set while it may wait for room in a
+    /// socket's buffer, so that if `next_event` is dropped then, the next
+    /// step gives the probes it had not sent back to the session (else
+    /// they would never be sent nor expire, and the sweep never end).
+    sending: Option<Sending>,
     recv_bufs: Vec<Vec<u8>>,
     received: Vec<Received>,
     done: bool,
@@ -191,6 +205,7 @@ impl Sweeper {
             seed,
             batch: Vec::with_capacity(batch),
             builder,
+            sending: None,
             recv_bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
             received: Vec::with_capacity(RECV_BATCH),
             done: false,
@@ -291,6 +306,7 @@ impl Sweeper {
     }
 
     async fn step(&mut self) {
+        self.requeue_unsent();
         let now = Timestamp::now();
         self.drain();
         let next = {
@@ -342,15 +358,54 @@ impl Sweeper {
         }
     }
 
-    /// Sends the built batch, per family, one `sendmmsg` each.
+    /// Sends the built batch, per family, one `sendmmsg` each. Cancel-safe:
+    /// [`Sweeper::sending`] keeps track of what is sent.
     async fn send(&mut self, at: Timestamp) {
         let mut probes = Vec::new();
-        for s in &self.sockets {
+        for (i, s) in self.sockets.iter().enumerate() {
             let msgs = self.builder.of_family(&self.batch, s.family, &mut probes);
-            let sent = send_all(&s.socket, &msgs, &probes, &self.shared, at).await;
+            let progress = self.sending.insert(Sending {
+                socket: i,
+                settled: 0,
+            });
+            let sent = send_all(
+                &s.socket,
+                &msgs,
+                &probes,
+                &self.shared,
+                at,
+                &mut progress.settled,
+            )
+            .await;
+            // This family's probes are all settled: only the next ones are
+            // left if the pause below is cut short.
+            self.sending = Some(Sending {
+                socket: i + 1,
+                settled: 0,
+            });
             if sent.is_err() {
                 tokio::time::sleep(NOBUFS_PAUSE).await;
             }
+        }
+        self.sending = None;
+    }
+
+    /// Gives back to the session the probes of a send that was dropped
+    /// before it was over (they go first in the next batch).
+    fn requeue_unsent(&mut self) {
+        let Some(sending) = self.sending.take() else {
+            return;
+        };
+        let mut probes = Vec::new();
+        let mut session = self.shared.session();
+        for (i, s) in self.sockets.iter().enumerate().skip(sending.socket) {
+            self.builder.of_family(&self.batch, s.family, &mut probes);
+            let settled = if i == sending.socket {
+                sending.settled
+            } else {
+                0
+            };
+            session.requeue(probes.get(settled..).unwrap_or_default());
         }
     }
 
@@ -425,47 +480,60 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
 /// Sends `msgs` (the messages of `probes`) with as few `sendmmsg` as the
 /// kernel allows; a full buffer puts the rest back in the session's queue
 /// and waits for room. `Err` when the kernel is out of buffers (pause).
+/// `settled` counts the probes sent, refused or put back so far, kept by
+/// the caller: this may be dropped while it waits for room, and the
+/// probes from `settled` on are then still the caller's to put back.
 async fn send_all(
     socket: &AsyncIcmpSocket,
     msgs: &[(&[u8], SocketAddr)],
     probes: &[Probe],
     shared: &Shared,
     at: Timestamp,
+    settled: &mut usize,
 ) -> io::Result<()> {
     let mut times = Vec::new();
-    let mut offset = 0;
-    while offset < msgs.len() {
+    while *settled < msgs.len() {
         let Ok(mut guard) = socket.writable().await else {
-            shared.session().requeue(&probes[offset..]);
+            requeue_rest(shared, probes, settled);
             return Ok(());
         };
+        let offset = *settled;
         match guard.get_inner().send_batch(&msgs[offset..], &mut times) {
             Ok(n) if n > 0 => {
                 shared.session().on_sent(&probes[offset..offset + n], at);
-                offset += n;
+                *settled += n;
             }
             Ok(_) => {
-                shared.session().requeue(&probes[offset..]);
+                requeue_rest(shared, probes, settled);
                 return Ok(());
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                 guard.clear_ready();
-                shared.session().requeue(&probes[offset..]);
+                requeue_rest(shared, probes, settled);
                 return Ok(());
             }
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                shared.session().requeue(&probes[offset..]);
+                requeue_rest(shared, probes, settled);
                 return Err(e);
             }
             Err(e) => {
                 shared
                     .session()
                     .on_send_error(&probes[offset], at, &e.to_string());
-                offset += 1;
+                *settled += 1;
             }
         }
     }
     Ok(())
+}
+
+/// Puts the probes from `settled` on back in the session's queue: they
+/// are all settled then.
+fn requeue_rest(shared: &Shared, probes: &[Probe], settled: &mut usize) {
+    shared
+        .session()
+        .requeue(probes.get(*settled..).unwrap_or_default());
+    *settled = probes.len();
 }
 
 /// Turns on `IP_HDRINCL` for a raw IPv4 socket and returns the header its

@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::ResolveHosts;
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
+use hickory_resolver::{ResolverBuilder, TokioResolver};
+use tokio::task::JoinHandle;
 
 use super::report::Hop;
 
@@ -42,15 +44,9 @@ impl ReverseNames {
         let hosts = std::fs::read_to_string(HOSTS_PATH)
             .map(|text| hosts_names(&text))
             .unwrap_or_default();
-        let resolver = TokioResolver::builder_tokio().ok().and_then(|mut b| {
-            let options = b.options_mut();
-            options.timeout = timeout;
-            options.attempts = 1;
-            // Ours is read above: hickory's would answer an address named
-            // on several lines, or with aliases, with any of the names.
-            options.use_hosts_file = ResolveHosts::Never;
-            b.build().ok()
-        });
+        let resolver = TokioResolver::builder_tokio()
+            .ok()
+            .and_then(|builder| build_resolver(builder, timeout));
         ReverseNames {
             hosts,
             resolver,
@@ -59,33 +55,120 @@ impl ReverseNames {
         }
     }
 
-    /// The name of `address`, if it has one.
-    pub async fn lookup(&mut self, address: IpAddr) -> Option<String> {
+    /// The name of `address` if known without asking a name server: from
+    /// the cache, the hosts file, or `None` for certain when there is no
+    /// name server to ask. `None` (the outer one): a name server must be
+    /// asked.
+    fn known(&self, address: IpAddr) -> Option<Option<String>> {
         if let Some(name) = self.cache.get(&address) {
-            return name.clone();
+            return Some(name.clone());
         }
-        let name = match (self.hosts.get(&address), &self.resolver) {
-            (Some(name), _) => Some(name.clone()),
-            (None, Some(resolver)) => {
-                match tokio::time::timeout(self.timeout, resolver.reverse_lookup(address)).await {
-                    Ok(Ok(lookup)) => lookup.answers().iter().find_map(|r| match &r.data {
-                        RData::PTR(ptr) => Some(ptr.0.to_utf8().trim_end_matches('.').to_string()),
-                        _ => None,
-                    }),
-                    _ => None,
-                }
-            }
-            (None, None) => None,
-        };
-        self.cache.insert(address, name.clone());
-        name
+        if let Some(name) = self.hosts.get(&address) {
+            return Some(Some(name.clone()));
+        }
+        self.resolver.is_none().then_some(None)
     }
 
-    /// Fills in the names of a hop's responders.
-    pub async fn fill(&mut self, hop: &mut Hop) {
-        for responder in &mut hop.responders {
-            responder.name = self.lookup(responder.address).await;
+    /// Starts naming `hop`'s responders: each address the cache and the
+    /// hosts file cannot name is asked about in a task of its own (needs a
+    /// tokio runtime), all at once, running whether or not anyone waits.
+    pub fn start(&self, hop: Hop) -> NamingHop {
+        let mut lookups: Vec<Lookup> = Vec::new();
+        for responder in &hop.responders {
+            let address = responder.address;
+            let asked = lookups.iter().any(|l| l.address == address);
+            if asked || self.known(address).is_some() {
+                continue;
+            }
+            if let Some(resolver) = &self.resolver {
+                let task = tokio::spawn(ask(resolver.clone(), address, self.timeout));
+                lookups.push(Lookup { address, task });
+            }
         }
+        NamingHop { hop, lookups }
+    }
+
+    /// Records the answer of a finished lookup.
+    fn remember(&mut self, address: IpAddr, name: Option<String>) {
+        self.cache.insert(address, name);
+    }
+}
+
+/// `builder`'s resolver, each lookup tried once and cut at `timeout`,
+/// leaving the hosts file to [`ReverseNames`].
+fn build_resolver(
+    mut builder: ResolverBuilder<TokioRuntimeProvider>,
+    timeout: Duration,
+) -> Option<TokioResolver> {
+    let options = builder.options_mut();
+    options.timeout = timeout;
+    options.attempts = 1;
+    // Ours is read by `ReverseNames::new`: hickory's would answer an
+    // address named on several lines, or with aliases, with any of them.
+    options.use_hosts_file = ResolveHosts::Never;
+    builder.build().ok()
+}
+
+/// Asks the name servers for the name of `address`, giving up after
+/// `timeout`.
+async fn ask(resolver: TokioResolver, address: IpAddr, timeout: Duration) -> Option<String> {
+    let lookup = tokio::time::timeout(timeout, resolver.reverse_lookup(address))
+        .await
+        .ok()?
+        .ok()?;
+    lookup.answers().iter().find_map(|r| match &r.data {
+        RData::PTR(ptr) => Some(ptr.0.to_utf8().trim_end_matches('.').to_string()),
+        _ => None,
+    })
+}
+
+/// A hop whose responders are being named ([`ReverseNames::start`]).
+/// Waiting for it is cancel-safe: the lookups are tasks of their own, and
+/// each answer is recorded as soon as it is taken from its task; dropping
+/// the `NamingHop` stops the lookups still running.
+#[derive(Debug)]
+pub struct NamingHop {
+    hop: Hop,
+    /// Lookups whose answer is not taken yet.
+    lookups: Vec<Lookup>,
+}
+
+/// The reverse lookup of one address, running in its own task (stopped
+/// when this is dropped).
+#[derive(Debug)]
+struct Lookup {
+    address: IpAddr,
+    task: JoinHandle<Option<String>>,
+}
+
+impl Drop for Lookup {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl NamingHop {
+    /// Waits for the lookups still running and records their answers in
+    /// `names`. Cancel-safe: dropped, it loses no answer, and the next
+    /// call waits for the rest.
+    pub async fn wait(&mut self, names: &mut ReverseNames) {
+        while let Some(lookup) = self.lookups.last_mut() {
+            // A task that failed (panicked, aborted) named nothing.
+            let name = (&mut lookup.task).await.ok().flatten();
+            names.remember(lookup.address, name);
+            // Taken right away: a finished task must not be polled again.
+            self.lookups.pop();
+        }
+    }
+
+    /// The hop, its responders named as far as `names` knows (after
+    /// [`NamingHop::wait`]: all that have a name).
+    pub fn finish(self, names: &ReverseNames) -> Hop {
+        let mut hop = self.hop;
+        for responder in &mut hop.responders {
+            responder.name = names.known(responder.address).flatten();
+        }
+        hop
     }
 }
 
@@ -112,6 +195,173 @@ fn hosts_names(text: &str) -> HashMap<IpAddr, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::report::{ProbeReply, ProbeResult, ReplyKind};
+    use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+    use std::net::SocketAddr;
+    use tokio::net::UdpSocket;
+
+    impl ReverseNames {
+        /// Names from `hosts`, then from the one name server at `server`.
+        fn asking(server: SocketAddr, hosts: &str, timeout: Duration) -> ReverseNames {
+            let mut name_server = NameServerConfig::udp(server.ip());
+            for connection in &mut name_server.connections {
+                connection.port = server.port();
+            }
+            let config = ResolverConfig::from_name_servers(vec![name_server]);
+            let builder =
+                TokioResolver::builder_with_config(config, TokioRuntimeProvider::default());
+            ReverseNames {
+                hosts: hosts_names(hosts),
+                resolver: build_resolver(builder, timeout),
+                timeout,
+                cache: HashMap::new(),
+            }
+        }
+    }
+
+    /// A hop at distance 1 answered once by each of `responders`.
+    fn hop(responders: &[&str]) -> Hop {
+        let probes = responders
+            .iter()
+            .enumerate()
+            .map(|(seq, from)| ProbeResult {
+                seq: seq as u16,
+                ttl: 1,
+                flow: 0,
+                attempt: seq as u16,
+                size: None,
+                reply: Some(ProbeReply {
+                    from: from.parse().unwrap(),
+                    rtt: Duration::from_millis(1),
+                    kind: ReplyKind::TimeExceeded,
+                    annotation: None,
+                    reply_ttl: Some(64),
+                    extensions: vec![],
+                }),
+                send_error: None,
+            })
+            .collect();
+        Hop::from_probes(1, probes)
+    }
+
+    fn names_of(hop: &Hop) -> Vec<Option<&str>> {
+        hop.responders.iter().map(|r| r.name.as_deref()).collect()
+    }
+
+    /// The first question of a DNS query: its name, and where it ends.
+    fn question(query: &[u8]) -> (String, usize) {
+        let mut labels = Vec::new();
+        let mut at = 12;
+        while query[at] != 0 {
+            let len = usize::from(query[at]);
+            labels.push(String::from_utf8_lossy(&query[at + 1..at + 1 + len]).into_owned());
+            at += 1 + len;
+        }
+        (labels.join("."), at + 1 + 4)
+    }
+
+    /// The answer to `query` naming its address `name` (one PTR record).
+    fn ptr_answer(query: &[u8], name: &str) -> Vec<u8> {
+        let (_, question_end) = question(query);
+        let mut answer = Vec::new();
+        answer.extend_from_slice(&query[..2]); // id
+        answer.extend_from_slice(&[0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]);
+        answer.extend_from_slice(&query[12..question_end]);
+        let mut rdata = Vec::new();
+        for label in name.split('.') {
+            rdata.push(label.len() as u8);
+            rdata.extend_from_slice(label.as_bytes());
+        }
+        rdata.push(0);
+        // The question's name (a pointer to it), PTR, IN, TTL 60.
+        answer.extend_from_slice(&[0xc0, 12, 0, 12, 0, 1, 0, 0, 0, 60]);
+        answer.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        answer.extend_from_slice(&rdata);
+        answer
+    }
+
+    /// The next query the server gets within a second.
+    async fn next_query(server: &UdpSocket) -> (Vec<u8>, SocketAddr) {
+        let mut buf = vec![0u8; 512];
+        let (n, from) = tokio::time::timeout(Duration::from_secs(1), server.recv_from(&mut buf))
+            .await
+            .expect("a query")
+            .unwrap();
+        buf.truncate(n);
+        (buf, from)
+    }
+
+    /// Waits cut short (as `next_event` in a `select!`) lose nothing: the
+    /// lookups run on between them, each address is asked about once, an
+    /// answer that comes while no one waits is kept, and the hop comes out
+    /// named from the hosts file, the name server, and not at all for the
+    /// address the server never answers.
+    #[tokio::test]
+    async fn waits_cut_short_lose_no_answer_and_ask_once() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let timeout = Duration::from_millis(300);
+        let mut names = ReverseNames::asking(
+            server.local_addr().unwrap(),
+            "192.0.2.1 one.example.test\n",
+            timeout,
+        );
+        let mut naming = names.start(hop(&["192.0.2.1", "192.0.2.2", "192.0.2.3"]));
+        let cut_short = tokio::time::timeout(Duration::from_millis(20), naming.wait(&mut names));
+        assert!(cut_short.await.is_err(), "the name server has not answered");
+        let mut asked = Vec::new();
+        for _ in 0..2 {
+            let (query, from) = next_query(&server).await;
+            let (name, _) = question(&query);
+            if name == "2.2.0.192.in-addr.arpa" {
+                let answer = ptr_answer(&query, "two.example.test");
+                server.send_to(&answer, from).await.unwrap();
+            }
+            asked.push(name);
+        }
+        asked.sort();
+        assert_eq!(asked, ["2.2.0.192.in-addr.arpa", "3.2.0.192.in-addr.arpa"]);
+        let cut_short = tokio::time::timeout(Duration::from_millis(20), naming.wait(&mut names));
+        assert!(cut_short.await.is_err(), "192.0.2.3 is still being asked");
+        tokio::time::timeout(timeout * 2, naming.wait(&mut names))
+            .await
+            .expect("the lookups end at their timeout");
+        let named = naming.finish(&names);
+        assert_eq!(
+            names_of(&named),
+            [Some("one.example.test"), Some("two.example.test"), None]
+        );
+        let mut buf = [0u8; 512];
+        let again = tokio::time::timeout(Duration::from_millis(100), server.recv_from(&mut buf));
+        assert!(again.await.is_err(), "no address asked about twice");
+        // Answers are kept: a later hop with these responders asks nothing.
+        let mut naming = names.start(hop(&["192.0.2.3", "192.0.2.2"]));
+        naming.wait(&mut names).await;
+        assert_eq!(
+            names_of(&naming.finish(&names)),
+            [None, Some("two.example.test")]
+        );
+        let again = tokio::time::timeout(Duration::from_millis(100), server.recv_from(&mut buf));
+        assert!(again.await.is_err(), "cached names are not asked about");
+    }
+
+    /// Dropping a hop being named stops its lookups: their tasks end.
+    #[tokio::test]
+    async fn dropping_a_naming_hop_stops_its_lookups() {
+        let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let names = ReverseNames::asking(server.local_addr().unwrap(), "", Duration::from_secs(30));
+        let naming = names.start(hop(&["192.0.2.7"]));
+        next_query(&server).await;
+        let task = naming.lookups[0].task.abort_handle();
+        assert!(!task.is_finished(), "the server never answers");
+        drop(naming);
+        tokio::time::timeout(Duration::from_secs(1), async {
+            while !task.is_finished() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the lookup ends when its hop is dropped");
+    }
 
     #[test]
     fn hosts_file_names_an_address_by_its_first_line_and_canonical_name() {

@@ -25,7 +25,7 @@ use crate::socket::{
 };
 use crate::{Error, Result};
 
-use super::dns::ReverseNames;
+use super::dns::{NamingHop, ReverseNames};
 use super::probe::{self, Matcher, ProbeKey, ProbeProtocol, Response};
 use super::report::{Hop, ProbeReply, ReplyKind, TraceEvent};
 use super::session::{Next, Plan, Session};
@@ -152,6 +152,10 @@ pub struct Tracer {
     tasks: Vec<JoinHandle<()>>,
     events: VecDeque<TraceEvent>,
     names: Option<ReverseNames>,
+    /// The hop taken from `events` whose responders are being named: it
+    /// lives here, not in a `next_event` future, so a call dropped while
+    /// the lookups run loses nothing and the next call yields it.
+    naming: Option<NamingHop>,
     send_buf: Vec<u8>,
     done: bool,
 }
@@ -288,6 +292,7 @@ impl Tracer {
             rx,
             tasks: Vec::new(),
             events: VecDeque::new(),
+            naming: None,
             send_buf: Vec::new(),
             done: false,
         };
@@ -325,11 +330,22 @@ impl Tracer {
         self.session.hops().to_vec()
     }
 
-    /// The next event, or `None` when the trace is over. Cancel-safe.
+    /// The next event, or `None` when the trace is over. Cancel-safe: if
+    /// the future is dropped, nothing is lost, not even a hop waiting for
+    /// its reverse names (the next call yields it, the lookups going on
+    /// meanwhile).
     pub async fn next_event(&mut self) -> Option<TraceEvent> {
         loop {
+            if let Some(hop) = self.take_named_hop().await {
+                return Some(TraceEvent::Hop(hop));
+            }
             if let Some(event) = self.events.pop_front() {
-                return Some(self.named(event).await);
+                match (event, &self.names) {
+                    // Yielded by the next turn, once named.
+                    (TraceEvent::Hop(hop), Some(names)) => self.naming = Some(names.start(hop)),
+                    (event, _) => return Some(event),
+                }
+                continue;
             }
             if self.done {
                 return None;
@@ -338,12 +354,13 @@ impl Tracer {
         }
     }
 
-    /// Fills in the reverse names of a hop's responders.
-    async fn named(&mut self, event: TraceEvent) -> TraceEvent {
-        let (Some(names), TraceEvent::Hop(mut hop)) = (self.names.as_mut(), event.clone()) else {
-            return event;
-        };
-        names.fill(&mut hop).await;
+    /// The hop being named once its lookups are over (waiting for them),
+    /// also stored named; `None` if no hop is being named. Cancel-safe:
+    /// the hop leaves `self` only when it is returned.
+    async fn take_named_hop(&mut self) -> Option<Hop> {
+        let (naming, names) = (self.naming.as_mut()?, self.names.as_mut()?);
+        naming.wait(names).await;
+        let hop = self.naming.take()?.finish(names);
         if let Some(stored) = self
             .session
             .hops_mut()
@@ -352,7 +369,7 @@ impl Tracer {
         {
             *stored = hop.clone();
         }
-        TraceEvent::Hop(hop)
+        Some(hop)
     }
 
     async fn step(&mut self) {

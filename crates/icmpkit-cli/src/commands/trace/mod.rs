@@ -8,6 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
+use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::TraceArgs;
 
@@ -86,9 +87,19 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
     }
     let mut shown_pmtu = None;
-    let stop = tokio::signal::ctrl_c();
-    tokio::pin!(stop);
+    // The first Ctrl-C stops the trace: the hops it has heard of still
+    // come out (named as the lookups allow). A second one leaves at once.
+    // A signal stream, not `ctrl_c()`: that future may not be polled again
+    // once it has fired, and the loop goes on after it.
+    let mut interrupts = signal(SignalKind::interrupt()).ok();
+    let mut stopping = false;
     loop {
+        let interrupt = async {
+            match interrupts.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             event = tracer.next_event() => match event {
                 Some(TraceEvent::Hop(hop)) if streaming => {
@@ -100,7 +111,13 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
                 Some(_) => {}
                 None => break,
             },
-            _ = &mut stop => tracer.stop(),
+            _ = interrupt => {
+                if stopping {
+                    break;
+                }
+                stopping = true;
+                tracer.stop();
+            }
         }
     }
     let hops = tracer.hops();
