@@ -34,7 +34,7 @@ lab_up() {
   ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$SERVER"
   for ns in "$CLIENT" "$SERVER"; do
     ip -n "$ns" link set lo up
-    ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+    ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 net.ipv6.icmp.ratelimit=0
   done
   ip -n "$CLIENT" addr add 10.250.0.1/24 dev "${TAG}a"
   ip -n "$SERVER" addr add 10.250.0.2/24 dev "${TAG}b"

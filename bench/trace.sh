@@ -17,7 +17,7 @@ trap trace_lab_down EXIT
 for ns in "$CLIENT" "$R1" "$R2" "$R3"; do
   ip netns add "$ns"
   ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.ip_forward=1
+  ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 net.ipv4.ip_forward=1
 done
 ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$R1"
 ip link add "${TAG}c" netns "$R1" type veth peer name "${TAG}d" netns "$R2"

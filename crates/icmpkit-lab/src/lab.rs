@@ -30,13 +30,19 @@ static NEXT_NS: AtomicU64 = AtomicU64::new(0);
 /// Sysctls applied to every new lab namespace.
 ///
 /// ICMP rate limits off, so tests are never throttled (a trace through a 5-router chain would
-/// otherwise lose Time Exceeded replies). IPv6 DAD off (before any interface exists), so
+/// otherwise lose Time Exceeded replies). For IPv4 that takes `icmp_ratemask` = 0 (no type
+/// rate-limited), not only `icmp_ratelimit` = 0: a router's unreachable/prohibit errors come
+/// from `ip_error()`, whose own per-peer bucket (5 at once, then 1/s; `route.error_cost` is not
+/// per namespace) shares its tokens with the `icmp_ratelimit` check, and that check with 0
+/// empties them whenever a clock tick falls between the two, so a router now and then
+/// stayed silent for the second of two errors 50 ms apart. IPv6 DAD off (before any interface exists), so
 /// link-local addresses are usable at once: a router cannot send Neighbor Solicitations for
 /// forwarded packets while its link-local address is still tentative.
 const NAMESPACE_SYSCTLS: &[(&str, &str)] = &[
     ("net.ipv6.conf.all.accept_dad", "0"),
     ("net.ipv6.conf.default.accept_dad", "0"),
     ("net.ipv4.icmp_ratelimit", "0"),
+    ("net.ipv4.icmp_ratemask", "0"),
     ("net.ipv6.icmp.ratelimit", "0"),
     ("net.ipv4.icmp_msgs_per_sec", "1000000"),
     ("net.ipv4.icmp_msgs_burst", "1000000"),
@@ -101,8 +107,9 @@ impl Lab {
     }
 
     /// Creates a namespace (`short` is kept in its name for debugging) with `lo` up and
-    /// ICMP rate limits off (`net.ipv4.icmp_ratelimit`, `net.ipv6.icmp.ratelimit` = 0,
-    /// `net.ipv4.icmp_msgs_per_sec`/`icmp_msgs_burst` raised) so replies are never throttled
+    /// ICMP rate limits off (`net.ipv4.icmp_ratemask`, `net.ipv4.icmp_ratelimit`,
+    /// `net.ipv6.icmp.ratelimit` = 0, `net.ipv4.icmp_msgs_per_sec`/`icmp_msgs_burst` raised) so
+    /// replies are never throttled
     /// (set them back with [`Ns::sysctl`] to test rate limiting itself), and IPv6 duplicate
     /// address detection off so every address, link-local included, is usable at once.
     pub fn namespace(&self, short: &str) -> Result<Ns> {

@@ -11,9 +11,11 @@
 //! Needs root and `ip` (iproute2); netem needs `tc` and `sch_netem`. Where they are missing,
 //! [`lab_or_skip!`] prints `SKIPPED: <test>: <reason>` and returns from the test.
 //!
-//! Every namespace has ICMP rate limiting turned off (`net.ipv4.icmp_ratelimit` and
-//! `net.ipv6.icmp.ratelimit` = 0, `net.ipv4.icmp_msgs_per_sec`/`icmp_msgs_burst` raised),
-//! so routers answer every probe; set them back with [`Ns::sysctl`] to test rate limits.
+//! Every namespace has ICMP rate limiting turned off (`net.ipv4.icmp_ratemask`,
+//! `net.ipv4.icmp_ratelimit` and `net.ipv6.icmp.ratelimit` = 0,
+//! `net.ipv4.icmp_msgs_per_sec`/`icmp_msgs_burst` raised), so routers answer every probe
+//! (except the kernel's own limit on a router's unreachable errors: 5 per source at once, then
+//! 1/s, not settable per namespace); set them back with [`Ns::sysctl`] to test rate limits.
 //! IPv6 duplicate address detection is off too, so addresses work the moment they are added.
 //!
 //! ```no_run

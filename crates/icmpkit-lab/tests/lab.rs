@@ -314,6 +314,7 @@ fn commands_report_errors_and_sysctls_apply_per_namespace() {
     let lab = lab_or_skip!("commands_report_errors_and_sysctls_apply_per_namespace");
     let ns = lab.namespace("sysctl").expect("namespace");
     assert_eq!(ns.sysctl_get("net.ipv4.icmp_ratelimit").unwrap(), "0");
+    assert_eq!(ns.sysctl_get("net.ipv4.icmp_ratemask").unwrap(), "0");
     assert_eq!(ns.sysctl_get("net.ipv6.icmp.ratelimit").unwrap(), "0");
     ns.sysctl("net.ipv4.ping_group_range", "0 2147483647")
         .expect("set");
