@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::Output;
 
+use icmpkit_wire::Family;
+use icmpkit_wire::extension::{InterfaceInfo, InterfaceRole, MplsEntry, MplsStack, Object};
 use icmpkit_wire::ip::{ipv4, ipv6};
 
 use icmpkit_lab::output_text as text;
-use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
+use icmpkit_lab::{Chain, CraftedPath, Lab, Ns, Reject, extension_structure, lab_or_skip};
 
 mod common;
 use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
@@ -965,4 +967,251 @@ fn a_second_ctrl_c_leaves_without_waiting_for_names() {
         run.ended_after
     );
     assert_eq!(hop_numbers(out), [1], "hop 2 was still being named:\n{out}");
+}
+
+/// The label stack of [`interface_path`]'s first router.
+const LABELS: [MplsEntry; 2] = [
+    MplsEntry {
+        label: 16004,
+        tc: 0,
+        s: false,
+        ttl: 1,
+    },
+    MplsEntry {
+        label: 3,
+        tc: 5,
+        s: true,
+        ttl: 1,
+    },
+];
+/// Its incoming interface's name (12 bytes: a 16-byte name sub-object).
+const IF_NAME: &str = "ge-0/0/1.100";
+
+/// The address the first router gives its incoming interface
+/// (documentation addresses, only ever inside the packet).
+fn interface_address(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => "192.0.2.33".parse().unwrap(),
+        Family::V6 => "2001:db8::33".parse().unwrap(),
+    }
+}
+
+/// A crafted path of two routers (the lab's [`CraftedPath`], errors built
+/// by icmpkit-wire): the first's time exceeded carries an MPLS label stack
+/// then RFC 5837 interface information for its incoming interface (ifIndex
+/// 7, an address of the probe's family, a name, MTU 1500); the second's
+/// carries nothing.
+fn interface_path(lab: &Lab) -> CraftedPath {
+    lab.crafted_path(2, |family, ttl| {
+        (ttl == 1).then(|| {
+            extension_structure(&[
+                Object::Mpls(MplsStack::from_entries(&LABELS)),
+                Object::InterfaceInfo(InterfaceInfo {
+                    role: InterfaceRole::IncomingInterface,
+                    if_index: Some(7),
+                    address: Some(interface_address(family)),
+                    name: Some(IF_NAME.as_bytes()),
+                    mtu: Some(1500),
+                }),
+            ])
+            .unwrap()
+        })
+    })
+    .expect("crafted path")
+}
+
+/// The captured ICMP/ICMPv6 time exceeded errors from `router`.
+fn time_exceeded_from(packets: &[Vec<u8>], router: IpAddr) -> Vec<Vec<u8>> {
+    packets
+        .iter()
+        .filter(|p| match p.first().map(|b| b >> 4) {
+            Some(4) => ipv4::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.src_addr()) == router && ip.protocol() == 1 && {
+                    let icmp = ip.into_payload();
+                    icmp.first() == Some(&11)
+                }
+            }),
+            Some(6) => ipv6::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.src_addr()) == router && ip.next_header() == 58 && {
+                    let icmp = ip.into_payload();
+                    icmp.first() == Some(&3)
+                }
+            }),
+            _ => false,
+        })
+        .cloned()
+        .collect()
+}
+
+const TSHARK_FIELDS: &[&str] = &[
+    "icmp.ext.checksum.status",
+    "icmp.ext.class",
+    "icmp.ext.ctype",
+    "icmp.mpls.label",
+    "icmp.mpls.exp",
+    "icmp.mpls.s",
+    "icmp.mpls.ttl",
+    "icmp.int_info.role",
+    "icmp.int_info.index",
+    "icmp.int_info.afi",
+    "icmp.int_info.ipv4",
+    "icmp.int_info.ipv6",
+    "icmp.int_info.name_length",
+    "icmp.int_info.name",
+    "icmp.int_info.mtu",
+];
+
+/// tshark's dissection of `packets` (raw IP): per packet, field name →
+/// values (`,`-joined when repeated).
+fn tshark_extension_fields(name: &str, packets: &[Vec<u8>]) -> Vec<BTreeMap<String, String>> {
+    let records: Vec<(&[u8], u32)> = packets.iter().map(|p| (&p[..], p.len() as u32)).collect();
+    let file = common::TempFile::new(name, &common::pcap_file(65535, &records));
+    let mut command = std::process::Command::new("tshark");
+    command.args(["-n", "-r", file.path(), "-T", "fields", "-E", "separator=|"]);
+    for field in TSHARK_FIELDS {
+        command.args(["-e", field]);
+    }
+    let out = command.output().expect("run tshark");
+    assert!(out.status.success(), "tshark: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            TSHARK_FIELDS
+                .iter()
+                .map(|f| f.to_string())
+                .zip(line.split('|').map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// RFC 5837 interface information next to an MPLS label stack in the first
+/// router's time exceeded, IPv4 and IPv6: `--json` carries both objects
+/// with every field sent, in order, for the responder and for each probe;
+/// the hop line shows them as traceroute `-e` does, and traceroute `-e`
+/// on the same path shows the same; tshark dissects the same fields out of
+/// the captured bytes.
+#[test]
+fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
+    let lab = lab_or_skip!("interface_information_and_mpls_labels_in_json_and_hop_lines");
+    let path = interface_path(&lab);
+    let client = path.client();
+    for family in [Family::V4, Family::V6] {
+        let target = CraftedPath::target(family).to_string();
+        let router = CraftedPath::router(family, 1);
+        let address = interface_address(family);
+        let capture = client.capture().expect("capture");
+        let o = icmpkit(client, &["--json", "-n", "-q", "2", "-w", "1", &target]);
+        let packets = capture.finish();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        let hops = doc["hops"].as_array().expect("hops");
+        let addrs: Vec<&str> = hops.iter().filter_map(|h| h["address"].as_str()).collect();
+        let path_addrs: Vec<String> = path.path(family).iter().map(|a| a.to_string()).collect();
+        assert_eq!(addrs, path_addrs, "{doc}");
+        let want = serde_json::json!([
+            {
+                "object": "mpls",
+                "labels": [
+                    {"label": 16004, "tc": 0, "s": false, "ttl": 1},
+                    {"label": 3, "tc": 5, "s": true, "ttl": 1},
+                ],
+            },
+            {
+                "object": "interface-info",
+                "role": "incoming",
+                "if_index": 7,
+                "address": address.to_string(),
+                "name": IF_NAME,
+                "mtu": 1500,
+            },
+        ]);
+        assert_eq!(hops[0]["responders"][0]["extensions"], want, "{doc}");
+        for probe in hops[0]["probes"].as_array().unwrap() {
+            assert_eq!(probe["reply"]["extensions"], want, "{probe}");
+        }
+        for hop in &hops[1..] {
+            assert_eq!(hop["responders"][0]["extensions"], serde_json::json!([]));
+        }
+
+        // The hop line, and traceroute's (which puts every object in one
+        // pair of brackets, `;` between them).
+        let shown = [
+            "MPLS:L=16004,E=0,S=0,T=1/L=3,E=5,S=1,T=1".to_string(),
+            format!("INC:7,{address},\"{IF_NAME}\",mtu=1500"),
+        ];
+        let o = icmpkit(client, &["-n", "-q", "1", "-w", "1", &target]);
+        let ours = text(&o);
+        let line = ours.lines().find(|l| l.starts_with(" 1 ")).expect(&ours);
+        let want_line = format!(" 1  {router} <{}> <{}> ", shown[0], shown[1]);
+        assert!(line.starts_with(&want_line), "{line:?}\nwant {want_line:?}");
+        if icmpkit_lab::require_tool("traceroute").is_ok() {
+            let theirs = client
+                .command("traceroute")
+                .args(["-I", "-e", "-n", "-q", "1", "-w", "1", &target])
+                .output()
+                .unwrap();
+            let theirs = text(&theirs);
+            let line = theirs
+                .lines()
+                .find(|l| l.starts_with(" 1 "))
+                .expect(&theirs);
+            let objects = line
+                .strip_prefix(&format!(" 1  {router} <"))
+                .and_then(|rest| rest.split_once('>'))
+                .map(|(inside, _)| inside.split(';').collect::<Vec<_>>());
+            // traceroute before 2.1.3 shows interface information raw:
+            // class/c-type, then the payload in 32-bit words.
+            let raw = match family {
+                Family::V4 => {
+                    "2/15:00000007,00010000,c0000221,1067652d,302f302f,312e3130,30000000,000005dc"
+                }
+                Family::V6 => {
+                    "2/15:00000007,00020000,20010db8,00000000,00000000,00000033,1067652d,302f302f,312e3130,30000000,000005dc"
+                }
+            };
+            assert!(
+                objects.as_ref().is_some_and(|o| o.len() == 2
+                    && o[0] == shown[0]
+                    && (o[1] == shown[1] || o[1] == raw)),
+                "traceroute: {line:?}\nours: {shown:?}"
+            );
+        } else {
+            eprintln!("SKIPPED: traceroute -e comparison: traceroute not on PATH");
+        }
+
+        // tshark on the captured errors.
+        let errors = time_exceeded_from(&packets, router);
+        assert_eq!(errors.len(), 2, "{family:?}: two probes, two errors");
+        if icmpkit_lab::require_tool("tshark").is_err() {
+            eprintln!("SKIPPED: tshark comparison: tshark not on PATH");
+            continue;
+        }
+        let (afi, v4, v6) = match address {
+            IpAddr::V4(a) => ("1", a.to_string(), String::new()),
+            IpAddr::V6(a) => ("2", String::new(), a.to_string()),
+        };
+        let expected: BTreeMap<String, String> = [
+            ("icmp.ext.checksum.status", "1"), // good
+            ("icmp.ext.class", "1,2"),
+            ("icmp.ext.ctype", "1,15"),
+            ("icmp.mpls.label", "16004,3"),
+            ("icmp.mpls.exp", "0,5"),
+            ("icmp.mpls.s", "0,1"),
+            ("icmp.mpls.ttl", "1,1"),
+            ("icmp.int_info.role", "0"), // incoming
+            ("icmp.int_info.index", "7"),
+            ("icmp.int_info.afi", afi),
+            ("icmp.int_info.ipv4", &v4),
+            ("icmp.int_info.ipv6", &v6),
+            ("icmp.int_info.name_length", "16"),
+            ("icmp.int_info.name", IF_NAME),
+            ("icmp.int_info.mtu", "1500"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let dissected = tshark_extension_fields(&format!("ifinfo-{family:?}.pcap"), &errors);
+        assert_eq!(dissected, vec![expected; 2], "{family:?}");
+    }
 }

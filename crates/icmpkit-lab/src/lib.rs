@@ -47,9 +47,11 @@
 //! Topologies: [`Lab::pair`] and [`Lab::chain`]; the address plan is in [`Chain`].
 //! [`Ns::capture`] records what a namespace sends and receives ([`Capture`]);
 //! [`Lab::etc_file`] gives a namespace its own `/etc/hosts`, `/etc/resolv.conf`, ... for the
-//! commands it runs.
+//! commands it runs. [`Lab::crafted_path`] plays a path of routers whose time exceeded errors
+//! carry RFC 4884 extensions (MPLS labels, interface information) built with icmpkit-wire.
 
 mod capture;
+mod crafted;
 mod error;
 mod lab;
 mod link;
@@ -57,6 +59,7 @@ mod ns;
 mod topology;
 
 pub use capture::Capture;
+pub use crafted::{CraftedPath, ExtensionsOf, extension_structure};
 pub use error::{Error, Result, Skip};
 pub use lab::{Lab, require_tool};
 pub use link::Link;

@@ -1145,6 +1145,88 @@ mod tests {
         );
     }
 
+    /// RFC 5837 §4.1-4.3 byte by byte: c-type bits (role in bits 0-1,
+    /// ifIndex 0x08, IP address 0x04, name 0x02, MTU 0x01), the address
+    /// sub-object (AFI, 16 reserved bits, the address), the name
+    /// sub-object (a length byte counting itself, NUL padding to 4 bytes,
+    /// at most 64), then the MTU.
+    #[test]
+    fn interface_info_bytes_match_rfc5837_layout() {
+        let info = InterfaceInfo {
+            role: InterfaceRole::OutgoingInterface,
+            if_index: Some(0x0102_0304),
+            address: Some(IpAddr::V6(Ipv6Addr::new(
+                0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x33,
+            ))),
+            name: Some(b"xe-1/2/3"),
+            mtu: Some(9000),
+        };
+        let mut buf = [0u8; 128];
+        let n = Object::InterfaceInfo(info).emit(&mut buf).unwrap();
+        #[rustfmt::skip]
+        let expected = [
+            0, 44, 2, 0x80 | 0x0f, // length, class, role 2 (outgoing) + all four
+            1, 2, 3, 4, // ifIndex
+            0, 2, 0, 0, // AFI 2 (IPv6), reserved
+            0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x33,
+            12, b'x', b'e', b'-', b'1', b'/', b'2', b'/', b'3', 0, 0, 0, // name
+            0, 0, 0x23, 0x28, // MTU 9000
+        ];
+        assert_eq!(&buf[..n], &expected[..]);
+        assert_eq!(
+            Object::parse_prefix(&buf[..n]),
+            Ok((Object::InterfaceInfo(info), n))
+        );
+
+        // Next hop, IPv4 address only (AFI 1).
+        let next_hop = InterfaceInfo {
+            role: InterfaceRole::NextHop,
+            if_index: None,
+            address: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1))),
+            name: None,
+            mtu: None,
+        };
+        let n = Object::InterfaceInfo(next_hop).emit(&mut buf).unwrap();
+        assert_eq!(&buf[..n], &[0, 12, 2, 0xc4, 0, 1, 0, 0, 192, 0, 2, 1]);
+
+        // Names: 3 bytes fill a 4-byte sub-object; 63 the largest, 64;
+        // 64 bytes do not fit.
+        for (len, sub_object) in [(0, 4), (3, 4), (4, 8), (63, 64)] {
+            let name = [b'a'; 63];
+            let info = InterfaceInfo {
+                role: InterfaceRole::IncomingInterface,
+                if_index: None,
+                address: None,
+                name: Some(&name[..len]),
+                mtu: None,
+            };
+            let n = Object::InterfaceInfo(info).emit(&mut buf).unwrap();
+            assert_eq!(n, 4 + sub_object, "{len}-byte name");
+            assert_eq!(usize::from(buf[4]), sub_object, "{len}-byte name");
+            assert_eq!(
+                Object::parse_prefix(&buf[..n]),
+                Ok((Object::InterfaceInfo(info), n))
+            );
+        }
+        let long = InterfaceInfo {
+            role: InterfaceRole::IncomingInterface,
+            if_index: None,
+            address: None,
+            name: Some(&[b'a'; 64]),
+            mtu: None,
+        };
+        assert!(matches!(
+            Object::InterfaceInfo(long).emit(&mut buf),
+            Err(Error::Malformed(_))
+        ));
+        // A name sub-object whose length is not a multiple of 4, or that
+        // says 0, is malformed.
+        for bad in [5u8, 0] {
+            let object = [0, 12, 2, 0x02, bad, b'a', b'b', b'c', 0, 0, 0, 0];
+            assert!(Object::parse_prefix(&object).is_err(), "length {bad}");
+        }
+    }
+
     #[test]
     fn malformed_object_is_an_error_item_and_ends_iteration() {
         // Header, a good unknown object, then an object of length 2.

@@ -3,25 +3,24 @@
 //! flow keeps one path, for UDP and raw TCP alike; what raw TCP probes put
 //! on the wire (one source port per flow, captured in the client's
 //! namespace); SYN-ACKs and resets both ending a TCP trace; RFC 4884
-//! MPLS extensions in ICMPv4 and ICMPv6 time-exceeded errors crafted with
-//! the wire crate's builders by a responder in a namespace; and
+//! extensions in ICMPv4 and ICMPv6 time-exceeded errors crafted with the
+//! wire crate's builders by a responder in a namespace (the lab's
+//! `CraftedPath`): MPLS label stacks, and RFC 5837 interface information
+//! next to a label stack; and
 //! `next_event` cancelled again and again while hops wait for reverse
 //! names from a name server that never answers.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icmpkit::socket::Privilege;
 use icmpkit::trace::{Extension, Hop, Plan, ProbeProtocol, TraceOptions, traceroute_blocking};
-use icmpkit::wire::extension::{ErrorBody, Extensions, MplsEntry, MplsStack, Object};
+use icmpkit::wire::extension::{InterfaceInfo, InterfaceRole, MplsEntry, MplsStack, Object};
 use icmpkit::wire::ip::{ipv4, ipv6};
-use icmpkit::wire::{Family, icmpv4, icmpv6, tcp};
-use icmpkit_lab::{Lab, Ns, lab_or_skip};
+use icmpkit::wire::{Family, tcp};
+use icmpkit_lab::{CraftedPath, Lab, Ns, extension_structure, lab_or_skip};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 fn options(
@@ -440,218 +439,36 @@ fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
     }
 }
 
-/// The destination of the crafted MPLS path.
-fn mpls_target(family: Family) -> IpAddr {
-    match family {
-        Family::V4 => Ipv4Addr::new(10, 99, 0, 1).into(),
-        Family::V6 => "fd00:99::1".parse::<Ipv6Addr>().unwrap().into(),
-    }
-}
-
-/// The crafted MPLS router at `ttl` (1 or 2).
-fn mpls_router(family: Family, ttl: u8) -> IpAddr {
-    match family {
-        Family::V4 => Ipv4Addr::new(10, 99, 1, ttl).into(),
-        Family::V6 => Ipv6Addr::new(0xfd00, 0x99, 1, 0, 0, 0, 0, ttl.into()).into(),
-    }
-}
-
-/// An echo request to `target` among received IP packets: (its source,
-/// its TTL or hop limit, the ICMP message).
-fn echo_request_to(packet: &[u8], target: IpAddr) -> Option<(IpAddr, u8, &[u8])> {
-    let (src, dst, ttl, protocol, icmp): (IpAddr, IpAddr, u8, u8, &[u8]) =
-        match packet.first()? >> 4 {
-            4 => {
-                let ip = ipv4::Packet::new_checked(packet).ok()?;
-                let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
-                (src, dst, ip.ttl(), ip.protocol(), ip.into_payload())
-            }
-            6 => {
-                let ip = ipv6::Packet::new_checked(packet).ok()?;
-                let (src, dst) = (ip.src_addr().into(), ip.dst_addr().into());
-                (
-                    src,
-                    dst,
-                    ip.hop_limit(),
-                    ip.next_header(),
-                    ip.into_payload(),
-                )
-            }
-            _ => return None,
-        };
-    let echo_request = matches!((protocol, icmp.first()), (1, Some(8)) | (58, Some(128)));
-    (echo_request && dst == target).then_some((src, ttl, icmp))
-}
-
-/// The ICMP message `from` answers an echo request (`request`, the whole
-/// IP packet) with: at TTL 1 and 2 a time exceeded quoting it, carrying an
-/// RFC 4884 extension structure with an MPLS label stack (label 100 +
-/// TTL); beyond, the echo reply. Built with the wire crate (checksums,
-/// ICMPv6's pseudo-header included).
-fn mpls_answer(request: &[u8], icmp: &[u8], ttl: u8, from: IpAddr, to: IpAddr) -> Vec<u8> {
-    let labels = [MplsEntry {
-        label: 100 + u32::from(ttl),
-        tc: 0,
-        s: true,
+/// One MPLS label stack entry with TTL 1.
+fn mpls_entry(label: u32, tc: u8, bottom: bool) -> MplsEntry {
+    MplsEntry {
+        label,
+        tc,
+        s: bottom,
         ttl: 1,
-    }];
-    let objects = [Object::Mpls(MplsStack::from_entries(&labels))];
-    let body = ErrorBody::with_extensions(request, Extensions::from_objects(&objects));
-    match (from, to) {
-        (IpAddr::V4(_), IpAddr::V4(_)) => {
-            let answer = match icmpv4::Repr::parse_bytes(icmp).unwrap() {
-                _ if ttl <= 2 => icmpv4::Repr::TimeExceeded { code: 0, body },
-                icmpv4::Repr::EchoRequest { id, sequence, data } => {
-                    icmpv4::Repr::EchoReply { id, sequence, data }
-                }
-                other => panic!("not an echo request: {other:?}"),
-            };
-            let mut message = vec![0; answer.buffer_len()];
-            answer.emit(&mut message).unwrap();
-            message
-        }
-        (IpAddr::V6(src), IpAddr::V6(dst)) => {
-            let answer = match icmpv6::Repr::parse_bytes(icmp).unwrap() {
-                _ if ttl <= 2 => icmpv6::Repr::TimeExceeded {
-                    code: icmpv6::TimeExceededCode::HopLimitExceeded,
-                    body,
-                },
-                icmpv6::Repr::EchoRequest { id, sequence, data } => {
-                    icmpv6::Repr::EchoReply { id, sequence, data }
-                }
-                other => panic!("not an echo request: {other:?}"),
-            };
-            let mut message = vec![0; answer.buffer_len()];
-            answer.emit(&src, &dst, &mut message).unwrap();
-            message
-        }
-        _ => unreachable!("one family"),
     }
 }
 
-/// `message` in an IP packet from `from` to `to` (hop limit 64).
-fn ip_packet(from: IpAddr, to: IpAddr, message: &[u8]) -> Vec<u8> {
-    let mut packet = match (from, to) {
-        (IpAddr::V4(src), IpAddr::V4(dst)) => {
-            let header = ipv4::Repr {
-                src,
-                dst,
-                protocol: 1,
-                ttl: 64,
-                ident: 0,
-                dont_frag: true,
-                more_frags: false,
-                frag_offset: 0,
-                dscp: 0,
-                ecn: 0,
-                options: &[],
-                payload_len: message.len(),
-            };
-            let mut packet = vec![0; header.buffer_len()];
-            header.emit(&mut packet).unwrap();
-            packet
-        }
-        (IpAddr::V6(src), IpAddr::V6(dst)) => {
-            let header = ipv6::Repr {
-                src,
-                dst,
-                next_header: 58,
-                hop_limit: 64,
-                traffic_class: 0,
-                flow_label: 0,
-                payload_len: message.len(),
-            };
-            let mut packet = vec![0; header.buffer_len()];
-            header.emit(&mut packet).unwrap();
-            packet
-        }
-        _ => unreachable!("one family"),
-    };
-    packet.extend_from_slice(message);
-    packet
-}
-
-/// Answers echo requests to [`mpls_target`] like a path of two MPLS
-/// routers ([`mpls_router`] 1 and 2, see [`mpls_answer`]) then the host.
-/// Requests are read from a packet socket, which gives the whole IP
-/// packet (a raw ICMPv6 socket hides the header, hop limit included);
-/// answers leave from an `IPPROTO_RAW` socket with our own header.
-fn mpls_responder(ns: &Ns, family: Family, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
-    const ETH_P_ALL: u16 = 0x0003;
-    let _inside = ns.enter().unwrap();
-    let listen = Socket::new(
-        Domain::PACKET,
-        Type::DGRAM,
-        Some(Protocol::from(i32::from(ETH_P_ALL.to_be()))),
-    )
-    .unwrap();
-    listen
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    let domain = match family {
-        Family::V4 => Domain::IPV4,
-        Family::V6 => Domain::IPV6,
-    };
-    let send = Socket::new(domain, Type::RAW, Some(Protocol::from(libc::IPPROTO_RAW))).unwrap();
-    let target = mpls_target(family);
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 2048];
-        while !stop.load(Ordering::Relaxed) {
-            let Ok(n) = (&listen).read(&mut buf) else {
-                continue;
-            };
-            let request = &buf[..n];
-            let Some((client, ttl, icmp)) = echo_request_to(request, target) else {
-                continue;
-            };
-            let from = if ttl <= 2 {
-                mpls_router(family, ttl)
-            } else {
-                target
-            };
-            let message = mpls_answer(request, icmp, ttl, from, client);
-            let packet = ip_packet(from, client, &message);
-            let _ = send.send_to(
-                &packet,
-                &SockAddr::from(std::net::SocketAddr::from((client, 0))),
-            );
-        }
+/// A crafted path of two MPLS routers (see [`CraftedPath`]): each one's
+/// time exceeded carries a label stack of one entry, label 100 + its TTL.
+fn mpls_path(lab: &Lab) -> CraftedPath {
+    lab.crafted_path(2, |_, ttl| {
+        let labels = [mpls_entry(100 + u32::from(ttl), 0, true)];
+        Some(extension_structure(&[Object::Mpls(MplsStack::from_entries(&labels))]).unwrap())
     })
+    .expect("crafted path")
 }
 
-/// A client and the namespace answering for the crafted MPLS path of
-/// `family` ([`mpls_responder`]), linked by 10.9.0.0/24 and fd00:9::/64.
-fn mpls_lab(lab: &Lab, family: Family) -> (Ns, Ns) {
-    let client = lab.namespace("c").unwrap();
-    let resp = lab.namespace("mpls").unwrap();
-    lab.connect_dual(
-        &client,
-        ["10.9.0.1/24", "fd00:9::1/64"],
-        &resp,
-        ["10.9.0.2/24", "fd00:9::2/64"],
-    )
-    .unwrap();
-    client.route("10.99.0.0/16 via 10.9.0.2").unwrap();
-    client.route("fd00:99::/32 via fd00:9::2").unwrap();
-    let target = mpls_target(family);
-    let host_prefix = if family == Family::V4 { 32 } else { 128 };
-    resp.answer_prefix(&format!("{target}/{host_prefix}"))
-        .unwrap();
-    // Only the responder answers.
-    resp.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
-    resp.sysctl("net.ipv6.icmp.echo_ignore_all", "1").unwrap();
-    client.allow_ping_sockets().unwrap();
-    (client, resp)
-}
-
-/// Checks by hand, byte by byte, the errors the crafted routers sent (so
-/// that a builder and a parser sharing one mistake cannot agree): the
-/// length field (ICMPv4: byte 5, 32-bit words; ICMPv6: byte 4, 64-bit
-/// words) covers the original datagram padded to 128 bytes, then comes a
-/// version-2 extension header with a valid checksum and one MPLS object
-/// (class 1, c-type 1) whose entry holds label 100 + the router's TTL.
-fn assert_rfc4884_layout(packets: &[Vec<u8>], family: Family) {
-    let mut seen = BTreeSet::new();
+/// The extension structure of each crafted router's time exceeded among
+/// `packets` (what the client captured), by the router's TTL, read by hand
+/// so that a builder and a parser sharing one mistake cannot agree: when
+/// the length field (ICMPv4: byte 5, 32-bit words; ICMPv6: byte 4, 64-bit
+/// words) is set, it covers the original datagram padded to 128 bytes and
+/// a version-2 extension header with a valid checksum follows. An error
+/// without extensions (length field 0) maps to an empty structure. Every
+/// error of one router must carry the same bytes.
+fn extension_structures(packets: &[Vec<u8>], family: Family) -> BTreeMap<u8, Vec<u8>> {
+    let mut structures = BTreeMap::new();
     for packet in packets {
         let (from, icmp): (IpAddr, &[u8]) = match family {
             Family::V4 => match ipv4::Packet::new_checked(&packet[..]) {
@@ -670,56 +487,56 @@ fn assert_rfc4884_layout(packets: &[Vec<u8>], family: Family) {
         if icmp[0] != time_exceeded {
             continue;
         }
-        let ttl = (1..=2u8)
-            .find(|&t| mpls_router(family, t) == from)
+        let ttl = (1..=254u8)
+            .find(|&t| CraftedPath::router(family, t) == from)
             .expect("from a crafted router");
-        assert_eq!(usize::from(length) * unit, 128, "{family:?}: {icmp:02x?}");
-        let ext = &icmp[8 + 128..];
-        assert_eq!(ext.len(), 4 + 8, "{family:?}: header and one object");
-        assert_eq!(ext[0] >> 4, 2, "extension version");
-        assert!(icmpkit::wire::checksum::verify(ext), "extension checksum");
-        assert_eq!(&ext[4..8], &[0, 8, 1, 1], "MPLS object header");
-        let entry = u32::from_be_bytes(ext[8..12].try_into().unwrap());
-        assert_eq!(entry >> 12, 100 + u32::from(ttl), "label");
-        assert_eq!(entry & 0x1ff, 0x101, "S=1, TTL 1");
-        seen.insert(ttl);
+        let structure = if length == 0 {
+            Vec::new()
+        } else {
+            assert_eq!(usize::from(length) * unit, 128, "{family:?}: {icmp:02x?}");
+            let ext = &icmp[8 + 128..];
+            assert_eq!(ext[0] >> 4, 2, "extension version");
+            assert!(icmpkit::wire::checksum::verify(ext), "extension checksum");
+            ext.to_vec()
+        };
+        let earlier = structures.insert(ttl, structure.clone());
+        assert!(
+            earlier.is_none_or(|e| e == structure),
+            "{family:?}: router {ttl} changed its extensions"
+        );
     }
-    assert_eq!(
-        seen,
-        BTreeSet::from([1, 2]),
-        "{family:?}: both routers' errors"
-    );
+    structures
 }
 
 /// Traces the crafted MPLS path of `family` with raw and unprivileged
-/// sockets: each router's labels come out of the raw socket's trace, none
-/// out of the error queue's.
+/// sockets: each router's labels (one MPLS object, class 1, c-type 1, its
+/// entry checked on the wire by hand) come out of the raw socket's trace,
+/// none out of the error queue's.
 fn assert_mpls_labels(test: &str, family: Family) {
     let lab = lab_or_skip!(test);
-    let (client, resp) = mpls_lab(&lab, family);
-    let stop = Arc::new(AtomicBool::new(false));
-    let responder = mpls_responder(&resp, family, Arc::clone(&stop));
-    let target = mpls_target(family);
-    let _inside = client.enter().unwrap();
+    let path = mpls_path(&lab);
+    let target = CraftedPath::target(family);
+    let _inside = path.client().enter().unwrap();
     for privilege in [Privilege::Privileged, Privilege::Unprivileged] {
         let what = format!("{family:?} {privilege:?}");
-        let capture = client.capture().expect("capture");
+        let capture = path.client().capture().expect("capture");
         let hops = traceroute_blocking(
             &target.to_string(),
             &options(ProbeProtocol::Icmp, 1, 2, privilege),
         )
         .expect("trace");
-        assert_rfc4884_layout(&capture.finish(), family);
+        let structures = extension_structures(&capture.finish(), family);
+        assert_eq!(structures.len(), 2, "{what}: both routers' errors");
+        for (ttl, ext) in &structures {
+            assert_eq!(ext.len(), 4 + 8, "{what}: header and one object");
+            assert_eq!(&ext[4..8], &[0, 8, 1, 1], "MPLS object header");
+            let entry = u32::from_be_bytes(ext[8..12].try_into().unwrap());
+            assert_eq!(entry >> 12, 100 + u32::from(*ttl), "label");
+            assert_eq!(entry & 0x1ff, 0x101, "S=1, TTL 1");
+        }
         let addrs: Vec<Option<IpAddr>> = hops.iter().map(|h| h.address).collect();
-        assert_eq!(
-            addrs,
-            vec![
-                Some(mpls_router(family, 1)),
-                Some(mpls_router(family, 2)),
-                Some(target),
-            ],
-            "{what}: {hops:#?}"
-        );
+        let expected: Vec<Option<IpAddr>> = path.path(family).into_iter().map(Some).collect();
+        assert_eq!(addrs, expected, "{what}: {hops:#?}");
         assert!(hops[2].reached, "{what}");
         assert!(hops[2].responders[0].extensions.is_empty(), "{what}");
         for (hop, label) in hops.iter().zip([101, 102]) {
@@ -729,12 +546,7 @@ fn assert_mpls_labels(test: &str, family: Family) {
                 assert_eq!(
                     ext,
                     &vec![Extension::Mpls {
-                        labels: vec![MplsEntry {
-                            label,
-                            tc: 0,
-                            s: true,
-                            ttl: 1
-                        }]
+                        labels: vec![mpls_entry(label, 0, true)]
                     }],
                     "{what}: hop {}",
                     hop.distance
@@ -753,8 +565,6 @@ fn assert_mpls_labels(test: &str, family: Family) {
             }
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    responder.join().unwrap();
 }
 
 #[test]
@@ -767,6 +577,163 @@ fn mpls_labels_from_crafted_time_exceeded() {
 #[test]
 fn mpls_labels_from_crafted_icmpv6_time_exceeded() {
     assert_mpls_labels("mpls_labels_from_crafted_icmpv6_time_exceeded", Family::V6);
+}
+
+/// The label stack the first router of [`interface_path`] reports.
+const LABELS: [MplsEntry; 2] = [
+    MplsEntry {
+        label: 16004,
+        tc: 0,
+        s: false,
+        ttl: 1,
+    },
+    MplsEntry {
+        label: 3,
+        tc: 5,
+        s: true,
+        ttl: 1,
+    },
+];
+
+/// The interface name of [`interface_path`]: 12 bytes, so its RFC 5837
+/// sub-object is 16 (length byte, name, 3 NULs of padding).
+const IF_NAME: &str = "ge-0/0/1.100";
+
+/// The address the first router of [`interface_path`] gives its incoming
+/// interface: documentation addresses, only ever inside the packet.
+fn interface_address(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => Ipv4Addr::new(192, 0, 2, 33).into(),
+        Family::V6 => "2001:db8::33".parse::<Ipv6Addr>().unwrap().into(),
+    }
+}
+
+/// A crafted path of two routers: the first's time exceeded carries, in
+/// one extension structure, an MPLS label stack ([`LABELS`]) then an RFC
+/// 5837 interface information object for the incoming interface (ifIndex
+/// 7, an address of the probe's family, [`IF_NAME`], MTU 1500); the
+/// second's carries none.
+fn interface_path(lab: &Lab) -> CraftedPath {
+    lab.crafted_path(2, |family, ttl| {
+        (ttl == 1).then(|| {
+            extension_structure(&[
+                Object::Mpls(MplsStack::from_entries(&LABELS)),
+                Object::InterfaceInfo(InterfaceInfo {
+                    role: InterfaceRole::IncomingInterface,
+                    if_index: Some(7),
+                    address: Some(interface_address(family)),
+                    name: Some(IF_NAME.as_bytes()),
+                    mtu: Some(1500),
+                }),
+            ])
+            .unwrap()
+        })
+    })
+    .expect("crafted path")
+}
+
+/// The extension structure the first router of [`interface_path`] must
+/// send, written out from RFC 4884, RFC 4950 and RFC 5837 (not from the
+/// builder), checksum aside.
+fn interface_structure_by_hand(family: Family) -> Vec<u8> {
+    let mut ext = vec![0x20, 0, 0, 0]; // version 2, checksum below
+    // MPLS: length 12, class 1, c-type 1; 16004 tc 0 s 0 ttl 1, 3 tc 5 s 1 ttl 1.
+    ext.extend([0, 12, 1, 1, 0x03, 0xe8, 0x40, 0x01, 0x00, 0x00, 0x3b, 0x01]);
+    let (afi, address): (u8, Vec<u8>) = match interface_address(family) {
+        IpAddr::V4(a) => (1, a.octets().to_vec()),
+        IpAddr::V6(a) => (2, a.octets().to_vec()),
+    };
+    // Interface information: class 2, c-type role 0 (incoming, bits 0-1)
+    // | ifIndex 0x08 | IP address 0x04 | name 0x02 | MTU 0x01.
+    let length = 4 + 4 + (4 + address.len()) + 16 + 4;
+    ext.extend([0, length as u8, 2, 0x0f]);
+    ext.extend(7u32.to_be_bytes());
+    ext.extend([0, afi, 0, 0]); // AFI, reserved
+    ext.extend(&address);
+    ext.push(16); // name sub-object length, itself included
+    ext.extend(IF_NAME.as_bytes());
+    ext.extend([0, 0, 0]);
+    ext.extend(1500u32.to_be_bytes());
+    ext
+}
+
+/// Traces [`interface_path`] of `family` with a raw socket: the first
+/// hop's responder carries both objects with exactly the fields sent, in
+/// the order sent, shown as traceroute `-e` shows them; the bytes on the
+/// wire are those of [`interface_structure_by_hand`]; the second hop and
+/// the target carry none.
+fn assert_interface_information(test: &str, family: Family) {
+    let lab = lab_or_skip!(test);
+    let path = interface_path(&lab);
+    let target = CraftedPath::target(family);
+    let _inside = path.client().enter().unwrap();
+    let capture = path.client().capture().expect("capture");
+    let hops = traceroute_blocking(
+        &target.to_string(),
+        &options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged),
+    )
+    .expect("trace");
+    let structures = extension_structures(&capture.finish(), family);
+    let mut by_hand = interface_structure_by_hand(family);
+    let sent = &structures[&1];
+    by_hand[2..4].copy_from_slice(&sent[2..4]); // verified by extension_structures
+    assert_eq!(sent, &by_hand, "{family:?}: {sent:02x?}");
+    assert_eq!(structures[&2], Vec::<u8>::new(), "router 2: no extensions");
+
+    let addrs: Vec<Option<IpAddr>> = hops.iter().map(|h| h.address).collect();
+    let expected: Vec<Option<IpAddr>> = path.path(family).into_iter().map(Some).collect();
+    assert_eq!(addrs, expected, "{hops:#?}");
+    let first = &hops[0];
+    assert_eq!(first.packets_received, 2, "{first:#?}");
+    assert_eq!(first.responders.len(), 1, "{first:#?}");
+    let address = interface_address(family);
+    let want = vec![
+        Extension::Mpls {
+            labels: LABELS.to_vec(),
+        },
+        Extension::InterfaceInfo {
+            role: "incoming".into(),
+            if_index: Some(7),
+            address: Some(address),
+            name: Some(IF_NAME.into()),
+            mtu: Some(1500),
+        },
+    ];
+    assert_eq!(first.responders[0].extensions, want, "{family:?}");
+    for probe in &first.probes {
+        let reply = probe.reply.as_ref().expect("answered");
+        assert_eq!(reply.extensions, want, "{family:?}: probe {}", probe.seq);
+    }
+    let shown: Vec<String> = want.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        [
+            "<MPLS:L=16004,E=0,S=0,T=1/L=3,E=5,S=1,T=1>".to_string(),
+            format!("<INC:7,{address},\"{IF_NAME}\",mtu=1500>"),
+        ]
+    );
+    for hop in &hops[1..] {
+        assert!(hop.responders[0].extensions.is_empty(), "{hop:#?}");
+    }
+}
+
+/// RFC 5837 interface information next to an MPLS label stack in one
+/// ICMPv4 time exceeded.
+#[test]
+fn interface_information_from_crafted_time_exceeded() {
+    assert_interface_information(
+        "interface_information_from_crafted_time_exceeded",
+        Family::V4,
+    );
+}
+
+/// The same in ICMPv6, with an IPv6 address sub-object (AFI 2).
+#[test]
+fn interface_information_from_crafted_icmpv6_time_exceeded() {
+    assert_interface_information(
+        "interface_information_from_crafted_icmpv6_time_exceeded",
+        Family::V6,
+    );
 }
 
 /// Answers that reach the tracer while its caller is away (here sleeping

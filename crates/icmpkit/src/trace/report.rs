@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use icmpkit_wire::extension::{InterfaceRole, MplsEntry, Object};
+use icmpkit_wire::extension::{InterfaceRole, MplsEntry, OBJECT_HEADER_LEN, Object};
 
 use crate::engine::stats::RttStats;
 
@@ -125,12 +125,23 @@ impl Extension {
             other => Extension::Other {
                 class: other.class(),
                 c_type: other.c_type(),
-                data: match other {
-                    Object::Unknown(raw) => raw.data.to_vec(),
-                    _ => Vec::new(),
-                },
+                data: object_payload(other),
             },
         }
+    }
+}
+
+/// The payload of an object shown raw: as received for an unknown one, as
+/// the wire crate writes it back for one it models but the report does not
+/// (interface identification).
+fn object_payload(object: &Object<'_>) -> Vec<u8> {
+    if let Object::Unknown(raw) = object {
+        return raw.data.to_vec();
+    }
+    let mut bytes = vec![0; object.buffer_len()];
+    match object.emit(&mut bytes) {
+        Ok(_) => bytes.split_off(OBJECT_HEADER_LEN),
+        Err(_) => Vec::new(),
     }
 }
 
@@ -143,8 +154,39 @@ fn role_name(role: InterfaceRole) -> &'static str {
     }
 }
 
+/// traceroute's tag for a role (of [`role_name`]'s names).
+fn role_tag(role: &str) -> &str {
+    match role {
+        "incoming" => "INC",
+        "incoming-sub-ip" => "SUB",
+        "outgoing" => "OUT",
+        "next-hop" => "NXT",
+        other => other,
+    }
+}
+
+/// An interface name as traceroute quotes it: bytes other than printable
+/// ASCII, and `%` and `"`, as `%XX`, so that the quotes stay unambiguous.
+struct EscapedName<'a>(&'a str);
+
+impl fmt::Display for EscapedName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &b in self.0.as_bytes() {
+            if b.is_ascii_graphic() && b != b'%' && b != b'"' {
+                write!(f, "{}", char::from(b))?;
+            } else {
+                write!(f, "%{b:02X}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Extension {
-    /// traceroute `-e`'s notation: `<MPLS:L=16001,E=0,S=1,T=1>`.
+    /// traceroute `-e`'s notation: `<MPLS:L=16001,E=0,S=1,T=1>`, interface
+    /// information as `<INC:7,192.0.2.1,"ge-0/0/1",mtu=1500>` (the role's
+    /// tag, `INC`, `SUB`, `OUT` or `NXT`, then ifIndex, address, name and
+    /// MTU when present), other objects as `<class/c-type:N bytes>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Extension::Mpls { labels } => {
@@ -171,18 +213,24 @@ impl fmt::Display for Extension {
                 name,
                 mtu,
             } => {
-                write!(f, "<INC:{role}")?;
+                // traceroute's print_iface_info: the role's tag, then the
+                // fields present, comma-separated.
+                write!(f, "<{}:", role_tag(role))?;
+                let mut separator = "";
                 if let Some(i) = if_index {
-                    write!(f, ",ifindex={i}")?;
+                    write!(f, "{i}")?;
+                    separator = ",";
                 }
                 if let Some(a) = address {
-                    write!(f, ",{a}")?;
+                    write!(f, "{separator}{a}")?;
+                    separator = ",";
                 }
                 if let Some(n) = name {
-                    write!(f, ",\"{n}\"")?;
+                    write!(f, "{separator}\"{}\"", EscapedName(n))?;
+                    separator = ",";
                 }
                 if let Some(m) = mtu {
-                    write!(f, ",mtu={m}")?;
+                    write!(f, "{separator}mtu={m}")?;
                 }
                 f.write_str(">")
             }
@@ -416,6 +464,7 @@ pub enum TraceEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icmpkit_wire::extension::{InterfaceId, InterfaceInfo, RawObject};
 
     fn reply(from: &str, ms: u64) -> Option<ProbeReply> {
         Some(ProbeReply {
@@ -525,5 +574,103 @@ mod tests {
             mpls.to_string(),
             "<MPLS:L=16001,E=0,S=0,T=1/L=24,E=5,S=1,T=1>"
         );
+    }
+
+    fn interface_info(
+        role: InterfaceRole,
+        if_index: Option<u32>,
+        address: Option<&str>,
+        name: Option<&'static [u8]>,
+        mtu: Option<u32>,
+    ) -> Extension {
+        Extension::from_object(&Object::InterfaceInfo(InterfaceInfo {
+            role,
+            if_index,
+            address: address.map(|a| a.parse().unwrap()),
+            name,
+            mtu,
+        }))
+    }
+
+    /// traceroute's print_iface_info: the tag says the role (it is not
+    /// always INC), then only the fields present, name quoted with `%XX`
+    /// for what would break the quoting.
+    #[test]
+    fn interface_information_prints_like_traceroute() {
+        let cases = [
+            (
+                interface_info(
+                    InterfaceRole::IncomingInterface,
+                    Some(7),
+                    Some("192.0.2.1"),
+                    Some(b"ge-0/0/1"),
+                    Some(1500),
+                ),
+                r#"<INC:7,192.0.2.1,"ge-0/0/1",mtu=1500>"#,
+            ),
+            (
+                interface_info(
+                    InterfaceRole::IncomingSubIp,
+                    None,
+                    None,
+                    Some(b"ae0 \"x\" 100%"),
+                    None,
+                ),
+                r#"<SUB:"ae0%20%22x%22%20100%25">"#,
+            ),
+            (
+                interface_info(
+                    InterfaceRole::OutgoingInterface,
+                    None,
+                    None,
+                    None,
+                    Some(9000),
+                ),
+                "<OUT:mtu=9000>",
+            ),
+            (
+                interface_info(
+                    InterfaceRole::NextHop,
+                    None,
+                    Some("2001:db8::1"),
+                    None,
+                    None,
+                ),
+                "<NXT:2001:db8::1>",
+            ),
+            (
+                interface_info(InterfaceRole::IncomingInterface, None, None, None, None),
+                "<INC:>",
+            ),
+        ];
+        for (extension, shown) in &cases {
+            assert_eq!(extension.to_string(), *shown, "{extension:?}");
+        }
+        let Extension::InterfaceInfo { role, .. } = &cases[2].0 else {
+            panic!("not interface information")
+        };
+        assert_eq!(role, "outgoing");
+    }
+
+    /// An object the report does not model keeps its payload (before, an
+    /// interface identification object came out as 0 bytes).
+    #[test]
+    fn other_objects_keep_their_payload() {
+        let id = Extension::from_object(&Object::InterfaceId(InterfaceId::Index(0x0102_0304)));
+        assert_eq!(
+            id,
+            Extension::Other {
+                class: 3,
+                c_type: 2,
+                data: vec![1, 2, 3, 4],
+            }
+        );
+        assert_eq!(id.to_string(), "<3/2:4 bytes>");
+        let raw = Extension::from_object(&Object::Unknown(RawObject {
+            class: 200,
+            c_type: 9,
+            data: &[9, 8, 7, 6, 5, 4, 3, 2],
+        }));
+        assert_eq!(raw.to_string(), "<200/9:8 bytes>");
     }
 }
