@@ -1061,6 +1061,21 @@ const TSHARK_FIELDS: &[&str] = &[
     "icmp.int_info.mtu",
 ];
 
+/// The first array of extension objects (elements with an `object` key)
+/// anywhere in `doc`.
+fn extension_objects(doc: &serde_json::Value) -> Option<&serde_json::Value> {
+    match doc {
+        serde_json::Value::Array(items)
+            if items.first().is_some_and(|i| i.get("object").is_some()) =>
+        {
+            Some(doc)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(extension_objects),
+        serde_json::Value::Object(map) => map.values().find_map(extension_objects),
+        _ => None,
+    }
+}
+
 /// tshark's dissection of `packets` (raw IP): per packet, field name →
 /// values (`,`-joined when repeated).
 fn tshark_extension_fields(name: &str, packets: &[Vec<u8>]) -> Vec<BTreeMap<String, String>> {
@@ -1111,16 +1126,16 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
         assert_eq!(addrs, path_addrs, "{doc}");
         let want = serde_json::json!([
             {
-                "object": "mpls",
-                "labels": [
+                "object": "mpls-label-stack",
+                "entries": [
                     {"label": 16004, "tc": 0, "s": false, "ttl": 1},
                     {"label": 3, "tc": 5, "s": true, "ttl": 1},
                 ],
             },
             {
-                "object": "interface-info",
-                "role": "incoming",
-                "if_index": 7,
+                "object": "interface-information",
+                "role": "incoming-interface",
+                "ifindex": 7,
                 "address": address.to_string(),
                 "name": IF_NAME,
                 "mtu": 1500,
@@ -1183,6 +1198,19 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
         // tshark on the captured errors.
         let errors = time_exceeded_from(&packets, router);
         assert_eq!(errors.len(), 2, "{family:?}: two probes, two errors");
+        // `decode --json` writes the same objects as the trace.
+        let hex: String = errors[0].iter().map(|b| format!("{b:02x}")).collect();
+        let o = std::process::Command::new(ICMPKIT)
+            .args(["decode", "--json", "-q", &hex])
+            .output()
+            .unwrap();
+        let decoded: serde_json::Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("decode: {e}: {}", text(&o)));
+        assert_eq!(
+            extension_objects(&decoded),
+            Some(&want),
+            "decode --json: {decoded}"
+        );
         if icmpkit_lab::require_tool("tshark").is_err() {
             eprintln!("SKIPPED: tshark comparison: tshark not on PATH");
             continue;

@@ -692,7 +692,7 @@ fn assert_interface_information(test: &str, family: Family) {
             labels: LABELS.to_vec(),
         },
         Extension::InterfaceInfo {
-            role: "incoming".into(),
+            role: InterfaceRole::IncomingInterface,
             if_index: Some(7),
             address: Some(address),
             name: Some(IF_NAME.into()),

@@ -79,22 +79,35 @@ pub enum ReplyKind {
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(tag = "object", rename_all = "kebab-case"))]
 pub enum Extension {
-    /// An MPLS label stack (RFC 4950), top first.
+    /// An MPLS label stack (RFC 4950), top first. In JSON as `decode
+    /// --json` writes it: `mpls-label-stack` with `entries`.
+    #[cfg_attr(feature = "serde", serde(rename = "mpls-label-stack"))]
     Mpls {
         /// The label stack entries.
+        #[cfg_attr(feature = "serde", serde(rename = "entries"))]
         labels: Vec<MplsEntry>,
     },
-    /// Interface information (RFC 5837).
+    /// Interface information (RFC 5837). In JSON as `decode --json` writes
+    /// the object: `interface-information`, absent fields left out.
+    #[cfg_attr(feature = "serde", serde(rename = "interface-information"))]
     InterfaceInfo {
-        /// Incoming / outgoing interface, sub-IP component or next hop.
-        role: String,
-        /// ifIndex.
+        /// Incoming / outgoing interface, sub-IP component or next hop
+        /// (in JSON as `decode --json` names it: `incoming-interface`...).
+        role: InterfaceRole,
+        /// ifIndex (`ifindex` in JSON, as `decode --json`).
+        #[cfg_attr(
+            feature = "serde",
+            serde(rename = "ifindex", skip_serializing_if = "Option::is_none")
+        )]
         if_index: Option<u32>,
         /// An address of the interface.
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
         address: Option<IpAddr>,
         /// Its name.
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
         name: Option<String>,
         /// Its MTU.
+        #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
         mtu: Option<u32>,
     },
     /// Any other object, raw.
@@ -116,7 +129,7 @@ impl Extension {
                 labels: stack.entries().collect(),
             },
             Object::InterfaceInfo(info) => Extension::InterfaceInfo {
-                role: role_name(info.role).to_string(),
+                role: info.role,
                 if_index: info.if_index,
                 address: info.address,
                 name: info.name.map(|n| String::from_utf8_lossy(n).into_owned()),
@@ -145,23 +158,13 @@ fn object_payload(object: &Object<'_>) -> Vec<u8> {
     }
 }
 
-fn role_name(role: InterfaceRole) -> &'static str {
+/// traceroute's tag for a role.
+fn role_tag(role: InterfaceRole) -> &'static str {
     match role {
-        InterfaceRole::IncomingInterface => "incoming",
-        InterfaceRole::IncomingSubIp => "incoming-sub-ip",
-        InterfaceRole::OutgoingInterface => "outgoing",
-        InterfaceRole::NextHop => "next-hop",
-    }
-}
-
-/// traceroute's tag for a role (of [`role_name`]'s names).
-fn role_tag(role: &str) -> &str {
-    match role {
-        "incoming" => "INC",
-        "incoming-sub-ip" => "SUB",
-        "outgoing" => "OUT",
-        "next-hop" => "NXT",
-        other => other,
+        InterfaceRole::IncomingInterface => "INC",
+        InterfaceRole::IncomingSubIp => "SUB",
+        InterfaceRole::OutgoingInterface => "OUT",
+        InterfaceRole::NextHop => "NXT",
     }
 }
 
@@ -215,7 +218,7 @@ impl fmt::Display for Extension {
             } => {
                 // traceroute's print_iface_info: the role's tag, then the
                 // fields present, comma-separated.
-                write!(f, "<{}:", role_tag(role))?;
+                write!(f, "<{}:", role_tag(*role))?;
                 let mut separator = "";
                 if let Some(i) = if_index {
                     write!(f, "{i}")?;
@@ -649,7 +652,7 @@ mod tests {
         let Extension::InterfaceInfo { role, .. } = &cases[2].0 else {
             panic!("not interface information")
         };
-        assert_eq!(role, "outgoing");
+        assert_eq!(*role, InterfaceRole::OutgoingInterface);
     }
 
     /// An object the report does not model keeps its payload (before, an
