@@ -116,6 +116,8 @@ fn literal_or_name(input: &str, family: Option<Family>) -> Result<Option<Target>
 /// Resolves `input` (literal or name) to one address, of `family` if given,
 /// else IPv4 first as iputils does.
 pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
+    // Pasted targets often carry blanks (`' 192.0.2.1'`): not part of the name.
+    let input = input.trim();
     if let Some(target) = literal_or_name(input, family)? {
         return Ok(target);
     }
@@ -131,6 +133,8 @@ pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
 
 /// Blocking form of [`resolve`].
 pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
+    // Pasted targets often carry blanks (`' 192.0.2.1'`): not part of the name.
+    let input = input.trim();
     if let Some(target) = literal_or_name(input, family)? {
         return Ok(target);
     }
@@ -216,6 +220,13 @@ mod tests {
         let t = pick("x", &[mapped], None).unwrap();
         assert_eq!(t.address, "192.0.2.1".parse::<IpAddr>().unwrap());
         assert!(pick("x", &[mapped], Some(Family::V6)).is_err());
+    }
+
+    #[test]
+    fn blanks_around_a_target_are_not_part_of_it() {
+        let t = resolve_blocking(" 127.0.0.1\t", None).unwrap();
+        assert_eq!(t.address, "127.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(t.name, "127.0.0.1");
     }
 
     #[tokio::test]

@@ -364,11 +364,25 @@ pub async fn resolve_targets(
 
 /// Reads targets from text, one per line (blank lines and `#` comments
 /// skipped), as `fping -f` does.
+/// A bad line's error says its number.
 pub fn parse_lines(text: &str) -> Result<Vec<TargetSpec>> {
     text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split_whitespace().next().unwrap_or(l).parse())
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split('#').next().unwrap_or("").trim()))
+        .filter(|(_, l)| !l.is_empty())
+        .map(|(number, l)| {
+            l.split_whitespace()
+                .next()
+                .unwrap_or(l)
+                .parse()
+                .map_err(|e| match e {
+                    Error::Address { input, reason } => Error::Address {
+                        input,
+                        reason: format!("line {number}: {reason}"),
+                    },
+                    other => other,
+                })
+        })
         .collect()
 }
 
@@ -523,5 +537,7 @@ mod tests {
         let specs = parse_lines("192.0.2.1\n\n# all of it\n192.0.2.0/30  # net\n").unwrap();
         assert_eq!(specs.len(), 2);
         assert!(parse_lines("192.0.2.0/99").is_err());
+        let e = parse_lines("192.0.2.1\n# x\n\n192.0.2.0/99\n").unwrap_err();
+        assert!(e.to_string().contains("line 4: not a CIDR prefix"), "{e}");
     }
 }
