@@ -402,6 +402,16 @@ fn negative_values_are_refused_by_the_flags_range() {
             "out of range (0 to 1 hour)",
         ),
         (&["respond", "--loss", "-1"], 2, "out of range (0 to 100%)"),
+        (
+            &["respond", "--jitter", "-5ms"],
+            2,
+            "duration \"-5ms\" out of range",
+        ),
+        (
+            &["respond", "--loss", "-5%"],
+            2,
+            "share \"-5%\" out of range",
+        ),
         (&["respond", "-w", "-1"], 2, "bad value for -w"),
         (
             &["listen", "--duration", "-1"],

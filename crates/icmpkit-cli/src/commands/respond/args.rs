@@ -24,15 +24,15 @@ pub struct RespondArgs {
     pub answer: Vec<String>,
 
     /// Hold each answer this long (e.g. 20ms, 1.5s, 500us; a bare number is ms).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0", allow_negative_numbers = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0", allow_hyphen_values = true)]
     pub delay: Duration,
 
     /// Add up to this much, at random, to each delay.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0", allow_negative_numbers = true)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "0", allow_hyphen_values = true)]
     pub jitter: Duration,
 
     /// Leave this share of requests unanswered: 10% or 0.1.
-    #[arg(long, value_name = "SHARE", value_parser = parse_share, default_value = "0", allow_negative_numbers = true)]
+    #[arg(long, value_name = "SHARE", value_parser = parse_share, default_value = "0", allow_hyphen_values = true)]
     pub loss: f64,
 
     /// Seed for loss and jitter, to replay a run.
