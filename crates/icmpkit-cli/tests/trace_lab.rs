@@ -961,12 +961,15 @@ fn a_second_ctrl_c_leaves_without_waiting_for_names() {
     let run = interrupted_while_naming_hop_2(&lab, &c, 2);
     let out = &run.stdout;
     assert!(run.stderr.is_empty(), "stderr: {}\n{out}", run.stderr);
+    // Waiting for hop 2's name would print hop 2 (named or not, after up
+    // to 0.5 s): its absence is the proof. The time bound only catches a
+    // hang, loose enough for a loaded CI machine.
+    assert_eq!(hop_numbers(out), [1], "hop 2 was still being named:\n{out}");
     assert!(
-        run.ended_after < std::time::Duration::from_millis(300),
+        run.ended_after < std::time::Duration::from_secs(2),
         "ended {:?} after the second SIGINT:\n{out}",
         run.ended_after
     );
-    assert_eq!(hop_numbers(out), [1], "hop 2 was still being named:\n{out}");
 }
 
 /// The label stack of [`interface_path`]'s first router.
