@@ -102,7 +102,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
 #[test]
 fn unwritable_stdout_is_not_a_panic() {
     let Ok(full) = std::fs::File::create("/dev/full") else {
-        eprintln!("SKIPPED: unwritable_stdout_is_not_a_panic: no /dev/full");
+        icmpkit_lab::report_skip("unwritable_stdout_is_not_a_panic", &"no /dev/full");
         return;
     };
     let o = Command::new(ICMPKIT)
@@ -327,7 +327,10 @@ fn tos_and_mark_flags_take_decimal_or_hex() {
     // Accepted in hex: a trace and a sweep of loopback with TOS 0x10
     // (lab tests check the byte on the wire).
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIPPED: tos_and_mark_flags_take_decimal_or_hex (sending part): not root");
+        icmpkit_lab::report_skip(
+            "tos_and_mark_flags_take_decimal_or_hex (sending part)",
+            &"not root",
+        );
         return;
     }
     let o = run(&[

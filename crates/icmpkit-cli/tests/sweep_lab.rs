@@ -89,7 +89,7 @@ fn alive_and_unreachable_lists_v4_and_v6() {
             .unwrap();
         assert_eq!(lines(&stdout(&f)), v4_live());
     } else {
-        println!("SKIPPED: fping comparison: no fping");
+        icmpkit_lab::report_skip("fping comparison", &"fping not on PATH");
     }
 }
 

@@ -109,10 +109,10 @@ fn every_hop_in_order_every_protocol_family_and_socket_kind() {
 #[test]
 fn a_silent_router_is_stars_and_the_trace_goes_on() {
     let lab = lab_or_skip!("a_silent_router_is_stars_and_the_trace_goes_on");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: a_silent_router_is_stars_and_the_trace_goes_on: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "a_silent_router_is_stars_and_the_trace_goes_on",
+        icmpkit_lab::require_tool("nft")
+    );
     let c = chain(&lab, 3);
     nft(
         c.router(2).unwrap(),
@@ -198,10 +198,10 @@ fn unprivileged_user_traces_with_icmp_udp_and_tcp() {
 #[test]
 fn differential_against_traceroute() {
     let lab = lab_or_skip!("differential_against_traceroute");
-    if let Err(skip) = icmpkit_lab::require_tool("traceroute") {
-        eprintln!("SKIPPED: differential_against_traceroute: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "differential_against_traceroute",
+        icmpkit_lab::require_tool("traceroute")
+    );
     let c = chain(&lab, 3);
     for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
         let theirs = c
@@ -409,14 +409,10 @@ fn report_and_csv_show_each_hops_path_mtu() {
 #[test]
 fn path_mtu_matches_tracepath() {
     let lab = lab_or_skip!("path_mtu_matches_tracepath");
-    if std::process::Command::new("tracepath")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        println!("SKIPPED: tracepath (iputils-tracepath) is not installed");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "path_mtu_matches_tracepath",
+        icmpkit_lab::require_tool("tracepath")
+    );
     let c = narrowing_chain(&lab);
     for dst in [c.server_v4().to_string(), c.server_v6().to_string()] {
         let theirs = c
@@ -470,10 +466,10 @@ fn path_mtu_matches_tracepath() {
 #[test]
 fn path_mtu_survives_rate_limited_refusals() {
     let lab = lab_or_skip!("path_mtu_survives_rate_limited_refusals");
-    if let Err(skip) = icmpkit_lab::require_tool("nft") {
-        eprintln!("SKIPPED: path_mtu_survives_rate_limited_refusals: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "path_mtu_survives_rate_limited_refusals",
+        icmpkit_lab::require_tool("nft")
+    );
     let c = narrowing_chain(&lab);
     for r in &c.routers()[..2] {
         nft(
@@ -737,10 +733,10 @@ fn reverse_names_from_the_hosts_file_as_traceroute_shows_them() {
 #[test]
 fn reverse_names_match_traceroute() {
     let lab = lab_or_skip!("reverse_names_match_traceroute");
-    if let Err(skip) = icmpkit_lab::require_tool("traceroute") {
-        eprintln!("SKIPPED: reverse_names_match_traceroute: {skip}");
-        return;
-    }
+    icmpkit_lab::require_or_skip!(
+        "reverse_names_match_traceroute",
+        icmpkit_lab::require_tool("traceroute")
+    );
     let c = chain(&lab, 2);
     let mut hosts = String::from("127.0.0.1 localhost\n");
     for k in 1..=2 {
@@ -1195,7 +1191,10 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
                 "traceroute: {line:?}\nours: {shown:?}"
             );
         } else {
-            eprintln!("SKIPPED: traceroute -e comparison: traceroute not on PATH");
+            icmpkit_lab::report_skip(
+                "interface_information_and_mpls_labels_in_json_and_hop_lines (traceroute -e part)",
+                &"traceroute not on PATH",
+            );
         }
 
         // tshark on the captured errors.
@@ -1215,7 +1214,10 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
             "decode --json: {decoded}"
         );
         if icmpkit_lab::require_tool("tshark").is_err() {
-            eprintln!("SKIPPED: tshark comparison: tshark not on PATH");
+            icmpkit_lab::report_skip(
+                "interface_information_and_mpls_labels_in_json_and_hop_lines (tshark part)",
+                &"tshark not on PATH",
+            );
             continue;
         }
         let (afi, v4, v6) = match address {

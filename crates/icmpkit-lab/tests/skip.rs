@@ -34,7 +34,10 @@ fn without_root_tests_say_skipped_and_why() {
         && !child.status.success()
         && !stderr.contains("SKIPPED")
     {
-        eprintln!("SKIPPED: without_root_tests_say_skipped_and_why: nobody cannot run {stderr}");
+        icmpkit_lab::report_skip(
+            "without_root_tests_say_skipped_and_why",
+            &format!("nobody cannot run {stderr}"),
+        );
         return;
     }
     assert!(child.status.success(), "{stderr}");

@@ -12,7 +12,7 @@ use icmpkit_wire::ip;
 fn capture_script_reproduces_fixtures() {
     let tools = ["ip", "tcpdump", "ping", "traceroute", "python3", "timeout"];
     if let Some(why) = common::missing_lab_prerequisite(&tools) {
-        println!("SKIPPED: {why}");
+        common::report_skip("capture_script_reproduces_fixtures", &why);
         return;
     }
     let out = common::run_capture_script("capture.sh");

@@ -223,7 +223,7 @@ const NDP_FIXTURES: [&str; 5] = [
 fn capture_ndp_script_reproduces_fixtures() {
     let tools = ["ip", "tcpdump", "ping", "python3", "timeout"];
     if let Some(why) = common::missing_lab_prerequisite(&tools) {
-        println!("SKIPPED: {why}");
+        common::report_skip("capture_ndp_script_reproduces_fixtures", &why);
         return;
     }
     let out = common::run_capture_script("capture_ndp.sh");

@@ -639,7 +639,7 @@ fn probes_waiting_for_buffer_room_survive_cancelled_calls() {
         "1000000",
     ]);
     if let Err(e) = slow_link {
-        eprintln!("SKIPPED: {test}: no token bucket qdisc (sch_tbf): {e}");
+        icmpkit_lab::report_skip(test, &format!("no token bucket qdisc (sch_tbf): {e}"));
         return;
     }
     let mut opts = options(3_000, 0);

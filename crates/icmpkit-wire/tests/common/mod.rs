@@ -27,6 +27,16 @@ pub fn hex_file(path: &Path) -> Vec<u8> {
     hex::decode(hex).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Prints `SKIPPED: <test>: <why>` on the process's stderr itself: libtest
+/// captures `println!` of a passing test, which would hide the skip. (The
+/// wire crate cannot use icmpkit-lab's `report_skip`: the lab depends on it.)
+pub fn report_skip(test: &str, why: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr()
+        .lock()
+        .write_all(format!("SKIPPED: {test}: {why}\n").as_bytes());
+}
+
 /// Why a capture script cannot run here (it builds network namespaces, so
 /// it needs root and `tools`), or `None` when it can.
 pub fn missing_lab_prerequisite(tools: &[&str]) -> Option<String> {

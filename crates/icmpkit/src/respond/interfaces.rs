@@ -103,7 +103,10 @@ mod tests {
     fn loopback_is_found_by_name_index_and_address() {
         let table = SystemInterfaces.snapshot();
         let Some(lo) = table.iter().find(|i| i.name == "lo") else {
-            eprintln!("SKIPPED: no loopback interface visible");
+            icmpkit_lab::report_skip(
+                "loopback_is_found_by_name_index_and_address",
+                &"no loopback interface visible",
+            );
             return;
         };
         assert!(lo.index > 0);
