@@ -9,11 +9,11 @@ use std::net::IpAddr;
 use std::process::Output;
 
 use icmpkit_wire::Family;
-use icmpkit_wire::extension::{InterfaceInfo, InterfaceRole, MplsEntry, MplsStack, Object};
 use icmpkit_wire::ip::{ipv4, ipv6};
 
 use icmpkit_lab::output_text as text;
-use icmpkit_lab::{Chain, CraftedPath, Lab, Ns, Reject, extension_structure, lab_or_skip};
+use icmpkit_lab::sample::{IF_NAME, interface_address};
+use icmpkit_lab::{Chain, CraftedPath, Lab, Ns, Reject, lab_or_skip};
 
 mod common;
 use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
@@ -968,57 +968,6 @@ fn a_second_ctrl_c_leaves_without_waiting_for_names() {
     );
 }
 
-/// The label stack of [`interface_path`]'s first router.
-const LABELS: [MplsEntry; 2] = [
-    MplsEntry {
-        label: 16004,
-        tc: 0,
-        s: false,
-        ttl: 1,
-    },
-    MplsEntry {
-        label: 3,
-        tc: 5,
-        s: true,
-        ttl: 1,
-    },
-];
-/// Its incoming interface's name (12 bytes: a 16-byte name sub-object).
-const IF_NAME: &str = "ge-0/0/1.100";
-
-/// The address the first router gives its incoming interface
-/// (documentation addresses, only ever inside the packet).
-fn interface_address(family: Family) -> IpAddr {
-    match family {
-        Family::V4 => "192.0.2.33".parse().unwrap(),
-        Family::V6 => "2001:db8::33".parse().unwrap(),
-    }
-}
-
-/// A crafted path of two routers (the lab's [`CraftedPath`], errors built
-/// by icmpkit-wire): the first's time exceeded carries an MPLS label stack
-/// then RFC 5837 interface information for its incoming interface (ifIndex
-/// 7, an address of the probe's family, a name, MTU 1500); the second's
-/// carries nothing.
-fn interface_path(lab: &Lab) -> CraftedPath {
-    lab.crafted_path(2, |family, ttl| {
-        (ttl == 1).then(|| {
-            extension_structure(&[
-                Object::Mpls(MplsStack::from_entries(&LABELS)),
-                Object::InterfaceInfo(InterfaceInfo {
-                    role: InterfaceRole::IncomingInterface,
-                    if_index: Some(7),
-                    address: Some(interface_address(family)),
-                    name: Some(IF_NAME.as_bytes()),
-                    mtu: Some(1500),
-                }),
-            ])
-            .unwrap()
-        })
-    })
-    .expect("crafted path")
-}
-
 /// The captured ICMP/ICMPv6 time exceeded errors from `router`.
 fn time_exceeded_from(packets: &[Vec<u8>], router: IpAddr) -> Vec<Vec<u8>> {
     packets
@@ -1108,7 +1057,7 @@ fn tshark_extension_fields(name: &str, packets: &[Vec<u8>]) -> Vec<BTreeMap<Stri
 #[test]
 fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
     let lab = lab_or_skip!("interface_information_and_mpls_labels_in_json_and_hop_lines");
-    let path = interface_path(&lab);
+    let path = lab.sample_extensions_path().expect("crafted path");
     let client = path.client();
     for family in [Family::V4, Family::V6] {
         let target = CraftedPath::target(family).to_string();

@@ -76,7 +76,7 @@ impl Drop for Capture {
 
 /// `socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL))` with a short receive
 /// timeout and room for bursts.
-fn packet_socket() -> nix::Result<OwnedFd> {
+pub(crate) fn packet_socket() -> nix::Result<OwnedFd> {
     let socket = socket(
         AddressFamily::Packet,
         SockType::Datagram,

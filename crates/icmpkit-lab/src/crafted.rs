@@ -11,7 +11,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use icmpkit_wire::extension::{ErrorBody, Extensions, Object};
 use icmpkit_wire::ip::{ipv4, ipv6};
@@ -19,17 +18,13 @@ use icmpkit_wire::{Family, icmpv4, icmpv6};
 use nix::errno::Errno;
 use nix::sys::socket::{
     AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, SockaddrIn6, recv,
-    sendto, setsockopt, socket, sockopt,
+    sendto, socket,
 };
-use nix::sys::time::TimeVal;
 
+use crate::capture::packet_socket;
 use crate::error::{Error, Result};
 use crate::lab::Lab;
 use crate::ns::Ns;
-
-/// How long the responder waits for a packet before checking whether it
-/// was told to stop.
-const POLL: Duration = Duration::from_millis(20);
 
 /// What a crafted router's time exceeded carries after the quoted probe:
 /// called with the family and the router's TTL (1-based), it returns an
@@ -45,6 +40,61 @@ pub fn extension_structure(objects: &[Object<'_>]) -> icmpkit_wire::Result<Vec<u
     let mut bytes = vec![0; extensions.buffer_len()];
     extensions.emit(&mut bytes)?;
     Ok(bytes)
+}
+
+/// The extensions of [`Lab::sample_extensions_path`]'s first router: an
+/// MPLS label stack (RFC 4950) and its incoming interface (RFC 5837), one
+/// set of values for every test that checks them.
+pub mod sample {
+    use std::net::IpAddr;
+
+    use icmpkit_wire::Family;
+    use icmpkit_wire::extension::{InterfaceInfo, InterfaceRole, MplsEntry, MplsStack, Object};
+
+    /// The label stack, top first.
+    pub static LABELS: [MplsEntry; 2] = [
+        MplsEntry {
+            label: 16004,
+            tc: 0,
+            s: false,
+            ttl: 1,
+        },
+        MplsEntry {
+            label: 3,
+            tc: 5,
+            s: true,
+            ttl: 1,
+        },
+    ];
+    /// The incoming interface's ifIndex.
+    pub const IF_INDEX: u32 = 7;
+    /// Its name: 12 bytes, so its name sub-object is 16 (length byte,
+    /// name, 3 NULs of padding).
+    pub const IF_NAME: &str = "ge-0/0/1.100";
+    /// Its MTU.
+    pub const MTU: u32 = 1500;
+
+    /// Its address: documentation addresses, only ever inside the packet.
+    pub fn interface_address(family: Family) -> IpAddr {
+        match family {
+            Family::V4 => IpAddr::from([192, 0, 2, 33]),
+            Family::V6 => IpAddr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x33]),
+        }
+    }
+
+    /// The two objects, in the order the router sends them.
+    pub fn objects(family: Family) -> [Object<'static>; 2] {
+        [
+            Object::Mpls(MplsStack::from_entries(&LABELS)),
+            Object::InterfaceInfo(InterfaceInfo {
+                role: InterfaceRole::IncomingInterface,
+                if_index: Some(IF_INDEX),
+                address: Some(interface_address(family)),
+                name: Some(IF_NAME.as_bytes()),
+                mtu: Some(MTU),
+            }),
+        ]
+    }
 }
 
 /// `client — player`, dual-stack (`10.9.0.1/24`, `fd00:9::1/64` on the
@@ -129,6 +179,18 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// A [`CraftedPath`] of 2 routers whose first sends [`sample::objects`]
+    /// with its time exceeded errors; the second sends none.
+    pub fn sample_extensions_path(&self) -> Result<CraftedPath> {
+        self.crafted_path(2, |family, ttl| {
+            (ttl == 1)
+                .then(|| extension_structure(&sample::objects(family)).ok())
+                .flatten()
+        })
+    }
+}
+
 impl CraftedPath {
     /// The destination: `10.99.0.1` or `fd00:99::1`.
     pub fn target(family: Family) -> IpAddr {
@@ -185,14 +247,9 @@ struct Sockets {
 
 impl Sockets {
     fn open() -> nix::Result<Sockets> {
-        let listen = socket(
-            AddressFamily::Packet,
-            SockType::Datagram,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::EthAll,
-        )?;
-        let poll = TimeVal::new(0, POLL.as_micros() as i64);
-        setsockopt(&listen, sockopt::ReceiveTimeout, &poll)?;
+        // The capture's socket: every frame of the namespace, a short
+        // receive timeout to notice `stop`.
+        let listen = packet_socket()?;
         let raw = |family| {
             socket(
                 family,

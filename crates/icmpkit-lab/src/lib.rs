@@ -59,7 +59,7 @@ mod ns;
 mod topology;
 
 pub use capture::Capture;
-pub use crafted::{CraftedPath, ExtensionsOf, extension_structure};
+pub use crafted::{CraftedPath, ExtensionsOf, extension_structure, sample};
 pub use error::{Error, Result, Skip};
 pub use lab::{Lab, require_tool};
 pub use link::Link;

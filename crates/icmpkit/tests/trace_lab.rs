@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use icmpkit::socket::Privilege;
 use icmpkit::trace::{Extension, Hop, Plan, ProbeProtocol, TraceOptions, traceroute_blocking};
-use icmpkit::wire::extension::{InterfaceInfo, InterfaceRole, MplsEntry, MplsStack, Object};
+use icmpkit::wire::extension::{InterfaceRole, MplsEntry, MplsStack, Object};
 use icmpkit::wire::ip::{ipv4, ipv6};
 use icmpkit::wire::{Family, tcp};
+use icmpkit_lab::sample::{IF_NAME, LABELS, interface_address};
 use icmpkit_lab::{CraftedPath, Lab, Ns, extension_structure, lab_or_skip};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
@@ -579,60 +580,7 @@ fn mpls_labels_from_crafted_icmpv6_time_exceeded() {
     assert_mpls_labels("mpls_labels_from_crafted_icmpv6_time_exceeded", Family::V6);
 }
 
-/// The label stack the first router of [`interface_path`] reports.
-const LABELS: [MplsEntry; 2] = [
-    MplsEntry {
-        label: 16004,
-        tc: 0,
-        s: false,
-        ttl: 1,
-    },
-    MplsEntry {
-        label: 3,
-        tc: 5,
-        s: true,
-        ttl: 1,
-    },
-];
-
-/// The interface name of [`interface_path`]: 12 bytes, so its RFC 5837
-/// sub-object is 16 (length byte, name, 3 NULs of padding).
-const IF_NAME: &str = "ge-0/0/1.100";
-
-/// The address the first router of [`interface_path`] gives its incoming
-/// interface: documentation addresses, only ever inside the packet.
-fn interface_address(family: Family) -> IpAddr {
-    match family {
-        Family::V4 => Ipv4Addr::new(192, 0, 2, 33).into(),
-        Family::V6 => "2001:db8::33".parse::<Ipv6Addr>().unwrap().into(),
-    }
-}
-
-/// A crafted path of two routers: the first's time exceeded carries, in
-/// one extension structure, an MPLS label stack ([`LABELS`]) then an RFC
-/// 5837 interface information object for the incoming interface (ifIndex
-/// 7, an address of the probe's family, [`IF_NAME`], MTU 1500); the
-/// second's carries none.
-fn interface_path(lab: &Lab) -> CraftedPath {
-    lab.crafted_path(2, |family, ttl| {
-        (ttl == 1).then(|| {
-            extension_structure(&[
-                Object::Mpls(MplsStack::from_entries(&LABELS)),
-                Object::InterfaceInfo(InterfaceInfo {
-                    role: InterfaceRole::IncomingInterface,
-                    if_index: Some(7),
-                    address: Some(interface_address(family)),
-                    name: Some(IF_NAME.as_bytes()),
-                    mtu: Some(1500),
-                }),
-            ])
-            .unwrap()
-        })
-    })
-    .expect("crafted path")
-}
-
-/// The extension structure the first router of [`interface_path`] must
+/// The extension structure the first router of [`Lab::sample_extensions_path`] must
 /// send, written out from RFC 4884, RFC 4950 and RFC 5837 (not from the
 /// builder), checksum aside.
 fn interface_structure_by_hand(family: Family) -> Vec<u8> {
@@ -657,14 +605,14 @@ fn interface_structure_by_hand(family: Family) -> Vec<u8> {
     ext
 }
 
-/// Traces [`interface_path`] of `family` with a raw socket: the first
+/// Traces [`Lab::sample_extensions_path`] of `family` with a raw socket: the first
 /// hop's responder carries both objects with exactly the fields sent, in
 /// the order sent, shown as traceroute `-e` shows them; the bytes on the
 /// wire are those of [`interface_structure_by_hand`]; the second hop and
 /// the target carry none.
 fn assert_interface_information(test: &str, family: Family) {
     let lab = lab_or_skip!(test);
-    let path = interface_path(&lab);
+    let path = lab.sample_extensions_path().expect("crafted path");
     let target = CraftedPath::target(family);
     let _inside = path.client().enter().unwrap();
     let capture = path.client().capture().expect("capture");
