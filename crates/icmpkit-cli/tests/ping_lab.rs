@@ -7,7 +7,7 @@ use icmpkit_lab::output_text as text;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
 
 mod common;
-use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
+use common::{ICMPKIT, Running, chain_with_ping_sockets as chain, nft};
 
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
     common::icmpkit(ns, "ping", args)
@@ -582,44 +582,17 @@ fn deadline_preload_tos_and_interface() {
 /// replies.
 #[test]
 fn loopback_flood_ends_on_ctrl_c_and_zero_interval_gets_replies() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    use std::time::{Duration, Instant};
+    use nix::sys::signal::Signal;
+    use std::time::Duration;
     let lab = lab_or_skip!("loopback_flood_ends_on_ctrl_c_and_zero_interval_gets_replies");
     let ns = lab.namespace("lo").unwrap();
-    let mut child = ns
-        .command(ICMPKIT)
-        .args(["ping", "-f", "127.0.0.1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // `ip netns exec` execs the command: the child's pid is icmpkit's.
-    let pid = Pid::from_raw(child.id() as i32);
-    // Read the dots as they come: a full pipe would block the flood.
-    let reader = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().unwrap()));
-    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let mut flood = Running::start(&ns, "ping", &["-f", "127.0.0.1"]);
     std::thread::sleep(Duration::from_millis(500));
-    kill(pid, Signal::SIGINT).unwrap();
-    let interrupted = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if interrupted.elapsed() > Duration::from_secs(5) {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            panic!("the flood ignored SIGINT for 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let ended_after = interrupted.elapsed();
-    let status = child.wait().unwrap();
-    let out = stdout.join().unwrap() + &stderr.join().unwrap();
+    flood.signal(Signal::SIGINT);
+    let ended_after =
+        flood.wait_within(Duration::from_secs(5), Duration::from_millis(20), "SIGINT");
+    let (status, stdout, stderr) = flood.finish();
+    let out = stdout + &stderr;
     assert!(
         ended_after < Duration::from_millis(1500),
         "ended {ended_after:?} after SIGINT"
@@ -685,34 +658,14 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 /// until it exits (the last reading within 20 ms of its end; the peak only
 /// grows): (peak KiB, output).
 fn ping_with_peak_rss(ns: &Ns, args: &[&str]) -> (u64, String) {
-    use std::io::Read;
-    use std::process::Stdio;
-    let mut child = ns
-        .command(ICMPKIT)
-        .arg("ping")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    // Read the output as it comes: a full pipe would block the flood.
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().unwrap()));
-    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let mut ping = Running::start(ns, "ping", args);
     let mut peak = 0;
-    while child.try_wait().unwrap().is_none() {
-        peak = peak.max(peak_rss_kib(pid).unwrap_or(0));
+    while ping.is_running() {
+        peak = peak.max(peak_rss_kib(ping.pid()).unwrap_or(0));
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let out = stdout.join().unwrap() + &stderr.join().unwrap();
-    (peak, out)
+    let (_, stdout, stderr) = ping.finish();
+    (peak, stdout + &stderr)
 }
 
 /// An endless flood runs in constant memory, as iputils' does: no list of

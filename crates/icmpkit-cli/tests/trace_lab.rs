@@ -16,7 +16,7 @@ use icmpkit_lab::sample::{IF_NAME, interface_address};
 use icmpkit_lab::{Chain, CraftedPath, Lab, Ns, Reject, lab_or_skip};
 
 mod common;
-use common::{ICMPKIT, chain_with_ping_sockets as chain, nft};
+use common::{ICMPKIT, Running, chain_with_ping_sockets as chain, nft};
 
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
     common::icmpkit(ns, "trace", args)
@@ -836,9 +836,7 @@ struct Interrupted {
 /// a socket held here that reads the queries and never answers. Once the
 /// query about r2 comes (hop 2 is being named), sends `sigints` SIGINTs.
 fn interrupted_while_naming_hop_2(lab: &Lab, c: &Chain, sigints: usize) -> Interrupted {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    use std::io::Read;
+    use nix::sys::signal::Signal;
     use std::time::{Duration, Instant};
     let (r1, r2) = (c.router_v4(1).unwrap(), c.router_v4(2).unwrap());
     lab.etc_file(
@@ -853,25 +851,8 @@ fn interrupted_while_naming_hop_2(lab: &Lab, c: &Chain, sigints: usize) -> Inter
         let _inside = c.client().enter().expect("enter");
         std::net::UdpSocket::bind("127.0.0.1:53").expect("silent name server")
     };
-    let mut child = c
-        .client()
-        .command(ICMPKIT)
-        .args(["trace", "-q", "1", "-w", "1", &c.server_v4().to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // `ip netns exec` execs the command: the child's pid is icmpkit's.
-    let pid = Pid::from_raw(child.id() as i32);
-    let reader = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = pipe.read_to_string(&mut text);
-            text
-        })
-    };
-    let stdout = reader(Box::new(child.stdout.take().unwrap()));
-    let stderr = reader(Box::new(child.stderr.take().unwrap()));
+    let server = c.server_v4().to_string();
+    let mut trace = Running::start(c.client(), "trace", &["-q", "1", "-w", "1", &server]);
     let [a, b, c3, d] = r2.octets();
     let r2_query = dns_name(&format!("{d}.{c3}.{b}.{a}.in-addr.arpa"));
     silent
@@ -885,34 +866,21 @@ fn interrupted_while_naming_hop_2(lab: &Lab, c: &Chain, sigints: usize) -> Inter
         {
             break;
         }
-        if started.elapsed() > Duration::from_secs(10) || child.try_wait().unwrap().is_some() {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            panic!(
-                "no query about r2 came:\n{}{}",
-                stdout.join().unwrap(),
-                stderr.join().unwrap()
-            );
+        if started.elapsed() > Duration::from_secs(10) || !trace.is_running() {
+            panic!("no query about r2 came:\n{}", trace.kill());
         }
     }
     for _ in 0..sigints {
-        kill(pid, Signal::SIGINT).unwrap();
+        trace.signal(Signal::SIGINT);
         // Each signal seen on its own (two pending ones would be one).
         std::thread::sleep(Duration::from_millis(20));
     }
-    let interrupted = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if interrupted.elapsed() > Duration::from_secs(5) {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = child.wait();
-            panic!("the trace ignored SIGINT for 5 s");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let ended_after = trace.wait_within(Duration::from_secs(5), Duration::from_millis(5), "SIGINT");
+    let (_, stdout, stderr) = trace.finish();
     Interrupted {
-        ended_after: interrupted.elapsed(),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
+        ended_after,
+        stdout,
+        stderr,
     }
 }
 

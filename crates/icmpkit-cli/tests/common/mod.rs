@@ -146,3 +146,97 @@ pub fn echo_request_tos(packets: &[Vec<u8>]) -> Vec<u8> {
         })
         .collect()
 }
+
+/// `icmpkit <command> <args>` started in a namespace, its stdout and
+/// stderr read by threads as they come (a full pipe would block it), for
+/// tests that signal it or watch it while it runs.
+pub struct Running {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<String>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Running {
+    /// Starts `icmpkit <command> <args>` inside `ns`.
+    pub fn start(ns: &Ns, command: &str, args: &[&str]) -> Running {
+        use std::process::Stdio;
+        let mut child = ns
+            .command(ICMPKIT)
+            .arg(command)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("start icmpkit {command}: {e}"));
+        let stdout = read_all(child.stdout.take().expect("piped stdout"));
+        let stderr = read_all(child.stderr.take().expect("piped stderr"));
+        Running {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Its pid: `ip netns exec` execs the command, so it is icmpkit's
+    /// once started.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends it `signal`.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.pid() as i32);
+        nix::sys::signal::kill(pid, signal).expect("signal icmpkit");
+    }
+
+    /// Whether it still runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("poll icmpkit").is_none()
+    }
+
+    /// Waits for its end, polling every `poll`; beyond `limit` it is killed
+    /// and the test fails saying `what` did not end it. Returns how long
+    /// it took.
+    pub fn wait_within(
+        &mut self,
+        limit: std::time::Duration,
+        poll: std::time::Duration,
+        what: &str,
+    ) -> std::time::Duration {
+        let start = std::time::Instant::now();
+        while self.is_running() {
+            if start.elapsed() > limit {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("icmpkit still ran {limit:?} after {what}");
+            }
+            std::thread::sleep(poll);
+        }
+        start.elapsed()
+    }
+
+    /// Kills it (if it still runs) and returns what it printed, stdout
+    /// then stderr: for a failure message.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let (_, stdout, stderr) = self.finish();
+        stdout + &stderr
+    }
+
+    /// Waits for its end: exit status, stdout, stderr.
+    pub fn finish(mut self) -> (std::process::ExitStatus, String, String) {
+        let status = self.child.wait().expect("wait for icmpkit");
+        let stdout = self.stdout.join().expect("stdout reader");
+        let stderr = self.stderr.join().expect("stderr reader");
+        (status, stdout, stderr)
+    }
+}
+
+/// Reads `pipe` to its end on a thread (invalid UTF-8 replaced).
+fn read_all(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
