@@ -11,6 +11,8 @@ mod blocking;
 mod error;
 pub use error::{Error, PermissionHint, Result};
 pub mod craft;
+mod driver;
+pub use driver::{StopHandle, TransportCounters};
 pub mod engine;
 mod icmp_error;
 pub use icmp_error::{IcmpError, IcmpErrorKind};

@@ -68,6 +68,38 @@ impl Timestamp {
     }
 }
 
+/// A moment on the monotonic clock by which something is due: what the
+/// protocols' `poll_timeout` returns (a typed time, not bare nanoseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Deadline(u64);
+
+impl Deadline {
+    /// The deadline at `monotonic_ns` (CLOCK_MONOTONIC nanoseconds).
+    pub fn from_monotonic_ns(monotonic_ns: u64) -> Deadline {
+        Deadline(monotonic_ns)
+    }
+
+    /// `d` after `at`.
+    pub fn after(at: Timestamp, d: Duration) -> Deadline {
+        Deadline(at.after(d).monotonic_ns)
+    }
+
+    /// CLOCK_MONOTONIC nanoseconds.
+    pub fn monotonic_ns(self) -> u64 {
+        self.0
+    }
+
+    /// True once `now` is at or past it.
+    pub fn is_reached(self, now: Timestamp) -> bool {
+        now.monotonic_ns >= self.0
+    }
+
+    /// How long from `now` until it (zero if reached).
+    pub fn saturating_since(self, now: Timestamp) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(now.monotonic_ns))
+    }
+}
+
 fn read(clock: nix::time::ClockId) -> u64 {
     // clock_gettime cannot fail for these two clocks on Linux.
     let ts = nix::time::clock_gettime(clock).unwrap_or(nix::sys::time::TimeSpec::new(0, 0));

@@ -2,6 +2,7 @@
 //! and timed, iputils' statistics.
 
 mod driver;
+mod protocol;
 mod report;
 mod requests;
 pub mod session;

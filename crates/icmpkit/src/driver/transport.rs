@@ -1,0 +1,124 @@
+//! What the driver needs of a command's sockets, and the ICMP socket's
+//! implementation of it.
+
+use std::future::Future;
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::socket::{AsyncIcmpSocket, QueuedError, Readiness, Received, SendTime};
+
+use super::{BoxFuture, Transmit};
+
+/// The socket set a command probes through. Every call is non-blocking:
+/// "nothing now" is `WouldBlock` (or `Ok(None)` for the error queue).
+pub(crate) trait Transport {
+    /// Sends one message; `WouldBlock` when the send buffer is full.
+    fn send(&self, transmit: &Transmit) -> io::Result<SendTime>;
+
+    /// Receives one packet into `buf`.
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Received>;
+
+    /// Takes one error-queue entry, its quote written into `buf`.
+    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>>;
+
+    /// Waits until a packet or an error-queue entry may be waiting. The
+    /// readiness stays set until [`Transport::clear_ready`].
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>>;
+
+    /// Forgets the readiness seen so far: the next [`Transport::wait_ready`]
+    /// waits for a new edge. Called only after reads saw `WouldBlock`.
+    fn clear_ready(&self);
+
+    /// Waits until the send buffer has room.
+    fn wait_writable(&self) -> BoxFuture<io::Result<()>>;
+}
+
+/// One ICMP socket (ping, sweep's receive side, craft).
+#[derive(Debug, Clone)]
+pub(crate) struct IcmpTransport {
+    socket: Arc<AsyncIcmpSocket>,
+}
+
+impl IcmpTransport {
+    pub fn new(socket: AsyncIcmpSocket) -> Self {
+        IcmpTransport {
+            socket: Arc::new(socket),
+        }
+    }
+
+    /// The socket, for its getters.
+    pub fn socket(&self) -> &AsyncIcmpSocket {
+        &self.socket
+    }
+}
+
+impl Transport for IcmpTransport {
+    fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
+        let Some(destination) = transmit.destination else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no destination for the message",
+            ));
+        };
+        self.socket
+            .get_ref()
+            .send_to_scoped(&transmit.message, destination, transmit.scope_id)
+    }
+
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        self.socket.get_ref().recv(buf)
+    }
+
+    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
+        self.socket.get_ref().recv_error(buf)
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        let socket = Arc::clone(&self.socket);
+        Box::pin(async move {
+            // The guard is dropped without clearing: the driver clears
+            // only after it read to `WouldBlock`.
+            let ready = socket.ready().await?.ready();
+            Ok(Readiness {
+                readable: ready.is_readable(),
+                error: ready.is_error(),
+            })
+        })
+    }
+
+    fn clear_ready(&self) {
+        // The readiness is still set (nothing cleared it since the wait
+        // that saw it), so this poll is ready at once.
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = std::pin::pin!(self.socket.ready());
+        if let Poll::Ready(Ok(mut guard)) = ready.poll(&mut cx) {
+            guard.clear_ready();
+        }
+    }
+
+    fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
+        let socket = Arc::clone(&self.socket);
+        Box::pin(async move {
+            loop {
+                let mut guard = socket.writable().await?;
+                if has_send_room(socket.get_ref())? {
+                    return Ok(());
+                }
+                // The send that failed proved the readiness stale.
+                guard.clear_ready();
+            }
+        })
+    }
+}
+
+/// True if a send would not block now (`POLLOUT`).
+fn has_send_room(socket: &impl AsFd) -> io::Result<bool> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
+    poll(&mut fds, PollTimeout::ZERO)?;
+    Ok(fds[0]
+        .revents()
+        .is_some_and(|r| r.contains(PollFlags::POLLOUT)))
+}
