@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 pub use args::ListenArgs;
 
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 use filter::Filter;
 use sink::Sink;
@@ -156,7 +157,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
                 Family::V6 => "icmpv6",
             })
             .collect();
-        eprintln!(
+        errln!(
             "listening on {} ({})",
             args.interface.as_deref().unwrap_or("all interfaces"),
             names.join(", ")
@@ -188,7 +189,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         .into_inner()
         .map_err(|_| "output lock poisoned".to_string())?;
     if !args.quiet {
-        eprint!("{}", report(&state, &drops));
+        errln!("{}", report(&state, &drops).trim_end());
     }
     let write_error = state.error;
     state

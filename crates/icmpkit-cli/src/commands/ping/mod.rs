@@ -15,6 +15,7 @@ pub use args::PingArgs;
 
 use crate::exit;
 use crate::flags::{self, seconds};
+use crate::output::errln;
 
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -193,7 +194,7 @@ async fn one_target(
     opts: PingOptions,
 ) -> PingReport {
     let target = pinger.target().clone();
-    let mut out = std::io::stdout();
+    let mut out = crate::output::stdout();
     if style.json {
         print_json(&serde_json::json!({
             "event": "start", "target": target.name, "address": target.address,
@@ -213,7 +214,7 @@ async fn one_target(
             _ = stop.changed() => { pinger.stop(); continue; }
             _ = quit.recv() => {
                 let r = pinger.report();
-                eprintln!("{}", human::interim(&r, pinger.session().stats().ewma()));
+                errln!("{}", human::interim(&r, pinger.session().stats().ewma()));
                 continue;
             }
         };
@@ -260,7 +261,7 @@ async fn one_target(
 
 fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {
     let target = pinger.target();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let prefix = if style.timestamps {
         format!("[{:.6}] ", unix_now())
     } else {
@@ -329,19 +330,19 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 return;
             }
             match mtu {
-                Some(mtu) => eprintln!("icmpkit: local error: {message}, mtu={mtu}"),
-                None => eprintln!("icmpkit: local error: {message}"),
+                Some(mtu) => errln!("icmpkit: local error: {message}, mtu={mtu}"),
+                None => errln!("icmpkit: local error: {message}"),
             }
         }
         PingEvent::SendError { message, .. } => {
-            eprintln!("icmpkit: sendmsg: {message}");
+            errln!("icmpkit: sendmsg: {message}");
         }
         PingEvent::Timeout { .. } => {}
     }
 }
 
 fn print_json(v: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let _ = serde_json::to_writer(&mut out, v);
     let _ = out.write_all(b"\n");
 }

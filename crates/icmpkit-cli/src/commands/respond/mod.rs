@@ -16,6 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 pub use args::RespondArgs;
 
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 
 /// Runs the command; returns the exit code.
@@ -110,7 +111,7 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
             break;
         }
     }
-    eprintln!(
+    errln!(
         "icmpkit respond: {} answered, {} dropped, {} failed{}",
         totals.answered,
         totals.dropped,
@@ -143,7 +144,7 @@ fn announce(server: &Server, config: &RespondConfig) {
             Family::V6 => "IPv6",
         })
         .collect();
-    eprintln!(
+    errln!(
         "icmpkit respond: answering {} on {} (delay {:?}, jitter {:?}, loss {}%)",
         what.join(", "),
         names.join(" and "),
@@ -155,7 +156,7 @@ fn announce(server: &Server, config: &RespondConfig) {
         for family in families {
             if kernel_answers_echo(family) == Some(true) {
                 let sysctl = kernel_echo_sysctl(family);
-                eprintln!(
+                errln!(
                     "icmpkit respond: warning: the kernel answers {} echo requests too ({sysctl} = 0), \
                      so each request gets two replies; turn it off with: sysctl -w {sysctl}=1",
                     if family == Family::V4 { "IPv4" } else { "IPv6" }
@@ -164,7 +165,7 @@ fn announce(server: &Server, config: &RespondConfig) {
         }
     }
     if config.timestamp && families_has_v4(server) {
-        eprintln!(
+        errln!(
             "icmpkit respond: note: Linux answers ICMPv4 timestamp requests itself as well \
              (no sysctl turns that off; filter them, e.g. with nft, to leave them to us)"
         );
@@ -177,7 +178,7 @@ fn families_has_v4(server: &Server) -> bool {
 
 /// One request: its line, then what was done.
 fn log(event: &RespondEvent, style: Style) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let meta = Meta {
         time: Some(event.time),
         src: Some(event.from),

@@ -17,6 +17,7 @@ pub use args::SweepArgs;
 
 use crate::exit;
 use crate::flags;
+use crate::output::errln;
 use output::{Format, Output};
 use progress::Progress;
 
@@ -25,7 +26,7 @@ pub fn run(args: SweepArgs) -> i32 {
     let (specs, options) = match plan(&args) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
+            errln!("icmpkit sweep: {e}");
             return exit::BAD_ARGS;
         }
     };
@@ -43,7 +44,7 @@ pub fn run(args: SweepArgs) -> i32 {
 
 /// An empty target set: fping exits 1 then (silently); say why.
 fn nothing_to_probe(why: &str) -> i32 {
-    eprintln!("icmpkit sweep: no targets to probe: {why}");
+    errln!("icmpkit sweep: no targets to probe: {why}");
     exit::NO_REPLY
 }
 
@@ -55,16 +56,16 @@ async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(Target
         match targets::resolve_targets(specs, &options.exclude, options.family).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("icmpkit sweep: {e}");
+                errln!("icmpkit sweep: {e}");
                 return Err(code_of(&e));
             }
         };
     for e in &name_errors {
-        eprintln!("{}: {}", e.target, e.error);
+        errln!("{}: {}", e.target, e.error);
     }
     if set.is_empty() && !name_errors.is_empty() {
         // fping: 2 when names did not resolve, whatever else.
-        eprintln!("icmpkit sweep: no targets to probe: no name resolved");
+        errln!("icmpkit sweep: no targets to probe: no name resolved");
         return Err(exit::ERROR);
     }
     if set.is_empty() {
@@ -198,7 +199,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
+            errln!("icmpkit sweep: {e}");
             return code_of(&e);
         }
     };

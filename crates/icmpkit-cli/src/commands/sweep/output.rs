@@ -2,7 +2,10 @@
 //! ICMP errors, per-probe lines, statistics and the summary on stderr
 //! (fping prints its statistics there too).
 
-use std::io::{BufWriter, IsTerminal, Stdout, Write};
+use crate::output::errln;
+use std::io::{BufWriter, Stdout, Write};
+
+use crate::output::Guarded;
 use std::time::Duration;
 
 use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary};
@@ -35,7 +38,7 @@ pub struct Output {
     quiet: bool,
     count: u32,
     list_rtts: bool,
-    out: BufWriter<Stdout>,
+    out: BufWriter<Guarded<Stdout>>,
     flush_each: bool,
     /// With several probes per target, results are printed at the end in
     /// input order (as fping does).
@@ -88,8 +91,8 @@ impl Output {
             quiet: args.quiet,
             count,
             list_rtts: args.vcount.is_some(),
-            out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
-            flush_each: std::io::stdout().is_terminal(),
+            out: BufWriter::with_capacity(1 << 16, crate::output::stdout()),
+            flush_each: crate::output::stdout_is_terminal(),
             held: Vec::new(),
         };
         if format == Format::Csv {
@@ -109,7 +112,7 @@ impl Output {
             SweepEvent::Error { address, error, .. }
                 if !self.quiet && self.format == Format::Text =>
             {
-                eprintln!(
+                errln!(
                     "{} from {} for ICMP Echo sent to {address}",
                     error_text(error),
                     error.from
@@ -131,12 +134,12 @@ impl Output {
                     String::new()
                 };
                 if *late {
-                    eprintln!(
+                    errln!(
                         "{address} : late reply{from_note} to probe [{probe}], {} ms (after the timeout)",
                         ms(*rtt)
                     );
                 } else if *duplicate {
-                    eprintln!(
+                    errln!(
                         "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
                         ms(*rtt)
                     );
@@ -224,12 +227,12 @@ impl Output {
                 .iter()
                 .map(|d| d.map(ms).unwrap_or_else(|| "-".into()))
                 .collect();
-            eprintln!("{} : {}", r.target, rtts.join(" "));
+            errln!("{} : {}", r.target, rtts.join(" "));
             return;
         }
         let loss = (r.packet_loss * 100.0).round();
         match (r.min_rtt, r.avg_rtt, r.max_rtt) {
-            (Some(min), Some(avg), Some(max)) => eprintln!(
+            (Some(min), Some(avg), Some(max)) => errln!(
                 "{} : xmt/rcv/%loss = {}/{}/{loss}%, min/avg/max = {}/{}/{}",
                 r.target,
                 r.packets_sent,
@@ -238,9 +241,11 @@ impl Output {
                 ms(avg),
                 ms(max)
             ),
-            _ => eprintln!(
+            _ => errln!(
                 "{} : xmt/rcv/%loss = {}/{}/{loss}%",
-                r.target, r.packets_sent, r.packets_received
+                r.target,
+                r.packets_sent,
+                r.packets_received
             ),
         }
     }
@@ -276,7 +281,7 @@ impl Output {
         }
         if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
-            eprintln!(
+            errln!(
                 "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes, {} replies \
                  ({} late, {} duplicate, {} rejected) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
                 summary.targets,

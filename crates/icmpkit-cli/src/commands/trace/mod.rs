@@ -14,6 +14,7 @@ pub use args::TraceArgs;
 
 use crate::exit;
 use crate::flags::{self, seconds};
+use crate::output::errln;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: TraceArgs) -> i32 {
@@ -81,7 +82,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout_locked();
     let streaming = !(args.json || args.csv || args.report);
     if streaming {
         let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
@@ -144,7 +145,7 @@ fn report_send_errors(hops: &[Hop]) -> i32 {
         return exit::OK;
     };
     let count = 1 + failed.count();
-    eprintln!("icmpkit: {count} of {total} probes could not be sent: {first}");
+    errln!("icmpkit: {count} of {total} probes could not be sent: {first}");
     if count == total {
         exit::ERROR
     } else {
