@@ -283,6 +283,15 @@ impl Sweeper {
         self.stop_senders();
     }
 
+    /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
+    /// still gives out what was learnt: with `count > 1` a
+    /// [`SweepEvent::Host`] for every target with the probes sent to it so
+    /// far (see [`Session::cut_short`]), then `None`.
+    pub fn finish_early(&mut self) {
+        self.stop_senders();
+        self.shared.session().cut_short(Timestamp::now());
+    }
+
     fn stop_senders(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
         for s in &mut self.senders {

@@ -223,6 +223,9 @@ pub struct Session {
     started: Option<Timestamp>,
     last_send: Option<Timestamp>,
     ended_at: Option<Timestamp>,
+    /// Set by [`Session::cut_short`]: the wave it was in and how far that
+    /// wave had got (targets before `next_k` had its probe).
+    cut: Option<(u32, u64)>,
 }
 
 fn slot(family: Family) -> usize {
@@ -290,6 +293,7 @@ impl Session {
             started: None,
             last_send: None,
             ended_at: None,
+            cut: None,
             targets: Arc::new(targets),
             schedule,
         })
@@ -443,7 +447,7 @@ impl Session {
         for k in k..end {
             let index = self.order.at(self.shard.position(k));
             let stats = self.hosts.remove(&index).unwrap_or_default();
-            let result = self.result_from_stats(index, stats);
+            let result = self.result_from_stats(index, stats, self.probes_sent_to(k));
             self.emit_host(result);
         }
         self.finalize_k = Some(end);
@@ -499,6 +503,11 @@ impl Session {
 
     /// Records that `probes` left at `at` (the time in their stamps).
     pub fn on_sent(&mut self, probes: &[Probe], at: Timestamp) {
+        if self.cut.is_some() {
+            // A sender thread's batch that left after the cut: not awaited.
+            self.summary.probes_sent += probes.len() as u64;
+            return;
+        }
         self.started.get_or_insert(at);
         self.last_send = Some(at);
         for p in probes {
@@ -523,6 +532,10 @@ impl Session {
 
     /// Records that the kernel refused `probe` at `at`.
     pub fn on_send_error(&mut self, probe: &Probe, at: Timestamp, message: &str) {
+        if self.cut.is_some() {
+            self.summary.send_errors += 1;
+            return;
+        }
         self.started.get_or_insert(at);
         self.summary.send_errors += 1;
         let (n, attempt) = self.split(probe.sequence);
@@ -540,9 +553,44 @@ impl Session {
         }
     }
 
+    /// Stops the sweep at `now` (Ctrl-C): nothing more is sent or awaited.
+    /// With `count > 1` every target still gets its result, counting the
+    /// probes sent to it so far (one still awaited counts as lost), as
+    /// fping prints its statistics on SIGINT; with `count == 1`, targets
+    /// not finished get none.
+    pub fn cut_short(&mut self, now: Timestamp) {
+        if self.cut.is_some() || self.finalize_k.is_some() {
+            return;
+        }
+        self.cut = Some((self.wave, self.next_k));
+        self.ended_at.get_or_insert(now);
+        self.resend.clear();
+        self.retries.clear();
+        self.pending.iter_mut().for_each(VecDeque::clear);
+        self.in_flight = 0;
+        self.next_k = self.shard_len;
+        self.wave = self.schedule.count - 1;
+        self.wave_start_ns = None;
+        if self.schedule.count == 1 {
+            self.finalize_k = Some(self.shard_len);
+        }
+    }
+
+    /// Probes sent to the target at shard position `k` (all of them unless
+    /// the sweep was cut short).
+    fn probes_sent_to(&self, k: u64) -> u64 {
+        match self.cut {
+            Some((wave, next_k)) => u64::from(wave) + u64::from(k < next_k),
+            None => u64::from(self.schedule.count),
+        }
+    }
+
     /// Takes an echo reply of `family` received at `now`; rejects (and
     /// counts) those whose cookie does not check out.
     pub fn on_reply(&mut self, family: Family, reply: &EchoReply<'_>, now: Timestamp) {
+        if self.cut.is_some() {
+            return; // the results are being given out
+        }
         if reply.id != self.id(family) {
             return; // another program's echo traffic (raw sockets see all)
         }
@@ -639,6 +687,9 @@ impl Session {
         quoted_destination: Option<IpAddr>,
         error: IcmpError,
     ) {
+        if self.cut.is_some() {
+            return; // the results are being given out
+        }
         let Some(request) = parse_own_request(family, quoted_icmp) else {
             return;
         };
@@ -766,13 +817,16 @@ impl Session {
         }
     }
 
-    fn result_from_stats(&self, index: u64, h: HostStats) -> HostResult {
-        let count = u64::from(self.schedule.count);
-        let mut r = self.result_skeleton(index, count);
+    fn result_from_stats(&self, index: u64, h: HostStats, sent: u64) -> HostResult {
+        let mut r = self.result_skeleton(index, sent);
         let received = h.stats.count();
         let report = &mut r.report;
         report.packets_received = received;
-        report.packet_loss = (count - received.min(count)) as f64 / count as f64;
+        report.packet_loss = if sent == 0 {
+            0.0
+        } else {
+            (sent - received.min(sent)) as f64 / sent as f64
+        };
         report.rtts = h.rtts;
         report.min_rtt = h.stats.min();
         report.avg_rtt = h.stats.avg();
@@ -789,6 +843,8 @@ impl Session {
         if !h.probe_rtts.is_empty() {
             r.probe_rtts = h.probe_rtts;
         }
+        // Cut short: one slot per probe sent, none for those never sent.
+        r.probe_rtts.truncate(sent as usize);
         r
     }
 

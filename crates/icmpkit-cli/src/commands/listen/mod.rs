@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use icmpkit::listen::{Heard, ListenOptions, Listener};
 use icmpkit::wire::{Family, icmpv4, icmpv6};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
 pub use args::ListenArgs;
@@ -26,6 +25,7 @@ pub use args::ListenArgs;
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::signals::Signals;
 use filter::Filter;
 use sink::Sink;
 
@@ -252,7 +252,7 @@ fn wait_for_end(duration: Option<Duration>, done: &Notify) -> Result<(), String>
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut signals = Signals::install(false);
         let deadline = async {
             match duration {
                 Some(d) => tokio::time::sleep(d).await,
@@ -260,12 +260,12 @@ fn wait_for_end(duration: Option<Duration>, done: &Notify) -> Result<(), String>
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = signals.stop() => {}
+            _ = crate::output::exit_when_stdout_closes() => {}
             _ = deadline => {}
             _ = done.notified() => {}
         }
-        Ok(())
+        Ok::<(), String>(())
     })
 }
 

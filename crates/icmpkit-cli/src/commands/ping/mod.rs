@@ -9,13 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
 use icmpkit::resolve::resolve;
 use icmpkit::socket::PmtuDisc;
-use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::PingArgs;
 
 use crate::exit;
 use crate::flags::{self, seconds};
 use crate::output::errln;
+use crate::signals::{Request, Signals};
 
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -111,6 +111,7 @@ struct Style {
 }
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
+    let signals = Signals::install(true);
     let style = Style {
         json: args.json,
         quiet: args.quiet,
@@ -138,7 +139,7 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
-    tokio::spawn(signals(stop_tx, quit_tx.clone()));
+    tokio::spawn(relay_signals(signals, stop_tx, quit_tx.clone()));
     let mut tasks = Vec::new();
     for pinger in pingers {
         let stop = stop_rx.clone();
@@ -166,21 +167,21 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     code
 }
 
-/// Ctrl-C stops every ping (statistics follow); SIGQUIT asks for interim
-/// statistics.
-async fn signals(stop: tokio::sync::watch::Sender<bool>, quit: tokio::sync::broadcast::Sender<()>) {
-    let (Ok(mut int), Ok(mut term), Ok(mut sigquit)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::quit()),
-    ) else {
-        return;
-    };
+/// Hands the signals to every target's task: Ctrl-C/SIGTERM stop every
+/// ping (statistics follow); SIGQUIT asks for interim statistics.
+async fn relay_signals(
+    mut signals: Signals,
+    stop: tokio::sync::watch::Sender<bool>,
+    quit: tokio::sync::broadcast::Sender<()>,
+) {
     loop {
-        tokio::select! {
-            _ = int.recv() => { let _ = stop.send(true); }
-            _ = term.recv() => { let _ = stop.send(true); }
-            _ = sigquit.recv() => { let _ = quit.send(()); }
+        match signals.next().await {
+            Request::Stop => {
+                let _ = stop.send(true);
+            }
+            Request::Interim => {
+                let _ = quit.send(());
+            }
         }
     }
 }

@@ -11,13 +11,13 @@ use icmpkit::respond::{
     kernel_echo_sysctl,
 };
 use icmpkit::wire::Family;
-use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::RespondArgs;
 
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::signals::Signals;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: RespondArgs) -> i32 {
@@ -82,7 +82,8 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
     announce(&server, &opts.config);
     let style = Style::from_flags(args.json, args.verbose);
     let deadline = args.deadline.map(Duration::from_secs_f64);
-    let stop = stop_signal();
+    let mut signals = Signals::install(false);
+    let stop = signals.stop();
     tokio::pin!(stop);
     let until = async {
         match deadline {
@@ -240,18 +241,4 @@ fn ms(d: Duration) -> f64 {
 fn json_line(out: &mut impl Write, v: serde_json::Value) {
     let _ = serde_json::to_writer(&mut *out, &v);
     let _ = out.write_all(b"\n");
-}
-
-/// Resolves on Ctrl-C or SIGTERM (then the summary is printed).
-async fn stop_signal() {
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
 }

@@ -18,6 +18,7 @@ pub use args::SweepArgs;
 use crate::exit;
 use crate::flags;
 use crate::output::errln;
+use crate::signals::Signals;
 use output::{Format, Output};
 use progress::Progress;
 
@@ -191,7 +192,13 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     Ok((specs, options))
 }
 
+/// How long printed lines may wait in the output buffer: a reader such as
+/// `head` or `grep -m1` sees them live, and a sweep over a pipe whose
+/// reader left ends soon (output.rs).
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
+    let mut signals = Signals::install(false);
     let (set, names_failed) = match resolve(&specs, &options).await {
         Ok(r) => r,
         Err(code) => return code,
@@ -213,19 +220,23 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let count = options.schedule.count;
     let mut out = Output::new(format, &args, count);
     let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
-    let mut interrupted = false;
-    // One listener for the whole run (not one per event).
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let mut stopping = false;
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let ctrl_c = async {
-            match sigint.as_mut() {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
         let event = tokio::select! {
             e = sweeper.next_event() => e,
-            _ = ctrl_c => { interrupted = true; None }
+            // Ctrl-C or SIGTERM: stop probing; with -c/-C every target's
+            // statistics so far still come out (fping), then the summary.
+            _ = signals.stop(), if !stopping => {
+                stopping = true;
+                sweeper.finish_early();
+                continue;
+            }
+            _ = flush.tick() => {
+                out.flush();
+                continue;
+            }
         };
         let Some(event) = event else { break };
         if let SweepEvent::Host(_) = &event {
@@ -236,10 +247,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     progress.finish();
     let summary = sweeper.summary();
     out.finish(&summary, sweeper.seed());
-    if interrupted {
-        // Targets not finished were not reported: not all alive.
-        return exit::NO_REPLY;
-    }
+    // Interrupted, targets not finished are not alive: exit 1.
     if names_failed {
         exit::ERROR
     } else if summary.alive < summary.targets {

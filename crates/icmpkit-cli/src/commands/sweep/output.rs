@@ -156,6 +156,11 @@ impl Output {
         }
     }
 
+    /// Pushes the lines printed so far out.
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+
     fn maybe_flush(&mut self) {
         if self.flush_each {
             let _ = self.out.flush();

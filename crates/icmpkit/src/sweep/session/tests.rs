@@ -458,3 +458,70 @@ fn oversized_batches_and_times_are_refused_by_name() {
     };
     assert!(largest.validate().is_ok());
 }
+
+/// Steps a finishing session until it is done; returns its host results.
+fn finish(s: &mut Session, t: Timestamp) -> Vec<HostResult> {
+    let mut results = Vec::new();
+    for _ in 0..100 {
+        let next = s.next_batch(t, &mut Vec::new());
+        results.extend(hosts(&events(s)).into_iter().cloned());
+        if next == Next::Done {
+            return results;
+        }
+    }
+    panic!("the session never finished");
+}
+
+#[test]
+fn cut_short_waves_give_every_target_its_probes_so_far() {
+    // Three targets, 3 probes each, one probe per batch; cut after the
+    // whole first wave and one probe of the second.
+    let schedule = Schedule {
+        batch: 1,
+        ..fast(3, 0)
+    };
+    let mut s = session(&["192.0.2.1", "192.0.2.2", "192.0.2.3"], schedule);
+    let wave0 = send(&mut s, at(0));
+    assert_eq!(wave0.len(), 3);
+    for p in wave0.iter().filter(|p| p.index != 2) {
+        let data = payload(&s, p, at(0));
+        reply(&mut s, p, at(4), &data);
+    }
+    s.expire(at(100));
+    let mut batch = Vec::new();
+    assert_eq!(s.next_batch(at(300), &mut batch), Next::Send);
+    s.on_sent(&batch, at(300));
+    let second = batch[0].index;
+    assert!(hosts(&events(&mut s)).is_empty());
+
+    s.cut_short(at(301));
+    let mut done = finish(&mut s, at(301));
+    done.sort_by_key(|h| h.index);
+    let sent: Vec<u64> = done.iter().map(|h| h.report.packets_sent).collect();
+    let expected: Vec<u64> = (0..3).map(|i| if i == second { 2 } else { 1 }).collect();
+    assert_eq!(sent, expected, "probes per target");
+    let received: Vec<u64> = done.iter().map(|h| h.report.packets_received).collect();
+    assert_eq!(received, [1, 1, 0]);
+    // The second-wave probe still awaited counts as lost.
+    let loss = done[second as usize].report.packet_loss;
+    let want = if second == 2 { 1.0 } else { 0.5 };
+    assert!((loss - want).abs() < 1e-9, "{loss}");
+    let sum = s.summary(at(400));
+    assert_eq!((sum.finished, sum.alive, sum.probes_sent), (3, 2, 4));
+    assert_eq!(sum.elapsed, Duration::from_millis(301));
+}
+
+#[test]
+fn cut_short_single_probe_sweeps_report_only_finished_targets() {
+    let mut s = session(&["192.0.2.1", "192.0.2.2"], fast(1, 2));
+    let sent = send(&mut s, at(0));
+    let data = payload(&s, &sent[0], at(0));
+    reply(&mut s, &sent[0], at(3), &data);
+    assert_eq!(hosts(&events(&mut s)).len(), 1);
+    s.cut_short(at(10));
+    // A reply after the cut changes nothing; nothing else is reported.
+    let data = payload(&s, &sent[1], at(0));
+    reply(&mut s, &sent[1], at(11), &data);
+    assert!(finish(&mut s, at(11)).is_empty());
+    assert_eq!(s.in_flight(), 0);
+}
