@@ -49,7 +49,7 @@ fn wait_within(mut child: Child, what: &str) -> Option<i32> {
 /// reads any more; the other stream is captured (stdout closed) or thrown
 /// away. Returns the exit code and what came on stderr.
 fn run_with_closed(ns: &Ns, args: &[&str], closed: Closed) -> (Option<i32>, String) {
-    let (reader, writer) = std::io::pipe().expect("a pipe");
+    let (reader, writer) = nix::unistd::pipe().expect("a pipe");
     drop(reader);
     let mut command = ns.command(ICMPKIT);
     command.args(args).stdin(Stdio::null());
