@@ -37,6 +37,10 @@ pub const MIN_PAYLOAD: usize = TAGGED_STAMP_LEN;
 /// is over (keeps the loop responsive on huge sweeps).
 const FINALIZE_CHUNK: u64 = 1024;
 
+/// Credit an interval-limited sweep may keep for a late wake-up (tokio's
+/// timers tick in milliseconds): sub-millisecond intervals hold on average.
+const INTERVAL_SLACK: Duration = Duration::from_millis(2);
+
 /// When and how much to probe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -52,6 +56,9 @@ pub struct Schedule {
     pub period: Duration,
     /// Packets per second, 0 for no limit.
     pub rate: u64,
+    /// Least time between two packets overall (fping's `-i`), exact to the
+    /// nanosecond; when set it replaces `rate` (zero: no limit).
+    pub interval: Option<Duration>,
     /// Most probes waiting for an answer at once.
     pub max_in_flight: u64,
     /// Most probes handed out per [`Session::next_batch`] (and token
@@ -68,6 +75,7 @@ impl Default for Schedule {
             backoff: 1.5,
             period: Duration::from_secs(1),
             rate: 10_000,
+            interval: None,
             max_in_flight: 1 << 17,
             batch: 64,
         }
@@ -101,6 +109,9 @@ impl Schedule {
         }
         check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
         check_option_duration("period", self.period).map_err(Error::InvalidOption)?;
+        if let Some(interval) = self.interval {
+            check_option_duration("interval", interval).map_err(Error::InvalidOption)?;
+        }
         if self.max_in_flight == 0 {
             return bad("in-flight cap must be positive");
         }
@@ -192,6 +203,7 @@ struct HostStats {
     errors: Vec<(u16, IcmpError)>,
     duplicates: u64,
     send_errors: u64,
+    send_error: Option<String>,
     ttl: Option<u8>,
 }
 
@@ -273,7 +285,12 @@ impl Session {
             timeouts_ns,
             // Burst: a batch, or 10 ms of tokens at high rates, so that a
             // late wake-up (timer granularity, a busy CPU) loses no tokens.
-            bucket: TokenBucket::new(schedule.rate, batch.max(schedule.rate / 100)),
+            bucket: match schedule.interval {
+                // fping -i: one packet per interval, no bursts; the slack
+                // makes up for the timer's millisecond granularity.
+                Some(interval) => TokenBucket::with_interval(interval, INTERVAL_SLACK),
+                None => TokenBucket::new(schedule.rate, batch.max(schedule.rate / 100)),
+            },
             wave: 0,
             wave_start_ns: None,
             next_k: 0,
@@ -544,12 +561,24 @@ impl Session {
         }
         self.in_flight -= 1;
         tracing::debug!(index = probe.index, message, "send refused");
+        self.events.push_back(SweepEvent::SendError {
+            index: probe.index,
+            address: self
+                .targets
+                .address(probe.index)
+                .unwrap_or(IpAddr::from([0u8; 4])),
+            probe: n,
+            message: message.to_string(),
+        });
         if self.schedule.count == 1 {
             let mut r = self.result_skeleton(probe.index, u64::from(attempt) + 1);
             r.report.send_errors = 1;
+            r.send_error = Some(message.to_string());
             self.emit_host(r);
         } else {
-            self.hosts.entry(probe.index).or_default().send_errors += 1;
+            let h = self.hosts.entry(probe.index).or_default();
+            h.send_errors += 1;
+            h.send_error.get_or_insert_with(|| message.to_string());
         }
     }
 
@@ -814,6 +843,7 @@ impl Session {
                 is_alive: false,
             },
             probe_rtts: vec![None; self.schedule.count as usize],
+            send_error: None,
         }
     }
 
@@ -837,6 +867,7 @@ impl Session {
         report.icmp_errors = h.errors.len() as u64;
         report.errors = h.errors;
         report.send_errors = h.send_errors;
+        r.send_error = h.send_error;
         report.reply_ttl = h.ttl;
         report.elapsed = report.rtts.iter().sum();
         report.is_alive = received > 0;

@@ -150,7 +150,8 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     let mut code = exit::OK;
     for t in tasks {
         match t.await {
-            Ok(report) => {
+            Ok(Err(NoRoute(message))) => code = exit::fail(&format!("connect: {message}")),
+            Ok(Ok(report)) => {
                 let no_reply = report.packets_received == 0
                     || (options.timing.deadline.is_some()
                         && options
@@ -186,6 +187,24 @@ async fn relay_signals(
     }
 }
 
+/// The first request could not leave for want of a route (the OS's text):
+/// iputils fails at once then (`connect: Network is unreachable`, exit 2)
+/// rather than pinging a target it cannot reach.
+struct NoRoute(String);
+
+/// `message` (a send error's text) says the kernel has no route.
+fn no_route(message: &str) -> Option<String> {
+    [libc::ENETUNREACH, libc::EHOSTUNREACH]
+        .into_iter()
+        .map(std::io::Error::from_raw_os_error)
+        .find(|e| e.to_string() == message)
+        .map(|e| {
+            let text = e.to_string();
+            // "Network is unreachable (os error 101)" -> iputils' words.
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        })
+}
+
 /// Pings one target to the end, printing as it goes.
 async fn one_target(
     mut pinger: Pinger,
@@ -193,22 +212,22 @@ async fn one_target(
     mut quit: tokio::sync::broadcast::Receiver<()>,
     style: Style,
     opts: PingOptions,
-) -> PingReport {
+) -> Result<PingReport, NoRoute> {
     let target = pinger.target().clone();
     let mut out = crate::output::stdout();
-    if style.json {
-        print_json(&serde_json::json!({
+    // The header waits for the first send: with no route, iputils prints
+    // only its error.
+    let mut header = Some(if style.json {
+        serde_json::json!({
             "event": "start", "target": target.name, "address": target.address,
             "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
-        }));
+        })
+        .to_string()
     } else {
-        let _ = writeln!(
-            out,
-            "{}",
-            human::header(&target.name, target.address, opts.payload_size)
-        );
-    }
+        human::header(&target.name, target.address, opts.payload_size)
+    });
     let mut last_sent: Option<u16> = None;
+    let mut first_send = true;
     loop {
         let event = tokio::select! {
             e = pinger.next_event() => e,
@@ -220,6 +239,18 @@ async fn one_target(
             }
         };
         let Some(event) = event else { break };
+        if first_send {
+            if let PingEvent::SendError { message, .. } = &event
+                && let Some(reason) = no_route(message)
+            {
+                pinger.stop();
+                return Err(NoRoute(reason));
+            }
+            first_send = !matches!(event, PingEvent::Sent { .. });
+        }
+        if let Some(line) = header.take() {
+            let _ = writeln!(out, "{line}");
+        }
         if style.json {
             let mut v = serde_json::to_value(&event).unwrap_or_default();
             if let Some(obj) = v.as_object_mut() {
@@ -232,6 +263,9 @@ async fn one_target(
             continue;
         }
         print_human(&event, &pinger, style, &mut last_sent);
+    }
+    if let Some(line) = header.take() {
+        let _ = writeln!(out, "{line}");
     }
     let report = pinger.report();
     if style.json {
@@ -257,7 +291,7 @@ async fn one_target(
         );
     }
     let _ = out.flush();
-    report
+    Ok(report)
 }
 
 fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {

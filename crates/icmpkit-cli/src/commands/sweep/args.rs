@@ -121,6 +121,12 @@ pub struct SweepArgs {
     #[arg(long = "shard", value_name = "I/N")]
     pub shard: Option<String>,
 
+    /// Set the Don't Fragment bit on IPv4 probes (fping -M): a probe above
+    /// the path MTU then fails ("Message too long") instead of being
+    /// fragmented.
+    #[arg(short = 'M', long = "dont-fragment")]
+    pub dont_fragment: bool,
+
     /// Time to live / hop limit of the probes.
     #[arg(short = 'H', long = "ttl", value_name = "TTL",
           value_parser = clap::value_parser!(u8).range(1..))]

@@ -154,20 +154,28 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         exclude.push(net);
     }
     let ms = flags::millis;
-    let count = args.count.or(args.vcount).unwrap_or(1);
-    let rate = match (args.rate, args.interval) {
+    // -c 1 is one probe with statistics (fping), not single-probe mode
+    // with its retries.
+    let count = args.count.or(args.vcount);
+    let retries = if count.is_some() { 0 } else { args.retries };
+    let count = count.unwrap_or(1);
+    // -i is kept exact (Schedule::interval); the rate in packets per
+    // second only picks how many threads send.
+    let interval = args.interval.map(|i| ms("-i", i)).transpose()?;
+    let rate = match (args.rate, interval) {
         (Some(r), _) => r,
-        (None, Some(i)) if ms("-i", i)?.is_zero() => 0,
-        (None, Some(i)) => (1000.0 / i).round().max(1.0) as u64,
+        (None, Some(i)) if i.is_zero() => 0,
+        (None, Some(i)) => (1.0 / i.as_secs_f64()).round().max(1.0) as u64,
         (None, None) => 10_000,
     };
     let schedule = Schedule {
         count,
-        retries: args.retries,
+        retries,
         timeout: ms("-t", args.timeout)?,
         backoff: args.backoff,
         period: ms("-p", args.period)?,
         rate,
+        interval,
         max_in_flight: args.max_in_flight,
         ..Schedule::default()
     };
@@ -186,6 +194,9 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     options.privilege = flags::privilege(args.privileged, args.unprivileged);
     options.socket.ttl = args.ttl;
     options.socket.tos = args.tos;
+    if args.dont_fragment {
+        options.socket.pmtu = Some(icmpkit::socket::PmtuDisc::Do);
+    }
     if let Some(i) = &args.interface {
         flags::interface_or_source(i, &mut options.socket);
     }
@@ -217,8 +228,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     } else {
         Format::Text
     };
-    let count = options.schedule.count;
-    let mut out = Output::new(format, &args, count);
+    let mut out = Output::new(format, &args);
     let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
     let mut stopping = false;
     let mut flush = tokio::time::interval(FLUSH_EVERY);

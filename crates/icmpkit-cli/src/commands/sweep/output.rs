@@ -36,7 +36,9 @@ pub struct Output {
     format: Format,
     filter: Filter,
     quiet: bool,
-    count: u32,
+    /// `-c`/`-C` (even `-c 1`): per-probe lines and per-target statistics
+    /// instead of "is alive" lines.
+    statistics: bool,
     list_rtts: bool,
     out: BufWriter<Guarded<Stdout>>,
     flush_each: bool,
@@ -52,7 +54,7 @@ fn ms(d: Duration) -> String {
 fn status(h: &HostResult) -> &'static str {
     if h.is_alive() {
         "alive"
-    } else if h.error().is_some() {
+    } else if h.error().is_some() || h.send_error.is_some() {
         "error"
     } else {
         "unreachable"
@@ -77,7 +79,7 @@ fn error_text(e: &icmpkit::IcmpError) -> String {
 
 impl Output {
     /// A printer for `args`.
-    pub fn new(format: Format, args: &SweepArgs, count: u32) -> Output {
+    pub fn new(format: Format, args: &SweepArgs) -> Output {
         let filter = if args.alive {
             Filter::Alive
         } else if args.unreachable {
@@ -89,7 +91,7 @@ impl Output {
             format,
             filter,
             quiet: args.quiet,
-            count,
+            statistics: args.count.is_some() || args.vcount.is_some(),
             list_rtts: args.vcount.is_some(),
             out: BufWriter::with_capacity(1 << 16, crate::output::stdout()),
             flush_each: crate::output::stdout_is_terminal(),
@@ -107,7 +109,7 @@ impl Output {
     /// Prints what `event` calls for.
     pub fn event(&mut self, event: &SweepEvent) {
         match event {
-            SweepEvent::Host(h) if self.count > 1 => self.held.push(h.clone()),
+            SweepEvent::Host(h) if self.statistics => self.held.push(h.clone()),
             SweepEvent::Host(h) => self.host(h),
             SweepEvent::Error { address, error, .. }
                 if !self.quiet && self.format == Format::Text =>
@@ -117,6 +119,12 @@ impl Output {
                     error_text(error),
                     error.from
                 );
+            }
+            // Never quiet: an error, not a result (fping's words).
+            SweepEvent::SendError {
+                address, message, ..
+            } if self.format == Format::Text => {
+                errln!("{address}: error while sending ping: {message}");
             }
             SweepEvent::Reply {
                 address,
@@ -143,7 +151,7 @@ impl Output {
                         "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
                         ms(*rtt)
                     );
-                } else if self.count > 1 {
+                } else if self.statistics {
                     let _ = writeln!(
                         self.out,
                         "{address} : [{probe}], {bytes} bytes, {} ms{from_note}",
@@ -184,6 +192,8 @@ impl Output {
             Format::Text if self.filter != Filter::All => {
                 let _ = writeln!(self.out, "{}", r.target);
             }
+            // fping -q: no "is alive" lines (the exit status says it).
+            Format::Text if self.quiet => {}
             Format::Text => {
                 let verdict = if h.is_alive() { "alive" } else { "unreachable" };
                 let _ = writeln!(self.out, "{} is {verdict}", r.target);
@@ -199,9 +209,10 @@ impl Output {
             }
             Format::Csv => {
                 let opt = |d: Option<Duration>| d.map(ms).unwrap_or_default();
-                let (error, from) = match h.error() {
-                    Some(e) => (error_text(e), e.from.to_string()),
-                    None => (String::new(), String::new()),
+                let (error, from) = match (h.error(), &h.send_error) {
+                    (Some(e), _) => (error_text(e), e.from.to_string()),
+                    (None, Some(message)) => (format!("send error: {message}"), String::new()),
+                    (None, None) => (String::new(), String::new()),
                 };
                 let _ = writeln!(
                     self.out,
@@ -287,13 +298,17 @@ impl Output {
         if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
             errln!(
-                "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes, {} replies \
+                "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes{}, {} replies \
                  ({} late, {} duplicate, {} rejected) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
                 summary.targets,
                 summary.alive,
                 summary.unreachable(),
                 summary.errors,
                 summary.probes_sent,
+                match summary.send_errors {
+                    0 => String::new(),
+                    n => format!(", {n} send errors"),
+                },
                 summary.replies,
                 summary.late,
                 summary.duplicates,

@@ -363,7 +363,28 @@ fn send_errors_and_requeue() {
     assert_eq!(s.next_batch(at(0), &mut batch), Next::Send);
     s.on_send_error(&batch[0], at(0), "Network is unreachable");
     let ev = events(&mut s);
-    assert_eq!(hosts(&ev)[0].report.send_errors, 1);
+    assert!(
+        matches!(&ev[0], SweepEvent::SendError { probe: 0, message, .. } if message == "Network is unreachable"),
+        "{ev:?}"
+    );
+    let host = hosts(&ev)[0];
+    assert_eq!(host.report.send_errors, 1);
+    assert_eq!(host.send_error.as_deref(), Some("Network is unreachable"));
+    assert!(host.never_sent());
+    // With waves, the refusals are counted per target, the first one named.
+    let mut s = session(&["192.0.2.1"], fast(2, 0));
+    let mut t = 0;
+    for message in ["Message too long", "Network is unreachable"] {
+        assert_eq!(s.next_batch(at(t), &mut batch), Next::Send);
+        s.on_send_error(&batch[0], at(t), message);
+        t += 300;
+    }
+    let ev = finish(&mut s, at(t));
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].report.send_errors, 2);
+    assert_eq!(ev[0].send_error.as_deref(), Some("Message too long"));
+    assert!(ev[0].never_sent());
+    assert_eq!(s.summary(at(t)).send_errors, 2);
     assert_eq!(s.next_batch(at(0), &mut batch), Next::Done);
 }
 
