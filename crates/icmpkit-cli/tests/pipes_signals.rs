@@ -220,6 +220,18 @@ fn sigterm_and_sigint_give_sweep_statistics_so_far() {
         );
         assert_eq!(status.code(), Some(1), "{signal}: {err}");
     }
+    // Single-probe mode: a target still awaited is given up as unreachable.
+    let mut run = Running::start(c.client(), "sweep", &[&server, silent, "-t", "5000"]);
+    std::thread::sleep(Duration::from_millis(500));
+    run.signal(Signal::SIGTERM);
+    run.wait_within(LIMIT, Duration::from_millis(20), "SIGTERM");
+    let (status, out, err) = run.finish();
+    assert!(
+        out.contains(&format!("{silent} is unreachable")),
+        "{out}{err}"
+    );
+    assert!(err.contains("2 targets: 1 alive, 1 unreachable"), "{err}");
+    assert_eq!(status.code(), Some(1), "{err}");
     // The JSON stream gets every host object and the summary too.
     let mut run = Running::start(
         c.client(),

@@ -585,14 +585,18 @@ impl Session {
     /// Stops the sweep at `now` (Ctrl-C): nothing more is sent or awaited.
     /// With `count > 1` every target still gets its result, counting the
     /// probes sent to it so far (one still awaited counts as lost), as
-    /// fping prints its statistics on SIGINT; with `count == 1`, targets
-    /// not finished get none.
+    /// fping prints its statistics on SIGINT; with `count == 1`, the
+    /// targets still awaited get theirs (unanswered), those never probed
+    /// none.
     pub fn cut_short(&mut self, now: Timestamp) {
         if self.cut.is_some() || self.finalize_k.is_some() {
             return;
         }
         self.cut = Some((self.wave, self.next_k));
         self.ended_at.get_or_insert(now);
+        if self.schedule.count == 1 {
+            self.give_up_in_flight();
+        }
         self.resend.clear();
         self.retries.clear();
         self.pending.iter_mut().for_each(VecDeque::clear);
@@ -602,6 +606,33 @@ impl Session {
         self.wave_start_ns = None;
         if self.schedule.count == 1 {
             self.finalize_k = Some(self.shard_len);
+        }
+    }
+
+    /// Emits an unanswered result for each target still in flight, with
+    /// the attempts that left (a queued retry has not).
+    fn give_up_in_flight(&mut self) {
+        let mut attempts: HashMap<u64, u64> = HashMap::new();
+        let sent = self
+            .pending
+            .iter()
+            .flatten()
+            .map(|p| (p.index, p.sequence, 1));
+        let queued = self.retries.iter().chain(&self.resend);
+        let queued = queued.map(|p| (p.index, p.sequence, 0));
+        for (index, sequence, left) in sent.chain(queued).collect::<Vec<_>>() {
+            let (_, attempt) = self.split(sequence);
+            let n = attempts.entry(index).or_default();
+            *n = (*n).max(u64::from(attempt) + left);
+        }
+        let mut indices: Vec<u64> = attempts.keys().copied().collect();
+        indices.sort_unstable();
+        for index in indices {
+            if self.finished.set(self.finished_key(index, 0)) {
+                continue;
+            }
+            let result = self.result_skeleton(index, attempts[&index]);
+            self.emit_host(result);
         }
     }
 

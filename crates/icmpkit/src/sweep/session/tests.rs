@@ -533,16 +533,34 @@ fn cut_short_waves_give_every_target_its_probes_so_far() {
 }
 
 #[test]
-fn cut_short_single_probe_sweeps_report_only_finished_targets() {
-    let mut s = session(&["192.0.2.1", "192.0.2.2"], fast(1, 2));
+fn cut_short_single_probe_sweeps_give_up_the_targets_in_flight() {
+    // Three targets, at most two in flight: both time out and are retried,
+    // one retry is answered, the other still awaited; the third target
+    // never gets a probe.
+    let schedule = Schedule {
+        max_in_flight: 2,
+        ..fast(1, 2)
+    };
+    let mut s = session(&["192.0.2.1", "192.0.2.2", "192.0.2.3"], schedule);
     let sent = send(&mut s, at(0));
-    let data = payload(&s, &sent[0], at(0));
-    reply(&mut s, &sent[0], at(3), &data);
+    assert_eq!(sent.len(), 2);
+    s.expire(at(100));
+    let retries = send(&mut s, at(100));
+    assert_eq!(retries.len(), 2);
+    assert!(retries.iter().all(|p| p.sequence == 1));
+    let data = payload(&s, &retries[0], at(100));
+    reply(&mut s, &retries[0], at(103), &data);
     assert_eq!(hosts(&events(&mut s)).len(), 1);
-    s.cut_short(at(10));
-    // A reply after the cut changes nothing; nothing else is reported.
-    let data = payload(&s, &sent[1], at(0));
-    reply(&mut s, &sent[1], at(11), &data);
-    assert!(finish(&mut s, at(11)).is_empty());
+    s.cut_short(at(110));
+    // A reply after the cut changes nothing.
+    let data = payload(&s, &retries[1], at(100));
+    reply(&mut s, &retries[1], at(111), &data);
+    let done = finish(&mut s, at(111));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].index, retries[1].index);
+    assert_eq!(done[0].report.packets_sent, 2);
+    assert!(!done[0].is_alive());
     assert_eq!(s.in_flight(), 0);
+    let sum = s.summary(at(111));
+    assert_eq!((sum.finished, sum.alive, sum.targets), (2, 1, 3));
 }
