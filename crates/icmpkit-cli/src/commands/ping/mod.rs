@@ -192,17 +192,17 @@ async fn relay_signals(
 /// rather than pinging a target it cannot reach.
 struct NoRoute(String);
 
-/// `message` (a send error's text) says the kernel has no route.
+/// `message` (a send error's text, with or without std's " (os error N)")
+/// says the kernel has no route; returns the OS's words for it.
 fn no_route(message: &str) -> Option<String> {
     [libc::ENETUNREACH, libc::EHOSTUNREACH]
         .into_iter()
-        .map(std::io::Error::from_raw_os_error)
-        .find(|e| e.to_string() == message)
-        .map(|e| {
-            let text = e.to_string();
+        .map(|errno| {
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
             // "Network is unreachable (os error 101)" -> iputils' words.
             text.split(" (os error").next().unwrap_or(&text).to_string()
         })
+        .find(|words| message.starts_with(words.as_str()))
 }
 
 /// Pings one target to the end, printing as it goes.
@@ -387,4 +387,22 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_route_is_told_from_other_send_errors() {
+        let text = |errno| std::io::Error::from_raw_os_error(errno).to_string();
+        let unreachable = no_route(&text(libc::ENETUNREACH));
+        assert_eq!(unreachable.as_deref(), Some("Network is unreachable"));
+        assert_eq!(
+            no_route("No route to host").as_deref(),
+            Some("No route to host")
+        );
+        assert_eq!(no_route(&text(libc::EMSGSIZE)), None);
+        assert_eq!(no_route(&text(libc::EACCES)), None);
+    }
 }
