@@ -14,6 +14,11 @@ pub const SYSTEM: i32 = 4;
 
 /// Prints `icmpkit: <error>` to stderr and returns [`ERROR`].
 pub fn fail(error: &dyn std::fmt::Display) -> i32 {
-    eprintln!("icmpkit: {error}");
+    crate::output::errln!("icmpkit: {error}");
     ERROR
 }
+
+/// The reader of stdout or stderr went away (a broken pipe): 128 + SIGPIPE,
+/// the status a shell shows for a classic tool killed by SIGPIPE. icmpkit
+/// exits with it (quietly, at once) instead of dying by the signal.
+pub const BROKEN_PIPE: i32 = 141;

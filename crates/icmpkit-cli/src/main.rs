@@ -1,10 +1,15 @@
 //! The `icmpkit` command.
 
+// Output goes through `output` (broken pipes end the process quietly).
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod commands;
 mod exit;
 mod flags;
+mod output;
 mod packet_view;
 mod runtime;
+mod signals;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -66,7 +71,7 @@ fn main() {
             // Built in memory: clap_complete panics on a failing writer.
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "icmpkit", &mut script);
-            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+            match std::io::Write::write_all(&mut crate::output::stdout(), &script) {
                 Ok(()) => exit::OK,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
                 Err(e) => exit::fail(&format!("writing the completions: {e}")),

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! let view = PacketView::new(Family::V4, icmp_bytes, Meta { src, dst, ttl, time, ..Meta::default() });
-//! println!("{}", view.line());          // 12:00:01.000123 192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1, 64 bytes
-//! print!("{}", view.tree());            // the line, then every field indented
+//! writeln!(out, "{}", view.line());          // 12:00:01.000123 192.0.2.1 > 192.0.2.2 ttl 64: echo request id 4660 seq 1, 64 bytes
+//! write!(out, "{}", view.tree());            // the line, then every field indented
 //! serde_json::to_writer(out, &view)?;   // one object, the schema in the README
 //! ```
 //!

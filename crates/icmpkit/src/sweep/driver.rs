@@ -25,7 +25,7 @@ use crate::socket::{
 use crate::{Error, IcmpError, Result};
 
 use super::report::{SweepEvent, SweepSummary};
-use super::sender::{ExtraSender, MessageBuilder, NOBUFS_PAUSE, Shared};
+use super::sender::{ExtraSender, MessageBuilder, NOBUFS_PAUSE, Shared, refusal_text};
 use super::session::{EchoReply, MIN_PAYLOAD, Next, Probe, Schedule, Session};
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
 
@@ -49,7 +49,10 @@ pub struct SweepOptions {
     /// datagram otherwise, as fping (unlike ping, which prefers datagram).
     pub privilege: Privilege,
     /// TTL, TOS, source, interface, mark... (`recv_buffer` defaults to a
-    /// large buffer so bursts of replies are not dropped).
+    /// large buffer so bursts of replies are not dropped). IPv4 probes
+    /// carry no DF unless `pmtu` is [`PmtuDisc::Do`] (fping's `-M`): a
+    /// probe above the path MTU is fragmented, as fping's are, instead of
+    /// being refused (EMSGSIZE) or dropped on the way.
     pub socket: SocketOptions,
     /// Echo identifier for raw sockets (random if `None`).
     pub id: Option<u16>,
@@ -281,6 +284,15 @@ impl Sweeper {
     pub fn stop(&mut self) {
         self.done = true;
         self.stop_senders();
+    }
+
+    /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
+    /// still gives out what was learnt: with `count > 1` a
+    /// [`SweepEvent::Host`] for every target with the probes sent to it so
+    /// far (see [`Session::cut_short`]), then `None`.
+    pub fn finish_early(&mut self) {
+        self.stop_senders();
+        self.shared.session().cut_short(Timestamp::now());
     }
 
     fn stop_senders(&mut self) {
@@ -519,7 +531,7 @@ async fn send_all(
             Err(e) => {
                 shared
                     .session()
-                    .on_send_error(&probes[offset], at, &e.to_string());
+                    .on_send_error(&probes[offset], at, &refusal_text(&e));
                 *settled += 1;
             }
         }
@@ -536,12 +548,25 @@ fn requeue_rest(shared: &Shared, probes: &[Probe], settled: &mut usize) {
     *settled = probes.len();
 }
 
+/// Largest IPv4 probe sent with its own header (`IP_HDRINCL`) when DF is
+/// off: the kernel never fragments such packets (it refuses those above
+/// the device MTU), and every IPv4 link carries 576 bytes.
+const MAX_HEADER_INCLUDED: usize = 576;
+
+/// Whether IPv4 probes carry DF (fping's `-M`).
+fn dont_fragment(opts: &SweepOptions) -> bool {
+    opts.socket.pmtu == Some(PmtuDisc::Do)
+}
+
 /// Turns on `IP_HDRINCL` for a raw IPv4 socket and returns the header its
-/// probes carry (DF, the TTL and TOS asked for, the source if one is
-/// bound); `None` for other sockets or if the kernel refuses.
+/// probes carry (DF if asked for, the TTL and TOS asked for, the source if
+/// one is bound); `None` for other sockets, for probes the kernel might
+/// have to fragment, or if the kernel refuses.
 fn header_template(socket: &IcmpSocket, opts: &SweepOptions) -> Option<[u8; 20]> {
     let raw_v4 = socket.kind() == SocketKind::Raw && socket.family() == Family::V4;
-    if !raw_v4 || socket.set_header_included(true).is_err() {
+    let packet = 20 + 8 + opts.payload_size;
+    let unfragmented = dont_fragment(opts) || packet <= MAX_HEADER_INCLUDED;
+    if !raw_v4 || !unfragmented || socket.set_header_included(true).is_err() {
         return None;
     }
     let src = match opts.socket.source {
@@ -550,14 +575,15 @@ fn header_template(socket: &IcmpSocket, opts: &SweepOptions) -> Option<[u8; 20]>
     };
     let tos = opts.socket.tos.unwrap_or(0);
     // The kernel fills in what is left zero here: total length, checksum,
-    // id (0 with DF), the destination from sendto, the source if unset.
+    // the destination from sendto, the source if unset (the builder writes
+    // an id into each probe, sender.rs).
     let header = icmpkit_wire::ip::ipv4::Repr {
         src,
         dst: std::net::Ipv4Addr::UNSPECIFIED,
         protocol: icmpkit_wire::ip::ipv4::PROTOCOL_ICMP,
         ttl: opts.socket.ttl.unwrap_or(64),
         ident: 0,
-        dont_frag: true,
+        dont_frag: dont_fragment(opts),
         more_frags: false,
         frag_offset: 0,
         dscp: tos >> 2,
@@ -595,9 +621,11 @@ fn sender_count(session: &Session, sockets: &[FamilySocket], opts: &SweepOptions
 fn family_options(family: Family, opts: &SweepOptions) -> SocketOptions {
     let mut socket_opts = opts.socket.clone();
     if family == Family::V4 && socket_opts.pmtu.is_none() {
-        // DF set: the kernel then writes IP id 0 instead of drawing a hashed
-        // per-destination id for every probe (5 % of the send path).
-        socket_opts.pmtu = Some(PmtuDisc::Do);
+        // No DF, as fping: a probe above the path MTU is fragmented, not
+        // refused. (DF made the kernel skip drawing a hashed IP id per
+        // probe; raw sweeps of small probes still skip it by writing
+        // their own ids, header_template.)
+        socket_opts.pmtu = Some(PmtuDisc::Dont);
     }
     socket_opts
 }

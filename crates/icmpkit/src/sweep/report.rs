@@ -26,12 +26,22 @@ pub struct HostResult {
         serde(serialize_with = "crate::serde_ms::option_list")
     )]
     pub probe_rtts: Vec<Option<Duration>>,
+    /// Why the kernel refused to send a probe to it (the OS's text of the
+    /// first refusal, such as "Network is unreachable"), if it did:
+    /// `report.send_errors` counts them. A target whose probes never left
+    /// is not "unreachable" for lack of an answer.
+    pub send_error: Option<String>,
 }
 
 impl HostResult {
     /// Answered at least once in time.
     pub fn is_alive(&self) -> bool {
         self.report.is_alive
+    }
+
+    /// The kernel refused every probe to it: not one left.
+    pub fn never_sent(&self) -> bool {
+        self.report.send_errors > 0 && self.report.send_errors >= self.report.packets_sent
     }
 
     /// The first ICMP error received for it, if any.
@@ -84,6 +94,19 @@ pub enum SweepEvent {
         probe: u32,
         /// The error, with the router that sent it.
         error: IcmpError,
+    },
+    /// The kernel refused to send a probe (fping: "error while sending
+    /// ping"): EMSGSIZE above the MTU with DF, ENETUNREACH, EACCES to a
+    /// broadcast address...
+    SendError {
+        /// Target index.
+        index: u64,
+        /// Where the probe was to go.
+        address: IpAddr,
+        /// Probe number.
+        probe: u32,
+        /// The OS's text ("Network is unreachable").
+        message: String,
     },
     /// A target is finished (alive, unreachable, or answered by an error).
     Host(HostResult),

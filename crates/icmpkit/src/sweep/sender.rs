@@ -118,8 +118,9 @@ impl MessageBuilder {
             );
             if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
                 // A non-zero IP id: with id 0 the kernel draws a hashed
-                // per-destination id for each packet (it carries DF, so the
-                // id identifies no fragments; RFC 6864).
+                // per-destination id for each packet. These probes are
+                // never fragmented (DF, or small enough: header_template),
+                // so the id identifies no fragments (RFC 6864).
                 let ident = (p.index as u16 ^ p.sequence).max(1);
                 header[4..6].copy_from_slice(&ident.to_be_bytes());
                 header[16..20].copy_from_slice(&dst.octets());
@@ -245,12 +246,22 @@ fn send_blocking(
             Err(e) => {
                 shared
                     .session()
-                    .on_send_error(&probes[offset], at, &e.to_string());
+                    .on_send_error(&probes[offset], at, &refusal_text(&e));
                 offset += 1;
             }
         }
     }
     if offset < msgs.len() {
         shared.session().requeue(&probes[offset..]);
+    }
+}
+
+/// The OS's words for a refused send, as fping prints them ("Message too
+/// long"), without std's " (os error 90)".
+pub(super) fn refusal_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(end) if e.raw_os_error().is_some() => text[..end].to_string(),
+        _ => text,
     }
 }

@@ -37,6 +37,10 @@ pub const MIN_PAYLOAD: usize = TAGGED_STAMP_LEN;
 /// is over (keeps the loop responsive on huge sweeps).
 const FINALIZE_CHUNK: u64 = 1024;
 
+/// Credit an interval-limited sweep may keep for a late wake-up (tokio's
+/// timers tick in milliseconds): sub-millisecond intervals hold on average.
+const INTERVAL_SLACK: Duration = Duration::from_millis(2);
+
 /// When and how much to probe.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schedule {
@@ -52,6 +56,9 @@ pub struct Schedule {
     pub period: Duration,
     /// Packets per second, 0 for no limit.
     pub rate: u64,
+    /// Least time between two packets overall (fping's `-i`), exact to the
+    /// nanosecond; when set it replaces `rate` (zero: no limit).
+    pub interval: Option<Duration>,
     /// Most probes waiting for an answer at once.
     pub max_in_flight: u64,
     /// Most probes handed out per [`Session::next_batch`] (and token
@@ -68,6 +75,7 @@ impl Default for Schedule {
             backoff: 1.5,
             period: Duration::from_secs(1),
             rate: 10_000,
+            interval: None,
             max_in_flight: 1 << 17,
             batch: 64,
         }
@@ -101,6 +109,9 @@ impl Schedule {
         }
         check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
         check_option_duration("period", self.period).map_err(Error::InvalidOption)?;
+        if let Some(interval) = self.interval {
+            check_option_duration("interval", interval).map_err(Error::InvalidOption)?;
+        }
         if self.max_in_flight == 0 {
             return bad("in-flight cap must be positive");
         }
@@ -192,6 +203,7 @@ struct HostStats {
     errors: Vec<(u16, IcmpError)>,
     duplicates: u64,
     send_errors: u64,
+    send_error: Option<String>,
     ttl: Option<u8>,
 }
 
@@ -223,6 +235,9 @@ pub struct Session {
     started: Option<Timestamp>,
     last_send: Option<Timestamp>,
     ended_at: Option<Timestamp>,
+    /// Set by [`Session::cut_short`]: the wave it was in and how far that
+    /// wave had got (targets before `next_k` had its probe).
+    cut: Option<(u32, u64)>,
 }
 
 fn slot(family: Family) -> usize {
@@ -270,7 +285,12 @@ impl Session {
             timeouts_ns,
             // Burst: a batch, or 10 ms of tokens at high rates, so that a
             // late wake-up (timer granularity, a busy CPU) loses no tokens.
-            bucket: TokenBucket::new(schedule.rate, batch.max(schedule.rate / 100)),
+            bucket: match schedule.interval {
+                // fping -i: one packet per interval, no bursts; the slack
+                // makes up for the timer's millisecond granularity.
+                Some(interval) => TokenBucket::with_interval(interval, INTERVAL_SLACK),
+                None => TokenBucket::new(schedule.rate, batch.max(schedule.rate / 100)),
+            },
             wave: 0,
             wave_start_ns: None,
             next_k: 0,
@@ -290,6 +310,7 @@ impl Session {
             started: None,
             last_send: None,
             ended_at: None,
+            cut: None,
             targets: Arc::new(targets),
             schedule,
         })
@@ -443,7 +464,7 @@ impl Session {
         for k in k..end {
             let index = self.order.at(self.shard.position(k));
             let stats = self.hosts.remove(&index).unwrap_or_default();
-            let result = self.result_from_stats(index, stats);
+            let result = self.result_from_stats(index, stats, self.probes_sent_to(k));
             self.emit_host(result);
         }
         self.finalize_k = Some(end);
@@ -499,6 +520,11 @@ impl Session {
 
     /// Records that `probes` left at `at` (the time in their stamps).
     pub fn on_sent(&mut self, probes: &[Probe], at: Timestamp) {
+        if self.cut.is_some() {
+            // A sender thread's batch that left after the cut: not awaited.
+            self.summary.probes_sent += probes.len() as u64;
+            return;
+        }
         self.started.get_or_insert(at);
         self.last_send = Some(at);
         for p in probes {
@@ -523,6 +549,10 @@ impl Session {
 
     /// Records that the kernel refused `probe` at `at`.
     pub fn on_send_error(&mut self, probe: &Probe, at: Timestamp, message: &str) {
+        if self.cut.is_some() {
+            self.summary.send_errors += 1;
+            return;
+        }
         self.started.get_or_insert(at);
         self.summary.send_errors += 1;
         let (n, attempt) = self.split(probe.sequence);
@@ -531,18 +561,96 @@ impl Session {
         }
         self.in_flight -= 1;
         tracing::debug!(index = probe.index, message, "send refused");
+        self.events.push_back(SweepEvent::SendError {
+            index: probe.index,
+            address: self
+                .targets
+                .address(probe.index)
+                .unwrap_or(IpAddr::from([0u8; 4])),
+            probe: n,
+            message: message.to_string(),
+        });
         if self.schedule.count == 1 {
             let mut r = self.result_skeleton(probe.index, u64::from(attempt) + 1);
             r.report.send_errors = 1;
+            r.send_error = Some(message.to_string());
             self.emit_host(r);
         } else {
-            self.hosts.entry(probe.index).or_default().send_errors += 1;
+            let h = self.hosts.entry(probe.index).or_default();
+            h.send_errors += 1;
+            h.send_error.get_or_insert_with(|| message.to_string());
+        }
+    }
+
+    /// Stops the sweep at `now` (Ctrl-C): nothing more is sent or awaited.
+    /// With `count > 1` every target still gets its result, counting the
+    /// probes sent to it so far (one still awaited counts as lost), as
+    /// fping prints its statistics on SIGINT; with `count == 1`, the
+    /// targets still awaited get theirs (unanswered), those never probed
+    /// none.
+    pub fn cut_short(&mut self, now: Timestamp) {
+        if self.cut.is_some() || self.finalize_k.is_some() {
+            return;
+        }
+        self.cut = Some((self.wave, self.next_k));
+        self.ended_at.get_or_insert(now);
+        if self.schedule.count == 1 {
+            self.give_up_in_flight();
+        }
+        self.resend.clear();
+        self.retries.clear();
+        self.pending.iter_mut().for_each(VecDeque::clear);
+        self.in_flight = 0;
+        self.next_k = self.shard_len;
+        self.wave = self.schedule.count - 1;
+        self.wave_start_ns = None;
+        if self.schedule.count == 1 {
+            self.finalize_k = Some(self.shard_len);
+        }
+    }
+
+    /// Emits an unanswered result for each target still in flight, with
+    /// the attempts that left (a queued retry has not).
+    fn give_up_in_flight(&mut self) {
+        let mut attempts: HashMap<u64, u64> = HashMap::new();
+        let sent = self
+            .pending
+            .iter()
+            .flatten()
+            .map(|p| (p.index, p.sequence, 1));
+        let queued = self.retries.iter().chain(&self.resend);
+        let queued = queued.map(|p| (p.index, p.sequence, 0));
+        for (index, sequence, left) in sent.chain(queued).collect::<Vec<_>>() {
+            let (_, attempt) = self.split(sequence);
+            let n = attempts.entry(index).or_default();
+            *n = (*n).max(u64::from(attempt) + left);
+        }
+        let mut indices: Vec<u64> = attempts.keys().copied().collect();
+        indices.sort_unstable();
+        for index in indices {
+            if self.finished.set(self.finished_key(index, 0)) {
+                continue;
+            }
+            let result = self.result_skeleton(index, attempts[&index]);
+            self.emit_host(result);
+        }
+    }
+
+    /// Probes sent to the target at shard position `k` (all of them unless
+    /// the sweep was cut short).
+    fn probes_sent_to(&self, k: u64) -> u64 {
+        match self.cut {
+            Some((wave, next_k)) => u64::from(wave) + u64::from(k < next_k),
+            None => u64::from(self.schedule.count),
         }
     }
 
     /// Takes an echo reply of `family` received at `now`; rejects (and
     /// counts) those whose cookie does not check out.
     pub fn on_reply(&mut self, family: Family, reply: &EchoReply<'_>, now: Timestamp) {
+        if self.cut.is_some() {
+            return; // the results are being given out
+        }
         if reply.id != self.id(family) {
             return; // another program's echo traffic (raw sockets see all)
         }
@@ -639,6 +747,9 @@ impl Session {
         quoted_destination: Option<IpAddr>,
         error: IcmpError,
     ) {
+        if self.cut.is_some() {
+            return; // the results are being given out
+        }
         let Some(request) = parse_own_request(family, quoted_icmp) else {
             return;
         };
@@ -763,16 +874,20 @@ impl Session {
                 is_alive: false,
             },
             probe_rtts: vec![None; self.schedule.count as usize],
+            send_error: None,
         }
     }
 
-    fn result_from_stats(&self, index: u64, h: HostStats) -> HostResult {
-        let count = u64::from(self.schedule.count);
-        let mut r = self.result_skeleton(index, count);
+    fn result_from_stats(&self, index: u64, h: HostStats, sent: u64) -> HostResult {
+        let mut r = self.result_skeleton(index, sent);
         let received = h.stats.count();
         let report = &mut r.report;
         report.packets_received = received;
-        report.packet_loss = (count - received.min(count)) as f64 / count as f64;
+        report.packet_loss = if sent == 0 {
+            0.0
+        } else {
+            (sent - received.min(sent)) as f64 / sent as f64
+        };
         report.rtts = h.rtts;
         report.min_rtt = h.stats.min();
         report.avg_rtt = h.stats.avg();
@@ -783,12 +898,15 @@ impl Session {
         report.icmp_errors = h.errors.len() as u64;
         report.errors = h.errors;
         report.send_errors = h.send_errors;
+        r.send_error = h.send_error;
         report.reply_ttl = h.ttl;
         report.elapsed = report.rtts.iter().sum();
         report.is_alive = received > 0;
         if !h.probe_rtts.is_empty() {
             r.probe_rtts = h.probe_rtts;
         }
+        // Cut short: one slot per probe sent, none for those never sent.
+        r.probe_rtts.truncate(sent as usize);
         r
     }
 

@@ -16,6 +16,7 @@ use icmpkit::wire::Family;
 pub use args::DecodeArgs;
 
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 use hex::Start;
 
@@ -104,26 +105,25 @@ impl<W: Write> Decoder<W> {
 pub fn run(args: DecodeArgs) -> i32 {
     let style = Style::from_flags(args.json, args.verbose);
     let family = crate::flags::family(args.ipv4, args.ipv6);
-    let stdout = io::stdout();
     let mut decoder = Decoder {
         style,
         family,
-        out: BufWriter::with_capacity(OUT_BUFFER, stdout.lock()),
+        // `decode ... | head` ends there: a broken pipe exits (output.rs).
+        out: BufWriter::with_capacity(OUT_BUFFER, crate::output::stdout_locked()),
         counts: Counts::default(),
         write_error: None,
     };
     let result = feed(&args, &mut decoder);
     let (counts, write_error) = decoder.finish();
     if !args.quiet {
-        eprintln!("{}", summary(&counts));
+        errln!("{}", summary(&counts));
     }
     if let Err(e) = result {
         return exit::fail(&e);
     }
     match write_error {
-        // `icmpkit decode ... | head` is not an error.
-        Some(e) if e.kind() != io::ErrorKind::BrokenPipe => exit::fail(&e),
-        _ => exit::OK,
+        Some(e) => exit::fail(&e),
+        None => exit::OK,
     }
 }
 

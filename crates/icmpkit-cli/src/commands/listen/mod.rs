@@ -18,13 +18,14 @@ use std::time::Duration;
 
 use icmpkit::listen::{Heard, ListenOptions, Listener};
 use icmpkit::wire::{Family, icmpv4, icmpv6};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
 pub use args::ListenArgs;
 
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::signals::Signals;
 use filter::Filter;
 use sink::Sink;
 
@@ -156,7 +157,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
                 Family::V6 => "icmpv6",
             })
             .collect();
-        eprintln!(
+        errln!(
             "listening on {} ({})",
             args.interface.as_deref().unwrap_or("all interfaces"),
             names.join(", ")
@@ -188,7 +189,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         .into_inner()
         .map_err(|_| "output lock poisoned".to_string())?;
     if !args.quiet {
-        eprint!("{}", report(&state, &drops));
+        errln!("{}", report(&state, &drops).trim_end());
     }
     let write_error = state.error;
     state
@@ -251,7 +252,7 @@ fn wait_for_end(duration: Option<Duration>, done: &Notify) -> Result<(), String>
         .build()
         .map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let mut term = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+        let mut signals = Signals::install(false);
         let deadline = async {
             match duration {
                 Some(d) => tokio::time::sleep(d).await,
@@ -259,12 +260,12 @@ fn wait_for_end(duration: Option<Duration>, done: &Notify) -> Result<(), String>
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+            _ = signals.stop() => {}
+            _ = crate::output::exit_when_stdout_closes() => {}
             _ = deadline => {}
             _ = done.notified() => {}
         }
-        Ok(())
+        Ok::<(), String>(())
     })
 }
 

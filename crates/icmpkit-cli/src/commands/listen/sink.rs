@@ -3,6 +3,8 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Stdout, Write};
+
+use crate::output::Guarded;
 use std::path::Path;
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ pub enum Sink {
         /// How.
         style: Style,
         /// Buffered stdout, flushed after each batch.
-        out: BufWriter<Stdout>,
+        out: BufWriter<Guarded<Stdout>>,
     },
     /// A pcap file (nanosecond stamps).
     Pcap(PcapWriter<BufWriter<File>>),
@@ -48,7 +50,7 @@ impl Sink {
     pub fn print(style: Style) -> Self {
         Sink::Print {
             style,
-            out: BufWriter::with_capacity(1 << 16, io::stdout()),
+            out: BufWriter::with_capacity(1 << 16, crate::output::stdout()),
         }
     }
 

@@ -6,7 +6,8 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit status: 0 if every target answered, 1 if some target got no reply \
-(or, with -w, fewer than -c), 2 on errors."
+(or, with -w, fewer than -c), 2 on errors (no route for the first request included), \
+141 if the reader of the output went away (a broken pipe)."
 )]
 pub struct PingArgs {
     /// Hosts or addresses to ping (several are pinged concurrently, each with its own statistics).

@@ -9,12 +9,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
 use icmpkit::resolve::resolve;
 use icmpkit::socket::PmtuDisc;
-use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::PingArgs;
 
 use crate::exit;
 use crate::flags::{self, seconds};
+use crate::output::errln;
+use crate::signals::{Request, Signals};
 
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
@@ -110,6 +111,7 @@ struct Style {
 }
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
+    let signals = Signals::install(true);
     let style = Style {
         json: args.json,
         quiet: args.quiet,
@@ -137,7 +139,7 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
-    tokio::spawn(signals(stop_tx, quit_tx.clone()));
+    tokio::spawn(relay_signals(signals, stop_tx, quit_tx.clone()));
     let mut tasks = Vec::new();
     for pinger in pingers {
         let stop = stop_rx.clone();
@@ -148,7 +150,8 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     let mut code = exit::OK;
     for t in tasks {
         match t.await {
-            Ok(report) => {
+            Ok(Err(NoRoute(message))) => code = exit::fail(&format!("connect: {message}")),
+            Ok(Ok(report)) => {
                 let no_reply = report.packets_received == 0
                     || (options.timing.deadline.is_some()
                         && options
@@ -165,23 +168,41 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     code
 }
 
-/// Ctrl-C stops every ping (statistics follow); SIGQUIT asks for interim
-/// statistics.
-async fn signals(stop: tokio::sync::watch::Sender<bool>, quit: tokio::sync::broadcast::Sender<()>) {
-    let (Ok(mut int), Ok(mut term), Ok(mut sigquit)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::quit()),
-    ) else {
-        return;
-    };
+/// Hands the signals to every target's task: Ctrl-C/SIGTERM stop every
+/// ping (statistics follow); SIGQUIT asks for interim statistics.
+async fn relay_signals(
+    mut signals: Signals,
+    stop: tokio::sync::watch::Sender<bool>,
+    quit: tokio::sync::broadcast::Sender<()>,
+) {
     loop {
-        tokio::select! {
-            _ = int.recv() => { let _ = stop.send(true); }
-            _ = term.recv() => { let _ = stop.send(true); }
-            _ = sigquit.recv() => { let _ = quit.send(()); }
+        match signals.next().await {
+            Request::Stop => {
+                let _ = stop.send(true);
+            }
+            Request::Interim => {
+                let _ = quit.send(());
+            }
         }
     }
+}
+
+/// The first request could not leave for want of a route (the OS's text):
+/// iputils fails at once then (`connect: Network is unreachable`, exit 2)
+/// rather than pinging a target it cannot reach.
+struct NoRoute(String);
+
+/// `message` (a send error's text, with or without std's " (os error N)")
+/// says the kernel has no route; returns the OS's words for it.
+fn no_route(message: &str) -> Option<String> {
+    [libc::ENETUNREACH, libc::EHOSTUNREACH]
+        .into_iter()
+        .map(|errno| {
+            let text = std::io::Error::from_raw_os_error(errno).to_string();
+            // "Network is unreachable (os error 101)" -> iputils' words.
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        })
+        .find(|words| message.starts_with(words.as_str()))
 }
 
 /// Pings one target to the end, printing as it goes.
@@ -191,33 +212,45 @@ async fn one_target(
     mut quit: tokio::sync::broadcast::Receiver<()>,
     style: Style,
     opts: PingOptions,
-) -> PingReport {
+) -> Result<PingReport, NoRoute> {
     let target = pinger.target().clone();
-    let mut out = std::io::stdout();
-    if style.json {
-        print_json(&serde_json::json!({
+    let mut out = crate::output::stdout();
+    // The header waits for the first send: with no route, iputils prints
+    // only its error.
+    let mut header = Some(if style.json {
+        serde_json::json!({
             "event": "start", "target": target.name, "address": target.address,
             "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
-        }));
+        })
+        .to_string()
     } else {
-        let _ = writeln!(
-            out,
-            "{}",
-            human::header(&target.name, target.address, opts.payload_size)
-        );
-    }
+        human::header(&target.name, target.address, opts.payload_size)
+    });
     let mut last_sent: Option<u16> = None;
+    let mut first_send = true;
     loop {
         let event = tokio::select! {
             e = pinger.next_event() => e,
             _ = stop.changed() => { pinger.stop(); continue; }
             _ = quit.recv() => {
                 let r = pinger.report();
-                eprintln!("{}", human::interim(&r, pinger.session().stats().ewma()));
+                errln!("{}", human::interim(&r, pinger.session().stats().ewma()));
                 continue;
             }
         };
         let Some(event) = event else { break };
+        if first_send {
+            if let PingEvent::SendError { message, .. } = &event
+                && let Some(reason) = no_route(message)
+            {
+                pinger.stop();
+                return Err(NoRoute(reason));
+            }
+            first_send = !matches!(event, PingEvent::Sent { .. });
+        }
+        if let Some(line) = header.take() {
+            let _ = writeln!(out, "{line}");
+        }
         if style.json {
             let mut v = serde_json::to_value(&event).unwrap_or_default();
             if let Some(obj) = v.as_object_mut() {
@@ -230,6 +263,9 @@ async fn one_target(
             continue;
         }
         print_human(&event, &pinger, style, &mut last_sent);
+    }
+    if let Some(line) = header.take() {
+        let _ = writeln!(out, "{line}");
     }
     let report = pinger.report();
     if style.json {
@@ -255,12 +291,12 @@ async fn one_target(
         );
     }
     let _ = out.flush();
-    report
+    Ok(report)
 }
 
 fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {
     let target = pinger.target();
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let prefix = if style.timestamps {
         format!("[{:.6}] ", unix_now())
     } else {
@@ -329,19 +365,19 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 return;
             }
             match mtu {
-                Some(mtu) => eprintln!("icmpkit: local error: {message}, mtu={mtu}"),
-                None => eprintln!("icmpkit: local error: {message}"),
+                Some(mtu) => errln!("icmpkit: local error: {message}, mtu={mtu}"),
+                None => errln!("icmpkit: local error: {message}"),
             }
         }
         PingEvent::SendError { message, .. } => {
-            eprintln!("icmpkit: sendmsg: {message}");
+            errln!("icmpkit: sendmsg: {message}");
         }
         PingEvent::Timeout { .. } => {}
     }
 }
 
 fn print_json(v: &serde_json::Value) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let _ = serde_json::to_writer(&mut out, v);
     let _ = out.write_all(b"\n");
 }
@@ -351,4 +387,22 @@ fn unix_now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_route_is_told_from_other_send_errors() {
+        let text = |errno| std::io::Error::from_raw_os_error(errno).to_string();
+        let unreachable = no_route(&text(libc::ENETUNREACH));
+        assert_eq!(unreachable.as_deref(), Some("Network is unreachable"));
+        assert_eq!(
+            no_route("No route to host").as_deref(),
+            Some("No route to host")
+        );
+        assert_eq!(no_route(&text(libc::EMSGSIZE)), None);
+        assert_eq!(no_route(&text(libc::EACCES)), None);
+    }
 }

@@ -11,12 +11,13 @@ use icmpkit::respond::{
     kernel_echo_sysctl,
 };
 use icmpkit::wire::Family;
-use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::RespondArgs;
 
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::signals::Signals;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: RespondArgs) -> i32 {
@@ -81,7 +82,8 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
     announce(&server, &opts.config);
     let style = Style::from_flags(args.json, args.verbose);
     let deadline = args.deadline.map(Duration::from_secs_f64);
-    let stop = stop_signal();
+    let mut signals = Signals::install(false);
+    let stop = signals.stop();
     tokio::pin!(stop);
     let until = async {
         match deadline {
@@ -110,7 +112,7 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
             break;
         }
     }
-    eprintln!(
+    errln!(
         "icmpkit respond: {} answered, {} dropped, {} failed{}",
         totals.answered,
         totals.dropped,
@@ -143,7 +145,7 @@ fn announce(server: &Server, config: &RespondConfig) {
             Family::V6 => "IPv6",
         })
         .collect();
-    eprintln!(
+    errln!(
         "icmpkit respond: answering {} on {} (delay {:?}, jitter {:?}, loss {}%)",
         what.join(", "),
         names.join(" and "),
@@ -155,7 +157,7 @@ fn announce(server: &Server, config: &RespondConfig) {
         for family in families {
             if kernel_answers_echo(family) == Some(true) {
                 let sysctl = kernel_echo_sysctl(family);
-                eprintln!(
+                errln!(
                     "icmpkit respond: warning: the kernel answers {} echo requests too ({sysctl} = 0), \
                      so each request gets two replies; turn it off with: sysctl -w {sysctl}=1",
                     if family == Family::V4 { "IPv4" } else { "IPv6" }
@@ -164,7 +166,7 @@ fn announce(server: &Server, config: &RespondConfig) {
         }
     }
     if config.timestamp && families_has_v4(server) {
-        eprintln!(
+        errln!(
             "icmpkit respond: note: Linux answers ICMPv4 timestamp requests itself as well \
              (no sysctl turns that off; filter them, e.g. with nft, to leave them to us)"
         );
@@ -177,7 +179,7 @@ fn families_has_v4(server: &Server) -> bool {
 
 /// One request: its line, then what was done.
 fn log(event: &RespondEvent, style: Style) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let meta = Meta {
         time: Some(event.time),
         src: Some(event.from),
@@ -239,18 +241,4 @@ fn ms(d: Duration) -> f64 {
 fn json_line(out: &mut impl Write, v: serde_json::Value) {
     let _ = serde_json::to_writer(&mut *out, &v);
     let _ = out.write_all(b"\n");
-}
-
-/// Resolves on Ctrl-C or SIGTERM (then the summary is printed).
-async fn stop_signal() {
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
 }

@@ -17,6 +17,7 @@ pub use args::SendArgs;
 
 use crate::commands::decode::hex::parse_hex;
 use crate::exit;
+use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 
 /// Largest payload that fits an IP datagram.
@@ -49,7 +50,7 @@ async fn run_async(args: SendArgs) -> i32 {
     if style != Style::Json {
         // A closed or full stdout is the reader's business, not a panic.
         let _ = writeln!(
-            std::io::stdout(),
+            crate::output::stdout(),
             "SEND {} ({}): {label}{}",
             target.name,
             target.address,
@@ -176,7 +177,7 @@ fn fill(size: usize, pattern: &[u8]) -> Vec<u8> {
 }
 
 fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAddr>, style: Style) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     let family = target.family();
     match event {
         SendEvent::Sent { index, message } => {
@@ -215,7 +216,7 @@ fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAd
                     serde_json::json!({"event": "send-error", "index": index, "error": error}),
                 );
             } else {
-                eprintln!("icmpkit: #{index}: send failed: {error}");
+                errln!("icmpkit: #{index}: send failed: {error}");
             }
         }
     }
@@ -263,7 +264,7 @@ fn print_answer(out: &mut impl Write, answer: &Answer, family: Family, style: St
 }
 
 fn print_summary(report: &SendReport, style: Style) {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::stdout_locked();
     if style == Style::Json {
         let mut v = serde_json::to_value(report).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {

@@ -10,7 +10,8 @@ use clap::Args;
 IPv4 prefixes shorter than /31 skip their network and broadcast addresses.\n\n\
 Exit status: 0 if every target is alive, 1 if some are not (or there is no target to probe), \
 2 if a name did not resolve, \
-3 on bad arguments, 4 on a system failure (permissions, sockets)."
+3 on bad arguments, 4 on a system failure (permissions, sockets), \
+141 if the reader of the output went away (a broken pipe)."
 )]
 pub struct SweepArgs {
     /// Targets: prefixes, ranges, addresses or names.
@@ -41,7 +42,8 @@ pub struct SweepArgs {
     #[arg(short = 'u', long = "unreachable")]
     pub unreachable: bool,
 
-    /// Probes per target, with per-target statistics at the end.
+    /// Probes per target, with per-target statistics at the end (-c 1 is
+    /// one probe, no retries).
     #[arg(short = 'c', long = "count", value_name = "N", conflicts_with = "vcount",
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub count: Option<u32>,
@@ -85,7 +87,8 @@ pub struct SweepArgs {
     )]
     pub period: f64,
 
-    /// Milliseconds between two packets overall (fping -i; 0 = no limit).
+    /// Milliseconds between two packets overall, exactly (fping -i; 0.25
+    /// is four a millisecond; 0 = no limit).
     #[arg(
         short = 'i',
         long = "interval",
@@ -121,6 +124,12 @@ pub struct SweepArgs {
     #[arg(long = "shard", value_name = "I/N")]
     pub shard: Option<String>,
 
+    /// Set the Don't Fragment bit on IPv4 probes (fping -M): a probe above
+    /// the path MTU then fails ("Message too long") instead of being
+    /// fragmented.
+    #[arg(short = 'M', long = "dont-fragment")]
+    pub dont_fragment: bool,
+
     /// Time to live / hop limit of the probes.
     #[arg(short = 'H', long = "ttl", value_name = "TTL",
           value_parser = clap::value_parser!(u8).range(1..))]
@@ -142,7 +151,8 @@ pub struct SweepArgs {
     #[arg(short = '6')]
     pub ipv6: bool,
 
-    /// Quiet: no per-probe lines, ICMP error lines or summary.
+    /// Quiet (fping's): no "is alive" lines, per-probe lines, ICMP error
+    /// lines or summary; with -c/-C only the per-target statistics.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
 

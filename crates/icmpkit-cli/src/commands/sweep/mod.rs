@@ -17,6 +17,8 @@ pub use args::SweepArgs;
 
 use crate::exit;
 use crate::flags;
+use crate::output::errln;
+use crate::signals::Signals;
 use output::{Format, Output};
 use progress::Progress;
 
@@ -25,7 +27,7 @@ pub fn run(args: SweepArgs) -> i32 {
     let (specs, options) = match plan(&args) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
+            errln!("icmpkit sweep: {e}");
             return exit::BAD_ARGS;
         }
     };
@@ -43,7 +45,7 @@ pub fn run(args: SweepArgs) -> i32 {
 
 /// An empty target set: fping exits 1 then (silently); say why.
 fn nothing_to_probe(why: &str) -> i32 {
-    eprintln!("icmpkit sweep: no targets to probe: {why}");
+    errln!("icmpkit sweep: no targets to probe: {why}");
     exit::NO_REPLY
 }
 
@@ -55,16 +57,16 @@ async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(Target
         match targets::resolve_targets(specs, &options.exclude, options.family).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("icmpkit sweep: {e}");
+                errln!("icmpkit sweep: {e}");
                 return Err(code_of(&e));
             }
         };
     for e in &name_errors {
-        eprintln!("{}: {}", e.target, e.error);
+        errln!("{}: {}", e.target, e.error);
     }
     if set.is_empty() && !name_errors.is_empty() {
         // fping: 2 when names did not resolve, whatever else.
-        eprintln!("icmpkit sweep: no targets to probe: no name resolved");
+        errln!("icmpkit sweep: no targets to probe: no name resolved");
         return Err(exit::ERROR);
     }
     if set.is_empty() {
@@ -152,20 +154,28 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         exclude.push(net);
     }
     let ms = flags::millis;
-    let count = args.count.or(args.vcount).unwrap_or(1);
-    let rate = match (args.rate, args.interval) {
+    // -c 1 is one probe with statistics (fping), not single-probe mode
+    // with its retries.
+    let count = args.count.or(args.vcount);
+    let retries = if count.is_some() { 0 } else { args.retries };
+    let count = count.unwrap_or(1);
+    // -i is kept exact (Schedule::interval); the rate in packets per
+    // second only picks how many threads send.
+    let interval = args.interval.map(|i| ms("-i", i)).transpose()?;
+    let rate = match (args.rate, interval) {
         (Some(r), _) => r,
-        (None, Some(i)) if ms("-i", i)?.is_zero() => 0,
-        (None, Some(i)) => (1000.0 / i).round().max(1.0) as u64,
+        (None, Some(i)) if i.is_zero() => 0,
+        (None, Some(i)) => (1.0 / i.as_secs_f64()).round().max(1.0) as u64,
         (None, None) => 10_000,
     };
     let schedule = Schedule {
         count,
-        retries: args.retries,
+        retries,
         timeout: ms("-t", args.timeout)?,
         backoff: args.backoff,
         period: ms("-p", args.period)?,
         rate,
+        interval,
         max_in_flight: args.max_in_flight,
         ..Schedule::default()
     };
@@ -184,13 +194,22 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     options.privilege = flags::privilege(args.privileged, args.unprivileged);
     options.socket.ttl = args.ttl;
     options.socket.tos = args.tos;
+    if args.dont_fragment {
+        options.socket.pmtu = Some(icmpkit::socket::PmtuDisc::Do);
+    }
     if let Some(i) = &args.interface {
         flags::interface_or_source(i, &mut options.socket);
     }
     Ok((specs, options))
 }
 
+/// How long printed lines may wait in the output buffer: a reader such as
+/// `head` or `grep -m1` sees them live, and a sweep over a pipe whose
+/// reader left ends soon (output.rs).
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
+    let mut signals = Signals::install(false);
     let (set, names_failed) = match resolve(&specs, &options).await {
         Ok(r) => r,
         Err(code) => return code,
@@ -198,7 +217,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
+            errln!("icmpkit sweep: {e}");
             return code_of(&e);
         }
     };
@@ -209,22 +228,25 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     } else {
         Format::Text
     };
-    let count = options.schedule.count;
-    let mut out = Output::new(format, &args, count);
+    let mut out = Output::new(format, &args);
     let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
-    let mut interrupted = false;
-    // One listener for the whole run (not one per event).
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    let mut stopping = false;
+    let mut flush = tokio::time::interval(FLUSH_EVERY);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let ctrl_c = async {
-            match sigint.as_mut() {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
         let event = tokio::select! {
             e = sweeper.next_event() => e,
-            _ = ctrl_c => { interrupted = true; None }
+            // Ctrl-C or SIGTERM: stop probing; with -c/-C every target's
+            // statistics so far still come out (fping), then the summary.
+            _ = signals.stop(), if !stopping => {
+                stopping = true;
+                sweeper.finish_early();
+                continue;
+            }
+            _ = flush.tick() => {
+                out.flush();
+                continue;
+            }
         };
         let Some(event) = event else { break };
         if let SweepEvent::Host(_) = &event {
@@ -235,10 +257,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     progress.finish();
     let summary = sweeper.summary();
     out.finish(&summary, sweeper.seed());
-    if interrupted {
-        // Targets not finished were not reported: not all alive.
-        return exit::NO_REPLY;
-    }
+    // Interrupted, targets not finished are not alive: exit 1.
     if names_failed {
         exit::ERROR
     } else if summary.alive < summary.targets {

@@ -2,7 +2,10 @@
 //! ICMP errors, per-probe lines, statistics and the summary on stderr
 //! (fping prints its statistics there too).
 
-use std::io::{BufWriter, IsTerminal, Stdout, Write};
+use crate::output::errln;
+use std::io::{BufWriter, Stdout, Write};
+
+use crate::output::Guarded;
 use std::time::Duration;
 
 use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary};
@@ -33,9 +36,11 @@ pub struct Output {
     format: Format,
     filter: Filter,
     quiet: bool,
-    count: u32,
+    /// `-c`/`-C` (even `-c 1`): per-probe lines and per-target statistics
+    /// instead of "is alive" lines.
+    statistics: bool,
     list_rtts: bool,
-    out: BufWriter<Stdout>,
+    out: BufWriter<Guarded<Stdout>>,
     flush_each: bool,
     /// With several probes per target, results are printed at the end in
     /// input order (as fping does).
@@ -49,7 +54,7 @@ fn ms(d: Duration) -> String {
 fn status(h: &HostResult) -> &'static str {
     if h.is_alive() {
         "alive"
-    } else if h.error().is_some() {
+    } else if h.error().is_some() || h.send_error.is_some() {
         "error"
     } else {
         "unreachable"
@@ -74,7 +79,7 @@ fn error_text(e: &icmpkit::IcmpError) -> String {
 
 impl Output {
     /// A printer for `args`.
-    pub fn new(format: Format, args: &SweepArgs, count: u32) -> Output {
+    pub fn new(format: Format, args: &SweepArgs) -> Output {
         let filter = if args.alive {
             Filter::Alive
         } else if args.unreachable {
@@ -86,10 +91,10 @@ impl Output {
             format,
             filter,
             quiet: args.quiet,
-            count,
+            statistics: args.count.is_some() || args.vcount.is_some(),
             list_rtts: args.vcount.is_some(),
-            out: BufWriter::with_capacity(1 << 16, std::io::stdout()),
-            flush_each: std::io::stdout().is_terminal(),
+            out: BufWriter::with_capacity(1 << 16, crate::output::stdout()),
+            flush_each: crate::output::stdout_is_terminal(),
             held: Vec::new(),
         };
         if format == Format::Csv {
@@ -104,16 +109,22 @@ impl Output {
     /// Prints what `event` calls for.
     pub fn event(&mut self, event: &SweepEvent) {
         match event {
-            SweepEvent::Host(h) if self.count > 1 => self.held.push(h.clone()),
+            SweepEvent::Host(h) if self.statistics => self.held.push(h.clone()),
             SweepEvent::Host(h) => self.host(h),
             SweepEvent::Error { address, error, .. }
                 if !self.quiet && self.format == Format::Text =>
             {
-                eprintln!(
+                errln!(
                     "{} from {} for ICMP Echo sent to {address}",
                     error_text(error),
                     error.from
                 );
+            }
+            // Never quiet: an error, not a result (fping's words).
+            SweepEvent::SendError {
+                address, message, ..
+            } if self.format == Format::Text => {
+                errln!("{address}: error while sending ping: {message}");
             }
             SweepEvent::Reply {
                 address,
@@ -131,16 +142,16 @@ impl Output {
                     String::new()
                 };
                 if *late {
-                    eprintln!(
+                    errln!(
                         "{address} : late reply{from_note} to probe [{probe}], {} ms (after the timeout)",
                         ms(*rtt)
                     );
                 } else if *duplicate {
-                    eprintln!(
+                    errln!(
                         "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
                         ms(*rtt)
                     );
-                } else if self.count > 1 {
+                } else if self.statistics {
                     let _ = writeln!(
                         self.out,
                         "{address} : [{probe}], {bytes} bytes, {} ms{from_note}",
@@ -151,6 +162,11 @@ impl Output {
             }
             _ => {}
         }
+    }
+
+    /// Pushes the lines printed so far out.
+    pub fn flush(&mut self) {
+        let _ = self.out.flush();
     }
 
     fn maybe_flush(&mut self) {
@@ -176,6 +192,8 @@ impl Output {
             Format::Text if self.filter != Filter::All => {
                 let _ = writeln!(self.out, "{}", r.target);
             }
+            // fping -q: no "is alive" lines (the exit status says it).
+            Format::Text if self.quiet => {}
             Format::Text => {
                 let verdict = if h.is_alive() { "alive" } else { "unreachable" };
                 let _ = writeln!(self.out, "{} is {verdict}", r.target);
@@ -191,9 +209,10 @@ impl Output {
             }
             Format::Csv => {
                 let opt = |d: Option<Duration>| d.map(ms).unwrap_or_default();
-                let (error, from) = match h.error() {
-                    Some(e) => (error_text(e), e.from.to_string()),
-                    None => (String::new(), String::new()),
+                let (error, from) = match (h.error(), &h.send_error) {
+                    (Some(e), _) => (error_text(e), e.from.to_string()),
+                    (None, Some(message)) => (format!("send error: {message}"), String::new()),
+                    (None, None) => (String::new(), String::new()),
                 };
                 let _ = writeln!(
                     self.out,
@@ -224,12 +243,12 @@ impl Output {
                 .iter()
                 .map(|d| d.map(ms).unwrap_or_else(|| "-".into()))
                 .collect();
-            eprintln!("{} : {}", r.target, rtts.join(" "));
+            errln!("{} : {}", r.target, rtts.join(" "));
             return;
         }
         let loss = (r.packet_loss * 100.0).round();
         match (r.min_rtt, r.avg_rtt, r.max_rtt) {
-            (Some(min), Some(avg), Some(max)) => eprintln!(
+            (Some(min), Some(avg), Some(max)) => errln!(
                 "{} : xmt/rcv/%loss = {}/{}/{loss}%, min/avg/max = {}/{}/{}",
                 r.target,
                 r.packets_sent,
@@ -238,9 +257,11 @@ impl Output {
                 ms(avg),
                 ms(max)
             ),
-            _ => eprintln!(
+            _ => errln!(
                 "{} : xmt/rcv/%loss = {}/{}/{loss}%",
-                r.target, r.packets_sent, r.packets_received
+                r.target,
+                r.packets_sent,
+                r.packets_received
             ),
         }
     }
@@ -276,14 +297,18 @@ impl Output {
         }
         if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
-            eprintln!(
-                "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes, {} replies \
+            errln!(
+                "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes{}, {} replies \
                  ({} late, {} duplicate, {} rejected) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
                 summary.targets,
                 summary.alive,
                 summary.unreachable(),
                 summary.errors,
                 summary.probes_sent,
+                match summary.send_errors {
+                    0 => String::new(),
+                    n => format!(", {n} send errors"),
+                },
                 summary.replies,
                 summary.late,
                 summary.duplicates,

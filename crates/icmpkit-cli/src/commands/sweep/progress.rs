@@ -1,6 +1,5 @@
 //! The progress bar on stderr: only on a terminal, never on a pipe.
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use icmpkit::sweep::Sweeper;
@@ -18,7 +17,7 @@ pub struct Progress {
 impl Progress {
     /// A bar over `targets` if stderr is a terminal and not `quiet`.
     pub fn new(targets: u64, quiet: bool) -> Progress {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = (!quiet && crate::output::stderr_is_terminal()).then(|| {
             let bar = ProgressBar::with_draw_target(Some(targets), ProgressDrawTarget::stderr());
             let style =
                 ProgressStyle::with_template("{bar:30} {pos}/{len} hosts  {msg}  ETA {eta}")

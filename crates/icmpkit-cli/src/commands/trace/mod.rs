@@ -8,12 +8,13 @@ use std::io::Write;
 use std::time::Duration;
 
 use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
-use tokio::signal::unix::{SignalKind, signal};
 
 pub use args::TraceArgs;
 
 use crate::exit;
 use crate::flags::{self, seconds};
+use crate::output::errln;
+use crate::signals::Signals;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: TraceArgs) -> i32 {
@@ -77,29 +78,22 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
 }
 
 async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
+    let mut signals = Signals::install(false);
     let mut tracer = match Tracer::start(&args.target, &options).await {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::output::stdout_locked();
     let streaming = !(args.json || args.csv || args.report);
     if streaming {
         let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
     }
     let mut shown_pmtu = None;
-    // The first Ctrl-C stops the trace: the hops it has heard of still
-    // come out (named as the lookups allow). A second one leaves at once.
-    // A signal stream, not `ctrl_c()`: that future may not be polled again
-    // once it has fired, and the loop goes on after it.
-    let mut interrupts = signal(SignalKind::interrupt()).ok();
+    // The first Ctrl-C or SIGTERM stops the trace: the hops it has heard
+    // of still come out (named as the lookups allow). A second one leaves
+    // at once.
     let mut stopping = false;
     loop {
-        let interrupt = async {
-            match interrupts.as_mut() {
-                Some(s) => s.recv().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             event = tracer.next_event() => match event {
                 Some(TraceEvent::Hop(hop)) if streaming => {
@@ -111,7 +105,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
                 Some(_) => {}
                 None => break,
             },
-            _ = interrupt => {
+            _ = signals.stop() => {
                 if stopping {
                     break;
                 }
@@ -144,7 +138,7 @@ fn report_send_errors(hops: &[Hop]) -> i32 {
         return exit::OK;
     };
     let count = 1 + failed.count();
-    eprintln!("icmpkit: {count} of {total} probes could not be sent: {first}");
+    errln!("icmpkit: {count} of {total} probes could not be sent: {first}");
     if count == total {
         exit::ERROR
     } else {

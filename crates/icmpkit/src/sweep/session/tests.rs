@@ -363,7 +363,28 @@ fn send_errors_and_requeue() {
     assert_eq!(s.next_batch(at(0), &mut batch), Next::Send);
     s.on_send_error(&batch[0], at(0), "Network is unreachable");
     let ev = events(&mut s);
-    assert_eq!(hosts(&ev)[0].report.send_errors, 1);
+    assert!(
+        matches!(&ev[0], SweepEvent::SendError { probe: 0, message, .. } if message == "Network is unreachable"),
+        "{ev:?}"
+    );
+    let host = hosts(&ev)[0];
+    assert_eq!(host.report.send_errors, 1);
+    assert_eq!(host.send_error.as_deref(), Some("Network is unreachable"));
+    assert!(host.never_sent());
+    // With waves, the refusals are counted per target, the first one named.
+    let mut s = session(&["192.0.2.1"], fast(2, 0));
+    let mut t = 0;
+    for message in ["Message too long", "Network is unreachable"] {
+        assert_eq!(s.next_batch(at(t), &mut batch), Next::Send);
+        s.on_send_error(&batch[0], at(t), message);
+        t += 300;
+    }
+    let ev = finish(&mut s, at(t));
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].report.send_errors, 2);
+    assert_eq!(ev[0].send_error.as_deref(), Some("Message too long"));
+    assert!(ev[0].never_sent());
+    assert_eq!(s.summary(at(t)).send_errors, 2);
     assert_eq!(s.next_batch(at(0), &mut batch), Next::Done);
 }
 
@@ -457,4 +478,89 @@ fn oversized_batches_and_times_are_refused_by_name() {
         ..Schedule::default()
     };
     assert!(largest.validate().is_ok());
+}
+
+/// Steps a finishing session until it is done; returns its host results.
+fn finish(s: &mut Session, t: Timestamp) -> Vec<HostResult> {
+    let mut results = Vec::new();
+    for _ in 0..100 {
+        let next = s.next_batch(t, &mut Vec::new());
+        results.extend(hosts(&events(s)).into_iter().cloned());
+        if next == Next::Done {
+            return results;
+        }
+    }
+    panic!("the session never finished");
+}
+
+#[test]
+fn cut_short_waves_give_every_target_its_probes_so_far() {
+    // Three targets, 3 probes each, one probe per batch; cut after the
+    // whole first wave and one probe of the second.
+    let schedule = Schedule {
+        batch: 1,
+        ..fast(3, 0)
+    };
+    let mut s = session(&["192.0.2.1", "192.0.2.2", "192.0.2.3"], schedule);
+    let wave0 = send(&mut s, at(0));
+    assert_eq!(wave0.len(), 3);
+    for p in wave0.iter().filter(|p| p.index != 2) {
+        let data = payload(&s, p, at(0));
+        reply(&mut s, p, at(4), &data);
+    }
+    s.expire(at(100));
+    let mut batch = Vec::new();
+    assert_eq!(s.next_batch(at(300), &mut batch), Next::Send);
+    s.on_sent(&batch, at(300));
+    let second = batch[0].index;
+    assert!(hosts(&events(&mut s)).is_empty());
+
+    s.cut_short(at(301));
+    let mut done = finish(&mut s, at(301));
+    done.sort_by_key(|h| h.index);
+    let sent: Vec<u64> = done.iter().map(|h| h.report.packets_sent).collect();
+    let expected: Vec<u64> = (0..3).map(|i| if i == second { 2 } else { 1 }).collect();
+    assert_eq!(sent, expected, "probes per target");
+    let received: Vec<u64> = done.iter().map(|h| h.report.packets_received).collect();
+    assert_eq!(received, [1, 1, 0]);
+    // The second-wave probe still awaited counts as lost.
+    let loss = done[second as usize].report.packet_loss;
+    let want = if second == 2 { 1.0 } else { 0.5 };
+    assert!((loss - want).abs() < 1e-9, "{loss}");
+    let sum = s.summary(at(400));
+    assert_eq!((sum.finished, sum.alive, sum.probes_sent), (3, 2, 4));
+    assert_eq!(sum.elapsed, Duration::from_millis(301));
+}
+
+#[test]
+fn cut_short_single_probe_sweeps_give_up_the_targets_in_flight() {
+    // Three targets, at most two in flight: both time out and are retried,
+    // one retry is answered, the other still awaited; the third target
+    // never gets a probe.
+    let schedule = Schedule {
+        max_in_flight: 2,
+        ..fast(1, 2)
+    };
+    let mut s = session(&["192.0.2.1", "192.0.2.2", "192.0.2.3"], schedule);
+    let sent = send(&mut s, at(0));
+    assert_eq!(sent.len(), 2);
+    s.expire(at(100));
+    let retries = send(&mut s, at(100));
+    assert_eq!(retries.len(), 2);
+    assert!(retries.iter().all(|p| p.sequence == 1));
+    let data = payload(&s, &retries[0], at(100));
+    reply(&mut s, &retries[0], at(103), &data);
+    assert_eq!(hosts(&events(&mut s)).len(), 1);
+    s.cut_short(at(110));
+    // A reply after the cut changes nothing.
+    let data = payload(&s, &retries[1], at(100));
+    reply(&mut s, &retries[1], at(111), &data);
+    let done = finish(&mut s, at(111));
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0].index, retries[1].index);
+    assert_eq!(done[0].report.packets_sent, 2);
+    assert!(!done[0].is_alive());
+    assert_eq!(s.in_flight(), 0);
+    let sum = s.summary(at(111));
+    assert_eq!((sum.finished, sum.alive, sum.targets), (2, 1, 3));
 }
