@@ -346,7 +346,12 @@ fn on_packet(
     let now = Timestamp::now();
     let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
     match probe::classify(family, icmp) {
-        Incoming::EchoReply { id, sequence, data } => {
+        Incoming::EchoReply {
+            id,
+            sequence,
+            data,
+            checksum_ok,
+        } => {
             let reply = EchoReply {
                 from: received.source,
                 // Datagram sockets only ever deliver our own id.
@@ -356,6 +361,7 @@ fn on_packet(
                 bytes: icmp.len(),
                 ttl: received.ttl,
                 kernel_rx_ns: received.kernel_time.map(nanos),
+                checksum_ok,
             };
             events.extend(session.on_reply(&reply, now));
         }
@@ -368,6 +374,9 @@ fn on_packet(
         } => {
             let err = IcmpError::classify(family, received.source, icmp_type, code, info);
             events.extend(session.on_error(quoted.id, quoted.sequence, quoted.destination, err));
+        }
+        Incoming::Corrupted => {
+            tracing::debug!(from = %received.source, "ICMP message with a bad checksum dropped");
         }
         Incoming::Other => {}
     }

@@ -450,7 +450,12 @@ impl Sweeper {
 
 fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], now: Timestamp) {
     match probe::classify(s.family, icmp) {
-        Incoming::EchoReply { id, sequence, data } => {
+        Incoming::EchoReply {
+            id,
+            sequence,
+            data,
+            checksum_ok,
+        } => {
             let reply = EchoReply {
                 from: r.source,
                 // Datagram sockets only deliver replies to their own id.
@@ -460,6 +465,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
                 bytes: icmp.len(),
                 ttl: r.ttl,
                 kernel_rx_ns: r.kernel_time.map(nanos),
+                checksum_ok,
             };
             session.on_reply(s.family, &reply, now);
         }
@@ -473,6 +479,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
             let err = IcmpError::classify(s.family, r.source, icmp_type, code, info);
             session.on_error(s.family, quoted_icmp, quoted.destination, err);
         }
+        Incoming::Corrupted => session.on_corrupted(),
         Incoming::Other => {}
     }
 }

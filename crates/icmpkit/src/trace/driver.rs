@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use icmpkit_wire::Family;
@@ -157,6 +158,8 @@ pub struct Tracer {
     /// the lookups run loses nothing and the next call yields it.
     naming: Option<NamingHop>,
     send_buf: Vec<u8>,
+    /// ICMPv4 messages the raw listener dropped for a bad checksum.
+    corrupted: Arc<AtomicU64>,
     done: bool,
 }
 
@@ -294,6 +297,7 @@ impl Tracer {
             events: VecDeque::new(),
             naming: None,
             send_buf: Vec::new(),
+            corrupted: Arc::default(),
             done: false,
         };
         tracer.spawn_readers()?;
@@ -318,6 +322,13 @@ impl Tracer {
     /// hop) as known so far, tracepath's `Resume: pmtu`.
     pub fn path_mtu(&self) -> Option<u32> {
         self.session.path_mtu()
+    }
+
+    /// ICMPv4 messages received with a bad checksum so far (damaged on
+    /// their way): dropped, never taken as a hop's answer. Always 0 for
+    /// IPv6 and datagram sockets, where the kernel verifies checksums.
+    pub fn corrupted(&self) -> u64 {
+        self.corrupted.load(Ordering::Relaxed)
     }
 
     /// Ends the trace at the next step; unanswered probes count as lost.
@@ -675,6 +686,7 @@ impl Tracer {
                 Arc::clone(icmp),
                 Arc::clone(&self.matcher),
                 self.tx.clone(),
+                Arc::clone(&self.corrupted),
             )));
         }
         if let Some(raw) = &self.raw_tcp {
@@ -810,6 +822,7 @@ async fn read_icmp(
     socket: Arc<AsyncIcmpSocket>,
     matcher: Arc<Matcher>,
     tx: mpsc::UnboundedSender<Arrival>,
+    corrupted: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; 65_536];
     let datagram = socket.kind() == SocketKind::Datagram;
@@ -830,6 +843,11 @@ async fn read_icmp(
         }
         while let Ok(received) = inner.recv(&mut buf) {
             let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+            if !matcher.checksum_ok(icmp) {
+                corrupted.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(from = %received.source, "ICMP message with a bad checksum dropped");
+                continue;
+            }
             if let Some(response) = matcher.raw_message(icmp, received.source) {
                 if tx
                     .send(Arrival::now(response, received.ttl, received.kernel_time))

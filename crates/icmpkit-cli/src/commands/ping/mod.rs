@@ -290,13 +290,16 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
             ttl,
             rtt,
             duplicate,
+            bad_checksum,
             ..
         } => {
             if style.quiet {
                 return;
             }
             if style.flood {
-                let _ = write!(out, "\x08 \x08");
+                // iputils marks a damaged reply with a C where the dot was.
+                let mark = if *bad_checksum { "\x08C" } else { "\x08 \x08" };
+                let _ = write!(out, "{mark}");
                 let _ = out.flush();
                 return;
             }
@@ -304,7 +307,15 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
             let _ = writeln!(
                 out,
                 "{prefix}{}",
-                human::reply_line(&who, *bytes, *sequence, *ttl, *rtt, *duplicate)
+                human::reply_line(
+                    &who,
+                    *bytes,
+                    *sequence,
+                    *ttl,
+                    *rtt,
+                    *duplicate,
+                    *bad_checksum
+                )
             );
         }
         PingEvent::Error { sequence, error } => {
