@@ -636,41 +636,103 @@ struct CapData {
 }
 
 /// Clears the calling thread's effective, permitted and inheritable
-/// capability sets (`capset(2)`).
+/// capability sets (`capset(2)`). Capabilities belong to threads: see
+/// [`ask_thread_to_drop`] for the others.
 pub(super) fn clear_capabilities() -> io::Result<()> {
-    let header = CapHeader {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let data = [CapData::default(); 2];
-    // SAFETY: header and data are valid for the version-3 layout (two data
-    // structs); the kernel only reads them.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    if rc == 0 {
+    if clear_own_capabilities() == 0 {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
     }
 }
 
-/// The calling thread's (effective, permitted) capability sets, as 64-bit
-/// masks.
-pub(super) fn capabilities() -> io::Result<(u64, u64)> {
+/// `capset` clearing every set of the calling thread; the raw return value
+/// (async-signal-safe: the signal handler below calls it).
+fn clear_own_capabilities() -> libc::c_long {
     let mut header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: as above; the kernel writes two data structs.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if rc != 0 {
+    let data = [CapData::default(); 2];
+    // SAFETY: header and data are valid for the version-3 layout (two data
+    // structs); the kernel reads them and may write the header's version
+    // (hence the exclusive reference).
+    unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) }
+}
+
+/// The signal that asks another thread to clear its own capabilities and
+/// set its own `no_new_privs` (both are per thread, and only a thread can
+/// change its own): a real-time signal near the top of the range, as
+/// libcap's psx and glibc's setxid broadcast do with theirs.
+fn drop_signal() -> libc::c_int {
+    libc::SIGRTMAX() - 2
+}
+
+/// Runs on the thread [`ask_thread_to_drop`] signalled. Only raw system
+/// calls (async-signal-safe); errno is preserved for the code interrupted.
+extern "C" fn on_drop_signal(_: libc::c_int) {
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    let errno = unsafe { *libc::__errno_location() };
+    clear_own_capabilities();
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Installs the handler of [`drop_signal`] (idempotent). It stays
+/// installed: a signal still queued for a thread when the drop is over must
+/// not fall back to the default action, which ends the process. Refuses if
+/// the program handles that signal itself.
+pub(super) fn install_drop_handler() -> io::Result<()> {
+    let handler = on_drop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: a zeroed sigaction is a valid "query" argument.
+    let mut old: libc::sigaction = unsafe { mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `old`.
+    if unsafe { libc::sigaction(drop_signal(), ptr::null(), &mut old) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
-    Ok((
-        join(data[0].effective, data[1].effective),
-        join(data[0].permitted, data[1].permitted),
-    ))
+    if old.sa_sigaction == handler {
+        return Ok(());
+    }
+    if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+        return Err(io::Error::other(format!(
+            "signal {} (SIGRTMAX-2), which asks each thread to drop its capabilities, is \
+             already handled by this program",
+            drop_signal()
+        )));
+    }
+    // SAFETY: as above; every field is then set below.
+    let mut action: libc::sigaction = unsafe { mem::zeroed() };
+    action.sa_sigaction = handler;
+    // Interrupted system calls resume: the threads signalled are in the
+    // middle of whatever they were doing.
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: sa_mask is a valid sigset_t to empty.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    // SAFETY: `action` is fully initialised and its handler is
+    // async-signal-safe.
+    if unsafe { libc::sigaction(drop_signal(), &action, ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Asks thread `tid` of this process to clear its capabilities and set its
+/// `no_new_privs` ([`install_drop_handler`] first). A thread gone
+/// meanwhile (`ESRCH`) is no error.
+pub(super) fn ask_thread_to_drop(tid: libc::pid_t) -> io::Result<()> {
+    // SAFETY: tgkill takes integers; the target is a thread of this process.
+    let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, drop_signal()) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::ESRCH) {
+        Ok(())
+    } else {
+        Err(error)
+    }
 }
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: `execve` can no longer grant privileges

@@ -106,8 +106,12 @@ pub(super) fn clear_capabilities() -> io::Result<()> {
     Ok(())
 }
 
-pub(super) fn capabilities() -> io::Result<(u64, u64)> {
-    Ok((0, 0))
+pub(super) fn install_drop_handler() -> io::Result<()> {
+    Ok(())
+}
+
+pub(super) fn ask_thread_to_drop(_: i32) -> io::Result<()> {
+    Ok(())
 }
 
 pub(super) fn set_no_new_privileges() -> io::Result<()> {

@@ -132,8 +132,8 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         }
     }
     // Sockets are open: give up any privilege we were started with.
-    if let Err(e) = icmpkit::socket::drop_privileges() {
-        return exit::fail(&format!("dropping privileges: {e}"));
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);

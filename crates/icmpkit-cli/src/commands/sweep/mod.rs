@@ -202,6 +202,11 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
             return code_of(&e);
         }
     };
+    // Sockets (the sender threads' included) are open: give up privileges.
+    if let Err(e) = exit::drop_privileges() {
+        eprintln!("icmpkit sweep: {e}");
+        return exit::SYSTEM;
+    }
     let format = if args.json {
         Format::Json
     } else if args.csv {

@@ -81,6 +81,11 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),
     };
+    // The raw sockets are open; later probe sockets (UDP, TCP connects)
+    // need no privilege.
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
+    }
     let mut stdout = std::io::stdout().lock();
     let streaming = !(args.json || args.csv || args.report);
     if streaming {
