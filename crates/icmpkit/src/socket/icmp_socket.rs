@@ -49,6 +49,10 @@ pub struct Received {
     pub icmp: Range<usize>,
     /// The datagram was longer than the buffer and was cut.
     pub truncated: bool,
+    /// Some control messages did not fit their buffer (`MSG_CTRUNC`) or
+    /// were malformed: the kernel time, TTL, TOS or destination below may
+    /// be missing for this packet (logged as a warning too).
+    pub control_truncated: bool,
     /// Who sent it.
     pub source: IpAddr,
     /// The IP destination it was sent to (`IP_PKTINFO`/`IPV6_PKTINFO`):
@@ -450,6 +454,7 @@ impl IcmpSocket {
             len,
             icmp: start..len,
             truncated: message.truncated,
+            control_truncated: message.control_truncated,
             source,
             destination: ancillary.destination,
             ttl: ancillary.ttl,
@@ -540,13 +545,7 @@ pub(super) fn queued_error(message: &RawMessage, received_at: Instant) -> io::Re
         )
     })?;
     Ok(QueuedError {
-        origin: match ee.origin {
-            1 => ErrorOrigin::Local,
-            2 => ErrorOrigin::Icmp,
-            3 => ErrorOrigin::Icmp6,
-            4 => ErrorOrigin::Timestamping,
-            other => ErrorOrigin::Other(other),
-        },
+        origin: ee.origin,
         errno: i32::try_from(ee.errno).unwrap_or(i32::MAX),
         icmp_type: ee.icmp_type,
         icmp_code: ee.icmp_code,

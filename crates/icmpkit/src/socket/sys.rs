@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::{Family, MAX_BATCH, PmtuDisc, TypeFilter};
+use super::{ErrorOrigin, Family, MAX_BATCH, PmtuDisc, TypeFilter};
 
 /// `ICMP_FILTER` (linux/icmp.h): a 32-bit mask of ICMPv4 types to drop, at
 /// level `SOL_RAW`.
@@ -111,10 +111,33 @@ pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> i
     }
 }
 
-/// `SO_TIMESTAMPING` / `SCM_TIMESTAMPING` (the same number on Linux's
-/// common architectures; the `_OLD` timespec layout, as `SO_TIMESTAMPNS`).
-const SO_TIMESTAMPING: libc::c_int = 37;
-const SCM_TIMESTAMPING: libc::c_int = SO_TIMESTAMPING;
+/// `SO_TIMESTAMPING`: libc's per-architecture number, which is the
+/// `_NEW` option (64-bit time fields) where `time_t` is wider than `long`
+/// (32-bit systems with 64-bit time) and the `_OLD` one (`long` fields)
+/// elsewhere; the kernel answers with `SCM_TIMESTAMPING` of the same number.
+const SO_TIMESTAMPING: libc::c_int = libc::SO_TIMESTAMPING;
+const SCM_TIMESTAMPING: libc::c_int = libc::SCM_TIMESTAMPING;
+
+/// Whether [`SCM_TIMESTAMPING`] is the `_NEW` message (`struct
+/// __kernel_timespec`: two 64-bit fields) rather than the `_OLD` one
+/// (`struct timespec` of two `long`s): libc's own rule for picking it.
+const TIMESTAMPING_IS_NEW: bool = mem::size_of::<libc::time_t>() != mem::size_of::<libc::c_long>();
+
+/// `struct timespec` as `SCM_TIMESTAMPING_OLD` carries it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct OldTimespec {
+    tv_sec: libc::c_long,
+    tv_nsec: libc::c_long,
+}
+
+/// `struct __kernel_timespec`, as `SCM_TIMESTAMPING_NEW` carries it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
 
 /// Asks the kernel to stamp each datagram as the driver sends it
 /// (software transmit timestamps), numbered by `OPT_ID` and queued on the
@@ -132,11 +155,11 @@ pub(super) fn enable_tx_timestamps(socket: &socket2::Socket) -> io::Result<()> {
     )
 }
 
-/// A timespec as a duration since the epoch; `None` for the zero stamp
-/// the kernel leaves in unused slots.
-fn timespec_duration(ts: &libc::timespec) -> Option<Duration> {
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+/// A timespec's fields as a duration since the epoch; `None` for the zero
+/// stamp the kernel leaves in unused slots (and for nonsense).
+fn timespec_duration(tv_sec: i64, tv_nsec: i64) -> Option<Duration> {
+    let secs = u64::try_from(tv_sec).ok()?;
+    let nanos = u32::try_from(tv_nsec).ok().filter(|&n| n < 1_000_000_000)?;
     (secs != 0 || nanos != 0).then(|| Duration::new(secs, nanos))
 }
 
@@ -234,7 +257,7 @@ pub(super) struct ExtendedError {
     /// `ee_data`: for timestamping entries, the send's `OPT_ID` key.
     pub data: u32,
     pub errno: u32,
-    pub origin: u8,
+    pub origin: ErrorOrigin,
     pub icmp_type: u8,
     pub icmp_code: u8,
     pub info: u32,
@@ -253,6 +276,9 @@ pub(super) struct Ancillary {
     /// queue).
     pub software_timestamp: Option<Duration>,
     pub extended_error: Option<ExtendedError>,
+    /// A control message's length did not fit the buffer: the walk
+    /// stopped there.
+    pub malformed_control: bool,
 }
 
 /// One message received by [`recv_msg`] or [`recv_mmsg`].
@@ -262,6 +288,9 @@ pub(super) struct RawMessage {
     pub len: usize,
     /// The datagram was longer than the buffer (`MSG_TRUNC`).
     pub truncated: bool,
+    /// Control messages did not all fit (`MSG_CTRUNC`), or one was
+    /// malformed: the ancillary data may lack some.
+    pub control_truncated: bool,
     /// `msg_name`: the sender (or, on the error queue, the original
     /// destination).
     pub peer: Option<SocketAddr>,
@@ -327,11 +356,23 @@ pub(super) fn recv_msg(
 
 /// Decodes the header of a message the kernel has just filled in.
 fn decode(header: &libc::msghdr, len: usize) -> RawMessage {
+    let ancillary = ancillary(header);
+    let control_cut = header.msg_flags & libc::MSG_CTRUNC != 0;
+    if control_cut {
+        // The buffer is sized for every message we enable: this is a bug
+        // (or a kernel sending more than we asked for), and the timestamps
+        // or TTL of this packet may be missing.
+        tracing::warn!(
+            capacity = CMSG_BUFFER_LEN,
+            "control messages truncated (MSG_CTRUNC)"
+        );
+    }
     RawMessage {
         len,
         truncated: header.msg_flags & libc::MSG_TRUNC != 0,
+        control_truncated: control_cut || ancillary.malformed_control,
         peer: peer_address(header),
-        ancillary: ancillary(header),
+        ancillary,
     }
 }
 
@@ -383,27 +424,49 @@ fn ipv4_from(addr: libc::in_addr) -> Ipv4Addr {
     Ipv4Addr::from(addr.s_addr.to_ne_bytes())
 }
 
-/// Walks the control messages of a filled-in header.
+/// Walks the control messages of a filled-in header. Each one's
+/// `cmsg_len` is checked against what is left of the control buffer
+/// (CMSG_FIRSTHDR does not check the first, and a length past the end
+/// would have us read beyond it): a message that does not fit ends the walk.
 fn ancillary(header: &libc::msghdr) -> Ancillary {
     let mut out = Ancillary::default();
+    let control = header.msg_control.cast::<u8>().cast_const();
+    // The field types differ across libcs and architectures.
+    #[allow(clippy::unnecessary_cast)]
+    let control_len = header.msg_controllen as usize;
     // SAFETY: the header's control pointer and length describe our own
     // buffer, as trimmed by the kernel; CMSG_FIRSTHDR/CMSG_NXTHDR never
-    // step outside it and return null at the end.
+    // return a header that starts outside it, and null at the end.
     let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(header) };
     while !cmsg.is_null() {
-        // SAFETY: `cmsg` is non-null and inside the control buffer.
-        let (level, kind, data_len, data) = unsafe {
-            let hdr = ptr::read_unaligned(cmsg);
-            let data_offset = libc::CMSG_DATA(cmsg).offset_from(cmsg.cast::<u8>()) as usize;
+        // SAFETY: `cmsg` is non-null and starts inside the control buffer
+        // with a whole header before its end (both macros check that).
+        let (hdr, offset, data_offset) = unsafe {
             (
-                hdr.cmsg_level,
-                hdr.cmsg_type,
-                (hdr.cmsg_len as usize).saturating_sub(data_offset),
-                libc::CMSG_DATA(cmsg).cast_const(),
+                ptr::read_unaligned(cmsg),
+                cmsg.cast::<u8>().cast_const().offset_from(control) as usize,
+                libc::CMSG_DATA(cmsg).offset_from(cmsg.cast::<u8>()) as usize,
             )
         };
-        // SAFETY: `data` points at `data_len` bytes inside the buffer.
-        unsafe { decode_cmsg(level, kind, data, data_len, &mut out) };
+        #[allow(clippy::unnecessary_cast)] // a u32 on some libcs
+        let cmsg_len = hdr.cmsg_len as usize;
+        if cmsg_len < data_offset || cmsg_len > control_len.saturating_sub(offset) {
+            tracing::warn!(cmsg_len, offset, control_len, "malformed control message");
+            out.malformed_control = true;
+            break;
+        }
+        // SAFETY: `data` is followed by `cmsg_len - data_offset` bytes,
+        // all inside the buffer (checked just above).
+        unsafe {
+            let data = libc::CMSG_DATA(cmsg).cast_const();
+            decode_cmsg(
+                hdr.cmsg_level,
+                hdr.cmsg_type,
+                data,
+                cmsg_len - data_offset,
+                &mut out,
+            );
+        }
         // SAFETY: as for CMSG_FIRSTHDR.
         cmsg = unsafe { libc::CMSG_NXTHDR(header, cmsg) };
     }
@@ -443,10 +506,17 @@ unsafe fn decode_cmsg(
                 }
             }
             (libc::SOL_SOCKET, SCM_TIMESTAMPING) => {
-                // struct scm_timestamping: [software, deprecated, hardware].
-                if let Some(ts) = read::<[libc::timespec; 3]>(data, len) {
-                    out.software_timestamp = timespec_duration(&ts[0]);
-                }
+                // struct scm_timestamping(64): [software, deprecated,
+                // hardware]; the software stamp is the first.
+                out.software_timestamp = if TIMESTAMPING_IS_NEW {
+                    read::<[KernelTimespec; 3]>(data, len)
+                        .and_then(|ts| timespec_duration(ts[0].tv_sec, ts[0].tv_nsec))
+                } else {
+                    // `long` is 32 bits on some targets, 64 on others.
+                    #[allow(clippy::useless_conversion)]
+                    read::<[OldTimespec; 3]>(data, len)
+                        .and_then(|ts| timespec_duration(ts[0].tv_sec.into(), ts[0].tv_nsec.into()))
+                };
             }
             (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                 if let Some(info) = read::<libc::in_pktinfo>(data, len) {
@@ -495,7 +565,7 @@ unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
         Some(ExtendedError {
             data: ee.ee_data,
             errno: ee.ee_errno,
-            origin: ee.ee_origin,
+            origin: error_origin(ee.ee_origin),
             icmp_type: ee.ee_type,
             icmp_code: ee.ee_code,
             info: ee.ee_info,
@@ -503,6 +573,17 @@ unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
             // `sockaddr_to_std` maps to None.
             offender,
         })
+    }
+}
+
+/// `ee_origin` named (linux/errqueue.h's `SO_EE_ORIGIN_*`).
+fn error_origin(ee_origin: u8) -> ErrorOrigin {
+    match ee_origin {
+        libc::SO_EE_ORIGIN_LOCAL => ErrorOrigin::Local,
+        libc::SO_EE_ORIGIN_ICMP => ErrorOrigin::Icmp,
+        libc::SO_EE_ORIGIN_ICMP6 => ErrorOrigin::Icmp6,
+        libc::SO_EE_ORIGIN_TIMESTAMPING => ErrorOrigin::Timestamping,
+        other => ErrorOrigin::Other(other),
     }
 }
 
@@ -738,13 +819,7 @@ pub(super) fn ask_thread_to_drop(tid: libc::pid_t) -> io::Result<()> {
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: `execve` can no longer grant privileges
 /// (setuid bits, file capabilities).
 pub(super) fn set_no_new_privileges() -> io::Result<()> {
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    nix::sys::prctl::set_no_new_privs().map_err(io::Error::from)
 }
 
 /// Registration needs a tokio runtime, and tokio panics without one: this
@@ -797,4 +872,154 @@ pub(super) fn register_raw_tcp_with_reactor(
     // registered.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
         .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control buffer (aligned as the kernel's) and a `msghdr` over its
+    /// first `len` bytes.
+    struct Control {
+        buf: [u64; 32],
+        len: usize,
+    }
+
+    impl Control {
+        fn new() -> Control {
+            Control {
+                buf: [0; 32],
+                len: 0,
+            }
+        }
+
+        /// Appends one control message with `payload`, whose `cmsg_len`
+        /// field says `claimed` (the true length if `None`).
+        fn push(
+            &mut self,
+            level: libc::c_int,
+            kind: libc::c_int,
+            payload: &[u8],
+            claimed: Option<usize>,
+        ) {
+            let bytes: &mut [u8] = as_bytes(&mut self.buf);
+            // SAFETY: CMSG_LEN / CMSG_SPACE are arithmetic.
+            let (cmsg_len, space) = unsafe {
+                (
+                    libc::CMSG_LEN(payload.len() as u32) as usize,
+                    libc::CMSG_SPACE(payload.len() as u32) as usize,
+                )
+            };
+            let header_len = cmsg_len - payload.len();
+            let at = self.len;
+            // SAFETY: all-zero is a valid cmsghdr.
+            let mut header: libc::cmsghdr = unsafe { mem::zeroed() };
+            header.cmsg_len = claimed.unwrap_or(cmsg_len) as _;
+            header.cmsg_level = level;
+            header.cmsg_type = kind;
+            // Panics (failing the test) if the buffer has no room.
+            let dst = &mut bytes[at..at + space];
+            // SAFETY: `dst` has room for a header (it spans CMSG_SPACE).
+            unsafe { ptr::write_unaligned(dst.as_mut_ptr().cast::<libc::cmsghdr>(), header) };
+            dst[header_len..header_len + payload.len()].copy_from_slice(payload);
+            self.len += space;
+        }
+
+        fn header(&mut self, flags: libc::c_int) -> libc::msghdr {
+            // SAFETY: all-zero is a valid msghdr.
+            let mut header: libc::msghdr = unsafe { mem::zeroed() };
+            header.msg_control = self.buf.as_mut_ptr().cast();
+            header.msg_controllen = self.len as _;
+            header.msg_flags = flags;
+            header
+        }
+    }
+
+    fn as_bytes(words: &mut [u64; 32]) -> &mut [u8] {
+        // SAFETY: u64s are plain bytes; the slice covers exactly the array.
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 32 * 8) }
+    }
+
+    /// `struct scm_timestamping` in this target's layout: the software
+    /// stamp first, then two zero slots.
+    fn scm_timestamping(secs: i64, nanos: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (s, n) in [(secs, nanos), (0, 0), (0, 0)] {
+            if TIMESTAMPING_IS_NEW {
+                out.extend_from_slice(&s.to_ne_bytes());
+                out.extend_from_slice(&n.to_ne_bytes());
+            } else {
+                out.extend_from_slice(&(s as libc::c_long).to_ne_bytes());
+                out.extend_from_slice(&(n as libc::c_long).to_ne_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transmit_stamps_decode_with_the_architectures_option_and_layout() {
+        assert_eq!(SO_TIMESTAMPING, libc::SO_TIMESTAMPING);
+        let mut control = Control::new();
+        let ttl = 61 as libc::c_int;
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &ttl.to_ne_bytes(), None);
+        control.push(
+            libc::SOL_SOCKET,
+            libc::SCM_TIMESTAMPING,
+            &scm_timestamping(1_700_000_000, 5),
+            None,
+        );
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.ttl, Some(61));
+        assert_eq!(
+            message.ancillary.software_timestamp,
+            Some(Duration::new(1_700_000_000, 5))
+        );
+        assert!(!message.control_truncated);
+    }
+
+    #[test]
+    fn a_control_length_past_the_buffer_is_not_followed() {
+        let mut control = Control::new();
+        // The first message claims 4 KiB in a buffer of a few dozen bytes.
+        control.push(
+            libc::SOL_SOCKET,
+            libc::SCM_TIMESTAMPING,
+            &scm_timestamping(1_700_000_000, 5),
+            Some(4096),
+        );
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.software_timestamp, None);
+        assert!(message.ancillary.malformed_control);
+        assert!(message.control_truncated);
+        // Shorter than its own header: refused too.
+        let mut control = Control::new();
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &7i32.to_ne_bytes(), Some(2));
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.ttl, None);
+        assert!(message.control_truncated);
+    }
+
+    #[test]
+    fn control_truncation_is_reported() {
+        let mut control = Control::new();
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &64i32.to_ne_bytes(), None);
+        let whole = decode(&control.header(0), 0);
+        assert!(!whole.control_truncated);
+        let cut = decode(&control.header(libc::MSG_CTRUNC), 0);
+        assert!(cut.control_truncated);
+        // What did fit is still decoded.
+        assert_eq!(cut.ancillary.ttl, Some(64));
+    }
+
+    #[test]
+    fn error_origins_are_named_by_the_kernel_constants() {
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_LOCAL), ErrorOrigin::Local);
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_ICMP), ErrorOrigin::Icmp);
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_ICMP6), ErrorOrigin::Icmp6);
+        assert_eq!(
+            error_origin(libc::SO_EE_ORIGIN_TIMESTAMPING),
+            ErrorOrigin::Timestamping
+        );
+        assert_eq!(error_origin(5), ErrorOrigin::Other(5));
+    }
 }

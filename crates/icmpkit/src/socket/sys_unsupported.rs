@@ -56,7 +56,7 @@ pub(super) fn set_recv_buffer_force(_: &socket2::Socket, _: usize) -> io::Result
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtendedError {
     pub errno: u32,
-    pub origin: u8,
+    pub origin: super::ErrorOrigin,
     pub icmp_type: u8,
     pub icmp_code: u8,
     pub info: u32,
@@ -77,6 +77,7 @@ pub(super) struct Ancillary {
 pub(super) struct RawMessage {
     pub len: usize,
     pub truncated: bool,
+    pub control_truncated: bool,
     pub peer: Option<SocketAddr>,
     pub ancillary: Ancillary,
 }
