@@ -587,27 +587,82 @@ fn error_origin(ee_origin: u8) -> ErrorOrigin {
     }
 }
 
+/// What one `recvmmsg` needs besides the caller's buffers (peer and
+/// control storage, iovecs, headers, decoded messages), allocated and
+/// zeroed once per socket and reused by every batch, as quinn-udp keeps
+/// its per-socket state: a batch of 64 would otherwise build these vectors
+/// and zero about 40 KB of control space per call, even for one packet.
+#[derive(Default)]
+pub(super) struct RecvBatchSpace {
+    spaces: Vec<MessageSpace>,
+    iovs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    messages: Vec<RawMessage>,
+}
+
+// SAFETY: the raw pointers in `iovs` and `headers` are written and used
+// only within one `recv_mmsg` call, which holds `&mut self` and the
+// buffers they point to; between calls they are stale and never read.
+unsafe impl Send for RecvBatchSpace {}
+
+impl std::fmt::Debug for RecvBatchSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatchSpace")
+            .field("capacity", &self.spaces.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SendBatchSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendBatchSpace")
+            .field("capacity", &self.headers.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecvBatchSpace {
+    /// The messages the last [`recv_mmsg`] received, in buffer order.
+    pub(super) fn messages(&self) -> &[RawMessage] {
+        &self.messages
+    }
+}
+
 /// `recvmmsg(2)` with `MSG_WAITFORONE`: blocks (if the socket blocks) for
 /// the first message only, then takes whatever else is queued, up to one
-/// message per buffer.
-pub(super) fn recv_mmsg(
+/// message per buffer. The messages are in [`RecvBatchSpace::messages`].
+pub(super) fn recv_mmsg<B: AsMut<[u8]>>(
     fd: BorrowedFd<'_>,
-    bufs: &mut [&mut [u8]],
-    out: &mut Vec<RawMessage>,
+    bufs: &mut [B],
+    space: &mut RecvBatchSpace,
 ) -> io::Result<usize> {
     let count = bufs.len().min(MAX_BATCH);
-    let mut spaces: Vec<MessageSpace> = (0..count).map(|_| MessageSpace::new()).collect();
-    let mut iovs: Vec<libc::iovec> = bufs[..count].iter_mut().map(|b| iovec_for(b)).collect();
-    let mut headers: Vec<libc::mmsghdr> = spaces
-        .iter_mut()
-        .zip(iovs.iter_mut())
-        .map(|(space, iov)| libc::mmsghdr {
-            msg_hdr: space.header(iov),
-            msg_len: 0,
-        })
-        .collect();
+    if space.spaces.len() < count {
+        // Grows to the largest batch asked for, once.
+        space.spaces.resize_with(count, MessageSpace::new);
+    }
+    let RecvBatchSpace {
+        spaces,
+        iovs,
+        headers,
+        messages,
+    } = space;
+    messages.clear();
+    iovs.clear();
+    iovs.extend(bufs[..count].iter_mut().map(|b| iovec_for(b.as_mut())));
+    headers.clear();
+    headers.extend(
+        spaces
+            .iter_mut()
+            .zip(iovs.iter_mut())
+            .map(|(space, iov)| libc::mmsghdr {
+                msg_hdr: space.header(iov),
+                msg_len: 0,
+            }),
+    );
     // SAFETY: each header points at its own buffer, name and control
-    // storage, all alive until after the call; `count` is their number.
+    // storage, all alive and exclusively borrowed until after the call;
+    // `count` is their number.
     let rc = unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),
@@ -621,14 +676,31 @@ pub(super) fn recv_mmsg(
         return Err(io::Error::last_os_error());
     }
     let received = rc as usize;
-    out.extend(
+    messages.extend(
         headers[..received]
             .iter()
-            .zip(bufs.iter())
-            .map(|(header, buf)| decode(&header.msg_hdr, (header.msg_len as usize).min(buf.len()))),
+            .zip(bufs.iter_mut())
+            .map(|(header, buf)| {
+                decode(
+                    &header.msg_hdr,
+                    (header.msg_len as usize).min(buf.as_mut().len()),
+                )
+            }),
     );
     Ok(received)
 }
+
+/// What one `sendmmsg` needs besides the messages (C destinations,
+/// iovecs, headers), allocated once per socket and reused.
+#[derive(Default)]
+pub(super) struct SendBatchSpace {
+    addresses: Vec<RawAddress>,
+    iovs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: as for RecvBatchSpace: the pointers live within one call.
+unsafe impl Send for SendBatchSpace {}
 
 /// A destination in C form.
 struct RawAddress {
@@ -656,34 +728,47 @@ fn raw_address(addr: SocketAddr) -> RawAddress {
 /// `sendmmsg(2)`: sends each `(message, destination)`; returns how many the
 /// kernel took (fewer than asked when it stopped at an error after the
 /// first).
-pub(super) fn send_mmsg(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
-    let count = msgs.len().min(MAX_BATCH);
-    let mut addresses: Vec<RawAddress> = msgs[..count].iter().map(|m| raw_address(m.1)).collect();
-    let mut iovs: Vec<libc::iovec> = msgs[..count]
-        .iter()
+pub(super) fn send_mmsg<'a>(
+    fd: BorrowedFd<'_>,
+    msgs: impl Iterator<Item = (&'a [u8], SocketAddr)>,
+    space: &mut SendBatchSpace,
+) -> io::Result<usize> {
+    let SendBatchSpace {
+        addresses,
+        iovs,
+        headers,
+    } = space;
+    addresses.clear();
+    iovs.clear();
+    for (message, destination) in msgs.take(MAX_BATCH) {
+        addresses.push(raw_address(destination));
         // The kernel only reads through iov_base on send.
-        .map(|m| libc::iovec {
-            iov_base: m.0.as_ptr().cast_mut().cast(),
-            iov_len: m.0.len(),
-        })
-        .collect();
-    let mut headers: Vec<libc::mmsghdr> = addresses
-        .iter_mut()
-        .zip(iovs.iter_mut())
-        .map(|(address, iov)| {
-            // SAFETY: msghdr is plain data, zero is valid.
-            let mut header: libc::msghdr = unsafe { mem::zeroed() };
-            header.msg_name = ptr::addr_of_mut!(address.storage).cast();
-            header.msg_namelen = address.len;
-            header.msg_iov = iov;
-            header.msg_iovlen = 1;
-            libc::mmsghdr {
-                msg_hdr: header,
-                msg_len: 0,
-            }
-        })
-        .collect();
-    // SAFETY: every header points at live storage owned by this frame.
+        iovs.push(libc::iovec {
+            iov_base: message.as_ptr().cast_mut().cast(),
+            iov_len: message.len(),
+        });
+    }
+    let count = iovs.len();
+    headers.clear();
+    headers.extend(
+        addresses
+            .iter_mut()
+            .zip(iovs.iter_mut())
+            .map(|(address, iov)| {
+                // SAFETY: msghdr is plain data, zero is valid.
+                let mut header: libc::msghdr = unsafe { mem::zeroed() };
+                header.msg_name = ptr::addr_of_mut!(address.storage).cast();
+                header.msg_namelen = address.len;
+                header.msg_iov = iov;
+                header.msg_iovlen = 1;
+                libc::mmsghdr {
+                    msg_hdr: header,
+                    msg_len: 0,
+                }
+            }),
+    );
+    // SAFETY: every header points at storage in `space` and at the
+    // caller's messages, all alive until after the call.
     let rc = unsafe {
         libc::sendmmsg(
             fd.as_raw_fd(),
@@ -1009,6 +1094,46 @@ mod tests {
         assert!(cut.control_truncated);
         // What did fit is still decoded.
         assert_eq!(cut.ancillary.ttl, Some(64));
+    }
+
+    /// Where each vector of a batch space keeps its elements.
+    fn storage_of(space: &RecvBatchSpace) -> [usize; 4] {
+        [
+            space.spaces.as_ptr() as usize,
+            space.iovs.as_ptr() as usize,
+            space.headers.as_ptr() as usize,
+            space.messages.as_ptr() as usize,
+        ]
+    }
+
+    #[test]
+    fn batches_reuse_the_sockets_storage() {
+        // recvmmsg works the same on UDP: a loopback pair needs no privilege.
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let mut bufs = vec![vec![0u8; 2048]; 64];
+        let mut space = RecvBatchSpace::default();
+        let mut send_space = SendBatchSpace::default();
+        let mut storage = None;
+        for round in 0..4u8 {
+            let datagrams = [[round; 3], [round + 100; 3]];
+            let msgs = datagrams.iter().map(|d| (&d[..], to));
+            assert_eq!(send_mmsg(tx.as_fd(), msgs, &mut send_space).unwrap(), 2);
+            let mut got = 0;
+            while got < 2 {
+                got += recv_mmsg(rx.as_fd(), &mut bufs[got..], &mut space).unwrap();
+            }
+            assert_eq!(space.messages().last().map(|m| m.len), Some(3));
+            // Allocated on the first round, the same memory ever after:
+            // nothing allocated (or zeroed) per batch.
+            let now = (storage_of(&space), send_space.headers.as_ptr() as usize);
+            if let Some(before) = storage {
+                assert_eq!(now, before, "round {round} reallocated");
+            }
+            storage = Some(now);
+        }
+        assert_eq!(space.spaces.len(), 64);
     }
 
     #[test]

@@ -90,15 +90,33 @@ pub(super) fn recv_error_msg(_: BorrowedFd<'_>, _: &mut [u8]) -> io::Result<RawM
     Err(unsupported())
 }
 
-pub(super) fn recv_mmsg(
+#[derive(Debug, Default)]
+pub(super) struct RecvBatchSpace {
+    messages: Vec<RawMessage>,
+}
+
+impl RecvBatchSpace {
+    pub(super) fn messages(&self) -> &[RawMessage] {
+        &self.messages
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct SendBatchSpace;
+
+pub(super) fn recv_mmsg<B: AsMut<[u8]>>(
     _: BorrowedFd<'_>,
-    _: &mut [&mut [u8]],
-    _: &mut Vec<RawMessage>,
+    _: &mut [B],
+    _: &mut RecvBatchSpace,
 ) -> io::Result<usize> {
     Err(unsupported())
 }
 
-pub(super) fn send_mmsg(_: BorrowedFd<'_>, _: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+pub(super) fn send_mmsg<'a>(
+    _: BorrowedFd<'_>,
+    _: impl Iterator<Item = (&'a [u8], SocketAddr)>,
+    _: &mut SendBatchSpace,
+) -> io::Result<usize> {
     Err(unsupported())
 }
 
