@@ -278,17 +278,28 @@ impl Sweeper {
     }
 
     /// Ends the sweep at the next step; targets not finished get no result.
+    /// Never blocks: the sender threads are told to stop and left to end
+    /// on their own (one may be inside a blocking `sendmmsg`).
     pub fn stop(&mut self) {
         self.done = true;
-        self.stop_senders();
+        self.detach_senders();
     }
 
-    fn stop_senders(&mut self) {
+    /// Tells the sender threads to stop and lets them end on their own.
+    fn detach_senders(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for s in &mut self.senders {
-            s.join();
+        for s in self.senders.drain(..) {
+            s.detach();
         }
-        self.senders.clear();
+    }
+
+    /// Tells the sender threads to stop and waits for them off the async
+    /// thread, so that the totals include their last sends.
+    async fn join_senders(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        while let Some(sender) = self.senders.pop() {
+            sender.join().await;
+        }
     }
 
     /// The next event, or `None` when the sweep is over. Cancel-safe.
@@ -298,7 +309,7 @@ impl Sweeper {
                 return Some(e);
             }
             if self.done {
-                self.stop_senders();
+                self.join_senders().await;
                 return None;
             }
             self.step().await;
@@ -637,7 +648,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
 
 impl Drop for Sweeper {
     fn drop(&mut self) {
-        self.stop_senders();
+        self.detach_senders();
     }
 }
 
