@@ -610,6 +610,12 @@ fn create(family: Family, privilege: Privilege) -> Result<(Socket, SocketKind), 
         // The datagram error (EACCES outside ping_group_range, or no ping
         // socket support) is superseded by the raw one.
         Privilege::Auto => attempt(SocketKind::Datagram).or_else(|_| attempt(SocketKind::Raw)),
+        // Raw first; only a refusal for want of privilege falls back (any
+        // other error, e.g. no such interface, is the caller's to see).
+        Privilege::PreferRaw => match attempt(SocketKind::Raw) {
+            Err(e) if is_permission(&e) => attempt(SocketKind::Datagram),
+            other => other,
+        },
     };
     result.map_err(|source| {
         if is_permission(&source) {

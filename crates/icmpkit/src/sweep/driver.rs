@@ -45,8 +45,9 @@ pub struct SweepOptions {
     pub exclude: Vec<IpNet>,
     /// Force a family when resolving names.
     pub family: Option<Family>,
-    /// Raw, datagram, or ([`Privilege::Auto`]) raw where permitted and
-    /// datagram otherwise, as fping (unlike ping, which prefers datagram).
+    /// Which socket kinds, in which order (see [`Privilege`]). Default
+    /// [`Privilege::PreferRaw`]: a raw socket where permitted, as fping
+    /// (it can send from several threads), a datagram socket otherwise.
     pub privilege: Privilege,
     /// TTL, TOS, source, interface, mark... (`recv_buffer` defaults to a
     /// large buffer so bursts of replies are not dropped).
@@ -80,7 +81,7 @@ impl Default for SweepOptions {
             shard: Shard::default(),
             exclude: Vec::new(),
             family: None,
-            privilege: Privilege::Auto,
+            privilege: Privilege::PreferRaw,
             socket: SocketOptions::default(),
             id: None,
             senders: None,
@@ -626,18 +627,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     if forced {
         socket_opts.recv_buffer = Some(RECV_BUFFER);
     }
-    let socket = match opts.privilege {
-        // As fping: a raw socket where permitted (it can send from several
-        // threads), a datagram socket otherwise.
-        // Other errors (no such interface...) are the user's to see.
-        Privilege::Auto => match IcmpSocket::open(family, Privilege::Privileged, &socket_opts) {
-            Err(Error::Permission(_)) => {
-                IcmpSocket::open(family, Privilege::Unprivileged, &socket_opts)
-            }
-            other => other,
-        },
-        other => IcmpSocket::open(family, other, &socket_opts),
-    }?;
+    let socket = IcmpSocket::open(family, opts.privilege, &socket_opts)?;
     if forced {
         // Beyond rmem_max for root (CAP_NET_ADMIN); the capped size
         // asked for above stays if refused.

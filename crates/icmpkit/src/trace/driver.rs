@@ -38,8 +38,9 @@ pub struct TraceOptions {
     pub plan: Plan,
     /// ICMP echo (default), UDP or TCP SYN probes.
     pub protocol: ProbeProtocol,
-    /// `Auto`: a raw socket where allowed (it also sees RFC 4884
-    /// extensions and reply TTLs), unprivileged sockets otherwise.
+    /// Which socket kinds, in which order (see [`Privilege`]). Default
+    /// [`Privilege::PreferRaw`]: a raw socket where allowed (it also sees
+    /// RFC 4884 extensions and reply TTLs), unprivileged sockets otherwise.
     pub privilege: Privilege,
     /// Force a family when resolving names.
     pub family: Option<Family>,
@@ -65,7 +66,7 @@ impl Default for TraceOptions {
         TraceOptions {
             plan: Plan::default(),
             protocol: ProbeProtocol::Icmp,
-            privilege: Privilege::Auto,
+            privilege: Privilege::PreferRaw,
             family: None,
             port: None,
             data_size: 32,
@@ -185,7 +186,7 @@ impl Tracer {
         let discover_mtu = opts.plan.path_mtu.is_some();
         if discover_mtu
             && opts.protocol == ProbeProtocol::Tcp
-            && opts.privilege == Privilege::Unprivileged
+            && matches!(opts.privilege, Privilege::Unprivileged | Privilege::Auto)
         {
             return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
         }
@@ -726,14 +727,12 @@ fn open_icmp(
     }
     let attempt = |privilege| IcmpSocket::open(family, privilege, &socket_opts);
     let socket = match (opts.protocol, opts.privilege) {
-        (ProbeProtocol::Icmp, Privilege::Auto) => match attempt(Privilege::Privileged) {
-            Err(Error::Permission(_)) => attempt(Privilege::Unprivileged),
-            other => other,
-        },
         (ProbeProtocol::Icmp, privilege) => attempt(privilege),
-        (_, Privilege::Unprivileged) => return Ok((None, SocketKind::Datagram)),
+        // UDP/TCP probes always work unprivileged (plain UDP sockets, TCP
+        // connects): datagram-first means no raw listener.
+        (_, Privilege::Unprivileged | Privilege::Auto) => return Ok((None, SocketKind::Datagram)),
         (_, Privilege::Privileged) => attempt(Privilege::Privileged),
-        (_, Privilege::Auto) => match attempt(Privilege::Privileged) {
+        (_, Privilege::PreferRaw) => match attempt(Privilege::Privileged) {
             Err(Error::Permission(_)) => return Ok((None, SocketKind::Datagram)),
             other => other,
         },

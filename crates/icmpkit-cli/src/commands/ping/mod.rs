@@ -94,7 +94,11 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         flags::interface_or_source(i, &mut opts.socket);
     }
     opts.family = flags::family(args.ipv4, args.ipv6);
-    opts.privilege = flags::privilege(args.privileged, args.unprivileged);
+    opts.privilege = flags::privilege(
+        args.privileged,
+        args.unprivileged,
+        icmpkit::socket::Privilege::Auto,
+    );
     Ok(opts)
 }
 

@@ -181,7 +181,11 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         options.shard = s.parse::<Shard>()?;
     }
     options.family = flags::family(args.ipv4, args.ipv6);
-    options.privilege = flags::privilege(args.privileged, args.unprivileged);
+    options.privilege = flags::privilege(
+        args.privileged,
+        args.unprivileged,
+        icmpkit::socket::Privilege::PreferRaw,
+    );
     options.socket.ttl = args.ttl;
     options.socket.tos = args.tos;
     if let Some(i) = &args.interface {

@@ -63,7 +63,11 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let mut options = TraceOptions {
         plan,
         protocol,
-        privilege: flags::privilege(args.privileged, args.unprivileged),
+        privilege: flags::privilege(
+            args.privileged,
+            args.unprivileged,
+            icmpkit::socket::Privilege::PreferRaw,
+        ),
         family: flags::family(args.ipv4, args.ipv6),
         port: args.port,
         data_size: args.data_size,
