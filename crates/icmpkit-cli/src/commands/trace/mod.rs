@@ -140,6 +140,14 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         output::resume(tracer.path_mtu(), &hops)
     };
     let _ = write!(stdout, "{text}");
+    if tracer.corrupted() > 0 {
+        // Damaged on their way (a raw socket gets ICMPv4 unchecked): the
+        // probes they answered show as lost.
+        eprintln!(
+            "icmpkit: {} answers with a bad ICMP checksum ignored",
+            tracer.corrupted()
+        );
+    }
     report_send_errors(&hops)
 }
 
