@@ -12,6 +12,13 @@ pub const BAD_ARGS: i32 = 3;
 /// sweep: a system failure, such as no permission for sockets (fping's 4).
 pub const SYSTEM: i32 = 4;
 
+/// Gives up every privilege in every thread once a command's sockets are
+/// open (see `icmpkit::socket::drop_privileges`); the error, for the
+/// command to print with its exit code.
+pub fn drop_privileges() -> Result<(), String> {
+    icmpkit::socket::drop_privileges().map_err(|e| format!("dropping privileges: {e}"))
+}
+
 /// Prints `icmpkit: <error>` to stderr and returns [`ERROR`].
 pub fn fail(error: &dyn std::fmt::Display) -> i32 {
     crate::output::errln!("icmpkit: {error}");

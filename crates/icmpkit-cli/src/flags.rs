@@ -85,12 +85,14 @@ pub fn family(ipv4: bool, ipv6: bool) -> Option<Family> {
     }
 }
 
-/// The socket kind `--privileged`/`--unprivileged` ask for.
-pub fn privilege(privileged: bool, unprivileged: bool) -> Privilege {
+/// The socket kind `--privileged`/`--unprivileged` ask for; without
+/// either, the command's `default` (ping: datagram first, as iputils;
+/// sweep and trace: raw first, as fping and traceroute).
+pub fn privilege(privileged: bool, unprivileged: bool, default: Privilege) -> Privilege {
     match (privileged, unprivileged) {
         (true, _) => Privilege::Privileged,
         (_, true) => Privilege::Unprivileged,
-        _ => Privilege::Auto,
+        _ => default,
     }
 }
 
@@ -162,9 +164,19 @@ mod tests {
         assert_eq!(family(true, false), Some(Family::V4));
         assert_eq!(family(false, true), Some(Family::V6));
         assert_eq!(family(false, false), None);
-        assert_eq!(privilege(true, false), Privilege::Privileged);
-        assert_eq!(privilege(false, true), Privilege::Unprivileged);
-        assert_eq!(privilege(false, false), Privilege::Auto);
+        assert_eq!(
+            privilege(true, false, Privilege::Auto),
+            Privilege::Privileged
+        );
+        assert_eq!(
+            privilege(false, true, Privilege::PreferRaw),
+            Privilege::Unprivileged
+        );
+        assert_eq!(privilege(false, false, Privilege::Auto), Privilege::Auto);
+        assert_eq!(
+            privilege(false, false, Privilege::PreferRaw),
+            Privilege::PreferRaw
+        );
         let mut socket = SocketOptions::default();
         interface_or_source("192.0.2.1", &mut socket);
         interface_or_source("eth0", &mut socket);

@@ -258,6 +258,42 @@ fn duplicates_are_counted() {
     }
 }
 
+/// The server's kernel answers, then nft changes one byte of each echo
+/// reply's data (byte 42, which holds 0x2a) without fixing the checksum.
+const CORRUPT_ECHO_REPLIES: &str = "add table ip iklab ; \
+     add chain ip iklab ikout { type filter hook output priority 0 ; } ; \
+     add rule ip iklab ikout icmp type echo-reply @th,400,8 set 0xaa";
+
+#[test]
+fn replies_with_a_bad_checksum_are_shown_but_not_counted() {
+    let lab = lab_or_skip!("replies_with_a_bad_checksum_are_shown_but_not_counted");
+    icmpkit_lab::require_or_skip!(
+        "replies_with_a_bad_checksum_are_shown_but_not_counted",
+        icmpkit_lab::require_tool("nft")
+    );
+    let c = chain(&lab, 0);
+    nft(c.server(), CORRUPT_ECHO_REPLIES);
+    // A raw socket gets ICMPv4 before the kernel checks it: we must check.
+    let o = icmpkit(
+        c.client(),
+        &[
+            "-c",
+            "3",
+            "-i",
+            "0.05",
+            "-W",
+            "1",
+            "--privileged",
+            &c.server_v4().to_string(),
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(counts(&out), (3, 0, 0, 0), "{out}");
+    assert_eq!(out.matches("(BAD CHECKSUM!)").count(), 3, "{out}");
+    assert!(out.contains(", +3 corrupted, 100% packet loss"), "{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}");
+}
+
 #[test]
 fn concurrent_raw_pings_never_count_each_others_replies() {
     let lab = lab_or_skip!("concurrent_raw_pings_never_count_each_others_replies");

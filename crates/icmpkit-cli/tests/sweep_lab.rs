@@ -186,6 +186,53 @@ fn errors_name_the_router_and_exit_codes_follow_fping() {
 }
 
 #[test]
+fn replies_with_a_bad_checksum_are_counted_as_corrupted_not_alive() {
+    let lab = lab_or_skip!("replies_with_a_bad_checksum_are_counted_as_corrupted_not_alive");
+    icmpkit_lab::require_or_skip!(
+        "replies_with_a_bad_checksum_are_counted_as_corrupted_not_alive",
+        icmpkit_lab::require_tool("nft")
+    );
+    let c = lab_chain(&lab);
+    // The server's kernel answers, then nft changes one byte of each echo
+    // reply's data (byte 42, which holds 0x2a) without fixing the checksum.
+    c.server()
+        .nft(
+            "add table ip iklab ; \
+             add chain ip iklab ikout { type filter hook output priority 0 ; } ; \
+             add rule ip iklab ikout icmp type echo-reply @th,400,8 set 0xaa",
+        )
+        .expect("nft rule");
+    let o = sweep(
+        &c,
+        &[
+            "10.9.0.1-10.9.0.4",
+            "--json",
+            "--privileged",
+            "-r",
+            "0",
+            "-t",
+            "300",
+        ],
+    );
+    let objects: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let summary = objects.last().expect("a summary");
+    assert_eq!(summary["type"], "summary", "{objects:?}");
+    assert_eq!(
+        (
+            summary["corrupted"].as_u64(),
+            summary["alive"].as_u64(),
+            summary["replies"].as_u64()
+        ),
+        (Some(4), Some(0), Some(0)),
+        "{summary}"
+    );
+    assert!(stderr(&o).contains("4 corrupted"), "{}", stderr(&o));
+}
+
+#[test]
 fn json_csv_and_per_probe_statistics() {
     let lab = lab_or_skip!("json_csv_and_per_probe_statistics");
     let c = lab_chain(&lab);

@@ -78,7 +78,7 @@ impl std::fmt::Display for PermissionHint {
         use crate::socket::Privilege;
         let family = if self.ipv6 { "ICMPv6" } else { "ICMP" };
         let (raw, datagram) = match self.tried {
-            Privilege::Auto => (true, true),
+            Privilege::Auto | Privilege::PreferRaw => (true, true),
             Privilege::Privileged => (true, false),
             Privilege::Unprivileged => (false, true),
         };

@@ -186,3 +186,51 @@ fn drop_privileges_after_opening_sockets() {
     ]);
     run_child(TEST, command);
 }
+
+#[test]
+fn drop_privileges_reaches_threads_started_before_it() {
+    const TEST: &str = "drop_privileges_reaches_threads_started_before_it";
+    if is_child(TEST) {
+        // Threads started while privileged: a tokio blocking-pool thread
+        // (the one a name lookup uses, kept alive afterwards) and a plain
+        // one parked on a channel, as an embedder's would be.
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async { tokio::task::spawn_blocking(|| ()).await })
+            .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let parked = std::thread::spawn(move || rx.recv());
+        let socket = IcmpSocket::open(Family::V4, Privilege::Privileged, &SocketOptions::default())
+            .expect("raw socket while privileged");
+        let before = icmpkit::socket::thread_privileges().unwrap();
+        assert!(before.len() >= 5, "{before:?}");
+        assert!(before.iter().all(|(_, p)| p.effective != 0), "{before:?}");
+
+        icmpkit::socket::drop_privileges().expect("drop_privileges");
+        let after = icmpkit::socket::thread_privileges().unwrap();
+        assert_eq!(after.len(), before.len(), "{after:?}");
+        for (tid, p) in &after {
+            assert!(p.is_dropped(), "thread {tid} kept {p}");
+            let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status")).unwrap();
+            for field in ["CapEff:", "CapPrm:", "CapInh:", "CapAmb:"] {
+                let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+                assert!(line.ends_with("0000000000000000"), "thread {tid}: {line}");
+            }
+        }
+        // The threads interrupted by the signal go on working.
+        tx.send(()).unwrap();
+        parked.join().unwrap().unwrap();
+        rt.block_on(async { tokio::task::spawn_blocking(|| ()).await })
+            .unwrap();
+        drop(socket);
+        println!("CHILD-OK");
+        return;
+    }
+    let lab = lab_or_skip!(TEST);
+    let ns = lab.namespace("dropall").expect("namespace");
+    // Real root: its capabilities are per thread and no uid change clears them.
+    run_child(TEST, ns.command("env"));
+}

@@ -681,3 +681,63 @@ fn probes_waiting_for_buffer_room_survive_cancelled_calls() {
     assert!(hosts.iter().all(|h| h.is_alive()), "every target answers");
     assert!(cut_short > 0, "no call was cut short");
 }
+
+#[test]
+fn stop_and_drop_never_wait_for_a_blocked_sender() {
+    let test = "stop_and_drop_never_wait_for_a_blocked_sender";
+    let lab = lab_or_skip!(test);
+    let c = lab.pair().expect("pair");
+    let live = "10.99.0.0/20";
+    c.serve_prefix(live).expect("serve");
+    // 8 kbit/s: a full 4 KiB send buffer takes seconds to drain, so each
+    // sender thread sits in a blocking sendmmsg.
+    let slow_link = c.client().exec(&[
+        "tc",
+        "qdisc",
+        "replace",
+        "dev",
+        c.links()[0].dev_a(),
+        "root",
+        "tbf",
+        "rate",
+        "8kbit",
+        "burst",
+        "1600",
+        "limit",
+        "10000000",
+    ]);
+    if let Err(e) = slow_link {
+        icmpkit_lab::report_skip(test, &format!("no token bucket qdisc (sch_tbf): {e}"));
+        return;
+    }
+    let mut opts = options(3_000, 0);
+    opts.senders = Some(2);
+    opts.socket.send_buffer = Some(4096);
+    let _inside = c.client().enter().expect("enter the client namespace");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let specs = [live.parse::<TargetSpec>().unwrap()];
+        for ending in ["stop", "drop"] {
+            let (mut sweeper, _) = Sweeper::start(&specs, &opts).await.expect("start");
+            assert_eq!(sweeper.sender_count(), 2);
+            // Let the senders fill their buffers and block.
+            let until = tokio::time::Instant::now() + Duration::from_millis(400);
+            while tokio::time::Instant::now() < until {
+                let _ = tokio::time::timeout(Duration::from_millis(20), sweeper.next_event()).await;
+            }
+            let start = std::time::Instant::now();
+            match ending {
+                "stop" => sweeper.stop(),
+                _ => drop(sweeper),
+            }
+            let took = start.elapsed();
+            assert!(
+                took < Duration::from_millis(300),
+                "{ending} waited {took:?} for sender threads blocked in sendmmsg"
+            );
+        }
+    });
+}

@@ -963,3 +963,44 @@ fn hops_awaiting_reverse_names_survive_cancelled_calls() {
         assert_eq!(stored, yielded, "{what}");
     }
 }
+
+#[test]
+fn time_exceeded_with_a_bad_checksum_is_not_a_hop() {
+    let test = "time_exceeded_with_a_bad_checksum_is_not_a_hop";
+    let lab = lab_or_skip!(test);
+    icmpkit_lab::require_or_skip!(test, icmpkit_lab::require_tool("nft"));
+    let c = lab.chain(1).expect("chain");
+    // The router's kernel builds its time exceeded, then nft changes the
+    // quoted IP header's TOS byte (0 in our probes) without fixing the
+    // checksum: the quote still names our probe, the checksum says no.
+    c.router(1)
+        .unwrap()
+        .nft(
+            "add table ip iklab ; \
+             add chain ip iklab ikout { type filter hook output priority 0 ; } ; \
+             add rule ip iklab ikout icmp type time-exceeded @th,72,8 set 0xaa",
+        )
+        .expect("nft rule");
+    let target = c.server_v4().to_string();
+    let opts = options(ProbeProtocol::Icmp, 1, 3, Privilege::Privileged);
+    let _inside = c.client().enter().expect("enter the client namespace");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (hops, corrupted) = rt.block_on(async {
+        let mut tracer = icmpkit::trace::Tracer::start(&target, &opts)
+            .await
+            .expect("trace");
+        while tracer.next_event().await.is_some() {}
+        (tracer.hops(), tracer.corrupted())
+    });
+    assert_eq!(hops.len(), 2, "{hops:?}");
+    assert!(
+        responders(&hops[0]).is_empty(),
+        "hop 1 answered: {:?}",
+        hops[0]
+    );
+    assert_eq!(responders(&hops[1]), vec![IpAddr::V4(c.server_v4())]);
+    assert_eq!(corrupted, 3, "each of hop 1's three answers counted");
+}

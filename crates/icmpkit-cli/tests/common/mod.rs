@@ -159,15 +159,19 @@ pub struct Running {
 impl Running {
     /// Starts `icmpkit <command> <args>` inside `ns`.
     pub fn start(ns: &Ns, command: &str, args: &[&str]) -> Running {
+        let mut prepared = ns.command(ICMPKIT);
+        prepared.arg(command).args(args);
+        Running::spawn(prepared)
+    }
+
+    /// Starts a prepared command line (another binary, another user...).
+    pub fn spawn(mut command: std::process::Command) -> Running {
         use std::process::Stdio;
-        let mut child = ns
-            .command(ICMPKIT)
-            .arg(command)
-            .args(args)
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("start icmpkit {command}: {e}"));
+            .unwrap_or_else(|e| panic!("start {command:?}: {e}"));
         let stdout = read_all(child.stdout.take().expect("piped stdout"));
         let stderr = read_all(child.stderr.take().expect("piped stderr"));
         Running {

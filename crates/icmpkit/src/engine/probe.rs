@@ -44,6 +44,10 @@ pub struct EchoReply<'a> {
     pub ttl: Option<u8>,
     /// Kernel receive stamp (CLOCK_REALTIME ns).
     pub kernel_rx_ns: Option<u64>,
+    /// False when the ICMPv4 checksum does not verify ([`Incoming::EchoReply`]'s
+    /// `checksum_ok`): shown (iputils' `(BAD CHECKSUM!)`), never counted as
+    /// an answer.
+    pub checksum_ok: bool,
 }
 
 /// The echo request an error quotes.
@@ -69,6 +73,10 @@ pub enum Incoming<'a> {
         sequence: u16,
         /// Echo data.
         data: &'a [u8],
+        /// False when the ICMPv4 checksum does not verify: the reply was
+        /// damaged on its way (its id and sequence may be too). Always true
+        /// for ICMPv6, whose checksum the kernel verified.
+        checksum_ok: bool,
     },
     /// An ICMP error quoting one of our echo requests.
     Error {
@@ -84,24 +92,43 @@ pub enum Incoming<'a> {
         /// router quoted: its payload stamp, when long enough).
         quoted_icmp: &'a [u8],
     },
+    /// An ICMPv4 message other than an echo reply whose checksum does not
+    /// verify: nothing in it can be trusted (an error's quote included).
+    Corrupted,
     /// Anything else (other types, errors about other traffic, garbage).
     Other,
 }
 
 /// Sorts an ICMP message (starting at its type byte).
+///
+/// ICMPv4 checksums are verified here: a raw socket receives ICMPv4 before
+/// the kernel checks it (`raw_local_deliver` runs ahead of `icmp_rcv`), so a
+/// damaged message reaches us as it came. ICMPv6 needs no check: the kernel
+/// verifies its checksum (pseudo-header included) before any socket, raw or
+/// datagram, gets the packet.
 pub fn classify(family: Family, icmp: &[u8]) -> Incoming<'_> {
     match family {
-        Family::V4 => match icmpv4::Repr::parse_bytes(icmp) {
-            Ok(icmpv4::Repr::EchoReply { id, sequence, data }) => {
-                Incoming::EchoReply { id, sequence, data }
+        Family::V4 => {
+            let checksum_ok = icmpkit_wire::checksum::verify(icmp);
+            match icmpv4::Repr::parse_bytes(icmp) {
+                Ok(icmpv4::Repr::EchoReply { id, sequence, data }) => Incoming::EchoReply {
+                    id,
+                    sequence,
+                    data,
+                    checksum_ok,
+                },
+                Ok(_) if !checksum_ok => Incoming::Corrupted,
+                Ok(r) => error(icmp, r.quoted()),
+                Err(_) => Incoming::Other,
             }
-            Ok(r) => error(icmp, r.quoted()),
-            Err(_) => Incoming::Other,
-        },
+        }
         Family::V6 => match icmpv6::Repr::parse_bytes(icmp) {
-            Ok(icmpv6::Repr::EchoReply { id, sequence, data }) => {
-                Incoming::EchoReply { id, sequence, data }
-            }
+            Ok(icmpv6::Repr::EchoReply { id, sequence, data }) => Incoming::EchoReply {
+                id,
+                sequence,
+                data,
+                checksum_ok: true,
+            },
             Ok(r) => error(icmp, r.quoted()),
             Err(_) => Incoming::Other,
         },
@@ -195,9 +222,21 @@ mod tests {
             Incoming::EchoReply {
                 id: 7,
                 sequence: 9,
-                data: &[0; 8]
+                data: &[0; 8],
+                checksum_ok: false,
             }
         );
+        // Reply checksum made right: the type changed from 8 to 0.
+        reply[2..4].fill(0);
+        let sum = icmpkit_wire::checksum::checksum(&reply);
+        reply[2..4].copy_from_slice(&sum.to_be_bytes());
+        assert!(matches!(
+            classify(Family::V4, &reply),
+            Incoming::EchoReply {
+                checksum_ok: true,
+                ..
+            }
+        ));
         // Time exceeded quoting an IPv4 header + our request.
         let mut err = vec![11, 0, 0, 0, 0, 0, 0, 0];
         let mut ip = vec![
@@ -205,6 +244,8 @@ mod tests {
         ];
         ip.extend_from_slice(&req);
         err.extend_from_slice(&ip);
+        let sum = icmpkit_wire::checksum::checksum(&err);
+        err[2..4].copy_from_slice(&sum.to_be_bytes());
         match classify(Family::V4, &err) {
             Incoming::Error {
                 icmp_type: 11,
@@ -217,6 +258,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // The same error damaged on its way: not trusted, its quote included.
+        err[30] ^= 0x40;
+        assert_eq!(classify(Family::V4, &err), Incoming::Corrupted);
         assert_eq!(classify(Family::V4, &[11, 0]), Incoming::Other);
         assert_eq!(classify(Family::V4, &[]), Incoming::Other);
     }

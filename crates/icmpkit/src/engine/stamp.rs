@@ -4,9 +4,17 @@
 //! needs), and forged or foreign replies are rejected.
 //!
 //! Layout (24 bytes, at the start of the echo data):
-//! `realtime_ns: u64 BE | monotonic_ns: u64 BE | cookie: u64 BE`, where the
-//! cookie is SipHash-1-3 under a per-run random key of (destination, echo
-//! id, sequence, both times).
+//! `realtime_ns + R: u64 BE | monotonic_ns + M: u64 BE | cookie: u64 BE`,
+//! where the cookie is SipHash-1-3 under a per-run random key of
+//! (destination, echo id, sequence, both times).
+//!
+//! `R` and `M` are per-run secrets derived from the key (wrapping sums):
+//! CLOCK_MONOTONIC is the time since boot, so a stamp carrying it would tell
+//! every host probed (millions in a sweep) our uptime, and with the wall
+//! clock beside it our boot time. Offset, the fields say nothing about
+//! either clock; only their differences (the time between two of our
+//! sends, which the target sees anyway) survive, and the RTT needs nothing
+//! else once the offsets are taken off.
 
 use std::hash::Hasher;
 use std::net::IpAddr;
@@ -29,6 +37,10 @@ pub const TAGGED_STAMP_LEN: usize = STAMP_LEN + 8;
 pub struct StampKey {
     k0: u64,
     k1: u64,
+    /// Added to the realtime send time on the wire.
+    realtime_offset: u64,
+    /// Added to the monotonic send time on the wire.
+    monotonic_offset: u64,
 }
 
 impl std::fmt::Debug for StampKey {
@@ -51,15 +63,40 @@ pub struct ProbeId {
 impl StampKey {
     /// A fresh random key.
     pub fn random() -> StampKey {
+        StampKey::from_parts(rand::random(), rand::random())
+    }
+
+    /// A fixed key (tests, reproducible runs). The time offsets are drawn
+    /// from it with SipHash (a keyed PRF), so they are as secret as it is.
+    pub fn from_parts(k0: u64, k1: u64) -> StampKey {
+        let derive = |label: &[u8]| {
+            let mut h = SipHasher13::new_with_keys(k0, k1);
+            h.write(b"icmpkit stamp time offset: ");
+            h.write(label);
+            h.finish()
+        };
         StampKey {
-            k0: rand::random(),
-            k1: rand::random(),
+            k0,
+            k1,
+            realtime_offset: derive(b"realtime"),
+            monotonic_offset: derive(b"monotonic"),
         }
     }
 
-    /// A fixed key (tests, reproducible runs).
-    pub fn from_parts(k0: u64, k1: u64) -> StampKey {
-        StampKey { k0, k1 }
+    /// The send time as it goes on the wire: each clock offset by its secret.
+    fn hide(&self, sent: Timestamp) -> Timestamp {
+        Timestamp {
+            realtime_ns: sent.realtime_ns.wrapping_add(self.realtime_offset),
+            monotonic_ns: sent.monotonic_ns.wrapping_add(self.monotonic_offset),
+        }
+    }
+
+    /// The send time read back from the wire ([`StampKey::hide`] undone).
+    fn reveal(&self, wire: Timestamp) -> Timestamp {
+        Timestamp {
+            realtime_ns: wire.realtime_ns.wrapping_sub(self.realtime_offset),
+            monotonic_ns: wire.monotonic_ns.wrapping_sub(self.monotonic_offset),
+        }
     }
 
     fn cookie(&self, probe: &ProbeId, sent: Timestamp, tag: Option<u64>) -> u64 {
@@ -84,7 +121,7 @@ impl StampKey {
         let Some(out) = data.get_mut(..STAMP_LEN) else {
             return false;
         };
-        write_stamp(out, sent, self.cookie(probe, sent, None));
+        write_stamp(out, self.hide(sent), self.cookie(probe, sent, None));
         true
     }
 
@@ -103,7 +140,7 @@ impl StampKey {
         };
         write_stamp(
             &mut out[..STAMP_LEN],
-            sent,
+            self.hide(sent),
             self.cookie(probe, sent, Some(tag)),
         );
         out[STAMP_LEN..].copy_from_slice(&tag.to_be_bytes());
@@ -114,14 +151,16 @@ impl StampKey {
     /// and the tag it carries (read it first with [`peek_tag`]).
     pub fn check_tagged(&self, probe: &ProbeId, data: &[u8]) -> Option<Timestamp> {
         let tag = peek_tag(data)?;
-        let (sent, cookie) = read_stamp(data)?;
+        let (wire, cookie) = read_stamp(data)?;
+        let sent = self.reveal(wire);
         (self.cookie(probe, sent, Some(tag)) == cookie).then_some(sent)
     }
 
     /// Reads the stamp from echo `data` and checks its cookie for `probe`:
     /// the send time if it is genuine, `None` if absent or forged.
     pub fn check(&self, probe: &ProbeId, data: &[u8]) -> Option<Timestamp> {
-        let (sent, cookie) = read_stamp(data)?;
+        let (wire, cookie) = read_stamp(data)?;
+        let sent = self.reveal(wire);
         (self.cookie(probe, sent, None) == cookie).then_some(sent)
     }
 }
@@ -142,7 +181,7 @@ fn write_stamp(out: &mut [u8], sent: Timestamp, cookie: u64) {
     out[16..24].copy_from_slice(&cookie.to_be_bytes());
 }
 
-/// The send time and cookie of a stamp, unverified.
+/// The send time as on the wire (offset) and cookie of a stamp, unverified.
 fn read_stamp(data: &[u8]) -> Option<(Timestamp, u64)> {
     let sent = Timestamp {
         realtime_ns: be_u64(data, 0)?,
@@ -199,6 +238,66 @@ mod tests {
         // Too short.
         assert_eq!(key.check(&probe(), &data[..23]), None);
         assert!(!key.write(&probe(), sent, &mut [0u8; 23]));
+    }
+
+    /// Every aligned or unaligned 8-byte window of `data`, as a u64 BE.
+    fn windows(data: &[u8]) -> Vec<u64> {
+        data.windows(8)
+            .map(|w| u64::from_be_bytes(w.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn stamps_do_not_carry_the_clocks_in_the_clear() {
+        use crate::engine::clock::round_trip;
+        // A machine up for 3 days, booted at a known wall-clock time.
+        const BOOT_REALTIME_NS: u64 = 1_700_000_000_000_000_000;
+        let uptime = 3 * 86_400 * 1_000_000_000u64;
+        let at = |mono: u64| Timestamp {
+            realtime_ns: BOOT_REALTIME_NS + mono,
+            monotonic_ns: mono,
+        };
+        let (first, second) = (at(uptime), at(uptime + 1_000_000_000));
+        for key in [StampKey::from_parts(1, 2), StampKey::random()] {
+            let mut a = [0u8; TAGGED_STAMP_LEN];
+            let mut b = [0u8; STAMP_LEN];
+            assert!(key.write_tagged(&probe(), first, 7, &mut a));
+            assert!(key.write(&probe(), second, &mut b));
+            for (sent, data) in [(first, &a[..]), (second, &b[..])] {
+                let found = windows(data);
+                // Neither the uptime, nor the boot time (realtime minus
+                // monotonic), nor the times themselves, anywhere.
+                let wire_rt = be_u64(data, 0).unwrap();
+                let wire_mono = be_u64(data, 8).unwrap();
+                assert!(!found.contains(&sent.monotonic_ns), "uptime in {data:02x?}");
+                assert!(
+                    !found.contains(&sent.realtime_ns),
+                    "wall clock in {data:02x?}"
+                );
+                assert_ne!(wire_rt.wrapping_sub(wire_mono), BOOT_REALTIME_NS);
+                // Not within a day of the true values either (an offset,
+                // not a rounding).
+                let day = 86_400 * 1_000_000_000u64;
+                assert!(wire_mono.abs_diff(sent.monotonic_ns) > day);
+                assert!(wire_rt.abs_diff(sent.realtime_ns) > day);
+            }
+            // They still validate, give back the true send times, and time
+            // a reply right.
+            assert_eq!(key.check_tagged(&probe(), &a), Some(first));
+            assert_eq!(key.check(&probe(), &b), Some(second));
+            let rtt = round_trip(
+                key.check(&probe(), &b).unwrap(),
+                None,
+                second.after(std::time::Duration::from_micros(250)),
+            );
+            assert_eq!(rtt, std::time::Duration::from_micros(250));
+        }
+        // Another run's key puts other values on the wire.
+        let mut other = [0u8; STAMP_LEN];
+        StampKey::from_parts(3, 4).write(&probe(), first, &mut other);
+        let mut mine = [0u8; STAMP_LEN];
+        StampKey::from_parts(1, 2).write(&probe(), first, &mut mine);
+        assert_ne!(other[..16], mine[..16]);
     }
 
     #[test]

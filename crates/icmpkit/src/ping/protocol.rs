@@ -70,7 +70,12 @@ impl PingProtocol {
         let family = self.socket.family;
         let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
         match probe::classify(family, icmp) {
-            Incoming::EchoReply { id, sequence, data } => {
+            Incoming::EchoReply {
+                id,
+                sequence,
+                data,
+                checksum_ok,
+            } => {
                 let reply = EchoReply {
                     from: received.source,
                     // Datagram sockets only ever deliver our own id.
@@ -84,6 +89,7 @@ impl PingProtocol {
                     bytes: icmp.len(),
                     ttl: received.ttl,
                     kernel_rx_ns: received.kernel_time.map(nanos),
+                    checksum_ok,
                 };
                 self.events.extend(self.session.on_reply(&reply, now));
             }
@@ -101,6 +107,9 @@ impl PingProtocol {
                     quoted.destination,
                     err,
                 ));
+            }
+            Incoming::Corrupted => {
+                tracing::debug!(from = %received.source, "ICMP message with a bad checksum dropped");
             }
             Incoming::Other => {}
         }

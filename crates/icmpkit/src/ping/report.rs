@@ -42,6 +42,10 @@ pub enum PingEvent {
         duplicate: bool,
         /// The reply arrived after the per-probe timeout.
         late: bool,
+        /// Its ICMPv4 checksum did not verify (iputils' `(BAD CHECKSUM!)`):
+        /// damaged on its way, so not counted as an answer (see
+        /// [`PingReport::corrupted`]).
+        bad_checksum: bool,
     },
     /// An ICMP error came back for a request.
     Error {
@@ -111,6 +115,11 @@ pub struct PingReport {
     pub jitter: Option<Duration>,
     /// Replies received more than once.
     pub duplicates: u64,
+    /// Replies whose ICMPv4 checksum did not verify (iputils' `+N
+    /// corrupted`): not counted in `packets_received`. Always 0 for IPv6
+    /// and datagram sockets, where the kernel verifies checksums and drops
+    /// damaged packets.
+    pub corrupted: u64,
     /// ICMP errors received, with the sequence they answered: every one,
     /// or the latest [`ERROR_HISTORY`] of a longer ping.
     pub errors: Vec<(u16, IcmpError)>,

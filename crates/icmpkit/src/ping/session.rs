@@ -118,6 +118,7 @@ pub struct Session {
     transmitted: u64,
     received: u64,
     duplicates: u64,
+    corrupted: u64,
     send_errors: u64,
     local_errors: u64,
     icmp_errors: u64,
@@ -158,6 +159,7 @@ impl Session {
             transmitted: 0,
             received: 0,
             duplicates: 0,
+            corrupted: 0,
             send_errors: 0,
             local_errors: 0,
             icmp_errors: 0,
@@ -419,6 +421,9 @@ impl Session {
         let rtt = stamped
             .or(request.map(|r| r.sent))
             .map(|sent| round_trip_stamped(sent, kernel_tx_ns, reply.kernel_rx_ns, now));
+        if !reply.checksum_ok {
+            return Some(self.on_corrupted_reply(reply, rtt));
+        }
         let duplicate = self.answered.mark(seq);
         // Forgotten and not answered before: it timed out (or drew an error).
         let late = request.is_none() && !duplicate;
@@ -441,7 +446,25 @@ impl Session {
             rtt,
             duplicate,
             late,
+            bad_checksum: false,
         })
+    }
+
+    /// A reply to one of our requests whose ICMPv4 checksum does not verify:
+    /// shown (iputils' `(BAD CHECKSUM!)`) and counted apart, but the request
+    /// stays unanswered and the RTT out of the statistics, as iputils does.
+    fn on_corrupted_reply(&mut self, reply: &EchoReply<'_>, rtt: Option<Duration>) -> PingEvent {
+        self.corrupted += 1;
+        PingEvent::Reply {
+            from: reply.from,
+            sequence: reply.sequence,
+            bytes: reply.bytes,
+            ttl: reply.ttl,
+            rtt,
+            duplicate: false,
+            late: false,
+            bad_checksum: true,
+        }
     }
 
     /// Takes an ICMP error quoting our request `sequence` (with echo id
@@ -508,6 +531,7 @@ impl Session {
             mdev: self.stats.mdev(),
             jitter: self.stats.jitter(),
             duplicates: self.duplicates,
+            corrupted: self.corrupted,
             errors: self.recent_errors.to_vec(),
             icmp_errors: self.icmp_errors,
             local_errors: self.local_errors,
@@ -610,7 +634,49 @@ mod tests {
             bytes: data.len() + 8,
             ttl: Some(64),
             kernel_rx_ns: None,
+            checksum_ok: true,
         }
+    }
+
+    #[test]
+    fn a_reply_with_a_bad_checksum_is_shown_but_not_counted() {
+        let mut s = session(Timing {
+            count: Some(1),
+            timeout: Duration::from_secs(1),
+            ..Timing::default()
+        });
+        let (seq, data) = send(&mut s, 0);
+        let damaged = EchoReply {
+            checksum_ok: false,
+            ..reply(&s, seq, &data)
+        };
+        let ev = s.on_reply(&damaged, at(5)).unwrap();
+        assert!(matches!(
+            ev,
+            PingEvent::Reply { bad_checksum: true, duplicate: false, rtt: Some(r), .. }
+                if r == Duration::from_millis(5)
+        ));
+        // Still waiting for a genuine answer: it times out.
+        assert!(!s.is_answered(seq));
+        assert_eq!(
+            s.expire(at(1000)),
+            vec![PingEvent::Timeout { sequence: seq.0 }]
+        );
+        let r = s.report(at(1000));
+        assert_eq!((r.packets_received, r.corrupted, r.duplicates), (0, 1, 0));
+        assert_eq!((r.min_rtt, r.rtts.len()), (None, 0));
+        assert!(!r.is_alive);
+        // A genuine reply afterwards is neither a duplicate nor refused.
+        let ev = s.on_reply(&reply(&s, seq, &data), at(1500)).unwrap();
+        assert!(matches!(
+            ev,
+            PingEvent::Reply {
+                bad_checksum: false,
+                duplicate: false,
+                ..
+            }
+        ));
+        assert_eq!(s.report(at(1500)).packets_received, 1);
     }
 
     #[test]
@@ -890,6 +956,7 @@ mod tests {
                         rtt: Some(rtt),
                         duplicate: dup,
                         late: !dup,
+                        bad_checksum: false,
                     }
                 );
                 rtts.push(rtt);

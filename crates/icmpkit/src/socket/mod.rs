@@ -53,7 +53,7 @@ pub use async_socket::AsyncIcmpSocket;
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
-pub use privileges::{drop_privileges, permission_hint};
+pub use privileges::{ThreadPrivileges, drop_privileges, permission_hint, thread_privileges};
 pub use raw_ip::RawIpSocket;
 pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};

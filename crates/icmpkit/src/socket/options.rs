@@ -15,13 +15,23 @@ pub enum SocketKind {
     Datagram,
 }
 
-/// Which socket kinds [`IcmpSocket::open`](super::IcmpSocket::open) may use.
+/// Which socket kinds [`IcmpSocket::open`](super::IcmpSocket::open) may use,
+/// and in which order. Each variant means the same in every part of the
+/// library (ping, sweep, trace, craft...); the commands differ only in
+/// their default: ping's is [`Privilege::Auto`] (as iputils ping), sweep's
+/// and trace's [`Privilege::PreferRaw`] (as fping and traceroute: a raw
+/// socket sees more, and sweep sends from several threads on raw sockets).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Privilege {
     /// A datagram socket where `ping_group_range` allows it, a raw socket
-    /// otherwise (what iputils `ping` does).
+    /// otherwise (what iputils `ping` does). For trace's UDP and TCP probes
+    /// the unprivileged way (plain UDP sockets, TCP `connect()`) always
+    /// works, so no raw listener is opened.
     #[default]
     Auto,
+    /// A raw socket where permitted (`CAP_NET_RAW`), a datagram socket
+    /// otherwise (what fping and traceroute do).
+    PreferRaw,
     /// A raw socket only.
     Privileged,
     /// A datagram socket only.

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::ptr;
 use std::time::Duration;
 
-use super::{Family, MAX_BATCH, PmtuDisc, TypeFilter};
+use super::{ErrorOrigin, Family, MAX_BATCH, PmtuDisc, TypeFilter};
 
 /// `ICMP_FILTER` (linux/icmp.h): a 32-bit mask of ICMPv4 types to drop, at
 /// level `SOL_RAW`.
@@ -111,10 +111,33 @@ pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> i
     }
 }
 
-/// `SO_TIMESTAMPING` / `SCM_TIMESTAMPING` (the same number on Linux's
-/// common architectures; the `_OLD` timespec layout, as `SO_TIMESTAMPNS`).
-const SO_TIMESTAMPING: libc::c_int = 37;
-const SCM_TIMESTAMPING: libc::c_int = SO_TIMESTAMPING;
+/// `SO_TIMESTAMPING`: libc's per-architecture number, which is the
+/// `_NEW` option (64-bit time fields) where `time_t` is wider than `long`
+/// (32-bit systems with 64-bit time) and the `_OLD` one (`long` fields)
+/// elsewhere; the kernel answers with `SCM_TIMESTAMPING` of the same number.
+const SO_TIMESTAMPING: libc::c_int = libc::SO_TIMESTAMPING;
+const SCM_TIMESTAMPING: libc::c_int = libc::SCM_TIMESTAMPING;
+
+/// Whether [`SCM_TIMESTAMPING`] is the `_NEW` message (`struct
+/// __kernel_timespec`: two 64-bit fields) rather than the `_OLD` one
+/// (`struct timespec` of two `long`s): libc's own rule for picking it.
+const TIMESTAMPING_IS_NEW: bool = mem::size_of::<libc::time_t>() != mem::size_of::<libc::c_long>();
+
+/// `struct timespec` as `SCM_TIMESTAMPING_OLD` carries it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct OldTimespec {
+    tv_sec: libc::c_long,
+    tv_nsec: libc::c_long,
+}
+
+/// `struct __kernel_timespec`, as `SCM_TIMESTAMPING_NEW` carries it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct KernelTimespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
 
 /// Asks the kernel to stamp each datagram as the driver sends it
 /// (software transmit timestamps), numbered by `OPT_ID` and queued on the
@@ -132,11 +155,11 @@ pub(super) fn enable_tx_timestamps(socket: &socket2::Socket) -> io::Result<()> {
     )
 }
 
-/// A timespec as a duration since the epoch; `None` for the zero stamp
-/// the kernel leaves in unused slots.
-fn timespec_duration(ts: &libc::timespec) -> Option<Duration> {
-    let secs = u64::try_from(ts.tv_sec).ok()?;
-    let nanos = u32::try_from(ts.tv_nsec).ok()?;
+/// A timespec's fields as a duration since the epoch; `None` for the zero
+/// stamp the kernel leaves in unused slots (and for nonsense).
+fn timespec_duration(tv_sec: i64, tv_nsec: i64) -> Option<Duration> {
+    let secs = u64::try_from(tv_sec).ok()?;
+    let nanos = u32::try_from(tv_nsec).ok().filter(|&n| n < 1_000_000_000)?;
     (secs != 0 || nanos != 0).then(|| Duration::new(secs, nanos))
 }
 
@@ -234,7 +257,7 @@ pub(super) struct ExtendedError {
     /// `ee_data`: for timestamping entries, the send's `OPT_ID` key.
     pub data: u32,
     pub errno: u32,
-    pub origin: u8,
+    pub origin: ErrorOrigin,
     pub icmp_type: u8,
     pub icmp_code: u8,
     pub info: u32,
@@ -253,6 +276,9 @@ pub(super) struct Ancillary {
     /// queue).
     pub software_timestamp: Option<Duration>,
     pub extended_error: Option<ExtendedError>,
+    /// A control message's length did not fit the buffer: the walk
+    /// stopped there.
+    pub malformed_control: bool,
 }
 
 /// One message received by [`recv_msg`] or [`recv_mmsg`].
@@ -262,6 +288,9 @@ pub(super) struct RawMessage {
     pub len: usize,
     /// The datagram was longer than the buffer (`MSG_TRUNC`).
     pub truncated: bool,
+    /// Control messages did not all fit (`MSG_CTRUNC`), or one was
+    /// malformed: the ancillary data may lack some.
+    pub control_truncated: bool,
     /// `msg_name`: the sender (or, on the error queue, the original
     /// destination).
     pub peer: Option<SocketAddr>,
@@ -327,11 +356,23 @@ pub(super) fn recv_msg(
 
 /// Decodes the header of a message the kernel has just filled in.
 fn decode(header: &libc::msghdr, len: usize) -> RawMessage {
+    let ancillary = ancillary(header);
+    let control_cut = header.msg_flags & libc::MSG_CTRUNC != 0;
+    if control_cut {
+        // The buffer is sized for every message we enable: this is a bug
+        // (or a kernel sending more than we asked for), and the timestamps
+        // or TTL of this packet may be missing.
+        tracing::warn!(
+            capacity = CMSG_BUFFER_LEN,
+            "control messages truncated (MSG_CTRUNC)"
+        );
+    }
     RawMessage {
         len,
         truncated: header.msg_flags & libc::MSG_TRUNC != 0,
+        control_truncated: control_cut || ancillary.malformed_control,
         peer: peer_address(header),
-        ancillary: ancillary(header),
+        ancillary,
     }
 }
 
@@ -383,27 +424,49 @@ fn ipv4_from(addr: libc::in_addr) -> Ipv4Addr {
     Ipv4Addr::from(addr.s_addr.to_ne_bytes())
 }
 
-/// Walks the control messages of a filled-in header.
+/// Walks the control messages of a filled-in header. Each one's
+/// `cmsg_len` is checked against what is left of the control buffer
+/// (CMSG_FIRSTHDR does not check the first, and a length past the end
+/// would have us read beyond it): a message that does not fit ends the walk.
 fn ancillary(header: &libc::msghdr) -> Ancillary {
     let mut out = Ancillary::default();
+    let control = header.msg_control.cast::<u8>().cast_const();
+    // The field types differ across libcs and architectures.
+    #[allow(clippy::unnecessary_cast)]
+    let control_len = header.msg_controllen as usize;
     // SAFETY: the header's control pointer and length describe our own
     // buffer, as trimmed by the kernel; CMSG_FIRSTHDR/CMSG_NXTHDR never
-    // step outside it and return null at the end.
+    // return a header that starts outside it, and null at the end.
     let mut cmsg = unsafe { libc::CMSG_FIRSTHDR(header) };
     while !cmsg.is_null() {
-        // SAFETY: `cmsg` is non-null and inside the control buffer.
-        let (level, kind, data_len, data) = unsafe {
-            let hdr = ptr::read_unaligned(cmsg);
-            let data_offset = libc::CMSG_DATA(cmsg).offset_from(cmsg.cast::<u8>()) as usize;
+        // SAFETY: `cmsg` is non-null and starts inside the control buffer
+        // with a whole header before its end (both macros check that).
+        let (hdr, offset, data_offset) = unsafe {
             (
-                hdr.cmsg_level,
-                hdr.cmsg_type,
-                (hdr.cmsg_len as usize).saturating_sub(data_offset),
-                libc::CMSG_DATA(cmsg).cast_const(),
+                ptr::read_unaligned(cmsg),
+                cmsg.cast::<u8>().cast_const().offset_from(control) as usize,
+                libc::CMSG_DATA(cmsg).offset_from(cmsg.cast::<u8>()) as usize,
             )
         };
-        // SAFETY: `data` points at `data_len` bytes inside the buffer.
-        unsafe { decode_cmsg(level, kind, data, data_len, &mut out) };
+        #[allow(clippy::unnecessary_cast)] // a u32 on some libcs
+        let cmsg_len = hdr.cmsg_len as usize;
+        if cmsg_len < data_offset || cmsg_len > control_len.saturating_sub(offset) {
+            tracing::warn!(cmsg_len, offset, control_len, "malformed control message");
+            out.malformed_control = true;
+            break;
+        }
+        // SAFETY: `data` is followed by `cmsg_len - data_offset` bytes,
+        // all inside the buffer (checked just above).
+        unsafe {
+            let data = libc::CMSG_DATA(cmsg).cast_const();
+            decode_cmsg(
+                hdr.cmsg_level,
+                hdr.cmsg_type,
+                data,
+                cmsg_len - data_offset,
+                &mut out,
+            );
+        }
         // SAFETY: as for CMSG_FIRSTHDR.
         cmsg = unsafe { libc::CMSG_NXTHDR(header, cmsg) };
     }
@@ -443,10 +506,17 @@ unsafe fn decode_cmsg(
                 }
             }
             (libc::SOL_SOCKET, SCM_TIMESTAMPING) => {
-                // struct scm_timestamping: [software, deprecated, hardware].
-                if let Some(ts) = read::<[libc::timespec; 3]>(data, len) {
-                    out.software_timestamp = timespec_duration(&ts[0]);
-                }
+                // struct scm_timestamping(64): [software, deprecated,
+                // hardware]; the software stamp is the first.
+                out.software_timestamp = if TIMESTAMPING_IS_NEW {
+                    read::<[KernelTimespec; 3]>(data, len)
+                        .and_then(|ts| timespec_duration(ts[0].tv_sec, ts[0].tv_nsec))
+                } else {
+                    // `long` is 32 bits on some targets, 64 on others.
+                    #[allow(clippy::useless_conversion)]
+                    read::<[OldTimespec; 3]>(data, len)
+                        .and_then(|ts| timespec_duration(ts[0].tv_sec.into(), ts[0].tv_nsec.into()))
+                };
             }
             (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                 if let Some(info) = read::<libc::in_pktinfo>(data, len) {
@@ -495,7 +565,7 @@ unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
         Some(ExtendedError {
             data: ee.ee_data,
             errno: ee.ee_errno,
-            origin: ee.ee_origin,
+            origin: error_origin(ee.ee_origin),
             icmp_type: ee.ee_type,
             icmp_code: ee.ee_code,
             info: ee.ee_info,
@@ -506,27 +576,93 @@ unsafe fn extended_error(data: *const u8, len: usize) -> Option<ExtendedError> {
     }
 }
 
+/// `ee_origin` named (linux/errqueue.h's `SO_EE_ORIGIN_*`).
+fn error_origin(ee_origin: u8) -> ErrorOrigin {
+    match ee_origin {
+        libc::SO_EE_ORIGIN_LOCAL => ErrorOrigin::Local,
+        libc::SO_EE_ORIGIN_ICMP => ErrorOrigin::Icmp,
+        libc::SO_EE_ORIGIN_ICMP6 => ErrorOrigin::Icmp6,
+        libc::SO_EE_ORIGIN_TIMESTAMPING => ErrorOrigin::Timestamping,
+        other => ErrorOrigin::Other(other),
+    }
+}
+
+/// What one `recvmmsg` needs besides the caller's buffers (peer and
+/// control storage, iovecs, headers, decoded messages), allocated and
+/// zeroed once per socket and reused by every batch, as quinn-udp keeps
+/// its per-socket state: a batch of 64 would otherwise build these vectors
+/// and zero about 40 KB of control space per call, even for one packet.
+#[derive(Default)]
+pub(super) struct RecvBatchSpace {
+    spaces: Vec<MessageSpace>,
+    iovs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    messages: Vec<RawMessage>,
+}
+
+// SAFETY: the raw pointers in `iovs` and `headers` are written and used
+// only within one `recv_mmsg` call, which holds `&mut self` and the
+// buffers they point to; between calls they are stale and never read.
+unsafe impl Send for RecvBatchSpace {}
+
+impl std::fmt::Debug for RecvBatchSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatchSpace")
+            .field("capacity", &self.spaces.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for SendBatchSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendBatchSpace")
+            .field("capacity", &self.headers.capacity())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecvBatchSpace {
+    /// The messages the last [`recv_mmsg`] received, in buffer order.
+    pub(super) fn messages(&self) -> &[RawMessage] {
+        &self.messages
+    }
+}
+
 /// `recvmmsg(2)` with `MSG_WAITFORONE`: blocks (if the socket blocks) for
 /// the first message only, then takes whatever else is queued, up to one
-/// message per buffer.
-pub(super) fn recv_mmsg(
+/// message per buffer. The messages are in [`RecvBatchSpace::messages`].
+pub(super) fn recv_mmsg<B: AsMut<[u8]>>(
     fd: BorrowedFd<'_>,
-    bufs: &mut [&mut [u8]],
-    out: &mut Vec<RawMessage>,
+    bufs: &mut [B],
+    space: &mut RecvBatchSpace,
 ) -> io::Result<usize> {
     let count = bufs.len().min(MAX_BATCH);
-    let mut spaces: Vec<MessageSpace> = (0..count).map(|_| MessageSpace::new()).collect();
-    let mut iovs: Vec<libc::iovec> = bufs[..count].iter_mut().map(|b| iovec_for(b)).collect();
-    let mut headers: Vec<libc::mmsghdr> = spaces
-        .iter_mut()
-        .zip(iovs.iter_mut())
-        .map(|(space, iov)| libc::mmsghdr {
-            msg_hdr: space.header(iov),
-            msg_len: 0,
-        })
-        .collect();
+    if space.spaces.len() < count {
+        // Grows to the largest batch asked for, once.
+        space.spaces.resize_with(count, MessageSpace::new);
+    }
+    let RecvBatchSpace {
+        spaces,
+        iovs,
+        headers,
+        messages,
+    } = space;
+    messages.clear();
+    iovs.clear();
+    iovs.extend(bufs[..count].iter_mut().map(|b| iovec_for(b.as_mut())));
+    headers.clear();
+    headers.extend(
+        spaces
+            .iter_mut()
+            .zip(iovs.iter_mut())
+            .map(|(space, iov)| libc::mmsghdr {
+                msg_hdr: space.header(iov),
+                msg_len: 0,
+            }),
+    );
     // SAFETY: each header points at its own buffer, name and control
-    // storage, all alive until after the call; `count` is their number.
+    // storage, all alive and exclusively borrowed until after the call;
+    // `count` is their number.
     let rc = unsafe {
         libc::recvmmsg(
             fd.as_raw_fd(),
@@ -540,14 +676,31 @@ pub(super) fn recv_mmsg(
         return Err(io::Error::last_os_error());
     }
     let received = rc as usize;
-    out.extend(
+    messages.extend(
         headers[..received]
             .iter()
-            .zip(bufs.iter())
-            .map(|(header, buf)| decode(&header.msg_hdr, (header.msg_len as usize).min(buf.len()))),
+            .zip(bufs.iter_mut())
+            .map(|(header, buf)| {
+                decode(
+                    &header.msg_hdr,
+                    (header.msg_len as usize).min(buf.as_mut().len()),
+                )
+            }),
     );
     Ok(received)
 }
+
+/// What one `sendmmsg` needs besides the messages (C destinations,
+/// iovecs, headers), allocated once per socket and reused.
+#[derive(Default)]
+pub(super) struct SendBatchSpace {
+    addresses: Vec<RawAddress>,
+    iovs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+}
+
+// SAFETY: as for RecvBatchSpace: the pointers live within one call.
+unsafe impl Send for SendBatchSpace {}
 
 /// A destination in C form.
 struct RawAddress {
@@ -575,34 +728,47 @@ fn raw_address(addr: SocketAddr) -> RawAddress {
 /// `sendmmsg(2)`: sends each `(message, destination)`; returns how many the
 /// kernel took (fewer than asked when it stopped at an error after the
 /// first).
-pub(super) fn send_mmsg(fd: BorrowedFd<'_>, msgs: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
-    let count = msgs.len().min(MAX_BATCH);
-    let mut addresses: Vec<RawAddress> = msgs[..count].iter().map(|m| raw_address(m.1)).collect();
-    let mut iovs: Vec<libc::iovec> = msgs[..count]
-        .iter()
+pub(super) fn send_mmsg<'a>(
+    fd: BorrowedFd<'_>,
+    msgs: impl Iterator<Item = (&'a [u8], SocketAddr)>,
+    space: &mut SendBatchSpace,
+) -> io::Result<usize> {
+    let SendBatchSpace {
+        addresses,
+        iovs,
+        headers,
+    } = space;
+    addresses.clear();
+    iovs.clear();
+    for (message, destination) in msgs.take(MAX_BATCH) {
+        addresses.push(raw_address(destination));
         // The kernel only reads through iov_base on send.
-        .map(|m| libc::iovec {
-            iov_base: m.0.as_ptr().cast_mut().cast(),
-            iov_len: m.0.len(),
-        })
-        .collect();
-    let mut headers: Vec<libc::mmsghdr> = addresses
-        .iter_mut()
-        .zip(iovs.iter_mut())
-        .map(|(address, iov)| {
-            // SAFETY: msghdr is plain data, zero is valid.
-            let mut header: libc::msghdr = unsafe { mem::zeroed() };
-            header.msg_name = ptr::addr_of_mut!(address.storage).cast();
-            header.msg_namelen = address.len;
-            header.msg_iov = iov;
-            header.msg_iovlen = 1;
-            libc::mmsghdr {
-                msg_hdr: header,
-                msg_len: 0,
-            }
-        })
-        .collect();
-    // SAFETY: every header points at live storage owned by this frame.
+        iovs.push(libc::iovec {
+            iov_base: message.as_ptr().cast_mut().cast(),
+            iov_len: message.len(),
+        });
+    }
+    let count = iovs.len();
+    headers.clear();
+    headers.extend(
+        addresses
+            .iter_mut()
+            .zip(iovs.iter_mut())
+            .map(|(address, iov)| {
+                // SAFETY: msghdr is plain data, zero is valid.
+                let mut header: libc::msghdr = unsafe { mem::zeroed() };
+                header.msg_name = ptr::addr_of_mut!(address.storage).cast();
+                header.msg_namelen = address.len;
+                header.msg_iov = iov;
+                header.msg_iovlen = 1;
+                libc::mmsghdr {
+                    msg_hdr: header,
+                    msg_len: 0,
+                }
+            }),
+    );
+    // SAFETY: every header points at storage in `space` and at the
+    // caller's messages, all alive until after the call.
     let rc = unsafe {
         libc::sendmmsg(
             fd.as_raw_fd(),
@@ -636,53 +802,109 @@ struct CapData {
 }
 
 /// Clears the calling thread's effective, permitted and inheritable
-/// capability sets (`capset(2)`).
+/// capability sets (`capset(2)`). Capabilities belong to threads: see
+/// [`ask_thread_to_drop`] for the others.
 pub(super) fn clear_capabilities() -> io::Result<()> {
-    let header = CapHeader {
+    if clear_own_capabilities() == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `capset` clearing every set of the calling thread; the raw return value
+/// (async-signal-safe: the signal handler below calls it).
+fn clear_own_capabilities() -> libc::c_long {
+    let mut header = CapHeader {
         version: CAPABILITY_VERSION_3,
         pid: 0,
     };
     let data = [CapData::default(); 2];
     // SAFETY: header and data are valid for the version-3 layout (two data
-    // structs); the kernel only reads them.
-    let rc = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // structs); the kernel reads them and may write the header's version
+    // (hence the exclusive reference).
+    unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) }
 }
 
-/// The calling thread's (effective, permitted) capability sets, as 64-bit
-/// masks.
-pub(super) fn capabilities() -> io::Result<(u64, u64)> {
-    let mut header = CapHeader {
-        version: CAPABILITY_VERSION_3,
-        pid: 0,
-    };
-    let mut data = [CapData::default(); 2];
-    // SAFETY: as above; the kernel writes two data structs.
-    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
-    if rc != 0 {
+/// The signal that asks another thread to clear its own capabilities and
+/// set its own `no_new_privs` (both are per thread, and only a thread can
+/// change its own): a real-time signal near the top of the range, as
+/// libcap's psx and glibc's setxid broadcast do with theirs.
+fn drop_signal() -> libc::c_int {
+    libc::SIGRTMAX() - 2
+}
+
+/// Runs on the thread [`ask_thread_to_drop`] signalled. Only raw system
+/// calls (async-signal-safe); errno is preserved for the code interrupted.
+extern "C" fn on_drop_signal(_: libc::c_int) {
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    let errno = unsafe { *libc::__errno_location() };
+    clear_own_capabilities();
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = errno };
+}
+
+/// Installs the handler of [`drop_signal`] (idempotent). It stays
+/// installed: a signal still queued for a thread when the drop is over must
+/// not fall back to the default action, which ends the process. Refuses if
+/// the program handles that signal itself.
+pub(super) fn install_drop_handler() -> io::Result<()> {
+    let handler = on_drop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: a zeroed sigaction is a valid "query" argument.
+    let mut old: libc::sigaction = unsafe { mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `old`.
+    if unsafe { libc::sigaction(drop_signal(), ptr::null(), &mut old) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let join = |low: u32, high: u32| u64::from(low) | (u64::from(high) << 32);
-    Ok((
-        join(data[0].effective, data[1].effective),
-        join(data[0].permitted, data[1].permitted),
-    ))
+    if old.sa_sigaction == handler {
+        return Ok(());
+    }
+    if old.sa_sigaction != libc::SIG_DFL && old.sa_sigaction != libc::SIG_IGN {
+        return Err(io::Error::other(format!(
+            "signal {} (SIGRTMAX-2), which asks each thread to drop its capabilities, is \
+             already handled by this program",
+            drop_signal()
+        )));
+    }
+    // SAFETY: as above; every field is then set below.
+    let mut action: libc::sigaction = unsafe { mem::zeroed() };
+    action.sa_sigaction = handler;
+    // Interrupted system calls resume: the threads signalled are in the
+    // middle of whatever they were doing.
+    action.sa_flags = libc::SA_RESTART;
+    // SAFETY: sa_mask is a valid sigset_t to empty.
+    unsafe { libc::sigemptyset(&mut action.sa_mask) };
+    // SAFETY: `action` is fully initialised and its handler is
+    // async-signal-safe.
+    if unsafe { libc::sigaction(drop_signal(), &action, ptr::null_mut()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Asks thread `tid` of this process to clear its capabilities and set its
+/// `no_new_privs` ([`install_drop_handler`] first). A thread gone
+/// meanwhile (`ESRCH`) is no error.
+pub(super) fn ask_thread_to_drop(tid: libc::pid_t) -> io::Result<()> {
+    // SAFETY: tgkill takes integers; the target is a thread of this process.
+    let rc = unsafe { libc::syscall(libc::SYS_tgkill, libc::getpid(), tid, drop_signal()) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(libc::ESRCH) {
+        Ok(())
+    } else {
+        Err(error)
+    }
 }
 
 /// `prctl(PR_SET_NO_NEW_PRIVS, 1)`: `execve` can no longer grant privileges
 /// (setuid bits, file capabilities).
 pub(super) fn set_no_new_privileges() -> io::Result<()> {
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
-    let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    nix::sys::prctl::set_no_new_privs().map_err(io::Error::from)
 }
 
 /// Registration needs a tokio runtime, and tokio panics without one: this
@@ -735,4 +957,194 @@ pub(super) fn register_raw_tcp_with_reactor(
     // registered.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
         .map_err(Into::into)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control buffer (aligned as the kernel's) and a `msghdr` over its
+    /// first `len` bytes.
+    struct Control {
+        buf: [u64; 32],
+        len: usize,
+    }
+
+    impl Control {
+        fn new() -> Control {
+            Control {
+                buf: [0; 32],
+                len: 0,
+            }
+        }
+
+        /// Appends one control message with `payload`, whose `cmsg_len`
+        /// field says `claimed` (the true length if `None`).
+        fn push(
+            &mut self,
+            level: libc::c_int,
+            kind: libc::c_int,
+            payload: &[u8],
+            claimed: Option<usize>,
+        ) {
+            let bytes: &mut [u8] = as_bytes(&mut self.buf);
+            // SAFETY: CMSG_LEN / CMSG_SPACE are arithmetic.
+            let (cmsg_len, space) = unsafe {
+                (
+                    libc::CMSG_LEN(payload.len() as u32) as usize,
+                    libc::CMSG_SPACE(payload.len() as u32) as usize,
+                )
+            };
+            let header_len = cmsg_len - payload.len();
+            let at = self.len;
+            // SAFETY: all-zero is a valid cmsghdr.
+            let mut header: libc::cmsghdr = unsafe { mem::zeroed() };
+            header.cmsg_len = claimed.unwrap_or(cmsg_len) as _;
+            header.cmsg_level = level;
+            header.cmsg_type = kind;
+            // Panics (failing the test) if the buffer has no room.
+            let dst = &mut bytes[at..at + space];
+            // SAFETY: `dst` has room for a header (it spans CMSG_SPACE).
+            unsafe { ptr::write_unaligned(dst.as_mut_ptr().cast::<libc::cmsghdr>(), header) };
+            dst[header_len..header_len + payload.len()].copy_from_slice(payload);
+            self.len += space;
+        }
+
+        fn header(&mut self, flags: libc::c_int) -> libc::msghdr {
+            // SAFETY: all-zero is a valid msghdr.
+            let mut header: libc::msghdr = unsafe { mem::zeroed() };
+            header.msg_control = self.buf.as_mut_ptr().cast();
+            header.msg_controllen = self.len as _;
+            header.msg_flags = flags;
+            header
+        }
+    }
+
+    fn as_bytes(words: &mut [u64; 32]) -> &mut [u8] {
+        // SAFETY: u64s are plain bytes; the slice covers exactly the array.
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), 32 * 8) }
+    }
+
+    /// `struct scm_timestamping` in this target's layout: the software
+    /// stamp first, then two zero slots.
+    fn scm_timestamping(secs: i64, nanos: i64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (s, n) in [(secs, nanos), (0, 0), (0, 0)] {
+            if TIMESTAMPING_IS_NEW {
+                out.extend_from_slice(&s.to_ne_bytes());
+                out.extend_from_slice(&n.to_ne_bytes());
+            } else {
+                out.extend_from_slice(&(s as libc::c_long).to_ne_bytes());
+                out.extend_from_slice(&(n as libc::c_long).to_ne_bytes());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn transmit_stamps_decode_with_the_architectures_option_and_layout() {
+        assert_eq!(SO_TIMESTAMPING, libc::SO_TIMESTAMPING);
+        let mut control = Control::new();
+        let ttl = 61 as libc::c_int;
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &ttl.to_ne_bytes(), None);
+        control.push(
+            libc::SOL_SOCKET,
+            libc::SCM_TIMESTAMPING,
+            &scm_timestamping(1_700_000_000, 5),
+            None,
+        );
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.ttl, Some(61));
+        assert_eq!(
+            message.ancillary.software_timestamp,
+            Some(Duration::new(1_700_000_000, 5))
+        );
+        assert!(!message.control_truncated);
+    }
+
+    #[test]
+    fn a_control_length_past_the_buffer_is_not_followed() {
+        let mut control = Control::new();
+        // The first message claims 4 KiB in a buffer of a few dozen bytes.
+        control.push(
+            libc::SOL_SOCKET,
+            libc::SCM_TIMESTAMPING,
+            &scm_timestamping(1_700_000_000, 5),
+            Some(4096),
+        );
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.software_timestamp, None);
+        assert!(message.ancillary.malformed_control);
+        assert!(message.control_truncated);
+        // Shorter than its own header: refused too.
+        let mut control = Control::new();
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &7i32.to_ne_bytes(), Some(2));
+        let message = decode(&control.header(0), 0);
+        assert_eq!(message.ancillary.ttl, None);
+        assert!(message.control_truncated);
+    }
+
+    #[test]
+    fn control_truncation_is_reported() {
+        let mut control = Control::new();
+        control.push(libc::IPPROTO_IP, libc::IP_TTL, &64i32.to_ne_bytes(), None);
+        let whole = decode(&control.header(0), 0);
+        assert!(!whole.control_truncated);
+        let cut = decode(&control.header(libc::MSG_CTRUNC), 0);
+        assert!(cut.control_truncated);
+        // What did fit is still decoded.
+        assert_eq!(cut.ancillary.ttl, Some(64));
+    }
+
+    /// Where each vector of a batch space keeps its elements.
+    fn storage_of(space: &RecvBatchSpace) -> [usize; 4] {
+        [
+            space.spaces.as_ptr() as usize,
+            space.iovs.as_ptr() as usize,
+            space.headers.as_ptr() as usize,
+            space.messages.as_ptr() as usize,
+        ]
+    }
+
+    #[test]
+    fn batches_reuse_the_sockets_storage() {
+        // recvmmsg works the same on UDP: a loopback pair needs no privilege.
+        let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = rx.local_addr().unwrap();
+        let mut bufs = vec![vec![0u8; 2048]; 64];
+        let mut space = RecvBatchSpace::default();
+        let mut send_space = SendBatchSpace::default();
+        let mut storage = None;
+        for round in 0..4u8 {
+            let datagrams = [[round; 3], [round + 100; 3]];
+            let msgs = datagrams.iter().map(|d| (&d[..], to));
+            assert_eq!(send_mmsg(tx.as_fd(), msgs, &mut send_space).unwrap(), 2);
+            let mut got = 0;
+            while got < 2 {
+                got += recv_mmsg(rx.as_fd(), &mut bufs[got..], &mut space).unwrap();
+            }
+            assert_eq!(space.messages().last().map(|m| m.len), Some(3));
+            // Allocated on the first round, the same memory ever after:
+            // nothing allocated (or zeroed) per batch.
+            let now = (storage_of(&space), send_space.headers.as_ptr() as usize);
+            if let Some(before) = storage {
+                assert_eq!(now, before, "round {round} reallocated");
+            }
+            storage = Some(now);
+        }
+        assert_eq!(space.spaces.len(), 64);
+    }
+
+    #[test]
+    fn error_origins_are_named_by_the_kernel_constants() {
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_LOCAL), ErrorOrigin::Local);
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_ICMP), ErrorOrigin::Icmp);
+        assert_eq!(error_origin(libc::SO_EE_ORIGIN_ICMP6), ErrorOrigin::Icmp6);
+        assert_eq!(
+            error_origin(libc::SO_EE_ORIGIN_TIMESTAMPING),
+            ErrorOrigin::Timestamping
+        );
+        assert_eq!(error_origin(5), ErrorOrigin::Other(5));
+    }
 }

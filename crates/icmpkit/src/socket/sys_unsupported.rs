@@ -56,7 +56,7 @@ pub(super) fn set_recv_buffer_force(_: &socket2::Socket, _: usize) -> io::Result
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ExtendedError {
     pub errno: u32,
-    pub origin: u8,
+    pub origin: super::ErrorOrigin,
     pub icmp_type: u8,
     pub icmp_code: u8,
     pub info: u32,
@@ -77,6 +77,7 @@ pub(super) struct Ancillary {
 pub(super) struct RawMessage {
     pub len: usize,
     pub truncated: bool,
+    pub control_truncated: bool,
     pub peer: Option<SocketAddr>,
     pub ancillary: Ancillary,
 }
@@ -89,15 +90,33 @@ pub(super) fn recv_error_msg(_: BorrowedFd<'_>, _: &mut [u8]) -> io::Result<RawM
     Err(unsupported())
 }
 
-pub(super) fn recv_mmsg(
+#[derive(Debug, Default)]
+pub(super) struct RecvBatchSpace {
+    messages: Vec<RawMessage>,
+}
+
+impl RecvBatchSpace {
+    pub(super) fn messages(&self) -> &[RawMessage] {
+        &self.messages
+    }
+}
+
+#[derive(Debug, Default)]
+pub(super) struct SendBatchSpace;
+
+pub(super) fn recv_mmsg<B: AsMut<[u8]>>(
     _: BorrowedFd<'_>,
-    _: &mut [&mut [u8]],
-    _: &mut Vec<RawMessage>,
+    _: &mut [B],
+    _: &mut RecvBatchSpace,
 ) -> io::Result<usize> {
     Err(unsupported())
 }
 
-pub(super) fn send_mmsg(_: BorrowedFd<'_>, _: &[(&[u8], SocketAddr)]) -> io::Result<usize> {
+pub(super) fn send_mmsg<'a>(
+    _: BorrowedFd<'_>,
+    _: impl Iterator<Item = (&'a [u8], SocketAddr)>,
+    _: &mut SendBatchSpace,
+) -> io::Result<usize> {
     Err(unsupported())
 }
 
@@ -106,8 +125,12 @@ pub(super) fn clear_capabilities() -> io::Result<()> {
     Ok(())
 }
 
-pub(super) fn capabilities() -> io::Result<(u64, u64)> {
-    Ok((0, 0))
+pub(super) fn install_drop_handler() -> io::Result<()> {
+    Ok(())
+}
+
+pub(super) fn ask_thread_to_drop(_: i32) -> io::Result<()> {
+    Ok(())
 }
 
 pub(super) fn set_no_new_privileges() -> io::Result<()> {

@@ -45,8 +45,9 @@ pub struct SweepOptions {
     pub exclude: Vec<IpNet>,
     /// Force a family when resolving names.
     pub family: Option<Family>,
-    /// Raw, datagram, or ([`Privilege::Auto`]) raw where permitted and
-    /// datagram otherwise, as fping (unlike ping, which prefers datagram).
+    /// Which socket kinds, in which order (see [`Privilege`]). Default
+    /// [`Privilege::PreferRaw`]: a raw socket where permitted, as fping
+    /// (it can send from several threads), a datagram socket otherwise.
     pub privilege: Privilege,
     /// TTL, TOS, source, interface, mark... (`recv_buffer` defaults to a
     /// large buffer so bursts of replies are not dropped). IPv4 probes
@@ -83,7 +84,7 @@ impl Default for SweepOptions {
             shard: Shard::default(),
             exclude: Vec::new(),
             family: None,
-            privilege: Privilege::Auto,
+            privilege: Privilege::PreferRaw,
             socket: SocketOptions::default(),
             id: None,
             senders: None,
@@ -281,26 +282,37 @@ impl Sweeper {
     }
 
     /// Ends the sweep at the next step; targets not finished get no result.
+    /// Never blocks: the sender threads are told to stop and left to end
+    /// on their own (one may be inside a blocking `sendmmsg`).
     pub fn stop(&mut self) {
         self.done = true;
-        self.stop_senders();
+        self.detach_senders();
     }
 
     /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
     /// still gives out what was learnt: with `count > 1` a
     /// [`SweepEvent::Host`] for every target with the probes sent to it so
-    /// far (see [`Session::cut_short`]), then `None`.
+    /// far (see [`Session::cut_short`]), then `None`. Never blocks.
     pub fn finish_early(&mut self) {
-        self.stop_senders();
+        self.detach_senders();
         self.shared.session().cut_short(Timestamp::now());
     }
 
-    fn stop_senders(&mut self) {
+    /// Tells the sender threads to stop and lets them end on their own.
+    fn detach_senders(&mut self) {
         self.shared.stop.store(true, Ordering::Relaxed);
-        for s in &mut self.senders {
-            s.join();
+        for s in self.senders.drain(..) {
+            s.detach();
         }
-        self.senders.clear();
+    }
+
+    /// Tells the sender threads to stop and waits for them off the async
+    /// thread, so that the totals include their last sends.
+    async fn join_senders(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        while let Some(sender) = self.senders.pop() {
+            sender.join().await;
+        }
     }
 
     /// The next event, or `None` when the sweep is over. Cancel-safe.
@@ -310,7 +322,7 @@ impl Sweeper {
                 return Some(e);
             }
             if self.done {
-                self.stop_senders();
+                self.join_senders().await;
                 return None;
             }
             self.step().await;
@@ -462,7 +474,12 @@ impl Sweeper {
 
 fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], now: Timestamp) {
     match probe::classify(s.family, icmp) {
-        Incoming::EchoReply { id, sequence, data } => {
+        Incoming::EchoReply {
+            id,
+            sequence,
+            data,
+            checksum_ok,
+        } => {
             let reply = EchoReply {
                 from: r.source,
                 // Datagram sockets only deliver replies to their own id.
@@ -472,6 +489,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
                 bytes: icmp.len(),
                 ttl: r.ttl,
                 kernel_rx_ns: r.kernel_time.map(nanos),
+                checksum_ok,
             };
             session.on_reply(s.family, &reply, now);
         }
@@ -485,6 +503,7 @@ fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], no
             let err = IcmpError::classify(s.family, r.source, icmp_type, code, info);
             session.on_error(s.family, quoted_icmp, quoted.destination, err);
         }
+        Incoming::Corrupted => session.on_corrupted(),
         Incoming::Other => {}
     }
 }
@@ -636,18 +655,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     if forced {
         socket_opts.recv_buffer = Some(RECV_BUFFER);
     }
-    let socket = match opts.privilege {
-        // As fping: a raw socket where permitted (it can send from several
-        // threads), a datagram socket otherwise.
-        // Other errors (no such interface...) are the user's to see.
-        Privilege::Auto => match IcmpSocket::open(family, Privilege::Privileged, &socket_opts) {
-            Err(Error::Permission(_)) => {
-                IcmpSocket::open(family, Privilege::Unprivileged, &socket_opts)
-            }
-            other => other,
-        },
-        other => IcmpSocket::open(family, other, &socket_opts),
-    }?;
+    let socket = IcmpSocket::open(family, opts.privilege, &socket_opts)?;
     if forced {
         // Beyond rmem_max for root (CAP_NET_ADMIN); the capped size
         // asked for above stays if refused.
@@ -658,7 +666,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
 
 impl Drop for Sweeper {
     fn drop(&mut self) {
-        self.stop_senders();
+        self.detach_senders();
     }
 }
 

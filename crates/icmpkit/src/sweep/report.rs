@@ -134,6 +134,10 @@ pub struct SweepSummary {
     pub duplicates: u64,
     /// Replies or errors rejected: foreign, forged, or malformed.
     pub rejected: u64,
+    /// ICMPv4 replies or errors whose checksum did not verify (damaged on
+    /// their way): never counted as answers. Always 0 for IPv6, whose
+    /// checksums the kernel verifies.
+    pub corrupted: u64,
     /// Requests the kernel refused to send.
     pub send_errors: u64,
     /// Wall time from the first send.

@@ -179,12 +179,24 @@ impl ExtraSender {
         })
     }
 
-    /// Waits for the thread to return (after [`Shared::stop`] is set).
-    pub(super) fn join(&mut self) {
-        if let Some(h) = self.handle.take() {
-            // A panic in the thread has already been reported by the hook.
-            let _ = h.join();
-        }
+    /// Waits for the thread to return (after [`Shared::stop`] is set) on
+    /// tokio's blocking pool: the thread may be inside a blocking
+    /// `sendmmsg` (a full send buffer), which must not hold up the async
+    /// thread. Dropped before it is over, the wait goes on without anyone
+    /// waiting.
+    pub(super) async fn join(mut self) {
+        let Some(handle) = self.handle.take() else {
+            return;
+        };
+        // A panic in the thread has already been reported by the hook.
+        let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+    }
+
+    /// Lets the thread end on its own (after [`Shared::stop`] is set):
+    /// what a synchronous stop or a drop can do without blocking. It sends
+    /// at most the batch it holds, then returns.
+    pub(super) fn detach(mut self) {
+        drop(self.handle.take());
     }
 }
 

@@ -645,14 +645,26 @@ impl Session {
         }
     }
 
+    /// Counts an ICMPv4 message whose checksum does not verify (a damaged
+    /// reply or error): never an answer.
+    pub fn on_corrupted(&mut self) {
+        self.summary.corrupted += 1;
+    }
+
     /// Takes an echo reply of `family` received at `now`; rejects (and
-    /// counts) those whose cookie does not check out.
+    /// counts) those whose cookie does not check out, and counts those
+    /// whose checksum does not verify as corrupted.
     pub fn on_reply(&mut self, family: Family, reply: &EchoReply<'_>, now: Timestamp) {
         if self.cut.is_some() {
             return; // the results are being given out
         }
         if reply.id != self.id(family) {
             return; // another program's echo traffic (raw sockets see all)
+        }
+        if !reply.checksum_ok {
+            // Damaged on its way: neither an answer nor a forgery.
+            self.on_corrupted();
+            return;
         }
         let Some((index, address, sent)) = self.validate(family, reply.sequence, reply.data) else {
             self.summary.rejected += 1;
@@ -865,6 +877,7 @@ impl Session {
                 mdev: None,
                 jitter: None,
                 duplicates: 0,
+                corrupted: 0,
                 errors: Vec::new(),
                 icmp_errors: 0,
                 local_errors: 0,

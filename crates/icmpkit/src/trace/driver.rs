@@ -9,6 +9,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use icmpkit_wire::Family;
@@ -37,8 +38,9 @@ pub struct TraceOptions {
     pub plan: Plan,
     /// ICMP echo (default), UDP or TCP SYN probes.
     pub protocol: ProbeProtocol,
-    /// `Auto`: a raw socket where allowed (it also sees RFC 4884
-    /// extensions and reply TTLs), unprivileged sockets otherwise.
+    /// Which socket kinds, in which order (see [`Privilege`]). Default
+    /// [`Privilege::PreferRaw`]: a raw socket where allowed (it also sees
+    /// RFC 4884 extensions and reply TTLs), unprivileged sockets otherwise.
     pub privilege: Privilege,
     /// Force a family when resolving names.
     pub family: Option<Family>,
@@ -64,7 +66,7 @@ impl Default for TraceOptions {
         TraceOptions {
             plan: Plan::default(),
             protocol: ProbeProtocol::Icmp,
-            privilege: Privilege::Auto,
+            privilege: Privilege::PreferRaw,
             family: None,
             port: None,
             data_size: 32,
@@ -157,6 +159,8 @@ pub struct Tracer {
     /// the lookups run loses nothing and the next call yields it.
     naming: Option<NamingHop>,
     send_buf: Vec<u8>,
+    /// ICMPv4 messages the raw listener dropped for a bad checksum.
+    corrupted: Arc<AtomicU64>,
     done: bool,
 }
 
@@ -182,7 +186,7 @@ impl Tracer {
         let discover_mtu = opts.plan.path_mtu.is_some();
         if discover_mtu
             && opts.protocol == ProbeProtocol::Tcp
-            && opts.privilege == Privilege::Unprivileged
+            && matches!(opts.privilege, Privilege::Unprivileged | Privilege::Auto)
         {
             return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
         }
@@ -294,6 +298,7 @@ impl Tracer {
             events: VecDeque::new(),
             naming: None,
             send_buf: Vec::new(),
+            corrupted: Arc::default(),
             done: false,
         };
         tracer.spawn_readers()?;
@@ -318,6 +323,13 @@ impl Tracer {
     /// hop) as known so far, tracepath's `Resume: pmtu`.
     pub fn path_mtu(&self) -> Option<u32> {
         self.session.path_mtu()
+    }
+
+    /// ICMPv4 messages received with a bad checksum so far (damaged on
+    /// their way): dropped, never taken as a hop's answer. Always 0 for
+    /// IPv6 and datagram sockets, where the kernel verifies checksums.
+    pub fn corrupted(&self) -> u64 {
+        self.corrupted.load(Ordering::Relaxed)
     }
 
     /// Ends the trace at the next step; unanswered probes count as lost.
@@ -675,6 +687,7 @@ impl Tracer {
                 Arc::clone(icmp),
                 Arc::clone(&self.matcher),
                 self.tx.clone(),
+                Arc::clone(&self.corrupted),
             )));
         }
         if let Some(raw) = &self.raw_tcp {
@@ -714,14 +727,12 @@ fn open_icmp(
     }
     let attempt = |privilege| IcmpSocket::open(family, privilege, &socket_opts);
     let socket = match (opts.protocol, opts.privilege) {
-        (ProbeProtocol::Icmp, Privilege::Auto) => match attempt(Privilege::Privileged) {
-            Err(Error::Permission(_)) => attempt(Privilege::Unprivileged),
-            other => other,
-        },
         (ProbeProtocol::Icmp, privilege) => attempt(privilege),
-        (_, Privilege::Unprivileged) => return Ok((None, SocketKind::Datagram)),
+        // UDP/TCP probes always work unprivileged (plain UDP sockets, TCP
+        // connects): datagram-first means no raw listener.
+        (_, Privilege::Unprivileged | Privilege::Auto) => return Ok((None, SocketKind::Datagram)),
         (_, Privilege::Privileged) => attempt(Privilege::Privileged),
-        (_, Privilege::Auto) => match attempt(Privilege::Privileged) {
+        (_, Privilege::PreferRaw) => match attempt(Privilege::Privileged) {
             Err(Error::Permission(_)) => return Ok((None, SocketKind::Datagram)),
             other => other,
         },
@@ -810,6 +821,7 @@ async fn read_icmp(
     socket: Arc<AsyncIcmpSocket>,
     matcher: Arc<Matcher>,
     tx: mpsc::UnboundedSender<Arrival>,
+    corrupted: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; 65_536];
     let datagram = socket.kind() == SocketKind::Datagram;
@@ -830,6 +842,11 @@ async fn read_icmp(
         }
         while let Ok(received) = inner.recv(&mut buf) {
             let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
+            if !matcher.checksum_ok(icmp) {
+                corrupted.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(from = %received.source, "ICMP message with a bad checksum dropped");
+                continue;
+            }
             if let Some(response) = matcher.raw_message(icmp, received.source) {
                 if tx
                     .send(Arrival::now(response, received.ttl, received.kernel_time))

@@ -224,9 +224,22 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// False for an ICMPv4 message whose checksum does not verify: a raw
+    /// socket receives ICMPv4 before the kernel checks it, so a damaged
+    /// message (a hop's or the destination's answer included) reaches us as
+    /// it came. ICMPv6 checksums are verified by the kernel before any
+    /// socket gets the packet.
+    pub fn checksum_ok(&self, icmp: &[u8]) -> bool {
+        self.family == Family::V6 || checksum::verify(icmp)
+    }
+
     /// Decodes an ICMP message received on a raw socket (`icmp` starts at
-    /// the ICMP type), sent by `from`.
+    /// the ICMP type), sent by `from`; `None` if it is not an answer to one
+    /// of our probes or its checksum does not verify.
     pub fn raw_message(&self, icmp: &[u8], from: IpAddr) -> Option<Response> {
+        if !self.checksum_ok(icmp) {
+            return None;
+        }
         let (&icmp_type, &code) = (icmp.first()?, icmp.get(1)?);
         let echo_reply = match self.family {
             Family::V4 => 0,
@@ -465,6 +478,8 @@ mod tests {
         buf.truncate(8 + n);
         buf[0] = 11;
         buf[5] = body.length_field(Family::V4);
+        let sum = checksum::checksum(&buf);
+        buf[2..4].copy_from_slice(&sum.to_be_bytes());
         let matcher = Matcher {
             family: Family::V4,
             target,
@@ -484,6 +499,16 @@ mod tests {
             vec![Extension::Mpls {
                 labels: labels.to_vec()
             }]
+        );
+        // The same answer damaged on its way (one bit of the quoted
+        // request's payload): not taken as the hop's answer.
+        let mut damaged = buf.clone();
+        damaged[60] ^= 0x10;
+        assert!(!matcher.checksum_ok(&damaged));
+        assert!(
+            matcher
+                .raw_message(&damaged, "192.0.2.254".parse().unwrap())
+                .is_none()
         );
         // Someone else's probe (other id) is not ours.
         let other = Matcher {
@@ -510,6 +535,8 @@ mod tests {
     fn time_exceeded_quoting(datagram: &[u8]) -> Vec<u8> {
         let mut icmp = vec![11, 0, 0, 0, 0, 0, 0, 0];
         icmp.extend_from_slice(&datagram[..28]);
+        let sum = checksum::checksum(&icmp);
+        icmp[2..4].copy_from_slice(&sum.to_be_bytes());
         icmp
     }
 

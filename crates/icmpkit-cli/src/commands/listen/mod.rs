@@ -136,6 +136,8 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         Some(path) => Sink::file(path).map_err(|e| format!("{}: {e}", path.display()))?,
         None => Sink::print(style),
     };
+    // Sockets and the output file are open: give up privileges.
+    exit::drop_privileges()?;
     let state = Arc::new(Mutex::new(State {
         sink,
         filter,

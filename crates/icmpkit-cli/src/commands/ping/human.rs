@@ -40,6 +40,7 @@ pub fn reply_line(
     ttl: Option<u8>,
     rtt: Option<Duration>,
     dup: bool,
+    bad_checksum: bool,
 ) -> String {
     let mut line = format!("{bytes} bytes from {from}: icmp_seq={seq}");
     if let Some(ttl) = ttl {
@@ -50,6 +51,9 @@ pub fn reply_line(
     }
     if dup {
         line.push_str(" (DUP!)");
+    }
+    if bad_checksum {
+        line.push_str(" (BAD CHECKSUM!)");
     }
     line
 }
@@ -197,6 +201,9 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
     if r.duplicates > 0 {
         let _ = write!(s, ", +{} duplicates", r.duplicates);
     }
+    if r.corrupted > 0 {
+        let _ = write!(s, ", +{} corrupted", r.corrupted);
+    }
     if errors > 0 {
         let _ = write!(s, ", +{errors} errors");
     }
@@ -291,14 +298,19 @@ mod tests {
             Some(64),
             Some(Duration::from_micros(355)),
             false,
+            false,
         );
         assert_eq!(
             l,
             "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=0.355 ms"
         );
         assert_eq!(
-            reply_line("127.0.0.1", 16, 2, Some(64), None, true),
+            reply_line("127.0.0.1", 16, 2, Some(64), None, true, false),
             "16 bytes from 127.0.0.1: icmp_seq=2 ttl=64 (DUP!)"
+        );
+        assert_eq!(
+            reply_line("127.0.0.1", 64, 3, Some(64), None, false, true),
+            "64 bytes from 127.0.0.1: icmp_seq=3 ttl=64 (BAD CHECKSUM!)"
         );
     }
 

@@ -95,7 +95,11 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         flags::interface_or_source(i, &mut opts.socket);
     }
     opts.family = flags::family(args.ipv4, args.ipv6);
-    opts.privilege = flags::privilege(args.privileged, args.unprivileged);
+    opts.privilege = flags::privilege(
+        args.privileged,
+        args.unprivileged,
+        icmpkit::socket::Privilege::Auto,
+    );
     Ok(opts)
 }
 
@@ -134,8 +138,8 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         }
     }
     // Sockets are open: give up any privilege we were started with.
-    if let Err(e) = icmpkit::socket::drop_privileges() {
-        return exit::fail(&format!("dropping privileges: {e}"));
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
@@ -326,13 +330,16 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
             ttl,
             rtt,
             duplicate,
+            bad_checksum,
             ..
         } => {
             if style.quiet {
                 return;
             }
             if style.flood {
-                let _ = write!(out, "\x08 \x08");
+                // iputils marks a damaged reply with a C where the dot was.
+                let mark = if *bad_checksum { "\x08C" } else { "\x08 \x08" };
+                let _ = write!(out, "{mark}");
                 let _ = out.flush();
                 return;
             }
@@ -340,7 +347,15 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
             let _ = writeln!(
                 out,
                 "{prefix}{}",
-                human::reply_line(&who, *bytes, *sequence, *ttl, *rtt, *duplicate)
+                human::reply_line(
+                    &who,
+                    *bytes,
+                    *sequence,
+                    *ttl,
+                    *rtt,
+                    *duplicate,
+                    *bad_checksum
+                )
             );
         }
         PingEvent::Error { sequence, error } => {

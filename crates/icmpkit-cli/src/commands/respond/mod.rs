@@ -79,6 +79,9 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
         Ok(s) => s,
         Err(e) => return exit::fail(&e),
     };
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
+    }
     announce(&server, &opts.config);
     let style = Style::from_flags(args.json, args.verbose);
     let deadline = args.deadline.map(Duration::from_secs_f64);

@@ -46,6 +46,9 @@ async fn run_async(args: SendArgs) -> i32 {
         Ok(s) => s,
         Err(e) => return exit::fail(&e),
     };
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
+    }
     let style = Style::from_flags(args.json, args.verbose);
     if style != Style::Json {
         // A closed or full stdout is the reader's business, not a panic.

@@ -191,7 +191,11 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         options.shard = s.parse::<Shard>()?;
     }
     options.family = flags::family(args.ipv4, args.ipv6);
-    options.privilege = flags::privilege(args.privileged, args.unprivileged);
+    options.privilege = flags::privilege(
+        args.privileged,
+        args.unprivileged,
+        icmpkit::socket::Privilege::PreferRaw,
+    );
     options.socket.ttl = args.ttl;
     options.socket.tos = args.tos;
     if args.dont_fragment {
@@ -221,6 +225,11 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
             return code_of(&e);
         }
     };
+    // Sockets (the sender threads' included) are open: give up privileges.
+    if let Err(e) = exit::drop_privileges() {
+        eprintln!("icmpkit sweep: {e}");
+        return exit::SYSTEM;
+    }
     let format = if args.json {
         Format::Json
     } else if args.csv {

@@ -299,7 +299,7 @@ impl Output {
             let secs = summary.elapsed.as_secs_f64();
             errln!(
                 "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes{}, {} replies \
-                 ({} late, {} duplicate, {} rejected) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
+                 ({} late, {} duplicate, {} rejected, {} corrupted) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
                 summary.targets,
                 summary.alive,
                 summary.unreachable(),
@@ -313,6 +313,7 @@ impl Output {
                 summary.late,
                 summary.duplicates,
                 summary.rejected,
+                summary.corrupted,
                 summary.send_rate(),
             );
         }

@@ -64,7 +64,11 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let mut options = TraceOptions {
         plan,
         protocol,
-        privilege: flags::privilege(args.privileged, args.unprivileged),
+        privilege: flags::privilege(
+            args.privileged,
+            args.unprivileged,
+            icmpkit::socket::Privilege::PreferRaw,
+        ),
         family: flags::family(args.ipv4, args.ipv6),
         port: args.port,
         data_size: args.data_size,
@@ -83,6 +87,11 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),
     };
+    // The raw sockets are open; later probe sockets (UDP, TCP connects)
+    // need no privilege.
+    if let Err(e) = exit::drop_privileges() {
+        return exit::fail(&e);
+    }
     let mut stdout = crate::output::stdout_locked();
     let streaming = !(args.json || args.csv || args.report);
     if streaming {
@@ -125,6 +134,14 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         output::resume(tracer.path_mtu(), &hops)
     };
     let _ = write!(stdout, "{text}");
+    if tracer.corrupted() > 0 {
+        // Damaged on their way (a raw socket gets ICMPv4 unchecked): the
+        // probes they answered show as lost.
+        eprintln!(
+            "icmpkit: {} answers with a bad ICMP checksum ignored",
+            tracer.corrupted()
+        );
+    }
     report_send_errors(&hops)
 }
 

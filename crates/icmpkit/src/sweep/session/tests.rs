@@ -76,6 +76,7 @@ fn reply(s: &mut Session, p: &Probe, now: Timestamp, data: &[u8]) {
         bytes: 8 + data.len(),
         ttl: Some(63),
         kernel_rx_ns: None,
+        checksum_ok: true,
     };
     s.on_reply(family, &r, now);
 }
@@ -144,6 +145,32 @@ fn replies_retries_and_timeouts() {
 }
 
 #[test]
+fn a_reply_with_a_bad_checksum_is_counted_apart_never_as_alive() {
+    let mut s = session(&["192.0.2.1"], fast(1, 0));
+    let probes = send(&mut s, at(0));
+    let data = payload(&s, &probes[0], at(0));
+    let r = EchoReply {
+        from: s.targets().address(0).unwrap(),
+        id: s.id(Family::V4),
+        sequence: probes[0].sequence,
+        data: &data,
+        bytes: 8 + data.len(),
+        ttl: Some(63),
+        kernel_rx_ns: None,
+        checksum_ok: false,
+    };
+    s.on_reply(Family::V4, &r, at(1));
+    assert!(events(&mut s).is_empty());
+    let sum = s.summary(at(1));
+    assert_eq!((sum.corrupted, sum.replies, sum.rejected), (1, 0, 0));
+    // The probe is still open: it times out, the host is not alive.
+    s.expire(at(100));
+    let ev = events(&mut s);
+    assert!(hosts(&ev).iter().all(|h| !h.is_alive()));
+    assert_eq!(s.summary(at(100)).alive, 0);
+}
+
+#[test]
 fn forged_foreign_late_and_duplicate_replies() {
     let mut s = session(&["192.0.2.1-192.0.2.3"], fast(1, 0));
     let probes = send(&mut s, at(0));
@@ -167,6 +194,7 @@ fn forged_foreign_late_and_duplicate_replies() {
         bytes: 64,
         ttl: None,
         kernel_rx_ns: None,
+        checksum_ok: true,
     };
     s.on_reply(Family::V4, &r, at(1));
     assert!(events(&mut s).is_empty());
