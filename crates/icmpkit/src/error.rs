@@ -53,6 +53,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// Bytes that do not parse as the packet they should be, or a message
+    /// the packet model cannot build (from icmpkit-wire).
+    #[error("packet: {0}")]
+    Wire(#[from] icmpkit_wire::Error),
     /// An option value is out of range or contradicts another.
     #[error("invalid option: {0}")]
     InvalidOption(String),

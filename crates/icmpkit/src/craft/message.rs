@@ -318,23 +318,23 @@ impl MessageSpec {
             t::ECHO_REQUEST => Repr::EchoRequest { id, sequence, data },
             t::ECHO_REPLY => Repr::EchoReply { id, sequence, data },
             t::DST_UNREACHABLE => Repr::DstUnreachable {
-                code: self.code,
+                code: self.code.into(),
                 mtu: self.mtu.unwrap_or(0) as u16,
                 body,
             },
             t::SOURCE_QUENCH => Repr::SourceQuench { original: data },
             t::REDIRECT => Repr::Redirect {
-                code: self.code,
+                code: self.code.into(),
                 gateway: self.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED),
                 original: data,
             },
             t::ROUTER_SOLICIT => Repr::RouterSolicit,
             t::TIME_EXCEEDED => Repr::TimeExceeded {
-                code: self.code,
+                code: self.code.into(),
                 body,
             },
             t::PARAM_PROBLEM => Repr::ParamProblem {
-                code: self.code,
+                code: self.code.into(),
                 pointer: self.pointer.unwrap_or(0) as u8,
                 body,
             },
@@ -364,7 +364,7 @@ impl MessageSpec {
                 extensions: Some(extensions),
             },
             t::EXTENDED_ECHO_REPLY => Repr::ExtendedEchoReply {
-                code: self.code,
+                code: self.code.into(),
                 id,
                 sequence: sequence as u8,
                 state: 0,

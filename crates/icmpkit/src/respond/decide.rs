@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use icmpkit_wire::extension::InterfaceId;
-use icmpkit_wire::icmpv4::extended_echo as code;
+use icmpkit_wire::icmpv4::ExtendedEchoCode;
 use icmpkit_wire::{Family, icmpv4, icmpv6};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -260,7 +260,7 @@ impl Responder {
             } if self.config.extended_echo => {
                 let (code, status, state) = probe_answer(request.interface_id(), local, interfaces);
                 Repr::ExtendedEchoReply {
-                    code: code.into(),
+                    code,
                     id,
                     sequence,
                     state,
@@ -286,19 +286,19 @@ fn probe_answer(
     interface: Option<InterfaceId<'_>>,
     local: bool,
     interfaces: &dyn Interfaces,
-) -> (u8, InterfaceStatus, u8) {
+) -> (ExtendedEchoCode, InterfaceStatus, u8) {
     let none = InterfaceStatus::default();
     let Some(interface) = interface else {
-        return (code::MALFORMED_QUERY, none, 0);
+        return (ExtendedEchoCode::MalformedQuery, none, 0);
     };
     if !local {
-        return (code::NO_SUCH_TABLE_ENTRY, none, 0);
+        return (ExtendedEchoCode::NoSuchTableEntry, none, 0);
     }
     match interfaces.lookup(&interface) {
-        InterfaceLookup::NotFound => (code::NO_SUCH_INTERFACE, none, 0),
-        InterfaceLookup::Multiple => (code::MULTIPLE_INTERFACES, none, 0),
+        InterfaceLookup::NotFound => (ExtendedEchoCode::NoSuchInterface, none, 0),
+        InterfaceLookup::Multiple => (ExtendedEchoCode::MultipleInterfaces, none, 0),
         // State is for neighbours (L clear); a local interface reports 0.
-        InterfaceLookup::Found(status) => (code::NO_ERROR, status, 0),
+        InterfaceLookup::Found(status) => (ExtendedEchoCode::NoError, status, 0),
     }
 }
 
@@ -420,7 +420,7 @@ mod tests {
         assert_eq!(
             icmpv4::Repr::parse_bytes(&reply).unwrap(),
             icmpv4::Repr::ExtendedEchoReply {
-                code: 0,
+                code: ExtendedEchoCode::NoError,
                 id: 4,
                 sequence: 2,
                 state: 0,
@@ -430,12 +430,12 @@ mod tests {
             }
         );
         for (query, local, expected) in [
-            ("192.0.2.1", true, code::NO_ERROR),
-            ("eth9", true, code::NO_SUCH_INTERFACE),
-            ("eth0", false, code::NO_SUCH_TABLE_ENTRY),
+            ("192.0.2.1", true, ExtendedEchoCode::NoError),
+            ("eth9", true, ExtendedEchoCode::NoSuchInterface),
+            ("eth0", false, ExtendedEchoCode::NoSuchTableEntry),
         ] {
             let reply = reply_of(answer(&mut r, Family::V4, &probe(query, local)));
-            assert_eq!(reply[1], expected, "{query} local={local}");
+            assert_eq!(reply[1], u8::from(expected), "{query} local={local}");
         }
         // No interface object at all: malformed query.
         let bare = [42u8, 0, 0, 0, 0, 4, 2, 1];
@@ -443,7 +443,7 @@ mod tests {
         let sum = icmpkit_wire::checksum::checksum(&bare);
         bare[2..4].copy_from_slice(&sum.to_be_bytes());
         let reply = reply_of(answer(&mut r, Family::V4, &bare));
-        assert_eq!(reply[1], code::MALFORMED_QUERY);
+        assert_eq!(reply[1], u8::from(ExtendedEchoCode::MalformedQuery));
     }
 
     #[test]
