@@ -217,7 +217,7 @@ impl Sender {
         };
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
         let socket = AsyncIcmpSocket::register(socket)?;
-        let id = spec.id.unwrap_or_else(rand::random);
+        let id = spec.id.unwrap_or_else(crate::engine::random::random);
         Ok(Sender {
             spec,
             dst,
@@ -517,7 +517,7 @@ fn ip_packet(message: &[u8], dst: IpAddr, ip: &IpOptions) -> std::io::Result<Vec
                 dst,
                 protocol: ipv4::PROTOCOL_ICMP,
                 ttl: ip.ttl.unwrap_or(64),
-                ident: ip.ip_id.unwrap_or_else(rand::random),
+                ident: ip.ip_id.unwrap_or_else(crate::engine::random::random),
                 dont_frag: ip.dont_fragment.unwrap_or(false),
                 more_frags: false,
                 frag_offset: 0,

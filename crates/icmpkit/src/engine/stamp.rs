@@ -52,8 +52,8 @@ impl StampKey {
     /// A fresh random key.
     pub fn random() -> StampKey {
         StampKey {
-            k0: rand::random(),
-            k1: rand::random(),
+            k0: crate::engine::random::random(),
+            k1: crate::engine::random::random(),
         }
     }
 

@@ -103,7 +103,7 @@ impl Pinger {
         let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
-            SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
+            SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),
         };
         let socket = AsyncIcmpSocket::register(socket)?;
         let mut session = Session::new(

@@ -8,10 +8,9 @@ use std::time::Duration;
 use icmpkit_wire::extension::InterfaceId;
 use icmpkit_wire::icmpv4::ExtendedEchoCode;
 use icmpkit_wire::{Family, icmpv4, icmpv6};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::engine::clock::{check_option_duration, nanos};
+use crate::engine::random::SplitMix64;
 use crate::{Error, Result};
 
 /// What a responder answers, and how it degrades the answers.
@@ -126,21 +125,21 @@ pub enum Decision {
 #[derive(Debug, Clone)]
 pub struct Responder {
     config: RespondConfig,
-    rng: StdRng,
+    rng: SplitMix64,
 }
 
 impl Responder {
     /// A responder with a random seed.
     pub fn new(config: RespondConfig) -> Result<Responder> {
-        Self::with_rng(config, StdRng::from_os_rng())
+        Self::with_rng(config, SplitMix64::from_os())
     }
 
     /// A responder whose loss and jitter follow `seed`.
     pub fn with_seed(config: RespondConfig, seed: u64) -> Result<Responder> {
-        Self::with_rng(config, StdRng::seed_from_u64(seed))
+        Self::with_rng(config, SplitMix64::seed_from_u64(seed))
     }
 
-    fn with_rng(config: RespondConfig, rng: StdRng) -> Result<Responder> {
+    fn with_rng(config: RespondConfig, rng: SplitMix64) -> Result<Responder> {
         config.validate()?;
         Ok(Responder { config, rng })
     }
@@ -161,12 +160,12 @@ impl Responder {
         let Some(reply) = self.reply(request, interfaces, now_ms) else {
             return Decision::Ignore;
         };
-        if self.config.loss > 0.0 && self.rng.random::<f64>() < self.config.loss {
+        if self.config.loss > 0.0 && self.rng.next_f64() < self.config.loss {
             return Decision::Drop;
         }
         let jitter = match nanos(self.config.jitter) {
             0 => Duration::ZERO,
-            max => Duration::from_nanos(self.rng.random_range(0..=max)),
+            max => Duration::from_nanos(self.rng.up_to(max)),
         };
         Decision::Answer {
             reply,

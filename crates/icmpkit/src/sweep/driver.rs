@@ -159,7 +159,7 @@ impl Sweeper {
                 "sending threads must be between 1 and {MAX_SENDERS}"
             )));
         }
-        let seed = opts.seed.unwrap_or_else(rand::random);
+        let seed = opts.seed.unwrap_or_else(crate::engine::random::random);
         let mut session = Session::new(
             targets,
             opts.schedule.clone(),
@@ -176,7 +176,7 @@ impl Sweeper {
             let socket = open(family, opts)?;
             let id = match socket.kind() {
                 SocketKind::Datagram => socket.echo_id().unwrap_or(0),
-                SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
+                SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),
             };
             session.set_id(family, id);
             if family == Family::V4 {

@@ -53,7 +53,9 @@ pub struct TraceOptions {
     pub data_size: usize,
     /// Source address, interface, TOS, mark. The TTL is set per probe.
     pub socket: SocketOptions,
-    /// Look up reverse DNS names of the responders (off: `-n`).
+    /// Name the responders (off: `-n`): from `/etc/hosts`, then, with the
+    /// crate's `dns` feature, by reverse lookups on the system's name
+    /// servers. Without the feature only the hosts file names them.
     pub resolve_names: bool,
     /// Give up on a reverse lookup after this long.
     pub dns_timeout: Duration,
@@ -207,7 +209,7 @@ impl Tracer {
         }
         let echo_id = match (&icmp, kind) {
             (Some(s), SocketKind::Datagram) => s.echo_id().unwrap_or(0),
-            _ => rand::random(),
+            _ => crate::engine::random::random(),
         };
         let mut udp = Vec::new();
         if opts.protocol == ProbeProtocol::Udp {
@@ -765,7 +767,7 @@ fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) ->
     Ok(RawTcp {
         socket: Arc::new(socket),
         source,
-        sequence_base: rand::random(),
+        sequence_base: crate::engine::random::random(),
         reserved,
     })
 }
