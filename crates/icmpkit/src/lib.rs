@@ -9,7 +9,7 @@ pub use icmpkit_wire as wire;
 
 mod blocking;
 mod error;
-pub use error::{Error, PermissionHint, Result};
+pub use error::{Error, InvalidOption, InvalidReason, PermissionHint, Remedy, Result};
 pub mod craft;
 pub mod engine;
 mod icmp_error;

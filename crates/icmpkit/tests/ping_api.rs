@@ -159,7 +159,9 @@ fn rtt_follows_netem_delay() {
 fn zero_count_is_refused_not_a_hang() {
     let target = parse_literal("127.0.0.1").unwrap().unwrap();
     let err = Pinger::with_target(target, &opts(0, Privilege::Auto)).unwrap_err();
-    assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
+    let invalid = err.invalid_option().expect("an invalid option");
+    assert_eq!(invalid.option, "count", "{err}");
+    assert_eq!(invalid.reason, icmpkit::InvalidReason::AtLeast { min: 1 });
 }
 
 #[test]
@@ -174,7 +176,7 @@ fn huge_times_are_refused_not_wrapped() {
         }
         let err = Pinger::with_target(target.clone(), &o).unwrap_err();
         assert!(
-            matches!(&err, icmpkit::Error::InvalidOption(m) if m.contains(option)),
+            matches!(&err, icmpkit::Error::InvalidOption(m) if m.option == option),
             "{option}: {err}"
         );
     }
@@ -186,7 +188,16 @@ fn zero_timeout_is_refused_not_every_probe_lost() {
     let mut o = opts(1, Privilege::Auto);
     o.timing.timeout = Duration::ZERO;
     let err = Pinger::with_target(target, &o).unwrap_err();
-    assert!(matches!(err, icmpkit::Error::InvalidOption(_)), "{err}");
+    assert!(
+        matches!(
+            err,
+            icmpkit::Error::InvalidOption(icmpkit::InvalidOption {
+                option: "timeout",
+                reason: icmpkit::InvalidReason::Zero,
+            })
+        ),
+        "{err}"
+    );
 }
 
 /// Runs `work` on a thread of its own and waits at most `limit` for it: a

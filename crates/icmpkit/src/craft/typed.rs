@@ -14,7 +14,7 @@ use icmpkit_wire::extension::{AFI_IPV4, AFI_IPV6, ErrorBody, InterfaceId};
 use icmpkit_wire::{Family, icmpv4, icmpv6};
 
 use super::message::{Field, InterfaceQuery, MessageSpec, fields_of};
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 impl TryFrom<icmpv4::Repr<'_>> for MessageSpec {
     type Error = Error;
@@ -281,9 +281,7 @@ fn from_raw(family: Family, bytes: &[u8]) -> Result<MessageSpec> {
 }
 
 fn not_expressible(what: &'static str) -> Error {
-    Error::InvalidOption(format!(
-        "a message spec cannot carry {what}; emit the message with the wire crate instead"
-    ))
+    Error::invalid("message", InvalidReason::NotExpressible { what })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use icmpkit_wire::Family;
 
+use crate::InvalidReason;
 use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::probe::{self, Incoming};
 use crate::engine::sequence::Sequence;
@@ -90,10 +91,14 @@ impl Pinger {
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
         if opts.payload_size > MAX_PAYLOAD {
-            return Err(Error::InvalidOption(format!(
-                "packet size {} is too large (max {MAX_PAYLOAD})",
-                opts.payload_size
-            )));
+            return Err(Error::invalid(
+                "payload_size",
+                InvalidReason::Between {
+                    min: 0,
+                    max: MAX_PAYLOAD as u64,
+                    got: Some(opts.payload_size as u64),
+                },
+            ));
         }
         opts.timing.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;

@@ -15,7 +15,7 @@ use crate::engine::clock::{Timestamp, check_option_duration, round_trip_stamped}
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
 use crate::engine::stats::{Recent, RttStats};
-use crate::{Error, IcmpError, Result};
+use crate::{Error, IcmpError, InvalidReason, Result};
 
 use super::report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
 use super::requests::{Fate, Requests};
@@ -66,21 +66,21 @@ impl Timing {
     pub fn validate(&self) -> Result<()> {
         if self.timeout.is_zero() {
             // Every probe would time out as it leaves.
-            return Err(Error::InvalidOption("timeout must be above 0".into()));
+            return Err(Error::invalid("timeout", InvalidReason::Zero));
         }
         if self.count == Some(0) {
             // Nothing would ever be sent, so the ping could never end.
-            return Err(Error::InvalidOption("count must be at least 1".into()));
+            return Err(Error::invalid("count", InvalidReason::AtLeast { min: 1 }));
         }
         let times = [
             ("interval", Some(self.interval)),
             ("timeout", Some(self.timeout)),
             ("deadline", self.deadline),
-            ("minimum interval", Some(self.min_interval)),
+            ("min_interval", Some(self.min_interval)),
         ];
         for (option, value) in times {
             if let Some(d) = value {
-                check_option_duration(option, d).map_err(Error::InvalidOption)?;
+                check_option_duration(option, d)?;
             }
         }
         Ok(())
@@ -543,7 +543,7 @@ mod tests {
         };
         assert!(at_bound.validate().is_ok());
         let refused = |t: Timing| match t.validate() {
-            Err(Error::InvalidOption(m)) => m,
+            Err(Error::InvalidOption(m)) => m.option,
             other => panic!("not refused: {other:?}"),
         };
         let huge = Duration::MAX;
@@ -551,22 +551,22 @@ mod tests {
             interval: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("interval"), "{m}");
+        assert_eq!(m, "interval");
         let m = refused(Timing {
             timeout: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("timeout"), "{m}");
+        assert_eq!(m, "timeout");
         let m = refused(Timing {
             deadline: Some(MAX_OPTION_DURATION + Duration::from_nanos(1)),
             ..Timing::default()
         });
-        assert!(m.starts_with("deadline"), "{m}");
+        assert_eq!(m, "deadline");
         let m = refused(Timing {
             min_interval: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("minimum interval"), "{m}");
+        assert_eq!(m, "min_interval");
     }
 
     const MS: u64 = 1_000_000;

@@ -11,7 +11,7 @@ use icmpkit_wire::{Family, icmpv4, icmpv6};
 
 use crate::engine::clock::{check_option_duration, nanos};
 use crate::engine::random::SplitMix64;
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 /// What a responder answers, and how it degrades the answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,14 +49,18 @@ impl RespondConfig {
     /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION).
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.loss) {
-            return Err(Error::InvalidOption(format!(
-                "loss must be between 0 and 1 (got {})",
-                self.loss
-            )));
+            return Err(Error::invalid(
+                "loss",
+                InvalidReason::BetweenReal {
+                    min: 0.0,
+                    max: 1.0,
+                    got: self.loss,
+                },
+            ));
         }
         // Bounded, `delay + jitter` and the due time cannot overflow.
-        check_option_duration("delay", self.delay).map_err(Error::InvalidOption)?;
-        check_option_duration("jitter", self.jitter).map_err(Error::InvalidOption)?;
+        check_option_duration("delay", self.delay)?;
+        check_option_duration("jitter", self.jitter)?;
         Ok(())
     }
 }
@@ -500,7 +504,7 @@ mod tests {
                 ..RespondConfig::default()
             };
             match Responder::with_seed(config, 1) {
-                Err(Error::InvalidOption(m)) => assert!(m.starts_with(option), "{m}"),
+                Err(Error::InvalidOption(e)) => assert_eq!(e.option, option, "{e}"),
                 other => panic!("{option}: not refused: {other:?}"),
             }
         }

@@ -24,7 +24,7 @@ use crate::engine::stats::RttStats;
 use crate::ping::PingReport;
 use crate::resolve::family_of;
 use crate::socket::MAX_BATCH;
-use crate::{Error, IcmpError, Result};
+use crate::{Error, IcmpError, InvalidReason, Result};
 
 use super::rate::TokenBucket;
 use super::report::{HostResult, SweepEvent, SweepSummary};
@@ -86,29 +86,35 @@ impl Schedule {
 
     /// Rejects schedules no sweep can run.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidOption(m.into()));
+        let bad = |option, reason| Err(Error::invalid(option, reason));
         if self.count == 0 {
-            return bad("count must be at least 1");
+            return bad("count", InvalidReason::AtLeast { min: 1 });
         }
         if u64::from(self.count) * u64::from(self.attempts()) > 65_536 {
-            return bad("count x (retries + 1) must fit the 16-bit echo sequence (65536)");
+            let limit = "count x (retries + 1) must fit the 16-bit echo sequence (65536)";
+            return bad("count", InvalidReason::TooMany { limit });
         }
         if !(self.backoff.is_finite() && (1.0..=100.0).contains(&self.backoff)) {
-            return bad("backoff must be between 1.0 and 100.0");
+            return bad(
+                "backoff",
+                InvalidReason::BetweenReal {
+                    min: 1.0,
+                    max: 100.0,
+                    got: self.backoff,
+                },
+            );
         }
         if self.timeout.is_zero() {
-            return bad("timeout must be positive");
+            return bad("timeout", InvalidReason::Zero);
         }
-        check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
-        check_option_duration("period", self.period).map_err(Error::InvalidOption)?;
+        check_option_duration("timeout", self.timeout)?;
+        check_option_duration("period", self.period)?;
         if self.max_in_flight == 0 {
-            return bad("in-flight cap must be positive");
+            return bad("max_in_flight", InvalidReason::AtLeast { min: 1 });
         }
         if !(1..=MAX_BATCH).contains(&self.batch) {
-            return Err(Error::InvalidOption(format!(
-                "batch must be between 1 and {MAX_BATCH} (got {})",
-                self.batch
-            )));
+            let (max, got) = (MAX_BATCH as u64, Some(self.batch as u64));
+            return bad("batch", InvalidReason::Between { min: 1, max, got });
         }
         Ok(())
     }
@@ -245,8 +251,11 @@ impl Session {
         schedule.validate()?;
         let keys = u64::from(schedule.count) * u64::from(schedule.attempts());
         if targets.len().checked_mul(keys).is_none() {
-            return Err(Error::InvalidOption(
-                "too many targets for this count and retries".into(),
+            return Err(Error::invalid(
+                "targets",
+                InvalidReason::TooMany {
+                    limit: "for this count and retries",
+                },
             ));
         }
         let attempts = schedule.attempts();

@@ -23,7 +23,7 @@ use crate::socket::{
     Privilege, QueuedError, RawTcpSocket, SocketKind, SocketOptions, TransportKind,
     TransportSocket, route_source,
 };
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 use super::dns::{NamingHop, ReverseNames};
 use super::probe::{self, Matcher, ProbeKey, ProbeProtocol, Response};
@@ -179,25 +179,35 @@ impl Tracer {
 
     /// Opens the sockets for an already resolved target.
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
-        let session = Session::new(opts.plan.clone()).map_err(Error::InvalidOption)?;
+        let session = Session::new(opts.plan.clone())?;
         let family = target.family();
         let discover_mtu = opts.plan.path_mtu.is_some();
         if discover_mtu
             && opts.protocol == ProbeProtocol::Tcp
             && opts.privilege == Privilege::Unprivileged
         {
-            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
+            return Err(unprivileged_tcp_mtu());
         }
         if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
-            return Err(Error::InvalidOption(
-                "ICMP probes need at least 2 bytes of data (Paris checksum)".into(),
+            // Two bytes hold the Paris checksum compensation.
+            return Err(Error::invalid(
+                "data_size",
+                InvalidReason::Between {
+                    min: 2,
+                    max: MAX_DATA_SIZE as u64,
+                    got: Some(opts.data_size as u64),
+                },
             ));
         }
         if opts.data_size > MAX_DATA_SIZE {
-            return Err(Error::InvalidOption(format!(
-                "probe data size {} is too large (at most {MAX_DATA_SIZE})",
-                opts.data_size
-            )));
+            return Err(Error::invalid(
+                "data_size",
+                InvalidReason::Between {
+                    min: 0,
+                    max: MAX_DATA_SIZE as u64,
+                    got: Some(opts.data_size as u64),
+                },
+            ));
         }
         let port = opts.port.unwrap_or(match opts.protocol {
             ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
@@ -205,7 +215,7 @@ impl Tracer {
         });
         let (icmp, kind) = open_icmp(family, opts)?;
         if discover_mtu && opts.protocol == ProbeProtocol::Tcp && kind != SocketKind::Raw {
-            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
+            return Err(unprivileged_tcp_mtu());
         }
         let echo_id = match (&icmp, kind) {
             (Some(s), SocketKind::Datagram) => s.echo_id().unwrap_or(0),
@@ -740,8 +750,16 @@ fn open_icmp(
 }
 
 /// `--mtu -T` without raw sockets.
-const UNPRIVILEGED_TCP_MTU: &str = "path-MTU discovery with TCP probes needs raw sockets \
-     (CAP_NET_RAW): unprivileged TCP probes are connect() calls, whose SYN cannot be sized";
+/// Path-MTU discovery with TCP probes without a raw socket.
+fn unprivileged_tcp_mtu() -> Error {
+    Error::invalid(
+        "path_mtu",
+        InvalidReason::NeedsRawSocket {
+            why: "with TCP probes, unprivileged probes are connect() calls, whose SYN \
+                  cannot be sized",
+        },
+    )
+}
 
 /// Opens the raw TCP sender for probes to `destination`: DF set with
 /// path-MTU discovery, the source address the route picks (for the
