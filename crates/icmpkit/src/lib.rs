@@ -13,6 +13,7 @@ pub use error::{Error, InvalidOption, InvalidReason, PermissionHint, Remedy, Res
 pub mod craft;
 pub mod engine;
 mod icmp_error;
+pub use engine::stats::{IputilsRtt, RttSummary};
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod listen;
 pub mod ping;

@@ -88,7 +88,7 @@ fn streaming_yields_each_event_in_order_both_socket_kinds() {
                 "{:?}",
                 report.rtts
             );
-            assert!(report.min_rtt <= report.avg_rtt && report.avg_rtt <= report.max_rtt);
+            assert!(report.rtt.min <= report.rtt.avg && report.rtt.avg <= report.rtt.max);
         }
     }
 }
@@ -148,7 +148,7 @@ fn rtt_follows_netem_delay() {
         .unwrap();
     let _inside = c.client().enter().unwrap();
     let r = ping_blocking(&c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
-    let min = r.min_rtt.unwrap();
+    let min = r.rtt.min.unwrap();
     assert!(
         min >= Duration::from_millis(20) && min < Duration::from_millis(40),
         "{min:?}"

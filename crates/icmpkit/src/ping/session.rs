@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::engine::clock::{Timestamp, check_option_duration, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
-use crate::engine::stats::{Recent, RttStats};
+use crate::engine::stats::{Recent, RttStats, loss};
 use crate::{Error, IcmpError, InvalidReason, Result};
 
 use super::report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
@@ -489,24 +489,15 @@ impl Session {
     pub fn report(&self, now: Timestamp) -> PingReport {
         let end = self.ended_at.unwrap_or(now);
         let elapsed = self.started.map_or(Duration::ZERO, |s| end.since(s));
-        let loss = if self.transmitted == 0 {
-            0.0
-        } else {
-            (self.transmitted - self.received.min(self.transmitted)) as f64
-                / self.transmitted as f64
-        };
         PingReport {
             target: self.target.clone(),
             address: self.address,
             packets_sent: self.transmitted,
             packets_received: self.received,
-            packet_loss: loss,
+            packet_loss: loss(self.transmitted, self.received),
             rtts: self.rtts.to_vec(),
-            min_rtt: self.stats.min(),
-            avg_rtt: self.stats.avg(),
-            max_rtt: self.stats.max(),
-            mdev: self.stats.mdev(),
-            jitter: self.stats.jitter(),
+            rtt: self.stats.summary(),
+            iputils_rtt: self.stats.iputils(),
             duplicates: self.duplicates,
             errors: self.recent_errors.to_vec(),
             icmp_errors: self.icmp_errors,
@@ -640,7 +631,7 @@ mod tests {
             (r.packets_sent, r.packets_received, r.packet_loss),
             (3, 3, 0.0)
         );
-        assert_eq!(r.min_rtt, Some(Duration::from_millis(5)));
+        assert_eq!(r.rtt.min, Some(Duration::from_millis(5)));
         assert!(r.is_alive);
     }
 
@@ -1025,14 +1016,16 @@ mod tests {
         assert_eq!(r.errors.last().map(|e| e.0), last_error_seq);
         let want = naive(&rtts);
         assert_eq!(s.stats().count(), rtts.len() as u64);
-        assert_eq!(r.min_rtt, Some(want.min));
-        assert_eq!(r.avg_rtt, Some(want.avg));
-        assert_eq!(r.max_rtt, Some(want.max));
-        assert_eq!(r.mdev, Some(want.mdev));
-        assert_eq!(r.jitter, want.jitter);
+        let iputils = r.iputils_rtt.unwrap();
+        assert_eq!(iputils.min, want.min);
+        assert_eq!(iputils.avg, want.avg);
+        assert_eq!(iputils.max, want.max);
+        assert_eq!(iputils.mdev, want.mdev);
+        assert_eq!(r.rtt, s.stats().summary());
+        assert_eq!(r.rtt.jitter, want.jitter);
         assert_eq!(s.stats().ewma(), Some(want.ewma));
         assert_eq!(r.rtts, rtts[rtts.len() - RTT_HISTORY..], "the latest RTTs");
-        assert_eq!(r.max_rtt, Some(Duration::from_micros(STALE_DUPLICATE_US)));
+        assert_eq!(r.rtt.max, Some(Duration::from_micros(STALE_DUPLICATE_US)));
     }
 
     #[test]
@@ -1081,7 +1074,7 @@ mod tests {
             "7 was never sent"
         );
         let r = s.report(at(1300));
-        assert_eq!((r.packets_received, r.min_rtt), (1, None));
+        assert_eq!((r.packets_received, r.rtt.min), (1, None));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::engine::clock::{Timestamp, check_option_duration, nanos, round_trip};
 use crate::engine::permutation::{Permutation, Shard};
 use crate::engine::probe::{echo_data, parse_own_request};
 use crate::engine::stamp::{ProbeId, StampKey, TAGGED_STAMP_LEN, peek_tag};
-use crate::engine::stats::RttStats;
+use crate::engine::stats::{RttStats, RttSummary, loss};
 use crate::ping::PingReport;
 use crate::resolve::family_of;
 use crate::socket::MAX_BATCH;
@@ -594,10 +594,12 @@ impl Session {
             let mut r = self.result_skeleton(index, u64::from(attempt) + 1);
             let report = &mut r.report;
             report.packets_received = 1;
-            report.packet_loss = 1.0 - 1.0 / report.packets_sent as f64;
+            report.packet_loss = loss(report.packets_sent, 1);
             report.rtts = vec![rtt];
-            (report.min_rtt, report.avg_rtt, report.max_rtt) = (Some(rtt), Some(rtt), Some(rtt));
-            report.mdev = Some(Duration::ZERO);
+            let mut one = RttStats::default();
+            one.record(rtt);
+            report.rtt = one.summary();
+            report.iputils_rtt = one.iputils();
             report.reply_ttl = reply.ttl;
             report.elapsed = rtt;
             report.is_alive = true;
@@ -757,11 +759,8 @@ impl Session {
                 packets_received: 0,
                 packet_loss: 1.0,
                 rtts: Vec::new(),
-                min_rtt: None,
-                avg_rtt: None,
-                max_rtt: None,
-                mdev: None,
-                jitter: None,
+                rtt: RttSummary::default(),
+                iputils_rtt: None,
                 duplicates: 0,
                 errors: Vec::new(),
                 icmp_errors: 0,
@@ -781,13 +780,10 @@ impl Session {
         let received = h.stats.count();
         let report = &mut r.report;
         report.packets_received = received;
-        report.packet_loss = (count - received.min(count)) as f64 / count as f64;
+        report.packet_loss = loss(count, received);
         report.rtts = h.rtts;
-        report.min_rtt = h.stats.min();
-        report.avg_rtt = h.stats.avg();
-        report.max_rtt = h.stats.max();
-        report.mdev = h.stats.mdev();
-        report.jitter = h.stats.jitter();
+        report.rtt = h.stats.summary();
+        report.iputils_rtt = h.stats.iputils();
         report.duplicates = h.duplicates;
         report.icmp_errors = h.errors.len() as u64;
         report.errors = h.errors;

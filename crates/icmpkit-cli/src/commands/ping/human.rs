@@ -95,15 +95,16 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
     }
     s.push('\n');
     let mut comma = "";
-    if let (Some(min), Some(avg), Some(max), Some(mdev)) = (r.min_rtt, r.avg_rtt, r.max_rtt, r.mdev)
-    {
+    // iputils' own figures (truncated microseconds, its integer mdev), not
+    // the library's exact ones: this line must read as iputils' does.
+    if let Some(rtt) = r.iputils_rtt {
         let _ = write!(
             s,
             "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
-            format_ms3(min),
-            format_ms3(avg),
-            format_ms3(max),
-            format_ms3(mdev)
+            format_ms3(rtt.min),
+            format_ms3(rtt.avg),
+            format_ms3(rtt.max),
+            format_ms3(rtt.mdev)
         );
         comma = ", ";
     }
@@ -131,14 +132,14 @@ pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
         "{}/{} packets, {loss}% loss",
         r.packets_received, r.packets_sent
     );
-    if let (Some(min), Some(avg), Some(max), Some(ewma)) = (r.min_rtt, r.avg_rtt, r.max_rtt, ewma) {
+    if let (Some(rtt), Some(ewma)) = (r.iputils_rtt, ewma) {
         let _ = write!(
             s,
             ", min/avg/ewma/max = {}/{}/{}/{} ms",
-            format_ms3(min),
-            format_ms3(avg),
+            format_ms3(rtt.min),
+            format_ms3(rtt.avg),
             format_ms3(ewma),
-            format_ms3(max)
+            format_ms3(rtt.max)
         );
     }
     s
