@@ -130,7 +130,10 @@ fn broadcast_is_refused_unless_asked() {
         let err = ping_blocking(dst, &opts(1, Privilege::Privileged)).unwrap_err();
         assert!(matches!(err, icmpkit::Error::Broadcast(_)), "{dst}: {err}");
         // The library names its option, not the CLI's -b.
-        assert!(err.to_string().contains("SocketOptions::broadcast"), "{err}");
+        assert!(
+            err.to_string().contains("SocketOptions::broadcast"),
+            "{err}"
+        );
     }
     // Asked for: the server answers a subnet broadcast if it accepts them.
     let mut o = opts(1, Privilege::Privileged);
