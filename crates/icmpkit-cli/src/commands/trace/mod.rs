@@ -79,7 +79,7 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
 async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     let mut tracer = match Tracer::start(&args.target, &options).await {
         Ok(t) => t,
-        Err(e) => return exit::fail(&e),
+        Err(e) => return exit::fail(&worded(&e)),
     };
     let mut stdout = std::io::stdout().lock();
     let streaming = !(args.json || args.csv || args.report);
@@ -162,6 +162,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("in_flight", "-N"),
     ("flows", "--flows"),
     ("path_mtu", "--mtu"),
+    ("data_size", "--data-size"),
 ];
 
 /// A library error worded for `trace`: a refused option by its flag
