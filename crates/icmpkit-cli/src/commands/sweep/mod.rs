@@ -55,7 +55,7 @@ async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(Target
         match targets::resolve_targets(specs, &options.exclude, options.family).await {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("icmpkit sweep: {e}");
+                eprintln!("icmpkit sweep: {}", exit::worded(&e));
                 return Err(code_of(&e));
             }
         };
@@ -198,7 +198,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("icmpkit sweep: {e}");
+            eprintln!("icmpkit sweep: {}", exit::worded(&e));
             return code_of(&e);
         }
     };
