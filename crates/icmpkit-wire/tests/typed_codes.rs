@@ -145,6 +145,9 @@ fn text_spells_code_names_with_spaces_on_both_families() {
         ipv4: false,
         ipv6: false,
     };
+    assert_eq!(v4.code_name(), Some("no-such-interface"));
+    assert_eq!(v6.code_name(), v4.code_name());
+    assert_eq!(v6.type_name(), v4.type_name());
     assert!(v4.to_string().ends_with(", no such interface"), "{v4}");
     assert!(v6.to_string().contains(", no such interface,"), "{v6}");
     let problem = icmpv4::Repr::ParamProblem {

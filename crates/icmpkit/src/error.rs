@@ -254,7 +254,7 @@ impl fmt::Display for InvalidReason {
                 got.as_secs_f64()
             ),
             Bits { bits, message } => {
-                let max = (1u64 << bits) - 1;
+                let max = 1u64.checked_shl(*bits).map_or(u64::MAX, |v| v - 1);
                 write!(f, "of {message} is {bits} bits (0 to {max})")
             }
             WrongFamily { expected, got } => {
