@@ -19,13 +19,59 @@ pub fn drop_privileges() -> Result<(), String> {
     icmpkit::socket::drop_privileges().map_err(|e| format!("dropping privileges: {e}"))
 }
 
-/// Prints `icmpkit: <error>` to stderr and returns [`ERROR`].
-pub fn fail(error: &dyn std::fmt::Display) -> i32 {
-    crate::output::errln!("icmpkit: {error}");
-    ERROR
-}
-
 /// The reader of stdout or stderr went away (a broken pipe): 128 + SIGPIPE,
 /// the status a shell shows for a classic tool killed by SIGPIPE. icmpkit
 /// exits with it (quietly, at once) instead of dying by the signal.
 pub const BROKEN_PIPE: i32 = 141;
+
+/// Prints `icmpkit: <error>` to stderr and returns [`ERROR`]. The
+/// library's errors are worded for this command line ([`worded`]).
+pub fn fail<E: std::fmt::Display + std::any::Any>(error: &E) -> i32 {
+    match (error as &dyn std::any::Any).downcast_ref::<icmpkit::Error>() {
+        Some(error) => crate::output::errln!("icmpkit: {}", worded(error)),
+        None => crate::output::errln!("icmpkit: {error}"),
+    }
+    ERROR
+}
+
+/// How the binary is named in the remedies it prints: whatever path the
+/// shell finds it at.
+const THIS_PROGRAM: &str = "\"$(command -v icmpkit)\"";
+
+/// A library error in this command line's words: the permission remedies
+/// name this binary, a refused broadcast names `-b`. The library's own
+/// messages name neither.
+pub fn worded(error: &icmpkit::Error) -> String {
+    match error {
+        icmpkit::Error::Permission(hint) => hint.worded(THIS_PROGRAM).to_string(),
+        icmpkit::Error::Broadcast(address) => {
+            format!("{address} is a broadcast address; pinging it must be asked for (-b)")
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The library names no binary and no flag; the command line words
+    /// its remedies with this binary and `-b`.
+    #[test]
+    fn library_errors_are_worded_for_this_binary() {
+        let hint = icmpkit::PermissionHint {
+            ipv6: false,
+            tried: icmpkit::socket::Privilege::Auto,
+            ping_group_range: Some((1, 0)),
+            gid: 1000,
+        };
+        let text = worded(&icmpkit::Error::Permission(hint));
+        assert!(
+            text.contains("sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\""),
+            "{text}"
+        );
+        assert!(text.contains("net.ipv4.ping_group_range"), "{text}");
+        let broadcast = worded(&icmpkit::Error::Broadcast("192.0.2.255".parse().unwrap()));
+        assert!(broadcast.ends_with("must be asked for (-b)"), "{broadcast}");
+    }
+}

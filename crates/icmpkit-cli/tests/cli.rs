@@ -75,7 +75,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         (
             &["trace", "--data-size", "65001", "127.0.0.1"],
             2,
-            "probe data size 65001 is too large (at most 65000)",
+            "--data-size must be between 0 and 65000 (got 65001)",
         ),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),

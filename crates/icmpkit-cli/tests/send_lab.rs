@@ -279,7 +279,7 @@ fn bad_input_gives_a_clear_error() {
     };
     check(
         send(p.client(), &["-t", "echo-reqest", &server]),
-        "unknown ICMP type \"echo-reqest\"",
+        "--type \"echo-reqest\" is unknown",
     );
     check(
         send(p.client(), &["-t", "neighbor-solicitation", &server]),

@@ -350,7 +350,11 @@ fn path_mtu_discovery_finds_each_narrowing() {
         &["--mtu", "-T", "--unprivileged", "-n", &targets[0]],
     );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("needs raw sockets"), "{}", text(&o));
+    assert!(
+        text(&o).contains("--mtu needs a raw socket"),
+        "{}",
+        text(&o)
+    );
 }
 
 /// `--report --mtu`: mtr's table with each hop's path MTU as a last column;

@@ -389,7 +389,10 @@ fn icmp_answer(
     match (from, probe.src) {
         (IpAddr::V4(_), IpAddr::V4(_)) => {
             let answer = match icmpv4::Repr::parse_bytes(probe.icmp).ok()? {
-                _ if time_exceeded => icmpv4::Repr::TimeExceeded { code: 0, body },
+                _ if time_exceeded => icmpv4::Repr::TimeExceeded {
+                    code: icmpv4::TimeExceededCode::TtlExceeded,
+                    body,
+                },
                 icmpv4::Repr::EchoRequest { id, sequence, data } => {
                     icmpv4::Repr::EchoReply { id, sequence, data }
                 }
@@ -518,7 +521,11 @@ mod tests {
         assert_eq!(to, client);
         let (from, icmp) = icmp_of(&answer);
         assert_eq!(from, CraftedPath::router(Family::V4, 1));
-        let icmpv4::Repr::TimeExceeded { code: 0, body } = icmp else {
+        let icmpv4::Repr::TimeExceeded {
+            code: icmpv4::TimeExceededCode::TtlExceeded,
+            body,
+        } = icmp
+        else {
             panic!("{icmp:?}")
         };
         assert_eq!(&body.original()[..request.len()], &request[..]);

@@ -91,7 +91,7 @@ fn ipv4_mix() -> Vec<Vec<u8>> {
     let quoted = &ip::locate_icmp(&unreachable).unwrap().icmp[8..36];
     let objects = [Object::Mpls(MplsStack::from_entries(&STACK))];
     let te = Repr::TimeExceeded {
-        code: 0,
+        code: 0.into(),
         body: ErrorBody::with_extensions(quoted, Extensions::from_objects(&objects)),
     };
     let mut te_bytes = vec![0u8; te.buffer_len()];

@@ -75,3 +75,18 @@ pub(crate) fn fmt_interface_id(f: &mut fmt::Formatter<'_>, id: &InterfaceId<'_>)
         },
     }
 }
+
+/// Writes a kebab-case name with spaces.
+pub(crate) struct Spaced(pub &'static str);
+
+impl fmt::Display for Spaced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, word) in self.0.split('-').enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(word)?;
+        }
+        Ok(())
+    }
+}

@@ -218,3 +218,22 @@ mod tests {
         assert_eq!(wide.to_byte(), 0b1110_0001);
     }
 }
+
+crate::codes::code_enum! {
+    /// Extended echo reply codes (RFC 8335 §3), the same on both families.
+    pub enum ExtendedEchoCode (
+        names: crate::icmpv6::code_name,
+        type: crate::icmpv6::msg_type::EXTENDED_ECHO_REPLY
+    ) {
+        /// 0: no error.
+        NoError = 0,
+        /// 1: malformed query.
+        MalformedQuery = 1,
+        /// 2: no such interface.
+        NoSuchInterface = 2,
+        /// 3: no such table entry.
+        NoSuchTableEntry = 3,
+        /// 4: multiple interfaces satisfy query.
+        MultipleInterfaces = 4,
+    }
+}

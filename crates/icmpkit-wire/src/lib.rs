@@ -50,6 +50,7 @@ extern crate std;
 
 mod bytes;
 pub mod checksum;
+mod codes;
 mod display;
 mod error;
 mod extended_echo;

@@ -67,7 +67,7 @@ fn mpls_extended_echo_mld_and_rdnss_out_of_range_are_refused() {
         malformed(object.emit(&mut buf), "MPLS entry");
     }
     let reply = icmpv4::Repr::ExtendedEchoReply {
-        code: 0,
+        code: 0.into(),
         id: 1,
         sequence: 1,
         state: 8,

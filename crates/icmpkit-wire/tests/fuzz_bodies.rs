@@ -44,7 +44,7 @@ fn seeds() -> Vec<Vec<u8>> {
         }),
     ];
     let repr = Repr::TimeExceeded {
-        code: 0,
+        code: 0.into(),
         body: ErrorBody::with_extensions(quoted, Extensions::from_objects(&objects)),
     };
     let mut built = vec![0u8; repr.buffer_len()];

@@ -104,31 +104,31 @@ fn every_type_round_trips() {
             original: &original,
         },
         Repr::Redirect {
-            code: icmpv4::redirect::HOST,
+            code: icmpv4::redirect::HOST.into(),
             gateway: Ipv4Addr::new(192, 0, 2, 254),
             original: &original,
         },
         Repr::RouterAdvert {
-            code: 0,
+            code: 0.into(),
             lifetime: 1800,
             entries: RouterEntries::from_entries(&routers),
         },
         Repr::RouterSolicit,
         Repr::TimeExceeded {
-            code: 0,
+            code: 0.into(),
             body: ErrorBody::with_extensions(&padded, Extensions::from_objects(&mpls)),
         },
         Repr::TimeExceeded {
-            code: 1,
+            code: 1.into(),
             body: ErrorBody::new(&original),
         },
         Repr::ParamProblem {
-            code: 0,
+            code: 0.into(),
             pointer: 20,
             body: ErrorBody::new(&original),
         },
         Repr::ParamProblem {
-            code: 2,
+            code: 2.into(),
             pointer: 0,
             body: ErrorBody::with_extensions(&padded, Extensions::from_objects(&info)),
         },
@@ -183,7 +183,7 @@ fn every_type_round_trips() {
             extensions: None,
         },
         Repr::ExtendedEchoReply {
-            code: 0,
+            code: 0.into(),
             id: 5,
             sequence: 6,
             state: 2,
@@ -192,7 +192,7 @@ fn every_type_round_trips() {
             ipv6: false,
         },
         Repr::ExtendedEchoReply {
-            code: 2,
+            code: 2.into(),
             id: 5,
             sequence: 6,
             state: 0,
@@ -215,13 +215,13 @@ fn every_type_round_trips() {
     ];
     for code in 0..16 {
         reprs.push(Repr::DstUnreachable {
-            code,
+            code: code.into(),
             mtu: if code == 4 { 1400 } else { 0 },
             body: ErrorBody::new(&original),
         });
     }
     reprs.push(Repr::DstUnreachable {
-        code: 1,
+        code: 1.into(),
         mtu: 0,
         body: ErrorBody::with_extensions(&padded, Extensions::from_objects(&info)),
     });
@@ -242,19 +242,19 @@ fn every_type_round_trips() {
 #[test]
 fn wire_layout_of_fields() {
     let bytes = round_trip(&Repr::DstUnreachable {
-        code: 4,
+        code: 4.into(),
         mtu: 1400,
         body: ErrorBody::new(&[]),
     });
     assert_eq!(&bytes[..8], &[3, 4, bytes[2], bytes[3], 0, 0, 0x05, 0x78]);
     let bytes = round_trip(&Repr::ParamProblem {
-        code: 0,
+        code: 0.into(),
         pointer: 9,
         body: ErrorBody::new(&[]),
     });
     assert_eq!(bytes[4], 9);
     let bytes = round_trip(&Repr::ExtendedEchoReply {
-        code: 0,
+        code: 0.into(),
         id: 0x0102,
         sequence: 3,
         state: 2,
@@ -275,7 +275,7 @@ fn wire_layout_of_fields() {
         preference: 7,
     }];
     let bytes = round_trip(&Repr::RouterAdvert {
-        code: 0,
+        code: 0.into(),
         lifetime: 600,
         entries: RouterEntries::from_entries(&routers),
     });
@@ -287,7 +287,7 @@ fn rfc4884_length_and_mpls_in_time_exceeded() {
     let original = quoted_udp();
     let mpls = [Object::Mpls(MplsStack::from_entries(&STACK))];
     let repr = Repr::TimeExceeded {
-        code: 0,
+        code: 0.into(),
         body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)),
     };
     let bytes = round_trip_padded(&repr);
@@ -354,7 +354,7 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::DstUnreachable {
-                code: 1,
+                code: 1.into(),
                 mtu: 0,
                 body: ErrorBody::new(&original),
             },
@@ -362,7 +362,7 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::DstUnreachable {
-                code: 3,
+                code: 3.into(),
                 mtu: 0,
                 body: ErrorBody::new(&original),
             },
@@ -370,7 +370,7 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::DstUnreachable {
-                code: 4,
+                code: 4.into(),
                 mtu: 1400,
                 body: ErrorBody::new(&original),
             },
@@ -378,29 +378,29 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::DstUnreachable {
-                code: 13,
+                code: 13.into(),
                 mtu: 0,
                 body: ErrorBody::new(&[]),
             },
-            "ICMP destination unreachable (communication-administratively-prohibited)",
+            "ICMP destination unreachable (communication administratively prohibited)",
         ),
         (
             Repr::TimeExceeded {
-                code: 0,
+                code: 0.into(),
                 body: ErrorBody::new(&original),
             },
             "ICMP time exceeded in-transit",
         ),
         (
             Repr::TimeExceeded {
-                code: 1,
+                code: 1.into(),
                 body: ErrorBody::new(&original),
             },
             "ICMP ip reassembly time exceeded",
         ),
         (
             Repr::Redirect {
-                code: 1,
+                code: 1.into(),
                 gateway: Ipv4Addr::new(192, 0, 2, 254),
                 original: &original,
             },
@@ -408,7 +408,7 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::ParamProblem {
-                code: 0,
+                code: 0.into(),
                 pointer: 20,
                 body: ErrorBody::new(&[]),
             },
@@ -425,7 +425,7 @@ fn display_like_tcpdump() {
         ),
         (
             Repr::ExtendedEchoReply {
-                code: 0,
+                code: 0.into(),
                 id: 1,
                 sequence: 1,
                 state: 2,
@@ -466,7 +466,10 @@ fn unknown_codes_and_types_are_kept_raw() {
     let bytes = [3, 99, 0, 0, 0, 0, 0, 0];
     assert!(matches!(
         Repr::parse_bytes(&bytes).unwrap(),
-        Repr::DstUnreachable { code: 99, .. }
+        Repr::DstUnreachable {
+            code: icmpv4::DstUnreachableCode::Unknown(99),
+            ..
+        }
     ));
     assert_eq!(icmpv4::code_name(3, 99), None);
 }
@@ -538,7 +541,7 @@ fn json_is_a_flat_map_of_own_fields() {
     );
     let mpls = [Object::Mpls(MplsStack::from_entries(&STACK))];
     let v = json(&Repr::DstUnreachable {
-        code: 4,
+        code: 4.into(),
         mtu: 1400,
         body: ErrorBody::with_extensions(&original, Extensions::from_objects(&mpls)),
     });
@@ -557,13 +560,13 @@ fn json_is_a_flat_map_of_own_fields() {
         ]})
     );
     let v = json(&Repr::Redirect {
-        code: 0,
+        code: 0.into(),
         gateway: Ipv4Addr::new(192, 0, 2, 1),
         original: &original,
     });
     assert_eq!(v["gateway"], "192.0.2.1");
     let v = json(&Repr::ParamProblem {
-        code: 0,
+        code: 0.into(),
         pointer: 12,
         body: ErrorBody::new(&original),
     });

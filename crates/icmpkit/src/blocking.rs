@@ -13,11 +13,7 @@ use crate::{Error, Result};
 /// [`Error::Io`] if the runtime cannot start.
 pub(crate) fn run<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
     if tokio::runtime::Handle::try_current().is_ok() {
-        return Err(Error::InvalidOption(
-            "a *_blocking function was called inside a tokio runtime: await the async form \
-             (ping, multiping, traceroute, send_and_receive) instead"
-                .into(),
-        ));
+        return Err(Error::BlockingInRuntime);
     }
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -9,12 +9,13 @@ pub use icmpkit_wire as wire;
 
 mod blocking;
 mod error;
-pub use error::{Error, PermissionHint, Result};
+pub use error::{Error, InvalidOption, InvalidReason, PermissionHint, Remedy, Result};
 pub mod craft;
 mod driver;
 pub use driver::{StopHandle, TransportCounters};
 pub mod engine;
 mod icmp_error;
+pub use engine::stats::{IputilsRtt, RttSummary};
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod listen;
 pub mod ping;

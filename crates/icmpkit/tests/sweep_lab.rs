@@ -577,7 +577,7 @@ fn multiping_reports_in_input_order() {
     let want: Vec<(String, bool)> = want.iter().map(|(a, l)| (a.to_string(), *l)).collect();
     assert_eq!(got, want);
     assert_eq!(reports[0].packets_sent, 2, "one retry");
-    assert!(reports[1].min_rtt.is_some() && reports[1].packets_received == 1);
+    assert!(reports[1].rtt.min.is_some() && reports[1].packets_received == 1);
     assert_eq!(reports[2].target, "10.9.0.1");
     // A name that does not resolve fails the call, as in icmplib.
     assert!(

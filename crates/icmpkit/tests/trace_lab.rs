@@ -934,16 +934,20 @@ fn hops_awaiting_reverse_names_survive_cancelled_calls() {
             .collect();
         assert_eq!(names, [Some(r1_name), None, None], "{what}");
         // The unnamed routers were really asked about, once each: their
-        // lookups ran on across the cancelled calls.
+        // lookups ran on across the cancelled calls. Without the `dns`
+        // feature only the hosts file names hops: nobody is asked.
         let mut asked = trace.asked.clone();
         asked.sort();
-        let mut wanted = vec![ptr_name(path[1]), ptr_name(path[2])];
+        let mut wanted = match cfg!(feature = "dns") {
+            true => vec![ptr_name(path[1]), ptr_name(path[2])],
+            false => Vec::new(),
+        };
         wanted.sort();
         assert_eq!(asked, wanted, "{what}");
         // Each lookup took the whole DNS timeout, cut into several calls.
         let calls_per_lookup = SILENT_DNS_TIMEOUT.as_millis() / CALL_BUDGET.as_millis();
         assert!(
-            trace.cut_short as u128 >= calls_per_lookup,
+            !cfg!(feature = "dns") || trace.cut_short as u128 >= calls_per_lookup,
             "calls cut short while names were looked up, {what}"
         );
         // The tracer's own list agrees, names included.

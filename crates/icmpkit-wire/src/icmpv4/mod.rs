@@ -19,8 +19,9 @@ mod packet;
 mod repr;
 
 pub use names::{
-    code_name, extended_echo, msg_type, param_problem, redirect, state_name, time_exceeded,
-    type_name, unreachable,
+    DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, RedirectCode, RouterAdvertCode,
+    TimeExceededCode, code_name, extended_echo, msg_type, param_problem, redirect, state_name,
+    time_exceeded, type_name, unreachable,
 };
 pub use packet::{HEADER_LEN, Packet};
 pub use repr::{Repr, RouterEntries, RouterEntry};

@@ -188,21 +188,106 @@ pub fn code_name(msg_type: u8, code: u8) -> Option<&'static str> {
             _ => return None,
         },
         (
-            ECHO_REPLY
-            | ECHO_REQUEST
-            | SOURCE_QUENCH
-            | ROUTER_SOLICIT
-            | TIMESTAMP
-            | TIMESTAMP_REPLY
-            | INFO_REQUEST
-            | INFO_REPLY
-            | ADDRESS_MASK_REQUEST
-            | ADDRESS_MASK_REPLY
-            | EXTENDED_ECHO_REQUEST,
+            ECHO_REPLY | ECHO_REQUEST | SOURCE_QUENCH | ROUTER_SOLICIT | TIMESTAMP
+            | TIMESTAMP_REPLY | INFO_REQUEST | INFO_REPLY | ADDRESS_MASK_REQUEST
+            | ADDRESS_MASK_REPLY,
             0,
         ) => "no-code",
+        // IANA names the request's only code as the reply's code 0, on
+        // both families.
+        (EXTENDED_ECHO_REQUEST, 0) => "no-error",
         _ => return None,
     })
+}
+
+use crate::codes::code_enum;
+pub use crate::extended_echo::ExtendedEchoCode;
+
+code_enum! {
+    /// Destination unreachable codes (RFC 792, 1122, 1812).
+    pub enum DstUnreachableCode (names: code_name, type: msg_type::DST_UNREACHABLE) {
+        /// 0: net unreachable.
+        NetUnreachable = 0,
+        /// 1: host unreachable.
+        HostUnreachable = 1,
+        /// 2: protocol unreachable.
+        ProtocolUnreachable = 2,
+        /// 3: port unreachable.
+        PortUnreachable = 3,
+        /// 4: fragmentation needed and DF set (the message carries the
+        /// next-hop MTU).
+        FragmentationNeeded = 4,
+        /// 5: source route failed.
+        SourceRouteFailed = 5,
+        /// 6: destination network unknown.
+        NetUnknown = 6,
+        /// 7: destination host unknown.
+        HostUnknown = 7,
+        /// 8: source host isolated.
+        SourceHostIsolated = 8,
+        /// 9: communication with the destination network administratively
+        /// prohibited.
+        NetProhibited = 9,
+        /// 10: communication with the destination host administratively
+        /// prohibited.
+        HostProhibited = 10,
+        /// 11: network unreachable for type of service.
+        NetUnreachableForTos = 11,
+        /// 12: host unreachable for type of service.
+        HostUnreachableForTos = 12,
+        /// 13: communication administratively prohibited (RFC 1812).
+        AdminProhibited = 13,
+        /// 14: host precedence violation.
+        PrecedenceViolation = 14,
+        /// 15: precedence cutoff in effect.
+        PrecedenceCutoff = 15,
+    }
+}
+
+code_enum! {
+    /// Redirect codes (RFC 792).
+    pub enum RedirectCode (names: code_name, type: msg_type::REDIRECT) {
+        /// 0: redirect datagrams for the network.
+        Net = 0,
+        /// 1: redirect datagrams for the host.
+        Host = 1,
+        /// 2: redirect datagrams for the type of service and network.
+        TosNet = 2,
+        /// 3: redirect datagrams for the type of service and host.
+        TosHost = 3,
+    }
+}
+
+code_enum! {
+    /// Router advertisement codes (RFC 1256, RFC 3344).
+    pub enum RouterAdvertCode (names: code_name, type: msg_type::ROUTER_ADVERT) {
+        /// 0: normal router advertisement.
+        Normal = 0,
+        /// 16: does not route common traffic (mobile IP).
+        DoesNotRouteCommonTraffic = 16,
+    }
+}
+
+code_enum! {
+    /// Time exceeded codes (RFC 792).
+    pub enum TimeExceededCode (names: code_name, type: msg_type::TIME_EXCEEDED) {
+        /// 0: TTL exceeded in transit (what traceroute sees).
+        TtlExceeded = 0,
+        /// 1: fragment reassembly time exceeded.
+        FragReassemblyExceeded = 1,
+    }
+}
+
+code_enum! {
+    /// Parameter problem codes (RFC 792, RFC 1108).
+    pub enum ParamProblemCode (names: code_name, type: msg_type::PARAM_PROBLEM) {
+        /// 0: the pointer indicates the error.
+        Pointer = 0,
+        /// 1: a required option is missing.
+        MissingOption = 1,
+        /// 2: bad length.
+        BadLength = 2,
+    }
 }
 
 /// The kebab-case name of an extended echo reply's neighbour state

@@ -4,10 +4,13 @@
 use core::fmt;
 use core::net::Ipv4Addr;
 
-use super::names::{self, msg_type as ty};
+use super::names::{
+    self, DstUnreachableCode, ExtendedEchoCode, ParamProblemCode, RedirectCode, RouterAdvertCode,
+    TimeExceededCode, msg_type as ty,
+};
 use super::packet::{HEADER_LEN, Packet};
 use crate::bytes;
-use crate::display::fmt_extensions;
+use crate::display::{Spaced, fmt_extensions};
 use crate::extended_echo::{self, Header, ReplyFlags};
 use crate::extension::{ErrorBody, Extensions, InterfaceId};
 use crate::quoted::{Quoted, Transport};
@@ -44,10 +47,10 @@ pub enum Repr<'a> {
         /// Payload.
         data: &'a [u8],
     },
-    /// Destination unreachable (type 3, codes in [`names::unreachable`]).
+    /// Destination unreachable (type 3).
     DstUnreachable {
         /// Code.
-        code: u8,
+        code: DstUnreachableCode,
         /// Next-hop MTU (RFC 1191; meaningful for code 4, else usually 0).
         mtu: u16,
         /// The quoted datagram and RFC 4884 extensions.
@@ -58,10 +61,10 @@ pub enum Repr<'a> {
         /// The quoted datagram.
         original: &'a [u8],
     },
-    /// Redirect (type 5, codes in [`names::redirect`]).
+    /// Redirect (type 5).
     Redirect {
         /// Code.
-        code: u8,
+        code: RedirectCode,
         /// The gateway to use instead.
         gateway: Ipv4Addr,
         /// The quoted datagram.
@@ -70,7 +73,7 @@ pub enum Repr<'a> {
     /// Router advertisement (type 9, RFC 1256).
     RouterAdvert {
         /// Code (0, or 16: does not route common traffic, RFC 3344).
-        code: u8,
+        code: RouterAdvertCode,
         /// Seconds the addresses are valid.
         lifetime: u16,
         /// The advertised addresses with their preference.
@@ -78,17 +81,17 @@ pub enum Repr<'a> {
     },
     /// Router solicitation (type 10, RFC 1256).
     RouterSolicit,
-    /// Time exceeded (type 11, codes in [`names::time_exceeded`]).
+    /// Time exceeded (type 11).
     TimeExceeded {
         /// Code.
-        code: u8,
+        code: TimeExceededCode,
         /// The quoted datagram and RFC 4884 extensions.
         body: ErrorBody<'a>,
     },
-    /// Parameter problem (type 12, codes in [`names::param_problem`]).
+    /// Parameter problem (type 12).
     ParamProblem {
         /// Code.
-        code: u8,
+        code: ParamProblemCode,
         /// Offset of the faulty byte in the quoted datagram (code 0).
         pointer: u8,
         /// The quoted datagram and RFC 4884 extensions.
@@ -141,10 +144,10 @@ pub enum Repr<'a> {
         /// The extension structure with the interface identification object.
         extensions: Option<Extensions<'a>>,
     },
-    /// Extended echo reply (type 43, codes in [`names::extended_echo`]).
+    /// Extended echo reply (type 43).
     ExtendedEchoReply {
         /// Code.
-        code: u8,
+        code: ExtendedEchoCode,
         /// Identifier.
         id: u16,
         /// Sequence number.
@@ -200,24 +203,24 @@ impl<'a> Repr<'a> {
                 data,
             },
             (ty::DST_UNREACHABLE, _) => Repr::DstUnreachable {
-                code,
+                code: code.into(),
                 mtu: sequence(),
                 body: error_body(),
             },
             (ty::SOURCE_QUENCH, 0) => Repr::SourceQuench { original: data },
             (ty::REDIRECT, _) => Repr::Redirect {
-                code,
+                code: code.into(),
                 gateway: Ipv4Addr::from(rest_of_header),
                 original: data,
             },
             (ty::ROUTER_ADVERT, _) => parse_router_advert(code, rest_of_header, data)?,
             (ty::ROUTER_SOLICIT, 0) => Repr::RouterSolicit,
             (ty::TIME_EXCEEDED, _) => Repr::TimeExceeded {
-                code,
+                code: code.into(),
                 body: error_body(),
             },
             (ty::PARAM_PROBLEM, _) => Repr::ParamProblem {
-                code,
+                code: code.into(),
                 pointer: b4,
                 body: error_body(),
             },
@@ -256,7 +259,7 @@ impl<'a> Repr<'a> {
                 let header = Header::from_rest_of_header(rest_of_header);
                 let flags = ReplyFlags::from_byte(header.flags);
                 Repr::ExtendedEchoReply {
-                    code,
+                    code: code.into(),
                     id: header.id,
                     sequence: header.sequence,
                     state: flags.state,
@@ -307,16 +310,27 @@ impl<'a> Repr<'a> {
 
     /// The code.
     pub fn code(&self) -> u8 {
-        match self {
-            Repr::DstUnreachable { code, .. }
-            | Repr::Redirect { code, .. }
-            | Repr::RouterAdvert { code, .. }
-            | Repr::TimeExceeded { code, .. }
-            | Repr::ParamProblem { code, .. }
-            | Repr::ExtendedEchoReply { code, .. }
-            | Repr::Unknown { code, .. } => *code,
+        match *self {
+            Repr::DstUnreachable { code, .. } => code.into(),
+            Repr::Redirect { code, .. } => code.into(),
+            Repr::RouterAdvert { code, .. } => code.into(),
+            Repr::TimeExceeded { code, .. } => code.into(),
+            Repr::ParamProblem { code, .. } => code.into(),
+            Repr::ExtendedEchoReply { code, .. } => code.into(),
+            Repr::Unknown { code, .. } => code,
             _ => 0,
         }
+    }
+
+    /// The kebab-case name of the type, `None` for an unassigned one.
+    pub fn type_name(&self) -> Option<&'static str> {
+        names::type_name(self.msg_type())
+    }
+
+    /// The kebab-case name of the code, `None` when the type has no such
+    /// named code.
+    pub fn code_name(&self) -> Option<&'static str> {
+        names::code_name(self.msg_type(), self.code())
     }
 
     /// True for error messages (those that quote a datagram).
@@ -500,7 +514,7 @@ fn parse_router_advert(code: u8, rest_of_header: u32, data: &[u8]) -> Result<Rep
     let len = usize::from(count) * usize::from(entry_size) * 4;
     let raw = bytes::slice(data, 0, len, "router advertisement addresses")?;
     Ok(Repr::RouterAdvert {
-        code,
+        code: code.into(),
         lifetime: rest_of_header as u16,
         entries: RouterEntries {
             source: EntrySource::Wire {
@@ -634,11 +648,11 @@ impl fmt::Display for Repr<'_> {
             Repr::SourceQuench { .. } => write!(f, "ICMP source quench"),
             Repr::Redirect { code, gateway, .. } => {
                 let to = match *code {
-                    names::redirect::NET => "net",
-                    names::redirect::HOST => "host",
-                    names::redirect::TOS_NET => "tos and net",
-                    names::redirect::TOS_HOST => "tos and host",
-                    _ => "code",
+                    RedirectCode::Net => "net",
+                    RedirectCode::Host => "host",
+                    RedirectCode::TosNet => "tos and net",
+                    RedirectCode::TosHost => "tos and host",
+                    RedirectCode::Unknown(_) => "code",
                 };
                 match self.quoted() {
                     Some(q) => write!(f, "ICMP redirect {} to {to} {gateway}", q.dst),
@@ -657,11 +671,11 @@ impl fmt::Display for Repr<'_> {
             Repr::RouterSolicit => write!(f, "ICMP router solicitation"),
             Repr::TimeExceeded { code, body } => {
                 match *code {
-                    names::time_exceeded::TTL => write!(f, "ICMP time exceeded in-transit")?,
-                    names::time_exceeded::REASSEMBLY => {
+                    TimeExceededCode::TtlExceeded => write!(f, "ICMP time exceeded in-transit")?,
+                    TimeExceededCode::FragReassemblyExceeded => {
                         write!(f, "ICMP ip reassembly time exceeded")?
                     }
-                    c => write!(f, "ICMP time exceeded, code {c}")?,
+                    TimeExceededCode::Unknown(c) => write!(f, "ICMP time exceeded, code {c}")?,
                 }
                 fmt_extensions(f, body)
             }
@@ -671,13 +685,13 @@ impl fmt::Display for Repr<'_> {
                 body,
             } => {
                 match *code {
-                    names::param_problem::POINTER => {
+                    ParamProblemCode::Pointer => {
                         write!(f, "ICMP parameter problem - octet {pointer}")?
                     }
-                    c => write!(
+                    named => write!(
                         f,
                         "ICMP parameter problem - {}",
-                        names::code_name(ty::PARAM_PROBLEM, c).unwrap_or("unknown code")
+                        Spaced(named.name().unwrap_or("unknown code"))
                     )?,
                 }
                 fmt_extensions(f, body)
@@ -738,7 +752,7 @@ impl fmt::Display for Repr<'_> {
             } => {
                 write!(f, "ICMP extended echo reply, id {id}, seq {sequence}")?;
                 match *code {
-                    0 => {
+                    ExtendedEchoCode::NoError => {
                         write!(
                             f,
                             ", state {}",
@@ -753,11 +767,7 @@ impl fmt::Display for Repr<'_> {
                             flag(*ipv6, ", ipv6")
                         )
                     }
-                    c => write!(
-                        f,
-                        ", {}",
-                        names::code_name(ty::EXTENDED_ECHO_REPLY, c).unwrap_or("unknown code")
-                    ),
+                    named => write!(f, ", {}", Spaced(named.name().unwrap_or("unknown code"))),
                 }
             }
             Repr::Unknown { msg_type, code, .. } => {
@@ -769,22 +779,22 @@ impl fmt::Display for Repr<'_> {
 
 fn fmt_unreachable(
     f: &mut fmt::Formatter<'_>,
-    code: u8,
+    code: DstUnreachableCode,
     mtu: u16,
     body: &ErrorBody<'_>,
 ) -> fmt::Result {
-    use names::unreachable as u;
+    use DstUnreachableCode as u;
     let Ok(q) = body.quoted() else {
-        let name = names::code_name(ty::DST_UNREACHABLE, code).unwrap_or("unknown code");
+        let name = Spaced(code.name().unwrap_or("unknown code"));
         write!(f, "ICMP destination unreachable ({name})")?;
         return fmt_extensions(f, body);
     };
     let dst = q.dst;
     match code {
-        u::NET => write!(f, "ICMP net {dst} unreachable"),
-        u::HOST => write!(f, "ICMP host {dst} unreachable"),
-        u::PROTOCOL => write!(f, "ICMP {dst} protocol {} unreachable", q.protocol),
-        u::PORT => match q.transport {
+        u::NetUnreachable => write!(f, "ICMP net {dst} unreachable"),
+        u::HostUnreachable => write!(f, "ICMP host {dst} unreachable"),
+        u::ProtocolUnreachable => write!(f, "ICMP {dst} protocol {} unreachable", q.protocol),
+        u::PortUnreachable => match q.transport {
             Transport::Udp { dst_port, .. } => {
                 write!(f, "ICMP {dst} udp port {dst_port} unreachable")
             }
@@ -793,21 +803,21 @@ fn fmt_unreachable(
             }
             _ => write!(f, "ICMP {dst} port unreachable"),
         },
-        u::FRAG_NEEDED => write!(f, "ICMP {dst} unreachable - need to frag (mtu {mtu})"),
-        u::SOURCE_ROUTE_FAILED => write!(f, "ICMP {dst} unreachable - source route failed"),
-        u::NET_UNKNOWN => write!(f, "ICMP net {dst} unreachable - unknown"),
-        u::HOST_UNKNOWN => write!(f, "ICMP host {dst} unreachable - unknown"),
-        u::SOURCE_HOST_ISOLATED => write!(f, "ICMP {dst} unreachable - source host isolated"),
-        u::NET_PROHIBITED => write!(f, "ICMP net {dst} unreachable - admin prohibited"),
-        u::HOST_PROHIBITED => write!(f, "ICMP host {dst} unreachable - admin prohibited"),
-        u::NET_UNREACHABLE_TOS => write!(f, "ICMP net {dst} unreachable - tos prohibited"),
-        u::HOST_UNREACHABLE_TOS => write!(f, "ICMP host {dst} unreachable - tos prohibited"),
-        u::ADMIN_PROHIBITED => write!(f, "ICMP host {dst} unreachable - admin prohibited filter"),
-        u::PRECEDENCE_VIOLATION => {
+        u::FragmentationNeeded => write!(f, "ICMP {dst} unreachable - need to frag (mtu {mtu})"),
+        u::SourceRouteFailed => write!(f, "ICMP {dst} unreachable - source route failed"),
+        u::NetUnknown => write!(f, "ICMP net {dst} unreachable - unknown"),
+        u::HostUnknown => write!(f, "ICMP host {dst} unreachable - unknown"),
+        u::SourceHostIsolated => write!(f, "ICMP {dst} unreachable - source host isolated"),
+        u::NetProhibited => write!(f, "ICMP net {dst} unreachable - admin prohibited"),
+        u::HostProhibited => write!(f, "ICMP host {dst} unreachable - admin prohibited"),
+        u::NetUnreachableForTos => write!(f, "ICMP net {dst} unreachable - tos prohibited"),
+        u::HostUnreachableForTos => write!(f, "ICMP host {dst} unreachable - tos prohibited"),
+        u::AdminProhibited => write!(f, "ICMP host {dst} unreachable - admin prohibited filter"),
+        u::PrecedenceViolation => {
             write!(f, "ICMP host {dst} unreachable - host precedence violation")
         }
-        u::PRECEDENCE_CUTOFF => write!(f, "ICMP host {dst} unreachable - precedence cutoff"),
-        c => write!(f, "ICMP {dst} unreachable - code {c}"),
+        u::PrecedenceCutoff => write!(f, "ICMP host {dst} unreachable - precedence cutoff"),
+        u::Unknown(c) => write!(f, "ICMP {dst} unreachable - code {c}"),
     }?;
     fmt_extensions(f, body)
 }
@@ -841,7 +851,7 @@ mod ser {
                     map.serialize_entry("data", &Display(&Hex(data)))?;
                 }
                 Repr::DstUnreachable { mtu, body, code } => {
-                    if *code == super::names::unreachable::FRAG_NEEDED {
+                    if *code == super::DstUnreachableCode::FragmentationNeeded {
                         map.serialize_entry("mtu", mtu)?;
                     }
                     body.serialize_entries(&mut map)?;

@@ -15,25 +15,10 @@ use super::names::{
 };
 use super::ndp::{NeighborFlags, RouterFlags};
 use super::repr::{Repr, extended_echo_state_name};
-use crate::display::fmt_extensions;
+use crate::display::{Spaced, fmt_extensions};
 use crate::extended_echo;
 use crate::extension::ErrorBody;
 use crate::quoted::{Quoted, Transport};
-
-/// Writes a kebab-case name with spaces.
-struct Spaced(&'static str);
-
-impl fmt::Display for Spaced {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, word) in self.0.split('-').enumerate() {
-            if i > 0 {
-                f.write_str(" ")?;
-            }
-            f.write_str(word)?;
-        }
-        Ok(())
-    }
-}
 
 /// Writes `, Flags [a, b]` for the named bits that are set, nothing when
 /// none is (tcpdump's `-v` form).

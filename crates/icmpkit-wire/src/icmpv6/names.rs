@@ -99,7 +99,6 @@ pub fn code_name(msg_type: u8, code: u8) -> Option<&'static str> {
         (1, 6) => "reject-route-to-destination",
         (1, 7) => "error-in-source-routing-header",
         (1, 8) => "headers-too-long",
-        (2, 0) => "packet-too-big",
         (3, 0) => "hop-limit-exceeded-in-transit",
         (3, 1) => "fragment-reassembly-time-exceeded",
         (4, 0) => "erroneous-header-field",
@@ -113,7 +112,9 @@ pub fn code_name(msg_type: u8, code: u8) -> Option<&'static str> {
         (4, 8) => "too-many-extension-headers",
         (4, 9) => "too-many-options-in-extension-header",
         (4, 10) => "option-too-big",
-        (128..=137 | 143, 0) => type_name(msg_type)?,
+        // Types with a single code (IANA registers no name for it): the
+        // ICMPv4 registry's "No Code", on both families.
+        (2 | 128..=137 | 143, 0) => "no-code",
         (138, 0) => "router-renumbering-command",
         (138, 1) => "router-renumbering-result",
         (138, 255) => "sequence-number-reset",
@@ -133,49 +134,12 @@ pub fn code_name(msg_type: u8, code: u8) -> Option<&'static str> {
     })
 }
 
-/// Declares a code enum with named variants and `Unknown(u8)`, and the
-/// `u8` conversions both ways.
-macro_rules! code_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $value:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        ///
-        /// A code built as `Unknown(n)` where `n` has a name here is emitted
-        /// as `n` and parses back as the named variant.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A code this crate has no name for, kept raw.
-            Unknown(u8),
-        }
-
-        impl From<u8> for $name {
-            fn from(code: u8) -> Self {
-                match code {
-                    $( $value => $name::$variant, )+
-                    other => $name::Unknown(other),
-                }
-            }
-        }
-
-        impl From<$name> for u8 {
-            fn from(code: $name) -> u8 {
-                match code {
-                    $( $name::$variant => $value, )+
-                    $name::Unknown(other) => other,
-                }
-            }
-        }
-    };
-}
+use crate::codes::code_enum;
+pub use crate::extended_echo::ExtendedEchoCode;
 
 code_enum! {
     /// Destination unreachable codes (RFC 4443 §3.1, RFC 8883).
-    pub enum DstUnreachableCode {
+    pub enum DstUnreachableCode (names: code_name, type: msg_type::DST_UNREACHABLE) {
         /// 0: no route to destination.
         NoRoute = 0,
         /// 1: communication administratively prohibited.
@@ -199,7 +163,7 @@ code_enum! {
 
 code_enum! {
     /// Time exceeded codes (RFC 4443 §3.3).
-    pub enum TimeExceededCode {
+    pub enum TimeExceededCode (names: code_name, type: msg_type::TIME_EXCEEDED) {
         /// 0: hop limit exceeded in transit (what traceroute sees).
         HopLimitExceeded = 0,
         /// 1: fragment reassembly time exceeded.
@@ -209,7 +173,7 @@ code_enum! {
 
 code_enum! {
     /// Parameter problem codes (RFC 4443 §3.4, RFC 7112, RFC 8754, RFC 8883).
-    pub enum ParamProblemCode {
+    pub enum ParamProblemCode (names: code_name, type: msg_type::PARAM_PROBLEM) {
         /// 0: erroneous header field encountered.
         ErroneousHeaderField = 0,
         /// 1: unrecognized next header type encountered.
@@ -232,21 +196,5 @@ code_enum! {
         TooManyOptions = 9,
         /// 10: option too big.
         OptionTooBig = 10,
-    }
-}
-
-code_enum! {
-    /// Extended echo reply codes (RFC 8335 §3).
-    pub enum ExtendedEchoCode {
-        /// 0: no error.
-        NoError = 0,
-        /// 1: malformed query.
-        MalformedQuery = 1,
-        /// 2: no such interface.
-        NoSuchInterface = 2,
-        /// 3: no such table entry.
-        NoSuchTableEntry = 3,
-        /// 4: multiple interfaces satisfy query.
-        MultipleInterfaces = 4,
     }
 }

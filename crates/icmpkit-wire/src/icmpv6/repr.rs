@@ -369,6 +369,17 @@ impl<'a> Repr<'a> {
         }
     }
 
+    /// The kebab-case name of the type, `None` for an unassigned one.
+    pub fn type_name(&self) -> Option<&'static str> {
+        super::names::type_name(self.msg_type())
+    }
+
+    /// The kebab-case name of the code, `None` when the type has no such
+    /// named code.
+    pub fn code_name(&self) -> Option<&'static str> {
+        super::names::code_name(self.msg_type(), self.code())
+    }
+
     /// True for error messages (types below 128, RFC 4443 §2.1), which
     /// quote the packet that caused them.
     pub fn is_error(&self) -> bool {

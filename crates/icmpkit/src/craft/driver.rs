@@ -13,7 +13,7 @@ use crate::resolve::family_of;
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
 };
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 use super::matcher::{AnswerKind, Incoming, Probe};
 use super::message::{Field, MessageSpec, fields_of, reply_type};
@@ -76,10 +76,10 @@ impl SendOptions {
     /// the error names the option.
     pub fn validate(&self) -> Result<()> {
         if self.count == 0 {
-            return Err(Error::InvalidOption("count must be at least 1".into()));
+            return Err(Error::invalid("count", InvalidReason::AtLeast { min: 1 }));
         }
-        check_option_duration("interval", self.interval).map_err(Error::InvalidOption)?;
-        check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
+        check_option_duration("interval", self.interval)?;
+        check_option_duration("timeout", self.timeout)?;
         Ok(())
     }
 }
@@ -183,20 +183,25 @@ impl Sender {
     /// header is crafted) and is ready to send. Needs a tokio runtime.
     pub fn open(spec: MessageSpec, dst: IpAddr, opts: SendOptions) -> Result<Sender> {
         if family_of(dst) != spec.family {
-            return Err(Error::InvalidOption(format!(
-                "the message is {:?} but the destination {dst} is not",
-                spec.family
-            )));
+            return Err(Error::invalid(
+                "destination",
+                InvalidReason::WrongFamily {
+                    expected: spec.family,
+                    got: dst,
+                },
+            ));
         }
         spec.validate()?;
         opts.validate()?;
         check_ip_options(spec.family, &opts.ip)?;
         let crafted_header = needs_crafted_header(&opts.ip)?;
         if crafted_header && opts.scope_id != 0 {
-            return Err(Error::InvalidOption(
-                "a link-local zone cannot be combined with a crafted IP header (--ip-id or a \
-                 source address the host does not have)"
-                    .into(),
+            return Err(Error::invalid(
+                "scope_id",
+                InvalidReason::Conflicts {
+                    with: "a crafted IP header (an IP id, or a source address the host does \
+                           not have)",
+                },
             ));
         }
         let raw_ip = crafted_header
@@ -217,7 +222,7 @@ impl Sender {
         };
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
         let socket = AsyncIcmpSocket::register(socket)?;
-        let id = spec.id.unwrap_or_else(rand::random);
+        let id = spec.id.unwrap_or_else(crate::engine::random::random);
         Ok(Sender {
             spec,
             dst,
@@ -457,26 +462,42 @@ fn is_8bit_sequence(spec: &MessageSpec) -> bool {
 fn check_ip_options(family: Family, ip: &IpOptions) -> Result<()> {
     if family == Family::V6 {
         if ip.ip_id.is_some() {
-            return Err(Error::InvalidOption(
-                "--ip-id is an IPv4 header field (IPv6 has no identification outside fragments)"
-                    .into(),
+            return Err(Error::invalid(
+                "ip-id",
+                InvalidReason::Ipv4Only {
+                    what: "is an IPv4 header field (IPv6 has no identification outside fragments)",
+                },
             ));
         }
         if ip.dont_fragment.is_some() {
-            return Err(Error::InvalidOption(
-                "--df is an IPv4 header bit (IPv6 routers never fragment)".into(),
+            return Err(Error::invalid(
+                "df",
+                InvalidReason::Ipv4Only {
+                    what: "is an IPv4 header bit (IPv6 routers never fragment)",
+                },
             ));
         }
     }
     if let Some(s) = ip.source
         && family_of(s) != family
     {
-        return Err(Error::InvalidOption(format!(
-            "source {s} is not of the destination's family"
-        )));
+        return Err(Error::invalid(
+            "source",
+            InvalidReason::WrongFamily {
+                expected: family,
+                got: s,
+            },
+        ));
     }
     if ip.ttl == Some(0) {
-        return Err(Error::InvalidOption("ttl must be between 1 and 255".into()));
+        return Err(Error::invalid(
+            "ttl",
+            InvalidReason::Between {
+                min: 1,
+                max: 255,
+                got: Some(0),
+            },
+        ));
     }
     Ok(())
 }
@@ -517,7 +538,7 @@ fn ip_packet(message: &[u8], dst: IpAddr, ip: &IpOptions) -> std::io::Result<Vec
                 dst,
                 protocol: ipv4::PROTOCOL_ICMP,
                 ttl: ip.ttl.unwrap_or(64),
-                ident: ip.ip_id.unwrap_or_else(rand::random),
+                ident: ip.ip_id.unwrap_or_else(crate::engine::random::random),
                 dont_frag: ip.dont_fragment.unwrap_or(false),
                 more_frags: false,
                 frag_offset: 0,
@@ -602,7 +623,7 @@ mod tests {
             // `Instant::now() + Duration::MAX` panicked at the first send.
             let err = Sender::open(spec.clone(), dst, opts).unwrap_err();
             assert!(
-                matches!(&err, Error::InvalidOption(m) if m.starts_with(option)),
+                err.invalid_option().is_some_and(|e| e.option == option),
                 "{option}: {err}"
             );
         }

@@ -9,7 +9,7 @@ use icmpkit_wire::extension::{AFI_IPV4, AFI_IPV6, ErrorBody, Extensions, Interfa
 use icmpkit_wire::icmpv6::{NdpOptions, NeighborFlags, Packet as V6Packet};
 use icmpkit_wire::{Family, icmpv4, icmpv6};
 
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 /// A field a message type may carry. [`Field::name`] is the word the CLI
 /// flag and the error messages use.
@@ -218,42 +218,47 @@ impl MessageSpec {
     pub fn validate(&self) -> Result<()> {
         let allowed = fields_of(self.family, self.msg_type);
         if let Some(bad) = self.fields_set().into_iter().find(|f| !allowed.contains(f)) {
-            let has = if allowed.is_empty() {
-                "none".to_string()
-            } else {
-                allowed
-                    .iter()
-                    .map(|f| format!("--{f}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            return Err(Error::InvalidOption(format!(
-                "--{bad} does not go with {} (its fields: {has})",
-                type_label(self.family, self.msg_type)
-            )));
+            return Err(Error::invalid(
+                bad.name(),
+                InvalidReason::NotAField {
+                    message: type_label(self.family, self.msg_type),
+                    fields: allowed.iter().map(|f| f.name()).collect(),
+                },
+            ));
         }
         let sequence_max = match is_extended_echo(self.family, self.msg_type) {
             true => u16::from(u8::MAX),
             false => u16::MAX,
         };
         if self.sequence.is_some_and(|s| s > sequence_max) {
-            return Err(Error::InvalidOption(format!(
-                "--seq of {} is 8 bits (0 to 255)",
-                type_label(self.family, self.msg_type)
-            )));
+            return Err(Error::invalid(
+                Field::Sequence.name(),
+                InvalidReason::Bits {
+                    bits: 8,
+                    message: type_label(self.family, self.msg_type),
+                },
+            ));
         }
         let pointer_max = match self.family {
             Family::V4 => u32::from(u8::MAX),
             Family::V6 => u32::MAX,
         };
         if self.pointer.is_some_and(|p| p > pointer_max) {
-            return Err(Error::InvalidOption(
-                "--pointer of an ICMPv4 parameter problem is 8 bits (0 to 255)".into(),
+            return Err(Error::invalid(
+                Field::Pointer.name(),
+                InvalidReason::Bits {
+                    bits: 8,
+                    message: type_label(self.family, self.msg_type),
+                },
             ));
         }
         if self.family == Family::V4 && self.mtu.is_some_and(|m| m > u32::from(u16::MAX)) {
-            return Err(Error::InvalidOption(
-                "--mtu of an ICMPv4 message is 16 bits (0 to 65535)".into(),
+            return Err(Error::invalid(
+                Field::Mtu.name(),
+                InvalidReason::Bits {
+                    bits: 16,
+                    message: type_label(self.family, self.msg_type),
+                },
             ));
         }
         Ok(())
@@ -297,9 +302,13 @@ impl MessageSpec {
                     _ => Ipv6Addr::UNSPECIFIED,
                 };
                 let IpAddr::V6(dst) = dst else {
-                    return Err(Error::InvalidOption(format!(
-                        "an ICMPv6 message cannot go to the IPv4 address {dst}"
-                    )));
+                    return Err(Error::invalid(
+                        "destination",
+                        InvalidReason::WrongFamily {
+                            expected: Family::V6,
+                            got: dst,
+                        },
+                    ));
                 };
                 self.build_v6(data, extensions, &src, &dst)?
             }
@@ -318,23 +327,23 @@ impl MessageSpec {
             t::ECHO_REQUEST => Repr::EchoRequest { id, sequence, data },
             t::ECHO_REPLY => Repr::EchoReply { id, sequence, data },
             t::DST_UNREACHABLE => Repr::DstUnreachable {
-                code: self.code,
+                code: self.code.into(),
                 mtu: self.mtu.unwrap_or(0) as u16,
                 body,
             },
             t::SOURCE_QUENCH => Repr::SourceQuench { original: data },
             t::REDIRECT => Repr::Redirect {
-                code: self.code,
+                code: self.code.into(),
                 gateway: self.gateway.unwrap_or(Ipv4Addr::UNSPECIFIED),
                 original: data,
             },
             t::ROUTER_SOLICIT => Repr::RouterSolicit,
             t::TIME_EXCEEDED => Repr::TimeExceeded {
-                code: self.code,
+                code: self.code.into(),
                 body,
             },
             t::PARAM_PROBLEM => Repr::ParamProblem {
-                code: self.code,
+                code: self.code.into(),
                 pointer: self.pointer.unwrap_or(0) as u8,
                 body,
             },
@@ -364,7 +373,7 @@ impl MessageSpec {
                 extensions: Some(extensions),
             },
             t::EXTENDED_ECHO_REPLY => Repr::ExtendedEchoReply {
-                code: self.code,
+                code: self.code.into(),
                 id,
                 sequence: sequence as u8,
                 state: 0,
@@ -397,11 +406,8 @@ impl MessageSpec {
         let sequence = self.sequence.unwrap_or(0);
         let body = ErrorBody::new(data);
         let options = || {
-            NdpOptions::parse(data).map_err(|e| {
-                Error::InvalidOption(format!(
-                    "the data of an NDP message must be NDP options: {e}"
-                ))
-            })
+            NdpOptions::parse(data)
+                .map_err(|e| Error::invalid(Field::Data.name(), InvalidReason::NotNdpOptions(e)))
         };
         let target = self.target.unwrap_or(Ipv6Addr::UNSPECIFIED);
         let repr = match self.msg_type {
@@ -496,7 +502,7 @@ impl MessageSpec {
 }
 
 fn wire_error(e: icmpkit_wire::Error) -> Error {
-    Error::InvalidOption(format!("cannot build the message: {e}"))
+    Error::invalid("message", InvalidReason::Unbuildable(e))
 }
 
 fn is_extended_echo(family: Family, msg_type: u8) -> bool {
@@ -588,20 +594,29 @@ pub fn parse_type(family: Family, input: &str) -> Result<u8> {
     if let Some(t) = lookup(family) {
         return Ok(t);
     }
-    let (other, this, other_name) = match family {
-        Family::V4 => (Family::V6, "IPv4", "ICMPv6"),
-        Family::V6 => (Family::V4, "IPv6", "ICMPv4"),
+    let other = match family {
+        Family::V4 => Family::V6,
+        Family::V6 => Family::V4,
     };
     if lookup(other).is_some() {
-        return Err(Error::InvalidOption(format!(
-            "{input} is an {other_name} type, but the destination is {this}"
-        )));
+        return Err(Error::invalid(
+            "type",
+            InvalidReason::OtherFamily {
+                name: input.to_owned(),
+                destination: family,
+            },
+        ));
     }
-    Err(Error::InvalidOption(format!(
-        "unknown ICMP type {input:?}: give a number (0-255) or a name such as echo-request, \
-         timestamp-request, address-mask-request, information-request, extended-echo-request, \
-         router-solicitation, neighbor-solicitation"
-    )))
+    Err(Error::invalid(
+        "type",
+        InvalidReason::UnknownName {
+            name: input.to_owned(),
+            context: "(give a number, 0-255, or a name such as echo-request, timestamp-request, \
+                      address-mask-request, information-request, extended-echo-request, \
+                      router-solicitation, neighbor-solicitation)"
+                .to_owned(),
+        },
+    ))
 }
 
 /// Reads a code given as a number or as its name for `msg_type`.
@@ -619,10 +634,13 @@ pub fn parse_code(family: Family, msg_type: u8, input: &str) -> Result<u8> {
             name == Some(wanted.as_str())
         })
         .ok_or_else(|| {
-            Error::InvalidOption(format!(
-                "unknown code {input:?} for {}",
-                type_label(family, msg_type)
-            ))
+            Error::invalid(
+                "code",
+                InvalidReason::UnknownName {
+                    name: input.to_owned(),
+                    context: format!("for {}", type_label(family, msg_type)),
+                },
+            )
         })
 }
 
@@ -692,7 +710,7 @@ mod tests {
         let e = parse_type(Family::V4, "neighbor-solicitation").unwrap_err();
         assert!(e.to_string().contains("is an ICMPv6 type"), "{e}");
         let e = parse_type(Family::V4, "echo-requets").unwrap_err();
-        assert!(e.to_string().contains("unknown ICMP type"), "{e}");
+        assert!(e.to_string().contains("\"echo-requets\" is unknown"), "{e}");
         assert_eq!(parse_code(Family::V4, 3, "port-unreachable").unwrap(), 3);
         assert_eq!(parse_code(Family::V6, 1, "4").unwrap(), 4);
         assert!(parse_code(Family::V4, 8, "bogus").is_err());
@@ -704,10 +722,10 @@ mod tests {
         spec.gateway = Some(Ipv4Addr::new(192, 0, 2, 9));
         let e = spec.build(None, DST4).unwrap_err().to_string();
         assert!(
-            e.contains("--gateway does not go with ICMPv4 echo-request"),
+            e.contains("gateway does not go with ICMPv4 echo-request"),
             "{e}"
         );
-        assert!(e.contains("--id, --seq, --data"), "{e}");
+        assert!(e.contains("(its fields: id, seq, data)"), "{e}");
         let mut spec = MessageSpec::new(Family::V4, 42);
         spec.sequence = Some(300);
         assert!(

@@ -4,6 +4,8 @@
 //!
 //! * [`MessageSpec`]: type, code and the type's fields; checked against
 //!   what the type carries ([`fields_of`]), built with the wire crate.
+//!   `MessageSpec::try_from(repr)` takes a typed message instead (any
+//!   `icmpv4::Repr` / `icmpv6::Repr` of the wire crate).
 //! * [`Probe`]: pure matching of an answer to a sent message (its reply
 //!   type with the same identifiers, or an error quoting it).
 //! * [`Sender`]: the I/O loop, streaming [`SendEvent`]s;
@@ -28,6 +30,7 @@
 mod driver;
 mod matcher;
 mod message;
+mod typed;
 
 pub use driver::{
     Answer, IpOptions, SendEvent, SendOptions, SendReport, Sender, expects_reply, send_and_receive,

@@ -82,6 +82,7 @@ fn received(tag: u8) -> Received {
         kernel_time: None,
         received_at: Instant::now(),
         ifindex: None,
+        control_truncated: false,
     }
 }
 

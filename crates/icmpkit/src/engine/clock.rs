@@ -22,12 +22,14 @@ pub fn nanos(d: Duration) -> u64 {
 
 /// Checks a time option against [`MAX_OPTION_DURATION`]; the error (for
 /// [`crate::Error::InvalidOption`]) names `option`.
-pub fn check_option_duration(option: &str, d: Duration) -> Result<(), String> {
+pub fn check_option_duration(option: &'static str, d: Duration) -> crate::Result<()> {
     if d > MAX_OPTION_DURATION {
-        return Err(format!(
-            "{option} must be at most {} s (got {} s)",
-            MAX_OPTION_DURATION.as_secs(),
-            d.as_secs_f64()
+        return Err(crate::Error::invalid(
+            option,
+            crate::InvalidReason::TooLong {
+                max: MAX_OPTION_DURATION,
+                got: d,
+            },
         ));
     }
     Ok(())
@@ -207,7 +209,7 @@ mod tests {
         assert_eq!(T0.after(Duration::MAX).realtime_ns, u64::MAX);
         assert!(check_option_duration("wait", MAX_OPTION_DURATION).is_ok());
         let err = check_option_duration("wait", Duration::MAX).unwrap_err();
-        assert!(err.contains("wait"), "{err}");
+        assert_eq!(err.invalid_option().unwrap().option, "wait", "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod permutation;
 pub mod probe;
+pub(crate) mod random;
 pub mod sequence;
 pub mod stamp;
 pub mod stats;

@@ -63,7 +63,10 @@ pub struct ProbeId {
 impl StampKey {
     /// A fresh random key.
     pub fn random() -> StampKey {
-        StampKey::from_parts(rand::random(), rand::random())
+        StampKey::from_parts(
+            crate::engine::random::random(),
+            crate::engine::random::random(),
+        )
     }
 
     /// A fixed key (tests, reproducible runs). The time offsets are drawn

@@ -1,8 +1,10 @@
-//! Round-trip statistics, computed exactly as iputils ping does (integer
-//! microseconds, its mdev formula) so that our summary line matches theirs,
-//! plus icmplib's jitter. Constant memory: running sums, never the samples
-//! (an endless ping keeps one of these for hours); callers that want RTTs
-//! listed keep them themselves, as many as they can afford.
+//! Round-trip statistics, in one place for ping, sweep and trace: exact
+//! figures in nanoseconds for the library's reports ([`RttSummary`]),
+//! iputils' integer-microsecond ones for output that must read as
+//! iputils' does ([`IputilsRtt`]), icmplib's jitter, and the loss ratio.
+//! Constant memory: running sums, never the samples (an endless ping keeps
+//! one of these for hours); callers that want RTTs listed keep them
+//! themselves, as many as they can afford.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -11,36 +13,124 @@ use std::time::Duration;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RttStats {
     count: u64,
-    /// iputils' `tsum`: the sum of the RTTs in whole microseconds.
-    sum_us: i64,
-    /// iputils' `tsum2`, the sum of their squares, exactly (iputils adds
-    /// in a double, exact up to 2⁵³ µs²; this never rounds).
-    sum_sq_us: i128,
-    min_us: Option<i64>,
-    max_us: i64,
-    /// iputils' EWMA of the RTT, scaled by 8 (its `rtt` field).
-    ewma_x8_us: i64,
+    /// The sum of the RTTs in nanoseconds, exactly.
+    sum_ns: u128,
+    /// The sum of their squares, in ns², exactly (saturating past 2¹²⁸,
+    /// some 10¹⁹ RTTs of a second).
+    sum_sq_ns: u128,
+    min_ns: Option<u64>,
+    max_ns: u64,
     last: Option<Duration>,
     /// Sum of |RTTᵢ − RTTᵢ₋₁| in nanoseconds, for the jitter.
     jitter_sum_ns: u128,
+    /// iputils' own sums, over RTTs truncated to microseconds.
+    iputils: IputilsSums,
 }
 
-impl RttStats {
-    /// Adds one RTT sample.
-    pub fn record(&mut self, rtt: Duration) {
+/// What iputils ping sums (`tsum`, `tsum2`, `tmin`, `tmax`, its EWMA).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct IputilsSums {
+    /// `tsum`: the RTTs in whole microseconds.
+    sum_us: i64,
+    /// `tsum2`, the sum of their squares, exactly (iputils adds in a
+    /// double, exact up to 2⁵³ µs²; this never rounds).
+    sum_sq_us: i128,
+    min_us: i64,
+    max_us: i64,
+    /// iputils' EWMA of the RTT, scaled by 8 (its `rtt` field).
+    ewma_x8_us: i64,
+}
+
+impl IputilsSums {
+    fn record(&mut self, rtt: Duration, first: bool) {
         let us = i64::try_from(rtt.as_micros()).unwrap_or(i64::MAX);
-        self.count += 1;
         self.sum_us = self.sum_us.saturating_add(us);
         self.sum_sq_us = self
             .sum_sq_us
             .saturating_add(i128::from(us) * i128::from(us));
-        self.min_us = Some(self.min_us.map_or(us, |m| m.min(us)));
+        self.min_us = if first { us } else { self.min_us.min(us) };
         self.max_us = self.max_us.max(us);
         self.ewma_x8_us = if self.ewma_x8_us == 0 {
             us.saturating_mul(8)
         } else {
             self.ewma_x8_us.saturating_add(us) - self.ewma_x8_us / 8
         };
+    }
+}
+
+/// The RTT figures every report carries (ping, each sweep target, each
+/// trace hop), exact to the nanosecond. `None` without replies (and
+/// `jitter` with fewer than two).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RttSummary {
+    /// Smallest RTT.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "min_rtt", serialize_with = "crate::serde_ms::option")
+    )]
+    pub min: Option<Duration>,
+    /// Mean RTT.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "avg_rtt", serialize_with = "crate::serde_ms::option")
+    )]
+    pub avg: Option<Duration>,
+    /// Largest RTT.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "max_rtt", serialize_with = "crate::serde_ms::option")
+    )]
+    pub max: Option<Duration>,
+    /// Standard deviation (iputils calls it mdev; traceroute's and mtr's
+    /// stddev).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub mdev: Option<Duration>,
+    /// Mean absolute difference between consecutive RTTs (icmplib's
+    /// jitter).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
+    pub jitter: Option<Duration>,
+}
+
+/// iputils ping's figures, from RTTs truncated to whole microseconds, with
+/// its integer arithmetic: what its `rtt min/avg/max/mdev` line prints
+/// (`%ld.%03ld` ms of these). The library's own figures are
+/// [`RttSummary`]'s, exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IputilsRtt {
+    /// `tmin`.
+    pub min: Duration,
+    /// `tsum / n`.
+    pub avg: Duration,
+    /// `tmax`.
+    pub max: Duration,
+    /// Its mdev: `(tsum2 - tsum²/n) / n` (or `tsum2/n - avg²` once `tsum`
+    /// reaches `INT_MAX`), then its integer square root.
+    pub mdev: Duration,
+}
+
+/// The share of `sent` probes that got no reply, 0 to 1 (0 with nothing
+/// sent; duplicates never make it negative).
+pub fn loss(sent: u64, received: u64) -> f64 {
+    if sent == 0 {
+        return 0.0;
+    }
+    (sent - received.min(sent)) as f64 / sent as f64
+}
+
+impl RttStats {
+    /// Adds one RTT sample.
+    pub fn record(&mut self, rtt: Duration) {
+        let ns = u64::try_from(rtt.as_nanos()).unwrap_or(u64::MAX);
+        let first = self.count == 0;
+        self.count += 1;
+        self.sum_ns = self.sum_ns.saturating_add(u128::from(ns));
+        self.sum_sq_ns = self
+            .sum_sq_ns
+            .saturating_add(u128::from(ns) * u128::from(ns));
+        self.min_ns = Some(self.min_ns.map_or(ns, |m| m.min(ns)));
+        self.max_ns = self.max_ns.max(ns);
+        self.iputils.record(rtt, first);
         if let Some(last) = self.last {
             self.jitter_sum_ns += last.abs_diff(rtt).as_nanos();
         }
@@ -59,37 +149,39 @@ impl RttStats {
 
     /// Smallest RTT.
     pub fn min(&self) -> Option<Duration> {
-        self.min_us.map(us)
+        self.min_ns.map(Duration::from_nanos)
     }
 
     /// Largest RTT.
     pub fn max(&self) -> Option<Duration> {
-        self.min_us.map(|_| us(self.max_us))
+        self.min_ns.map(|_| Duration::from_nanos(self.max_ns))
     }
 
-    /// Mean RTT, truncated to whole microseconds as iputils does.
+    /// Mean RTT, to the nanosecond (truncated below it).
     pub fn avg(&self) -> Option<Duration> {
-        let n = i64::try_from(self.count).ok().filter(|&n| n > 0)?;
-        Some(us(self.sum_us / n))
+        let n = u128::from(self.count).max(1);
+        (self.count > 0).then(|| nanos(self.sum_ns / n))
     }
 
-    /// iputils' mdev: the standard deviation, with its integer arithmetic
-    /// (`(tsum2 - tsum²/n) / n`, or `tsum2/n - avg²` once `tsum` reaches
-    /// `INT_MAX`, then an integer square root).
+    /// Standard deviation of the RTTs (the population's, as iputils' mdev
+    /// and mtr's stddev), to the nanosecond: √(n·Σx² − (Σx)²) / n, the
+    /// root taken exactly in integers.
     pub fn mdev(&self) -> Option<Duration> {
         if self.count == 0 {
             return None;
         }
-        let n = i128::from(self.count);
-        let sum = i128::from(self.sum_us);
-        let var = if self.sum_us < i64::from(i32::MAX) {
-            (self.sum_sq_us - sum * sum / n) / n
-        } else {
-            let avg = sum / n;
-            self.sum_sq_us / n - avg * avg
-        };
-        let var = i64::try_from(var.max(0)).unwrap_or(i64::MAX);
-        Some(us(integer_sqrt(var)))
+        let n = u128::from(self.count);
+        let spread = n
+            .checked_mul(self.sum_sq_ns)
+            .zip(self.sum_ns.checked_mul(self.sum_ns))
+            .map(|(a, b)| a.saturating_sub(b).isqrt() / n);
+        // Past u128 (sums of squares beyond 10³⁸ ns²): floating point.
+        let spread = spread.unwrap_or_else(|| {
+            let mean = self.sum_ns as f64 / n as f64;
+            let var = (self.sum_sq_ns as f64 / n as f64 - mean * mean).max(0.0);
+            var.sqrt() as u128
+        });
+        Some(nanos(spread))
     }
 
     /// icmplib's jitter: the mean absolute difference between consecutive
@@ -97,16 +189,51 @@ impl RttStats {
     /// samples).
     pub fn jitter(&self) -> Option<Duration> {
         let gaps = self.count.checked_sub(1).filter(|&g| g > 0)?;
-        let mean = self.jitter_sum_ns / u128::from(gaps);
-        Some(Duration::from_nanos(
-            u64::try_from(mean).unwrap_or(u64::MAX),
-        ))
+        Some(nanos(self.jitter_sum_ns / u128::from(gaps)))
+    }
+
+    /// The exact figures, as reports carry them.
+    pub fn summary(&self) -> RttSummary {
+        RttSummary {
+            min: self.min(),
+            avg: self.avg(),
+            max: self.max(),
+            mdev: self.mdev(),
+            jitter: self.jitter(),
+        }
+    }
+
+    /// iputils' figures (`None` without samples): for output that must
+    /// read exactly as iputils ping's.
+    pub fn iputils(&self) -> Option<IputilsRtt> {
+        let n = i64::try_from(self.count).ok().filter(|&n| n > 0)?;
+        let sums = &self.iputils;
+        let wide_n = i128::from(n);
+        let sum = i128::from(sums.sum_us);
+        let var = if sums.sum_us < i64::from(i32::MAX) {
+            (sums.sum_sq_us - sum * sum / wide_n) / wide_n
+        } else {
+            let avg = sum / wide_n;
+            sums.sum_sq_us / wide_n - avg * avg
+        };
+        let var = i64::try_from(var.max(0)).unwrap_or(i64::MAX);
+        Some(IputilsRtt {
+            min: us(sums.min_us),
+            avg: us(sums.sum_us / n),
+            max: us(sums.max_us),
+            mdev: us(integer_sqrt(var)),
+        })
     }
 
     /// iputils' exponentially weighted moving average (shown with -f / -A).
     pub fn ewma(&self) -> Option<Duration> {
-        (self.count > 0).then(|| us(self.ewma_x8_us / 8))
+        (self.count > 0).then(|| us(self.iputils.ewma_x8_us / 8))
     }
+}
+
+/// `ns` as a duration, saturating at `u64::MAX` ns.
+fn nanos(ns: u128) -> Duration {
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
 }
 
 /// The last `limit` values pushed, oldest first: what a report lists of an
@@ -285,11 +412,42 @@ mod tests {
     fn matches_iputils_summary_of_a_real_run() {
         // iputils printed "rtt min/avg/max/mdev = 0.049/0.152/0.355/0.143 ms"
         // for replies of 355, 52 and 49 µs.
-        let s = stats(&[355, 52, 49]);
-        assert_eq!(format_ms3(s.min().unwrap()), "0.049");
-        assert_eq!(format_ms3(s.avg().unwrap()), "0.152");
-        assert_eq!(format_ms3(s.max().unwrap()), "0.355");
-        assert_eq!(format_ms3(s.mdev().unwrap()), "0.143");
+        let s = stats(&[355, 52, 49]).iputils().unwrap();
+        assert_eq!(format_ms3(s.min), "0.049");
+        assert_eq!(format_ms3(s.avg), "0.152");
+        assert_eq!(format_ms3(s.max), "0.355");
+        assert_eq!(format_ms3(s.mdev), "0.143");
+    }
+
+    /// The trial's report: an average of 16 µs where the mean of its own
+    /// RTTs is 17.48 µs. The library's figures are exact now; iputils'
+    /// (what the CLI prints) still truncate as iputils does.
+    #[test]
+    fn the_library_s_figures_are_exact_to_the_nanosecond() {
+        let mut s = RttStats::default();
+        for ns in [16_900, 16_900, 18_640] {
+            s.record(Duration::from_nanos(ns));
+        }
+        assert_eq!(s.avg(), Some(Duration::from_nanos(17_480)));
+        assert_eq!(s.min(), Some(Duration::from_nanos(16_900)));
+        assert_eq!(s.max(), Some(Duration::from_nanos(18_640)));
+        // Population standard deviation of 16.9, 16.9, 18.64 µs: 820.24 ns.
+        assert_eq!(s.mdev(), Some(Duration::from_nanos(820)));
+        let iputils = s.iputils().unwrap();
+        assert_eq!(iputils.avg, Duration::from_micros(16));
+        assert_eq!(iputils.min, Duration::from_micros(16));
+        assert_eq!(iputils.max, Duration::from_micros(18));
+        let summary = s.summary();
+        assert_eq!((summary.avg, summary.mdev), (s.avg(), s.mdev()));
+    }
+
+    #[test]
+    fn loss_is_the_unanswered_share() {
+        assert_eq!(loss(0, 0), 0.0);
+        assert_eq!(loss(4, 3), 0.25);
+        assert_eq!(loss(4, 0), 1.0);
+        // Duplicates can make received exceed sent: never negative.
+        assert_eq!(loss(2, 5), 0.0);
     }
 
     #[test]
@@ -317,6 +475,8 @@ mod tests {
             (s.min(), s.avg(), s.max(), s.mdev()),
             (None, None, None, None)
         );
+        assert_eq!(s.iputils(), None);
+        assert_eq!(s.summary(), RttSummary::default());
     }
 
     fn assert_matches_naive(samples: &[Duration]) {
@@ -325,14 +485,32 @@ mod tests {
             s.record(d);
         }
         let want = naive(samples);
+        let iputils = s.iputils().unwrap();
         assert_eq!(s.count(), samples.len() as u64);
-        assert_eq!(s.min(), Some(want.min), "min");
-        assert_eq!(s.avg(), Some(want.avg), "avg");
-        assert_eq!(s.max(), Some(want.max), "max");
-        assert_eq!(s.mdev(), Some(want.mdev), "mdev");
+        assert_eq!(iputils.min, want.min, "min");
+        assert_eq!(iputils.avg, want.avg, "avg");
+        assert_eq!(iputils.max, want.max, "max");
+        assert_eq!(iputils.mdev, want.mdev, "mdev");
         assert_eq!(s.jitter(), want.jitter, "jitter");
         assert_eq!(s.ewma(), Some(want.ewma), "ewma");
         assert_eq!(s.last(), samples.last().copied(), "last");
+        // The exact figures, against floating point over every sample.
+        let ns: Vec<f64> = samples.iter().map(|d| d.as_nanos() as f64).collect();
+        let n = ns.len() as f64;
+        let mean = ns.iter().sum::<f64>() / n;
+        let sd = (ns.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n).sqrt();
+        let close = |got: Option<Duration>, want: f64, what| {
+            let got = got.unwrap().as_nanos() as f64;
+            // Truncation to whole ns, plus f64's own rounding.
+            assert!(
+                (got - want).abs() <= 1.0 + want * 1e-12,
+                "{what}: {got} vs {want}"
+            );
+        };
+        close(s.avg(), mean, "exact avg");
+        close(s.mdev(), sd, "exact mdev");
+        assert_eq!(s.min(), samples.iter().min().copied(), "exact min");
+        assert_eq!(s.max(), samples.iter().max().copied(), "exact max");
     }
 
     proptest::proptest! {

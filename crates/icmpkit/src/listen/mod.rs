@@ -25,6 +25,7 @@ use icmpkit_wire::Family;
 use icmpkit_wire::ip::ipv6;
 
 use crate::Error;
+use crate::InvalidReason;
 use crate::socket::{IcmpSocket, MAX_BATCH, Privilege, Received, SocketOptions, TypeFilter};
 
 /// Largest IP packet (and so the receive buffer of each batch slot).
@@ -121,10 +122,14 @@ impl ListenOptions {
     /// Rejects a batch of 0 or beyond what one `recvmmsg` takes.
     pub fn validate(&self) -> Result<(), Error> {
         if !(1..=MAX_BATCH).contains(&self.batch) {
-            return Err(Error::InvalidOption(format!(
-                "batch must be between 1 and {MAX_BATCH} (got {})",
-                self.batch
-            )));
+            return Err(Error::invalid(
+                "batch",
+                InvalidReason::Between {
+                    min: 1,
+                    max: MAX_BATCH as u64,
+                    got: Some(self.batch as u64),
+                },
+            ));
         }
         Ok(())
     }
@@ -262,7 +267,7 @@ mod tests {
             };
             let err = Listener::open(Family::V4, &options).unwrap_err();
             assert!(
-                matches!(&err, Error::InvalidOption(m) if m.contains("batch")),
+                err.invalid_option().is_some_and(|e| e.option == "batch"),
                 "{batch}: {err}"
             );
         }

@@ -6,6 +6,7 @@ use std::net::{IpAddr, UdpSocket};
 
 use icmpkit_wire::Family;
 
+use crate::InvalidReason;
 use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::stamp::StampKey;
@@ -76,10 +77,14 @@ impl Pinger {
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
         if opts.payload_size > MAX_PAYLOAD {
-            return Err(Error::InvalidOption(format!(
-                "packet size {} is too large (max {MAX_PAYLOAD})",
-                opts.payload_size
-            )));
+            return Err(Error::invalid(
+                "payload_size",
+                InvalidReason::Between {
+                    min: 0,
+                    max: MAX_PAYLOAD as u64,
+                    got: Some(opts.payload_size as u64),
+                },
+            ));
         }
         opts.timing.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
@@ -89,7 +94,7 @@ impl Pinger {
         let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
-            SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
+            SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),
         };
         let traits = SocketTraits {
             family: target.family(),

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::IcmpError;
+use crate::engine::stats::{IputilsRtt, RttSummary};
 
 /// Most RTTs a [`PingReport`] lists: the latest ones (1 MiB of them). The
 /// statistics cover every reply however long the ping runs.
@@ -98,21 +99,16 @@ pub struct PingReport {
     /// them): every one, or the latest [`RTT_HISTORY`] of a longer ping.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
     pub rtts: Vec<Duration>,
-    /// Smallest RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub min_rtt: Option<Duration>,
-    /// Mean RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub avg_rtt: Option<Duration>,
-    /// Largest RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub max_rtt: Option<Duration>,
-    /// iputils' mdev (standard deviation).
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub mdev: Option<Duration>,
-    /// icmplib's jitter (mean difference of consecutive RTTs).
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub jitter: Option<Duration>,
+    /// min/avg/max, standard deviation and jitter over every reply,
+    /// exact to the nanosecond (JSON: `min_rtt`, `avg_rtt`, `max_rtt`,
+    /// `mdev`, `jitter`).
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub rtt: RttSummary,
+    /// The same figures as iputils ping computes them (RTTs truncated to
+    /// microseconds, its integer mdev), for output that must read as its
+    /// summary line; `None` without replies.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub iputils_rtt: Option<IputilsRtt>,
     /// Replies received more than once.
     pub duplicates: u64,
     /// Replies whose ICMPv4 checksum did not verify (iputils' `+N

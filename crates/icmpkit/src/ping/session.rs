@@ -14,8 +14,8 @@ use std::time::Duration;
 use crate::engine::clock::{Timestamp, check_option_duration, round_trip_stamped};
 use crate::engine::sequence::{AnsweredSet, Sequence};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
-use crate::engine::stats::{Recent, RttStats};
-use crate::{Error, IcmpError, Result};
+use crate::engine::stats::{Recent, RttStats, loss};
+use crate::{Error, IcmpError, InvalidReason, Result};
 
 use super::report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
 use super::requests::{Fate, Requests};
@@ -66,21 +66,21 @@ impl Timing {
     pub fn validate(&self) -> Result<()> {
         if self.timeout.is_zero() {
             // Every probe would time out as it leaves.
-            return Err(Error::InvalidOption("timeout must be above 0".into()));
+            return Err(Error::invalid("timeout", InvalidReason::Zero));
         }
         if self.count == Some(0) {
             // Nothing would ever be sent, so the ping could never end.
-            return Err(Error::InvalidOption("count must be at least 1".into()));
+            return Err(Error::invalid("count", InvalidReason::AtLeast { min: 1 }));
         }
         let times = [
             ("interval", Some(self.interval)),
             ("timeout", Some(self.timeout)),
             ("deadline", self.deadline),
-            ("minimum interval", Some(self.min_interval)),
+            ("min_interval", Some(self.min_interval)),
         ];
         for (option, value) in times {
             if let Some(d) = value {
-                check_option_duration(option, d).map_err(Error::InvalidOption)?;
+                check_option_duration(option, d)?;
             }
         }
         Ok(())
@@ -512,24 +512,15 @@ impl Session {
     pub fn report(&self, now: Timestamp) -> PingReport {
         let end = self.ended_at.unwrap_or(now);
         let elapsed = self.started.map_or(Duration::ZERO, |s| end.since(s));
-        let loss = if self.transmitted == 0 {
-            0.0
-        } else {
-            (self.transmitted - self.received.min(self.transmitted)) as f64
-                / self.transmitted as f64
-        };
         PingReport {
             target: self.target.clone(),
             address: self.address,
             packets_sent: self.transmitted,
             packets_received: self.received,
-            packet_loss: loss,
+            packet_loss: loss(self.transmitted, self.received),
             rtts: self.rtts.to_vec(),
-            min_rtt: self.stats.min(),
-            avg_rtt: self.stats.avg(),
-            max_rtt: self.stats.max(),
-            mdev: self.stats.mdev(),
-            jitter: self.stats.jitter(),
+            rtt: self.stats.summary(),
+            iputils_rtt: self.stats.iputils(),
             duplicates: self.duplicates,
             corrupted: self.corrupted,
             errors: self.recent_errors.to_vec(),
@@ -567,7 +558,7 @@ mod tests {
         };
         assert!(at_bound.validate().is_ok());
         let refused = |t: Timing| match t.validate() {
-            Err(Error::InvalidOption(m)) => m,
+            Err(Error::InvalidOption(m)) => m.option,
             other => panic!("not refused: {other:?}"),
         };
         let huge = Duration::MAX;
@@ -575,22 +566,22 @@ mod tests {
             interval: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("interval"), "{m}");
+        assert_eq!(m, "interval");
         let m = refused(Timing {
             timeout: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("timeout"), "{m}");
+        assert_eq!(m, "timeout");
         let m = refused(Timing {
             deadline: Some(MAX_OPTION_DURATION + Duration::from_nanos(1)),
             ..Timing::default()
         });
-        assert!(m.starts_with("deadline"), "{m}");
+        assert_eq!(m, "deadline");
         let m = refused(Timing {
             min_interval: huge,
             ..Timing::default()
         });
-        assert!(m.starts_with("minimum interval"), "{m}");
+        assert_eq!(m, "min_interval");
     }
 
     const MS: u64 = 1_000_000;
@@ -664,7 +655,7 @@ mod tests {
         );
         let r = s.report(at(1000));
         assert_eq!((r.packets_received, r.corrupted, r.duplicates), (0, 1, 0));
-        assert_eq!((r.min_rtt, r.rtts.len()), (None, 0));
+        assert_eq!((r.rtt.min, r.rtts.len()), (None, 0));
         assert!(!r.is_alive);
         // A genuine reply afterwards is neither a duplicate nor refused.
         let ev = s.on_reply(&reply(&s, seq, &data), at(1500)).unwrap();
@@ -706,7 +697,7 @@ mod tests {
             (r.packets_sent, r.packets_received, r.packet_loss),
             (3, 3, 0.0)
         );
-        assert_eq!(r.min_rtt, Some(Duration::from_millis(5)));
+        assert_eq!(r.rtt.min, Some(Duration::from_millis(5)));
         assert!(r.is_alive);
     }
 
@@ -1092,14 +1083,16 @@ mod tests {
         assert_eq!(r.errors.last().map(|e| e.0), last_error_seq);
         let want = naive(&rtts);
         assert_eq!(s.stats().count(), rtts.len() as u64);
-        assert_eq!(r.min_rtt, Some(want.min));
-        assert_eq!(r.avg_rtt, Some(want.avg));
-        assert_eq!(r.max_rtt, Some(want.max));
-        assert_eq!(r.mdev, Some(want.mdev));
-        assert_eq!(r.jitter, want.jitter);
+        let iputils = r.iputils_rtt.unwrap();
+        assert_eq!(iputils.min, want.min);
+        assert_eq!(iputils.avg, want.avg);
+        assert_eq!(iputils.max, want.max);
+        assert_eq!(iputils.mdev, want.mdev);
+        assert_eq!(r.rtt, s.stats().summary());
+        assert_eq!(r.rtt.jitter, want.jitter);
         assert_eq!(s.stats().ewma(), Some(want.ewma));
         assert_eq!(r.rtts, rtts[rtts.len() - RTT_HISTORY..], "the latest RTTs");
-        assert_eq!(r.max_rtt, Some(Duration::from_micros(STALE_DUPLICATE_US)));
+        assert_eq!(r.rtt.max, Some(Duration::from_micros(STALE_DUPLICATE_US)));
     }
 
     #[test]
@@ -1148,7 +1141,7 @@ mod tests {
             "7 was never sent"
         );
         let r = s.report(at(1300));
-        assert_eq!((r.packets_received, r.min_rtt), (1, None));
+        assert_eq!((r.packets_received, r.rtt.min), (1, None));
     }
 
     #[test]

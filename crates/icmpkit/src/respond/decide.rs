@@ -6,13 +6,12 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use icmpkit_wire::extension::InterfaceId;
-use icmpkit_wire::icmpv4::extended_echo as code;
+use icmpkit_wire::icmpv4::ExtendedEchoCode;
 use icmpkit_wire::{Family, icmpv4, icmpv6};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 
 use crate::engine::clock::{check_option_duration, nanos};
-use crate::{Error, Result};
+use crate::engine::random::SplitMix64;
+use crate::{Error, InvalidReason, Result};
 
 /// What a responder answers, and how it degrades the answers.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,14 +49,18 @@ impl RespondConfig {
     /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION).
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.loss) {
-            return Err(Error::InvalidOption(format!(
-                "loss must be between 0 and 1 (got {})",
-                self.loss
-            )));
+            return Err(Error::invalid(
+                "loss",
+                InvalidReason::BetweenReal {
+                    min: 0.0,
+                    max: 1.0,
+                    got: self.loss,
+                },
+            ));
         }
         // Bounded, `delay + jitter` and the due time cannot overflow.
-        check_option_duration("delay", self.delay).map_err(Error::InvalidOption)?;
-        check_option_duration("jitter", self.jitter).map_err(Error::InvalidOption)?;
+        check_option_duration("delay", self.delay)?;
+        check_option_duration("jitter", self.jitter)?;
         Ok(())
     }
 }
@@ -126,21 +129,21 @@ pub enum Decision {
 #[derive(Debug, Clone)]
 pub struct Responder {
     config: RespondConfig,
-    rng: StdRng,
+    rng: SplitMix64,
 }
 
 impl Responder {
     /// A responder with a random seed.
     pub fn new(config: RespondConfig) -> Result<Responder> {
-        Self::with_rng(config, StdRng::from_os_rng())
+        Self::with_rng(config, SplitMix64::from_os())
     }
 
     /// A responder whose loss and jitter follow `seed`.
     pub fn with_seed(config: RespondConfig, seed: u64) -> Result<Responder> {
-        Self::with_rng(config, StdRng::seed_from_u64(seed))
+        Self::with_rng(config, SplitMix64::seed_from_u64(seed))
     }
 
-    fn with_rng(config: RespondConfig, rng: StdRng) -> Result<Responder> {
+    fn with_rng(config: RespondConfig, rng: SplitMix64) -> Result<Responder> {
         config.validate()?;
         Ok(Responder { config, rng })
     }
@@ -161,12 +164,12 @@ impl Responder {
         let Some(reply) = self.reply(request, interfaces, now_ms) else {
             return Decision::Ignore;
         };
-        if self.config.loss > 0.0 && self.rng.random::<f64>() < self.config.loss {
+        if self.config.loss > 0.0 && self.rng.next_f64() < self.config.loss {
             return Decision::Drop;
         }
         let jitter = match nanos(self.config.jitter) {
             0 => Duration::ZERO,
-            max => Duration::from_nanos(self.rng.random_range(0..=max)),
+            max => Duration::from_nanos(self.rng.up_to(max)),
         };
         Decision::Answer {
             reply,
@@ -260,7 +263,7 @@ impl Responder {
             } if self.config.extended_echo => {
                 let (code, status, state) = probe_answer(request.interface_id(), local, interfaces);
                 Repr::ExtendedEchoReply {
-                    code: code.into(),
+                    code,
                     id,
                     sequence,
                     state,
@@ -286,19 +289,19 @@ fn probe_answer(
     interface: Option<InterfaceId<'_>>,
     local: bool,
     interfaces: &dyn Interfaces,
-) -> (u8, InterfaceStatus, u8) {
+) -> (ExtendedEchoCode, InterfaceStatus, u8) {
     let none = InterfaceStatus::default();
     let Some(interface) = interface else {
-        return (code::MALFORMED_QUERY, none, 0);
+        return (ExtendedEchoCode::MalformedQuery, none, 0);
     };
     if !local {
-        return (code::NO_SUCH_TABLE_ENTRY, none, 0);
+        return (ExtendedEchoCode::NoSuchTableEntry, none, 0);
     }
     match interfaces.lookup(&interface) {
-        InterfaceLookup::NotFound => (code::NO_SUCH_INTERFACE, none, 0),
-        InterfaceLookup::Multiple => (code::MULTIPLE_INTERFACES, none, 0),
+        InterfaceLookup::NotFound => (ExtendedEchoCode::NoSuchInterface, none, 0),
+        InterfaceLookup::Multiple => (ExtendedEchoCode::MultipleInterfaces, none, 0),
         // State is for neighbours (L clear); a local interface reports 0.
-        InterfaceLookup::Found(status) => (code::NO_ERROR, status, 0),
+        InterfaceLookup::Found(status) => (ExtendedEchoCode::NoError, status, 0),
     }
 }
 
@@ -420,7 +423,7 @@ mod tests {
         assert_eq!(
             icmpv4::Repr::parse_bytes(&reply).unwrap(),
             icmpv4::Repr::ExtendedEchoReply {
-                code: 0,
+                code: ExtendedEchoCode::NoError,
                 id: 4,
                 sequence: 2,
                 state: 0,
@@ -430,12 +433,12 @@ mod tests {
             }
         );
         for (query, local, expected) in [
-            ("192.0.2.1", true, code::NO_ERROR),
-            ("eth9", true, code::NO_SUCH_INTERFACE),
-            ("eth0", false, code::NO_SUCH_TABLE_ENTRY),
+            ("192.0.2.1", true, ExtendedEchoCode::NoError),
+            ("eth9", true, ExtendedEchoCode::NoSuchInterface),
+            ("eth0", false, ExtendedEchoCode::NoSuchTableEntry),
         ] {
             let reply = reply_of(answer(&mut r, Family::V4, &probe(query, local)));
-            assert_eq!(reply[1], expected, "{query} local={local}");
+            assert_eq!(reply[1], u8::from(expected), "{query} local={local}");
         }
         // No interface object at all: malformed query.
         let bare = [42u8, 0, 0, 0, 0, 4, 2, 1];
@@ -443,7 +446,7 @@ mod tests {
         let sum = icmpkit_wire::checksum::checksum(&bare);
         bare[2..4].copy_from_slice(&sum.to_be_bytes());
         let reply = reply_of(answer(&mut r, Family::V4, &bare));
-        assert_eq!(reply[1], code::MALFORMED_QUERY);
+        assert_eq!(reply[1], u8::from(ExtendedEchoCode::MalformedQuery));
     }
 
     #[test]
@@ -501,7 +504,7 @@ mod tests {
                 ..RespondConfig::default()
             };
             match Responder::with_seed(config, 1) {
-                Err(Error::InvalidOption(m)) => assert!(m.starts_with(option), "{m}"),
+                Err(Error::InvalidOption(e)) => assert_eq!(e.option, option, "{e}"),
                 other => panic!("{option}: not refused: {other:?}"),
             }
         }

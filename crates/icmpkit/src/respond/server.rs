@@ -10,7 +10,7 @@ use icmpkit_wire::Family;
 
 use crate::craft::ms_since_midnight_ut;
 use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketOptions, TypeFilter};
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 use super::decide::{Decision, Request, RespondConfig, Responder};
 use super::interfaces::SystemInterfaces;
@@ -163,9 +163,7 @@ impl Server {
     /// tokio runtime.
     pub fn open(opts: &RespondOptions) -> Result<Server> {
         if !opts.ipv4 && !opts.ipv6 {
-            return Err(Error::InvalidOption(
-                "nothing to answer: neither IPv4 nor IPv6".into(),
-            ));
+            return Err(Error::invalid("families", InvalidReason::NothingChosen));
         }
         let responder = match opts.seed {
             Some(seed) => Responder::with_seed(opts.config.clone(), seed)?,

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::Family;
 use crate::Error;
+use crate::InvalidReason;
 
 /// The kind of ICMP socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,26 +162,40 @@ impl SocketOptions {
     /// call, with a message naming the option.
     pub(super) fn validate(&self, family: Family) -> Result<(), Error> {
         if self.ttl == Some(0) {
-            return Err(Error::InvalidOption("ttl must be between 1 and 255".into()));
+            return Err(Error::invalid(
+                "ttl",
+                InvalidReason::Between {
+                    min: 1,
+                    max: 255,
+                    got: None,
+                },
+            ));
         }
         if let Some(source) = self.source {
             if family_of(source) != family {
-                return Err(Error::InvalidOption(format!(
-                    "source address {source} is not an {} address",
-                    family_name(family)
-                )));
+                return Err(Error::invalid(
+                    "source",
+                    InvalidReason::WrongFamily {
+                        expected: family,
+                        got: source,
+                    },
+                ));
             }
         }
         if let Some(name) = &self.interface {
             if name.is_empty() || name.len() > MAX_INTERFACE_NAME || name.contains(['\0', '/']) {
-                return Err(Error::InvalidOption(format!(
-                    "interface name {name:?} is not a valid Linux interface name (1 to 15 bytes)"
-                )));
+                return Err(Error::invalid(
+                    "interface",
+                    InvalidReason::InterfaceName { name: name.clone() },
+                ));
             }
         }
         if self.broadcast && family == Family::V6 {
-            return Err(Error::InvalidOption(
-                "broadcast exists only in IPv4 (IPv6 uses multicast)".into(),
+            return Err(Error::invalid(
+                "broadcast",
+                InvalidReason::Ipv4Only {
+                    what: "exists only in IPv4 (IPv6 uses multicast)",
+                },
             ));
         }
         Ok(())
@@ -245,12 +260,12 @@ mod tests {
             source: Some("::1".parse().unwrap()),
             ..Default::default()
         };
-        assert!(bad(v6_source, Family::V4).contains("not an IPv4 address"));
+        assert!(bad(v6_source, Family::V4).contains("source must be an IPv4 address"));
         let long = SocketOptions {
             interface: Some("x".repeat(16)),
             ..Default::default()
         };
-        assert!(bad(long, Family::V4).contains("interface name"));
+        assert!(bad(long, Family::V4).contains("not a valid Linux interface name"));
         let bcast6 = SocketOptions {
             broadcast: true,
             ..Default::default()

@@ -30,8 +30,8 @@ impl RawIpSocket {
             .map_err(|source| {
                 let context = if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
                     "a spoofed source address or crafted IP header needs a raw IP socket \
-                     (IP_HDRINCL), which needs CAP_NET_RAW: run as root or \
-                     `sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\"`"
+                     (IP_HDRINCL), which needs CAP_NET_RAW: run as root or give the program \
+                     that capability"
                 } else {
                     "opening a raw IP socket (IP_HDRINCL)"
                 };

@@ -67,7 +67,7 @@ impl RawTcpSocket {
         let socket = Socket::new(domain, Type::RAW, Some(Protocol::TCP)).map_err(|source| {
             let context = if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
                 "TCP probes from one constant source port need a raw TCP socket, which needs \
-                 CAP_NET_RAW: run as root or `sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\"` \
+                 CAP_NET_RAW: run as root or give the program that capability \
                  (unprivileged TCP probes connect() from a new port each)"
                     .to_string()
             } else {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use icmpkit_wire::Family;
 use ipnet::IpNet;
 
+use crate::InvalidReason;
 use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::permutation::Shard;
 use crate::engine::probe::{self, Incoming};
@@ -153,17 +154,26 @@ impl Sweeper {
     /// `opts` are not applied again).
     pub fn with_targets(targets: TargetSet, opts: &SweepOptions) -> Result<Sweeper> {
         if opts.payload_size < MIN_PAYLOAD || opts.payload_size > 65_507 {
-            return Err(Error::InvalidOption(format!(
-                "payload size {} is out of range ({MIN_PAYLOAD} to 65507)",
-                opts.payload_size
-            )));
+            return Err(Error::invalid(
+                "payload_size",
+                InvalidReason::Between {
+                    min: MIN_PAYLOAD as u64,
+                    max: 65_507,
+                    got: Some(opts.payload_size as u64),
+                },
+            ));
         }
         if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
-            return Err(Error::InvalidOption(format!(
-                "sending threads must be between 1 and {MAX_SENDERS}"
-            )));
+            return Err(Error::invalid(
+                "senders",
+                InvalidReason::Between {
+                    min: 1,
+                    max: MAX_SENDERS as u64,
+                    got: None,
+                },
+            ));
         }
-        let seed = opts.seed.unwrap_or_else(rand::random);
+        let seed = opts.seed.unwrap_or_else(crate::engine::random::random);
         let mut session = Session::new(
             targets,
             opts.schedule.clone(),
@@ -180,7 +190,7 @@ impl Sweeper {
             let socket = open(family, opts)?;
             let id = match socket.kind() {
                 SocketKind::Datagram => socket.echo_id().unwrap_or(0),
-                SocketKind::Raw => opts.id.unwrap_or_else(rand::random),
+                SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),
             };
             session.set_id(family, id);
             if family == Family::V4 {
@@ -729,7 +739,7 @@ mod tests {
         ];
         for opts in cases {
             let err = Sweeper::with_targets(targets.clone(), &opts).unwrap_err();
-            assert!(matches!(err, Error::InvalidOption(_)), "{err}");
+            assert!(err.invalid_option().is_some(), "{err}");
         }
     }
 }

@@ -20,11 +20,11 @@ use crate::engine::clock::{Timestamp, check_option_duration, nanos, round_trip};
 use crate::engine::permutation::{Permutation, Shard};
 use crate::engine::probe::{echo_data, parse_own_request};
 use crate::engine::stamp::{ProbeId, StampKey, TAGGED_STAMP_LEN, peek_tag};
-use crate::engine::stats::RttStats;
+use crate::engine::stats::{RttStats, RttSummary, loss};
 use crate::ping::PingReport;
 use crate::resolve::family_of;
 use crate::socket::MAX_BATCH;
-use crate::{Error, IcmpError, Result};
+use crate::{Error, IcmpError, InvalidReason, Result};
 
 use super::rate::TokenBucket;
 use super::report::{HostResult, SweepEvent, SweepSummary};
@@ -94,32 +94,38 @@ impl Schedule {
 
     /// Rejects schedules no sweep can run.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: &str| Err(Error::InvalidOption(m.into()));
+        let bad = |option, reason| Err(Error::invalid(option, reason));
         if self.count == 0 {
-            return bad("count must be at least 1");
+            return bad("count", InvalidReason::AtLeast { min: 1 });
         }
         if u64::from(self.count) * u64::from(self.attempts()) > 65_536 {
-            return bad("count x (retries + 1) must fit the 16-bit echo sequence (65536)");
+            let limit = "count x (retries + 1) must fit the 16-bit echo sequence (65536)";
+            return bad("count", InvalidReason::TooMany { limit });
         }
         if !(self.backoff.is_finite() && (1.0..=100.0).contains(&self.backoff)) {
-            return bad("backoff must be between 1.0 and 100.0");
+            return bad(
+                "backoff",
+                InvalidReason::BetweenReal {
+                    min: 1.0,
+                    max: 100.0,
+                    got: self.backoff,
+                },
+            );
         }
         if self.timeout.is_zero() {
-            return bad("timeout must be positive");
+            return bad("timeout", InvalidReason::Zero);
         }
-        check_option_duration("timeout", self.timeout).map_err(Error::InvalidOption)?;
-        check_option_duration("period", self.period).map_err(Error::InvalidOption)?;
+        check_option_duration("timeout", self.timeout)?;
+        check_option_duration("period", self.period)?;
         if let Some(interval) = self.interval {
-            check_option_duration("interval", interval).map_err(Error::InvalidOption)?;
+            check_option_duration("interval", interval)?;
         }
         if self.max_in_flight == 0 {
-            return bad("in-flight cap must be positive");
+            return bad("max_in_flight", InvalidReason::AtLeast { min: 1 });
         }
         if !(1..=MAX_BATCH).contains(&self.batch) {
-            return Err(Error::InvalidOption(format!(
-                "batch must be between 1 and {MAX_BATCH} (got {})",
-                self.batch
-            )));
+            let (max, got) = (MAX_BATCH as u64, Some(self.batch as u64));
+            return bad("batch", InvalidReason::Between { min: 1, max, got });
         }
         Ok(())
     }
@@ -260,8 +266,11 @@ impl Session {
         schedule.validate()?;
         let keys = u64::from(schedule.count) * u64::from(schedule.attempts());
         if targets.len().checked_mul(keys).is_none() {
-            return Err(Error::InvalidOption(
-                "too many targets for this count and retries".into(),
+            return Err(Error::invalid(
+                "targets",
+                InvalidReason::TooMany {
+                    limit: "for this count and retries",
+                },
             ));
         }
         let attempts = schedule.attempts();
@@ -705,10 +714,12 @@ impl Session {
             let mut r = self.result_skeleton(index, u64::from(attempt) + 1);
             let report = &mut r.report;
             report.packets_received = 1;
-            report.packet_loss = 1.0 - 1.0 / report.packets_sent as f64;
+            report.packet_loss = loss(report.packets_sent, 1);
             report.rtts = vec![rtt];
-            (report.min_rtt, report.avg_rtt, report.max_rtt) = (Some(rtt), Some(rtt), Some(rtt));
-            report.mdev = Some(Duration::ZERO);
+            let mut one = RttStats::default();
+            one.record(rtt);
+            report.rtt = one.summary();
+            report.iputils_rtt = one.iputils();
             report.reply_ttl = reply.ttl;
             report.elapsed = rtt;
             report.is_alive = true;
@@ -871,11 +882,8 @@ impl Session {
                 packets_received: 0,
                 packet_loss: 1.0,
                 rtts: Vec::new(),
-                min_rtt: None,
-                avg_rtt: None,
-                max_rtt: None,
-                mdev: None,
-                jitter: None,
+                rtt: RttSummary::default(),
+                iputils_rtt: None,
                 duplicates: 0,
                 corrupted: 0,
                 errors: Vec::new(),
@@ -896,17 +904,10 @@ impl Session {
         let received = h.stats.count();
         let report = &mut r.report;
         report.packets_received = received;
-        report.packet_loss = if sent == 0 {
-            0.0
-        } else {
-            (sent - received.min(sent)) as f64 / sent as f64
-        };
+        report.packet_loss = loss(sent, received);
         report.rtts = h.rtts;
-        report.min_rtt = h.stats.min();
-        report.avg_rtt = h.stats.avg();
-        report.max_rtt = h.stats.max();
-        report.mdev = h.stats.mdev();
-        report.jitter = h.stats.jitter();
+        report.rtt = h.stats.summary();
+        report.iputils_rtt = h.stats.iputils();
         report.duplicates = h.duplicates;
         report.icmp_errors = h.errors.len() as u64;
         report.errors = h.errors;

@@ -10,7 +10,7 @@ use icmpkit_wire::Family;
 use ipnet::IpNet;
 
 use crate::resolve::{Target, family_of, parse_literal, resolve};
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 /// One target as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +169,14 @@ impl TargetSetBuilder {
         let mut set = TargetSet::default();
         for (span, name, scope_id) in &self.spans {
             for (first, last) in subtract(*span, &excluded) {
-                let too_many = || Error::InvalidOption("more than 2^64 - 1 targets".into());
+                let too_many = || {
+                    Error::invalid(
+                        "targets",
+                        InvalidReason::TooMany {
+                            limit: "more than 2^64 - 1",
+                        },
+                    )
+                };
                 // `::/0` holds 2^128 addresses: one more than a u128 counts.
                 let len = (last - first)
                     .checked_add(1)
@@ -526,7 +533,7 @@ mod tests {
         for b in [whole_net, whole_range] {
             let err = b.build().unwrap_err();
             assert!(
-                matches!(&err, Error::InvalidOption(m) if m.contains("targets")),
+                err.invalid_option().is_some_and(|e| e.option == "targets"),
                 "{err}"
             );
         }

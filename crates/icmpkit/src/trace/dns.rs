@@ -1,15 +1,20 @@
 //! Reverse DNS names of responders, looked up asynchronously with a short
 //! timeout and cached for the whole trace: `/etc/hosts` first (read here,
-//! as glibc reads it for traceroute), then the system's name servers
-//! (hickory-resolver).
+//! as glibc reads it for traceroute), then, with the `dns` feature, the
+//! system's name servers (hickory-resolver). Without the feature the hosts
+//! file is the only source: no query leaves the machine.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
+#[cfg(feature = "dns")]
 use hickory_resolver::config::ResolveHosts;
+#[cfg(feature = "dns")]
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+#[cfg(feature = "dns")]
 use hickory_resolver::proto::rr::RData;
+#[cfg(feature = "dns")]
 use hickory_resolver::{ResolverBuilder, TokioResolver};
 use tokio::task::JoinHandle;
 
@@ -22,7 +27,11 @@ const HOSTS_PATH: &str = "/etc/hosts";
 pub struct ReverseNames {
     /// Names from the hosts file, consulted before any name server.
     hosts: HashMap<IpAddr, String>,
+    /// The name servers (none when the system has no usable
+    /// configuration).
+    #[cfg(feature = "dns")]
     resolver: Option<TokioResolver>,
+    #[cfg_attr(not(feature = "dns"), allow(dead_code))]
     timeout: Duration,
     cache: HashMap<IpAddr, Option<String>>,
 }
@@ -37,22 +46,31 @@ impl std::fmt::Debug for ReverseNames {
 }
 
 impl ReverseNames {
-    /// The hosts file, then a resolver with the system configuration, each
-    /// lookup cut at `timeout`. Without name servers (no usable
-    /// `/etc/resolv.conf`) only the hosts file names addresses.
+    /// The hosts file, then (feature `dns`) a resolver with the system
+    /// configuration, each lookup cut at `timeout`. Without name servers
+    /// (no usable `/etc/resolv.conf`, or no `dns` feature) only the hosts
+    /// file names addresses.
     pub fn new(timeout: Duration) -> ReverseNames {
         let hosts = std::fs::read_to_string(HOSTS_PATH)
             .map(|text| hosts_names(&text))
             .unwrap_or_default();
-        let resolver = TokioResolver::builder_tokio()
-            .ok()
-            .and_then(|builder| build_resolver(builder, timeout));
         ReverseNames {
             hosts,
-            resolver,
+            #[cfg(feature = "dns")]
+            resolver: TokioResolver::builder_tokio()
+                .ok()
+                .and_then(|builder| build_resolver(builder, timeout)),
             timeout,
             cache: HashMap::new(),
         }
+    }
+
+    /// Whether there is a name server to ask.
+    fn has_name_servers(&self) -> bool {
+        #[cfg(feature = "dns")]
+        return self.resolver.is_some();
+        #[cfg(not(feature = "dns"))]
+        return false;
     }
 
     /// The name of `address` if known without asking a name server: from
@@ -66,26 +84,39 @@ impl ReverseNames {
         if let Some(name) = self.hosts.get(&address) {
             return Some(Some(name.clone()));
         }
-        self.resolver.is_none().then_some(None)
+        (!self.has_name_servers()).then_some(None)
     }
 
     /// Starts naming `hop`'s responders: each address the cache and the
     /// hosts file cannot name is asked about in a task of its own (needs a
     /// tokio runtime), all at once, running whether or not anyone waits.
     pub fn start(&self, hop: Hop) -> NamingHop {
+        let lookups = self.ask_name_servers(&hop);
+        NamingHop { hop, lookups }
+    }
+
+    #[cfg(feature = "dns")]
+    fn ask_name_servers(&self, hop: &Hop) -> Vec<Lookup> {
         let mut lookups: Vec<Lookup> = Vec::new();
+        let Some(resolver) = &self.resolver else {
+            return lookups;
+        };
         for responder in &hop.responders {
             let address = responder.address;
             let asked = lookups.iter().any(|l| l.address == address);
             if asked || self.known(address).is_some() {
                 continue;
             }
-            if let Some(resolver) = &self.resolver {
-                let task = tokio::spawn(ask(resolver.clone(), address, self.timeout));
-                lookups.push(Lookup { address, task });
-            }
+            let task = tokio::spawn(ask(resolver.clone(), address, self.timeout));
+            lookups.push(Lookup { address, task });
         }
-        NamingHop { hop, lookups }
+        lookups
+    }
+
+    /// No name servers without the `dns` feature.
+    #[cfg(not(feature = "dns"))]
+    fn ask_name_servers(&self, _hop: &Hop) -> Vec<Lookup> {
+        Vec::new()
     }
 
     /// Records the answer of a finished lookup.
@@ -94,6 +125,7 @@ impl ReverseNames {
     }
 }
 
+#[cfg(feature = "dns")]
 /// `builder`'s resolver, each lookup tried once and cut at `timeout`,
 /// leaving the hosts file to [`ReverseNames`].
 fn build_resolver(
@@ -111,6 +143,7 @@ fn build_resolver(
 
 /// Asks the name servers for the name of `address`, giving up after
 /// `timeout`.
+#[cfg(feature = "dns")]
 async fn ask(resolver: TokioResolver, address: IpAddr, timeout: Duration) -> Option<String> {
     let lookup = tokio::time::timeout(timeout, resolver.reverse_lookup(address))
         .await
@@ -134,8 +167,9 @@ pub struct NamingHop {
 }
 
 /// The reverse lookup of one address, running in its own task (stopped
-/// when this is dropped).
+/// when this is dropped). Never made without the `dns` feature.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "dns"), allow(dead_code))]
 struct Lookup {
     address: IpAddr,
     task: JoinHandle<Option<String>>,
@@ -196,10 +230,14 @@ fn hosts_names(text: &str) -> HashMap<IpAddr, String> {
 mod tests {
     use super::*;
     use crate::trace::report::{ProbeReply, ProbeResult, ReplyKind};
+    #[cfg(feature = "dns")]
     use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+    #[cfg(feature = "dns")]
     use std::net::SocketAddr;
+    #[cfg(feature = "dns")]
     use tokio::net::UdpSocket;
 
+    #[cfg(feature = "dns")]
     impl ReverseNames {
         /// Names from `hosts`, then from the one name server at `server`.
         fn asking(server: SocketAddr, hosts: &str, timeout: Duration) -> ReverseNames {
@@ -248,6 +286,7 @@ mod tests {
         hop.responders.iter().map(|r| r.name.as_deref()).collect()
     }
 
+    #[cfg(feature = "dns")]
     /// The first question of a DNS query: its name, and where it ends.
     fn question(query: &[u8]) -> (String, usize) {
         let mut labels = Vec::new();
@@ -260,6 +299,7 @@ mod tests {
         (labels.join("."), at + 1 + 4)
     }
 
+    #[cfg(feature = "dns")]
     /// The answer to `query` naming its address `name` (one PTR record).
     fn ptr_answer(query: &[u8], name: &str) -> Vec<u8> {
         let (_, question_end) = question(query);
@@ -280,6 +320,7 @@ mod tests {
         answer
     }
 
+    #[cfg(feature = "dns")]
     /// The next query the server gets within a second.
     async fn next_query(server: &UdpSocket) -> (Vec<u8>, SocketAddr) {
         let mut buf = vec![0u8; 512];
@@ -296,6 +337,7 @@ mod tests {
     /// answer that comes while no one waits is kept, and the hop comes out
     /// named from the hosts file, the name server, and not at all for the
     /// address the server never answers.
+    #[cfg(feature = "dns")]
     #[tokio::test]
     async fn waits_cut_short_lose_no_answer_and_ask_once() {
         let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -345,6 +387,7 @@ mod tests {
     }
 
     /// Dropping a hop being named stops its lookups: their tasks end.
+    #[cfg(feature = "dns")]
     #[tokio::test]
     async fn dropping_a_naming_hop_stops_its_lookups() {
         let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -361,6 +404,27 @@ mod tests {
         })
         .await
         .expect("the lookup ends when its hop is dropped");
+    }
+
+    /// Without the `dns` feature the hosts file names what it can, the
+    /// rest stays unnamed at once, and nothing is asked of anyone.
+    #[cfg(not(feature = "dns"))]
+    #[tokio::test]
+    async fn without_the_dns_feature_only_the_hosts_file_names() {
+        let mut names = ReverseNames {
+            hosts: hosts_names("192.0.2.1 one.example.test\n"),
+            timeout: Duration::from_secs(30),
+            cache: HashMap::new(),
+        };
+        let mut naming = names.start(hop(&["192.0.2.1", "192.0.2.2"]));
+        assert!(naming.lookups.is_empty(), "no name server to ask");
+        tokio::time::timeout(Duration::from_millis(100), naming.wait(&mut names))
+            .await
+            .expect("nothing to wait for");
+        assert_eq!(
+            names_of(&naming.finish(&names)),
+            [Some("one.example.test"), None]
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::socket::{
     Privilege, QueuedError, RawTcpSocket, SocketKind, SocketOptions, TransportKind,
     TransportSocket, route_source,
 };
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 use super::dns::{NamingHop, ReverseNames};
 use super::probe::{self, Matcher, ProbeKey, ProbeProtocol, Response};
@@ -55,7 +55,9 @@ pub struct TraceOptions {
     pub data_size: usize,
     /// Source address, interface, TOS, mark. The TTL is set per probe.
     pub socket: SocketOptions,
-    /// Look up reverse DNS names of the responders (off: `-n`).
+    /// Name the responders (off: `-n`): from `/etc/hosts`, then, with the
+    /// crate's `dns` feature, by reverse lookups on the system's name
+    /// servers. Without the feature only the hosts file names them.
     pub resolve_names: bool,
     /// Give up on a reverse lookup after this long.
     pub dns_timeout: Duration,
@@ -181,25 +183,35 @@ impl Tracer {
 
     /// Opens the sockets for an already resolved target.
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
-        let session = Session::new(opts.plan.clone()).map_err(Error::InvalidOption)?;
+        let session = Session::new(opts.plan.clone())?;
         let family = target.family();
         let discover_mtu = opts.plan.path_mtu.is_some();
         if discover_mtu
             && opts.protocol == ProbeProtocol::Tcp
             && matches!(opts.privilege, Privilege::Unprivileged | Privilege::Auto)
         {
-            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
+            return Err(unprivileged_tcp_mtu());
         }
         if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
-            return Err(Error::InvalidOption(
-                "ICMP probes need at least 2 bytes of data (Paris checksum)".into(),
+            // Two bytes hold the Paris checksum compensation.
+            return Err(Error::invalid(
+                "data_size",
+                InvalidReason::Between {
+                    min: 2,
+                    max: MAX_DATA_SIZE as u64,
+                    got: Some(opts.data_size as u64),
+                },
             ));
         }
         if opts.data_size > MAX_DATA_SIZE {
-            return Err(Error::InvalidOption(format!(
-                "probe data size {} is too large (at most {MAX_DATA_SIZE})",
-                opts.data_size
-            )));
+            return Err(Error::invalid(
+                "data_size",
+                InvalidReason::Between {
+                    min: 0,
+                    max: MAX_DATA_SIZE as u64,
+                    got: Some(opts.data_size as u64),
+                },
+            ));
         }
         let port = opts.port.unwrap_or(match opts.protocol {
             ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
@@ -207,11 +219,11 @@ impl Tracer {
         });
         let (icmp, kind) = open_icmp(family, opts)?;
         if discover_mtu && opts.protocol == ProbeProtocol::Tcp && kind != SocketKind::Raw {
-            return Err(Error::InvalidOption(UNPRIVILEGED_TCP_MTU.into()));
+            return Err(unprivileged_tcp_mtu());
         }
         let echo_id = match (&icmp, kind) {
             (Some(s), SocketKind::Datagram) => s.echo_id().unwrap_or(0),
-            _ => rand::random(),
+            _ => crate::engine::random::random(),
         };
         let mut udp = Vec::new();
         if opts.protocol == ProbeProtocol::Udp {
@@ -749,8 +761,16 @@ fn open_icmp(
 }
 
 /// `--mtu -T` without raw sockets.
-const UNPRIVILEGED_TCP_MTU: &str = "path-MTU discovery with TCP probes needs raw sockets \
-     (CAP_NET_RAW): unprivileged TCP probes are connect() calls, whose SYN cannot be sized";
+/// Path-MTU discovery with TCP probes without a raw socket.
+fn unprivileged_tcp_mtu() -> Error {
+    Error::invalid(
+        "path_mtu",
+        InvalidReason::NeedsRawSocket {
+            why: "with TCP probes, unprivileged probes are connect() calls, whose SYN \
+                  cannot be sized",
+        },
+    )
+}
 
 /// Opens the raw TCP sender for probes to `destination`: DF set with
 /// path-MTU discovery, the source address the route picks (for the
@@ -776,7 +796,7 @@ fn open_raw_tcp(family: Family, destination: SocketAddr, opts: &TraceOptions) ->
     Ok(RawTcp {
         socket: Arc::new(socket),
         source,
-        sequence_base: rand::random(),
+        sequence_base: crate::engine::random::random(),
         reserved,
     })
 }

@@ -12,7 +12,7 @@
 //! # async fn run() -> icmpkit::Result<()> {
 //! use icmpkit::trace::{TraceOptions, traceroute};
 //! for hop in traceroute("192.0.2.1", &TraceOptions::default()).await? {
-//!     println!("{} {:?} {:?}", hop.distance, hop.address, hop.avg_rtt);
+//!     println!("{} {:?} {:?}", hop.distance, hop.address, hop.rtt.avg);
 //! }
 //! # Ok(()) }
 //! ```

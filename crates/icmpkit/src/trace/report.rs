@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use icmpkit_wire::extension::{InterfaceRole, MplsEntry, OBJECT_HEADER_LEN, Object};
 
-use crate::engine::stats::RttStats;
+use crate::engine::stats::{RttStats, RttSummary, loss};
 
 /// traceroute's annotation of an unreachable (or otherwise unusual)
 /// answer, shown after the RTT (`!H`, `!N`, `!P`, `!X`, `!F-1400`, `!S`).
@@ -334,21 +334,11 @@ pub struct Hop {
     /// Every RTT, in probe order.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::list"))]
     pub rtts: Vec<Duration>,
-    /// Smallest RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub min_rtt: Option<Duration>,
-    /// Mean RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub avg_rtt: Option<Duration>,
-    /// Largest RTT.
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub max_rtt: Option<Duration>,
-    /// Standard deviation (iputils' mdev).
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub stddev: Option<Duration>,
-    /// Mean difference between consecutive RTTs (icmplib's jitter).
-    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
-    pub jitter: Option<Duration>,
+    /// min/avg/max, standard deviation and jitter, exact to the
+    /// nanosecond: the same figures ping and sweep report (JSON:
+    /// `min_rtt`, `avg_rtt`, `max_rtt`, `mdev`, `jitter`).
+    #[cfg_attr(feature = "serde", serde(flatten))]
+    pub rtt: RttSummary,
     /// The RTT of the last answer (mtr's `Last`).
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::option"))]
     pub last_rtt: Option<Duration>,
@@ -428,17 +418,9 @@ impl Hop {
             responders,
             packets_sent: sent,
             packets_received: received,
-            packet_loss: if sent == 0 {
-                0.0
-            } else {
-                1.0 - received as f64 / sent as f64
-            },
+            packet_loss: loss(sent as u64, received as u64),
             rtts,
-            min_rtt: stats.min(),
-            avg_rtt: stats.avg(),
-            max_rtt: stats.max(),
-            stddev: stats.mdev(),
-            jitter: stats.jitter(),
+            rtt: stats.summary(),
             last_rtt: stats.last(),
             reached,
             pmtu,
@@ -506,11 +488,11 @@ mod tests {
         assert_eq!(hop.packets_sent, 4);
         assert_eq!(hop.packets_received, 3);
         assert!((hop.packet_loss - 0.25).abs() < 1e-9);
-        assert_eq!(hop.min_rtt, Some(Duration::from_millis(1)));
-        assert_eq!(hop.max_rtt, Some(Duration::from_millis(5)));
-        assert_eq!(hop.avg_rtt, Some(Duration::from_millis(3)));
+        assert_eq!(hop.rtt.min, Some(Duration::from_millis(1)));
+        assert_eq!(hop.rtt.max, Some(Duration::from_millis(5)));
+        assert_eq!(hop.rtt.avg, Some(Duration::from_millis(3)));
         // attempt 0 (1 ms), attempt 1 flow 1 (5 ms), attempt 2 (3 ms)
-        assert_eq!(hop.jitter, Some(Duration::from_millis(3)));
+        assert_eq!(hop.rtt.jitter, Some(Duration::from_millis(3)));
         assert_eq!(hop.last_rtt, Some(Duration::from_millis(3)));
         assert_eq!(hop.address, Some("192.0.2.1".parse().unwrap()));
         assert_eq!(hop.responders.len(), 2);
@@ -549,7 +531,7 @@ mod tests {
         assert!(!hop.is_alive());
         assert_eq!(hop.address, None);
         assert_eq!(hop.packet_loss, 1.0);
-        assert_eq!(hop.avg_rtt, None);
+        assert_eq!(hop.rtt.avg, None);
     }
 
     #[test]

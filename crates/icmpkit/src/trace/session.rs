@@ -18,6 +18,7 @@ use std::collections::{HashSet, VecDeque};
 use std::time::Duration;
 
 use crate::engine::clock::{Timestamp, check_option_duration, nanos};
+use crate::{Error, InvalidReason, Result};
 
 use super::report::{Annotation, Hop, ProbeReply, ProbeResult, ReplyKind, TraceEvent};
 
@@ -97,42 +98,40 @@ impl Plan {
     pub const MAX_MTU: u32 = 65_535;
 
     /// Checks the numbers; the error names the bad one.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<()> {
+        let bad = |option, reason| Err(Error::invalid(option, reason));
         if self.first_ttl == 0 {
-            return Err("first hop (-f) must be at least 1".into());
+            return bad("first_ttl", InvalidReason::AtLeast { min: 1 });
         }
         if self.max_ttl < self.first_ttl {
-            return Err(format!(
-                "max hops (-m {}) is below the first hop (-f {})",
-                self.max_ttl, self.first_ttl
-            ));
+            let min = u64::from(self.first_ttl);
+            let got = Some(u64::from(self.max_ttl));
+            return bad("max_ttl", InvalidReason::Between { min, max: 255, got });
         }
         if self.wait.is_zero() {
-            return Err("wait time (-w) must be above 0".into());
+            return bad("wait", InvalidReason::Zero);
         }
-        check_option_duration("wait time (-w)", self.wait)?;
-        check_option_duration("send interval (-z)", self.send_interval)?;
-        check_option_duration("round interval", self.round_interval)?;
-        if self.queries == 0 || self.flows == 0 || self.in_flight == 0 {
-            return Err(
-                "probes per hop (-q), flows and probes in flight (-N) must be at least 1".into(),
-            );
+        check_option_duration("wait", self.wait)?;
+        check_option_duration("send_interval", self.send_interval)?;
+        check_option_duration("round_interval", self.round_interval)?;
+        let counts = [
+            ("queries", usize::from(self.queries)),
+            ("flows", usize::from(self.flows)),
+            ("in_flight", self.in_flight),
+        ];
+        if let Some((option, _)) = counts.iter().find(|(_, n)| *n == 0) {
+            return bad(option, InvalidReason::AtLeast { min: 1 });
         }
         if let Some(start) = self.path_mtu
             && !(Self::MIN_MTU..=Self::MAX_MTU).contains(&start)
         {
-            return Err(format!(
-                "path-MTU discovery must start between {} and {} bytes, not {start}",
-                Self::MIN_MTU,
-                Self::MAX_MTU
-            ));
+            let (min, max) = (u64::from(Self::MIN_MTU), u64::from(Self::MAX_MTU));
+            let got = Some(u64::from(start));
+            return bad("path_mtu", InvalidReason::Between { min, max, got });
         }
         if self.total() > Self::MAX_PROBES {
-            return Err(format!(
-                "{} probes (hops × probes per hop × flows) exceed the {} a trace can number",
-                self.total(),
-                Self::MAX_PROBES
-            ));
+            let limit = "hops × probes per hop × flows exceed the 65536 a trace can number";
+            return bad("probes", InvalidReason::TooMany { limit });
         }
         Ok(())
     }
@@ -214,7 +213,7 @@ pub struct Session {
 
 impl Session {
     /// A session for a valid plan (see [`Plan::validate`]).
-    pub fn new(plan: Plan) -> Result<Session, String> {
+    pub fn new(plan: Plan) -> Result<Session> {
         plan.validate()?;
         Ok(Session {
             states: vec![State::Unsent; plan.total()],
@@ -900,7 +899,8 @@ mod tests {
                 ..Plan::default()
             })
             .unwrap_err()
-            .contains("-w")
+            .to_string()
+            .contains("wait must be above 0")
         );
         let huge = Plan {
             max_ttl: 255,
@@ -908,30 +908,31 @@ mod tests {
             flows: 2,
             ..Plan::default()
         };
-        assert!(Session::new(huge).unwrap_err().contains("exceed"));
+        let e = Session::new(huge).unwrap_err();
+        assert_eq!(e.invalid_option().unwrap().option, "probes", "{e}");
     }
 
     #[test]
     fn times_beyond_a_million_seconds_are_refused_by_name() {
         use crate::engine::clock::MAX_OPTION_DURATION;
         let too_long = MAX_OPTION_DURATION + Duration::from_nanos(1);
-        let refused = |plan: Plan| Session::new(plan).unwrap_err();
+        let refused = |plan: Plan| Session::new(plan).unwrap_err().to_string();
         for value in [too_long, Duration::MAX] {
             let wait = refused(Plan {
                 wait: value,
                 ..Plan::default()
             });
-            assert!(wait.contains("wait time (-w)"), "{wait}");
+            assert!(wait.contains("wait must be at most"), "{wait}");
             let send = refused(Plan {
                 send_interval: value,
                 ..Plan::default()
             });
-            assert!(send.contains("send interval (-z)"), "{send}");
+            assert!(send.contains("send_interval must be at most"), "{send}");
             let round = refused(Plan {
                 round_interval: value,
                 ..Plan::default()
             });
-            assert!(round.contains("round interval"), "{round}");
+            assert!(round.contains("round_interval must be at most"), "{round}");
         }
         // At the bound the schedule still adds up (no overflow, no wrap).
         let mut s = Session::new(Plan {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use icmpkit::IcmpError;
 use icmpkit::engine::stats::{format_ms3, format_reply_time};
 use icmpkit::ping::PingReport;
-use icmpkit::wire::Family;
 
 /// The first line: `PING host (addr) 56(84) bytes of data.` for IPv4,
 /// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them.
@@ -60,117 +59,7 @@ pub fn reply_line(
 
 /// An error line: `From 192.0.2.1 icmp_seq=3 Destination Host Unreachable`.
 pub fn error_line(from: &str, seq: u16, error: &IcmpError) -> String {
-    format!("From {from} icmp_seq={seq} {}", error_text(error))
-}
-
-/// iputils' text for an ICMP error (ping4's `pr_icmph`, ping6's
-/// `print_icmp`).
-pub fn error_text(e: &IcmpError) -> String {
-    match e.family {
-        Family::V4 => v4_error_text(e),
-        Family::V6 => v6_error_text(e),
-    }
-}
-
-fn v4_error_text(e: &IcmpError) -> String {
-    let fixed = match (e.icmp_type, e.code) {
-        (3, 0) => "Destination Net Unreachable",
-        (3, 1) => "Destination Host Unreachable",
-        (3, 2) => "Destination Protocol Unreachable",
-        (3, 3) => "Destination Port Unreachable",
-        (3, 4) => {
-            let mtu = match e.kind {
-                icmpkit::IcmpErrorKind::PacketTooBig { mtu } => mtu,
-                _ => 0,
-            };
-            return format!("Frag needed and DF set (mtu = {mtu})");
-        }
-        (3, 5) => "Source Route Failed",
-        (3, 6) => "Destination Net Unknown",
-        (3, 7) => "Destination Host Unknown",
-        (3, 8) => "Source Host Isolated",
-        (3, 9) => "Destination Net Prohibited",
-        (3, 10) => "Destination Host Prohibited",
-        (3, 11) => "Destination Net Unreachable for Type of Service",
-        (3, 12) => "Destination Host Unreachable for Type of Service",
-        (3, 13) => "Packet filtered",
-        (3, 14) => "Precedence Violation",
-        (3, 15) => "Precedence Cutoff",
-        (3, c) => return format!("Dest Unreachable, Bad Code: {c}"),
-        (4, _) => "Source Quench",
-        (11, 0) => "Time to live exceeded",
-        (11, 1) => "Frag reassembly time exceeded",
-        (11, c) => return format!("Time exceeded, Bad Code: {c}"),
-        (12, _) => {
-            let pointer = match e.kind {
-                icmpkit::IcmpErrorKind::ParameterProblem { pointer } => pointer,
-                _ => 0,
-            };
-            return format!("Parameter problem: pointer = {pointer}");
-        }
-        (5, c) => {
-            let what = match c {
-                0 => "Redirect Network".to_string(),
-                1 => "Redirect Host".to_string(),
-                2 => "Redirect Type of Service and Network".to_string(),
-                3 => "Redirect Type of Service and Host".to_string(),
-                c => format!("Redirect, Bad Code: {c}"),
-            };
-            let gw = match e.kind {
-                icmpkit::IcmpErrorKind::Redirect { gateway: Some(g) } => g.to_string(),
-                _ => "?".into(),
-            };
-            return format!("{what}(New nexthop: {gw})");
-        }
-        (t, _) => return format!("Bad ICMP type: {t}"),
-    };
-    fixed.to_string()
-}
-
-fn v6_error_text(e: &IcmpError) -> String {
-    match (e.icmp_type, e.code) {
-        (1, c) => {
-            let why = match c {
-                0 => "No route".to_string(),
-                1 => "Administratively prohibited".to_string(),
-                2 => "Beyond scope of source address".to_string(),
-                3 => "Address unreachable".to_string(),
-                4 => "Port unreachable".to_string(),
-                5 => "Source address failed ingress/egress policy".to_string(),
-                6 => "Reject route to destination".to_string(),
-                c => format!("Unknown code {c}"),
-            };
-            format!("Destination unreachable: {why}")
-        }
-        (2, c) => {
-            let mtu = match e.kind {
-                icmpkit::IcmpErrorKind::PacketTooBig { mtu } => mtu,
-                _ => 0,
-            };
-            if c == 0 {
-                format!("Packet too big: mtu={mtu}")
-            } else {
-                format!("Packet too big: mtu={mtu}, code={c}")
-            }
-        }
-        (3, 0) => "Time exceeded: Hop limit".to_string(),
-        (3, 1) => "Time exceeded: Defragmentation failure".to_string(),
-        (3, c) => format!("Time exceeded: code {c}"),
-        (4, c) => {
-            let what = match c {
-                0 => "Wrong header field ".to_string(),
-                1 => "Unknown header ".to_string(),
-                2 => "Unknown option ".to_string(),
-                c => format!("code {c} "),
-            };
-            let pointer = match e.kind {
-                icmpkit::IcmpErrorKind::ParameterProblem { pointer } => pointer,
-                _ => 0,
-            };
-            format!("Parameter problem: {what}at {pointer}")
-        }
-        (t, _) => format!("unknown icmp type: {t}"),
-    }
+    format!("From {from} icmp_seq={seq} {error}")
 }
 
 /// C's `%g`: six significant digits, trailing zeros dropped (iputils prints
@@ -213,15 +102,16 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
     }
     s.push('\n');
     let mut comma = "";
-    if let (Some(min), Some(avg), Some(max), Some(mdev)) = (r.min_rtt, r.avg_rtt, r.max_rtt, r.mdev)
-    {
+    // iputils' own figures (truncated microseconds, its integer mdev), not
+    // the library's exact ones: this line must read as iputils' does.
+    if let Some(rtt) = r.iputils_rtt {
         let _ = write!(
             s,
             "rtt min/avg/max/mdev = {}/{}/{}/{} ms",
-            format_ms3(min),
-            format_ms3(avg),
-            format_ms3(max),
-            format_ms3(mdev)
+            format_ms3(rtt.min),
+            format_ms3(rtt.avg),
+            format_ms3(rtt.max),
+            format_ms3(rtt.mdev)
         );
         comma = ", ";
     }
@@ -249,14 +139,14 @@ pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
         "{}/{} packets, {loss}% loss",
         r.packets_received, r.packets_sent
     );
-    if let (Some(min), Some(avg), Some(max), Some(ewma)) = (r.min_rtt, r.avg_rtt, r.max_rtt, ewma) {
+    if let (Some(rtt), Some(ewma)) = (r.iputils_rtt, ewma) {
         let _ = write!(
             s,
             ", min/avg/ewma/max = {}/{}/{}/{} ms",
-            format_ms3(min),
-            format_ms3(avg),
+            format_ms3(rtt.min),
+            format_ms3(rtt.avg),
             format_ms3(ewma),
-            format_ms3(max)
+            format_ms3(rtt.max)
         );
     }
     s
@@ -265,6 +155,7 @@ pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use icmpkit::wire::Family;
 
     #[test]
     fn percent_g_like_c() {
@@ -315,36 +206,12 @@ mod tests {
     }
 
     #[test]
-    fn error_texts() {
+    fn error_lines_use_the_library_s_iputils_wording() {
         let from: IpAddr = "192.0.2.1".parse().unwrap();
         let e = IcmpError::classify(Family::V4, from, 3, 1, 0);
         assert_eq!(
             error_line("192.0.2.1", 3, &e),
             "From 192.0.2.1 icmp_seq=3 Destination Host Unreachable"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V4, from, 11, 0, 0)),
-            "Time to live exceeded"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V4, from, 3, 13, 0)),
-            "Packet filtered"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V4, from, 3, 4, 1400)),
-            "Frag needed and DF set (mtu = 1400)"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V6, from, 1, 0, 0)),
-            "Destination unreachable: No route"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V6, from, 3, 0, 0)),
-            "Time exceeded: Hop limit"
-        );
-        assert_eq!(
-            error_text(&IcmpError::classify(Family::V6, from, 2, 0, 1280)),
-            "Packet too big: mtu=1280"
         );
     }
 }

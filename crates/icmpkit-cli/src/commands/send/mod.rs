@@ -44,7 +44,7 @@ async fn run_async(args: SendArgs) -> i32 {
     let label = type_label(spec.family, spec.msg_type);
     let mut sender = match Sender::open(spec, target.address, opts) {
         Ok(s) => s,
-        Err(e) => return exit::fail(&e),
+        Err(e) => return exit::fail(&worded(&e)),
     };
     if let Err(e) = exit::drop_privileges() {
         return exit::fail(&e);
@@ -87,10 +87,10 @@ async fn run_async(args: SendArgs) -> i32 {
 /// Turns the flags into the message and how to send it.
 fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOptions), String> {
     let family = target.family();
-    let msg_type = parse_type(family, &args.msg_type).map_err(|e| e.to_string())?;
+    let msg_type = parse_type(family, &args.msg_type).map_err(|e| worded(&e))?;
     let mut spec = MessageSpec::new(family, msg_type);
     if let Some(code) = &args.code {
-        spec.code = parse_code(family, msg_type, code).map_err(|e| e.to_string())?;
+        spec.code = parse_code(family, msg_type, code).map_err(|e| worded(&e))?;
     }
     spec.id = args.id;
     spec.sequence = args.seq;
@@ -112,7 +112,7 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
     spec.data = payload(args)?;
     // Checked here too, so that a field the type lacks is reported before
     // any socket is asked for.
-    spec.validate().map_err(|e| e.to_string())?;
+    spec.validate().map_err(|e| worded(&e))?;
 
     let seconds = crate::flags::seconds;
     let timeout = match args.timeout {
@@ -136,6 +136,46 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
         scope_id: target.scope_id,
     };
     Ok((spec, opts))
+}
+
+/// Options the library refuses by the names `send` has long flags for
+/// (a crafted message's fields, the IP header's, the run's).
+const LONG_FLAGS: &[&str] = &[
+    "type",
+    "code",
+    "id",
+    "seq",
+    "gateway",
+    "mtu",
+    "pointer",
+    "mask",
+    "target",
+    "destination",
+    "originate",
+    "receive",
+    "transmit",
+    "local",
+    "interface",
+    "rest-of-header",
+    "data",
+    "ttl",
+    "ip-id",
+    "df",
+    "source",
+    "count",
+    "interval",
+    "timeout",
+];
+
+/// A library error worded for `send`: a refused option by its flag
+/// (`--gateway does not go with ...`).
+fn worded(error: &icmpkit::Error) -> String {
+    match error.invalid_option() {
+        Some(invalid) if LONG_FLAGS.contains(&invalid.option) => {
+            format!("invalid option: --{} {}", invalid.option, invalid.reason)
+        }
+        _ => exit::worded(error),
+    }
 }
 
 /// The payload from `--data`, `--hex`, `--file` or `--size`/`--pattern`.

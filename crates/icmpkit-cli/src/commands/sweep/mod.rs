@@ -57,7 +57,7 @@ async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(Target
         match targets::resolve_targets(specs, &options.exclude, options.family).await {
             Ok(r) => r,
             Err(e) => {
-                errln!("icmpkit sweep: {e}");
+                errln!("icmpkit sweep: {}", exit::worded(&e));
                 return Err(code_of(&e));
             }
         };
@@ -221,13 +221,13 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
-            errln!("icmpkit sweep: {e}");
+            errln!("icmpkit sweep: {}", exit::worded(&e));
             return code_of(&e);
         }
     };
     // Sockets (the sender threads' included) are open: give up privileges.
     if let Err(e) = exit::drop_privileges() {
-        eprintln!("icmpkit sweep: {e}");
+        errln!("icmpkit sweep: {e}");
         return exit::SYSTEM;
     }
     let format = if args.json {

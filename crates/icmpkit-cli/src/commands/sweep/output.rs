@@ -223,9 +223,9 @@ impl Output {
                     r.packets_sent,
                     r.packets_received,
                     r.packet_loss * 100.0,
-                    opt(r.min_rtt),
-                    opt(r.avg_rtt),
-                    opt(r.max_rtt),
+                    opt(r.rtt.min),
+                    opt(r.rtt.avg),
+                    opt(r.rtt.max),
                     csv_field(&error),
                     from
                 );
@@ -247,7 +247,7 @@ impl Output {
             return;
         }
         let loss = (r.packet_loss * 100.0).round();
-        match (r.min_rtt, r.avg_rtt, r.max_rtt) {
+        match (r.rtt.min, r.rtt.avg, r.rtt.max) {
             (Some(min), Some(avg), Some(max)) => errln!(
                 "{} : xmt/rcv/%loss = {}/{}/{loss}%, min/avg/max = {}/{}/{}",
                 r.target,

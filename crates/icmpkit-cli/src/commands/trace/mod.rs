@@ -60,7 +60,7 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
         fast: args.fast,
         path_mtu: args.mtu.then_some(Plan::MAX_MTU),
     };
-    plan.validate()?;
+    plan.validate().map_err(|e| worded(&e))?;
     let mut options = TraceOptions {
         plan,
         protocol,
@@ -85,7 +85,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     let mut signals = Signals::install(false);
     let mut tracer = match Tracer::start(&args.target, &options).await {
         Ok(t) => t,
-        Err(e) => return exit::fail(&e),
+        Err(e) => return exit::fail(&worded(&e)),
     };
     // The raw sockets are open; later probe sockets (UDP, TCP connects)
     // need no privilege.
@@ -137,7 +137,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     if tracer.corrupted() > 0 {
         // Damaged on their way (a raw socket gets ICMPv4 unchecked): the
         // probes they answered show as lost.
-        eprintln!(
+        errln!(
             "icmpkit: {} answers with a bad ICMP checksum ignored",
             tracer.corrupted()
         );
@@ -160,5 +160,56 @@ fn report_send_errors(hops: &[Hop]) -> i32 {
         exit::ERROR
     } else {
         exit::OK
+    }
+}
+
+/// The trace options the library names, by the flags that set them.
+const FLAGS: &[(&str, &str)] = &[
+    ("first_ttl", "-f"),
+    ("max_ttl", "-m"),
+    ("wait", "-w"),
+    ("send_interval", "-z"),
+    ("queries", "-q"),
+    ("in_flight", "-N"),
+    ("flows", "--flows"),
+    ("path_mtu", "--mtu"),
+    ("data_size", "--data-size"),
+];
+
+/// A library error worded for `trace`: a refused option by its flag
+/// (`-f must be at least 1`).
+fn worded(error: &icmpkit::Error) -> String {
+    let flag = error
+        .invalid_option()
+        .and_then(|invalid| FLAGS.iter().find(|(option, _)| *option == invalid.option))
+        .zip(error.invalid_option());
+    match flag {
+        Some(((_, flag), invalid)) => format!("invalid option: {flag} {}", invalid.reason),
+        None => exit::worded(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_plans_name_the_flag() {
+        let plan = Plan {
+            first_ttl: 0,
+            ..Plan::default()
+        };
+        let text = worded(&plan.validate().unwrap_err());
+        assert_eq!(text, "invalid option: -f must be at least 1");
+        let plan = Plan {
+            max_ttl: 3,
+            first_ttl: 5,
+            ..Plan::default()
+        };
+        let text = worded(&plan.validate().unwrap_err());
+        assert!(
+            text.starts_with("invalid option: -m must be between 5 and 255"),
+            "{text}"
+        );
     }
 }

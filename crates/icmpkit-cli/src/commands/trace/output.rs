@@ -132,10 +132,10 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> Strin
             hop.packet_loss * 100.0,
             hop.packets_sent,
             f(hop.last_rtt),
-            f(hop.avg_rtt),
-            f(hop.min_rtt),
-            f(hop.max_rtt),
-            f(hop.stddev),
+            f(hop.rtt.avg),
+            f(hop.rtt.min),
+            f(hop.rtt.max),
+            f(hop.rtt.mdev),
         );
         if pmtu {
             let value = hop.pmtu.map_or_else(|| "-".to_string(), |m| m.to_string());
@@ -191,11 +191,11 @@ pub fn csv(hops: &[Hop]) -> String {
             hop.packets_sent,
             hop.packets_received,
             f(hop.last_rtt),
-            f(hop.avg_rtt),
-            f(hop.min_rtt),
-            f(hop.max_rtt),
-            f(hop.stddev),
-            f(hop.jitter),
+            f(hop.rtt.avg),
+            f(hop.rtt.min),
+            f(hop.rtt.max),
+            f(hop.rtt.mdev),
+            f(hop.rtt.jitter),
         );
         if hop.responders.is_empty() {
             let _ = writeln!(out, "{},,,{stats},,,,{pmtu}", hop.distance);
