@@ -37,7 +37,9 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use crate::engine::clock::{Deadline, Timestamp};
-use crate::socket::{QueuedError, Readiness, Received, SendTime};
+#[cfg(doc)]
+use crate::socket::Received;
+use crate::socket::{QueuedError, Readiness, SendTime};
 
 mod transport;
 pub(crate) use transport::{IcmpTransport, Transport};
@@ -61,6 +63,11 @@ pub(crate) struct Transmit {
     pub message: Vec<u8>,
     /// The protocol's own tag for the probe (ping: the sequence number).
     pub token: u64,
+    /// Which socket of the transport's set sends it (0: the first; a
+    /// one-socket transport ignores it).
+    pub via: usize,
+    /// TTL / hop limit for this message alone (`None`: the socket's).
+    pub ttl: Option<u8>,
 }
 
 /// What became of a send.
@@ -89,6 +96,10 @@ pub(crate) trait Protocol {
     /// What the command reports as it goes.
     type Event;
 
+    /// What the transport tells about a received packet (ICMP sockets:
+    /// [`Received`]).
+    type Meta;
+
     /// When the protocol next needs [`Protocol::handle_timeout`] (its next
     /// send, timeout or end), or `None` if only a packet can move it.
     fn poll_timeout(&self) -> Option<Deadline>;
@@ -109,7 +120,7 @@ pub(crate) trait Protocol {
     fn on_blocked(&mut self, _blocked: &Transmit) {}
 
     /// A packet arrived: `buf[meta.icmp]` is its ICMP message.
-    fn handle_incoming(&mut self, buf: &[u8], meta: &Received, now: Timestamp);
+    fn handle_incoming(&mut self, buf: &[u8], meta: &Self::Meta, now: Timestamp);
 
     /// An error-queue entry arrived (ICMP error on a datagram socket,
     /// transmit stamp, local error); `quote` is the start of our message.
@@ -206,7 +217,7 @@ enum Drained {
 }
 
 /// The I/O loop of one protocol on one transport.
-pub(crate) struct Driver<P: Protocol, T: Transport> {
+pub(crate) struct Driver<P: Protocol, T: Transport<Meta = P::Meta>> {
     protocol: P,
     transport: T,
     transmit: Transmit,
@@ -226,7 +237,7 @@ pub(crate) struct Driver<P: Protocol, T: Transport> {
     stashed: Option<P::Event>,
 }
 
-impl<P: Protocol, T: Transport> std::fmt::Debug for Driver<P, T> {
+impl<P: Protocol, T: Transport<Meta = P::Meta>> std::fmt::Debug for Driver<P, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Driver")
             .field("counters", &self.counters)
@@ -235,7 +246,7 @@ impl<P: Protocol, T: Transport> std::fmt::Debug for Driver<P, T> {
     }
 }
 
-impl<P: Protocol, T: Transport> Driver<P, T> {
+impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// A driver running `protocol` on `transport`; `recv_len` is the
     /// largest packet it reads whole.
     pub fn new(protocol: P, transport: T, recv_len: usize) -> Self {
@@ -549,7 +560,7 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
         }
     }
 
-    fn incoming(&mut self, meta: &Received) {
+    fn incoming(&mut self, meta: &P::Meta) {
         let now = Timestamp::now();
         self.protocol.handle_incoming(&self.recv_buf, meta, now);
     }

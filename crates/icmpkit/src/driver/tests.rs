@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::*;
-use crate::socket::ErrorOrigin;
+use crate::socket::{ErrorOrigin, Received};
 
 const PEER: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
@@ -104,6 +104,8 @@ fn queued(errno: i32) -> QueuedError {
 }
 
 impl Transport for Fake {
+    type Meta = Received;
+
     fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
         self.with(|s| {
             if s.full {
@@ -203,6 +205,7 @@ impl Recorder {
 
 impl Protocol for Recorder {
     type Event = String;
+    type Meta = Received;
 
     fn poll_timeout(&self) -> Option<Deadline> {
         None

@@ -14,11 +14,14 @@ use super::{BoxFuture, Transmit};
 /// The socket set a command probes through. Every call is non-blocking:
 /// "nothing now" is `WouldBlock` (or `Ok(None)` for the error queue).
 pub(crate) trait Transport {
+    /// What a receive tells about the packet.
+    type Meta;
+
     /// Sends one message; `WouldBlock` when the send buffer is full.
     fn send(&self, transmit: &Transmit) -> io::Result<SendTime>;
 
     /// Receives one packet into `buf`.
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Received>;
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Self::Meta>;
 
     /// Takes one error-queue entry, its quote written into `buf`.
     fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>>;
@@ -55,7 +58,13 @@ impl IcmpTransport {
 }
 
 impl Transport for IcmpTransport {
+    type Meta = Received;
+
     fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
+        debug_assert!(
+            transmit.ttl.is_none() && transmit.via == 0,
+            "one ICMP socket: no per-message TTL or socket choice"
+        );
         let Some(destination) = transmit.destination else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

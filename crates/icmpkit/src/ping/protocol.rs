@@ -145,6 +145,7 @@ impl PingProtocol {
 
 impl Protocol for PingProtocol {
     type Event = PingEvent;
+    type Meta = Received;
 
     fn poll_timeout(&self) -> Option<Deadline> {
         self.wake
