@@ -1,0 +1,430 @@
+//! `icmpkit._native`: the Python binding of icmpkit. It converts Python
+//! arguments, runs the library call with the GIL released, and converts the
+//! result; the icmplib-compatible API is the pure-Python package around it
+//! (`python/icmpkit`). Calls into the library live in `engine.rs` only.
+
+mod engine;
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use icmpkit::socket::{Family, Privilege};
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+
+use engine::{Common, Error, HopStats, HostStats, TracePlan};
+
+create_exception!(
+    _native,
+    NativeError,
+    PyException,
+    "An icmpkit library error: args are (kind, message, subject); the Python \
+     front turns it into the icmplib exception of that kind."
+);
+
+/// How often a blocking call looks at Python's signal handlers (Ctrl-C) and
+/// at its cancel handle: a KeyboardInterrupt lands within this much.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A flag an asyncio task sets when it is cancelled: the call running in a
+/// worker thread sees it within [`POLL`] and drops the library's future,
+/// which stops sending at once.
+#[pyclass(module = "icmpkit._native", frozen)]
+#[derive(Default)]
+struct CancelHandle {
+    cancelled: Arc<AtomicBool>,
+}
+
+#[pymethods]
+impl CancelHandle {
+    #[new]
+    fn new() -> Self {
+        CancelHandle::default()
+    }
+
+    /// Asks the call using this handle to stop.
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether `cancel` was called.
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+/// How a blocking call ended, other than with the library's answer.
+enum Stop {
+    Signal(PyErr),
+    Cancelled,
+    Runtime(std::io::Error),
+}
+
+/// Runs the future `make` builds on a runtime of its own with the GIL
+/// released, checking every [`POLL`] for Python signals (a pending Ctrl-C
+/// raises KeyboardInterrupt here) and for the cancel handle. Stopping drops
+/// the future: no probe leaves afterwards.
+fn run_released<T, F, Fut>(py: Python<'_>, cancel: Option<&CancelHandle>, make: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Fut + Send,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let cancelled = cancel.map(|c| c.cancelled.clone());
+    let outcome: Result<Result<T, Error>, Stop> = py.detach(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Stop::Runtime)?;
+        runtime.block_on(async move {
+            let work = make();
+            tokio::pin!(work);
+            let mut poll = tokio::time::interval(POLL);
+            loop {
+                tokio::select! {
+                    result = &mut work => return Ok(result),
+                    _ = poll.tick() => {
+                        if cancelled.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)) {
+                            return Err(Stop::Cancelled);
+                        }
+                        Python::attach(|py| py.check_signals()).map_err(Stop::Signal)?;
+                    }
+                }
+            }
+        })
+    });
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(to_py_error(error)),
+        Err(Stop::Signal(error)) => Err(error),
+        Err(Stop::Cancelled) => Err(NativeError::new_err((
+            "cancelled",
+            "the call was cancelled",
+            None::<String>,
+        ))),
+        Err(Stop::Runtime(error)) => Err(NativeError::new_err((
+            "socket",
+            format!("cannot start the I/O runtime: {error}"),
+            None::<String>,
+        ))),
+    }
+}
+
+/// The library's error as `NativeError(kind, message, subject)`; invalid
+/// options are a plain ValueError.
+fn to_py_error(error: Error) -> PyErr {
+    let message = error.to_string();
+    let (kind, subject) = match &error {
+        Error::Permission(_) => ("permission", None),
+        Error::NameLookup { name, .. } => ("name", Some(name.clone())),
+        Error::Address { input, .. } => ("address", Some(input.clone())),
+        Error::Broadcast(address) => ("broadcast", Some(address.to_string())),
+        Error::SocketUnavailable { source, .. } | Error::Io { source, .. }
+            if source.raw_os_error() == Some(libc_eaddrnotavail()) =>
+        {
+            ("address", None)
+        }
+        Error::SocketUnavailable { .. } | Error::Io { .. } => ("socket", None),
+        Error::InvalidOption(_) => return PyValueError::new_err(message),
+        _ => ("socket", None),
+    };
+    NativeError::new_err((kind, message, subject))
+}
+
+/// EADDRNOTAVAIL: a source address that is not the host's.
+fn libc_eaddrnotavail() -> i32 {
+    std::io::Error::from(std::io::ErrorKind::AddrNotAvailable)
+        .raw_os_error()
+        .unwrap_or(99)
+}
+
+fn parse_privilege(privileged: Option<bool>) -> Privilege {
+    match privileged {
+        Some(true) => Privilege::Privileged,
+        Some(false) => Privilege::Unprivileged,
+        None => Privilege::Auto,
+    }
+}
+
+fn parse_family(family: Option<u8>) -> PyResult<Option<Family>> {
+    match family {
+        None => Ok(None),
+        Some(4) => Ok(Some(Family::V4)),
+        Some(6) => Ok(Some(Family::V6)),
+        Some(other) => Err(PyValueError::new_err(format!(
+            "family must be 4, 6 or None, not {other}"
+        ))),
+    }
+}
+
+fn parse_seconds(name: &str, seconds: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(seconds).map_err(|_| {
+        PyValueError::new_err(format!(
+            "{name} must be a finite number of seconds >= 0, not {seconds}"
+        ))
+    })
+}
+
+fn parse_source(source: Option<&str>) -> PyResult<Option<IpAddr>> {
+    source
+        .map(|s| {
+            s.parse().map_err(|_| {
+                NativeError::new_err((
+                    "address",
+                    format!("source {s:?} is not an IP address"),
+                    Some(s.to_string()),
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn parse_byte(name: &str, value: Option<i64>) -> PyResult<Option<u8>> {
+    value
+        .map(|v| {
+            u8::try_from(v)
+                .map_err(|_| PyValueError::new_err(format!("{name} must be 0 to 255, not {v}")))
+        })
+        .transpose()
+}
+
+/// Arguments shared by ping, multiping and traceroute, validated.
+#[allow(clippy::too_many_arguments)]
+fn common(
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    id: Option<i64>,
+    source: Option<&str>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    ttl: Option<i64>,
+    traffic_class: Option<i64>,
+) -> PyResult<Common> {
+    let count = u64::try_from(count)
+        .map_err(|_| PyValueError::new_err(format!("count must be >= 0, not {count}")))?;
+    let payload_size = usize::try_from(payload_size).map_err(|_| {
+        PyValueError::new_err(format!("payload_size must be >= 0, not {payload_size}"))
+    })?;
+    Ok(Common {
+        count,
+        interval: parse_seconds("interval", interval)?,
+        timeout: parse_seconds("timeout", timeout)?,
+        // icmplib keeps the low 16 bits of the identifier.
+        id: id.map(|i| (i & 0xffff) as u16),
+        source: parse_source(source)?,
+        family: parse_family(family)?,
+        privilege: parse_privilege(privileged),
+        payload,
+        payload_size,
+        ttl: parse_byte("ttl", ttl)?,
+        traffic_class: parse_byte("traffic_class", traffic_class)?,
+    })
+}
+
+type HostTuple = (String, u64, Vec<f64>);
+/// (distance, address, packets_sent, rtts_ms)
+type HopTuple = (u8, String, u64, Vec<f64>);
+
+fn host_tuple(h: HostStats) -> HostTuple {
+    (h.address, h.packets_sent, h.rtts_ms)
+}
+
+/// ping(address, count, interval, timeout, id, source, family, privileged,
+/// payload, payload_size, ttl, traffic_class, cancel) -> (address,
+/// packets_sent, rtts_ms)
+#[pyfunction]
+#[pyo3(signature = (address, count, interval, timeout, id, source, family, privileged,
+    payload, payload_size, ttl, traffic_class, cancel=None))]
+#[allow(clippy::too_many_arguments)]
+fn ping(
+    py: Python<'_>,
+    address: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    ttl: Option<i64>,
+    traffic_class: Option<i64>,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+) -> PyResult<HostTuple> {
+    let common = common(
+        count,
+        interval,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        payload,
+        payload_size,
+        ttl,
+        traffic_class,
+    )?;
+    let host = run_released(py, cancel.as_deref(), move || async move {
+        engine::ping(&address, &common).await
+    })?;
+    Ok(host_tuple(host))
+}
+
+/// multiping(addresses, ...) -> [(address, packets_sent, rtts_ms)] in input
+/// order.
+#[pyfunction]
+#[pyo3(signature = (addresses, count, interval, timeout, id, source, family, privileged,
+    payload, payload_size, ttl, traffic_class, cancel=None))]
+#[allow(clippy::too_many_arguments)]
+fn multiping(
+    py: Python<'_>,
+    addresses: Vec<String>,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    ttl: Option<i64>,
+    traffic_class: Option<i64>,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+) -> PyResult<Vec<HostTuple>> {
+    let common = common(
+        count,
+        interval,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        payload,
+        payload_size,
+        ttl,
+        traffic_class,
+    )?;
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hosts = run_released(py, cancel.as_deref(), move || async move {
+        engine::multiping(&addresses, &common).await
+    })?;
+    Ok(hosts.into_iter().map(host_tuple).collect())
+}
+
+/// traceroute(address, ..., first_hop, max_hops, fast, cancel) ->
+/// [(distance, address, packets_sent, rtts_ms)]
+#[pyfunction]
+#[pyo3(signature = (address, count, interval, timeout, first_hop, max_hops, fast, id, source,
+    family, privileged, payload, payload_size, traffic_class, cancel=None))]
+#[allow(clippy::too_many_arguments)]
+fn traceroute(
+    py: Python<'_>,
+    address: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    first_hop: i64,
+    max_hops: i64,
+    fast: bool,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    traffic_class: Option<i64>,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+) -> PyResult<Vec<HopTuple>> {
+    let common = common(
+        count,
+        interval,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        payload,
+        payload_size,
+        None,
+        traffic_class,
+    )?;
+    let hop_limit = |name: &str, v: i64| {
+        u8::try_from(v)
+            .ok()
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| PyValueError::new_err(format!("{name} must be 1 to 255, not {v}")))
+    };
+    let plan = TracePlan {
+        first_hop: hop_limit("first_hop", first_hop)?,
+        max_hops: hop_limit("max_hops", max_hops)?,
+        fast,
+    };
+    if plan.first_hop > plan.max_hops || common.count == 0 {
+        // icmplib's loop runs no round then: no hop, no socket.
+        return Ok(Vec::new());
+    }
+    let hops = run_released(py, cancel.as_deref(), move || async move {
+        engine::trace(&address, &common, plan).await
+    })?;
+    Ok(hops
+        .into_iter()
+        .map(|HopStats { distance, host }| {
+            (distance, host.address, host.packets_sent, host.rtts_ms)
+        })
+        .collect())
+}
+
+/// resolve_one(name, family) -> the address a ping of `name` would use.
+#[pyfunction]
+#[pyo3(signature = (name, family=None, cancel=None))]
+fn resolve_one(
+    py: Python<'_>,
+    name: String,
+    family: Option<u8>,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+) -> PyResult<String> {
+    let family = parse_family(family)?;
+    let address = run_released(py, cancel.as_deref(), move || async move {
+        engine::resolve_one(&name, family).await
+    })?;
+    Ok(address.to_string())
+}
+
+/// Rejects a non-str where a str is needed with icmplib-like wording (pyo3's
+/// own conversion error is a TypeError too, this only names the argument).
+#[pyfunction]
+fn check_address(value: &Bound<'_, PyAny>) -> PyResult<()> {
+    if value.is_instance_of::<pyo3::types::PyString>() {
+        Ok(())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "address must be a str, not {}",
+            value.get_type().name()?
+        )))
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add_class::<CancelHandle>()?;
+    m.add_function(wrap_pyfunction!(ping, m)?)?;
+    m.add_function(wrap_pyfunction!(multiping, m)?)?;
+    m.add_function(wrap_pyfunction!(traceroute, m)?)?;
+    m.add_function(wrap_pyfunction!(resolve_one, m)?)?;
+    m.add_function(wrap_pyfunction!(check_address, m)?)?;
+    m.add("POLL_MS", POLL.as_millis() as u64)?;
+    Ok(())
+}
