@@ -1,6 +1,8 @@
 """Results and messages, as icmplib defines them: ``Host`` and ``Hop`` (same
 fields, rounding, ``repr`` and ``str``), ``ICMPRequest`` and ``ICMPReply``."""
 
+# icmplib's models module re-exports every exception: code imports them from there too.
+from .exceptions import *  # noqa: F403
 from .exceptions import (
     ICMPError,
     ICMPv4DestinationUnreachable,

@@ -5,12 +5,16 @@ import socket
 from os import getpid
 from random import choices
 from re import match
+from sys import platform
 from threading import Lock
 
 from .exceptions import NameLookupError
 
 __all__ = [
     "PID",
+    "PLATFORM_LINUX",
+    "PLATFORM_MACOS",
+    "PLATFORM_WINDOWS",
     "resolve",
     "async_resolve",
     "is_hostname",
@@ -21,6 +25,9 @@ __all__ = [
 ]
 
 PID = getpid()
+PLATFORM_LINUX = platform == "linux"
+PLATFORM_MACOS = platform == "darwin"
+PLATFORM_WINDOWS = platform == "win32"
 
 _ALPHANUMERIC = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ1234567890"
 _identifier_lock = Lock()
