@@ -11,6 +11,7 @@ killed first. Traffic never leaves the namespaces the lab creates.
 import itertools
 import json
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -104,8 +105,9 @@ class Ns:
         as root or as `user` (e.g. "nobody", without capabilities)."""
         argv = ["ip", "netns", "exec", self.name]
         if user is not None:
-            argv += ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
-                     "--inh-caps=-all"]
+            entry = pwd.getpwnam(user)
+            argv += ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                     "--clear-groups", "--inh-caps=-all"]
         # -I: the installed package, never a source tree in the working directory.
         return argv + [sys.executable, "-I", "-c", textwrap.dedent(code)]
 
