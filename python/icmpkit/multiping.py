@@ -28,8 +28,18 @@ def _unique_addresses(addresses):
     return unique, [place[text] for text in texts]
 
 
-def _arguments(function, addresses, count, interval, timeout, concurrent_tasks, source, family,
-               privileged, kwargs):
+def _arguments(
+    function,
+    addresses,
+    count,
+    interval,
+    timeout,
+    concurrent_tasks,
+    source,
+    family,
+    privileged,
+    kwargs,
+):
     if not isinstance(concurrent_tasks, int) or concurrent_tasks < 1:
         raise ValueError(f"concurrent_tasks must be an int >= 1, not {concurrent_tasks!r}")
     options = request_options(function, kwargs)
@@ -75,8 +85,18 @@ def multiping(
     on per-host tasks) is accepted and checked but limits nothing: no call
     waits host by host. Works inside a running event loop and from threads
     (icmplib calls ``asyncio.run``)."""
-    args, places = _arguments("multiping", addresses, count, interval, timeout,
-                              concurrent_tasks, source, family, privileged, kwargs)
+    args, places = _arguments(
+        "multiping",
+        addresses,
+        count,
+        interval,
+        timeout,
+        concurrent_tasks,
+        source,
+        family,
+        privileged,
+        kwargs,
+    )
     return _hosts(call(_native.multiping, *args, privileged=privileged, source=source), places)
 
 
@@ -92,7 +112,17 @@ async def async_multiping(
     **kwargs,
 ):
     """``multiping`` as an asyncio awaitable; cancelling it stops the sweep."""
-    args, places = _arguments("async_multiping", addresses, count, interval, timeout,
-                              concurrent_tasks, source, family, privileged, kwargs)
+    args, places = _arguments(
+        "async_multiping",
+        addresses,
+        count,
+        interval,
+        timeout,
+        concurrent_tasks,
+        source,
+        family,
+        privileged,
+        kwargs,
+    )
     results = await call_async(_native.multiping, *args, privileged=privileged, source=source)
     return _hosts(results, places)

@@ -54,7 +54,9 @@ def ping(
 
     Raises NameLookupError, SocketPermissionError, SocketAddressError,
     ICMPSocketError (as icmplib), ValueError/TypeError for bad arguments."""
-    args = _arguments("ping", address, count, interval, timeout, id, source, family, privileged, kwargs)
+    args = _arguments(
+        "ping", address, count, interval, timeout, id, source, family, privileged, kwargs
+    )
     try:
         return _host(call(_native.ping, *args, privileged=privileged, source=source))
     except SocketBroadcastError:

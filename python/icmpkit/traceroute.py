@@ -14,8 +14,20 @@ _TRACE_KEYWORDS = {
 }
 
 
-def _arguments(function, address, count, interval, timeout, first_hop, max_hops, fast, id,
-               source, family, kwargs):
+def _arguments(
+    function,
+    address,
+    count,
+    interval,
+    timeout,
+    first_hop,
+    max_hops,
+    fast,
+    id,
+    source,
+    family,
+    kwargs,
+):
     check_text("address", address)
     if "ttl" in kwargs:
         raise TypeError(f"{function}() got multiple values for keyword argument 'ttl'")
@@ -61,8 +73,20 @@ def traceroute(
     uses an unprivileged socket where allowed; pass ``privileged=True`` to
     insist on a raw one), probes several hops at once, and stops at the
     first hop that answers with Destination Unreachable."""
-    args, privileged = _arguments("traceroute", address, count, interval, timeout, first_hop,
-                                  max_hops, fast, id, source, family, kwargs)
+    args, privileged = _arguments(
+        "traceroute",
+        address,
+        count,
+        interval,
+        timeout,
+        first_hop,
+        max_hops,
+        fast,
+        id,
+        source,
+        family,
+        kwargs,
+    )
     return _hops(call(_native.traceroute, *args, privileged=privileged, source=source))
 
 
@@ -80,6 +104,18 @@ async def async_traceroute(
     **kwargs,
 ):
     """``traceroute`` as an asyncio awaitable (icmplib has none)."""
-    args, privileged = _arguments("async_traceroute", address, count, interval, timeout,
-                                  first_hop, max_hops, fast, id, source, family, kwargs)
+    args, privileged = _arguments(
+        "async_traceroute",
+        address,
+        count,
+        interval,
+        timeout,
+        first_hop,
+        max_hops,
+        fast,
+        id,
+        source,
+        family,
+        kwargs,
+    )
     return _hops(await call_async(_native.traceroute, *args, privileged=privileged, source=source))

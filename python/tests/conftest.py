@@ -1,9 +1,8 @@
 """Fixtures: the network lab (skipped, with the reason shown, where it
 cannot be built) and the reference icmplib."""
 
-import pytest
-
 import netlab
+import pytest
 
 
 @pytest.fixture

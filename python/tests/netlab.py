@@ -106,8 +106,13 @@ class Ns:
         argv = ["ip", "netns", "exec", self.name]
         if user is not None:
             entry = pwd.getpwnam(user)
-            argv += ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                     "--clear-groups", "--inh-caps=-all"]
+            argv += [
+                "setpriv",
+                f"--reuid={entry.pw_uid}",
+                f"--regid={entry.pw_gid}",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ]
         # -I: the installed package, never a source tree in the working directory.
         return argv + [sys.executable, "-I", "-c", textwrap.dedent(code)]
 
@@ -172,8 +177,23 @@ class Lab:
         return ns
 
     def link(self, a, b, dev_a, dev_b):
-        run(["ip", "-n", a.name, "link", "add", dev_a, "type", "veth", "peer", "name", dev_b,
-             "netns", b.name])
+        run(
+            [
+                "ip",
+                "-n",
+                a.name,
+                "link",
+                "add",
+                dev_a,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                dev_b,
+                "netns",
+                b.name,
+            ]
+        )
         a.ip("link", "set", dev_a, "up")
         b.ip("link", "set", dev_b, "up")
 

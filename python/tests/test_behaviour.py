@@ -13,9 +13,9 @@ import threading
 import time
 
 import pytest
+from conftest import require_root
 
 import icmpkit
-from conftest import require_root
 
 
 def test_ping_loopback_counts_every_reply():
@@ -101,11 +101,14 @@ def _child(code):
     )
 
 
-@pytest.mark.parametrize("call", [
-    "icmpkit.ping('127.0.0.1', count=1000, interval=0.5)",
-    "icmpkit.multiping(['127.0.0.1'], count=1000, interval=0.5)",
-    "icmpkit.ping('127.0.0.1', count=1000, interval=0.5, privileged=None)",
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        "icmpkit.ping('127.0.0.1', count=1000, interval=0.5)",
+        "icmpkit.multiping(['127.0.0.1'], count=1000, interval=0.5)",
+        "icmpkit.ping('127.0.0.1', count=1000, interval=0.5, privileged=None)",
+    ],
+)
 def test_ctrl_c_interrupts_a_blocking_call_within_100_ms(call):
     require_root()
     child = _child(f"""
@@ -237,9 +240,21 @@ def test_unprivileged_count_zero_raises_socket_permission_error(icmplib):
                 print(type(error).__name__, "|", error)
         """
         done = subprocess.run(
-            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-             "--inh-caps=-all", sys.executable, "-I", "-c", textwrap.dedent(code)],
-            capture_output=True, text=True, timeout=30, cwd="/",
+            [
+                "setpriv",
+                "--reuid=nobody",
+                "--regid=nogroup",
+                "--clear-groups",
+                "--inh-caps=-all",
+                sys.executable,
+                "-I",
+                "-c",
+                textwrap.dedent(code),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd="/",
         )
         assert done.returncode == 0, done.stderr
         outcomes.append(done.stdout.strip())

@@ -92,8 +92,12 @@ def _instances(module):
         module.TimeoutExceeded(0.5),
         module.ICMPError("Error type: 5, code: 1", "reply"),
     ]
-    for cls in ("ICMPv4DestinationUnreachable", "ICMPv6DestinationUnreachable",
-                "ICMPv4TimeExceeded", "ICMPv6TimeExceeded"):
+    for cls in (
+        "ICMPv4DestinationUnreachable",
+        "ICMPv6DestinationUnreachable",
+        "ICMPv4TimeExceeded",
+        "ICMPv6TimeExceeded",
+    ):
         for code in range(0, 18):
             built.append(getattr(module, cls)(_Reply(code)))
     return built
@@ -106,7 +110,7 @@ def test_exception_messages_and_attributes_are_icmplibs(icmplib):
         assert ours.args == theirs.args
         if isinstance(theirs, icmplib.ICMPError):
             assert type(ours.reply) is type(theirs.reply)
-            assert getattr(ours.reply, 'code', None) == getattr(theirs.reply, 'code', None)
+            assert getattr(ours.reply, "code", None) == getattr(theirs.reply, "code", None)
 
 
 def _rtt_lists():
@@ -118,15 +122,29 @@ def _rtt_lists():
 
 
 def test_host_and_hop_results_are_icmplibs(icmplib):
-    properties = ["address", "min_rtt", "avg_rtt", "max_rtt", "rtts", "packets_sent",
-                  "packets_received", "packet_loss", "jitter", "is_alive"]
+    properties = [
+        "address",
+        "min_rtt",
+        "avg_rtt",
+        "max_rtt",
+        "rtts",
+        "packets_sent",
+        "packets_received",
+        "packet_loss",
+        "jitter",
+        "is_alive",
+    ]
     for rtts in _rtt_lists():
         for sent in {len(rtts), len(rtts) + 3, 0}:
             pairs = [
-                (icmpkit.Host("198.51.100.1", sent, list(rtts)),
-                 icmplib.Host("198.51.100.1", sent, list(rtts))),
-                (icmpkit.Hop("2001:db8::1", sent, list(rtts), 7),
-                 icmplib.Hop("2001:db8::1", sent, list(rtts), 7)),
+                (
+                    icmpkit.Host("198.51.100.1", sent, list(rtts)),
+                    icmplib.Host("198.51.100.1", sent, list(rtts)),
+                ),
+                (
+                    icmpkit.Hop("2001:db8::1", sent, list(rtts), 7),
+                    icmplib.Hop("2001:db8::1", sent, list(rtts), 7),
+                ),
             ]
             for ours, theirs in pairs:
                 for p in properties:
@@ -158,8 +176,7 @@ def test_icmp_request_is_icmplibs(icmplib):
     for kwargs in ({}, {"payload": b"abc"}, {"payload_size": 8, "ttl": 3, "traffic_class": 4}):
         ours = icmpkit.ICMPRequest("192.0.2.1", 0x12345, 0x10002, **kwargs)
         theirs = icmplib.ICMPRequest("192.0.2.1", 0x12345, 0x10002, **kwargs)
-        for p in ("destination", "id", "sequence", "payload_size", "ttl", "traffic_class",
-                  "time"):
+        for p in ("destination", "id", "sequence", "payload_size", "ttl", "traffic_class", "time"):
             assert getattr(ours, p) == getattr(theirs, p)
         assert len(ours.payload) == len(theirs.payload)
         assert repr(ours) == repr(theirs)
@@ -167,8 +184,20 @@ def test_icmp_request_is_icmplibs(icmplib):
 
 @pytest.mark.parametrize(
     "text",
-    ["localhost", "host.example.com", "1.2.3.4", "::1", "2001:db8::1", "a_b.c", "x..y",
-     "999.1.1.1", "", "fe80::1%eth0", "-", "1.2.3"],
+    [
+        "localhost",
+        "host.example.com",
+        "1.2.3.4",
+        "::1",
+        "2001:db8::1",
+        "a_b.c",
+        "x..y",
+        "999.1.1.1",
+        "",
+        "fe80::1%eth0",
+        "-",
+        "1.2.3",
+    ],
 )
 def test_address_predicates_are_icmplibs(icmplib, text):
     for name in ("is_hostname", "is_ipv4_address", "is_ipv6_address"):

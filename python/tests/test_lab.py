@@ -37,9 +37,7 @@ def path(chain2):
     for (kind, _family), prefix in REJECTED.items():
         family = "-6" if ":" in prefix else "-4"
         r1.ip(family, "route", "add", kind, prefix)
-    chain2.client.etc_file(
-        "hosts", f"127.0.0.1 localhost\n{chain2.server_v4()} server.lab\n"
-    )
+    chain2.client.etc_file("hosts", f"127.0.0.1 localhost\n{chain2.server_v4()} server.lab\n")
     chain2.client.etc_file("resolv.conf", "nameserver 127.0.0.1\n")
     return chain2
 
@@ -81,9 +79,7 @@ def test_ping_results_are_icmplibs_on_every_path(path, icmplib):
         "payload": f"lib.ping('{path.server_v4()}', count=2, interval=0.05, payload=b'x' * 40)",
     }
     for (kind, family), target in TARGET_IN.items():
-        calls[f"{kind}{family}"] = (
-            f"lib.ping('{target}', count=2, interval=0.05, timeout=0.5)"
-        )
+        calls[f"{kind}{family}"] = f"lib.ping('{target}', count=2, interval=0.05, timeout=0.5)"
     body = "out = {}\n"
     for name, call in calls.items():
         body += f"out[{name!r}] = attempt(lambda: host({call}))\n"
@@ -111,14 +107,22 @@ print(json.dumps(out))
     ours, theirs = both(path.client, body, timeout=60)
     assert ours == theirs
     assert ours["unresolvable"] == [
-        "error", "NameLookupError", "The name 'nosuch.lab' cannot be resolved"
+        "error",
+        "NameLookupError",
+        "The name 'nosuch.lab' cannot be resolved",
     ]
     assert ours["foreign_source"][1] == "SocketAddressError"
 
 
 def test_multiping_results_are_icmplibs(path, icmplib):
-    targets = [path.server_v4(), TARGET_IN[("blackhole", 4)], path.server_v6(),
-               TARGET_IN[("unreachable", 6)], path.hops_v4()[0], TARGET_IN[("prohibit", 4)]]
+    targets = [
+        path.server_v4(),
+        TARGET_IN[("blackhole", 4)],
+        path.server_v6(),
+        TARGET_IN[("unreachable", 6)],
+        path.hops_v4()[0],
+        TARGET_IN[("prohibit", 4)],
+    ]
     body = f"""
 print(json.dumps(attempt(lambda: [host(h) for h in lib.multiping({targets!r}, count=2,
                                                                  interval=0.05, timeout=0.5)])))
