@@ -9,6 +9,7 @@ from .exceptions import __all__ as _exception_names
 from .models import Hop, Host, ICMPReply, ICMPRequest
 from .multiping import async_multiping, multiping
 from .ping import async_ping, ping
+from .sockets import AsyncSocket, ICMPv4Socket, ICMPv6Socket
 from .traceroute import async_traceroute, traceroute
 from .utils import PID, async_resolve, is_hostname, is_ipv4_address, is_ipv6_address, resolve
 
@@ -31,5 +32,8 @@ __all__ = [
     "Hop",
     "ICMPRequest",
     "ICMPReply",
+    "ICMPv4Socket",
+    "ICMPv6Socket",
+    "AsyncSocket",
     *_exception_names,
 ]

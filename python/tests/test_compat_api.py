@@ -53,12 +53,12 @@ def test_model_constructors_are_icmplibs(icmplib, cls):
 
 
 def test_every_public_name_of_icmplib_exists(icmplib):
-    missing_sockets = {"ICMPv4Socket", "ICMPv6Socket", "AsyncSocket"}
+    missing_sockets = set()
     public = {n for n in dir(icmplib) if not n.startswith("_")}
     modules = {n for n in public if inspect.ismodule(getattr(icmplib, n))}
     expected = public - modules - missing_sockets
     assert expected - set(dir(icmpkit)) == set()
-    for module in ("exceptions", "models", "utils"):
+    for module in ("exceptions", "models", "utils", "sockets"):
         theirs = __import__(f"icmplib.{module}", fromlist=["*"])
         ours = __import__(f"icmpkit.{module}", fromlist=["*"])
         names = {n for n in dir(theirs) if not n.startswith("_") and n[0].isupper()}
@@ -217,3 +217,22 @@ def test_pid_and_identifiers():
     assert icmpkit.PID == os.getpid()
     first, second = unique_identifier(), unique_identifier()
     assert second == (first + 1) & 0xFFFF
+
+
+SOCKET_MEMBERS = ["send", "receive", "close", "__enter__", "__exit__"]
+
+
+@pytest.mark.parametrize("cls", ["ICMPv4Socket", "ICMPv6Socket", "AsyncSocket"])
+def test_socket_classes_are_icmplibs(icmplib, cls):
+    ours, theirs = getattr(icmpkit, cls), getattr(icmplib, cls)
+    assert inspect.signature(ours) == inspect.signature(theirs)
+    for member in dir(theirs):
+        if member.startswith("_") and member not in SOCKET_MEMBERS:
+            continue
+        assert hasattr(ours, member), member
+        mine, reference = getattr(ours, member), getattr(theirs, member)
+        if callable(reference) and not isinstance(reference, type):
+            assert inspect.signature(mine) == inspect.signature(reference), member
+            assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(reference)
+        else:
+            assert isinstance(mine, property) == isinstance(reference, property), member

@@ -268,3 +268,63 @@ asyncio.run(main())
         child.wait()
     assert before > 5
     assert after == before
+
+
+SOCKET_SCRIPT = """
+def exchange(address, family, **request):
+    Socket = lib.ICMPv6Socket if family == 6 else lib.ICMPv4Socket
+    with Socket() as sock:
+        sent = lib.ICMPRequest(address, id=5151, sequence=3, **request)
+        sock.send(sent)
+        try:
+            reply = sock.receive(sent, timeout=0.5)
+        except lib.TimeoutExceeded as error:
+            return ["timeout", str(error)]
+        try:
+            reply.raise_for_status()
+            status = None
+        except lib.ICMPError as error:
+            status = [type(error).__name__, str(error), error.reply is reply]
+        return [reply.source, reply.type, reply.code, reply.id, reply.sequence,
+                reply.bytes_received, reply.time > sent.time, status]
+
+out = {{}}
+for name, (address, family, request) in {cases!r}.items():
+    out[name] = attempt(lambda: exchange(address, family, **request))
+print(json.dumps(out))
+"""
+
+
+def test_socket_api_results_are_icmplibs(path, icmplib):
+    cases = {
+        "live4": (path.server_v4(), 4, {}),
+        "live6": (path.server_v6(), 6, {"payload_size": 100}),
+        "ttl4": (path.server_v4(), 4, {"ttl": 2}),
+        "ttl6": (path.server_v6(), 6, {"ttl": 1}),
+        "silent4": (TARGET_IN[("blackhole", 4)], 4, {}),
+    }
+    for (kind, family), target in TARGET_IN.items():
+        if kind != "blackhole":
+            cases[f"{kind}{family}"] = (target, family, {})
+    ours, theirs = both(path.client, SOCKET_SCRIPT.format(cases=cases), timeout=60)
+    assert ours == theirs
+    assert ours["live4"][1][:6] == [path.server_v4(), 0, 0, 5151, 3, 64]
+    assert ours["ttl4"][1][-1][0] == "ICMPv4TimeExceeded"
+    assert ours["unreachable6"][1][-1][0] == "ICMPv6DestinationUnreachable"
+    assert ours["silent4"] == ["ok", ["timeout", "The timeout has been reached (0.5s)"]]
+
+
+def test_datagram_socket_sees_the_errors_icmplib_misses(path):
+    """On Linux's unprivileged ICMP socket errors only reach the error
+    queue: icmplib times out, icmpkit returns the Time Exceeded."""
+    path.client.sysctl("net.ipv4.ping_group_range", "0 2147483647")
+    body = f"""
+with lib.ICMPv4Socket(privileged=False) as sock:
+    sent = lib.ICMPRequest({path.server_v4()!r}, id=1, sequence=9, ttl=1)
+    sock.send(sent)
+    reply = sock.receive(sent, timeout=1)
+    print(json.dumps([sock.is_privileged, reply.source, reply.type, reply.sequence,
+                      reply.id == sent.id]))
+"""
+    ours = path.client.python(PRELUDE.format(module="icmpkit") + body, user="nobody")
+    assert ours == [False, path.hops_v4()[0], 11, 9, True]

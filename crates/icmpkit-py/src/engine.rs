@@ -226,3 +226,159 @@ pub async fn trace(address: &str, common: &Common, plan: TracePlan) -> Result<Ve
     }
     Ok(answered)
 }
+
+/// What icmplib's `ICMPReply` is built from: a message a socket received
+/// for an echo request (its reply, or an ICMP error quoting it).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub source: IpAddr,
+    pub icmp_type: u8,
+    pub code: u8,
+    /// The echo id and sequence of the reply, or of the request an error
+    /// quotes; `None` for messages about nothing we sent.
+    pub echo: Option<(u16, u16)>,
+    /// ICMP bytes (header + data).
+    pub bytes: usize,
+    /// Reply TTL / hop limit, when the socket reports it.
+    pub ttl: Option<u8>,
+    /// Arrival time, seconds since the UNIX epoch: the kernel's receive
+    /// stamp when there is one (so an RTT never includes our scheduling).
+    pub time: f64,
+}
+
+/// An ICMP socket for icmplib's socket-level API (`ICMPv4Socket`...).
+#[derive(Debug)]
+pub struct Socket {
+    inner: IcmpSocket,
+    buffer: Vec<u8>,
+}
+
+/// Largest message kept whole (icmplib truncates at 1024 bytes).
+const SOCKET_BUFFER: usize = 65_536;
+
+fn realtime_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+impl Socket {
+    /// Opens a raw, datagram or (`Auto`) either socket bound to `source`.
+    pub fn open(family: Family, privilege: Privilege, source: Option<IpAddr>) -> Result<Socket> {
+        let mut opts = SocketOptions::default();
+        opts.source = source;
+        Ok(Socket {
+            inner: IcmpSocket::open(family, privilege, &opts)?,
+            buffer: vec![0; SOCKET_BUFFER],
+        })
+    }
+
+    pub fn family(&self) -> Family {
+        self.inner.family()
+    }
+
+    /// Whether this is a raw socket (icmplib's `is_privileged`).
+    pub fn is_raw(&self) -> bool {
+        self.inner.kind() == icmpkit::socket::SocketKind::Raw
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.inner.as_raw_fd()
+    }
+
+    /// Sends an echo request with this TTL and traffic class; returns the
+    /// send time (seconds since the epoch) and the echo id that left (the
+    /// kernel's own on datagram sockets).
+    pub fn send_echo(
+        &self,
+        destination: IpAddr,
+        id: u16,
+        sequence: u16,
+        payload: &[u8],
+        ttl: u8,
+        traffic_class: u8,
+    ) -> std::io::Result<(f64, u16)> {
+        let mut message = Vec::new();
+        icmpkit::engine::probe::echo_request(self.family(), id, sequence, payload, &mut message);
+        self.inner.set_ttl(ttl)?;
+        self.inner.set_tos(traffic_class)?;
+        let sent = self.inner.send_to(&message, destination)?;
+        Ok((
+            sent.realtime.as_secs_f64(),
+            self.inner.echo_id().unwrap_or(id),
+        ))
+    }
+
+    /// Waits at most `wait` for one message (a reply, or on datagram
+    /// sockets an error from the error queue); `None` if nothing came.
+    pub fn receive(&mut self, wait: Duration) -> std::io::Result<Option<Message>> {
+        let ready = self.inner.wait(Some(wait))?;
+        if ready.error && self.is_raw() {
+            // A raw socket also reads the error itself, whole (with the
+            // quoted IP header): the queue's copy is dropped.
+            self.inner.recv_error(&mut self.buffer)?;
+            if !ready.readable {
+                return Ok(None);
+            }
+        } else if ready.error {
+            if let Some(queued) = self.inner.recv_error(&mut self.buffer)? {
+                let quoted = self
+                    .buffer
+                    .get(..queued.len)
+                    .and_then(|own| icmpkit::engine::probe::parse_own_request(self.family(), own));
+                if let (Some(source), Some(q)) = (queued.offender, quoted) {
+                    return Ok(Some(Message {
+                        source,
+                        icmp_type: queued.icmp_type,
+                        code: queued.icmp_code,
+                        echo: Some((q.id, q.sequence)),
+                        bytes: queued.len + 8,
+                        ttl: None,
+                        time: queued
+                            .kernel_time
+                            .unwrap_or_else(realtime_now)
+                            .as_secs_f64(),
+                    }));
+                }
+            }
+            return Ok(None);
+        }
+        if !ready.readable {
+            return Ok(None);
+        }
+        let received = self.inner.recv(&mut self.buffer)?;
+        let icmp = &self.buffer[received.icmp.clone()];
+        let (icmp_type, code) = (icmp.first().copied(), icmp.get(1).copied());
+        let (Some(icmp_type), Some(code)) = (icmp_type, code) else {
+            return Ok(None);
+        };
+        let echo = match icmpkit::engine::probe::classify(self.family(), icmp) {
+            icmpkit::engine::probe::Incoming::EchoReply { id, sequence, .. } => {
+                Some((id, sequence))
+            }
+            icmpkit::engine::probe::Incoming::Error { quoted, .. } => {
+                Some((quoted.id, quoted.sequence))
+            }
+            icmpkit::engine::probe::Incoming::Other => None,
+        };
+        Ok(Some(Message {
+            source: received.source,
+            icmp_type,
+            code,
+            echo,
+            bytes: icmp.len(),
+            ttl: received.ttl,
+            time: received
+                .kernel_time
+                .unwrap_or_else(realtime_now)
+                .as_secs_f64(),
+        }))
+    }
+}
+
+/// A destination for a socket's send: an IP literal, or a name resolved
+/// as `ping` would (icmplib's send resolves too).
+pub fn destination(name: &str, family: Family) -> Result<IpAddr> {
+    Ok(icmpkit::resolve::resolve_blocking(name, Some(family))?.address)
+}

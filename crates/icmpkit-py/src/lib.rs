@@ -416,10 +416,134 @@ fn check_address(value: &Bound<'_, PyAny>) -> PyResult<()> {
     }
 }
 
+/// An ICMP socket for the socket-level API (`icmpkit.sockets`). Receives
+/// wait with the GIL released, a little at a time, so Ctrl-C lands.
+#[pyclass(module = "icmpkit._native", unsendable)]
+struct NativeSocket {
+    socket: Option<engine::Socket>,
+}
+
+/// (source, type, code, id, sequence, bytes, ttl, time); id and sequence
+/// are None for a message about nothing we sent.
+type MessageTuple = (
+    String,
+    u8,
+    u8,
+    Option<u16>,
+    Option<u16>,
+    usize,
+    Option<u8>,
+    f64,
+);
+
+impl NativeSocket {
+    fn open_socket(&mut self) -> PyResult<&mut engine::Socket> {
+        self.socket
+            .as_mut()
+            .ok_or_else(|| NativeError::new_err(("closed", "the socket is closed", None::<String>)))
+    }
+}
+
+fn os_error(error: std::io::Error) -> PyErr {
+    let kind = if error.kind() == std::io::ErrorKind::PermissionDenied {
+        "broadcast"
+    } else {
+        "socket"
+    };
+    NativeError::new_err((kind, error.to_string(), None::<String>))
+}
+
+#[pymethods]
+impl NativeSocket {
+    #[new]
+    #[pyo3(signature = (family, privileged, source=None))]
+    fn new(family: u8, privileged: Option<bool>, source: Option<String>) -> PyResult<Self> {
+        let family = parse_family(Some(family))?.unwrap_or(Family::V4);
+        let source = parse_source(source.as_deref())?;
+        let socket = engine::Socket::open(family, parse_privilege(privileged), source)
+            .map_err(to_py_error)?;
+        Ok(NativeSocket {
+            socket: Some(socket),
+        })
+    }
+
+    /// send_echo(destination, id, sequence, payload, ttl, traffic_class) ->
+    /// (send time in seconds since the epoch, echo id sent)
+    fn send_echo(
+        &mut self,
+        destination: &str,
+        id: i64,
+        sequence: i64,
+        payload: &[u8],
+        ttl: i64,
+        traffic_class: i64,
+    ) -> PyResult<(f64, u16)> {
+        let ttl = parse_byte("ttl", Some(ttl))?.unwrap_or(64);
+        let traffic_class = parse_byte("traffic_class", Some(traffic_class))?.unwrap_or(0);
+        let socket = self.open_socket()?;
+        let address = engine::destination(destination, socket.family()).map_err(to_py_error)?;
+        socket
+            .send_echo(
+                address,
+                (id & 0xffff) as u16,
+                (sequence & 0xffff) as u16,
+                payload,
+                ttl,
+                traffic_class,
+            )
+            .map_err(os_error)
+    }
+
+    /// receive(timeout) -> the next message, or None once `timeout` seconds
+    /// passed (0: only what is already there).
+    fn receive(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Option<MessageTuple>> {
+        let timeout = parse_seconds("timeout", timeout)?;
+        let socket = self.open_socket()?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let wait = left.min(POLL);
+            let received = py.detach(|| socket.receive(wait)).map_err(os_error)?;
+            if let Some(m) = received {
+                let (id, sequence) = m.echo.unzip();
+                return Ok(Some((
+                    m.source.to_string(),
+                    m.icmp_type,
+                    m.code,
+                    id,
+                    sequence,
+                    m.bytes,
+                    m.ttl,
+                    m.time,
+                )));
+            }
+            py.check_signals()?;
+            if left.is_zero() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The file descriptor (for an event loop's add_reader, socket options).
+    fn fileno(&mut self) -> PyResult<i32> {
+        Ok(self.open_socket()?.raw_fd())
+    }
+
+    #[getter]
+    fn is_raw(&mut self) -> PyResult<bool> {
+        Ok(self.open_socket()?.is_raw())
+    }
+
+    fn close(&mut self) {
+        self.socket = None;
+    }
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add_class::<CancelHandle>()?;
+    m.add_class::<NativeSocket>()?;
     m.add_function(wrap_pyfunction!(ping, m)?)?;
     m.add_function(wrap_pyfunction!(multiping, m)?)?;
     m.add_function(wrap_pyfunction!(traceroute, m)?)?;
