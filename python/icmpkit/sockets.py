@@ -18,6 +18,7 @@ from .exceptions import (
     TimeoutExceeded,
 )
 from .models import ICMPReply
+from .utils import PLATFORM_LINUX, PLATFORM_MACOS, PLATFORM_WINDOWS  # noqa: F401 (icmplib has them here)
 
 __all__ = ["ICMPv4Socket", "ICMPv6Socket", "AsyncSocket"]
 
