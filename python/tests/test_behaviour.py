@@ -260,3 +260,27 @@ def test_unprivileged_count_zero_raises_socket_permission_error(icmplib):
         outcomes.append(done.stdout.strip())
     assert outcomes[0] == outcomes[1]
     assert outcomes[0].startswith("SocketPermissionError | Root privileges are required")
+
+
+def test_a_rust_panic_is_an_exception_not_a_crash():
+    code = """
+        from icmpkit import _native
+        try:
+            _native._panic_in_call()
+        except BaseException as error:
+            print(type(error).__name__, "|", error)
+        import icmpkit
+        print(icmpkit.is_ipv4_address("127.0.0.1"))
+    """
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "PanicException | deliberate panic for the test suite",
+        "True",
+    ]

@@ -539,6 +539,23 @@ impl NativeSocket {
     }
 }
 
+/// Always true: keeps the panic below from reading as dead code.
+fn py_test_hook_enabled() -> bool {
+    std::hint::black_box(true)
+}
+
+/// Test hook: a Rust panic inside a released-GIL call, to prove it reaches
+/// Python as pyo3's PanicException instead of killing the interpreter.
+#[pyfunction]
+fn _panic_in_call(py: Python<'_>) -> PyResult<()> {
+    run_released(py, None, || async {
+        if py_test_hook_enabled() {
+            panic!("deliberate panic for the test suite");
+        }
+        Ok(())
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
@@ -549,6 +566,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(traceroute, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_one, m)?)?;
     m.add_function(wrap_pyfunction!(check_address, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_in_call, m)?)?;
     m.add("POLL_MS", POLL.as_millis() as u64)?;
     Ok(())
 }
