@@ -1,11 +1,30 @@
 """icmplib's ``multiping`` and ``async_multiping`` on icmpkit's sweep engine:
 one socket per family and no task per host."""
 
+import ipaddress
+
 from . import _native
 from ._calls import call, call_async, request_options
 from .models import Host
 
 __all__ = ["multiping", "async_multiping"]
+
+
+# The most addresses a network object may stand for here (a /8): each gets
+# a Host in the result list.
+MAX_NETWORK_ADDRESSES = 1 << 24
+
+
+def _network_range(network):
+    """An ipaddress network as one range the sweep engine expands itself
+    (every address, network and broadcast included, as iterating it gives):
+    no Python string per address on the way in."""
+    if network.num_addresses > MAX_NETWORK_ADDRESSES:
+        raise ValueError(
+            f"{network} has {network.num_addresses} addresses: multiping takes at most "
+            f"{MAX_NETWORK_ADDRESSES} at once"
+        )
+    return [f"{network[0]}-{network[-1]}"], None
 
 
 def _unique_addresses(addresses):
@@ -43,7 +62,10 @@ def _arguments(
     if not isinstance(concurrent_tasks, int) or concurrent_tasks < 1:
         raise ValueError(f"concurrent_tasks must be an int >= 1, not {concurrent_tasks!r}")
     options = request_options(function, kwargs)
-    unique, places = _unique_addresses(addresses)
+    if isinstance(addresses, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        unique, places = _network_range(addresses)
+    else:
+        unique, places = _unique_addresses(addresses)
     args = (
         unique,
         count,
@@ -62,6 +84,8 @@ def _arguments(
 
 
 def _hosts(results, places):
+    if places is None:
+        return [Host(*result) for result in results]
     return [Host(*results[i]) for i in places]
 
 
@@ -80,7 +104,8 @@ def multiping(
     input order (icmplib's signature and results).
 
     ``addresses`` may be any iterable of str or ``ipaddress`` objects (e.g.
-    ``ip_network(...).hosts()``). All hosts are probed together by the sweep
+    ``ip_network(...).hosts()``), or an ``ip_network`` itself (every address
+    of it, expanded by the engine). All hosts are probed together by the sweep
     engine on one socket per family, so ``concurrent_tasks`` (icmplib's cap
     on per-host tasks) is accepted and checked but limits nothing: no call
     waits host by host. Works inside a running event loop and from threads

@@ -284,3 +284,15 @@ def test_a_rust_panic_is_an_exception_not_a_crash():
         "PanicException | deliberate panic for the test suite",
         "True",
     ]
+
+
+def test_multiping_of_a_network_object_is_every_address_in_order():
+    require_root()
+    network = ipaddress.ip_network("127.0.6.0/30")
+    hosts = icmpkit.multiping(network, count=1)
+    assert [h.address for h in hosts] == [str(a) for a in network]
+    assert all(h.is_alive for h in hosts)
+    six = ipaddress.ip_network("::1/128")
+    assert [h.address for h in icmpkit.multiping(six, count=1)] == ["::1"]
+    with pytest.raises(ValueError):
+        icmpkit.multiping(ipaddress.ip_network("10.0.0.0/7"))
