@@ -35,3 +35,15 @@ def require_root():
 
     if os.geteuid() != 0:
         pytest.skip("SKIP: needs root (raw ICMP sockets)")
+
+
+@pytest.fixture
+def nobody():
+    """Skips (visibly) when child interpreters cannot run as nobody."""
+    import os
+
+    if os.geteuid() != 0:
+        pytest.skip("SKIP: needs root to drop to nobody")
+    reason = netlab.nobody_unavailable_reason()
+    if reason:
+        pytest.skip(f"SKIP: {reason}")

@@ -47,6 +47,30 @@ def unavailable_reason():
     return None
 
 
+def nobody_unavailable_reason():
+    """Why a child interpreter cannot run as `nobody` here (the package may
+    sit under a directory only root can read), or None."""
+    entry = pwd.getpwnam("nobody")
+    done = subprocess.run(
+        [
+            "setpriv",
+            f"--reuid={entry.pw_uid}",
+            f"--regid={entry.pw_gid}",
+            "--clear-groups",
+            sys.executable,
+            "-I",
+            "-c",
+            "import icmpkit, icmplib",
+        ],
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
+    if done.returncode != 0:
+        return f"user nobody cannot import icmpkit and icmplib here: {done.stderr.strip()[-200:]}"
+    return None
+
+
 def run(argv, check=True, **kwargs):
     done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     if check and done.returncode != 0:

@@ -4,7 +4,6 @@ threads and running event loops, bad input as exceptions."""
 
 import asyncio
 import ipaddress
-import os
 import signal
 import subprocess
 import sys
@@ -224,11 +223,9 @@ def test_count_zero_opens_the_socket_and_sends_nothing():
     assert icmpkit.multiping([]) == []
 
 
-def test_unprivileged_count_zero_raises_socket_permission_error(icmplib):
+def test_unprivileged_count_zero_raises_socket_permission_error(icmplib, nobody):
     """Home Assistant probes privileges with ping(..., count=0,
     privileged=True): without CAP_NET_RAW it must raise, as icmplib."""
-    if os.geteuid() != 0:
-        pytest.skip("SKIP: needs root to drop to nobody")
     outcomes = []
     for module in ("icmpkit", "icmplib"):
         code = f"""

@@ -153,7 +153,7 @@ def test_traceroute_stops_at_an_unreachable_hop(path):
     assert ours == [[1, path.hops_v4()[0], 1, 1]]
 
 
-def test_unprivileged_calls_match_icmplib_and_privileged_none_works(path, icmplib):
+def test_unprivileged_calls_match_icmplib_and_privileged_none_works(path, icmplib, nobody):
     server = path.server_v4()
     body = f"""
 out = {{}}
@@ -314,7 +314,7 @@ def test_socket_api_results_are_icmplibs(path, icmplib):
     assert ours["silent4"] == ["ok", ["timeout", "The timeout has been reached (0.5s)"]]
 
 
-def test_datagram_socket_sees_the_errors_icmplib_misses(path):
+def test_datagram_socket_sees_the_errors_icmplib_misses(path, nobody):
     """On Linux's unprivileged ICMP socket errors only reach the error
     queue: icmplib times out, icmpkit returns the Time Exceeded."""
     path.client.sysctl("net.ipv4.ping_group_range", "0 2147483647")
