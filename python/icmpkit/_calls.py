@@ -3,9 +3,7 @@ errors turned into icmplib's exceptions, and the async form of a native
 call (a worker thread with a cancel handle)."""
 
 import asyncio
-import concurrent.futures
 import contextlib
-import threading
 
 from . import _native
 from .exceptions import (
@@ -69,28 +67,40 @@ def call(function, *args, privileged=True, source=None, cancel=None):
 
 
 async def call_async(function, *args, privileged=True, source=None):
-    """The native call as an awaitable. It runs in a thread of its own (so
-    any number of calls run at once, unlike the loop's bounded executor);
-    cancelling the awaiting task sets the call's cancel handle, and the
-    awaitable returns only once the Rust side has stopped (within 20 ms), so
-    no probe leaves after the cancellation is seen."""
+    """The native call as an awaitable. It runs as a task on icmpkit's
+    background runtime (one thread for every async call, so thousands can
+    be in flight), which hands the result to this event loop. Cancelling
+    the awaiting task sets the call's cancel handle, and the awaitable
+    returns only once the Rust side has stopped (within 20 ms), so no probe
+    leaves after the cancellation is seen."""
+    loop = asyncio.get_running_loop()
     handle = _native.CancelHandle()
-    done = concurrent.futures.Future()
+    done = loop.create_future()
 
-    def work():
-        try:
-            result = call(function, *args, privileged=privileged, source=source, cancel=handle)
-        except BaseException as error:  # handed to the awaiting task
-            done.set_exception(error)
+    def settle(ok, value):
+        if done.done():
+            return
+        if ok:
+            done.set_result(value)
         else:
-            done.set_result(result)
+            done.set_exception(value)
 
-    threading.Thread(target=work, name="icmpkit-call", daemon=True).start()
-    waiter = asyncio.wrap_future(done)
+    def deliver(ok, value):  # called from the runtime thread
+        try:
+            loop.call_soon_threadsafe(settle, ok, value)
+        except RuntimeError:
+            pass  # the loop is closed: nobody waits for this any more
+
     try:
-        return await asyncio.shield(waiter)
+        function(*args, cancel=handle, callback=deliver)
+    except _native.NativeError as error:
+        raise translate(error, privileged, source) from None
+    try:
+        return await asyncio.shield(done)
     except asyncio.CancelledError:
         handle.cancel()
         with contextlib.suppress(BaseException):
-            await waiter
+            await done
         raise
+    except _native.NativeError as error:
+        raise translate(error, privileged, source) from None

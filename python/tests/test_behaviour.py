@@ -151,6 +151,21 @@ def test_async_ping_is_an_awaitable_and_runs_concurrently():
     assert elapsed < 2.0, elapsed
 
 
+def test_hundreds_of_concurrent_async_pings_lose_no_reply():
+    """500 raw sockets at once each receive a copy of all 1,000 replies on
+    one runtime thread: they need room to queue them (a default-sized
+    buffer dropped ~10% here)."""
+    require_root()
+
+    async def main():
+        return await asyncio.gather(
+            *[icmpkit.async_ping("127.0.0.1", count=2, interval=0.3) for _ in range(500)]
+        )
+
+    hosts = asyncio.run(main())
+    assert sum(h.packets_received for h in hosts) == 1000
+
+
 def test_async_multiping_and_traceroute():
     require_root()
 

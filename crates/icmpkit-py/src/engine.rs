@@ -56,12 +56,23 @@ pub struct Common {
 }
 
 impl Common {
-    fn socket_options(&self) -> SocketOptions {
-        let mut socket = SocketOptions::default();
+    /// `base` (a command's default socket options) with the caller's
+    /// source, TTL and traffic class.
+    fn socket_options(&self, mut socket: SocketOptions) -> SocketOptions {
         socket.source = self.source;
         socket.ttl = self.ttl;
         socket.tos = self.traffic_class;
         socket
+    }
+
+    /// Socket options of one ping. Every raw socket gets a copy of every
+    /// echo reply of the host: with hundreds of pings at once (asyncio
+    /// gather) the default buffer overflows before the shared runtime
+    /// drains it.
+    fn ping_socket_options(&self) -> SocketOptions {
+        let mut socket = SocketOptions::default();
+        socket.recv_buffer = Some(RECV_BUFFER);
+        self.socket_options(socket)
     }
 
     /// The payload's length when one is given (icmplib ignores
@@ -70,6 +81,9 @@ impl Common {
         self.payload.as_ref().map_or(self.payload_size, Vec::len)
     }
 }
+
+/// Receive buffer asked for per socket (the kernel caps it at rmem_max).
+const RECV_BUFFER: usize = 1 << 20;
 
 pub fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -84,7 +98,11 @@ pub async fn resolve_one(name: &str, family: Option<Family>) -> Result<IpAddr> {
 /// raise, as Home Assistant's probe relies on), send nothing.
 pub async fn open_only(address: &str, common: &Common) -> Result<HostStats> {
     let target: Target = resolve(address, common.family).await?;
-    IcmpSocket::open(target.family(), common.privilege, &common.socket_options())?;
+    IcmpSocket::open(
+        target.family(),
+        common.privilege,
+        &common.ping_socket_options(),
+    )?;
     Ok(HostStats {
         address: target.address.to_string(),
         packets_sent: 0,
@@ -105,7 +123,7 @@ pub async fn ping(address: &str, common: &Common) -> Result<HostStats> {
     opts.timing.timeout = common.timeout;
     opts.payload_size = common.data_size();
     opts.pattern = common.payload.clone().unwrap_or_default();
-    opts.socket = common.socket_options();
+    opts.socket = common.ping_socket_options();
     opts.privilege = common.privilege;
     opts.family = common.family;
     opts.id = common.id;
@@ -157,7 +175,7 @@ pub async fn multiping(addresses: &[String], common: &Common) -> Result<Vec<Host
     opts.payload_size = common.data_size();
     opts.family = common.family;
     opts.privilege = common.privilege;
-    opts.socket = common.socket_options();
+    opts.socket = common.socket_options(opts.socket.clone());
     opts.id = common.id;
     let (mut sweeper, name_errors) = Sweeper::start(&specs, &opts).await?;
     if let Some(failure) = name_errors.into_iter().next() {
@@ -203,7 +221,7 @@ pub async fn trace(address: &str, common: &Common, plan: TracePlan) -> Result<Ve
     opts.privilege = common.privilege;
     opts.family = common.family;
     opts.data_size = common.data_size();
-    opts.socket = common.socket_options();
+    opts.socket = common.socket_options(opts.socket.clone());
     let hops = traceroute(address, &opts).await?;
     let mut answered = Vec::new();
     for hop in hops {

@@ -3,6 +3,7 @@
 //! result; the icmplib-compatible API is the pure-Python package around it
 //! (`python/icmpkit`). Calls into the library live in `engine.rs` only.
 
+mod background;
 mod engine;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icmpkit::socket::{Family, Privilege};
+use pyo3::IntoPyObjectExt;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -102,17 +104,82 @@ where
         Ok(Ok(value)) => Ok(value),
         Ok(Err(error)) => Err(to_py_error(error)),
         Err(Stop::Signal(error)) => Err(error),
-        Err(Stop::Cancelled) => Err(NativeError::new_err((
-            "cancelled",
-            "the call was cancelled",
-            None::<String>,
-        ))),
+        Err(Stop::Cancelled) => Err(cancelled_error()),
         Err(Stop::Runtime(error)) => Err(NativeError::new_err((
             "socket",
             format!("cannot start the I/O runtime: {error}"),
             None::<String>,
         ))),
     }
+}
+
+/// Waits for `work`, polling the cancel flag every [`POLL`].
+async fn cancellable<T>(
+    cancelled: Option<Arc<AtomicBool>>,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<Result<T, Error>, Stop> {
+    tokio::pin!(work);
+    let mut poll = tokio::time::interval(POLL);
+    loop {
+        tokio::select! {
+            result = &mut work => return Ok(result),
+            _ = poll.tick() => {
+                if cancelled.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)) {
+                    return Err(Stop::Cancelled);
+                }
+            }
+        }
+    }
+}
+
+fn cancelled_error() -> PyErr {
+    NativeError::new_err(("cancelled", "the call was cancelled", None::<String>))
+}
+
+/// Runs the call: blocking with the GIL released when `callback` is None;
+/// else queued on the background runtime, returning None at once, and
+/// `callback(ok, value)` is called (from the runtime thread) with the
+/// result or the exception. A panic in the call is delivered as pyo3's
+/// PanicException, so an awaiting task never hangs.
+fn dispatch<T, F, Fut>(
+    py: Python<'_>,
+    cancel: Option<&CancelHandle>,
+    callback: Option<Py<PyAny>>,
+    make: F,
+) -> PyResult<Option<T>>
+where
+    T: Send + 'static + for<'py> IntoPyObject<'py>,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, Error>> + 'static,
+{
+    let Some(callback) = callback else {
+        return run_released(py, cancel, make).map(Some);
+    };
+    let cancelled = cancel.map(|c| c.cancelled.clone());
+    let job: background::Job = Box::new(move || {
+        Box::pin(async move {
+            let outcome = tokio::task::spawn_local(cancellable(cancelled, make())).await;
+            Python::attach(|py| {
+                let delivered: PyResult<Py<PyAny>> = match outcome {
+                    Ok(Ok(Ok(value))) => value.into_py_any(py),
+                    Ok(Ok(Err(error))) => Err(to_py_error(error)),
+                    Ok(Err(_)) => Err(cancelled_error()),
+                    Err(join) => Err(pyo3::panic::PanicException::new_err(format!(
+                        "the call panicked: {join}"
+                    ))),
+                };
+                let (ok, value) = match delivered {
+                    Ok(value) => (true, value),
+                    Err(error) => (false, error.into_value(py).into_any()),
+                };
+                // A closed event loop refuses the result: nobody waits.
+                let _ = callback.call1(py, (ok, value));
+            });
+        })
+    });
+    background::spawn(job)
+        .map_err(|message| NativeError::new_err(("socket", message, None::<String>)))?;
+    Ok(None)
 }
 
 /// The library's error as `NativeError(kind, message, subject)`; invalid
@@ -242,7 +309,7 @@ fn host_tuple(h: HostStats) -> HostTuple {
 /// packets_sent, rtts_ms)
 #[pyfunction]
 #[pyo3(signature = (address, count, interval, timeout, id, source, family, privileged,
-    payload, payload_size, ttl, traffic_class, cancel=None))]
+    payload, payload_size, ttl, traffic_class, cancel=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn ping(
     py: Python<'_>,
@@ -259,7 +326,8 @@ fn ping(
     ttl: Option<i64>,
     traffic_class: Option<i64>,
     cancel: Option<PyRef<'_, CancelHandle>>,
-) -> PyResult<HostTuple> {
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<HostTuple>> {
     let common = common(
         count,
         interval,
@@ -273,17 +341,16 @@ fn ping(
         ttl,
         traffic_class,
     )?;
-    let host = run_released(py, cancel.as_deref(), move || async move {
-        engine::ping(&address, &common).await
-    })?;
-    Ok(host_tuple(host))
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        engine::ping(&address, &common).await.map(host_tuple)
+    })
 }
 
 /// multiping(addresses, ...) -> [(address, packets_sent, rtts_ms)] in input
 /// order.
 #[pyfunction]
 #[pyo3(signature = (addresses, count, interval, timeout, id, source, family, privileged,
-    payload, payload_size, ttl, traffic_class, cancel=None))]
+    payload, payload_size, ttl, traffic_class, cancel=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn multiping(
     py: Python<'_>,
@@ -300,7 +367,8 @@ fn multiping(
     ttl: Option<i64>,
     traffic_class: Option<i64>,
     cancel: Option<PyRef<'_, CancelHandle>>,
-) -> PyResult<Vec<HostTuple>> {
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<Vec<HostTuple>>> {
     let common = common(
         count,
         interval,
@@ -314,20 +382,20 @@ fn multiping(
         ttl,
         traffic_class,
     )?;
-    if addresses.is_empty() {
-        return Ok(Vec::new());
-    }
-    let hosts = run_released(py, cancel.as_deref(), move || async move {
-        engine::multiping(&addresses, &common).await
-    })?;
-    Ok(hosts.into_iter().map(host_tuple).collect())
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        if addresses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let hosts = engine::multiping(&addresses, &common).await?;
+        Ok(hosts.into_iter().map(host_tuple).collect())
+    })
 }
 
 /// traceroute(address, ..., first_hop, max_hops, fast, cancel) ->
 /// [(distance, address, packets_sent, rtts_ms)]
 #[pyfunction]
 #[pyo3(signature = (address, count, interval, timeout, first_hop, max_hops, fast, id, source,
-    family, privileged, payload, payload_size, traffic_class, cancel=None))]
+    family, privileged, payload, payload_size, traffic_class, cancel=None, callback=None))]
 #[allow(clippy::too_many_arguments)]
 fn traceroute(
     py: Python<'_>,
@@ -346,7 +414,8 @@ fn traceroute(
     payload_size: i64,
     traffic_class: Option<i64>,
     cancel: Option<PyRef<'_, CancelHandle>>,
-) -> PyResult<Vec<HopTuple>> {
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<Vec<HopTuple>>> {
     let common = common(
         count,
         interval,
@@ -371,35 +440,37 @@ fn traceroute(
         max_hops: hop_limit("max_hops", max_hops)?,
         fast,
     };
-    if plan.first_hop > plan.max_hops || common.count == 0 {
-        // icmplib's loop runs no round then: no hop, no socket.
-        return Ok(Vec::new());
-    }
-    let hops = run_released(py, cancel.as_deref(), move || async move {
-        engine::trace(&address, &common, plan).await
-    })?;
-    Ok(hops
-        .into_iter()
-        .map(|HopStats { distance, host }| {
-            (distance, host.address, host.packets_sent, host.rtts_ms)
-        })
-        .collect())
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        if plan.first_hop > plan.max_hops || common.count == 0 {
+            // icmplib's loop runs no round then: no hop, no socket.
+            return Ok(Vec::new());
+        }
+        let hops = engine::trace(&address, &common, plan).await?;
+        Ok(hops
+            .into_iter()
+            .map(|HopStats { distance, host }| {
+                (distance, host.address, host.packets_sent, host.rtts_ms)
+            })
+            .collect())
+    })
 }
 
 /// resolve_one(name, family) -> the address a ping of `name` would use.
 #[pyfunction]
-#[pyo3(signature = (name, family=None, cancel=None))]
+#[pyo3(signature = (name, family=None, cancel=None, callback=None))]
 fn resolve_one(
     py: Python<'_>,
     name: String,
     family: Option<u8>,
     cancel: Option<PyRef<'_, CancelHandle>>,
-) -> PyResult<String> {
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<String>> {
     let family = parse_family(family)?;
-    let address = run_released(py, cancel.as_deref(), move || async move {
-        engine::resolve_one(&name, family).await
-    })?;
-    Ok(address.to_string())
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        engine::resolve_one(&name, family)
+            .await
+            .map(|a| a.to_string())
+    })
 }
 
 /// Rejects a non-str where a str is needed with icmplib-like wording (pyo3's
