@@ -32,6 +32,14 @@ def request_options(function, kwargs, allowed=REQUEST_DEFAULTS):
     return options
 
 
+def name_family(address, family):
+    """``family`` where icmplib uses it: for a hostname only (an address
+    literal keeps its own family whatever ``family`` says)."""
+    from .utils import is_hostname
+
+    return family if is_hostname(address) else None
+
+
 def check_text(name, value):
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")

@@ -4,7 +4,7 @@ one socket per family and no task per host."""
 import ipaddress
 
 from . import _native
-from ._calls import call, call_async, request_options
+from ._calls import call, call_async, name_family, request_options
 from .models import Host
 
 __all__ = ["multiping", "async_multiping"]
@@ -73,7 +73,9 @@ def _arguments(
         timeout,
         None,
         source,
-        family,
+        # As icmplib: the family applies to hostnames; a list of literals
+        # keeps each address's own.
+        family if any(name_family(a, family) for a in unique) else None,
         privileged,
         options["payload"],
         options["payload_size"],

@@ -1,7 +1,7 @@
 """icmplib's ``ping`` and ``async_ping`` on icmpkit's ping engine."""
 
 from . import _native
-from ._calls import call, call_async, check_text, request_options
+from ._calls import call, call_async, check_text, name_family, request_options
 from .exceptions import SocketBroadcastError
 from .models import Host
 from .utils import unique_identifier
@@ -19,7 +19,7 @@ def _arguments(function, address, count, interval, timeout, id, source, family, 
         timeout,
         id or unique_identifier(),
         source,
-        family,
+        name_family(address, family),
         privileged,
         options["payload"],
         options["payload_size"],

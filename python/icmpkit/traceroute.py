@@ -1,7 +1,7 @@
 """icmplib's ``traceroute`` on icmpkit's trace engine."""
 
 from . import _native
-from ._calls import REQUEST_DEFAULTS, call, call_async, check_text, request_options
+from ._calls import REQUEST_DEFAULTS, call, call_async, check_text, name_family, request_options
 from .models import Hop
 
 __all__ = ["traceroute", "async_traceroute"]
@@ -42,7 +42,7 @@ def _arguments(
         bool(fast),
         id,
         source,
-        family,
+        name_family(address, family),
         options["privileged"],
         options["payload"],
         options["payload_size"],

@@ -308,3 +308,11 @@ def test_multiping_of_a_network_object_is_every_address_in_order():
     assert [h.address for h in icmpkit.multiping(six, count=1)] == ["::1"]
     with pytest.raises(ValueError):
         icmpkit.multiping(ipaddress.ip_network("10.0.0.0/7"))
+
+
+def test_family_applies_to_hostnames_only_as_in_icmplib():
+    require_root()
+    assert icmpkit.ping("127.0.0.1", count=1, family=6).is_alive
+    assert icmpkit.multiping(["127.0.0.1", "::1"], count=1, family=6)[0].is_alive
+    assert icmpkit.traceroute("::1", count=1, family=4)[0].address == "::1"
+    assert icmpkit.ping("localhost", count=1, family=4).address == "127.0.0.1"
