@@ -4,6 +4,7 @@ threads and running event loops, bad input as exceptions."""
 
 import asyncio
 import ipaddress
+import os
 import signal
 import subprocess
 import sys
@@ -316,3 +317,28 @@ def test_family_applies_to_hostnames_only_as_in_icmplib():
     assert icmpkit.multiping(["127.0.0.1", "::1"], count=1, family=6)[0].is_alive
     assert icmpkit.traceroute("::1", count=1, family=4)[0].address == "::1"
     assert icmpkit.ping("localhost", count=1, family=4).address == "127.0.0.1"
+
+
+def test_async_calls_work_in_a_forked_child():
+    """A child made by fork(2) (multiprocessing's default on Linux) has no
+    copy of the background runtime's thread: it must start its own."""
+    require_root()
+    assert asyncio.run(icmpkit.async_ping("127.0.0.1", count=1)).is_alive
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the async call completes
+        try:
+            host = asyncio.run(asyncio.wait_for(icmpkit.async_ping("127.0.0.1", count=1), 5))
+            os._exit(0 if host.is_alive else 1)
+        except BaseException:
+            os._exit(2)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the async call in the forked child never completed")
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -13,12 +13,24 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 /// futures need not be `Send`).
 pub type Job = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()>>> + Send>;
 
-static JOBS: OnceLock<Result<UnboundedSender<Job>, String>> = OnceLock::new();
+/// The queue of the running runtime, with the process it runs in: a child
+/// made by fork(2) has the queue but not the thread, and starts its own.
+static JOBS: Mutex<Option<(u32, UnboundedSender<Job>)>> = Mutex::new(None);
 
 /// Queues `job` on the background runtime, starting it if needed.
 pub fn spawn(job: Job) -> Result<(), String> {
-    let jobs = JOBS.get_or_init(start).as_ref().map_err(Clone::clone)?;
-    jobs.send(job)
+    let mut jobs = JOBS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let process = std::process::id();
+    let sender = match jobs.as_ref() {
+        Some((pid, sender)) if *pid == process && !sender.is_closed() => sender.clone(),
+        _ => {
+            let sender = start()?;
+            *jobs = Some((process, sender.clone()));
+            sender
+        }
+    };
+    sender
+        .send(job)
         .map_err(|_| "the icmpkit background runtime has stopped".to_string())
 }
 
