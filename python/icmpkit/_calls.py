@@ -3,6 +3,7 @@ errors turned into icmplib's exceptions, and the async form of a native
 call (a worker thread with a cancel handle)."""
 
 import asyncio
+import atexit
 import contextlib
 
 from . import _native
@@ -13,6 +14,10 @@ from .exceptions import (
     SocketBroadcastError,
     SocketPermissionError,
 )
+
+# Async results come back from a Rust thread: it must not enter the
+# interpreter once finalization starts.
+atexit.register(_native._shutdown)
 
 # The keywords icmplib passes on to ICMPRequest, and their defaults there.
 REQUEST_DEFAULTS = {"payload": None, "payload_size": 56, "ttl": 64, "traffic_class": 0}

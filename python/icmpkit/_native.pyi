@@ -1,6 +1,6 @@
 """Type stubs of the Rust extension module (crates/icmpkit-py)."""
 
-from typing import Optional
+from typing import Callable, Optional
 
 POLL_MS: int
 
@@ -14,6 +14,10 @@ class CancelHandle:
     def cancelled(self) -> bool: ...
 
 HostTuple = tuple[str, int, list[float]]
+HopTuple = tuple[int, str, int, list[float]]
+# (ok, value): the result, or the exception to raise, of an async call.
+Callback = Callable[[bool, object], None]
+MessageTuple = tuple[str, int, int, Optional[int], Optional[int], int, Optional[int], float]
 
 def ping(
     address: str,
@@ -29,7 +33,8 @@ def ping(
     ttl: Optional[int],
     traffic_class: Optional[int],
     cancel: Optional[CancelHandle] = None,
-) -> HostTuple: ...
+    callback: Optional[Callback] = None,
+) -> Optional[HostTuple]: ...
 def multiping(
     addresses: list[str],
     count: int,
@@ -44,7 +49,8 @@ def multiping(
     ttl: Optional[int],
     traffic_class: Optional[int],
     cancel: Optional[CancelHandle] = None,
-) -> list[HostTuple]: ...
+    callback: Optional[Callback] = None,
+) -> Optional[list[HostTuple]]: ...
 def traceroute(
     address: str,
     count: int,
@@ -61,8 +67,33 @@ def traceroute(
     payload_size: int,
     traffic_class: Optional[int],
     cancel: Optional[CancelHandle] = None,
-) -> list[tuple[int, str, int, list[float]]]: ...
+    callback: Optional[Callback] = None,
+) -> Optional[list[HopTuple]]: ...
 def resolve_one(
-    name: str, family: Optional[int] = None, cancel: Optional[CancelHandle] = None
-) -> str: ...
+    name: str,
+    family: Optional[int] = None,
+    cancel: Optional[CancelHandle] = None,
+    callback: Optional[Callback] = None,
+) -> Optional[str]: ...
 def check_address(value: object) -> None: ...
+def _panic_in_call() -> None: ...
+def _shutdown() -> None: ...
+
+class NativeSocket:
+    def __init__(
+        self, family: int, privileged: Optional[bool], source: Optional[str] = None
+    ) -> None: ...
+    def send_echo(
+        self,
+        destination: str,
+        id: int,
+        sequence: int,
+        payload: bytes,
+        ttl: int,
+        traffic_class: int,
+    ) -> tuple[float, int]: ...
+    def receive(self, timeout: float) -> Optional[MessageTuple]: ...
+    def fileno(self) -> int: ...
+    @property
+    def is_raw(self) -> bool: ...
+    def close(self) -> None: ...

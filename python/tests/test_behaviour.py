@@ -342,3 +342,22 @@ def test_async_calls_work_in_a_forked_child():
         os.waitpid(pid, 0)
         pytest.fail("the async call in the forked child never completed")
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_exiting_right_after_async_calls_never_crashes_the_interpreter():
+    """Results come back from a Rust thread; one still entering the
+    interpreter while it finalizes used to abort the process."""
+    require_root()
+    code = """
+        import asyncio, icmpkit
+        async def main():
+            return await asyncio.gather(
+                *[icmpkit.async_ping("127.0.0.1", count=1) for _ in range(20)],
+                icmpkit.async_multiping(["127.0.0.1", "::1"], count=1),
+            )
+        asyncio.run(main())
+    """
+    children = [_child(code) for _ in range(12)]
+    for child in children:
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err

@@ -328,3 +328,28 @@ with lib.ICMPv4Socket(privileged=False) as sock:
 """
     ours = path.client.python(PRELUDE.format(module="icmpkit") + body, user="nobody")
     assert ours == [False, path.hops_v4()[0], 11, 9, True]
+
+
+def test_async_results_are_icmplibs(path, icmplib):
+    live, silent = path.server_v4(), TARGET_IN[("blackhole", 4)]
+    unreachable6 = TARGET_IN[("unreachable", 6)]
+    body = f"""
+import asyncio
+
+async def main():
+    single = await asyncio.gather(
+        lib.async_ping({live!r}, count=3, interval=0.05, timeout=1),
+        lib.async_ping({silent!r}, count=2, interval=0.05, timeout=0.5),
+        lib.async_ping({unreachable6!r}, count=2, interval=0.05, timeout=0.5),
+        lib.async_ping("server.lab", count=1, timeout=1),
+    )
+    many = await lib.async_multiping([{live!r}, {silent!r}, {path.server_v6()!r}], count=2,
+                                     interval=0.05, timeout=0.5)
+    return [host(h) for h in single], [host(h) for h in many]
+
+print(json.dumps(attempt(lambda: asyncio.run(main()))))
+"""
+    ours, theirs = both(path.client, body, timeout=60)
+    assert ours == theirs
+    assert ours[1][0][0] == [live, 3, 3, True]
+    assert [h[3] for h in ours[1][1]] == [True, False, True]

@@ -6,6 +6,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use pyo3::Python;
 
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
@@ -52,4 +56,35 @@ fn start() -> Result<UnboundedSender<Job>, String> {
         })
         .map_err(|e| format!("cannot start the icmpkit-async thread: {e}"))?;
     Ok(jobs)
+}
+
+/// Set by [`shutdown`] (an atexit handler): from then on no job enters the
+/// interpreter, which is about to be finalized.
+static SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+/// Jobs inside (or entering) the interpreter right now.
+static IN_PYTHON: AtomicUsize = AtomicUsize::new(0);
+
+/// Runs `f` with the GIL from the runtime thread, unless the interpreter
+/// is shutting down (then `None`: a thread taking the GIL during
+/// finalization aborts the process).
+pub fn with_python<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> Option<R> {
+    // Counted before the flag is read, so `shutdown` either sees us or we
+    // see its flag.
+    IN_PYTHON.fetch_add(1, Ordering::SeqCst);
+    let result = if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        None
+    } else {
+        Some(Python::attach(f))
+    };
+    IN_PYTHON.fetch_sub(1, Ordering::SeqCst);
+    result
+}
+
+/// Stops jobs from entering the interpreter and waits (the caller has
+/// released the GIL) for those inside to leave.
+pub fn shutdown() {
+    SHUTTING_DOWN.store(true, Ordering::SeqCst);
+    while IN_PYTHON.load(Ordering::SeqCst) > 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }

@@ -159,7 +159,7 @@ where
     let job: background::Job = Box::new(move || {
         Box::pin(async move {
             let outcome = tokio::task::spawn_local(cancellable(cancelled, make())).await;
-            Python::attach(|py| {
+            background::with_python(|py| {
                 let delivered: PyResult<Py<PyAny>> = match outcome {
                     Ok(Ok(Ok(value))) => value.into_py_any(py),
                     Ok(Ok(Err(error))) => Err(to_py_error(error)),
@@ -610,6 +610,13 @@ impl NativeSocket {
     }
 }
 
+/// Called at interpreter exit (atexit): no async call's result enters the
+/// interpreter from then on.
+#[pyfunction]
+fn _shutdown(py: Python<'_>) {
+    py.detach(background::shutdown);
+}
+
 /// Always true: keeps the panic below from reading as dead code.
 fn py_test_hook_enabled() -> bool {
     std::hint::black_box(true)
@@ -638,6 +645,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_one, m)?)?;
     m.add_function(wrap_pyfunction!(check_address, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_call, m)?)?;
+    m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add("POLL_MS", POLL.as_millis() as u64)?;
     Ok(())
 }
