@@ -345,19 +345,32 @@ def test_async_calls_work_in_a_forked_child():
 
 
 def test_exiting_right_after_async_calls_never_crashes_the_interpreter():
-    """Results come back from a Rust thread; one still entering the
-    interpreter while it finalizes used to abort the process."""
+    """Results come back from a Rust thread, inside the interpreter. If the
+    program ends while that thread is still in there (here: its call into
+    the loop sleeps, releasing the GIL, and wakes while the interpreter is
+    being finalized), the process used to abort; the atexit hook now waits
+    for it before finalization starts."""
     require_root()
     code = """
-        import asyncio, icmpkit
-        async def main():
-            return await asyncio.gather(
-                *[icmpkit.async_ping("127.0.0.1", count=1) for _ in range(20)],
-                icmpkit.async_multiping(["127.0.0.1", "::1"], count=1),
-            )
-        asyncio.run(main())
+        import asyncio, time, icmpkit
+
+        class SlowWakeLoop(asyncio.SelectorEventLoop):
+            def call_soon_threadsafe(self, *args, **kwargs):
+                handle = super().call_soon_threadsafe(*args, **kwargs)
+                time.sleep(0.3)  # the runtime thread lingers, GIL released
+                return handle
+
+        class SlowTeardown:
+            def __del__(self):
+                time.sleep(0.6)  # finalization runs while the thread wakes
+
+        teardown = SlowTeardown()
+        loop = SlowWakeLoop()
+        host = loop.run_until_complete(icmpkit.async_ping("127.0.0.1", count=1))
+        print(host.is_alive, flush=True)
     """
-    children = [_child(code) for _ in range(12)]
+    children = [_child(code) for _ in range(3)]
     for child in children:
-        _, err = child.communicate(timeout=60)
+        out, err = child.communicate(timeout=60)
         assert child.returncode == 0, err
+        assert out.strip() == "True"
