@@ -42,6 +42,8 @@ def name_family(address, family):
     literal keeps its own family whatever ``family`` says)."""
     from .utils import is_hostname
 
+    if family not in (None, 4, 6):
+        raise ValueError(f"family must be 4, 6 or None, not {family!r}")
     return family if is_hostname(address) else None
 
 
