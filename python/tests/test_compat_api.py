@@ -236,3 +236,22 @@ def test_socket_classes_are_icmplibs(icmplib, cls):
             assert inspect.iscoroutinefunction(mine) == inspect.iscoroutinefunction(reference)
         else:
             assert isinstance(mine, property) == isinstance(reference, property), member
+
+
+def test_native_stubs_name_what_the_module_has():
+    import ast
+    import pathlib
+
+    from icmpkit import _native
+
+    stub = pathlib.Path(icmpkit.__file__).with_name("_native.pyi")
+    tree = ast.parse(stub.read_text())
+    stubbed = {
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+    } | {
+        node.target.id
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+    }
+    exported = {name for name in dir(_native) if not name.startswith("__")}
+    assert stubbed == exported

@@ -15,7 +15,7 @@ use std::time::Duration;
 use icmpkit::socket::{Family, Privilege};
 use pyo3::IntoPyObjectExt;
 use pyo3::create_exception;
-use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 
 use engine::{Common, Error, HopStats, HostStats, TracePlan};
@@ -473,20 +473,6 @@ fn resolve_one(
     })
 }
 
-/// Rejects a non-str where a str is needed with icmplib-like wording (pyo3's
-/// own conversion error is a TypeError too, this only names the argument).
-#[pyfunction]
-fn check_address(value: &Bound<'_, PyAny>) -> PyResult<()> {
-    if value.is_instance_of::<pyo3::types::PyString>() {
-        Ok(())
-    } else {
-        Err(PyTypeError::new_err(format!(
-            "address must be a str, not {}",
-            value.get_type().name()?
-        )))
-    }
-}
-
 /// An ICMP socket for the socket-level API (`icmpkit.sockets`). Receives
 /// wait with the GIL released, a little at a time, so Ctrl-C lands.
 #[pyclass(module = "icmpkit._native", unsendable)]
@@ -643,7 +629,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(multiping, m)?)?;
     m.add_function(wrap_pyfunction!(traceroute, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_one, m)?)?;
-    m.add_function(wrap_pyfunction!(check_address, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_call, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
     m.add("POLL_MS", POLL.as_millis() as u64)?;
