@@ -189,15 +189,15 @@ CONCURRENT = """
 import json, time, icmpkit
 start = {start}
 time.sleep(max(0.0, start - time.time()))
-h = icmpkit.ping({server!r}, count=3, interval=0.5, timeout={timeout}, id=4242)
+h = icmpkit.ping({server!r}, count=3, interval=0.8, timeout={timeout}, id=4242)
 print(json.dumps([h.packets_sent, h.packets_received]))
 """
 
-# A server that answers every echo request 400 ms late (the kernel's own
+# A server that answers every echo request 600 ms late (the kernel's own
 # answers are off): netem is not in every kernel, a raw socket is.
 DELAYED_RESPONDER = """
 import socket, threading
-DELAY = 0.4
+DELAY = 0.6
 
 def checksum(data):
     data += b"\\0" * (len(data) % 2)
@@ -220,11 +220,12 @@ while True:
 
 
 def test_two_pings_of_one_host_count_only_their_own_replies(path):
-    """Both use echo id 4242. The server answers after 400 ms. B starts
-    200 ms before A: B's reply to sequence k arrives while A waits for its
-    own sequence k (A's timeout is 300 ms), and A's own replies come too
-    late. icmplib (id + sequence matching) counts B's replies for A;
-    icmpkit's keyed cookie rejects them, so A gets none."""
+    """Both use echo id 4242. The server answers after 600 ms. B starts
+    300 ms before A: B's reply to sequence k arrives 300 ms after A's
+    request k, while A waits for it (A's timeout is 450 ms), and A's own
+    replies come 150 ms too late (margins of 150 ms for a loaded machine).
+    icmplib (id + sequence matching) counts B's replies for A; icmpkit's
+    keyed cookie rejects them, so A gets none."""
     path.server.sysctl("net.ipv4.icmp_echo_ignore_all", "1")
     responder = path.server.popen(DELAYED_RESPONDER)
     try:
@@ -232,7 +233,7 @@ def test_two_pings_of_one_host_count_only_their_own_replies(path):
         server = path.server_v4()
         start = time.time() + 1.0
         b = path.client.popen(CONCURRENT.format(start=start, server=server, timeout=2))
-        a = path.client.popen(CONCURRENT.format(start=start + 0.2, server=server, timeout=0.3))
+        a = path.client.popen(CONCURRENT.format(start=start + 0.3, server=server, timeout=0.45))
         a_out, a_err = a.communicate(timeout=30)
         b_out, b_err = b.communicate(timeout=30)
     finally:
