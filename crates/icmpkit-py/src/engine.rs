@@ -167,7 +167,7 @@ pub async fn multiping(addresses: &[String], common: &Common) -> Result<Vec<Host
             icmpkit::InvalidReason::Between {
                 min: 1,
                 max: u64::from(u32::MAX),
-                got: Some(common.count as u64),
+                got: Some(common.count),
             },
         )
     })?;
@@ -227,7 +227,7 @@ pub async fn trace(address: &str, common: &Common, plan: TracePlan) -> Result<Ve
             icmpkit::InvalidReason::Between {
                 min: 1,
                 max: u64::from(u32::MAX),
-                got: Some(common.count as u64),
+                got: Some(common.count),
             },
         )
     })?;
