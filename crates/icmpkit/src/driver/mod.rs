@@ -42,7 +42,7 @@ use crate::socket::Received;
 use crate::socket::{QueuedError, Readiness, SendTime};
 
 mod transport;
-pub(crate) use transport::{IcmpTransport, Transport};
+pub(crate) use transport::{IcmpTransport, Transport, has_send_room};
 
 #[cfg(test)]
 mod tests;
