@@ -419,3 +419,135 @@ impl Protocol for TraceProtocol {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::socket::SendTime;
+    use crate::trace::session::Plan;
+
+    const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
+    const ROUTER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+
+    /// A UDP trace of `flows` flows to TTL 2, one probe each.
+    fn udp_trace(flows: u16, datagram: bool) -> TraceProtocol {
+        let plan = Plan {
+            max_ttl: 2,
+            queries: 1,
+            flows,
+            ..Plan::default()
+        };
+        let setup = TraceSetup {
+            matcher: Matcher {
+                family: Family::V4,
+                target: TARGET,
+                protocol: ProbeProtocol::Udp,
+                echo_id: 0,
+                dst_port: 33434,
+                flow_ports: (0..flows).map(|f| 40_000 + f).collect(),
+                tcp_sequence_base: None,
+            },
+            framing: Framing::Udp,
+            destination: SocketAddr::new(TARGET, 33434),
+            scope_id: 0,
+            data_size: 32,
+            stamp_key: StampKey::random(),
+            datagram,
+        };
+        TraceProtocol::new(Session::new(plan).unwrap(), setup)
+    }
+
+    fn sent() -> SendOutcome {
+        SendOutcome::Sent(SendTime {
+            realtime: Duration::ZERO,
+            monotonic: Instant::now(),
+        })
+    }
+
+    /// A time exceeded from `ROUTER`, as an error queue reports it.
+    fn time_exceeded(len: usize) -> QueuedError {
+        QueuedError {
+            origin: ErrorOrigin::Icmp,
+            errno: libc::EHOSTUNREACH,
+            icmp_type: 11,
+            icmp_code: 0,
+            info: 0,
+            offender: Some(ROUTER),
+            destination: Some(TARGET),
+            len,
+            kernel_time: None,
+            tx_time: None,
+            key: 0,
+            received_at: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn each_probe_gets_its_ttl_and_its_flows_socket() {
+        let mut trace = udp_trace(2, true);
+        let now = Timestamp::now();
+        let mut out = Transmit::default();
+        let mut seen = Vec::new();
+        while trace.poll_transmit(now, &mut out) {
+            seen.push((out.token, out.ttl, out.via));
+            assert_eq!(out.destination, Some(TARGET));
+            assert_eq!(probe::udp_sequence(&out.message), Some(out.token as u16));
+            trace.on_sent(&out, sent());
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (0, Some(1), 0),
+                (1, Some(1), 1),
+                (2, Some(2), 0),
+                (3, Some(2), 1)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_error_queue_entry_answers_its_probe_only_without_a_raw_listener() {
+        for datagram in [true, false] {
+            let mut trace = udp_trace(1, datagram);
+            let now = Timestamp::now();
+            let mut out = Transmit::default();
+            assert!(trace.poll_transmit(now, &mut out));
+            trace.on_sent(&out, sent());
+            let quote = out.message.clone();
+            trace.handle_queued_error(&time_exceeded(quote.len()), &quote, now);
+            let answered = std::iter::from_fn(|| trace.poll_event()).any(
+                |e| matches!(e, TraceEvent::Probe(p) if p.reply.as_ref().is_some_and(|r| r.from == ROUTER)),
+            );
+            // With a raw listener the same error comes (with its
+            // extensions) as a packet: the queue's copy must not count.
+            assert_eq!(answered, datagram);
+        }
+    }
+
+    #[test]
+    fn a_named_hop_replaces_the_one_handed_out() {
+        let mut trace = udp_trace(1, true);
+        let now = Timestamp::now();
+        let mut out = Transmit::default();
+        assert!(trace.poll_transmit(now, &mut out));
+        trace.on_sent(&out, sent());
+        let quote = out.message.clone();
+        trace.handle_queued_error(&time_exceeded(quote.len()), &quote, now);
+        let mut hop = std::iter::from_fn(|| trace.poll_event())
+            .find_map(|e| match e {
+                TraceEvent::Hop(hop) => Some(hop),
+                _ => None,
+            })
+            .expect("hop 1 is complete");
+        assert_eq!(trace.session().hops()[0].responders[0].name, None);
+        hop.responders[0].name = Some("r1.example".into());
+        trace.name_hop(hop);
+        assert_eq!(
+            trace.session().hops()[0].responders[0].name.as_deref(),
+            Some("r1.example")
+        );
+    }
+}
