@@ -248,12 +248,10 @@ impl Tracer {
             if let Some(hop) = std::task::ready!(self.poll_named_hop(cx)) {
                 return Poll::Ready(Some(TraceEvent::Hop(hop)));
             }
-            match std::task::ready!(self.driver.poll_event(cx)) {
+            match (std::task::ready!(self.driver.poll_event(cx)), &self.names) {
                 // Yielded by the next turn, once named.
-                Some(TraceEvent::Hop(hop)) if let Some(names) = &self.names => {
-                    self.naming = Some(names.start(hop));
-                }
-                other => return Poll::Ready(other),
+                (Some(TraceEvent::Hop(hop)), Some(names)) => self.naming = Some(names.start(hop)),
+                (other, _) => return Poll::Ready(other),
             }
         }
     }
