@@ -477,3 +477,122 @@ impl Transport for TraceTransport {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! On loopback, without privileges: UDP probe sockets and TCP connects.
+
+    use std::net::{Ipv4Addr, TcpListener, UdpSocket};
+    use std::time::Duration;
+
+    use super::*;
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    fn udp_flow() -> Arc<AsyncTransportSocket> {
+        let socket =
+            TransportSocket::open(Family::V4, TransportKind::Udp, Some(LOOPBACK), 0).unwrap();
+        Arc::new(AsyncTransportSocket::register(socket).unwrap())
+    }
+
+    async fn ends_soon(wait: BoxFuture<io::Result<Readiness>>) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), wait)
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    #[tokio::test]
+    async fn one_wait_covers_every_flow_socket_and_recv_drains_them_all() {
+        let flows = vec![udp_flow(), udp_flow()];
+        let second = flows[1].get_ref().local_addr().unwrap();
+        let transport = TraceTransport::new(ProbeSockets::Udp {
+            flows,
+            listener: None,
+            port: 9,
+        });
+        let mut wait = transport.wait_ready();
+        let early = tokio::time::timeout(Duration::from_millis(20), &mut wait).await;
+        assert!(early.is_err(), "nothing arrived yet");
+        // Only the second member gets something.
+        let peer = UdpSocket::bind((LOOPBACK, 0)).unwrap();
+        peer.send_to(b"one", second).unwrap();
+        peer.send_to(b"two", second).unwrap();
+        assert!(ends_soon(wait).await, "the wait sees the second socket");
+        let mut buf = [0u8; 64];
+        for _ in 0..2 {
+            assert!(matches!(transport.recv(&mut buf), Ok(TraceMeta::Datagram)));
+        }
+        let empty = transport.recv(&mut buf).unwrap_err();
+        assert_eq!(empty.kind(), io::ErrorKind::WouldBlock);
+        transport.clear_ready();
+        let after_clear = tokio::time::timeout(Duration::from_millis(20), transport.wait_ready());
+        assert!(after_clear.await.is_err(), "readiness was cleared");
+    }
+
+    /// The outcome of the connect with `token` (`None`: none within 2 s).
+    async fn connect_outcome(transport: &TraceTransport, token: u64) -> Option<ConnectOutcome> {
+        let mut buf = [0u8; 512];
+        for _ in 0..200 {
+            match transport.recv(&mut buf) {
+                Ok(TraceMeta::Connect(outcome)) if outcome.token == token => return Some(outcome),
+                Ok(_) => {}
+                Err(_) => {
+                    transport.clear_ready();
+                    let wait = transport.wait_ready();
+                    let _ = tokio::time::timeout(Duration::from_millis(10), wait).await;
+                }
+            }
+        }
+        None
+    }
+
+    #[tokio::test]
+    async fn a_connect_joining_the_set_ends_the_wait_and_its_outcome_is_read() {
+        let listener = TcpListener::bind((LOOPBACK, 0)).unwrap();
+        let open_port = listener.local_addr().unwrap().port();
+        let transport = TraceTransport::new(ProbeSockets::TcpConnect(Connects::new(
+            Family::V4,
+            open_port,
+            Vec::new(),
+        )));
+        let mut wait = transport.wait_ready();
+        let early = tokio::time::timeout(Duration::from_millis(20), &mut wait).await;
+        assert!(early.is_err(), "no connect yet");
+        let probe = Transmit {
+            destination: Some(LOOPBACK),
+            token: 7,
+            ttl: Some(64),
+            ..Transmit::default()
+        };
+        transport.send(&probe).unwrap();
+        assert!(ends_soon(wait).await, "the new connect ends the old wait");
+        let outcome = connect_outcome(&transport, 7).await.expect("an outcome");
+        assert!(outcome.connected && !outcome.failed, "{outcome:?}");
+        assert!(
+            transport.members().is_empty(),
+            "an ended connect leaves the set"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_an_outcome_too() {
+        // A port nobody listens on: bound, then closed.
+        let closed = TcpListener::bind((LOOPBACK, 0)).unwrap();
+        let closed_port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let transport = TraceTransport::new(ProbeSockets::TcpConnect(Connects::new(
+            Family::V4,
+            closed_port,
+            Vec::new(),
+        )));
+        let probe = Transmit {
+            destination: Some(LOOPBACK),
+            token: 3,
+            ttl: Some(64),
+            ..Transmit::default()
+        };
+        transport.send(&probe).unwrap();
+        let outcome = connect_outcome(&transport, 3).await.expect("an outcome");
+        assert!(outcome.refused && !outcome.connected, "{outcome:?}");
+    }
+}
