@@ -126,9 +126,18 @@ impl Connects {
     fn take_outcome(&self, buf: &mut [u8]) -> io::Result<TraceMeta> {
         let mut pending = self.pending();
         for index in 0..pending.len() {
-            if let Some(outcome) = outcome(&pending[index], buf) {
-                pending.swap_remove(index);
-                return Ok(TraceMeta::Connect(outcome));
+            match outcome(&pending[index], buf) {
+                Ok(None) => {}
+                Ok(Some(outcome)) => {
+                    pending.swap_remove(index);
+                    return Ok(TraceMeta::Connect(outcome));
+                }
+                Err(e) => {
+                    // Not watched any more (its probe expires), so a
+                    // socket that keeps failing cannot make an error storm.
+                    pending.swap_remove(index);
+                    return Err(e);
+                }
             }
         }
         Err(io::ErrorKind::WouldBlock.into())
@@ -136,30 +145,31 @@ impl Connects {
 }
 
 /// How a TCP probe's connect ended, if it did: an ICMP error on its error
-/// queue, a pending socket error, or the connection made.
-fn outcome(connecting: &Connecting, buf: &mut [u8]) -> Option<ConnectOutcome> {
+/// queue, a pending socket error, or the connection made. A failed read
+/// is the driver's to count.
+fn outcome(connecting: &Connecting, buf: &mut [u8]) -> io::Result<Option<ConnectOutcome>> {
     let socket = connecting.socket.get_ref();
     let mut queued = None;
-    while let Ok(Some(q)) = socket.recv_error(buf) {
+    while let Some(q) = socket.recv_error(buf)? {
         if q.origin != ErrorOrigin::Local {
             queued = Some(q);
         }
     }
-    let error = socket.take_error().ok().flatten();
+    let error = socket.take_error()?;
     let connected = error.is_none() && socket.is_connected();
     if queued.is_none() && error.is_none() && !connected {
-        return None;
+        return Ok(None);
     }
     let refused = error
         .as_ref()
         .is_some_and(|e| e.raw_os_error() == Some(libc::ECONNREFUSED));
-    Some(ConnectOutcome {
+    Ok(Some(ConnectOutcome {
         token: connecting.token,
         queued,
         refused,
         failed: error.is_some(),
         connected,
-    })
+    }))
 }
 
 /// The end of one TCP probe's connect.
