@@ -34,8 +34,10 @@
 mod dns;
 mod driver;
 pub mod probe;
+mod protocol;
 pub mod report;
 pub mod session;
+mod transport;
 
 pub use driver::{
     DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, TraceOptions, Tracer, traceroute, traceroute_blocking,
