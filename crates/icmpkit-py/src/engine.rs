@@ -161,16 +161,7 @@ pub async fn multiping(addresses: &[String], common: &Common) -> Result<Vec<Host
         .collect::<Result<Vec<TargetSpec>>>()?;
     let mut opts = SweepOptions::default();
     let mut schedule = Schedule::default();
-    schedule.count = u32::try_from(common.count.max(1)).map_err(|_| {
-        Error::invalid(
-            "count",
-            icmpkit::InvalidReason::Between {
-                min: 1,
-                max: u64::from(u32::MAX),
-                got: Some(common.count),
-            },
-        )
-    })?;
+    schedule.count = count_within(common.count.max(1))?;
     // icmplib sends each request once: no retries.
     schedule.retries = 0;
     schedule.timeout = common.timeout;
@@ -221,16 +212,7 @@ pub async fn trace(address: &str, common: &Common, plan: TracePlan) -> Result<Ve
     let mut opts = TraceOptions::default();
     opts.plan.first_ttl = plan.first_hop;
     opts.plan.max_ttl = plan.max_hops;
-    opts.plan.queries = u16::try_from(common.count).map_err(|_| {
-        Error::invalid(
-            "count",
-            icmpkit::InvalidReason::Between {
-                min: 1,
-                max: u64::from(u32::MAX),
-                got: Some(common.count),
-            },
-        )
-    })?;
+    opts.plan.queries = count_within(common.count)?;
     opts.plan.wait = common.timeout;
     opts.plan.send_interval = common.interval;
     opts.plan.fast = plan.fast;
@@ -422,4 +404,32 @@ impl Socket {
 /// as `ping` would (icmplib's send resolves too).
 pub fn destination(name: &str, family: Family) -> Result<IpAddr> {
     Ok(icmpkit::resolve::resolve_blocking(name, Some(family))?.address)
+}
+
+/// `count` as the engine's narrower integer (`u32` probes per target, `u16`
+/// probes per hop), refused by range when it does not fit.
+fn count_within<T: TryFrom<u64> + Into<u64> + num_max::Max>(count: u64) -> Result<T> {
+    T::try_from(count).map_err(|_| {
+        Error::invalid(
+            "count",
+            icmpkit::InvalidReason::Between {
+                min: 1,
+                max: T::MAX.into(),
+                got: Some(count),
+            },
+        )
+    })
+}
+
+mod num_max {
+    /// The largest value of an unsigned integer type.
+    pub trait Max {
+        const MAX: Self;
+    }
+    impl Max for u16 {
+        const MAX: u16 = u16::MAX;
+    }
+    impl Max for u32 {
+        const MAX: u32 = u32::MAX;
+    }
 }
