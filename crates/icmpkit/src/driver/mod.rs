@@ -298,6 +298,11 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         &self.transport
     }
 
+    /// The transport, to change it between events.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
+    }
+
     /// A handle that stops this driver's protocol from elsewhere.
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
