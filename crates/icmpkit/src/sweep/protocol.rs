@@ -40,12 +40,22 @@ pub(crate) struct SweepProtocol {
     max_batch: usize,
     /// Scratch for [`Session::next_batch`](super::session::Session::next_batch).
     batch: Vec<Probe>,
-    /// Probes the session handed out and not yet given to the driver (or
-    /// given back: the send buffer was full).
+    /// Probes given back (the send buffer was full): given out again
+    /// first, stamped anew.
     ready: VecDeque<Probe>,
+    /// Probes the session handed out with their messages, built (under
+    /// one lock of the session) at `built_at`, not yet given out.
+    prebuilt: VecDeque<(Probe, Vec<u8>)>,
+    built_at: Timestamp,
+    /// Message buffers to build into.
+    spare: Vec<Vec<u8>>,
     /// Probes given to the driver and not answered yet, with the time
     /// their stamps carry, in the order given.
     given: VecDeque<(Probe, Timestamp)>,
+    /// Probes sent and not yet recorded in the session (all stamped
+    /// `sent_at`): recorded under one lock once the batch is answered.
+    sent_run: Vec<Probe>,
+    sent_at: Timestamp,
     wake: Option<Deadline>,
     /// The session said it is over.
     done: bool,
@@ -73,7 +83,12 @@ impl SweepProtocol {
             max_batch,
             batch: Vec::with_capacity(max_batch),
             ready: VecDeque::with_capacity(max_batch),
+            prebuilt: VecDeque::with_capacity(max_batch),
+            built_at: Timestamp::default(),
+            spare: Vec::new(),
             given: VecDeque::with_capacity(max_batch),
+            sent_run: Vec::with_capacity(max_batch),
+            sent_at: Timestamp::default(),
             wake: None,
             done: false,
             stopped: false,
@@ -92,23 +107,47 @@ impl SweepProtocol {
     /// learnt ([`Session::cut_short`](super::session::Session::cut_short)): the probes held here go back to the
     /// session first, so that the targets awaiting them get their results.
     pub(super) fn finish_early(&mut self, now: Timestamp) {
+        self.record_sent();
+        let mut held: Vec<Probe> = self.ready.drain(..).collect();
+        held.extend(self.prebuilt.drain(..).map(|(probe, _)| probe));
         let mut session = self.shared.session();
-        let held: Vec<Probe> = self.ready.drain(..).collect();
         session.requeue(&held);
         session.cut_short(now);
+    }
+
+    /// Builds `probe`'s message stamped `now` (one lock of the session).
+    fn build(&mut self, probe: &Probe, now: Timestamp, message: &mut Vec<u8>) {
+        let session = self.shared.session();
+        self.builder.build_one(&session, probe, now, message);
+    }
+
+    /// Records the probes of the batch that left (one lock of the
+    /// session for the whole batch).
+    fn record_sent(&mut self) {
+        if !self.sent_run.is_empty() {
+            self.shared.session().on_sent(&self.sent_run, self.sent_at);
+            self.sent_run.clear();
+        }
     }
 
     fn route(&self, family: Family) -> Option<FamilyRoute> {
         self.routes[slot(family)]
     }
 
-    /// Takes the next batch from the session into `ready`; false (with
-    /// the wake-up time set) when there is none now.
+    /// Takes the next batch from the session and builds its messages
+    /// stamped `now` (one lock for both); false (with the wake-up time
+    /// set) when there is none now.
     fn refill(&mut self, now: Timestamp) -> bool {
-        let next = self.shared.session().next_batch(now, &mut self.batch);
+        let mut session = self.shared.session();
+        let next = session.next_batch(now, &mut self.batch);
         match next {
             Next::Send => {
-                self.ready.extend(self.batch.drain(..));
+                self.built_at = now;
+                for probe in self.batch.drain(..) {
+                    let mut message = self.spare.pop().unwrap_or_default();
+                    self.builder.build_one(&session, &probe, now, &mut message);
+                    self.prebuilt.push_back((probe, message));
+                }
                 true
             }
             Next::WaitUntil(ns) => {
@@ -188,30 +227,39 @@ impl Protocol for SweepProtocol {
     }
 
     fn poll_transmit(&mut self, now: Timestamp, out: &mut Transmit) -> bool {
-        if self.stopped || (self.ready.is_empty() && !self.refill(now)) {
+        if self.stopped {
             return false;
         }
-        let Some(probe) = self.ready.pop_front() else {
+        if self.ready.is_empty() && self.prebuilt.is_empty() && !self.refill(now) {
             return false;
+        }
+        let probe = match self.ready.pop_front() {
+            Some(probe) => {
+                self.build(&probe, now, &mut out.message);
+                probe
+            }
+            None => {
+                let Some((probe, mut message)) = self.prebuilt.pop_front() else {
+                    return false;
+                };
+                if self.built_at == now {
+                    std::mem::swap(&mut out.message, &mut message);
+                } else {
+                    // Left from an earlier turn: stamp it anew.
+                    self.build(&probe, now, &mut out.message);
+                }
+                self.spare.push(message);
+                probe
+            }
         };
-        let session = self.shared.session();
-        let destination = session.targets().destination(probe.index);
-        let Some((address, scope_id)) = destination else {
-            // Not a target (cannot happen): settle it as refused.
-            drop(session);
-            self.given.push_back((probe, now));
-            out.destination = None;
-            out.token = probe.index;
-            return true;
-        };
-        self.builder
-            .build_one(&session, &probe, now, &mut out.message);
-        drop(session);
-        let route = self.route(family_of(address));
-        out.destination = Some(address);
-        out.scope_id = scope_id;
-        // A family without a socket (cannot happen) fails at the send.
-        out.via = route.map_or(usize::MAX, |r| r.via);
+        let destination = self.builder.targets().destination(probe.index);
+        // Not a target, or a family without a socket (cannot happen): the
+        // send refuses it, and the probe is settled as refused.
+        out.destination = destination.map(|(address, _)| address);
+        out.scope_id = destination.map_or(0, |(_, scope_id)| scope_id);
+        out.via = destination
+            .and_then(|(address, _)| self.route(family_of(address)))
+            .map_or(usize::MAX, |r| r.via);
         out.token = probe.index;
         self.given.push_back((probe, now));
         true
@@ -222,12 +270,22 @@ impl Protocol for SweepProtocol {
             return;
         };
         debug_assert_eq!(probe.index, sent.token, "answered in the order given");
-        let mut session = self.shared.session();
         match outcome {
-            SendOutcome::Sent(_) => session.on_sent(&[probe], at),
-            SendOutcome::Failed { error, .. } => {
-                session.on_send_error(&probe, at, &refusal_text(&error));
+            SendOutcome::Sent(_) => {
+                if at != self.sent_at {
+                    self.record_sent();
+                    self.sent_at = at;
+                }
+                self.sent_run.push(probe);
             }
+            SendOutcome::Failed { error, .. } => {
+                self.shared
+                    .session()
+                    .on_send_error(&probe, at, &refusal_text(&error));
+            }
+        }
+        if self.given.is_empty() {
+            self.record_sent();
         }
     }
 
@@ -236,6 +294,9 @@ impl Protocol for SweepProtocol {
         if let Some((probe, _)) = self.given.pop_back() {
             debug_assert_eq!(probe.index, blocked.token);
             self.ready.push_front(probe);
+        }
+        if self.given.is_empty() {
+            self.record_sent();
         }
     }
 
