@@ -741,3 +741,45 @@ fn stop_and_drop_never_wait_for_a_blocked_sender() {
         }
     });
 }
+
+/// The sweeper is a `futures_core::Stream`, and its stop handle, used from
+/// another thread, ends a sweep that would otherwise wait out a long
+/// timeout: the stream ends at once, without waiting for it.
+#[test]
+fn the_stream_ends_when_the_stop_handle_is_used_from_another_thread() {
+    let lab = lab_or_skip!("the_stream_ends_when_the_stop_handle_is_used_from_another_thread");
+    let c = lab.chain(1).expect("chain");
+    c.serve_prefix("10.9.7.0/26").unwrap();
+    c.reject(Reject::Blackhole, "10.9.7.64/26").unwrap();
+    let _inside = c.client().enter().expect("enter the client namespace");
+    let specs: Vec<TargetSpec> = vec!["10.9.7.0/25".parse().unwrap()];
+    let opts = options(30_000, 0);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (mut sweeper, _) = Sweeper::start(&specs, &opts).await.expect("start");
+        // The live half answers: events come through the stream.
+        let first = tokio::time::timeout(Duration::from_secs(5), next_item(&mut sweeper)).await;
+        assert!(matches!(first, Ok(Some(_))), "{first:?}");
+        let started = std::time::Instant::now();
+        let handle = sweeper.stop_handle();
+        std::thread::spawn(move || handle.stop()).join().unwrap();
+        let drained = tokio::time::timeout(Duration::from_secs(5), async {
+            while next_item(&mut sweeper).await.is_some() {}
+        })
+        .await;
+        assert!(drained.is_ok(), "the stream did not end after stop");
+        // The blackholed half is still awaited (30 s timeout): the end came
+        // from the stop, not from the sweep finishing.
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(sweeper.summary().finished < 126, "{:?}", sweeper.summary());
+        assert!(next_item(&mut sweeper).await.is_none());
+    });
+}
+
+/// The next item of a stream.
+async fn next_item<S: futures_core::Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}

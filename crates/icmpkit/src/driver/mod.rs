@@ -116,8 +116,19 @@ pub(crate) trait Protocol {
     fn on_sent(&mut self, sent: &Transmit, outcome: SendOutcome);
 
     /// The send buffer was full: the message was not sent; give the same
-    /// probe out again when asked (stamped anew).
+    /// probe out again when asked (stamped anew). Of a batch
+    /// ([`Protocol::max_batch`]), each message not sent is answered so,
+    /// the last first: a protocol that pushes each back to the front of
+    /// its queue keeps their order.
     fn on_blocked(&mut self, _blocked: &Transmit) {}
+
+    /// Most messages the driver gathers (one [`Protocol::poll_transmit`]
+    /// each, all with the same `now`) before one
+    /// [`Transport::send_batch`]; each is then answered in order. 1: every
+    /// message is sent on its own before the next is asked for.
+    fn max_batch(&self) -> usize {
+        1
+    }
 
     /// A packet arrived: `buf[meta.icmp]` is its ICMP message.
     fn handle_incoming(&mut self, buf: &[u8], meta: &Self::Meta, now: Timestamp);
@@ -227,7 +238,10 @@ enum Drained {
 pub(crate) struct Driver<P: Protocol, T: Transport<Meta = P::Meta>> {
     protocol: P,
     transport: T,
-    transmit: Transmit,
+    /// The messages of one send, `gathered` of them filled.
+    transmits: Vec<Transmit>,
+    gathered: usize,
+    send_times: Vec<SendTime>,
     recv_buf: Vec<u8>,
     timer: Pin<Box<tokio::time::Sleep>>,
     timer_deadline: Option<Deadline>,
@@ -260,7 +274,9 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         Driver {
             protocol,
             transport,
-            transmit: Transmit::default(),
+            transmits: Vec::new(),
+            gathered: 0,
+            send_times: Vec::new(),
             recv_buf: vec![0; recv_len],
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             timer_deadline: None,
@@ -287,6 +303,11 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// The transport, for its getters.
     pub fn transport(&self) -> &T {
         &self.transport
+    }
+
+    /// The transport, to change it between events.
+    pub fn transport_mut(&mut self) -> &mut T {
+        &mut self.transport
     }
 
     /// A handle that stops this driver's protocol from elsewhere.
@@ -355,7 +376,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             // Only readiness or a deadline can move us while blocked.
             return self.wait(cx, now);
         }
-        if self.protocol.poll_transmit(now, &mut self.transmit) {
+        if self.gather(now) {
             self.send(cx);
             return true;
         }
@@ -370,26 +391,77 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         self.wait(cx, now)
     }
 
-    /// Sends the message the protocol gave out and reads what it brought.
+    /// Asks the protocol for up to [`Protocol::max_batch`] messages due at
+    /// `now`; true if it gave at least one.
+    fn gather(&mut self, now: Timestamp) -> bool {
+        let max = self.protocol.max_batch().max(1);
+        self.gathered = 0;
+        while self.gathered < max {
+            if self.transmits.len() == self.gathered {
+                self.transmits.push(Transmit::default());
+            }
+            if !self
+                .protocol
+                .poll_transmit(now, &mut self.transmits[self.gathered])
+            {
+                break;
+            }
+            self.gathered += 1;
+        }
+        self.gathered > 0
+    }
+
+    /// Sends the messages the protocol gave out, in as few calls as the
+    /// transport allows, and reads what they brought.
     fn send(&mut self, cx: &mut Context<'_>) {
-        match self.transport.send(&self.transmit) {
-            Ok(at) => {
-                self.protocol.on_sent(&self.transmit, SendOutcome::Sent(at));
-                self.after_send();
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.counters.blocked_sends += 1;
-                self.protocol.on_blocked(&self.transmit);
-                self.write_wait = Some(self.transport.wait_writable());
-                // Register the waker now: the next turn may not poll it.
-                self.poll_writable(cx);
-            }
-            Err(error) => {
-                let local = self.take_local_error();
-                self.protocol
-                    .on_sent(&self.transmit, SendOutcome::Failed { error, local });
+        let mut offset = 0;
+        let mut any_sent = false;
+        while offset < self.gathered {
+            let batch = &self.transmits[offset..self.gathered];
+            match self.transport.send_batch(batch, &mut self.send_times) {
+                Ok(sent) => {
+                    for (transmit, at) in batch.iter().zip(self.send_times.drain(..)).take(sent) {
+                        self.protocol.on_sent(transmit, SendOutcome::Sent(at));
+                    }
+                    // A transport that sent nothing without an error would
+                    // loop forever: take it as a full buffer.
+                    if sent == 0 {
+                        self.blocked(offset, cx);
+                        break;
+                    }
+                    offset += sent;
+                    any_sent = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.blocked(offset, cx);
+                    break;
+                }
+                Err(error) => {
+                    let local = self.take_local_error();
+                    self.protocol.on_sent(
+                        &self.transmits[offset],
+                        SendOutcome::Failed { error, local },
+                    );
+                    offset += 1;
+                }
             }
         }
+        self.gathered = 0;
+        if any_sent {
+            self.after_send();
+        }
+    }
+
+    /// The send buffer is full: the messages from `from` on go back to the
+    /// protocol (the last first) and the driver waits for room.
+    fn blocked(&mut self, from: usize, cx: &mut Context<'_>) {
+        self.counters.blocked_sends += 1;
+        for transmit in self.transmits[from..self.gathered].iter().rev() {
+            self.protocol.on_blocked(transmit);
+        }
+        self.write_wait = Some(self.transport.wait_writable());
+        // Register the waker now: the next turn may not poll it.
+        self.poll_writable(cx);
     }
 
     /// True once the send buffer has room again (the wait is over).

@@ -30,6 +30,10 @@ struct FakeState {
     /// Room in the send buffer (false: sends are answered `WouldBlock`).
     full: bool,
     sent: Vec<u64>,
+    /// Messages sent before the buffer fills (`None`: no limit).
+    room: Option<usize>,
+    /// Sizes of the batches handed to `send_batch`.
+    batches: Vec<usize>,
     /// Queued (without raising readiness) when readiness is cleared: a
     /// packet that arrives between the last read and the clear.
     arrives_on_clear: Option<u8>,
@@ -65,7 +69,10 @@ impl Fake {
     }
 
     fn make_room(&self) {
-        self.with(|s| s.full = false);
+        self.with(|s| {
+            s.full = false;
+            s.room = None;
+        });
         self.notify.notify_waiters();
     }
 }
@@ -108,11 +115,15 @@ impl Transport for Fake {
 
     fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
         self.with(|s| {
-            if s.full {
+            if s.full || s.room == Some(0) {
+                s.full = true;
                 return Err(io::ErrorKind::WouldBlock.into());
             }
             if let Some(kind) = s.send_results.pop_front() {
                 return Err(kind.into());
+            }
+            if let Some(room) = s.room.as_mut() {
+                *room -= 1;
             }
             s.sent.push(transmit.token);
             Ok(SendTime {
@@ -120,6 +131,19 @@ impl Transport for Fake {
                 monotonic: Instant::now(),
             })
         })
+    }
+
+    fn send_batch(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
+        self.with(|s| s.batches.push(transmits.len()));
+        times.clear();
+        for transmit in transmits {
+            match self.send(transmit) {
+                Ok(at) => times.push(at),
+                Err(e) if times.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        Ok(times.len())
     }
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
@@ -190,6 +214,9 @@ impl Transport for Fake {
 #[derive(Default)]
 struct Recorder {
     to_send: VecDeque<u64>,
+    /// Messages given out and not answered yet (the first of `to_send`).
+    given: usize,
+    batch: usize,
     events: VecDeque<String>,
     stopped: bool,
     /// A deadline that reports "deadline" once reached.
@@ -226,16 +253,23 @@ impl Protocol for Recorder {
     }
 
     fn poll_transmit(&mut self, _now: Timestamp, out: &mut Transmit) -> bool {
-        let Some(&token) = self.to_send.front() else {
+        let Some(&token) = self.to_send.get(self.given) else {
             return false;
         };
+        self.given += 1;
         out.destination = Some(PEER);
         out.token = token;
         true
     }
 
+    fn max_batch(&self) -> usize {
+        self.batch.max(1)
+    }
+
     fn on_sent(&mut self, sent: &Transmit, outcome: SendOutcome) {
+        assert_eq!(self.to_send.front(), Some(&sent.token), "answered in order");
         self.to_send.pop_front();
+        self.given -= 1;
         self.events.push_back(match outcome {
             SendOutcome::Sent(_) => format!("sent {}", sent.token),
             SendOutcome::Failed { error, .. } => {
@@ -245,6 +279,9 @@ impl Protocol for Recorder {
     }
 
     fn on_blocked(&mut self, blocked: &Transmit) {
+        // Answered the last first: the last one given out.
+        assert_eq!(self.to_send.get(self.given - 1), Some(&blocked.token));
+        self.given -= 1;
         self.events.push_back(format!("blocked {}", blocked.token));
     }
 
@@ -429,4 +466,52 @@ async fn a_packet_queued_before_a_passed_deadline_is_read_first_when_asked() {
             expected.map(String::from)
         );
     }
+}
+
+#[tokio::test]
+async fn a_batch_is_gathered_and_sent_in_one_call() {
+    let fake = Fake::default();
+    let mut recorder = Recorder::sending(&[1, 2, 3, 4, 5]);
+    recorder.batch = 3;
+    let mut d = driver(recorder, &fake);
+    for token in 1..=5 {
+        assert_eq!(next(&mut d).await, Some(format!("sent {token}")));
+    }
+    assert_eq!(fake.with(|s| s.batches.clone()), vec![3, 2]);
+    assert_eq!(fake.with(|s| s.sent.clone()), vec![1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn a_batch_cut_short_by_a_full_buffer_puts_back_the_rest_in_order() {
+    let fake = Fake::default();
+    fake.with(|s| s.room = Some(1));
+    let mut recorder = Recorder::sending(&[1, 2, 3]);
+    recorder.batch = 3;
+    let mut d = driver(recorder, &fake);
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 1"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("blocked 3"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("blocked 2"));
+    assert_eq!(next(&mut d).await, None);
+    fake.make_room();
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 2"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 3"));
+    assert_eq!(fake.with(|s| s.sent.clone()), vec![1, 2, 3]);
+    assert_eq!(d.counters().blocked_sends, 1);
+}
+
+#[tokio::test]
+async fn a_refused_message_in_a_batch_fails_alone() {
+    let fake = Fake::default();
+    fake.with(|s| s.send_results.push_back(io::ErrorKind::NetworkUnreachable));
+    let mut recorder = Recorder::sending(&[1, 2, 3]);
+    recorder.batch = 3;
+    let mut d = driver(recorder, &fake);
+    assert_eq!(
+        next(&mut d).await.as_deref(),
+        Some("failed 1 NetworkUnreachable")
+    );
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 2"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 3"));
+    // The rest of the batch went in one more call.
+    assert_eq!(fake.with(|s| s.batches.clone()), vec![3, 2]);
 }

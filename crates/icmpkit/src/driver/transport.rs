@@ -20,6 +20,24 @@ pub(crate) trait Transport {
     /// Sends one message; `WouldBlock` when the send buffer is full.
     fn send(&self, transmit: &Transmit) -> io::Result<SendTime>;
 
+    /// Sends the first messages of `transmits` (at least one), their send
+    /// times in `times` (cleared first), and says how many left; an error
+    /// (`WouldBlock`: the buffer is full) is the first message's, none
+    /// having left. The default sends one at a time; a transport with
+    /// `sendmmsg` sends many in one call.
+    fn send_batch(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
+        times.clear();
+        for transmit in transmits {
+            match self.send(transmit) {
+                Ok(at) => times.push(at),
+                Err(e) if times.is_empty() => return Err(e),
+                // The next call starts with this message and gets its error.
+                Err(_) => break,
+            }
+        }
+        Ok(times.len())
+    }
+
     /// Receives one packet into `buf`.
     fn recv(&self, buf: &mut [u8]) -> io::Result<Self::Meta>;
 

@@ -1,34 +1,35 @@
-//! The I/O loop of a sweep: one socket per family for the whole sweep,
-//! probes sent in `sendmmsg` batches as the session allows, replies taken
-//! in `recvmmsg` batches (and errors from the error queue), events handed
-//! out as they happen. Fast raw sweeps add sending threads
-//! ([`super::sender`]); this task still receives everything.
+//! Sweep's entry points: [`Sweeper`] (the streaming API), [`multiping`]
+//! and [`multiping_blocking`]. The I/O loop is the generic driver's
+//! ([`crate::driver`]): the sweep's pure protocol (`protocol.rs`, over
+//! the session) on its socket set (`transport.rs`: one socket per family,
+//! `sendmmsg`/`recvmmsg` batches, the extra sending threads of fast raw
+//! sweeps).
 
-use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::task::{Context, Poll};
 
 use icmpkit_wire::Family;
 use ipnet::IpNet;
 
 use crate::InvalidReason;
-use crate::engine::clock::{Timestamp, nanos};
+use crate::driver::{BoxFuture, Driver, IcmpTransport, Protocol, StopHandle};
+use crate::engine::clock::Timestamp;
 use crate::engine::permutation::Shard;
-use crate::engine::probe::{self, Incoming};
 use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
 use crate::socket::{
-    AsyncIcmpSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege, Received, SocketKind,
-    SocketOptions, TypeFilter,
+    AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter,
 };
-use crate::{Error, IcmpError, Result};
+use crate::{Error, Result};
 
+use super::protocol::{FamilyRoute, SweepProtocol};
 use super::report::{SweepEvent, SweepSummary};
-use super::sender::{ExtraSender, MessageBuilder, NOBUFS_PAUSE, Shared, refusal_text};
-use super::session::{EchoReply, MIN_PAYLOAD, Next, Probe, Schedule, Session};
+use super::sender::{ExtraSender, MessageBuilder, Shared};
+use super::session::{MIN_PAYLOAD, Schedule, Session};
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
+use super::transport::{FamilySocket, RECV_BUF_LEN, SweepTransport};
 
 /// How to sweep.
 #[derive(Debug, Clone)]
@@ -95,47 +96,19 @@ impl Default for SweepOptions {
 
 /// Receive buffer asked for by default (root may exceed `rmem_max`).
 const RECV_BUFFER: usize = 16 << 20;
-/// Messages per `recvmmsg`.
-const RECV_BATCH: usize = 64;
-/// Bytes per receive buffer: an IPv4 header plus an error quoting 576
-/// bytes, or an IPv6 error quoting 1232, fit.
-const RECV_BUF_LEN: usize = 2048;
 
-/// How far the send of a batch got: the probes for socket `socket` from
-/// `settled` on, and every probe for the sockets after it, are not yet
-/// sent, refused or put back in the session.
-#[derive(Debug, Clone, Copy)]
-struct Sending {
-    socket: usize,
-    settled: usize,
-}
-
-#[derive(Debug)]
-struct FamilySocket {
-    socket: AsyncIcmpSocket,
-    family: Family,
-    datagram: bool,
-}
-
-/// A sweep in progress: pull events with [`Sweeper::next_event`] (the
-/// streaming API); [`Sweeper::summary`] has the totals.
-#[derive(Debug)]
+/// A sweep in progress: pull events with [`Sweeper::next_event`] or as a
+/// `futures_core::Stream` (the streaming API); [`Sweeper::summary`] has
+/// the totals. Stop it from elsewhere with [`Sweeper::stop_handle`].
 pub struct Sweeper {
-    shared: Arc<Shared>,
-    sockets: Vec<FamilySocket>,
-    senders: Vec<ExtraSender>,
+    driver: Driver<SweepProtocol, SweepTransport>,
     sender_count: usize,
     seed: u64,
-    batch: Vec<Probe>,
-    builder: MessageBuilder,
-    /// The send of `batch` under way: set while it may wait for room in a
-    /// socket's buffer, so that if `next_event` is dropped then, the next
-    /// step gives the probes it had not sent back to the session (else
-    /// they would never be sent nor expire, and the sweep never end).
-    sending: Option<Sending>,
-    recv_bufs: Vec<Vec<u8>>,
-    received: Vec<Received>,
-    done: bool,
+    /// The wait for the sending threads once the driver is done (so the
+    /// totals include their last sends); `Some` once started.
+    joining: Option<BoxFuture<()>>,
+    /// The event stream has ended.
+    ended: bool,
 }
 
 impl Sweeper {
@@ -153,26 +126,7 @@ impl Sweeper {
     /// Opens one socket per family present in `targets` (exclusions in
     /// `opts` are not applied again).
     pub fn with_targets(targets: TargetSet, opts: &SweepOptions) -> Result<Sweeper> {
-        if opts.payload_size < MIN_PAYLOAD || opts.payload_size > 65_507 {
-            return Err(Error::invalid(
-                "payload_size",
-                InvalidReason::Between {
-                    min: MIN_PAYLOAD as u64,
-                    max: 65_507,
-                    got: Some(opts.payload_size as u64),
-                },
-            ));
-        }
-        if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
-            return Err(Error::invalid(
-                "senders",
-                InvalidReason::Between {
-                    min: 1,
-                    max: MAX_SENDERS as u64,
-                    got: None,
-                },
-            ));
-        }
+        check_options(opts)?;
         let seed = opts.seed.unwrap_or_else(crate::engine::random::random);
         let mut session = Session::new(
             targets,
@@ -182,6 +136,7 @@ impl Sweeper {
             StampKey::random(),
         )?;
         let mut sockets = Vec::new();
+        let mut routes = [None, None];
         let mut ip_header = None;
         for family in [Family::V4, Family::V6] {
             if !session.targets().has(family) {
@@ -196,10 +151,15 @@ impl Sweeper {
             if family == Family::V4 {
                 ip_header = header_template(socket.get_ref(), opts);
             }
+            let datagram = socket.kind() == SocketKind::Datagram;
+            routes[usize::from(family == Family::V6)] = Some(FamilyRoute {
+                via: sockets.len(),
+                datagram,
+            });
             sockets.push(FamilySocket {
-                datagram: socket.kind() == SocketKind::Datagram,
-                socket,
+                transport: IcmpTransport::new(socket),
                 family,
+                datagram,
             });
         }
         let batch = opts.schedule.batch;
@@ -211,53 +171,18 @@ impl Sweeper {
         );
         let thread_count = sender_count(&session, &sockets, opts);
         let shared = Arc::new(Shared::new(session));
-        let mut sweeper = Sweeper {
-            shared,
-            sockets,
-            senders: Vec::new(),
+        let mut transport = SweepTransport::new(sockets, Arc::clone(&shared));
+        for _ in 1..thread_count {
+            transport.add_sender(spawn_sender(&transport, &shared, &builder, opts)?);
+        }
+        let protocol = SweepProtocol::new(shared, builder, routes, batch);
+        Ok(Sweeper {
+            driver: Driver::new(protocol, transport, RECV_BUF_LEN),
             sender_count: thread_count,
             seed,
-            batch: Vec::with_capacity(batch),
-            builder,
-            sending: None,
-            recv_bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
-            received: Vec::with_capacity(RECV_BATCH),
-            done: false,
-        };
-        for _ in 1..thread_count {
-            sweeper.spawn_sender(opts)?;
-        }
-        Ok(sweeper)
-    }
-
-    /// Starts one more sending thread with send-only sockets of its own
-    /// (raw, receiving no ICMP type, so the kernel hands them no copies).
-    fn spawn_sender(&mut self, opts: &SweepOptions) -> Result<()> {
-        let mut sockets = Vec::new();
-        for s in &self.sockets {
-            let socket_opts = SocketOptions {
-                // Receive nothing: the kernel then hands it no copies.
-                type_filter: Some(TypeFilter::block_all()),
-                ..family_options(s.family, opts)
-            };
-            let socket = IcmpSocket::open(s.family, Privilege::Privileged, &socket_opts)?;
-            if s.family == Family::V4 && self.builder.has_ip_header() {
-                socket
-                    .set_header_included(true)
-                    .map_err(|source| Error::SocketUnavailable {
-                        context: "including the IP header on a sending socket".into(),
-                        source,
-                    })?;
-            }
-            sockets.push((s.family, socket));
-        }
-        let sender = ExtraSender::spawn(Arc::clone(&self.shared), sockets, self.builder.clone())
-            .map_err(|source| Error::SocketUnavailable {
-                context: "starting a sending thread".into(),
-                source,
-            })?;
-        self.senders.push(sender);
-        Ok(())
+            joining: None,
+            ended: false,
+        })
     }
 
     /// The seed of the order (pass it back to reproduce it).
@@ -267,7 +192,7 @@ impl Sweeper {
 
     /// The targets.
     pub fn targets(&self) -> &TargetSet {
-        self.builder.targets()
+        self.driver.protocol().builder().targets()
     }
 
     /// Threads sending probes (1 unless [`SweepOptions::senders`] or a
@@ -278,25 +203,41 @@ impl Sweeper {
 
     /// The kind of socket used (raw or datagram), for the first family.
     pub fn socket_kind(&self) -> Option<SocketKind> {
-        self.sockets.first().map(|s| s.socket.kind())
+        let sockets = self.driver.transport().sockets();
+        sockets.first().map(|s| s.transport.socket().kind())
     }
 
     /// The totals so far.
     pub fn summary(&self) -> SweepSummary {
-        self.shared.session().summary(Timestamp::now())
+        self.session().summary(Timestamp::now())
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.driver.protocol().shared().session()
     }
 
     /// Probes waiting for an answer.
     pub fn in_flight(&self) -> u64 {
-        self.shared.session().in_flight()
+        self.session().in_flight()
+    }
+
+    /// Receive errors and full-buffer waits the driver met so far.
+    pub fn transport_counters(&self) -> crate::TransportCounters {
+        self.driver.counters()
+    }
+
+    /// A handle that stops this sweep from another task or thread (as
+    /// [`Sweeper::stop`]).
+    pub fn stop_handle(&self) -> StopHandle {
+        self.driver.stop_handle()
     }
 
     /// Ends the sweep at the next step; targets not finished get no result.
     /// Never blocks: the sender threads are told to stop and left to end
     /// on their own (one may be inside a blocking `sendmmsg`).
     pub fn stop(&mut self) {
-        self.done = true;
-        self.detach_senders();
+        self.driver.protocol_mut().stop();
+        self.driver.transport_mut().detach_senders();
     }
 
     /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
@@ -304,277 +245,111 @@ impl Sweeper {
     /// [`SweepEvent::Host`] for every target with the probes sent to it so
     /// far (see [`Session::cut_short`]), then `None`. Never blocks.
     pub fn finish_early(&mut self) {
-        self.detach_senders();
-        self.shared.session().cut_short(Timestamp::now());
-    }
-
-    /// Tells the sender threads to stop and lets them end on their own.
-    fn detach_senders(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        for s in self.senders.drain(..) {
-            s.detach();
-        }
-    }
-
-    /// Tells the sender threads to stop and waits for them off the async
-    /// thread, so that the totals include their last sends.
-    async fn join_senders(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        while let Some(sender) = self.senders.pop() {
-            sender.join().await;
-        }
+        self.driver.transport_mut().detach_senders();
+        self.driver.protocol_mut().finish_early(Timestamp::now());
     }
 
     /// The next event, or `None` when the sweep is over. Cancel-safe.
     pub async fn next_event(&mut self) -> Option<SweepEvent> {
-        loop {
-            if let Some(e) = self.shared.session().poll_event() {
-                return Some(e);
-            }
-            if self.done {
-                self.join_senders().await;
-                return None;
-            }
-            self.step().await;
-        }
+        std::future::poll_fn(|cx| self.poll_next_event(cx)).await
     }
 
-    async fn step(&mut self) {
-        self.requeue_unsent();
-        let now = Timestamp::now();
-        self.drain();
-        let next = {
-            let mut session = self.shared.session();
-            session.expire(now);
-            let next = session.next_batch(now, &mut self.batch);
-            if next == Next::Send {
-                self.builder.build(&session, &self.batch, now);
-            }
-            if matches!(next, Next::WaitUntil(_)) && session.has_events() {
-                return;
-            }
-            next
-        };
-        match next {
-            Next::Done => self.done = true,
-            Next::Send => self.send(now).await,
-            Next::WaitUntil(wake_ns) => {
-                let wait = Duration::from_nanos(wake_ns.saturating_sub(now.monotonic_ns));
-                self.wait(wait).await;
-            }
+    /// The next event; once the driver is done, waits for the sending
+    /// threads before the end.
+    fn poll_next_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<SweepEvent>> {
+        if self.ended {
+            return Poll::Ready(None);
         }
-    }
-
-    /// Sleeps until a socket has something or `wait` passes.
-    async fn wait(&self, wait: Duration) {
-        let sleep = tokio::time::sleep(wait.min(Duration::from_secs(3600)));
-        let (first, second) = match self.sockets.as_slice() {
-            [a] => (a, None),
-            [a, b] => (a, Some(b)),
-            _ => {
-                sleep.await;
-                return;
+        if self.joining.is_none() {
+            if let Some(event) = std::task::ready!(self.driver.poll_event(cx)) {
+                return Poll::Ready(Some(event));
             }
-        };
-        let second_ready = async {
-            match second {
-                Some(s) => s.socket.ready().await.map(|mut g| g.clear_ready()),
-                None => std::future::pending().await,
-            }
-        };
-        // Readiness is cleared here; `drain` then reads until WouldBlock,
-        // so nothing queued is missed.
-        tokio::select! {
-            r = first.socket.ready() => { if let Ok(mut g) = r { g.clear_ready() } }
-            _ = second_ready => {}
-            _ = self.shared.wake.notified() => {}
-            _ = sleep => {}
+            self.joining = Some(self.driver.transport_mut().join_senders());
         }
-    }
-
-    /// Sends the built batch, per family, one `sendmmsg` each. Cancel-safe:
-    /// [`Sweeper::sending`] keeps track of what is sent.
-    async fn send(&mut self, at: Timestamp) {
-        let mut probes = Vec::new();
-        for (i, s) in self.sockets.iter().enumerate() {
-            let msgs = self.builder.of_family(&self.batch, s.family, &mut probes);
-            let progress = self.sending.insert(Sending {
-                socket: i,
-                settled: 0,
-            });
-            let sent = send_all(
-                &s.socket,
-                &msgs,
-                &probes,
-                &self.shared,
-                at,
-                &mut progress.settled,
-            )
-            .await;
-            // This family's probes are all settled: only the next ones are
-            // left if the pause below is cut short.
-            self.sending = Some(Sending {
-                socket: i + 1,
-                settled: 0,
-            });
-            if sent.is_err() {
-                tokio::time::sleep(NOBUFS_PAUSE).await;
-            }
+        if let Some(joining) = self.joining.as_mut() {
+            std::task::ready!(joining.as_mut().poll(cx));
         }
-        self.sending = None;
-    }
-
-    /// Gives back to the session the probes of a send that was dropped
-    /// before it was over (they go first in the next batch).
-    fn requeue_unsent(&mut self) {
-        let Some(sending) = self.sending.take() else {
-            return;
-        };
-        let mut probes = Vec::new();
-        let mut session = self.shared.session();
-        for (i, s) in self.sockets.iter().enumerate().skip(sending.socket) {
-            self.builder.of_family(&self.batch, s.family, &mut probes);
-            let settled = if i == sending.socket {
-                sending.settled
-            } else {
-                0
-            };
-            session.requeue(probes.get(settled..).unwrap_or_default());
-        }
-    }
-
-    /// Reads everything queued on every socket and feeds it to the session.
-    fn drain(&mut self) {
-        for s in &self.sockets {
-            let socket = s.socket.get_ref();
-            let mut buf = [0u8; RECV_BUF_LEN];
-            while let Ok(Some(q)) = socket.recv_error(&mut buf) {
-                // Raw sockets get each ICMP error as a packet too (below,
-                // with the whole quote); take it once.
-                if !s.datagram || q.origin == ErrorOrigin::Local {
-                    continue;
-                }
-                let Some(from) = q.offender.or(q.destination) else {
-                    continue;
-                };
-                let err = IcmpError::classify(s.family, from, q.icmp_type, q.icmp_code, q.info);
-                let quoted = buf.get(..q.len.min(buf.len())).unwrap_or(&[]);
-                self.shared
-                    .session()
-                    .on_error(s.family, quoted, q.destination, err);
-            }
-            loop {
-                match socket.recv_batch(&mut self.recv_bufs, &mut self.received) {
-                    Ok(n) if n > 0 => {}
-                    _ => break,
-                }
-                let now = Timestamp::now();
-                let mut session = self.shared.session();
-                for (r, buf) in self.received.iter().zip(&self.recv_bufs) {
-                    let icmp = buf.get(r.icmp.clone()).unwrap_or(&[]);
-                    handle(&mut session, s, r, icmp, now);
-                }
-                if self.received.len() < RECV_BATCH {
-                    break;
-                }
-            }
-        }
+        self.ended = true;
+        Poll::Ready(None)
     }
 }
 
-fn handle(session: &mut Session, s: &FamilySocket, r: &Received, icmp: &[u8], now: Timestamp) {
-    match probe::classify(s.family, icmp) {
-        Incoming::EchoReply {
-            id,
-            sequence,
-            data,
-            checksum_ok,
-        } => {
-            let reply = EchoReply {
-                from: r.source,
-                // Datagram sockets only deliver replies to their own id.
-                id: if s.datagram { session.id(s.family) } else { id },
-                sequence,
-                data,
-                bytes: icmp.len(),
-                ttl: r.ttl,
-                kernel_rx_ns: r.kernel_time.map(nanos),
-                checksum_ok,
-            };
-            session.on_reply(s.family, &reply, now);
-        }
-        Incoming::Error {
-            icmp_type,
-            code,
-            info,
-            quoted,
-            quoted_icmp,
-        } => {
-            let err = IcmpError::classify(s.family, r.source, icmp_type, code, info);
-            session.on_error(s.family, quoted_icmp, quoted.destination, err);
-        }
-        Incoming::Corrupted => session.on_corrupted(),
-        Incoming::Other => {}
+impl std::fmt::Debug for Sweeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweeper")
+            .field("driver", &self.driver)
+            .field("sender_count", &self.sender_count)
+            .field("seed", &self.seed)
+            .field("ended", &self.ended)
+            .finish_non_exhaustive()
     }
 }
 
-/// Sends `msgs` (the messages of `probes`) with as few `sendmmsg` as the
-/// kernel allows; a full buffer puts the rest back in the session's queue
-/// and waits for room. `Err` when the kernel is out of buffers (pause).
-/// `settled` counts the probes sent, refused or put back so far, kept by
-/// the caller: this may be dropped while it waits for room, and the
-/// probes from `settled` on are then still the caller's to put back.
-async fn send_all(
-    socket: &AsyncIcmpSocket,
-    msgs: &[(&[u8], SocketAddr)],
-    probes: &[Probe],
-    shared: &Shared,
-    at: Timestamp,
-    settled: &mut usize,
-) -> io::Result<()> {
-    let mut times = Vec::new();
-    while *settled < msgs.len() {
-        let Ok(mut guard) = socket.writable().await else {
-            requeue_rest(shared, probes, settled);
-            return Ok(());
-        };
-        let offset = *settled;
-        match guard.get_inner().send_batch(&msgs[offset..], &mut times) {
-            Ok(n) if n > 0 => {
-                shared.session().on_sent(&probes[offset..offset + n], at);
-                *settled += n;
-            }
-            Ok(_) => {
-                requeue_rest(shared, probes, settled);
-                return Ok(());
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                guard.clear_ready();
-                requeue_rest(shared, probes, settled);
-                return Ok(());
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
-                requeue_rest(shared, probes, settled);
-                return Err(e);
-            }
-            Err(e) => {
-                shared
-                    .session()
-                    .on_send_error(&probes[offset], at, &refusal_text(&e));
-                *settled += 1;
-            }
-        }
+impl futures_core::Stream for Sweeper {
+    type Item = SweepEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SweepEvent>> {
+        self.get_mut().poll_next_event(cx)
+    }
+}
+
+/// Refuses options no sweep can run with, before any socket opens.
+fn check_options(opts: &SweepOptions) -> Result<()> {
+    if opts.payload_size < MIN_PAYLOAD || opts.payload_size > 65_507 {
+        return Err(Error::invalid(
+            "payload_size",
+            InvalidReason::Between {
+                min: MIN_PAYLOAD as u64,
+                max: 65_507,
+                got: Some(opts.payload_size as u64),
+            },
+        ));
+    }
+    if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
+        return Err(Error::invalid(
+            "senders",
+            InvalidReason::Between {
+                min: 1,
+                max: MAX_SENDERS as u64,
+                got: None,
+            },
+        ));
     }
     Ok(())
 }
 
-/// Puts the probes from `settled` on back in the session's queue: they
-/// are all settled then.
-fn requeue_rest(shared: &Shared, probes: &[Probe], settled: &mut usize) {
-    shared
-        .session()
-        .requeue(probes.get(*settled..).unwrap_or_default());
-    *settled = probes.len();
+/// Starts one more sending thread with send-only sockets of its own
+/// (raw, receiving no ICMP type, so the kernel hands them no copies).
+fn spawn_sender(
+    transport: &SweepTransport,
+    shared: &Arc<Shared>,
+    builder: &MessageBuilder,
+    opts: &SweepOptions,
+) -> Result<ExtraSender> {
+    let mut sockets = Vec::new();
+    for s in transport.sockets() {
+        let socket_opts = SocketOptions {
+            // Receive nothing: the kernel then hands it no copies.
+            type_filter: Some(TypeFilter::block_all()),
+            ..family_options(s.family, opts)
+        };
+        let socket = IcmpSocket::open(s.family, Privilege::Privileged, &socket_opts)?;
+        if s.family == Family::V4 && builder.has_ip_header() {
+            socket
+                .set_header_included(true)
+                .map_err(|source| Error::SocketUnavailable {
+                    context: "including the IP header on a sending socket".into(),
+                    source,
+                })?;
+        }
+        sockets.push((s.family, socket));
+    }
+    ExtraSender::spawn(Arc::clone(shared), sockets, builder.clone()).map_err(|source| {
+        Error::SocketUnavailable {
+            context: "starting a sending thread".into(),
+            source,
+        }
+    })
 }
 
 /// Largest IPv4 probe sent with its own header (`IP_HDRINCL`) when DF is
@@ -672,12 +447,6 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
         let _ = socket.set_recv_buffer_force(RECV_BUFFER);
     }
     AsyncIcmpSocket::register(socket)
-}
-
-impl Drop for Sweeper {
-    fn drop(&mut self) {
-        self.detach_senders();
-    }
 }
 
 /// Sweeps `targets` (CIDRs, ranges, hosts or names) and returns one report

@@ -6,7 +6,8 @@
 //!   index space; [`crate::engine::permutation`] orders it (seeded,
 //!   shardable, no list in memory).
 //! - [`rate`]: the token bucket.
-//! - [`session`]: the pure state machine; [`Sweeper`] drives it on sockets.
+//! - [`session`]: the pure state machine; [`Sweeper`] runs it on the one
+//!   driver ([`crate::driver`]) as a protocol over a socket set of its own.
 //!
 //! ```no_run
 //! # async fn demo() -> icmpkit::Result<()> {
@@ -20,11 +21,13 @@
 //! ```
 
 mod driver;
+mod protocol;
 pub mod rate;
 mod report;
 mod sender;
 pub mod session;
 pub mod targets;
+mod transport;
 
 pub use crate::engine::permutation::{Permutation, Shard};
 pub use driver::{

@@ -140,6 +140,9 @@ pub struct SweepSummary {
     pub corrupted: u64,
     /// Requests the kernel refused to send.
     pub send_errors: u64,
+    /// Receives that failed (other than "nothing now"): logged, and
+    /// reading went on.
+    pub receive_errors: u64,
     /// Wall time from the first send.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
     pub elapsed: Duration,

@@ -102,30 +102,43 @@ impl MessageBuilder {
         if self.messages.len() < batch.len() {
             self.messages.resize(batch.len(), Vec::new());
         }
-        for (p, message) in batch.iter().zip(&mut self.messages) {
-            session.fill_payload(p, at, &mut self.payload);
-            let address = self
-                .targets
-                .address(p.index)
-                .unwrap_or(IpAddr::from([0u8; 4]));
-            let family = family_of(address);
-            probe::echo_request(
-                family,
-                session.id(family),
-                p.sequence,
-                &self.payload,
-                message,
-            );
-            if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
-                // A non-zero IP id: with id 0 the kernel draws a hashed
-                // per-destination id for each packet. These probes are
-                // never fragmented (DF, or small enough: header_template),
-                // so the id identifies no fragments (RFC 6864).
-                let ident = (p.index as u16 ^ p.sequence).max(1);
-                header[4..6].copy_from_slice(&ident.to_be_bytes());
-                header[16..20].copy_from_slice(&dst.octets());
-                message.splice(0..0, header);
-            }
+        let mut messages = std::mem::take(&mut self.messages);
+        for (p, message) in batch.iter().zip(&mut messages) {
+            self.build_one(session, p, at, message);
+        }
+        self.messages = messages;
+    }
+
+    /// Builds the message of `probe`, stamped with `at`, into `message`.
+    pub(super) fn build_one(
+        &mut self,
+        session: &Session,
+        p: &Probe,
+        at: Timestamp,
+        message: &mut Vec<u8>,
+    ) {
+        session.fill_payload(p, at, &mut self.payload);
+        let address = self
+            .targets
+            .address(p.index)
+            .unwrap_or(IpAddr::from([0u8; 4]));
+        let family = family_of(address);
+        probe::echo_request(
+            family,
+            session.id(family),
+            p.sequence,
+            &self.payload,
+            message,
+        );
+        if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
+            // A non-zero IP id: with id 0 the kernel draws a hashed
+            // per-destination id for each packet. These probes are
+            // never fragmented (DF, or small enough: header_template),
+            // so the id identifies no fragments (RFC 6864).
+            let ident = (p.index as u16 ^ p.sequence).max(1);
+            header[4..6].copy_from_slice(&ident.to_be_bytes());
+            header[16..20].copy_from_slice(&dst.octets());
+            message.splice(0..0, header);
         }
     }
 

@@ -654,6 +654,18 @@ impl Session {
         }
     }
 
+    /// Counts a receive that failed (other than "nothing now"): the
+    /// driver logged it and read on.
+    pub fn on_receive_error(&mut self) {
+        self.summary.receive_errors += 1;
+    }
+
+    /// The earliest timeout of a probe in flight (monotonic ns), if any:
+    /// when [`Session::expire`] next has work.
+    pub fn next_timeout_ns(&self) -> Option<u64> {
+        self.earliest_deadline()
+    }
+
     /// Counts an ICMPv4 message whose checksum does not verify (a damaged
     /// reply or error): never an answer.
     pub fn on_corrupted(&mut self) {

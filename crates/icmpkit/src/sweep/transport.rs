@@ -1,0 +1,302 @@
+//! A sweep's sockets as the driver sees them: one ICMP socket per family
+//! (the transmit's `via` picks it), probes sent in `sendmmsg` batches,
+//! packets read in `recvmmsg` batches and handed to the driver one at a
+//! time. The extra sending threads of a fast raw sweep ([`super::sender`])
+//! are a detail of this transport: they send on their own send-only
+//! sockets, and ring [`Shared::wake`] when they leave events, which wakes
+//! the driver as readiness would.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use icmpkit_wire::Family;
+
+use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
+use crate::socket::{QueuedError, Readiness, Received, SendTime};
+
+use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
+
+/// Messages per `recvmmsg`.
+const RECV_BATCH: usize = 64;
+/// Bytes per receive buffer: an IPv4 header plus an error quoting 576
+/// bytes, or an IPv6 error quoting 1232, fit.
+pub(super) const RECV_BUF_LEN: usize = 2048;
+
+/// What a receive tells about a packet: the socket's family and kind
+/// beside what the kernel said.
+#[derive(Debug)]
+pub(crate) struct SweepMeta {
+    pub received: Received,
+    pub family: Family,
+    /// Datagram sockets deliver only their own echo id.
+    pub datagram: bool,
+}
+
+/// One socket of the set.
+#[derive(Debug)]
+pub(super) struct FamilySocket {
+    pub transport: IcmpTransport,
+    pub family: Family,
+    pub datagram: bool,
+}
+
+/// Packets read by one `recvmmsg` and not yet handed out.
+#[derive(Debug)]
+struct RecvBatch {
+    bufs: Vec<Vec<u8>>,
+    received: Vec<Received>,
+    /// The next of `received` to hand out.
+    next: usize,
+    /// The socket they came from.
+    socket: usize,
+}
+
+/// The sweep's sockets, and its extra sending threads.
+#[derive(Debug)]
+pub(crate) struct SweepTransport {
+    sockets: Vec<FamilySocket>,
+    shared: Arc<Shared>,
+    senders: Vec<ExtraSender>,
+    recv: Mutex<RecvBatch>,
+    /// The socket whose buffer was full at the last send.
+    blocked: AtomicUsize,
+    /// The last send found the kernel out of buffers (ENOBUFS): the wait
+    /// for room is a pause (no readiness edge comes for it).
+    out_of_buffers: AtomicBool,
+}
+
+impl SweepTransport {
+    pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>) -> Self {
+        SweepTransport {
+            sockets,
+            shared,
+            senders: Vec::new(),
+            recv: Mutex::new(RecvBatch {
+                bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
+                received: Vec::with_capacity(RECV_BATCH),
+                next: 0,
+                socket: 0,
+            }),
+            blocked: AtomicUsize::new(0),
+            out_of_buffers: AtomicBool::new(false),
+        }
+    }
+
+    pub(super) fn sockets(&self) -> &[FamilySocket] {
+        &self.sockets
+    }
+
+    /// Adds a sending thread (already running).
+    pub(super) fn add_sender(&mut self, sender: ExtraSender) {
+        self.senders.push(sender);
+    }
+
+    /// Tells the sending threads to stop and lets them end on their own
+    /// (one may be inside a blocking `sendmmsg`): never blocks.
+    pub(super) fn detach_senders(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        for s in self.senders.drain(..) {
+            s.detach();
+        }
+    }
+
+    /// Tells the sending threads to stop; the future waits for them off
+    /// the async thread, so that the totals include their last sends.
+    pub(super) fn join_senders(&mut self) -> BoxFuture<()> {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        let senders = std::mem::take(&mut self.senders);
+        Box::pin(async move {
+            for sender in senders {
+                sender.join().await;
+            }
+        })
+    }
+
+    fn recv_batch(&self) -> std::sync::MutexGuard<'_, RecvBatch> {
+        self.recv.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for SweepTransport {
+    fn drop(&mut self) {
+        self.detach_senders();
+    }
+}
+
+/// Where a transmit goes, with the IPv6 zone of a link-local target.
+fn socket_address(transmit: &Transmit) -> io::Result<SocketAddr> {
+    match transmit.destination {
+        Some(IpAddr::V4(v4)) => Ok(SocketAddr::from((v4, 0))),
+        Some(IpAddr::V6(v6)) => Ok(SocketAddrV6::new(v6, 0, 0, transmit.scope_id).into()),
+        None => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no destination for the message",
+        )),
+    }
+}
+
+impl Transport for SweepTransport {
+    type Meta = SweepMeta;
+
+    fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
+        let mut times = Vec::with_capacity(1);
+        self.send_batch(std::slice::from_ref(transmit), &mut times)?;
+        times.pop().ok_or_else(|| io::ErrorKind::WouldBlock.into())
+    }
+
+    /// One `sendmmsg` of the first messages that go through the same
+    /// socket.
+    fn send_batch(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
+        times.clear();
+        let Some(via) = transmits.first().map(|t| t.via) else {
+            return Ok(0);
+        };
+        let Some(socket) = self.sockets.get(via) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no socket for the message's family",
+            ));
+        };
+        let mut msgs = Vec::with_capacity(transmits.len());
+        for t in transmits.iter().take_while(|t| t.via == via) {
+            match socket_address(t) {
+                Ok(address) => msgs.push((t.message.as_slice(), address)),
+                // The error is this message's: send those before it first.
+                Err(e) if msgs.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        match socket.transport.socket().get_ref().send_batch(&msgs, times) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                // Not the probe's fault: put back and pause, as a full
+                // buffer is waited out.
+                self.out_of_buffers.store(true, Ordering::Relaxed);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.blocked.store(via, Ordering::Relaxed);
+                self.out_of_buffers.store(false, Ordering::Relaxed);
+                Err(e)
+            }
+            other => other,
+        }
+    }
+
+    fn recv(&self, buf: &mut [u8]) -> io::Result<SweepMeta> {
+        let mut batch = self.recv_batch();
+        if batch.next >= batch.received.len() {
+            refill(&self.sockets, &mut batch)?;
+        }
+        let RecvBatch {
+            bufs,
+            received,
+            next,
+            socket,
+        } = &mut *batch;
+        let r = received[*next].clone();
+        let len = r.len.min(buf.len()).min(bufs[*next].len());
+        buf[..len].copy_from_slice(&bufs[*next][..len]);
+        *next += 1;
+        let socket = &self.sockets[*socket];
+        Ok(SweepMeta {
+            received: r,
+            family: socket.family,
+            datagram: socket.datagram,
+        })
+    }
+
+    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
+        for s in &self.sockets {
+            match s.transport.recv_error(buf) {
+                Ok(None) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                other => return other,
+            }
+        }
+        Ok(None)
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        let waits: Vec<_> = self
+            .sockets
+            .iter()
+            .map(|s| s.transport.wait_ready())
+            .collect();
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            let sockets = AnyReady(waits);
+            tokio::select! {
+                ready = sockets => ready,
+                // A sending thread left events: go round and hand them out.
+                _ = shared.wake.notified() => Ok(Readiness {
+                    readable: true,
+                    error: false,
+                }),
+            }
+        })
+    }
+
+    fn clear_ready(&self) {
+        for s in &self.sockets {
+            s.transport.clear_ready();
+        }
+    }
+
+    fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
+        if self.out_of_buffers.swap(false, Ordering::Relaxed) {
+            return Box::pin(async {
+                tokio::time::sleep(NOBUFS_PAUSE).await;
+                Ok(())
+            });
+        }
+        match self.sockets.get(self.blocked.load(Ordering::Relaxed)) {
+            Some(s) => s.transport.wait_writable(),
+            None => Box::pin(async { Ok(()) }),
+        }
+    }
+}
+
+/// Reads the next `recvmmsg` batch into `batch`, from the first socket
+/// that has packets; `WouldBlock` when none has.
+fn refill(sockets: &[FamilySocket], batch: &mut RecvBatch) -> io::Result<()> {
+    batch.next = 0;
+    batch.received.clear();
+    for (i, s) in sockets.iter().enumerate() {
+        let socket = s.transport.socket().get_ref();
+        match socket.recv_batch(&mut batch.bufs, &mut batch.received) {
+            Ok(n) if n > 0 => {
+                batch.socket = i;
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => {
+                batch.received.clear();
+                return Err(e);
+            }
+        }
+    }
+    batch.received.clear();
+    Err(io::ErrorKind::WouldBlock.into())
+}
+
+/// Ready when any of the sockets' readiness waits is.
+struct AnyReady(Vec<BoxFuture<io::Result<Readiness>>>);
+
+impl Future for AnyReady {
+    type Output = io::Result<Readiness>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        for wait in &mut self.0 {
+            if let Poll::Ready(ready) = wait.as_mut().poll(cx) {
+                return Poll::Ready(ready);
+            }
+        }
+        Poll::Pending
+    }
+}
