@@ -94,6 +94,16 @@ ik1_pps=$(summary_pps icmpkit_1)
 printf "like for like: icmpkit %s vs zmap -T %s %s pkt/s; icmpkit --senders 1 %s vs zmap %s pkt/s\n" \
   "$ik_send_pps" "$NCPU" "${zmap_t_pps:-?}" "$ik1_pps" "${zmap_pps:-?}"
 
+if [ -n "$BASELINE" ]; then
+  echo "== before/after: the baseline build ($BASELINE) on the same /16, interleaved, 3 runs each"
+  for i in 1 2 3; do
+    timed base_json_$i "$BASELINE" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1
+    timed new_json_$i "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1
+    printf "run %s: --senders 1 send rate: baseline %s, icmpkit %s pkt/s; wall %s vs %s s\n" "$i" \
+      "$(summary_pps base_json_$i)" "$(summary_pps new_json_$i)" "$(wall base_json_$i)" "$(wall new_json_$i)"
+  done
+fi
+
 echo "== memory: /8 (16,777,214 targets) into a blackhole, 1 probe, 100 ms timeout"
 timed big "$ICMPKIT" sweep "$BIG" -q -r 0 -t 100 --rate 0 -u
 printf "icmpkit /8: wall %.1f s, %s unreachable listed, peak RSS %d KiB (%.1f MiB, target < 64)\n" \
