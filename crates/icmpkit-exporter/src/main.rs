@@ -1,0 +1,70 @@
+//! `icmpkit-exporter`: continuous ICMP monitoring of many targets for
+//! Prometheus. See the README's "icmpkit-exporter" section.
+
+mod args;
+mod config;
+mod metrics;
+mod server;
+mod state;
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use icmpkit::socket::SocketKind;
+
+use args::Args;
+use state::Exporter;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ICMPKIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let result = runtime
+        .context("starting the runtime")
+        .and_then(|rt| rt.block_on(run(args)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("icmpkit-exporter: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let bind = args.bind_address();
+    let exporter = Exporter::start(args).await?;
+    let listener = tokio::net::TcpListener::bind(&bind)
+        .await
+        .with_context(|| format!("listening on {bind}"))?;
+    drop_privileges_if_reloads_allow(&exporter)?;
+    server::reload_on_sighup(exporter.clone())?;
+    tracing::info!(address = %listener.local_addr()?, targets = exporter.current().series.len(), "listening");
+    axum::serve(listener, server::router(exporter.clone()))
+        .with_graceful_shutdown(server::terminated())
+        .await
+        .context("serving HTTP")?;
+    exporter.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Privileges go once the sockets are open, unless raw sockets are in use:
+/// a reload opens its sockets anew, and raw ones need CAP_NET_RAW.
+fn drop_privileges_if_reloads_allow(exporter: &Exporter) -> anyhow::Result<()> {
+    if exporter.socket_kinds().contains(&SocketKind::Raw) {
+        tracing::info!("raw sockets in use: CAP_NET_RAW kept for reloads");
+        return Ok(());
+    }
+    icmpkit::socket::drop_privileges().context("dropping privileges")
+}

@@ -1,0 +1,94 @@
+//! The HTTP side: /metrics, /-/healthy, POST /-/reload, and the signals
+//! (SIGHUP reloads, SIGTERM and SIGINT stop).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::metrics;
+use crate::state::Exporter;
+
+/// The router.
+pub fn router(exporter: Arc<Exporter>) -> Router {
+    let telemetry = exporter.args.telemetry_path.clone();
+    Router::new()
+        .route("/", get(landing))
+        .route(&telemetry, get(serve_metrics))
+        .route("/-/healthy", get(|| async { "Healthy" }))
+        .route("/-/reload", post(reload))
+        .with_state(exporter)
+}
+
+async fn landing(State(exporter): State<Arc<Exporter>>) -> Html<String> {
+    let path = &exporter.args.telemetry_path;
+    Html(format!(
+        "<html><head><title>icmpkit exporter</title></head><body><h1>icmpkit exporter</h1>\
+         <p><a href=\"{path}\">Metrics</a></p></body></html>"
+    ))
+}
+
+async fn serve_metrics(State(exporter): State<Arc<Exporter>>) -> Response {
+    // Encoding many thousand series takes a while: off the runtime's
+    // workers, so the probe sockets keep their timing.
+    let rendered = tokio::task::spawn_blocking(move || metrics::render(&exporter)).await;
+    match rendered {
+        Ok(Ok(body)) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding the metrics failed\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {
+    match exporter.reload().await {
+        Ok(()) => (StatusCode::OK, "reloaded\n").into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {error:#}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// Reloads on each SIGHUP, for as long as the process runs.
+pub fn reload_on_sighup(exporter: Arc<Exporter>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            // A refused reload is logged by reload() itself.
+            let _ = exporter.reload().await;
+        }
+    });
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
