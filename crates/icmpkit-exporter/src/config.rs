@@ -120,7 +120,7 @@ fn group_spec(args: &Args, group: &TargetGroup) -> anyhow::Result<HostSpec> {
         Some(other) => bail!("network {other:?}: expected ip, ip4 or ip6"),
     };
     let interval = match &group.interval {
-        Some(text) => parse_duration(text).map_err(anyhow::Error::msg)?,
+        Some(text) => parse_duration(text).map_err(|e| anyhow::anyhow!("interval: {e}"))?,
         None => args.interval,
     };
     let tos = match &group.tos {
@@ -128,7 +128,7 @@ fn group_spec(args: &Args, group: &TargetGroup) -> anyhow::Result<HostSpec> {
         Some(Scalar::Number(n)) => {
             u8::try_from(*n).map_err(|_| anyhow::anyhow!("tos {n}: expected 0..=255"))?
         }
-        Some(Scalar::Text(t)) => parse_tos(t).map_err(anyhow::Error::msg)?,
+        Some(Scalar::Text(t)) => parse_tos(t).map_err(|e| anyhow::anyhow!("tos: {e}"))?,
     };
     let source = match &group.source {
         None => None,

@@ -162,7 +162,11 @@ impl Exporter {
             Some(path) => config::load(path)?,
             None => ConfigFile::default(),
         };
-        let hosts = config::hosts(&self.args, &file)?;
+        let hosts =
+            config::hosts(&self.args, &file).with_context(|| match &self.args.config_file {
+                Some(path) => format!("config file {}", path.display()),
+                None => "command line".into(),
+            })?;
         let label_names = user_label_names(&hosts);
         let mut targets = Vec::with_capacity(hosts.len());
         let mut series = Vec::with_capacity(hosts.len());
