@@ -21,6 +21,9 @@ pub struct ConfigFile {
     /// Groups of hosts sharing options.
     #[serde(default)]
     pub targets: Vec<TargetGroup>,
+    /// blackbox_exporter-like modules for /probe.
+    #[serde(default)]
+    pub modules: BTreeMap<String, crate::probe::ModuleFile>,
 }
 
 /// One `targets:` entry.

@@ -4,6 +4,7 @@
 mod args;
 mod config;
 mod metrics;
+mod probe;
 mod server;
 mod state;
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use icmpkit::socket::SocketKind;
+use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketKind, SocketOptions};
 
 use args::Args;
 use state::Exporter;
@@ -59,11 +60,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Privileges go once the sockets are open, unless raw sockets are in use:
-/// a reload opens its sockets anew, and raw ones need CAP_NET_RAW.
+/// Privileges go once the sockets are open, unless something opened later
+/// needs them: a reload opens its sockets anew and /probe one per probe,
+/// so they are dropped only when no raw socket is in use or asked for and
+/// datagram ICMP sockets open unprivileged for both families.
 fn drop_privileges_if_reloads_allow(exporter: &Exporter) -> anyhow::Result<()> {
-    if exporter.socket_kinds().contains(&SocketKind::Raw) {
-        tracing::info!("raw sockets in use: CAP_NET_RAW kept for reloads");
+    let raw_needed = exporter.socket_kinds().contains(&SocketKind::Raw)
+        || exporter.args.privilege() == Privilege::Privileged;
+    let datagram_works = [Family::V4, Family::V6].iter().all(|&family| {
+        IcmpSocket::open(family, Privilege::Unprivileged, &SocketOptions::default()).is_ok()
+    });
+    if raw_needed || !datagram_works {
+        tracing::info!("raw sockets in use or needed: CAP_NET_RAW kept for reloads and /probe");
         return Ok(());
     }
     icmpkit::socket::drop_privileges().context("dropping privileges")

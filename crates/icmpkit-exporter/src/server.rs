@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -20,6 +22,7 @@ pub fn router(exporter: Arc<Exporter>) -> Router {
         .route(&telemetry, get(serve_metrics))
         .route("/-/healthy", get(|| async { "Healthy" }))
         .route("/-/reload", post(reload))
+        .route("/probe", get(probe))
         .with_state(exporter)
 }
 
@@ -50,6 +53,47 @@ async fn serve_metrics(State(exporter): State<Arc<Exporter>>) -> Response {
         )
             .into_response(),
     }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ProbeQuery {
+    target: Option<String>,
+    module: Option<String>,
+}
+
+/// blackbox_exporter's /probe: 400 for a missing target or an unknown
+/// module, else the probe's page (probe_success 0 when it failed).
+async fn probe(
+    State(exporter): State<Arc<Exporter>>,
+    headers: HeaderMap,
+    Query(query): Query<ProbeQuery>,
+) -> Response {
+    let Some(target) = query.target.filter(|t| !t.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "Target parameter is missing\n").into_response();
+    };
+    let name = query.module.unwrap_or_else(|| "icmp".into());
+    let Some(module) = exporter.current().modules.get(&name).cloned() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("Unknown module {name:?}\n"),
+        )
+            .into_response();
+    };
+    let scrape_timeout = headers
+        .get("X-Prometheus-Scrape-Timeout-Seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64);
+    let page = crate::probe::run(&target, &module, scrape_timeout, exporter.args.privilege()).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        page,
+    )
+        .into_response()
 }
 
 async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {

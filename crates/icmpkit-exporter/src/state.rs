@@ -13,16 +13,19 @@ use icmpkit::socket::SocketKind;
 
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
+use crate::probe::Module;
 
 /// Label names and values of one series.
 pub type Labels = Vec<(String, String)>;
 
 /// One configuration, running.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Running {
     monitor: Option<Monitor>,
     /// Labels of each monitor target, in its order.
     pub series: Vec<Labels>,
+    /// /probe's modules by name.
+    pub modules: BTreeMap<String, Module>,
 }
 
 impl Running {
@@ -68,10 +71,7 @@ impl Exporter {
     pub async fn start(args: Args) -> anyhow::Result<Arc<Exporter>> {
         let exporter = Arc::new(Exporter {
             args,
-            running: RwLock::new(Arc::new(Running {
-                monitor: None,
-                series: Vec::new(),
-            })),
+            running: RwLock::new(Arc::new(Running::default())),
             reloading: tokio::sync::Mutex::new(()),
             dns_failures: Mutex::new(BTreeMap::new()),
             last_reload_ok: AtomicBool::new(false),
@@ -115,10 +115,7 @@ impl Exporter {
     pub async fn shutdown(&self) {
         let old = std::mem::replace(
             &mut *self.running.write().unwrap_or_else(|p| p.into_inner()),
-            Arc::new(Running {
-                monitor: None,
-                series: Vec::new(),
-            }),
+            Arc::new(Running::default()),
         );
         stop_when_unused(old).await;
     }
@@ -167,6 +164,7 @@ impl Exporter {
                 Some(path) => format!("config file {}", path.display()),
                 None => "command line".into(),
             })?;
+        let modules = crate::probe::modules(&file.modules)?;
         let label_names = user_label_names(&hosts);
         let mut targets = Vec::with_capacity(hosts.len());
         let mut series = Vec::with_capacity(hosts.len());
@@ -203,7 +201,11 @@ impl Exporter {
         } else {
             Some(Monitor::start(&targets, &opts).context("starting the monitor")?)
         };
-        Ok(Running { monitor, series })
+        Ok(Running {
+            monitor,
+            series,
+            modules,
+        })
     }
 
     /// smokeping_prober's labels (`host`, `ip`, `source`, `tos`), the

@@ -317,3 +317,100 @@ fn bad_input_fails_with_a_clear_message() {
         assert!(!text.contains("panicked"), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn probe_answers_like_blackbox_for_live_silent_and_unreachable_targets() {
+    let test = "probe_answers_like_blackbox_for_live_silent_and_unreachable_targets";
+    let lab = lab_or_skip!(test);
+    let chain = lab.chain(1).expect("chain");
+    chain
+        .reject(icmpkit_lab::Reject::Blackhole, "10.99.0.0/24")
+        .unwrap();
+    chain
+        .reject(icmpkit_lab::Reject::Unreachable, "10.98.0.0/24")
+        .unwrap();
+    let client = chain.client();
+    let dir = TempDir::new(test);
+    let config = dir.path("config.yml");
+    std::fs::write(
+        &config,
+        "modules:\n  icmp_5:\n    prober: icmp\n    timeout: 3s\n    icmp:\n      preferred_ip_protocol: ip4\n      packets: 5\n      interval: 100ms\n",
+    )
+    .unwrap();
+    let _exporter = start_exporter(
+        client,
+        PORT,
+        &[&format!("--config.file={}", config.display())],
+        &dir,
+    );
+    let probe = |query: &str| http(client, "GET", PORT, &format!("/probe?{query}")).unwrap();
+
+    // Live, built-in module, IPv4 and IPv6 (two hops: TTL 63).
+    for target in ["10.2.0.2", "fd00:2::2"] {
+        let (status, page) = probe(&format!("target={target}&module=icmp"));
+        assert_eq!(status, 200);
+        assert_eq!(
+            sample(&page, "probe_success", &[]),
+            Some(1.0),
+            "{target}: {page}"
+        );
+        assert_eq!(
+            sample(&page, "probe_icmp_reply_hop_limit", &[]),
+            Some(63.0),
+            "{page}"
+        );
+        let rtt =
+            sample(&page, "probe_icmp_duration_seconds", &[("phase", "rtt")]).expect("rtt phase");
+        assert!(rtt > 0.0 && rtt < 0.05, "{page}");
+        assert!(sample(&page, "probe_duration_seconds", &[]).unwrap() > 0.0);
+        let protocol = if target.contains(':') { 6.0 } else { 4.0 };
+        assert_eq!(sample(&page, "probe_ip_protocol", &[]), Some(protocol));
+    }
+    // Several packets per probe: loss and RTT statistics.
+    let (_, page) = probe("target=10.2.0.2&module=icmp_5");
+    assert_eq!(
+        sample(&page, "probe_icmp_packets_sent", &[]),
+        Some(5.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, "probe_icmp_packets_received", &[]),
+        Some(5.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, "probe_icmp_packet_loss_ratio", &[]),
+        Some(0.0),
+        "{page}"
+    );
+    assert!(
+        sample(&page, "probe_icmp_rtt_seconds", &[("stat", "max")]).is_some(),
+        "{page}"
+    );
+    // Silent: failure within the module's 3 s timeout.
+    let started = std::time::Instant::now();
+    let (status, page) = probe("target=10.99.0.7&module=icmp_5");
+    assert_eq!(status, 200);
+    assert_eq!(sample(&page, "probe_success", &[]), Some(0.0), "{page}");
+    assert_eq!(
+        sample(&page, "probe_icmp_packet_loss_ratio", &[]),
+        Some(1.0),
+        "{page}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    // Unreachable: failure, the error counted by type and code.
+    let (_, page) = probe("target=10.98.0.7&module=icmp");
+    assert_eq!(sample(&page, "probe_success", &[]), Some(0.0), "{page}");
+    assert_eq!(
+        sample(&page, "probe_icmp_errors", &[("type", "3"), ("code", "1")]),
+        Some(1.0),
+        "{page}"
+    );
+    // Bad requests, as blackbox_exporter answers them.
+    assert_eq!(probe("module=icmp").0, 400);
+    assert_eq!(probe("target=10.2.0.2&module=nope").0, 400);
+}
