@@ -47,11 +47,12 @@ run() {
   ip netns exec "$CLIENT" "$@" >"$WORK/$name.log" 2>&1 &
   local pid=$!
   local up=0
-  for _ in $(seq 100); do
+  # smokeping_prober starts its pingers one by one: 1,000 take a while.
+  for _ in $(seq 1200); do
     if in_client curl -sf "http://127.0.0.1:$port/metrics" -o /dev/null; then up=1; break; fi
     sleep 0.1
   done
-  [ "$up" = 1 ] || { echo "$name did not come up:" >&2; cat "$WORK/$name.log" >&2; kill "$pid"; return 1; }
+  [ "$up" = 1 ] || { echo "$name did not come up in 120 s:" >&2; tail -5 "$WORK/$name.log" >&2; kill "$pid"; return 1; }
   sleep "$DURATION"
   in_client curl -sf "http://127.0.0.1:$port/metrics" -o "$WORK/$name.prom"
   local stat rss
