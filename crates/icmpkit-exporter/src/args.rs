@@ -69,6 +69,11 @@ pub struct Args {
     #[arg(long = "shard", value_name = "I/N")]
     pub shard: Option<Shard>,
 
+    /// How often names are resolved again; a changed address (or a name
+    /// that resolves at last) reloads the configuration.
+    #[arg(long = "dns.refresh-interval", default_value = "5m", value_parser = parse_duration)]
+    pub dns_refresh: Duration,
+
     /// A `prober` label on every series (tells sharded exporters apart).
     #[arg(long = "prober")]
     pub prober: Option<String>,

@@ -50,6 +50,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {bind}"))?;
     drop_privileges_if_reloads_allow(&exporter)?;
     server::reload_on_sighup(exporter.clone())?;
+    server::refresh_names_periodically(exporter.clone());
     tracing::info!(address = %listener.local_addr()?, targets = exporter.current().series.len(), "listening");
     axum::serve(listener, server::router(exporter.clone()))
         .with_graceful_shutdown(server::terminated())

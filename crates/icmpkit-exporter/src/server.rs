@@ -121,6 +121,17 @@ pub fn reload_on_sighup(exporter: Arc<Exporter>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Resolves the names again every `--dns.refresh-interval`.
+pub fn refresh_names_periodically(exporter: Arc<Exporter>) {
+    tokio::spawn(async move {
+        let period = exporter.args.dns_refresh;
+        loop {
+            tokio::time::sleep(period).await;
+            exporter.refresh_names().await;
+        }
+    });
+}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn terminated() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -9,7 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget, TargetStats};
-use icmpkit::socket::SocketKind;
+use icmpkit::socket::{Family, SocketKind};
+use std::net::IpAddr;
 
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
@@ -26,6 +27,9 @@ pub struct Running {
     pub series: Vec<Labels>,
     /// /probe's modules by name.
     pub modules: BTreeMap<String, Module>,
+    /// Names (not literals) as resolved for this configuration, `None`
+    /// where resolution failed: what the periodic refresh compares.
+    pub names: Vec<(String, Option<Family>, Option<IpAddr>)>,
 }
 
 impl Running {
@@ -128,6 +132,41 @@ impl Exporter {
         self.last_reload_success.load(Ordering::SeqCst)
     }
 
+    /// Resolves the running configuration's names again; reloads if an
+    /// address changed or a failed name resolves now. True if it reloaded.
+    pub async fn refresh_names(&self) -> bool {
+        let running = self.current();
+        let mut changed = None;
+        for (host, family, before) in &running.names {
+            let now = icmpkit::resolve::resolve(host, *family)
+                .await
+                .ok()
+                .map(|t| t.address);
+            if now.is_none() {
+                self.count_dns_failure(host);
+            }
+            if now.is_some() && now != *before {
+                changed = Some(host.clone());
+                break;
+            }
+        }
+        drop(running);
+        let Some(host) = changed else {
+            return false;
+        };
+        tracing::info!(%host, "address changed: reloading");
+        self.reload().await.is_ok()
+    }
+
+    fn count_dns_failure(&self, host: &str) {
+        *self
+            .dns_failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(host.to_string())
+            .or_default() += 1;
+    }
+
     pub fn dns_failures(&self) -> BTreeMap<String, u64> {
         self.dns_failures
             .lock()
@@ -168,18 +207,19 @@ impl Exporter {
         let label_names = user_label_names(&hosts);
         let mut targets = Vec::with_capacity(hosts.len());
         let mut series = Vec::with_capacity(hosts.len());
+        let mut names = Vec::new();
         for spec in &hosts {
+            let resolved = icmpkit::resolve::resolve(&spec.host, spec.family).await;
+            if icmpkit::resolve::parse_literal(&spec.host).is_none() {
+                let address = resolved.as_ref().ok().map(|t| t.address);
+                names.push((spec.host.clone(), spec.family, address));
+            }
             // One unresolvable name never stops the others.
-            let target = match icmpkit::resolve::resolve(&spec.host, spec.family).await {
+            let target = match resolved {
                 Ok(target) => target,
                 Err(error) => {
-                    tracing::warn!(host = %spec.host, %error, "cannot resolve, not pinged until the next reload");
-                    *self
-                        .dns_failures
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .entry(spec.host.clone())
-                        .or_default() += 1;
+                    tracing::warn!(host = %spec.host, %error, "cannot resolve, not pinged until it does");
+                    self.count_dns_failure(&spec.host);
                     continue;
                 }
             };
@@ -205,6 +245,7 @@ impl Exporter {
             monitor,
             series,
             modules,
+            names,
         })
     }
 

@@ -414,3 +414,48 @@ fn probe_answers_like_blackbox_for_live_silent_and_unreachable_targets() {
     assert_eq!(probe("module=icmp").0, 400);
     assert_eq!(probe("target=10.2.0.2&module=nope").0, 400);
 }
+
+#[test]
+fn names_are_resolved_again_periodically() {
+    let test = "names_are_resolved_again_periodically";
+    let lab = lab_or_skip!(test);
+    let pair = pair_with_hosts(&lab);
+    let client = pair.client();
+    let dir = TempDir::new(test);
+    let _exporter = start_exporter(
+        client,
+        PORT,
+        &[
+            "--dns.refresh-interval=300ms",
+            "-i",
+            "100ms",
+            "server.lab",
+            "late.lab",
+        ],
+        &dir,
+    );
+    let page = pinged(client, PORT, "server.lab").expect("server.lab pinged");
+    assert!(
+        page.contains("host=\"server.lab\",ip=\"10.1.0.2\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("icmpkit_requests_total{host=\"late.lab\""),
+        "{page}"
+    );
+    // server.lab moves, late.lab appears.
+    lab.etc_file(
+        client,
+        "hosts",
+        "127.0.0.1 localhost\n10.1.0.1 server.lab\n10.1.0.2 late.lab\n",
+    )
+    .unwrap();
+    let page = wait_for(Duration::from_secs(10), || {
+        let page = metrics(client, PORT);
+        (page.contains("icmpkit_requests_total{host=\"server.lab\",ip=\"10.1.0.1\"")
+            && page.contains("icmpkit_requests_total{host=\"late.lab\",ip=\"10.1.0.2\""))
+        .then_some(page)
+    })
+    .expect("new addresses taken");
+    assert!(sample(&page, "icmpkit_dns_failures_total", &[("host", "late.lab")]).unwrap() >= 1.0);
+}
