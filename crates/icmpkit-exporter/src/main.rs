@@ -45,9 +45,15 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let bind = args.bind_address();
     let exporter = Exporter::start(args).await?;
-    let listener = tokio::net::TcpListener::bind(&bind)
-        .await
-        .with_context(|| format!("listening on {bind}"))?;
+    let listener = match tokio::net::TcpListener::bind(&bind).await {
+        // `:port` on a host without IPv6: every IPv4 address instead.
+        Err(_) if exporter.args.listen_address.starts_with(':') => {
+            let v4 = format!("0.0.0.0{}", exporter.args.listen_address);
+            tokio::net::TcpListener::bind(&v4).await
+        }
+        result => result,
+    }
+    .with_context(|| format!("listening on {bind}"))?;
     drop_privileges_if_reloads_allow(&exporter)?;
     server::reload_on_sighup(exporter.clone())?;
     server::refresh_names_periodically(exporter.clone());
