@@ -18,6 +18,7 @@ mod icmp_error;
 pub use engine::stats::{IputilsRtt, RttSummary};
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod listen;
+pub mod monitor;
 pub mod ping;
 pub mod resolve;
 pub mod respond;

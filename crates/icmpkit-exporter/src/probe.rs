@@ -1,0 +1,332 @@
+//! /probe?target=…&module=…: blackbox_exporter's multi-target pattern and
+//! metric names, plus what it refuses: several packets per probe, with
+//! loss and RTT statistics.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use icmpkit::ping::{PingEvent, PingOptions, Pinger, Timing};
+use icmpkit::socket::{Family, Privilege, SocketOptions};
+use prometheus_client::metrics::family::Family as MetricFamily;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use serde::Deserialize;
+
+use crate::args::parse_duration;
+
+/// A `modules:` entry (blackbox_exporter's shape, `prober: icmp` only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModuleFile {
+    prober: String,
+    timeout: Option<String>,
+    #[serde(default)]
+    icmp: IcmpModuleFile,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IcmpModuleFile {
+    preferred_ip_protocol: Option<String>,
+    ip_protocol_fallback: Option<bool>,
+    payload_size: Option<usize>,
+    ttl: Option<u8>,
+    /// icmpkit: echo requests per probe (blackbox sends one).
+    packets: Option<u64>,
+    /// icmpkit: time between them.
+    interval: Option<String>,
+}
+
+/// A checked module.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Module {
+    pub timeout: Duration,
+    pub preferred: Family,
+    pub fallback: bool,
+    pub payload_size: usize,
+    pub ttl: Option<u8>,
+    pub packets: u64,
+    pub interval: Duration,
+}
+
+impl Default for Module {
+    /// The built-in `icmp` module: blackbox_exporter's defaults (IPv6
+    /// preferred, IPv4 fallback, 5 s), one packet.
+    fn default() -> Self {
+        Module {
+            timeout: Duration::from_secs(5),
+            preferred: Family::V6,
+            fallback: true,
+            payload_size: 56,
+            ttl: None,
+            packets: 1,
+            interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl ModuleFile {
+    /// Checks the entry.
+    pub fn check(&self) -> anyhow::Result<Module> {
+        anyhow::ensure!(
+            self.prober == "icmp",
+            "prober {:?}: only icmp is supported",
+            self.prober
+        );
+        let default = Module::default();
+        let preferred = match self.icmp.preferred_ip_protocol.as_deref() {
+            None | Some("ip6") => Family::V6,
+            Some("ip4") => Family::V4,
+            Some(other) => anyhow::bail!("preferred_ip_protocol {other:?}: expected ip4 or ip6"),
+        };
+        let duration = |field: &str, text: &Option<String>, default: Duration| match text {
+            Some(t) => parse_duration(t).map_err(|e| anyhow::anyhow!("{field}: {e}")),
+            None => Ok(default),
+        };
+        let packets = self.icmp.packets.unwrap_or(1);
+        anyhow::ensure!(
+            (1..=1000).contains(&packets),
+            "packets {packets}: expected 1..=1000"
+        );
+        Ok(Module {
+            timeout: duration("timeout", &self.timeout, default.timeout)?,
+            preferred,
+            fallback: self.icmp.ip_protocol_fallback.unwrap_or(true),
+            payload_size: self.icmp.payload_size.unwrap_or(default.payload_size),
+            ttl: self.icmp.ttl,
+            packets,
+            interval: duration("interval", &self.icmp.interval, default.interval)?,
+        })
+    }
+}
+
+/// The modules of a configuration: the file's, and `icmp` unless it has one.
+pub fn modules(file: &BTreeMap<String, ModuleFile>) -> anyhow::Result<BTreeMap<String, Module>> {
+    let mut out = BTreeMap::from([("icmp".to_string(), Module::default())]);
+    for (name, module) in file {
+        let module = module
+            .check()
+            .map_err(|e| e.context(format!("modules.{name}")))?;
+        out.insert(name.clone(), module);
+    }
+    Ok(out)
+}
+
+type F64Gauge = Gauge<f64, AtomicU64>;
+
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: f64) {
+    let g = F64Gauge::default();
+    g.set(value);
+    registry.register(name, help, g);
+}
+
+/// Runs one probe and returns its page (Prometheus text format).
+pub async fn run(
+    target: &str,
+    module: &Module,
+    scrape_timeout: Option<Duration>,
+    privilege: Privilege,
+) -> String {
+    let started = Instant::now();
+    // As blackbox_exporter: leave half a second of the scrape's time for
+    // the answer to travel.
+    let timeout = scrape_timeout
+        .map(|t| t.saturating_sub(Duration::from_millis(500)))
+        .map_or(module.timeout, |t| t.min(module.timeout))
+        .max(Duration::from_millis(100));
+    let mut registry = Registry::default();
+    let phases = MetricFamily::<Vec<(String, String)>, F64Gauge>::default();
+    registry.register(
+        "probe_icmp_duration_seconds",
+        "Duration of icmp request by phase",
+        phases.clone(),
+    );
+    let phase = |name: &str, d: Duration| {
+        phases
+            .get_or_create(&vec![("phase".to_string(), name.to_string())])
+            .set(d.as_secs_f64());
+    };
+    let success = probe(target, module, timeout, privilege, &mut registry, phase).await;
+    gauge(
+        &mut registry,
+        "probe_success",
+        "Displays whether or not the probe was a success",
+        f64::from(u8::from(success)),
+    );
+    gauge(
+        &mut registry,
+        "probe_duration_seconds",
+        "Returns how long the probe took to complete in seconds",
+        started.elapsed().as_secs_f64(),
+    );
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &registry);
+    out
+}
+
+async fn resolve(target: &str, module: &Module) -> icmpkit::Result<icmpkit::resolve::Target> {
+    let first = icmpkit::resolve::resolve(target, Some(module.preferred)).await;
+    match first {
+        Err(_) if module.fallback => {
+            let other = match module.preferred {
+                Family::V4 => Family::V6,
+                Family::V6 => Family::V4,
+            };
+            icmpkit::resolve::resolve(target, Some(other)).await
+        }
+        result => result,
+    }
+}
+
+/// True if any echo came back.
+async fn probe(
+    target: &str,
+    module: &Module,
+    timeout: Duration,
+    privilege: Privilege,
+    registry: &mut Registry,
+    phase: impl Fn(&str, Duration),
+) -> bool {
+    let start = Instant::now();
+    let resolved = match tokio::time::timeout(timeout, resolve(target, module)).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(error)) => {
+            tracing::debug!(%target, %error, "probe: cannot resolve");
+            return false;
+        }
+        Err(_) => return false,
+    };
+    phase("resolve", start.elapsed());
+    let protocol = match resolved.family() {
+        Family::V4 => 4.0,
+        Family::V6 => 6.0,
+    };
+    gauge(
+        registry,
+        "probe_ip_protocol",
+        "Specifies whether probe ip protocol is IP4 or IP6",
+        protocol,
+    );
+    let opts = PingOptions {
+        timing: Timing {
+            count: Some(module.packets),
+            interval: module.interval,
+            timeout: timeout.saturating_sub(start.elapsed()),
+            deadline: Some(timeout.saturating_sub(start.elapsed())),
+            ..Timing::default()
+        },
+        payload_size: module.payload_size,
+        socket: SocketOptions {
+            ttl: module.ttl,
+            ..SocketOptions::default()
+        },
+        privilege,
+        ..PingOptions::default()
+    };
+    let setup = Instant::now();
+    let mut pinger = match Pinger::with_target(resolved, &opts) {
+        Ok(p) => p,
+        Err(error) => {
+            tracing::warn!(%target, %error, "probe: cannot ping");
+            return false;
+        }
+    };
+    phase("setup", setup.elapsed());
+    let mut hop_limit = None;
+    let mut errors: BTreeMap<(u8, u8), u64> = BTreeMap::new();
+    while let Some(event) = pinger.next_event().await {
+        match event {
+            PingEvent::Reply {
+                ttl,
+                duplicate: false,
+                bad_checksum: false,
+                ..
+            } => hop_limit = ttl.or(hop_limit),
+            PingEvent::Error { error, .. } => {
+                *errors.entry((error.icmp_type, error.code)).or_default() += 1
+            }
+            _ => {}
+        }
+    }
+    let report = pinger.report();
+    if let Some(avg) = report.rtt.avg {
+        phase("rtt", avg);
+    }
+    if let Some(ttl) = hop_limit {
+        gauge(
+            registry,
+            "probe_icmp_reply_hop_limit",
+            "Replied packet hop limit (TTL for ipv4)",
+            f64::from(ttl),
+        );
+    }
+    packet_statistics(registry, &report, &errors);
+    report.packets_received > 0
+}
+
+/// What blackbox_exporter refuses: several packets, their loss and RTTs.
+fn packet_statistics(
+    registry: &mut Registry,
+    report: &icmpkit::ping::PingReport,
+    errors: &BTreeMap<(u8, u8), u64>,
+) {
+    gauge(
+        registry,
+        "probe_icmp_packets_sent",
+        "Echo requests sent by this probe",
+        report.packets_sent as f64,
+    );
+    gauge(
+        registry,
+        "probe_icmp_packets_received",
+        "Echo replies received by this probe",
+        report.packets_received as f64,
+    );
+    gauge(
+        registry,
+        "probe_icmp_duplicates",
+        "Duplicate echo replies received by this probe",
+        report.duplicates as f64,
+    );
+    if report.packets_sent > 0 {
+        let loss = 1.0 - report.packets_received as f64 / report.packets_sent as f64;
+        gauge(
+            registry,
+            "probe_icmp_packet_loss_ratio",
+            "Share of echo requests not answered (0 to 1)",
+            loss,
+        );
+    }
+    let rtts = MetricFamily::<Vec<(String, String)>, F64Gauge>::default();
+    for (stat, value) in [
+        ("min", report.rtt.min),
+        ("avg", report.rtt.avg),
+        ("max", report.rtt.max),
+    ] {
+        if let Some(d) = value {
+            rtts.get_or_create(&vec![("stat".to_string(), stat.to_string())])
+                .set(d.as_secs_f64());
+        }
+    }
+    registry.register(
+        "probe_icmp_rtt_seconds",
+        "Round-trip times of the probe's replies",
+        rtts,
+    );
+    let icmp_errors = MetricFamily::<Vec<(String, String)>, F64Gauge>::default();
+    for (&(t, c), &n) in errors {
+        icmp_errors
+            .get_or_create(&vec![
+                ("type".to_string(), t.to_string()),
+                ("code".to_string(), c.to_string()),
+            ])
+            .set(n as f64);
+    }
+    registry.register(
+        "probe_icmp_errors",
+        "ICMP errors received by this probe, by type and code",
+        icmp_errors,
+    );
+}

@@ -1,0 +1,149 @@
+//! The HTTP side: /metrics, /-/healthy, POST /-/reload, and the signals
+//! (SIGHUP reloads, SIGTERM and SIGINT stop).
+
+use std::sync::Arc;
+
+use axum::Router;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::metrics;
+use crate::state::Exporter;
+
+/// The router.
+pub fn router(exporter: Arc<Exporter>) -> Router {
+    let telemetry = exporter.args.telemetry_path.clone();
+    Router::new()
+        .route("/", get(landing))
+        .route(&telemetry, get(serve_metrics))
+        .route("/-/healthy", get(|| async { "Healthy" }))
+        .route("/-/reload", post(reload))
+        .route("/probe", get(probe))
+        .with_state(exporter)
+}
+
+async fn landing(State(exporter): State<Arc<Exporter>>) -> Html<String> {
+    let path = &exporter.args.telemetry_path;
+    Html(format!(
+        "<html><head><title>icmpkit exporter</title></head><body><h1>icmpkit exporter</h1>\
+         <p><a href=\"{path}\">Metrics</a></p></body></html>"
+    ))
+}
+
+async fn serve_metrics(State(exporter): State<Arc<Exporter>>) -> Response {
+    // Encoding many thousand series takes a while: off the runtime's
+    // workers, so the probe sockets keep their timing.
+    let rendered = tokio::task::spawn_blocking(move || metrics::render(&exporter)).await;
+    match rendered {
+        Ok(Ok(body)) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            body,
+        )
+            .into_response(),
+        _ => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "encoding the metrics failed\n",
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ProbeQuery {
+    target: Option<String>,
+    module: Option<String>,
+}
+
+/// blackbox_exporter's /probe: 400 for a missing target or an unknown
+/// module, else the probe's page (probe_success 0 when it failed).
+async fn probe(
+    State(exporter): State<Arc<Exporter>>,
+    headers: HeaderMap,
+    Query(query): Query<ProbeQuery>,
+) -> Response {
+    let Some(target) = query.target.filter(|t| !t.is_empty()) else {
+        return (StatusCode::BAD_REQUEST, "Target parameter is missing\n").into_response();
+    };
+    let name = query.module.unwrap_or_else(|| "icmp".into());
+    let Some(module) = exporter.current().modules.get(&name).cloned() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("Unknown module {name:?}\n"),
+        )
+            .into_response();
+    };
+    let scrape_timeout = headers
+        .get("X-Prometheus-Scrape-Timeout-Seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map(Duration::from_secs_f64);
+    let page = crate::probe::run(&target, &module, scrape_timeout, exporter.args.privilege()).await;
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        page,
+    )
+        .into_response()
+}
+
+async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {
+    match exporter.reload().await {
+        Ok(()) => (StatusCode::OK, "reloaded\n").into_response(),
+        Err(error) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {error:#}\n"),
+        )
+            .into_response(),
+    }
+}
+
+/// Reloads on each SIGHUP, for as long as the process runs.
+pub fn reload_on_sighup(exporter: Arc<Exporter>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading");
+            // A refused reload is logged by reload() itself.
+            let _ = exporter.reload().await;
+        }
+    });
+    Ok(())
+}
+
+/// Resolves the names again every `--dns.refresh-interval`.
+pub fn refresh_names_periodically(exporter: Arc<Exporter>) {
+    tokio::spawn(async move {
+        let period = exporter.args.dns_refresh;
+        loop {
+            tokio::time::sleep(period).await;
+            exporter.refresh_names().await;
+        }
+    });
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn terminated() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

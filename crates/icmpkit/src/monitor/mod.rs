@@ -1,0 +1,281 @@
+//! Continuous monitoring of many targets at once (what a Prometheus
+//! exporter scrapes): every target is pinged at its own interval for as
+//! long as the [`Monitor`] runs, its sends spread evenly over the interval,
+//! and per-target counters and an RTT histogram are kept in constant memory.
+//!
+//! One socket per family (and per TOS / source address, which are socket
+//! options) carries every target, never one socket per host; each socket
+//! runs on the crate's one probe driver. Replies are validated by the keyed
+//! stamp every request carries (ICMPv4 checksums verified), timed with the
+//! kernel's receive stamp, and told apart from duplicates; ICMP errors
+//! quoting a request are counted by type and code for its target.
+//!
+//! ```no_run
+//! # async fn run() -> icmpkit::Result<()> {
+//! use std::time::Duration;
+//! use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget};
+//!
+//! let targets = vec![MonitorTarget::new("192.0.2.1".parse().unwrap(), Duration::from_secs(1))];
+//! let monitor = Monitor::start(&targets, &MonitorOptions::default())?;
+//! tokio::time::sleep(Duration::from_secs(10)).await;
+//! let stats = monitor.stats();
+//! println!("{} of {} answered", stats[0].responses, stats[0].requests);
+//! monitor.stop().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use icmpkit_wire::Family;
+
+use crate::driver::{Driver, IcmpTransport, StopHandle};
+use crate::engine::clock::Timestamp;
+use crate::engine::stamp::{StampKey, TAGGED_STAMP_LEN};
+use crate::resolve::family_of;
+use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::{Error, InvalidReason, Result};
+
+mod protocol;
+mod schedule;
+
+use protocol::MonitorProtocol;
+pub use schedule::TargetStats;
+use schedule::{Schedule, ScheduledTarget};
+
+/// Largest packet read whole.
+const RECV_LEN: usize = 65_536;
+
+/// Largest echo data that fits an IPv4/IPv6 datagram.
+const MAX_PAYLOAD: usize = 65_507;
+
+/// Shortest interval a target may have.
+const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// smokeping_prober's default RTT histogram buckets (seconds): 50 µs
+/// doubling up to 26.2 s.
+pub const DEFAULT_BUCKETS: [f64; 20] = [
+    5e-05, 0.0001, 0.0002, 0.0004, 0.0008, 0.0016, 0.0032, 0.0064, 0.0128, 0.0256, 0.0512, 0.1024,
+    0.2048, 0.4096, 0.8192, 1.6384, 3.2768, 6.5536, 13.1072, 26.2144,
+];
+
+/// One address to monitor and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorTarget {
+    /// Where the echo requests go.
+    pub address: IpAddr,
+    /// Time between two requests to it.
+    pub interval: Duration,
+    /// Bytes of echo data (at least 32: the tagged stamp).
+    pub payload_size: usize,
+    /// TOS / traffic class of its requests.
+    pub tos: Option<u8>,
+    /// Source address of its requests.
+    pub source: Option<IpAddr>,
+}
+
+impl MonitorTarget {
+    /// `address` every `interval`, 56 bytes of data, default TOS and source.
+    pub fn new(address: IpAddr, interval: Duration) -> Self {
+        MonitorTarget {
+            address,
+            interval,
+            payload_size: 56,
+            tos: None,
+            source: None,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(TAGGED_STAMP_LEN..=MAX_PAYLOAD).contains(&self.payload_size) {
+            return Err(Error::invalid(
+                "payload_size",
+                InvalidReason::Between {
+                    min: TAGGED_STAMP_LEN as u64,
+                    max: MAX_PAYLOAD as u64,
+                    got: Some(self.payload_size as u64),
+                },
+            ));
+        }
+        if self.interval < MIN_INTERVAL {
+            return Err(Error::invalid(
+                "interval_ms",
+                InvalidReason::AtLeast {
+                    min: MIN_INTERVAL.as_millis() as u64,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// What decides its socket: targets sharing it share one socket.
+    fn socket_key(&self) -> (Family, Option<u8>, Option<IpAddr>) {
+        (family_of(self.address), self.tos, self.source)
+    }
+}
+
+/// How to monitor.
+#[derive(Debug, Clone)]
+pub struct MonitorOptions {
+    /// Upper bounds of the RTT histogram buckets (`+Inf` is implied); taken
+    /// sorted and without repeats.
+    pub buckets: Vec<Duration>,
+    /// Raw, datagram, or whichever is allowed.
+    pub privilege: Privilege,
+}
+
+impl Default for MonitorOptions {
+    fn default() -> Self {
+        MonitorOptions {
+            buckets: DEFAULT_BUCKETS
+                .iter()
+                .map(|&s| Duration::from_secs_f64(s))
+                .collect(),
+            privilege: Privilege::Auto,
+        }
+    }
+}
+
+/// The targets sharing one socket, and the task driving it.
+#[derive(Debug)]
+struct SocketGroup {
+    schedule: Arc<Mutex<Schedule>>,
+    /// The caller's index of each of the schedule's targets.
+    indices: Vec<usize>,
+    kind: SocketKind,
+    stop: StopHandle,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// A running monitor: its sockets are driven by tasks of the tokio runtime
+/// it was started on, until [`Monitor::stop`] (or drop, which stops them
+/// too).
+#[derive(Debug)]
+pub struct Monitor {
+    groups: Vec<SocketGroup>,
+    targets: usize,
+}
+
+impl Monitor {
+    /// Opens the sockets and starts pinging. Must be called within a tokio
+    /// runtime (with I/O and time enabled). Fails on an invalid target or
+    /// option, or a socket that cannot be opened (the same errors as ping).
+    pub fn start(targets: &[MonitorTarget], opts: &MonitorOptions) -> Result<Monitor> {
+        for target in targets {
+            target.validate()?;
+        }
+        let mut keys: Vec<(Family, Option<u8>, Option<IpAddr>)> = Vec::new();
+        for target in targets {
+            if !keys.contains(&target.socket_key()) {
+                keys.push(target.socket_key());
+            }
+        }
+        let mut opts = opts.clone();
+        opts.buckets.sort_unstable();
+        opts.buckets.dedup();
+        let start = Timestamp::now();
+        let mut groups = Vec::with_capacity(keys.len());
+        for key in keys {
+            let indices: Vec<usize> = (0..targets.len())
+                .filter(|&i| targets[i].socket_key() == key)
+                .collect();
+            groups.push(open_group(targets, indices, key, &opts, start)?);
+        }
+        Ok(Monitor {
+            groups,
+            targets: targets.len(),
+        })
+    }
+
+    /// Every target's counters, in the order the targets were given.
+    pub fn stats(&self) -> Vec<TargetStats> {
+        let mut out = vec![TargetStats::default(); self.targets];
+        for group in &self.groups {
+            let schedule = group.schedule.lock().unwrap_or_else(|p| p.into_inner());
+            for (slot, &index) in group.indices.iter().enumerate() {
+                if let Some(stats) = schedule.stats(slot) {
+                    out[index].clone_from(stats);
+                }
+            }
+        }
+        out
+    }
+
+    /// The kinds of socket opened (one per family / TOS / source in use).
+    pub fn socket_kinds(&self) -> Vec<SocketKind> {
+        self.groups.iter().map(|g| g.kind).collect()
+    }
+
+    /// Stops every socket's task and waits for them to end.
+    pub async fn stop(mut self) {
+        for group in &self.groups {
+            group.stop.stop();
+        }
+        for group in self.groups.drain(..) {
+            // A task that panicked has nothing left to stop.
+            let _ = group.task.await;
+        }
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        for group in &self.groups {
+            group.stop.stop();
+        }
+    }
+}
+
+fn open_group(
+    targets: &[MonitorTarget],
+    indices: Vec<usize>,
+    (family, tos, source): (Family, Option<u8>, Option<IpAddr>),
+    opts: &MonitorOptions,
+    start: Timestamp,
+) -> Result<SocketGroup> {
+    let socket_options = SocketOptions {
+        tos,
+        source,
+        ..SocketOptions::default()
+    };
+    let socket = IcmpSocket::open(family, opts.privilege, &socket_options)?;
+    let kind = socket.kind();
+    let echo_id = match kind {
+        SocketKind::Datagram => socket.echo_id().unwrap_or(0),
+        SocketKind::Raw => crate::engine::random::random(),
+    };
+    let datagram = kind == SocketKind::Datagram;
+    let socket = AsyncIcmpSocket::register(socket)?;
+    let scheduled = indices
+        .iter()
+        .map(|&i| ScheduledTarget {
+            address: targets[i].address,
+            interval_ns: crate::engine::clock::nanos(targets[i].interval),
+            payload_size: targets[i].payload_size,
+        })
+        .collect();
+    let schedule = Arc::new(Mutex::new(Schedule::new(
+        scheduled,
+        &opts.buckets,
+        StampKey::random(),
+        echo_id,
+        start,
+    )));
+    let protocol = MonitorProtocol::new(Arc::clone(&schedule), family, datagram);
+    let mut driver = Driver::new(protocol, IcmpTransport::new(socket), RECV_LEN);
+    let stop = driver.stop_handle();
+    let task = tokio::spawn(async move {
+        // The monitor has no events: this returns once stopped.
+        while driver.next_event().await.is_some() {}
+        let counters = driver.counters();
+        tracing::debug!(?counters, "monitor socket stopped");
+    });
+    Ok(SocketGroup {
+        schedule,
+        indices,
+        kind,
+        stop,
+        task,
+    })
+}
