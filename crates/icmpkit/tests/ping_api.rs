@@ -301,3 +301,24 @@ fn endless_flood_on_loopback_lets_a_timer_stop_it() {
         report.packets_received
     );
 }
+
+/// The library's defaults finish (4 requests, 1 s apart, 2 s timeout), as a
+/// library call should: before, `PingOptions::default()` pinged forever and
+/// `ping_blocking` never returned.
+#[test]
+fn default_options_finish_on_loopback() {
+    let lab = lab_or_skip!("default_options_finish_on_loopback");
+    let ns = lab.namespace("lo").unwrap();
+    let (report, elapsed) = within(Duration::from_secs(15), move || {
+        let _inside = ns.enter().unwrap();
+        let started = std::time::Instant::now();
+        let report = ping_blocking("127.0.0.1", &PingOptions::default()).unwrap();
+        (report, started.elapsed())
+    });
+    assert_eq!((report.packets_sent, report.packets_received), (4, 4));
+    // Three intervals of 1 s between the four requests, replies at once.
+    assert!(
+        elapsed >= Duration::from_secs(3) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+}

@@ -17,6 +17,9 @@ use crate::flags::{self, seconds};
 use crate::output::errln;
 use crate::signals::{Request, Signals};
 
+/// iputils' `-W` when not given.
+const IPUTILS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
 /// iputils' floor for the adaptive interval without privilege.
@@ -37,8 +40,11 @@ fn privileged() -> bool {
 
 /// Turns the flags into library options, enforcing iputils' rules.
 fn options(args: &PingArgs) -> Result<PingOptions, String> {
+    // iputils' defaults, not the library's (which finish after 4 requests):
+    // ping until stopped, wait 10 s for a reply.
     let mut timing = Timing {
         count: args.count,
+        timeout: IPUTILS_TIMEOUT,
         ..Timing::default()
     };
     if let Some(i) = args.interval {
