@@ -30,10 +30,11 @@
 mod driver;
 mod matcher;
 mod message;
+mod options;
 mod typed;
 
 pub use driver::{
-    Answer, IpOptions, SendEvent, SendOptions, SendReport, Sender, expects_reply, send_and_receive,
+    Answer, SendEvent, SendReport, Sender, expects_reply, send_and_receive,
     send_and_receive_blocking,
 };
 pub use matcher::{AnswerKind, Incoming, Probe};
@@ -41,3 +42,4 @@ pub use message::{
     Field, InterfaceQuery, MessageSpec, fields_of, ms_since_midnight_ut, parse_code, parse_type,
     reply_type, type_label,
 };
+pub use options::{IpOptions, SendOptions};

@@ -4,53 +4,18 @@
 
 use std::net::{IpAddr, UdpSocket};
 
-use icmpkit_wire::Family;
-
 use crate::InvalidReason;
 use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
 use crate::{Error, Result};
 
+use super::options::PingOptions;
 use super::protocol::{PingProtocol, SocketTraits};
 use super::report::{PingEvent, PingReport};
-use super::session::{Session, Timing};
-
-/// How to ping.
-#[derive(Debug, Clone)]
-pub struct PingOptions {
-    /// Count, interval, timeout, deadline, flood...
-    pub timing: Timing,
-    /// Bytes of echo data (iputils' `-s`, default 56).
-    pub payload_size: usize,
-    /// Fill pattern for the data (`-p`); empty: each byte is its offset.
-    pub pattern: Vec<u8>,
-    /// TTL, TOS, PMTU mode, source, interface, broadcast, mark.
-    pub socket: SocketOptions,
-    /// Raw, datagram, or whichever is allowed.
-    pub privilege: Privilege,
-    /// Force a family when resolving names.
-    pub family: Option<Family>,
-    /// Echo identifier for raw sockets (random if `None`; datagram sockets
-    /// get theirs from the kernel).
-    pub id: Option<u16>,
-}
-
-impl Default for PingOptions {
-    fn default() -> Self {
-        PingOptions {
-            timing: Timing::default(),
-            payload_size: 56,
-            pattern: Vec::new(),
-            socket: SocketOptions::default(),
-            privilege: Privilege::Auto,
-            family: None,
-            id: None,
-        }
-    }
-}
+use super::session::Session;
 
 /// Largest echo data that fits an IPv4/IPv6 datagram.
 const MAX_PAYLOAD: usize = 65_507;

@@ -20,6 +20,7 @@
 //! ```
 
 mod driver;
+mod options;
 pub mod rate;
 mod report;
 mod sender;
@@ -27,9 +28,9 @@ pub mod session;
 pub mod targets;
 
 pub use crate::engine::permutation::{Permutation, Shard};
-pub use driver::{
-    MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions, Sweeper,
-    multiping, multiping_blocking,
+pub use driver::{Sweeper, multiping, multiping_blocking};
+pub use options::{
+    MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions,
 };
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;

@@ -33,13 +33,13 @@
 
 mod dns;
 mod driver;
+mod options;
 pub mod probe;
 pub mod report;
 pub mod session;
 
-pub use driver::{
-    DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, TraceOptions, Tracer, traceroute, traceroute_blocking,
-};
+pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
+pub use options::TraceOptions;
 pub use probe::ProbeProtocol;
 pub use report::{
     Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,
