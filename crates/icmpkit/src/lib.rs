@@ -8,6 +8,7 @@
 pub use icmpkit_wire as wire;
 
 mod blocking;
+mod builder;
 mod error;
 pub use error::{Error, InvalidOption, InvalidReason, PermissionHint, Remedy, Result};
 pub mod craft;

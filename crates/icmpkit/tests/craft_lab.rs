@@ -18,12 +18,12 @@ fn requests_nobody_answers_time_out_and_echo_counts_up() {
     let _inside = p.client().enter().expect("enter the client namespace");
     let mut spec = MessageSpec::new(Family::V4, 17);
     spec.id = Some(3);
-    let opts = SendOptions {
-        count: 2,
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_millis(300),
-        ..Default::default()
-    };
+    let opts = SendOptions::builder()
+        .count(2)
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     // Linux does not answer address mask requests: both time out.
     let (answers, report) =
         send_and_receive_blocking(spec, p.server_v4().into(), opts.clone()).expect("send");
@@ -73,12 +73,12 @@ fn the_responder_answers_a_sender_late_as_configured() {
         let mut responder = Server::open(&opts).expect("responder");
         let dst: IpAddr = "127.0.0.1".parse().unwrap();
         let spec = MessageSpec::echo_request(Family::V4, 77, 1, b"late");
-        let send_opts = SendOptions {
-            count: 3,
-            interval: Duration::from_millis(10),
-            timeout: Duration::from_secs(1),
-            ..Default::default()
-        };
+        let send_opts = SendOptions::builder()
+            .count(3)
+            .interval(Duration::from_millis(10))
+            .timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
         let mut sender = Sender::open(spec, dst, send_opts).expect("sender");
         let mut rtts = Vec::new();
         let mut answered = 0;
@@ -114,12 +114,12 @@ fn a_large_count_at_interval_zero_answers_every_send() {
     std::thread::spawn(move || {
         let _inside = ns.enter().expect("enter");
         let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"many");
-        let opts = SendOptions {
-            count: COUNT,
-            interval: Duration::ZERO,
-            timeout: Duration::from_millis(500),
-            ..Default::default()
-        };
+        let opts = SendOptions::builder()
+            .count(COUNT)
+            .interval(Duration::ZERO)
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
         let started = std::time::Instant::now();
         let result = send_and_receive_blocking(spec, "127.0.0.1".parse().unwrap(), opts);
         let _ = tx.send((result, started.elapsed()));

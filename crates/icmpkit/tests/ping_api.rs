@@ -3,22 +3,19 @@
 
 use std::time::Duration;
 
-use icmpkit::ping::{PingEvent, PingOptions, Pinger, Timing, ping_blocking};
+use icmpkit::ping::{PingEvent, PingOptions, Pinger, ping_blocking};
 use icmpkit::resolve::parse_literal;
 use icmpkit::socket::Privilege;
 use icmpkit_lab::{Reject, lab_or_skip};
 
 fn opts(count: u64, privilege: Privilege) -> PingOptions {
-    PingOptions {
-        timing: Timing {
-            count: Some(count),
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(500),
-            ..Timing::default()
-        },
-        privilege,
-        ..PingOptions::default()
-    }
+    PingOptions::builder()
+        .count(count)
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(500))
+        .privilege(privilege)
+        .build()
+        .unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -162,10 +159,18 @@ fn rtt_follows_netem_delay() {
 #[test]
 fn zero_count_is_refused_not_a_hang() {
     let target = parse_literal("127.0.0.1").unwrap().unwrap();
-    let err = Pinger::with_target(target, &opts(0, Privilege::Auto)).unwrap_err();
-    let invalid = err.invalid_option().expect("an invalid option");
-    assert_eq!(invalid.option, "count", "{err}");
-    assert_eq!(invalid.reason, icmpkit::InvalidReason::AtLeast { min: 1 });
+    // Refused by the builder, and by the entry point when the field is set
+    // directly.
+    let mut zero = opts(1, Privilege::Auto);
+    zero.timing.count = Some(0);
+    for err in [
+        PingOptions::builder().count(0).build().unwrap_err(),
+        Pinger::with_target(target, &zero).unwrap_err(),
+    ] {
+        let invalid = err.invalid_option().expect("an invalid option");
+        assert_eq!(invalid.option, "count", "{err}");
+        assert_eq!(invalid.reason, icmpkit::InvalidReason::AtLeast { min: 1 });
+    }
 }
 
 #[test]
@@ -227,17 +232,14 @@ fn flood_and_zero_interval_on_loopback_receive_every_reply() {
         let ns = ns.clone();
         let report = within(Duration::from_secs(20), move || {
             let _inside = ns.enter().unwrap();
-            let opts = PingOptions {
-                timing: Timing {
-                    count: Some(2000),
-                    interval: Duration::ZERO,
-                    flood,
-                    timeout: Duration::from_secs(1),
-                    ..Timing::default()
-                },
-                privilege: Privilege::Privileged,
-                ..PingOptions::default()
-            };
+            let opts = PingOptions::builder()
+                .count(2000)
+                .interval(Duration::ZERO)
+                .flood(flood)
+                .timeout(Duration::from_secs(1))
+                .privilege(Privilege::Privileged)
+                .build()
+                .unwrap();
             let started = std::time::Instant::now();
             let report = ping_blocking("127.0.0.1", &opts).unwrap();
             (report, started.elapsed())
@@ -264,16 +266,13 @@ fn endless_flood_on_loopback_lets_a_timer_stop_it() {
     let report = within(Duration::from_secs(10), move || {
         let _inside = ns.enter().unwrap();
         runtime().block_on(async {
-            let opts = PingOptions {
-                timing: Timing {
-                    count: None,
-                    interval: Duration::ZERO,
-                    flood: true,
-                    ..Timing::default()
-                },
-                privilege: Privilege::Privileged,
-                ..PingOptions::default()
-            };
+            let opts = PingOptions::builder()
+                .until_stopped()
+                .interval(Duration::ZERO)
+                .flood(true)
+                .privilege(Privilege::Privileged)
+                .build()
+                .unwrap();
             let target = parse_literal("127.0.0.1").unwrap().unwrap();
             let mut pinger = Pinger::with_target(target, &opts).unwrap();
             let stop = tokio::time::sleep(Duration::from_millis(300));

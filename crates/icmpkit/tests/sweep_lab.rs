@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketOptions, TypeFilter};
 use icmpkit::sweep::{
-    HostResult, Permutation, Schedule, Shard, SweepEvent, SweepOptions, SweepSummary, Sweeper,
-    TargetSpec,
+    HostResult, Permutation, Shard, SweepEvent, SweepOptions, SweepSummary, Sweeper, TargetSpec,
 };
 use icmpkit::wire::checksum::checksum;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
@@ -51,16 +50,13 @@ fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
 }
 
 fn options(timeout_ms: u64, retries: u32) -> SweepOptions {
-    SweepOptions {
-        schedule: Schedule {
-            retries,
-            timeout: Duration::from_millis(timeout_ms),
-            rate: 0,
-            ..Schedule::default()
-        },
-        privilege: Privilege::Privileged,
-        ..SweepOptions::default()
-    }
+    SweepOptions::builder()
+        .retries(retries)
+        .timeout(Duration::from_millis(timeout_ms))
+        .rate(0)
+        .privilege(Privilege::Privileged)
+        .build()
+        .unwrap()
 }
 
 /// client — r1 — r2 — server. The server answers `live`; r2 blackholes
@@ -397,28 +393,25 @@ fn shards_add_up_and_seed_fixes_the_order() {
 /// Answers echo requests for `prefix` (the server's kernel is told to
 /// ignore them) from a raw socket, each address differently: .1 correctly,
 /// .2 with a flipped cookie bit, .3 with a forged target index, .4 with
+/// Socket options that let every ICMP type through.
+fn pass_all() -> SocketOptions {
+    let mut opts = SocketOptions::default();
+    opts.type_filter = Some(TypeFilter::pass_all());
+    opts
+}
+
 /// another echo id, .5 twice, .6 after 400 ms.
 fn forger(server: Ns, family: Family, addrs: Vec<IpAddr>, stop: std::sync::mpsc::Receiver<()>) {
     let _inside = server.enter().expect("enter server");
-    let listen = IcmpSocket::open(
-        family,
-        Privilege::Privileged,
-        &SocketOptions {
-            type_filter: Some(TypeFilter::pass_all()),
-            ..SocketOptions::default()
-        },
-    )
-    .unwrap();
+    let listen = IcmpSocket::open(family, Privilege::Privileged, &pass_all()).unwrap();
     listen
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
     let senders: Vec<IcmpSocket> = addrs
         .iter()
         .map(|a| {
-            let opts = SocketOptions {
-                source: Some(*a),
-                ..SocketOptions::default()
-            };
+            let mut opts = SocketOptions::default();
+            opts.source = Some(*a);
             IcmpSocket::open(family, Privilege::Privileged, &opts).unwrap()
         })
         .collect();

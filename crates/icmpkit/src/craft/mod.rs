@@ -42,4 +42,4 @@ pub use message::{
     Field, InterfaceQuery, MessageSpec, fields_of, ms_since_midnight_ut, parse_code, parse_type,
     reply_type, type_label,
 };
-pub use options::{IpOptions, SendOptions};
+pub use options::{IpOptions, SendOptions, SendOptionsBuilder};

@@ -3,11 +3,13 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::builder::options_builder;
 use crate::engine::clock::check_option_duration;
 use crate::{Error, InvalidReason, Result};
 
 /// The IP header fields of a crafted message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IpOptions {
     /// TTL / hop limit.
     pub ttl: Option<u8>,
@@ -26,8 +28,24 @@ pub struct IpOptions {
     pub interface: Option<String>,
 }
 
-/// How to send.
+/// How to send; [`SendOptions::builder`] sets what differs from the
+/// defaults (one message, 2 s to wait for answers):
+///
+/// ```
+/// use std::time::Duration;
+/// use icmpkit::craft::SendOptions;
+///
+/// let opts = SendOptions::builder()
+///     .count(3)
+///     .interval(Duration::from_millis(100))
+///     .ttl(1)
+///     .build()?;
+/// assert_eq!((opts.count, opts.ip.ttl), (3, Some(1)));
+/// assert!(SendOptions::builder().count(0).build().is_err());
+/// # Ok::<(), icmpkit::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SendOptions {
     /// Messages to send (each request gets the next sequence number).
     pub count: u64,
@@ -69,5 +87,35 @@ impl SendOptions {
         check_option_duration("interval", self.interval)?;
         check_option_duration("timeout", self.timeout)?;
         Ok(())
+    }
+}
+
+options_builder! {
+    /// Builds [`SendOptions`]: `SendOptions::builder().count(3).ttl(1).build()?`.
+    SendOptionsBuilder builds SendOptions {
+        /// Messages to send (default 1).
+        count(count: u64) count = count;
+        /// Time between sends (default 1 s).
+        interval(interval: Duration) interval = interval;
+        /// How long to wait for answers after each send (default 2 s).
+        timeout(timeout: Duration) timeout = timeout;
+        /// Accept replies from any source.
+        any_source(any: bool) any_source = any;
+        /// The IPv6 zone (interface index) of a link-local destination.
+        scope_id(scope_id: u32) scope_id = scope_id;
+        /// TTL / hop limit.
+        ttl(ttl: u8) ip.ttl = Some(ttl);
+        /// TOS byte / traffic class.
+        tos(tos: u8) ip.tos = Some(tos);
+        /// Set (`true`) or clear (`false`) IPv4's don't-fragment bit.
+        dont_fragment(set: bool) ip.dont_fragment = Some(set);
+        /// IPv4 identification (a crafted header: `CAP_NET_RAW`).
+        ip_id(id: u16) ip.ip_id = Some(id);
+        /// Source address: a local one is bound, any other spoofed.
+        source(source: IpAddr) ip.source = Some(source);
+        /// Interface to send from (`SO_BINDTODEVICE`).
+        interface(name: impl Into<String>) ip.interface = Some(name.into());
+        /// Every IP header field at once.
+        ip(ip: IpOptions) ip = ip;
     }
 }

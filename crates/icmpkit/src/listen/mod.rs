@@ -29,7 +29,7 @@ use crate::socket::{IcmpSocket, Privilege, Received, SocketOptions};
 
 mod options;
 
-pub use options::ListenOptions;
+pub use options::{ListenOptions, ListenOptionsBuilder};
 
 /// Largest IP packet (and so the receive buffer of each batch slot).
 const MAX_PACKET: usize = 65_535;

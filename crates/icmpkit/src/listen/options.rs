@@ -1,12 +1,28 @@
 //! How to listen: [`ListenOptions`].
 
+use crate::builder::options_builder;
 use crate::socket::{MAX_BATCH, TypeFilter};
 use crate::{Error, InvalidReason};
 
 use super::MAX_PACKET;
 
-/// How to listen.
+/// How to listen; [`ListenOptions::builder`] sets what differs from the
+/// defaults (every type, 64 messages per call, whole packets):
+///
+/// ```
+/// use icmpkit::listen::ListenOptions;
+/// use icmpkit::socket::TypeFilter;
+///
+/// let opts = ListenOptions::builder()
+///     .type_filter(TypeFilter::block_all().pass(0).pass(8))
+///     .batch(16)
+///     .build()?;
+/// assert_eq!(opts.batch, 16);
+/// assert!(ListenOptions::builder().batch(0).build().is_err());
+/// # Ok::<(), icmpkit::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListenOptions {
     /// Only packets arriving on this interface (`SO_BINDTODEVICE`).
     pub interface: Option<String>,
@@ -48,5 +64,21 @@ impl ListenOptions {
             ));
         }
         Ok(())
+    }
+}
+
+options_builder! {
+    /// Builds [`ListenOptions`]: `ListenOptions::builder().batch(16).build()?`.
+    ListenOptionsBuilder builds ListenOptions {
+        /// Only packets arriving on this interface.
+        interface(name: impl Into<String>) interface = Some(name.into());
+        /// Which types the kernel passes (default: all).
+        type_filter(filter: TypeFilter) type_filter = filter;
+        /// Receive buffer in bytes (default 8 MiB).
+        recv_buffer(bytes: usize) recv_buffer = bytes;
+        /// Messages taken per system call, 1 to [`MAX_BATCH`] (default 64).
+        batch(messages: usize) batch = messages;
+        /// Bytes kept of each message (default: whole packets).
+        snap_len(bytes: usize) snap_len = bytes;
     }
 }

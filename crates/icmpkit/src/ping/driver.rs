@@ -4,7 +4,6 @@
 
 use std::net::{IpAddr, UdpSocket};
 
-use crate::InvalidReason;
 use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::stamp::StampKey;
@@ -16,9 +15,6 @@ use super::options::PingOptions;
 use super::protocol::{PingProtocol, SocketTraits};
 use super::report::{PingEvent, PingReport};
 use super::session::Session;
-
-/// Largest echo data that fits an IPv4/IPv6 datagram.
-const MAX_PAYLOAD: usize = 65_507;
 
 /// Largest packet read whole.
 const RECV_LEN: usize = 65_536;
@@ -41,17 +37,7 @@ impl Pinger {
 
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
-        if opts.payload_size > MAX_PAYLOAD {
-            return Err(Error::invalid(
-                "payload_size",
-                InvalidReason::Between {
-                    min: 0,
-                    max: MAX_PAYLOAD as u64,
-                    got: Some(opts.payload_size as u64),
-                },
-            ));
-        }
-        opts.timing.validate()?;
+        opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips

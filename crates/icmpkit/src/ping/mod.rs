@@ -9,6 +9,6 @@ mod requests;
 pub mod session;
 
 pub use driver::{Pinger, ping, ping_blocking};
-pub use options::PingOptions;
+pub use options::{PingOptions, PingOptionsBuilder};
 pub use report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
 pub use session::Timing;

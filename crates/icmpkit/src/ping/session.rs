@@ -36,6 +36,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 /// surge-ping's one-shot defaults): 4 requests, one a second, each given
 /// 2 s. iputils' own (count unlimited, 10 s timeout) are what the CLI sets.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Timing {
     /// Stop after this many requests (`-c`, default 4); `None` pings until
     /// stopped.

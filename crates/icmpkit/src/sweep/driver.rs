@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use icmpkit_wire::Family;
 
-use crate::InvalidReason;
 use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::probe::{self, Incoming};
 use crate::engine::stamp::StampKey;
@@ -23,12 +22,10 @@ use crate::socket::{
 };
 use crate::{Error, IcmpError, Result};
 
-use super::options::{
-    MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions,
-};
+use super::options::{MAX_AUTO_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions};
 use super::report::{SweepEvent, SweepSummary};
 use super::sender::{ExtraSender, MessageBuilder, NOBUFS_PAUSE, Shared, refusal_text};
-use super::session::{EchoReply, MIN_PAYLOAD, Next, Probe, Session};
+use super::session::{EchoReply, Next, Probe, Session};
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
 
 /// Receive buffer asked for by default (root may exceed `rmem_max`).
@@ -91,26 +88,7 @@ impl Sweeper {
     /// Opens one socket per family present in `targets` (exclusions in
     /// `opts` are not applied again).
     pub fn with_targets(targets: TargetSet, opts: &SweepOptions) -> Result<Sweeper> {
-        if opts.payload_size < MIN_PAYLOAD || opts.payload_size > 65_507 {
-            return Err(Error::invalid(
-                "payload_size",
-                InvalidReason::Between {
-                    min: MIN_PAYLOAD as u64,
-                    max: 65_507,
-                    got: Some(opts.payload_size as u64),
-                },
-            ));
-        }
-        if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
-            return Err(Error::invalid(
-                "senders",
-                InvalidReason::Between {
-                    min: 1,
-                    max: MAX_SENDERS as u64,
-                    got: None,
-                },
-            ));
-        }
+        opts.validate()?;
         let seed = opts.seed.unwrap_or_else(crate::engine::random::random);
         let mut session = Session::new(
             targets,
@@ -654,6 +632,8 @@ pub fn multiping_blocking<S: AsRef<str>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::MAX_SENDERS;
+    use crate::sweep::session::MIN_PAYLOAD;
 
     /// Options no sweep can run with are refused before any socket opens.
     #[test]

@@ -31,6 +31,7 @@ pub use crate::engine::permutation::{Permutation, Shard};
 pub use driver::{Sweeper, multiping, multiping_blocking};
 pub use options::{
     MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions,
+    SweepOptionsBuilder,
 };
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;

@@ -43,6 +43,7 @@ const INTERVAL_SLACK: Duration = Duration::from_millis(2);
 
 /// When and how much to probe.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Schedule {
     /// Probes per target (`-c`/`-C`); above 1 they go in waves.
     pub count: u32,

@@ -23,19 +23,16 @@ use crate::socket::{
     AsyncIcmpSocket, AsyncRawTcpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, PmtuDisc,
     Privilege, QueuedError, RawTcpSocket, SocketKind, TransportKind, TransportSocket, route_source,
 };
-use crate::{Error, InvalidReason, Result};
+use crate::{Error, Result};
 
 use super::dns::{NamingHop, ReverseNames};
-use super::options::TraceOptions;
+use super::options::{TraceOptions, unprivileged_tcp_mtu};
 use super::probe::{self, Matcher, ProbeKey, ProbeProtocol, Response};
 use super::report::{Hop, ProbeReply, ReplyKind, TraceEvent};
 use super::session::{Next, Session};
 
 /// Receive buffer of the ICMP socket with path-MTU discovery.
 const PMTU_RECV_BUFFER: usize = 4 << 20;
-/// The most probe data a trace sends after the ICMP/UDP/TCP header: its
-/// packets stay under IP's 65535 bytes whatever the headers.
-const MAX_DATA_SIZE: usize = 65_000;
 
 /// Default UDP destination port (traceroute's base port).
 pub const DEFAULT_UDP_PORT: u16 = 33434;
@@ -135,36 +132,10 @@ impl Tracer {
 
     /// Opens the sockets for an already resolved target.
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
+        opts.validate()?;
         let session = Session::new(opts.plan.clone())?;
         let family = target.family();
         let discover_mtu = opts.plan.path_mtu.is_some();
-        if discover_mtu
-            && opts.protocol == ProbeProtocol::Tcp
-            && matches!(opts.privilege, Privilege::Unprivileged | Privilege::Auto)
-        {
-            return Err(unprivileged_tcp_mtu());
-        }
-        if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
-            // Two bytes hold the Paris checksum compensation.
-            return Err(Error::invalid(
-                "data_size",
-                InvalidReason::Between {
-                    min: 2,
-                    max: MAX_DATA_SIZE as u64,
-                    got: Some(opts.data_size as u64),
-                },
-            ));
-        }
-        if opts.data_size > MAX_DATA_SIZE {
-            return Err(Error::invalid(
-                "data_size",
-                InvalidReason::Between {
-                    min: 0,
-                    max: MAX_DATA_SIZE as u64,
-                    got: Some(opts.data_size as u64),
-                },
-            ));
-        }
         let port = opts.port.unwrap_or(match opts.protocol {
             ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
             _ => DEFAULT_UDP_PORT,
@@ -710,18 +681,6 @@ fn open_icmp(
     }
     let socket = AsyncIcmpSocket::register(socket)?;
     Ok((Some(Arc::new(socket)), kind))
-}
-
-/// `--mtu -T` without raw sockets.
-/// Path-MTU discovery with TCP probes without a raw socket.
-fn unprivileged_tcp_mtu() -> Error {
-    Error::invalid(
-        "path_mtu",
-        InvalidReason::NeedsRawSocket {
-            why: "with TCP probes, unprivileged probes are connect() calls, whose SYN \
-                  cannot be sized",
-        },
-    )
 }
 
 /// Opens the raw TCP sender for probes to `destination`: DF set with

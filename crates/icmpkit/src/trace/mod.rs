@@ -39,7 +39,7 @@ pub mod report;
 pub mod session;
 
 pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
-pub use options::TraceOptions;
+pub use options::{TraceOptions, TraceOptionsBuilder};
 pub use probe::ProbeProtocol;
 pub use report::{
     Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,

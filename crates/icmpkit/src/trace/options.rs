@@ -1,16 +1,34 @@
 //! How to trace: [`TraceOptions`].
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use icmpkit_wire::Family;
 
+use crate::builder::options_builder;
 use crate::socket::{Privilege, SocketOptions};
+use crate::{Error, InvalidReason, Result};
 
 use super::probe::ProbeProtocol;
 use super::session::Plan;
 
-/// How to trace.
+/// How to trace; [`TraceOptions::builder`] sets what differs from the
+/// defaults (ICMP probes, TTL 1 to 30, 3 probes per hop, one flow):
+///
+/// ```
+/// use icmpkit::trace::{ProbeProtocol, TraceOptions};
+///
+/// let opts = TraceOptions::builder()
+///     .protocol(ProbeProtocol::Udp)
+///     .max_ttl(8)
+///     .queries(1)
+///     .build()?;
+/// assert_eq!(opts.plan.max_ttl, 8);
+/// assert!(TraceOptions::builder().first_ttl(0).build().is_err());
+/// # Ok::<(), icmpkit::Error>(())
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TraceOptions {
     /// Hops, probes per hop, flows, pacing, wait time, `--fast`.
     pub plan: Plan,
@@ -54,5 +72,94 @@ impl Default for TraceOptions {
             resolve_names: false,
             dns_timeout: Duration::from_millis(500),
         }
+    }
+}
+
+/// The most probe data a trace sends after the ICMP/UDP/TCP header: its
+/// packets stay under IP's 65535 bytes whatever the headers.
+const MAX_DATA_SIZE: usize = 65_000;
+
+impl TraceOptions {
+    /// Rejects options no trace can run (what [`TraceOptionsBuilder::build`]
+    /// and the trace entry points check): the error names the option.
+    pub fn validate(&self) -> Result<()> {
+        self.plan.validate()?;
+        if self.plan.path_mtu.is_some()
+            && self.protocol == ProbeProtocol::Tcp
+            && matches!(self.privilege, Privilege::Unprivileged | Privilege::Auto)
+        {
+            return Err(unprivileged_tcp_mtu());
+        }
+        // ICMP probes: two bytes hold the Paris checksum compensation.
+        let min = if self.protocol == ProbeProtocol::Icmp {
+            2
+        } else {
+            0
+        };
+        if !(min..=MAX_DATA_SIZE).contains(&self.data_size) {
+            return Err(Error::invalid(
+                "data_size",
+                InvalidReason::Between {
+                    min: min as u64,
+                    max: MAX_DATA_SIZE as u64,
+                    got: Some(self.data_size as u64),
+                },
+            ));
+        }
+        self.socket.validate_early(self.family)
+    }
+}
+
+/// Path-MTU discovery with TCP probes without a raw socket.
+pub(super) fn unprivileged_tcp_mtu() -> Error {
+    Error::invalid(
+        "path_mtu",
+        InvalidReason::NeedsRawSocket {
+            why: "with TCP probes, unprivileged probes are connect() calls, whose SYN \
+                  cannot be sized",
+        },
+    )
+}
+
+options_builder! {
+    /// Builds [`TraceOptions`]: `TraceOptions::builder().max_ttl(8).build()?`.
+    TraceOptionsBuilder builds TraceOptions {
+        /// TTL of the first hop probed (default 1).
+        first_ttl(ttl: u8) plan.first_ttl = ttl;
+        /// TTL of the last hop probed (default 30).
+        max_ttl(ttl: u8) plan.max_ttl = ttl;
+        /// Probes per hop (default 3).
+        queries(probes: u16) plan.queries = probes;
+        /// Flows, each with its own flow identifier, to reveal ECMP paths
+        /// (default 1).
+        flows(flows: u16) plan.flows = flows;
+        /// How long to wait for a probe's answer (default 5 s).
+        wait(wait: Duration) plan.wait = wait;
+        /// Discover the path MTU, starting from this size.
+        path_mtu(start: u32) plan.path_mtu = Some(start);
+        /// Every planning field at once.
+        plan(plan: Plan) plan = plan;
+        /// ICMP echo (default), UDP or TCP SYN probes.
+        protocol(protocol: ProbeProtocol) protocol = protocol;
+        /// UDP/TCP destination port, the same for every probe.
+        port(port: u16) port = Some(port);
+        /// Bytes of probe data after the ICMP/UDP header (default 32).
+        data_size(size: usize) data_size = size;
+        /// Which socket kinds, in which order (default [`Privilege::PreferRaw`]).
+        privilege(privilege: Privilege) privilege = privilege;
+        /// Resolve names to this family only.
+        family(family: Family) family = Some(family);
+        /// Source address to bind.
+        source(source: IpAddr) socket.source = Some(source);
+        /// Interface to send from (`SO_BINDTODEVICE`).
+        interface(name: impl Into<String>) socket.interface = Some(name.into());
+        /// IPv4 TOS byte / IPv6 traffic class.
+        tos(tos: u8) socket.tos = Some(tos);
+        /// Every socket option at once (the TTL is set per probe).
+        socket(socket: SocketOptions) socket = socket;
+        /// Name the responders (default off).
+        resolve_names(resolve: bool) resolve_names = resolve;
+        /// Give up on a reverse lookup after this long (default 500 ms).
+        dns_timeout(timeout: Duration) dns_timeout = timeout;
     }
 }

@@ -42,6 +42,7 @@ fn lowered(size: u32, mtu: u32) -> Option<u32> {
 
 /// How many probes, to which hops, how fast.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Plan {
     /// First TTL probed (`-f`, default 1).
     pub first_ttl: u8,

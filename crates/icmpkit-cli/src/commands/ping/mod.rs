@@ -42,11 +42,9 @@ fn privileged() -> bool {
 fn options(args: &PingArgs) -> Result<PingOptions, String> {
     // iputils' defaults, not the library's (which finish after 4 requests):
     // ping until stopped, wait 10 s for a reply.
-    let mut timing = Timing {
-        count: args.count,
-        timeout: IPUTILS_TIMEOUT,
-        ..Timing::default()
-    };
+    let mut timing = Timing::default();
+    timing.count = args.count;
+    timing.timeout = IPUTILS_TIMEOUT;
     if let Some(i) = args.interval {
         timing.interval = seconds("-i", i)?;
         if timing.interval < MIN_USER_INTERVAL && !privileged() {
@@ -81,11 +79,9 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         MIN_USER_ADAPTIVE
     };
 
-    let mut opts = PingOptions {
-        timing,
-        payload_size: args.size,
-        ..PingOptions::default()
-    };
+    let mut opts = PingOptions::default();
+    opts.timing = timing;
+    opts.payload_size = args.size;
     opts.pattern = args.pattern.clone().map(|p| p.0).unwrap_or_default();
     opts.socket.ttl = args.ttl;
     opts.socket.tos = args.tos;

@@ -168,25 +168,21 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         (None, Some(i)) => (1.0 / i.as_secs_f64()).round().max(1.0) as u64,
         (None, None) => 10_000,
     };
-    let schedule = Schedule {
-        count,
-        retries,
-        timeout: ms("-t", args.timeout)?,
-        backoff: args.backoff,
-        period: ms("-p", args.period)?,
-        rate,
-        interval,
-        max_in_flight: args.max_in_flight,
-        ..Schedule::default()
-    };
-    let mut options = SweepOptions {
-        schedule,
-        payload_size: args.size,
-        seed: args.seed,
-        exclude,
-        senders: args.senders.map(usize::from),
-        ..SweepOptions::default()
-    };
+    let mut schedule = Schedule::default();
+    schedule.count = count;
+    schedule.retries = retries;
+    schedule.timeout = ms("-t", args.timeout)?;
+    schedule.backoff = args.backoff;
+    schedule.period = ms("-p", args.period)?;
+    schedule.rate = rate;
+    schedule.interval = interval;
+    schedule.max_in_flight = args.max_in_flight;
+    let mut options = SweepOptions::default();
+    options.schedule = schedule;
+    options.payload_size = args.size;
+    options.seed = args.seed;
+    options.exclude = exclude;
+    options.senders = args.senders.map(usize::from);
     if let Some(s) = &args.shard {
         options.shard = s.parse::<Shard>()?;
     }
