@@ -14,8 +14,18 @@ pub use error::{Error, InvalidOption, InvalidReason, PermissionHint, Remedy, Res
 pub mod craft;
 mod driver;
 pub use driver::{StopHandle, TransportCounters};
-pub mod engine;
+mod engine;
+/// **Unstable**: engine internals the workspace's own benchmarks measure
+/// (stamps, the clock, echo framing). Not part of the API: anything here
+/// may change or go in any release.
+#[doc(hidden)]
+pub mod unstable {
+    pub use crate::engine::clock::Timestamp;
+    pub use crate::engine::probe::echo_request;
+    pub use crate::engine::stamp::{ProbeId, StampKey, peek_tag};
+}
 mod icmp_error;
+pub use engine::clock::MAX_OPTION_DURATION;
 pub use engine::stats::{IputilsRtt, RttSummary};
 pub use icmp_error::{IcmpError, IcmpErrorKind};
 pub mod listen;

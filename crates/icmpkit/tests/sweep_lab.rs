@@ -555,7 +555,11 @@ fn multiping_reports_in_input_order() {
     c.serve_prefix("fd00:99::/121").unwrap();
     let _inside = c.client().enter().unwrap();
     let targets = ["10.9.0.200", "fd00:99::7", "10.9.0.0/30", "10.9.0.9"];
-    let reports = icmpkit::sweep::multiping_blocking(&targets, &options(200, 1)).unwrap();
+    let reports: Vec<_> = icmpkit::sweep::multiping_blocking(&targets, &options(200, 1))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every target resolves"))
+        .collect();
     let got: Vec<(String, bool)> = reports
         .iter()
         .map(|r| (r.address.to_string(), r.is_alive))
@@ -572,10 +576,27 @@ fn multiping_reports_in_input_order() {
     assert_eq!(reports[0].packets_sent, 2, "one retry");
     assert!(reports[1].rtt.min.is_some() && reports[1].packets_received == 1);
     assert_eq!(reports[2].target, "10.9.0.1");
-    // A name that does not resolve fails the call, as in icmplib.
-    assert!(
-        icmpkit::sweep::multiping_blocking(&["no-such-host.invalid"], &options(200, 0)).is_err()
-    );
+}
+
+/// A name that does not resolve is reported for itself, after the other
+/// targets' reports, instead of failing the whole call (icmplib fails it).
+#[test]
+fn multiping_reports_an_unresolvable_name_per_target() {
+    let lab = lab_or_skip!("multiping_reports_an_unresolvable_name_per_target");
+    let c = lab.chain(1).expect("chain");
+    c.serve_prefix("10.9.1.0/29").unwrap();
+    // The lab's namespaces have no route out: the lookup fails locally.
+    let _inside = c.client().enter().unwrap();
+    let targets = ["10.9.1.1", "no-such-host.invalid", "10.9.1.2"];
+    let results = icmpkit::sweep::multiping_blocking(&targets, &options(200, 0)).unwrap();
+    assert_eq!(results.len(), 3, "{results:?}");
+    for (result, address) in results[..2].iter().zip(["10.9.1.1", "10.9.1.2"]) {
+        let report = result.as_ref().expect("a report");
+        assert_eq!(report.address.to_string(), address);
+        assert!(report.is_alive, "{report:?}");
+    }
+    let unresolved = results[2].as_ref().expect_err("the name");
+    assert_eq!(unresolved.target, "no-such-host.invalid");
 }
 
 /// A link-local target's zone picks the link: the same address sits on

@@ -78,7 +78,7 @@ impl Default for SendOptions {
 
 impl SendOptions {
     /// Rejects a zero count and times beyond
-    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION);
+    /// [`MAX_OPTION_DURATION`](crate::MAX_OPTION_DURATION);
     /// the error names the option.
     pub fn validate(&self) -> Result<()> {
         if self.count == 0 {

@@ -81,16 +81,6 @@ impl Deadline {
         Deadline(monotonic_ns)
     }
 
-    /// `d` after `at`.
-    pub fn after(at: Timestamp, d: Duration) -> Deadline {
-        Deadline(at.after(d).monotonic_ns)
-    }
-
-    /// CLOCK_MONOTONIC nanoseconds.
-    pub fn monotonic_ns(self) -> u64 {
-        self.0
-    }
-
     /// True once `now` is at or past it.
     pub fn is_reached(self, now: Timestamp) -> bool {
         now.monotonic_ns >= self.0

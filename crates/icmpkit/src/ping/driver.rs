@@ -6,6 +6,7 @@ use std::net::{IpAddr, UdpSocket};
 
 use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
+use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, resolve};
 use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
@@ -102,9 +103,21 @@ impl Pinger {
         self.session().report(Timestamp::now())
     }
 
-    /// The session's live statistics (interim output).
-    pub fn session(&self) -> &Session {
+    /// The pure state machine behind it.
+    fn session(&self) -> &Session {
         self.driver.protocol().session()
+    }
+
+    /// iputils' smoothed RTT so far (the `ewma` of its interim and flood
+    /// statistics), `None` before the first reply.
+    pub fn smoothed_rtt(&self) -> Option<std::time::Duration> {
+        self.session().stats().ewma()
+    }
+
+    /// True once request `sequence` has been answered, by a reply or an
+    /// ICMP error (iputils' `-O` prints "no answer yet" otherwise).
+    pub fn is_answered(&self, sequence: u16) -> bool {
+        self.session().is_answered(Sequence(sequence))
     }
 
     /// The next event, or `None` when the ping is over. Cancel-safe: if the

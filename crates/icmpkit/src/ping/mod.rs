@@ -6,7 +6,7 @@ mod options;
 mod protocol;
 mod report;
 mod requests;
-pub mod session;
+mod session;
 
 pub use driver::{Pinger, ping, ping_blocking};
 pub use options::{PingOptions, PingOptionsBuilder};

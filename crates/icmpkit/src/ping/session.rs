@@ -203,16 +203,6 @@ impl Session {
         self.id
     }
 
-    /// Replaces the echo identifier (datagram sockets learn theirs after bind).
-    pub fn set_id(&mut self, id: u16) {
-        self.id = id;
-    }
-
-    /// Requests sent so far.
-    pub fn transmitted(&self) -> u64 {
-        self.transmitted
-    }
-
     /// Stops at the next step (Ctrl-C).
     pub fn stop(&mut self) {
         self.stopping = true;
@@ -321,6 +311,7 @@ impl Session {
         self.key.write(&probe, at, data);
     }
 
+    #[cfg(test)]
     /// [`Session::fill_pattern`] then [`Session::stamp`].
     pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
         Self::fill_pattern(pattern, data);

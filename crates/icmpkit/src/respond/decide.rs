@@ -46,7 +46,7 @@ impl Default for RespondConfig {
 
 impl RespondConfig {
     /// Rejects a loss outside 0..=1 and a delay or jitter beyond
-    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION).
+    /// [`MAX_OPTION_DURATION`](crate::MAX_OPTION_DURATION).
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.loss) {
             return Err(Error::invalid(

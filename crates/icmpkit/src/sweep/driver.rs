@@ -218,7 +218,7 @@ impl Sweeper {
     /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
     /// still gives out what was learnt: with `count > 1` a
     /// [`SweepEvent::Host`] for every target with the probes sent to it so
-    /// far (see [`Session::cut_short`]), then `None`. Never blocks.
+    /// far, then `None`. Never blocks.
     pub fn finish_early(&mut self) {
         self.detach_senders();
         self.shared.session().cut_short(Timestamp::now());
@@ -596,21 +596,34 @@ impl Drop for Sweeper {
     }
 }
 
-/// Sweeps `targets` (CIDRs, ranges, hosts or names) and returns one report
-/// per target address in input order (a prefix gives one per address), as
-/// icmplib's `multiping`. A name that does not resolve fails the call.
+/// Sweeps `targets` (CIDRs, ranges, addresses or names) as icmplib's
+/// `multiping`: one `Ok(report)` per target address in input order (a
+/// prefix gives one per address), then one `Err(NameError)` per name that
+/// did not resolve: the other targets are still probed. Text that is no
+/// target at all, or options no sweep can run, fail the call.
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::sweep::{SweepOptions, multiping};
+/// // Documentation addresses: run this only inside a lab that routes them.
+/// let opts = SweepOptions::builder().retries(1).build()?;
+/// for result in multiping(&["192.0.2.0/30", "no-such-host.invalid"], &opts).await? {
+///     match result {
+///         Ok(report) => println!("{} alive={}", report.address, report.is_alive),
+///         Err(unresolved) => println!("{}: {}", unresolved.target, unresolved.error),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn multiping<S: AsRef<str>>(
     targets: &[S],
     opts: &SweepOptions,
-) -> Result<Vec<PingReport>> {
+) -> Result<Vec<std::result::Result<PingReport, NameError>>> {
     let specs = targets
         .iter()
         .map(|t| t.as_ref().parse())
         .collect::<Result<Vec<TargetSpec>>>()?;
     let (mut sweeper, name_errors) = Sweeper::start(&specs, opts).await?;
-    if let Some(e) = name_errors.into_iter().next() {
-        return Err(e.error);
-    }
     let mut results = Vec::new();
     while let Some(event) = sweeper.next_event().await {
         if let SweepEvent::Host(h) = event {
@@ -618,14 +631,15 @@ pub async fn multiping<S: AsRef<str>>(
         }
     }
     results.sort_by_key(|h| h.index);
-    Ok(results.into_iter().map(|h| h.report).collect())
+    let reports = results.into_iter().map(|h| Ok(h.report));
+    Ok(reports.chain(name_errors.into_iter().map(Err)).collect())
 }
 
 /// Blocking form of [`multiping`] (runs its own single-threaded runtime).
 pub fn multiping_blocking<S: AsRef<str>>(
     targets: &[S],
     opts: &SweepOptions,
-) -> Result<Vec<PingReport>> {
+) -> Result<Vec<std::result::Result<PingReport, NameError>>> {
     crate::blocking::run(multiping(targets, opts))
 }
 

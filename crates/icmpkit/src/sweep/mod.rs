@@ -2,18 +2,18 @@
 //! scan, icmplib's `multiping`), one socket per family, batched sends and
 //! receives, replies validated and timed from the packet alone.
 //!
-//! - [`targets`]: what to probe (CIDRs, ranges, hosts, exclusions) as one
-//!   index space; [`crate::engine::permutation`] orders it (seeded,
-//!   shardable, no list in memory).
-//! - [`rate`]: the token bucket.
-//! - [`session`]: the pure state machine; [`Sweeper`] drives it on sockets.
+//! - [`TargetSpec`] / [`TargetSet`]: what to probe (CIDRs, ranges, hosts,
+//!   exclusions) as one index space; [`Permutation`] orders it (seeded,
+//!   [`Shard`]able, no list in memory).
+//! - [`multiping`]: one report per address; [`Sweeper`] streams
+//!   [`SweepEvent`]s for large sweeps.
 //!
 //! ```no_run
 //! # async fn demo() -> icmpkit::Result<()> {
 //! use icmpkit::sweep::{SweepOptions, multiping};
 //! // Documentation addresses: run this only inside a lab that routes them.
 //! let reports = multiping(&["192.0.2.0/29", "198.51.100.7"], &SweepOptions::default()).await?;
-//! for r in &reports {
+//! for r in reports.iter().flatten() {
 //!     println!("{} alive={}", r.address, r.is_alive);
 //! }
 //! # Ok(()) }
@@ -21,11 +21,11 @@
 
 mod driver;
 mod options;
-pub mod rate;
+mod rate;
 mod report;
 mod sender;
-pub mod session;
-pub mod targets;
+mod session;
+mod targets;
 
 pub use crate::engine::permutation::{Permutation, Shard};
 pub use driver::{Sweeper, multiping, multiping_blocking};
@@ -35,4 +35,6 @@ pub use options::{
 };
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;
-pub use targets::{NameError, TargetSet, TargetSpec};
+pub use targets::{
+    NameError, TargetSet, TargetSetBuilder, TargetSpec, parse_lines, resolve_targets,
+};

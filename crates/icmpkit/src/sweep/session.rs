@@ -62,7 +62,7 @@ pub struct Schedule {
     pub interval: Option<Duration>,
     /// Most probes waiting for an answer at once.
     pub max_in_flight: u64,
-    /// Most probes handed out per [`Session::next_batch`] (and token
+    /// Most probes handed out per batch (and token
     /// burst), 1 to [`MAX_BATCH`]: one `sendmmsg` moves no more.
     pub batch: usize,
 }

@@ -34,9 +34,9 @@
 mod dns;
 mod driver;
 mod options;
-pub mod probe;
-pub mod report;
-pub mod session;
+mod probe;
+mod report;
+mod session;
 
 pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
 pub use options::{TraceOptions, TraceOptionsBuilder};

@@ -235,11 +235,6 @@ impl Session {
         })
     }
 
-    /// The plan.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// Which hop, flow and attempt probe `seq` is.
     pub fn probe(&self, seq: u16) -> ProbeSpec {
         let flows = usize::from(self.plan.flows);
@@ -267,6 +262,7 @@ impl Session {
         self.size_for(self.last_ttl())
     }
 
+    #[cfg(test)]
     /// The TTL where the destination (or an unreachable) answered.
     pub fn final_ttl(&self) -> Option<u8> {
         self.final_ttl

@@ -240,7 +240,7 @@ async fn one_target(
             _ = stop.changed() => { pinger.stop(); continue; }
             _ = quit.recv() => {
                 let r = pinger.report();
-                errln!("{}", human::interim(&r, pinger.session().stats().ewma()));
+                errln!("{}", human::interim(&r, pinger.smoothed_rtt()));
                 continue;
             }
         };
@@ -288,7 +288,7 @@ async fn one_target(
                 } else {
                     Duration::ZERO
                 };
-                (ipg, pinger.session().stats().ewma().unwrap_or_default())
+                (ipg, pinger.smoothed_rtt().unwrap_or_default())
             });
         let _ = writeln!(
             out,
@@ -312,9 +312,7 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
         PingEvent::Sent { sequence } => {
             if style.outstanding
                 && let Some(prev) = *last_sent
-                && !pinger
-                    .session()
-                    .is_answered(icmpkit::engine::sequence::Sequence(prev))
+                && !pinger.is_answered(prev)
                 && !style.quiet
             {
                 let _ = writeln!(out, "{prefix}no answer yet for icmp_seq={prev}");

@@ -9,7 +9,8 @@ use std::io::{IsTerminal, Read};
 
 use icmpkit::Error;
 use icmpkit::sweep::{
-    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, targets,
+    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, parse_lines,
+    resolve_targets,
 };
 use ipnet::IpNet;
 
@@ -53,14 +54,13 @@ fn nothing_to_probe(why: &str) -> i32 {
 /// not resolve (each said on stderr), or the exit code when there is
 /// nothing to probe.
 async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(TargetSet, bool), i32> {
-    let (set, name_errors) =
-        match targets::resolve_targets(specs, &options.exclude, options.family).await {
-            Ok(r) => r,
-            Err(e) => {
-                errln!("icmpkit sweep: {}", exit::worded(&e));
-                return Err(code_of(&e));
-            }
-        };
+    let (set, name_errors) = match resolve_targets(specs, &options.exclude, options.family).await {
+        Ok(r) => r,
+        Err(e) => {
+            errln!("icmpkit sweep: {}", exit::worded(&e));
+            return Err(code_of(&e));
+        }
+    };
     for e in &name_errors {
         errln!("{}: {}", e.target, e.error);
     }
@@ -126,12 +126,12 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         ));
     }
     if let Some(file) = &args.file {
-        specs.extend(targets::parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
+        specs.extend(parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
     } else if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
             return Err("no targets (give prefixes, ranges or hosts, -f FILE, or stdin)".into());
         }
-        specs.extend(targets::parse_lines(&read_file("-")?).map_err(|e| e.to_string())?);
+        specs.extend(parse_lines(&read_file("-")?).map_err(|e| e.to_string())?);
     }
     let mut exclude: Vec<IpNet> = Vec::new();
     let mut exclude_text: Vec<String> = args.exclude.clone();
