@@ -6,8 +6,8 @@
 //!   what the type carries ([`fields_of`]), built with the wire crate.
 //!   `MessageSpec::try_from(repr)` takes a typed message instead (any
 //!   `icmpv4::Repr` / `icmpv6::Repr` of the wire crate).
-//! * [`Probe`]: pure matching of an answer to a sent message (its reply
-//!   type with the same identifiers, or an error quoting it).
+//! * matching, pure: an answer is the sent message's reply type with the
+//!   same identifiers, or an error quoting it ([`AnswerKind`]).
 //! * [`Sender`]: the I/O loop, streaming [`SendEvent`]s;
 //!   [`send_and_receive`] runs it to the end.
 //!
@@ -37,7 +37,7 @@ pub use driver::{
     Answer, SendEvent, SendReport, Sender, expects_reply, send_and_receive,
     send_and_receive_blocking,
 };
-pub use matcher::{AnswerKind, Incoming, Probe};
+pub use matcher::AnswerKind;
 pub use message::{
     Field, InterfaceQuery, MessageSpec, fields_of, ms_since_midnight_ut, parse_code, parse_type,
     reply_type, type_label,

@@ -148,11 +148,6 @@ impl Responder {
         Ok(Responder { config, rng })
     }
 
-    /// The configuration.
-    pub fn config(&self) -> &RespondConfig {
-        &self.config
-    }
-
     /// Decides about `request`; `now_ms` is the time in ms since midnight
     /// UT (for timestamp replies).
     pub fn decide(

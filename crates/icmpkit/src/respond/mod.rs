@@ -7,17 +7,14 @@
 //! (`sysctl -w net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1`),
 //! or every request gets two replies ([`kernel_answers_echo`] tells).
 //!
-//! * [`Responder`] decides (pure: request in, reply and delay out);
-//! * [`Server`] is the socket loop around it.
+//! * [`RespondConfig`] says what to answer, how late, how often not;
+//! * [`Server`] is the socket loop that answers ([`RespondEvent`]s).
 
 mod decide;
 mod interfaces;
 mod server;
 
-pub use decide::{
-    Decision, InterfaceLookup, InterfaceStatus, Interfaces, Request, RespondConfig, Responder,
-};
-pub use interfaces::{Interface, SystemInterfaces, lookup_in};
+pub use decide::RespondConfig;
 pub use server::{
     MAX_HELD, Outcome, RespondEvent, RespondOptions, Server, kernel_answers_echo,
     kernel_echo_sysctl,
