@@ -26,6 +26,25 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Streaming each send, answer and timeout as it happens:
+//!
+//! ```no_run
+//! # async fn example() -> icmpkit::Result<()> {
+//! use icmpkit::craft::{MessageSpec, SendEvent, SendOptions, Sender};
+//! use icmpkit::wire::Family;
+//!
+//! let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"hello");
+//! let opts = SendOptions::builder().count(3).build()?;
+//! let mut sender = Sender::open(spec, "127.0.0.1".parse()?, opts)?;
+//! while let Some(event) = sender.next_event().await {
+//!     if let SendEvent::Answer(answer) = event {
+//!         println!("{:?} in {:?}", answer.kind, answer.rtt);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod driver;
 mod matcher;

@@ -23,6 +23,26 @@ const RECV_LEN: usize = 65_536;
 /// A ping in progress: pull events with [`Pinger::next_event`] or as a
 /// `futures_core::Stream` (the streaming API), then read
 /// [`Pinger::report`]. Stop it from elsewhere with [`Pinger::stop_handle`].
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::ping::{PingEvent, PingOptions, Pinger};
+///
+/// let opts = PingOptions::builder().until_stopped().build()?;
+/// let mut pinger = Pinger::start("127.0.0.1", &opts).await?;
+/// let stop = pinger.stop_handle();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+///     stop.stop(); // from another task
+/// });
+/// while let Some(event) = pinger.next_event().await {
+///     if let PingEvent::Reply { sequence, rtt, .. } = event {
+///         println!("seq={sequence} rtt={rtt:?}");
+///     }
+/// }
+/// println!("{:?}", pinger.report().rtt);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Pinger {
     target: Target,
@@ -162,14 +182,34 @@ fn check_broadcast(target: &Target, allowed: bool) -> Result<()> {
     }
 }
 
-/// Pings `target` to the end and returns the report.
+/// Pings `target` (a name or an address) to the end and returns the report.
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::ping::{PingOptions, ping};
+///
+/// let report = ping("127.0.0.1", &PingOptions::default()).await?;
+/// assert_eq!(report.packets_sent, 4);
+/// println!("alive={} loss={}", report.is_alive, report.packet_loss);
+/// # Ok(()) }
+/// ```
 pub async fn ping(target: &str, opts: &PingOptions) -> Result<PingReport> {
     let mut pinger = Pinger::start(target, opts).await?;
     while pinger.next_event().await.is_some() {}
     Ok(pinger.report())
 }
 
-/// Blocking form of [`ping`] (runs its own single-threaded runtime).
+/// Blocking form of [`ping`] (runs its own single-threaded runtime; inside
+/// one it is [`Error::BlockingInRuntime`]).
+///
+/// ```no_run
+/// use icmpkit::ping::{PingOptions, ping_blocking};
+///
+/// let opts = PingOptions::builder().count(2).ttl(64).build()?;
+/// let report = ping_blocking("::1", &opts)?;
+/// println!("{:?}", report.rtt.avg);
+/// # Ok::<(), icmpkit::Error>(())
+/// ```
 pub fn ping_blocking(target: &str, opts: &PingOptions) -> Result<PingReport> {
     crate::blocking::run(ping(target, opts))
 }

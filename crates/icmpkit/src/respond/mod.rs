@@ -9,6 +9,22 @@
 //!
 //! * [`RespondConfig`] says what to answer, how late, how often not;
 //! * [`Server`] is the socket loop that answers ([`RespondEvent`]s).
+//!
+//! ```no_run
+//! # async fn run() -> icmpkit::Result<()> {
+//! use std::time::Duration;
+//! use icmpkit::respond::{RespondOptions, Server};
+//!
+//! let mut opts = RespondOptions::default();
+//! opts.config.delay = Duration::from_millis(50); // every answer 50 ms late
+//! opts.config.loss = 0.1; // and one in ten never
+//! let mut server = Server::open(&opts)?;
+//! loop {
+//!     let event = server.next_event().await;
+//!     println!("{} asked: {:?}", event.from, event.outcome);
+//! }
+//! # }
+//! ```
 
 mod decide;
 mod interfaces;

@@ -18,6 +18,26 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Streaming, for large sweeps: each target's [`HostResult`] as it
+//! finishes.
+//!
+//! ```no_run
+//! # async fn demo() -> icmpkit::Result<()> {
+//! use icmpkit::sweep::{SweepEvent, SweepOptions, Sweeper, TargetSpec};
+//!
+//! let specs: Vec<TargetSpec> = vec!["127.0.0.0/29".parse()?];
+//! let opts = SweepOptions::builder().rate(1000).build()?;
+//! let (mut sweeper, unresolved) = Sweeper::start(&specs, &opts).await?;
+//! assert!(unresolved.is_empty());
+//! while let Some(event) = sweeper.next_event().await {
+//!     if let SweepEvent::Host(host) = event {
+//!         println!("{} alive={}", host.report.address, host.report.is_alive);
+//!     }
+//! }
+//! println!("{:?}", sweeper.summary());
+//! # Ok(()) }
+//! ```
 
 mod driver;
 mod options;
