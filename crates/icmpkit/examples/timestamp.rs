@@ -3,16 +3,13 @@
 //! (root or `CAP_NET_RAW`).
 //! `cargo run -p icmpkit --example timestamp -- 127.0.0.1`
 
-use std::net::IpAddr;
-
 use icmpkit::craft::{MessageSpec, SendOptions, ms_since_midnight_ut, send_and_receive_blocking};
 use icmpkit::wire::icmpv4::Repr;
 
 fn main() -> icmpkit::Result<()> {
-    let target: IpAddr = std::env::args()
+    let target = std::env::args()
         .nth(1)
-        .unwrap_or_else(|| "127.0.0.1".into())
-        .parse()?;
+        .unwrap_or_else(|| "127.0.0.1".into());
     let request = Repr::Timestamp {
         reply: false,
         id: 0x1234,
@@ -22,8 +19,7 @@ fn main() -> icmpkit::Result<()> {
         transmit: 0,
     };
     let spec = MessageSpec::try_from(request)?;
-    let (answers, report) =
-        send_and_receive_blocking(spec, target, SendOptions::builder().build()?)?;
+    let (answers, report) = send_and_receive_blocking(spec, &target, &SendOptions::default())?;
     for answer in &answers {
         let message = Repr::parse_bytes(&answer.message)?;
         println!(

@@ -25,13 +25,11 @@ fn requests_nobody_answers_time_out_and_echo_counts_up() {
         .build()
         .unwrap();
     // Linux does not answer address mask requests: both time out.
-    let (answers, report) =
-        send_and_receive_blocking(spec, p.server_v4().into(), opts.clone()).expect("send");
+    let (answers, report) = send_and_receive_blocking(spec, p.server_v4(), &opts).expect("send");
     assert!(answers.is_empty(), "{answers:?}");
     assert_eq!((report.sent, report.answered), (2, 0));
     let spec = MessageSpec::echo_request(Family::V6, 5, 1, b"lib");
-    let (answers, report) =
-        send_and_receive_blocking(spec, p.server_v6().into(), opts).expect("send");
+    let (answers, report) = send_and_receive_blocking(spec, p.server_v6(), &opts).expect("send");
     assert_eq!((report.sent, report.replies), (2, 2), "{answers:?}");
     let seqs: Vec<u16> = answers
         .iter()
@@ -79,7 +77,7 @@ fn the_responder_answers_a_sender_late_as_configured() {
             .timeout(Duration::from_secs(1))
             .build()
             .unwrap();
-        let mut sender = Sender::open(spec, dst, send_opts).expect("sender");
+        let mut sender = Sender::open(spec, dst, &send_opts).expect("sender");
         let mut rtts = Vec::new();
         let mut answered = 0;
         loop {
@@ -121,7 +119,7 @@ fn a_large_count_at_interval_zero_answers_every_send() {
             .build()
             .unwrap();
         let started = std::time::Instant::now();
-        let result = send_and_receive_blocking(spec, "127.0.0.1".parse().unwrap(), opts);
+        let result = send_and_receive_blocking(spec, "127.0.0.1", &opts);
         let _ = tx.send((result, started.elapsed()));
     });
     // A loop that never yields would hang: fail instead.

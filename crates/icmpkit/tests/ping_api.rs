@@ -96,7 +96,7 @@ fn blocking_wrapper_and_timeouts() {
     let c = lab.chain(1).unwrap();
     c.reject(Reject::Blackhole, "10.99.0.0/24").unwrap();
     let _inside = c.client().enter().unwrap();
-    let ok = ping_blocking(&c.server_v4().to_string(), &opts(2, Privilege::Privileged)).unwrap();
+    let ok = ping_blocking(c.server_v4().to_string(), &opts(2, Privilege::Privileged)).unwrap();
     assert!(ok.is_alive);
     assert_eq!(ok.packet_loss, 0.0);
     // A blackholed destination: every probe times out, reported as such.
@@ -148,7 +148,7 @@ fn rtt_follows_netem_delay() {
         .netem(c.links()[0].dev_a(), "delay 20ms")
         .unwrap();
     let _inside = c.client().enter().unwrap();
-    let r = ping_blocking(&c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
+    let r = ping_blocking(c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
     let min = r.rtt.min.unwrap();
     assert!(
         min >= Duration::from_millis(20) && min < Duration::from_millis(40),
@@ -320,4 +320,63 @@ fn default_options_finish_on_loopback() {
         elapsed >= Duration::from_secs(3) && elapsed < Duration::from_secs(6),
         "{elapsed:?}"
     );
+}
+
+/// Every entry point takes the same target type: text (`&str`, `String`)
+/// or an address (`IpAddr`, `Ipv4Addr`, `Ipv6Addr`), with options borrowed.
+#[test]
+fn entry_points_take_text_and_addresses_alike() {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use icmpkit::craft::{MessageSpec, SendOptions, send_and_receive_blocking};
+    use icmpkit::sweep::{SweepOptions, multiping_blocking};
+    use icmpkit::trace::{TraceOptions, traceroute_blocking};
+    use icmpkit::wire::Family;
+
+    let lab = lab_or_skip!("entry_points_take_text_and_addresses_alike");
+    let ns = lab.namespace("targets").unwrap();
+    let _inside = ns.enter().unwrap();
+    let ping = opts(1, Privilege::Privileged);
+    let v4 = ping_blocking(Ipv4Addr::LOCALHOST, &ping).unwrap();
+    let v6 = ping_blocking(IpAddr::V6(Ipv6Addr::LOCALHOST), &ping).unwrap();
+    let text = ping_blocking(String::from("127.0.0.1"), &ping).unwrap();
+    assert_eq!(
+        (
+            v4.packets_received,
+            v6.packets_received,
+            text.packets_received
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (v4.address.to_string(), v6.address.to_string()),
+        ("127.0.0.1".into(), "::1".into())
+    );
+
+    let trace = TraceOptions::builder()
+        .max_ttl(2)
+        .queries(1)
+        .build()
+        .unwrap();
+    let hops = traceroute_blocking(Ipv4Addr::LOCALHOST, &trace).unwrap();
+    assert_eq!(
+        hops[0].address,
+        Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        "{hops:?}"
+    );
+
+    let sweep = SweepOptions::builder().retries(0).build().unwrap();
+    let addresses = [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ];
+    let reports = multiping_blocking(&addresses, &sweep).unwrap();
+    assert!(
+        reports.iter().all(|r| r.as_ref().is_ok_and(|r| r.is_alive)),
+        "{reports:?}"
+    );
+
+    let spec = MessageSpec::echo_request(Family::V6, 0x77, 1, b"zone");
+    let (answers, _) = send_and_receive_blocking(spec, "::1", &SendOptions::default()).unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
 }

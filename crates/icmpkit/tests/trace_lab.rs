@@ -412,7 +412,7 @@ fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
                 let _inside = c.client().enter().unwrap();
                 let mut opts = options(ProbeProtocol::Tcp, 1, 3, Privilege::Privileged);
                 opts.port = Some(port);
-                traceroute_blocking(&server.to_string(), &opts).expect("trace")
+                traceroute_blocking(server.to_string(), &opts).expect("trace")
             };
             let segments = tcp_segments(&capture.finish(), true);
             let addresses: Vec<IpAddr> = hops.iter().filter_map(|h| h.address).collect();
@@ -517,7 +517,7 @@ fn assert_mpls_labels(test: &str, family: Family) {
         let what = format!("{family:?} {privilege:?}");
         let capture = path.client().capture().expect("capture");
         let hops = traceroute_blocking(
-            &target.to_string(),
+            target.to_string(),
             &options(ProbeProtocol::Icmp, 1, 2, privilege),
         )
         .expect("trace");
@@ -612,7 +612,7 @@ fn assert_interface_information(test: &str, family: Family) {
     let _inside = path.client().enter().unwrap();
     let capture = path.client().capture().expect("capture");
     let hops = traceroute_blocking(
-        &target.to_string(),
+        target.to_string(),
         &options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged),
     )
     .expect("trace");

@@ -9,7 +9,7 @@ use icmpkit_wire::Family;
 use icmpkit_wire::ip::{ipv4, ipv6};
 
 use crate::engine::clock::{Timestamp, nanos, round_trip};
-use crate::resolve::family_of;
+use crate::resolve::{ToTarget, family_of, resolve};
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
 };
@@ -116,7 +116,8 @@ impl Sender {
     /// Checks the message against its type, opens the sockets (a raw ICMP
     /// socket to send and hear answers, plus a raw IP socket when the IP
     /// header is crafted) and is ready to send. Needs a tokio runtime.
-    pub fn open(spec: MessageSpec, dst: IpAddr, opts: SendOptions) -> Result<Sender> {
+    pub fn open(spec: MessageSpec, dst: IpAddr, opts: &SendOptions) -> Result<Sender> {
+        let opts = opts.clone();
         if family_of(dst) != spec.family {
             return Err(Error::invalid(
                 "destination",
@@ -509,14 +510,20 @@ fn ip_packet(message: &[u8], dst: IpAddr, ip: &IpOptions) -> std::io::Result<Vec
     Ok(packet)
 }
 
-/// Sends `spec` to `dst` as `opts` says and returns every answer: the
-/// whole run at once.
+/// Sends `spec` to `dst` (an address, or a name resolved in the message's
+/// family; an IPv6 zone such as `fe80::1%eth0` sets the scope) as `opts`
+/// says and returns every answer: the whole run at once.
 pub async fn send_and_receive(
     spec: MessageSpec,
-    dst: IpAddr,
-    opts: SendOptions,
+    dst: impl ToTarget,
+    opts: &SendOptions,
 ) -> Result<(Vec<Answer>, SendReport)> {
-    let mut sender = Sender::open(spec, dst, opts)?;
+    let target = resolve(&dst.target_text(), Some(spec.family)).await?;
+    let mut opts = opts.clone();
+    if opts.scope_id == 0 {
+        opts.scope_id = target.scope_id;
+    }
+    let mut sender = Sender::open(spec, target.address, &opts)?;
     let mut answers = Vec::new();
     while let Some(event) = sender.next_event().await {
         if let SendEvent::Answer(a) = event {
@@ -529,8 +536,8 @@ pub async fn send_and_receive(
 /// Blocking form of [`send_and_receive`] (runs its own runtime).
 pub fn send_and_receive_blocking(
     spec: MessageSpec,
-    dst: IpAddr,
-    opts: SendOptions,
+    dst: impl ToTarget,
+    opts: &SendOptions,
 ) -> Result<(Vec<Answer>, SendReport)> {
     crate::blocking::run(send_and_receive(spec, dst, opts))
 }
@@ -556,7 +563,7 @@ mod tests {
                 _ => opts.timeout = Duration::MAX,
             }
             // `Instant::now() + Duration::MAX` panicked at the first send.
-            let err = Sender::open(spec.clone(), dst, opts).unwrap_err();
+            let err = Sender::open(spec.clone(), dst, &opts).unwrap_err();
             assert!(
                 err.invalid_option().is_some_and(|e| e.option == option),
                 "{option}: {err}"

@@ -18,8 +18,7 @@
 //!
 //! let mut spec = MessageSpec::new(Family::V4, 13); // timestamp request
 //! spec.id = Some(0x1234);
-//! let (answers, _) =
-//!     send_and_receive(spec, "192.0.2.1".parse().unwrap(), SendOptions::default()).await?;
+//! let (answers, _) = send_and_receive(spec, "192.0.2.1", &SendOptions::default()).await?;
 //! for a in answers {
 //!     println!("{:?} from {} in {:?}", a.kind, a.from, a.rtt);
 //! }
@@ -36,7 +35,7 @@
 //!
 //! let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"hello");
 //! let opts = SendOptions::builder().count(3).build()?;
-//! let mut sender = Sender::open(spec, "127.0.0.1".parse()?, opts)?;
+//! let mut sender = Sender::open(spec, "127.0.0.1".parse()?, &opts)?;
 //! while let Some(event) = sender.next_event().await {
 //!     if let SendEvent::Answer(answer) = event {
 //!         println!("{:?} in {:?}", answer.kind, answer.rtt);

@@ -8,7 +8,7 @@ use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
-use crate::resolve::{Target, resolve};
+use crate::resolve::{Target, ToTarget, resolve};
 use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
 use crate::{Error, Result};
 
@@ -51,8 +51,8 @@ pub struct Pinger {
 
 impl Pinger {
     /// Resolves `target` and opens the socket.
-    pub async fn start(target: &str, opts: &PingOptions) -> Result<Pinger> {
-        let target = resolve(target, opts.family).await?;
+    pub async fn start(target: impl ToTarget, opts: &PingOptions) -> Result<Pinger> {
+        let target = resolve(&target.target_text(), opts.family).await?;
         Pinger::with_target(target, opts)
     }
 
@@ -193,7 +193,7 @@ fn check_broadcast(target: &Target, allowed: bool) -> Result<()> {
 /// println!("alive={} loss={}", report.is_alive, report.packet_loss);
 /// # Ok(()) }
 /// ```
-pub async fn ping(target: &str, opts: &PingOptions) -> Result<PingReport> {
+pub async fn ping(target: impl ToTarget, opts: &PingOptions) -> Result<PingReport> {
     let mut pinger = Pinger::start(target, opts).await?;
     while pinger.next_event().await.is_some() {}
     Ok(pinger.report())
@@ -210,6 +210,6 @@ pub async fn ping(target: &str, opts: &PingOptions) -> Result<PingReport> {
 /// println!("{:?}", report.rtt.avg);
 /// # Ok::<(), icmpkit::Error>(())
 /// ```
-pub fn ping_blocking(target: &str, opts: &PingOptions) -> Result<PingReport> {
+pub fn ping_blocking(target: impl ToTarget, opts: &PingOptions) -> Result<PingReport> {
     crate::blocking::run(ping(target, opts))
 }

@@ -16,6 +16,7 @@ use crate::engine::clock::{Timestamp, nanos};
 use crate::engine::probe::{self, Incoming};
 use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
+use crate::resolve::ToTarget;
 use crate::socket::{
     AsyncIcmpSocket, ErrorOrigin, IcmpSocket, PmtuDisc, Privilege, Received, SocketKind,
     SocketOptions, TypeFilter,
@@ -615,13 +616,13 @@ impl Drop for Sweeper {
 /// }
 /// # Ok(()) }
 /// ```
-pub async fn multiping<S: AsRef<str>>(
+pub async fn multiping<S: ToTarget>(
     targets: &[S],
     opts: &SweepOptions,
 ) -> Result<Vec<std::result::Result<PingReport, NameError>>> {
     let specs = targets
         .iter()
-        .map(|t| t.as_ref().parse())
+        .map(|t| t.target_text().parse())
         .collect::<Result<Vec<TargetSpec>>>()?;
     let (mut sweeper, name_errors) = Sweeper::start(&specs, opts).await?;
     let mut results = Vec::new();
@@ -636,7 +637,7 @@ pub async fn multiping<S: AsRef<str>>(
 }
 
 /// Blocking form of [`multiping`] (runs its own single-threaded runtime).
-pub fn multiping_blocking<S: AsRef<str>>(
+pub fn multiping_blocking<S: ToTarget>(
     targets: &[S],
     opts: &SweepOptions,
 ) -> Result<Vec<std::result::Result<PingReport, NameError>>> {

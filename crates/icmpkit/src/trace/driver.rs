@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::clock::{Timestamp, nanos, round_trip};
 use crate::engine::stamp::{ProbeId, STAMP_LEN, StampKey};
-use crate::resolve::{Target, resolve};
+use crate::resolve::{Target, ToTarget, resolve};
 use crate::socket::{
     AsyncIcmpSocket, AsyncRawTcpSocket, AsyncTransportSocket, ErrorOrigin, IcmpSocket, PmtuDisc,
     Privilege, QueuedError, RawTcpSocket, SocketKind, TransportKind, TransportSocket, route_source,
@@ -125,8 +125,8 @@ impl Drop for Tracer {
 
 impl Tracer {
     /// Resolves `target` and opens the sockets (needs a tokio runtime).
-    pub async fn start(target: &str, opts: &TraceOptions) -> Result<Tracer> {
-        let target = resolve(target, opts.family).await?;
+    pub async fn start(target: impl ToTarget, opts: &TraceOptions) -> Result<Tracer> {
+        let target = resolve(&target.target_text(), opts.family).await?;
         Tracer::with_target(target, opts)
     }
 
@@ -922,13 +922,13 @@ async fn watch_tcp_probe(
 /// Traces the route to `target` and returns its hops (icmplib's
 /// `traceroute`): every hop from the first TTL to the destination (or the
 /// last TTL), silent ones included.
-pub async fn traceroute(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+pub async fn traceroute(target: impl ToTarget, opts: &TraceOptions) -> Result<Vec<Hop>> {
     let mut tracer = Tracer::start(target, opts).await?;
     while tracer.next_event().await.is_some() {}
     Ok(tracer.hops())
 }
 
 /// Blocking form of [`traceroute`] (runs its own single-threaded runtime).
-pub fn traceroute_blocking(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+pub fn traceroute_blocking(target: impl ToTarget, opts: &TraceOptions) -> Result<Vec<Hop>> {
     crate::blocking::run(traceroute(target, opts))
 }

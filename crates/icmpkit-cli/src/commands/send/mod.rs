@@ -42,7 +42,7 @@ async fn run_async(args: SendArgs) -> i32 {
     };
     let expects_reply = expects_reply(&spec);
     let label = type_label(spec.family, spec.msg_type);
-    let mut sender = match Sender::open(spec, target.address, opts) {
+    let mut sender = match Sender::open(spec, target.address, &opts) {
         Ok(s) => s,
         Err(e) => return exit::fail(&worded(&e)),
     };
