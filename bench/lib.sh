@@ -6,6 +6,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ICMPKIT="$ROOT/target/release/icmpkit"
+# Optional: an earlier build to compare with in the same run (before/after a change), e.g.
+#   git worktree add /tmp/base <commit> && (cd /tmp/base && cargo build --release -p icmpkit-cli)
+#   ICMPKIT_BASELINE=/tmp/base/target/release/icmpkit bench/ping_flood.sh
+BASELINE="${ICMPKIT_BASELINE:-}"
 TAG="ikb$$"
 CLIENT="${TAG}c"
 SERVER="${TAG}s"

@@ -42,13 +42,14 @@ pub mod craft;
 mod driver;
 pub use driver::{StopHandle, TransportCounters};
 mod engine;
-/// **Unstable**: engine internals the workspace's own benchmarks measure
-/// (stamps, the clock, echo framing). Not part of the API: anything here
-/// may change or go in any release.
+/// **Unstable**: engine internals the workspace's own crates use (the
+/// benchmarks measure stamps, the clock and echo framing; the Python
+/// binding frames and classifies echoes). Not part of the API: anything
+/// here may change or go in any release.
 #[doc(hidden)]
 pub mod unstable {
     pub use crate::engine::clock::Timestamp;
-    pub use crate::engine::probe::echo_request;
+    pub use crate::engine::probe::{Incoming, classify, echo_request, parse_own_request};
     pub use crate::engine::stamp::{ProbeId, StampKey, peek_tag};
 }
 mod icmp_error;

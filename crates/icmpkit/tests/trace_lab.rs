@@ -1001,3 +1001,58 @@ fn time_exceeded_with_a_bad_checksum_is_not_a_hop() {
     assert_eq!(responders(&hops[1]), vec![IpAddr::V4(c.server_v4())]);
     assert_eq!(corrupted, 3, "each of hop 1's three answers counted");
 }
+
+/// `Tracer` is a `futures_core::Stream` of the same events as
+/// `next_event`, and its `stop_handle()` ends it from another task: the
+/// probes nobody answers (echo ignored on loopback) count as lost at once
+/// instead of after their 10 s wait.
+#[test]
+fn a_tracer_streams_its_events_until_its_stop_handle_ends_it() {
+    use futures_core::Stream;
+    use icmpkit::trace::{TraceEvent, Tracer};
+    let lab = lab_or_skip!("a_tracer_streams_its_events_until_its_stop_handle_ends_it");
+    let ns = lab.namespace("stream").expect("namespace");
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
+    let _inside = ns.enter().expect("enter");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (events, elapsed) = runtime.block_on(async {
+        let mut opts = options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged);
+        opts.plan.max_ttl = 1;
+        opts.plan.wait = Duration::from_secs(10);
+        let mut tracer = Tracer::start("127.0.0.1", &opts).await.expect("tracer");
+        let stop = tracer.stop_handle();
+        let started = std::time::Instant::now();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stop.stop();
+        });
+        let mut events = Vec::new();
+        loop {
+            let polled = std::future::poll_fn(|cx| std::pin::Pin::new(&mut tracer).poll_next(cx));
+            let event = tokio::time::timeout(Duration::from_secs(5), polled)
+                .await
+                .expect("the stream ends once stopped");
+            let Some(event) = event else { break };
+            events.push(event);
+        }
+        (events, started.elapsed())
+    });
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    let probes = events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Probe(p) if p.reply.is_none()))
+        .count();
+    let hops: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Hop(hop) => Some(hop),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(probes, 2, "{events:?}");
+    assert_eq!(hops.len(), 1, "{events:?}");
+    assert_eq!((hops[0].packets_sent, hops[0].packets_received), (2, 0));
+}

@@ -42,7 +42,7 @@ use crate::socket::Received;
 use crate::socket::{QueuedError, Readiness, SendTime};
 
 mod transport;
-pub(crate) use transport::{IcmpTransport, Transport};
+pub(crate) use transport::{IcmpTransport, Transport, has_send_room};
 
 #[cfg(test)]
 mod tests;
@@ -150,6 +150,13 @@ pub(crate) trait Protocol {
     /// usually queued before `sendmsg` returns).
     fn read_errors_after_send(&self) -> bool {
         true
+    }
+
+    /// Before acting on a deadline that passed, read what is queued: an
+    /// answer that arrived in time while nobody polled (a slow consumer)
+    /// then counts before its probe expires.
+    fn read_before_deadlines(&self) -> bool {
+        false
     }
 }
 
@@ -330,6 +337,14 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// wait is pending (the context's waker will be called).
     fn turn(&mut self, cx: &mut Context<'_>) -> bool {
         let now = Timestamp::now();
+        if self.protocol.read_before_deadlines()
+            && self
+                .protocol
+                .poll_timeout()
+                .is_some_and(|d| d.is_reached(now))
+        {
+            self.drain(true);
+        }
         self.protocol.handle_timeout(now);
         if self.drain_owed {
             self.drain_owed = false;

@@ -192,6 +192,9 @@ struct Recorder {
     to_send: VecDeque<u64>,
     events: VecDeque<String>,
     stopped: bool,
+    /// A deadline that reports "deadline" once reached.
+    deadline: Option<Deadline>,
+    read_before_deadlines: bool,
 }
 
 impl Recorder {
@@ -208,10 +211,19 @@ impl Protocol for Recorder {
     type Meta = Received;
 
     fn poll_timeout(&self) -> Option<Deadline> {
-        None
+        self.deadline
     }
 
-    fn handle_timeout(&mut self, _now: Timestamp) {}
+    fn handle_timeout(&mut self, now: Timestamp) {
+        if self.deadline.is_some_and(|d| d.is_reached(now)) {
+            self.deadline = None;
+            self.events.push_back("deadline".into());
+        }
+    }
+
+    fn read_before_deadlines(&self) -> bool {
+        self.read_before_deadlines
+    }
 
     fn poll_transmit(&mut self, _now: Timestamp, out: &mut Transmit) -> bool {
         let Some(&token) = self.to_send.front() else {
@@ -389,4 +401,32 @@ async fn a_stop_handle_ends_a_waiting_driver_from_another_task() {
     stop.stop();
     let ended = tokio::time::timeout(Duration::from_secs(2), waiter).await;
     assert!(matches!(ended, Ok(Ok(None))), "{ended:?}");
+}
+
+/// A packet that arrived before a deadline while nobody polled is read
+/// before the deadline is acted on, when the protocol asks for it.
+#[tokio::test]
+async fn a_packet_queued_before_a_passed_deadline_is_read_first_when_asked() {
+    for read_first in [false, true] {
+        let fake = Fake::default();
+        let protocol = Recorder {
+            deadline: Some(Deadline::after(Timestamp::now(), Duration::from_millis(20))),
+            read_before_deadlines: read_first,
+            ..Recorder::default()
+        };
+        let mut d = driver(protocol, &fake);
+        fake.deliver(3);
+        // Nobody polls until the deadline has passed.
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let order = [next(&mut d).await, next(&mut d).await];
+        let expected = if read_first {
+            ["packet 3", "deadline"]
+        } else {
+            ["deadline", "packet 3"]
+        };
+        assert_eq!(
+            order.map(|e| e.unwrap_or_default()),
+            expected.map(String::from)
+        );
+    }
 }

@@ -123,7 +123,7 @@ impl Transport for IcmpTransport {
 }
 
 /// True if a send would not block now (`POLLOUT`).
-fn has_send_room(socket: &impl AsFd) -> io::Result<bool> {
+pub(crate) fn has_send_room(socket: &impl AsFd) -> io::Result<bool> {
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLOUT)];
     poll(&mut fds, PollTimeout::ZERO)?;

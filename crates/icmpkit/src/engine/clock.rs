@@ -76,6 +76,12 @@ impl Timestamp {
 pub struct Deadline(u64);
 
 impl Deadline {
+    /// `d` after `at`.
+    #[cfg(test)]
+    pub fn after(at: Timestamp, d: Duration) -> Deadline {
+        Deadline(at.after(d).monotonic_ns)
+    }
+
     /// The deadline at `monotonic_ns` (CLOCK_MONOTONIC nanoseconds).
     pub fn from_monotonic_ns(monotonic_ns: u64) -> Deadline {
         Deadline(monotonic_ns)

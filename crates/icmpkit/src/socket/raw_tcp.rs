@@ -312,4 +312,11 @@ impl AsyncRawTcpSocket {
         use tokio::io::Interest;
         self.inner.ready(Interest::READABLE | Interest::ERROR).await
     }
+
+    /// Waits until the socket may take a send (after `WouldBlock`).
+    pub async fn writable(
+        &self,
+    ) -> io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, RawTcpSocket>> {
+        self.inner.ready(tokio::io::Interest::WRITABLE).await
+    }
 }

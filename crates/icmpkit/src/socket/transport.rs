@@ -232,4 +232,11 @@ impl AsyncTransportSocket {
         };
         self.inner.ready(interest).await
     }
+
+    /// Waits until the socket may take a send (UDP after `WouldBlock`).
+    pub async fn writable(
+        &self,
+    ) -> io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, TransportSocket>> {
+        self.inner.ready(tokio::io::Interest::WRITABLE).await
+    }
 }

@@ -5,7 +5,10 @@
 //! file is the only source: no query leaves the machine.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 #[cfg(feature = "dns")]
@@ -185,14 +188,23 @@ impl NamingHop {
     /// Waits for the lookups still running and records their answers in
     /// `names`. Cancel-safe: dropped, it loses no answer, and the next
     /// call waits for the rest.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub async fn wait(&mut self, names: &mut ReverseNames) {
+        std::future::poll_fn(|cx| self.poll_wait(names, cx)).await
+    }
+
+    /// The poll form of [`NamingHop::wait`].
+    pub fn poll_wait(&mut self, names: &mut ReverseNames, cx: &mut Context<'_>) -> Poll<()> {
         while let Some(lookup) = self.lookups.last_mut() {
             // A task that failed (panicked, aborted) named nothing.
-            let name = (&mut lookup.task).await.ok().flatten();
+            let name = std::task::ready!(Pin::new(&mut lookup.task).poll(cx))
+                .ok()
+                .flatten();
             names.remember(lookup.address, name);
             // Taken right away: a finished task must not be polled again.
             self.lookups.pop();
         }
+        Poll::Ready(())
     }
 
     /// The hop, its responders named as far as `names` knows (after

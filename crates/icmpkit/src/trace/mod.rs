@@ -53,8 +53,10 @@ mod dns;
 mod driver;
 mod options;
 mod probe;
+mod protocol;
 mod report;
 mod session;
+mod transport;
 
 pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
 pub use options::{TraceOptions, TraceOptionsBuilder};

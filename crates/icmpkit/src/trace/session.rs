@@ -598,9 +598,12 @@ impl Session {
         &self.hops
     }
 
-    /// Fills in reverse names for responders of the hops already out.
-    pub fn hops_mut(&mut self) -> &mut [Hop] {
-        &mut self.hops
+    /// A hop already handed out, its responders now named: replaces the
+    /// stored hop at the same distance (none: nothing changes).
+    pub fn name_hop(&mut self, named: Hop) {
+        if let Some(stored) = self.hops.iter_mut().find(|h| h.distance == named.distance) {
+            *stored = named;
+        }
     }
 }
 

@@ -1,0 +1,39 @@
+"""icmpkit: icmplib's API on icmpkit's Rust engine.
+
+``import icmpkit as icmplib`` runs icmplib code unchanged: the same
+functions, classes, exceptions and submodules (``icmpkit.exceptions``,
+``.models``, ``.utils``, ``.ping``, ``.multiping``, ``.traceroute``)."""
+
+from .exceptions import *  # noqa: F403 (icmplib exports every exception at the top)
+from .exceptions import __all__ as _exception_names
+from .models import Hop, Host, ICMPReply, ICMPRequest
+from .multiping import async_multiping, multiping
+from .ping import async_ping, ping
+from .sockets import AsyncSocket, ICMPv4Socket, ICMPv6Socket
+from .traceroute import async_traceroute, traceroute
+from .utils import PID, async_resolve, is_hostname, is_ipv4_address, is_ipv6_address, resolve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ping",
+    "async_ping",
+    "multiping",
+    "async_multiping",
+    "traceroute",
+    "async_traceroute",
+    "resolve",
+    "async_resolve",
+    "is_hostname",
+    "is_ipv4_address",
+    "is_ipv6_address",
+    "PID",
+    "Host",
+    "Hop",
+    "ICMPRequest",
+    "ICMPReply",
+    "ICMPv4Socket",
+    "ICMPv6Socket",
+    "AsyncSocket",
+    *_exception_names,
+]
