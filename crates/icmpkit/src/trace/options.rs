@@ -90,21 +90,20 @@ impl TraceOptions {
         {
             return Err(unprivileged_tcp_mtu());
         }
-        // ICMP probes: two bytes hold the Paris checksum compensation.
-        let min = if self.protocol == ProbeProtocol::Icmp {
-            2
-        } else {
-            0
-        };
-        if !(min..=MAX_DATA_SIZE).contains(&self.data_size) {
-            return Err(Error::invalid(
+        let data_size = |min: usize| {
+            let got = Some(self.data_size as u64);
+            let (min, max) = (min as u64, MAX_DATA_SIZE as u64);
+            Err(Error::invalid(
                 "data_size",
-                InvalidReason::Between {
-                    min: min as u64,
-                    max: MAX_DATA_SIZE as u64,
-                    got: Some(self.data_size as u64),
-                },
-            ));
+                InvalidReason::Between { min, max, got },
+            ))
+        };
+        if self.protocol == ProbeProtocol::Icmp && self.data_size < 2 {
+            // Two bytes hold the Paris checksum compensation.
+            return data_size(2);
+        }
+        if self.data_size > MAX_DATA_SIZE {
+            return data_size(0);
         }
         self.socket.validate_early(self.family)
     }
