@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use icmpkit::engine::permutation::Shard;
 use icmpkit::socket::Privilege;
+use icmpkit::sweep::Shard;
 
 /// smokeping_prober's default `--buckets` (seconds).
 pub const DEFAULT_BUCKETS: &str = "5e-05,0.0001,0.0002,0.0004,0.0008,0.0016,0.0032,0.0064,0.0128,0.0256,0.0512,0.1024,0.2048,0.4096,0.8192,1.6384,3.2768,6.5536,13.1072,26.2144";

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use icmpkit::engine::permutation::Shard;
 use icmpkit::socket::Family;
+use icmpkit::sweep::Shard;
 use serde::Deserialize;
 
 use crate::args::{Args, parse_duration, parse_tos};

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use icmpkit::ping::{PingEvent, PingOptions, Pinger, Timing};
-use icmpkit::socket::{Family, Privilege, SocketOptions};
+use icmpkit::ping::{PingEvent, PingOptions, Pinger};
+use icmpkit::socket::{Family, Privilege};
 use prometheus_client::metrics::family::Family as MetricFamily;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
@@ -209,22 +209,15 @@ async fn probe(
         "Specifies whether probe ip protocol is IP4 or IP6",
         protocol,
     );
-    let opts = PingOptions {
-        timing: Timing {
-            count: Some(module.packets),
-            interval: module.interval,
-            timeout: timeout.saturating_sub(start.elapsed()),
-            deadline: Some(timeout.saturating_sub(start.elapsed())),
-            ..Timing::default()
-        },
-        payload_size: module.payload_size,
-        socket: SocketOptions {
-            ttl: module.ttl,
-            ..SocketOptions::default()
-        },
-        privilege,
-        ..PingOptions::default()
-    };
+    let remaining = timeout.saturating_sub(start.elapsed());
+    let mut opts = PingOptions::default();
+    opts.timing.count = Some(module.packets);
+    opts.timing.interval = module.interval;
+    opts.timing.timeout = remaining;
+    opts.timing.deadline = Some(remaining);
+    opts.payload_size = module.payload_size;
+    opts.socket.ttl = module.ttl;
+    opts.privilege = privilege;
     let setup = Instant::now();
     let mut pinger = match Pinger::with_target(resolved, &opts) {
         Ok(p) => p,

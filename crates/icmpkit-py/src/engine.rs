@@ -320,7 +320,7 @@ impl Socket {
         traffic_class: u8,
     ) -> std::io::Result<(f64, u16)> {
         let mut message = Vec::new();
-        icmpkit::engine::probe::echo_request(self.family(), id, sequence, payload, &mut message);
+        icmpkit::unstable::echo_request(self.family(), id, sequence, payload, &mut message);
         self.inner.set_ttl(ttl)?;
         self.inner.set_tos(traffic_class)?;
         let sent = self.inner.send_to(&message, destination)?;
@@ -346,7 +346,7 @@ impl Socket {
                 let quoted = self
                     .buffer
                     .get(..queued.len)
-                    .and_then(|own| icmpkit::engine::probe::parse_own_request(self.family(), own));
+                    .and_then(|own| icmpkit::unstable::parse_own_request(self.family(), own));
                 if let (Some(source), Some(q)) = (queued.offender, quoted) {
                     return Ok(Some(Message {
                         source,
@@ -373,17 +373,12 @@ impl Socket {
         let (Some(icmp_type), Some(code)) = (icmp_type, code) else {
             return Ok(None);
         };
-        let echo = match icmpkit::engine::probe::classify(self.family(), icmp) {
-            icmpkit::engine::probe::Incoming::EchoReply { id, sequence, .. } => {
-                Some((id, sequence))
-            }
-            icmpkit::engine::probe::Incoming::Error { quoted, .. } => {
-                Some((quoted.id, quoted.sequence))
-            }
+        let echo = match icmpkit::unstable::classify(self.family(), icmp) {
+            icmpkit::unstable::Incoming::EchoReply { id, sequence, .. } => Some((id, sequence)),
+            icmpkit::unstable::Incoming::Error { quoted, .. } => Some((quoted.id, quoted.sequence)),
             // A bad checksum: the message is shown as received, as a raw
             // socket would, but it answers nothing.
-            icmpkit::engine::probe::Incoming::Corrupted
-            | icmpkit::engine::probe::Incoming::Other => None,
+            icmpkit::unstable::Incoming::Corrupted | icmpkit::unstable::Incoming::Other => None,
         };
         Ok(Some(Message {
             source: received.source,

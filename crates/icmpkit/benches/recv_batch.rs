@@ -10,8 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use icmpkit::engine::probe::echo_request;
 use icmpkit::socket::{Family, IcmpSocket, Privilege, Received, SocketOptions};
+use icmpkit::unstable::echo_request;
 
 /// Buffers per batch, as a sweep receives.
 const BATCH: usize = 64;

@@ -5,10 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use icmpkit::engine::clock::Timestamp;
-use icmpkit::engine::permutation::Permutation;
-use icmpkit::engine::stamp::{ProbeId, StampKey, peek_tag};
-use icmpkit::sweep::{TargetSet, TargetSpec};
+use icmpkit::sweep::{Permutation, TargetSet, TargetSpec};
+use icmpkit::unstable::{ProbeId, StampKey, Timestamp, peek_tag};
 
 fn hot_path(c: &mut Criterion) {
     let perm = Permutation::new((1 << 24) - 2, 1);

@@ -2,11 +2,62 @@
 //! ids such as `fe80::1%eth0`), then names through the system resolver,
 //! IPv4 first unless a family is forced.
 
-use std::net::{IpAddr, SocketAddr};
+use std::borrow::Cow;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use icmpkit_wire::Family;
+use ipnet::IpNet;
 
 use crate::{Error, Result};
+
+/// What every entry point takes as a target (`ping`, `traceroute`,
+/// `multiping`, `send_and_receive`, `Pinger::start`...): a name or an
+/// address as text (`"example.org"`, `"192.0.2.1"`, `"fe80::1%eth0"`;
+/// `&str` or `String`), or an address (`IpAddr`, `Ipv4Addr`, `Ipv6Addr`);
+/// `multiping` also takes prefixes (`IpNet`) and ranges as text
+/// (`"192.0.2.1-192.0.2.9"`).
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use icmpkit::resolve::ToTarget;
+///
+/// assert_eq!("127.0.0.1".target_text(), "127.0.0.1");
+/// assert_eq!(IpAddr::from(Ipv4Addr::LOCALHOST).target_text(), "127.0.0.1");
+/// ```
+pub trait ToTarget {
+    /// The target as text to resolve (an address written out).
+    fn target_text(&self) -> Cow<'_, str>;
+}
+
+impl ToTarget for str {
+    fn target_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl ToTarget for String {
+    fn target_text(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<T: ToTarget + ?Sized> ToTarget for &T {
+    fn target_text(&self) -> Cow<'_, str> {
+        (**self).target_text()
+    }
+}
+
+/// Addresses and prefixes: written out, then read back as any text is.
+macro_rules! to_target_by_display {
+    ($($address:ty),*) => {$(
+        impl ToTarget for $address {
+            fn target_text(&self) -> Cow<'_, str> {
+                Cow::Owned(self.to_string())
+            }
+        }
+    )*};
+}
+to_target_by_display!(IpAddr, Ipv4Addr, Ipv6Addr, IpNet);
 
 /// A resolved target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,20 +18,18 @@ fn requests_nobody_answers_time_out_and_echo_counts_up() {
     let _inside = p.client().enter().expect("enter the client namespace");
     let mut spec = MessageSpec::new(Family::V4, 17);
     spec.id = Some(3);
-    let opts = SendOptions {
-        count: 2,
-        interval: Duration::from_millis(20),
-        timeout: Duration::from_millis(300),
-        ..Default::default()
-    };
+    let opts = SendOptions::builder()
+        .count(2)
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
     // Linux does not answer address mask requests: both time out.
-    let (answers, report) =
-        send_and_receive_blocking(spec, p.server_v4().into(), opts.clone()).expect("send");
+    let (answers, report) = send_and_receive_blocking(spec, p.server_v4(), &opts).expect("send");
     assert!(answers.is_empty(), "{answers:?}");
     assert_eq!((report.sent, report.answered), (2, 0));
     let spec = MessageSpec::echo_request(Family::V6, 5, 1, b"lib");
-    let (answers, report) =
-        send_and_receive_blocking(spec, p.server_v6().into(), opts).expect("send");
+    let (answers, report) = send_and_receive_blocking(spec, p.server_v6(), &opts).expect("send");
     assert_eq!((report.sent, report.replies), (2, 2), "{answers:?}");
     let seqs: Vec<u16> = answers
         .iter()
@@ -73,13 +71,13 @@ fn the_responder_answers_a_sender_late_as_configured() {
         let mut responder = Server::open(&opts).expect("responder");
         let dst: IpAddr = "127.0.0.1".parse().unwrap();
         let spec = MessageSpec::echo_request(Family::V4, 77, 1, b"late");
-        let send_opts = SendOptions {
-            count: 3,
-            interval: Duration::from_millis(10),
-            timeout: Duration::from_secs(1),
-            ..Default::default()
-        };
-        let mut sender = Sender::open(spec, dst, send_opts).expect("sender");
+        let send_opts = SendOptions::builder()
+            .count(3)
+            .interval(Duration::from_millis(10))
+            .timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let mut sender = Sender::open(spec, dst, &send_opts).expect("sender");
         let mut rtts = Vec::new();
         let mut answered = 0;
         loop {
@@ -114,14 +112,14 @@ fn a_large_count_at_interval_zero_answers_every_send() {
     std::thread::spawn(move || {
         let _inside = ns.enter().expect("enter");
         let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"many");
-        let opts = SendOptions {
-            count: COUNT,
-            interval: Duration::ZERO,
-            timeout: Duration::from_millis(500),
-            ..Default::default()
-        };
+        let opts = SendOptions::builder()
+            .count(COUNT)
+            .interval(Duration::ZERO)
+            .timeout(Duration::from_millis(500))
+            .build()
+            .unwrap();
         let started = std::time::Instant::now();
-        let result = send_and_receive_blocking(spec, "127.0.0.1".parse().unwrap(), opts);
+        let result = send_and_receive_blocking(spec, "127.0.0.1", &opts);
         let _ = tx.send((result, started.elapsed()));
     });
     // A loop that never yields would hang: fail instead.

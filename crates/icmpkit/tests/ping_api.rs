@@ -3,22 +3,19 @@
 
 use std::time::Duration;
 
-use icmpkit::ping::{PingEvent, PingOptions, Pinger, Timing, ping_blocking};
+use icmpkit::ping::{PingEvent, PingOptions, Pinger, ping_blocking};
 use icmpkit::resolve::parse_literal;
 use icmpkit::socket::Privilege;
 use icmpkit_lab::{Reject, lab_or_skip};
 
 fn opts(count: u64, privilege: Privilege) -> PingOptions {
-    PingOptions {
-        timing: Timing {
-            count: Some(count),
-            interval: Duration::from_millis(20),
-            timeout: Duration::from_millis(500),
-            ..Timing::default()
-        },
-        privilege,
-        ..PingOptions::default()
-    }
+    PingOptions::builder()
+        .count(count)
+        .interval(Duration::from_millis(20))
+        .timeout(Duration::from_millis(500))
+        .privilege(privilege)
+        .build()
+        .unwrap()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -99,7 +96,7 @@ fn blocking_wrapper_and_timeouts() {
     let c = lab.chain(1).unwrap();
     c.reject(Reject::Blackhole, "10.99.0.0/24").unwrap();
     let _inside = c.client().enter().unwrap();
-    let ok = ping_blocking(&c.server_v4().to_string(), &opts(2, Privilege::Privileged)).unwrap();
+    let ok = ping_blocking(c.server_v4().to_string(), &opts(2, Privilege::Privileged)).unwrap();
     assert!(ok.is_alive);
     assert_eq!(ok.packet_loss, 0.0);
     // A blackholed destination: every probe times out, reported as such.
@@ -151,7 +148,7 @@ fn rtt_follows_netem_delay() {
         .netem(c.links()[0].dev_a(), "delay 20ms")
         .unwrap();
     let _inside = c.client().enter().unwrap();
-    let r = ping_blocking(&c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
+    let r = ping_blocking(c.server_v4().to_string(), &opts(3, Privilege::Privileged)).unwrap();
     let min = r.rtt.min.unwrap();
     assert!(
         min >= Duration::from_millis(20) && min < Duration::from_millis(40),
@@ -162,10 +159,18 @@ fn rtt_follows_netem_delay() {
 #[test]
 fn zero_count_is_refused_not_a_hang() {
     let target = parse_literal("127.0.0.1").unwrap().unwrap();
-    let err = Pinger::with_target(target, &opts(0, Privilege::Auto)).unwrap_err();
-    let invalid = err.invalid_option().expect("an invalid option");
-    assert_eq!(invalid.option, "count", "{err}");
-    assert_eq!(invalid.reason, icmpkit::InvalidReason::AtLeast { min: 1 });
+    // Refused by the builder, and by the entry point when the field is set
+    // directly.
+    let mut zero = opts(1, Privilege::Auto);
+    zero.timing.count = Some(0);
+    for err in [
+        PingOptions::builder().count(0).build().unwrap_err(),
+        Pinger::with_target(target, &zero).unwrap_err(),
+    ] {
+        let invalid = err.invalid_option().expect("an invalid option");
+        assert_eq!(invalid.option, "count", "{err}");
+        assert_eq!(invalid.reason, icmpkit::InvalidReason::AtLeast { min: 1 });
+    }
 }
 
 #[test]
@@ -227,17 +232,14 @@ fn flood_and_zero_interval_on_loopback_receive_every_reply() {
         let ns = ns.clone();
         let report = within(Duration::from_secs(20), move || {
             let _inside = ns.enter().unwrap();
-            let opts = PingOptions {
-                timing: Timing {
-                    count: Some(2000),
-                    interval: Duration::ZERO,
-                    flood,
-                    timeout: Duration::from_secs(1),
-                    ..Timing::default()
-                },
-                privilege: Privilege::Privileged,
-                ..PingOptions::default()
-            };
+            let opts = PingOptions::builder()
+                .count(2000)
+                .interval(Duration::ZERO)
+                .flood(flood)
+                .timeout(Duration::from_secs(1))
+                .privilege(Privilege::Privileged)
+                .build()
+                .unwrap();
             let started = std::time::Instant::now();
             let report = ping_blocking("127.0.0.1", &opts).unwrap();
             (report, started.elapsed())
@@ -264,16 +266,13 @@ fn endless_flood_on_loopback_lets_a_timer_stop_it() {
     let report = within(Duration::from_secs(10), move || {
         let _inside = ns.enter().unwrap();
         runtime().block_on(async {
-            let opts = PingOptions {
-                timing: Timing {
-                    count: None,
-                    interval: Duration::ZERO,
-                    flood: true,
-                    ..Timing::default()
-                },
-                privilege: Privilege::Privileged,
-                ..PingOptions::default()
-            };
+            let opts = PingOptions::builder()
+                .until_stopped()
+                .interval(Duration::ZERO)
+                .flood(true)
+                .privilege(Privilege::Privileged)
+                .build()
+                .unwrap();
             let target = parse_literal("127.0.0.1").unwrap().unwrap();
             let mut pinger = Pinger::with_target(target, &opts).unwrap();
             let stop = tokio::time::sleep(Duration::from_millis(300));
@@ -300,4 +299,84 @@ fn endless_flood_on_loopback_lets_a_timer_stop_it() {
         report.packets_sent,
         report.packets_received
     );
+}
+
+/// The library's defaults finish (4 requests, 1 s apart, 2 s timeout), as a
+/// library call should: before, `PingOptions::default()` pinged forever and
+/// `ping_blocking` never returned.
+#[test]
+fn default_options_finish_on_loopback() {
+    let lab = lab_or_skip!("default_options_finish_on_loopback");
+    let ns = lab.namespace("lo").unwrap();
+    let (report, elapsed) = within(Duration::from_secs(15), move || {
+        let _inside = ns.enter().unwrap();
+        let started = std::time::Instant::now();
+        let report = ping_blocking("127.0.0.1", &PingOptions::default()).unwrap();
+        (report, started.elapsed())
+    });
+    assert_eq!((report.packets_sent, report.packets_received), (4, 4));
+    // Three intervals of 1 s between the four requests, replies at once.
+    assert!(
+        elapsed >= Duration::from_secs(3) && elapsed < Duration::from_secs(6),
+        "{elapsed:?}"
+    );
+}
+
+/// Every entry point takes the same target type: text (`&str`, `String`)
+/// or an address (`IpAddr`, `Ipv4Addr`, `Ipv6Addr`), with options borrowed.
+#[test]
+fn entry_points_take_text_and_addresses_alike() {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use icmpkit::craft::{MessageSpec, SendOptions, send_and_receive_blocking};
+    use icmpkit::sweep::{SweepOptions, multiping_blocking};
+    use icmpkit::trace::{TraceOptions, traceroute_blocking};
+    use icmpkit::wire::Family;
+
+    let lab = lab_or_skip!("entry_points_take_text_and_addresses_alike");
+    let ns = lab.namespace("targets").unwrap();
+    let _inside = ns.enter().unwrap();
+    let ping = opts(1, Privilege::Privileged);
+    let v4 = ping_blocking(Ipv4Addr::LOCALHOST, &ping).unwrap();
+    let v6 = ping_blocking(IpAddr::V6(Ipv6Addr::LOCALHOST), &ping).unwrap();
+    let text = ping_blocking(String::from("127.0.0.1"), &ping).unwrap();
+    assert_eq!(
+        (
+            v4.packets_received,
+            v6.packets_received,
+            text.packets_received
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        (v4.address.to_string(), v6.address.to_string()),
+        ("127.0.0.1".into(), "::1".into())
+    );
+
+    let trace = TraceOptions::builder()
+        .max_ttl(2)
+        .queries(1)
+        .build()
+        .unwrap();
+    let hops = traceroute_blocking(Ipv4Addr::LOCALHOST, &trace).unwrap();
+    assert_eq!(
+        hops[0].address,
+        Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        "{hops:?}"
+    );
+
+    let sweep = SweepOptions::builder().retries(0).build().unwrap();
+    let addresses = [
+        IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(Ipv6Addr::LOCALHOST),
+    ];
+    let reports = multiping_blocking(&addresses, &sweep).unwrap();
+    assert!(
+        reports.iter().all(|r| r.as_ref().is_ok_and(|r| r.is_alive)),
+        "{reports:?}"
+    );
+
+    let spec = MessageSpec::echo_request(Family::V6, 0x77, 1, b"zone");
+    let (answers, _) = send_and_receive_blocking(spec, "::1", &SendOptions::default()).unwrap();
+    assert_eq!(answers.len(), 1, "{answers:?}");
 }

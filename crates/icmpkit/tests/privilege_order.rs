@@ -14,22 +14,19 @@ use icmpkit_lab::lab_or_skip;
 async fn kinds(privilege: Privilege) -> [SocketKind; 4] {
     let socket =
         IcmpSocket::open(Family::V4, privilege, &SocketOptions::default()).expect("open a socket");
-    let ping = PingOptions {
-        privilege,
-        ..PingOptions::default()
-    };
+    let ping = PingOptions::builder().privilege(privilege).build().unwrap();
     let pinger = Pinger::start("127.0.0.1", &ping).await.expect("ping");
-    let sweep = SweepOptions {
-        privilege,
-        senders: Some(1),
-        ..SweepOptions::default()
-    };
+    let sweep = SweepOptions::builder()
+        .privilege(privilege)
+        .senders(1)
+        .build()
+        .unwrap();
     let specs = ["127.0.0.1".parse::<TargetSpec>().unwrap()];
     let (sweeper, _) = Sweeper::start(&specs, &sweep).await.expect("sweep");
-    let trace = TraceOptions {
-        privilege,
-        ..TraceOptions::default()
-    };
+    let trace = TraceOptions::builder()
+        .privilege(privilege)
+        .build()
+        .unwrap();
     let tracer = Tracer::start("127.0.0.1", &trace).await.expect("trace");
     [
         socket.kind(),

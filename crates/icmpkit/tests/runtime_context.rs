@@ -53,7 +53,7 @@ fn async_constructors_outside_a_runtime_return_an_error() {
     let dst = IpAddr::V4(Ipv4Addr::LOCALHOST);
     assert_no_runtime(
         "Sender::open",
-        Sender::open(spec, dst, SendOptions::default()),
+        Sender::open(spec, dst, &SendOptions::default()),
     );
 
     assert_no_runtime("Server::open", Server::open(&RespondOptions::default()));

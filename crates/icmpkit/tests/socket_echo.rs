@@ -280,10 +280,8 @@ fn async_socket_echo() {
 fn options_and_type_filter() {
     let lab = lab_or_skip!("options_and_type_filter");
     let ns = ping_namespace(&lab, "opts");
-    let sniff_opts = SocketOptions {
-        type_filter: Some(TypeFilter::pass_all()),
-        ..Default::default()
-    };
+    let mut sniff_opts = SocketOptions::default();
+    sniff_opts.type_filter = Some(TypeFilter::pass_all());
     let sniffer = open_in(&ns, Family::V4, Privilege::Privileged, &sniff_opts);
     let filtered = open_in(
         &ns,
@@ -291,18 +289,16 @@ fn options_and_type_filter() {
         Privilege::Privileged,
         &SocketOptions::default(),
     );
-    let opts = SocketOptions {
-        ttl: Some(7),
-        tos: Some(0x28),
-        pmtu: Some(PmtuDisc::Do),
-        source: Some(loopback(Family::V4)),
-        interface: Some("lo".into()),
-        broadcast: true,
-        mark: Some(0x1234),
-        recv_buffer: Some(1 << 18),
-        send_buffer: Some(1 << 18),
-        type_filter: None,
-    };
+    let mut opts = SocketOptions::default();
+    opts.ttl = Some(7);
+    opts.tos = Some(0x28);
+    opts.pmtu = Some(PmtuDisc::Do);
+    opts.source = Some(loopback(Family::V4));
+    opts.interface = Some("lo".into());
+    opts.broadcast = true;
+    opts.mark = Some(0x1234);
+    opts.recv_buffer = Some(1 << 18);
+    opts.send_buffer = Some(1 << 18);
     let sender = open_in(&ns, Family::V4, Privilege::Unprivileged, &opts);
     let id = sender.echo_id().unwrap();
     assert_eq!(sender.local_addr().unwrap(), loopback(Family::V4));
@@ -353,16 +349,12 @@ fn options_and_type_filter() {
 fn v6_traffic_class_and_hop_limit() {
     let lab = lab_or_skip!("v6_traffic_class_and_hop_limit");
     let ns = ping_namespace(&lab, "tclass");
-    let sniff_opts = SocketOptions {
-        type_filter: Some(TypeFilter::pass_all()),
-        ..Default::default()
-    };
+    let mut sniff_opts = SocketOptions::default();
+    sniff_opts.type_filter = Some(TypeFilter::pass_all());
     let sniffer = open_in(&ns, Family::V6, Privilege::Privileged, &sniff_opts);
-    let opts = SocketOptions {
-        ttl: Some(5),
-        tos: Some(0xb8),
-        ..Default::default()
-    };
+    let mut opts = SocketOptions::default();
+    opts.ttl = Some(5);
+    opts.tos = Some(0xb8);
     let sender = open_in(&ns, Family::V6, Privilege::Unprivileged, &opts);
     let id = sender.echo_id().unwrap();
     sender
@@ -384,10 +376,8 @@ fn bad_options_and_destinations_are_refused_clearly() {
     let lab = lab_or_skip!("bad_options_and_destinations_are_refused_clearly");
     let ns = ping_namespace(&lab, "bad");
     let _inside = ns.enter().unwrap();
-    let opts = SocketOptions {
-        interface: Some("nosuchif0".into()),
-        ..Default::default()
-    };
+    let mut opts = SocketOptions::default();
+    opts.interface = Some("nosuchif0".into());
     let error = IcmpSocket::open(Family::V4, Privilege::Unprivileged, &opts).unwrap_err();
     assert!(
         matches!(error, icmpkit::Error::SocketUnavailable { .. }),

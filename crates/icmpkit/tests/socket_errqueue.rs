@@ -158,10 +158,8 @@ fn path_mtu_errors_carry_the_mtu() {
     chain.links()[1].mtu(1280).expect("mtu");
     let big = vec![0x5a; 1400];
     for family in [Family::V4, Family::V6] {
-        let opts = SocketOptions {
-            pmtu: Some(PmtuDisc::Do),
-            ..Default::default()
-        };
+        let mut opts = SocketOptions::default();
+        opts.pmtu = Some(PmtuDisc::Do);
         let socket = open_in(chain.client(), family, Privilege::Unprivileged, &opts);
         let id = socket.echo_id().unwrap();
         let target = server(&chain, family);

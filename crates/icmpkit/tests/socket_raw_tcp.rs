@@ -131,10 +131,8 @@ fn route_source_is_the_address_the_route_picks() {
         loopback(Family::V6)
     );
     // A given source is taken as is; no route is an error, not a guess.
-    let fixed = SocketOptions {
-        source: Some("127.0.0.9".parse().unwrap()),
-        ..SocketOptions::default()
-    };
+    let mut fixed = SocketOptions::default();
+    fixed.source = Some("127.0.0.9".parse().unwrap());
     assert_eq!(
         route_source(to("10.78.0.5"), &fixed).unwrap(),
         "127.0.0.9".parse::<IpAddr>().unwrap()

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketOptions, TypeFilter};
 use icmpkit::sweep::{
-    HostResult, Permutation, Schedule, Shard, SweepEvent, SweepOptions, SweepSummary, Sweeper,
-    TargetSpec,
+    HostResult, Permutation, Shard, SweepEvent, SweepOptions, SweepSummary, Sweeper, TargetSpec,
 };
 use icmpkit::wire::checksum::checksum;
 use icmpkit_lab::{Chain, Lab, Ns, Reject, lab_or_skip};
@@ -51,16 +50,13 @@ fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
 }
 
 fn options(timeout_ms: u64, retries: u32) -> SweepOptions {
-    SweepOptions {
-        schedule: Schedule {
-            retries,
-            timeout: Duration::from_millis(timeout_ms),
-            rate: 0,
-            ..Schedule::default()
-        },
-        privilege: Privilege::Privileged,
-        ..SweepOptions::default()
-    }
+    SweepOptions::builder()
+        .retries(retries)
+        .timeout(Duration::from_millis(timeout_ms))
+        .rate(0)
+        .privilege(Privilege::Privileged)
+        .build()
+        .unwrap()
 }
 
 /// client — r1 — r2 — server. The server answers `live`; r2 blackholes
@@ -397,28 +393,25 @@ fn shards_add_up_and_seed_fixes_the_order() {
 /// Answers echo requests for `prefix` (the server's kernel is told to
 /// ignore them) from a raw socket, each address differently: .1 correctly,
 /// .2 with a flipped cookie bit, .3 with a forged target index, .4 with
+/// Socket options that let every ICMP type through.
+fn pass_all() -> SocketOptions {
+    let mut opts = SocketOptions::default();
+    opts.type_filter = Some(TypeFilter::pass_all());
+    opts
+}
+
 /// another echo id, .5 twice, .6 after 400 ms.
 fn forger(server: Ns, family: Family, addrs: Vec<IpAddr>, stop: std::sync::mpsc::Receiver<()>) {
     let _inside = server.enter().expect("enter server");
-    let listen = IcmpSocket::open(
-        family,
-        Privilege::Privileged,
-        &SocketOptions {
-            type_filter: Some(TypeFilter::pass_all()),
-            ..SocketOptions::default()
-        },
-    )
-    .unwrap();
+    let listen = IcmpSocket::open(family, Privilege::Privileged, &pass_all()).unwrap();
     listen
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
     let senders: Vec<IcmpSocket> = addrs
         .iter()
         .map(|a| {
-            let opts = SocketOptions {
-                source: Some(*a),
-                ..SocketOptions::default()
-            };
+            let mut opts = SocketOptions::default();
+            opts.source = Some(*a);
             IcmpSocket::open(family, Privilege::Privileged, &opts).unwrap()
         })
         .collect();
@@ -562,7 +555,11 @@ fn multiping_reports_in_input_order() {
     c.serve_prefix("fd00:99::/121").unwrap();
     let _inside = c.client().enter().unwrap();
     let targets = ["10.9.0.200", "fd00:99::7", "10.9.0.0/30", "10.9.0.9"];
-    let reports = icmpkit::sweep::multiping_blocking(&targets, &options(200, 1)).unwrap();
+    let reports: Vec<_> = icmpkit::sweep::multiping_blocking(&targets, &options(200, 1))
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("every target resolves"))
+        .collect();
     let got: Vec<(String, bool)> = reports
         .iter()
         .map(|r| (r.address.to_string(), r.is_alive))
@@ -579,10 +576,27 @@ fn multiping_reports_in_input_order() {
     assert_eq!(reports[0].packets_sent, 2, "one retry");
     assert!(reports[1].rtt.min.is_some() && reports[1].packets_received == 1);
     assert_eq!(reports[2].target, "10.9.0.1");
-    // A name that does not resolve fails the call, as in icmplib.
-    assert!(
-        icmpkit::sweep::multiping_blocking(&["no-such-host.invalid"], &options(200, 0)).is_err()
-    );
+}
+
+/// A name that does not resolve is reported for itself, after the other
+/// targets' reports, instead of failing the whole call (icmplib fails it).
+#[test]
+fn multiping_reports_an_unresolvable_name_per_target() {
+    let lab = lab_or_skip!("multiping_reports_an_unresolvable_name_per_target");
+    let c = lab.chain(1).expect("chain");
+    c.serve_prefix("10.9.1.0/29").unwrap();
+    // The lab's namespaces have no route out: the lookup fails locally.
+    let _inside = c.client().enter().unwrap();
+    let targets = ["10.9.1.1", "no-such-host.invalid", "10.9.1.2"];
+    let results = icmpkit::sweep::multiping_blocking(&targets, &options(200, 0)).unwrap();
+    assert_eq!(results.len(), 3, "{results:?}");
+    for (result, address) in results[..2].iter().zip(["10.9.1.1", "10.9.1.2"]) {
+        let report = result.as_ref().expect("a report");
+        assert_eq!(report.address.to_string(), address);
+        assert!(report.is_alive, "{report:?}");
+    }
+    let unresolved = results[2].as_ref().expect_err("the name");
+    assert_eq!(unresolved.target, "no-such-host.invalid");
 }
 
 /// A link-local target's zone picks the link: the same address sits on

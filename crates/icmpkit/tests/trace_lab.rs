@@ -16,7 +16,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use icmpkit::socket::Privilege;
-use icmpkit::trace::{Extension, Hop, Plan, ProbeProtocol, TraceOptions, traceroute_blocking};
+use icmpkit::trace::{Extension, Hop, ProbeProtocol, TraceOptions, traceroute_blocking};
 use icmpkit::wire::extension::{InterfaceRole, MplsEntry, MplsStack, Object};
 use icmpkit::wire::ip::{ipv4, ipv6};
 use icmpkit::wire::{Family, tcp};
@@ -30,18 +30,15 @@ fn options(
     queries: u16,
     privilege: Privilege,
 ) -> TraceOptions {
-    TraceOptions {
-        plan: Plan {
-            max_ttl: 8,
-            queries,
-            flows,
-            wait: Duration::from_secs(1),
-            ..Plan::default()
-        },
-        protocol,
-        privilege,
-        ..TraceOptions::default()
-    }
+    TraceOptions::builder()
+        .max_ttl(8)
+        .queries(queries)
+        .flows(flows)
+        .wait(Duration::from_secs(1))
+        .protocol(protocol)
+        .privilege(privilege)
+        .build()
+        .unwrap()
 }
 
 /// client — r1 =(a | b)= r3 — server, dual-stack: r1 splits the server's
@@ -413,11 +410,9 @@ fn raw_tcp_trace_ends_at_a_syn_ack_or_a_reset() {
             let capture = c.client().capture().expect("capture");
             let hops = {
                 let _inside = c.client().enter().unwrap();
-                let opts = TraceOptions {
-                    port: Some(port),
-                    ..options(ProbeProtocol::Tcp, 1, 3, Privilege::Privileged)
-                };
-                traceroute_blocking(&server.to_string(), &opts).expect("trace")
+                let mut opts = options(ProbeProtocol::Tcp, 1, 3, Privilege::Privileged);
+                opts.port = Some(port);
+                traceroute_blocking(server.to_string(), &opts).expect("trace")
             };
             let segments = tcp_segments(&capture.finish(), true);
             let addresses: Vec<IpAddr> = hops.iter().filter_map(|h| h.address).collect();
@@ -522,7 +517,7 @@ fn assert_mpls_labels(test: &str, family: Family) {
         let what = format!("{family:?} {privilege:?}");
         let capture = path.client().capture().expect("capture");
         let hops = traceroute_blocking(
-            &target.to_string(),
+            target.to_string(),
             &options(ProbeProtocol::Icmp, 1, 2, privilege),
         )
         .expect("trace");
@@ -617,7 +612,7 @@ fn assert_interface_information(test: &str, family: Family) {
     let _inside = path.client().enter().unwrap();
     let capture = path.client().capture().expect("capture");
     let hops = traceroute_blocking(
-        &target.to_string(),
+        target.to_string(),
         &options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged),
     )
     .expect("trace");
@@ -849,11 +844,9 @@ fn trace_cutting_calls_short(ns: &Ns, etc: &Path, target: IpAddr) -> CutShortTra
             .build()
             .unwrap();
         let (yielded, stored, cut_short) = runtime.block_on(async {
-            let opts = TraceOptions {
-                resolve_names: true,
-                dns_timeout: SILENT_DNS_TIMEOUT,
-                ..options(ProbeProtocol::Icmp, 1, 1, Privilege::Privileged)
-            };
+            let mut opts = options(ProbeProtocol::Icmp, 1, 1, Privilege::Privileged);
+            opts.resolve_names = true;
+            opts.dns_timeout = SILENT_DNS_TIMEOUT;
             let mut tracer = Tracer::start(&target.to_string(), &opts)
                 .await
                 .expect("tracer");

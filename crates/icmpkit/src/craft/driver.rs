@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use icmpkit_wire::Family;
 use icmpkit_wire::ip::{ipv4, ipv6};
 
-use crate::engine::clock::{Timestamp, check_option_duration, nanos, round_trip};
-use crate::resolve::family_of;
+use crate::engine::clock::{Timestamp, nanos, round_trip};
+use crate::resolve::{ToTarget, family_of, resolve};
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
 };
@@ -17,72 +17,7 @@ use crate::{Error, InvalidReason, Result};
 
 use super::matcher::{AnswerKind, Incoming, Probe};
 use super::message::{Field, MessageSpec, fields_of, reply_type};
-
-/// The IP header fields of a crafted message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IpOptions {
-    /// TTL / hop limit.
-    pub ttl: Option<u8>,
-    /// TOS byte / traffic class.
-    pub tos: Option<u8>,
-    /// IPv4 don't-fragment bit: `Some(true)` sets it, `Some(false)` clears
-    /// it, `None` leaves the kernel's choice.
-    pub dont_fragment: Option<bool>,
-    /// IPv4 identification (needs a crafted header, so `CAP_NET_RAW`).
-    pub ip_id: Option<u16>,
-    /// Source address: a local one is bound; any other is spoofed through
-    /// a crafted header (`IP_HDRINCL`, `CAP_NET_RAW`), and its answers go
-    /// to it, not to us.
-    pub source: Option<IpAddr>,
-    /// Interface to send from (`SO_BINDTODEVICE`).
-    pub interface: Option<String>,
-}
-
-/// How to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendOptions {
-    /// Messages to send (each request gets the next sequence number).
-    pub count: u64,
-    /// Time between sends.
-    pub interval: Duration,
-    /// How long to wait for answers after each send.
-    pub timeout: Duration,
-    /// IP header fields.
-    pub ip: IpOptions,
-    /// Accept replies from any source (for targets that answer from
-    /// another address).
-    pub any_source: bool,
-    /// The IPv6 zone (interface index) of a link-local destination; 0
-    /// lets the kernel pick the link.
-    pub scope_id: u32,
-}
-
-impl Default for SendOptions {
-    fn default() -> Self {
-        SendOptions {
-            count: 1,
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-            ip: IpOptions::default(),
-            any_source: false,
-            scope_id: 0,
-        }
-    }
-}
-
-impl SendOptions {
-    /// Rejects a zero count and times beyond
-    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION);
-    /// the error names the option.
-    pub fn validate(&self) -> Result<()> {
-        if self.count == 0 {
-            return Err(Error::invalid("count", InvalidReason::AtLeast { min: 1 }));
-        }
-        check_option_duration("interval", self.interval)?;
-        check_option_duration("timeout", self.timeout)?;
-        Ok(())
-    }
-}
+use super::options::{IpOptions, SendOptions};
 
 /// A message that answered one of ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +116,8 @@ impl Sender {
     /// Checks the message against its type, opens the sockets (a raw ICMP
     /// socket to send and hear answers, plus a raw IP socket when the IP
     /// header is crafted) and is ready to send. Needs a tokio runtime.
-    pub fn open(spec: MessageSpec, dst: IpAddr, opts: SendOptions) -> Result<Sender> {
+    pub fn open(spec: MessageSpec, dst: IpAddr, opts: &SendOptions) -> Result<Sender> {
+        let opts = opts.clone();
         if family_of(dst) != spec.family {
             return Err(Error::invalid(
                 "destination",
@@ -574,14 +510,20 @@ fn ip_packet(message: &[u8], dst: IpAddr, ip: &IpOptions) -> std::io::Result<Vec
     Ok(packet)
 }
 
-/// Sends `spec` to `dst` as `opts` says and returns every answer: the
-/// whole run at once.
+/// Sends `spec` to `dst` (an address, or a name resolved in the message's
+/// family; an IPv6 zone such as `fe80::1%eth0` sets the scope) as `opts`
+/// says and returns every answer: the whole run at once.
 pub async fn send_and_receive(
     spec: MessageSpec,
-    dst: IpAddr,
-    opts: SendOptions,
+    dst: impl ToTarget,
+    opts: &SendOptions,
 ) -> Result<(Vec<Answer>, SendReport)> {
-    let mut sender = Sender::open(spec, dst, opts)?;
+    let target = resolve(&dst.target_text(), Some(spec.family)).await?;
+    let mut opts = opts.clone();
+    if opts.scope_id == 0 {
+        opts.scope_id = target.scope_id;
+    }
+    let mut sender = Sender::open(spec, target.address, &opts)?;
     let mut answers = Vec::new();
     while let Some(event) = sender.next_event().await {
         if let SendEvent::Answer(a) = event {
@@ -594,8 +536,8 @@ pub async fn send_and_receive(
 /// Blocking form of [`send_and_receive`] (runs its own runtime).
 pub fn send_and_receive_blocking(
     spec: MessageSpec,
-    dst: IpAddr,
-    opts: SendOptions,
+    dst: impl ToTarget,
+    opts: &SendOptions,
 ) -> Result<(Vec<Answer>, SendReport)> {
     crate::blocking::run(send_and_receive(spec, dst, opts))
 }
@@ -621,7 +563,7 @@ mod tests {
                 _ => opts.timeout = Duration::MAX,
             }
             // `Instant::now() + Duration::MAX` panicked at the first send.
-            let err = Sender::open(spec.clone(), dst, opts).unwrap_err();
+            let err = Sender::open(spec.clone(), dst, &opts).unwrap_err();
             assert!(
                 err.invalid_option().is_some_and(|e| e.option == option),
                 "{option}: {err}"

@@ -68,18 +68,14 @@ impl Probe {
         self.reply
     }
 
-    /// The destination.
-    pub fn destination(&self) -> IpAddr {
-        self.dst
-    }
-
     /// Whether `icmp` (an ICMP message from `from`) answers this probe.
+    #[cfg(test)]
     pub fn matches(&self, from: IpAddr, icmp: &[u8]) -> Option<AnswerKind> {
         self.matches_incoming(&Incoming::parse(self.family, from, icmp))
     }
 
-    /// [`Probe::matches`] for a message parsed once with
-    /// [`Incoming::parse`], to hold against many probes.
+    /// Whether a message parsed once with [`Incoming::parse`] (to hold
+    /// against many probes) answers this probe.
     pub fn matches_incoming(&self, incoming: &Incoming<'_>) -> Option<AnswerKind> {
         let t = *incoming.icmp.first()?;
         if Some(t) == self.reply && self.reply_matches(incoming.from, incoming.icmp) {

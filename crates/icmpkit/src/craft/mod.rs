@@ -6,8 +6,8 @@
 //!   what the type carries ([`fields_of`]), built with the wire crate.
 //!   `MessageSpec::try_from(repr)` takes a typed message instead (any
 //!   `icmpv4::Repr` / `icmpv6::Repr` of the wire crate).
-//! * [`Probe`]: pure matching of an answer to a sent message (its reply
-//!   type with the same identifiers, or an error quoting it).
+//! * matching, pure: an answer is the sent message's reply type with the
+//!   same identifiers, or an error quoting it ([`AnswerKind`]).
 //! * [`Sender`]: the I/O loop, streaming [`SendEvent`]s;
 //!   [`send_and_receive`] runs it to the end.
 //!
@@ -18,10 +18,28 @@
 //!
 //! let mut spec = MessageSpec::new(Family::V4, 13); // timestamp request
 //! spec.id = Some(0x1234);
-//! let (answers, _) =
-//!     send_and_receive(spec, "192.0.2.1".parse().unwrap(), SendOptions::default()).await?;
+//! let (answers, _) = send_and_receive(spec, "192.0.2.1", &SendOptions::default()).await?;
 //! for a in answers {
 //!     println!("{:?} from {} in {:?}", a.kind, a.from, a.rtt);
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Streaming each send, answer and timeout as it happens:
+//!
+//! ```no_run
+//! # async fn example() -> icmpkit::Result<()> {
+//! use icmpkit::craft::{MessageSpec, SendEvent, SendOptions, Sender};
+//! use icmpkit::wire::Family;
+//!
+//! let spec = MessageSpec::echo_request(Family::V4, 0x4242, 1, b"hello");
+//! let opts = SendOptions::builder().count(3).build()?;
+//! let mut sender = Sender::open(spec, "127.0.0.1".parse()?, &opts)?;
+//! while let Some(event) = sender.next_event().await {
+//!     if let SendEvent::Answer(answer) = event {
+//!         println!("{:?} in {:?}", answer.kind, answer.rtt);
+//!     }
 //! }
 //! # Ok(())
 //! # }
@@ -30,14 +48,16 @@
 mod driver;
 mod matcher;
 mod message;
+mod options;
 mod typed;
 
 pub use driver::{
-    Answer, IpOptions, SendEvent, SendOptions, SendReport, Sender, expects_reply, send_and_receive,
+    Answer, SendEvent, SendReport, Sender, expects_reply, send_and_receive,
     send_and_receive_blocking,
 };
-pub use matcher::{AnswerKind, Incoming, Probe};
+pub use matcher::AnswerKind;
 pub use message::{
     Field, InterfaceQuery, MessageSpec, fields_of, ms_since_midnight_ut, parse_code, parse_type,
     reply_type, type_label,
 };
+pub use options::{IpOptions, SendOptions, SendOptionsBuilder};

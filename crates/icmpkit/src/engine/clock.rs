@@ -76,19 +76,15 @@ impl Timestamp {
 pub struct Deadline(u64);
 
 impl Deadline {
-    /// The deadline at `monotonic_ns` (CLOCK_MONOTONIC nanoseconds).
-    pub fn from_monotonic_ns(monotonic_ns: u64) -> Deadline {
-        Deadline(monotonic_ns)
-    }
-
     /// `d` after `at`.
+    #[cfg(test)]
     pub fn after(at: Timestamp, d: Duration) -> Deadline {
         Deadline(at.after(d).monotonic_ns)
     }
 
-    /// CLOCK_MONOTONIC nanoseconds.
-    pub fn monotonic_ns(self) -> u64 {
-        self.0
+    /// The deadline at `monotonic_ns` (CLOCK_MONOTONIC nanoseconds).
+    pub fn from_monotonic_ns(monotonic_ns: u64) -> Deadline {
+        Deadline(monotonic_ns)
     }
 
     /// True once `now` is at or past it.

@@ -262,26 +262,25 @@ impl<T> Recent<T> {
         self.values.push_back(value);
     }
 
-    /// The values kept, oldest first.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = &T> + '_ {
-        self.values.iter()
-    }
-
+    #[cfg(test)]
     /// How many values are kept.
     pub fn len(&self) -> usize {
         self.values.len()
     }
 
+    #[cfg(test)]
     /// True if nothing was pushed.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }
 
+    #[cfg(test)]
     /// The most values it keeps.
     pub fn limit(&self) -> usize {
         self.limit
     }
 
+    #[cfg(test)]
     /// Values it has room for without reallocating (never beyond what
     /// `limit` values need, give or take the allocator's rounding).
     pub fn capacity(&self) -> usize {
@@ -312,27 +311,6 @@ fn integer_sqrt(a: i64) -> i64 {
         x = (x + a / x) / 2;
     }
     x
-}
-
-/// Formats microseconds as iputils' `%ld.%03ld` milliseconds.
-pub fn format_ms3(d: Duration) -> String {
-    let us = d.as_micros();
-    format!("{}.{:03}", us / 1000, us % 1000)
-}
-
-/// Formats an RTT as iputils does on a reply line (`time=` value): more
-/// digits for short times, fewer for long.
-pub fn format_reply_time(d: Duration) -> String {
-    let t = d.as_micros();
-    if t >= 100_000 - 50 {
-        format!("{}", (t + 500) / 1000)
-    } else if t >= 10_000 - 5 {
-        format!("{}.{:01}", (t + 50) / 1000, ((t + 50) % 1000) / 100)
-    } else if t >= 1000 {
-        format!("{}.{:02}", (t + 5) / 1000, ((t + 5) % 1000) / 10)
-    } else {
-        format!("{}.{:03}", t / 1000, t % 1000)
-    }
 }
 
 /// The reference the streaming figures are tested against.
@@ -413,10 +391,11 @@ mod tests {
         // iputils printed "rtt min/avg/max/mdev = 0.049/0.152/0.355/0.143 ms"
         // for replies of 355, 52 and 49 µs.
         let s = stats(&[355, 52, 49]).iputils().unwrap();
-        assert_eq!(format_ms3(s.min), "0.049");
-        assert_eq!(format_ms3(s.avg), "0.152");
-        assert_eq!(format_ms3(s.max), "0.355");
-        assert_eq!(format_ms3(s.mdev), "0.143");
+        let us = Duration::from_micros;
+        assert_eq!(
+            (s.min, s.avg, s.max, s.mdev),
+            (us(49), us(152), us(355), us(143))
+        );
     }
 
     /// The trial's report: an average of 16 µs where the mean of its own
@@ -560,13 +539,5 @@ mod tests {
         assert_eq!(r.to_vec(), vec![996, 997, 998, 999]);
         assert_eq!(r.limit(), 4);
         assert_eq!(Recent::<u8>::new(0).limit(), 1, "a limit of 0 keeps one");
-    }
-
-    #[test]
-    fn reply_time_precision_follows_iputils() {
-        assert_eq!(format_reply_time(Duration::from_micros(45)), "0.045");
-        assert_eq!(format_reply_time(Duration::from_micros(1234)), "1.23");
-        assert_eq!(format_reply_time(Duration::from_micros(12_345)), "12.3");
-        assert_eq!(format_reply_time(Duration::from_micros(123_456)), "123");
     }
 }

@@ -4,56 +4,18 @@
 
 use std::net::{IpAddr, UdpSocket};
 
-use icmpkit_wire::Family;
-
-use crate::InvalidReason;
 use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
+use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
-use crate::resolve::{Target, resolve};
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::resolve::{Target, ToTarget, resolve};
+use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
 use crate::{Error, Result};
 
+use super::options::PingOptions;
 use super::protocol::{PingProtocol, SocketTraits};
 use super::report::{PingEvent, PingReport};
-use super::session::{Session, Timing};
-
-/// How to ping.
-#[derive(Debug, Clone)]
-pub struct PingOptions {
-    /// Count, interval, timeout, deadline, flood...
-    pub timing: Timing,
-    /// Bytes of echo data (iputils' `-s`, default 56).
-    pub payload_size: usize,
-    /// Fill pattern for the data (`-p`); empty: each byte is its offset.
-    pub pattern: Vec<u8>,
-    /// TTL, TOS, PMTU mode, source, interface, broadcast, mark.
-    pub socket: SocketOptions,
-    /// Raw, datagram, or whichever is allowed.
-    pub privilege: Privilege,
-    /// Force a family when resolving names.
-    pub family: Option<Family>,
-    /// Echo identifier for raw sockets (random if `None`; datagram sockets
-    /// get theirs from the kernel).
-    pub id: Option<u16>,
-}
-
-impl Default for PingOptions {
-    fn default() -> Self {
-        PingOptions {
-            timing: Timing::default(),
-            payload_size: 56,
-            pattern: Vec::new(),
-            socket: SocketOptions::default(),
-            privilege: Privilege::Auto,
-            family: None,
-            id: None,
-        }
-    }
-}
-
-/// Largest echo data that fits an IPv4/IPv6 datagram.
-const MAX_PAYLOAD: usize = 65_507;
+use super::session::Session;
 
 /// Largest packet read whole.
 const RECV_LEN: usize = 65_536;
@@ -61,6 +23,26 @@ const RECV_LEN: usize = 65_536;
 /// A ping in progress: pull events with [`Pinger::next_event`] or as a
 /// `futures_core::Stream` (the streaming API), then read
 /// [`Pinger::report`]. Stop it from elsewhere with [`Pinger::stop_handle`].
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::ping::{PingEvent, PingOptions, Pinger};
+///
+/// let opts = PingOptions::builder().until_stopped().build()?;
+/// let mut pinger = Pinger::start("127.0.0.1", &opts).await?;
+/// let stop = pinger.stop_handle();
+/// tokio::spawn(async move {
+///     tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+///     stop.stop(); // from another task
+/// });
+/// while let Some(event) = pinger.next_event().await {
+///     if let PingEvent::Reply { sequence, rtt, .. } = event {
+///         println!("seq={sequence} rtt={rtt:?}");
+///     }
+/// }
+/// println!("{:?}", pinger.report().rtt);
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Pinger {
     target: Target,
@@ -69,24 +51,14 @@ pub struct Pinger {
 
 impl Pinger {
     /// Resolves `target` and opens the socket.
-    pub async fn start(target: &str, opts: &PingOptions) -> Result<Pinger> {
-        let target = resolve(target, opts.family).await?;
+    pub async fn start(target: impl ToTarget, opts: &PingOptions) -> Result<Pinger> {
+        let target = resolve(&target.target_text(), opts.family).await?;
         Pinger::with_target(target, opts)
     }
 
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
-        if opts.payload_size > MAX_PAYLOAD {
-            return Err(Error::invalid(
-                "payload_size",
-                InvalidReason::Between {
-                    min: 0,
-                    max: MAX_PAYLOAD as u64,
-                    got: Some(opts.payload_size as u64),
-                },
-            ));
-        }
-        opts.timing.validate()?;
+        opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
@@ -151,9 +123,21 @@ impl Pinger {
         self.session().report(Timestamp::now())
     }
 
-    /// The session's live statistics (interim output).
-    pub fn session(&self) -> &Session {
+    /// The pure state machine behind it.
+    fn session(&self) -> &Session {
         self.driver.protocol().session()
+    }
+
+    /// iputils' smoothed RTT so far (the `ewma` of its interim and flood
+    /// statistics), `None` before the first reply.
+    pub fn smoothed_rtt(&self) -> Option<std::time::Duration> {
+        self.session().stats().ewma()
+    }
+
+    /// True once request `sequence` has been answered, by a reply or an
+    /// ICMP error (iputils' `-O` prints "no answer yet" otherwise).
+    pub fn is_answered(&self, sequence: u16) -> bool {
+        self.session().is_answered(Sequence(sequence))
     }
 
     /// The next event, or `None` when the ping is over. Cancel-safe: if the
@@ -198,14 +182,34 @@ fn check_broadcast(target: &Target, allowed: bool) -> Result<()> {
     }
 }
 
-/// Pings `target` to the end and returns the report.
-pub async fn ping(target: &str, opts: &PingOptions) -> Result<PingReport> {
+/// Pings `target` (a name or an address) to the end and returns the report.
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::ping::{PingOptions, ping};
+///
+/// let report = ping("127.0.0.1", &PingOptions::default()).await?;
+/// assert_eq!(report.packets_sent, 4);
+/// println!("alive={} loss={}", report.is_alive, report.packet_loss);
+/// # Ok(()) }
+/// ```
+pub async fn ping(target: impl ToTarget, opts: &PingOptions) -> Result<PingReport> {
     let mut pinger = Pinger::start(target, opts).await?;
     while pinger.next_event().await.is_some() {}
     Ok(pinger.report())
 }
 
-/// Blocking form of [`ping`] (runs its own single-threaded runtime).
-pub fn ping_blocking(target: &str, opts: &PingOptions) -> Result<PingReport> {
+/// Blocking form of [`ping`] (runs its own single-threaded runtime; inside
+/// one it is [`Error::BlockingInRuntime`]).
+///
+/// ```no_run
+/// use icmpkit::ping::{PingOptions, ping_blocking};
+///
+/// let opts = PingOptions::builder().count(2).ttl(64).build()?;
+/// let report = ping_blocking("::1", &opts)?;
+/// println!("{:?}", report.rtt.avg);
+/// # Ok::<(), icmpkit::Error>(())
+/// ```
+pub fn ping_blocking(target: impl ToTarget, opts: &PingOptions) -> Result<PingReport> {
     crate::blocking::run(ping(target, opts))
 }

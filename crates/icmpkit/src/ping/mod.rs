@@ -2,11 +2,13 @@
 //! and timed, iputils' statistics.
 
 mod driver;
+mod options;
 mod protocol;
 mod report;
 mod requests;
-pub mod session;
+mod session;
 
-pub use driver::{PingOptions, Pinger, ping, ping_blocking};
+pub use driver::{Pinger, ping, ping_blocking};
+pub use options::{PingOptions, PingOptionsBuilder};
 pub use report::{ERROR_HISTORY, PingEvent, PingReport, RTT_HISTORY};
 pub use session::Timing;

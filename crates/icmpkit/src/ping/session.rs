@@ -24,15 +24,27 @@ use super::requests::{Fate, Requests};
 /// one is unanswered (iputils: "100 times per second").
 const FLOOD_TICK: Duration = Duration::from_millis(10);
 
+/// Requests a default ping sends.
+const DEFAULT_COUNT: u64 = 4;
+
+/// A default ping's per-probe timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// When and how many probes to send.
+///
+/// The default finishes, as a library call should (icmplib's and
+/// surge-ping's one-shot defaults): 4 requests, one a second, each given
+/// 2 s. iputils' own (count unlimited, 10 s timeout) are what the CLI sets.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Timing {
-    /// Stop after this many requests (`-c`); `None` pings until stopped.
+    /// Stop after this many requests (`-c`, default 4); `None` pings until
+    /// stopped.
     pub count: Option<u64>,
     /// Time between requests (`-i`).
     pub interval: Duration,
     /// Per-probe timeout, and how long to wait for stragglers when nothing
-    /// was answered (`-W`).
+    /// was answered (`-W`, default 2 s).
     pub timeout: Duration,
     /// Stop after this long whatever happens (`-w`).
     pub deadline: Option<Duration>,
@@ -49,9 +61,9 @@ pub struct Timing {
 impl Default for Timing {
     fn default() -> Self {
         Timing {
-            count: None,
+            count: Some(DEFAULT_COUNT),
             interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_TIMEOUT,
             deadline: None,
             preload: 1,
             flood: false,
@@ -191,16 +203,6 @@ impl Session {
         self.id
     }
 
-    /// Replaces the echo identifier (datagram sockets learn theirs after bind).
-    pub fn set_id(&mut self, id: u16) {
-        self.id = id;
-    }
-
-    /// Requests sent so far.
-    pub fn transmitted(&self) -> u64 {
-        self.transmitted
-    }
-
     /// Stops at the next step (Ctrl-C).
     pub fn stop(&mut self) {
         self.stopping = true;
@@ -309,6 +311,7 @@ impl Session {
         self.key.write(&probe, at, data);
     }
 
+    #[cfg(test)]
     /// [`Session::fill_pattern`] then [`Session::stamp`].
     pub fn fill_payload(&self, seq: Sequence, at: Timestamp, pattern: &[u8], data: &mut [u8]) {
         Self::fill_pattern(pattern, data);
@@ -542,6 +545,16 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// iputils' timing (count unlimited, 10 s timeout), which these tests
+    /// were written against, rather than the library's finishing default.
+    fn iputils_timing() -> Timing {
+        Timing {
+            count: None,
+            timeout: Duration::from_secs(10),
+            ..Timing::default()
+        }
+    }
     use icmpkit_wire::Family;
     use std::collections::VecDeque;
 
@@ -554,7 +567,7 @@ mod tests {
             timeout: MAX_OPTION_DURATION,
             deadline: Some(MAX_OPTION_DURATION),
             min_interval: MAX_OPTION_DURATION,
-            ..Timing::default()
+            ..iputils_timing()
         };
         assert!(at_bound.validate().is_ok());
         let refused = |t: Timing| match t.validate() {
@@ -564,22 +577,22 @@ mod tests {
         let huge = Duration::MAX;
         let m = refused(Timing {
             interval: huge,
-            ..Timing::default()
+            ..iputils_timing()
         });
         assert_eq!(m, "interval");
         let m = refused(Timing {
             timeout: huge,
-            ..Timing::default()
+            ..iputils_timing()
         });
         assert_eq!(m, "timeout");
         let m = refused(Timing {
             deadline: Some(MAX_OPTION_DURATION + Duration::from_nanos(1)),
-            ..Timing::default()
+            ..iputils_timing()
         });
         assert_eq!(m, "deadline");
         let m = refused(Timing {
             min_interval: huge,
-            ..Timing::default()
+            ..iputils_timing()
         });
         assert_eq!(m, "min_interval");
     }
@@ -634,7 +647,7 @@ mod tests {
         let mut s = session(Timing {
             count: Some(1),
             timeout: Duration::from_secs(1),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let (seq, data) = send(&mut s, 0);
         let damaged = EchoReply {
@@ -674,7 +687,7 @@ mod tests {
     fn three_answered_probes_then_done() {
         let mut s = session(Timing {
             count: Some(3),
-            ..Timing::default()
+            ..iputils_timing()
         });
         for i in 0..3 {
             let (seq, data) = send(&mut s, i * 1000);
@@ -706,7 +719,7 @@ mod tests {
         let timing = Timing {
             count: Some(2),
             timeout: Duration::from_secs(2),
-            ..Timing::default()
+            ..iputils_timing()
         };
         let mut s = session(timing);
         send(&mut s, 0);
@@ -730,7 +743,7 @@ mod tests {
         let mut s = session(Timing {
             count: Some(1),
             timeout: Duration::from_secs(1),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let (seq, data) = send(&mut s, 0);
         assert_eq!(s.expire(at(1000)).len(), 1);
@@ -743,7 +756,7 @@ mod tests {
     fn duplicates_are_counted_apart() {
         let mut s = session(Timing {
             count: Some(1),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let (seq, data) = send(&mut s, 0);
         s.on_reply(&reply(&s, seq, &data), at(3)).unwrap();
@@ -761,7 +774,7 @@ mod tests {
 
     #[test]
     fn foreign_and_forged_replies_are_ignored() {
-        let mut s = session(Timing::default());
+        let mut s = session(iputils_timing());
         let (seq, data) = send(&mut s, 0);
         let mut r = reply(&s, seq, &data);
         r.id = 0x1111;
@@ -786,7 +799,7 @@ mod tests {
     fn short_payload_matches_by_sequence() {
         let mut s = session(Timing {
             count: Some(1),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let Next::Send(seq) = s.next(at(0)) else {
             panic!()
@@ -803,7 +816,7 @@ mod tests {
     fn errors_count_and_end_a_deadline_run() {
         let timing = Timing {
             deadline: Some(Duration::from_secs(5)),
-            ..Timing::default()
+            ..iputils_timing()
         };
         let mut s = session(timing);
         let (seq, _) = send(&mut s, 0);
@@ -829,7 +842,7 @@ mod tests {
     fn local_errors_count_as_errors_and_end_the_count() {
         let mut s = session(Timing {
             count: Some(2),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let Next::Send(seq) = s.next(at(0)) else {
             panic!()
@@ -848,7 +861,7 @@ mod tests {
     fn deadline_stops_sending() {
         let timing = Timing {
             deadline: Some(Duration::from_millis(2500)),
-            ..Timing::default()
+            ..iputils_timing()
         };
         let mut s = session(timing);
         send(&mut s, 0);
@@ -863,7 +876,7 @@ mod tests {
         let mut s = session(Timing {
             flood: true,
             interval: Duration::ZERO,
-            ..Timing::default()
+            ..iputils_timing()
         });
         let (seq, data) = send(&mut s, 0);
         // Unanswered: wait for the 10 ms tick.
@@ -917,7 +930,7 @@ mod tests {
         let mut s = session(Timing {
             interval: Duration::from_millis(1),
             timeout: Duration::from_millis(100),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
         // Every RTT the session must have recorded, in arrival order.
@@ -1097,7 +1110,7 @@ mod tests {
 
     #[test]
     fn outstanding_marks_replies_and_errors_until_the_number_is_reused() {
-        let mut s = session(Timing::default());
+        let mut s = session(iputils_timing());
         let (one, data) = send(&mut s, 0);
         let (two, _) = send(&mut s, 1000);
         assert!(!s.is_answered(one) && !s.is_answered(two));
@@ -1118,7 +1131,7 @@ mod tests {
     fn short_replies_to_forgotten_requests_count_untimed() {
         let mut s = session(Timing {
             timeout: Duration::from_secs(1),
-            ..Timing::default()
+            ..iputils_timing()
         });
         let (seq, _) = send(&mut s, 0);
         assert_eq!(s.expire(at(1000)).len(), 1);
@@ -1149,7 +1162,7 @@ mod tests {
         let mut s = session(Timing {
             timeout: Duration::from_secs(1_000),
             interval: Duration::ZERO,
-            ..Timing::default()
+            ..iputils_timing()
         });
         for i in 0..65_536 + 3 {
             send(&mut s, i / 1000);
@@ -1169,7 +1182,7 @@ mod tests {
         let mut s = session(Timing {
             preload: 3,
             count: Some(5),
-            ..Timing::default()
+            ..iputils_timing()
         });
         send(&mut s, 0);
         send(&mut s, 0);

@@ -46,7 +46,7 @@ impl Default for RespondConfig {
 
 impl RespondConfig {
     /// Rejects a loss outside 0..=1 and a delay or jitter beyond
-    /// [`MAX_OPTION_DURATION`](crate::engine::clock::MAX_OPTION_DURATION).
+    /// [`MAX_OPTION_DURATION`](crate::MAX_OPTION_DURATION).
     pub fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.loss) {
             return Err(Error::invalid(
@@ -146,11 +146,6 @@ impl Responder {
     fn with_rng(config: RespondConfig, rng: SplitMix64) -> Result<Responder> {
         config.validate()?;
         Ok(Responder { config, rng })
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &RespondConfig {
-        &self.config
     }
 
     /// Decides about `request`; `now_ms` is the time in ms since midnight

@@ -7,17 +7,30 @@
 //! (`sysctl -w net.ipv4.icmp_echo_ignore_all=1 net.ipv6.icmp.echo_ignore_all=1`),
 //! or every request gets two replies ([`kernel_answers_echo`] tells).
 //!
-//! * [`Responder`] decides (pure: request in, reply and delay out);
-//! * [`Server`] is the socket loop around it.
+//! * [`RespondConfig`] says what to answer, how late, how often not;
+//! * [`Server`] is the socket loop that answers ([`RespondEvent`]s).
+//!
+//! ```no_run
+//! # async fn run() -> icmpkit::Result<()> {
+//! use std::time::Duration;
+//! use icmpkit::respond::{RespondOptions, Server};
+//!
+//! let mut opts = RespondOptions::default();
+//! opts.config.delay = Duration::from_millis(50); // every answer 50 ms late
+//! opts.config.loss = 0.1; // and one in ten never
+//! let mut server = Server::open(&opts)?;
+//! loop {
+//!     let event = server.next_event().await;
+//!     println!("{} asked: {:?}", event.from, event.outcome);
+//! }
+//! # }
+//! ```
 
 mod decide;
 mod interfaces;
 mod server;
 
-pub use decide::{
-    Decision, InterfaceLookup, InterfaceStatus, Interfaces, Request, RespondConfig, Responder,
-};
-pub use interfaces::{Interface, SystemInterfaces, lookup_in};
+pub use decide::RespondConfig;
 pub use server::{
     MAX_HELD, Outcome, RespondEvent, RespondOptions, Server, kernel_answers_echo,
     kernel_echo_sysctl,

@@ -130,6 +130,7 @@ impl TypeFilter {
 /// How to configure a socket at [`IcmpSocket::open`](super::IcmpSocket::open).
 /// Every `None`/`false` leaves the kernel default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SocketOptions {
     /// IPv4 TTL / IPv6 unicast and multicast hop limit (1..=255).
     pub ttl: Option<u8>,
@@ -199,6 +200,18 @@ impl SocketOptions {
             ));
         }
         Ok(())
+    }
+}
+
+impl SocketOptions {
+    /// The checks an options builder can make before the destination is
+    /// known: against `family` (forced by the caller, else the source
+    /// address's) when there is one, else only those every family shares
+    /// (with no family and no source, IPv4's checks are exactly those:
+    /// broadcast is refused on IPv6 only).
+    pub(crate) fn validate_early(&self, family: Option<Family>) -> Result<(), Error> {
+        let family = family.or(self.source.map(family_of));
+        self.validate(family.unwrap_or(Family::V4))
     }
 }
 

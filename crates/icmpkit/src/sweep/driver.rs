@@ -11,88 +11,24 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use icmpkit_wire::Family;
-use ipnet::IpNet;
 
-use crate::InvalidReason;
 use crate::driver::{BoxFuture, Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
-use crate::engine::permutation::Shard;
 use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
+use crate::resolve::ToTarget;
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter,
 };
 use crate::{Error, Result};
 
+use super::options::{MAX_AUTO_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions};
 use super::protocol::{FamilyRoute, SweepProtocol};
 use super::report::{SweepEvent, SweepSummary};
 use super::sender::{ExtraSender, MessageBuilder, Shared};
-use super::session::{MIN_PAYLOAD, Schedule, Session};
+use super::session::Session;
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
 use super::transport::{FamilySocket, RECV_BUF_LEN, SweepTransport};
-
-/// How to sweep.
-#[derive(Debug, Clone)]
-pub struct SweepOptions {
-    /// Count, retries, timeout, backoff, rate, in-flight cap.
-    pub schedule: Schedule,
-    /// Bytes of echo data (default 56, at least 32 for the stamp).
-    pub payload_size: usize,
-    /// Seed of the target order (random if `None`; the same seed gives the
-    /// same order).
-    pub seed: Option<u64>,
-    /// Which share of the targets to probe.
-    pub shard: Shard,
-    /// Prefixes to leave out.
-    pub exclude: Vec<IpNet>,
-    /// Force a family when resolving names.
-    pub family: Option<Family>,
-    /// Which socket kinds, in which order (see [`Privilege`]). Default
-    /// [`Privilege::PreferRaw`]: a raw socket where permitted, as fping
-    /// (it can send from several threads), a datagram socket otherwise.
-    pub privilege: Privilege,
-    /// TTL, TOS, source, interface, mark... (`recv_buffer` defaults to a
-    /// large buffer so bursts of replies are not dropped). IPv4 probes
-    /// carry no DF unless `pmtu` is [`PmtuDisc::Do`] (fping's `-M`): a
-    /// probe above the path MTU is fragmented, as fping's are, instead of
-    /// being refused (EMSGSIZE) or dropped on the way.
-    pub socket: SocketOptions,
-    /// Echo identifier for raw sockets (random if `None`).
-    pub id: Option<u16>,
-    /// Threads sending probes (like zmap's `--sender-threads`). `None`:
-    /// one per CPU (at most [`MAX_AUTO_SENDERS`]) for raw-socket sweeps of
-    /// at least [`PARALLEL_MIN_TARGETS`] targets at `rate` 0 or at least
-    /// [`PARALLEL_MIN_RATE`] packets/s, else one. Datagram sockets always
-    /// use one (replies reach only the socket that sent).
-    pub senders: Option<usize>,
-}
-
-/// Most sending threads chosen on their own ([`SweepOptions::senders`]).
-pub const MAX_AUTO_SENDERS: usize = 4;
-/// Most sending threads a sweep accepts.
-pub const MAX_SENDERS: usize = 64;
-/// Smallest sweep that gets several sending threads on its own.
-pub const PARALLEL_MIN_TARGETS: u64 = 4096;
-/// Lowest rate limit (packets/s) that gets several sending threads on its
-/// own: below it one thread keeps up.
-pub const PARALLEL_MIN_RATE: u64 = 100_000;
-
-impl Default for SweepOptions {
-    fn default() -> Self {
-        SweepOptions {
-            schedule: Schedule::default(),
-            payload_size: 56,
-            seed: None,
-            shard: Shard::default(),
-            exclude: Vec::new(),
-            family: None,
-            privilege: Privilege::PreferRaw,
-            socket: SocketOptions::default(),
-            id: None,
-            senders: None,
-        }
-    }
-}
 
 /// Receive buffer asked for by default (root may exceed `rmem_max`).
 const RECV_BUFFER: usize = 16 << 20;
@@ -126,7 +62,7 @@ impl Sweeper {
     /// Opens one socket per family present in `targets` (exclusions in
     /// `opts` are not applied again).
     pub fn with_targets(targets: TargetSet, opts: &SweepOptions) -> Result<Sweeper> {
-        check_options(opts)?;
+        opts.validate()?;
         let seed = opts.seed.unwrap_or_else(crate::engine::random::random);
         let mut session = Session::new(
             targets,
@@ -243,7 +179,7 @@ impl Sweeper {
     /// Stops sending and waiting (Ctrl-C) but, unlike [`Sweeper::stop`],
     /// still gives out what was learnt: with `count > 1` a
     /// [`SweepEvent::Host`] for every target with the probes sent to it so
-    /// far (see [`Session::cut_short`]), then `None`. Never blocks.
+    /// far, then `None`. Never blocks.
     pub fn finish_early(&mut self) {
         self.driver.transport_mut().detach_senders();
         self.driver.protocol_mut().finish_early(Timestamp::now());
@@ -291,31 +227,6 @@ impl futures_core::Stream for Sweeper {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SweepEvent>> {
         self.get_mut().poll_next_event(cx)
     }
-}
-
-/// Refuses options no sweep can run with, before any socket opens.
-fn check_options(opts: &SweepOptions) -> Result<()> {
-    if opts.payload_size < MIN_PAYLOAD || opts.payload_size > 65_507 {
-        return Err(Error::invalid(
-            "payload_size",
-            InvalidReason::Between {
-                min: MIN_PAYLOAD as u64,
-                max: 65_507,
-                got: Some(opts.payload_size as u64),
-            },
-        ));
-    }
-    if opts.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
-        return Err(Error::invalid(
-            "senders",
-            InvalidReason::Between {
-                min: 1,
-                max: MAX_SENDERS as u64,
-                got: None,
-            },
-        ));
-    }
-    Ok(())
 }
 
 /// Starts one more sending thread with send-only sockets of its own
@@ -449,21 +360,34 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
     AsyncIcmpSocket::register(socket)
 }
 
-/// Sweeps `targets` (CIDRs, ranges, hosts or names) and returns one report
-/// per target address in input order (a prefix gives one per address), as
-/// icmplib's `multiping`. A name that does not resolve fails the call.
-pub async fn multiping<S: AsRef<str>>(
+/// Sweeps `targets` (CIDRs, ranges, addresses or names) as icmplib's
+/// `multiping`: one `Ok(report)` per target address in input order (a
+/// prefix gives one per address), then one `Err(NameError)` per name that
+/// did not resolve: the other targets are still probed. Text that is no
+/// target at all, or options no sweep can run, fail the call.
+///
+/// ```no_run
+/// # async fn demo() -> icmpkit::Result<()> {
+/// use icmpkit::sweep::{SweepOptions, multiping};
+/// // Documentation addresses: run this only inside a lab that routes them.
+/// let opts = SweepOptions::builder().retries(1).build()?;
+/// for result in multiping(&["192.0.2.0/30", "no-such-host.invalid"], &opts).await? {
+///     match result {
+///         Ok(report) => println!("{} alive={}", report.address, report.is_alive),
+///         Err(unresolved) => println!("{}: {}", unresolved.target, unresolved.error),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn multiping<S: ToTarget>(
     targets: &[S],
     opts: &SweepOptions,
-) -> Result<Vec<PingReport>> {
+) -> Result<Vec<std::result::Result<PingReport, NameError>>> {
     let specs = targets
         .iter()
-        .map(|t| t.as_ref().parse())
+        .map(|t| t.target_text().parse())
         .collect::<Result<Vec<TargetSpec>>>()?;
     let (mut sweeper, name_errors) = Sweeper::start(&specs, opts).await?;
-    if let Some(e) = name_errors.into_iter().next() {
-        return Err(e.error);
-    }
     let mut results = Vec::new();
     while let Some(event) = sweeper.next_event().await {
         if let SweepEvent::Host(h) = event {
@@ -471,20 +395,23 @@ pub async fn multiping<S: AsRef<str>>(
         }
     }
     results.sort_by_key(|h| h.index);
-    Ok(results.into_iter().map(|h| h.report).collect())
+    let reports = results.into_iter().map(|h| Ok(h.report));
+    Ok(reports.chain(name_errors.into_iter().map(Err)).collect())
 }
 
 /// Blocking form of [`multiping`] (runs its own single-threaded runtime).
-pub fn multiping_blocking<S: AsRef<str>>(
+pub fn multiping_blocking<S: ToTarget>(
     targets: &[S],
     opts: &SweepOptions,
-) -> Result<Vec<PingReport>> {
+) -> Result<Vec<std::result::Result<PingReport, NameError>>> {
     crate::blocking::run(multiping(targets, opts))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::MAX_SENDERS;
+    use crate::sweep::session::MIN_PAYLOAD;
 
     /// Options no sweep can run with are refused before any socket opens.
     #[test]

@@ -50,6 +50,7 @@ impl TokenBucket {
         }
     }
 
+    #[cfg(test)]
     /// The configured rate in packets per second, rounded (0: unlimited).
     pub fn rate(&self) -> u64 {
         (u128::from(self.per) * u128::from(SECOND_NS) / u128::from(self.period_ns)) as u64

@@ -43,6 +43,7 @@ const INTERVAL_SLACK: Duration = Duration::from_millis(2);
 
 /// When and how much to probe.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Schedule {
     /// Probes per target (`-c`/`-C`); above 1 they go in waves.
     pub count: u32,
@@ -61,7 +62,7 @@ pub struct Schedule {
     pub interval: Option<Duration>,
     /// Most probes waiting for an answer at once.
     pub max_in_flight: u64,
-    /// Most probes handed out per [`Session::next_batch`] (and token
+    /// Most probes handed out per batch (and token
     /// burst), 1 to [`MAX_BATCH`]: one `sendmmsg` moves no more.
     pub batch: usize,
 }

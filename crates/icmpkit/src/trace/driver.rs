@@ -10,79 +10,28 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use icmpkit_wire::Family;
 
 use crate::driver::{Driver, Protocol, StopHandle, TransportCounters};
 use crate::engine::stamp::StampKey;
-use crate::resolve::{Target, resolve};
+use crate::resolve::{Target, ToTarget, resolve};
 use crate::socket::{
     AsyncIcmpSocket, AsyncRawTcpSocket, AsyncTransportSocket, IcmpSocket, PmtuDisc, Privilege,
-    RawTcpSocket, SocketKind, SocketOptions, TransportKind, TransportSocket, route_source,
+    RawTcpSocket, SocketKind, TransportKind, TransportSocket, route_source,
 };
-use crate::{Error, InvalidReason, Result};
+use crate::{Error, Result};
 
 use super::dns::{NamingHop, ReverseNames};
+use super::options::{TraceOptions, unprivileged_tcp_mtu};
 use super::probe::{Matcher, ProbeProtocol};
 use super::protocol::{Framing, TraceProtocol, TraceSetup};
 use super::report::{Hop, TraceEvent};
-use super::session::{Plan, Session};
+use super::session::Session;
 use super::transport::{Connects, ProbeSockets, TraceTransport};
-
-/// How to trace.
-#[derive(Debug, Clone)]
-pub struct TraceOptions {
-    /// Hops, probes per hop, flows, pacing, wait time, `--fast`.
-    pub plan: Plan,
-    /// ICMP echo (default), UDP or TCP SYN probes.
-    pub protocol: ProbeProtocol,
-    /// Which socket kinds, in which order (see [`Privilege`]). Default
-    /// [`Privilege::PreferRaw`]: a raw socket where allowed (it also sees
-    /// RFC 4884 extensions and reply TTLs), unprivileged sockets otherwise.
-    pub privilege: Privilege,
-    /// Force a family when resolving names.
-    pub family: Option<Family>,
-    /// UDP/TCP destination port (default 33434 for UDP, 80 for TCP); it
-    /// stays the same for every probe (Paris traceroute).
-    pub port: Option<u16>,
-    /// Bytes of probe data after the ICMP/UDP header (default 32, which
-    /// makes traceroute's 60-byte IPv4 packets). ICMP probes need 2, and
-    /// carry a validating stamp from 26 on. TCP SYNs carry none. With
-    /// path-MTU discovery ([`Plan::path_mtu`]) each probe's size sets it
-    /// instead (TCP: raw sockets only, the SYN then carries data).
-    pub data_size: usize,
-    /// Source address, interface, TOS, mark. The TTL is set per probe.
-    pub socket: SocketOptions,
-    /// Name the responders (off: `-n`): from `/etc/hosts`, then, with the
-    /// crate's `dns` feature, by reverse lookups on the system's name
-    /// servers. Without the feature only the hosts file names them.
-    pub resolve_names: bool,
-    /// Give up on a reverse lookup after this long.
-    pub dns_timeout: Duration,
-}
-
-impl Default for TraceOptions {
-    fn default() -> Self {
-        TraceOptions {
-            plan: Plan::default(),
-            protocol: ProbeProtocol::Icmp,
-            privilege: Privilege::PreferRaw,
-            family: None,
-            port: None,
-            data_size: 32,
-            socket: SocketOptions::default(),
-            resolve_names: false,
-            dns_timeout: Duration::from_millis(500),
-        }
-    }
-}
 
 /// Receive buffer of the ICMP socket with path-MTU discovery.
 const PMTU_RECV_BUFFER: usize = 4 << 20;
-/// The most probe data a trace sends after the ICMP/UDP/TCP header: its
-/// packets stay under IP's 65535 bytes whatever the headers.
-const MAX_DATA_SIZE: usize = 65_000;
 /// Largest packet read whole.
 const RECV_LEN: usize = 65_536;
 
@@ -122,15 +71,15 @@ pub struct Tracer {
 
 impl Tracer {
     /// Resolves `target` and opens the sockets (needs a tokio runtime).
-    pub async fn start(target: &str, opts: &TraceOptions) -> Result<Tracer> {
-        let target = resolve(target, opts.family).await?;
+    pub async fn start(target: impl ToTarget, opts: &TraceOptions) -> Result<Tracer> {
+        let target = resolve(&target.target_text(), opts.family).await?;
         Tracer::with_target(target, opts)
     }
 
     /// Opens the sockets for an already resolved target.
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
+        opts.validate()?;
         let session = Session::new(opts.plan.clone())?;
-        check_options(opts)?;
         let family = target.family();
         let port = opts.port.unwrap_or(match opts.protocol {
             ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
@@ -281,38 +230,6 @@ impl futures_core::Stream for Tracer {
     }
 }
 
-/// Refuses options no trace can honour, before any socket is opened.
-fn check_options(opts: &TraceOptions) -> Result<()> {
-    if opts.plan.path_mtu.is_some()
-        && opts.protocol == ProbeProtocol::Tcp
-        && matches!(opts.privilege, Privilege::Unprivileged | Privilege::Auto)
-    {
-        return Err(unprivileged_tcp_mtu());
-    }
-    if opts.protocol == ProbeProtocol::Icmp && opts.data_size < 2 {
-        // Two bytes hold the Paris checksum compensation.
-        return Err(Error::invalid(
-            "data_size",
-            InvalidReason::Between {
-                min: 2,
-                max: MAX_DATA_SIZE as u64,
-                got: Some(opts.data_size as u64),
-            },
-        ));
-    }
-    if opts.data_size > MAX_DATA_SIZE {
-        return Err(Error::invalid(
-            "data_size",
-            InvalidReason::Between {
-                min: 0,
-                max: MAX_DATA_SIZE as u64,
-                got: Some(opts.data_size as u64),
-            },
-        ));
-    }
-    Ok(())
-}
-
 /// The probe transport's sockets, and what framing and matching need of
 /// them.
 struct OpenedSockets {
@@ -457,18 +374,6 @@ fn open_icmp(
     Ok((Some(Arc::new(socket)), kind))
 }
 
-/// `--mtu -T` without raw sockets.
-/// Path-MTU discovery with TCP probes without a raw socket.
-fn unprivileged_tcp_mtu() -> Error {
-    Error::invalid(
-        "path_mtu",
-        InvalidReason::NeedsRawSocket {
-            why: "with TCP probes, unprivileged probes are connect() calls, whose SYN \
-                  cannot be sized",
-        },
-    )
-}
-
 /// Opens the raw TCP sender for probes to `destination`: DF set with
 /// path-MTU discovery, the source address the route picks (for the
 /// checksum), one reserved source port per flow.
@@ -513,13 +418,13 @@ fn free_tcp_port(family: Family, source: Option<IpAddr>) -> Result<u16> {
 /// Traces the route to `target` and returns its hops (icmplib's
 /// `traceroute`): every hop from the first TTL to the destination (or the
 /// last TTL), silent ones included.
-pub async fn traceroute(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+pub async fn traceroute(target: impl ToTarget, opts: &TraceOptions) -> Result<Vec<Hop>> {
     let mut tracer = Tracer::start(target, opts).await?;
     while tracer.next_event().await.is_some() {}
     Ok(tracer.hops())
 }
 
 /// Blocking form of [`traceroute`] (runs its own single-threaded runtime).
-pub fn traceroute_blocking(target: &str, opts: &TraceOptions) -> Result<Vec<Hop>> {
+pub fn traceroute_blocking(target: impl ToTarget, opts: &TraceOptions) -> Result<Vec<Hop>> {
     crate::blocking::run(traceroute(target, opts))
 }

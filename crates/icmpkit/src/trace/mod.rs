@@ -17,6 +17,24 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Streaming (mtr's view): each probe's result and each hop as it
+//! completes.
+//!
+//! ```no_run
+//! # async fn run() -> icmpkit::Result<()> {
+//! use icmpkit::trace::{ProbeProtocol, TraceEvent, TraceOptions, Tracer};
+//!
+//! let opts = TraceOptions::builder().protocol(ProbeProtocol::Udp).max_ttl(8).build()?;
+//! let mut tracer = Tracer::start("127.0.0.1", &opts).await?;
+//! while let Some(event) = tracer.next_event().await {
+//!     match event {
+//!         TraceEvent::Probe(probe) => println!("{probe:?}"),
+//!         TraceEvent::Hop(hop) => println!("hop {} done: {:?}", hop.distance, hop.address),
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! Unprivileged on Linux: ICMP probes go through a datagram ICMP socket and
 //! UDP/TCP probes through ordinary sockets; the time-exceeded errors come
 //! back on their error queues (`IP_RECVERR`). The error queue does not
@@ -33,15 +51,15 @@
 
 mod dns;
 mod driver;
-pub mod probe;
+mod options;
+mod probe;
 mod protocol;
-pub mod report;
-pub mod session;
+mod report;
+mod session;
 mod transport;
 
-pub use driver::{
-    DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, TraceOptions, Tracer, traceroute, traceroute_blocking,
-};
+pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
+pub use options::{TraceOptions, TraceOptionsBuilder};
 pub use probe::ProbeProtocol;
 pub use report::{
     Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,

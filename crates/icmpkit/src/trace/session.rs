@@ -42,6 +42,7 @@ fn lowered(size: u32, mtu: u32) -> Option<u32> {
 
 /// How many probes, to which hops, how fast.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Plan {
     /// First TTL probed (`-f`, default 1).
     pub first_ttl: u8,
@@ -234,11 +235,6 @@ impl Session {
         })
     }
 
-    /// The plan.
-    pub fn plan(&self) -> &Plan {
-        &self.plan
-    }
-
     /// Which hop, flow and attempt probe `seq` is.
     pub fn probe(&self, seq: u16) -> ProbeSpec {
         let flows = usize::from(self.plan.flows);
@@ -266,6 +262,7 @@ impl Session {
         self.size_for(self.last_ttl())
     }
 
+    #[cfg(test)]
     /// The TTL where the destination (or an unreachable) answered.
     pub fn final_ttl(&self) -> Option<u8> {
         self.final_ttl

@@ -124,11 +124,11 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
     };
     let mut listeners = Vec::new();
     for &family in &families {
-        let options = ListenOptions {
-            interface: args.interface.clone(),
-            type_filter: filter.kernel_filter(family),
-            ..ListenOptions::default()
-        };
+        let mut options = ListenOptions::builder().type_filter(filter.kernel_filter(family));
+        if let Some(name) = &args.interface {
+            options = options.interface(name.clone());
+        }
+        let options = options.build().map_err(|e| e.to_string())?;
         listeners.push(Listener::open(family, &options).map_err(|e| e.to_string())?);
     }
     let style = Style::from_flags(args.json, args.verbose);

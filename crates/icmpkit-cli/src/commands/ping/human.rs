@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use icmpkit::IcmpError;
-use icmpkit::engine::stats::{format_ms3, format_reply_time};
 use icmpkit::ping::PingReport;
 
 /// The first line: `PING host (addr) 56(84) bytes of data.` for IPv4,
@@ -152,6 +151,27 @@ pub fn interim(r: &PingReport, ewma: Option<Duration>) -> String {
     s
 }
 
+/// Formats microseconds as iputils' `%ld.%03ld` milliseconds.
+fn format_ms3(d: Duration) -> String {
+    let us = d.as_micros();
+    format!("{}.{:03}", us / 1000, us % 1000)
+}
+
+/// Formats an RTT as iputils does on a reply line (`time=` value): more
+/// digits for short times, fewer for long.
+fn format_reply_time(d: Duration) -> String {
+    let t = d.as_micros();
+    if t >= 100_000 - 50 {
+        format!("{}", (t + 500) / 1000)
+    } else if t >= 10_000 - 5 {
+        format!("{}.{:01}", (t + 50) / 1000, ((t + 50) % 1000) / 100)
+    } else if t >= 1000 {
+        format!("{}.{:02}", (t + 5) / 1000, ((t + 5) % 1000) / 10)
+    } else {
+        format!("{}.{:03}", t / 1000, t % 1000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +233,13 @@ mod tests {
             error_line("192.0.2.1", 3, &e),
             "From 192.0.2.1 icmp_seq=3 Destination Host Unreachable"
         );
+    }
+
+    #[test]
+    fn reply_time_precision_follows_iputils() {
+        assert_eq!(format_reply_time(Duration::from_micros(45)), "0.045");
+        assert_eq!(format_reply_time(Duration::from_micros(1234)), "1.23");
+        assert_eq!(format_reply_time(Duration::from_micros(12_345)), "12.3");
+        assert_eq!(format_reply_time(Duration::from_micros(123_456)), "123");
     }
 }

@@ -17,6 +17,9 @@ use crate::flags::{self, seconds};
 use crate::output::errln;
 use crate::signals::{Request, Signals};
 
+/// iputils' `-W` when not given.
+const IPUTILS_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// iputils' floor for intervals without privilege.
 const MIN_USER_INTERVAL: Duration = Duration::from_millis(2);
 /// iputils' floor for the adaptive interval without privilege.
@@ -37,10 +40,11 @@ fn privileged() -> bool {
 
 /// Turns the flags into library options, enforcing iputils' rules.
 fn options(args: &PingArgs) -> Result<PingOptions, String> {
-    let mut timing = Timing {
-        count: args.count,
-        ..Timing::default()
-    };
+    // iputils' defaults, not the library's (which finish after 4 requests):
+    // ping until stopped, wait 10 s for a reply.
+    let mut timing = Timing::default();
+    timing.count = args.count;
+    timing.timeout = IPUTILS_TIMEOUT;
     if let Some(i) = args.interval {
         timing.interval = seconds("-i", i)?;
         if timing.interval < MIN_USER_INTERVAL && !privileged() {
@@ -75,11 +79,9 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         MIN_USER_ADAPTIVE
     };
 
-    let mut opts = PingOptions {
-        timing,
-        payload_size: args.size,
-        ..PingOptions::default()
-    };
+    let mut opts = PingOptions::default();
+    opts.timing = timing;
+    opts.payload_size = args.size;
     opts.pattern = args.pattern.clone().map(|p| p.0).unwrap_or_default();
     opts.socket.ttl = args.ttl;
     opts.socket.tos = args.tos;
@@ -238,7 +240,7 @@ async fn one_target(
             _ = stop.changed() => { pinger.stop(); continue; }
             _ = quit.recv() => {
                 let r = pinger.report();
-                errln!("{}", human::interim(&r, pinger.session().stats().ewma()));
+                errln!("{}", human::interim(&r, pinger.smoothed_rtt()));
                 continue;
             }
         };
@@ -286,7 +288,7 @@ async fn one_target(
                 } else {
                     Duration::ZERO
                 };
-                (ipg, pinger.session().stats().ewma().unwrap_or_default())
+                (ipg, pinger.smoothed_rtt().unwrap_or_default())
             });
         let _ = writeln!(
             out,
@@ -310,9 +312,7 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
         PingEvent::Sent { sequence } => {
             if style.outstanding
                 && let Some(prev) = *last_sent
-                && !pinger
-                    .session()
-                    .is_answered(icmpkit::engine::sequence::Sequence(prev))
+                && !pinger.is_answered(prev)
                 && !style.quiet
             {
                 let _ = writeln!(out, "{prefix}no answer yet for icmp_seq={prev}");

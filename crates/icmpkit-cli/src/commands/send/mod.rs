@@ -42,7 +42,7 @@ async fn run_async(args: SendArgs) -> i32 {
     };
     let expects_reply = expects_reply(&spec);
     let label = type_label(spec.family, spec.msg_type);
-    let mut sender = match Sender::open(spec, target.address, opts) {
+    let mut sender = match Sender::open(spec, target.address, &opts) {
         Ok(s) => s,
         Err(e) => return exit::fail(&worded(&e)),
     };
@@ -120,21 +120,20 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
         None if expects_reply(&spec) => DEFAULT_TIMEOUT,
         None => Duration::ZERO,
     };
-    let opts = SendOptions {
-        count: args.count,
-        interval: seconds("--interval", args.interval)?,
-        timeout,
-        ip: IpOptions {
-            ttl: args.ttl,
-            tos: args.tos,
-            dont_fragment: args.df.then_some(true),
-            ip_id: args.ip_id,
-            source: args.source,
-            interface: args.bind_interface.clone(),
-        },
-        any_source: args.any_source,
-        scope_id: target.scope_id,
-    };
+    let mut ip = IpOptions::default();
+    ip.ttl = args.ttl;
+    ip.tos = args.tos;
+    ip.dont_fragment = args.df.then_some(true);
+    ip.ip_id = args.ip_id;
+    ip.source = args.source;
+    ip.interface = args.bind_interface.clone();
+    let mut opts = SendOptions::default();
+    opts.count = args.count;
+    opts.interval = seconds("--interval", args.interval)?;
+    opts.timeout = timeout;
+    opts.ip = ip;
+    opts.any_source = args.any_source;
+    opts.scope_id = target.scope_id;
     Ok((spec, opts))
 }
 

@@ -9,7 +9,8 @@ use std::io::{IsTerminal, Read};
 
 use icmpkit::Error;
 use icmpkit::sweep::{
-    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, targets,
+    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, parse_lines,
+    resolve_targets,
 };
 use ipnet::IpNet;
 
@@ -53,14 +54,13 @@ fn nothing_to_probe(why: &str) -> i32 {
 /// not resolve (each said on stderr), or the exit code when there is
 /// nothing to probe.
 async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(TargetSet, bool), i32> {
-    let (set, name_errors) =
-        match targets::resolve_targets(specs, &options.exclude, options.family).await {
-            Ok(r) => r,
-            Err(e) => {
-                errln!("icmpkit sweep: {}", exit::worded(&e));
-                return Err(code_of(&e));
-            }
-        };
+    let (set, name_errors) = match resolve_targets(specs, &options.exclude, options.family).await {
+        Ok(r) => r,
+        Err(e) => {
+            errln!("icmpkit sweep: {}", exit::worded(&e));
+            return Err(code_of(&e));
+        }
+    };
     for e in &name_errors {
         errln!("{}: {}", e.target, e.error);
     }
@@ -126,12 +126,12 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         ));
     }
     if let Some(file) = &args.file {
-        specs.extend(targets::parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
+        specs.extend(parse_lines(&read_file(file)?).map_err(|e| e.to_string())?);
     } else if inputs.is_empty() {
         if std::io::stdin().is_terminal() {
             return Err("no targets (give prefixes, ranges or hosts, -f FILE, or stdin)".into());
         }
-        specs.extend(targets::parse_lines(&read_file("-")?).map_err(|e| e.to_string())?);
+        specs.extend(parse_lines(&read_file("-")?).map_err(|e| e.to_string())?);
     }
     let mut exclude: Vec<IpNet> = Vec::new();
     let mut exclude_text: Vec<String> = args.exclude.clone();
@@ -168,25 +168,21 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         (None, Some(i)) => (1.0 / i.as_secs_f64()).round().max(1.0) as u64,
         (None, None) => 10_000,
     };
-    let schedule = Schedule {
-        count,
-        retries,
-        timeout: ms("-t", args.timeout)?,
-        backoff: args.backoff,
-        period: ms("-p", args.period)?,
-        rate,
-        interval,
-        max_in_flight: args.max_in_flight,
-        ..Schedule::default()
-    };
-    let mut options = SweepOptions {
-        schedule,
-        payload_size: args.size,
-        seed: args.seed,
-        exclude,
-        senders: args.senders.map(usize::from),
-        ..SweepOptions::default()
-    };
+    let mut schedule = Schedule::default();
+    schedule.count = count;
+    schedule.retries = retries;
+    schedule.timeout = ms("-t", args.timeout)?;
+    schedule.backoff = args.backoff;
+    schedule.period = ms("-p", args.period)?;
+    schedule.rate = rate;
+    schedule.interval = interval;
+    schedule.max_in_flight = args.max_in_flight;
+    let mut options = SweepOptions::default();
+    options.schedule = schedule;
+    options.payload_size = args.size;
+    options.seed = args.seed;
+    options.exclude = exclude;
+    options.senders = args.senders.map(usize::from);
     if let Some(s) = &args.shard {
         options.shard = s.parse::<Shard>()?;
     }

@@ -40,41 +40,38 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     } else {
         args.send_wait
     };
-    let plan = Plan {
-        first_ttl: args.first_ttl,
-        max_ttl: args.max_ttl,
-        queries: if args.report {
-            args.cycles
-        } else {
-            args.queries
-        },
-        flows: args.flows,
-        in_flight: args.in_flight,
-        send_interval: seconds("-z", send_wait)?,
-        round_interval: if args.report {
-            seconds("--interval", args.interval)?
-        } else {
-            Duration::ZERO
-        },
-        wait: seconds("-w", args.wait)?,
-        fast: args.fast,
-        path_mtu: args.mtu.then_some(Plan::MAX_MTU),
+    let mut plan = Plan::default();
+    plan.first_ttl = args.first_ttl;
+    plan.max_ttl = args.max_ttl;
+    plan.queries = if args.report {
+        args.cycles
+    } else {
+        args.queries
     };
+    plan.flows = args.flows;
+    plan.in_flight = args.in_flight;
+    plan.send_interval = seconds("-z", send_wait)?;
+    plan.round_interval = if args.report {
+        seconds("--interval", args.interval)?
+    } else {
+        Duration::ZERO
+    };
+    plan.wait = seconds("-w", args.wait)?;
+    plan.fast = args.fast;
+    plan.path_mtu = args.mtu.then_some(Plan::MAX_MTU);
     plan.validate().map_err(|e| worded(&e))?;
-    let mut options = TraceOptions {
-        plan,
-        protocol,
-        privilege: flags::privilege(
-            args.privileged,
-            args.unprivileged,
-            icmpkit::socket::Privilege::PreferRaw,
-        ),
-        family: flags::family(args.ipv4, args.ipv6),
-        port: args.port,
-        data_size: args.data_size,
-        resolve_names: !args.numeric,
-        ..TraceOptions::default()
-    };
+    let mut options = TraceOptions::default();
+    options.plan = plan;
+    options.protocol = protocol;
+    options.privilege = flags::privilege(
+        args.privileged,
+        args.unprivileged,
+        icmpkit::socket::Privilege::PreferRaw,
+    );
+    options.family = flags::family(args.ipv4, args.ipv6);
+    options.port = args.port;
+    options.data_size = args.data_size;
+    options.resolve_names = !args.numeric;
     options.socket.source = args.source;
     options.socket.interface = args.interface.clone();
     options.socket.tos = args.tos;
@@ -195,17 +192,13 @@ mod tests {
 
     #[test]
     fn refused_plans_name_the_flag() {
-        let plan = Plan {
-            first_ttl: 0,
-            ..Plan::default()
-        };
+        let mut plan = Plan::default();
+        plan.first_ttl = 0;
         let text = worded(&plan.validate().unwrap_err());
         assert_eq!(text, "invalid option: -f must be at least 1");
-        let plan = Plan {
-            max_ttl: 3,
-            first_ttl: 5,
-            ..Plan::default()
-        };
+        let mut plan = Plan::default();
+        plan.max_ttl = 3;
+        plan.first_ttl = 5;
         let text = worded(&plan.validate().unwrap_err());
         assert!(
             text.starts_with("invalid option: -m must be between 5 and 255"),
