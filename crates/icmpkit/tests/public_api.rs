@@ -14,6 +14,7 @@ use icmpkit::craft::{
     parse_code, parse_type, reply_type, send_and_receive, send_and_receive_blocking, type_label,
 };
 use icmpkit::listen::{Heard, ListenOptions, ListenOptionsBuilder, Listener};
+use icmpkit::monitor::{DEFAULT_BUCKETS, Monitor, MonitorOptions, MonitorTarget, TargetStats};
 use icmpkit::ping::{
     ERROR_HISTORY, PingEvent, PingOptions, PingOptionsBuilder, PingReport, Pinger, RTT_HISTORY,
     Timing, ping, ping_blocking,
@@ -42,8 +43,8 @@ use icmpkit::trace::{
 };
 use icmpkit::{
     Error, IcmpError, IcmpErrorKind, InvalidOption, InvalidReason, IputilsRtt, MAX_OPTION_DURATION,
-    PermissionHint, Remedy, Result, RttSummary, StopHandle, TransportCounters, craft, listen, ping,
-    resolve, respond, socket, sweep, trace, unstable, wire,
+    PermissionHint, Remedy, Result, RttSummary, StopHandle, TransportCounters, craft, listen,
+    monitor, ping, resolve, respond, socket, sweep, trace, unstable, wire,
 };
 
 use std::collections::BTreeSet;
@@ -53,6 +54,7 @@ const MODULES: &[(&str, &str)] = &[
     ("", "src/lib.rs"),
     ("craft", "src/craft/mod.rs"),
     ("listen", "src/listen/mod.rs"),
+    ("monitor", "src/monitor/mod.rs"),
     ("ping", "src/ping/mod.rs"),
     ("resolve", "src/resolve.rs"),
     ("respond", "src/respond/mod.rs"),
