@@ -85,6 +85,49 @@ pub fn family(ipv4: bool, ipv6: bool) -> Option<Family> {
     }
 }
 
+/// `-4`/`-6` of the commands that probe: the family names resolve to and
+/// probes use (ping, sweep, trace, send). decode, listen and respond give
+/// the two letters meanings of their own.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct FamilyArgs {
+    /// IPv4 only (names resolve to IPv4 addresses).
+    #[arg(short = '4', conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only (names resolve to IPv6 addresses).
+    #[arg(short = '6')]
+    pub ipv6: bool,
+}
+
+impl FamilyArgs {
+    /// The family asked for, if any.
+    pub fn family(self) -> Option<Family> {
+        family(self.ipv4, self.ipv6)
+    }
+}
+
+/// `--privileged`/`--unprivileged` of the commands that choose a socket
+/// kind (ping, sweep, trace); without either, each command's default.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct PrivilegeArgs {
+    /// Raw sockets only (needs CAP_NET_RAW or root).
+    #[arg(long, conflicts_with = "unprivileged")]
+    pub privileged: bool,
+
+    /// Unprivileged sockets only: datagram ICMP (needs
+    /// net.ipv4.ping_group_range); trace's UDP/TCP probes use plain sockets
+    /// with IP_RECVERR.
+    #[arg(long)]
+    pub unprivileged: bool,
+}
+
+impl PrivilegeArgs {
+    /// The socket kind asked for, else the command's `default`.
+    pub fn privilege(self, default: Privilege) -> Privilege {
+        privilege(self.privileged, self.unprivileged, default)
+    }
+}
+
 /// The socket kind `--privileged`/`--unprivileged` ask for; without
 /// either, the command's `default` (ping: datagram first, as iputils;
 /// sweep and trace: raw first, as fping and traceroute).

@@ -86,25 +86,17 @@ pub struct PingArgs {
     #[arg(short = 'b')]
     pub broadcast: bool,
 
-    /// Use IPv4 only.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Use IPv6 only.
-    #[arg(short = '6')]
-    pub ipv6: bool,
+    /// -4 / -6.
+    #[command(flatten)]
+    pub family: crate::flags::FamilyArgs,
 
     /// Mark outgoing packets (SO_MARK; decimal or 0x hex).
     #[arg(short = 'm', value_name = "MARK", value_parser = crate::flags::mark, allow_negative_numbers = true)]
     pub mark: Option<u32>,
 
-    /// Use a raw socket (needs CAP_NET_RAW or root).
-    #[arg(long, conflicts_with = "unprivileged")]
-    pub privileged: bool,
-
-    /// Use an unprivileged ICMP datagram socket (needs net.ipv4.ping_group_range).
-    #[arg(long)]
-    pub unprivileged: bool,
+    /// --privileged / --unprivileged.
+    #[command(flatten)]
+    pub socket_kind: crate::flags::PrivilegeArgs,
 
     /// One JSON object per event per line, then one summary per target.
     #[arg(long)]

@@ -96,12 +96,8 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     if let Some(i) = &args.interface {
         flags::interface_or_source(i, &mut opts.socket);
     }
-    opts.family = flags::family(args.ipv4, args.ipv6);
-    opts.privilege = flags::privilege(
-        args.privileged,
-        args.unprivileged,
-        icmpkit::socket::Privilege::Auto,
-    );
+    opts.family = args.family.family();
+    opts.privilege = args.socket_kind.privilege(icmpkit::socket::Privilege::Auto);
     Ok(opts)
 }
 

@@ -164,13 +164,9 @@ pub struct SendArgs {
     #[arg(long)]
     pub any_source: bool,
 
-    /// IPv4 only (for names).
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// IPv6 only (for names).
-    #[arg(short = '6')]
-    pub ipv6: bool,
+    /// -4 / -6.
+    #[command(flatten)]
+    pub family: crate::flags::FamilyArgs,
 
     /// Show every field of each packet.
     #[arg(short = 'v', long)]

@@ -31,7 +31,7 @@ pub fn run(args: SendArgs) -> i32 {
 }
 
 async fn run_async(args: SendArgs) -> i32 {
-    let family = crate::flags::family(args.ipv4, args.ipv6);
+    let family = args.family.family();
     let target = match resolve(&args.host, family).await {
         Ok(t) => t,
         Err(e) => return exit::fail(&e),

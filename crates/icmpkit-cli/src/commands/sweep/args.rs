@@ -143,13 +143,9 @@ pub struct SweepArgs {
     #[arg(short = 'I', long = "iface", value_name = "INTERFACE")]
     pub interface: Option<String>,
 
-    /// Names resolve to IPv4 only.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Names resolve to IPv6 only.
-    #[arg(short = '6')]
-    pub ipv6: bool,
+    /// -4 / -6.
+    #[command(flatten)]
+    pub family: crate::flags::FamilyArgs,
 
     /// Quiet (fping's): no "is alive" lines, per-probe lines, ICMP error
     /// lines or summary; with -c/-C only the per-target statistics.
@@ -164,12 +160,7 @@ pub struct SweepArgs {
     #[arg(long = "csv")]
     pub csv: bool,
 
-    /// Use a raw socket (needs CAP_NET_RAW). Default: raw where permitted,
-    /// else a datagram socket (as fping).
-    #[arg(long = "privileged", conflicts_with = "unprivileged")]
-    pub privileged: bool,
-
-    /// Use an unprivileged datagram socket.
-    #[arg(long = "unprivileged")]
-    pub unprivileged: bool,
+    /// --privileged / --unprivileged.
+    #[command(flatten)]
+    pub socket_kind: crate::flags::PrivilegeArgs,
 }

@@ -186,12 +186,10 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     if let Some(s) = &args.shard {
         options.shard = s.parse::<Shard>()?;
     }
-    options.family = flags::family(args.ipv4, args.ipv6);
-    options.privilege = flags::privilege(
-        args.privileged,
-        args.unprivileged,
-        icmpkit::socket::Privilege::PreferRaw,
-    );
+    options.family = args.family.family();
+    options.privilege = args
+        .socket_kind
+        .privilege(icmpkit::socket::Privilege::PreferRaw);
     options.socket.ttl = args.ttl;
     options.socket.tos = args.tos;
     if args.dont_fragment {

@@ -18,13 +18,9 @@ pub struct TraceArgs {
     #[arg(value_name = "HOST")]
     pub target: String,
 
-    /// Use IPv4.
-    #[arg(short = '4', conflicts_with = "ipv6")]
-    pub ipv4: bool,
-
-    /// Use IPv6.
-    #[arg(short = '6')]
-    pub ipv6: bool,
+    /// -4 / -6.
+    #[command(flatten)]
+    pub family: crate::flags::FamilyArgs,
 
     /// ICMP echo probes (the default).
     #[arg(short = 'I', long = "icmp", conflicts_with_all = ["udp", "tcp"])]
@@ -125,13 +121,9 @@ pub struct TraceArgs {
     #[arg(long = "mtu")]
     pub mtu: bool,
 
-    /// Only unprivileged sockets (datagram ICMP, plain UDP/TCP with IP_RECVERR).
-    #[arg(long = "unprivileged", conflicts_with = "privileged")]
-    pub unprivileged: bool,
-
-    /// Only raw sockets.
-    #[arg(long = "privileged")]
-    pub privileged: bool,
+    /// --privileged / --unprivileged.
+    #[command(flatten)]
+    pub socket_kind: crate::flags::PrivilegeArgs,
 
     /// mtr-style report after CYCLES probes per hop.
     #[arg(long = "report", short = 'r')]

@@ -12,7 +12,7 @@ use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer}
 pub use args::TraceArgs;
 
 use crate::exit;
-use crate::flags::{self, seconds};
+use crate::flags::seconds;
 use crate::output::errln;
 use crate::signals::Signals;
 
@@ -63,12 +63,10 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let mut options = TraceOptions::default();
     options.plan = plan;
     options.protocol = protocol;
-    options.privilege = flags::privilege(
-        args.privileged,
-        args.unprivileged,
-        icmpkit::socket::Privilege::PreferRaw,
-    );
-    options.family = flags::family(args.ipv4, args.ipv6);
+    options.privilege = args
+        .socket_kind
+        .privilege(icmpkit::socket::Privilege::PreferRaw);
+    options.family = args.family.family();
     options.port = args.port;
     options.data_size = args.data_size;
     options.resolve_names = !args.numeric;
