@@ -2,12 +2,15 @@
 
 ``import icmpkit as icmplib`` runs icmplib code unchanged: the same
 functions, classes, exceptions and submodules (``icmpkit.exceptions``,
-``.models``, ``.utils``, ``.ping``, ``.multiping``, ``.traceroute``)."""
+``.models``, ``.utils``, ``.ping``, ``.multiping``, ``.traceroute``),
+and beyond it ``build``, ``send``/``sr1`` and ``listen`` (``icmpkit.packets``)
+and ``icmpkit.compat.ttlinks``."""
 
 from .exceptions import *  # noqa: F403 (icmplib exports every exception at the top)
 from .exceptions import __all__ as _exception_names
 from .models import Hop, Host, ICMPReply, ICMPRequest
 from .multiping import async_multiping, multiping
+from .packets import Answer, Heard, SendResult, async_send, build, listen, send, sr1
 from .ping import async_ping, ping
 from .sockets import AsyncSocket, ICMPv4Socket, ICMPv6Socket
 from .traceroute import async_traceroute, traceroute
@@ -35,5 +38,14 @@ __all__ = [
     "ICMPv4Socket",
     "ICMPv6Socket",
     "AsyncSocket",
+    # Beyond icmplib: crafting, sending, listening.
+    "build",
+    "send",
+    "async_send",
+    "sr1",
+    "listen",
+    "Answer",
+    "SendResult",
+    "Heard",
     *_exception_names,
 ]

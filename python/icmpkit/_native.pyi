@@ -96,3 +96,49 @@ class NativeSocket:
     @property
     def is_raw(self) -> bool: ...
     def close(self) -> None: ...
+
+# (index, "reply" | "error", from, to, ttl, rtt ms, ICMP bytes, duplicate)
+AnswerTuple = tuple[int, str, str, Optional[str], Optional[int], float, bytes, bool]
+# (family, source, destination, ttl, tos, time, ifindex, truncated, ICMP bytes, IPv4 bytes)
+HeardTuple = tuple[
+    int,
+    str,
+    Optional[str],
+    Optional[int],
+    Optional[int],
+    float,
+    Optional[int],
+    bool,
+    bytes,
+    Optional[bytes],
+]
+
+def build(
+    family: Optional[int],
+    msg_type: str,
+    code: str,
+    fields: dict[str, object],
+    src: Optional[str] = None,
+    dst: Optional[str] = None,
+) -> bytes: ...
+def send(
+    family: Optional[int],
+    msg_type: str,
+    code: str,
+    fields: dict[str, object],
+    dst: str,
+    count: int,
+    interval: float,
+    timeout: float,
+    ttl: Optional[int],
+    tos: Optional[int],
+    source: Optional[str],
+    any_source: bool,
+    cancel: Optional[CancelHandle] = None,
+    callback: Optional[Callback] = None,
+) -> Optional[tuple[list[AnswerTuple], int, int]]: ...
+
+class NativeListener:
+    def __init__(self, family: int, interface: Optional[str] = None) -> None: ...
+    def recv(self, timeout: float) -> list[HeardTuple]: ...
+    def fileno(self) -> int: ...

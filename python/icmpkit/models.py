@@ -104,6 +104,7 @@ class ICMPReply:
         "_code",
         "_bytes_received",
         "_time",
+        "_ttl",
     )
 
     def __init__(self, source, family, id, sequence, type, code, bytes_received, time):
@@ -115,6 +116,9 @@ class ICMPReply:
         self._code = code
         self._bytes_received = bytes_received
         self._time = time
+        # Not an icmplib argument (its signature stays the same): the
+        # socket sets it after construction.
+        self._ttl = None
 
     def __repr__(self):
         return f"<ICMPReply [{self._source}]>"
@@ -160,6 +164,12 @@ class ICMPReply:
     @property
     def time(self):
         return self._time
+
+    @property
+    def ttl(self):
+        """The reply's TTL / hop limit as received, or None when the socket
+        does not report it (icmplib has no such attribute)."""
+        return self._ttl
 
 
 class Host:

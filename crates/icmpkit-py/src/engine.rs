@@ -423,3 +423,210 @@ impl Socket {
 pub fn destination(name: &str, family: Family) -> Result<IpAddr> {
     Ok(icmpkit::resolve::resolve_blocking(name, Some(family))?.address)
 }
+
+/// The fields of a message to craft, as Python gave them (already typed);
+/// `None` leaves the library's default.
+#[derive(Debug, Clone, Default)]
+pub struct CraftFields {
+    pub family: Option<Family>,
+    pub msg_type: String,
+    pub code: String,
+    pub id: Option<u16>,
+    pub sequence: Option<u16>,
+    pub gateway: Option<std::net::Ipv4Addr>,
+    pub mtu: Option<u32>,
+    pub pointer: Option<u32>,
+    pub mask: Option<std::net::Ipv4Addr>,
+    pub target: Option<std::net::Ipv6Addr>,
+    pub destination: Option<std::net::Ipv6Addr>,
+    pub originate: Option<u32>,
+    pub receive: Option<u32>,
+    pub transmit: Option<u32>,
+    pub local: Option<bool>,
+    pub interface: Option<String>,
+    pub rest_of_header: Option<u32>,
+    pub data: Option<Vec<u8>>,
+}
+
+impl CraftFields {
+    /// The library's message spec: type and code by name or number (as the
+    /// CLI's `icmpkit send` takes them), fields checked against the type.
+    pub fn spec(&self, family: Family) -> Result<icmpkit::craft::MessageSpec> {
+        use icmpkit::craft::{MessageSpec, parse_code, parse_type};
+        let msg_type = parse_type(family, &self.msg_type)?;
+        let mut spec = MessageSpec::new(family, msg_type);
+        spec.code = parse_code(family, msg_type, &self.code)?;
+        spec.id = self.id;
+        spec.sequence = self.sequence;
+        spec.gateway = self.gateway;
+        spec.mtu = self.mtu;
+        spec.pointer = self.pointer;
+        spec.mask = self.mask;
+        spec.target = self.target;
+        spec.destination = self.destination;
+        spec.originate = self.originate;
+        spec.receive = self.receive;
+        spec.transmit = self.transmit;
+        spec.local = self.local;
+        spec.interface = self.interface.as_deref().map(|i| {
+            i.parse()
+                .unwrap_or_else(|never: std::convert::Infallible| match never {})
+        });
+        spec.rest_of_header = self.rest_of_header;
+        spec.data = self.data.clone();
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The family asked for, else `dst`'s, else ICMPv4.
+    fn family_for(&self, dst: Option<IpAddr>) -> Family {
+        self.family.unwrap_or(match dst {
+            Some(IpAddr::V6(_)) => Family::V6,
+            _ => Family::V4,
+        })
+    }
+}
+
+/// The ICMP message's bytes, checksum included. ICMPv6's checksum covers
+/// the addresses: without `dst` (and `src`) it is computed over the
+/// unspecified addresses, as the kernel would recompute it on sending.
+pub fn build_message(
+    fields: &CraftFields,
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+) -> Result<Vec<u8>> {
+    let family = fields.family_for(dst);
+    let unspecified = match family {
+        Family::V4 => IpAddr::from([0u8; 4]),
+        Family::V6 => IpAddr::from([0u16; 8]),
+    };
+    fields.spec(family)?.build(src, dst.unwrap_or(unspecified))
+}
+
+/// What `send` does beyond the message: how many, how often, how long to
+/// wait, and the IP header (a source not ours is a spoofed one, sent with
+/// a crafted header where the family allows it).
+#[derive(Debug, Clone, Default)]
+pub struct SendPlan {
+    pub count: u64,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub ttl: Option<u8>,
+    pub tos: Option<u8>,
+    pub source: Option<IpAddr>,
+    pub any_source: bool,
+}
+
+/// One answer to a crafted message: (index, "reply"|"error", from, to,
+/// ttl, rtt ms, ICMP bytes, duplicate).
+pub type AnswerTuple = (
+    u64,
+    &'static str,
+    String,
+    Option<String>,
+    Option<u8>,
+    f64,
+    Vec<u8>,
+    bool,
+);
+
+/// Sends the crafted message to `dst` and collects every answer, with
+/// the run's (sent, answered) totals.
+pub async fn send(
+    fields: &CraftFields,
+    dst: &str,
+    plan: &SendPlan,
+) -> Result<(Vec<AnswerTuple>, u64, u64)> {
+    use icmpkit::craft::{AnswerKind, SendOptions, send_and_receive};
+    let dst_address = resolve_one(dst, fields.family).await?;
+    let spec = fields.spec(fields.family_for(Some(dst_address)))?;
+    let mut opts = SendOptions::default();
+    opts.count = plan.count;
+    opts.interval = plan.interval;
+    opts.timeout = plan.timeout;
+    opts.any_source = plan.any_source;
+    opts.ip.ttl = plan.ttl;
+    opts.ip.tos = plan.tos;
+    opts.ip.source = plan.source;
+    let (answers, report) = send_and_receive(spec, dst_address, opts).await?;
+    let tuples = answers
+        .into_iter()
+        .map(|a| {
+            let kind = match a.kind {
+                AnswerKind::Reply => "reply",
+                AnswerKind::Error => "error",
+            };
+            (
+                a.index,
+                kind,
+                a.from.to_string(),
+                a.to.map(|t| t.to_string()),
+                a.ttl,
+                millis(a.rtt),
+                a.message,
+                a.duplicate,
+            )
+        })
+        .collect();
+    Ok((tuples, report.sent, report.answered))
+}
+
+/// One message a listener heard: (family, source, destination, ttl, tos,
+/// time since the epoch, interface index, truncated, ICMP bytes, IPv4
+/// packet bytes).
+pub type HeardTuple = (
+    u8,
+    String,
+    Option<String>,
+    Option<u8>,
+    Option<u8>,
+    f64,
+    Option<u32>,
+    bool,
+    Vec<u8>,
+    Option<Vec<u8>>,
+);
+
+/// A raw socket receiving every ICMP message for the host (`listen`).
+#[derive(Debug)]
+pub struct Listener {
+    inner: icmpkit::listen::Listener,
+}
+
+impl Listener {
+    pub fn open(family: Family, interface: Option<String>) -> Result<Listener> {
+        let mut opts = icmpkit::listen::ListenOptions::default();
+        opts.interface = interface;
+        Ok(Listener {
+            inner: icmpkit::listen::Listener::open(family, &opts)?,
+        })
+    }
+
+    pub fn raw_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.inner.socket().as_raw_fd()
+    }
+
+    /// What arrives within `wait` (everything queued, up to a batch).
+    pub fn recv(&mut self, wait: Duration) -> std::io::Result<Vec<HeardTuple>> {
+        let mut heard = Vec::new();
+        self.inner.recv(wait, |h| {
+            heard.push((
+                match h.family {
+                    Family::V4 => 4,
+                    Family::V6 => 6,
+                },
+                h.src.to_string(),
+                h.dst.map(|d| d.to_string()),
+                h.ttl,
+                h.tos,
+                h.time.as_secs_f64(),
+                h.ifindex,
+                h.truncated,
+                h.icmp.to_vec(),
+                h.ip.map(<[u8]>::to_vec),
+            ));
+        })?;
+        Ok(heard)
+    }
+}

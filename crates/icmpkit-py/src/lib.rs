@@ -596,6 +596,159 @@ impl NativeSocket {
     }
 }
 
+fn parse_ip<T: std::str::FromStr>(name: &str, value: Option<&str>) -> PyResult<Option<T>> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|_| PyValueError::new_err(format!("{name} {v:?} is not a valid address")))
+        })
+        .transpose()
+}
+
+/// The message fields `build` and `send` share, typed.
+fn craft_fields(
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'_, pyo3::types::PyDict>,
+) -> PyResult<engine::CraftFields> {
+    let mut out = engine::CraftFields {
+        family: parse_family(family)?,
+        msg_type,
+        code,
+        ..engine::CraftFields::default()
+    };
+    for (key, value) in fields.iter() {
+        let key: String = key.extract()?;
+        let text = || -> PyResult<String> { value.str().map(|s| s.to_string()) };
+        match key.as_str() {
+            "id" => out.id = Some(value.extract()?),
+            "sequence" => out.sequence = Some(value.extract()?),
+            "gateway" => out.gateway = parse_ip("gateway", Some(&text()?))?,
+            "mtu" => out.mtu = Some(value.extract()?),
+            "pointer" => out.pointer = Some(value.extract()?),
+            "mask" => out.mask = parse_ip("mask", Some(&text()?))?,
+            "target" => out.target = parse_ip("target", Some(&text()?))?,
+            "destination" => out.destination = parse_ip("destination", Some(&text()?))?,
+            "originate" => out.originate = Some(value.extract()?),
+            "receive" => out.receive = Some(value.extract()?),
+            "transmit" => out.transmit = Some(value.extract()?),
+            "local" => out.local = Some(value.extract()?),
+            "interface" => out.interface = Some(text()?),
+            "rest_of_header" => out.rest_of_header = Some(value.extract()?),
+            "data" => out.data = Some(value.extract()?),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown ICMP field {other:?} (id, sequence, gateway, mtu, pointer, mask, \
+                     target, destination, originate, receive, transmit, local, interface, \
+                     rest_of_header, data)"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// build(family, msg_type, code, fields, src, dst) -> the ICMP message's
+/// bytes with its checksum (type and code by name or number).
+#[pyfunction]
+#[pyo3(signature = (family, msg_type, code, fields, src=None, dst=None))]
+fn build<'py>(
+    py: Python<'py>,
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'py, pyo3::types::PyDict>,
+    src: Option<String>,
+    dst: Option<String>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let fields = craft_fields(family, msg_type, code, fields)?;
+    let src = parse_ip::<IpAddr>("src", src.as_deref())?;
+    let dst = parse_ip::<IpAddr>("dst", dst.as_deref())?;
+    let bytes = engine::build_message(&fields, src, dst).map_err(to_py_error)?;
+    Ok(pyo3::types::PyBytes::new(py, &bytes))
+}
+
+type SendResult = (Vec<engine::AnswerTuple>, u64, u64);
+
+/// send(family, msg_type, code, fields, dst, count, interval, timeout, ttl,
+/// tos, source, any_source) -> ([answer], sent, answered)
+#[pyfunction]
+#[pyo3(signature = (family, msg_type, code, fields, dst, count, interval, timeout, ttl, tos,
+    source, any_source, cancel=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
+fn send(
+    py: Python<'_>,
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'_, pyo3::types::PyDict>,
+    dst: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    ttl: Option<i64>,
+    tos: Option<i64>,
+    source: Option<String>,
+    any_source: bool,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<SendResult>> {
+    let fields = craft_fields(family, msg_type, code, fields)?;
+    let plan = engine::SendPlan {
+        count: u64::try_from(count)
+            .map_err(|_| PyValueError::new_err(format!("count must be >= 1, not {count}")))?,
+        interval: parse_seconds("interval", interval)?,
+        timeout: parse_seconds("timeout", timeout)?,
+        ttl: parse_byte("ttl", ttl)?,
+        tos: parse_byte("tos", tos)?,
+        source: parse_source(source.as_deref())?,
+        any_source,
+    };
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        engine::send(&fields, &dst, &plan).await
+    })
+}
+
+/// A raw socket hearing every ICMP message of one family (`listen`).
+#[pyclass(module = "icmpkit._native", unsendable)]
+struct NativeListener {
+    listener: engine::Listener,
+}
+
+#[pymethods]
+impl NativeListener {
+    #[new]
+    #[pyo3(signature = (family, interface=None))]
+    fn new(family: u8, interface: Option<String>) -> PyResult<Self> {
+        let family = parse_family(Some(family))?.unwrap_or(Family::V4);
+        let listener = engine::Listener::open(family, interface).map_err(to_py_error)?;
+        Ok(NativeListener { listener })
+    }
+
+    /// recv(timeout) -> the messages that arrived within `timeout` seconds
+    /// (at most POLL_MS per wait with the GIL released, so Ctrl-C lands).
+    fn recv(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Vec<engine::HeardTuple>> {
+        let timeout = parse_seconds("timeout", timeout)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let listener = &mut self.listener;
+            let heard = py
+                .detach(|| listener.recv(left.min(POLL)))
+                .map_err(os_error)?;
+            if !heard.is_empty() || left.is_zero() {
+                return Ok(heard);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    fn fileno(&self) -> i32 {
+        self.listener.raw_fd()
+    }
+}
+
 /// Called at interpreter exit (atexit): no async call's result enters the
 /// interpreter from then on.
 #[pyfunction]
@@ -625,6 +778,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add_class::<CancelHandle>()?;
     m.add_class::<NativeSocket>()?;
+    m.add_class::<NativeListener>()?;
+    m.add_function(wrap_pyfunction!(build, m)?)?;
+    m.add_function(wrap_pyfunction!(send, m)?)?;
     m.add_function(wrap_pyfunction!(ping, m)?)?;
     m.add_function(wrap_pyfunction!(multiping, m)?)?;
     m.add_function(wrap_pyfunction!(traceroute, m)?)?;
