@@ -3,16 +3,29 @@
 ``import icmpkit as icmplib`` runs icmplib code unchanged: the same
 functions, classes, exceptions and submodules (``icmpkit.exceptions``,
 ``.models``, ``.utils``, ``.ping``, ``.multiping``, ``.traceroute``),
-and beyond it ``build``, ``send``/``sr1`` and ``listen`` (``icmpkit.packets``)
+and beyond it ``build``, ``send``/``sr1`` and ``listen`` (``icmpkit.packets``),
+``sweep`` and ``Pinger`` (``icmpkit.streams``)
 and ``icmpkit.compat.ttlinks``."""
 
 from .exceptions import *  # noqa: F403 (icmplib exports every exception at the top)
 from .exceptions import __all__ as _exception_names
 from .models import Hop, Host, ICMPReply, ICMPRequest
 from .multiping import async_multiping, multiping
-from .packets import Answer, Heard, SendResult, async_send, build, listen, send, sr1
+from .packets import (
+    Answer,
+    Heard,
+    Packet,
+    SendResult,
+    async_send,
+    build,
+    decode,
+    listen,
+    send,
+    sr1,
+)
 from .ping import async_ping, ping
 from .sockets import AsyncSocket, ICMPv4Socket, ICMPv6Socket
+from .streams import Event, Pinger, Sweep, sweep
 from .traceroute import async_traceroute, traceroute
 from .utils import PID, async_resolve, is_hostname, is_ipv4_address, is_ipv6_address, resolve
 
@@ -40,6 +53,8 @@ __all__ = [
     "AsyncSocket",
     # Beyond icmplib: crafting, sending, listening.
     "build",
+    "decode",
+    "Packet",
     "send",
     "async_send",
     "sr1",
@@ -47,5 +62,9 @@ __all__ = [
     "Answer",
     "SendResult",
     "Heard",
+    "sweep",
+    "Sweep",
+    "Pinger",
+    "Event",
     *_exception_names,
 ]

@@ -251,11 +251,13 @@ class Host:
 class Hop(Host):
     """A hop of a traceroute: a Host with its distance (the TTL reaching it)."""
 
-    __slots__ = ("_distance",)
+    __slots__ = ("_distance", "_detail")
 
     def __init__(self, address, packets_sent, rtts, distance):
         super().__init__(address, packets_sent, rtts)
         self._distance = distance
+        # The detailed trace's fields (icmpkit only; not an icmplib argument).
+        self._detail = {}
 
     def __repr__(self):
         return f"<Hop {self._distance} [{self._address}]>"
@@ -266,3 +268,27 @@ class Hop(Host):
     @property
     def distance(self):
         return self._distance
+
+    # The detailed trace's fields (``traceroute(..., protocol=...)``);
+    # empty / None on icmplib's plain trace.
+    @property
+    def responders(self):
+        return self._detail.get("responders", [])
+
+    @property
+    def reply_ttl(self):
+        return self._detail.get("reply_ttl")
+
+    @property
+    def reached(self):
+        return self._detail.get("reached")
+
+    @property
+    def probes(self):
+        return self._detail.get("probes", [])
+
+    @property
+    def extensions(self):
+        """RFC 4884 extension objects (MPLS label stacks...) of the
+        responders' answers."""
+        return self._detail.get("extensions", [])

@@ -1,4 +1,5 @@
-"""Packets beyond icmplib: ``build`` any ICMPv4/ICMPv6 message (checksum
+"""Packets beyond icmplib: ``decode`` any packet (``icmpkit decode --json``'s
+object), ``build`` any ICMPv4/ICMPv6 message (checksum
 included), ``send``/``sr1`` a crafted message and collect what answers it
 (scapy's ``send``/``sr1``), and ``listen`` to every ICMP message reaching
 the host, as an iterator or an async iterator (the raw-socket ICMP server
@@ -13,11 +14,57 @@ fields are keywords: ``id``, ``sequence``, ``gateway``, ``mtu``,
 
 import asyncio
 import ipaddress
+import json
 
 from . import _native
 from ._calls import call, call_async
 
-__all__ = ["build", "send", "async_send", "sr1", "Answer", "SendResult", "listen", "Heard"]
+__all__ = [
+    "decode",
+    "Packet",
+    "build",
+    "send",
+    "async_send",
+    "sr1",
+    "Answer",
+    "SendResult",
+    "listen",
+    "Heard",
+]
+
+
+class Packet:
+    """A decoded ICMP/ICMPv6 packet: every field of ``icmpkit decode
+    --json``'s object as an attribute (``family``, ``type``, ``code``,
+    ``type_name``, ``code_name``, ``checksum``, ``checksum_valid``,
+    ``length``, ``src``, ``dst``, ``ttl``, ``truncated``, ``malformed`` when
+    it did not parse, then the message's own: ``id``, ``sequence``,
+    ``data``, ``quoted``...). ``to_dict()`` is that object."""
+
+    def __init__(self, fields):
+        self.__dict__["_fields"] = fields
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["_fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self):
+        return json.loads(json.dumps(self._fields))
+
+    def __repr__(self):
+        name = self._fields.get("type_name") or f"type {self._fields.get('type')}"
+        return f"<Packet {self._fields.get('family')} {name} from {self._fields.get('src')}>"
+
+
+def decode(data, family=None):
+    """Decodes ``data``: an IP packet (IPv4 or IPv6 with its ICMP message),
+    or with ``family`` 4 or 6 a bare ICMP message of that family. Never
+    raises for bad bytes: ``malformed`` says what did not parse."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    return Packet(json.loads(_native.decode(bytes(data), _family(family))))
 
 
 def _family(family):

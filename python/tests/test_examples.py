@@ -4,6 +4,7 @@ against the formats the documents show; the icmplib examples also run on
 the real icmplib (the same file with its import switched) where their
 output is deterministic."""
 
+import os
 import pathlib
 import re
 import subprocess
@@ -110,11 +111,15 @@ def test_wec_rec_ping_prints_headers_and_statistics(path):  # noqa: F811
 
 
 def cli_binary():
-    for build in ("release", "debug"):
-        candidate = REPO / "target" / build / "icmpkit"
-        if candidate.exists():
-            return candidate
-    pytest.skip("SKIP: no icmpkit CLI binary under target/ (cargo build -p icmpkit-cli)")
+    """The icmpkit CLI to compare with: $ICMPKIT_CLI, else the newest of
+    target/release and target/debug (a stale one would disagree)."""
+    if os.environ.get("ICMPKIT_CLI"):
+        return os.environ["ICMPKIT_CLI"]
+    built = [REPO / "target" / b / "icmpkit" for b in ("release", "debug")]
+    built = [c for c in built if c.exists()]
+    if not built:
+        pytest.skip("SKIP: no icmpkit CLI binary under target/ (cargo build -p icmpkit-cli)")
+    return str(max(built, key=lambda c: c.stat().st_mtime))
 
 
 def test_scapy_send_with_a_spoofed_source_in_python_and_on_the_cli(path):  # noqa: F811
