@@ -53,12 +53,12 @@ class _Stream:
         """Every event, blocking as each comes (GIL released)."""
         while True:
             try:
-                text = self._native.next(0.1)
+                batch = self._native.next_batch(0.1)
             except StopIteration:
                 return
             except _native.NativeError as error:
                 raise translate(error, self._privileged, self._source) from None
-            if text is not None:
+            for text in batch:
                 yield self._event(text)
 
     async def async_events(self):
@@ -75,8 +75,8 @@ class _Stream:
                 raise
             if text is _END:
                 return
-            if text is not None:
-                yield self._event(text)
+            for event in text:
+                yield self._event(event)
 
     def close(self):
         self._native.stop()
@@ -252,7 +252,7 @@ _END = object()
 
 def _next_or_end(native):
     try:
-        return native.next(0.1)
+        return native.next_batch(0.1)
     except StopIteration:
         return _END
 

@@ -164,3 +164,19 @@ print(json.dumps([heard, quiet, waited]))
     heard, quiet, waited = out
     assert [path.server_v4(), 8] in heard and heard[-1] == [path.server_v4(), 0]
     assert quiet == [] and 0.25 < waited < 2.0
+
+
+def test_unprivileged_listen_raises_socket_permission_error_and_build_works(path, nobody):  # noqa: F811
+    out = path.client.python(
+        """
+import json, icmpkit
+try:
+    icmpkit.listen(4)
+    outcome = "opened"
+except icmpkit.SocketPermissionError as error:
+    outcome = type(error).__name__
+print(json.dumps([outcome, icmpkit.build("echo-request", id=1).hex()]))
+""",
+        user="nobody",
+    )
+    assert out == ["SocketPermissionError", "0800f7fe00010000"]

@@ -685,6 +685,7 @@ impl Listener {
 pub struct EventStream {
     events: std::sync::mpsc::Receiver<Result<String>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pending_error: std::sync::Mutex<Option<Error>>,
 }
 
 /// How often the worker looks at the stop flag.
@@ -739,7 +740,11 @@ impl EventStream {
                 context: "starting the event stream's thread".into(),
                 source,
             })?;
-        Ok(EventStream { events, stop })
+        Ok(EventStream {
+            events,
+            stop,
+            pending_error: std::sync::Mutex::new(None),
+        })
     }
 
     /// The next event if one comes within `wait`.
@@ -749,6 +754,33 @@ impl EventStream {
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Next::Waiting,
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Next::Ended,
         }
+    }
+
+    /// Events already queued, up to `max`, taken without waiting (a sweep
+    /// of a /16 queues tens of thousands: one call each would cost more
+    /// than the sweep). Stops before an error, which `next` then reports.
+    pub fn drain(&self, max: usize, into: &mut Vec<String>) {
+        while into.len() < max {
+            match self.events.try_recv() {
+                Ok(Ok(event)) => into.push(event),
+                Ok(Err(error)) => {
+                    self.pending_error
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .replace(error);
+                    return;
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// An error `drain` found, to report after the events before it.
+    pub fn take_error(&self) -> Option<Error> {
+        self.pending_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     pub fn stop(&self) {

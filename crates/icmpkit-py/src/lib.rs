@@ -844,6 +844,25 @@ impl NativeStream {
         }
     }
 
+    /// next_batch(timeout) -> the next events' JSON (waiting like `next`
+    /// for the first, then every one already queued, up to 4096); an empty
+    /// list if none came; StopIteration once the run is over.
+    fn next_batch(&self, py: Python<'_>, timeout: f64) -> PyResult<Vec<String>> {
+        {
+            let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(error) = stream.take_error() {
+                return Err(to_py_error(error));
+            }
+        }
+        let Some(first) = self.next(py, timeout)? else {
+            return Ok(Vec::new());
+        };
+        let mut batch = vec![first];
+        let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        stream.drain(4096, &mut batch);
+        Ok(batch)
+    }
+
     /// Ends the run (no probe leaves afterwards); the remaining events
     /// and the summary still come.
     fn stop(&self) {
