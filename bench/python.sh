@@ -4,8 +4,9 @@
 #     is blackholed), count=1, timeout=1: icmplib with its defaults and with
 #     concurrent_tasks=1000, icmpkit with its defaults (targets: <= 1.3 s, >= 30x icmplib's
 #     default, >= 2x its best).
-#  2. A /16 from Python (icmpkit.multiping, count=1, timeout=0.5) vs `icmpkit sweep` on the
-#     same /16 (target: Python within 1.2x the CLI's wall time).
+#  2. A /16 from Python (icmpkit.multiping, and the icmpkit.sweep iterator, count=1,
+#     timeout=0.5) vs `icmpkit sweep` on the same /16 (target: Python within 1.2x the CLI's
+#     wall time).
 #  3. ping overhead: 1,000 calls of ping(count=1) and one ping(count=1000, interval=0) to the
 #     server, per-ping time of each library.
 # Usage: bench/python.sh   (root; builds the CLI and the Python package in release mode into
@@ -70,6 +71,13 @@ import icmpkit
 t = time.monotonic()
 result = icmpkit.multiping(ipaddress.ip_network('$BIG'), count=1, timeout=0.5)
 print(f'{time.monotonic() - t:.3f}', sum(h.is_alive for h in result))" >>"$ROOT/target/bench_py16.$$"
+  py "
+import ipaddress, time
+import icmpkit
+t = time.monotonic()
+alive = sum(h.is_alive for h in icmpkit.sweep(ipaddress.ip_network('$BIG'), count=1, retries=0,
+                                               timeout=0.5, rate=0))
+print(f'{time.monotonic() - t:.3f}', alive)" >>"$ROOT/target/bench_sw16.$$"
   cli_start=$(date +%s.%N)
   cli_alive=$(in_client "$ICMPKIT" sweep "$BIG" -a -q -r 0 -t 500 --rate 0 | grep -c '^10\.20\.' || true)
   awk -v s="$cli_start" -v e="$(date +%s.%N)" -v n="$cli_alive" 'BEGIN {printf "%.3f %s\n", e - s, n}' \
@@ -78,11 +86,15 @@ done
 py16_s=$(awk '{print $1}' "$ROOT/target/bench_py16.$$" | median)
 cli_s=$(awk '{print $1}' "$ROOT/target/bench_cli16.$$" | median)
 py16_alive=$(tail -1 "$ROOT/target/bench_py16.$$" | awk '{print $2}')
+sw16_s=$(awk '{print $1}' "$ROOT/target/bench_sw16.$$" | median)
+sw16_alive=$(tail -1 "$ROOT/target/bench_sw16.$$" | awk '{print $2}')
 cli_alive=$(tail -1 "$ROOT/target/bench_cli16.$$" | awk '{print $2}')
-rm -f "$ROOT/target/bench_py16.$$" "$ROOT/target/bench_cli16.$$"
+rm -f "$ROOT/target/bench_py16.$$" "$ROOT/target/bench_cli16.$$" "$ROOT/target/bench_sw16.$$"
 printf "%-36s %7.3f s  alive %5s  (median of 3)\n" "icmpkit.multiping(ip_network) (Python)" "$py16_s" "$py16_alive" \
+  "icmpkit.sweep(ip_network) iterator" "$sw16_s" "$sw16_alive" \
   "icmpkit sweep --rate 0 (CLI)" "$cli_s" "$cli_alive"
-awk -v p="$py16_s" -v c="$cli_s" 'BEGIN {printf "Python / CLI wall: %.2f (target <= 1.2)\n", p / c}'
+awk -v p="$py16_s" -v s="$sw16_s" -v c="$cli_s" \
+  'BEGIN {printf "Python / CLI wall: multiping %.2f, sweep() %.2f (target <= 1.2)\n", p / c, s / c}'
 
 echo "== ping overhead to 10.250.0.2"
 for lib in icmpkit icmplib; do

@@ -104,6 +104,7 @@ class ICMPReply:
         "_code",
         "_bytes_received",
         "_time",
+        "_ttl",
     )
 
     def __init__(self, source, family, id, sequence, type, code, bytes_received, time):
@@ -115,6 +116,9 @@ class ICMPReply:
         self._code = code
         self._bytes_received = bytes_received
         self._time = time
+        # Not an icmplib argument (its signature stays the same): the
+        # socket sets it after construction.
+        self._ttl = None
 
     def __repr__(self):
         return f"<ICMPReply [{self._source}]>"
@@ -160,6 +164,12 @@ class ICMPReply:
     @property
     def time(self):
         return self._time
+
+    @property
+    def ttl(self):
+        """The reply's TTL / hop limit as received, or None when the socket
+        does not report it (icmplib has no such attribute)."""
+        return self._ttl
 
 
 class Host:
@@ -241,11 +251,13 @@ class Host:
 class Hop(Host):
     """A hop of a traceroute: a Host with its distance (the TTL reaching it)."""
 
-    __slots__ = ("_distance",)
+    __slots__ = ("_distance", "_detail")
 
     def __init__(self, address, packets_sent, rtts, distance):
         super().__init__(address, packets_sent, rtts)
         self._distance = distance
+        # The detailed trace's fields (icmpkit only; not an icmplib argument).
+        self._detail = {}
 
     def __repr__(self):
         return f"<Hop {self._distance} [{self._address}]>"
@@ -256,3 +268,27 @@ class Hop(Host):
     @property
     def distance(self):
         return self._distance
+
+    # The detailed trace's fields (``traceroute(..., protocol=...)``);
+    # empty / None on icmplib's plain trace.
+    @property
+    def responders(self):
+        return self._detail.get("responders", [])
+
+    @property
+    def reply_ttl(self):
+        return self._detail.get("reply_ttl")
+
+    @property
+    def reached(self):
+        return self._detail.get("reached")
+
+    @property
+    def probes(self):
+        return self._detail.get("probes", [])
+
+    @property
+    def extensions(self):
+        """RFC 4884 extension objects (MPLS label stacks...) of the
+        responders' answers."""
+        return self._detail.get("extensions", [])

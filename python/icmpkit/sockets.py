@@ -82,8 +82,10 @@ class ICMPSocket:
         request._id = echo_id
 
     def _reply(self, message):
-        source, type_, code, id_, sequence, size, _ttl, arrived = message
-        return ICMPReply(source, self._IP_VERSION, id_, sequence, type_, code, size, arrived)
+        source, type_, code, id_, sequence, size, ttl, arrived = message
+        reply = ICMPReply(source, self._IP_VERSION, id_, sequence, type_, code, size, arrived)
+        reply._ttl = ttl
+        return reply
 
     @staticmethod
     def _answers(message, request):

@@ -1,4 +1,14 @@
-"""icmplib's ``traceroute`` on icmpkit's trace engine."""
+"""icmplib's ``traceroute`` on icmpkit's trace engine.
+
+Beyond icmplib, the keywords ``protocol`` (``"icmp"``, ``"udp"``,
+``"tcp"``), ``flows`` (Paris flows per hop) and ``port`` (UDP/TCP
+destination) ask for the detailed trace: its ``Hop`` objects also carry
+``responders`` (every address that answered at that distance, with its
+``reply_ttl``, ``flows``, RTTs, and RFC 4884 ``extensions`` such as MPLS
+label stacks), ``reply_ttl``, ``reached`` and ``probes``, the fields of
+``icmpkit trace --json``."""
+
+import json
 
 from . import _native
 from ._calls import REQUEST_DEFAULTS, call, call_async, check_text, name_family, request_options
@@ -12,6 +22,42 @@ _TRACE_KEYWORDS = {
     **{k: v for k, v in REQUEST_DEFAULTS.items() if k != "ttl"},
     "privileged": None,
 }
+
+
+# The detailed trace's keywords (icmpkit only).
+_DETAIL_KEYWORDS = ("protocol", "flows", "port")
+
+
+def _detail(kwargs):
+    """The detailed trace's (protocol, flows, port), taken out of kwargs,
+    or None when none was given."""
+    if not any(k in kwargs for k in _DETAIL_KEYWORDS):
+        return None
+    protocol = kwargs.pop("protocol", "icmp")
+    flows = kwargs.pop("flows", 1)
+    port = kwargs.pop("port", None)
+    if not isinstance(protocol, str):
+        raise TypeError(f"protocol must be a str, not {type(protocol).__name__}")
+    return protocol, flows, port
+
+
+def _detailed_hops(text):
+    """icmplib's Hop for each hop that answered, with the detailed fields."""
+    hops = []
+    for hop in json.loads(text):
+        if hop.get("address") is None:
+            continue
+        result = Hop(hop["address"], hop["packets_sent"], hop["rtts"], hop["distance"])
+        responders = hop.get("responders", [])
+        result._detail = {
+            "responders": responders,
+            "reply_ttl": responders[0].get("reply_ttl") if responders else None,
+            "reached": hop.get("reached", False),
+            "probes": hop.get("probes", []),
+            "extensions": [e for r in responders for e in r.get("extensions", [])],
+        }
+        hops.append(result)
+    return hops
 
 
 def _arguments(
@@ -29,6 +75,7 @@ def _arguments(
     kwargs,
 ):
     check_text("address", address)
+    detail = _detail(kwargs)
     if "ttl" in kwargs:
         raise TypeError(f"{function}() got multiple values for keyword argument 'ttl'")
     options = request_options(function, kwargs, _TRACE_KEYWORDS)
@@ -48,6 +95,8 @@ def _arguments(
         options["payload_size"],
         options["traffic_class"],
     )
+    if detail is not None:
+        args += detail
     return args, options["privileged"]
 
 
@@ -87,6 +136,9 @@ def traceroute(
         family,
         kwargs,
     )
+    if len(args) > 14:
+        text = call(_native.trace_detailed, *args, privileged=privileged, source=source)
+        return _detailed_hops(text)
     return _hops(call(_native.traceroute, *args, privileged=privileged, source=source))
 
 
@@ -118,4 +170,7 @@ async def async_traceroute(
         family,
         kwargs,
     )
+    if len(args) > 14:
+        text = await call_async(_native.trace_detailed, *args, privileged=privileged, source=source)
+        return _detailed_hops(text)
     return _hops(await call_async(_native.traceroute, *args, privileged=privileged, source=source))

@@ -107,6 +107,10 @@ def _child(code):
         "icmpkit.ping('127.0.0.1', count=1000, interval=0.5)",
         "icmpkit.multiping(['127.0.0.1'], count=1000, interval=0.5)",
         "icmpkit.ping('127.0.0.1', count=1000, interval=0.5, privileged=None)",
+        "list(icmpkit.Pinger('127.0.0.1', count=1000, interval=0.5))",
+        "list(icmpkit.sweep(['127.0.0.1'], count=1000, period=0.5))",
+        "icmpkit.send('127.0.0.1', count=1000, interval=0.5)",
+        "list(icmpkit.listen(4, interface='lo', timeout=60))",
     ],
 )
 def test_ctrl_c_interrupts_a_blocking_call_within_100_ms(call):

@@ -429,17 +429,7 @@ fn traceroute(
         None,
         traffic_class,
     )?;
-    let hop_limit = |name: &str, v: i64| {
-        u8::try_from(v)
-            .ok()
-            .filter(|&v| v >= 1)
-            .ok_or_else(|| PyValueError::new_err(format!("{name} must be 1 to 255, not {v}")))
-    };
-    let plan = TracePlan {
-        first_hop: hop_limit("first_hop", first_hop)?,
-        max_hops: hop_limit("max_hops", max_hops)?,
-        fast,
-    };
+    let plan = trace_plan(first_hop, max_hops, fast)?;
     dispatch(py, cancel.as_deref(), callback, move || async move {
         if plan.first_hop > plan.max_hops || common.count == 0 {
             // icmplib's loop runs no round then: no hop, no socket.
@@ -452,6 +442,79 @@ fn traceroute(
                 (distance, host.address, host.packets_sent, host.rtts_ms)
             })
             .collect())
+    })
+}
+
+/// trace_detailed(address, ..., traffic_class, protocol, flows, port) ->
+/// JSON array of every hop, as `icmpkit trace --json` prints them.
+#[pyfunction]
+#[pyo3(signature = (address, count, interval, timeout, first_hop, max_hops, fast, id, source,
+    family, privileged, payload, payload_size, traffic_class, protocol, flows, port,
+    cancel=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
+fn trace_detailed(
+    py: Python<'_>,
+    address: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    first_hop: i64,
+    max_hops: i64,
+    fast: bool,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    traffic_class: Option<i64>,
+    protocol: String,
+    flows: u16,
+    port: Option<u16>,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<String>> {
+    let common = common(
+        count,
+        interval,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        payload,
+        payload_size,
+        None,
+        traffic_class,
+    )?;
+    let plan = trace_plan(first_hop, max_hops, fast)?;
+    if flows == 0 {
+        return Err(PyValueError::new_err("flows must be at least 1"));
+    }
+    let extras = engine::TraceExtras {
+        protocol,
+        flows,
+        port,
+    };
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        if plan.first_hop > plan.max_hops || common.count == 0 {
+            return Ok("[]".to_owned());
+        }
+        engine::trace_detailed(&address, &common, plan, &extras).await
+    })
+}
+
+fn trace_plan(first_hop: i64, max_hops: i64, fast: bool) -> PyResult<TracePlan> {
+    let hop_limit = |name: &str, v: i64| {
+        u8::try_from(v)
+            .ok()
+            .filter(|&v| v >= 1)
+            .ok_or_else(|| PyValueError::new_err(format!("{name} must be 1 to 255, not {v}")))
+    };
+    Ok(TracePlan {
+        first_hop: hop_limit("first_hop", first_hop)?,
+        max_hops: hop_limit("max_hops", max_hops)?,
+        fast,
     })
 }
 
@@ -596,6 +659,317 @@ impl NativeSocket {
     }
 }
 
+fn parse_ip<T: std::str::FromStr>(name: &str, value: Option<&str>) -> PyResult<Option<T>> {
+    value
+        .map(|v| {
+            v.parse()
+                .map_err(|_| PyValueError::new_err(format!("{name} {v:?} is not a valid address")))
+        })
+        .transpose()
+}
+
+/// The message fields `build` and `send` share, typed.
+fn craft_fields(
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'_, pyo3::types::PyDict>,
+) -> PyResult<engine::CraftFields> {
+    let mut out = engine::CraftFields {
+        family: parse_family(family)?,
+        msg_type,
+        code,
+        ..engine::CraftFields::default()
+    };
+    for (key, value) in fields.iter() {
+        let key: String = key.extract()?;
+        let text = || -> PyResult<String> { value.str().map(|s| s.to_string()) };
+        match key.as_str() {
+            "id" => out.id = Some(value.extract()?),
+            "sequence" => out.sequence = Some(value.extract()?),
+            "gateway" => out.gateway = parse_ip("gateway", Some(&text()?))?,
+            "mtu" => out.mtu = Some(value.extract()?),
+            "pointer" => out.pointer = Some(value.extract()?),
+            "mask" => out.mask = parse_ip("mask", Some(&text()?))?,
+            "target" => out.target = parse_ip("target", Some(&text()?))?,
+            "destination" => out.destination = parse_ip("destination", Some(&text()?))?,
+            "originate" => out.originate = Some(value.extract()?),
+            "receive" => out.receive = Some(value.extract()?),
+            "transmit" => out.transmit = Some(value.extract()?),
+            "local" => out.local = Some(value.extract()?),
+            "interface" => out.interface = Some(text()?),
+            "rest_of_header" => out.rest_of_header = Some(value.extract()?),
+            "data" => out.data = Some(value.extract()?),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown ICMP field {other:?} (id, sequence, gateway, mtu, pointer, mask, \
+                     target, destination, originate, receive, transmit, local, interface, \
+                     rest_of_header, data)"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// build(family, msg_type, code, fields, src, dst) -> the ICMP message's
+/// bytes with its checksum (type and code by name or number).
+#[pyfunction]
+#[pyo3(signature = (family, msg_type, code, fields, src=None, dst=None))]
+fn build<'py>(
+    py: Python<'py>,
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'py, pyo3::types::PyDict>,
+    src: Option<String>,
+    dst: Option<String>,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    let fields = craft_fields(family, msg_type, code, fields)?;
+    let src = parse_ip::<IpAddr>("src", src.as_deref())?;
+    let dst = parse_ip::<IpAddr>("dst", dst.as_deref())?;
+    let bytes = engine::build_message(&fields, src, dst).map_err(to_py_error)?;
+    Ok(pyo3::types::PyBytes::new(py, &bytes))
+}
+
+type SendResult = (Vec<engine::AnswerTuple>, u64, u64);
+
+/// send(family, msg_type, code, fields, dst, count, interval, timeout, ttl,
+/// tos, source, any_source) -> ([answer], sent, answered)
+#[pyfunction]
+#[pyo3(signature = (family, msg_type, code, fields, dst, count, interval, timeout, ttl, tos,
+    source, any_source, cancel=None, callback=None))]
+#[allow(clippy::too_many_arguments)]
+fn send(
+    py: Python<'_>,
+    family: Option<u8>,
+    msg_type: String,
+    code: String,
+    fields: &Bound<'_, pyo3::types::PyDict>,
+    dst: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    ttl: Option<i64>,
+    tos: Option<i64>,
+    source: Option<String>,
+    any_source: bool,
+    cancel: Option<PyRef<'_, CancelHandle>>,
+    callback: Option<Py<PyAny>>,
+) -> PyResult<Option<SendResult>> {
+    let fields = craft_fields(family, msg_type, code, fields)?;
+    let plan = engine::SendPlan {
+        count: u64::try_from(count)
+            .map_err(|_| PyValueError::new_err(format!("count must be >= 1, not {count}")))?,
+        interval: parse_seconds("interval", interval)?,
+        timeout: parse_seconds("timeout", timeout)?,
+        ttl: parse_byte("ttl", ttl)?,
+        tos: parse_byte("tos", tos)?,
+        source: parse_source(source.as_deref())?,
+        any_source,
+    };
+    dispatch(py, cancel.as_deref(), callback, move || async move {
+        engine::send(&fields, &dst, &plan).await
+    })
+}
+
+/// A raw socket hearing every ICMP message of one family (`listen`).
+#[pyclass(module = "icmpkit._native", unsendable)]
+struct NativeListener {
+    listener: engine::Listener,
+}
+
+#[pymethods]
+impl NativeListener {
+    #[new]
+    #[pyo3(signature = (family, interface=None))]
+    fn new(family: u8, interface: Option<String>) -> PyResult<Self> {
+        let family = parse_family(Some(family))?.unwrap_or(Family::V4);
+        let listener = engine::Listener::open(family, interface).map_err(to_py_error)?;
+        Ok(NativeListener { listener })
+    }
+
+    /// recv(timeout) -> the messages that arrived within `timeout` seconds
+    /// (at most POLL_MS per wait with the GIL released, so Ctrl-C lands).
+    fn recv(&mut self, py: Python<'_>, timeout: f64) -> PyResult<Vec<engine::HeardTuple>> {
+        let timeout = parse_seconds("timeout", timeout)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let listener = &mut self.listener;
+            let heard = py
+                .detach(|| listener.recv(left.min(POLL)))
+                .map_err(os_error)?;
+            if !heard.is_empty() || left.is_zero() {
+                return Ok(heard);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    fn fileno(&self) -> i32 {
+        self.listener.raw_fd()
+    }
+}
+
+/// A running sweep or ping: events as JSON objects, one `next` at a time.
+#[pyclass(module = "icmpkit._native", frozen)]
+struct NativeStream {
+    stream: std::sync::Mutex<engine::EventStream>,
+}
+
+#[pymethods]
+impl NativeStream {
+    /// next(timeout) -> the next event's JSON, None if none came within
+    /// `timeout` seconds; StopIteration once the run is over. Waits with
+    /// the GIL released, Ctrl-C honoured every POLL_MS.
+    fn next(&self, py: Python<'_>, timeout: f64) -> PyResult<Option<String>> {
+        let timeout = parse_seconds("timeout", timeout)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let next = py.detach(|| {
+                let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+                stream.next(left.min(POLL))
+            });
+            match next {
+                engine::Next::Event(Ok(event)) => return Ok(Some(event)),
+                engine::Next::Event(Err(error)) => return Err(to_py_error(error)),
+                engine::Next::Ended => {
+                    return Err(pyo3::exceptions::PyStopIteration::new_err(()));
+                }
+                engine::Next::Waiting if left.is_zero() => return Ok(None),
+                engine::Next::Waiting => py.check_signals()?,
+            }
+        }
+    }
+
+    /// next_batch(timeout) -> the next events' JSON (waiting like `next`
+    /// for the first, then every one already queued, up to 4096); an empty
+    /// list if none came; StopIteration once the run is over.
+    fn next_batch(&self, py: Python<'_>, timeout: f64) -> PyResult<Vec<String>> {
+        {
+            let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(error) = stream.take_error() {
+                return Err(to_py_error(error));
+            }
+        }
+        let Some(first) = self.next(py, timeout)? else {
+            return Ok(Vec::new());
+        };
+        let mut batch = vec![first];
+        let stream = self.stream.lock().unwrap_or_else(|p| p.into_inner());
+        stream.drain(4096, &mut batch);
+        Ok(batch)
+    }
+
+    /// Ends the run (no probe leaves afterwards); the remaining events
+    /// and the summary still come.
+    fn stop(&self) {
+        self.stream.lock().unwrap_or_else(|p| p.into_inner()).stop();
+    }
+}
+
+fn stream(stream: Result<engine::EventStream, Error>) -> PyResult<NativeStream> {
+    Ok(NativeStream {
+        stream: std::sync::Mutex::new(stream.map_err(to_py_error)?),
+    })
+}
+
+/// sweep(targets, count, retries, timeout, period, rate, seed, shard,
+/// exclude, id, source, family, privileged, payload_size) -> NativeStream
+#[pyfunction]
+#[pyo3(signature = (targets, count, retries, timeout, period, rate, seed, shard, exclude, id,
+    source, family, privileged, payload_size))]
+#[allow(clippy::too_many_arguments)]
+fn sweep(
+    targets: Vec<String>,
+    count: u32,
+    retries: u32,
+    timeout: f64,
+    period: f64,
+    rate: u64,
+    seed: Option<u64>,
+    shard: Option<(u64, u64)>,
+    exclude: Vec<String>,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload_size: i64,
+) -> PyResult<NativeStream> {
+    let common = common(
+        1,
+        0.0,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        None,
+        payload_size,
+        None,
+        None,
+    )?;
+    let plan = engine::SweepPlan {
+        count,
+        retries,
+        timeout: common.timeout,
+        period: parse_seconds("period", period)?,
+        rate,
+        seed,
+        shard,
+        exclude,
+    };
+    let opts = plan.options(&common).map_err(to_py_error)?;
+    stream(engine::EventStream::sweep(targets, opts))
+}
+
+/// ping_stream(address, count, interval, timeout, id, source, family,
+/// privileged, payload, payload_size, ttl, traffic_class) -> NativeStream
+/// (count 0: until stopped)
+#[pyfunction]
+#[pyo3(signature = (address, count, interval, timeout, id, source, family, privileged,
+    payload, payload_size, ttl, traffic_class))]
+#[allow(clippy::too_many_arguments)]
+fn ping_stream(
+    address: String,
+    count: i64,
+    interval: f64,
+    timeout: f64,
+    id: Option<i64>,
+    source: Option<String>,
+    family: Option<u8>,
+    privileged: Option<bool>,
+    payload: Option<Vec<u8>>,
+    payload_size: i64,
+    ttl: Option<i64>,
+    traffic_class: Option<i64>,
+) -> PyResult<NativeStream> {
+    let common = common(
+        count,
+        interval,
+        timeout,
+        id,
+        source.as_deref(),
+        family,
+        privileged,
+        payload,
+        payload_size,
+        ttl,
+        traffic_class,
+    )?;
+    stream(engine::EventStream::ping(address, common))
+}
+
+/// decode(data, family) -> the JSON object `icmpkit decode --json` prints
+/// for this packet (an IP packet, or a bare ICMP message of `family`).
+#[pyfunction]
+#[pyo3(signature = (data, family=None))]
+fn decode(data: &[u8], family: Option<u8>) -> PyResult<String> {
+    Ok(engine::decode_json(data, parse_family(family)?))
+}
+
 /// Called at interpreter exit (atexit): no async call's result enters the
 /// interpreter from then on.
 #[pyfunction]
@@ -625,9 +999,17 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NativeError", m.py().get_type::<NativeError>())?;
     m.add_class::<CancelHandle>()?;
     m.add_class::<NativeSocket>()?;
+    m.add_class::<NativeListener>()?;
+    m.add_class::<NativeStream>()?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(ping_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(build, m)?)?;
+    m.add_function(wrap_pyfunction!(decode, m)?)?;
+    m.add_function(wrap_pyfunction!(send, m)?)?;
     m.add_function(wrap_pyfunction!(ping, m)?)?;
     m.add_function(wrap_pyfunction!(multiping, m)?)?;
     m.add_function(wrap_pyfunction!(traceroute, m)?)?;
+    m.add_function(wrap_pyfunction!(trace_detailed, m)?)?;
     m.add_function(wrap_pyfunction!(resolve_one, m)?)?;
     m.add_function(wrap_pyfunction!(_panic_in_call, m)?)?;
     m.add_function(wrap_pyfunction!(_shutdown, m)?)?;
