@@ -30,6 +30,8 @@
 mod driver;
 mod matcher;
 mod message;
+mod protocol;
+mod transport;
 mod typed;
 
 pub use driver::{
