@@ -31,6 +31,7 @@ mod driver;
 mod matcher;
 mod message;
 mod protocol;
+pub(crate) use protocol::ms_since_midnight_at;
 mod transport;
 mod typed;
 

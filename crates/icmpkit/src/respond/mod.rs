@@ -8,11 +8,14 @@
 //! or every request gets two replies ([`kernel_answers_echo`] tells).
 //!
 //! * [`Responder`] decides (pure: request in, reply and delay out);
-//! * [`Server`] is the socket loop around it.
+//! * [`Server`] runs it on the library's driver (a pure protocol that
+//!   holds answers until their time, one raw socket per family).
 
 mod decide;
 mod interfaces;
+mod protocol;
 mod server;
+mod transport;
 
 pub use decide::{
     Decision, InterfaceLookup, InterfaceStatus, Interfaces, Request, RespondConfig, Responder,
