@@ -146,6 +146,16 @@ pub(crate) trait Protocol {
         true
     }
 
+    /// Whether the protocol takes packets now. A protocol whose events
+    /// are the packets themselves (listen) says no while it holds enough
+    /// of them not yet taken: the drain then stops and hands those out
+    /// first, and the rest waits in the kernel's buffer (whose drops are
+    /// counted there) instead of piling up in memory. Saying no is only
+    /// for a protocol with events pending, so the loop never spins.
+    fn accepts_packets(&self) -> bool {
+        true
+    }
+
     /// Read the error queue right after each send (transmit stamps are
     /// usually queued before `sendmsg` returns).
     fn read_errors_after_send(&self) -> bool {
@@ -402,7 +412,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             self.drain_errors();
         }
         let mut errors = 0;
-        while self.protocol.awaiting_replies() {
+        while self.protocol.awaiting_replies() && self.protocol.accepts_packets() {
             match self.transport.recv(&mut self.recv_buf) {
                 Ok(meta) => self.incoming(&meta),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -495,6 +505,11 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         let mut read = 0;
         let mut errors = 0;
         loop {
+            if !self.protocol.accepts_packets() {
+                // Its events first; readiness (not cleared) or the owed
+                // drain brings the rest.
+                return Drained::Stopped;
+            }
             match self.transport.recv(&mut self.recv_buf) {
                 Ok(meta) => {
                     read += 1;

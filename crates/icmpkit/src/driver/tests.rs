@@ -192,6 +192,8 @@ struct Recorder {
     to_send: VecDeque<u64>,
     events: VecDeque<String>,
     stopped: bool,
+    /// Takes packets only while fewer events than this wait.
+    max_pending: Option<usize>,
 }
 
 impl Recorder {
@@ -255,6 +257,10 @@ impl Protocol for Recorder {
 
     fn is_done(&self) -> bool {
         self.stopped && self.events.is_empty()
+    }
+
+    fn accepts_packets(&self) -> bool {
+        self.max_pending.is_none_or(|max| self.events.len() < max)
     }
 
     fn stop(&mut self) {
@@ -389,4 +395,33 @@ async fn a_stop_handle_ends_a_waiting_driver_from_another_task() {
     stop.stop();
     let ended = tokio::time::timeout(Duration::from_secs(2), waiter).await;
     assert!(matches!(ended, Ok(Ok(None))), "{ended:?}");
+}
+
+#[tokio::test]
+async fn a_protocol_full_of_events_leaves_packets_queued_until_they_are_taken() {
+    let fake = Fake::default();
+    let recorder = Recorder {
+        max_pending: Some(1),
+        ..Recorder::default()
+    };
+    let mut d = driver(recorder, &fake);
+    for tag in 1..=3 {
+        fake.deliver(tag);
+    }
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 1"));
+    assert_eq!(
+        fake.with(|s| s.packets.len()),
+        2,
+        "the rest stays in the socket while an event waits"
+    );
+    assert_eq!(fake.with(|s| s.clears), 0, "readiness is kept for them");
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 2"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 3"));
+    assert_eq!(next(&mut d).await, None);
+    fake.deliver(4);
+    assert_eq!(
+        next(&mut d).await.as_deref(),
+        Some("packet 4"),
+        "a new edge is seen"
+    );
 }
