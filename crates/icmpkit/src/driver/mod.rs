@@ -242,6 +242,8 @@ pub(crate) struct Driver<P: Protocol, T: Transport<Meta = P::Meta>> {
     /// Readiness waits fail for good (the reactor is gone): run on timers.
     read_failed: bool,
     stop: StopHandle,
+    /// The waker last given to `stop` (re-registered only when it changes).
+    stop_waker: Option<Waker>,
     counters: TransportCounters,
     /// An event taken from the protocol to see whether one was pending.
     stashed: Option<P::Event>,
@@ -272,6 +274,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             drain_owed: false,
             read_failed: false,
             stop: StopHandle::default(),
+            stop_waker: None,
             counters: TransportCounters::default(),
             stashed: None,
         }
@@ -310,7 +313,16 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// Polls for the next event (the `Stream` form of
     /// [`Driver::next_event`]).
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<P::Event>> {
-        self.stop.register(cx.waker());
+        // Once per task, not per event: a stream handing out packets one
+        // by one would otherwise take the handle's lock for each.
+        if !self
+            .stop_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            self.stop.register(cx.waker());
+            self.stop_waker = Some(cx.waker().clone());
+        }
         for _ in 0..TURNS_PER_POLL {
             if self.stop.is_stopped() {
                 self.protocol.stop();
