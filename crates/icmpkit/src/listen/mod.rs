@@ -376,6 +376,9 @@ struct Batch {
     received: Vec<Received>,
     /// The next packet of the batch to hand out.
     next: usize,
+    /// The last `recvmmsg` found fewer packets than it had room for: the
+    /// socket was empty then.
+    short: bool,
 }
 
 impl BatchTransport {
@@ -386,6 +389,7 @@ impl BatchTransport {
                 bufs: vec![vec![0; snap_len]; batch],
                 received: Vec::with_capacity(batch),
                 next: 0,
+                short: false,
             }),
         }
     }
@@ -407,11 +411,19 @@ impl Transport for BatchTransport {
             bufs,
             received,
             next,
+            short,
         } = &mut *batch;
         if *next >= received.len() {
+            if std::mem::take(short) {
+                // A short batch emptied the socket: say so without another
+                // system call. The driver then clears readiness and reads
+                // once more (for real), so nothing that came since is lost.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
             *next = 0;
             // `WouldBlock` (nothing queued) and errors go to the driver.
-            self.icmp.socket().get_ref().recv_batch(bufs, received)?;
+            let taken = self.icmp.socket().get_ref().recv_batch(bufs, received)?;
+            *short = taken < bufs.len();
         }
         let Some(r) = received.get(*next) else {
             return Err(io::ErrorKind::WouldBlock.into());

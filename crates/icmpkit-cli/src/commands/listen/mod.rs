@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::task::Poll;
 
 use futures_core::Stream;
-use icmpkit::listen::{Heard, ListenOptions, Listener, Packet};
+use icmpkit::listen::{Heard, ListenOptions, Listener};
 use icmpkit::wire::{Family, icmpv4, icmpv6};
 
 pub use args::ListenArgs;
@@ -184,17 +184,12 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
         }
     };
     tokio::pin!(until);
-    let mut first = 0;
-    loop {
-        let packet = tokio::select! {
-            p = next_packet(&mut listeners, &mut first, &mut state) => p,
-            _ = &mut stop => break,
-            _ = &mut until => break,
-        };
-        let Some(packet) = packet else { break };
-        if state.packet(&packet.heard()) || state.error.is_some() {
-            break;
-        }
+    // The packets are taken in bursts between looks at the signals and the
+    // clock: a select per packet would cost more than the packet.
+    tokio::select! {
+        _ = take_packets(&mut listeners, &mut state) => {}
+        _ = &mut stop => {}
+        _ = &mut until => {}
     }
     state.flush();
     let drops: Vec<_> = listeners
@@ -221,28 +216,45 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
     Ok(exit::OK)
 }
 
-/// The next packet of any listener (taking turns, so that a flood on one
-/// family does not hide the other); the output is flushed whenever none is
-/// waiting. `None` if a listener's stream ended or the output failed.
-async fn next_packet(
-    listeners: &mut [Listener],
-    first: &mut usize,
-    state: &mut State,
-) -> Option<Packet> {
+/// Packets taken before giving the runtime (signals, the duration) a turn.
+const BURST: usize = 1024;
+
+/// Hands every packet of the listeners to `state` (taking turns, so that a
+/// flood on one family does not hide the other), flushing the output
+/// whenever none is waiting. Ends when the count is reached, the output
+/// failed or a listener's stream ended.
+async fn take_packets(listeners: &mut [Listener], state: &mut State) {
+    let mut first = 0;
     std::future::poll_fn(|cx| {
         let n = listeners.len();
-        for k in 0..n {
-            let i = (*first + k) % n;
-            if let Poll::Ready(packet) = Pin::new(&mut listeners[i]).poll_next(cx) {
-                *first = i + 1;
-                return Poll::Ready(packet);
+        let mut taken = 0;
+        while taken < BURST {
+            let mut any = false;
+            for k in 0..n {
+                let i = (first + k) % n;
+                match Pin::new(&mut listeners[i]).poll_next(cx) {
+                    Poll::Pending => {}
+                    Poll::Ready(None) => return Poll::Ready(()),
+                    Poll::Ready(Some(packet)) => {
+                        any = true;
+                        taken += 1;
+                        first = i + 1;
+                        if state.packet(&packet.heard()) || state.error.is_some() {
+                            return Poll::Ready(());
+                        }
+                    }
+                }
+            }
+            if !any {
+                state.flush();
+                if state.error.is_some() {
+                    // The output is gone: stop, as a failed write always did.
+                    return Poll::Ready(());
+                }
+                return Poll::Pending;
             }
         }
-        state.flush();
-        if state.error.is_some() {
-            // The output is gone: stop as the readers' error stop did.
-            return Poll::Ready(None);
-        }
+        cx.waker().wake_by_ref();
         Poll::Pending
     })
     .await
