@@ -638,18 +638,30 @@ pub type HeardTuple = (
 );
 
 /// A raw socket receiving every ICMP message for the host (`listen`).
+/// The library's listener is a stream on tokio: this one keeps a
+/// current-thread runtime of its own to drive it from blocking calls.
 #[derive(Debug)]
 pub struct Listener {
     inner: icmpkit::listen::Listener,
+    runtime: tokio::runtime::Runtime,
 }
+
+/// Most messages one [`Listener::recv`] hands back.
+const LISTEN_BATCH: usize = 64;
 
 impl Listener {
     pub fn open(family: Family, interface: Option<String>) -> Result<Listener> {
         let mut opts = icmpkit::listen::ListenOptions::default();
         opts.interface = interface;
-        Ok(Listener {
-            inner: icmpkit::listen::Listener::open(family, &opts)?,
-        })
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                context: "starting the listener's runtime".into(),
+                source,
+            })?;
+        let inner = runtime.block_on(async { icmpkit::listen::Listener::open(family, &opts) })?;
+        Ok(Listener { inner, runtime })
     }
 
     pub fn raw_fd(&self) -> i32 {
@@ -659,26 +671,41 @@ impl Listener {
 
     /// What arrives within `wait` (everything queued, up to a batch).
     pub fn recv(&mut self, wait: Duration) -> std::io::Result<Vec<HeardTuple>> {
-        let mut heard = Vec::new();
-        self.inner.recv(wait, |h| {
-            heard.push((
-                match h.family {
-                    Family::V4 => 4,
-                    Family::V6 => 6,
-                },
-                h.src.to_string(),
-                h.dst.map(|d| d.to_string()),
-                h.ttl,
-                h.tos,
-                h.time.as_secs_f64(),
-                h.ifindex,
-                h.truncated,
-                h.icmp.to_vec(),
-                h.ip.map(<[u8]>::to_vec),
-            ));
-        })?;
-        Ok(heard)
+        let inner = &mut self.inner;
+        let packets = self.runtime.block_on(async {
+            let mut packets = Vec::new();
+            if let Ok(Some(first)) = tokio::time::timeout(wait, inner.next_packet()).await {
+                packets.push(first);
+                // Then whatever is queued already, without waiting.
+                while packets.len() < LISTEN_BATCH {
+                    match tokio::time::timeout(Duration::ZERO, inner.next_packet()).await {
+                        Ok(Some(p)) => packets.push(p),
+                        _ => break,
+                    }
+                }
+            }
+            packets
+        });
+        Ok(packets.iter().map(|p| heard_tuple(&p.heard())).collect())
     }
+}
+
+fn heard_tuple(h: &icmpkit::listen::Heard<'_>) -> HeardTuple {
+    (
+        match h.family {
+            Family::V4 => 4,
+            Family::V6 => 6,
+        },
+        h.src.to_string(),
+        h.dst.map(|d| d.to_string()),
+        h.ttl,
+        h.tos,
+        h.time.as_secs_f64(),
+        h.ifindex,
+        h.truncated,
+        h.icmp.to_vec(),
+        h.ip.map(<[u8]>::to_vec),
+    )
 }
 
 /// A running sweep or ping whose events Python takes one at a time, each

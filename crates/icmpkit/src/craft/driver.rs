@@ -1,23 +1,30 @@
-//! Sending crafted messages and collecting what answers them: the I/O loop
-//! around [`MessageSpec`] and [`Probe`].
+//! Sending crafted messages and collecting what answers them: the entry
+//! points ([`Sender`], [`send_and_receive`]). The I/O is the generic
+//! driver's; craft's own logic is its pure protocol (`protocol.rs`: what to
+//! send when, matching through [`Probe`], timeouts) and the crafted IP
+//! header is a detail of its transport (`transport.rs`).
 
-use std::collections::VecDeque;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, UdpSocket};
+use std::time::Duration;
 
 use icmpkit_wire::Family;
-use icmpkit_wire::ip::{ipv4, ipv6};
 
-use crate::engine::clock::{Timestamp, nanos, round_trip};
+use crate::driver::{Driver, IcmpTransport, StopHandle, TransportCounters};
 use crate::resolve::{ToTarget, family_of, resolve};
 use crate::socket::{
     AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
 
-use super::matcher::{AnswerKind, Incoming, Probe};
-use super::message::{Field, MessageSpec, fields_of, reply_type};
+use super::matcher::AnswerKind;
+#[cfg(doc)]
+use super::matcher::Probe;
+use super::message::{MessageSpec, reply_type};
 use super::options::{IpOptions, SendOptions};
+use super::protocol::CraftProtocol;
+use super::transport::CraftTransport;
+#[cfg(test)]
+use super::transport::ip_packet;
 
 /// A message that answered one of ours.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,35 +88,13 @@ pub struct SendReport {
     pub errors: u64,
 }
 
-/// A send still within its timeout: answered ones stay until then to
-/// recognise duplicates.
-#[derive(Debug)]
-struct Outstanding {
-    index: u64,
-    probe: Probe,
-    sent: Timestamp,
-    deadline: Instant,
-    answered: bool,
-}
-
 /// Sends a crafted message `count` times and hands out what happens as
-/// [`SendEvent`]s: scapy's `sr` on real sockets.
+/// [`SendEvent`]s: scapy's `sr` on real sockets. Pull events with
+/// [`Sender::next_event`] or as a `futures_core::Stream`; stop it from
+/// elsewhere with [`Sender::stop_handle`].
 #[derive(Debug)]
 pub struct Sender {
-    spec: MessageSpec,
-    dst: IpAddr,
-    opts: SendOptions,
-    socket: AsyncIcmpSocket,
-    raw_ip: Option<RawIpSocket>,
-    /// Sends within their timeout, oldest first (so deadlines ascend).
-    probes: VecDeque<Outstanding>,
-    next_index: u64,
-    next_send: Instant,
-    id: u16,
-    events: VecDeque<SendEvent>,
-    report: SendReport,
-    recv_buf: Vec<u8>,
-    timer: std::pin::Pin<Box<tokio::time::Sleep>>,
+    driver: Driver<CraftProtocol, CraftTransport>,
 }
 
 impl Sender {
@@ -159,240 +144,70 @@ impl Sender {
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
         let socket = AsyncIcmpSocket::register(socket)?;
         let id = spec.id.unwrap_or_else(crate::engine::random::random);
+        let transport = CraftTransport::new(
+            IcmpTransport::new(socket),
+            raw_ip.map(|raw| (raw, opts.ip.clone())),
+        );
+        let protocol = CraftProtocol::new(spec, dst, opts, id);
         Ok(Sender {
-            spec,
-            dst,
-            opts,
-            socket,
-            raw_ip,
-            probes: VecDeque::new(),
-            next_index: 0,
-            next_send: Instant::now(),
-            id,
-            events: VecDeque::new(),
-            report: SendReport::default(),
-            recv_buf: vec![0; 65_536],
-            timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            driver: Driver::new(protocol, transport, RECV_LEN),
         })
     }
 
     /// The identifier the messages carry (given, or chosen at random).
     pub fn id(&self) -> u16 {
-        self.id
+        self.driver.protocol().id()
     }
 
     /// Whether the IP header is crafted (raw IP socket).
     pub fn crafts_ip_header(&self) -> bool {
-        self.raw_ip.is_some()
+        self.driver.transport().crafts_ip_header()
     }
 
     /// Totals so far.
     pub fn report(&self) -> SendReport {
-        self.report
+        self.driver.protocol().report()
     }
 
     /// The message of send number `index`, as [`Sender`] fills it in: the
     /// chosen id, and the sequence counting up from the one given (1 by
     /// default).
     pub fn message_for(&self, index: u64) -> MessageSpec {
-        let mut spec = self.spec.clone();
-        let fields = fields_of(spec.family, spec.msg_type);
-        if fields.contains(&Field::Id) {
-            spec.id = Some(self.id);
-        }
-        if fields.contains(&Field::Sequence) {
-            let first = u64::from(spec.sequence.unwrap_or(1));
-            let modulus = if is_8bit_sequence(&spec) { 256 } else { 65_536 };
-            spec.sequence = Some(((first + index) % modulus) as u16);
-        }
-        spec
+        self.driver.protocol().message_for(index)
+    }
+
+    /// A handle that stops this run from another task or thread: no more
+    /// sends, the answers not yet in are not waited for, and the event
+    /// stream ends.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.driver.stop_handle()
+    }
+
+    /// Receive errors and full-buffer waits the driver met so far.
+    pub fn transport_counters(&self) -> TransportCounters {
+        self.driver.counters()
     }
 
     /// The next event, `None` when every message is sent and answered or
     /// timed out. Cancel-safe.
     pub async fn next_event(&mut self) -> Option<SendEvent> {
-        loop {
-            if let Some(e) = self.events.pop_front() {
-                return Some(e);
-            }
-            // With interval 0 nothing below waits: spend the task's budget
-            // so it yields now and then and the runtime (timers, signals,
-            // other tasks) gets its turn. Nothing has changed yet, so a
-            // future dropped here loses nothing.
-            tokio::task::consume_budget().await;
-            let now = Instant::now();
-            self.expire(now);
-            if let Some(e) = self.events.pop_front() {
-                return Some(e);
-            }
-            if self.next_index < self.opts.count && now >= self.next_send {
-                self.send_next();
-                continue;
-            }
-            let wake = self.next_wake()?;
-            self.timer
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(wake));
-            tokio::select! {
-                ready = self.socket.ready() => {
-                    if let Ok(mut guard) = ready {
-                        drain(guard.get_inner(), &mut self.probes, &mut self.events, &mut self.report, &mut self.recv_buf);
-                        guard.clear_ready();
-                    }
-                }
-                _ = self.timer.as_mut() => {}
-            }
-        }
-    }
-
-    /// When something is next due: a send, or the deadline of a send
-    /// still waiting for its answer. `None`: the run is over.
-    fn next_wake(&self) -> Option<Instant> {
-        let send = (self.next_index < self.opts.count).then_some(self.next_send);
-        // Deadlines ascend: the first unanswered send's comes first.
-        let deadline = self.probes.iter().find(|p| !p.answered).map(|p| p.deadline);
-        match (send, deadline) {
-            (Some(s), Some(d)) => Some(s.min(d)),
-            (s, d) => s.or(d),
-        }
-    }
-
-    /// Drops the sends past their deadline (oldest first: deadlines
-    /// ascend), reporting the requests that got no answer. What is left
-    /// is only what the timeout still covers, so matching an arrival
-    /// scans a window, not the whole run.
-    fn expire(&mut self, now: Instant) {
-        while let Some(p) = self.probes.front()
-            && now >= p.deadline
-        {
-            if !p.answered && p.probe.reply_type().is_some() {
-                self.events.push_back(SendEvent::Timeout { index: p.index });
-            }
-            self.probes.pop_front();
-        }
-    }
-
-    fn send_next(&mut self) {
-        let index = self.next_index;
-        self.next_index += 1;
-        self.next_send = Instant::now() + self.opts.interval;
-        let spec = self.message_for(index);
-        let message = match spec.build(self.opts.ip.source, self.dst) {
-            Ok(m) => m,
-            Err(e) => {
-                self.events.push_back(SendEvent::SendError {
-                    index,
-                    error: e.to_string(),
-                });
-                return;
-            }
-        };
-        let sent = Timestamp::now();
-        let result = match &self.raw_ip {
-            Some(raw) => ip_packet(&message, self.dst, &self.opts.ip)
-                .and_then(|packet| raw.send_to(&packet, self.dst)),
-            None => self
-                .socket
-                .get_ref()
-                .send_to_scoped(&message, self.dst, self.opts.scope_id),
-        };
-        if let Err(e) = result {
-            self.events.push_back(SendEvent::SendError {
-                index,
-                error: e.to_string(),
-            });
-            return;
-        }
-        self.report.sent += 1;
-        if let Some(mut probe) = Probe::new(spec.family, self.dst, &message) {
-            probe.accept_any_source(self.opts.any_source);
-            // Messages nobody answers wait only for errors, and only as
-            // long as the caller asked.
-            self.probes.push_back(Outstanding {
-                index,
-                probe,
-                sent,
-                deadline: Instant::now() + self.opts.timeout,
-                answered: false,
-            });
-        }
-        self.events.push_back(SendEvent::Sent { index, message });
-        // On fast paths (loopback, veth) the answer is queued before
-        // sendto returns; reading it now also empties the socket between
-        // sends at interval 0, where the loop never waits for readiness.
-        drain(
-            self.socket.get_ref(),
-            &mut self.probes,
-            &mut self.events,
-            &mut self.report,
-            &mut self.recv_buf,
-        );
+        self.driver.next_event().await
     }
 }
 
-/// Reads everything queued and turns what answers a probe into events.
-fn drain(
-    socket: &IcmpSocket,
-    probes: &mut VecDeque<Outstanding>,
-    events: &mut VecDeque<SendEvent>,
-    report: &mut SendReport,
-    buf: &mut [u8],
-) {
-    while let Ok(received) = socket.recv(buf) {
-        let now = Timestamp::now();
-        let icmp = buf.get(received.icmp.clone()).unwrap_or(&[]);
-        let kernel = received.kernel_time.map(nanos);
-        let incoming = Incoming::parse(socket.family(), received.source, icmp);
-        let Some((slot, kind)) = match_send(probes, &incoming) else {
-            continue;
-        };
-        let probe = &mut probes[slot];
-        let duplicate = probe.answered;
-        if !duplicate {
-            report.answered += 1;
-        }
-        probe.answered = true;
-        match kind {
-            AnswerKind::Reply => report.replies += 1,
-            AnswerKind::Error => report.errors += 1,
-        }
-        events.push_back(SendEvent::Answer(Answer {
-            index: probe.index,
-            kind,
-            from: received.source,
-            to: received.destination,
-            ttl: received.ttl,
-            rtt: round_trip(probe.sent, kernel, now),
-            message: icmp.to_vec(),
-            duplicate,
-        }));
+impl futures_core::Stream for Sender {
+    type Item = SendEvent;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<SendEvent>> {
+        self.get_mut().driver.poll_event(cx)
     }
 }
 
-/// The earliest unanswered send `incoming` matches, else the latest it
-/// matches (a duplicate).
-fn match_send(
-    probes: &VecDeque<Outstanding>,
-    incoming: &Incoming<'_>,
-) -> Option<(usize, AnswerKind)> {
-    let mut latest = None;
-    for (slot, p) in probes.iter().enumerate() {
-        if let Some(kind) = p.probe.matches_incoming(incoming) {
-            if !p.answered {
-                return Some((slot, kind));
-            }
-            latest = Some((slot, kind));
-        }
-    }
-    latest
-}
-
-fn is_8bit_sequence(spec: &MessageSpec) -> bool {
-    matches!(
-        (spec.family, spec.msg_type),
-        (Family::V4, 42 | 43) | (Family::V6, 160 | 161)
-    )
-}
+/// Largest packet read whole.
+const RECV_LEN: usize = 65_536;
 
 /// IPv4-only options on IPv6, and addresses of the wrong family.
 fn check_ip_options(family: Family, ip: &IpOptions) -> Result<()> {
@@ -457,59 +272,6 @@ fn needs_crafted_header(ip: &IpOptions) -> Result<bool> {
     }
 }
 
-/// The IP datagram around `message` for a raw IP socket. An IPv4 source
-/// left unspecified is filled in by the kernel; IPv6 needs one for the
-/// checksum, which [`MessageSpec::build`] computed with it.
-fn ip_packet(message: &[u8], dst: IpAddr, ip: &IpOptions) -> std::io::Result<Vec<u8>> {
-    let invalid = |e: icmpkit_wire::Error| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
-    let mut packet = match (dst, ip.source) {
-        (IpAddr::V4(dst), src) => {
-            let src = match src {
-                Some(IpAddr::V4(s)) => s,
-                _ => Ipv4Addr::UNSPECIFIED,
-            };
-            let tos = ip.tos.unwrap_or(0);
-            let header = ipv4::Repr {
-                src,
-                dst,
-                protocol: ipv4::PROTOCOL_ICMP,
-                ttl: ip.ttl.unwrap_or(64),
-                ident: ip.ip_id.unwrap_or_else(crate::engine::random::random),
-                dont_frag: ip.dont_fragment.unwrap_or(false),
-                more_frags: false,
-                frag_offset: 0,
-                dscp: tos >> 2,
-                ecn: tos & 3,
-                options: &[],
-                payload_len: message.len(),
-            };
-            let mut buf = vec![0; header.buffer_len()];
-            header.emit(&mut buf).map_err(invalid)?;
-            buf
-        }
-        (IpAddr::V6(dst), src) => {
-            let src = match src {
-                Some(IpAddr::V6(s)) => s,
-                _ => Ipv6Addr::UNSPECIFIED,
-            };
-            let header = ipv6::Repr {
-                src,
-                dst,
-                next_header: ipv6::NEXT_ICMPV6,
-                hop_limit: ip.ttl.unwrap_or(64),
-                traffic_class: ip.tos.unwrap_or(0),
-                flow_label: 0,
-                payload_len: message.len(),
-            };
-            let mut buf = vec![0; ipv6::HEADER_LEN];
-            header.emit(&mut buf).map_err(invalid)?;
-            buf
-        }
-    };
-    packet.extend_from_slice(message);
-    Ok(packet)
-}
-
 /// Sends `spec` to `dst` (an address, or a name resolved in the message's
 /// family; an IPv6 zone such as `fe80::1%eth0` sets the scope) as `opts`
 /// says and returns every answer: the whole run at once.
@@ -550,6 +312,10 @@ pub fn expects_reply(spec: &MessageSpec) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use icmpkit_wire::ip::ipv4;
+
     use super::*;
 
     #[test]
@@ -615,7 +381,7 @@ mod tests {
             source: Some("198.51.100.9".parse().unwrap()),
             interface: None,
         };
-        let packet = ip_packet(&message, dst, &ip).unwrap();
+        let packet = ip_packet(&message, dst, &ip, 0x4242).unwrap();
         let p = ipv4::Packet::new_checked(&packet[..]).unwrap();
         assert_eq!(p.ttl(), 7);
         assert_eq!(p.ident(), 0x4242);

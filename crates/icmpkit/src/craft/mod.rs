@@ -49,6 +49,9 @@ mod driver;
 mod matcher;
 mod message;
 mod options;
+mod protocol;
+pub(crate) use protocol::ms_since_midnight_at;
+mod transport;
 mod typed;
 
 pub use driver::{

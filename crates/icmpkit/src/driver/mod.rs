@@ -157,6 +157,16 @@ pub(crate) trait Protocol {
         true
     }
 
+    /// Whether the protocol takes packets now. A protocol whose events
+    /// are the packets themselves (listen) says no while it holds enough
+    /// of them not yet taken: the drain then stops and hands those out
+    /// first, and the rest waits in the kernel's buffer (whose drops are
+    /// counted there) instead of piling up in memory. Saying no is only
+    /// for a protocol with events pending, so the loop never spins.
+    fn accepts_packets(&self) -> bool {
+        true
+    }
+
     /// Read the error queue right after each send (transmit stamps are
     /// usually queued before `sendmsg` returns).
     fn read_errors_after_send(&self) -> bool {
@@ -253,6 +263,8 @@ pub(crate) struct Driver<P: Protocol, T: Transport<Meta = P::Meta>> {
     /// Readiness waits fail for good (the reactor is gone): run on timers.
     read_failed: bool,
     stop: StopHandle,
+    /// The waker last given to `stop` (re-registered only when it changes).
+    stop_waker: Option<Waker>,
     counters: TransportCounters,
     /// An event taken from the protocol to see whether one was pending.
     stashed: Option<P::Event>,
@@ -285,6 +297,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             drain_owed: false,
             read_failed: false,
             stop: StopHandle::default(),
+            stop_waker: None,
             counters: TransportCounters::default(),
             stashed: None,
         }
@@ -328,7 +341,16 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// Polls for the next event (the `Stream` form of
     /// [`Driver::next_event`]).
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<P::Event>> {
-        self.stop.register(cx.waker());
+        // Once per task, not per event: a stream handing out packets one
+        // by one would otherwise take the handle's lock for each.
+        if !self
+            .stop_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            self.stop.register(cx.waker());
+            self.stop_waker = Some(cx.waker().clone());
+        }
         for _ in 0..TURNS_PER_POLL {
             if self.stop.is_stopped() {
                 self.protocol.stop();
@@ -489,7 +511,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             self.drain_errors();
         }
         let mut errors = 0;
-        while self.protocol.awaiting_replies() {
+        while self.protocol.awaiting_replies() && self.protocol.accepts_packets() {
             match self.transport.recv(&mut self.recv_buf) {
                 Ok(meta) => self.incoming(&meta),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -582,6 +604,11 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         let mut read = 0;
         let mut errors = 0;
         loop {
+            if !self.protocol.accepts_packets() {
+                // Its events first; readiness (not cleared) or the owed
+                // drain brings the rest.
+                return Drained::Stopped;
+            }
             match self.transport.recv(&mut self.recv_buf) {
                 Ok(meta) => {
                     read += 1;

@@ -222,6 +222,8 @@ struct Recorder {
     /// A deadline that reports "deadline" once reached.
     deadline: Option<Deadline>,
     read_before_deadlines: bool,
+    /// Takes packets only while fewer events than this wait.
+    max_pending: Option<usize>,
 }
 
 impl Recorder {
@@ -304,6 +306,10 @@ impl Protocol for Recorder {
 
     fn is_done(&self) -> bool {
         self.stopped && self.events.is_empty()
+    }
+
+    fn accepts_packets(&self) -> bool {
+        self.max_pending.is_none_or(|max| self.events.len() < max)
     }
 
     fn stop(&mut self) {
@@ -514,4 +520,33 @@ async fn a_refused_message_in_a_batch_fails_alone() {
     assert_eq!(next(&mut d).await.as_deref(), Some("sent 3"));
     // The rest of the batch went in one more call.
     assert_eq!(fake.with(|s| s.batches.clone()), vec![3, 2]);
+}
+
+#[tokio::test]
+async fn a_protocol_full_of_events_leaves_packets_queued_until_they_are_taken() {
+    let fake = Fake::default();
+    let recorder = Recorder {
+        max_pending: Some(1),
+        ..Recorder::default()
+    };
+    let mut d = driver(recorder, &fake);
+    for tag in 1..=3 {
+        fake.deliver(tag);
+    }
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 1"));
+    assert_eq!(
+        fake.with(|s| s.packets.len()),
+        2,
+        "the rest stays in the socket while an event waits"
+    );
+    assert_eq!(fake.with(|s| s.clears), 0, "readiness is kept for them");
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 2"));
+    assert_eq!(next(&mut d).await.as_deref(), Some("packet 3"));
+    assert_eq!(next(&mut d).await, None);
+    fake.deliver(4);
+    assert_eq!(
+        next(&mut d).await.as_deref(),
+        Some("packet 4"),
+        "a new edge is seen"
+    );
 }

@@ -77,7 +77,6 @@ pub struct Deadline(u64);
 
 impl Deadline {
     /// `d` after `at`.
-    #[cfg(test)]
     pub fn after(at: Timestamp, d: Duration) -> Deadline {
         Deadline(at.after(d).monotonic_ns)
     }

@@ -1,31 +1,44 @@
 //! Listening: every ICMP (or ICMPv6) message reaching the host, from a raw
-//! socket, with what the kernel says about it, in batches (`recvmmsg`)
-//! into buffers allocated once, so that memory stays bounded whatever the
-//! rate.
+//! socket, with what the kernel says about it. The socket is read in
+//! batches (`recvmmsg`) into buffers allocated once, by the library's one
+//! driver (one drain policy, receive errors counted); a [`Listener`] is an
+//! async stream of the [`Packet`]s heard. While more than a batch of them
+//! waits to be taken, the rest stays in the kernel's buffer (whose drops
+//! [`Listener::kernel_drops`] reports), so memory stays bounded whatever
+//! the rate.
 //!
 //! ```no_run
-//! use std::time::Duration;
+//! # async fn example() -> Result<(), icmpkit::Error> {
 //! use icmpkit::listen::{ListenOptions, Listener};
 //! use icmpkit::wire::Family;
 //!
 //! let mut listener = Listener::open(Family::V4, &ListenOptions::default())?;
-//! loop {
-//!     listener.recv(Duration::from_millis(100), |heard| {
-//!         println!("{} sent {} bytes of ICMP", heard.src, heard.icmp.len());
-//!     })?;
+//! while let Some(packet) = listener.next_packet().await {
+//!     let heard = packet.heard();
+//!     println!("{} sent {} bytes of ICMP", heard.src, heard.icmp.len());
 //! }
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
 //! ```
 
 use std::io;
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use icmpkit_wire::Family;
 use icmpkit_wire::ip::ipv6;
 
 use crate::Error;
-use crate::socket::{IcmpSocket, Privilege, Received, SocketOptions};
+use crate::driver::{
+    BoxFuture, Driver, IcmpTransport, Protocol, SendOutcome, StopHandle, Transmit, Transport,
+    TransportCounters,
+};
+use crate::engine::clock::{Deadline, Timestamp};
+use crate::socket::{
+    AsyncIcmpSocket, IcmpSocket, Privilege, QueuedError, Readiness, Received, SendTime,
+    SocketOptions,
+};
 
 mod options;
 
@@ -92,17 +105,53 @@ impl Heard<'_> {
     }
 }
 
-/// A raw socket of one family receiving every ICMP message for the host.
+/// One message heard, owned: what the [`Listener`] stream hands out. Its
+/// [`Packet::heard`] view is the borrowed [`Heard`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packet {
+    family: Family,
+    /// The bytes as received: the IPv4 packet, or the ICMPv6 message.
+    data: Vec<u8>,
+    /// Where the ICMP message starts in `data`.
+    icmp_start: usize,
+    src: IpAddr,
+    dst: Option<IpAddr>,
+    ttl: Option<u8>,
+    tos: Option<u8>,
+    time: Duration,
+    ifindex: Option<u32>,
+    truncated: bool,
+}
+
+impl Packet {
+    /// The message and what the kernel said about it.
+    pub fn heard(&self) -> Heard<'_> {
+        Heard {
+            family: self.family,
+            ip: (self.family == Family::V4).then_some(&self.data[..]),
+            icmp: self.data.get(self.icmp_start..).unwrap_or_default(),
+            src: self.src,
+            dst: self.dst,
+            ttl: self.ttl,
+            tos: self.tos,
+            time: self.time,
+            ifindex: self.ifindex,
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// A raw socket of one family receiving every ICMP message for the host:
+/// pull [`Packet`]s with [`Listener::next_packet`] or as a
+/// `futures_core::Stream`; end it from elsewhere with
+/// [`Listener::stop_handle`].
 #[derive(Debug)]
 pub struct Listener {
-    socket: IcmpSocket,
-    family: Family,
-    bufs: Vec<Vec<u8>>,
-    received: Vec<Received>,
+    driver: Driver<ListenProtocol, BatchTransport>,
 }
 
 impl Listener {
-    /// Opens the raw socket (needs `CAP_NET_RAW`).
+    /// Opens the raw socket (needs `CAP_NET_RAW`). Needs a tokio runtime.
     pub fn open(family: Family, options: &ListenOptions) -> Result<Self, Error> {
         options.validate()?;
         let socket_options = SocketOptions {
@@ -115,88 +164,251 @@ impl Listener {
             // Unprivileged for it: the kernel caps SO_RCVBUF at rmem_max.
             let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(options.recv_buffer);
         }
-        let batch = options.batch;
+        let socket = AsyncIcmpSocket::register(socket)?;
+        let snap_len = options.snap_len.clamp(64, MAX_PACKET);
+        let transport = BatchTransport::new(IcmpTransport::new(socket), options.batch, snap_len);
+        let protocol = ListenProtocol::new(family, options.batch);
         Ok(Self {
-            socket,
-            family,
-            bufs: vec![vec![0; options.snap_len.clamp(64, MAX_PACKET)]; batch],
-            received: Vec::with_capacity(batch),
+            driver: Driver::new(protocol, transport, snap_len),
         })
     }
 
     /// ICMPv4 or ICMPv6.
     pub fn family(&self) -> Family {
-        self.family
+        self.driver.protocol().family
     }
 
     /// The socket.
     pub fn socket(&self) -> &IcmpSocket {
-        &self.socket
+        self.driver.transport().icmp.socket().get_ref()
     }
 
-    /// Waits up to `timeout` for a message, then takes every message queued
-    /// (up to the batch size), calling `each` for each; returns how many.
-    /// `Ok(0)` when the time passed with nothing.
-    pub fn recv(
-        &mut self,
-        timeout: Duration,
-        mut each: impl FnMut(&Heard<'_>),
-    ) -> io::Result<usize> {
-        self.socket
-            .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        match self.socket.recv_batch(&mut self.bufs, &mut self.received) {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Ok(0);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
-            Err(e) => return Err(e),
-        }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        for (r, buf) in self.received.iter().zip(&self.bufs) {
-            let len = r.len.min(buf.len());
-            let icmp = buf.get(r.icmp.start.min(len)..len).unwrap_or_default();
-            let heard = Heard {
-                family: self.family,
-                ip: (self.family == Family::V4).then(|| &buf[..len]),
-                icmp,
-                src: r.source,
-                dst: r.destination,
-                ttl: r.ttl,
-                tos: r.tos,
-                time: r.kernel_time.unwrap_or(now),
-                ifindex: r.ifindex,
-                truncated: r.truncated,
-            };
-            each(&heard);
-        }
-        Ok(self.received.len())
+    /// The next message heard; `None` once stopped. Cancel-safe.
+    pub async fn next_packet(&mut self) -> Option<Packet> {
+        self.driver.next_event().await
+    }
+
+    /// A handle that ends the stream from another task or thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.driver.stop_handle()
+    }
+
+    /// Receive errors the driver met (counted, logged, and skipped).
+    pub fn transport_counters(&self) -> TransportCounters {
+        self.driver.counters()
     }
 
     /// Messages the kernel dropped because this socket's receive buffer
-    /// was full, from `/proc/net/raw` or `/proc/net/raw6` (the `drops`
-    /// column of this socket's line, found by its inode). `None` when that
-    /// cannot be read.
+    /// was full, from the `raw` or `raw6` table of the calling thread's
+    /// `/proc/thread-self/net` (the `drops` column of this socket's line,
+    /// found by its inode). `None` when that cannot be read.
     pub fn kernel_drops(&self) -> Option<u64> {
         use std::os::fd::AsRawFd;
-        let link = std::fs::read_link(format!("/proc/self/fd/{}", self.socket.as_raw_fd())).ok()?;
+        let link =
+            std::fs::read_link(format!("/proc/self/fd/{}", self.socket().as_raw_fd())).ok()?;
         let inode = link
             .to_str()?
             .strip_prefix("socket:[")?
             .strip_suffix(']')?
             .to_owned();
-        let table = match self.family {
-            Family::V4 => "/proc/net/raw",
-            Family::V6 => "/proc/net/raw6",
+        let table = match self.family() {
+            Family::V4 => "raw",
+            Family::V6 => "raw6",
         };
-        drops_for_inode(&std::fs::read_to_string(table).ok()?, &inode)
+        // The calling thread's network namespace (the socket's, when it was
+        // opened here), which /proc/net (the main thread's) need not be.
+        let text = std::fs::read_to_string(format!("/proc/thread-self/net/{table}"))
+            .or_else(|_| std::fs::read_to_string(format!("/proc/net/{table}")))
+            .ok()?;
+        drops_for_inode(&text, &inode)
+    }
+}
+
+impl futures_core::Stream for Listener {
+    type Item = Packet;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Packet>> {
+        self.get_mut().driver.poll_event(cx)
+    }
+}
+
+/// Listening as the driver runs it: every packet read becomes a
+/// [`Packet`]; nothing is sent. Pure: the read time comes from the driver.
+#[derive(Debug)]
+struct ListenProtocol {
+    family: Family,
+    packets: std::collections::VecDeque<Packet>,
+    /// Packets held before the drain stops (one batch).
+    max_pending: usize,
+    stopped: bool,
+}
+
+impl ListenProtocol {
+    fn new(family: Family, max_pending: usize) -> Self {
+        ListenProtocol {
+            family,
+            packets: std::collections::VecDeque::with_capacity(max_pending),
+            max_pending: max_pending.max(1),
+            stopped: false,
+        }
+    }
+}
+
+impl Protocol for ListenProtocol {
+    type Event = Packet;
+    type Meta = Received;
+
+    fn poll_timeout(&self) -> Option<Deadline> {
+        None
+    }
+
+    fn handle_timeout(&mut self, _now: Timestamp) {}
+
+    fn poll_transmit(&mut self, _now: Timestamp, _out: &mut Transmit) -> bool {
+        false
+    }
+
+    fn on_sent(&mut self, _sent: &Transmit, _outcome: SendOutcome) {}
+
+    fn handle_incoming(&mut self, buf: &[u8], r: &Received, now: Timestamp) {
+        if self.stopped {
+            return;
+        }
+        let len = r.len.min(buf.len());
+        self.packets.push_back(Packet {
+            family: self.family,
+            data: buf[..len].to_vec(),
+            icmp_start: r.icmp.start.min(len),
+            src: r.source,
+            dst: r.destination,
+            ttl: r.ttl,
+            tos: r.tos,
+            // The kernel's stamp, else the time of the read.
+            time: r
+                .kernel_time
+                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
+            ifindex: r.ifindex,
+            truncated: r.truncated,
+        });
+    }
+
+    fn handle_queued_error(&mut self, _error: &QueuedError, _quote: &[u8], _now: Timestamp) {}
+
+    fn poll_event(&mut self) -> Option<Packet> {
+        self.packets.pop_front()
+    }
+
+    fn is_done(&self) -> bool {
+        self.stopped && self.packets.is_empty()
+    }
+
+    fn stop(&mut self) {
+        self.stopped = true;
+        self.packets.clear();
+    }
+
+    fn accepts_packets(&self) -> bool {
+        self.packets.len() < self.max_pending
+    }
+
+    fn read_errors_after_send(&self) -> bool {
+        false
+    }
+}
+
+/// The ICMP socket read a batch at a time: one `recvmmsg` fills the batch's
+/// buffers (allocated once), and the driver takes its packets one by one.
+#[derive(Debug)]
+struct BatchTransport {
+    icmp: IcmpTransport,
+    batch: Mutex<Batch>,
+}
+
+#[derive(Debug)]
+struct Batch {
+    bufs: Vec<Vec<u8>>,
+    received: Vec<Received>,
+    /// The next packet of the batch to hand out.
+    next: usize,
+    /// The last `recvmmsg` found fewer packets than it had room for: the
+    /// socket was empty then.
+    short: bool,
+}
+
+impl BatchTransport {
+    fn new(icmp: IcmpTransport, batch: usize, snap_len: usize) -> Self {
+        BatchTransport {
+            icmp,
+            batch: Mutex::new(Batch {
+                bufs: vec![vec![0; snap_len]; batch],
+                received: Vec::with_capacity(batch),
+                next: 0,
+                short: false,
+            }),
+        }
+    }
+}
+
+impl Transport for BatchTransport {
+    type Meta = Received;
+
+    fn send(&self, _transmit: &Transmit) -> io::Result<SendTime> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "a listener sends nothing",
+        ))
+    }
+
+    fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
+        let Batch {
+            bufs,
+            received,
+            next,
+            short,
+        } = &mut *batch;
+        if *next >= received.len() {
+            if std::mem::take(short) {
+                // A short batch emptied the socket: say so without another
+                // system call. The driver then clears readiness and reads
+                // once more (for real), so nothing that came since is lost.
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            *next = 0;
+            // `WouldBlock` (nothing queued) and errors go to the driver.
+            let taken = self.icmp.socket().get_ref().recv_batch(bufs, received)?;
+            *short = taken < bufs.len();
+        }
+        let Some(r) = received.get(*next) else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        let data = &bufs[*next];
+        *next += 1;
+        let len = r.len.min(data.len()).min(buf.len());
+        buf[..len].copy_from_slice(&data[..len]);
+        let mut r = r.clone();
+        r.truncated |= len < r.len;
+        r.len = len;
+        Ok(r)
+    }
+
+    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
+        self.icmp.recv_error(buf)
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        self.icmp.wait_ready()
+    }
+
+    fn clear_ready(&self) {
+        self.icmp.clear_ready();
+    }
+
+    fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
+        self.icmp.wait_writable()
     }
 }
 

@@ -8,7 +8,9 @@
 //! or every request gets two replies ([`kernel_answers_echo`] tells).
 //!
 //! * [`RespondConfig`] says what to answer, how late, how often not;
-//! * [`Server`] is the socket loop that answers ([`RespondEvent`]s).
+//! * [`Server`] runs the pure decision on the library's driver (a protocol
+//!   that holds answers until their time, one raw socket per family) and
+//!   hands out [`RespondEvent`]s.
 //!
 //! ```no_run
 //! # async fn run() -> icmpkit::Result<()> {
@@ -28,7 +30,9 @@
 
 mod decide;
 mod interfaces;
+mod protocol;
 mod server;
+mod transport;
 
 pub use decide::RespondConfig;
 pub use server::{

@@ -2,23 +2,22 @@
 //! raw sockets ([`icmpkit::listen`]), printed with the shared
 //! [`packet_view`](crate::packet_view) or written to a capture file.
 //!
-//! One thread per family reads batches; each batch is filtered, counted
-//! and written under one lock. The main thread waits for Ctrl-C, SIGTERM,
-//! the duration or the count, then stops the readers and flushes.
+//! The library's listeners (one per family, async streams on its driver)
+//! do the reading; this only filters, counts and writes what they hand
+//! out, on the one runtime, until Ctrl-C, SIGTERM, the duration or the
+//! count. Output is flushed whenever no packet is waiting.
 
 mod args;
 mod filter;
 mod sink;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::Duration;
+use std::pin::Pin;
+use std::task::Poll;
 
+use futures_core::Stream;
 use icmpkit::listen::{Heard, ListenOptions, Listener};
 use icmpkit::wire::{Family, icmpv4, icmpv6};
-use tokio::sync::Notify;
 
 pub use args::ListenArgs;
 
@@ -29,10 +28,7 @@ use crate::signals::Signals;
 use filter::Filter;
 use sink::Sink;
 
-/// How long a reader blocks before looking at the stop flag.
-const POLL: Duration = Duration::from_millis(100);
-
-/// Counts and output, shared by the readers.
+/// Counts and output.
 struct State {
     sink: Sink,
     filter: Filter,
@@ -53,6 +49,16 @@ fn slot(family: Family) -> usize {
 }
 
 impl State {
+    /// Writes out the lines kept so far, remembering the first error.
+    fn flush(&mut self) {
+        let flushed = self.sink.flush_lines();
+        if self.error.is_none()
+            && let Err(e) = flushed
+        {
+            self.error = Some(e);
+        }
+    }
+
     /// Handles one packet; returns true when the count is reached.
     fn packet(&mut self, heard: &Heard<'_>) -> bool {
         self.received[slot(heard.family)] += 1;
@@ -98,13 +104,18 @@ impl State {
 
 /// Runs the command; returns the exit code.
 pub fn run(args: ListenArgs) -> i32 {
-    match listen(&args) {
-        Ok(code) => code,
-        Err(e) => exit::fail(&e),
-    }
+    crate::runtime::block_on(
+        async move {
+            match listen(&args).await {
+                Ok(code) => code,
+                Err(e) => exit::fail(&e),
+            }
+        },
+        exit::ERROR,
+    )
 }
 
-fn listen(args: &ListenArgs) -> Result<i32, String> {
+async fn listen(args: &ListenArgs) -> Result<i32, String> {
     let filter = Filter::new(&args.types, args.from.clone())?;
     let families: Vec<Family> = [Family::V4, Family::V6]
         .into_iter()
@@ -138,7 +149,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
     };
     // Sockets and the output file are open: give up privileges.
     exit::drop_privileges()?;
-    let state = Arc::new(Mutex::new(State {
+    let mut state = State {
         sink,
         filter,
         count: args.count,
@@ -148,9 +159,7 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
         interfaces: HashMap::new(),
         scratch: Vec::with_capacity(65_535 + 40),
         error: None,
-    }));
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(Notify::new());
+    };
     if !args.quiet {
         let names: Vec<&str> = families
             .iter()
@@ -165,33 +174,34 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
             names.join(", ")
         );
     }
-    let readers: Vec<_> = listeners
-        .into_iter()
-        .map(|listener| {
-            let (state, stop, done) = (state.clone(), stop.clone(), done.clone());
-            thread::spawn(move || read_loop(listener, &state, &stop, &done))
-        })
-        .collect();
-
-    wait_for_end(duration, &done)?;
-    stop.store(true, Ordering::Relaxed);
-    let mut drops = Vec::new();
-    let mut read_error = None;
-    for reader in readers {
-        match reader.join() {
-            Ok((listener, error)) => {
-                drops.push((listener.family(), listener.kernel_drops()));
-                read_error = read_error.or(error);
-            }
-            Err(_) => read_error = Some("a reader thread panicked".to_string()),
+    let mut signals = Signals::install(false);
+    let stop = signals.stop();
+    tokio::pin!(stop);
+    let until = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
         }
+    };
+    tokio::pin!(until);
+    // The packets are taken in bursts between looks at the signals and the
+    // clock: a select per packet would cost more than the packet.
+    tokio::select! {
+        _ = take_packets(&mut listeners, &mut state) => {}
+        _ = &mut stop => {}
+        _ = &mut until => {}
     }
-    let state = Arc::try_unwrap(state)
-        .map_err(|_| "reader threads still hold the output".to_string())?
-        .into_inner()
-        .map_err(|_| "output lock poisoned".to_string())?;
+    state.flush();
+    let drops: Vec<_> = listeners
+        .iter()
+        .map(|l| (l.family(), l.kernel_drops()))
+        .collect();
+    let receive_errors: u64 = listeners
+        .iter()
+        .map(|l| l.transport_counters().receive_errors)
+        .sum();
     if !args.quiet {
-        errln!("{}", report(&state, &drops).trim_end());
+        errln!("{}", report(&state, &drops, receive_errors).trim_end());
     }
     let write_error = state.error;
     state
@@ -203,76 +213,55 @@ fn listen(args: &ListenArgs) -> Result<i32, String> {
     {
         return Err(format!("writing the output: {e}"));
     }
-    match read_error {
-        Some(e) => Err(e),
-        None => Ok(exit::OK),
-    }
+    Ok(exit::OK)
 }
 
-/// Reads batches until `stop`; returns the listener (for its drop count)
-/// and the error that ended it, if any.
-fn read_loop(
-    mut listener: Listener,
-    state: &Mutex<State>,
-    stop: &AtomicBool,
-    done: &Notify,
-) -> (Listener, Option<String>) {
-    while !stop.load(Ordering::Relaxed) {
-        let mut guard = None;
-        let result = listener.recv(POLL, |heard| {
-            let state =
-                guard.get_or_insert_with(|| state.lock().unwrap_or_else(|p| p.into_inner()));
-            if state.packet(heard) {
-                stop.store(true, Ordering::Relaxed);
-                done.notify_one();
-            }
-        });
-        if let Some(mut state) = guard {
-            let flushed = state.sink.flush_lines();
-            if state.error.is_none()
-                && let Err(e) = flushed
-            {
-                state.error = Some(e);
-            }
-            if state.error.is_some() {
-                stop.store(true, Ordering::Relaxed);
-                done.notify_one();
-            }
-        }
-        if let Err(e) = result {
-            done.notify_one();
-            return (listener, Some(format!("receiving: {e}")));
-        }
-    }
-    (listener, None)
-}
+/// Packets taken before giving the runtime (signals, the duration) a turn.
+const BURST: usize = 1024;
 
-/// Waits for Ctrl-C, SIGTERM, the duration or a reader's notice.
-fn wait_for_end(duration: Option<Duration>, done: &Notify) -> Result<(), String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let mut signals = Signals::install(false);
-        let deadline = async {
-            match duration {
-                Some(d) => tokio::time::sleep(d).await,
-                None => std::future::pending().await,
+/// Hands every packet of the listeners to `state` (taking turns, so that a
+/// flood on one family does not hide the other), flushing the output
+/// whenever none is waiting. Ends when the count is reached, the output
+/// failed or a listener's stream ended.
+async fn take_packets(listeners: &mut [Listener], state: &mut State) {
+    let mut first = 0;
+    std::future::poll_fn(|cx| {
+        let n = listeners.len();
+        let mut taken = 0;
+        while taken < BURST {
+            let mut any = false;
+            for k in 0..n {
+                let i = (first + k) % n;
+                match Pin::new(&mut listeners[i]).poll_next(cx) {
+                    Poll::Pending => {}
+                    Poll::Ready(None) => return Poll::Ready(()),
+                    Poll::Ready(Some(packet)) => {
+                        any = true;
+                        taken += 1;
+                        first = i + 1;
+                        if state.packet(&packet.heard()) || state.error.is_some() {
+                            return Poll::Ready(());
+                        }
+                    }
+                }
             }
-        };
-        tokio::select! {
-            _ = signals.stop() => {}
-            _ = crate::output::exit_when_stdout_closes() => {}
-            _ = deadline => {}
-            _ = done.notified() => {}
+            if !any {
+                state.flush();
+                if state.error.is_some() {
+                    // The output is gone: stop, as a failed write always did.
+                    return Poll::Ready(());
+                }
+                return Poll::Pending;
+            }
         }
-        Ok::<(), String>(())
+        cx.waker().wake_by_ref();
+        Poll::Pending
     })
+    .await
 }
 
 /// The counts printed at the end, on stderr.
-fn report(state: &State, drops: &[(Family, Option<u64>)]) -> String {
+fn report(state: &State, drops: &[(Family, Option<u64>)], receive_errors: u64) -> String {
     let received: u64 = state.received.iter().sum();
     let mut text = format!(
         "{received} packets received ({} icmpv4, {} icmpv6), {} shown\n",
@@ -318,5 +307,8 @@ fn report(state: &State, drops: &[(Family, Option<u64>)]) -> String {
         })
         .collect();
     text += &format!("kernel drops: {}\n", drops.join(", "));
+    if receive_errors > 0 {
+        text += &format!("receive errors: {receive_errors} (skipped)\n");
+    }
     text
 }
