@@ -173,6 +173,15 @@ pub(crate) trait Protocol {
         true
     }
 
+    /// The protocol takes error-queue entries (ICMP errors on datagram
+    /// sockets, transmit stamps, local errors). A pure listener sends
+    /// nothing, so none come: the read after each clearing of readiness
+    /// then skips the error queue (a system call per wake saved). The
+    /// queue is still read whenever readiness says it has something.
+    fn uses_error_queue(&self) -> bool {
+        true
+    }
+
     /// Before acting on a deadline that passed, read what is queued: an
     /// answer that arrived in time while nobody polled (a slow consumer)
     /// then counts before its probe expires.
@@ -596,7 +605,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             self.transport.clear_ready();
             cleared = true;
             // After the clear, look at both queues again.
-            errors = true;
+            errors = errors_waiting || self.protocol.uses_error_queue();
         }
     }
 

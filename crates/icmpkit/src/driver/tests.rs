@@ -38,6 +38,8 @@ struct FakeState {
     /// packet that arrives between the last read and the clear.
     arrives_on_clear: Option<u8>,
     clears: u32,
+    /// Error-queue reads, empty or not.
+    error_reads: u32,
 }
 
 #[derive(Clone, Default)]
@@ -158,7 +160,12 @@ impl Transport for Fake {
     }
 
     fn recv_error(&self, _buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
-        Ok(self.with(|s| s.errors.pop_front()).map(queued))
+        Ok(self
+            .with(|s| {
+                s.error_reads += 1;
+                s.errors.pop_front()
+            })
+            .map(queued))
     }
 
     fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
@@ -224,6 +231,8 @@ struct Recorder {
     read_before_deadlines: bool,
     /// Takes packets only while fewer events than this wait.
     max_pending: Option<usize>,
+    /// Says it takes nothing from the error queue.
+    no_error_queue: bool,
 }
 
 impl Recorder {
@@ -252,6 +261,10 @@ impl Protocol for Recorder {
 
     fn read_before_deadlines(&self) -> bool {
         self.read_before_deadlines
+    }
+
+    fn uses_error_queue(&self) -> bool {
+        !self.no_error_queue
     }
 
     fn poll_transmit(&mut self, _now: Timestamp, out: &mut Transmit) -> bool {
@@ -549,4 +562,23 @@ async fn a_protocol_full_of_events_leaves_packets_queued_until_they_are_taken() 
         Some("packet 4"),
         "a new edge is seen"
     );
+}
+
+#[tokio::test]
+async fn a_protocol_without_an_error_queue_is_not_read_there_after_clearing() {
+    for uses in [true, false] {
+        let fake = Fake::default();
+        let recorder = Recorder {
+            no_error_queue: !uses,
+            ..Recorder::default()
+        };
+        let mut d = driver(recorder, &fake);
+        fake.deliver(1);
+        assert_eq!(next(&mut d).await.as_deref(), Some("packet 1"));
+        let reads = fake.with(|s| s.error_reads);
+        assert_eq!(reads > 0, uses, "error-queue reads: {reads}");
+        // Readiness that says "error" is always read.
+        fake.deliver_error(113);
+        assert_eq!(next(&mut d).await.as_deref(), Some("queued 113"));
+    }
 }

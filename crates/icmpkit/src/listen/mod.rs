@@ -317,6 +317,11 @@ impl Protocol for ListenProtocol {
     fn read_errors_after_send(&self) -> bool {
         false
     }
+
+    fn uses_error_queue(&self) -> bool {
+        // A listener sends nothing: no entry is ever queued about it.
+        false
+    }
 }
 
 /// The ICMP socket read a batch at a time: one `recvmmsg` fills the batch's
