@@ -13,7 +13,7 @@ use icmpkit::craft::{
     SendOptionsBuilder, SendReport, Sender, expects_reply, fields_of, ms_since_midnight_ut,
     parse_code, parse_type, reply_type, send_and_receive, send_and_receive_blocking, type_label,
 };
-use icmpkit::listen::{Heard, ListenOptions, ListenOptionsBuilder, Listener};
+use icmpkit::listen::{Heard, ListenOptions, ListenOptionsBuilder, Listener, Packet};
 use icmpkit::monitor::{DEFAULT_BUCKETS, Monitor, MonitorOptions, MonitorTarget, TargetStats};
 use icmpkit::ping::{
     ERROR_HISTORY, PingEvent, PingOptions, PingOptionsBuilder, PingReport, Pinger, RTT_HISTORY,
