@@ -137,12 +137,19 @@ fn all_nums(field: &str) -> Vec<u64> {
 
 fn agree(file: &Path) {
     let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
-    let rows = tshark_fields(file);
-    assert_eq!(objects.len(), rows.len(), "ICMP packet count vs tshark");
     assert!(
         summary.contains("1 skipped"),
         "the UDP packet is skipped and counted: {summary}"
     );
+    let mpls_seen = compare_with_tshark(&objects, file);
+    assert_eq!(mpls_seen, 2, "both MPLS packets were compared");
+}
+
+/// Compares decode's objects with tshark's dissection of `file` field by
+/// field; returns how many packets had MPLS labels to compare.
+fn compare_with_tshark(objects: &[Value], file: &Path) -> usize {
+    let rows = tshark_fields(file);
+    assert_eq!(objects.len(), rows.len(), "ICMP packet count vs tshark");
     let mut mpls_seen = 0;
     for (i, (o, row)) in objects.iter().zip(&rows).enumerate() {
         let f = |name: &str| &row[FIELDS.iter().position(|x| *x == name).unwrap()];
@@ -209,7 +216,7 @@ fn agree(file: &Path) {
             mpls_seen += 1;
         }
     }
-    assert_eq!(mpls_seen, 2, "both MPLS packets were compared");
+    mpls_seen
 }
 
 #[test]
@@ -229,6 +236,75 @@ fn decode_agrees_with_tshark_on_every_type_pcap_and_pcapng() {
         agree(&file);
         let _ = std::fs::remove_file(&file);
     }
+}
+
+/// Runs a scapy script (`{out}` is the capture path) and returns the path.
+fn scapy_capture(name: &str, script: &str) -> PathBuf {
+    let file = temp(name);
+    let script = script.replace("{out}", file.to_str().unwrap());
+    let out = Command::new(PYTHON).args(["-c", &script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "scapy: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    file
+}
+
+/// ICMPv6 behind routing headers with segments left (type 0, type 2,
+/// segment routing): the checksum covers the final destination (RFC 8200
+/// §8.1), so it verifies where tshark says so; and jumbograms, whose
+/// length comes from the hop-by-hop Jumbo Payload option (one under
+/// 65536 is an error to tshark, and skipped here).
+#[test]
+fn routing_headers_and_jumbograms_agree_with_tshark() {
+    const NAME: &str = "routing_headers_and_jumbograms_agree_with_tshark";
+    require_or_skip!(NAME, require_tool("tshark"));
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    let file = scapy_capture(
+        "routing.pcap",
+        "from scapy.all import *\n\
+         A, B, F, V = '2001:db8::1', '2001:db8::2', '2001:db8::99', '2001:db8::5'\n\
+         e = lambda n: ICMPv6EchoRequest(id=n % 65536, seq=1, data=b'x' * n)\n\
+         rh2 = IPv6ExtHdrRouting(type=2, addresses=[F], segleft=1)\n\
+         wrong = IPv6(src=A, dst=B)/IPv6ExtHdrSegmentRouting(addresses=[F, B], segleft=1)/e(5)\n\
+         wrong[ICMPv6EchoRequest].cksum = 0x1234\n\
+         jumbo = lambda n, j: IPv6(src=A, dst=B, plen=0)/IPv6ExtHdrHopByHop(options=[Jumbo(jumboplen=j)])/e(n)\n\
+         wrpcap('{out}', [\n\
+           IPv6(src=A, dst=B)/IPv6ExtHdrRouting(addresses=[V, F], segleft=2)/e(1),\n\
+           IPv6(src=A, dst=B)/IPv6ExtHdrSegmentRouting(addresses=[F, V, B], segleft=2)/e(2),\n\
+           IPv6(src=A, dst=F)/IPv6ExtHdrSegmentRouting(addresses=[F, B], segleft=0)/e(3),\n\
+           IPv6(src=A, dst=B)/rh2/e(4),\n\
+           wrong,\n\
+           jumbo(70000, 70000 + 16),\n\
+           jumbo(100, 100 + 16),\n\
+         ])\n",
+    );
+    let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
+    compare_with_tshark(&objects, &file);
+    let valid: Vec<_> = objects.iter().map(|o| &o["checksum_valid"]).collect();
+    assert_eq!(
+        valid,
+        [true, true, true, true, false, true]
+            .map(Value::Bool)
+            .iter()
+            .collect::<Vec<_>>(),
+        "{summary}"
+    );
+    // The shown destination stays the header's.
+    assert_eq!(objects[0]["dst"], "2001:db8::2");
+    assert_eq!(objects[5]["length"], 70_008);
+    assert!(
+        summary.contains("7 packets, 6 ICMP (0 malformed, 1 bad checksum), 1 skipped"),
+        "{summary}"
+    );
+    let _ = std::fs::remove_file(&file);
 }
 
 #[test]

@@ -91,13 +91,26 @@ impl<'a> PacketView<'a> {
     /// The ICMPv6 checksum is only checked when `meta` has both addresses
     /// (it covers a pseudo-header made of them).
     pub fn new(family: Family, icmp: &'a [u8], meta: Meta) -> Self {
+        let dst = meta.dst;
+        Self::with_checksum_dst(family, icmp, meta, dst)
+    }
+
+    /// [`new`](Self::new), with the ICMPv6 pseudo-header's destination
+    /// given apart from the shown one: a routing header's final
+    /// destination (see [`ip::Located::checksum_dst`]).
+    fn with_checksum_dst(
+        family: Family,
+        icmp: &'a [u8],
+        meta: Meta,
+        checksum_dst: Option<IpAddr>,
+    ) -> Self {
         let (message, checksum_valid) = match family {
             Family::V4 => (
                 icmpv4::Repr::parse_bytes(icmp).map(Message::V4),
                 (icmp.len() >= icmpv4::HEADER_LEN).then(|| checksum::verify(icmp)),
             ),
             Family::V6 => {
-                let valid = match (meta.src, meta.dst) {
+                let valid = match (meta.src, checksum_dst) {
                     (Some(IpAddr::V6(src)), Some(IpAddr::V6(dst))) if icmp.len() >= 4 => {
                         Some(icmpv6::Packet::new_unchecked(icmp).verify_checksum(&src, &dst))
                     }
@@ -129,7 +142,13 @@ impl<'a> PacketView<'a> {
             interface: None,
             truncated: found.truncated,
         };
-        Ok(Self::new(found.family, found.icmp, meta))
+        let checksum_dst = Some(found.checksum_dst);
+        Ok(Self::with_checksum_dst(
+            found.family,
+            found.icmp,
+            meta,
+            checksum_dst,
+        ))
     }
 
     /// ICMPv4 or ICMPv6.

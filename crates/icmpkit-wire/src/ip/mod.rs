@@ -18,6 +18,10 @@ pub struct Located<'a> {
     pub src: IpAddr,
     /// The packet's destination address.
     pub dst: IpAddr,
+    /// The destination the ICMPv6 checksum's pseudo-header uses: a
+    /// routing header's final destination when segments are left (RFC
+    /// 8200 §8.1), else `dst`.
+    pub checksum_dst: IpAddr,
     /// The TTL (IPv4) or hop limit (IPv6) as received.
     pub ttl: u8,
     /// Length of the IP header(s) before the ICMP message, extension
@@ -56,6 +60,7 @@ fn locate_v4(buf: &[u8]) -> Result<Located<'_>> {
         family: Family::V4,
         src: packet.src_addr().into(),
         dst: packet.dst_addr().into(),
+        checksum_dst: packet.dst_addr().into(),
         ttl: packet.ttl(),
         ip_header_len: packet.header_len(),
         icmp: packet.into_payload(),
@@ -76,6 +81,7 @@ fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
         family: Family::V6,
         src: packet.src_addr().into(),
         dst: packet.dst_addr().into(),
+        checksum_dst: chain.final_dst.unwrap_or(packet.dst_addr()).into(),
         ttl: packet.hop_limit(),
         ip_header_len: ipv6::HEADER_LEN + chain.headers_len,
         icmp: chain.payload,
@@ -134,6 +140,35 @@ mod tests {
         assert_eq!(found.family, Family::V6);
         assert_eq!(found.ip_header_len, 48);
         assert_eq!(found.icmp, &[128, 0, 0, 0, 0, 0, 0, 0]);
+    }
+
+    #[test]
+    fn segment_routing_checksum_uses_the_final_destination() {
+        // scapy: IPv6(src=2001:db8::1, dst=2001:db8::2) /
+        // IPv6ExtHdrSegmentRouting(addresses=[2001:db8::99, 2001:db8::2],
+        // segleft=1) / ICMPv6EchoRequest(id=2, seq=2); tshark: good.
+        let hex = "6000000000302b4020010db800000000000000000000000120010db8000000\
+                   0000000000000000023a0404010100000020010db8000000000000000000\
+                   00009920010db8000000000000000000000002800023ad00020002";
+        let mut bytes = [0u8; 88];
+        assert_eq!(hex.len(), 2 * bytes.len());
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+        }
+        let found = locate_icmp(&bytes).unwrap();
+        let (IpAddr::V6(src), IpAddr::V6(dst), IpAddr::V6(final_dst)) =
+            (found.src, found.dst, found.checksum_dst)
+        else {
+            panic!("not IPv6: {found:?}");
+        };
+        assert_eq!(dst, "2001:db8::2".parse::<core::net::Ipv6Addr>().unwrap());
+        assert_eq!(
+            final_dst,
+            "2001:db8::99".parse::<core::net::Ipv6Addr>().unwrap()
+        );
+        assert_eq!(found.icmp.len(), 8);
+        assert!(crate::checksum::verify_icmpv6(&src, &final_dst, found.icmp));
+        assert!(!crate::checksum::verify_icmpv6(&src, &dst, found.icmp));
     }
 
     #[test]
