@@ -454,3 +454,55 @@ fn truncated_captures_decode_the_packets_tshark_shows() {
         );
     }
 }
+
+/// Sends one echo request from a raw ICMPv6 socket with a sticky segment
+/// routing header (IPV6_RTHDR, segments left 1): the kernel writes the
+/// next segment as the destination, the address sent to as segment 0, and
+/// computes the checksum itself.
+const KERNEL_SRH_PING: &str = "import socket, struct\n\
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)\n\
+    segs = [socket.inet_pton(socket.AF_INET6, a) for a in ('2001:db8:ff::1', '2001:db8:1::2')]\n\
+    srh = struct.pack('!BBBBBBH', 0, 4, 4, 1, 1, 0, 0) + b''.join(segs)\n\
+    s.setsockopt(socket.IPPROTO_IPV6, 57, srh)\n\
+    s.sendto(bytes([128, 0, 0, 0, 0x12, 0x34, 0, 1]) + b'srh', ('2001:db8:ff::1', 0))\n";
+
+/// The kernel's own ICMPv6 checksum behind a segment routing header (see
+/// [`KERNEL_SRH_PING`]), sent between lab namespaces and captured at the
+/// sender: decode and tshark both find it good (it covers the final
+/// destination, not the header's).
+#[test]
+fn kernel_segment_routing_ping_checksum_verifies_like_tshark() {
+    const NAME: &str = "kernel_segment_routing_ping_checksum_verifies_like_tshark";
+    require_or_skip!(NAME, require_tool("tshark"));
+    let lab = icmpkit_lab::lab_or_skip!(NAME);
+    let (a, b) = (lab.namespace("a").unwrap(), lab.namespace("b").unwrap());
+    lab.connect(&a, "2001:db8:1::1/64", &b, "2001:db8:1::2/64")
+        .unwrap();
+    let capture = a.capture().unwrap();
+    let sent = a
+        .command(PYTHON)
+        .args(["-c", KERNEL_SRH_PING])
+        .output()
+        .unwrap();
+    let packets = capture.finish();
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    // IPv6 with a routing header next (43): the request, not NDP.
+    let requests: Vec<(&[u8], u32)> = packets
+        .iter()
+        .filter(|p| p.len() > 48 && p[0] >> 4 == 6 && p[6] == 43)
+        .map(|p| (&p[..], p.len() as u32))
+        .collect();
+    assert_eq!(requests.len(), 1, "one routed request: {packets:?}");
+    let file = common::TempFile::new("seg6.pcap", &common::pcap_file(65535, &requests));
+    let (objects, summary) = decode_json(&["-r", file.path()]);
+    compare_with_tshark(&objects, Path::new(file.path()));
+    let o = &objects[0];
+    assert_eq!(o["type_name"], "echo-request", "{o}");
+    assert_eq!(o["id"], 0x1234, "{o}");
+    assert_eq!(o["dst"], "2001:db8:1::2", "the header's destination: {o}");
+    assert_eq!(o["checksum_valid"], true, "{o}\n{summary}");
+}
