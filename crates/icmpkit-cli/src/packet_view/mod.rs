@@ -132,8 +132,17 @@ impl<'a> PacketView<'a> {
     /// addresses, TTL and truncation taken from the IP header. Errors when
     /// the packet is not IP or does not carry ICMP/ICMPv6 (see
     /// [`ip::locate_icmp`]).
+    // Decode reads captures with `from_located`; this stays the shared
+    // view's entry for a raw packet (its tests, other commands).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn from_ip(packet: &'a [u8], time: Option<Duration>) -> Result<Self, icmpkit::wire::Error> {
-        let found = ip::locate_icmp(packet)?;
+        Ok(Self::from_located(ip::locate_icmp(packet)?, time))
+    }
+
+    /// Views an ICMP message found in an IP packet (by
+    /// [`ip::locate_icmp`] or [`ip::locate_icmp_captured`]), with
+    /// addresses, TTL and truncation from the IP header.
+    pub fn from_located(found: ip::Located<'a>, time: Option<Duration>) -> Self {
         let meta = Meta {
             time,
             src: Some(found.src),
@@ -143,12 +152,7 @@ impl<'a> PacketView<'a> {
             truncated: found.truncated,
         };
         let checksum_dst = Some(found.checksum_dst);
-        Ok(Self::with_checksum_dst(
-            found.family,
-            found.icmp,
-            meta,
-            checksum_dst,
-        ))
+        Self::with_checksum_dst(found.family, found.icmp, meta, checksum_dst)
     }
 
     /// ICMPv4 or ICMPv6.
