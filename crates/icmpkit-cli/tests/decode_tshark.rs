@@ -558,3 +558,76 @@ fn kernel_segment_routing_ping_checksum_verifies_like_tshark() {
     assert_eq!(o["dst"], "2001:db8:1::2", "the header's destination: {o}");
     assert_eq!(o["checksum_valid"], true, "{o}\n{summary}");
 }
+
+/// One capture per router link type, each frame an echo request (IPv4,
+/// or IPv6 where the header says so) behind that link's header: decode
+/// finds every one, and agrees with tshark field by field.
+#[test]
+fn router_link_types_agree_with_tshark() {
+    const NAME: &str = "router_link_types_agree_with_tshark";
+    require_or_skip!(NAME, require_tool("tshark"));
+    let v4 = common::unhex(common::ECHO_V4);
+    // scapy: IPv6(src='2001:db8::1', dst='2001:db8::2')/ICMPv6EchoRequest(id=5, seq=6)
+    let v6 = common::unhex(
+        "6000000000083a4020010db800000000000000000000000120010db8000000000000000000000002\
+         8000243d00050006",
+    );
+    let mpls = [0x00, 0x3e, 0x80, 0x40, 0x00, 0x3e, 0x91, 0x40]; // labels 1000, 1001
+    // Version 1, address family, hook, then the data length.
+    let ipnet = |family: u8, packet: &[u8]| {
+        let mut header = vec![1, family, 0, 0];
+        header.extend_from_slice(&(packet.len() as u32).to_be_bytes());
+        header.resize(24, 0);
+        header
+    };
+    let cases: Vec<(&str, u32, Vec<u8>, &Vec<u8>)> = vec![
+        ("ppp", 9, vec![0xff, 0x03, 0x00, 0x21], &v4),
+        ("ppp-v6", 9, vec![0xff, 0x03, 0x00, 0x57], &v6),
+        (
+            "ppp-mpls",
+            9,
+            [&[0xff, 0x03, 0x02, 0x81][..], &mpls].concat(),
+            &v4,
+        ),
+        ("ppp-hdlc", 50, vec![0xff, 0x03, 0x00, 0x21], &v4),
+        ("cisco-hdlc", 104, vec![0x0f, 0x00, 0x08, 0x00], &v4),
+        (
+            "cisco-hdlc-mpls",
+            104,
+            [&[0x0f, 0x00, 0x88, 0x47][..], &mpls].concat(),
+            &v6,
+        ),
+        // Linux's form: 40 bytes of addresses first (tshark reads no other).
+        (
+            "ipoib",
+            242,
+            [&[0u8; 40][..], &[0x86, 0xdd, 0, 0]].concat(),
+            &v6,
+        ),
+        ("ipnet", 226, ipnet(2, &v4), &v4),
+        ("ipnet-v6", 226, ipnet(26, &v6), &v6),
+        ("arcnet", 129, vec![1, 2, 0, 0, 0xd4, 0, 0, 1], &v4),
+        (
+            "qinq-mpls",
+            1,
+            [
+                &[2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1][..],
+                &[0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x88, 0x47],
+                &mpls,
+            ]
+            .concat(),
+            &v4,
+        ),
+    ];
+    for (name, linktype, header, packet) in cases {
+        let frame = [&header[..], packet].concat();
+        let mut pcap = common::pcap_file(65535, &[(&frame, frame.len() as u32)]);
+        pcap[20..24].copy_from_slice(&linktype.to_le_bytes());
+        let file = common::TempFile::new(&format!("{name}.pcap"), &pcap);
+        let (objects, summary) = decode_json(&["-r", file.path()]);
+        assert_eq!(objects.len(), 1, "{name}: {summary}");
+        assert_eq!(objects[0]["checksum_valid"], true, "{name}: {}", objects[0]);
+        eprintln!("comparing {name} with tshark");
+        compare_with_tshark(&objects, Path::new(file.path()));
+    }
+}
