@@ -631,3 +631,28 @@ fn router_link_types_agree_with_tshark() {
         compare_with_tshark(&objects, Path::new(file.path()));
     }
 }
+
+/// A time exceeded whose MPLS extension object is cut short (the IP
+/// length ends 4 bytes into it) is printed with what could be read and the
+/// reason, never dropped; the whole message is there, so its checksum is
+/// verified (bad, the cut changed the sum), as tshark does.
+#[test]
+fn cut_extension_objects_are_decoded_and_verified_like_tshark() {
+    const NAME: &str = "cut_extension_objects_are_decoded_and_verified_like_tshark";
+    require_or_skip!(NAME, require_tool("tshark"));
+    let mut cut = common::unhex(concat!(
+        "450000a4000100004001f64cc0000209c00002020b00e19a0020000045000080000100000111cd2fc000",
+        "0202c633640704d2829a006c8b6c"
+    ));
+    cut.resize(cut.len() + 100, 0);
+    cut.extend_from_slice(&common::unhex("2000ca0d00080101"));
+    assert_eq!(cut.len(), 0xa4);
+    let file = common::TempFile::new("cut-ext.pcap", &common::pcap_file(65535, &[(&cut, 0xa4)]));
+    let (objects, summary) = decode_json(&["-r", file.path()]);
+    compare_with_tshark(&objects, Path::new(file.path()));
+    let o = &objects[0];
+    assert_eq!(o["type_name"], "time-exceeded", "{o}");
+    assert_eq!(o["checksum_valid"], false, "{o}");
+    assert_eq!(o["quoted"]["dst"], "198.51.100.7", "{o}");
+    assert!(summary.contains("1 ICMP"), "{summary}");
+}
