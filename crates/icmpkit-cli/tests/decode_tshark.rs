@@ -656,3 +656,86 @@ fn cut_extension_objects_are_decoded_and_verified_like_tshark() {
     assert_eq!(o["quoted"]["dst"], "198.51.100.7", "{o}");
     assert!(summary.contains("1 ICMP"), "{summary}");
 }
+
+/// ICMP inside every tunnel and mirror encapsulation decode unwraps,
+/// nested once (VXLAN in GRE), built by scapy: decode finds each, names
+/// what carried it (`via ...` in lines, `encapsulation` in JSON), and
+/// agrees with tshark field by field.
+#[test]
+fn tunnels_and_mirrors_agree_with_tshark() {
+    const NAME: &str = "tunnels_and_mirrors_agree_with_tshark";
+    require_or_skip!(NAME, require_tool("tshark"));
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    let file = scapy_capture("tunnels.pcap", TUNNELS_SCRIPT);
+    let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
+    compare_with_tshark(&objects, &file);
+    let carried: Vec<String> = objects
+        .iter()
+        .map(|o| o["encapsulation"].to_string())
+        .collect();
+    let expected = [
+        r#"[{"type":"GRE","key":5}]"#,
+        r#"[{"type":"VXLAN","vni":42}]"#,
+        r#"[{"type":"Geneve","vni":7}]"#,
+        r#"[{"type":"MPLS over UDP"}]"#,
+        r#"[{"type":"MPLS over GRE"}]"#,
+        r#"[{"type":"IP-in-IP"}]"#,
+        r#"[{"type":"6in4"}]"#,
+        r#"[{"type":"4in6"}]"#,
+        r#"[{"type":"PIM register"}]"#,
+        r#"[{"type":"ERSPAN II","session":9}]"#,
+        r#"[{"type":"ERSPAN III","session":11}]"#,
+        r#"[{"type":"GRE","key":77},{"type":"VXLAN","vni":43}]"#,
+    ];
+    assert_eq!(carried, expected, "{summary}");
+    assert!(
+        summary.contains("12 ICMP") && summary.contains("12 inside tunnels"),
+        "{summary}"
+    );
+    let lines = Command::new(ICMPKIT)
+        .args(["decode", "-q", "-r", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(lines.stdout).unwrap();
+    assert!(
+        text.lines()
+            .last()
+            .unwrap()
+            .ends_with(", via GRE key 77 / VXLAN vni 43"),
+        "{text}"
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+/// The packets of [`tunnels_and_mirrors_agree_with_tshark`], in order.
+const TUNNELS_SCRIPT: &str = "from scapy.all import *\n\
+from scapy.contrib.mpls import MPLS\n\
+from scapy.contrib.geneve import GENEVE\n\
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III\n\
+from scapy.layers.vxlan import VXLAN\n\
+from scapy.contrib.pim import PIMv2Hdr\n\
+O = IP(src='198.51.100.1', dst='198.51.100.2')\n\
+O6 = IPv6(src='2001:db8:1::1', dst='2001:db8:1::2')\n\
+E = Ether(src='02:00:00:00:00:01', dst='02:00:00:00:00:02')\n\
+i4 = lambda n: IP(src='192.0.2.1', dst='192.0.2.2')/ICMP(id=n, seq=n)\n\
+i6 = lambda n: IPv6(src='2001:db8::1', dst='2001:db8::2')/ICMPv6EchoRequest(id=n, seq=n)\n\
+wrpcap('{out}', [\n\
+  E/O/GRE(key_present=1, key=5)/i4(1),\n\
+  E/O/UDP(sport=1234, dport=4789)/VXLAN(vni=42)/E/i4(2),\n\
+  E/O/UDP(sport=1234, dport=6081)/GENEVE(vni=7, proto=0x6558)/E/i6(3),\n\
+  E/O/UDP(sport=1234, dport=6635)/MPLS(label=1000, s=1)/i4(4),\n\
+  E/O/GRE(proto=0x8847)/MPLS(label=1001, s=1)/i4(5),\n\
+  E/O/i4(6),\n\
+  E/O/i6(7),\n\
+  E/O6/i4(8),\n\
+  E/O/PIMv2Hdr(type=1)/Raw(b'\\0' * 4)/i4(9),\n\
+  E/O/GRE(seqnum_present=1, seqence_number=1, proto=0x88be)/ERSPAN_II(ver=1, session_id=9)/E/i4(10),\n\
+  E/O/GRE(seqnum_present=1, seqence_number=1, proto=0x22eb)/ERSPAN_III(session_id=11)/E/i4(11),\n\
+  E/O/GRE(key_present=1, key=77)/IP(src='198.51.100.3', dst='198.51.100.4')/UDP(dport=4789)/VXLAN(vni=43)/E/i4(12),\n\
+])\n";

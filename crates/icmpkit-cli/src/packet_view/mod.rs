@@ -53,7 +53,7 @@ pub enum Message<'a> {
 }
 
 /// One ICMP packet ready to be shown: its bytes, what was parsed from
-/// them, and its [`Meta`].
+/// them, its [`Meta`], and the tunnels that carried it.
 #[derive(Debug, Clone)]
 pub struct PacketView<'a> {
     family: Family,
@@ -61,6 +61,55 @@ pub struct PacketView<'a> {
     message: Result<Message<'a>, icmpkit::wire::Error>,
     checksum_valid: Option<bool>,
     meta: Meta,
+    carriers: &'a [Carrier],
+}
+
+/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
+/// `VXLAN vni 42`; in JSON `{"type":"VXLAN","vni":42}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carrier {
+    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
+    pub name: &'static str,
+    /// Its identifier's name and value, when it has one (GRE's key,
+    /// VXLAN's and Geneve's VNI, ERSPAN's session).
+    pub id: Option<(&'static str, u32)>,
+}
+
+impl Carrier {
+    /// One without an identifier.
+    pub fn new(name: &'static str) -> Carrier {
+        Carrier { name, id: None }
+    }
+
+    /// One whose identifier `id_name` may be absent (a GRE key is optional).
+    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
+        Carrier {
+            name,
+            id: id.map(|id| (id_name, id)),
+        }
+    }
+}
+
+impl std::fmt::Display for Carrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        match self.id {
+            Some((name, id)) => write!(f, " {name} {id}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl serde::Serialize for Carrier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", self.name)?;
+        if let Some((name, id)) = self.id {
+            map.serialize_entry(name, &id)?;
+        }
+        map.end()
+    }
 }
 
 /// Which of the three presentations to print.
@@ -125,7 +174,19 @@ impl<'a> PacketView<'a> {
             message,
             checksum_valid,
             meta,
+            carriers: &[],
         }
+    }
+
+    /// The view of a packet that these tunnels carried, outermost first.
+    pub fn via(mut self, carriers: &'a [Carrier]) -> Self {
+        self.carriers = carriers;
+        self
+    }
+
+    /// The tunnels that carried the packet, outermost first.
+    pub fn carriers(&self) -> &'a [Carrier] {
+        self.carriers
     }
 
     /// Finds the ICMP message in a raw IPv4/IPv6 packet and views it, with

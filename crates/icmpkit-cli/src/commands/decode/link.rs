@@ -200,7 +200,7 @@ fn arcnet_linux_payload(frame: &[u8]) -> Option<&[u8]> {
 /// its bottom-of-stack bit, and the payload told by its version nibble
 /// (MPLS names no payload type; a pseudowire's control word starts with
 /// 0 and is not IP).
-fn mpls_payload(stack: &[u8]) -> Option<&[u8]> {
+pub fn mpls_payload(stack: &[u8]) -> Option<&[u8]> {
     for depth in 0..MAX_MPLS_LABELS {
         let entry = stack.get(depth * MPLS_ENTRY_LEN..(depth + 1) * MPLS_ENTRY_LEN)?;
         if entry[2] & 1 == 1 {

@@ -4,6 +4,7 @@
 
 mod args;
 mod capture;
+mod encap;
 pub mod hex;
 pub mod link;
 
@@ -17,7 +18,7 @@ pub use args::DecodeArgs;
 
 use crate::exit;
 use crate::output::errln;
-use crate::packet_view::{Meta, PacketView, Style};
+use crate::packet_view::{Carrier, Meta, PacketView, Style};
 use hex::Start;
 
 /// Output buffer: large, because a decode is a batch job.
@@ -43,6 +44,8 @@ pub struct Counts {
     /// ICMP packets whose IPv4 total length was 0 or beyond the wire
     /// length, read with the captured length instead (as tshark does).
     pub length_from_capture: u64,
+    /// ICMP packets found inside a tunnel or mirror encapsulation.
+    pub encapsulated: u64,
 }
 
 /// Decodes packets and writes them in one style.
@@ -77,15 +80,30 @@ impl<W: Write> Decoder<W> {
         }
     }
 
-    /// `cut`: bytes of the packet a snap length left out.
-    fn ip(&mut self, ip: &[u8], time: Option<Duration>, cut: usize) {
-        match ip::locate_icmp_captured(ip, cut) {
-            Ok(found) => {
-                self.counts.length_from_capture += u64::from(found.length_from_capture);
-                self.show(&PacketView::from_located(found, time));
+    /// `cut`: bytes of the packet a snap length left out. A tunnel or
+    /// mirror packet is unwrapped (up to [`encap::MAX_DEPTH`] levels) and
+    /// the ICMP inside shown with what carried it.
+    fn ip(&mut self, mut ip: &[u8], time: Option<Duration>, cut: usize) {
+        let mut carriers: Vec<Carrier> = Vec::new();
+        loop {
+            match ip::locate_icmp_captured(ip, cut) {
+                Ok(found) => {
+                    self.counts.length_from_capture += u64::from(found.length_from_capture);
+                    self.counts.encapsulated += u64::from(!carriers.is_empty());
+                    self.show(&PacketView::from_located(found, time).via(&carriers));
+                    return;
+                }
+                Err(_) if carriers.len() < encap::MAX_DEPTH => match encap::unwrap(ip) {
+                    Some((inner, carrier)) => {
+                        carriers.push(carrier);
+                        ip = inner;
+                    }
+                    None => break,
+                },
+                Err(_) => break,
             }
-            Err(_) => self.counts.skipped += 1,
         }
+        self.counts.skipped += 1;
     }
 
     fn show(&mut self, view: &PacketView<'_>) {
@@ -190,6 +208,9 @@ fn summary(c: &Counts) -> String {
         "decode: {} packets, {} ICMP ({} malformed, {} bad checksum), {} skipped (not ICMP)",
         c.packets, c.icmp, c.malformed, c.bad_checksum, c.skipped
     );
+    if c.encapsulated > 0 {
+        line += &format!(", {} inside tunnels", c.encapsulated);
+    }
     if c.length_from_capture > 0 {
         line += &format!(
             ", {} with an IPv4 total length of 0 or past the packet (the captured length used)",
