@@ -269,6 +269,53 @@ mod tests {
         assert_eq!(unwrapped(PROTOCOL_PIM, &pim).1, "PIM register");
     }
 
+    /// Random tunnel payloads (and every link type over random frames)
+    /// never panic, and what is found lies inside the input.
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let protocols = [
+            PROTOCOL_GRE,
+            PROTOCOL_UDP,
+            PROTOCOL_IPIP,
+            PROTOCOL_IPV6,
+            PROTOCOL_PIM,
+        ];
+        let heads: [&[u8]; 6] = [
+            &[0x20, 0, 0x08, 0],
+            &[0xb0, 0, 0x88, 0xbe],
+            &[0x10, 0, 0x22, 0xeb],
+            &[0, 0, 0x65, 0x58],
+            &[0, 1, 0x12, 0xb5],
+            &[0, 1, 0x17, 0xc1],
+        ];
+        for round in 0..20_000 {
+            let len = (next() % 120) as usize;
+            let mut payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            let head = heads[round % heads.len()];
+            payload.splice(0..0, head.iter().copied());
+            let protocol = protocols[round % protocols.len()];
+            let packet = ipv4_around(protocol, &payload);
+            let cut = (next() as usize) % (packet.len() + 1);
+            for bytes in [&packet[..], &packet[..cut], &payload[..]] {
+                if let Some((inner, _)) = unwrap(bytes) {
+                    assert!(inner.len() <= bytes.len());
+                }
+                for linktype in [0, 1, 9, 50, 104, 113, 129, 226, 242, 276] {
+                    if let Some(ip) = link::ip_packet(linktype, bytes) {
+                        assert!(ip.len() <= bytes.len());
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn other_traffic_and_short_packets_are_not_tunnels() {
         let dns = [&[0, 53, 0, 53, 0, 12, 0, 0][..], &INNER].concat();
