@@ -10,7 +10,10 @@
 #    honest mode), and
 #    `tshark -n -r FILE -T fields -e icmp.type -e icmp.code -e icmp.ident
 #    -e icmp.seq -e icmpv6.type -e icmpv6.code > /dev/null`.
-# Prints packets/s of each and the ratio. No network needed.
+# Prints packets/s of each and the ratio. Then the same for a second pcap
+# of the same mix wrapped in tunnels (every other frame's IP packet in
+# GRE with a key, the rest in VXLAN over UDP 4789), where decode unwraps
+# each and tshark dissects each. No network needed.
 # Usage: bench/decode.sh [PACKETS]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,8 +24,9 @@ command -v tshark >/dev/null || { echo "SKIPPED: decode.sh needs tshark" >&2; ex
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PCAP="$WORK/icmp.pcap"
+TUNNELS="$WORK/tunnels.pcap"
 
-python3 - "$PCAP" "$N" <<'PY'
+python3 - "$PCAP" "$N" "$TUNNELS" <<'PY'
 import struct, sys
 
 def csum(data):
@@ -70,14 +74,30 @@ def frames(i):
     inner = ipv6(A6, [0x20, 1, 0x0d, 0xb8] + [0] * 11 + [7], b"\0" * 8)
     return ETH6 + ipv6(B6, A6, icmp6(B6, A6, 2, 0, struct.pack("!I", 1280), inner))
 
-path, n = sys.argv[1], int(sys.argv[2])
-cache = {}
-with open(path, "wb") as f:
-    f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
-    for i in range(n):
-        frame = frames(i)
-        f.write(struct.pack("<IIII", 1700000000 + i // 1000000, i % 1000000, len(frame), len(frame)))
-        f.write(frame)
+T1, T2 = [203, 0, 113, 1], [203, 0, 113, 2]
+
+def tunneled(i):
+    # The same frame's IP packet in GRE (key i) or, with its Ethernet
+    # header, in VXLAN (vni 42).
+    frame = frames(i)
+    if i % 2 == 0:
+        proto = 0x0800 if frame[12:14] == b"\x08\x00" else 0x86dd
+        gre = struct.pack("!HHI", 0x2000, proto, i & 0xffffffff) + frame[14:]
+        return ETH4 + ipv4(T1, T2, 47, gre)
+    vxlan = struct.pack("!II", 0x08000000, 42 << 8) + frame
+    return ETH4 + ipv4(T1, T2, 17, struct.pack("!HHHH", 40000, 4789, 8 + len(vxlan), 0) + vxlan)
+
+def write(path, n, make):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i in range(n):
+            frame = make(i)
+            f.write(struct.pack("<IIII", 1700000000 + i // 1000000, i % 1000000, len(frame), len(frame)))
+            f.write(frame)
+
+n = int(sys.argv[2])
+write(sys.argv[1], n, frames)
+write(sys.argv[3], n, tunneled)
 PY
 echo "pcap: $N packets, $(du -h "$PCAP" | cut -f1)"
 
@@ -98,3 +118,13 @@ printf 'icmpkit decode (lines): %7.2f s  %10s pkt/s\n' "$T_LINE" "$(rate "$T_LIN
 printf 'tshark -T fields:      %8.2f s  %10s pkt/s\n' "$T_SHARK" "$(rate "$T_SHARK")"
 printf 'ratio (--json vs tshark): %.1fx\n' "$(echo "$T_SHARK / $T_OURS" | bc -l)"
 printf 'ratio (lines vs tshark):  %.1fx\n' "$(echo "$T_SHARK / $T_LINE" | bc -l)"
+
+echo "tunnels pcap (GRE and VXLAN): $N packets, $(du -h "$TUNNELS" | cut -f1)"
+T_OURS=$(seconds "$ICMPKIT" decode --json -q -r "$TUNNELS")
+T_SHARK=$(seconds tshark -n -r "$TUNNELS" -T fields -e icmp.type -e icmp.code -e icmp.ident \
+  -e icmp.seq -e icmpv6.type -e icmpv6.code)
+COUNT=$("$ICMPKIT" decode --json -q -r "$TUNNELS" | grep -c '"encapsulation"')
+[ "$COUNT" = "$N" ] || { echo "decode found $COUNT tunneled objects, expected $N" >&2; exit 1; }
+printf 'icmpkit decode --json: %8.2f s  %10s pkt/s\n' "$T_OURS" "$(rate "$T_OURS")"
+printf 'tshark -T fields:      %8.2f s  %10s pkt/s\n' "$T_SHARK" "$(rate "$T_SHARK")"
+printf 'ratio (--json vs tshark, tunnels): %.1fx\n' "$(echo "$T_SHARK / $T_OURS" | bc -l)"

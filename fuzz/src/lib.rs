@@ -59,7 +59,10 @@ pub fn icmpv6(data: &[u8]) {
     let Ok(found) = ip::locate_icmp(data) else {
         return;
     };
-    if let (core::net::IpAddr::V6(src), core::net::IpAddr::V6(dst)) = (found.src, found.dst) {
+    // The pseudo-header's destination: a routing header's final one.
+    if let (core::net::IpAddr::V6(src), core::net::IpAddr::V6(dst)) =
+        (found.src, found.checksum_dst)
+    {
         let _ = checksum::verify_icmpv6(&src, &dst, found.icmp);
         icmpv6_message(found.icmp, &src, &dst);
     }
@@ -126,7 +129,7 @@ fn icmpv6_message(bytes: &[u8], src: &core::net::Ipv6Addr, dst: &core::net::Ipv6
 pub fn ip(data: &[u8]) {
     tcp_segment(data);
     if let Ok(found) = ip::locate_icmp(data) {
-        assert!(found.icmp.len() <= data.len());
+        assert!(found.ip_header_len + found.icmp.len() <= data.len());
         if found.family == Family::V4 {
             icmpv4(found.icmp);
         }
@@ -150,6 +153,9 @@ pub fn ip(data: &[u8]) {
             repr
         );
         let _ = ipv6::walk_extensions(packet.next_header(), packet.payload());
+        // A jumbogram's length comes from its hop-by-hop option.
+        assert!(packet.payload().len() <= packet.full_payload_len());
+        let _ = (packet.is_truncated(), ipv6::jumbo_payload_len(&data[40..]));
     }
     if let Ok(quoted) = Quoted::parse(data) {
         let _ = write!(Sink, "{quoted}");

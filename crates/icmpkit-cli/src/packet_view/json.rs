@@ -39,6 +39,8 @@ struct Object<'v, 'a> {
     ttl: Option<u8>,
     interface: Option<&'v str>,
     truncated: bool,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    encapsulation: &'v [super::Carrier],
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<Display<'v, icmpkit::wire::Error>>,
     #[serde(flatten)]
@@ -63,6 +65,7 @@ impl Serialize for PacketView<'_> {
             ttl: meta.ttl,
             interface: meta.interface.as_deref(),
             truncated: meta.truncated,
+            encapsulation: self.carriers(),
             malformed: self.message.as_ref().err().map(Display),
             fields: self.message(),
         }
@@ -113,6 +116,10 @@ pub(super) fn write_object(view: &PacketView<'_>, out: &mut impl Write) -> io::R
     serde_json::to_writer(&mut *out, &meta.interface.as_deref())?;
     out.write_all(br#","truncated":"#)?;
     write_opt_bool(out, Some(meta.truncated))?;
+    if !view.carriers().is_empty() {
+        out.write_all(br#","encapsulation":"#)?;
+        serde_json::to_writer(&mut *out, view.carriers())?;
+    }
     if let Some(error) = view.message.as_ref().err() {
         out.write_all(br#","malformed":"#)?;
         serde_json::to_writer(&mut *out, &Display(error))?;

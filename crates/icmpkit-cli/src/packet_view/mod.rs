@@ -53,7 +53,7 @@ pub enum Message<'a> {
 }
 
 /// One ICMP packet ready to be shown: its bytes, what was parsed from
-/// them, and its [`Meta`].
+/// them, its [`Meta`], and the tunnels that carried it.
 #[derive(Debug, Clone)]
 pub struct PacketView<'a> {
     family: Family,
@@ -61,6 +61,55 @@ pub struct PacketView<'a> {
     message: Result<Message<'a>, icmpkit::wire::Error>,
     checksum_valid: Option<bool>,
     meta: Meta,
+    carriers: &'a [Carrier],
+}
+
+/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
+/// `VXLAN vni 42`; in JSON `{"type":"VXLAN","vni":42}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carrier {
+    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
+    pub name: &'static str,
+    /// Its identifier's name and value, when it has one (GRE's key,
+    /// VXLAN's and Geneve's VNI, ERSPAN's session).
+    pub id: Option<(&'static str, u32)>,
+}
+
+impl Carrier {
+    /// One without an identifier.
+    pub fn new(name: &'static str) -> Carrier {
+        Carrier { name, id: None }
+    }
+
+    /// One whose identifier `id_name` may be absent (a GRE key is optional).
+    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
+        Carrier {
+            name,
+            id: id.map(|id| (id_name, id)),
+        }
+    }
+}
+
+impl std::fmt::Display for Carrier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)?;
+        match self.id {
+            Some((name, id)) => write!(f, " {name} {id}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl serde::Serialize for Carrier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", self.name)?;
+        if let Some((name, id)) = self.id {
+            map.serialize_entry(name, &id)?;
+        }
+        map.end()
+    }
 }
 
 /// Which of the three presentations to print.
@@ -91,13 +140,26 @@ impl<'a> PacketView<'a> {
     /// The ICMPv6 checksum is only checked when `meta` has both addresses
     /// (it covers a pseudo-header made of them).
     pub fn new(family: Family, icmp: &'a [u8], meta: Meta) -> Self {
+        let dst = meta.dst;
+        Self::with_checksum_dst(family, icmp, meta, dst)
+    }
+
+    /// [`new`](Self::new), with the ICMPv6 pseudo-header's destination
+    /// given apart from the shown one: a routing header's final
+    /// destination (see [`ip::Located::checksum_dst`]).
+    fn with_checksum_dst(
+        family: Family,
+        icmp: &'a [u8],
+        meta: Meta,
+        checksum_dst: Option<IpAddr>,
+    ) -> Self {
         let (message, checksum_valid) = match family {
             Family::V4 => (
                 icmpv4::Repr::parse_bytes(icmp).map(Message::V4),
                 (icmp.len() >= icmpv4::HEADER_LEN).then(|| checksum::verify(icmp)),
             ),
             Family::V6 => {
-                let valid = match (meta.src, meta.dst) {
+                let valid = match (meta.src, checksum_dst) {
                     (Some(IpAddr::V6(src)), Some(IpAddr::V6(dst))) if icmp.len() >= 4 => {
                         Some(icmpv6::Packet::new_unchecked(icmp).verify_checksum(&src, &dst))
                     }
@@ -112,15 +174,36 @@ impl<'a> PacketView<'a> {
             message,
             checksum_valid,
             meta,
+            carriers: &[],
         }
+    }
+
+    /// The view of a packet that these tunnels carried, outermost first.
+    pub fn via(mut self, carriers: &'a [Carrier]) -> Self {
+        self.carriers = carriers;
+        self
+    }
+
+    /// The tunnels that carried the packet, outermost first.
+    pub fn carriers(&self) -> &'a [Carrier] {
+        self.carriers
     }
 
     /// Finds the ICMP message in a raw IPv4/IPv6 packet and views it, with
     /// addresses, TTL and truncation taken from the IP header. Errors when
     /// the packet is not IP or does not carry ICMP/ICMPv6 (see
     /// [`ip::locate_icmp`]).
+    // Decode reads captures with `from_located`; this stays the shared
+    // view's entry for a raw packet (its tests, other commands).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn from_ip(packet: &'a [u8], time: Option<Duration>) -> Result<Self, icmpkit::wire::Error> {
-        let found = ip::locate_icmp(packet)?;
+        Ok(Self::from_located(ip::locate_icmp(packet)?, time))
+    }
+
+    /// Views an ICMP message found in an IP packet (by
+    /// [`ip::locate_icmp`] or [`ip::locate_icmp_captured`]), with
+    /// addresses, TTL and truncation from the IP header.
+    pub fn from_located(found: ip::Located<'a>, time: Option<Duration>) -> Self {
         let meta = Meta {
             time,
             src: Some(found.src),
@@ -129,7 +212,8 @@ impl<'a> PacketView<'a> {
             interface: None,
             truncated: found.truncated,
         };
-        Ok(Self::new(found.family, found.icmp, meta))
+        let checksum_dst = Some(found.checksum_dst);
+        Self::with_checksum_dst(found.family, found.icmp, meta, checksum_dst)
     }
 
     /// ICMPv4 or ICMPv6.

@@ -42,6 +42,10 @@ impl fmt::Display for Summary<'_, '_> {
         if view.meta.truncated {
             f.write_str(", truncated")?;
         }
+        for (i, carrier) in view.carriers.iter().enumerate() {
+            f.write_str(if i == 0 { ", via " } else { " / " })?;
+            write!(f, "{carrier}")?;
+        }
         Ok(())
     }
 }

@@ -47,6 +47,18 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// buffer and that the total length covers the header. A total length
     /// beyond the buffer is allowed (see [`is_truncated`](Self::is_truncated)).
     pub fn check_len(&self) -> Result<()> {
+        let header_len = self.check_header()?;
+        if usize::from(self.total_len()) < header_len {
+            return Err(Error::Malformed("IPv4 total length below header length"));
+        }
+        Ok(())
+    }
+
+    /// Checks the version and that the header (options included) fits the
+    /// buffer, leaving the total length alone (a capture's may be 0, see
+    /// [`locate_icmp_captured`](crate::ip::locate_icmp_captured)); returns
+    /// the header length.
+    pub fn check_header(&self) -> Result<usize> {
         let buf = self.buffer.as_ref();
         let first = bytes::u8_at(buf, field::VER_IHL, "IPv4 header")?;
         bytes::slice(buf, 0, HEADER_LEN, "IPv4 header")?;
@@ -58,10 +70,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Malformed("IPv4 header length below 20"));
         }
         bytes::slice(buf, 0, header_len, "IPv4 options")?;
-        if usize::from(self.total_len()) < header_len {
-            return Err(Error::Malformed("IPv4 total length below header length"));
-        }
-        Ok(())
+        Ok(header_len)
     }
 
     /// The version field (4 for a checked packet).

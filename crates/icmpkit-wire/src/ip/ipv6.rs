@@ -29,6 +29,17 @@ pub const NEXT_NONE: u8 = 59;
 /// Next header: destination options.
 pub const NEXT_DEST_OPTIONS: u8 = 60;
 
+/// Routing type 0 (source route, deprecated by RFC 5095 but still met).
+pub const ROUTING_TYPE_0: u8 = 0;
+/// Routing type 2 (Mobile IPv6's home address, RFC 6275).
+pub const ROUTING_TYPE_2: u8 = 2;
+/// Routing type 4: the segment routing header (RFC 8754).
+pub const ROUTING_SEGMENT: u8 = 4;
+/// Hop-by-hop option: Jumbo Payload (RFC 2675).
+pub const OPTION_JUMBO: u8 = 0xc2;
+/// Hop-by-hop option: Pad1 (a single byte, no length).
+const OPTION_PAD1: u8 = 0;
+
 mod field {
     pub const VER_TC_FLOW: usize = 0;
     pub const LENGTH: usize = 4;
@@ -95,10 +106,23 @@ impl<T: AsRef<[u8]>> Packet<T> {
         bytes::ipv6_at(self.buf(), field::DST, "").unwrap_or(Ipv6Addr::UNSPECIFIED)
     }
 
+    /// The payload's length: the payload length field, or for a
+    /// jumbogram (field 0, RFC 2675) its hop-by-hop Jumbo Payload option.
+    pub fn full_payload_len(&self) -> usize {
+        match self.payload_len() {
+            0 if self.next_header() == NEXT_HOP_BY_HOP => {
+                jumbo_payload_len(bytes::tail(self.buf(), HEADER_LEN)).map_or(0, |len| len as usize)
+            }
+            len => usize::from(len),
+        }
+    }
+
     /// The payload (extension headers included): after the fixed header,
-    /// up to the payload length or the end of the buffer.
+    /// up to the payload length (a jumbogram's, see
+    /// [`full_payload_len`](Self::full_payload_len)) or the end of the
+    /// buffer.
     pub fn payload(&self) -> &[u8] {
-        bytes::clipped(self.buf(), HEADER_LEN, usize::from(self.payload_len()))
+        bytes::clipped(self.buf(), HEADER_LEN, self.full_payload_len())
     }
 
     fn payload_start(&self) -> usize {
@@ -107,7 +131,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// True when the buffer holds fewer bytes than the payload length says.
     pub fn is_truncated(&self) -> bool {
-        self.buf().len() < HEADER_LEN + usize::from(self.payload_len())
+        self.buf().len().saturating_sub(HEADER_LEN) < self.full_payload_len()
     }
 }
 
@@ -236,6 +260,11 @@ pub struct Chain<'a> {
     pub fragment: Option<Fragment>,
     /// What follows the last extension header.
     pub payload: &'a [u8],
+    /// The final destination a routing header with segments left names
+    /// (type 0's last address, type 2's home address, a segment routing
+    /// header's segment 0): the upper-layer checksum's pseudo-header uses
+    /// it instead of the header's destination (RFC 8200 §8.1).
+    pub final_dst: Option<Ipv6Addr>,
 }
 
 impl Chain<'_> {
@@ -256,6 +285,7 @@ pub fn walk_extensions(next_header: u8, payload: &[u8]) -> Result<Chain<'_>> {
     let mut next = next_header;
     let mut at = 0usize;
     let mut fragment = None;
+    let mut final_dst = None;
     // Each header is at least 8 bytes, so the loop ends; the bound is a
     // guard against a future edit that breaks that.
     for _ in 0..=payload.len() / 8 {
@@ -273,6 +303,9 @@ pub fn walk_extensions(next_header: u8, payload: &[u8]) -> Result<Chain<'_>> {
         let this = next;
         next = bytes::u8_at(header, 0, "IPv6 extension header")?;
         at += len;
+        if this == NEXT_ROUTING {
+            final_dst = routing_final_dst(header).or(final_dst);
+        }
         if this == NEXT_FRAGMENT {
             let off_flags = bytes::u16_at(header, 2, "IPv6 fragment header")?;
             let frag = Fragment {
@@ -291,12 +324,152 @@ pub fn walk_extensions(next_header: u8, payload: &[u8]) -> Result<Chain<'_>> {
         headers_len: at,
         fragment,
         payload: bytes::tail(payload, at),
+        final_dst,
     })
+}
+
+/// The final destination a whole routing header names, `None` when no
+/// segments are left (the header's destination is then final) or the
+/// type carries no plain address list (RPL's compressed one, type 3).
+fn routing_final_dst(header: &[u8]) -> Option<Ipv6Addr> {
+    let routing_type = *header.get(2)?;
+    if *header.get(3)? == 0 {
+        return None;
+    }
+    let addresses = header.get(8..)?;
+    let index = match routing_type {
+        // The list is in visiting order: the last one is final.
+        ROUTING_TYPE_0 => (addresses.len() / 16).checked_sub(1)?,
+        ROUTING_TYPE_2 => 0,
+        // The segment list is in reverse order: segment 0 is final.
+        ROUTING_SEGMENT => 0,
+        _ => return None,
+    };
+    bytes::ipv6_at(addresses, index * 16, "routing header address").ok()
+}
+
+/// The Jumbo Payload length (RFC 2675) of a hop-by-hop options header
+/// (`hop_by_hop`, the whole header): the packet's length after the fixed
+/// header when its payload length field is 0. `None` when there is no
+/// such option, the header is cut short, or the length is under 65536
+/// (which RFC 2675 §3 calls an error, and tshark refuses too).
+pub fn jumbo_payload_len(hop_by_hop: &[u8]) -> Option<u32> {
+    let header_len = (usize::from(*hop_by_hop.get(1)?) + 1) * 8;
+    let options = hop_by_hop.get(2..header_len)?;
+    let mut at = 0;
+    while let Some(&option) = options.get(at) {
+        if option == OPTION_PAD1 {
+            at += 1;
+            continue;
+        }
+        let len = usize::from(*options.get(at + 1)?);
+        let data = options.get(at + 2..at + 2 + len)?;
+        if option == OPTION_JUMBO {
+            let len = u32::from_be_bytes(data.try_into().ok()?);
+            return (len > u32::from(u16::MAX)).then_some(len);
+        }
+        at += 2 + len;
+    }
+    None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FINAL: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x99);
+
+    /// A routing header of `routing_type` with up to two addresses (then
+    /// ICMPv6), and its length.
+    fn routing_header(
+        routing_type: u8,
+        segments_left: u8,
+        addresses: &[Ipv6Addr],
+    ) -> ([u8; 40], usize) {
+        let mut h = [0u8; 40];
+        h[..4].copy_from_slice(&[
+            NEXT_ICMPV6,
+            (addresses.len() * 2) as u8,
+            routing_type,
+            segments_left,
+        ]);
+        for (i, a) in addresses.iter().enumerate() {
+            h[8 + 16 * i..24 + 16 * i].copy_from_slice(&a.octets());
+        }
+        (h, 8 + 16 * addresses.len())
+    }
+
+    fn final_dst_of(
+        routing_type: u8,
+        segments_left: u8,
+        addresses: &[Ipv6Addr],
+    ) -> Option<Ipv6Addr> {
+        let (h, len) = routing_header(routing_type, segments_left, addresses);
+        let chain = walk_extensions(NEXT_ROUTING, &h[..len]).unwrap();
+        assert_eq!(chain.protocol, NEXT_ICMPV6);
+        chain.final_dst
+    }
+
+    #[test]
+    fn routing_headers_name_the_final_destination() {
+        let via: Ipv6Addr = "2001:db8::5".parse().unwrap();
+        // Type 0: the last address; type 2: the only one; segment
+        // routing: segment 0 (the list is reversed).
+        for (routing_type, addresses) in [
+            (ROUTING_TYPE_0, &[via, FINAL][..]),
+            (ROUTING_TYPE_2, &[FINAL][..]),
+            (ROUTING_SEGMENT, &[FINAL, via][..]),
+        ] {
+            assert_eq!(final_dst_of(routing_type, 1, addresses), Some(FINAL));
+            // No segments left: the header's destination is final.
+            assert_eq!(final_dst_of(routing_type, 0, addresses), None);
+        }
+        // RPL's compressed list (type 3) and an empty type 0 name none.
+        assert_eq!(final_dst_of(3, 1, &[FINAL]), None);
+        assert_eq!(final_dst_of(ROUTING_TYPE_0, 1, &[]), None);
+    }
+
+    /// A hop-by-hop header with a Pad1 then a Jumbo Payload option.
+    fn jumbo_hop_by_hop(len: u32) -> [u8; 8] {
+        let l = len.to_be_bytes();
+        [
+            NEXT_ICMPV6,
+            0,
+            OPTION_PAD1,
+            OPTION_JUMBO,
+            4,
+            l[0],
+            l[1],
+            l[2],
+        ]
+    }
+
+    #[test]
+    fn jumbo_payload_option() {
+        // Pad1 shifts the option by one; fix the header so it fits.
+        let mut h = [NEXT_ICMPV6, 0, OPTION_JUMBO, 4, 0, 1, 0x11, 0x70];
+        assert_eq!(jumbo_payload_len(&h), Some(70_000));
+        h[5] = 0; // 4464: under 65536, an error tshark refuses too
+        assert_eq!(jumbo_payload_len(&h), None);
+        // Cut short, or an option running past the header: none, no panic.
+        assert_eq!(jumbo_payload_len(&jumbo_hop_by_hop(70_000)), None);
+        assert_eq!(jumbo_payload_len(&h[..5]), None);
+        assert_eq!(jumbo_payload_len(&[]), None);
+    }
+
+    #[test]
+    fn jumbogram_payload_length_comes_from_the_option() {
+        let mut buf = [0u8; 40 + 70_000];
+        buf[..40].copy_from_slice(&header(NEXT_HOP_BY_HOP, 0));
+        buf[40..48].copy_from_slice(&[NEXT_ICMPV6, 0, OPTION_JUMBO, 4, 0, 1, 0x11, 0x70]);
+        let p = Packet::new_checked(&buf[..]).unwrap();
+        assert_eq!(p.full_payload_len(), 70_000);
+        assert_eq!(p.payload().len(), 70_000);
+        assert!(!p.is_truncated());
+        let cut = Packet::new_checked(&buf[..1000]).unwrap();
+        assert!(cut.is_truncated());
+        assert_eq!(cut.payload().len(), 960);
+    }
 
     fn header(next: u8, payload_len: u16) -> [u8; 40] {
         let repr = Repr {

@@ -21,6 +21,16 @@ pub struct Frame<'a> {
     /// The captured bytes (a snap length may have cut them: the IP
     /// header's length tells, see `ip::Located::truncated`).
     pub data: &'a [u8],
+    /// Its length on the wire (at least `data`'s: a snap length cut the
+    /// rest).
+    pub original_len: usize,
+}
+
+impl Frame<'_> {
+    /// Bytes the snap length left out.
+    pub fn cut(&self) -> usize {
+        self.original_len.saturating_sub(self.data.len())
+    }
 }
 
 /// The file formats, by their magic number.
@@ -93,7 +103,7 @@ fn read_pcap(mut input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<()
                 Endianness::Little => u32::from_le_bytes(bytes),
             }
         };
-        let (seconds, fraction, captured) = (field(0), field(4), field(8));
+        let (seconds, fraction, captured, original) = (field(0), field(4), field(8), field(12));
         if captured > MAX_PCAP_RECORD {
             return Err(format!(
                 "pcap: packet {number}: captured length {captured} is over \
@@ -115,6 +125,7 @@ fn read_pcap(mut input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<()
             time: Some(Duration::from_secs(u64::from(seconds)) + Duration::from_nanos(nanos)),
             linktype,
             data: &data,
+            original_len: original as usize,
         });
     }
     Ok(())
@@ -197,6 +208,7 @@ fn read_pcapng(input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), 
                     time: Some(ticks_to_time(epb.timestamp.as_nanos(), resolution)),
                     linktype,
                     data: &epb.data,
+                    original_len: epb.original_len as usize,
                 });
             }
             Block::SimplePacket(spb) => {
@@ -205,6 +217,7 @@ fn read_pcapng(input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), 
                     time: None,
                     linktype,
                     data: &spb.data,
+                    original_len: spb.original_len as usize,
                 });
             }
             Block::Packet(pb) => {
@@ -215,6 +228,7 @@ fn read_pcapng(input: impl Read, each: &mut dyn FnMut(Frame<'_>)) -> Result<(), 
                     time: Some(ticks_to_time(u128::from(pb.timestamp), resolution)),
                     linktype,
                     data: &pb.data,
+                    original_len: pb.original_len as usize,
                 });
             }
             _ => {}

@@ -6,16 +6,33 @@ pub mod linktype {
     pub const NULL: u32 = 0;
     /// Ethernet II (with 802.1Q / 802.1ad tags).
     pub const ETHERNET: u32 = 1;
+    /// PPP: a 2-byte protocol (after 0xff 0x03 when the address and
+    /// control fields were kept).
+    pub const PPP: u32 = 9;
+    /// PPP in HDLC-like framing (RFC 1662), or Cisco HDLC framing.
+    pub const PPP_HDLC: u32 = 50;
     /// Raw IP (the number some BSDs use for DLT_RAW).
     pub const RAW_BSD: u32 = 12;
     /// Raw IP (OpenBSD's DLT_RAW).
     pub const RAW_OPENBSD: u32 = 14;
     /// Raw IPv4 or IPv6, by the version nibble.
     pub const RAW: u32 = 101;
+    /// Cisco HDLC: address, control, and an Ethernet type.
+    pub const C_HDLC: u32 = 104;
     /// OpenBSD loopback: a 4-byte address family in network order.
     pub const LOOP: u32 = 108;
     /// Linux "cooked" capture v1 (`tcpdump -i any`).
     pub const LINUX_SLL: u32 = 113;
+    /// Linux ARCNET: source, destination, a 2-byte offset, then an ARCNET
+    /// protocol id.
+    pub const ARCNET_LINUX: u32 = 129;
+    /// Solaris IPNET: a 24-byte header whose second byte is the address
+    /// family.
+    pub const IPNET: u32 = 226;
+    /// IP over InfiniBand: RFC 4391's header (a 2-byte Ethernet type, 2
+    /// reserved), alone as libpcap defines it or after the 40 bytes of
+    /// addresses Linux captures carry (what tshark reads).
+    pub const IPOIB: u32 = 242;
     /// Raw IPv4.
     pub const IPV4: u32 = 228;
     /// Raw IPv6.
@@ -29,6 +46,42 @@ const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+const ETHERTYPE_MPLS: u16 = 0x8847;
+const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
+const PPP_MPLS: u16 = 0x0281;
+const PPP_MPLS_MULTICAST: u16 = 0x0283;
+/// PPP's address and control fields (RFC 1662), when kept.
+const PPP_ADDRESS_CONTROL: [u8; 2] = [0xff, 0x03];
+/// Cisco HDLC's address byte: unicast, multicast.
+const CISCO_HDLC_ADDRESSES: [u8; 2] = [0x0f, 0x8f];
+const CISCO_HDLC_HEADER_LEN: usize = 4;
+const IPOIB_HEADER_LEN: usize = 4;
+/// Linux's addresses (a global route header, or 20 bytes then the
+/// destination's QPN and GID) before RFC 4391's header.
+const IPOIB_LINUX_ADDRESSES_LEN: usize = 40;
+const IPNET_HEADER_LEN: usize = 24;
+/// Solaris IPNET's address families.
+const IPNET_AF_INET: u8 = 2;
+const IPNET_AF_INET6: u8 = 26;
+/// ARCNET protocol ids: IPv4 (RFC 1201), IPv6 (RFC 2497), IPv4 (RFC 1051,
+/// no fragmentation header).
+const ARCNET_IP: u8 = 0xd4;
+const ARCNET_IPV6: u8 = 0xc4;
+const ARCNET_IP_RFC1051: u8 = 0xf0;
+/// Linux ARCNET's header before the protocol id.
+const ARCNET_LINUX_HEADER_LEN: usize = 4;
+/// RFC 1201's split flag and sequence number after the protocol id.
+const ARCNET_RFC1201_LEN: usize = 3;
+/// The split flag of an RFC 1201 exception packet, whose 4 extra bytes
+/// repeat the header.
+const ARCNET_EXCEPTION: u8 = 0xff;
+const ARCNET_EXCEPTION_LEN: usize = 4;
+/// The most MPLS labels read before giving up (a stack this deep is
+/// garbage).
+const MAX_MPLS_LABELS: usize = 16;
+const MPLS_ENTRY_LEN: usize = 4;
 const ETHERNET_HEADER_LEN: usize = 14;
 const VLAN_TAG_LEN: usize = 4;
 const SLL_HEADER_LEN: usize = 16;
@@ -39,7 +92,21 @@ pub fn supported(linktype: u32) -> bool {
     use linktype::*;
     matches!(
         linktype,
-        NULL | ETHERNET | RAW_BSD | RAW_OPENBSD | RAW | LOOP | LINUX_SLL | IPV4 | IPV6 | LINUX_SLL2
+        NULL | ETHERNET
+            | PPP
+            | PPP_HDLC
+            | RAW_BSD
+            | RAW_OPENBSD
+            | RAW
+            | C_HDLC
+            | LOOP
+            | LINUX_SLL
+            | ARCNET_LINUX
+            | IPNET
+            | IPV4
+            | IPV6
+            | IPOIB
+            | LINUX_SLL2
     )
 }
 
@@ -55,8 +122,93 @@ pub fn ip_packet(linktype: u32, frame: &[u8]) -> Option<&[u8]> {
         NULL | LOOP => frame.get(4..),
         LINUX_SLL => ip_by_ethertype(be16(frame, 14)?, frame.get(SLL_HEADER_LEN..)?),
         LINUX_SLL2 => ip_by_ethertype(be16(frame, 0)?, frame.get(SLL2_HEADER_LEN..)?),
+        PPP => ppp_payload(frame),
+        // tcpdump writes Cisco HDLC framed PPP links under this number too.
+        PPP_HDLC if CISCO_HDLC_ADDRESSES.contains(frame.first()?) => cisco_hdlc_payload(frame),
+        PPP_HDLC => ppp_payload(frame),
+        C_HDLC => cisco_hdlc_payload(frame),
+        IPOIB => ipoib_payload(frame),
+        IPNET => ipnet_payload(frame),
+        ARCNET_LINUX => arcnet_linux_payload(frame),
         _ => None,
     }
+}
+
+/// A PPP frame's IP packet (directly or under MPLS), past the address and
+/// control fields when present and a compressed (1-byte) protocol.
+fn ppp_payload(frame: &[u8]) -> Option<&[u8]> {
+    let frame = frame.strip_prefix(&PPP_ADDRESS_CONTROL).unwrap_or(frame);
+    // An odd first byte is a compressed protocol (RFC 1661 §6.5).
+    let (protocol, rest) = match *frame.first()? {
+        odd if odd & 1 == 1 => (u16::from(odd), frame.get(1..)?),
+        _ => (be16(frame, 0)?, frame.get(2..)?),
+    };
+    match protocol {
+        PPP_IPV4 | PPP_IPV6 => Some(rest),
+        PPP_MPLS | PPP_MPLS_MULTICAST => mpls_payload(rest),
+        _ => None,
+    }
+}
+
+/// Solaris IPNET: the packet after the header, as long as its data length
+/// field says (tshark reads no further).
+fn ipnet_payload(frame: &[u8]) -> Option<&[u8]> {
+    if !matches!(*frame.get(1)?, IPNET_AF_INET | IPNET_AF_INET6) {
+        return None;
+    }
+    let data_len = u32::from_be_bytes(frame.get(4..8)?.try_into().ok()?);
+    let payload = frame.get(IPNET_HEADER_LEN..)?;
+    Some(payload.get(..data_len as usize).unwrap_or(payload))
+}
+
+/// IP over InfiniBand: RFC 4391's header first when it starts with an
+/// IP or MPLS type (an address there would have to begin so), else after
+/// Linux's 40 bytes of addresses.
+fn ipoib_payload(frame: &[u8]) -> Option<&[u8]> {
+    let start = match be16(frame, 0)? {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 | ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => 0,
+        _ => IPOIB_LINUX_ADDRESSES_LEN,
+    };
+    let header_end = start + IPOIB_HEADER_LEN;
+    ip_by_ethertype(be16(frame, start)?, frame.get(header_end..)?)
+}
+
+fn cisco_hdlc_payload(frame: &[u8]) -> Option<&[u8]> {
+    ip_by_ethertype(be16(frame, 2)?, frame.get(CISCO_HDLC_HEADER_LEN..)?)
+}
+
+/// Linux ARCNET: the IP packet after the protocol id, and for RFC 1201's
+/// protocols its split flag and sequence number (and an exception
+/// packet's repeated header).
+fn arcnet_linux_payload(frame: &[u8]) -> Option<&[u8]> {
+    let protocol = *frame.get(ARCNET_LINUX_HEADER_LEN)?;
+    let rest = frame.get(ARCNET_LINUX_HEADER_LEN + 1..)?;
+    match protocol {
+        ARCNET_IP_RFC1051 => Some(rest),
+        ARCNET_IP | ARCNET_IPV6 => {
+            let skip = match *rest.first()? {
+                ARCNET_EXCEPTION => ARCNET_RFC1201_LEN + ARCNET_EXCEPTION_LEN,
+                _ => ARCNET_RFC1201_LEN,
+            };
+            rest.get(skip..)
+        }
+        _ => None,
+    }
+}
+
+/// What an MPLS label stack carries, when it is IP: the stack is read to
+/// its bottom-of-stack bit, and the payload told by its version nibble
+/// (MPLS names no payload type; a pseudowire's control word starts with
+/// 0 and is not IP).
+pub fn mpls_payload(stack: &[u8]) -> Option<&[u8]> {
+    for depth in 0..MAX_MPLS_LABELS {
+        let entry = stack.get(depth * MPLS_ENTRY_LEN..(depth + 1) * MPLS_ENTRY_LEN)?;
+        if entry[2] & 1 == 1 {
+            let payload = stack.get((depth + 1) * MPLS_ENTRY_LEN..)?;
+            return matches!(payload.first()? >> 4, 4 | 6).then_some(payload);
+        }
+    }
+    None
 }
 
 /// The payload of an Ethernet II frame when it is IP, past any VLAN tags.
@@ -75,7 +227,11 @@ pub fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
 }
 
 fn ip_by_ethertype(ethertype: u16, payload: &[u8]) -> Option<&[u8]> {
-    matches!(ethertype, ETHERTYPE_IPV4 | ETHERTYPE_IPV6).then_some(payload)
+    match ethertype {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some(payload),
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls_payload(payload),
+        _ => None,
+    }
 }
 
 fn be16(bytes: &[u8], at: usize) -> Option<u16> {
@@ -104,6 +260,75 @@ mod tests {
             tags.extend_from_slice(&[0x81, 0x00, 0, 0]);
         }
         assert_eq!(ethernet_payload(&tags), None);
+    }
+
+    const IP: [u8; 2] = [0x45, 0x00];
+
+    fn framed(header: &[u8]) -> Vec<u8> {
+        [header, &IP].concat()
+    }
+
+    #[test]
+    fn ppp_and_hdlc_framings() {
+        use linktype::*;
+        let ip = Some(&IP[..]);
+        assert_eq!(ip_packet(PPP, &framed(&[0x00, 0x21])), ip);
+        assert_eq!(ip_packet(PPP, &framed(&[0xff, 0x03, 0x00, 0x21])), ip);
+        assert_eq!(ip_packet(PPP, &framed(&[0x21])), ip, "compressed protocol");
+        assert_eq!(ip_packet(PPP_HDLC, &framed(&[0xff, 0x03, 0x00, 0x57])), ip);
+        assert_eq!(ip_packet(PPP_HDLC, &framed(&[0x0f, 0x00, 0x08, 0x00])), ip);
+        assert_eq!(ip_packet(C_HDLC, &framed(&[0x8f, 0x00, 0x86, 0xdd])), ip);
+        // LCP, and frames too short to say: not IP, no panic.
+        assert_eq!(ip_packet(PPP, &framed(&[0xc0, 0x21])), None);
+        for short in [&[][..], &[0xff], &[0xff, 0x03, 0x00], &[0x0f, 0x00]] {
+            assert_eq!(ip_packet(PPP_HDLC, short), None);
+            assert_eq!(ip_packet(C_HDLC, short), None);
+        }
+    }
+
+    #[test]
+    fn mpls_stacks_over_ppp_and_ethernet() {
+        // Two labels, the second with the bottom-of-stack bit.
+        let stack = [0x00, 0x01, 0x00, 0x40, 0x00, 0x02, 0x01, 0x40];
+        let ppp = [&[0x02, 0x81][..], &stack, &IP].concat();
+        assert_eq!(ip_packet(linktype::PPP, &ppp), Some(&IP[..]));
+        let mut ethernet = vec![0u8; 12];
+        ethernet.extend_from_slice(&[0x88, 0xa8, 0, 1, 0x81, 0x00, 0, 2, 0x88, 0x47]);
+        ethernet.extend_from_slice(&stack);
+        ethernet.extend_from_slice(&IP);
+        assert_eq!(ethernet_payload(&ethernet), Some(&IP[..]), "QinQ + MPLS");
+        // No bottom of stack, or a pseudowire control word: not IP.
+        assert_eq!(mpls_payload(&[0u8; 80]), None);
+        assert_eq!(mpls_payload(&[0, 0, 1, 0, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn ipoib_ipnet_and_arcnet() {
+        use linktype::*;
+        let ip = Some(&IP[..]);
+        assert_eq!(ip_packet(IPOIB, &framed(&[0x08, 0x00, 0, 0])), ip);
+        let mut linux = [0u8; 44];
+        linux[40] = 0x08;
+        assert_eq!(ip_packet(IPOIB, &framed(&linux)), ip);
+        assert_eq!(ip_packet(IPOIB, &linux[..30]), None);
+        let mut ipnet = [0u8; 24];
+        ipnet[1] = IPNET_AF_INET6;
+        ipnet[7] = 2;
+        assert_eq!(ip_packet(IPNET, &framed(&ipnet)), ip);
+        ipnet[7] = 1; // the data length field cuts
+        assert_eq!(ip_packet(IPNET, &framed(&ipnet)), Some(&IP[..1]));
+        ipnet[1] = 99;
+        assert_eq!(ip_packet(IPNET, &framed(&ipnet)), None);
+        // source, destination, offset, protocol, split flag, sequence.
+        let arcnet = [1, 2, 0, 0, ARCNET_IP, 0, 0, 1];
+        assert_eq!(ip_packet(ARCNET_LINUX, &framed(&arcnet)), ip);
+        let exception = [1, 2, 0, 0, ARCNET_IP, 0xff, 0, 1, 0xd4, 0xff, 0xff, 0xff];
+        assert_eq!(ip_packet(ARCNET_LINUX, &framed(&exception)), ip);
+        assert_eq!(
+            ip_packet(ARCNET_LINUX, &framed(&[1, 2, 0, 0, ARCNET_IP_RFC1051])),
+            ip
+        );
+        assert_eq!(ip_packet(ARCNET_LINUX, &[1, 2, 0]), None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod args;
 mod capture;
+mod encap;
 pub mod hex;
 pub mod link;
 
@@ -11,13 +12,13 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::time::Duration;
 
-use icmpkit::wire::Family;
+use icmpkit::wire::{Family, ip};
 
 pub use args::DecodeArgs;
 
 use crate::exit;
 use crate::output::errln;
-use crate::packet_view::{Meta, PacketView, Style};
+use crate::packet_view::{Carrier, Meta, PacketView, Style};
 use hex::Start;
 
 /// Output buffer: large, because a decode is a batch job.
@@ -40,6 +41,11 @@ pub struct Counts {
     pub skipped: u64,
     /// Frames of a link type decode does not read.
     pub unsupported_link: u64,
+    /// ICMP packets whose IPv4 total length was 0 or beyond the wire
+    /// length, read with the captured length instead (as tshark does).
+    pub length_from_capture: u64,
+    /// ICMP packets found inside a tunnel or mirror encapsulation.
+    pub encapsulated: u64,
 }
 
 /// Decodes packets and writes them in one style.
@@ -60,7 +66,7 @@ impl<W: Write> Decoder<W> {
             return;
         }
         match link::ip_packet(frame.linktype, frame.data) {
-            Some(ip) => self.ip(ip, frame.time),
+            Some(ip) => self.ip(ip, frame.time, frame.cut()),
             None => self.counts.skipped += 1,
         }
     }
@@ -68,16 +74,36 @@ impl<W: Write> Decoder<W> {
     fn hex(&mut self, bytes: &[u8]) {
         self.counts.packets += 1;
         match hex::classify(bytes, self.family) {
-            Start::Ip(ip) => self.ip(ip, None),
+            // Hex input is the whole packet: nothing was cut.
+            Start::Ip(ip) => self.ip(ip, None, 0),
             Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
         }
     }
 
-    fn ip(&mut self, ip: &[u8], time: Option<Duration>) {
-        match PacketView::from_ip(ip, time) {
-            Ok(view) => self.show(&view),
-            Err(_) => self.counts.skipped += 1,
+    /// `cut`: bytes of the packet a snap length left out. A tunnel or
+    /// mirror packet is unwrapped (up to [`encap::MAX_DEPTH`] levels) and
+    /// the ICMP inside shown with what carried it.
+    fn ip(&mut self, mut ip: &[u8], time: Option<Duration>, cut: usize) {
+        let mut carriers: Vec<Carrier> = Vec::new();
+        loop {
+            match ip::locate_icmp_captured(ip, cut) {
+                Ok(found) => {
+                    self.counts.length_from_capture += u64::from(found.length_from_capture);
+                    self.counts.encapsulated += u64::from(!carriers.is_empty());
+                    self.show(&PacketView::from_located(found, time).via(&carriers));
+                    return;
+                }
+                Err(_) if carriers.len() < encap::MAX_DEPTH => match encap::unwrap(ip) {
+                    Some((inner, carrier)) => {
+                        carriers.push(carrier);
+                        ip = inner;
+                    }
+                    None => break,
+                },
+                Err(_) => break,
+            }
         }
+        self.counts.skipped += 1;
     }
 
     fn show(&mut self, view: &PacketView<'_>) {
@@ -182,6 +208,15 @@ fn summary(c: &Counts) -> String {
         "decode: {} packets, {} ICMP ({} malformed, {} bad checksum), {} skipped (not ICMP)",
         c.packets, c.icmp, c.malformed, c.bad_checksum, c.skipped
     );
+    if c.encapsulated > 0 {
+        line += &format!(", {} inside tunnels", c.encapsulated);
+    }
+    if c.length_from_capture > 0 {
+        line += &format!(
+            ", {} with an IPv4 total length of 0 or past the packet (the captured length used)",
+            c.length_from_capture
+        );
+    }
     if c.unsupported_link > 0 {
         line += &format!(", {} of an unsupported link type", c.unsupported_link);
     }
