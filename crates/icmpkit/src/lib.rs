@@ -21,8 +21,8 @@
 //! | many targets | [`sweep::multiping`], [`sweep::multiping_blocking`] | [`sweep::SweepOptions`] | [`sweep::Sweeper`] → [`sweep::SweepEvent`] |
 //! | traceroute, mtr | [`trace::traceroute`], [`trace::traceroute_blocking`] | [`trace::TraceOptions`] | [`trace::Tracer`] → [`trace::TraceEvent`] |
 //! | any crafted message | [`craft::send_and_receive`], [`craft::send_and_receive_blocking`] | [`craft::SendOptions`] | [`craft::Sender`] → [`craft::SendEvent`] |
-//! | every ICMP packet | [`listen::Listener::open`] | [`listen::ListenOptions`] | [`listen::Listener::recv`] |
-//! | answer requests | [`respond::Server::open`] | [`respond::RespondOptions`] | [`respond::RespondEvent`] |
+//! | every ICMP packet | [`listen::Listener::open`] | [`listen::ListenOptions`] | [`listen::Listener`] → [`listen::Packet`] |
+//! | answer requests | [`respond::Server::open`] | [`respond::RespondOptions`] | [`respond::Server`] → [`respond::RespondEvent`] |
 //!
 //! Underneath: [`socket`] (raw and datagram ICMP sockets, for advanced use)
 //! and [`wire`] (the packet model: parse and build every ICMP message).
