@@ -57,18 +57,27 @@ measure() {
   sed 's/^/   /' "$WORK/err"
 }
 
-measure "icmpkit listen -4 (lines to /dev/null)" "$ICMPKIT" listen -4
-GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
-DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
-awk -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-  printf "   => listen: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", g, s, r, s - g, 100 * (s - g) / s, d }'
+# $1: the binary, $2: its label: lines to /dev/null, then -w FILE.
+listen_runs() {
+  local bin=$1 name=$2
+  measure "$name listen -4 (lines to /dev/null)" "$bin" listen -4
+  GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
+  DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
+  awk -v n="$name" -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
+    printf "   => %s listen: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
 
-measure "icmpkit listen -4 -w FILE.pcap" "$ICMPKIT" listen -4 -w "$WORK/listen.pcap"
-GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
-DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
-awk -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-  printf "   => listen -w: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", g, s, r, s - g, 100 * (s - g) / s, d }'
-rm -f "$WORK/listen.pcap"
+  measure "$name listen -4 -w FILE.pcap" "$bin" listen -4 -w "$WORK/listen.pcap"
+  GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
+  DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
+  awk -v n="$name" -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
+    printf "   => %s listen -w: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+  rm -f "$WORK/listen.pcap"
+}
+
+listen_runs "$ICMPKIT" icmpkit
+if [ -n "$BASELINE" ]; then
+  listen_runs "$BASELINE" baseline
+fi
 
 if command -v tcpdump >/dev/null; then
   # -i any, inbound echo requests only: what listen counts.
