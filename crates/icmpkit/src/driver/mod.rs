@@ -244,6 +244,11 @@ const TURNS_PER_POLL: u32 = 128;
 /// Consecutive receive errors taken in one drain before yielding.
 const ERRORS_PER_DRAIN: u32 = 64;
 
+/// Packets read in one drain before the turn ends (the rest on the next
+/// turn, after tokio's budget says whether to yield): a flood of arrivals
+/// never pins the task, so timers and signals still run.
+const PACKETS_PER_DRAIN: usize = 256;
+
 /// How a drain ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Drained {
@@ -399,27 +404,30 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         }
         self.protocol.handle_timeout(now);
         if self.drain_owed {
-            self.drain_owed = false;
             self.drain(true);
             return true;
         }
-        if self.write_wait.is_some() && !self.poll_writable(cx) {
-            // Only readiness or a deadline can move us while blocked.
-            return self.wait(cx, now);
-        }
-        if self.gather(now) {
-            self.send(cx);
-            return true;
-        }
         // An event the deadlines or a drain just produced is handed out
-        // before any wait.
+        // before anything else (even while the send buffer is full).
         if self.stashed.is_none() {
             self.stashed = self.protocol.poll_event();
         }
         if self.stashed.is_some() || self.protocol.is_done() {
             return true;
         }
-        self.wait(cx, now)
+        if self.write_wait.is_some() && !self.poll_writable(cx) {
+            // Only readiness, room to send or a deadline still ahead can
+            // move us while blocked: the probe held back keeps its passed
+            // send deadline, which must not make every turn go round again.
+            let ahead = self.protocol.poll_timeout().filter(|d| !d.is_reached(now));
+            return self.wait(cx, now, ahead);
+        }
+        if self.gather(now) {
+            self.send(cx);
+            return true;
+        }
+        let deadline = self.protocol.poll_timeout();
+        self.wait(cx, now, deadline)
     }
 
     /// Asks the protocol for up to [`Protocol::max_batch`] messages due at
@@ -520,9 +528,16 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             self.drain_errors();
         }
         let mut errors = 0;
-        while self.protocol.awaiting_replies() && self.protocol.accepts_packets() {
+        let mut read = 0;
+        while read < PACKETS_PER_DRAIN
+            && self.protocol.awaiting_replies()
+            && self.protocol.accepts_packets()
+        {
             match self.transport.recv(&mut self.recv_buf) {
-                Ok(meta) => self.incoming(&meta),
+                Ok(meta) => {
+                    read += 1;
+                    self.incoming(&meta);
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
                     self.receive_error(&e);
@@ -537,9 +552,14 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
 
     /// Waits for readiness or the protocol's next deadline. True if either
     /// came (go round again), false if pending.
-    fn wait(&mut self, cx: &mut Context<'_>, now: Timestamp) -> bool {
-        let deadline = self.protocol.poll_timeout();
+    fn wait(&mut self, cx: &mut Context<'_>, now: Timestamp, deadline: Option<Deadline>) -> bool {
         if deadline.is_some_and(|d| d.is_reached(now)) {
+            return true;
+        }
+        if self.read_failed && deadline.is_none() && self.write_wait.is_none() {
+            // Nothing can arrive any more (the reactor is gone) and no
+            // deadline is ahead: end rather than wait forever.
+            self.protocol.stop();
             return true;
         }
         if !self.read_failed {
@@ -584,6 +604,9 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// `errors_waiting`), clears readiness once both sides are empty and
     /// reads once more, so an edge raised in between is not lost.
     fn drain(&mut self, errors_waiting: bool) {
+        // A drain owed from before (readiness already cleared) stays owed
+        // until one ends on WouldBlock.
+        let owed = std::mem::take(&mut self.drain_owed);
         let mut errors = errors_waiting;
         let mut cleared = false;
         loop {
@@ -596,7 +619,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             if queue == Drained::Stopped || packets == Drained::Stopped {
                 // More is queued: readiness (if still set) or the owed
                 // drain brings us back before any wait.
-                self.drain_owed = cleared;
+                self.drain_owed = owed || cleared;
                 return;
             }
             if cleared {
@@ -616,6 +639,9 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             if !self.protocol.accepts_packets() {
                 // Its events first; readiness (not cleared) or the owed
                 // drain brings the rest.
+                return Drained::Stopped;
+            }
+            if read >= PACKETS_PER_DRAIN {
                 return Drained::Stopped;
             }
             match self.transport.recv(&mut self.recv_buf) {

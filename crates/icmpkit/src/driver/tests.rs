@@ -36,7 +36,7 @@ struct FakeState {
     batches: Vec<usize>,
     /// Queued (without raising readiness) when readiness is cleared: a
     /// packet that arrives between the last read and the clear.
-    arrives_on_clear: Option<u8>,
+    arrives_on_clear: Vec<u8>,
     clears: u32,
     /// Error-queue reads, empty or not.
     error_reads: u32,
@@ -193,8 +193,8 @@ impl Transport for Fake {
         self.with(|s| {
             s.ready = false;
             s.clears += 1;
-            if let Some(tag) = s.arrives_on_clear.take() {
-                // Queued just before the clear: its edge is erased by it.
+            // Queued just before the clear: their edge is erased by it.
+            for tag in std::mem::take(&mut s.arrives_on_clear) {
                 s.packets.push_back(Ok(tag));
             }
         });
@@ -233,6 +233,10 @@ struct Recorder {
     max_pending: Option<usize>,
     /// Says it takes nothing from the error queue.
     no_error_queue: bool,
+    /// A deadline reported for ever, passed or not (a held-back probe's).
+    sticky_deadline: Option<Deadline>,
+    /// Calls of handle_timeout (turns taken).
+    timeouts_handled: u32,
 }
 
 impl Recorder {
@@ -249,10 +253,11 @@ impl Protocol for Recorder {
     type Meta = Received;
 
     fn poll_timeout(&self) -> Option<Deadline> {
-        self.deadline
+        self.sticky_deadline.or(self.deadline)
     }
 
     fn handle_timeout(&mut self, now: Timestamp) {
+        self.timeouts_handled += 1;
         if self.deadline.is_some_and(|d| d.is_reached(now)) {
             self.deadline = None;
             self.events.push_back("deadline".into());
@@ -393,7 +398,7 @@ async fn an_error_storm_yields_but_loses_nothing() {
 async fn a_packet_queued_while_readiness_is_cleared_is_still_read() {
     let fake = Fake::default();
     let mut d = driver(Recorder::default(), &fake);
-    fake.with(|s| s.arrives_on_clear = Some(5));
+    fake.with(|s| s.arrives_on_clear = vec![5]);
     fake.deliver(4);
     assert_eq!(next(&mut d).await.as_deref(), Some("packet 4"));
     // No readiness is raised for 5: only the read after the clear finds it.
@@ -581,4 +586,41 @@ async fn a_protocol_without_an_error_queue_is_not_read_there_after_clearing() {
         fake.deliver_error(113);
         assert_eq!(next(&mut d).await.as_deref(), Some("queued 113"));
     }
+}
+
+#[tokio::test]
+async fn a_blocked_send_with_a_passed_deadline_waits_instead_of_spinning() {
+    let fake = Fake::default();
+    fake.with(|s| s.full = true);
+    let mut recorder = Recorder::sending(&[1]);
+    // Ping's held-back probe keeps reporting the send deadline that passed.
+    recorder.sticky_deadline = Some(Deadline::from_monotonic_ns(0));
+    let mut d = driver(recorder, &fake);
+    assert_eq!(next(&mut d).await.as_deref(), Some("blocked 1"));
+    assert_eq!(next(&mut d).await, None, "nothing while the buffer is full");
+    let turns = d.protocol().timeouts_handled;
+    assert!(turns < 50, "{turns} turns in 200 ms: the loop spins");
+    fake.make_room();
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 1"));
+}
+
+#[tokio::test]
+async fn an_owed_drain_stays_owed_until_the_socket_is_empty() {
+    let fake = Fake::default();
+    // One event at a time (a listener's back-pressure); three packets queue
+    // while readiness is cleared, so no edge will announce them.
+    let recorder = Recorder {
+        max_pending: Some(1),
+        ..Recorder::default()
+    };
+    let mut d = driver(recorder, &fake);
+    fake.with(|s| {
+        s.arrives_on_clear = vec![2, 3, 4];
+        s.ready = true;
+    });
+    fake.notify.notify_waiters();
+    for tag in 2..=4 {
+        assert_eq!(next(&mut d).await, Some(format!("packet {tag}")));
+    }
+    assert_eq!(next(&mut d).await, None);
 }
