@@ -426,6 +426,11 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             self.send(cx);
             return true;
         }
+        // Asking for a message can end the protocol (ping's last answer
+        // was in): go round to end the stream instead of waiting.
+        if self.protocol.is_done() {
+            return true;
+        }
         let deadline = self.protocol.poll_timeout();
         self.wait(cx, now, deadline)
     }

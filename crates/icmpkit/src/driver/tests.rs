@@ -237,6 +237,9 @@ struct Recorder {
     sticky_deadline: Option<Deadline>,
     /// Calls of handle_timeout (turns taken).
     timeouts_handled: u32,
+    /// Ends when asked for a message and none is left (as ping does once
+    /// its last answer is in).
+    ends_when_sent: bool,
 }
 
 impl Recorder {
@@ -274,6 +277,9 @@ impl Protocol for Recorder {
 
     fn poll_transmit(&mut self, _now: Timestamp, out: &mut Transmit) -> bool {
         let Some(&token) = self.to_send.get(self.given) else {
+            if self.ends_when_sent && self.to_send.is_empty() {
+                self.stopped = true;
+            }
             return false;
         };
         self.given += 1;
@@ -623,4 +629,25 @@ async fn an_owed_drain_stays_owed_until_the_socket_is_empty() {
         assert_eq!(next(&mut d).await, Some(format!("packet {tag}")));
     }
     assert_eq!(next(&mut d).await, None);
+}
+
+#[tokio::test]
+async fn a_protocol_that_ends_when_asked_to_send_ends_the_stream() {
+    let fake = Fake::default();
+    let started = Instant::now();
+    let mut recorder = Recorder::sending(&[1]);
+    recorder.ends_when_sent = true;
+    let mut d = driver(recorder, &fake);
+    assert_eq!(next(&mut d).await.as_deref(), Some("sent 1"));
+    // Nothing else would ever wake it: the end must come at once (a wait
+    // would end only with the timeout, which polls it once more).
+    let end = tokio::time::timeout(Duration::from_millis(500), d.next_event()).await;
+    assert_eq!(end, Ok(None), "the stream must end, not wait");
+    let again = tokio::time::timeout(Duration::from_millis(100), d.next_event()).await;
+    assert_eq!(again, Ok(None));
+    assert!(
+        started.elapsed() < Duration::from_millis(400),
+        "ended only when the timeout polled it: {:?}",
+        started.elapsed()
+    );
 }
