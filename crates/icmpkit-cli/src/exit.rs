@@ -51,6 +51,19 @@ pub fn worded(error: &icmpkit::Error) -> String {
     }
 }
 
+/// A library error worded for a command whose flags set the library's
+/// options: a refused option by its flag (`-W must be above 0`, from the
+/// `(option, flag)` pairs), anything else as [`worded`].
+pub fn worded_with_flags(error: &icmpkit::Error, flags: &[(&str, &str)]) -> String {
+    let named = error.invalid_option().and_then(|invalid| {
+        flags
+            .iter()
+            .find(|(option, _)| *option == invalid.option)
+            .map(|(_, flag)| format!("invalid option: {flag} {}", invalid.reason))
+    });
+    named.unwrap_or_else(|| worded(error))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

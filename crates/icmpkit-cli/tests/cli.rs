@@ -64,11 +64,7 @@ fn bad_usage_exits_2_without_panicking() {
 #[test]
 fn misbehaving_values_are_refused_with_the_flag_named() {
     for (args, code, flag) in [
-        (
-            &["ping", "-W", "0", "-c", "1", "127.0.0.1"][..],
-            2,
-            "timeout",
-        ),
+        (&["ping", "-W", "0", "-c", "1", "127.0.0.1"][..], 2, "-W"),
         (&["ping", "-i", "1e300", "127.0.0.1"], 2, "1e300"),
         (&["trace", "-w", "0", "127.0.0.1"], 2, "-w"),
         (&["trace", "-U", "-p", "0", "127.0.0.1"], 2, "1..=65535"),
@@ -455,5 +451,26 @@ fn sweep_generate_takes_a_prefix_or_start_and_end() {
             "{args:?}: {err}"
         );
         assert!(err.contains(words), "{args:?}: {err}");
+    }
+}
+
+/// Options the library refuses are named by ping's own flags, as iputils
+/// users type them (the library names its fields: `timeout`, `payload_size`).
+#[test]
+fn ping_refusals_name_the_flag() {
+    for (args, expected) in [
+        (
+            &["ping", "-W", "0", "-c", "1", "127.0.0.1"][..],
+            "icmpkit: invalid option: -W must be above 0",
+        ),
+        (
+            &["ping", "-s", "70000", "-c", "1", "127.0.0.1"][..],
+            "icmpkit: invalid option: -s must be between 0 and 65507 (got 70000)",
+        ),
+    ] {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim(), expected, "{args:?}");
     }
 }

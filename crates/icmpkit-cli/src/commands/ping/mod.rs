@@ -38,6 +38,17 @@ fn privileged() -> bool {
     nix::unistd::geteuid().is_root()
 }
 
+/// The ping options the library names, by the iputils flags that set them.
+const FLAGS: &[(&str, &str)] = &[
+    ("count", "-c"),
+    ("interval", "-i"),
+    ("timeout", "-W"),
+    ("deadline", "-w"),
+    ("payload_size", "-s"),
+    ("preload", "-l"),
+    ("ttl", "-t"),
+];
+
 /// Turns the flags into library options, enforcing iputils' rules.
 fn options(args: &PingArgs) -> Result<PingOptions, String> {
     // iputils' defaults, not the library's (which finish after 4 requests):
@@ -132,7 +143,7 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         };
         match Pinger::with_target(target, &options) {
             Ok(p) => pingers.push(p),
-            Err(e) => return exit::fail(&e),
+            Err(e) => return exit::fail(&exit::worded_with_flags(&e, FLAGS)),
         }
     }
     // Sockets are open: give up any privilege we were started with.

@@ -174,14 +174,7 @@ const FLAGS: &[(&str, &str)] = &[
 /// A library error worded for `trace`: a refused option by its flag
 /// (`-f must be at least 1`).
 fn worded(error: &icmpkit::Error) -> String {
-    let flag = error
-        .invalid_option()
-        .and_then(|invalid| FLAGS.iter().find(|(option, _)| *option == invalid.option))
-        .zip(error.invalid_option());
-    match flag {
-        Some(((_, flag), invalid)) => format!("invalid option: {flag} {}", invalid.reason),
-        None => exit::worded(error),
-    }
+    exit::worded_with_flags(error, FLAGS)
 }
 
 #[cfg(test)]
