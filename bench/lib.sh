@@ -5,6 +5,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# A signal (timeout, Ctrl-C) exits through the EXIT traps, which tear the lab down: bash
+# runs no trap when a signal kills it (a hung run under `timeout` left its namespaces).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 ICMPKIT="$ROOT/target/release/icmpkit"
 # Optional: an earlier build to compare with in the same run (before/after a change), e.g.
 #   git worktree add /tmp/base <commit> && (cd /tmp/base && cargo build --release -p icmpkit-cli)
