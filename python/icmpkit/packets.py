@@ -79,14 +79,24 @@ def build(type="echo-request", code=0, *, family=None, src=None, dst=None, **fie
     ``src`` and ``dst`` (the unspecified address where one is missing)."""
     if family is None and dst is not None:
         family = ipaddress.ip_address(str(dst)).version
-    return _native.build(
-        _family(family),
-        str(type),
-        str(code),
-        fields,
-        None if src is None else str(src),
-        None if dst is None else str(dst),
-    )
+    try:
+        return _native.build(
+            _family(family),
+            str(type),
+            str(code),
+            fields,
+            None if src is None else str(src),
+            None if dst is None else str(dst),
+        )
+    except OverflowError:
+        # pyo3's conversion names no field; say which numbers were given,
+        # as the CLI's `send` names the flag and its range.
+        numbers = ", ".join(
+            f"{name}={value}"
+            for name, value in fields.items()
+            if isinstance(value, int) and not isinstance(value, bool)
+        )
+        raise ValueError(f"a field is out of its range (16 or 32 bits): {numbers}") from None
 
 
 class Answer:
