@@ -36,7 +36,7 @@ fn send_requests(socket: &IcmpSocket, count: usize, sequence: &mut u16) {
     let mut sent = 0;
     while sent < count {
         sent += socket
-            .send_batch(&batch[sent..], &mut times)
+            .send_batch(batch[sent..].iter().copied(), &mut times)
             .expect("send to loopback");
     }
 }

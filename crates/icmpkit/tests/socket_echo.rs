@@ -159,7 +159,9 @@ fn batch_test(socket: &IcmpSocket, count: u16) {
         .collect();
     let mut times = Vec::new();
     assert_eq!(
-        socket.send_batch(&batch, &mut times).expect("sendmmsg"),
+        socket
+            .send_batch(batch.iter().copied(), &mut times)
+            .expect("sendmmsg"),
         usize::from(count)
     );
     assert_eq!(times.len(), usize::from(count));

@@ -355,16 +355,6 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     /// Polls for the next event (the `Stream` form of
     /// [`Driver::next_event`]).
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<P::Event>> {
-        // Once per task, not per event: a stream handing out packets one
-        // by one would otherwise take the handle's lock for each.
-        if !self
-            .stop_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            self.stop.register(cx.waker());
-            self.stop_waker = Some(cx.waker().clone());
-        }
         for _ in 0..TURNS_PER_POLL {
             if self.stop.is_stopped() {
                 self.protocol.stop();
@@ -380,6 +370,7 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             // run its timers, signals and other tasks now and then.
             let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
             if !self.turn(cx) {
+                self.register_stop(cx);
                 return Poll::Pending;
             }
             coop.made_progress();
@@ -388,6 +379,27 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         // its timers, signals and other tasks, then come back.
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// Leaves the task's waker with the stop handle before a wait: only a
+    /// task that waits needs waking (one handed an event polls again), so
+    /// a stream handing out packets one by one takes no lock for each.
+    /// (Measured: under tokio the waker kept here failed `will_wake`
+    /// against the task's on every poll, so the lock was taken per event.)
+    fn register_stop(&mut self, cx: &mut Context<'_>) {
+        if !self
+            .stop_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            self.stop.register(cx.waker());
+            self.stop_waker = Some(cx.waker().clone());
+        }
+        // A stop between the turn's check and the registration found no
+        // waker to wake: go round once more instead of waiting.
+        if self.stop.is_stopped() {
+            cx.waker().wake_by_ref();
+        }
     }
 
     /// One step: deadlines, then a send, or else a wait. False when the
@@ -715,7 +727,10 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
     }
 
     fn incoming(&mut self, meta: &P::Meta) {
-        let now = Timestamp::now();
+        let now = self
+            .transport
+            .received_at(meta)
+            .unwrap_or_else(Timestamp::now);
         self.protocol.handle_incoming(&self.recv_buf, meta, now);
     }
 

@@ -7,6 +7,7 @@ use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use crate::engine::clock::Timestamp;
 use crate::socket::{AsyncIcmpSocket, QueuedError, Readiness, Received, SendTime};
 
 use super::{BoxFuture, Transmit};
@@ -40,6 +41,13 @@ pub(crate) trait Transport {
 
     /// Receives one packet into `buf`.
     fn recv(&self, buf: &mut [u8]) -> io::Result<Self::Meta>;
+
+    /// When the packet `meta` describes was read, if the transport read the
+    /// clock then (one read per `recvmmsg` batch instead of one per
+    /// packet); `None` (the default): the driver reads the clock itself.
+    fn received_at(&self, _meta: &Self::Meta) -> Option<Timestamp> {
+        None
+    }
 
     /// Takes one error-queue entry, its quote written into `buf`.
     fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>>;

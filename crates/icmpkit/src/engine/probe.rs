@@ -11,19 +11,27 @@ use icmpkit_wire::{Family, icmpv4, icmpv6};
 /// pseudo-header's source address, which it chooses).
 pub fn echo_request(family: Family, id: u16, sequence: u16, data: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.resize(8 + data.len(), 0);
+    append_echo_request(family, id, sequence, data, out);
+}
+
+/// Like [`echo_request`], after what `out` already holds (an IP header
+/// written first, so the message is never moved to make room for it).
+pub fn append_echo_request(family: Family, id: u16, sequence: u16, data: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    out.resize(start + 8 + data.len(), 0);
+    let slot = &mut out[start..];
     let written = match family {
-        Family::V4 => icmpv4::Repr::EchoRequest { id, sequence, data }.emit(out),
+        Family::V4 => icmpv4::Repr::EchoRequest { id, sequence, data }.emit(slot),
         // The pseudo-header sum is left to the kernel (unspecified
         // addresses here): it overwrites the checksum field.
         Family::V6 => icmpv6::Repr::EchoRequest { id, sequence, data }.emit(
             &std::net::Ipv6Addr::UNSPECIFIED,
             &std::net::Ipv6Addr::UNSPECIFIED,
-            out,
+            slot,
         ),
     };
     // The buffer was sized for exactly this message.
-    debug_assert_eq!(written.ok(), Some(out.len()));
+    debug_assert_eq!(written.ok(), Some(8 + data.len()));
 }
 
 /// An echo reply as a driver decoded it, with what the socket told about

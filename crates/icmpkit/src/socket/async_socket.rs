@@ -112,7 +112,9 @@ impl AsyncIcmpSocket {
         times: &mut Vec<SendTime>,
     ) -> io::Result<usize> {
         self.inner
-            .async_io(Interest::WRITABLE, |s| s.send_batch(msgs, times))
+            .async_io(Interest::WRITABLE, |s| {
+                s.send_batch(msgs.iter().copied(), times)
+            })
             .await
     }
 

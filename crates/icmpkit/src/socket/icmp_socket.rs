@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
+use super::MAX_BATCH;
 use super::options::family_name;
 use super::privileges::permission_hint;
 use super::sys::{self, RawMessage};
@@ -350,19 +351,22 @@ impl IcmpSocket {
     /// after the first); `times` is cleared and gets one entry per message
     /// sent, all read once before the system call. Destinations are
     /// socket addresses for their IPv6 scope id (the zone of a link-local
-    /// address); the port is ignored.
-    pub fn send_batch(
-        &self,
-        msgs: &[(&[u8], SocketAddr)],
-        times: &mut Vec<SendTime>,
-    ) -> io::Result<usize> {
+    /// address); the port is ignored. The messages come as an iterator
+    /// (walked twice: checked, then sent), so a caller need not gather them
+    /// into a vector of its own for every batch.
+    pub fn send_batch<'a, I>(&self, msgs: I, times: &mut Vec<SendTime>) -> io::Result<usize>
+    where
+        I: IntoIterator<Item = (&'a [u8], SocketAddr)>,
+        I::IntoIter: Clone,
+    {
         times.clear();
+        let msgs = msgs.into_iter().take(MAX_BATCH);
         // Every destination is checked before any is sent.
-        for &(_, dst) in msgs {
+        for (_, dst) in msgs.clone() {
             self.destination(dst.ip(), scope_of(dst))?;
         }
         // Checked above: the fallback is never taken.
-        let destinations = msgs.iter().map(|&(message, dst)| {
+        let destinations = msgs.map(|(message, dst)| {
             let checked = self.destination(dst.ip(), scope_of(dst)).unwrap_or(dst);
             (message, checked)
         });

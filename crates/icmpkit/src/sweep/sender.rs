@@ -123,13 +123,7 @@ impl MessageBuilder {
             .address(p.index)
             .unwrap_or(IpAddr::from([0u8; 4]));
         let family = family_of(address);
-        probe::echo_request(
-            family,
-            session.id(family),
-            p.sequence,
-            &self.payload,
-            message,
-        );
+        message.clear();
         if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
             // A non-zero IP id: with id 0 the kernel draws a hashed
             // per-destination id for each packet. These probes are
@@ -138,8 +132,15 @@ impl MessageBuilder {
             let ident = (p.index as u16 ^ p.sequence).max(1);
             header[4..6].copy_from_slice(&ident.to_be_bytes());
             header[16..20].copy_from_slice(&dst.octets());
-            message.splice(0..0, header);
+            message.extend_from_slice(&header);
         }
+        probe::append_echo_request(
+            family,
+            session.id(family),
+            p.sequence,
+            &self.payload,
+            message,
+        );
     }
 
     /// The built messages of `batch` that go to `family`, beside their
@@ -258,7 +259,7 @@ fn send_blocking(
 ) {
     let mut offset = 0;
     while offset < msgs.len() {
-        match socket.send_batch(&msgs[offset..], times) {
+        match socket.send_batch(msgs[offset..].iter().copied(), times) {
             Ok(n) if n > 0 => {
                 shared.session().on_sent(&probes[offset..offset + n], at);
                 offset += n;

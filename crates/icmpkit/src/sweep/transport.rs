@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use icmpkit_wire::Family;
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
+use crate::engine::clock::Timestamp;
 use crate::socket::{QueuedError, Readiness, Received, SendTime};
 
 use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
@@ -35,6 +36,8 @@ pub(crate) struct SweepMeta {
     pub family: Family,
     /// Datagram sockets deliver only their own echo id.
     pub datagram: bool,
+    /// Both clocks read right after the `recvmmsg` that brought it.
+    pub read_at: Timestamp,
 }
 
 /// One socket of the set.
@@ -54,6 +57,9 @@ struct RecvBatch {
     next: usize,
     /// The socket they came from.
     socket: usize,
+    /// Both clocks, read once right after the `recvmmsg`: a reply's RTT
+    /// ends no earlier than its arrival, as with a read per packet.
+    read_at: Timestamp,
 }
 
 /// The sweep's sockets, and its extra sending threads.
@@ -81,6 +87,7 @@ impl SweepTransport {
                 received: Vec::with_capacity(RECV_BATCH),
                 next: 0,
                 socket: 0,
+                read_at: Timestamp::default(),
             }),
             blocked: AtomicUsize::new(0),
             out_of_buffers: AtomicBool::new(false),
@@ -162,16 +169,14 @@ impl Transport for SweepTransport {
                 "no socket for the message's family",
             ));
         };
-        let mut msgs = Vec::with_capacity(transmits.len());
-        for t in transmits.iter().take_while(|t| t.via == via) {
-            match socket_address(t) {
-                Ok(address) => msgs.push((t.message.as_slice(), address)),
-                // The error is this message's: send those before it first.
-                Err(e) if msgs.is_empty() => return Err(e),
-                Err(_) => break,
-            }
-        }
-        match socket.transport.socket().get_ref().send_batch(&msgs, times) {
+        // The first message's error is its own; a later one ends the batch
+        // before it (the next call starts there and gets the error).
+        socket_address(&transmits[0])?;
+        let msgs = transmits
+            .iter()
+            .take_while(|t| t.via == via)
+            .map_while(|t| socket_address(t).ok().map(|a| (t.message.as_slice(), a)));
+        match socket.transport.socket().get_ref().send_batch(msgs, times) {
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                 // Not the probe's fault: put back and pause, as a full
                 // buffer is waited out.
@@ -197,6 +202,7 @@ impl Transport for SweepTransport {
             received,
             next,
             socket,
+            read_at,
         } = &mut *batch;
         let r = received[*next].clone();
         let len = r.len.min(buf.len()).min(bufs[*next].len());
@@ -207,7 +213,12 @@ impl Transport for SweepTransport {
             received: r,
             family: socket.family,
             datagram: socket.datagram,
+            read_at: *read_at,
         })
+    }
+
+    fn received_at(&self, meta: &SweepMeta) -> Option<Timestamp> {
+        Some(meta.read_at)
     }
 
     fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
@@ -270,6 +281,7 @@ fn refill(sockets: &[FamilySocket], batch: &mut RecvBatch) -> io::Result<()> {
         let socket = s.transport.socket().get_ref();
         match socket.recv_batch(&mut batch.bufs, &mut batch.received) {
             Ok(n) if n > 0 => {
+                batch.read_at = Timestamp::now();
                 batch.socket = i;
                 return Ok(());
             }
