@@ -9,25 +9,38 @@ use std::time::Duration;
 use icmpkit::socket::{Privilege, SocketOptions};
 use icmpkit::wire::Family;
 
-/// A time flag given in (fractional) seconds, as ping and traceroute take
-/// them; `flag` names it in the error (`-i`, `--interval`...).
-pub fn seconds(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || !(0.0..=1e6).contains(&v) {
-        return Err(format!(
-            "bad value for {flag}: {v:?} (seconds, 0 to 1000000)"
-        ));
-    }
-    Ok(Duration::from_secs_f64(v))
+/// clap value parser: a time in (fractional) seconds, as ping and
+/// traceroute take them, 0 to 1,000,000 (clap names the flag in the error).
+pub fn secs(text: &str) -> Result<Duration, String> {
+    time(text, 1.0, "seconds", 1e6)
 }
 
-/// A time flag given in (fractional) milliseconds, as fping takes them.
-pub fn millis(flag: &str, v: f64) -> Result<Duration, String> {
-    if !v.is_finite() || !(0.0..=1e9).contains(&v) {
-        return Err(format!(
-            "bad value for {flag}: {v:?} (milliseconds, 0 to 1000000000)"
-        ));
+/// clap value parser: a time in (fractional) milliseconds, as fping takes
+/// them, 0 to 1,000,000,000.
+pub fn msecs(text: &str) -> Result<Duration, String> {
+    time(text, 1e-3, "milliseconds", 1e9)
+}
+
+/// clap value parser for traceroute's `-z`: seconds, or milliseconds when
+/// above 10 (`-z 0.5` and `-z 500` both mean half a second).
+pub fn send_wait(text: &str) -> Result<Duration, String> {
+    let d = secs(text)?;
+    Ok(if d > Duration::from_secs(10) {
+        d / 1000
+    } else {
+        d
+    })
+}
+
+fn time(text: &str, scale: f64, unit: &str, max: f64) -> Result<Duration, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("not a number of {unit}"))?;
+    if !v.is_finite() || !(0.0..=max).contains(&v) {
+        return Err(format!("{v:?} is out of range ({unit}, 0 to {max})"));
     }
-    Ok(Duration::from_secs_f64(v / 1000.0))
+    Ok(Duration::from_secs_f64(v * scale))
 }
 
 /// An unsigned number in decimal or in hex with `0x` (as ping's `-Q`,
@@ -153,14 +166,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seconds_accepts_fractions_and_refuses_nonsense() {
-        assert_eq!(seconds("-i", 0.2), Ok(Duration::from_millis(200)));
-        for bad in [-1.0, f64::NAN, f64::INFINITY, 2e6] {
-            assert!(seconds("-i", bad).unwrap_err().contains("-i"), "{bad}");
+    fn times_accept_fractions_and_refuse_nonsense() {
+        assert_eq!(secs("0.2"), Ok(Duration::from_millis(200)));
+        for bad in ["-1", "nan", "inf", "2e6", "x", ""] {
+            assert!(secs(bad).is_err(), "{bad}");
         }
-        assert!(seconds("-i", 1e300).unwrap_err().contains("1e300"));
-        assert_eq!(millis("-t", 500.0), Ok(Duration::from_millis(500)));
-        assert!(millis("-t", -1.0).is_err());
+        assert!(secs("1e300").unwrap_err().contains("1e300"));
+        assert_eq!(msecs("500"), Ok(Duration::from_millis(500)));
+        assert_eq!(msecs("0.25"), Ok(Duration::from_micros(250)));
+        assert!(msecs("-1").is_err());
+        assert_eq!(send_wait("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(send_wait("500"), Ok(Duration::from_millis(500)));
+        assert_eq!(send_wait("10"), Ok(Duration::from_secs(10)));
     }
 
     #[test]

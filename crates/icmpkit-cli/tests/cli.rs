@@ -80,7 +80,7 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
             2,
             "--pattern: no hex digits",
         ),
-        (&["respond", "-w", "1e20"], 2, "-w"),
+        (&["respond", "-w", "1e20"], 2, "--deadline"),
         (&["respond", "-c", "0"], 2, "--count"),
         (&["listen", "-c", "0"], 2, "--count"),
         (&["listen", "--duration", "0"], 2, "--duration"),
@@ -375,25 +375,37 @@ fn negative_values_are_refused_by_the_flags_range() {
         (
             &["ping", "-i", "-1", "127.0.0.1"][..],
             2,
-            "bad value for -i: -1.0 (seconds, 0 to",
+            "for '-i <INTERVAL>': -1.0 is out of range (seconds, 0 to",
         ),
-        (&["ping", "-W", "-0.5", "127.0.0.1"], 2, "bad value for -W"),
+        (
+            &["ping", "-W", "-0.5", "127.0.0.1"],
+            2,
+            "for '-W <TIMEOUT>'",
+        ),
         (
             &["sweep", "-t", "-5", "127.0.0.1"],
             3,
-            "bad value for -t: -5.0 (milliseconds",
+            "for '--timeout <MS>': -5.0 is out of range (milliseconds",
         ),
         (
             &["sweep", "-B", "-1", "127.0.0.1"],
             3,
             "backoff must be between",
         ),
-        (&["trace", "-z", "-1", "127.0.0.1"], 2, "bad value for -z"),
-        (&["trace", "-w", "-1", "127.0.0.1"], 2, "bad value for -w"),
+        (
+            &["trace", "-z", "-1", "127.0.0.1"],
+            2,
+            "for '--sendwait <SENDWAIT>'",
+        ),
+        (
+            &["trace", "-w", "-1", "127.0.0.1"],
+            2,
+            "for '--wait <WAIT>'",
+        ),
         (
             &["send", "-i", "-1", "127.0.0.1"],
             2,
-            "bad value for --interval",
+            "for '--interval <SECONDS>'",
         ),
         (
             &["respond", "--delay", "-5"],
@@ -411,11 +423,11 @@ fn negative_values_are_refused_by_the_flags_range() {
             2,
             "share \"-5%\" out of range",
         ),
-        (&["respond", "-w", "-1"], 2, "bad value for -w"),
+        (&["respond", "-w", "-1"], 2, "for '--deadline <SECONDS>'"),
         (
             &["listen", "--duration", "-1"],
             2,
-            "bad value for --duration",
+            "for '--duration <SECONDS>'",
         ),
     ] {
         let o = run(args);

@@ -1,6 +1,7 @@
 //! `icmpkit listen` flags.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -53,9 +54,10 @@ pub struct ListenArgs {
     #[arg(
         long = "duration",
         value_name = "SECONDS",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub duration: Option<f64>,
+    pub duration: Option<Duration>,
 
     /// Do not print the counts at the end.
     #[arg(short = 'q', long = "quiet")]

@@ -129,8 +129,8 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
         return Err("no ICMP type left to listen for in the chosen family".into());
     }
     let duration = match args.duration {
-        Some(s) if s > 0.0 => Some(crate::flags::seconds("--duration", s)?),
-        Some(s) => return Err(format!("bad value for --duration: {s:?} (above 0)")),
+        Some(s) if !s.is_zero() => Some(s),
+        Some(_) => return Err("bad value for --duration: 0 (above 0)".into()),
         None => None,
     };
     let mut listeners = Vec::new();

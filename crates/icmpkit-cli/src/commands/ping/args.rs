@@ -1,6 +1,7 @@
 //! `icmpkit ping` flags: iputils ping's, with its defaults.
 
 use clap::Args;
+use std::time::Duration;
 
 /// Send ICMP echo requests and report replies, as iputils ping does.
 #[derive(Debug, Clone, Args)]
@@ -19,16 +20,19 @@ pub struct PingArgs {
     pub count: Option<u64>,
 
     /// Seconds between requests (default 1; below 0.002 needs privilege).
-    #[arg(short = 'i', value_name = "INTERVAL", allow_negative_numbers = true)]
-    pub interval: Option<f64>,
+    #[arg(short = 'i', value_name = "INTERVAL", allow_negative_numbers = true,
+          value_parser = crate::flags::secs)]
+    pub interval: Option<Duration>,
 
     /// Seconds to wait for a reply (default 10).
-    #[arg(short = 'W', value_name = "TIMEOUT", allow_negative_numbers = true)]
-    pub timeout: Option<f64>,
+    #[arg(short = 'W', value_name = "TIMEOUT", allow_negative_numbers = true,
+          value_parser = crate::flags::secs)]
+    pub timeout: Option<Duration>,
 
     /// Seconds after which to stop, whatever happened.
-    #[arg(short = 'w', value_name = "DEADLINE", allow_negative_numbers = true)]
-    pub deadline: Option<f64>,
+    #[arg(short = 'w', value_name = "DEADLINE", allow_negative_numbers = true,
+          value_parser = crate::flags::secs)]
+    pub deadline: Option<Duration>,
 
     /// Bytes of data in each request (default 56).
     #[arg(short = 's', value_name = "SIZE", default_value_t = 56)]

@@ -13,7 +13,7 @@ use icmpkit::socket::PmtuDisc;
 pub use args::PingArgs;
 
 use crate::exit;
-use crate::flags::{self, seconds};
+use crate::flags;
 use crate::output::errln;
 use crate::signals::{Request, Signals};
 
@@ -57,7 +57,7 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     timing.count = args.count;
     timing.timeout = IPUTILS_TIMEOUT;
     if let Some(i) = args.interval {
-        timing.interval = seconds("-i", i)?;
+        timing.interval = i;
         if timing.interval < MIN_USER_INTERVAL && !privileged() {
             return Err(format!(
                 "cannot flood; minimal interval allowed for user is {}ms",
@@ -75,11 +75,10 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         }
     }
     if let Some(w) = args.timeout {
-        timing.timeout = seconds("-W", w)?;
+        timing.timeout = w;
     }
     if let Some(w) = args.deadline {
         // iputils: -w 0 is no deadline.
-        let w = seconds("-w", w)?;
         timing.deadline = (!w.is_zero()).then_some(w);
     }
     timing.preload = args.preload.unwrap_or(1);

@@ -52,9 +52,10 @@ pub struct RespondArgs {
         short = 'w',
         long,
         value_name = "SECONDS",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub deadline: Option<f64>,
+    pub deadline: Option<Duration>,
 
     /// IPv4 only.
     #[arg(short = '4', conflicts_with = "ipv6")]

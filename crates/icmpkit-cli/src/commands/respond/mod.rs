@@ -54,9 +54,6 @@ fn options(args: &RespondArgs) -> Result<RespondOptions, String> {
             }
         }
     }
-    if let Some(d) = args.deadline {
-        crate::flags::seconds("-w", d)?;
-    }
     Ok(RespondOptions {
         config,
         ipv4: !args.ipv6,
@@ -84,7 +81,7 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
     }
     announce(&server, &opts.config);
     let style = Style::from_flags(args.json, args.verbose);
-    let deadline = args.deadline.map(Duration::from_secs_f64);
+    let deadline = args.deadline;
     let mut signals = Signals::install(false);
     let stop = signals.stop();
     tokio::pin!(stop);

@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{ArgGroup, Args};
 
@@ -145,10 +146,11 @@ pub struct SendArgs {
         short = 'i',
         long,
         value_name = "SECONDS",
-        default_value_t = 1.0,
-        allow_negative_numbers = true
+        default_value = "1",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub interval: f64,
+    pub interval: Duration,
 
     /// Seconds to wait for answers after each message (default 2 for
     /// requests, 0 for messages nobody answers).
@@ -156,9 +158,10 @@ pub struct SendArgs {
         short = 'W',
         long,
         value_name = "SECONDS",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub timeout: Option<f64>,
+    pub timeout: Option<Duration>,
 
     /// Accept replies from any source address.
     #[arg(long)]

@@ -114,9 +114,8 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
     // any socket is asked for.
     spec.validate().map_err(|e| worded(&e))?;
 
-    let seconds = crate::flags::seconds;
     let timeout = match args.timeout {
-        Some(t) => seconds("--timeout", t)?,
+        Some(t) => t,
         None if expects_reply(&spec) => DEFAULT_TIMEOUT,
         None => Duration::ZERO,
     };
@@ -129,7 +128,7 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
     ip.interface = args.bind_interface.clone();
     let mut opts = SendOptions::default();
     opts.count = args.count;
-    opts.interval = seconds("--interval", args.interval)?;
+    opts.interval = args.interval;
     opts.timeout = timeout;
     opts.ip = ip;
     opts.any_source = args.any_source;

@@ -1,6 +1,7 @@
 //! `icmpkit sweep` flags: fping's, plus zmap's rate, seed and shard.
 
 use clap::Args;
+use std::time::Duration;
 
 /// Probe many hosts at once (fping -g, zmap's ICMP echo scan).
 #[derive(Debug, Clone, Args)]
@@ -62,10 +63,11 @@ pub struct SweepArgs {
         short = 't',
         long = "timeout",
         value_name = "MS",
-        default_value_t = 500.0,
-        allow_negative_numbers = true
+        default_value = "500",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::msecs
     )]
-    pub timeout: f64,
+    pub timeout: Duration,
 
     /// Backoff factor: each retry waits this much longer.
     #[arg(
@@ -82,10 +84,11 @@ pub struct SweepArgs {
         short = 'p',
         long = "period",
         value_name = "MS",
-        default_value_t = 1000.0,
-        allow_negative_numbers = true
+        default_value = "1000",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::msecs
     )]
-    pub period: f64,
+    pub period: Duration,
 
     /// Milliseconds between two packets overall, exactly (fping -i; 0.25
     /// is four a millisecond; 0 = no limit).
@@ -94,9 +97,10 @@ pub struct SweepArgs {
         long = "interval",
         value_name = "MS",
         conflicts_with = "rate",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = crate::flags::msecs
     )]
-    pub interval: Option<f64>,
+    pub interval: Option<Duration>,
 
     /// Packets per second (0 = as fast as the host can go). Default 10000.
     #[arg(long = "rate", value_name = "PPS")]

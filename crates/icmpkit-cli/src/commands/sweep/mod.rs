@@ -153,7 +153,6 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
         };
         exclude.push(net);
     }
-    let ms = flags::millis;
     // -c 1 is one probe with statistics (fping), not single-probe mode
     // with its retries.
     let count = args.count.or(args.vcount);
@@ -161,7 +160,7 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     let count = count.unwrap_or(1);
     // -i is kept exact (Schedule::interval); the rate in packets per
     // second only picks how many threads send.
-    let interval = args.interval.map(|i| ms("-i", i)).transpose()?;
+    let interval = args.interval;
     let rate = match (args.rate, interval) {
         (Some(r), _) => r,
         (None, Some(i)) if i.is_zero() => 0,
@@ -171,9 +170,9 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     let mut schedule = Schedule::default();
     schedule.count = count;
     schedule.retries = retries;
-    schedule.timeout = ms("-t", args.timeout)?;
+    schedule.timeout = args.timeout;
     schedule.backoff = args.backoff;
-    schedule.period = ms("-p", args.period)?;
+    schedule.period = args.period;
     schedule.rate = rate;
     schedule.interval = interval;
     schedule.max_in_flight = args.max_in_flight;

@@ -2,6 +2,7 @@
 //! options.
 
 use clap::Args;
+use std::time::Duration;
 
 /// Trace the route to a host (traceroute / mtr), every TTL in parallel.
 #[derive(Debug, Clone, Args)]
@@ -70,20 +71,22 @@ pub struct TraceArgs {
         short = 'z',
         long = "sendwait",
         value_name = "SENDWAIT",
-        default_value_t = 0.0,
-        allow_negative_numbers = true
+        default_value = "0",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::send_wait
     )]
-    pub send_wait: f64,
+    pub send_wait: Duration,
 
     /// Seconds to wait for each probe's answer.
     #[arg(
         short = 'w',
         long = "wait",
         value_name = "WAIT",
-        default_value_t = 5.0,
-        allow_negative_numbers = true
+        default_value = "5",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub wait: f64,
+    pub wait: Duration,
 
     /// Move on from a hop once one of its probes was answered.
     #[arg(long = "fast")]
@@ -138,10 +141,11 @@ pub struct TraceArgs {
     #[arg(
         long = "interval",
         value_name = "SECONDS",
-        default_value_t = 1.0,
-        allow_negative_numbers = true
+        default_value = "1",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
     )]
-    pub interval: f64,
+    pub interval: Duration,
 
     /// Print the hops as one JSON document.
     #[arg(long = "json", conflicts_with_all = ["csv", "report"])]

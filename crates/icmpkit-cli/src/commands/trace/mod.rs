@@ -12,7 +12,6 @@ use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer}
 pub use args::TraceArgs;
 
 use crate::exit;
-use crate::flags::seconds;
 use crate::output::errln;
 use crate::signals::Signals;
 
@@ -34,12 +33,6 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     } else {
         ProbeProtocol::Icmp
     };
-    // traceroute: a -z above 10 is milliseconds.
-    let send_wait = if args.send_wait > 10.0 {
-        args.send_wait / 1000.0
-    } else {
-        args.send_wait
-    };
     let mut plan = Plan::default();
     plan.first_ttl = args.first_ttl;
     plan.max_ttl = args.max_ttl;
@@ -50,13 +43,13 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     };
     plan.flows = args.flows;
     plan.in_flight = args.in_flight;
-    plan.send_interval = seconds("-z", send_wait)?;
+    plan.send_interval = args.send_wait;
     plan.round_interval = if args.report {
-        seconds("--interval", args.interval)?
+        args.interval
     } else {
         Duration::ZERO
     };
-    plan.wait = seconds("-w", args.wait)?;
+    plan.wait = args.wait;
     plan.fast = args.fast;
     plan.path_mtu = args.mtu.then_some(Plan::MAX_MTU);
     plan.validate().map_err(|e| worded(&e))?;
