@@ -12,7 +12,8 @@ use icmpkit_wire::Family;
 use crate::driver::{Driver, IcmpTransport, StopHandle, TransportCounters};
 use crate::resolve::{ToTarget, family_of, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
+    AsyncIcmpSocket, AsyncRawIpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions,
+    TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
 
@@ -126,7 +127,7 @@ impl Sender {
             ));
         }
         let raw_ip = crafted_header
-            .then(|| RawIpSocket::open(spec.family))
+            .then(|| RawIpSocket::open(spec.family).and_then(AsyncRawIpSocket::register))
             .transpose()?;
         let socket_opts = SocketOptions {
             ttl: opts.ip.ttl,

@@ -5,11 +5,12 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use icmpkit_wire::ip::{ipv4, ipv6};
 
-use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
-use crate::socket::{QueuedError, RawIpSocket, Readiness, Received, SendTime};
+use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport, has_send_room};
+use crate::socket::{AsyncRawIpSocket, QueuedError, Readiness, Received, SendTime};
 
 use super::options::IpOptions;
 
@@ -17,12 +18,17 @@ use super::options::IpOptions;
 #[derive(Debug)]
 pub(crate) struct CraftTransport {
     icmp: IcmpTransport,
-    crafted: Option<(RawIpSocket, IpOptions)>,
+    /// Non-blocking: a full buffer is `WouldBlock`, waited out in
+    /// [`Transport::wait_writable`] like the ICMP socket's.
+    crafted: Option<(Arc<AsyncRawIpSocket>, IpOptions)>,
 }
 
 impl CraftTransport {
-    pub fn new(icmp: IcmpTransport, crafted: Option<(RawIpSocket, IpOptions)>) -> Self {
-        CraftTransport { icmp, crafted }
+    pub fn new(icmp: IcmpTransport, crafted: Option<(AsyncRawIpSocket, IpOptions)>) -> Self {
+        CraftTransport {
+            icmp,
+            crafted: crafted.map(|(raw, ip)| (Arc::new(raw), ip)),
+        }
     }
 
     /// Whether messages leave with a crafted IP header.
@@ -48,7 +54,7 @@ impl Transport for CraftTransport {
         // of the header the transport writes, not of the protocol.
         let ident = ip.ip_id.unwrap_or_else(crate::engine::random::random);
         let packet = ip_packet(&transmit.message, dst, ip, ident)?;
-        raw.send_to(&packet, dst)
+        raw.get_ref().send_to(&packet, dst)
     }
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
@@ -68,7 +74,21 @@ impl Transport for CraftTransport {
     }
 
     fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
-        self.icmp.wait_writable()
+        // Only the socket that sends can have been full.
+        let Some((raw, _)) = &self.crafted else {
+            return self.icmp.wait_writable();
+        };
+        let raw = Arc::clone(raw);
+        Box::pin(async move {
+            loop {
+                let mut guard = raw.writable().await?;
+                if has_send_room(raw.get_ref())? {
+                    return Ok(());
+                }
+                // The send that failed proved the readiness stale.
+                guard.clear_ready();
+            }
+        })
     }
 }
 

@@ -54,6 +54,7 @@ pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received,
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
 pub use privileges::{ThreadPrivileges, drop_privileges, permission_hint, thread_privileges};
+pub(crate) use raw_ip::AsyncRawIpSocket;
 pub use raw_ip::RawIpSocket;
 pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};
 pub use transport::{AsyncTransportSocket, TransportKind, TransportSocket};

@@ -5,10 +5,11 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use super::{Family, SendTime};
+use super::{Family, SendTime, sys};
 use crate::Error;
 
 /// A send-only raw IP socket: each datagram starts with its IP header.
@@ -76,5 +77,75 @@ impl RawIpSocket {
         let time = SendTime::now();
         self.socket.send_to(packet, &addr)?;
         Ok(time)
+    }
+}
+
+impl AsFd for RawIpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
+    }
+}
+
+impl AsRawFd for RawIpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+/// A [`RawIpSocket`] made non-blocking and registered with tokio's reactor,
+/// so that a full send buffer is waited out on the runtime instead of
+/// blocking its thread inside `sendto`.
+#[derive(Debug)]
+pub(crate) struct AsyncRawIpSocket {
+    inner: tokio::io::unix::AsyncFd<RawIpSocket>,
+}
+
+impl AsyncRawIpSocket {
+    /// Registers `socket` with the current runtime (an error outside one).
+    pub fn register(socket: RawIpSocket) -> crate::Result<Self> {
+        let registered = socket
+            .socket
+            .set_nonblocking(true)
+            .and_then(|()| sys::register_raw_ip_with_reactor(socket));
+        registered
+            .map(|inner| AsyncRawIpSocket { inner })
+            .map_err(super::registration_failed("the raw IP socket"))
+    }
+
+    /// The socket, for sending (`WouldBlock` when its buffer is full).
+    pub fn get_ref(&self) -> &RawIpSocket {
+        self.inner.get_ref()
+    }
+
+    /// Waits until the socket may take a send (after `WouldBlock`).
+    pub async fn writable(
+        &self,
+    ) -> io::Result<tokio::io::unix::AsyncFdReadyGuard<'_, RawIpSocket>> {
+        self.inner.ready(tokio::io::Interest::WRITABLE).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The crafted-header socket sends without blocking the runtime's
+    /// thread: registered, it is non-blocking (a full buffer is
+    /// `WouldBlock`, which the craft transport waits out).
+    #[tokio::test]
+    async fn registered_raw_ip_socket_is_non_blocking() {
+        let socket = match RawIpSocket::open(Family::V4) {
+            Ok(s) => s,
+            Err(e) => {
+                icmpkit_lab::report_skip("registered_raw_ip_socket_is_non_blocking", &e);
+                return;
+            }
+        };
+        let flags = nix::fcntl::fcntl(&socket, nix::fcntl::FcntlArg::F_GETFL).expect("F_GETFL");
+        assert_eq!(flags & libc::O_NONBLOCK, 0, "opened blocking");
+        let registered = AsyncRawIpSocket::register(socket).expect("register");
+        let flags = nix::fcntl::fcntl(registered.get_ref(), nix::fcntl::FcntlArg::F_GETFL)
+            .expect("F_GETFL");
+        assert_ne!(flags & libc::O_NONBLOCK, 0, "registered but still blocking");
     }
 }

@@ -945,6 +945,21 @@ pub(super) fn register_transport_with_reactor(
         .map_err(Into::into)
 }
 
+/// Registers a send-only raw IP socket with the current tokio reactor, for
+/// writing (a full send buffer waited out).
+pub(super) fn register_raw_ip_with_reactor(
+    socket: super::RawIpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::RawIpSocket>> {
+    require_runtime()?;
+    // SAFETY: a `RawIpSocket` owns its descriptor and offers no way to
+    // close or replace it, so the fd stays valid and the same while
+    // registered.
+    unsafe {
+        tokio::io::unix::AsyncFd::register_with_interest(socket, tokio::io::Interest::WRITABLE)
+    }
+    .map_err(Into::into)
+}
+
 /// Registers a raw TCP socket with the current tokio reactor, for reading
 /// and its error queue.
 pub(super) fn register_raw_tcp_with_reactor(

@@ -149,6 +149,12 @@ pub(super) fn register_transport_with_reactor(
     Err(unsupported())
 }
 
+pub(super) fn register_raw_ip_with_reactor(
+    _: super::RawIpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::RawIpSocket>> {
+    Err(unsupported())
+}
+
 pub(super) fn register_raw_tcp_with_reactor(
     _: super::RawTcpSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
