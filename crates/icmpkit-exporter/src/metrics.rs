@@ -2,6 +2,7 @@
 //! shapes, encoded with prometheus-client (Prometheus text format 0.0.4).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use icmpkit::monitor::TargetStats;
 use prometheus_client::collector::Collector;
@@ -30,8 +31,10 @@ pub fn render(exporter: &Arc<Exporter>) -> Result<String, std::fmt::Error> {
     registry.register_collector(Box::new(ExporterCollector {
         exporter: Arc::clone(exporter),
     }));
-    let mut out = String::new();
+    let last = exporter.last_page_len.load(Ordering::Relaxed);
+    let mut out = String::with_capacity(last + last / 8);
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
+    exporter.last_page_len.store(out.len(), Ordering::Relaxed);
     Ok(out)
 }
 
