@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use icmpkit::monitor::TargetStats;
+use icmpkit::socket::Family;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::MetricType;
@@ -106,6 +107,7 @@ impl Collector for ExporterCollector {
             |s| s.late,
         )?;
         self.icmp_errors(&mut encoder, series, &stats)?;
+        self.receive_errors(&mut encoder, &running.receive_errors())?;
         self.process(&mut encoder)
     }
 }
@@ -163,6 +165,33 @@ impl ExporterCollector {
                 labels.push(("code".into(), code.to_string()));
                 ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Per socket family: a socket carries many targets, so its failed
+    /// receives are nobody's in particular.
+    fn receive_errors(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        per_family: &[(Family, u64)],
+    ) -> Result<(), std::fmt::Error> {
+        let mut metric = encoder.encode_descriptor(
+            "receive_errors",
+            "Failed receives on the ICMP sockets (other than no data), per address family.",
+            None,
+            MetricType::Counter,
+        )?;
+        for &(family, count) in per_family {
+            let family = match family {
+                Family::V4 => "ipv4",
+                Family::V6 => "ipv6",
+            };
+            let mut labels: Labels = vec![("family".into(), family.into())];
+            if let Some(prober) = &self.exporter.args.prober {
+                labels.push(("prober".into(), prober.clone()));
+            }
+            ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
         }
         Ok(())
     }

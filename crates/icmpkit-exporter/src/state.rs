@@ -41,6 +41,14 @@ impl Running {
             .unwrap_or_default()
     }
 
+    /// Failed receives per family, over this configuration's sockets.
+    pub fn receive_errors(&self) -> Vec<(Family, u64)> {
+        self.monitor
+            .as_ref()
+            .map(Monitor::receive_errors)
+            .unwrap_or_default()
+    }
+
     fn socket_kinds(&self) -> Vec<SocketKind> {
         self.monitor
             .as_ref()

@@ -274,6 +274,12 @@ fn smokeping_names_switch_emits_smokeping_prober_metric_names() {
         );
     }
     assert!(!page.contains("icmpkit_"), "{page}");
+    // Failed receives per socket family (none here, but the series exists
+    // for alert rules to watch).
+    assert!(
+        page.contains("smokeping_receive_errors_total{family=\"ipv4\"} 0"),
+        "{page}"
+    );
     // smokeping_prober's default buckets.
     assert!(page.contains("le=\"5e-05\""), "{page}");
     assert!(page.contains("le=\"26.2144\""), "{page}");

@@ -143,6 +143,7 @@ struct SocketGroup {
     schedule: Arc<Mutex<Schedule>>,
     /// The caller's index of each of the schedule's targets.
     indices: Vec<usize>,
+    family: Family,
     kind: SocketKind,
     stop: StopHandle,
     task: tokio::task::JoinHandle<()>,
@@ -200,6 +201,25 @@ impl Monitor {
             }
         }
         out
+    }
+
+    /// Failed receives (other than `WouldBlock`) on the sockets of each
+    /// family in use: errors of a socket, which carries many targets, not
+    /// of any one target.
+    pub fn receive_errors(&self) -> Vec<(Family, u64)> {
+        let mut totals: Vec<(Family, u64)> = Vec::new();
+        for g in &self.groups {
+            let count = g
+                .schedule
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .receive_errors();
+            match totals.iter_mut().find(|(f, _)| *f == g.family) {
+                Some(total) => total.1 += count,
+                None => totals.push((g.family, count)),
+            }
+        }
+        totals
     }
 
     /// The kinds of socket opened (one per family / TOS / source in use).
@@ -274,6 +294,7 @@ fn open_group(
     Ok(SocketGroup {
         schedule,
         indices,
+        family,
         kind,
         stop,
         task,

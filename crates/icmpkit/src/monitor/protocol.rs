@@ -87,6 +87,11 @@ impl Protocol for MonitorProtocol {
         self.schedule().sent(sent.token as u32, ok, now);
     }
 
+    fn handle_receive_error(&mut self, _error: &std::io::Error) {
+        // The driver logged it; the exporter shows the count per socket.
+        self.schedule().receive_error();
+    }
+
     fn handle_incoming(&mut self, buf: &[u8], meta: &Received, now: Timestamp) {
         let icmp = buf.get(meta.icmp.clone()).unwrap_or(&[]);
         match probe::classify(self.family, icmp) {
@@ -178,5 +183,29 @@ impl Protocol for MonitorProtocol {
     fn read_errors_after_send(&self) -> bool {
         // No transmit stamps: ICMP errors come with readiness.
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::stamp::StampKey;
+
+    /// A failed receive is the socket's: counted in its schedule (which the
+    /// exporter reads), not lost and not charged to a target.
+    #[test]
+    fn receive_errors_are_counted_per_socket() {
+        let schedule = Arc::new(Mutex::new(Schedule::new(
+            Vec::new(),
+            &[],
+            StampKey::from_parts(1, 2),
+            7,
+            Timestamp::default(),
+        )));
+        let mut protocol = MonitorProtocol::new(Arc::clone(&schedule), Family::V4, false);
+        let error = std::io::Error::from_raw_os_error(libc::ENOBUFS);
+        protocol.handle_receive_error(&error);
+        protocol.handle_receive_error(&error);
+        assert_eq!(schedule.lock().unwrap().receive_errors(), 2);
     }
 }

@@ -106,6 +106,9 @@ pub(crate) struct Schedule {
     key: StampKey,
     echo_id: u16,
     stopped: bool,
+    /// Receive calls on this socket that failed (not `WouldBlock`): not a
+    /// target's, so counted per socket.
+    receive_errors: u64,
 }
 
 impl Schedule {
@@ -142,7 +145,18 @@ impl Schedule {
             key,
             echo_id,
             stopped: false,
+            receive_errors: 0,
         }
+    }
+
+    /// Counts a failed receive on the socket.
+    pub fn receive_error(&mut self) {
+        self.receive_errors += 1;
+    }
+
+    /// Failed receives on the socket so far.
+    pub fn receive_errors(&self) -> u64 {
+        self.receive_errors
     }
 
     /// The echo id replies must carry.
