@@ -9,6 +9,7 @@ mod flags;
 mod output;
 mod packet_view;
 mod runtime;
+mod schema;
 mod signals;
 
 use clap::{CommandFactory, Parser, Subcommand};

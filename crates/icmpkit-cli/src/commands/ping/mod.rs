@@ -4,7 +4,7 @@ mod args;
 pub mod human;
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
 use icmpkit::resolve::resolve;
@@ -15,6 +15,7 @@ pub use args::PingArgs;
 use crate::exit;
 use crate::flags::{self, seconds};
 use crate::output::errln;
+use crate::schema::{self, Command, Record, StartDetail};
 use crate::signals::{Request, Signals};
 
 /// iputils' `-W` when not given.
@@ -112,10 +113,18 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     Ok(opts)
 }
 
+/// Lines as iputils prints them, or machine output.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+    Csv,
+}
+
 /// How each target's lines are printed.
 #[derive(Clone, Copy)]
 struct Style {
-    json: bool,
+    format: Format,
     quiet: bool,
     timestamps: bool,
     outstanding: bool,
@@ -125,8 +134,15 @@ struct Style {
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     let signals = Signals::install(true);
+    let format = if args.json {
+        Format::Json
+    } else if args.csv {
+        Format::Csv
+    } else {
+        Format::Human
+    };
     let style = Style {
-        json: args.json,
+        format,
         quiet: args.quiet,
         timestamps: args.timestamps,
         outstanding: args.outstanding,
@@ -230,15 +246,27 @@ async fn one_target(
     let mut out = crate::output::stdout();
     // The header waits for the first send: with no route, iputils prints
     // only its error.
-    let mut header = Some(if style.json {
-        serde_json::json!({
-            "event": "start", "target": target.name, "address": target.address,
-            "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
-        })
-        .to_string()
-    } else {
-        human::header(&target.name, target.address, opts.payload_size)
-    });
+    let mut header = match style.format {
+        Format::Json => {
+            let start = Record::start(
+                Command::Ping,
+                StartDetail::Ping {
+                    target: &target.name,
+                    address: target.address,
+                    payload_size: opts.payload_size,
+                    socket: format!("{:?}", pinger.socket_kind()).to_lowercase(),
+                },
+            );
+            serde_json::to_string(&start).ok()
+        }
+        // One header for every target's rows, printed with the first.
+        Format::Csv => csv_header(),
+        Format::Human => Some(human::header(
+            &target.name,
+            target.address,
+            opts.payload_size,
+        )),
+    };
     let mut last_sent: Option<u16> = None;
     let mut first_send = true;
     loop {
@@ -264,29 +292,28 @@ async fn one_target(
         if let Some(line) = header.take() {
             let _ = writeln!(out, "{line}");
         }
-        if style.json {
-            let mut v = serde_json::to_value(&event).unwrap_or_default();
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("target".into(), target.name.clone().into());
-                if style.timestamps {
-                    obj.insert("timestamp".into(), unix_now().into());
+        match style.format {
+            Format::Json => {
+                let record = schema::ping_event(&event, &target.name, schema::unix_now());
+                let _ = record.write_line(&mut crate::output::stdout_locked());
+            }
+            Format::Csv => {
+                if let Some(row) = csv_row(&event, &target) {
+                    let _ = writeln!(crate::output::stdout_locked(), "{row}");
                 }
             }
-            print_json(&v);
-            continue;
+            Format::Human => print_human(&event, &pinger, style, &mut last_sent),
         }
-        print_human(&event, &pinger, style, &mut last_sent);
     }
     if let Some(line) = header.take() {
         let _ = writeln!(out, "{line}");
     }
     let report = pinger.report();
-    if style.json {
-        let mut v = serde_json::to_value(&report).unwrap_or_default();
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("event".into(), "summary".into());
-        }
-        print_json(&v);
+    if style.format == Format::Json {
+        let record = Record::PingSummary(Box::new((&report).into()));
+        let _ = record.write_line(&mut crate::output::stdout_locked());
+    } else if style.format == Format::Csv {
+        let _ = writeln!(out, "{}", csv_summary(&report));
     } else {
         let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero())
             .then(|| {
@@ -398,17 +425,85 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
     }
 }
 
-fn print_json(v: &serde_json::Value) {
-    let mut out = crate::output::stdout_locked();
-    let _ = serde_json::to_writer(&mut out, v);
-    let _ = out.write_all(b"\n");
+/// The CSV header the first target to print takes (`None` for the rest).
+fn csv_header() -> Option<String> {
+    static PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let first = !PRINTED.swap(true, std::sync::atomic::Ordering::Relaxed);
+    first.then(|| schema::csv::PING_HEADER.to_string())
+}
+
+/// The CSV row of an event (`schema::csv::PING_HEADER`); none for a send.
+fn csv_row(event: &PingEvent, target: &icmpkit::resolve::Target) -> Option<String> {
+    use schema::csv::field;
+    let start = |event: &str, sequence: u16| {
+        format!(
+            "{event},{},{},{sequence}",
+            field(&target.name),
+            target.address
+        )
+    };
+    // The statistics columns stay empty on event rows.
+    const NO_STATS: &str = ",,,,,,,,";
+    Some(match event {
+        PingEvent::Sent { .. } => return None,
+        PingEvent::Reply {
+            from,
+            sequence,
+            bytes,
+            ttl,
+            rtt,
+            duplicate,
+            ..
+        } => format!(
+            "{},{from},{bytes},{},{},{duplicate},{NO_STATS}",
+            start("reply", *sequence),
+            ttl.map_or(String::new(), |t| t.to_string()),
+            schema::csv::opt_ms(*rtt),
+        ),
+        PingEvent::Error { sequence, error } => format!(
+            "{},{},,,,,{}{NO_STATS}",
+            start("error", *sequence),
+            error.from,
+            field(&error.to_string()),
+        ),
+        PingEvent::Timeout { sequence } => {
+            format!("{},,,,,,{NO_STATS}", start("timeout", *sequence))
+        }
+        PingEvent::LocalError {
+            sequence, message, ..
+        } => format!(
+            "{},,,,,,{}{NO_STATS}",
+            start("local_error", *sequence),
+            field(message)
+        ),
+        PingEvent::SendError { sequence, message } => format!(
+            "{},,,,,,{}{NO_STATS}",
+            start("send_error", *sequence),
+            field(message)
+        ),
+    })
+}
+
+/// A target's summary row: the statistics columns.
+fn csv_summary(report: &PingReport) -> String {
+    let ms = schema::csv::opt_ms;
+    format!(
+        "summary,{},{},,,,,,,,{},{},{:.1},{},{},{},{},{:.3}",
+        schema::csv::field(&report.target),
+        report.address,
+        report.packets_sent,
+        report.packets_received,
+        report.packet_loss * 100.0,
+        ms(report.rtt.min),
+        ms(report.rtt.avg),
+        ms(report.rtt.max),
+        ms(report.rtt.mdev),
+        report.elapsed.as_secs_f64(),
+    )
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    schema::unix_now()
 }
 
 #[cfg(test)]
