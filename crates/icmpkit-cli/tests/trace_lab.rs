@@ -283,6 +283,22 @@ fn json_csv_and_report_outputs() {
     let o = icmpkit(c.client(), &["-n", "--csv", "-q", "2", &dst]);
     let csv = String::from_utf8_lossy(&o.stdout).to_string();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    // ping's and sweep's names and units (not loss_pct, best_ms, stddev_ms).
+    assert_eq!(
+        rows[0][3..12],
+        [
+            "loss_percent",
+            "sent",
+            "received",
+            "last_ms",
+            "min_ms",
+            "avg_ms",
+            "max_ms",
+            "mdev_ms",
+            "jitter_ms"
+        ],
+        "{csv}"
+    );
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(rows.iter().all(|r| r.len() == 16), "{csv}");
     assert_eq!(rows[2][1], dst.as_str());
