@@ -264,6 +264,11 @@ fn lab_output_matches_the_schemas() {
     let target = p.server_v4().to_string();
     for (command, args) in [
         ("respond", &["--json", "-c", "2", "-w", "10"][..]),
+        // Every request dropped (the kernel still answers the pings).
+        (
+            "respond",
+            &["--json", "-c", "2", "-w", "10", "--loss", "100%"],
+        ),
         (
             "listen",
             &[
@@ -300,6 +305,7 @@ fn lab_output_matches_the_schemas() {
             "trace/hop",
             "respond/start",
             "respond/answered",
+            "respond/dropped",
             "respond/summary",
             "listen/start",
             "listen/packet",
