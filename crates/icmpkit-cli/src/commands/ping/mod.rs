@@ -259,8 +259,8 @@ async fn one_target(
             );
             serde_json::to_string(&start).ok()
         }
-        // One header for every target's rows, printed with the first.
-        Format::Csv => csv_header(),
+        // One header for every target's rows: csv_line prints it.
+        Format::Csv => None,
         Format::Human => Some(human::header(
             &target.name,
             target.address,
@@ -299,7 +299,7 @@ async fn one_target(
             }
             Format::Csv => {
                 if let Some(row) = csv_row(&event, &target) {
-                    let _ = writeln!(crate::output::stdout_locked(), "{row}");
+                    csv_line(&row);
                 }
             }
             Format::Human => print_human(&event, &pinger, style, &mut last_sent),
@@ -313,7 +313,7 @@ async fn one_target(
         let record = Record::PingSummary(Box::new((&report).into()));
         let _ = record.write_line(&mut crate::output::stdout_locked());
     } else if style.format == Format::Csv {
-        let _ = writeln!(out, "{}", csv_summary(&report));
+        csv_line(&csv_summary(&report));
     } else {
         let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero())
             .then(|| {
@@ -425,11 +425,16 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
     }
 }
 
-/// The CSV header the first target to print takes (`None` for the rest).
-fn csv_header() -> Option<String> {
-    static PRINTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let first = !PRINTED.swap(true, std::sync::atomic::Ordering::Relaxed);
-    first.then(|| schema::csv::PING_HEADER.to_string())
+/// Prints a CSV row, the header before the first row of any target (so
+/// that a ping failing at once prints nothing, as iputils).
+fn csv_line(row: &str) {
+    static HEADER_PRINTED: std::sync::atomic::AtomicBool =
+        std::sync::atomic::AtomicBool::new(false);
+    let mut out = crate::output::stdout_locked();
+    if !HEADER_PRINTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(out, "{}", schema::csv::PING_HEADER);
+    }
+    let _ = writeln!(out, "{row}");
 }
 
 /// The CSV row of an event (`schema::csv::PING_HEADER`); none for a send.
