@@ -117,6 +117,7 @@ fn ping_without_a_route_fails_at_once_as_iputils() {
         &["-c", "3", NO_ROUTE_V6],
         &["-f", "-c", "2000", NO_ROUTE_V4],
         &["-c", "3", "--json", NO_ROUTE_V4],
+        &["-c", "3", "--csv", NO_ROUTE_V4],
     ] {
         let start = Instant::now();
         let o = common::icmpkit(c.client(), "ping", args);
