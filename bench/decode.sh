@@ -110,8 +110,8 @@ T_OURS=$(seconds "$ICMPKIT" decode --json -q -r "$PCAP")
 T_LINE=$(seconds "$ICMPKIT" decode -q -r "$PCAP")
 T_SHARK=$(seconds tshark -n -r "$PCAP" -T fields -e icmp.type -e icmp.code -e icmp.ident \
   -e icmp.seq -e icmpv6.type -e icmpv6.code)
-COUNT=$("$ICMPKIT" decode --json -q -r "$PCAP" | wc -l)
-[ "$COUNT" = "$N" ] || { echo "decode printed $COUNT objects, expected $N" >&2; exit 1; }
+COUNT=$("$ICMPKIT" decode --json -q -r "$PCAP" | grep -c '^{"event":"packet",')
+[ "$COUNT" = "$N" ] || { echo "decode printed $COUNT packet records, expected $N" >&2; exit 1; }
 rate() { echo "$N / $1" | bc -l | xargs printf '%.0f'; }
 printf 'icmpkit decode --json: %8.2f s  %10s pkt/s\n' "$T_OURS" "$(rate "$T_OURS")"
 printf 'icmpkit decode (lines): %7.2f s  %10s pkt/s\n' "$T_LINE" "$(rate "$T_LINE")"

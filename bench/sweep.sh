@@ -45,9 +45,10 @@ wall() { tail -1 "$OUT/$1.time" | awk '{print $1}'; }
 rss() { tail -1 "$OUT/$1.time" | awk '{print $2}'; }
 found() { grep -c '^10\.20\.' "$OUT/$1.out" || true; }
 # Send rate of an icmpkit --json run (its summary line), of a zmap run (its last status line).
+# A baseline built before schema_version 1 wrote send_time in ms.
 summary_pps() {
   tail -1 "$OUT/$1.out" | /usr/bin/python3 -c \
-    'import json,sys; s=json.load(sys.stdin); print(round(s["probes_sent"] / max(s["send_time"] / 1000, 1e-9)))'
+    'import json,sys; s=json.load(sys.stdin); t=s["send_time_s"] if "send_time_s" in s else s["send_time"]/1000; print(round(s["probes_sent"] / max(t, 1e-9)))'
 }
 send_pps_of() {
   grep -o 'send: [0-9]* done ([0-9.]* [Kk]\?p/s avg)' "$OUT/$1.err" | tail -1 \

@@ -2,8 +2,9 @@
 result as it finishes (the sweep engine: one socket per family, rate,
 retries, seed and shards), and ``Pinger(address, ...)`` yields every
 reply, timeout and error as it happens. Both are iterators and async
-iterators; events are ``Event`` objects carrying the fields of
-``icmpkit sweep --json`` / ``icmpkit ping --json`` (RTTs in ms)."""
+iterators; events are ``Event`` objects carrying the library's fields
+(icmplib's names, RTTs in ms; the CLI's ``--json`` has a vocabulary of its
+own, described in the README's "Machine output")."""
 
 import asyncio
 import ipaddress

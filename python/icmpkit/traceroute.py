@@ -5,8 +5,8 @@ Beyond icmplib, the keywords ``protocol`` (``"icmp"``, ``"udp"``,
 destination) ask for the detailed trace: its ``Hop`` objects also carry
 ``responders`` (every address that answered at that distance, with its
 ``reply_ttl``, ``flows``, RTTs, and RFC 4884 ``extensions`` such as MPLS
-label stacks), ``reply_ttl``, ``reached`` and ``probes``, the fields of
-``icmpkit trace --json``."""
+label stacks), ``reply_ttl``, ``reached`` and ``probes`` (the library's
+names, close to the hop records of ``icmpkit trace --json``)."""
 
 import json
 

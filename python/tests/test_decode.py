@@ -31,7 +31,14 @@ def cli_decode(data, flag=None):
     argv = [cli(), "decode", "--json", "-q"] + ([flag] if flag else []) + [data.hex()]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout.splitlines()[0])
+    # NDJSON: a start record, the packet record, a summary record. The
+    # packet record is the packet object with "event": "packet" in front.
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert records[0]["event"] == "start" and records[-1]["event"] == "summary", records
+    packets = [r for r in records if r["event"] == "packet"]
+    assert len(packets) == 1, records
+    del packets[0]["event"]
+    return packets[0]
 
 
 def checksum(data):

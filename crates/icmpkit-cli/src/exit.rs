@@ -34,16 +34,33 @@ pub fn fail<E: std::fmt::Display + std::any::Any>(error: &E) -> i32 {
     ERROR
 }
 
-/// How the binary is named in the remedies it prints: whatever path the
-/// shell finds it at.
-const THIS_PROGRAM: &str = "\"$(command -v icmpkit)\"";
+/// How the binary is named in the remedies it prints: the path of the
+/// executable running (`setcap` must be given the real file, wherever it
+/// was installed or built), quoted for a shell when it needs it; the
+/// shell's lookup if the system cannot say.
+fn this_program() -> String {
+    match std::env::current_exe() {
+        Ok(path) => shell_quoted(&path.display().to_string()),
+        Err(_) => "\"$(command -v icmpkit)\"".to_string(),
+    }
+}
+
+/// `text` as one shell word.
+fn shell_quoted(text: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c);
+    if !text.is_empty() && text.chars().all(plain) {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
 
 /// A library error in this command line's words: the permission remedies
 /// name this binary, a refused broadcast names `-b`. The library's own
 /// messages name neither.
 pub fn worded(error: &icmpkit::Error) -> String {
     match error {
-        icmpkit::Error::Permission(hint) => hint.worded(THIS_PROGRAM).to_string(),
+        icmpkit::Error::Permission(hint) => hint.worded(&this_program()).to_string(),
         icmpkit::Error::Broadcast(address) => {
             format!("{address} is a broadcast address; pinging it must be asked for (-b)")
         }
@@ -68,6 +85,16 @@ pub fn worded_with_flags(error: &icmpkit::Error, flags: &[(&str, &str)]) -> Stri
 mod tests {
     use super::*;
 
+    #[test]
+    fn paths_are_quoted_for_the_shell_when_needed() {
+        assert_eq!(
+            shell_quoted("/usr/local/bin/icmpkit"),
+            "/usr/local/bin/icmpkit"
+        );
+        assert_eq!(shell_quoted("/home/a b/icmpkit"), "'/home/a b/icmpkit'");
+        assert_eq!(shell_quoted("/tmp/it's"), "'/tmp/it'\\''s'");
+    }
+
     /// The library names no binary and no flag; the command line words
     /// its remedies with this binary and `-b`.
     #[test]
@@ -79,11 +106,24 @@ mod tests {
             gid: 1000,
         };
         let text = worded(&icmpkit::Error::Permission(hint));
+        // The real file, not whatever `command -v` finds first on PATH.
+        let exe = std::env::current_exe().unwrap().display().to_string();
         assert!(
-            text.contains("sudo setcap cap_net_raw+ep \"$(command -v icmpkit)\""),
+            text.contains(&format!(
+                "sudo setcap cap_net_raw+ep {}",
+                shell_quoted(&exe)
+            )),
             "{text}"
         );
+        assert!(!text.contains("command -v"), "{text}");
         assert!(text.contains("net.ipv4.ping_group_range"), "{text}");
+        // Root refused (no CAP_NET_RAW in a container) is not told to be root.
+        if nix::unistd::geteuid().is_root() {
+            assert!(!text.contains("run it as root"), "{text}");
+            assert!(text.contains("lacks although it runs as root"), "{text}");
+        } else {
+            assert!(text.contains("or run it as root"), "{text}");
+        }
         let broadcast = worded(&icmpkit::Error::Broadcast("192.0.2.255".parse().unwrap()));
         assert!(broadcast.ends_with("must be asked for (-b)"), "{broadcast}");
     }

@@ -244,3 +244,45 @@ mod tests {
         assert_eq!(socket.interface.as_deref(), Some("eth0"));
     }
 }
+
+/// Every ICMPv4 and ICMPv6 type name the command line takes (`echo-request`,
+/// `neighbor-solicitation`...), once each, sorted.
+pub fn icmp_type_names() -> Vec<&'static str> {
+    use icmpkit::wire::{icmpv4, icmpv6};
+    let mut names: Vec<&str> = (0..=u8::MAX)
+        .flat_map(|t| [icmpv4::type_name(t), icmpv6::type_name(t)])
+        .flatten()
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+/// The value of a flag that takes an ICMP type, a number or a name: any
+/// text passes here (the command checks it against the family), but the
+/// names are its possible values, so shell completions offer them.
+#[derive(Debug, Clone, Copy)]
+pub struct IcmpTypeArg;
+
+impl clap::builder::TypedValueParser for IcmpTypeArg {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            icmp_type_names()
+                .into_iter()
+                .map(clap::builder::PossibleValue::new),
+        ))
+    }
+}

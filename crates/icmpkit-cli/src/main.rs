@@ -6,9 +6,11 @@
 mod commands;
 mod exit;
 mod flags;
+mod man;
 mod output;
 mod packet_view;
 mod runtime;
+mod schema;
 mod signals;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -42,6 +44,13 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Write the man pages (icmpkit.1 and one per command) into a directory.
+    #[command(hide = true)]
+    Man {
+        /// Where to write them (created if missing).
+        #[arg(long, value_name = "DIR", default_value = "target/man")]
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() {
@@ -67,6 +76,10 @@ fn main() {
         Command::Listen(args) => commands::listen::run(args),
         Command::Send(args) => commands::send::run(args),
         Command::Respond(args) => commands::respond::run(args),
+        Command::Man { dir } => match man::write_pages(Cli::command(), &dir) {
+            Ok(()) => exit::OK,
+            Err(e) => exit::fail(&format!("writing the man pages to {}: {e}", dir.display())),
+        },
         Command::Completions { shell } => {
             // Built in memory: clap_complete panics on a failing writer.
             let mut script = Vec::new();

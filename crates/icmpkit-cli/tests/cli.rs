@@ -5,6 +5,7 @@ mod common;
 use std::process::Command;
 
 use common::{ECHO_V4, ICMPKIT, TempFile, pcap_file, unhex};
+use icmpkit_lab::output_text as text;
 
 fn run(args: &[&str]) -> std::process::Output {
     Command::new(ICMPKIT)
@@ -39,6 +40,90 @@ fn completions_for_each_shell() {
             "{shell}"
         );
     }
+}
+
+/// The flags that take an ICMP type complete its names (`send --type`,
+/// `listen --type`), in every shell; numbers are still taken.
+#[test]
+fn completions_offer_icmp_type_names() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = run(&["completions", shell]);
+        let script = String::from_utf8_lossy(&o.stdout);
+        for name in ["echo-request", "neighbor-solicitation", "time-exceeded"] {
+            assert!(script.contains(name), "{shell}: no {name}");
+        }
+    }
+    let fish = String::from_utf8_lossy(&run(&["completions", "fish"]).stdout).into_owned();
+    // One `complete` entry per flag (its values may span lines).
+    for command in ["send", "listen"] {
+        let entry = fish
+            .split("\ncomplete ")
+            .find(|e| e.contains(&format!("using_subcommand {command}\"")) && e.contains("-l type"))
+            .unwrap_or_else(|| panic!("no --type completion for {command}"));
+        assert!(entry.contains("router-advertisement"), "{entry}");
+    }
+    // The names are offered, not imposed: the command's own check answers
+    // (no clap "possible values" list), and nothing is sent.
+    let o = run(&["send", "-t", "300", "127.0.0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("\"300\" is unknown"), "{}", text(&o));
+    assert!(!text(&o).contains("possible values"), "{}", text(&o));
+}
+
+/// `icmpkit man --dir D` writes icmpkit.1 and a page per command, each a
+/// roff page that `man -l` renders (where man is installed).
+#[test]
+fn man_pages_for_every_command() {
+    let dir = std::env::temp_dir().join(format!("icmpkit-man-{}", std::process::id()));
+    let o = run(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let commands = [
+        "ping",
+        "sweep",
+        "trace",
+        "decode",
+        "listen",
+        "send",
+        "respond",
+        "completions",
+    ];
+    let pages: Vec<String> = std::iter::once("icmpkit".to_string())
+        .chain(commands.iter().map(|c| format!("icmpkit-{c}")))
+        .collect();
+    let mut listed: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    listed.sort_unstable();
+    let mut wanted: Vec<String> = pages
+        .iter()
+        .map(|p| dir.join(format!("{p}.1")).display().to_string())
+        .collect();
+    wanted.sort_unstable();
+    assert_eq!(listed, wanted);
+    let man = icmpkit_lab::require_tool("man");
+    for page in &pages {
+        let path = dir.join(format!("{page}.1"));
+        let roff = std::fs::read_to_string(&path).unwrap();
+        assert!(roff.contains(&format!(".TH {page} 1")), "{page}: {roff}");
+        if man.is_ok() {
+            let shown = Command::new("man")
+                .arg("-l")
+                .arg(&path)
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "100")
+                .output()
+                .unwrap();
+            let shown_text = String::from_utf8_lossy(&shown.stdout);
+            assert!(shown.status.success(), "{page}: {}", text(&shown));
+            assert!(shown_text.contains("NAME"), "{page}: {shown_text}");
+            assert!(shown_text.contains("SYNOPSIS"), "{page}: {shown_text}");
+        }
+    }
+    if let Err(e) = man {
+        icmpkit_lab::report_skip("man_pages_for_every_command (man -l part)", &e);
+    }
+    // The send page lists the flags of send.
+    let send = std::fs::read_to_string(dir.join("icmpkit-send.1")).unwrap();
+    assert!(send.contains("rest\\-of\\-header") || send.contains("rest-of-header"));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

@@ -39,7 +39,8 @@ fn build_capture(out: &Path, format: &str) {
     );
 }
 
-/// decode --json: one object per ICMP packet, plus the stderr summary.
+/// decode --json: the `packet` records (one per ICMP packet; the start
+/// and summary records left out), plus the stderr summary.
 fn decode_json(args: &[&str]) -> (Vec<Value>, String) {
     let out = Command::new(ICMPKIT)
         .arg("decode")
@@ -55,7 +56,8 @@ fn decode_json(args: &[&str]) -> (Vec<Value>, String) {
     let objects = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .map(|l| serde_json::from_str::<Value>(l).expect("one JSON object per line"))
+        .filter(|o| o["event"] == "packet")
         .collect();
     (objects, String::from_utf8_lossy(&out.stderr).into_owned())
 }

@@ -77,10 +77,21 @@ fn listen_sees_exactly_the_pings_sent_into_its_namespace() {
     ping(client, &["-6", "-c", "3", &pair.server_v6().to_string()]);
     let out = interrupt(child);
     let counts = stderr.join().unwrap();
-    let objects: Vec<Value> = out
+    let records: Vec<Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // A start record, a packet record per packet, a summary record.
+    assert_eq!(records[0]["event"], "start", "{out}");
+    assert_eq!(records[0]["command"], "listen", "{out}");
+    let summary = records.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{out}");
+    let objects: Vec<Value> = records
+        .iter()
+        .filter(|o| o["event"] == "packet")
+        .cloned()
+        .collect();
+    assert_eq!(summary["shown"], objects.len(), "{out}");
     let client_v4 = pair.client_v4().to_string();
     let client_v6 = pair.client_v6().to_string();
     assert_eq!(
@@ -154,7 +165,8 @@ fn listen_pcap_reads_back_in_tshark_and_decode() {
         let objects: Vec<Value> = String::from_utf8(decode.stdout)
             .unwrap()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|o| o["event"] == "packet")
             .collect();
         let client_v4 = pair.client_v4().to_string();
         assert_eq!(

@@ -197,12 +197,65 @@ fn json_events_and_summary() {
         "{kinds:?}"
     );
     let summary = lines.last().unwrap();
-    assert_eq!(summary["packets_sent"], 2);
-    assert_eq!(summary["packets_received"], 2);
-    assert_eq!(summary["is_alive"], true);
-    assert!(summary["avg_rtt"].as_f64().unwrap() > 0.0);
+    assert_eq!(summary["sent"], 2);
+    assert_eq!(summary["received"], 2);
+    assert_eq!(summary["loss_percent"], 0.0);
+    assert_eq!(summary["alive"], true);
+    assert!(summary["avg_rtt"].is_null(), "the old name: {summary}");
+    assert!(summary["avg_ms"].as_f64().unwrap() > 0.0);
+    // Wall time in seconds (not ms): two probes 0.05 s apart.
+    let elapsed = summary["elapsed_s"].as_f64().unwrap();
+    assert!((0.04..5.0).contains(&elapsed), "{summary}");
     let reply = lines.iter().find(|v| v["event"] == "reply").unwrap();
     assert_eq!(reply["ttl"], 63);
+}
+
+/// `--csv`: a header, a row per reply (and per timeout), then the
+/// statistics row, every row as wide as the header.
+#[test]
+fn csv_rows_and_summary() {
+    let lab = lab_or_skip!("csv_rows_and_summary");
+    let c = chain(&lab, 1);
+    let server = c.server_v4().to_string();
+    let o = icmpkit(c.client(), &["-c", "2", "-i", "0.05", "--csv", &server]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 4, "{out}");
+    let header = &rows[0];
+    assert_eq!(
+        header[..4],
+        ["event", "target", "address", "sequence"],
+        "{out}"
+    );
+    assert!(rows.iter().all(|r| r.len() == header.len()), "{out}");
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for (row, sequence) in rows[1..3].iter().zip(["1", "2"]) {
+        assert_eq!(
+            (row[0], row[column("sequence")]),
+            ("reply", sequence),
+            "{out}"
+        );
+        assert_eq!(row[column("ttl")], "63", "{out}");
+        assert!(row[column("rtt_ms")].parse::<f64>().unwrap() > 0.0, "{out}");
+    }
+    let summary = &rows[3];
+    assert_eq!(summary[0], "summary", "{out}");
+    assert_eq!(summary[column("sent")], "2", "{out}");
+    assert_eq!(summary[column("received")], "2", "{out}");
+    assert_eq!(summary[column("loss_percent")], "0.0", "{out}");
+    assert!(
+        summary[column("avg_ms")].parse::<f64>().unwrap() > 0.0,
+        "{out}"
+    );
+    // An unanswered probe is a timeout (or error) row, 100% loss.
+    let o = icmpkit(c.client(), &["-c", "1", "-W", "0.3", "--csv", "10.2.0.99"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(["timeout", "error"].contains(&rows[1][0]), "{out}");
+    assert_eq!(rows[2][column("loss_percent")], "100.0", "{out}");
 }
 
 #[test]

@@ -246,12 +246,12 @@ fn sigterm_and_sigint_give_sweep_statistics_so_far() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    let hosts: Vec<_> = objects.iter().filter(|o| o["type"] == "host").collect();
+    let hosts: Vec<_> = objects.iter().filter(|o| o["event"] == "host").collect();
     assert_eq!(hosts.len(), 2, "{out}{err}");
     assert!(hosts.iter().any(|h| h["status"] == "alive"), "{out}");
     let summary = objects.last().expect("a summary object");
-    assert_eq!(summary["type"], "summary", "{out}");
-    assert_eq!(summary["finished"], 2, "{out}");
+    assert_eq!(summary["event"], "summary", "{out}");
+    assert_eq!(summary["finished"], "2", "{out}");
 }
 
 #[test]

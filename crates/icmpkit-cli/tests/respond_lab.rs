@@ -234,8 +234,12 @@ fn extended_echo_and_json_log() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))
         .collect();
-    assert_eq!(events.len(), 2, "{log}");
-    for e in &events {
+    // start, two answers, summary.
+    assert_eq!(events.len(), 4, "{log}");
+    assert_eq!(events[0]["event"], "start", "{log}");
+    assert_eq!(events[3]["event"], "summary", "{log}");
+    assert_eq!(events[3]["answered"], 2, "{log}");
+    for e in &events[1..3] {
         assert_eq!(e["event"], "answered", "{e}");
         assert!(
             [42, 160].contains(&e["request"]["type"].as_u64().unwrap()),

@@ -51,11 +51,12 @@ fn sweep_probes_above_the_mtu_are_fragmented_unless_dont_fragment() {
         );
         let err = text(&o.stderr);
         let objects = json_lines(&o);
-        let host = &objects[0];
+        assert_eq!(objects[0]["event"], "start", "{objects:?}");
+        let host = &objects[1];
         assert_eq!(host["status"], "error", "{privilege}: {host}");
         assert_eq!(host["send_error"], "Message too long", "{host}");
         assert_eq!(host["send_errors"], 1, "{host}");
-        let summary = &objects[1];
+        let summary = &objects[2];
         assert_eq!(
             (&summary["send_errors"], &summary["probes_sent"]),
             (&1.into(), &0.into()),
@@ -116,6 +117,7 @@ fn ping_without_a_route_fails_at_once_as_iputils() {
         &["-c", "3", NO_ROUTE_V6],
         &["-f", "-c", "2000", NO_ROUTE_V4],
         &["-c", "3", "--json", NO_ROUTE_V4],
+        &["-c", "3", "--csv", NO_ROUTE_V4],
     ] {
         let start = Instant::now();
         let o = common::icmpkit(c.client(), "ping", args);

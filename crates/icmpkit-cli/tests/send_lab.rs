@@ -93,6 +93,75 @@ fn timestamp_request_gets_the_kernels_timestamp_reply() {
     );
 }
 
+/// A neighbor solicitation leaves with hop limit 255 unless `--ttl` says
+/// otherwise (RFC 4861 §7.1.1: receivers drop it with any other), so the
+/// peer's kernel answers it with a neighbor advertisement for the target;
+/// sent with hop limit 64 (what it got before) the same solicitation is
+/// dropped unanswered.
+#[test]
+fn neighbor_solicitation_is_answered_by_the_peer_kernel() {
+    let lab = lab_or_skip!("neighbor_solicitation_is_answered_by_the_peer_kernel");
+    let p = pair(&lab);
+    let server = p.server_v6().to_string();
+    let solicit = |extra: &[&str]| {
+        let mut args = vec!["--json", "-t", "neighbor-solicitation", "--target", &server];
+        args.extend_from_slice(&["-W", "1"]);
+        args.extend_from_slice(extra);
+        args.push(&server);
+        send(p.client(), &args)
+    };
+    // The client's kernel learns the server's address first: its own
+    // solicitation (hop limit 255) and the advertisement answering it
+    // must not stand in for ours.
+    let ping = common::icmpkit(p.client(), "ping", &["-c", "1", &server]);
+    assert_eq!(ping.status.code(), Some(0), "{}", text(&ping));
+    let o = solicit(&[]);
+    let ev = events(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let replies = with_event(&ev, "reply");
+    assert_eq!(replies.len(), 1, "{}", text(&o));
+    let advert = &replies[0]["packet"];
+    assert_eq!(advert["type_name"], "neighbor-advertisement", "{advert}");
+    assert_eq!(advert["target"], server.as_str(), "{advert}");
+    assert_eq!(advert["solicited"], true, "{advert}");
+    assert_eq!(advert["src"], server.as_str(), "{advert}");
+    // The advertisement came with 255 too, as it must.
+    assert_eq!(advert["ttl"], 255, "{advert}");
+
+    let o = solicit(&["--ttl", "64"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let ev = events(&o);
+    assert!(with_event(&ev, "reply").is_empty(), "{}", text(&o));
+    assert_eq!(with_event(&ev, "timeout").len(), 1, "{}", text(&o));
+
+    // A crafted IPv6 header (a spoofed source) carries the hop limit we
+    // write: 255 for NDP too (it was 64). `--ttl` still wins.
+    let capture = p.client().capture().expect("capture");
+    let spoofed = "fd00:1::77";
+    for ttl in [None, Some("9")] {
+        let mut args = vec!["-t", "neighbor-solicitation", "--target", &server];
+        args.extend_from_slice(&["--source", spoofed, "-W", "0.2"]);
+        if let Some(ttl) = ttl {
+            args.extend_from_slice(&["--ttl", ttl]);
+        }
+        args.push(&server);
+        let o = send(p.client(), &args);
+        assert!(text(&o).contains("crafted IP header"), "{}", text(&o));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let hop_limits: Vec<u8> = capture
+        .finish()
+        .iter()
+        .filter_map(|packet| {
+            let ip = icmpkit_wire::ip::ipv6::Packet::new_checked(&packet[..]).ok()?;
+            let from_spoofed = ip.src_addr().to_string() == spoofed;
+            let solicitation = ip.payload().first() == Some(&135);
+            (from_spoofed && solicitation).then(|| ip.hop_limit())
+        })
+        .collect();
+    assert_eq!(hop_limits, [255, 9]);
+}
+
 #[test]
 fn extended_echo_gets_the_kernels_reply_only_with_probing_enabled() {
     let lab = lab_or_skip!("extended_echo_gets_the_kernels_reply_only_with_probing_enabled");

@@ -219,14 +219,14 @@ fn replies_with_a_bad_checksum_are_counted_as_corrupted_not_alive() {
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
     let summary = objects.last().expect("a summary");
-    assert_eq!(summary["type"], "summary", "{objects:?}");
+    assert_eq!(summary["event"], "summary", "{objects:?}");
     assert_eq!(
         (
             summary["corrupted"].as_u64(),
-            summary["alive"].as_u64(),
+            summary["alive"].as_str(),
             summary["replies"].as_u64()
         ),
-        (Some(4), Some(0), Some(0)),
+        (Some(4), Some("0"), Some(0)),
         "{summary}"
     );
     assert!(stderr(&o).contains("4 corrupted"), "{}", stderr(&o));
@@ -252,27 +252,34 @@ fn json_csv_and_per_probe_statistics() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
-    assert_eq!(objects.len(), 5);
-    let hosts = &objects[..4];
-    assert!(hosts.iter().all(|h| h["type"] == "host"));
+    assert_eq!(objects.len(), 6);
+    assert_eq!(objects[0]["event"], "start");
+    assert_eq!(objects[0]["schema_version"], 1);
+    // Numbers that can pass 2^53 are strings.
+    assert_eq!(objects[0]["targets"], "4");
+    assert!(objects[0]["seed"].as_str().unwrap().parse::<u64>().is_ok());
+    let hosts = &objects[1..5];
+    assert!(hosts.iter().all(|h| h["event"] == "host"));
     let alive = hosts.iter().filter(|h| h["status"] == "alive").count();
     assert_eq!(alive, 3);
     let dead = hosts.iter().find(|h| h["address"] == "10.9.0.130").unwrap();
     assert_eq!(dead["status"], "unreachable");
-    assert_eq!(dead["packets_sent"], 1);
+    assert_eq!(dead["sent"], 1);
+    assert_eq!(dead["loss_percent"], 100.0);
     assert!(
         hosts
             .iter()
             .filter(|h| h["status"] == "alive")
-            .all(|h| h["min_rtt"].as_f64().unwrap() > 0.0)
+            .all(|h| h["min_ms"].as_f64().unwrap() > 0.0)
     );
-    let summary = &objects[4];
-    assert_eq!(summary["type"], "summary");
+    let summary = &objects[5];
+    assert_eq!(summary["event"], "summary");
     assert_eq!(
-        (summary["targets"].as_u64(), summary["alive"].as_u64()),
-        (Some(4), Some(3))
+        (summary["targets"].as_str(), summary["alive"].as_str()),
+        (Some("4"), Some("3"))
     );
-    assert_eq!(summary["unreachable"], 1);
+    assert_eq!(summary["seed"], objects[0]["seed"]);
+    assert_eq!(summary["unreachable"], "1");
 
     let o = sweep(
         &c,
@@ -281,7 +288,7 @@ fn json_csv_and_per_probe_statistics() {
     let csv: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
     assert_eq!(
         csv[0],
-        "target,address,status,sent,received,loss_pct,min_ms,avg_ms,max_ms,error,error_from"
+        "target,address,status,sent,received,loss_percent,min_ms,avg_ms,max_ms,error,error_from"
     );
     assert_eq!(csv.len(), 3);
     let row = csv.iter().find(|r| r.starts_with("10.9.0.253,")).unwrap();

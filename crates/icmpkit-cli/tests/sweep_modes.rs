@@ -86,14 +86,15 @@ fn quiet_is_fpings_quiet() {
     );
 }
 
-/// The summary's `send_time` (first send to last, ms) of a JSON sweep.
+/// The summary's `send_time_s` (first send to last) of a JSON sweep, in ms.
 fn send_time_ms(o: &Output) -> f64 {
     let out = text(&o.stdout);
     let summary: serde_json::Value =
         serde_json::from_str(out.lines().last().expect("a summary")).expect("JSON");
-    summary["send_time"]
+    summary["send_time_s"]
         .as_f64()
         .unwrap_or_else(|| panic!("{out}"))
+        * 1000.0
 }
 
 #[test]

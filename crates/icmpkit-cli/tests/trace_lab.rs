@@ -18,6 +18,30 @@ use icmpkit_lab::{Chain, CraftedPath, Lab, Ns, Reject, lab_or_skip};
 mod common;
 use common::{ICMPKIT, Running, chain_with_ping_sockets as chain, nft};
 
+/// `trace --json`'s NDJSON stream as one document: the `start` record's
+/// fields, `hops` (the `hop` records in order) and the `summary`'s fields.
+/// Checks the stream's shape on the way.
+fn trace_json(o: &Output) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}\n{}", text(o))))
+        .collect();
+    let (Some(start), Some(summary)) = (records.first(), records.last()) else {
+        panic!("no records: {}", text(o));
+    };
+    assert_eq!(start["event"], "start", "{}", text(o));
+    assert_eq!(start["schema_version"], 1, "{}", text(o));
+    assert_eq!(summary["event"], "summary", "{}", text(o));
+    let hops = &records[1..records.len() - 1];
+    assert!(hops.iter().all(|h| h["event"] == "hop"), "{}", text(o));
+    assert_eq!(summary["hops"], hops.len(), "{}", text(o));
+    let mut doc = start.clone();
+    doc["hops"] = serde_json::Value::Array(hops.to_vec());
+    doc["path_mtu"] = summary["path_mtu"].clone();
+    doc["reached"] = summary["reached"].clone();
+    doc
+}
+
 fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
     common::icmpkit(ns, "trace", args)
 }
@@ -245,18 +269,36 @@ fn json_csv_and_report_outputs() {
     let c = chain(&lab, 1);
     let dst = c.server_v4().to_string();
     let o = icmpkit(c.client(), &["-n", "--json", "-q", "2", &dst]);
-    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let doc = trace_json(&o);
     let hops = doc["hops"].as_array().unwrap();
     assert_eq!(hops.len(), 2);
     assert_eq!(hops[0]["address"], "10.1.0.2");
     assert_eq!(hops[1]["address"], dst.as_str());
     assert_eq!(hops[1]["reached"], true);
-    assert_eq!(hops[0]["packets_sent"], 2);
+    assert_eq!(hops[0]["sent"], 2);
+    assert_eq!(doc["reached"], true);
     assert_eq!(hops[0]["responders"][0]["reply_ttl"], 64);
-    assert!(hops[0]["avg_rtt"].as_f64().unwrap() > 0.0);
+    assert!(hops[0]["avg_ms"].as_f64().unwrap() > 0.0);
+    assert!(hops[0]["avg_rtt"].is_null(), "the old name");
     let o = icmpkit(c.client(), &["-n", "--csv", "-q", "2", &dst]);
     let csv = String::from_utf8_lossy(&o.stdout).to_string();
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    // ping's and sweep's names and units (not loss_pct, best_ms, stddev_ms).
+    assert_eq!(
+        rows[0][3..12],
+        [
+            "loss_percent",
+            "sent",
+            "received",
+            "last_ms",
+            "min_ms",
+            "avg_ms",
+            "max_ms",
+            "mdev_ms",
+            "jitter_ms"
+        ],
+        "{csv}"
+    );
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(rows.iter().all(|r| r.len() == 16), "{csv}");
     assert_eq!(rows[2][1], dst.as_str());
@@ -315,8 +357,7 @@ fn path_mtu_discovery_finds_each_narrowing() {
                 c.client(),
                 &["--json"].iter().chain(&args).copied().collect::<Vec<_>>(),
             );
-            let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
-                .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&o)));
+            let doc: serde_json::Value = trace_json(&o);
             let hops = doc["hops"].as_array().unwrap();
             let pmtus: Vec<_> = hops.iter().map(|h| h["pmtu"].as_u64()).collect();
             assert_eq!(
@@ -328,10 +369,7 @@ fn path_mtu_discovery_finds_each_narrowing() {
             assert_eq!(doc["path_mtu"], 1280, "{args:?}");
             // Every hop answered both of its probes: the ones refused on
             // the way were sent again, smaller, and not counted lost.
-            assert!(
-                hops.iter().all(|h| h["packets_received"] == 2),
-                "{args:?}: {doc}"
-            );
+            assert!(hops.iter().all(|h| h["received"] == 2), "{args:?}: {doc}");
             let human = text(&icmpkit(c.client(), &args));
             assert_eq!(
                 pmtu_marks(&human),
@@ -490,8 +528,7 @@ fn path_mtu_survives_rate_limited_refusals() {
             "--json", "--mtu", "-n", "-q", "3", "-N", "90", "-w", "2", &dst,
         ];
         let o = icmpkit(c.client(), &args);
-        let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", text(&o)));
+        let doc: serde_json::Value = trace_json(&o);
         let hops = doc["hops"].as_array().unwrap();
         let pmtus: Vec<_> = hops.iter().map(|h| h["pmtu"].as_u64()).collect();
         assert_eq!(
@@ -500,7 +537,7 @@ fn path_mtu_survives_rate_limited_refusals() {
             "{doc}"
         );
         for hop in hops {
-            assert_eq!(hop["packets_received"], 3, "{dst}: {hop}");
+            assert_eq!(hop["received"], 3, "{dst}: {hop}");
         }
     }
 }
@@ -698,8 +735,7 @@ fn reverse_names_from_the_hosts_file_as_traceroute_shows_them() {
             );
             // The same names through the JSON report.
             let o = icmpkit(c.client(), &["--json", "-q", "1", "-w", "1", &target]);
-            let doc: serde_json::Value = serde_json::from_slice(&o.stdout)
-                .unwrap_or_else(|e| panic!("{what}: {e}: {}", text(&o)));
+            let doc: serde_json::Value = trace_json(&o);
             let json_names: Vec<_> = doc["hops"]
                 .as_array()
                 .unwrap()
@@ -1038,8 +1074,7 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
         let capture = client.capture().expect("capture");
         let o = icmpkit(client, &["--json", "-n", "-q", "2", "-w", "1", &target]);
         let packets = capture.finish();
-        let doc: serde_json::Value =
-            serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+        let doc = trace_json(&o);
         let hops = doc["hops"].as_array().expect("hops");
         let addrs: Vec<&str> = hops.iter().filter_map(|h| h["address"].as_str()).collect();
         let path_addrs: Vec<String> = path.path(family).iter().map(|a| a.to_string()).collect();
@@ -1127,8 +1162,11 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
             .args(["decode", "--json", "-q", &hex])
             .output()
             .unwrap();
-        let decoded: serde_json::Value = serde_json::from_slice(&o.stdout)
-            .unwrap_or_else(|e| panic!("decode: {e}: {}", text(&o)));
+        let decoded: serde_json::Value = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("decode: {e}: {l}")))
+            .find(|r: &serde_json::Value| r["event"] == "packet")
+            .unwrap_or_else(|| panic!("decode: no packet record: {}", text(&o)));
         assert_eq!(
             extension_objects(&decoded),
             Some(&want),

@@ -230,8 +230,8 @@ pub struct TraceExtras {
     pub port: Option<u16>,
 }
 
-/// Every hop of the trace (answered or not) as `icmpkit trace --json`'s
-/// hop objects: responders with their reply TTL, RFC 4884 extensions
+/// Every hop of the trace (answered or not) as the library's `Hop` serializes
+/// (icmplib's names): responders with their reply TTL, RFC 4884 extensions
 /// (MPLS labels...), each probe.
 pub async fn trace_detailed(
     address: &str,
@@ -709,8 +709,8 @@ fn heard_tuple(h: &icmpkit::listen::Heard<'_>) -> HeardTuple {
 }
 
 /// A running sweep or ping whose events Python takes one at a time, each
-/// a JSON object as `icmpkit sweep --json` / `icmpkit ping --json` print
-/// it (`{"event": "reply", ...}`, RTTs in ms), ending with a
+/// a JSON object of the library's serde names (`{"event": "reply", ...}`,
+/// RTTs in ms; not the CLI's `--json` vocabulary), ending with a
 /// `{"event": "summary" | "report", ...}` object. The work runs on a thread
 /// of its own; dropping the stream (or `stop`) ends it within [`STOP_POLL`].
 #[derive(Debug)]

@@ -446,7 +446,7 @@ fn traceroute(
 }
 
 /// trace_detailed(address, ..., traffic_class, protocol, flows, port) ->
-/// JSON array of every hop, as `icmpkit trace --json` prints them.
+/// JSON array of every hop, as the library's `Hop` serializes (icmplib's names).
 #[pyfunction]
 #[pyo3(signature = (address, count, interval, timeout, first_hop, max_hops, fast, id, source,
     family, privileged, payload, payload_size, traffic_class, protocol, flows, port,

@@ -397,9 +397,18 @@ impl fmt::Display for WordedHint<'_> {
         let hint = self.hint;
         let family = if hint.ipv6 { "ICMPv6" } else { "ICMP" };
         let (raw, datagram) = hint.tried_kinds();
+        // Root refused: "run it as root" would send the reader in circles.
+        let as_root = nix::unistd::geteuid().is_root();
         write!(f, "permission denied: cannot open an {family} socket.")?;
         if raw {
             write!(f, " Raw sockets need CAP_NET_RAW")?;
+            if as_root {
+                write!(
+                    f,
+                    ", which this process lacks although it runs as root (a container, a user \
+                     namespace or the capability bounding set withholds it: grant it there)"
+                )?;
+            }
             if !datagram {
                 write!(f, " (this needs a raw socket)")?;
             }
@@ -419,6 +428,7 @@ impl fmt::Display for WordedHint<'_> {
         write!(f, " Fix one of:")?;
         for remedy in hint.remedies() {
             match remedy {
+                Remedy::Root if as_root => {}
                 Remedy::Root => write!(f, "\n  {}", remedy.effect())?,
                 _ => write!(
                     f,

@@ -80,11 +80,25 @@ impl Serialize for PacketView<'_> {
 /// echo messages, most of any capture, get their three fields the same
 /// way. Every other message is serialized by serde_json into a reused
 /// buffer and spliced in. The tests below hold the two paths together.
+#[cfg(test)]
 pub(super) fn write_object(view: &PacketView<'_>, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"{")?;
+    write_members(view, out)
+}
+
+/// The `packet` record of decode and listen: the object with
+/// `"event":"packet"` first (`schema::PACKET_RECORD_START`).
+pub(super) fn write_record(view: &PacketView<'_>, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(crate::schema::PACKET_RECORD_START)?;
+    write_members(view, out)
+}
+
+/// The object without its opening brace.
+fn write_members(view: &PacketView<'_>, out: &mut impl Write) -> io::Result<()> {
     let meta = view.meta();
     out.write_all(match view.family() {
-        Family::V4 => br#"{"family":"icmpv4","type":"#,
-        Family::V6 => br#"{"family":"icmpv6","type":"#,
+        Family::V4 => br#""family":"icmpv4","type":"#,
+        Family::V6 => br#""family":"icmpv6","type":"#,
     })?;
     write_opt_uint(out, view.msg_type().map(u64::from))?;
     out.write_all(br#","code":"#)?;
@@ -309,6 +323,23 @@ mod tests {
             }
         }
         assert_eq!(checked, 2 * 256 * 4 * 9 * 2);
+    }
+
+    /// decode and listen tag each packet object as a `packet` record.
+    #[test]
+    fn records_are_the_object_with_the_event_first() {
+        let bytes = [8u8, 0, 0xf7, 0xff, 0, 0, 0, 0];
+        let view = PacketView::new(Family::V4, &bytes, Meta::default());
+        let mut record = Vec::new();
+        write_record(&view, &mut record).unwrap();
+        let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+        let mut object = serde_json::to_value(&view).unwrap();
+        assert_eq!(record["event"], "packet");
+        object
+            .as_object_mut()
+            .unwrap()
+            .insert("event".into(), "packet".into());
+        assert_eq!(record, object);
     }
 
     #[test]

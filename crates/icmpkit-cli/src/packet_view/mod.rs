@@ -309,7 +309,7 @@ impl<'a> PacketView<'a> {
             Style::Line => writeln!(out, "{}", self.line()),
             Style::Tree => write!(out, "{}", self.tree()),
             Style::Json => {
-                json::write_object(self, out)?;
+                json::write_record(self, out)?;
                 out.write_all(b"\n")
             }
         }

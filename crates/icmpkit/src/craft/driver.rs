@@ -103,7 +103,11 @@ impl Sender {
     /// socket to send and hear answers, plus a raw IP socket when the IP
     /// header is crafted) and is ready to send. Needs a tokio runtime.
     pub fn open(spec: MessageSpec, dst: IpAddr, opts: &SendOptions) -> Result<Sender> {
-        let opts = opts.clone();
+        let mut opts = opts.clone();
+        opts.ip.ttl = opts
+            .ip
+            .ttl
+            .or(default_hop_limit(spec.family, spec.msg_type));
         if family_of(dst) != spec.family {
             return Err(Error::invalid(
                 "destination",
@@ -254,6 +258,19 @@ fn check_ip_options(family: Family, ip: &IpOptions) -> Result<()> {
     Ok(())
 }
 
+/// The hop limit NDP messages (router and neighbor solicitations and
+/// advertisements, redirects: ICMPv6 133 to 137) must carry: receivers
+/// drop them with any other (RFC 4861 §6.1.1, §7.1.1, §8.1), so it is
+/// their default instead of the socket's (64, or 1 for multicast).
+const NDP_HOP_LIMIT: u8 = 255;
+
+/// The hop limit a message of `msg_type` gets when none is asked for:
+/// [`NDP_HOP_LIMIT`] for NDP, the socket's own otherwise.
+fn default_hop_limit(family: Family, msg_type: u8) -> Option<u8> {
+    let ndp = family == Family::V6 && (133..=137).contains(&msg_type);
+    ndp.then_some(NDP_HOP_LIMIT)
+}
+
 /// A crafted IP header is needed for an IP identification or a source the
 /// host does not have (binding to it fails with `EADDRNOTAVAIL`).
 fn needs_crafted_header(ip: &IpOptions) -> Result<bool> {
@@ -391,5 +408,23 @@ mod tests {
         assert_eq!(p.src_addr(), Ipv4Addr::new(198, 51, 100, 9));
         assert_eq!(p.payload(), &message[..]);
         assert!(p.verify_checksum());
+    }
+
+    /// NDP must leave with hop limit 255 (RFC 4861) unless asked
+    /// otherwise; every other message keeps the socket's default.
+    #[test]
+    fn ndp_defaults_to_hop_limit_255() {
+        for t in 133..=137 {
+            assert_eq!(default_hop_limit(Family::V6, t), Some(255), "{t}");
+        }
+        for (family, t) in [
+            (Family::V6, 128),
+            (Family::V6, 132),
+            (Family::V6, 138),
+            (Family::V4, 133),
+            (Family::V4, 8),
+        ] {
+            assert_eq!(default_hop_limit(family, t), None, "{family:?} {t}");
+        }
     }
 }

@@ -11,7 +11,9 @@ use crate::{Error, InvalidReason, Result};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IpOptions {
-    /// TTL / hop limit.
+    /// TTL / hop limit. `None`: the socket's (64), but 255 for NDP
+    /// messages (ICMPv6 133 to 137), which receivers drop with any other
+    /// (RFC 4861).
     pub ttl: Option<u8>,
     /// TOS byte / traffic class.
     pub tos: Option<u8>,

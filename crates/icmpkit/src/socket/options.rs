@@ -172,24 +172,24 @@ impl SocketOptions {
                 },
             ));
         }
-        if let Some(source) = self.source {
-            if family_of(source) != family {
-                return Err(Error::invalid(
-                    "source",
-                    InvalidReason::WrongFamily {
-                        expected: family,
-                        got: source,
-                    },
-                ));
-            }
+        if let Some(source) = self.source
+            && family_of(source) != family
+        {
+            return Err(Error::invalid(
+                "source",
+                InvalidReason::WrongFamily {
+                    expected: family,
+                    got: source,
+                },
+            ));
         }
-        if let Some(name) = &self.interface {
-            if name.is_empty() || name.len() > MAX_INTERFACE_NAME || name.contains(['\0', '/']) {
-                return Err(Error::invalid(
-                    "interface",
-                    InvalidReason::InterfaceName { name: name.clone() },
-                ));
-            }
+        if let Some(name) = &self.interface
+            && (name.is_empty() || name.len() > MAX_INTERFACE_NAME || name.contains(['\0', '/']))
+        {
+            return Err(Error::invalid(
+                "interface",
+                InvalidReason::InterfaceName { name: name.clone() },
+            ));
         }
         if self.broadcast && family == Family::V6 {
             return Err(Error::invalid(

@@ -82,10 +82,12 @@ pub fn recv_echo(socket: &IcmpSocket, icmp_type: u8, id: u16, seq: u16) -> (Rece
             }
             Err(e) => panic!("recv: {e}"),
         };
-        if let Some(echo) = parse_echo(&buf[received.icmp.clone()]) {
-            if echo.icmp_type == icmp_type && echo.id == id && echo.seq == seq {
-                return (received, echo);
-            }
+        if let Some(echo) = parse_echo(&buf[received.icmp.clone()])
+            && echo.icmp_type == icmp_type
+            && echo.id == id
+            && echo.seq == seq
+        {
+            return (received, echo);
         }
     }
 }

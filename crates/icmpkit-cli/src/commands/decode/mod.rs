@@ -19,6 +19,7 @@ pub use args::DecodeArgs;
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Carrier, Meta, PacketView, Style};
+use crate::schema::{Command, Record, StartDetail};
 use hex::Start;
 
 /// Output buffer: large, because a decode is a batch job.
@@ -117,6 +118,15 @@ impl<W: Write> Decoder<W> {
         }
     }
 
+    /// Writes a `--json` record other than a packet (start, summary).
+    fn record(&mut self, record: &Record<'_>) {
+        if self.write_error.is_none()
+            && let Err(e) = record.write_line(&mut self.out)
+        {
+            self.write_error = Some(e);
+        }
+    }
+
     fn finish(mut self) -> (Counts, Option<io::Error>) {
         if self.write_error.is_none()
             && let Err(e) = self.out.flush()
@@ -139,7 +149,20 @@ pub fn run(args: DecodeArgs) -> i32 {
         counts: Counts::default(),
         write_error: None,
     };
+    if style == Style::Json {
+        decoder.record(&Record::start(Command::Decode, StartDetail::Plain {}));
+    }
     let result = feed(&args, &mut decoder);
+    if style == Style::Json {
+        let c = &decoder.counts;
+        decoder.record(&Record::DecodeSummary {
+            packets: c.packets,
+            icmp: c.icmp,
+            malformed: c.malformed,
+            bad_checksum: c.bad_checksum,
+            skipped: c.skipped,
+        });
+    }
     let (counts, write_error) = decoder.finish();
     if !args.quiet {
         errln!("{}", summary(&counts));

@@ -27,7 +27,13 @@ pub struct ListenArgs {
     pub ipv6: bool,
 
     /// Only these types: numbers or names (echo-request, time-exceeded, ...); repeatable, or comma-separated.
-    #[arg(long = "type", value_name = "TYPE", value_delimiter = ',')]
+    #[arg(
+        long = "type",
+        value_name = "TYPE",
+        value_delimiter = ',',
+        value_parser = crate::flags::IcmpTypeArg,
+        hide_possible_values = true
+    )]
     pub types: Vec<String>,
 
     /// Only packets from this network (CIDR or address); repeatable.

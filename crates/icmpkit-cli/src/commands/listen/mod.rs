@@ -24,6 +24,7 @@ pub use args::ListenArgs;
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::schema::{Command, Record, StartDetail};
 use crate::signals::Signals;
 use filter::Filter;
 use sink::Sink;
@@ -149,6 +150,9 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
     };
     // Sockets and the output file are open: give up privileges.
     exit::drop_privileges()?;
+    let mut sink = sink;
+    sink.record(&Record::start(Command::Listen, StartDetail::Plain {}))
+        .map_err(|e| format!("writing the output: {e}"))?;
     let mut state = State {
         sink,
         filter,
@@ -202,6 +206,15 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
         .sum();
     if !args.quiet {
         errln!("{}", report(&state, &drops, receive_errors).trim_end());
+    }
+    let summary = Record::ListenSummary {
+        received: state.received.iter().sum(),
+        shown: state.shown,
+    };
+    if state.error.is_none()
+        && let Err(e) = state.sink.record(&summary)
+    {
+        state.error = Some(e);
     }
     let write_error = state.error;
     state

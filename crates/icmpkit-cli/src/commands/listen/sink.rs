@@ -109,6 +109,18 @@ impl Sink {
         }
     }
 
+    /// Writes a `--json` record other than a packet (start, summary); a
+    /// file or another style takes none.
+    pub fn record(&mut self, record: &crate::schema::Record<'_>) -> io::Result<()> {
+        match self {
+            Sink::Print {
+                style: Style::Json,
+                out,
+            } => record.write_line(out),
+            _ => Ok(()),
+        }
+    }
+
     /// Pushes buffered lines out (after a batch), so that they show live.
     pub fn flush_lines(&mut self) -> io::Result<()> {
         match self {

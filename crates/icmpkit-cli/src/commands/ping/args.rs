@@ -102,9 +102,15 @@ pub struct PingArgs {
     #[command(flatten)]
     pub socket_kind: crate::flags::PrivilegeArgs,
 
-    /// One JSON object per event per line, then one summary per target.
-    #[arg(long)]
+    /// One JSON object per event per line (NDJSON), then one summary per
+    /// target (README, "Machine output").
+    #[arg(long, conflicts_with = "csv")]
     pub json: bool,
+
+    /// CSV: one row per reply, error or timeout, then one summary row per
+    /// target.
+    #[arg(long)]
+    pub csv: bool,
 }
 
 /// A `-p` fill pattern.

@@ -4,7 +4,7 @@ mod args;
 pub mod human;
 
 use std::io::Write;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
 use icmpkit::resolve::resolve;
@@ -15,6 +15,7 @@ pub use args::PingArgs;
 use crate::exit;
 use crate::flags;
 use crate::output::errln;
+use crate::schema::{self, Command, Record, StartDetail};
 use crate::signals::{Request, Signals};
 
 /// iputils' `-W` when not given.
@@ -111,10 +112,18 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     Ok(opts)
 }
 
+/// Lines as iputils prints them, or machine output.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+    Csv,
+}
+
 /// How each target's lines are printed.
 #[derive(Clone, Copy)]
 struct Style {
-    json: bool,
+    format: Format,
     quiet: bool,
     timestamps: bool,
     outstanding: bool,
@@ -124,8 +133,15 @@ struct Style {
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     let signals = Signals::install(true);
+    let format = if args.json {
+        Format::Json
+    } else if args.csv {
+        Format::Csv
+    } else {
+        Format::Human
+    };
     let style = Style {
-        json: args.json,
+        format,
         quiet: args.quiet,
         timestamps: args.timestamps,
         outstanding: args.outstanding,
@@ -229,15 +245,27 @@ async fn one_target(
     let mut out = crate::output::stdout();
     // The header waits for the first send: with no route, iputils prints
     // only its error.
-    let mut header = Some(if style.json {
-        serde_json::json!({
-            "event": "start", "target": target.name, "address": target.address,
-            "payload_size": opts.payload_size, "socket": format!("{:?}", pinger.socket_kind()).to_lowercase(),
-        })
-        .to_string()
-    } else {
-        human::header(&target.name, target.address, opts.payload_size)
-    });
+    let mut header = match style.format {
+        Format::Json => {
+            let start = Record::start(
+                Command::Ping,
+                StartDetail::Ping {
+                    target: &target.name,
+                    address: target.address,
+                    payload_size: opts.payload_size,
+                    socket: format!("{:?}", pinger.socket_kind()).to_lowercase(),
+                },
+            );
+            serde_json::to_string(&start).ok()
+        }
+        // One header for every target's rows: csv_line prints it.
+        Format::Csv => None,
+        Format::Human => Some(human::header(
+            &target.name,
+            target.address,
+            opts.payload_size,
+        )),
+    };
     let mut last_sent: Option<u16> = None;
     let mut first_send = true;
     loop {
@@ -263,29 +291,28 @@ async fn one_target(
         if let Some(line) = header.take() {
             let _ = writeln!(out, "{line}");
         }
-        if style.json {
-            let mut v = serde_json::to_value(&event).unwrap_or_default();
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("target".into(), target.name.clone().into());
-                if style.timestamps {
-                    obj.insert("timestamp".into(), unix_now().into());
+        match style.format {
+            Format::Json => {
+                let record = schema::ping_event(&event, &target.name, schema::unix_now());
+                let _ = record.write_line(&mut crate::output::stdout_locked());
+            }
+            Format::Csv => {
+                if let Some(row) = csv_row(&event, &target) {
+                    csv_line(&row);
                 }
             }
-            print_json(&v);
-            continue;
+            Format::Human => print_human(&event, &pinger, style, &mut last_sent),
         }
-        print_human(&event, &pinger, style, &mut last_sent);
     }
     if let Some(line) = header.take() {
         let _ = writeln!(out, "{line}");
     }
     let report = pinger.report();
-    if style.json {
-        let mut v = serde_json::to_value(&report).unwrap_or_default();
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("event".into(), "summary".into());
-        }
-        print_json(&v);
+    if style.format == Format::Json {
+        let record = Record::PingSummary(Box::new((&report).into()));
+        let _ = record.write_line(&mut crate::output::stdout_locked());
+    } else if style.format == Format::Csv {
+        csv_line(&csv_summary(&report));
     } else {
         let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero())
             .then(|| {
@@ -397,17 +424,90 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
     }
 }
 
-fn print_json(v: &serde_json::Value) {
+/// Prints a CSV row, the header before the first row of any target (so
+/// that a ping failing at once prints nothing, as iputils).
+fn csv_line(row: &str) {
+    static HEADER_PRINTED: std::sync::atomic::AtomicBool =
+        std::sync::atomic::AtomicBool::new(false);
     let mut out = crate::output::stdout_locked();
-    let _ = serde_json::to_writer(&mut out, v);
-    let _ = out.write_all(b"\n");
+    if !HEADER_PRINTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        let _ = writeln!(out, "{}", schema::csv::PING_HEADER);
+    }
+    let _ = writeln!(out, "{row}");
+}
+
+/// The CSV row of an event (`schema::csv::PING_HEADER`); none for a send.
+fn csv_row(event: &PingEvent, target: &icmpkit::resolve::Target) -> Option<String> {
+    use schema::csv::field;
+    let start = |event: &str, sequence: u16| {
+        format!(
+            "{event},{},{},{sequence}",
+            field(&target.name),
+            target.address
+        )
+    };
+    // The statistics columns stay empty on event rows.
+    const NO_STATS: &str = ",,,,,,,,";
+    Some(match event {
+        PingEvent::Sent { .. } => return None,
+        PingEvent::Reply {
+            from,
+            sequence,
+            bytes,
+            ttl,
+            rtt,
+            duplicate,
+            ..
+        } => format!(
+            "{},{from},{bytes},{},{},{duplicate},{NO_STATS}",
+            start("reply", *sequence),
+            ttl.map_or(String::new(), |t| t.to_string()),
+            schema::csv::opt_ms(*rtt),
+        ),
+        PingEvent::Error { sequence, error } => format!(
+            "{},{},,,,,{}{NO_STATS}",
+            start("error", *sequence),
+            error.from,
+            field(&error.to_string()),
+        ),
+        PingEvent::Timeout { sequence } => {
+            format!("{},,,,,,{NO_STATS}", start("timeout", *sequence))
+        }
+        PingEvent::LocalError {
+            sequence, message, ..
+        } => format!(
+            "{},,,,,,{}{NO_STATS}",
+            start("local_error", *sequence),
+            field(message)
+        ),
+        PingEvent::SendError { sequence, message } => format!(
+            "{},,,,,,{}{NO_STATS}",
+            start("send_error", *sequence),
+            field(message)
+        ),
+    })
+}
+
+/// A target's summary row: the statistics columns.
+fn csv_summary(report: &PingReport) -> String {
+    let ms = schema::csv::opt_ms;
+    format!(
+        "summary,{},{},,,,,,,,{},{},{:.1},{},{},{},{},{:.3}",
+        schema::csv::field(&report.target),
+        report.address,
+        report.packets_sent,
+        report.packets_received,
+        report.packet_loss * 100.0,
+        ms(report.rtt.min),
+        ms(report.rtt.avg),
+        ms(report.rtt.max),
+        ms(report.rtt.mdev),
+        report.elapsed.as_secs_f64(),
+    )
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    schema::unix_now()
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub use args::RespondArgs;
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::schema::{Command, Record, StartDetail};
 use crate::signals::Signals;
 
 /// Runs the command; returns the exit code.
@@ -81,6 +82,10 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
     }
     announce(&server, &opts.config);
     let style = Style::from_flags(args.json, args.verbose);
+    if style == Style::Json {
+        let start = Record::start(Command::Respond, StartDetail::Plain {});
+        let _ = start.write_line(&mut crate::output::stdout());
+    }
     let deadline = args.deadline;
     let mut signals = Signals::install(false);
     let stop = signals.stop();
@@ -111,6 +116,14 @@ async fn serve(args: RespondArgs, opts: RespondOptions) -> i32 {
         if args.count.is_some_and(|c| handled >= c) {
             break;
         }
+    }
+    if style == Style::Json {
+        let summary = Record::RespondSummary {
+            answered: totals.answered,
+            dropped: totals.dropped,
+            send_errors: totals.failed,
+        };
+        let _ = summary.write_line(&mut crate::output::stdout());
     }
     errln!(
         "icmpkit respond: {} answered, {} dropped, {} failed{}",
@@ -197,22 +210,23 @@ fn log(event: &RespondEvent, style: Style) {
     match (&event.outcome, style) {
         (Outcome::Answered { reply, delay }, Style::Json) => {
             let reply = PacketView::new(event.family, reply, reply_meta);
-            json_line(
-                &mut out,
-                serde_json::json!({
-                    "event": "answered", "delay_ms": delay.as_secs_f64() * 1000.0,
-                    "request": request, "reply": reply,
-                }),
-            );
+            let _ = Record::Answered {
+                delay_ms: ms(*delay),
+                request: &request,
+                reply: &reply,
+            }
+            .write_line(&mut out);
         }
-        (Outcome::Dropped, Style::Json) => json_line(
-            &mut out,
-            serde_json::json!({"event": "dropped", "request": request}),
-        ),
-        (Outcome::SendFailed(e), Style::Json) => json_line(
-            &mut out,
-            serde_json::json!({"event": "send-failed", "error": e, "request": request}),
-        ),
+        (Outcome::Dropped, Style::Json) => {
+            let _ = Record::Dropped { request: &request }.write_line(&mut out);
+        }
+        (Outcome::SendFailed(e), Style::Json) => {
+            let _ = Record::RespondSendError {
+                message: &e.to_string(),
+                request: &request,
+            }
+            .write_line(&mut out);
+        }
         (Outcome::Answered { reply, delay }, Style::Tree) => {
             let _ = request.write(Style::Tree, &mut out);
             let _ = writeln!(out, "  => answered after {:.3} ms:", ms(*delay));
@@ -236,9 +250,4 @@ fn log(event: &RespondEvent, style: Style) {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-fn json_line(out: &mut impl Write, v: serde_json::Value) {
-    let _ = serde_json::to_writer(&mut *out, &v);
-    let _ = out.write_all(b"\n");
 }

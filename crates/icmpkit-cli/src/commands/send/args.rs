@@ -28,7 +28,9 @@ pub struct SendArgs {
         short = 't',
         long = "type",
         value_name = "TYPE",
-        default_value = "echo-request"
+        default_value = "echo-request",
+        value_parser = crate::flags::IcmpTypeArg,
+        hide_possible_values = true
     )]
     pub msg_type: String,
 

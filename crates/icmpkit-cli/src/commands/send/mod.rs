@@ -19,6 +19,7 @@ use crate::commands::decode::hex::parse_hex;
 use crate::exit;
 use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
+use crate::schema::{Command, Record, SendAnswer, StartDetail};
 
 /// Largest payload that fits an IP datagram.
 const MAX_PAYLOAD: usize = 65_507;
@@ -50,7 +51,16 @@ async fn run_async(args: SendArgs) -> i32 {
         return exit::fail(&e);
     }
     let style = Style::from_flags(args.json, args.verbose);
-    if style != Style::Json {
+    if style == Style::Json {
+        let start = Record::start(
+            Command::Send,
+            StartDetail::Send {
+                target: &target.name,
+                address: target.address,
+            },
+        );
+        let _ = start.write_line(&mut crate::output::stdout());
+    } else {
         // A closed or full stdout is the reader's business, not a panic.
         let _ = writeln!(
             crate::output::stdout(),
@@ -230,10 +240,11 @@ fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAd
             };
             let view = PacketView::new(family, message, meta);
             if style == Style::Json {
-                json_line(
-                    &mut out,
-                    serde_json::json!({"event": "sent", "index": index, "packet": view}),
-                );
+                let _ = Record::SendSent {
+                    index: *index,
+                    packet: &view,
+                }
+                .write_line(&mut out);
             } else {
                 let _ = write!(out, "#{index} sent  ");
                 let _ = view.write(style, &mut out);
@@ -242,20 +253,18 @@ fn print_event(event: &SendEvent, target: &Target, source: Option<std::net::IpAd
         SendEvent::Answer(answer) => print_answer(&mut out, answer, family, style),
         SendEvent::Timeout { index } => {
             if style == Style::Json {
-                json_line(
-                    &mut out,
-                    serde_json::json!({"event": "timeout", "index": index}),
-                );
+                let _ = Record::SendTimeout { index: *index }.write_line(&mut out);
             } else {
                 let _ = writeln!(out, "#{index} no answer");
             }
         }
         SendEvent::SendError { index, error } => {
             if style == Style::Json {
-                json_line(
-                    &mut out,
-                    serde_json::json!({"event": "send-error", "index": index, "error": error}),
-                );
+                let _ = Record::SendRefused {
+                    index: *index,
+                    message: error,
+                }
+                .write_line(&mut out);
             } else {
                 errln!("icmpkit: #{index}: send failed: {error}");
             }
@@ -278,13 +287,17 @@ fn print_answer(out: &mut impl Write, answer: &Answer, family: Family, style: St
     };
     let rtt_ms = answer.rtt.as_secs_f64() * 1000.0;
     if style == Style::Json {
-        json_line(
-            out,
-            serde_json::json!({
-                "event": kind, "index": answer.index, "rtt_ms": rtt_ms,
-                "duplicate": answer.duplicate, "packet": view,
-            }),
-        );
+        let fields = SendAnswer {
+            index: answer.index,
+            rtt_ms,
+            duplicate: answer.duplicate,
+            packet: &view,
+        };
+        let record = match answer.kind {
+            AnswerKind::Reply => Record::SendReply(fields),
+            AnswerKind::Error => Record::SendError(fields),
+        };
+        let _ = record.write_line(out);
         return;
     }
     let dup = if answer.duplicate { " (DUP!)" } else { "" };
@@ -307,11 +320,13 @@ fn print_answer(out: &mut impl Write, answer: &Answer, family: Family, style: St
 fn print_summary(report: &SendReport, style: Style) {
     let mut out = crate::output::stdout_locked();
     if style == Style::Json {
-        let mut v = serde_json::to_value(report).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("event".into(), "summary".into());
+        let _ = Record::SendSummary {
+            sent: report.sent,
+            answered: report.answered,
+            replies: report.replies,
+            errors: report.errors,
         }
-        json_line(&mut out, v);
+        .write_line(&mut out);
     } else {
         let _ = writeln!(
             out,
@@ -319,11 +334,6 @@ fn print_summary(report: &SendReport, style: Style) {
             report.sent, report.answered, report.replies, report.errors
         );
     }
-}
-
-fn json_line(out: &mut impl Write, v: serde_json::Value) {
-    let _ = serde_json::to_writer(&mut *out, &v);
-    let _ = out.write_all(b"\n");
 }
 
 fn unix_now() -> Duration {

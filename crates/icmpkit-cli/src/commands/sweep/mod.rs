@@ -230,7 +230,7 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     } else {
         Format::Text
     };
-    let mut out = Output::new(format, &args);
+    let mut out = Output::new(format, &args, sweeper.summary().targets, sweeper.seed());
     let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
     let mut stopping = false;
     let mut flush = tokio::time::interval(FLUSH_EVERY);

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary};
 
+use crate::schema::{self, BigCount, Command, HostRecord, Record, StartDetail, SweepSummaryRecord};
+
 use super::args::SweepArgs;
 
 /// The output format.
@@ -78,8 +80,8 @@ fn error_text(e: &icmpkit::IcmpError) -> String {
 }
 
 impl Output {
-    /// A printer for `args`.
-    pub fn new(format: Format, args: &SweepArgs) -> Output {
+    /// A printer for `args`, sweeping `targets` in the order of `seed`.
+    pub fn new(format: Format, args: &SweepArgs, targets: u64, seed: u64) -> Output {
         let filter = if args.alive {
             Filter::Alive
         } else if args.unreachable {
@@ -97,11 +99,21 @@ impl Output {
             flush_each: crate::output::stdout_is_terminal(),
             held: Vec::new(),
         };
-        if format == Format::Csv {
-            let _ = writeln!(
-                o.out,
-                "target,address,status,sent,received,loss_pct,min_ms,avg_ms,max_ms,error,error_from"
-            );
+        match format {
+            Format::Csv => {
+                let _ = writeln!(o.out, "{}", schema::csv::SWEEP_HEADER);
+            }
+            Format::Json => {
+                let start = Record::start(
+                    Command::Sweep,
+                    StartDetail::Sweep {
+                        targets: BigCount(targets),
+                        seed: BigCount(seed),
+                    },
+                );
+                let _ = start.write_line(&mut o.out);
+            }
+            Format::Text => {}
         }
         o
     }
@@ -199,13 +211,8 @@ impl Output {
                 let _ = writeln!(self.out, "{} is {verdict}", r.target);
             }
             Format::Json => {
-                let mut v = serde_json::to_value(h).unwrap_or_default();
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("type".into(), "host".into());
-                    o.insert("status".into(), status(h).into());
-                }
-                let _ = serde_json::to_writer(&mut self.out, &v);
-                let _ = writeln!(self.out);
+                let record = Record::Host(Box::new(HostRecord::new(h, status(h))));
+                let _ = record.write_line(&mut self.out);
             }
             Format::Csv => {
                 let opt = |d: Option<Duration>| d.map(ms).unwrap_or_default();
@@ -217,7 +224,7 @@ impl Output {
                 let _ = writeln!(
                     self.out,
                     "{},{},{},{},{},{:.1},{},{},{},{},{}",
-                    csv_field(&r.target),
+                    schema::csv::field(&r.target),
                     r.address,
                     status(h),
                     r.packets_sent,
@@ -226,7 +233,7 @@ impl Output {
                     opt(r.rtt.min),
                     opt(r.rtt.avg),
                     opt(r.rtt.max),
-                    csv_field(&error),
+                    schema::csv::field(&error),
                     from
                 );
             }
@@ -285,14 +292,8 @@ impl Output {
             }
         }
         if self.format == Format::Json {
-            let mut v = serde_json::to_value(summary).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                o.insert("type".into(), "summary".into());
-                o.insert("unreachable".into(), summary.unreachable().into());
-                o.insert("seed".into(), seed.into());
-            }
-            let _ = serde_json::to_writer(&mut self.out, &v);
-            let _ = writeln!(self.out);
+            let record = Record::SweepSummary(SweepSummaryRecord::new(summary, seed));
+            let _ = record.write_line(&mut self.out);
             let _ = self.out.flush();
         }
         if !self.quiet {
@@ -317,13 +318,5 @@ impl Output {
                 summary.send_rate(),
             );
         }
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }

@@ -84,7 +84,11 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     let streaming = !(args.json || args.csv || args.report);
     if streaming {
         let _ = writeln!(stdout, "{}", output::header(tracer.target(), &options));
+    } else if args.json {
+        let _ = writeln!(stdout, "{}", output::json_start(tracer.target(), &options));
     }
+    // --json: the hops printed as they came (the rest follow at the end).
+    let mut hops_printed = 0;
     let mut shown_pmtu = None;
     // The first Ctrl-C or SIGTERM stops the trace: the hops it has heard
     // of still come out (named as the lookups allow). A second one leaves
@@ -98,6 +102,11 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
                     output::mark_pmtu_change(&mut line, &hop, &mut shown_pmtu);
                     let _ = writeln!(stdout, "{line}");
                     let _ = stdout.flush();
+                }
+                Some(TraceEvent::Hop(hop)) if args.json => {
+                    let _ = writeln!(stdout, "{}", output::json_hop(&hop));
+                    let _ = stdout.flush();
+                    hops_printed += 1;
                 }
                 Some(_) => {}
                 None => break,
@@ -113,7 +122,14 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     }
     let hops = tracer.hops();
     let text = if args.json {
-        output::json(tracer.target(), &options, &hops, tracer.path_mtu())
+        // Hops a stop cut short were never handed out: they end the stream,
+        // before the summary.
+        let mut rest = String::new();
+        for hop in hops.iter().skip(hops_printed) {
+            rest += &output::json_hop(hop);
+            rest.push('\n');
+        }
+        rest + &output::json_summary(&hops, tracer.path_mtu()) + "\n"
     } else if args.csv {
         output::csv(&hops)
     } else if args.report {

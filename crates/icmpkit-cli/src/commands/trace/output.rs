@@ -8,6 +8,8 @@ use icmpkit::resolve::Target;
 use icmpkit::trace::{Hop, ProbeProtocol, Responder, TraceOptions};
 use icmpkit::wire::Family;
 
+use crate::schema::{Command, Record, StartDetail};
+
 fn ms(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e6
 }
@@ -132,8 +134,8 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> Strin
             hop.packet_loss * 100.0,
             hop.packets_sent,
             f(hop.last_rtt),
-            f(hop.rtt.avg),
             f(hop.rtt.min),
+            f(hop.rtt.avg),
             f(hop.rtt.max),
             f(hop.rtt.mdev),
         );
@@ -154,33 +156,41 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> Strin
     out
 }
 
-/// The whole trace as JSON (`path_mtu`: with `--mtu`, the path MTU to the
-/// destination; each hop has its own `pmtu`).
-pub fn json(
-    target: &Target,
-    options: &TraceOptions,
-    hops: &[Hop],
-    path_mtu: Option<u32>,
-) -> String {
-    let doc = serde_json::json!({
-        "target": target.name,
-        "address": target.address,
-        "protocol": options.protocol,
-        "max_hops": options.plan.max_ttl,
-        "flows": options.plan.flows,
-        "path_mtu": path_mtu,
-        "hops": hops,
-    });
-    format!("{}\n", doc)
+/// `--json`'s first record: the destination and the plan.
+pub fn json_start(target: &Target, options: &TraceOptions) -> String {
+    let start = Record::start(
+        Command::Trace,
+        StartDetail::Trace {
+            target: &target.name,
+            address: target.address,
+            protocol: options.protocol,
+            max_hops: options.plan.max_ttl,
+            flows: options.plan.flows,
+        },
+    );
+    serde_json::to_string(&start).unwrap_or_default()
 }
 
-/// CSV columns, one line per hop and responder (a silent hop has one line
-/// with an empty address).
-pub const CSV_HEADER: &str = "hop,address,name,loss_pct,sent,received,last_ms,avg_ms,best_ms,worst_ms,stddev_ms,jitter_ms,reply_ttl,annotations,extensions,pmtu";
+/// One hop's `--json` record.
+pub fn json_hop(hop: &Hop) -> String {
+    serde_json::to_string(&Record::Hop(Box::new(hop.into()))).unwrap_or_default()
+}
 
-/// The hops as CSV.
+/// `--json`'s last record (`path_mtu`: with `--mtu`, the path MTU to the
+/// destination; each hop has its own `pmtu`).
+pub fn json_summary(hops: &[Hop], path_mtu: Option<u32>) -> String {
+    let summary = Record::TraceSummary {
+        hops: hops.len(),
+        reached: hops.iter().any(|h| h.reached),
+        path_mtu,
+    };
+    serde_json::to_string(&summary).unwrap_or_default()
+}
+
+/// The hops as CSV (`schema::csv::TRACE_HEADER`), one line per hop and
+/// responder (a silent hop has one line with an empty address).
 pub fn csv(hops: &[Hop]) -> String {
-    let mut out = String::from(CSV_HEADER);
+    let mut out = String::from(crate::schema::csv::TRACE_HEADER);
     out.push('\n');
     let f = |d: Option<Duration>| d.map_or(String::new(), |d| format!("{:.3}", ms(d)));
     for hop in hops {
@@ -191,8 +201,8 @@ pub fn csv(hops: &[Hop]) -> String {
             hop.packets_sent,
             hop.packets_received,
             f(hop.last_rtt),
-            f(hop.rtt.avg),
             f(hop.rtt.min),
+            f(hop.rtt.avg),
             f(hop.rtt.max),
             f(hop.rtt.mdev),
             f(hop.rtt.jitter),
