@@ -92,6 +92,18 @@ pub struct RttSummary {
     pub jitter: Option<Duration>,
 }
 
+impl RttSummary {
+    /// The figures of `rtts`, in the order they came (jitter depends on
+    /// it): e.g. one responder's share of an ECMP hop.
+    pub fn of(rtts: &[Duration]) -> RttSummary {
+        let mut stats = RttStats::default();
+        for &rtt in rtts {
+            stats.record(rtt);
+        }
+        stats.summary()
+    }
+}
+
 /// iputils ping's figures, from RTTs truncated to whole microseconds, with
 /// its integer arithmetic: what its `rtt min/avg/max/mdev` line prints
 /// (`%ld.%03ld` ms of these). The library's own figures are

@@ -4,6 +4,7 @@ use std::fmt::Write;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use icmpkit::RttSummary;
 use icmpkit::resolve::Target;
 use icmpkit::trace::{Hop, ProbeProtocol, Responder, TraceOptions};
 use icmpkit::wire::Family;
@@ -54,8 +55,12 @@ fn responder_label(r: &Responder, numeric: bool) -> String {
 
 /// One hop as traceroute prints it: ` 1  192.0.2.1  0.123 ms  0.110 ms`,
 /// `*` per unanswered probe, a new address whenever the responder changes,
-/// annotations (`!H`) after the time.
+/// annotations (`!H`) after the time. With several flows (`--flows`), one
+/// line per responder instead ([`flows_lines`]).
 pub fn hop_line(hop: &Hop, numeric: bool) -> String {
+    if hop.probes.iter().any(|p| p.flow != 0) {
+        return flows_lines(hop, numeric);
+    }
     let mut line = format!("{:2} ", hop.distance);
     let mut last: Option<IpAddr> = None;
     for probe in &hop.probes {
@@ -75,6 +80,61 @@ pub fn hop_line(hop: &Hop, numeric: bool) -> String {
         }
     }
     line
+}
+
+/// A hop probed with several flows, one line per responder with the flows
+/// that reached it (as paris-traceroute and dublin-traceroute group them),
+/// then the flows nobody answered:
+///
+/// ```text
+///  2  192.0.2.1 [flows 0,2,3]  0.012 ms  0.004 ms  0.006 ms
+///     192.0.2.2 [flows 1]  0.035 ms
+///     * [flows 4]
+/// ```
+fn flows_lines(hop: &Hop, numeric: bool) -> String {
+    let mut out = format!("{:2} ", hop.distance);
+    let mut first = true;
+    let mut start_line = |out: &mut String| {
+        if !std::mem::take(&mut first) {
+            out.push_str("\n   ");
+        }
+    };
+    for r in &hop.responders {
+        start_line(&mut out);
+        let _ = write!(
+            out,
+            " {} [flows {}]",
+            responder_label(r, numeric),
+            list(&r.flows)
+        );
+        for reply in hop.probes.iter().filter_map(|p| p.reply.as_ref()) {
+            if reply.from != r.address {
+                continue;
+            }
+            let _ = write!(out, "  {:.3} ms", ms(reply.rtt));
+            if let Some(a) = reply.annotation {
+                let _ = write!(out, " {a}");
+            }
+        }
+    }
+    let mut silent: Vec<u16> = hop
+        .probes
+        .iter()
+        .filter(|p| p.reply.is_none())
+        .map(|p| p.flow)
+        .collect();
+    silent.sort_unstable();
+    silent.dedup();
+    if !silent.is_empty() {
+        start_line(&mut out);
+        let _ = write!(out, " * [flows {}]", list(&silent));
+    }
+    out
+}
+
+fn list(flows: &[u16]) -> String {
+    let items: Vec<String> = flows.iter().map(ToString::to_string).collect();
+    items.join(",")
 }
 
 /// tracepath's ` pmtu N` after a hop line, on the first hop with a path
@@ -188,33 +248,49 @@ pub fn json_summary(hops: &[Hop], path_mtu: Option<u32>) -> String {
 }
 
 /// The hops as CSV (`schema::csv::TRACE_HEADER`), one line per hop and
-/// responder (a silent hop has one line with an empty address).
+/// responder (a silent hop has one line with an empty address). Where
+/// paths split (ECMP), each responder's line has its own `received`, last
+/// RTT and RTT statistics; `sent` and `loss_percent` are the hop's (what
+/// no responder answered), so the lines' `received` add up to the hop's.
 pub fn csv(hops: &[Hop]) -> String {
     let mut out = String::from(crate::schema::csv::TRACE_HEADER);
     out.push('\n');
     let f = |d: Option<Duration>| d.map_or(String::new(), |d| format!("{:.3}", ms(d)));
-    for hop in hops {
-        let pmtu = hop.pmtu.map_or(String::new(), |m| m.to_string());
-        let stats = format!(
+    let stats = |hop: &Hop, received: usize, last: Option<Duration>, rtt: &RttSummary| {
+        format!(
             "{:.1},{},{},{},{},{},{},{},{}",
             hop.packet_loss * 100.0,
             hop.packets_sent,
-            hop.packets_received,
-            f(hop.last_rtt),
-            f(hop.rtt.min),
-            f(hop.rtt.avg),
-            f(hop.rtt.max),
-            f(hop.rtt.mdev),
-            f(hop.rtt.jitter),
-        );
+            received,
+            f(last),
+            f(rtt.min),
+            f(rtt.avg),
+            f(rtt.max),
+            f(rtt.mdev),
+            f(rtt.jitter),
+        )
+    };
+    for hop in hops {
+        let pmtu = hop.pmtu.map_or(String::new(), |m| m.to_string());
         if hop.responders.is_empty() {
-            let _ = writeln!(out, "{},,,{stats},,,,{pmtu}", hop.distance);
+            let s = stats(hop, hop.packets_received, hop.last_rtt, &hop.rtt);
+            let _ = writeln!(out, "{},,,{s},,,,{pmtu}", hop.distance);
         }
         for r in &hop.responders {
+            let s = if hop.responders.len() == 1 {
+                stats(hop, hop.packets_received, hop.last_rtt, &hop.rtt)
+            } else {
+                stats(
+                    hop,
+                    r.received,
+                    r.rtts.last().copied(),
+                    &RttSummary::of(&r.rtts),
+                )
+            };
             let join = |items: Vec<String>| items.join(" ").replace(',', ";");
             let _ = writeln!(
                 out,
-                "{},{},{},{stats},{},{},{},{pmtu}",
+                "{},{},{},{s},{},{},{},{pmtu}",
                 hop.distance,
                 r.address,
                 r.name.clone().unwrap_or_default().replace(',', ";"),
@@ -288,5 +364,124 @@ mod tests {
             !plain.contains("PMTU") && !plain.contains("1500"),
             "{plain}"
         );
+    }
+
+    /// T1 of the new-user trial: on an ECMP hop each responder's CSV line
+    /// has its own count and RTTs; their `received` add up to the hop's.
+    #[test]
+    fn csv_splits_an_ecmp_hop_by_responder() {
+        let probe = |flow: u16, from: &str, rtt_ms: u64| ProbeResult {
+            seq: flow,
+            ttl: 2,
+            flow,
+            attempt: 0,
+            size: None,
+            reply: Some(ProbeReply {
+                from: from.parse().unwrap(),
+                rtt: Duration::from_millis(rtt_ms),
+                kind: ReplyKind::TimeExceeded,
+                annotation: None,
+                reply_ttl: Some(63),
+                extensions: Vec::new(),
+            }),
+            send_error: None,
+        };
+        let lost = ProbeResult {
+            reply: None,
+            ..probe(3, "192.0.2.1", 0)
+        };
+        let hop = Hop::from_probes(
+            2,
+            vec![
+                probe(0, "192.0.2.1", 2),
+                probe(1, "192.0.2.2", 8),
+                probe(2, "192.0.2.1", 4),
+                lost,
+            ],
+        );
+        let table = csv(&[hop]);
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(rows.len(), 2, "{table}");
+        // hop,address,name,loss_percent,sent,received,last_ms,min_ms,avg_ms,max_ms,...
+        assert_eq!(
+            &rows[0][..10],
+            [
+                "2",
+                "192.0.2.1",
+                "",
+                "25.0",
+                "4",
+                "2",
+                "4.000",
+                "2.000",
+                "3.000",
+                "4.000"
+            ],
+            "{table}"
+        );
+        assert_eq!(
+            &rows[1][..10],
+            [
+                "2",
+                "192.0.2.2",
+                "",
+                "25.0",
+                "4",
+                "1",
+                "8.000",
+                "8.000",
+                "8.000",
+                "8.000"
+            ],
+            "{table}"
+        );
+    }
+
+    /// T3 of the new-user trial: with `--flows` each responder gets a line
+    /// naming its flows, instead of 24 RTTs interleaved with addresses.
+    #[test]
+    fn flows_are_grouped_by_responder() {
+        let probe = |flow: u16, from: Option<&str>| ProbeResult {
+            seq: flow,
+            ttl: 2,
+            flow,
+            attempt: 0,
+            size: None,
+            reply: from.map(|from| ProbeReply {
+                from: from.parse().unwrap(),
+                rtt: Duration::from_micros(10 + u64::from(flow)),
+                kind: ReplyKind::TimeExceeded,
+                annotation: None,
+                reply_ttl: Some(63),
+                extensions: Vec::new(),
+            }),
+            send_error: None,
+        };
+        let hop = Hop::from_probes(
+            2,
+            vec![
+                probe(0, Some("192.0.2.1")),
+                probe(1, Some("192.0.2.2")),
+                probe(2, Some("192.0.2.1")),
+                probe(3, None),
+            ],
+        );
+        assert_eq!(
+            hop_line(&hop, true),
+            " 2  192.0.2.1 [flows 0,2]  0.010 ms  0.012 ms\n    192.0.2.2 [flows 1]  0.011 ms\n    * [flows 3]"
+        );
+        // One flow: traceroute's line, unchanged.
+        let single = Hop::from_probes(
+            3,
+            vec![ProbeResult {
+                ttl: 3,
+                ..probe(0, Some("192.0.2.3"))
+            }],
+        );
+        assert_eq!(hop_line(&single, true), " 3  192.0.2.3  0.010 ms");
     }
 }
