@@ -1,6 +1,7 @@
 //! /metrics: the running configuration's counters in smokeping_prober's
 //! shapes, encoded with prometheus-client (Prometheus text format 0.0.4).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -13,30 +14,106 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
-use crate::state::{Exporter, Labels};
+use crate::state::{Exporter, Labels, Running};
 
-/// Reads the exporter's state at each scrape.
+/// One scrape's view of the exporter: the running configuration and its
+/// counters read once, shared by the threads that encode the page.
 #[derive(Debug)]
-struct ExporterCollector {
+struct Snapshot {
     exporter: Arc<Exporter>,
+    running: Arc<Running>,
+    stats: Vec<TargetStats>,
 }
 
-/// The page /metrics serves.
+/// Which part of the page a collector writes: the histogram family is by
+/// far the biggest (buckets + sum + count per series: 23 of every 28
+/// lines), so its series are split among threads.
+#[derive(Debug, Clone)]
+enum Part {
+    /// The families before the histogram.
+    Head,
+    /// The histogram's series in this range.
+    Histogram(Range<usize>),
+    /// The families after it.
+    Tail,
+}
+
+/// Writes one part of the page from a snapshot.
+#[derive(Debug)]
+struct ExporterCollector {
+    snapshot: Arc<Snapshot>,
+    part: Part,
+}
+
+/// Series per histogram chunk below which one thread encodes them all.
+const SERIES_PER_THREAD: usize = 1000;
+
+/// The page /metrics serves. With thousands of targets the histogram's
+/// series are encoded by several threads (up to the CPUs), each chunk
+/// with prometheus-client, and joined in order: a 10,000-target page is
+/// ~29 MB.
 pub fn render(exporter: &Arc<Exporter>) -> Result<String, std::fmt::Error> {
-    let prefix = if exporter.args.smokeping_names {
+    let running = exporter.current();
+    let stats = running.stats();
+    let series = running.series.len();
+    let snapshot = Arc::new(Snapshot {
+        exporter: Arc::clone(exporter),
+        running,
+        stats,
+    });
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(series.div_ceil(SERIES_PER_THREAD))
+        .max(1);
+    let chunk = series.div_ceil(threads).max(1);
+    let ranges: Vec<Range<usize>> = (0..threads)
+        .map(|i| (i * chunk).min(series)..((i + 1) * chunk).min(series))
+        .collect();
+    let histogram = std::thread::scope(|scope| {
+        let workers: Vec<_> = ranges
+            .into_iter()
+            .map(|range| {
+                let snapshot = Arc::clone(&snapshot);
+                scope.spawn(move || encode_part(snapshot, Part::Histogram(range)))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or(Err(std::fmt::Error)))
+            .collect::<Result<Vec<String>, _>>()
+    })?;
+    let last = exporter.last_page_len.load(Ordering::Relaxed);
+    let mut out = String::with_capacity(last + last / 8);
+    out.push_str(&encode_part(Arc::clone(&snapshot), Part::Head)?);
+    for (i, part) in histogram.iter().enumerate() {
+        // One family, one HELP/TYPE: the later chunks' are dropped.
+        out.push_str(if i == 0 { part } else { samples_only(part) });
+    }
+    out.push_str(&encode_part(snapshot, Part::Tail)?);
+    exporter.last_page_len.store(out.len(), Ordering::Relaxed);
+    Ok(out)
+}
+
+fn encode_part(snapshot: Arc<Snapshot>, part: Part) -> Result<String, std::fmt::Error> {
+    let prefix = if snapshot.exporter.args.smokeping_names {
         "smokeping"
     } else {
         "icmpkit"
     };
     let mut registry = Registry::with_prefix(prefix);
-    registry.register_collector(Box::new(ExporterCollector {
-        exporter: Arc::clone(exporter),
-    }));
-    let last = exporter.last_page_len.load(Ordering::Relaxed);
-    let mut out = String::with_capacity(last + last / 8);
+    registry.register_collector(Box::new(ExporterCollector { snapshot, part }));
+    let mut out = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
-    exporter.last_page_len.store(out.len(), Ordering::Relaxed);
     Ok(out)
+}
+
+/// A family's text without its `# HELP`/`# TYPE`/`# UNIT` lines.
+fn samples_only(family: &str) -> &str {
+    let mut rest = family;
+    while rest.starts_with("# ") {
+        rest = rest.split_once('\n').map_or("", |(_, after)| after);
+    }
+    rest
 }
 
 /// Encodes one counter per series.
@@ -57,18 +134,34 @@ fn counters(
 
 impl Collector for ExporterCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let running = self.exporter.current();
-        let series = &running.series;
-        let stats = running.stats();
-        counters(
-            &mut encoder,
-            "requests",
-            "Number of ping requests sent",
-            series,
-            &stats,
-            |s| s.requests,
-        )?;
-        self.durations(&mut encoder, series, &stats)?;
+        let series = &self.snapshot.running.series;
+        let stats = &self.snapshot.stats;
+        match &self.part {
+            Part::Head => counters(
+                &mut encoder,
+                "requests",
+                "Number of ping requests sent",
+                series,
+                stats,
+                |s| s.requests,
+            ),
+            Part::Histogram(range) => self.durations(
+                &mut encoder,
+                series.get(range.clone()).unwrap_or_default(),
+                stats.get(range.clone()).unwrap_or_default(),
+            ),
+            Part::Tail => self.tail(&mut encoder, series, stats),
+        }
+    }
+}
+
+impl ExporterCollector {
+    fn tail(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        series: &[Labels],
+        stats: &[TargetStats],
+    ) -> Result<(), std::fmt::Error> {
         {
             let mut metric = encoder.encode_descriptor(
                 "response_ttl",
@@ -76,39 +169,39 @@ impl Collector for ExporterCollector {
                 None,
                 MetricType::Gauge,
             )?;
-            for (labels, stats) in series.iter().zip(&stats) {
+            for (labels, stats) in series.iter().zip(stats) {
                 if let Some(ttl) = stats.last_ttl {
                     ConstGauge::new(i64::from(ttl)).encode(metric.encode_family(labels)?)?;
                 }
             }
         }
         counters(
-            &mut encoder,
+            encoder,
             "response_duplicates",
             "The number of duplicated response packets.",
             series,
-            &stats,
+            stats,
             |s| s.duplicates,
         )?;
         counters(
-            &mut encoder,
+            encoder,
             "send_errors",
             "The number of errors when sending echo requests.",
             series,
-            &stats,
+            stats,
             |s| s.send_errors,
         )?;
         counters(
-            &mut encoder,
+            encoder,
             "late_responses",
             "Replies that came after 64 newer requests to the same target (not counted as responses).",
             series,
-            &stats,
+            stats,
             |s| s.late,
         )?;
-        self.icmp_errors(&mut encoder, series, &stats)?;
-        self.receive_errors(&mut encoder, &running.receive_errors())?;
-        self.process(&mut encoder)
+        self.icmp_errors(encoder, series, stats)?;
+        self.receive_errors(encoder, &self.snapshot.running.receive_errors())?;
+        self.process(encoder)
     }
 }
 
@@ -119,7 +212,7 @@ impl ExporterCollector {
         series: &[Labels],
         stats: &[TargetStats],
     ) -> Result<(), std::fmt::Error> {
-        let bounds = &self.exporter.args.buckets.0;
+        let bounds = &self.snapshot.exporter.args.buckets.0;
         let mut metric = encoder.encode_descriptor(
             "response_duration_seconds",
             "A histogram of latencies for ping responses.",
@@ -188,7 +281,7 @@ impl ExporterCollector {
                 Family::V6 => "ipv6",
             };
             let mut labels: Labels = vec![("family".into(), family.into())];
-            if let Some(prober) = &self.exporter.args.prober {
+            if let Some(prober) = &self.snapshot.exporter.args.prober {
                 labels.push(("prober".into(), prober.clone()));
             }
             ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
@@ -205,12 +298,12 @@ impl ExporterCollector {
                 None,
                 MetricType::Counter,
             )?;
-            for (host, count) in self.exporter.dns_failures() {
+            for (host, count) in self.snapshot.exporter.dns_failures() {
                 let labels: Labels = vec![("host".into(), host)];
                 ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
             }
         }
-        ConstGauge::new(i64::from(self.exporter.last_reload_ok())).encode(
+        ConstGauge::new(i64::from(self.snapshot.exporter.last_reload_ok())).encode(
             encoder.encode_descriptor(
                 "config_last_reload_successful",
                 "Whether the last configuration reload succeeded.",
@@ -218,7 +311,7 @@ impl ExporterCollector {
                 MetricType::Gauge,
             )?,
         )?;
-        ConstGauge::new(self.exporter.last_reload_success_seconds() as i64).encode(
+        ConstGauge::new(self.snapshot.exporter.last_reload_success_seconds() as i64).encode(
             encoder.encode_descriptor(
                 "config_last_reload_success_timestamp_seconds",
                 "When the configuration was last loaded successfully.",
@@ -226,5 +319,18 @@ impl ExporterCollector {
                 MetricType::Gauge,
             )?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_chunks_keep_only_their_samples() {
+        let chunk = "# HELP x_seconds A histogram.\n# TYPE x_seconds histogram\n# UNIT x_seconds seconds\nx_seconds_count{host=\"a\"} 1\n";
+        assert_eq!(samples_only(chunk), "x_seconds_count{host=\"a\"} 1\n");
+        assert_eq!(samples_only("# HELP x y\n# TYPE x counter\n"), "");
+        assert_eq!(samples_only("x 1\n"), "x 1\n");
     }
 }
