@@ -214,13 +214,10 @@ async fn view_loop(
                 None => return Ok(()),
             },
             // Paused: no trace is polled, so none sends.
-            event = traces.next(), if !state.paused && !traces.is_empty() => match event {
-                Some((index, event)) => {
-                    state.on_event(index, &event);
-                    changed = true;
-                }
-                None => {}
-            },
+            Some((index, event)) = traces.next(), if !state.paused && !traces.is_empty() => {
+                state.on_event(index, &event);
+                changed = true;
+            }
             _ = redraws.tick(), if changed => {
                 mark_finished(state, traces);
                 terminal

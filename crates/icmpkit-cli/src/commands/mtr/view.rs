@@ -415,6 +415,7 @@ fn draw_chart(frame: &mut Frame, area: Rect, target: &TargetView) {
         })
         .collect();
     let chart = Chart::new(datasets)
+        .hidden_legend_constraints((Constraint::Ratio(1, 3), Constraint::Ratio(1, 1)))
         .x_axis(Axis::default().bounds([0.0, longest.max(2) as f64 - 1.0]))
         .y_axis(
             Axis::default()

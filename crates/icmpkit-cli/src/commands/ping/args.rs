@@ -99,8 +99,13 @@ pub struct PingArgs {
     pub socket_kind: crate::flags::PrivilegeArgs,
 
     /// One JSON object per event per line, then one summary per target.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "graph")]
     pub json: bool,
+
+    /// A live RTT chart of every target (loss marked, iputils' statistics
+    /// beneath) on a terminal; the usual lines elsewhere.
+    #[arg(long)]
+    pub graph: bool,
 }
 
 /// A `-p` fill pattern.
