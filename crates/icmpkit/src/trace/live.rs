@@ -151,7 +151,11 @@ pub struct LiveTrace {
     run_start: u64,
     /// Rounds of the current run.
     run_rounds: u64,
+    /// Rounds of the current run that a settled probe belongs to.
+    run_seen: u64,
     books: RoundBooks,
+    /// Most rounds per run ([`ROUNDS_PER_RUN`]; fewer in tests).
+    rounds_per_run: u64,
     names: Option<ReverseNames>,
     naming: Vec<NamingHop>,
     asked: HashSet<IpAddr>,
@@ -192,11 +196,12 @@ impl LiveTrace {
         options.plan.in_flight = options.plan.in_flight.max(per_round * 8);
         let resolve_names = options.resolve_names;
         options.resolve_names = false;
-        let run_rounds = run_length(&options.plan, rounds);
+        let run_rounds = run_length(&options.plan, rounds, ROUNDS_PER_RUN);
         options.plan.queries = run_rounds as u16;
         let tracer = Tracer::with_target(target.clone(), &options)?;
         Ok(LiveTrace {
             books: RoundBooks::new(&options.plan),
+            rounds_per_run: ROUNDS_PER_RUN,
             names: resolve_names.then(|| ReverseNames::new(options.dns_timeout)),
             target,
             options,
@@ -205,6 +210,7 @@ impl LiveTrace {
             rounds,
             run_start: 0,
             run_rounds,
+            run_seen: 0,
             naming: Vec::new(),
             asked: HashSet::new(),
             events: VecDeque::new(),
@@ -270,8 +276,8 @@ impl LiveTrace {
                 Tracer::with_target(self.target.clone(), &options)?
             }
         };
-        let begun = self.end_run();
-        self.run_start += begun;
+        // Rounds of which nothing settled yet are numbered anew.
+        self.end_run(self.run_seen);
         self.run_rounds = self.next_run_length();
         let mut plan = self.options.plan.clone();
         plan.queries = self.run_rounds as u16;
@@ -319,6 +325,7 @@ impl LiveTrace {
 
     fn on_probe(&mut self, probe: ProbeResult) {
         let round = self.run_start + u64::from(probe.attempt);
+        self.run_seen = self.run_seen.max(u64::from(probe.attempt) + 1);
         if let Some(reply) = &probe.reply
             && let Some(names) = &self.names
             && self.asked.insert(reply.from)
@@ -355,23 +362,23 @@ impl LiveTrace {
         }
     }
 
-    /// Closes the current run's rounds; returns how many it began.
-    fn end_run(&mut self) -> u64 {
-        let begun = self.run_rounds;
+    /// Closes the current run after `begun` of its rounds: they are over
+    /// (complete or not), the next run's rounds come after them.
+    fn end_run(&mut self, begun: u64) {
         let over = self.books.end_run(self.run_start + begun);
         self.events.extend(over.into_iter().map(LiveEvent::Round));
-        begun
+        self.run_start += begun;
+        self.run_seen = 0;
     }
 
     fn next_run_length(&self) -> u64 {
         let left = self.rounds.map(|r| r.saturating_sub(self.run_start));
-        run_length(&self.options.plan, left)
+        run_length(&self.options.plan, left, self.rounds_per_run)
     }
 
     /// The run's stream ended: start the next one, or finish.
     fn next_run(&mut self) {
-        let begun = self.end_run();
-        self.run_start += begun;
+        self.end_run(self.run_rounds);
         let done = self.rounds.is_some_and(|r| self.run_start >= r);
         if self.stopped || done {
             self.finished = true;
@@ -386,11 +393,11 @@ impl LiveTrace {
     }
 }
 
-/// Rounds in the next run: what is left, at most [`ROUNDS_PER_RUN`] and
-/// what one session can number.
-fn run_length(plan: &Plan, left: Option<u64>) -> u64 {
+/// Rounds in the next run: what is left, at most `most` and what one
+/// session can number.
+fn run_length(plan: &Plan, left: Option<u64>, most: u64) -> u64 {
     let per_round = (u64::from(plan.max_ttl - plan.first_ttl) + 1) * u64::from(plan.flows);
-    let fits = (Plan::MAX_PROBES as u64 / per_round).clamp(1, ROUNDS_PER_RUN);
+    let fits = (Plan::MAX_PROBES as u64 / per_round).clamp(1, most);
     left.map_or(fits, |l| l.clamp(1, fits))
 }
 
@@ -405,7 +412,7 @@ impl futures_core::Stream for LiveTrace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::ProbeReply;
+    use crate::trace::{ProbeReply, TraceOptions};
 
     fn settled(ttl: u8, reached: bool) -> ProbeResult {
         ProbeResult {
@@ -454,13 +461,83 @@ mod tests {
     #[test]
     fn runs_fit_a_session() {
         let plan = Plan::default();
-        assert_eq!(run_length(&plan, None), ROUNDS_PER_RUN);
-        assert_eq!(run_length(&plan, Some(10)), 10);
+        assert_eq!(run_length(&plan, None, ROUNDS_PER_RUN), ROUNDS_PER_RUN);
+        assert_eq!(run_length(&plan, Some(10), ROUNDS_PER_RUN), 10);
         let wide = Plan {
             max_ttl: 255,
             flows: 200,
             ..Plan::default()
         };
-        assert_eq!(run_length(&wide, None), 1);
+        assert_eq!(run_length(&wide, None, ROUNDS_PER_RUN), 1);
+    }
+
+    /// Runs of 2 rounds on a 3-hop lab path: every round completes in
+    /// order with the path's three hops, across runs (new sessions on the
+    /// same sockets) and across a switch to UDP and back to the ICMP
+    /// tracer parked with its sockets.
+    #[test]
+    fn rounds_go_on_across_runs_and_protocol_switches() {
+        let lab = icmpkit_lab::lab_or_skip!("rounds_go_on_across_runs_and_protocol_switches");
+        let chain = lab.chain(2).expect("lab chain");
+        let path: Vec<IpAddr> = chain.hops_v4().into_iter().map(IpAddr::from).collect();
+        let _inside = chain.client().enter().expect("enter the client namespace");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = chain.server_v4().to_string();
+        let rounds = runtime.block_on(async {
+            let mut opts = TraceOptions::default();
+            opts.plan.max_ttl = 6;
+            opts.plan.wait = Duration::from_secs(1);
+            opts.plan.round_interval = Duration::from_millis(20);
+            let target = crate::resolve::resolve(&server, None).await.unwrap();
+            let mut live = LiveTrace::with_target(target, &opts, Some(9)).unwrap();
+            live.rounds_per_run = 2;
+            live.run_rounds = 2;
+            live.tracer
+                .renew(Plan {
+                    queries: 2,
+                    ..live.options.plan.clone()
+                })
+                .unwrap();
+            let mut rounds: Vec<(u64, ProbeProtocol, Vec<IpAddr>)> = Vec::new();
+            let mut answered = Vec::new();
+            let limit = tokio::time::sleep(Duration::from_secs(20));
+            tokio::pin!(limit);
+            loop {
+                let event = tokio::select! {
+                    e = live.next_event() => e,
+                    () = &mut limit => panic!("the rounds never ended: {rounds:?}"),
+                };
+                match event {
+                    Some(LiveEvent::Probe { probe, .. }) => {
+                        if let Some(reply) = &probe.reply {
+                            answered.push((probe.ttl, reply.from));
+                        }
+                    }
+                    Some(LiveEvent::Round(round)) => {
+                        answered.sort();
+                        let hops = answered.drain(..).map(|(_, from)| from).collect();
+                        rounds.push((round, live.protocol(), hops));
+                        match round {
+                            2 => live.set_protocol(ProbeProtocol::Udp).unwrap(),
+                            4 => live.set_protocol(ProbeProtocol::Icmp).unwrap(),
+                            _ => {}
+                        }
+                    }
+                    Some(LiveEvent::Name { .. }) => {}
+                    None => break,
+                }
+            }
+            rounds
+        });
+        let numbers: Vec<u64> = rounds.iter().map(|r| r.0).collect();
+        assert_eq!(numbers, (0..9).collect::<Vec<_>>(), "{rounds:?}");
+        for (round, protocol, hops) in &rounds {
+            assert_eq!(hops, &path, "round {round} ({protocol:?})");
+        }
+        assert_eq!(rounds[3].1, ProbeProtocol::Udp, "{rounds:?}");
+        assert_eq!(rounds[8].1, ProbeProtocol::Icmp, "{rounds:?}");
     }
 }
