@@ -35,6 +35,9 @@ const REPORT_ROUNDS: u64 = 10;
 
 /// Runs the command; returns the exit code.
 pub fn run(args: MtrArgs) -> i32 {
+    if let Err(e) = check(&args) {
+        return exit::fail(&e);
+    }
     if args.wants_report() || !crate::output::stdout_is_terminal() {
         return report(&args);
     }
@@ -44,6 +47,30 @@ pub fn run(args: MtrArgs) -> i32 {
     };
     crate::runtime::block_on(live(args, options), exit::ERROR)
 }
+
+/// The values trace would refuse under its own flags' names, refused
+/// under mtr's (`-Z`, `-m`, `-s`, `-i`).
+fn check(args: &MtrArgs) -> Result<(), String> {
+    if seconds("-Z", args.timeout)?.is_zero() {
+        return Err("-Z must be above 0".into());
+    }
+    if seconds("-i", args.interval)?.is_zero() {
+        return Err("-i must be above 0".into());
+    }
+    if args.max_ttl < args.first_ttl {
+        return Err(format!(
+            "-m must be at least -f ({}), got {}",
+            args.first_ttl, args.max_ttl
+        ));
+    }
+    if data_size(args.size) > MAX_DATA {
+        return Err(format!("-s must be at most {}", MAX_DATA + 28));
+    }
+    Ok(())
+}
+
+/// The most probe data after the header (the library's limit).
+const MAX_DATA: usize = 65_000;
 
 /// The flags as `icmpkit trace`'s, for one target: the report runs there.
 fn trace_args(args: &MtrArgs, target: &str) -> TraceArgs {
@@ -111,9 +138,6 @@ fn options(args: &MtrArgs) -> Result<TraceOptions, String> {
     let first = args.targets.first().map_or("", String::as_str);
     let mut options = trace::options(&trace_args(args, first))?;
     options.plan.round_interval = seconds("-i", args.interval)?;
-    if options.plan.round_interval.is_zero() {
-        return Err("-i must be above 0".into());
-    }
     if options.plan.round_interval < Duration::from_secs(1) && !privileged() {
         return Err("-i below 1 second needs privilege (as mtr)".into());
     }
