@@ -12,7 +12,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, Paragraph, Row, Table, Tabs,
+    Axis, Block, Borders, Cell, Chart, Clear, Dataset, GraphType, LegendPosition, Paragraph, Row,
+    Table, Tabs,
 };
 
 use super::state::{Columns, Display, TargetView, ViewState};
@@ -384,13 +385,16 @@ const PALETTE: [Color; 6] = [
 
 fn draw_chart(frame: &mut Frame, area: Rect, target: &TargetView) {
     let hops = target.stats.hops();
+    let longest = hops.iter().map(|h| h.history.len()).max().unwrap_or(0);
+    // Every hop's newest probe at the right edge.
     let series: Vec<Vec<(f64, f64)>> = hops
         .iter()
         .map(|hop| {
+            let offset = longest - hop.history.len();
             hop.history
                 .iter()
                 .enumerate()
-                .filter_map(|(i, rtt)| rtt.map(|r| (i as f64, r.as_secs_f64() * 1000.0)))
+                .filter_map(|(i, rtt)| rtt.map(|r| ((offset + i) as f64, r.as_secs_f64() * 1000.0)))
                 .collect()
         })
         .collect();
@@ -400,7 +404,6 @@ fn draw_chart(frame: &mut Frame, area: Rect, target: &TargetView) {
         .map(|(_, y)| *y)
         .fold(0.0_f64, f64::max)
         .max(0.1);
-    let longest = hops.iter().map(|h| h.history.len()).max().unwrap_or(0);
     let datasets = hops
         .iter()
         .zip(&series)
@@ -415,6 +418,8 @@ fn draw_chart(frame: &mut Frame, area: Rect, target: &TargetView) {
         })
         .collect();
     let chart = Chart::new(datasets)
+        // The newest probes are on the right: the legend goes left.
+        .legend_position(Some(LegendPosition::TopLeft))
         .hidden_legend_constraints((Constraint::Ratio(1, 3), Constraint::Ratio(1, 1)))
         .x_axis(Axis::default().bounds([0.0, longest.max(2) as f64 - 1.0]))
         .y_axis(
