@@ -3,8 +3,9 @@
 //! `capture-pane`), tracing a 3-hop lab path. The hops appear with the
 //! right addresses, counts grow, `p` freezes them, `r` resets them, `q`
 //! exits 0 with the terminal restored (alternate screen left, cooked
-//! mode); the same as nobody (unprivileged sockets); and the report mode
-//! prints `icmpkit trace --report`'s layout.
+//! mode), a resize redraws it to fit; the same as nobody (unprivileged
+//! sockets); SIGTERM; and the report mode prints `icmpkit trace
+//! --report`'s layout.
 
 use std::net::IpAddr;
 use std::process::Command;
@@ -218,6 +219,14 @@ fn live_view_shows_the_hops_pauses_resets_and_quits_cleanly() {
         again.iter().all(|r| r.2 < frozen),
         "counts restarted: {again:?} vs {frozen} before"
     );
+    // A narrower terminal: redrawn to fit, the hops still there.
+    tmux.tmux(&["resize-window", "-t", &tmux.session, "-x", "60", "-y", "20"]);
+    let (fits, screen) = tmux.wait_for(Duration::from_secs(5), |s| {
+        s.lines().next().is_some_and(|l| l.chars().count() == 60)
+            && addresses(&rows(s)) == expected
+            && !s.contains("StDev")
+    });
+    assert!(fits, "not redrawn for 60 columns:\n{screen}");
     tmux.keys("q");
     let (quit, screen) = tmux.wait_for(Duration::from_secs(5), |s| s.contains("MODE="));
     assert!(quit, "q did not end the view:\n{screen}");
