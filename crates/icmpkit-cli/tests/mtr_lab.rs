@@ -3,7 +3,8 @@
 //! `capture-pane`), tracing a 3-hop lab path. The hops appear with the
 //! right addresses, counts grow, `p` freezes them, `r` resets them, `q`
 //! exits 0 with the terminal restored (alternate screen left, cooked
-//! mode), a resize redraws it to fit; the same as nobody (unprivileged
+//! mode), `u` switches to UDP and back to the raw ICMP sockets, a
+//! resize redraws it to fit; the same as nobody (unprivileged
 //! sockets); SIGTERM; and the report mode prints `icmpkit trace
 //! --report`'s layout.
 
@@ -219,6 +220,18 @@ fn live_view_shows_the_hops_pauses_resets_and_quits_cleanly() {
         again.iter().all(|r| r.2 < frozen),
         "counts restarted: {again:?} vs {frozen} before"
     );
+    // u: UDP probes, on sockets opened after the privilege drop (so
+    // unprivileged ones); u again: back to the first, raw, ICMP sockets.
+    tmux.keys("u");
+    let (udp, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
+        s.contains("UDP unprivileged") && addresses(&rows(s)) == expected
+    });
+    assert!(udp, "no switch to UDP:\n{screen}");
+    tmux.keys("u");
+    let (icmp, screen) = tmux.wait_for(Duration::from_secs(10), |s| {
+        s.contains("ICMP raw") && addresses(&rows(s)) == expected
+    });
+    assert!(icmp, "no switch back to raw ICMP:\n{screen}");
     // A narrower terminal: redrawn to fit, the hops still there.
     tmux.tmux(&["resize-window", "-t", &tmux.session, "-x", "60", "-y", "20"]);
     let (fits, screen) = tmux.wait_for(Duration::from_secs(5), |s| {
