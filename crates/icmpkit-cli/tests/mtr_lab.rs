@@ -304,6 +304,30 @@ fn sigterm_restores_the_terminal_and_report_on_exit_prints_the_report() {
     }
 }
 
+/// Two targets, two tabs: → shows the second one's hops, ← the first's.
+#[test]
+fn one_tab_per_target() {
+    let test = "one_tab_per_target";
+    let lab = lab_or_skip!(test);
+    if skip_without_tmux(test) {
+        return;
+    }
+    let c = chain(&lab, 2);
+    let v4 = path(&c);
+    let v6: Vec<IpAddr> = c.hops_v6().into_iter().map(IpAddr::from).collect();
+    let args = format!("mtr -n -i 0.2 {} {}", c.server_v4(), c.server_v6());
+    let tmux = Tmux::start("tabs", &in_namespace(c.client(), false, &args));
+    all_hops(&tmux, &v4);
+    tmux.keys("Right");
+    let screen = all_hops(&tmux, &v6);
+    assert!(screen.iter().all(|r| r.1.is_ipv6()), "{screen:?}");
+    tmux.keys("Left");
+    all_hops(&tmux, &v4);
+    tmux.keys("q");
+    let (quit, screen) = tmux.wait_for(Duration::from_secs(5), |s| s.contains("MODE="));
+    assert!(quit && screen.contains("EXIT=0"), "{screen}");
+}
+
 /// mtr's report (asked for, or on a pipe) is `icmpkit trace --report`'s.
 #[test]
 fn report_mode_is_trace_reports_layout() {
