@@ -159,3 +159,26 @@ fn tabs_and_help() {
     state.on_key(key(KeyCode::Char('?')));
     insta::assert_snapshot!(render(&state, 80, 22));
 }
+
+/// Every mode, with the help and a selection, on terminals down to one
+/// cell: drawn without a panic.
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let mut state = path();
+    state.on_key(key(KeyCode::Down));
+    for display in 0..3 {
+        for help in [false, true] {
+            state.help = help;
+            for (width, height) in [(1, 1), (10, 3), (30, 5), (59, 8)] {
+                let text = render(&state, width, height);
+                assert_eq!(
+                    text.lines().count(),
+                    usize::from(height),
+                    "{display} {help}"
+                );
+            }
+        }
+        state.help = false;
+        state.on_key(key(KeyCode::Char('d')));
+    }
+}

@@ -329,6 +329,15 @@ mod tests {
     }
 
     #[test]
+    fn tiny_terminals_do_not_panic() {
+        let state = state();
+        for (width, height) in [(1, 1), (10, 3), (30, 5)] {
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal.draw(|frame| draw(frame, &state)).unwrap();
+        }
+    }
+
+    #[test]
     fn the_graph() {
         let state = state();
         let mut terminal = Terminal::new(TestBackend::new(80, 20)).unwrap();
