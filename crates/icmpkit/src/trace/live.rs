@@ -263,12 +263,21 @@ impl LiveTrace {
     /// Probes with `protocol` from the next round on (mtr's `u`/`t`): the
     /// tracer of a protocol used before is taken up again with its
     /// sockets, another opens new ones (unprivileged ones if privileges
-    /// are gone). On error nothing changes.
+    /// are gone). On error nothing changes; once every round asked for has
+    /// begun, nothing changes either (see [`LiveTrace::protocol`]).
     pub fn set_protocol(&mut self, protocol: ProbeProtocol) -> Result<()> {
-        if protocol == self.options.protocol || self.finished {
+        // Rounds of which nothing settled yet are numbered anew.
+        let next_start = self.run_start + self.run_seen;
+        let all_begun = self.rounds.is_some_and(|r| next_start >= r);
+        if protocol == self.options.protocol || self.finished || all_begun {
             return Ok(());
         }
-        let mut next = match self.parked.iter().position(|(p, _)| *p == protocol) {
+        let left = self.rounds.map(|r| r - next_start);
+        let run_rounds = run_length(&self.options.plan, left, self.rounds_per_run);
+        let mut plan = self.options.plan.clone();
+        plan.queries = run_rounds as u16;
+        let parked = self.parked.iter().position(|(p, _)| *p == protocol);
+        let mut next = match parked {
             Some(i) => self.parked.swap_remove(i).1,
             None => {
                 let mut options = self.options.clone();
@@ -276,12 +285,14 @@ impl LiveTrace {
                 Tracer::with_target(self.target.clone(), &options)?
             }
         };
-        // Rounds of which nothing settled yet are numbered anew.
+        if let Err(e) = next.renew(plan) {
+            if parked.is_some() {
+                self.parked.push((protocol, next));
+            }
+            return Err(e);
+        }
         self.end_run(self.run_seen);
-        self.run_rounds = self.next_run_length();
-        let mut plan = self.options.plan.clone();
-        plan.queries = self.run_rounds as u16;
-        next.renew(plan)?;
+        self.run_rounds = run_rounds;
         let previous = std::mem::replace(&mut self.tracer, next);
         self.parked.push((self.options.protocol, previous));
         self.options.protocol = protocol;

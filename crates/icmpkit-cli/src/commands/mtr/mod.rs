@@ -295,10 +295,12 @@ fn switch_protocol(
         return;
     };
     match trace.set_protocol(protocol) {
-        Ok(()) => {
+        // The rounds asked for (-c) may all have begun: no switch then.
+        Ok(()) if trace.protocol() == protocol => {
             let raw = trace.socket_kind() == SocketKind::Raw;
             state.protocol_switched(tab, protocol, raw);
         }
+        Ok(()) => {}
         Err(e) => state.refused(tab, exit::worded(&e)),
     }
 }
