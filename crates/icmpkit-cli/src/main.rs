@@ -12,6 +12,7 @@ mod packet_view;
 mod runtime;
 mod schema;
 mod signals;
+mod terminal;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
@@ -31,6 +32,8 @@ enum Command {
     Sweep(commands::sweep::SweepArgs),
     /// Trace the route to a host (traceroute / mtr; ICMP, UDP or TCP; Paris; ECMP).
     Trace(commands::trace::TraceArgs),
+    /// A live trace (mtr): a full-screen table per target; mtr's report on a pipe.
+    Mtr(commands::mtr::MtrArgs),
     /// Decode ICMP/ICMPv6 packets from pcap/pcapng files or hex.
     Decode(commands::decode::DecodeArgs),
     /// Print or capture every ICMP/ICMPv6 packet reaching this host.
@@ -72,6 +75,7 @@ fn main() {
         Command::Ping(args) => commands::ping::run(args),
         Command::Sweep(args) => commands::sweep::run(args),
         Command::Trace(args) => commands::trace::run(args),
+        Command::Mtr(args) => commands::mtr::run(args),
         Command::Decode(args) => commands::decode::run(args),
         Command::Listen(args) => commands::listen::run(args),
         Command::Send(args) => commands::send::run(args),

@@ -85,6 +85,7 @@ fn man_pages_for_every_command() {
         "listen",
         "send",
         "respond",
+        "mtr",
         "completions",
     ];
     let pages: Vec<String> = std::iter::once("icmpkit".to_string())
@@ -157,6 +158,25 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
             &["trace", "--data-size", "65001", "127.0.0.1"],
             2,
             "--data-size must be between 0 and 65000 (got 65001)",
+        ),
+        (&["mtr", "-Z", "0", "127.0.0.1"], 2, "-Z must be above 0"),
+        (&["mtr", "-i", "0", "127.0.0.1"], 2, "-i must be above 0"),
+        (&["mtr", "-i", "-1", "127.0.0.1"], 2, "for '--interval <SECONDS>'"),
+        (
+            &["mtr", "-f", "5", "-m", "3", "127.0.0.1"],
+            2,
+            "-m must be at least -f (5)",
+        ),
+        (
+            &["mtr", "-s", "70000", "127.0.0.1"],
+            2,
+            "-s must be at most 65028",
+        ),
+        (&["mtr", "-c", "0", "127.0.0.1"], 2, "-c"),
+        (
+            &["mtr", "-c", "70000", "127.0.0.1"],
+            2,
+            "at most 65535 rounds",
         ),
         (&["sweep", "-r", "4294967295", "127.0.0.1"], 3, "retries"),
         (&["send", "--size", "70000", "127.0.0.1"], 2, "--size"),

@@ -96,6 +96,8 @@ fn a_closed_stdout_ends_every_command_at_once() {
         &["listen"],
         &["respond"],
         &["trace", "-n", "-q", "1", &server],
+        // On a pipe: the report after -c rounds (10 by default).
+        &["mtr", "-n", "-i", "0.5", &server],
         &["send", &server],
         &["decode", common::ECHO_V4],
     ] {

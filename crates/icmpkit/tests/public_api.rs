@@ -37,9 +37,10 @@ use icmpkit::sweep::{
     resolve_targets,
 };
 use icmpkit::trace::{
-    Annotation, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Extension, Hop, Plan, ProbeProtocol,
-    ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent, TraceOptions, TraceOptionsBuilder,
-    Tracer, traceroute, traceroute_blocking,
+    Annotation, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Extension, HISTORY_LEN, Hop, HopStatistics,
+    LiveEvent, LiveTrace, Plan, ProbeProtocol, ProbeReply, ProbeResult, ReplyKind, Responder,
+    ResponderStatistics, TraceEvent, TraceOptions, TraceOptionsBuilder, TraceStatistics, Tracer,
+    traceroute, traceroute_blocking,
 };
 use icmpkit::{
     Error, IcmpError, IcmpErrorKind, InvalidOption, InvalidReason, IputilsRtt, MAX_OPTION_DURATION,

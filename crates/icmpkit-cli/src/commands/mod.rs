@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod listen;
+pub mod mtr;
 pub mod ping;
 pub mod respond;
 pub mod send;

@@ -27,7 +27,7 @@ use super::options::{TraceOptions, unprivileged_tcp_mtu};
 use super::probe::{Matcher, ProbeProtocol};
 use super::protocol::{Framing, TraceProtocol, TraceSetup};
 use super::report::{Hop, TraceEvent};
-use super::session::Session;
+use super::session::{Plan, Session};
 use super::transport::{Connects, ProbeSockets, TraceTransport};
 
 /// Receive buffer of the ICMP socket with path-MTU discovery.
@@ -175,6 +175,23 @@ impl Tracer {
     /// [`Tracer::stop`]); its event stream then ends.
     pub fn stop_handle(&self) -> StopHandle {
         self.driver.stop_handle()
+    }
+
+    /// Starts `plan`'s rounds on the same sockets once this run is over
+    /// (its stream ended): the live trace goes on without reopening them,
+    /// so raw sockets keep working after privileges are dropped.
+    pub(super) fn renew(&mut self, plan: Plan) -> Result<()> {
+        let session = Session::new(plan)?;
+        self.driver.protocol_mut().renew(session);
+        Ok(())
+    }
+
+    /// Changes the time between round starts from the next round on.
+    pub(super) fn set_round_interval(&mut self, interval: std::time::Duration) {
+        self.driver
+            .protocol_mut()
+            .session_mut()
+            .set_round_interval(interval);
     }
 
     /// The hops complete so far, in order.

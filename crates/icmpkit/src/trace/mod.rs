@@ -35,6 +35,10 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Live (mtr's view, the exporter's trace targets): [`LiveTrace`] runs
+//! rounds until stopped and [`TraceStatistics`] accumulates each hop's
+//! figures from its events.
+//!
 //! Unprivileged on Linux: ICMP probes go through a datagram ICMP socket and
 //! UDP/TCP probes through ordinary sockets; the time-exceeded errors come
 //! back on their error queues (`IP_RECVERR`). The error queue does not
@@ -51,17 +55,21 @@
 
 mod dns;
 mod driver;
+mod live;
 mod options;
 mod probe;
 mod protocol;
 mod report;
 mod session;
+mod statistics;
 mod transport;
 
 pub use driver::{DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Tracer, traceroute, traceroute_blocking};
+pub use live::{LiveEvent, LiveTrace};
 pub use options::{TraceOptions, TraceOptionsBuilder};
 pub use probe::ProbeProtocol;
 pub use report::{
     Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,
 };
 pub use session::Plan;
+pub use statistics::{HISTORY_LEN, HopStatistics, ResponderStatistics, TraceStatistics};

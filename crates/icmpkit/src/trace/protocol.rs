@@ -87,6 +87,22 @@ impl TraceProtocol {
         &self.session
     }
 
+    pub fn session_mut(&mut self) -> &mut Session {
+        &mut self.session
+    }
+
+    /// Runs `session` next on the same sockets (the live trace's next
+    /// rounds): the finished session's books go; events not yet taken
+    /// stay. A late answer to a probe of the old session is told from a
+    /// new probe of the same number by its stamp (ICMP) or not at all
+    /// (UDP, TCP): the old session ended only after its wait time.
+    pub fn renew(&mut self, session: Session) {
+        self.session = session;
+        self.tcp_acks.clear();
+        self.wake = None;
+        self.done = false;
+    }
+
     /// ICMPv4 messages dropped for a bad checksum.
     pub fn corrupted(&self) -> u64 {
         self.corrupted

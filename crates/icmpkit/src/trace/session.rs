@@ -235,6 +235,12 @@ impl Session {
         })
     }
 
+    /// Changes the time between the starts of two rounds from the next
+    /// round on (the live trace's `+`/`-`).
+    pub fn set_round_interval(&mut self, interval: Duration) {
+        self.plan.round_interval = interval;
+    }
+
     /// Which hop, flow and attempt probe `seq` is.
     pub fn probe(&self, seq: u16) -> ProbeSpec {
         let flows = usize::from(self.plan.flows);

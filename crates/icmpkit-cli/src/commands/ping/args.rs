@@ -104,13 +104,18 @@ pub struct PingArgs {
 
     /// One JSON object per event per line (NDJSON), then one summary per
     /// target (README, "Machine output").
-    #[arg(long, conflicts_with = "csv")]
+    #[arg(long, conflicts_with_all = ["csv", "graph"])]
     pub json: bool,
 
     /// CSV: one row per reply, error or timeout, then one summary row per
     /// target.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "graph")]
     pub csv: bool,
+
+    /// A live RTT chart of every target (loss marked, iputils' statistics
+    /// beneath) on a terminal; the usual lines elsewhere.
+    #[arg(long)]
+    pub graph: bool,
 }
 
 /// A `-p` fill pattern.

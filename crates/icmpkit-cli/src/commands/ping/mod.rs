@@ -1,6 +1,7 @@
 //! `icmpkit ping`: iputils ping, for one or several targets at once.
 
 mod args;
+mod graph;
 pub mod human;
 
 use std::io::Write;
@@ -164,6 +165,9 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     // Sockets are open: give up any privilege we were started with.
     if let Err(e) = exit::drop_privileges() {
         return exit::fail(&e);
+    }
+    if args.graph && crate::output::stdout_is_terminal() {
+        return graph::run(pingers, signals).await;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);

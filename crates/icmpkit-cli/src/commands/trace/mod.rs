@@ -24,6 +24,12 @@ pub fn run(args: TraceArgs) -> i32 {
     crate::runtime::block_on(trace(args, options), exit::ERROR)
 }
 
+/// Runs the command with options already made from `args` (mtr's
+/// report mode adjusts them); returns the exit code.
+pub fn run_with(args: TraceArgs, options: TraceOptions) -> i32 {
+    crate::runtime::block_on(trace(args, options), exit::ERROR)
+}
+
 /// The flags as library options.
 pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let protocol = if args.udp {

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# icmpkit mtr vs mtr (and trippy, if `trip` is installed) in one run: each
+# live view in its own tmux terminal (120x40), side by side, tracing the
+# same 3-hop lab path (client -- r1 -- r2 -- server) at the default
+# interval (1 s). Prints the CPU each used over the run (user + system, of
+# every process of the tool: mtr counts mtr-packet too) and the time from
+# start to the first full table (every hop with its address on screen).
+# Usage: bench/mtr.sh [SECONDS]   (default 60)
+source "$(dirname "$0")/lib.sh"
+need_root
+for tool in tmux mtr; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "SKIPPED: $(basename "$0") needs $tool (.ci/deps installs it)" >&2
+    exit 0
+  fi
+done
+build_icmpkit
+SECONDS_RUN="${1:-60}"
+R1="${TAG}r1"
+R2="${TAG}r2"
+SOCKET="${TAG}tmux"
+mtr_lab_down() {
+  tmux -L "$SOCKET" kill-server 2>/dev/null || true
+  for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do ip netns del "$ns" 2>/dev/null || true; done
+}
+trap mtr_lab_down EXIT
+for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 net.ipv4.ip_forward=1
+done
+ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$R1"
+ip link add "${TAG}c" netns "$R1" type veth peer name "${TAG}d" netns "$R2"
+ip link add "${TAG}e" netns "$R2" type veth peer name "${TAG}f" netns "$SERVER"
+ip -n "$CLIENT" addr add 10.252.1.1/24 dev "${TAG}a"
+ip -n "$R1" addr add 10.252.1.2/24 dev "${TAG}b"
+ip -n "$R1" addr add 10.252.2.1/24 dev "${TAG}c"
+ip -n "$R2" addr add 10.252.2.2/24 dev "${TAG}d"
+ip -n "$R2" addr add 10.252.3.1/24 dev "${TAG}e"
+ip -n "$SERVER" addr add 10.252.3.2/24 dev "${TAG}f"
+for pair in "$CLIENT ${TAG}a" "$R1 ${TAG}b" "$R1 ${TAG}c" "$R2 ${TAG}d" "$R2 ${TAG}e" "$SERVER ${TAG}f"; do
+  set -- $pair; ip -n "$1" link set "$2" up
+done
+ip -n "$CLIENT" route add default via 10.252.1.2
+ip -n "$R1" route add default via 10.252.2.2
+ip -n "$R2" route add 10.252.1.0/24 via 10.252.2.1
+ip -n "$SERVER" route add default via 10.252.3.1
+DST=10.252.3.2
+HOPS="10.252.1.2 10.252.2.2 10.252.3.2"
+
+# start NAME COMMAND...: the tool in a tmux window of its own; its pid
+# (the shell execs it) in $TAG.NAME.pid.
+start() {
+  local name=$1; shift
+  local pidfile="/tmp/$TAG.$name.pid"
+  if ! tmux -L "$SOCKET" has-session -t bench 2>/dev/null; then
+    tmux -L "$SOCKET" -f /dev/null new-session -d -x 120 -y 40 -s bench -n "$name" \
+      "sh -c 'echo \$\$ > $pidfile; exec ip netns exec $CLIENT $*'; sleep 600"
+  else
+    tmux -L "$SOCKET" new-window -t bench -n "$name" \
+      "sh -c 'echo \$\$ > $pidfile; exec ip netns exec $CLIENT $*'; sleep 600"
+  fi
+}
+
+# A tool's CPU time so far in ns: every thread of its process and of its
+# children (mtr-packet), from schedstat (exact, where /proc/PID/stat counts
+# 10 ms ticks: both tools use well under a tick a second).
+cpu_ns() {
+  local pid=$1 total=0 p t
+  for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+    for t in /proc/"$p"/task/*/schedstat; do
+      [ -r "$t" ] || continue
+      total=$((total + $(awk '{print $1}' "$t")))
+    done
+  done
+  echo "$total"
+}
+
+# full NAME: true once every hop's address is on the window's screen.
+full() {
+  local screen hop
+  screen=$(tmux -L "$SOCKET" capture-pane -p -t "bench:$1" 2>/dev/null) || return 1
+  for hop in $HOPS; do
+    grep -qE "^ *[0-9]+\.[ |-]*$hop( |$)" <<<"$screen" || return 1
+  done
+}
+
+TOOLS=(icmpkit mtr)
+start icmpkit "$ICMPKIT" mtr -n "$DST"
+start mtr mtr -n --curses "$DST"
+if command -v trip >/dev/null; then
+  TOOLS+=(trippy)
+  start trippy trip --mode tui -r none "$DST"
+else
+  echo "note: trippy (trip) not installed: not measured" >&2
+fi
+t0=$(date +%s.%N)
+declare -A first start_ns pid
+for tool in "${TOOLS[@]}"; do first[$tool]=""; done
+# Time to the first full table: poll every 20 ms (10 s at most).
+for _ in $(seq 1 500); do
+  now=$(date +%s.%N)
+  for tool in "${TOOLS[@]}"; do
+    if [ -z "${first[$tool]}" ] && full "$tool"; then
+      first[$tool]=$(awk -v s="$t0" -v e="$now" 'BEGIN {printf "%.3f", e - s}')
+    fi
+  done
+  done_all=1
+  for tool in "${TOOLS[@]}"; do [ -n "${first[$tool]}" ] || done_all=0; done
+  [ "$done_all" = 1 ] && break
+  sleep 0.02
+done
+for tool in "${TOOLS[@]}"; do
+  pid[$tool]=$(cat "/tmp/$TAG.$tool.pid")
+  start_ns[$tool]=$(cpu_ns "${pid[$tool]}")
+done
+t1=$(date +%s.%N)
+sleep "$SECONDS_RUN"
+t2=$(date +%s.%N)
+echo "== live views tracing $DST (3 hops) at the default interval, ${SECONDS_RUN} s, in tmux 120x40"
+printf "%-10s %12s %14s %22s\n" tool "CPU (s)" "% of a core" "first full table (s)"
+declare -A cpu
+for tool in "${TOOLS[@]}"; do
+  used=$(( $(cpu_ns "${pid[$tool]}") - start_ns[$tool] ))
+  cpu[$tool]=$(awk -v t="$used" 'BEGIN {printf "%.3f", t / 1e9}')
+  pct=$(awk -v c="${cpu[$tool]}" -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", 100 * c / (b - a)}')
+  printf "%-10s %12s %14s %22s\n" "$tool" "${cpu[$tool]}" "$pct" "${first[$tool]:-never}"
+done
+awk -v a="${cpu[icmpkit]}" -v b="${cpu[mtr]}" 'BEGIN {
+  printf "ratio icmpkit/mtr CPU: %.2f (target <= 1.00)\n", a / b }'
+rm -f /tmp/"$TAG".*.pid

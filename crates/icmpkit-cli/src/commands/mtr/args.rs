@@ -1,0 +1,138 @@
+//! `icmpkit mtr` flags: mtr's where they apply, plus icmpkit's.
+
+use clap::Args;
+use std::time::Duration;
+
+/// A live trace (mtr): a full-screen table on a terminal, mtr's report on a pipe.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "On a terminal: a live table per target (keys: ? for help, q to quit). On a \
+pipe, or with -r/-w/-j/-C: the rounds are run (-c, default 10) and the report printed, as \
+`icmpkit trace --report`. Probes are Paris-stable (--paris is always on); --flows N probes N \
+flows and lists every responder per hop. Exit status: 0 when the trace ran, 2 on errors."
+)]
+pub struct MtrArgs {
+    /// Hosts or addresses to trace (several: one tab each).
+    #[arg(required = true, value_name = "HOST")]
+    pub targets: Vec<String>,
+
+    /// -4 / -6.
+    #[command(flatten)]
+    pub family: crate::flags::FamilyArgs,
+
+    /// Rounds to run, then exit (report mode: default 10).
+    #[arg(short = 'c', long = "report-cycles", value_name = "COUNT",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub count: Option<u64>,
+
+    /// Seconds between rounds.
+    #[arg(
+        short = 'i',
+        long = "interval",
+        value_name = "SECONDS",
+        default_value = "1",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
+    )]
+    pub interval: Duration,
+
+    /// Numeric addresses only (no reverse names).
+    #[arg(short = 'n', long = "no-dns")]
+    pub numeric: bool,
+
+    /// Report mode: run the rounds, print mtr's report.
+    #[arg(short = 'r', long = "report")]
+    pub report: bool,
+
+    /// Wide report (names are never cut here: the same as -r).
+    #[arg(short = 'w', long = "report-wide")]
+    pub wide: bool,
+
+    /// The hops as one JSON document (as `icmpkit trace --json`).
+    #[arg(short = 'j', long = "json", conflicts_with = "csv")]
+    pub json: bool,
+
+    /// One CSV line per hop and responder (as `icmpkit trace --csv`).
+    #[arg(short = 'C', long = "csv")]
+    pub csv: bool,
+
+    /// TCP SYN probes (default port 80).
+    #[arg(short = 'T', long = "tcp", conflicts_with = "udp")]
+    pub tcp: bool,
+
+    /// UDP probes (default port 33434).
+    #[arg(short = 'u', long = "udp")]
+    pub udp: bool,
+
+    /// Destination port for UDP/TCP probes.
+    #[arg(short = 'P', long = "port", value_name = "PORT",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+
+    /// First TTL.
+    #[arg(short = 'f', long = "first-ttl", value_name = "NUMBER", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub first_ttl: u8,
+
+    /// Largest TTL.
+    #[arg(short = 'm', long = "max-ttl", value_name = "NUMBER", default_value_t = 30,
+          value_parser = clap::value_parser!(u8).range(1..))]
+    pub max_ttl: u8,
+
+    /// Packet size in bytes, IP and ICMP/UDP headers included (IPv4: 28
+    /// of them); TCP SYNs carry no data.
+    #[arg(
+        short = 's',
+        long = "psize",
+        value_name = "BYTES",
+        default_value_t = 60
+    )]
+    pub size: usize,
+
+    /// Type of service / traffic class (decimal or 0x hex).
+    #[arg(short = 'Q', long = "tos", value_name = "TOS", value_parser = crate::flags::tos)]
+    pub tos: Option<u8>,
+
+    /// Interface to send through (needs privilege).
+    #[arg(short = 'I', long = "interface", value_name = "NAME")]
+    pub interface: Option<String>,
+
+    /// Source address.
+    #[arg(short = 'a', long = "address", value_name = "ADDRESS")]
+    pub source: Option<std::net::IpAddr>,
+
+    /// Seconds to wait for each probe's answer.
+    #[arg(
+        short = 'Z',
+        long = "timeout",
+        value_name = "SECONDS",
+        default_value = "5",
+        allow_negative_numbers = true,
+        value_parser = crate::flags::secs
+    )]
+    pub timeout: Duration,
+
+    /// Probe N flows (each Paris-stable) and list every responder per hop (ECMP).
+    #[arg(long = "flows", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub flows: u16,
+
+    /// Paris-stable probes: always on, accepted for habit.
+    #[arg(long = "paris")]
+    pub paris: bool,
+
+    /// After the live view closes, print the report.
+    #[arg(long = "report-on-exit")]
+    pub report_on_exit: bool,
+
+    /// --privileged / --unprivileged.
+    #[command(flatten)]
+    pub socket_kind: crate::flags::PrivilegeArgs,
+}
+
+impl MtrArgs {
+    /// Report mode was asked for (or stdout is no terminal: see the caller).
+    pub fn wants_report(&self) -> bool {
+        self.report || self.wide || self.json || self.csv
+    }
+}
