@@ -34,7 +34,9 @@ use std::net::IpAddr;
 
 mod async_socket;
 mod icmp_socket;
+pub(crate) mod netlink;
 mod options;
+mod packet;
 mod privileges;
 mod raw_ip;
 mod raw_tcp;
@@ -50,6 +52,7 @@ mod transport;
 pub const MAX_BATCH: usize = 1024;
 
 pub use async_socket::AsyncIcmpSocket;
+pub(crate) use packet::{Frame, PacketSocket};
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
