@@ -147,7 +147,9 @@ mod tests {
 
     #[test]
     fn retracting_and_adding_spans_gives_the_full_checksum() {
-        let mut data = [0x45u8, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 0, 0, 0, 0];
+        let mut data = [
+            0x45u8, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 0, 0, 0, 0,
+        ];
         let old = checksum(&data);
         let start = retract(retract(rewrite_start(old), &data[4..6]), &data[16..20]);
         data[4..6].copy_from_slice(&[0xbe, 0xef]);

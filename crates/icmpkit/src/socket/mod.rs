@@ -52,10 +52,10 @@ mod transport;
 pub const MAX_BATCH: usize = 1024;
 
 pub use async_socket::AsyncIcmpSocket;
-pub(crate) use packet::{Frame, PacketSocket};
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
+pub(crate) use packet::{Frame, PacketSocket};
 pub use privileges::{ThreadPrivileges, drop_privileges, permission_hint, thread_privileges};
 pub use raw_ip::RawIpSocket;
 pub use raw_tcp::{AsyncRawTcpSocket, RawTcpSocket, ReceivedSegment, route_source};

@@ -125,8 +125,12 @@ fn address_bytes(address: IpAddr) -> Vec<u8> {
 
 fn parse_address(data: &[u8]) -> Option<IpAddr> {
     match data.len() {
-        4 => <[u8; 4]>::try_from(data).ok().map(|o| Ipv4Addr::from(o).into()),
-        16 => <[u8; 16]>::try_from(data).ok().map(|o| Ipv6Addr::from(o).into()),
+        4 => <[u8; 4]>::try_from(data)
+            .ok()
+            .map(|o| Ipv4Addr::from(o).into()),
+        16 => <[u8; 16]>::try_from(data)
+            .ok()
+            .map(|o| Ipv6Addr::from(o).into()),
         _ => None,
     }
 }
@@ -222,9 +226,9 @@ impl Netlink {
                 match kind {
                     NLMSG_DONE => return Ok(()),
                     NLMSG_ERROR => {
-                        let code = body.get(..4).map_or(0, |b| {
-                            i32::from_ne_bytes(b.try_into().unwrap_or([0; 4]))
-                        });
+                        let code = body
+                            .get(..4)
+                            .map_or(0, |b| i32::from_ne_bytes(b.try_into().unwrap_or([0; 4])));
                         if code == 0 && !dump {
                             return Ok(());
                         }

@@ -78,7 +78,11 @@ impl PacketSocket {
 
 /// Where in `known` the `sockaddr_ll` of `frame` is (its EtherType read
 /// from the frame), added if new: a sweep uses a few links at most.
-fn slot_of(known: &mut Vec<((u32, u16), SockAddr)>, frame: &[u8], ifindex: u32) -> io::Result<usize> {
+fn slot_of(
+    known: &mut Vec<((u32, u16), SockAddr)>,
+    frame: &[u8],
+    ifindex: u32,
+) -> io::Result<usize> {
     let ethertype = frame
         .get(12..14)
         .map(|b| u16::from_be_bytes([b[0], b[1]]))

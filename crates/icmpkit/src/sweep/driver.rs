@@ -356,9 +356,11 @@ fn packet_sender(
 /// What the kernel's own route lookup would be given for the sweep's
 /// sockets.
 fn route_query(opts: &SweepOptions) -> RouteQuery {
-    let oif = opts.socket.interface.as_deref().and_then(|name| {
-        nix::net::if_::if_nametoindex(name).ok()
-    });
+    let oif = opts
+        .socket
+        .interface
+        .as_deref()
+        .and_then(|name| nix::net::if_::if_nametoindex(name).ok());
     RouteQuery {
         oif,
         source: opts.socket.source,

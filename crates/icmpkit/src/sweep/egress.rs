@@ -48,7 +48,10 @@ pub(super) struct Egress {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Decision {
     /// As a frame from egress number `egress` to `next_hop_mac`.
-    Frame { egress: usize, next_hop_mac: [u8; 6] },
+    Frame {
+        egress: usize,
+        next_hop_mac: [u8; 6],
+    },
     /// Through the raw socket.
     Raw,
 }
@@ -63,7 +66,9 @@ enum Hop {
         mac: Option<[u8; 6]>,
     },
     /// The target is on the link.
-    OnLink { egress: usize },
+    OnLink {
+        egress: usize,
+    },
     Raw,
 }
 
@@ -107,7 +112,9 @@ impl FamilyRoutes {
         let mut routes = FamilyRoutes::default();
         for (address, length) in prefixes {
             let (bits, width) = bits_of(address);
-            routes.prefixes.insert((masked(bits, width, length), length));
+            routes
+                .prefixes
+                .insert((masked(bits, width, length), length));
         }
         let lengths: BTreeSet<u8> = routes.prefixes.iter().map(|p| p.1).collect();
         routes.lengths = lengths.into_iter().rev().collect();
@@ -365,7 +372,10 @@ impl State {
             return Hop::Raw;
         };
         let Some(source) = self.bound_source.or(answer.source) else {
-            self.note(format!("{shown}: no source address for {}: raw socket", link.name));
+            self.note(format!(
+                "{shown}: no source address for {}: raw socket",
+                link.name
+            ));
             return Hop::Raw;
         };
         let egress = Egress {

@@ -93,12 +93,8 @@ impl FrameTemplate {
         let icmp_checksum = match source {
             IpAddr::V4(_) => fold(message_sum),
             IpAddr::V6(src) => {
-                let pseudo = pseudo_header_v6(
-                    &src,
-                    &Ipv6Addr::UNSPECIFIED,
-                    (ip_len - IPV6_LEN) as u32,
-                    58,
-                );
+                let pseudo =
+                    pseudo_header_v6(&src, &Ipv6Addr::UNSPECIFIED, (ip_len - IPV6_LEN) as u32, 58);
                 fold(accumulate(pseudo, &frame[icmp..]))
             }
         };

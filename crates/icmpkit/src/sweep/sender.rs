@@ -127,7 +127,14 @@ impl FrameMaker {
         session.fill_payload(p, at, &mut stamp);
         let built = self.template(egress, session).map(|(template, ifindex)| {
             let ident = (p.index as u16 ^ p.sequence).max(1);
-            template.write(message, next_hop_mac, destination.0, ident, p.sequence, &stamp);
+            template.write(
+                message,
+                next_hop_mac,
+                destination.0,
+                ident,
+                p.sequence,
+                &stamp,
+            );
             Via::Frame(*ifindex)
         });
         self.stamp = stamp;
@@ -281,7 +288,11 @@ impl MessageBuilder {
 
 impl MessageBuilder {
     /// The built frames of `batch`, beside their probes.
-    pub(super) fn frames_of<'a>(&'a self, batch: &[Probe], probes: &mut Vec<Probe>) -> Vec<Frame<'a>> {
+    pub(super) fn frames_of<'a>(
+        &'a self,
+        batch: &[Probe],
+        probes: &mut Vec<Probe>,
+    ) -> Vec<Frame<'a>> {
         probes.clear();
         let mut frames = Vec::new();
         for ((p, message), via) in batch.iter().zip(&self.messages).zip(&self.vias) {
