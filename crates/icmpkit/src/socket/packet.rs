@@ -23,7 +23,7 @@ pub(crate) struct PacketSocket {
     socket: Socket,
     /// The `sockaddr_ll` of each (interface, EtherType) sent to so far.
     addresses: Mutex<Vec<((u32, u16), SockAddr)>>,
-    space: Mutex<sys::SendBatchSpace>,
+    space: Mutex<(sys::SendBatchSpace, Vec<usize>)>,
 }
 
 impl PacketSocket {
@@ -53,7 +53,7 @@ impl PacketSocket {
         Ok(PacketSocket {
             socket,
             addresses: Mutex::new(Vec::new()),
-            space: Mutex::new(sys::SendBatchSpace::default()),
+            space: Mutex::new((sys::SendBatchSpace::default(), Vec::new())),
         })
     }
 
@@ -63,16 +63,17 @@ impl PacketSocket {
             .addresses
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let slots = frames
-            .iter()
-            .map(|&(frame, ifindex)| slot_of(&mut known, frame, ifindex))
-            .collect::<io::Result<Vec<_>>>()?;
         let mut space = self.space.lock().unwrap_or_else(PoisonError::into_inner);
+        let (space, slots) = &mut *space;
+        slots.clear();
+        for &(frame, ifindex) in frames {
+            slots.push(slot_of(&mut known, frame, ifindex)?);
+        }
         let msgs = frames
             .iter()
-            .zip(&slots)
+            .zip(slots.iter())
             .map(|(&(frame, _), &slot)| (frame, &known[slot].1));
-        sys::send_mmsg_link(self.socket.as_fd(), msgs, &mut space)
+        sys::send_mmsg_link(self.socket.as_fd(), msgs, space)
     }
 }
 

@@ -103,6 +103,8 @@ struct FamilyRoutes {
     /// The last prefix looked up and whether no other prefix lies inside
     /// it (then any target inside it needs no search).
     last: Option<(Prefix, bool)>,
+    /// The last prefix's hop once known (saves hashing per probe).
+    last_hop: Option<(Prefix, Hop)>,
     /// Why this whole family goes through the raw socket.
     raw_only: bool,
 }
@@ -260,16 +262,21 @@ impl State {
             return Decision::Raw;
         }
         let prefix = routes.covering(bits, width);
-        let hop = match routes.hops.get(&prefix) {
-            Some(hop) => *hop,
+        let known = match routes.last_hop {
+            Some((last, hop)) if last == prefix => Some(hop),
+            _ => routes.hops.get(&prefix).copied(),
+        };
+        let hop = match known {
+            Some(hop) => hop,
             None => {
                 let hop = self.look_up(destination, prefix);
-                if let Some(routes) = self.families[slot(family)].as_mut() {
-                    routes.hops.insert(prefix, hop);
-                }
+                self.remember(family, prefix, hop);
                 hop
             }
         };
+        if let Some(routes) = self.families[slot(family)].as_mut() {
+            routes.last_hop = Some((prefix, hop));
+        }
         match hop {
             Hop::Raw => Decision::Raw,
             Hop::Gateway {
@@ -282,19 +289,19 @@ impl State {
             },
             Hop::Gateway { egress, router, .. } => match self.neighbour(egress, router) {
                 Some(mac) => {
-                    if let Some(routes) = self.families[slot(family)].as_mut() {
-                        routes.hops.insert(
-                            prefix,
-                            Hop::Gateway {
-                                egress,
-                                router,
-                                mac: Some(mac),
-                            },
-                        );
-                    }
+                    let mac = Some(mac);
+                    self.remember(
+                        family,
+                        prefix,
+                        Hop::Gateway {
+                            egress,
+                            router,
+                            mac,
+                        },
+                    );
                     Decision::Frame {
                         egress,
-                        next_hop_mac: mac,
+                        next_hop_mac: mac.unwrap_or_default(),
                     }
                 }
                 None => Decision::Raw,
@@ -306,6 +313,14 @@ impl State {
                 },
                 None => Decision::Raw,
             },
+        }
+    }
+
+    /// Keeps what `prefix`'s lookup gave.
+    fn remember(&mut self, family: Family, prefix: Prefix, hop: Hop) {
+        if let Some(routes) = self.families[slot(family)].as_mut() {
+            routes.hops.insert(prefix, hop);
+            routes.last_hop = Some((prefix, hop));
         }
     }
 
