@@ -288,20 +288,16 @@ impl State {
                 next_hop_mac: mac,
             },
             Hop::Gateway { egress, router, .. } => match self.neighbour(egress, router) {
-                Some(mac) => {
-                    let mac = Some(mac);
-                    self.remember(
-                        family,
-                        prefix,
-                        Hop::Gateway {
-                            egress,
-                            router,
-                            mac,
-                        },
-                    );
+                Some(next_hop_mac) => {
+                    let resolved = Hop::Gateway {
+                        egress,
+                        router,
+                        mac: Some(next_hop_mac),
+                    };
+                    self.remember(family, prefix, resolved);
                     Decision::Frame {
                         egress,
-                        next_hop_mac: mac.unwrap_or_default(),
+                        next_hop_mac,
                     }
                 }
                 None => Decision::Raw,
