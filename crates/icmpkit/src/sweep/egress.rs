@@ -82,6 +82,15 @@ fn bits_of(address: IpAddr) -> (u128, u8) {
     }
 }
 
+/// `prefix` written as `network/length`.
+fn prefix_text(family: Family, (bits, length): Prefix) -> String {
+    let network = match family {
+        Family::V4 => IpAddr::from(std::net::Ipv4Addr::from(bits as u32)),
+        Family::V6 => IpAddr::from(std::net::Ipv6Addr::from(bits)),
+    };
+    format!("{network}/{length}")
+}
+
 fn masked(bits: u128, width: u8, length: u8) -> u128 {
     if length == 0 {
         0
@@ -98,11 +107,12 @@ struct FamilyRoutes {
     lengths: Vec<u8>,
     prefixes: HashSet<Prefix>,
     hops: HashMap<Prefix, Hop>,
-    /// Whether no other prefix lies inside each prefix met so far.
-    leaves: HashMap<Prefix, bool>,
-    /// The last prefix looked up and whether no other prefix lies inside
-    /// it (then any target inside it needs no search).
-    last: Option<(Prefix, bool)>,
+    /// The prefixes lying inside each prefix met so far.
+    inside: HashMap<Prefix, Vec<Prefix>>,
+    /// The last prefix found and the prefixes inside it: a target in it
+    /// but in none of those has it as its most specific prefix, found
+    /// without a search (nor a hash).
+    last: Option<(Prefix, Vec<Prefix>)>,
     /// The last prefix's hop once known (saves hashing per probe).
     last_hop: Option<(Prefix, Hop)>,
     /// Why this whole family goes through the raw socket.
@@ -126,9 +136,10 @@ impl FamilyRoutes {
     /// The most specific prefix covering `bits` (the zero-length default
     /// when no route covers it, which the kernel then refuses).
     fn covering(&mut self, bits: u128, width: u8) -> Prefix {
-        if let Some(((prefix, length), leaf)) = self.last {
-            if leaf && masked(bits, width, length) == prefix {
-                return (prefix, length);
+        let covers = |&(prefix, length): &Prefix| masked(bits, width, length) == prefix;
+        if let Some((last, inside)) = &self.last {
+            if covers(last) && !inside.iter().any(covers) {
+                return *last;
             }
         }
         let found = self
@@ -138,12 +149,14 @@ impl FamilyRoutes {
             .find(|p| self.prefixes.contains(p))
             .unwrap_or((0, 0));
         let prefixes = &self.prefixes;
-        let leaf = *self.leaves.entry(found).or_insert_with(|| {
-            !prefixes
+        let inside = self.inside.entry(found).or_insert_with(|| {
+            prefixes
                 .iter()
-                .any(|&(b, l)| l > found.1 && masked(b, width, found.1) == found.0)
+                .filter(|&&(b, l)| l > found.1 && masked(b, width, found.1) == found.0)
+                .copied()
+                .collect()
         });
-        self.last = Some((found, leaf));
+        self.last = Some((found, inside.clone()));
         found
     }
 }
@@ -365,7 +378,7 @@ impl State {
             Err(_) => return Hop::Raw,
         };
         let family = family_of(destination);
-        let shown = format!("{destination}/{}", prefix.1);
+        let shown = prefix_text(family, prefix);
         if answer.kind != RTN_UNICAST {
             return Hop::Raw;
         }
@@ -477,13 +490,19 @@ mod tests {
         assert_eq!(look(&mut routes, "10.20.5.8"), p16);
         assert_eq!(look(&mut routes, "10.9.0.1").1, 8);
         assert_eq!(look(&mut routes, "192.0.2.1"), (0, 0));
-        // A leaf prefix answers from the last lookup.
+        // The last prefix answers for what lies in it and in nothing
+        // inside it.
         let mut leafy = FamilyRoutes::new(vec![(v4("10.20.0.0"), 16)]);
         let (bits, width) = bits_of(v4("10.20.0.1"));
         assert_eq!(leafy.covering(bits, width), p16);
-        assert_eq!(leafy.last, Some((p16, true)));
+        assert_eq!(leafy.last, Some((p16, Vec::new())));
         let (bits, width) = bits_of(v4("10.21.0.1"));
         assert_eq!(leafy.covering(bits, width), (0, 0));
+        assert_eq!(look(&mut routes, "10.9.0.1").1, 8);
+        let inside_8 = routes.last.as_ref().map(|(_, inside)| inside.len());
+        assert_eq!(inside_8, Some(2), "10.20/16 and 10.20.5.7/32 lie in 10/8");
+        assert_eq!(look(&mut routes, "10.20.9.9"), p16);
+        assert_eq!(look(&mut routes, "10.99.0.1").1, 8);
     }
 
     #[test]
@@ -493,5 +512,8 @@ mod tests {
         assert_eq!(masked(0xffff_ffff, 32, 32), 0xffff_ffff);
         assert_eq!(masked(u128::MAX, 128, 128), u128::MAX);
         assert_eq!(masked(u128::MAX, 128, 64), u128::MAX << 64);
+        let p16 = (u128::from(u32::from_be_bytes([10, 20, 0, 0])), 16);
+        assert_eq!(prefix_text(Family::V4, p16), "10.20.0.0/16");
+        assert_eq!(prefix_text(Family::V6, (1 << 120, 8)), "100::/8");
     }
 }
