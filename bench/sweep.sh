@@ -107,6 +107,29 @@ if [ -n "$zmap_pps" ] && [ "$zmap_pps" -gt 0 ]; then
   awk -v a="$ik1_pps" -v b="$zmap_pps" 'BEGIN {printf "per-thread send-rate ratio icmpkit packet/zmap: %.2f (target >= 1.00)\n", a / b}'
 fi
 
+echo "== send only: 10.16.0.0/12 (1,048,574 targets) into the blackhole, one sending thread, no replies, no output"
+# The /16's send rates include answering: with veth the server's whole receive-and-reply path
+# runs inside each send, and icmpkit's one thread also reads the replies (zmap reads them on a
+# second thread). Into a blackhole only the sending is left: rate and CPU per probe.
+SEND_NET=10.16.0.0/12
+cpu_ns() { tail -1 "$OUT/$1.time" | awk -v n="$2" '{printf "%.0f", ($2 + $3) / n * 1e9}'; }
+timed_cpu() {
+  local name=$1; shift
+  in_client /usr/bin/time -f "%e %U %S" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || true
+}
+for i in 1 2 3; do
+  for s in packet raw; do
+    timed_cpu send_$s "$ICMPKIT" sweep "$SEND_NET" -a -r 0 -t 100 --rate 0 --senders 1 --sender $s
+    n=$(grep -o '[0-9]* probes' "$OUT/send_$s.err" | tail -1 | awk '{print $1}')
+    pps=$(grep -o 'sent at [0-9]* pkt/s' "$OUT/send_$s.err" | tail -1 | awk '{print $3}')
+    printf "run %s: icmpkit --sender %-6s %7s pkt/s, %5s ns CPU per probe\n" "$i" "$s" "$pps" "$(cpu_ns send_$s "${n:-1}")"
+  done
+  timed_cpu send_zmap "${ZMAP[@]}" "$SEND_NET"
+  zpps=$(send_pps_of send_zmap)
+  printf "run %s: zmap (1 sender thread)   %7s pkt/s, %5s ns CPU per probe (its receive thread and 1 s cooldown included)\n" \
+    "$i" "${zpps:-?}" "$(cpu_ns send_zmap 1048576)"
+done
+
 if [ -n "$BASELINE" ]; then
   echo "== before/after: the baseline build ($BASELINE) on the same /16, interleaved, 3 runs each"
   for i in 1 2 3; do
