@@ -350,3 +350,39 @@ fn the_packet_sender_refuses_datagram_sockets() {
         .unwrap_err();
     assert!(err.to_string().contains("sender"), "{err}");
 }
+
+/// `SenderKind::Auto` picks the packet sender for a large sweep at an
+/// unlimited rate, and the raw socket for a small one or a slow one.
+#[test]
+fn auto_picks_the_packet_sender_for_large_fast_sweeps_only() {
+    let lab = lab_or_skip!("auto_picks_the_packet_sender_for_large_fast_sweeps_only");
+    let c = lab.chain(1).expect("chain");
+    c.serve_prefix("10.80.0.0/19").expect("serve");
+    resolve_neighbour(c.client(), "10.1.0.2");
+    let auto = |rate: u64| {
+        SweepOptions::builder()
+            .retries(2)
+            .timeout(Duration::from_millis(300))
+            .rate(rate)
+            .privilege(Privilege::Privileged)
+            .build()
+            .unwrap()
+    };
+    // 8190 targets at --rate 0: packet.
+    let large = "10.80.0.0/19";
+    assert!(addresses(large).len() as u64 >= icmpkit::sweep::PACKET_MIN_TARGETS);
+    let out = sweep_in(c.client(), &[large], &auto(0));
+    assert_eq!(out.sender, SenderKind::Packet);
+    assert_found(&out, &addresses(large), &addresses(large));
+    assert_eq!(out.summary.frames_sent, out.summary.probes_sent);
+    // 254 targets: raw.
+    let small = "10.80.1.0/24";
+    let out = sweep_in(c.client(), &[small], &auto(0));
+    assert_eq!(out.sender, SenderKind::Raw);
+    assert_found(&out, &addresses(small), &addresses(small));
+    assert_eq!(out.summary.frames_sent, 0);
+    // 8190 targets at 20,000 packets/s (below PARALLEL_MIN_RATE): raw.
+    let out = sweep_in(c.client(), &[large], &auto(20_000));
+    assert_eq!(out.sender, SenderKind::Raw);
+    assert_eq!(out.summary.frames_sent, 0);
+}

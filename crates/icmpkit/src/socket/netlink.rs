@@ -438,6 +438,62 @@ mod tests {
         assert_eq!(attributes(&bad).count(), 0);
     }
 
+    /// An `ndmsg` of `state` for 10.0.0.9 on interface 3, with `mac`.
+    fn neighbour_message(state: u16, mac: &[u8]) -> Vec<u8> {
+        let mut body = vec![libc::AF_INET as u8, 0, 0, 0];
+        body.extend_from_slice(&3u32.to_ne_bytes());
+        body.extend_from_slice(&state.to_ne_bytes());
+        body.extend_from_slice(&[0, 0]);
+        push_attribute(&mut body, NDA_DST, &[10, 0, 0, 9]);
+        push_attribute(&mut body, NDA_LLADDR, mac);
+        body
+    }
+
+    #[test]
+    fn only_neighbours_in_a_usable_state_are_kept() {
+        let mac = [2, 0, 0, 0, 0, 9];
+        // Reachable (0x02), stale (0x04), permanent (0x80): kept.
+        for state in [0x02, 0x04, 0x80] {
+            let n = parse_neighbour(&neighbour_message(state, &mac)).expect("usable");
+            assert_eq!((n.ifindex, n.link_address.as_slice()), (3, &mac[..]));
+            assert_eq!(n.address, IpAddr::from([10, 0, 0, 9]));
+        }
+        // Incomplete (0x01), failed (0x20): resolving or dead, no address.
+        for state in [0x01, 0x20] {
+            assert_eq!(parse_neighbour(&neighbour_message(state, &mac)), None);
+        }
+        assert_eq!(parse_neighbour(&[0; 4]), None, "too short");
+    }
+
+    #[test]
+    fn a_route_answer_gives_interface_gateway_and_source() {
+        let mut body = vec![
+            libc::AF_INET as u8,
+            32,
+            0,
+            0,
+            254,
+            0,
+            0,
+            RTN_UNICAST,
+            0,
+            0,
+            0,
+            0,
+        ];
+        push_attribute(&mut body, RTA_OIF, &5u32.to_ne_bytes());
+        push_attribute(&mut body, RTA_GATEWAY, &[10, 1, 0, 2]);
+        push_attribute(&mut body, RTA_PREFSRC, &[10, 1, 0, 1]);
+        let answer = parse_route(&body).expect("a route");
+        assert_eq!(answer.kind, RTN_UNICAST);
+        assert_eq!(answer.oif, Some(5));
+        assert_eq!(answer.gateway, Some(IpAddr::from([10, 1, 0, 2])));
+        assert_eq!(answer.source, Some(IpAddr::from([10, 1, 0, 1])));
+        assert!(!answer.unusual_next_hop);
+        push_attribute(&mut body, RTA_MULTIPATH, &[0; 8]);
+        assert!(parse_route(&body).unwrap().unusual_next_hop);
+    }
+
     #[test]
     fn the_loopback_link_and_a_route_to_it_are_read_from_the_kernel() {
         let mut netlink = Netlink::open().expect("netlink");
