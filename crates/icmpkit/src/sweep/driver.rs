@@ -274,7 +274,6 @@ fn spawn_sender(
             ..family_options(s.family, opts)
         };
         let socket = IcmpSocket::open(s.family, Privilege::Privileged, &socket_opts)?;
-        // (The packet socket below is per thread too, blocking.)
         if s.family == Family::V4 && builder.has_ip_header() {
             socket
                 .set_header_included(true)
@@ -285,6 +284,7 @@ fn spawn_sender(
         }
         sockets.push((s.family, socket));
     }
+    // With the packet sender, a blocking packet socket of its own too.
     let packet = match builder.frames() {
         Some(_) => Some(PacketSocket::open(false, BYPASS_QDISC)?),
         None => None,

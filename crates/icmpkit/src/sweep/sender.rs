@@ -66,6 +66,15 @@ impl Shared {
     }
 }
 
+/// The IPv4 id of `p`'s probe when icmpkit writes the header: non-zero
+/// (with id 0 the kernel draws a hashed per-destination id for each
+/// packet). These probes are never fragmented (DF, or small enough:
+/// header_template; frames no larger than the link's MTU), so the id
+/// identifies no fragments (RFC 6864).
+fn ip_ident(p: &Probe) -> u16 {
+    (p.index as u16 ^ p.sequence).max(1)
+}
+
 /// How a built message goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Via {
@@ -126,7 +135,7 @@ impl FrameMaker {
         let mut stamp = std::mem::take(&mut self.stamp);
         session.fill_payload(p, at, &mut stamp);
         let built = self.template(egress, session).map(|(template, ifindex)| {
-            let ident = (p.index as u16 ^ p.sequence).max(1);
+            let ident = ip_ident(p);
             template.write(
                 message,
                 next_hop_mac,
@@ -243,11 +252,7 @@ impl MessageBuilder {
             message,
         );
         if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
-            // A non-zero IP id: with id 0 the kernel draws a hashed
-            // per-destination id for each packet. These probes are
-            // never fragmented (DF, or small enough: header_template),
-            // so the id identifies no fragments (RFC 6864).
-            let ident = (p.index as u16 ^ p.sequence).max(1);
+            let ident = ip_ident(p);
             header[4..6].copy_from_slice(&ident.to_be_bytes());
             header[16..20].copy_from_slice(&dst.octets());
             message.splice(0..0, header);
