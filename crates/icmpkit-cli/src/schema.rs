@@ -686,6 +686,11 @@ pub struct SweepSummaryRecord {
     pub send_time_s: f64,
     /// `probes_sent / send_time_s`.
     pub send_rate_pps: f64,
+    /// Probes the packet sender sent as whole frames (`--sender packet`).
+    pub frames_sent: u64,
+    /// Why the packet sender sent some probes through the raw socket
+    /// instead, one line each.
+    pub fallbacks: Vec<String>,
     /// The seed of the probing order (`--seed` repeats it).
     pub seed: BigCount,
 }
@@ -710,6 +715,8 @@ impl SweepSummaryRecord {
             elapsed_s: s.elapsed.as_secs_f64(),
             send_time_s: s.send_time.as_secs_f64(),
             send_rate_pps: s.send_rate(),
+            frames_sent: s.frames_sent,
+            fallbacks: s.fallbacks.clone(),
             seed: BigCount(seed),
         }
     }

@@ -161,7 +161,11 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         ),
         (&["mtr", "-Z", "0", "127.0.0.1"], 2, "-Z must be above 0"),
         (&["mtr", "-i", "0", "127.0.0.1"], 2, "-i must be above 0"),
-        (&["mtr", "-i", "-1", "127.0.0.1"], 2, "for '--interval <SECONDS>'"),
+        (
+            &["mtr", "-i", "-1", "127.0.0.1"],
+            2,
+            "for '--interval <SECONDS>'",
+        ),
         (
             &["mtr", "-f", "5", "-m", "3", "127.0.0.1"],
             2,

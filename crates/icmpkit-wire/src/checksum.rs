@@ -101,6 +101,28 @@ pub fn update(old_checksum: u16, old_word: u16, new_word: u16) -> u16 {
     fold(sum)
 }
 
+/// RFC 1624 eqn. 3 for whole spans of words: the running sum `~HC + Σ~m`
+/// of a message whose checksum is `old_checksum`, less the words `old`
+/// about to be rewritten (even length, at an even offset of the covered
+/// data; call again with the sum returned for more spans). Add the new
+/// words with [`accumulate`], then [`fold`]: the new checksum, without
+/// summing the words that did not change. A template's sum is taken
+/// once; each copy then pays only for the words it rewrites.
+#[inline]
+pub fn retract(sum: u32, old: &[u8]) -> u32 {
+    // ~m summed over the span is the complement of the span's sum, which
+    // fold gives.
+    sum + u32::from(fold(accumulate(0, old)))
+}
+
+/// The start of an RFC 1624 rewrite of a message whose checksum field
+/// holds `old_checksum`: `~HC`, to which [`retract`] and [`accumulate`]
+/// add.
+#[inline]
+pub fn rewrite_start(old_checksum: u16) -> u32 {
+    u32::from(!old_checksum)
+}
+
 /// The 16-bit word to put at an even offset of the covered data so that
 /// the whole sums to `target` (checksum field content) given its current
 /// checksum with that word zero. Paris traceroute uses this to keep a
@@ -122,6 +144,19 @@ pub fn compensating_word(checksum_with_zero_word: u16, target: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retracting_and_adding_spans_gives_the_full_checksum() {
+        let mut data = [
+            0x45u8, 0, 0, 84, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 0, 0, 1, 0, 0, 0, 0,
+        ];
+        let old = checksum(&data);
+        let start = retract(retract(rewrite_start(old), &data[4..6]), &data[16..20]);
+        data[4..6].copy_from_slice(&[0xbe, 0xef]);
+        data[16..20].copy_from_slice(&[10, 20, 30, 40]);
+        let sum = accumulate(accumulate(start, &data[4..6]), &data[16..20]);
+        assert_eq!(fold(sum), checksum(&data));
+    }
 
     #[test]
     fn rfc1071_example() {

@@ -31,10 +31,10 @@ use icmpkit::socket::{
     TransportSocket, TypeFilter, drop_privileges, permission_hint, route_source, thread_privileges,
 };
 use icmpkit::sweep::{
-    HostResult, MAX_AUTO_SENDERS, MAX_SENDERS, NameError, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS,
-    Permutation, Schedule, Shard, SweepEvent, SweepOptions, SweepOptionsBuilder, SweepSummary,
-    Sweeper, TargetSet, TargetSetBuilder, TargetSpec, multiping, multiping_blocking, parse_lines,
-    resolve_targets,
+    HostResult, MAX_AUTO_SENDERS, MAX_SENDERS, NameError, PACKET_MIN_TARGETS, PARALLEL_MIN_RATE,
+    PARALLEL_MIN_TARGETS, Permutation, Schedule, SenderKind, Shard, SweepEvent, SweepOptions,
+    SweepOptionsBuilder, SweepSummary, Sweeper, TargetSet, TargetSetBuilder, TargetSpec, multiping,
+    multiping_blocking, parse_lines, resolve_targets,
 };
 use icmpkit::trace::{
     Annotation, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Extension, HISTORY_LEN, Hop, HopStatistics,

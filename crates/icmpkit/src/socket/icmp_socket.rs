@@ -28,7 +28,7 @@ pub struct SendTime {
 }
 
 impl SendTime {
-    pub(super) fn now() -> Self {
+    pub(crate) fn now() -> Self {
         // SystemTime::now() is clock_gettime(CLOCK_REALTIME) on Linux; a
         // clock before 1970 reads as zero rather than failing the send.
         let realtime = SystemTime::now()

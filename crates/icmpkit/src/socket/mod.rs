@@ -34,7 +34,9 @@ use std::net::IpAddr;
 
 mod async_socket;
 mod icmp_socket;
+pub(crate) mod netlink;
 mod options;
+mod packet;
 mod privileges;
 mod raw_ip;
 mod raw_tcp;
@@ -53,6 +55,7 @@ pub use async_socket::AsyncIcmpSocket;
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};
+pub(crate) use packet::{Frame, PacketSocket};
 pub use privileges::{ThreadPrivileges, drop_privileges, permission_hint, thread_privileges};
 pub(crate) use raw_ip::AsyncRawIpSocket;
 pub use raw_ip::RawIpSocket;

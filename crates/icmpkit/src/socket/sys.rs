@@ -708,8 +708,7 @@ struct RawAddress {
     len: libc::socklen_t,
 }
 
-fn raw_address(addr: SocketAddr) -> RawAddress {
-    let sock = socket2::SockAddr::from(addr);
+fn raw_address(sock: &socket2::SockAddr) -> RawAddress {
     // SAFETY: sockaddr_storage is plain data, zero is valid.
     let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
     let len = sock.len();
@@ -733,6 +732,31 @@ pub(super) fn send_mmsg<'a>(
     msgs: impl Iterator<Item = (&'a [u8], SocketAddr)>,
     space: &mut SendBatchSpace,
 ) -> io::Result<usize> {
+    let msgs = msgs.map(|(message, destination)| {
+        (message, raw_address(&socket2::SockAddr::from(destination)))
+    });
+    send_mmsg_raw(fd, msgs, space)
+}
+
+/// `sendmmsg(2)` of whole link-layer frames on a packet socket, each to
+/// its `sockaddr_ll` ([`link_address`]); as [`send_mmsg`] otherwise.
+pub(super) fn send_mmsg_link<'a>(
+    fd: BorrowedFd<'_>,
+    frames: impl Iterator<Item = (&'a [u8], &'a socket2::SockAddr)>,
+    space: &mut SendBatchSpace,
+) -> io::Result<usize> {
+    send_mmsg_raw(
+        fd,
+        frames.map(|(frame, link)| (frame, raw_address(link))),
+        space,
+    )
+}
+
+fn send_mmsg_raw<'a>(
+    fd: BorrowedFd<'_>,
+    msgs: impl Iterator<Item = (&'a [u8], RawAddress)>,
+    space: &mut SendBatchSpace,
+) -> io::Result<usize> {
     let SendBatchSpace {
         addresses,
         iovs,
@@ -741,7 +765,7 @@ pub(super) fn send_mmsg<'a>(
     addresses.clear();
     iovs.clear();
     for (message, destination) in msgs.take(MAX_BATCH) {
-        addresses.push(raw_address(destination));
+        addresses.push(destination);
         // The kernel only reads through iov_base on send.
         iovs.push(libc::iovec {
             iov_base: message.as_ptr().cast_mut().cast(),
@@ -782,6 +806,40 @@ pub(super) fn send_mmsg<'a>(
     } else {
         Ok(rc as usize)
     }
+}
+
+/// `PACKET_QDISC_BYPASS` (linux/if_packet.h; not in libc): frames from
+/// the packet socket go straight to the driver, past the qdisc.
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
+
+/// Turns `PACKET_QDISC_BYPASS` on or off on a packet socket.
+pub(super) fn set_qdisc_bypass(socket: &socket2::Socket, on: bool) -> io::Result<()> {
+    set_int_option(
+        socket.as_fd(),
+        libc::SOL_PACKET,
+        PACKET_QDISC_BYPASS,
+        libc::c_int::from(on),
+    )
+}
+
+/// The `sockaddr_ll` a packet socket sends a frame to: the interface and
+/// the frame's EtherType (the link header itself is in the frame).
+pub(super) fn link_address(ifindex: u32, ethertype: u16) -> io::Result<socket2::SockAddr> {
+    let ifindex = libc::c_int::try_from(ifindex)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index too large"))?;
+    // SAFETY: `try_init` hands a zeroed sockaddr_storage, which is large
+    // and aligned enough for a sockaddr_ll; only its fields are written.
+    let ((), address) = unsafe {
+        socket2::SockAddr::try_init(|storage, len| {
+            let link = storage.cast::<libc::sockaddr_ll>();
+            (*link).sll_family = libc::AF_PACKET as libc::c_ushort;
+            (*link).sll_protocol = ethertype.to_be();
+            (*link).sll_ifindex = ifindex;
+            *len = socklen_of::<libc::sockaddr_ll>();
+            Ok(())
+        })
+    }?;
+    Ok(address)
 }
 
 /// `_LINUX_CAPABILITY_VERSION_3` (linux/capability.h): two 32-bit words.

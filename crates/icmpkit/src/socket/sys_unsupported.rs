@@ -120,6 +120,22 @@ pub(super) fn send_mmsg<'a>(
     Err(unsupported())
 }
 
+pub(super) fn send_mmsg_link<'a>(
+    _: BorrowedFd<'_>,
+    _: impl Iterator<Item = (&'a [u8], &'a socket2::SockAddr)>,
+    _: &mut SendBatchSpace,
+) -> io::Result<usize> {
+    Err(unsupported())
+}
+
+pub(super) fn set_qdisc_bypass(_: &socket2::Socket, _: bool) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn link_address(_: u32, _: u16) -> io::Result<socket2::SockAddr> {
+    Err(unsupported())
+}
+
 pub(super) fn clear_capabilities() -> io::Result<()> {
     // No Linux capabilities here: returning to the real uid is all there is.
     Ok(())

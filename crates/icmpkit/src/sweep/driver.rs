@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use icmpkit_wire::Family;
@@ -17,15 +18,22 @@ use crate::engine::clock::Timestamp;
 use crate::engine::stamp::StampKey;
 use crate::ping::PingReport;
 use crate::resolve::ToTarget;
+use crate::socket::netlink::RouteQuery;
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter,
+    AsyncIcmpSocket, IcmpSocket, PacketSocket, PmtuDisc, Privilege, SocketKind, SocketOptions,
+    TypeFilter,
 };
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
-use super::options::{MAX_AUTO_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions};
+use super::egress::PacketPlan;
+use super::frames::FrameSettings;
+use super::options::{
+    MAX_AUTO_SENDERS, PACKET_MIN_TARGETS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SenderKind,
+    SweepOptions,
+};
 use super::protocol::{FamilyRoute, SweepProtocol};
 use super::report::{SweepEvent, SweepSummary};
-use super::sender::{ExtraSender, MessageBuilder, Shared};
+use super::sender::{ExtraSender, FrameMaker, MessageBuilder, Shared};
 use super::session::Session;
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
 use super::transport::{FamilySocket, RECV_BUF_LEN, SweepTransport};
@@ -99,15 +107,20 @@ impl Sweeper {
             });
         }
         let batch = opts.schedule.batch;
-        let builder = MessageBuilder::new(
+        let mut builder = MessageBuilder::new(
             session.shared_targets(),
             opts.payload_size,
             batch,
             ip_header,
         );
+        let packet = packet_sender(&session, &sockets, opts)?;
         let thread_count = sender_count(&session, &sockets, opts);
         let shared = Arc::new(Shared::new(session));
         let mut transport = SweepTransport::new(sockets, Arc::clone(&shared));
+        if let Some((plan, socket)) = packet {
+            builder.set_frames(FrameMaker::new(plan));
+            transport.set_packet_socket(socket);
+        }
         for _ in 1..thread_count {
             transport.add_sender(spawn_sender(&transport, &shared, &builder, opts)?);
         }
@@ -137,6 +150,16 @@ impl Sweeper {
         self.sender_count
     }
 
+    /// What sends the probes: [`SenderKind::Packet`] if the packet sender
+    /// is on (some probes may still go through the raw socket, see
+    /// [`SweepSummary::fallbacks`]), else [`SenderKind::Raw`].
+    pub fn sender_kind(&self) -> SenderKind {
+        match self.driver.protocol().builder().frames() {
+            Some(_) => SenderKind::Packet,
+            None => SenderKind::Raw,
+        }
+    }
+
     /// The kind of socket used (raw or datagram), for the first family.
     pub fn socket_kind(&self) -> Option<SocketKind> {
         let sockets = self.driver.transport().sockets();
@@ -145,7 +168,13 @@ impl Sweeper {
 
     /// The totals so far.
     pub fn summary(&self) -> SweepSummary {
-        self.session().summary(Timestamp::now())
+        let mut summary = self.session().summary(Timestamp::now());
+        let protocol = self.driver.protocol();
+        summary.frames_sent = protocol.shared().frames_sent.load(Ordering::Relaxed);
+        if let Some(frames) = protocol.builder().frames() {
+            summary.fallbacks = frames.notes();
+        }
+        summary
     }
 
     fn session(&self) -> std::sync::MutexGuard<'_, Session> {
@@ -255,12 +284,99 @@ fn spawn_sender(
         }
         sockets.push((s.family, socket));
     }
-    ExtraSender::spawn(Arc::clone(shared), sockets, builder.clone()).map_err(|source| {
+    // With the packet sender, a blocking packet socket of its own too.
+    let packet = match builder.frames() {
+        Some(_) => Some(PacketSocket::open(false, BYPASS_QDISC)?),
+        None => None,
+    };
+    ExtraSender::spawn(Arc::clone(shared), sockets, packet, builder.clone()).map_err(|source| {
         Error::SocketUnavailable {
             context: "starting a sending thread".into(),
             source,
         }
     })
+}
+
+/// Whether the packet sender's frames skip the qdisc
+/// (`PACKET_QDISC_BYPASS`), as zmap's do.
+const BYPASS_QDISC: bool = true;
+
+/// The packet sender's plan and the driver's packet socket, if the sweep
+/// uses it ([`SenderKind`]): asked for, or chosen for a large fast sweep
+/// on raw sockets. A forced packet sender that cannot be had is an
+/// error; a chosen one falls back to the raw socket.
+fn packet_sender(
+    session: &Session,
+    sockets: &[FamilySocket],
+    opts: &SweepOptions,
+) -> Result<Option<(Arc<PacketPlan>, PacketSocket)>> {
+    let raw = !sockets.is_empty() && sockets.iter().all(|s| !s.datagram);
+    let rate = opts.schedule.rate;
+    let fast = rate == 0 || rate >= PARALLEL_MIN_RATE;
+    let large = session.targets().len() >= PACKET_MIN_TARGETS;
+    match opts.sender {
+        SenderKind::Raw => return Ok(None),
+        SenderKind::Packet if !raw => {
+            return Err(Error::invalid(
+                "sender",
+                InvalidReason::Conflicts {
+                    with: "datagram sockets: the packet sender needs CAP_NET_RAW and a raw \
+                           socket for the replies",
+                },
+            ));
+        }
+        SenderKind::Auto if !(raw && fast && large) => return Ok(None),
+        _ => {}
+    }
+    let forced = opts.sender == SenderKind::Packet;
+    let families: Vec<Family> = sockets.iter().map(|s| s.family).collect();
+    let opened = PacketSocket::open(true, BYPASS_QDISC).and_then(|socket| {
+        let plan = PacketPlan::new(
+            &families,
+            route_query(opts),
+            opts.socket.source,
+            frame_settings(opts),
+        )
+        .map_err(|source| Error::SocketUnavailable {
+            context: "reading the routing tables (netlink) for the packet sender".into(),
+            source,
+        })?;
+        Ok((Arc::new(plan), socket))
+    });
+    match opened {
+        Ok(packet) => Ok(Some(packet)),
+        Err(e) if !forced => {
+            tracing::info!("packet sender unavailable, sending through the raw socket: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What the kernel's own route lookup would be given for the sweep's
+/// sockets.
+fn route_query(opts: &SweepOptions) -> RouteQuery {
+    let oif = opts
+        .socket
+        .interface
+        .as_deref()
+        .and_then(|name| nix::net::if_::if_nametoindex(name).ok());
+    RouteQuery {
+        oif,
+        source: opts.socket.source,
+        mark: opts.socket.mark,
+    }
+}
+
+/// TTL, TOS, DF and size of the packet sender's probes, as the raw
+/// socket would send them.
+fn frame_settings(opts: &SweepOptions) -> FrameSettings {
+    FrameSettings {
+        ttl: opts.socket.ttl.unwrap_or(64),
+        tos: opts.socket.tos.unwrap_or(0),
+        dont_fragment: dont_fragment(opts),
+        payload_size: opts.payload_size,
+    }
 }
 
 /// Largest IPv4 probe sent with its own header (`IP_HDRINCL`) when DF is

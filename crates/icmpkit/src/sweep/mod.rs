@@ -41,6 +41,8 @@
 //! ```
 
 mod driver;
+mod egress;
+mod frames;
 mod options;
 mod protocol;
 mod rate;
@@ -53,8 +55,8 @@ mod transport;
 pub use crate::engine::permutation::{Permutation, Shard};
 pub use driver::{Sweeper, multiping, multiping_blocking};
 pub use options::{
-    MAX_AUTO_SENDERS, MAX_SENDERS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SweepOptions,
-    SweepOptionsBuilder,
+    MAX_AUTO_SENDERS, MAX_SENDERS, PACKET_MIN_TARGETS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS,
+    SenderKind, SweepOptions, SweepOptionsBuilder,
 };
 pub use report::{HostResult, SweepEvent, SweepSummary};
 pub use session::Schedule;

@@ -64,7 +64,39 @@ pub struct SweepOptions {
     /// [`PARALLEL_MIN_RATE`] packets/s, else one. Datagram sockets always
     /// use one (replies reach only the socket that sent).
     pub senders: Option<usize>,
+    /// What writes the probes of a raw sweep: the raw ICMP socket, or
+    /// whole Ethernet frames on a packet socket (see [`SenderKind`]).
+    pub sender: SenderKind,
 }
+
+/// What sends a sweep's probes ([`SweepOptions::sender`]). Replies arrive
+/// on the ICMP socket either way, matched the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SenderKind {
+    /// The packet sender for sweeps of at least [`PACKET_MIN_TARGETS`]
+    /// targets on raw sockets at `rate` 0 or at least
+    /// [`PARALLEL_MIN_RATE`] packets/s; the raw socket otherwise, or if
+    /// the packet socket cannot be had.
+    #[default]
+    Auto,
+    /// The raw (or datagram) ICMP socket: the kernel routes each probe.
+    Raw,
+    /// Whole Ethernet frames written to a packet socket (`AF_PACKET`, like
+    /// zmap), routed here from the kernel's tables (netlink); needs
+    /// `CAP_NET_RAW` and a raw ICMP socket for the replies. Probes that
+    /// cannot go as a frame (non-Ethernet or VLAN link, next hop not yet
+    /// resolved, local or broadcast route...) go through the raw socket;
+    /// [`SweepSummary::fallbacks`](super::SweepSummary::fallbacks) says why.
+    Packet,
+}
+
+/// Smallest sweep that gets the packet sender on its own
+/// ([`SenderKind::Auto`]): its setup (reading the routing, rule, link and
+/// neighbour tables, a route query per prefix) costs about as much as
+/// sending a few thousand probes, and below this many a sweep's time is
+/// its timeout, not its sending.
+pub const PACKET_MIN_TARGETS: u64 = PARALLEL_MIN_TARGETS;
 
 /// Most sending threads chosen on their own ([`SweepOptions::senders`]).
 pub const MAX_AUTO_SENDERS: usize = 4;
@@ -89,6 +121,7 @@ impl Default for SweepOptions {
             socket: SocketOptions::default(),
             id: None,
             senders: None,
+            sender: SenderKind::Auto,
         }
     }
 }
@@ -117,6 +150,15 @@ impl SweepOptions {
                     min: 1,
                     max: MAX_SENDERS as u64,
                     got: None,
+                },
+            ));
+        }
+        if self.sender == SenderKind::Packet && self.privilege == Privilege::Unprivileged {
+            return Err(Error::invalid(
+                "sender",
+                InvalidReason::Conflicts {
+                    with: "unprivileged (datagram) sockets: the packet sender's replies \
+                           arrive on a raw socket",
                 },
             ));
         }
@@ -175,5 +217,7 @@ options_builder! {
         id(id: u16) id = Some(id);
         /// Threads sending probes (default: chosen from the sweep's size).
         senders(threads: usize) senders = Some(threads);
+        /// What sends the probes (default [`SenderKind::Auto`]).
+        sender(kind: SenderKind) sender = kind;
     }
 }

@@ -18,9 +18,9 @@ use crate::resolve::family_of;
 use crate::socket::{ErrorOrigin, QueuedError};
 
 use super::report::SweepEvent;
-use super::sender::{MessageBuilder, Shared, refusal_text};
+use super::sender::{MessageBuilder, Shared, Via, refusal_text};
 use super::session::{EchoReply, Next, Probe};
-use super::transport::SweepMeta;
+use super::transport::{PACKET_VIA, SweepMeta};
 
 /// Which socket of the transport sends a family's probes, and its kind.
 #[derive(Debug, Clone, Copy)]
@@ -45,7 +45,7 @@ pub(crate) struct SweepProtocol {
     ready: VecDeque<Probe>,
     /// Probes the session handed out with their messages, built (under
     /// one lock of the session) at `built_at`, not yet given out.
-    prebuilt: VecDeque<(Probe, Vec<u8>)>,
+    prebuilt: VecDeque<(Probe, Vec<u8>, Via)>,
     built_at: Timestamp,
     /// Message buffers to build into.
     spare: Vec<Vec<u8>>,
@@ -109,16 +109,16 @@ impl SweepProtocol {
     pub(super) fn finish_early(&mut self, now: Timestamp) {
         self.record_sent();
         let mut held: Vec<Probe> = self.ready.drain(..).collect();
-        held.extend(self.prebuilt.drain(..).map(|(probe, _)| probe));
+        held.extend(self.prebuilt.drain(..).map(|(probe, _, _)| probe));
         let mut session = self.shared.session();
         session.requeue(&held);
         session.cut_short(now);
     }
 
     /// Builds `probe`'s message stamped `now` (one lock of the session).
-    fn build(&mut self, probe: &Probe, now: Timestamp, message: &mut Vec<u8>) {
+    fn build(&mut self, probe: &Probe, now: Timestamp, message: &mut Vec<u8>) -> Via {
         let session = self.shared.session();
-        self.builder.build_one(&session, probe, now, message);
+        self.builder.build_one(&session, probe, now, message)
     }
 
     /// Records the probes of the batch that left (one lock of the
@@ -145,8 +145,8 @@ impl SweepProtocol {
                 self.built_at = now;
                 for probe in self.batch.drain(..) {
                     let mut message = self.spare.pop().unwrap_or_default();
-                    self.builder.build_one(&session, &probe, now, &mut message);
-                    self.prebuilt.push_back((probe, message));
+                    let via = self.builder.build_one(&session, &probe, now, &mut message);
+                    self.prebuilt.push_back((probe, message, via));
                 }
                 true
             }
@@ -233,23 +233,20 @@ impl Protocol for SweepProtocol {
         if self.ready.is_empty() && self.prebuilt.is_empty() && !self.refill(now) {
             return false;
         }
-        let probe = match self.ready.pop_front() {
-            Some(probe) => {
-                self.build(&probe, now, &mut out.message);
-                probe
-            }
+        let (probe, via) = match self.ready.pop_front() {
+            Some(probe) => (probe, self.build(&probe, now, &mut out.message)),
             None => {
-                let Some((probe, mut message)) = self.prebuilt.pop_front() else {
+                let Some((probe, mut message, mut via)) = self.prebuilt.pop_front() else {
                     return false;
                 };
                 if self.built_at == now {
                     std::mem::swap(&mut out.message, &mut message);
                 } else {
                     // Left from an earlier turn: stamp it anew.
-                    self.build(&probe, now, &mut out.message);
+                    via = self.build(&probe, now, &mut out.message);
                 }
                 self.spare.push(message);
-                probe
+                (probe, via)
             }
         };
         let destination = self.builder.targets().destination(probe.index);
@@ -260,6 +257,12 @@ impl Protocol for SweepProtocol {
         out.via = destination
             .and_then(|(address, _)| self.route(family_of(address)))
             .map_or(usize::MAX, |r| r.via);
+        if let Via::Frame(ifindex) = via {
+            // A whole frame, for the packet socket; its interface where
+            // a socket address would carry a zone.
+            out.via = PACKET_VIA;
+            out.scope_id = ifindex;
+        }
         out.token = probe.index;
         self.given.push_back((probe, now));
         true

@@ -150,6 +150,12 @@ pub struct SweepSummary {
     /// the sending rate.
     #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_ms::one"))]
     pub send_time: Duration,
+    /// Probes the packet sender sent as whole frames (the others of
+    /// `probes_sent` went through the ICMP socket).
+    pub frames_sent: u64,
+    /// Why the packet sender sent some probes through the raw socket
+    /// instead (a link that is not Ethernet, a VLAN...), one line each.
+    pub fallbacks: Vec<String>,
 }
 
 impl SweepSummary {

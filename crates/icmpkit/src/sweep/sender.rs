@@ -11,7 +11,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,8 +21,10 @@ use icmpkit_wire::Family;
 use crate::engine::clock::Timestamp;
 use crate::engine::probe;
 use crate::resolve::family_of;
-use crate::socket::{IcmpSocket, SendTime};
+use crate::socket::{Frame, IcmpSocket, PacketSocket, SendTime};
 
+use super::egress::{Decision, PacketPlan};
+use super::frames::FrameTemplate;
 use super::session::{Next, Probe, Session};
 use super::targets::TargetSet;
 
@@ -43,6 +45,8 @@ pub(super) struct Shared {
     pub(super) wake: tokio::sync::Notify,
     /// Set when the sweep is over or dropped: extra senders return.
     pub(super) stop: AtomicBool,
+    /// Probes the packet sender sent as frames.
+    pub(super) frames_sent: AtomicU64,
 }
 
 impl Shared {
@@ -51,6 +55,7 @@ impl Shared {
             session: Mutex::new(session),
             wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
+            frames_sent: AtomicU64::new(0),
         }
     }
 
@@ -61,15 +66,110 @@ impl Shared {
     }
 }
 
+/// The IPv4 id of `p`'s probe when icmpkit writes the header: non-zero
+/// (with id 0 the kernel draws a hashed per-destination id for each
+/// packet). These probes are never fragmented (DF, or small enough:
+/// header_template; frames no larger than the link's MTU), so the id
+/// identifies no fragments (RFC 6864).
+fn ip_ident(p: &Probe) -> u16 {
+    (p.index as u16 ^ p.sequence).max(1)
+}
+
+/// How a built message goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Via {
+    /// Through the family's ICMP socket.
+    Socket,
+    /// As a whole frame on the packet socket, out of this interface.
+    Frame(u32),
+}
+
+/// The packet sender's side of a builder: the plan that says where each
+/// probe goes, and a frame template per egress (made when first used).
+#[derive(Debug, Clone)]
+pub(super) struct FrameMaker {
+    plan: Arc<PacketPlan>,
+    templates: Vec<Option<(FrameTemplate, u32)>>,
+    stamp: Vec<u8>,
+}
+
+impl FrameMaker {
+    pub(super) fn new(plan: Arc<PacketPlan>) -> Self {
+        FrameMaker {
+            plan,
+            templates: Vec::new(),
+            stamp: vec![0; crate::engine::stamp::TAGGED_STAMP_LEN],
+        }
+    }
+
+    /// The template of egress number `egress` and its interface.
+    fn template(&mut self, egress: usize, session: &Session) -> Option<&(FrameTemplate, u32)> {
+        if self.templates.len() <= egress {
+            self.templates.resize(egress + 1, None);
+        }
+        if self.templates[egress].is_none() {
+            let e = self.plan.egress(egress)?;
+            let id = session.id(family_of(e.source));
+            let template = FrameTemplate::new(e.mac, e.source, id, &self.plan.settings());
+            self.templates[egress] = Some((template, e.ifindex));
+        }
+        self.templates[egress].as_ref()
+    }
+
+    /// Writes `probe`'s frame into `message` if it can go as one.
+    fn build(
+        &mut self,
+        session: &Session,
+        p: &Probe,
+        destination: (IpAddr, u32),
+        at: Timestamp,
+        message: &mut Vec<u8>,
+    ) -> Option<Via> {
+        let Decision::Frame {
+            egress,
+            next_hop_mac,
+        } = self.plan.decide(destination.0, destination.1)
+        else {
+            return None;
+        };
+        let mut stamp = std::mem::take(&mut self.stamp);
+        session.fill_payload(p, at, &mut stamp);
+        let built = self.template(egress, session).map(|(template, ifindex)| {
+            let ident = ip_ident(p);
+            template.write(
+                message,
+                next_hop_mac,
+                destination.0,
+                ident,
+                p.sequence,
+                &stamp,
+            );
+            Via::Frame(*ifindex)
+        });
+        self.stamp = stamp;
+        built
+    }
+
+    /// Why some probes went through the raw socket.
+    pub(super) fn notes(&self) -> Vec<String> {
+        self.plan.notes()
+    }
+}
+
 /// Turns batches of probes into messages: the stamped payload, the echo
-/// request, and for raw IPv4 sockets with `IP_HDRINCL` the IPv4 header.
+/// request, and for raw IPv4 sockets with `IP_HDRINCL` the IPv4 header;
+/// with the packet sender, whole frames for the probes that can go as one.
 #[derive(Debug, Clone)]
 pub(super) struct MessageBuilder {
     targets: Arc<TargetSet>,
     payload: Vec<u8>,
     messages: Vec<Vec<u8>>,
+    /// How each of `messages` goes.
+    vias: Vec<Via>,
     /// The IPv4 header template, if IPv4 messages carry their header.
     ip_header: Option<[u8; 20]>,
+    /// The packet sender, if the sweep uses it.
+    frames: Option<FrameMaker>,
 }
 
 impl MessageBuilder {
@@ -82,9 +182,21 @@ impl MessageBuilder {
         MessageBuilder {
             targets,
             payload: vec![0; payload_size],
-            messages: vec![Vec::with_capacity(payload_size + 28); batch],
+            messages: vec![Vec::with_capacity(payload_size + 62); batch],
+            vias: vec![Via::Socket; batch],
             ip_header,
+            frames: None,
         }
+    }
+
+    /// Builds frames for the probes the packet sender can send.
+    pub(super) fn set_frames(&mut self, frames: FrameMaker) {
+        self.frames = Some(frames);
+    }
+
+    /// The packet sender, if on.
+    pub(super) fn frames(&self) -> Option<&FrameMaker> {
+        self.frames.as_ref()
     }
 
     /// True if IPv4 messages carry their IP header (`IP_HDRINCL`).
@@ -101,22 +213,30 @@ impl MessageBuilder {
     pub(super) fn build(&mut self, session: &Session, batch: &[Probe], at: Timestamp) {
         if self.messages.len() < batch.len() {
             self.messages.resize(batch.len(), Vec::new());
+            self.vias.resize(batch.len(), Via::Socket);
         }
         let mut messages = std::mem::take(&mut self.messages);
-        for (p, message) in batch.iter().zip(&mut messages) {
-            self.build_one(session, p, at, message);
+        for (i, (p, message)) in batch.iter().zip(&mut messages).enumerate() {
+            self.vias[i] = self.build_one(session, p, at, message);
         }
         self.messages = messages;
     }
 
-    /// Builds the message of `probe`, stamped with `at`, into `message`.
+    /// Builds the message of `probe`, stamped with `at`, into `message`:
+    /// a frame if the packet sender can send it, else the socket's message.
     pub(super) fn build_one(
         &mut self,
         session: &Session,
         p: &Probe,
         at: Timestamp,
         message: &mut Vec<u8>,
-    ) {
+    ) -> Via {
+        if let (Some(frames), Some(destination)) =
+            (self.frames.as_mut(), self.targets.destination(p.index))
+            && let Some(via) = frames.build(session, p, destination, at, message)
+        {
+            return via;
+        }
         session.fill_payload(p, at, &mut self.payload);
         let address = self
             .targets
@@ -125,11 +245,7 @@ impl MessageBuilder {
         let family = family_of(address);
         message.clear();
         if let (Some(mut header), IpAddr::V4(dst)) = (self.ip_header, address) {
-            // A non-zero IP id: with id 0 the kernel draws a hashed
-            // per-destination id for each packet. These probes are
-            // never fragmented (DF, or small enough: header_template),
-            // so the id identifies no fragments (RFC 6864).
-            let ident = (p.index as u16 ^ p.sequence).max(1);
+            let ident = ip_ident(p);
             header[4..6].copy_from_slice(&ident.to_be_bytes());
             header[16..20].copy_from_slice(&dst.octets());
             message.extend_from_slice(&header);
@@ -141,6 +257,7 @@ impl MessageBuilder {
             &self.payload,
             message,
         );
+        Via::Socket
     }
 
     /// The built messages of `batch` that go to `family`, beside their
@@ -153,7 +270,10 @@ impl MessageBuilder {
     ) -> Vec<(&'a [u8], SocketAddr)> {
         probes.clear();
         let mut msgs = Vec::with_capacity(batch.len());
-        for (p, message) in batch.iter().zip(&self.messages) {
+        for ((p, message), via) in batch.iter().zip(&self.messages).zip(&self.vias) {
+            if *via != Via::Socket {
+                continue;
+            }
             let Some((address, scope_id)) = self.targets.destination(p.index) else {
                 continue;
             };
@@ -171,6 +291,25 @@ impl MessageBuilder {
     }
 }
 
+impl MessageBuilder {
+    /// The built frames of `batch`, beside their probes.
+    pub(super) fn frames_of<'a>(
+        &'a self,
+        batch: &[Probe],
+        probes: &mut Vec<Probe>,
+    ) -> Vec<Frame<'a>> {
+        probes.clear();
+        let mut frames = Vec::new();
+        for ((p, message), via) in batch.iter().zip(&self.messages).zip(&self.vias) {
+            if let Via::Frame(ifindex) = via {
+                probes.push(*p);
+                frames.push((message.as_slice(), *ifindex));
+            }
+        }
+        frames
+    }
+}
+
 /// A thread that takes batches from the shared session and sends them on
 /// its own blocking, send-only sockets (one per family).
 #[derive(Debug)]
@@ -183,11 +322,12 @@ impl ExtraSender {
     pub(super) fn spawn(
         shared: Arc<Shared>,
         sockets: Vec<(Family, IcmpSocket)>,
+        packet: Option<PacketSocket>,
         builder: MessageBuilder,
     ) -> io::Result<Self> {
         let handle = std::thread::Builder::new()
             .name("icmpkit-sweep-send".into())
-            .spawn(move || run(&shared, &sockets, builder))?;
+            .spawn(move || run(&shared, &sockets, packet.as_ref(), builder))?;
         Ok(ExtraSender {
             handle: Some(handle),
         })
@@ -214,7 +354,12 @@ impl ExtraSender {
     }
 }
 
-fn run(shared: &Shared, sockets: &[(Family, IcmpSocket)], mut builder: MessageBuilder) {
+fn run(
+    shared: &Shared,
+    sockets: &[(Family, IcmpSocket)],
+    packet: Option<&PacketSocket>,
+    mut builder: MessageBuilder,
+) {
     let mut batch = Vec::new();
     let mut probes = Vec::new();
     let mut times: Vec<SendTime> = Vec::new();
@@ -237,9 +382,19 @@ fn run(shared: &Shared, sockets: &[(Family, IcmpSocket)], mut builder: MessageBu
             }
             Next::Done => return,
         }
+        if let Some(packet) = packet {
+            let frames = builder.frames_of(&batch, &mut probes);
+            send_blocking(shared, &probes, now, |offset| {
+                let sent = packet.send_batch(&frames[offset..])?;
+                shared.frames_sent.fetch_add(sent as u64, Ordering::Relaxed);
+                Ok(sent)
+            });
+        }
         for (family, socket) in sockets {
             let msgs = builder.of_family(&batch, *family, &mut probes);
-            send_blocking(shared, socket, &msgs, &probes, now, &mut times);
+            send_blocking(shared, &probes, now, |offset| {
+                socket.send_batch(msgs[offset..].iter().copied(), &mut times)
+            });
         }
         if shared.session().has_events() {
             shared.wake.notify_one();
@@ -247,19 +402,18 @@ fn run(shared: &Shared, sockets: &[(Family, IcmpSocket)], mut builder: MessageBu
     }
 }
 
-/// Sends `msgs` on a blocking socket, recording each probe as sent,
-/// refused, or put back (no buffer space).
+/// Sends the messages of `probes` on a blocking socket (`send(offset)`
+/// sends those from `offset` on), recording each probe as sent, refused,
+/// or put back (no buffer space).
 fn send_blocking(
     shared: &Shared,
-    socket: &IcmpSocket,
-    msgs: &[(&[u8], SocketAddr)],
     probes: &[Probe],
     at: Timestamp,
-    times: &mut Vec<SendTime>,
+    mut send: impl FnMut(usize) -> io::Result<usize>,
 ) {
     let mut offset = 0;
-    while offset < msgs.len() {
-        match socket.send_batch(msgs[offset..].iter().copied(), times) {
+    while offset < probes.len() {
+        match send(offset) {
             Ok(n) if n > 0 => {
                 shared.session().on_sent(&probes[offset..offset + n], at);
                 offset += n;
@@ -277,7 +431,7 @@ fn send_blocking(
             }
         }
     }
-    if offset < msgs.len() {
+    if offset < probes.len() {
         shared.session().requeue(&probes[offset..]);
     }
 }

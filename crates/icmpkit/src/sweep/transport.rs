@@ -18,7 +18,7 @@ use icmpkit_wire::Family;
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
 use crate::engine::clock::Timestamp;
-use crate::socket::{QueuedError, Readiness, Received, SendTime};
+use crate::socket::{Frame, PacketSocket, QueuedError, Readiness, Received, SendTime};
 
 use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
 
@@ -27,6 +27,10 @@ const RECV_BATCH: usize = 64;
 /// Bytes per receive buffer: an IPv4 header plus an error quoting 576
 /// bytes, or an IPv6 error quoting 1232, fit.
 pub(super) const RECV_BUF_LEN: usize = 2048;
+
+/// The `via` of a transmit whose message is a whole frame for the packet
+/// socket (its `scope_id` then names the interface).
+pub(super) const PACKET_VIA: usize = usize::MAX - 1;
 
 /// What a receive tells about a packet: the socket's family and kind
 /// beside what the kernel said.
@@ -66,6 +70,8 @@ struct RecvBatch {
 #[derive(Debug)]
 pub(crate) struct SweepTransport {
     sockets: Vec<FamilySocket>,
+    /// The packet sender's socket (non-blocking), if it is on.
+    packet: Option<PacketSocket>,
     shared: Arc<Shared>,
     senders: Vec<ExtraSender>,
     recv: Mutex<RecvBatch>,
@@ -80,6 +86,7 @@ impl SweepTransport {
     pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>) -> Self {
         SweepTransport {
             sockets,
+            packet: None,
             shared,
             senders: Vec::new(),
             recv: Mutex::new(RecvBatch {
@@ -96,6 +103,46 @@ impl SweepTransport {
 
     pub(super) fn sockets(&self) -> &[FamilySocket] {
         &self.sockets
+    }
+
+    /// Sends frames on `packet` (the packet sender).
+    pub(super) fn set_packet_socket(&mut self, packet: PacketSocket) {
+        self.packet = Some(packet);
+    }
+
+    /// Sends the run of frames at the start of `transmits`.
+    fn send_frames(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
+        let Some(packet) = &self.packet else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a frame without a packet socket",
+            ));
+        };
+        let frames: Vec<Frame<'_>> = transmits
+            .iter()
+            .take_while(|t| t.via == PACKET_VIA)
+            .map(|t| (t.message.as_slice(), t.scope_id))
+            .collect();
+        let time = SendTime::now();
+        match packet.send_batch(&frames) {
+            Ok(sent) => {
+                self.shared
+                    .frames_sent
+                    .fetch_add(sent as u64, Ordering::Relaxed);
+                times.resize(sent, time);
+                Ok(sent)
+            }
+            // No readiness edge comes for a packet socket's full buffer
+            // or the device queue: pause, as for ENOBUFS.
+            Err(e)
+                if e.raw_os_error() == Some(libc::ENOBUFS)
+                    || e.kind() == io::ErrorKind::WouldBlock =>
+            {
+                self.out_of_buffers.store(true, Ordering::Relaxed);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Adds a sending thread (already running).
@@ -163,6 +210,9 @@ impl Transport for SweepTransport {
         let Some(via) = transmits.first().map(|t| t.via) else {
             return Ok(0);
         };
+        if via == PACKET_VIA {
+            return self.send_frames(transmits, times);
+        }
         let Some(socket) = self.sockets.get(via) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -116,6 +116,15 @@ pub struct SweepArgs {
     #[arg(long = "senders", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub senders: Option<u16>,
 
+    /// What writes the probes: `raw` (the raw ICMP socket, the kernel
+    /// routes each), `packet` (whole Ethernet frames on a packet socket,
+    /// like zmap; probes it cannot send go through the raw socket, with a
+    /// note on stderr), or `auto` (packet for raw-socket sweeps of 4096+
+    /// targets at --rate 0 or 100000+, else raw).
+    #[arg(long = "sender", value_name = "auto|raw|packet", default_value = "auto",
+          value_parser = ["auto", "raw", "packet"])]
+    pub sender: String,
+
     /// Bytes of echo data (at least 32).
     #[arg(short = 'b', long = "size", value_name = "BYTES", default_value_t = 56)]
     pub size: usize,

@@ -9,8 +9,8 @@ use std::io::{IsTerminal, Read};
 
 use icmpkit::Error;
 use icmpkit::sweep::{
-    Schedule, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec, parse_lines,
-    resolve_targets,
+    Schedule, SenderKind, Shard, SweepEvent, SweepOptions, Sweeper, TargetSet, TargetSpec,
+    parse_lines, resolve_targets,
 };
 use ipnet::IpNet;
 
@@ -182,6 +182,11 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     options.seed = args.seed;
     options.exclude = exclude;
     options.senders = args.senders.map(usize::from);
+    options.sender = match args.sender.as_str() {
+        "raw" => SenderKind::Raw,
+        "packet" => SenderKind::Packet,
+        _ => SenderKind::Auto,
+    };
     if let Some(s) = &args.shard {
         options.shard = s.parse::<Shard>()?;
     }
@@ -258,6 +263,9 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     }
     progress.finish();
     let summary = sweeper.summary();
+    for note in &summary.fallbacks {
+        errln!("icmpkit sweep: packet sender: {note}");
+    }
     out.finish(&summary, sweeper.seed());
     // Interrupted, targets not finished are not alive: exit 1.
     if names_failed {
