@@ -371,6 +371,46 @@ fn unprivileged_tcp_keeps_its_port_with_one_probe_in_flight() {
     }
 }
 
+/// New-user trial T2: unprivileged TCP probes are connections, so a trace
+/// to an open port must not send every TTL at once (30 connections to the
+/// service, SYNs dropped by a small backlog, RTTs of a second): a few at a
+/// time, and hardly any past the destination.
+#[test]
+fn unprivileged_tcp_opens_few_connections_past_the_destination() {
+    let lab = lab_or_skip!("unprivileged_tcp_opens_few_connections_past_the_destination");
+    let c = lab.chain(3).expect("chain");
+    let open = 8082;
+    let _listeners = listen(c.server(), open);
+    let server = IpAddr::from(c.server_v4());
+    let capture = c.client().capture().expect("capture");
+    let hops = {
+        let _inside = c.client().enter().unwrap();
+        let mut opts = options(ProbeProtocol::Tcp, 1, 3, Privilege::Unprivileged);
+        opts.port = Some(open);
+        traceroute_blocking(server.to_string(), &opts).expect("trace")
+    };
+    assert_eq!(hops.len(), 4, "{hops:#?}");
+    assert!(hops[3].reached, "{hops:#?}");
+    // Every reply at the destination is a connection, answered at once.
+    let slow: Vec<_> = hops[3]
+        .rtts
+        .iter()
+        .filter(|r| r.as_millis() >= 500)
+        .collect();
+    assert!(slow.is_empty(), "RTTs inflated by dropped SYNs: {hops:#?}");
+    let syns = syns_by_port(&tcp_segments(&capture.finish(), false), server);
+    let past: usize = syns
+        .values()
+        .flat_map(|by_ttl| by_ttl.iter().filter(|(ttl, _)| **ttl > 4))
+        .map(|(_, seqs)| seqs.len())
+        .sum();
+    // Before the cap: TTLs 5 to 30 all went out (26 or more).
+    assert!(
+        past <= 6,
+        "{past} connections past the destination: {syns:?}"
+    );
+}
+
 /// A listener in `ns` on `port`, IPv4 and IPv6.
 fn listen(ns: &Ns, port: u16) -> (TcpListener, TcpListener) {
     let _inside = ns.enter().unwrap();

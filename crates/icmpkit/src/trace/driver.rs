@@ -53,6 +53,10 @@ struct RawTcp {
     reserved: Vec<TransportSocket>,
 }
 
+/// Unprivileged TCP (`connect()`) probes in flight at most (see
+/// [`Tracer::with_target`]).
+const CONNECT_IN_FLIGHT: usize = 4;
+
 /// A trace in progress: pull [`TraceEvent`]s with [`Tracer::next_event`]
 /// (the streaming API; [`Tracer`] is also a `futures_core::Stream`), then
 /// read [`Tracer::hops`]. It runs on the crate's one probe driver: the
@@ -79,13 +83,23 @@ impl Tracer {
     /// Opens the sockets for an already resolved target.
     pub fn with_target(target: Target, opts: &TraceOptions) -> Result<Tracer> {
         opts.validate()?;
-        let session = Session::new(opts.plan.clone())?;
         let family = target.family();
         let port = opts.port.unwrap_or(match opts.protocol {
             ProbeProtocol::Tcp => DEFAULT_TCP_PORT,
             _ => DEFAULT_UDP_PORT,
         });
         let (icmp, kind) = open_icmp(family, opts)?;
+        let mut plan = opts.plan.clone();
+        if opts.protocol == ProbeProtocol::Tcp && icmp.is_none() {
+            // Unprivileged TCP probes are full connections: every probe at
+            // or past the destination's distance opens one to the service.
+            // With all TTLs in flight at once that was 30 connections per
+            // trace (a small accept backlog dropped SYNs and their retries
+            // came a second late); a few at a time, the destination
+            // answers before many go past it.
+            plan.in_flight = plan.in_flight.min(CONNECT_IN_FLIGHT);
+        }
+        let session = Session::new(plan)?;
         if opts.plan.path_mtu.is_some()
             && opts.protocol == ProbeProtocol::Tcp
             && kind != SocketKind::Raw
