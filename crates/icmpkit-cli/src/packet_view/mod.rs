@@ -64,53 +64,9 @@ pub struct PacketView<'a> {
     carriers: &'a [Carrier],
 }
 
-/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
-/// `VXLAN vni 42`; in JSON `{"type":"VXLAN","vni":42}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Carrier {
-    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
-    pub name: &'static str,
-    /// Its identifier's name and value, when it has one (GRE's key,
-    /// VXLAN's and Geneve's VNI, ERSPAN's session).
-    pub id: Option<(&'static str, u32)>,
-}
-
-impl Carrier {
-    /// One without an identifier.
-    pub fn new(name: &'static str) -> Carrier {
-        Carrier { name, id: None }
-    }
-
-    /// One whose identifier `id_name` may be absent (a GRE key is optional).
-    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
-        Carrier {
-            name,
-            id: id.map(|id| (id_name, id)),
-        }
-    }
-}
-
-impl std::fmt::Display for Carrier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)?;
-        match self.id {
-            Some((name, id)) => write!(f, " {name} {id}"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl serde::Serialize for Carrier {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("type", self.name)?;
-        if let Some((name, id)) = self.id {
-            map.serialize_entry(name, &id)?;
-        }
-        map.end()
-    }
-}
+/// A tunnel or mirror encapsulation that carried a packet (the wire
+/// crate's, shared with the library's listener).
+pub use icmpkit::wire::encap::Carrier;
 
 /// Which of the three presentations to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

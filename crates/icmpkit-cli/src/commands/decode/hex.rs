@@ -4,7 +4,7 @@
 
 use icmpkit::wire::Family;
 
-use super::link;
+use icmpkit::wire::link;
 
 /// Reads hex digits, ignoring whitespace, `:`/`-`/`.` separators and a
 /// leading `0x`. Errors name the first offending character.

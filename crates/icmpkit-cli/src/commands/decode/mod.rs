@@ -4,21 +4,20 @@
 
 mod args;
 mod capture;
-mod encap;
 pub mod hex;
-pub mod link;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::time::Duration;
 
-use icmpkit::wire::{Family, ip};
+use icmpkit::wire::encap::{self, Within};
+use icmpkit::wire::{Family, link};
 
 pub use args::DecodeArgs;
 
 use crate::exit;
 use crate::output::errln;
-use crate::packet_view::{Carrier, Meta, PacketView, Style};
+use crate::packet_view::{Meta, PacketView, Style};
 use hex::Start;
 
 /// Output buffer: large, because a decode is a batch job.
@@ -83,27 +82,17 @@ impl<W: Write> Decoder<W> {
     /// `cut`: bytes of the packet a snap length left out. A tunnel or
     /// mirror packet is unwrapped (up to [`encap::MAX_DEPTH`] levels) and
     /// the ICMP inside shown with what carried it.
-    fn ip(&mut self, mut ip: &[u8], time: Option<Duration>, cut: usize) {
-        let mut carriers: Vec<Carrier> = Vec::new();
-        loop {
-            match ip::locate_icmp_captured(ip, cut) {
-                Ok(found) => {
-                    self.counts.length_from_capture += u64::from(found.length_from_capture);
-                    self.counts.encapsulated += u64::from(!carriers.is_empty());
-                    self.show(&PacketView::from_located(found, time).via(&carriers));
-                    return;
-                }
-                Err(_) if carriers.len() < encap::MAX_DEPTH => match encap::unwrap(ip) {
-                    Some((inner, carrier)) => {
-                        carriers.push(carrier);
-                        ip = inner;
-                    }
-                    None => break,
-                },
-                Err(_) => break,
-            }
-        }
-        self.counts.skipped += 1;
+    fn ip(&mut self, ip: &[u8], time: Option<Duration>, cut: usize) {
+        let Some(Within {
+            located, carriers, ..
+        }) = encap::locate_icmp_within(ip, cut)
+        else {
+            self.counts.skipped += 1;
+            return;
+        };
+        self.counts.length_from_capture += u64::from(located.length_from_capture);
+        self.counts.encapsulated += u64::from(!carriers.is_empty());
+        self.show(&PacketView::from_located(located, time).via(carriers.as_slice()));
     }
 
     fn show(&mut self, view: &PacketView<'_>) {

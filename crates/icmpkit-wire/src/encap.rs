@@ -1,13 +1,137 @@
 //! Tunnels and mirror encapsulations around ICMP: the IP packet a GRE,
 //! VXLAN, Geneve, MPLS-over-UDP, IP-in-IP or PIM register packet carries,
-//! and what carried it. One level per call; decode loops, bounded by
-//! [`MAX_DEPTH`]. Link layers inside (Ethernet in VXLAN, ERSPAN...) are
-//! read by [`link`](super::link).
+//! and what carried it ([`unwrap`], one level per call), and the ICMP
+//! message found through them ([`locate_icmp_within`], bounded by
+//! [`MAX_DEPTH`]). Link layers inside (Ethernet in VXLAN, ERSPAN...) are
+//! read by [`link`](crate::link). What `icmpkit decode` reads in captures
+//! and `icmpkit listen` in what a packet socket hears: one code path.
 
-use icmpkit::wire::ip::{ipv4, ipv6};
+use core::fmt;
 
-use super::link;
-use crate::packet_view::Carrier;
+use crate::ip::{self, ipv4, ipv6};
+use crate::link;
+
+/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
+/// `VXLAN vni 42`; with `serde`, `{"type":"VXLAN","vni":42}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carrier {
+    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
+    pub name: &'static str,
+    /// Its identifier's name and value, when it has one (GRE's key,
+    /// VXLAN's and Geneve's VNI, ERSPAN's session).
+    pub id: Option<(&'static str, u32)>,
+}
+
+impl Carrier {
+    /// One without an identifier.
+    pub const fn new(name: &'static str) -> Carrier {
+        Carrier { name, id: None }
+    }
+
+    /// One whose identifier `id_name` may be absent (a GRE key is optional).
+    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
+        Carrier {
+            name,
+            id: id.map(|id| (id_name, id)),
+        }
+    }
+}
+
+impl fmt::Display for Carrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)?;
+        match self.id {
+            Some((name, id)) => write!(f, " {name} {id}"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Carrier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", self.name)?;
+        if let Some((name, id)) = self.id {
+            map.serialize_entry(name, &id)?;
+        }
+        map.end()
+    }
+}
+
+/// The carriers around one packet, outermost first: at most
+/// [`MAX_DEPTH`], kept without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carriers {
+    list: [Carrier; MAX_DEPTH],
+    len: usize,
+}
+
+impl Default for Carriers {
+    fn default() -> Self {
+        Carriers {
+            list: [Carrier::new(""); MAX_DEPTH],
+            len: 0,
+        }
+    }
+}
+
+impl Carriers {
+    /// Outermost first.
+    pub fn as_slice(&self) -> &[Carrier] {
+        &self.list[..self.len]
+    }
+
+    /// Whether no tunnel carried the packet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// False when full.
+    fn push(&mut self, carrier: Carrier) -> bool {
+        let Some(slot) = self.list.get_mut(self.len) else {
+            return false;
+        };
+        *slot = carrier;
+        self.len += 1;
+        true
+    }
+}
+
+/// An ICMP message found in a packet, through the tunnels around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Within<'a> {
+    /// The message, in the innermost IP packet.
+    pub located: ip::Located<'a>,
+    /// That innermost IP packet (the whole input when no tunnel carried it).
+    pub ip: &'a [u8],
+    /// What carried it, outermost first.
+    pub carriers: Carriers,
+}
+
+/// The ICMP/ICMPv6 message in the IP packet `ip`, or inside the tunnels
+/// it carries (up to [`MAX_DEPTH`] of them), read as
+/// [`ip::locate_icmp_captured`] reads a capture (`cut`: bytes the snap
+/// length left out). `None` when there is none (ICMP quoted inside an
+/// ICMP error is the quote, not a second packet).
+pub fn locate_icmp_within(mut ip: &[u8], cut: usize) -> Option<Within<'_>> {
+    let mut carriers = Carriers::default();
+    loop {
+        if let Ok(located) = ip::locate_icmp_captured(ip, cut) {
+            return Some(Within {
+                located,
+                ip,
+                carriers,
+            });
+        }
+        let (inner, carrier) = unwrap(ip)?;
+        if !carriers.push(carrier) {
+            return None;
+        }
+        ip = inner;
+    }
+}
 
 /// The most encapsulations unwrapped around one packet (a deeper nest is
 /// garbage or an attack on the decoder).
@@ -182,6 +306,11 @@ fn udp(datagram: &[u8]) -> Option<(&[u8], Carrier)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::borrow::ToOwned;
+    use std::string::{String, ToString};
+    use std::vec;
+    use std::vec::Vec;
 
     /// An IPv4 header (20 bytes) for `protocol` around `payload`.
     fn ipv4_around(protocol: u8, payload: &[u8]) -> Vec<u8> {

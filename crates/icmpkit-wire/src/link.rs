@@ -226,7 +226,9 @@ pub fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn ip_by_ethertype(ethertype: u16, payload: &[u8]) -> Option<&[u8]> {
+/// The IP packet a payload of `ethertype` is (IPv4, IPv6, or under an
+/// MPLS label stack); `None` for anything else.
+pub fn ip_by_ethertype(ethertype: u16, payload: &[u8]) -> Option<&[u8]> {
     match ethertype {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some(payload),
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls_payload(payload),
@@ -241,6 +243,9 @@ fn be16(bytes: &[u8], at: usize) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
 
     #[test]
     fn ethernet_with_and_without_vlan_tags() {
