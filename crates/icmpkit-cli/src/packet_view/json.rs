@@ -38,7 +38,11 @@ struct Object<'v, 'a> {
     dst: Option<IpAddr>,
     ttl: Option<u8>,
     interface: Option<&'v str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
     truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire_length: Option<usize>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     encapsulation: &'v [super::Carrier],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -64,7 +68,9 @@ impl Serialize for PacketView<'_> {
             dst: meta.dst,
             ttl: meta.ttl,
             interface: meta.interface.as_deref(),
+            direction: meta.direction,
             truncated: meta.truncated,
+            wire_length: self.wire_length(),
             encapsulation: self.carriers(),
             malformed: self.message.as_ref().err().map(Display),
             fields: self.message(),
@@ -114,8 +120,16 @@ pub(super) fn write_object(view: &PacketView<'_>, out: &mut impl Write) -> io::R
     out.write_all(br#","interface":"#)?;
     // An interface name may need escaping: serde_json's own.
     serde_json::to_writer(&mut *out, &meta.interface.as_deref())?;
+    if let Some(direction) = meta.direction {
+        out.write_all(br#","direction":"#)?;
+        write_opt_name(out, Some(direction))?;
+    }
     out.write_all(br#","truncated":"#)?;
     write_opt_bool(out, Some(meta.truncated))?;
+    if let Some(length) = view.wire_length() {
+        out.write_all(br#","wire_length":"#)?;
+        write_uint(out, length as u64)?;
+    }
     if !view.carriers().is_empty() {
         out.write_all(br#","encapsulation":"#)?;
         serde_json::to_writer(&mut *out, view.carriers())?;
@@ -298,6 +312,8 @@ mod tests {
                                 ttl: Some(64),
                                 interface: Some("veth\"0\\".into()),
                                 truncated: len % 2 == 1,
+                                direction: Some("other-host"),
+                                wire_length: Some(len + 9),
                             },
                         ];
                         for meta in metas {

@@ -41,6 +41,12 @@ pub struct Meta {
     pub interface: Option<String>,
     /// The capture (snap length) or the receive buffer cut the packet.
     pub truncated: bool,
+    /// Which way it went, when a packet socket says (`in`, `out`,
+    /// `broadcast`, `multicast`, `other-host`).
+    pub direction: Option<&'static str>,
+    /// The ICMP message's length on the wire (from the IP header), when
+    /// known: beside the captured length when a snap length cut it.
+    pub wire_length: Option<usize>,
 }
 
 /// A parsed message of either family.
@@ -103,7 +109,7 @@ impl<'a> PacketView<'a> {
     /// [`new`](Self::new), with the ICMPv6 pseudo-header's destination
     /// given apart from the shown one: a routing header's final
     /// destination (see [`ip::Located::checksum_dst`]).
-    fn with_checksum_dst(
+    pub fn with_checksum_dst(
         family: Family,
         icmp: &'a [u8],
         meta: Meta,
@@ -167,6 +173,8 @@ impl<'a> PacketView<'a> {
             ttl: Some(found.ttl),
             interface: None,
             truncated: found.truncated,
+            direction: None,
+            wire_length: Some(found.icmp_wire_len),
         };
         let checksum_dst = Some(found.checksum_dst);
         Self::with_checksum_dst(found.family, found.icmp, meta, checksum_dst)
@@ -237,6 +245,14 @@ impl<'a> PacketView<'a> {
             Family::V4 => icmpv4::code_name(t, c),
             Family::V6 => icmpv6::code_name(t, c),
         }
+    }
+
+    /// The message's length on the wire when the capture kept less of it
+    /// (a snap length); `None` when all of it is here or it is unknown.
+    pub fn wire_length(&self) -> Option<usize> {
+        self.meta
+            .wire_length
+            .filter(|&wire| wire > self.bytes.len())
     }
 
     /// What is known besides the bytes.

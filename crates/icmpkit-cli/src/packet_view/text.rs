@@ -36,6 +36,9 @@ impl fmt::Display for Summary<'_, '_> {
             }
         }
         write!(f, ", {} bytes", view.bytes.len())?;
+        if let Some(wire) = view.wire_length() {
+            write!(f, " of {wire}")?;
+        }
         if view.checksum_valid() == Some(false) {
             f.write_str(", bad checksum")?;
         }
@@ -123,6 +126,9 @@ impl fmt::Display for Line<'_, '_> {
         if let Some(interface) = &meta.interface {
             write!(f, "{interface} ")?;
         }
+        if let Some(direction) = meta.direction {
+            write!(f, "{direction} ")?;
+        }
         match (meta.src, meta.dst) {
             (Some(src), Some(dst)) => write!(f, "{src} > {dst}")?,
             (Some(src), None) => write!(f, "{src} > ?")?,
@@ -148,6 +154,7 @@ const SHOWN_ELSEWHERE: &[&str] = &[
     "dst",
     "ttl",
     "interface",
+    "direction",
     "type_name",
     "code_name",
     "checksum_valid",

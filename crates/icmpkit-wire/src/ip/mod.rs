@@ -33,6 +33,9 @@ pub struct Located<'a> {
     /// True when the buffer ends before the IP length says the packet
     /// does (a capture with a short snap length): `icmp` is then partial.
     pub truncated: bool,
+    /// The ICMP message's length as the IP header gives it (what was on
+    /// the wire), which `icmp` falls short of when `truncated`.
+    pub icmp_wire_len: usize,
     /// True when the IPv4 total length was 0 or beyond the packet's length
     /// on the wire, and the wire length was used instead (only
     /// [`locate_icmp_captured`] does that).
@@ -98,12 +101,14 @@ fn locate_v4(buf: &[u8], wire_len: Option<usize>) -> Result<Located<'_>> {
         ip_header_len: header_len,
         icmp: crate::bytes::clipped(buf, header_len, ip_len.saturating_sub(header_len)),
         truncated: buf.len() < ip_len,
+        icmp_wire_len: ip_len.saturating_sub(header_len),
         length_from_capture: from_capture.is_some(),
     })
 }
 
 fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
     let packet = ipv6::Packet::new_checked(buf)?;
+    let full_payload_len = packet.full_payload_len();
     let chain = ipv6::walk_extensions(packet.next_header(), packet.into_payload())?;
     if chain.protocol != ipv6::NEXT_ICMPV6 {
         return Err(Error::Malformed("IPv6 packet does not carry ICMPv6"));
@@ -120,6 +125,9 @@ fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
         ip_header_len: ipv6::HEADER_LEN + chain.headers_len,
         icmp: chain.payload,
         truncated: packet.is_truncated(),
+        icmp_wire_len: full_payload_len
+            .saturating_sub(chain.headers_len)
+            .max(chain.payload.len()),
         length_from_capture: false,
     })
 }

@@ -1,5 +1,8 @@
-//! Listening: every ICMP (or ICMPv6) message reaching the host, from a raw
-//! socket, with what the kernel says about it. The socket is read in
+//! Listening: every ICMP (or ICMPv6) message the host hears, with what the
+//! kernel says about it: from a packet socket ([`Listener::open_packet`]:
+//! received, sent and forwarded, both families, inside tunnels too, as
+//! `tcpdump -i any icmp` sees them) or from a raw socket of one family
+//! ([`Listener::open`]: what reaches the host). The socket is read in
 //! batches (`recvmmsg`) into buffers allocated once, by the library's one
 //! driver (one drain policy, receive errors counted); a [`Listener`] is an
 //! async stream of the [`Packet`]s heard. While more than a batch of them
@@ -23,11 +26,14 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use icmpkit_wire::Family;
+use icmpkit_wire::encap::{self, Carrier, Carriers};
 use icmpkit_wire::ip::ipv6;
+use icmpkit_wire::link;
 
 use crate::Error;
 use crate::driver::{
@@ -36,8 +42,8 @@ use crate::driver::{
 };
 use crate::engine::clock::{Deadline, Timestamp};
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, Privilege, QueuedError, Readiness, Received, SendTime,
-    SocketOptions,
+    AsyncIcmpSocket, AsyncPacketSocket, Direction, IcmpSocket, PacketSocket, Privilege,
+    QueuedError, Readiness, Received, ReceivedFrame, SendTime, SocketOptions, TypeFilter,
 };
 
 mod options;
@@ -49,13 +55,30 @@ const MAX_PACKET: usize = 65_535;
 
 /// One received message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Heard<'a> {
     /// ICMPv4 or ICMPv6.
     pub family: Family,
-    /// The IPv4 packet as received (IPv4 raw sockets deliver the header);
-    /// `None` for ICMPv6, whose header the kernel keeps (see
-    /// [`Heard::ip_packet`]).
+    /// The IP packet around the message: IPv4 as a raw socket delivers
+    /// it, either family from a packet socket (the innermost, when a
+    /// tunnel carried it); `None` for ICMPv6 from a raw socket, whose
+    /// header the kernel keeps (see [`Heard::ip_packet`]).
     pub ip: Option<&'a [u8]>,
+    /// From a packet socket: the frame as captured, from its network
+    /// header (an IP packet, or an MPLS label stack) on, tunnels and all.
+    pub frame: Option<&'a [u8]>,
+    /// From a packet socket: the frame's Ethernet type (0x0800, 0x86dd,
+    /// 0x8847).
+    pub link_protocol: Option<u16>,
+    /// From a packet socket: the frame's length before any cut.
+    pub wire_len: Option<usize>,
+    /// From a packet socket: which way it went.
+    pub direction: Option<Direction>,
+    /// The tunnels that carried it, outermost first (packet sockets).
+    pub encapsulation: &'a [Carrier],
+    /// The destination the ICMPv6 checksum covers: a routing header's
+    /// final destination when the packet has one, else `dst`.
+    pub checksum_dst: Option<IpAddr>,
     /// The ICMP message.
     pub icmp: &'a [u8],
     /// Source address.
@@ -108,12 +131,19 @@ impl Heard<'_> {
 /// One message heard, owned: what the [`Listener`] stream hands out. Its
 /// [`Packet::heard`] view is the borrowed [`Heard`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Packet {
     family: Family,
-    /// The bytes as received: the IPv4 packet, or the ICMPv6 message.
+    /// The bytes as received: the IPv4 packet or the ICMPv6 message (raw
+    /// sockets), the frame from its network header (packet sockets).
     data: Vec<u8>,
-    /// Where the ICMP message starts in `data`.
-    icmp_start: usize,
+    /// Where the ICMP message is in `data`.
+    icmp: Range<usize>,
+    /// Where the (innermost) IP packet is in `data`, when it is there.
+    ip: Option<Range<usize>>,
+    /// What only a packet socket tells.
+    link: Option<LinkInfo>,
+    checksum_dst: Option<IpAddr>,
     src: IpAddr,
     dst: Option<IpAddr>,
     ttl: Option<u8>,
@@ -123,13 +153,29 @@ pub struct Packet {
     truncated: bool,
 }
 
+/// What a packet socket tells about a frame besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LinkInfo {
+    protocol: u16,
+    wire_len: usize,
+    direction: Option<Direction>,
+    carriers: Carriers,
+}
+
 impl Packet {
     /// The message and what the kernel said about it.
     pub fn heard(&self) -> Heard<'_> {
+        let link = self.link.as_ref();
         Heard {
             family: self.family,
-            ip: (self.family == Family::V4).then_some(&self.data[..]),
-            icmp: self.data.get(self.icmp_start..).unwrap_or_default(),
+            ip: self.ip.clone().and_then(|r| self.data.get(r)),
+            frame: link.map(|_| &self.data[..]),
+            link_protocol: link.map(|l| l.protocol),
+            wire_len: link.map(|l| l.wire_len),
+            direction: link.and_then(|l| l.direction),
+            encapsulation: link.map_or(&[], |l| l.carriers.as_slice()),
+            checksum_dst: self.checksum_dst,
+            icmp: self.data.get(self.icmp.clone()).unwrap_or_default(),
             src: self.src,
             dst: self.dst,
             ttl: self.ttl,
@@ -141,17 +187,36 @@ impl Packet {
     }
 }
 
-/// A raw socket of one family receiving every ICMP message for the host:
-/// pull [`Packet`]s with [`Listener::next_packet`] or as a
-/// `futures_core::Stream`; end it from elsewhere with
-/// [`Listener::stop_handle`].
+/// A raw socket of one family receiving every ICMP message for the host
+/// ([`Listener::open`]), or a packet socket hearing ICMP and ICMPv6 in
+/// every direction ([`Listener::open_packet`]): pull [`Packet`]s with
+/// [`Listener::next_packet`] or as a `futures_core::Stream`; end it from
+/// elsewhere with [`Listener::stop_handle`].
 #[derive(Debug)]
 pub struct Listener {
-    driver: Driver<ListenProtocol, BatchTransport>,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Raw(Driver<ListenProtocol<Received>, BatchTransport<RawSource>>),
+    Packet(Driver<ListenProtocol<ReceivedFrame>, BatchTransport<PacketSource>>),
+}
+
+/// Runs `$body` with `$driver` bound to whichever driver the listener has.
+macro_rules! with_driver {
+    ($self:expr, $driver:ident => $body:expr) => {
+        match $self {
+            Inner::Raw($driver) => $body,
+            Inner::Packet($driver) => $body,
+        }
+    };
 }
 
 impl Listener {
-    /// Opens the raw socket (needs `CAP_NET_RAW`). Needs a tokio runtime.
+    /// Opens the raw socket (needs `CAP_NET_RAW`): ICMP of `family`
+    /// reaching the host (not what it sends or forwards). Needs a tokio
+    /// runtime.
     pub fn open(family: Family, options: &ListenOptions) -> Result<Self, Error> {
         options.validate()?;
         let socket_options = SocketOptions {
@@ -166,46 +231,95 @@ impl Listener {
         }
         let socket = AsyncIcmpSocket::register(socket)?;
         let snap_len = options.snap_len.clamp(64, MAX_PACKET);
-        let transport = BatchTransport::new(IcmpTransport::new(socket), options.batch, snap_len);
-        let protocol = ListenProtocol::new(family, options.batch);
+        let source = RawSource(IcmpTransport::new(socket));
+        let transport = BatchTransport::new(source, options.batch, snap_len);
+        let protocol = ListenProtocol::new(&[family], options);
         Ok(Self {
-            driver: Driver::new(protocol, transport, snap_len),
+            inner: Inner::Raw(Driver::new(protocol, transport, snap_len)),
         })
     }
 
-    /// ICMPv4 or ICMPv6.
-    pub fn family(&self) -> Family {
-        self.driver.protocol().family
+    /// Opens a packet socket (needs `CAP_NET_RAW`) hearing the ICMP of
+    /// `families` as `tcpdump -i any icmp` does: what the host receives,
+    /// sends and forwards, on `options.interface` or every interface, with
+    /// its direction, and inside tunnels (GRE, VXLAN, Geneve, IP-in-IP,
+    /// MPLS...), which [`Heard::encapsulation`] names. The kernel filter
+    /// passes ICMP and what may carry it; the rest (the IPv6
+    /// extension-header chain, tunnel payloads, `options.type_filter`,
+    /// applied to both families) is read in user space. Needs a tokio
+    /// runtime.
+    pub fn open_packet(families: &[Family], options: &ListenOptions) -> Result<Self, Error> {
+        options.validate()?;
+        let snap_len = options.snap_len.clamp(64, MAX_PACKET);
+        let socket =
+            PacketSocket::open(options.interface.as_deref(), snap_len, options.recv_buffer)?;
+        let socket = Arc::new(AsyncPacketSocket::register(socket)?);
+        let transport = BatchTransport::new(PacketSource(socket), options.batch, snap_len);
+        let protocol = ListenProtocol::new(families, options);
+        Ok(Self {
+            inner: Inner::Packet(Driver::new(protocol, transport, snap_len)),
+        })
     }
 
-    /// The socket.
-    pub fn socket(&self) -> &IcmpSocket {
-        self.driver.transport().icmp.socket().get_ref()
+    /// ICMPv4 or ICMPv6: the raw socket's family, a packet socket's first.
+    pub fn family(&self) -> Family {
+        self.families()[0]
+    }
+
+    /// The families it hears.
+    pub fn families(&self) -> &[Family] {
+        with_driver!(&self.inner, d => &d.protocol().families)
+    }
+
+    /// Whether it reads a packet socket (outgoing and forwarded ICMP too).
+    pub fn is_packet_socket(&self) -> bool {
+        matches!(self.inner, Inner::Packet(_))
+    }
+
+    /// The raw socket; `None` for a packet socket.
+    pub fn socket(&self) -> Option<&IcmpSocket> {
+        match &self.inner {
+            Inner::Raw(d) => Some(d.transport().source.0.socket().get_ref()),
+            Inner::Packet(_) => None,
+        }
     }
 
     /// The next message heard; `None` once stopped. Cancel-safe.
     pub async fn next_packet(&mut self) -> Option<Packet> {
-        self.driver.next_event().await
+        with_driver!(&mut self.inner, d => d.next_event().await)
     }
 
     /// A handle that ends the stream from another task or thread.
     pub fn stop_handle(&self) -> StopHandle {
-        self.driver.stop_handle()
+        with_driver!(&self.inner, d => d.stop_handle())
     }
 
     /// Receive errors the driver met (counted, logged, and skipped).
     pub fn transport_counters(&self) -> TransportCounters {
-        self.driver.counters()
+        with_driver!(&self.inner, d => d.counters())
     }
 
     /// Messages the kernel dropped because this socket's receive buffer
-    /// was full, from the `raw` or `raw6` table of the calling thread's
+    /// was full: a packet socket's `PACKET_STATISTICS`, or for a raw
+    /// socket the `raw` or `raw6` table of the calling thread's
     /// `/proc/thread-self/net` (the `drops` column of this socket's line,
     /// found by its inode). `None` when that cannot be read.
     pub fn kernel_drops(&self) -> Option<u64> {
         use std::os::fd::AsRawFd;
-        let link =
-            std::fs::read_link(format!("/proc/self/fd/{}", self.socket().as_raw_fd())).ok()?;
+        let socket = match &self.inner {
+            Inner::Packet(d) => {
+                return d
+                    .transport()
+                    .source
+                    .0
+                    .get_ref()
+                    .statistics()
+                    .ok()
+                    .map(|s| s.dropped);
+            }
+            Inner::Raw(d) => d.transport().source.0.socket().get_ref(),
+        };
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
         let inode = link
             .to_str()?
             .strip_prefix("socket:[")?
@@ -231,35 +345,140 @@ impl futures_core::Stream for Listener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Packet>> {
-        self.get_mut().driver.poll_event(cx)
+        with_driver!(&mut self.get_mut().inner, d => d.poll_event(cx))
     }
 }
 
 /// Listening as the driver runs it: every packet read becomes a
-/// [`Packet`]; nothing is sent. Pure: the read time comes from the driver.
+/// [`Packet`] (`M`: what the socket tells, [`Received`] or
+/// [`ReceivedFrame`]); nothing is sent. Pure: the read time comes from
+/// the driver.
 #[derive(Debug)]
-struct ListenProtocol {
-    family: Family,
+struct ListenProtocol<M> {
+    families: Vec<Family>,
+    /// Types kept (packet sockets; a raw socket's kernel filter does it).
+    type_filter: TypeFilter,
     packets: std::collections::VecDeque<Packet>,
     /// Packets held before the drain stops (one batch).
     max_pending: usize,
     stopped: bool,
+    _meta: std::marker::PhantomData<fn(M)>,
 }
 
-impl ListenProtocol {
-    fn new(family: Family, max_pending: usize) -> Self {
+impl<M> ListenProtocol<M> {
+    fn new(families: &[Family], options: &ListenOptions) -> Self {
+        let max_pending = options.batch.max(1);
         ListenProtocol {
-            family,
+            families: families.to_vec(),
+            type_filter: options.type_filter,
             packets: std::collections::VecDeque::with_capacity(max_pending),
-            max_pending: max_pending.max(1),
+            max_pending,
             stopped: false,
+            _meta: std::marker::PhantomData,
         }
     }
 }
 
-impl Protocol for ListenProtocol {
+/// What a socket's description of a packet becomes.
+trait IntoPacket {
+    /// The packet of `buf` (what the socket wrote), `None` when it is not
+    /// ICMP of `families` of a type `types` passes.
+    fn into_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        types: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet>;
+}
+
+impl IntoPacket for Received {
+    fn into_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        _: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet> {
+        let len = self.len.min(buf.len());
+        let family = families.first().copied()?;
+        Some(Packet {
+            family,
+            data: buf[..len].to_vec(),
+            icmp: self.icmp.start.min(len)..len,
+            ip: (family == Family::V4).then_some(0..len),
+            link: None,
+            checksum_dst: self.destination,
+            src: self.source,
+            dst: self.destination,
+            ttl: self.ttl,
+            tos: self.tos,
+            // The kernel's stamp, else the time of the read.
+            time: self
+                .kernel_time
+                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
+            ifindex: self.ifindex,
+            truncated: self.truncated,
+        })
+    }
+}
+
+impl IntoPacket for ReceivedFrame {
+    fn into_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        types: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet> {
+        let frame = buf.get(..self.len)?;
+        let ip = link::ip_by_ethertype(self.protocol, frame)?;
+        let cut = self.wire_len.saturating_sub(self.len);
+        let within = encap::locate_icmp_within(ip, cut)?;
+        let found = within.located;
+        if !families.contains(&found.family) || !types.passes(*found.icmp.first()?) {
+            return None;
+        }
+        let offset = |part: &[u8]| part.as_ptr() as usize - frame.as_ptr() as usize;
+        let icmp_start = offset(found.icmp);
+        let ip_start = offset(within.ip);
+        Some(Packet {
+            family: found.family,
+            data: frame.to_vec(),
+            icmp: icmp_start..icmp_start + found.icmp.len(),
+            ip: Some(ip_start..ip_start + within.ip.len()),
+            link: Some(LinkInfo {
+                protocol: self.protocol,
+                wire_len: self.wire_len,
+                direction: self.direction,
+                carriers: within.carriers,
+            }),
+            checksum_dst: Some(found.checksum_dst),
+            src: found.src,
+            dst: Some(found.dst),
+            ttl: Some(found.ttl),
+            tos: traffic_class(within.ip),
+            time: self
+                .kernel_time
+                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
+            ifindex: Some(self.ifindex),
+            truncated: found.truncated,
+        })
+    }
+}
+
+/// The TOS byte (IPv4) or traffic class (IPv6) of an IP packet.
+fn traffic_class(ip: &[u8]) -> Option<u8> {
+    match ip.first()? >> 4 {
+        4 => ip.get(1).copied(),
+        6 => Some((ip.first()? << 4) | (ip.get(1)? >> 4)),
+        _ => None,
+    }
+}
+
+impl<M: IntoPacket> Protocol for ListenProtocol<M> {
     type Event = Packet;
-    type Meta = Received;
+    type Meta = M;
 
     fn poll_timeout(&self) -> Option<Deadline> {
         None
@@ -273,26 +492,13 @@ impl Protocol for ListenProtocol {
 
     fn on_sent(&mut self, _sent: &Transmit, _outcome: SendOutcome) {}
 
-    fn handle_incoming(&mut self, buf: &[u8], r: &Received, now: Timestamp) {
+    fn handle_incoming(&mut self, buf: &[u8], meta: &M, now: Timestamp) {
         if self.stopped {
             return;
         }
-        let len = r.len.min(buf.len());
-        self.packets.push_back(Packet {
-            family: self.family,
-            data: buf[..len].to_vec(),
-            icmp_start: r.icmp.start.min(len),
-            src: r.source,
-            dst: r.destination,
-            ttl: r.ttl,
-            tos: r.tos,
-            // The kernel's stamp, else the time of the read.
-            time: r
-                .kernel_time
-                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
-            ifindex: r.ifindex,
-            truncated: r.truncated,
-        });
+        if let Some(packet) = meta.into_packet(buf, &self.families, &self.type_filter, now) {
+            self.packets.push_back(packet);
+        }
     }
 
     fn handle_queued_error(&mut self, _error: &QueuedError, _quote: &[u8], _now: Timestamp) {}
@@ -324,18 +530,106 @@ impl Protocol for ListenProtocol {
     }
 }
 
-/// The ICMP socket read a batch at a time: one `recvmmsg` fills the batch's
+/// What a [`BatchTransport`] reads: a socket taking a batch per call.
+trait BatchSource {
+    type Meta: Clone;
+    /// One `recvmmsg` into `bufs`, the packets described in `out`.
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Self::Meta>) -> io::Result<usize>;
+    /// The bytes `meta` says were written.
+    fn len(meta: &Self::Meta) -> usize;
+    /// Says only `len` bytes were handed on.
+    fn cut(meta: &mut Self::Meta, len: usize);
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>>;
+    fn clear_ready(&self);
+}
+
+/// A raw ICMP socket.
+#[derive(Debug)]
+struct RawSource(IcmpTransport);
+
+impl BatchSource for RawSource {
+    type Meta = Received;
+
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Received>) -> io::Result<usize> {
+        self.0.socket().get_ref().recv_batch(bufs, out)
+    }
+
+    fn len(meta: &Received) -> usize {
+        meta.len
+    }
+
+    fn cut(meta: &mut Received, len: usize) {
+        meta.truncated |= len < meta.len;
+        meta.len = len;
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        self.0.wait_ready()
+    }
+
+    fn clear_ready(&self) {
+        self.0.clear_ready();
+    }
+}
+
+/// A packet socket.
+#[derive(Debug)]
+struct PacketSource(Arc<AsyncPacketSocket>);
+
+impl BatchSource for PacketSource {
+    type Meta = ReceivedFrame;
+
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<ReceivedFrame>) -> io::Result<usize> {
+        self.0.get_ref().recv_batch(bufs, out)
+    }
+
+    fn len(meta: &ReceivedFrame) -> usize {
+        meta.len
+    }
+
+    fn cut(meta: &mut ReceivedFrame, len: usize) {
+        // `wire_len` stays: `truncated()` then tells the cut.
+        meta.len = len;
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        let socket = Arc::clone(&self.0);
+        Box::pin(async move {
+            // The guard is dropped without clearing: the driver clears
+            // only after it read to `WouldBlock`.
+            let ready = socket.ready().await?.ready();
+            Ok(Readiness {
+                readable: ready.is_readable(),
+                error: ready.is_error(),
+            })
+        })
+    }
+
+    fn clear_ready(&self) {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        // The readiness is still set (nothing cleared it since the wait
+        // that saw it), so this poll is ready at once.
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = std::pin::pin!(self.0.ready());
+        if let Poll::Ready(Ok(mut guard)) = ready.poll(&mut cx) {
+            guard.clear_ready();
+        }
+    }
+}
+
+/// A socket read a batch at a time: one `recvmmsg` fills the batch's
 /// buffers (allocated once), and the driver takes its packets one by one.
 #[derive(Debug)]
-struct BatchTransport {
-    icmp: IcmpTransport,
-    batch: Mutex<Batch>,
+struct BatchTransport<S: BatchSource> {
+    source: S,
+    batch: Mutex<Batch<S::Meta>>,
 }
 
 #[derive(Debug)]
-struct Batch {
+struct Batch<M> {
     bufs: Vec<Vec<u8>>,
-    received: Vec<Received>,
+    received: Vec<M>,
     /// The next packet of the batch to hand out.
     next: usize,
     /// The last `recvmmsg` found fewer packets than it had room for: the
@@ -343,10 +637,10 @@ struct Batch {
     short: bool,
 }
 
-impl BatchTransport {
-    fn new(icmp: IcmpTransport, batch: usize, snap_len: usize) -> Self {
+impl<S: BatchSource> BatchTransport<S> {
+    fn new(source: S, batch: usize, snap_len: usize) -> Self {
         BatchTransport {
-            icmp,
+            source,
             batch: Mutex::new(Batch {
                 bufs: vec![vec![0; snap_len]; batch],
                 received: Vec::with_capacity(batch),
@@ -357,8 +651,8 @@ impl BatchTransport {
     }
 }
 
-impl Transport for BatchTransport {
-    type Meta = Received;
+impl<S: BatchSource> Transport for BatchTransport<S> {
+    type Meta = S::Meta;
 
     fn send(&self, _transmit: &Transmit) -> io::Result<SendTime> {
         Err(io::Error::new(
@@ -367,7 +661,7 @@ impl Transport for BatchTransport {
         ))
     }
 
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    fn recv(&self, buf: &mut [u8]) -> io::Result<S::Meta> {
         let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
         let Batch {
             bufs,
@@ -384,7 +678,7 @@ impl Transport for BatchTransport {
             }
             *next = 0;
             // `WouldBlock` (nothing queued) and errors go to the driver.
-            let taken = self.icmp.socket().get_ref().recv_batch(bufs, received)?;
+            let taken = self.source.recv_batch(bufs, received)?;
             *short = taken < bufs.len();
         }
         let Some(r) = received.get(*next) else {
@@ -392,28 +686,28 @@ impl Transport for BatchTransport {
         };
         let data = &bufs[*next];
         *next += 1;
-        let len = r.len.min(data.len()).min(buf.len());
+        let len = S::len(r).min(data.len()).min(buf.len());
         buf[..len].copy_from_slice(&data[..len]);
         let mut r = r.clone();
-        r.truncated |= len < r.len;
-        r.len = len;
+        S::cut(&mut r, len);
         Ok(r)
     }
 
-    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
-        self.icmp.recv_error(buf)
+    fn recv_error(&self, _buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
+        // A listener sends nothing: nothing is queued about it.
+        Ok(None)
     }
 
     fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
-        self.icmp.wait_ready()
+        self.source.wait_ready()
     }
 
     fn clear_ready(&self) {
-        self.icmp.clear_ready();
+        self.source.clear_ready();
     }
 
     fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
-        self.icmp.wait_writable()
+        Box::pin(std::future::pending())
     }
 }
 
@@ -469,6 +763,12 @@ mod tests {
         let heard = Heard {
             family: Family::V6,
             ip: None,
+            frame: None,
+            link_protocol: None,
+            wire_len: None,
+            direction: None,
+            encapsulation: &[],
+            checksum_dst: None,
             icmp: &icmp,
             src: "2001:db8::1".parse().unwrap(),
             dst: Some("2001:db8::2".parse().unwrap()),
