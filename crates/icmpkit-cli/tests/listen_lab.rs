@@ -1,6 +1,8 @@
 //! `icmpkit listen` in the lab: it sees exactly the pings sent into its
-//! namespace, Ctrl-C ends it cleanly, and the pcap it writes reads back in
-//! tshark and in `icmpkit decode`.
+//! namespace (packet socket and raw sockets), what a router forwards and
+//! what the host sends (packet socket, with directions), tunnels by name,
+//! `--to`/`--host`, Ctrl-C ends it cleanly, and the pcap it writes reads
+//! back in tshark and in `icmpkit decode`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -67,12 +69,26 @@ fn echo_sequences(objects: &[Value], family: &str, type_name: &str, src: &str) -
         .collect()
 }
 
+fn parse_objects(out: &str) -> Vec<Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Both sockets: the packet socket (the default) and `--socket raw`.
 #[test]
 fn listen_sees_exactly_the_pings_sent_into_its_namespace() {
     let lab = lab_or_skip!("listen_sees_exactly_the_pings_sent_into_its_namespace");
     let pair = lab.pair().expect("lab pair");
+    for socket in ["packet", "raw"] {
+        sees_exactly_the_pings(&pair, socket);
+    }
+}
+
+fn sees_exactly_the_pings(pair: &icmpkit_lab::Chain, socket: &str) {
     let (server, client) = (pair.server(), pair.client());
-    let (child, stderr) = start_listen(server, &["--json", "--type", "echo-request"]);
+    let args = ["--json", "--type", "echo-request", "--socket", socket];
+    let (child, stderr) = start_listen(server, &args);
     ping(client, &["-c", "5", &pair.server_v4().to_string()]);
     ping(client, &["-6", "-c", "3", &pair.server_v6().to_string()]);
     let out = interrupt(child);
@@ -98,13 +114,173 @@ fn listen_sees_exactly_the_pings_sent_into_its_namespace() {
         assert_eq!(o["checksum_valid"], true);
         assert_eq!(o["ttl"], 64);
         assert!(o["time"].as_f64().unwrap() > 1.0e9, "kernel time: {o}");
+        if socket == "packet" {
+            assert_eq!(o["direction"], "in", "{o}");
+        } else {
+            assert!(o.get("direction").is_none(), "{o}");
+        }
     }
     assert!(counts.contains("8 shown"), "{counts}");
     assert!(counts.contains("echo-request 5"), "{counts}");
-    assert!(
-        counts.contains("kernel drops: 0 (icmpv4), 0 (icmpv6)"),
-        "{counts}"
+    let drops = match socket {
+        "packet" => "kernel drops: 0 (packet socket)",
+        _ => "kernel drops: 0 (icmpv4), 0 (icmpv6)",
+    };
+    assert!(counts.contains(drops), "{counts}");
+}
+
+/// The trial's case: on a router, raw sockets see none of the ICMP it
+/// forwards; the packet socket sees each packet twice, coming in on one
+/// side and going out on the other, as `tcpdump -i any icmp` does.
+#[test]
+fn listen_on_a_router_sees_forwarded_icmp_both_ways() {
+    let lab = lab_or_skip!("listen_on_a_router_sees_forwarded_icmp_both_ways");
+    let chain = lab.chain(1).expect("lab chain");
+    let router = chain.router(1).unwrap();
+    let client_v4 = chain.client_v4().to_string();
+    let server_v4 = chain.server_v4().to_string();
+    let client_side = chain.links()[0].dev_b().to_owned();
+    let server_side = chain.links()[1].dev_a().to_owned();
+
+    let (child, stderr) = start_listen(router, &["--json", "-4"]);
+    ping(chain.client(), &["-c", "3", &server_v4]);
+    let out = interrupt(child);
+    let counts = stderr.join().unwrap();
+    let objects = parse_objects(&out);
+    let seen = |type_name: &str, src: &str, interface: &str, direction: &str| {
+        objects
+            .iter()
+            .filter(|o| {
+                o["type_name"] == type_name
+                    && o["src"] == src
+                    && o["interface"] == interface
+                    && o["direction"] == direction
+            })
+            .count()
+    };
+    assert_eq!(
+        seen("echo-request", &client_v4, &client_side, "in"),
+        3,
+        "{out}"
     );
+    assert_eq!(
+        seen("echo-request", &client_v4, &server_side, "out"),
+        3,
+        "{out}"
+    );
+    assert_eq!(
+        seen("echo-reply", &server_v4, &server_side, "in"),
+        3,
+        "{out}"
+    );
+    assert_eq!(
+        seen("echo-reply", &server_v4, &client_side, "out"),
+        3,
+        "{out}"
+    );
+    assert_eq!(objects.len(), 12, "{out}");
+    assert!(counts.contains("12 shown"), "{counts}");
+
+    let (child, stderr) = start_listen(router, &["--json", "-4", "--socket", "raw"]);
+    ping(chain.client(), &["-c", "2", &server_v4]);
+    assert_eq!(
+        interrupt(child),
+        "",
+        "raw sockets do not see forwarded ICMP"
+    );
+    assert!(stderr.join().unwrap().contains("0 shown"));
+}
+
+/// The host's own echo requests show, going out, and the replies coming
+/// in; `--to` and `--host` keep packets by destination, or either address.
+#[test]
+fn listen_sees_outgoing_requests_and_filters_by_destination() {
+    let lab = lab_or_skip!("listen_sees_outgoing_requests_and_filters_by_destination");
+    let pair = lab.pair().expect("lab pair");
+    let client = pair.client();
+    let (client_v4, server_v4) = (pair.client_v4().to_string(), pair.server_v4().to_string());
+    let server_v6 = pair.server_v6().to_string();
+
+    let (child, _) = start_listen(client, &["--json", "--to", &server_v4]);
+    ping(client, &["-c", "2", &server_v4]);
+    ping(client, &["-6", "-c", "1", &server_v6]);
+    let out = interrupt(child);
+    let objects = parse_objects(&out);
+    assert_eq!(objects.len(), 2, "only what went to {server_v4}: {out}");
+    for o in &objects {
+        assert_eq!(o["type_name"], "echo-request", "{o}");
+        assert_eq!(o["direction"], "out", "{o}");
+        assert_eq!(o["src"], client_v4.as_str(), "{o}");
+        assert_eq!(o["checksum_valid"], true, "{o}");
+    }
+
+    let (child, _) = start_listen(client, &["--host", &server_v6]);
+    ping(client, &["-c", "1", &server_v4]);
+    ping(client, &["-6", "-c", "2", &server_v6]);
+    let out = interrupt(child);
+    let lines: Vec<&str> = out.lines().filter(|l| l.contains("echo")).collect();
+    assert_eq!(lines.len(), 4, "two requests out, two replies in: {out}");
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" out ")).count(),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(" in ")).count(),
+        2,
+        "{out}"
+    );
+    assert!(!out.contains(&server_v4), "{out}");
+}
+
+/// ICMP inside a VXLAN tunnel, seen on the underlay interface, says what
+/// carried it (decode's words, one code path).
+#[test]
+fn listen_names_the_vxlan_tunnel_around_icmp() {
+    const NAME: &str = "listen_names_the_vxlan_tunnel_around_icmp";
+    let lab = lab_or_skip!(NAME);
+    let pair = lab.pair().expect("lab pair");
+    let link = &pair.links()[0];
+    let ends = [
+        (
+            pair.client(),
+            link.dev_a(),
+            pair.server_v4(),
+            "10.99.0.1/24",
+        ),
+        (
+            pair.server(),
+            link.dev_b(),
+            pair.client_v4(),
+            "10.99.0.2/24",
+        ),
+    ];
+    for (ns, dev, remote, inner) in ends {
+        let remote = remote.to_string();
+        let added = ns.ip(&[
+            "link", "add", "vx42", "type", "vxlan", "id", "42", "remote", &remote, "dstport",
+            "4789", "dev", dev,
+        ]);
+        if let Err(e) = added {
+            icmpkit_lab::report_skip(NAME, &format!("no VXLAN devices here: {e}"));
+            return;
+        }
+        ns.addr("vx42", inner).unwrap();
+        ns.up("vx42").unwrap();
+    }
+    let underlay = link.dev_b().to_owned();
+    let (child, _) = start_listen(pair.server(), &["-i", &underlay, "-4"]);
+    ping(pair.client(), &["-c", "2", "10.99.0.2"]);
+    let out = interrupt(child);
+    let requests: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("10.99.0.1 > 10.99.0.2") && l.contains("echo request"))
+        .collect();
+    assert_eq!(requests.len(), 2, "{out}");
+    for line in requests {
+        assert!(line.ends_with(", via VXLAN vni 42"), "{line}");
+        assert!(line.contains(&format!("{underlay} in ")), "{line}");
+    }
 }
 
 #[test]

@@ -380,10 +380,10 @@ impl<M> ListenProtocol<M> {
 }
 
 /// What a socket's description of a packet becomes.
-trait IntoPacket {
+trait ToPacket {
     /// The packet of `buf` (what the socket wrote), `None` when it is not
     /// ICMP of `families` of a type `types` passes.
-    fn into_packet(
+    fn to_packet(
         &self,
         buf: &[u8],
         families: &[Family],
@@ -392,8 +392,8 @@ trait IntoPacket {
     ) -> Option<Packet>;
 }
 
-impl IntoPacket for Received {
-    fn into_packet(
+impl ToPacket for Received {
+    fn to_packet(
         &self,
         buf: &[u8],
         families: &[Family],
@@ -423,8 +423,8 @@ impl IntoPacket for Received {
     }
 }
 
-impl IntoPacket for ReceivedFrame {
-    fn into_packet(
+impl ToPacket for ReceivedFrame {
+    fn to_packet(
         &self,
         buf: &[u8],
         families: &[Family],
@@ -476,7 +476,7 @@ fn traffic_class(ip: &[u8]) -> Option<u8> {
     }
 }
 
-impl<M: IntoPacket> Protocol for ListenProtocol<M> {
+impl<M: ToPacket> Protocol for ListenProtocol<M> {
     type Event = Packet;
     type Meta = M;
 
@@ -496,7 +496,7 @@ impl<M: IntoPacket> Protocol for ListenProtocol<M> {
         if self.stopped {
             return;
         }
-        if let Some(packet) = meta.into_packet(buf, &self.families, &self.type_filter, now) {
+        if let Some(packet) = meta.to_packet(buf, &self.families, &self.type_filter, now) {
             self.packets.push_back(packet);
         }
     }
