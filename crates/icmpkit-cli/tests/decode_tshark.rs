@@ -79,9 +79,10 @@ const FIELDS: &[&str] = &[
     "icmpv6.pointer",
 ];
 
-/// tshark's fields per ICMP frame (frames without ICMP left out).
-fn tshark_fields(file: &Path) -> Vec<Vec<String>> {
+/// [`tshark_fields`] with tshark `options` (`-o name:value`...) first.
+fn tshark_fields_with(file: &Path, options: &[&str]) -> Vec<Vec<String>> {
     let mut cmd = Command::new("tshark");
+    cmd.args(options);
     cmd.args([
         "-n",
         "-r",
@@ -148,7 +149,12 @@ fn agree(file: &Path) {
 /// Compares decode's objects with tshark's dissection of `file` field by
 /// field; returns how many packets had MPLS labels to compare.
 fn compare_with_tshark(objects: &[Value], file: &Path) -> usize {
-    let rows = tshark_fields(file);
+    compare_with_tshark_options(objects, file, &[])
+}
+
+/// [`compare_with_tshark`] with tshark `options`.
+fn compare_with_tshark_options(objects: &[Value], file: &Path, options: &[&str]) -> usize {
+    let rows = tshark_fields_with(file, options);
     assert_eq!(objects.len(), rows.len(), "ICMP packet count vs tshark");
     let mut mpls_seen = 0;
     for (i, (o, row)) in objects.iter().zip(&rows).enumerate() {
@@ -739,3 +745,165 @@ wrpcap('{out}', [\n\
   E/O/GRE(seqnum_present=1, seqence_number=1, proto=0x22eb)/ERSPAN_III(session_id=11)/E/i4(11),\n\
   E/O/GRE(key_present=1, key=77)/IP(src='198.51.100.3', dst='198.51.100.4')/UDP(dport=4789)/VXLAN(vni=43)/E/i4(12),\n\
 ])\n";
+
+/// First fragments of ICMP messages too big for one packet (IPv4 and
+/// IPv6, built by scapy): decode does not reassemble, so it shows the
+/// first fragment's message with its checksum unverified (`null`,
+/// `first_fragment`), never `bad checksum`; tshark with reassembly off
+/// says the same (checksum unverified); the later fragments are skipped.
+#[test]
+fn first_fragments_are_not_bad_checksums() {
+    const NAME: &str = "first_fragments_are_not_bad_checksums";
+    require_or_skip!(NAME, require_tool("tshark"));
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    let file = scapy_capture("fragments.pcap", FRAGMENTS_SCRIPT);
+    let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
+    assert_eq!(objects.len(), 2, "{summary}");
+    for o in &objects {
+        assert_eq!(o["checksum_valid"], Value::Null, "{o}");
+        assert_eq!(o["first_fragment"], true, "{o}");
+        assert_eq!(o["type_name"], "echo-request", "{o}");
+        assert!(o.get("malformed").is_none(), "{o}");
+    }
+    assert!(
+        summary.contains("0 bad checksum")
+            && summary.contains("2 in first fragments (checksum not verified)"),
+        "{summary}"
+    );
+    let no_reassembly = ["-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE"];
+    compare_with_tshark_options(&objects, &file, &no_reassembly);
+    let lines = Command::new(ICMPKIT)
+        .args(["decode", "-q", "-r", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(lines.stdout).unwrap();
+    assert!(!text.contains("bad checksum"), "{text}");
+    assert_eq!(
+        text.matches(", first fragment (checksum not verified)")
+            .count(),
+        2
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+/// An IPv4 echo and an IPv6 echo of 3000 data bytes, fragmented.
+const FRAGMENTS_SCRIPT: &str = "from scapy.all import *\n\
+E = Ether(src='02:00:00:00:00:01', dst='02:00:00:00:00:02')\n\
+v4 = fragment(IP(src='192.0.2.1', dst='192.0.2.2', id=7)/ICMP(id=1, seq=1)/Raw(b'x' * 3000), fragsize=1480)\n\
+v6 = fragment6(IPv6(src='2001:db8::1', dst='2001:db8::2')/IPv6ExtHdrFragment(id=9)/ICMPv6EchoRequest(id=2, seq=2, data=b'y' * 3000), 1280)\n\
+wrpcap('{out}', [E/p for p in v4 + v6])\n";
+
+/// Records cut by the capture's snap length (`tcpdump -s N`): an echo
+/// and a timestamp whose message stops before its fields. Both are
+/// `truncated` (not `malformed`: the bytes were never captured, nothing is
+/// wrong with them), their length on the wire is given beside the
+/// captured one, the checksum is unverified, as tshark says.
+#[test]
+fn snapped_records_are_truncated_with_their_wire_length() {
+    const NAME: &str = "snapped_records_are_truncated_with_their_wire_length";
+    require_or_skip!(NAME, require_tool("tshark"));
+    // scapy: IP(src='192.0.2.1', dst='192.0.2.2')/ICMP(id=0x1234, seq=1)/(b'z' * 480)
+    let mut echo = common::unhex(
+        "450001fc000100004001f4fcc0000201c0000202\
+         080012f812340001",
+    );
+    echo.resize(0x1fc, b'z');
+    // scapy: IP(src='192.0.2.1', dst='192.0.2.2')/ICMP(type=13, id=5, seq=6, ts_*=0)
+    let timestamp = common::unhex(
+        "45000028000100004001f6d0c0000201c0000202\
+         0d00f2f400050006000000000000000000000000",
+    );
+    let echo_kept = &echo[..40];
+    let timestamp_kept = &timestamp[..30];
+    let pcap = common::pcap_file(
+        40,
+        &[
+            (echo_kept, echo.len() as u32),
+            (timestamp_kept, timestamp.len() as u32),
+        ],
+    );
+    let file = common::TempFile::new("snapped.pcap", &pcap);
+    let (objects, summary) = decode_json(&["-r", file.path()]);
+    assert_eq!(objects.len(), 2, "{summary}");
+    assert_eq!(
+        (
+            objects[0]["length"].as_u64(),
+            objects[0]["wire_length"].as_u64()
+        ),
+        (Some(20), Some(488)),
+        "{}",
+        objects[0]
+    );
+    assert_eq!(objects[0]["id"], 0x1234);
+    assert_eq!(
+        (
+            objects[1]["length"].as_u64(),
+            objects[1]["wire_length"].as_u64()
+        ),
+        (Some(10), Some(20)),
+        "{}",
+        objects[1]
+    );
+    for o in &objects {
+        assert_eq!(o["truncated"], true, "{o}");
+        assert!(o.get("malformed").is_none(), "{o}");
+        assert_eq!(o["checksum_valid"], Value::Null, "{o}");
+    }
+    assert!(
+        summary.contains("2 ICMP (0 malformed, 0 bad checksum)")
+            && summary.contains("2 truncated by the snap length"),
+        "{summary}"
+    );
+    compare_with_tshark(&objects, Path::new(file.path()));
+    let lines = Command::new(ICMPKIT)
+        .args(["decode", "-q", "-r", file.path()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(lines.stdout).unwrap();
+    assert!(text.contains("20 bytes of 488, truncated"), "{text}");
+    assert!(
+        text.contains("timestamp code 0 id 5 seq 6, 10 bytes of 20, truncated"),
+        "{text}"
+    );
+}
+
+/// A hex IPv4 packet cut inside its header is said to be one (exit 2),
+/// not read as an ICMP message of type 69 (0x45).
+#[test]
+fn hex_of_a_cut_ipv4_header_is_not_icmp_type_69() {
+    let out = Command::new(ICMPKIT)
+        .args(["decode", "--json", "4500003c1c4640004001"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(out.stdout.is_empty(), "no ICMP object");
+    assert!(
+        stderr.contains("argument 1: a truncated IPv4 header: 10 of its 20 bytes"),
+        "{stderr}"
+    );
+    // On stdin too, named by its place.
+    let mut child = Command::new(ICMPKIT)
+        .args(["decode", "-q"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(format!("{}\n4500003c1c46\n", common::ECHO_V4).as_bytes())
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hex packet 2: a truncated IPv4 header"));
+}

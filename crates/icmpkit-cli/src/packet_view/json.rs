@@ -43,10 +43,16 @@ struct Object<'v, 'a> {
     truncated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     wire_length: Option<usize>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    first_fragment: bool,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     encapsulation: &'v [super::Carrier],
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<Display<'v, icmpkit::wire::Error>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence: Option<u16>,
     #[serde(flatten)]
     fields: Option<&'v Message<'a>>,
 }
@@ -71,8 +77,11 @@ impl Serialize for PacketView<'_> {
             direction: meta.direction,
             truncated: meta.truncated,
             wire_length: self.wire_length(),
+            first_fragment: meta.first_fragment,
             encapsulation: self.carriers(),
-            malformed: self.message.as_ref().err().map(Display),
+            malformed: self.malformed_ref().map(Display),
+            id: self.partial_ids().map(|ids| ids.0),
+            sequence: self.partial_ids().map(|ids| ids.1),
             fields: self.message(),
         }
         .serialize(s)
@@ -130,13 +139,22 @@ pub(super) fn write_object(view: &PacketView<'_>, out: &mut impl Write) -> io::R
         out.write_all(br#","wire_length":"#)?;
         write_uint(out, length as u64)?;
     }
+    if meta.first_fragment {
+        out.write_all(br#","first_fragment":true"#)?;
+    }
     if !view.carriers().is_empty() {
         out.write_all(br#","encapsulation":"#)?;
         serde_json::to_writer(&mut *out, view.carriers())?;
     }
-    if let Some(error) = view.message.as_ref().err() {
+    if let Some(error) = view.malformed_ref() {
         out.write_all(br#","malformed":"#)?;
         serde_json::to_writer(&mut *out, &Display(error))?;
+    }
+    if let Some((id, sequence)) = view.partial_ids() {
+        out.write_all(br#","id":"#)?;
+        write_uint(out, id.into())?;
+        out.write_all(br#","sequence":"#)?;
+        write_uint(out, sequence.into())?;
     }
     if let Some(message) = view.message() {
         write_fields(out, message)?;
@@ -314,6 +332,7 @@ mod tests {
                                 truncated: len % 2 == 1,
                                 direction: Some("other-host"),
                                 wire_length: Some(len + 9),
+                                first_fragment: len % 3 == 0,
                             },
                         ];
                         for meta in metas {

@@ -47,6 +47,10 @@ pub struct Meta {
     /// The ICMP message's length on the wire (from the IP header), when
     /// known: beside the captured length when a snap length cut it.
     pub wire_length: Option<usize>,
+    /// The IP packet is a first fragment: the message goes on in the next
+    /// ones, so its checksum cannot be verified here (decode does not
+    /// reassemble).
+    pub first_fragment: bool,
 }
 
 /// A parsed message of either family.
@@ -175,6 +179,7 @@ impl<'a> PacketView<'a> {
             truncated: found.truncated,
             direction: None,
             wire_length: Some(found.icmp_wire_len),
+            first_fragment: found.first_fragment,
         };
         let checksum_dst = Some(found.checksum_dst);
         Self::with_checksum_dst(found.family, found.icmp, meta, checksum_dst)
@@ -195,9 +200,42 @@ impl<'a> PacketView<'a> {
         self.message.as_ref().ok()
     }
 
-    /// Why the bytes do not parse as the message their type announces.
+    /// Why the bytes do not parse as the message their type announces;
+    /// `None` when they parse, and when they stop short only because the
+    /// capture cut them (that is [`Meta::truncated`], not malformed).
     pub fn malformed(&self) -> Option<icmpkit::wire::Error> {
-        self.message.as_ref().err().copied()
+        let error = self.message.as_ref().err().copied()?;
+        let cut_by_capture =
+            self.meta.truncated && matches!(error, icmpkit::wire::Error::Truncated { .. });
+        (!cut_by_capture).then_some(error)
+    }
+
+    /// [`malformed`](Self::malformed), borrowed (for `Display` in JSON).
+    fn malformed_ref(&self) -> Option<&icmpkit::wire::Error> {
+        self.malformed()?;
+        self.message.as_ref().err()
+    }
+
+    /// The identifier and sequence number of a query or reply (echo,
+    /// timestamp, information, address mask, extended echo) whose message
+    /// did not parse (cut short): read from its first 8 bytes when they
+    /// are there, as tshark does. `None` when the message parsed (its
+    /// fields carry them) or is of another type.
+    pub fn partial_ids(&self) -> Option<(u16, u16)> {
+        if self.message.is_ok() {
+            return None;
+        }
+        let has_ids = match self.family {
+            Family::V4 => matches!(self.msg_type()?, 0 | 8 | 13..=18 | 42 | 43),
+            Family::V6 => matches!(self.msg_type()?, 128 | 129 | 160 | 161),
+        };
+        let word = |at: usize| {
+            Some(u16::from_be_bytes([
+                *self.bytes.get(at)?,
+                *self.bytes.get(at + 1)?,
+            ]))
+        };
+        has_ids.then(|| Some((word(4)?, word(6)?))).flatten()
     }
 
     /// The type byte, `None` for an empty message.
@@ -220,9 +258,10 @@ impl<'a> PacketView<'a> {
 
     /// Whether the checksum verifies; `None` when it cannot be checked
     /// (ICMPv6 without addresses, fewer than 4 bytes). A capture cut by its
-    /// snap length cannot verify either: see [`Meta::truncated`].
+    /// snap length cannot verify either (see [`Meta::truncated`]), nor a
+    /// first fragment ([`Meta::first_fragment`]).
     pub fn checksum_valid(&self) -> Option<bool> {
-        if self.meta.truncated {
+        if self.meta.truncated || self.meta.first_fragment {
             return None;
         }
         self.checksum_valid
@@ -367,12 +406,17 @@ mod tests {
         assert!(view.malformed().is_some());
         let line = view.line().to_string();
         assert!(
-            line.starts_with("icmpv4: timestamp code 0, truncated"),
+            line.starts_with("icmpv4: timestamp code 0 id 1 seq 2, truncated"),
             "{line}"
         );
         let v = serde_json::to_value(&view).unwrap();
         assert_eq!(v["type"], 13);
         assert!(v["malformed"].as_str().unwrap().contains("truncated"));
+        // What could be read of it, as tshark reads it.
+        assert_eq!(
+            (v["id"].as_u64(), v["sequence"].as_u64()),
+            (Some(1), Some(2))
+        );
         // Nothing at all still gives a view.
         let empty = PacketView::new(Family::V6, &[], Meta::default());
         assert_eq!(

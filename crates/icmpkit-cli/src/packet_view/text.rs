@@ -32,7 +32,13 @@ impl fmt::Display for Summary<'_, '_> {
                 if let Some(code) = view.code() {
                     write!(f, " code {code}")?;
                 }
-                write!(f, ", {error}")?;
+                if let Some((id, sequence)) = view.partial_ids() {
+                    write!(f, " id {id} seq {sequence}")?;
+                }
+                // Cut by the capture: `truncated` below says it.
+                if view.malformed().is_some() {
+                    write!(f, ", {error}")?;
+                }
             }
         }
         write!(f, ", {} bytes", view.bytes.len())?;
@@ -44,6 +50,9 @@ impl fmt::Display for Summary<'_, '_> {
         }
         if view.meta.truncated {
             f.write_str(", truncated")?;
+        }
+        if view.meta.first_fragment {
+            f.write_str(", first fragment (checksum not verified)")?;
         }
         for (i, carrier) in view.carriers.iter().enumerate() {
             f.write_str(if i == 0 { ", via " } else { " / " })?;

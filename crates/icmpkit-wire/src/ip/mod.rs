@@ -33,6 +33,10 @@ pub struct Located<'a> {
     /// True when the buffer ends before the IP length says the packet
     /// does (a capture with a short snap length): `icmp` is then partial.
     pub truncated: bool,
+    /// The packet is the first fragment of a larger one (more fragments
+    /// follow): the message goes on in them, so its checksum cannot be
+    /// verified from this packet alone.
+    pub first_fragment: bool,
     /// The ICMP message's length as the IP header gives it (what was on
     /// the wire), which `icmp` falls short of when `truncated`.
     pub icmp_wire_len: usize,
@@ -101,6 +105,7 @@ fn locate_v4(buf: &[u8], wire_len: Option<usize>) -> Result<Located<'_>> {
         ip_header_len: header_len,
         icmp: crate::bytes::clipped(buf, header_len, ip_len.saturating_sub(header_len)),
         truncated: buf.len() < ip_len,
+        first_fragment: packet.more_frags(),
         icmp_wire_len: ip_len.saturating_sub(header_len),
         length_from_capture: from_capture.is_some(),
     })
@@ -125,6 +130,7 @@ fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
         ip_header_len: ipv6::HEADER_LEN + chain.headers_len,
         icmp: chain.payload,
         truncated: packet.is_truncated(),
+        first_fragment: chain.fragment.is_some_and(|f| f.more),
         icmp_wire_len: full_payload_len
             .saturating_sub(chain.headers_len)
             .max(chain.payload.len()),
@@ -162,6 +168,36 @@ mod tests {
         let short = locate_icmp(&buf[..24]).unwrap();
         assert!(short.truncated);
         assert_eq!(short.icmp.len(), 4);
+    }
+
+    #[test]
+    fn a_first_fragment_is_marked() {
+        let repr = ipv4::Repr {
+            src: [192, 0, 2, 1].into(),
+            dst: [192, 0, 2, 2].into(),
+            protocol: ipv4::PROTOCOL_ICMP,
+            ttl: 63,
+            ident: 1,
+            dont_frag: false,
+            more_frags: true,
+            frag_offset: 0,
+            dscp: 0,
+            ecn: 0,
+            options: &[],
+            payload_len: 16,
+        };
+        let mut buf = [0u8; 20 + 16];
+        repr.emit(&mut buf).unwrap();
+        let found = locate_icmp(&buf).unwrap();
+        assert!(found.first_fragment);
+        assert!(!found.truncated);
+        assert_eq!(found.icmp_wire_len, 16);
+        let whole = ipv4::Repr {
+            more_frags: false,
+            ..repr
+        };
+        whole.emit(&mut buf).unwrap();
+        assert!(!locate_icmp(&buf).unwrap().first_fragment);
     }
 
     #[test]

@@ -96,6 +96,10 @@ pub struct Heard<'a> {
     pub ifindex: Option<u32>,
     /// The snap length or buffer cut it.
     pub truncated: bool,
+    /// The IP packet is the first fragment of a larger one (a packet
+    /// socket sees fragments; the kernel reassembles before a raw socket
+    /// gets them): its checksum cannot be verified here.
+    pub first_fragment: bool,
 }
 
 impl Heard<'_> {
@@ -151,6 +155,7 @@ pub struct Packet {
     time: Duration,
     ifindex: Option<u32>,
     truncated: bool,
+    first_fragment: bool,
 }
 
 /// What a packet socket tells about a frame besides its bytes.
@@ -183,6 +188,7 @@ impl Packet {
             time: self.time,
             ifindex: self.ifindex,
             truncated: self.truncated,
+            first_fragment: self.first_fragment,
         }
     }
 }
@@ -419,6 +425,7 @@ impl ToPacket for Received {
                 .unwrap_or(Duration::from_nanos(now.realtime_ns)),
             ifindex: self.ifindex,
             truncated: self.truncated,
+            first_fragment: false,
         })
     }
 }
@@ -463,6 +470,7 @@ impl ToPacket for ReceivedFrame {
                 .unwrap_or(Duration::from_nanos(now.realtime_ns)),
             ifindex: Some(self.ifindex),
             truncated: found.truncated,
+            first_fragment: found.first_fragment,
         })
     }
 }
@@ -777,6 +785,7 @@ mod tests {
             time: Duration::ZERO,
             ifindex: None,
             truncated: false,
+            first_fragment: false,
         };
         let mut scratch = Vec::new();
         let packet = heard.ip_packet(&mut scratch).to_vec();

@@ -36,6 +36,11 @@ pub struct Counts {
     pub malformed: u64,
     /// Of those, with a checksum that does not verify.
     pub bad_checksum: u64,
+    /// Of those, cut short by the capture's snap length.
+    pub truncated: u64,
+    /// Of those, in the first fragment of a larger IP packet (checksum
+    /// not verified).
+    pub first_fragments: u64,
     /// Packets skipped: not IP, not ICMP, or a non-first fragment.
     pub skipped: u64,
     /// Frames of a link type decode does not read.
@@ -70,13 +75,20 @@ impl<W: Write> Decoder<W> {
         }
     }
 
-    fn hex(&mut self, bytes: &[u8]) {
+    /// One hex packet; an IP header cut short is an error (bad input).
+    fn hex(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.counts.packets += 1;
-        match hex::classify(bytes, self.family) {
+        let start = hex::classify(bytes, self.family);
+        match start {
             // Hex input is the whole packet: nothing was cut.
             Start::Ip(ip) => self.ip(ip, None, 0),
             Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
+            Start::CutIp { .. } => {
+                self.counts.skipped += 1;
+                return Err(start.error().unwrap_or_default());
+            }
         }
+        Ok(())
     }
 
     /// `cut`: bytes of the packet a snap length left out. A tunnel or
@@ -99,6 +111,8 @@ impl<W: Write> Decoder<W> {
         self.counts.icmp += 1;
         self.counts.malformed += u64::from(view.malformed().is_some());
         self.counts.bad_checksum += u64::from(view.checksum_valid() == Some(false));
+        self.counts.truncated += u64::from(view.meta().truncated);
+        self.counts.first_fragments += u64::from(view.meta().first_fragment);
         if self.write_error.is_none()
             && let Err(e) = view.write(self.style, &mut self.out)
         {
@@ -146,7 +160,9 @@ fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), Str
     if !args.hex.is_empty() {
         for (i, text) in args.hex.iter().enumerate() {
             let bytes = hex::parse_packet(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
-            decoder.hex(&bytes);
+            decoder
+                .hex(&bytes)
+                .map_err(|e| format!("argument {}: {e}", i + 1))?;
         }
         return Ok(());
     }
@@ -183,8 +199,10 @@ fn read_input<W: Write>(
         None => {
             let mut text = String::new();
             input.read_to_string(&mut text).map_err(|e| e.to_string())?;
-            for packet in hex::split_packets(&text)? {
-                decoder.hex(&packet);
+            for (i, packet) in hex::split_packets(&text)?.iter().enumerate() {
+                decoder
+                    .hex(packet)
+                    .map_err(|e| format!("hex packet {}: {e}", i + 1))?;
             }
             Ok(())
         }
@@ -209,6 +227,15 @@ fn summary(c: &Counts) -> String {
     if c.unsupported_link > 0 {
         line += &format!(", {} of an unsupported link type", c.unsupported_link);
     }
+    if c.truncated > 0 {
+        line += &format!(", {} truncated by the snap length", c.truncated);
+    }
+    if c.first_fragments > 0 {
+        line += &format!(
+            ", {} in first fragments (checksum not verified)",
+            c.first_fragments
+        );
+    }
     line
 }
 
@@ -225,7 +252,7 @@ mod tests {
             write_error: None,
         };
         for p in packets {
-            decoder.hex(&hex::parse_hex(p).unwrap());
+            decoder.hex(&hex::parse_hex(p).unwrap()).unwrap();
         }
         let out = String::from_utf8(decoder.out.clone()).unwrap();
         (out, decoder.counts)

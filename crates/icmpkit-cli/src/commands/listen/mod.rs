@@ -96,6 +96,7 @@ impl State {
             truncated: heard.truncated,
             direction: heard.direction.map(|d| d.name()),
             wire_length: None,
+            first_fragment: heard.first_fragment,
         };
         let view =
             PacketView::with_checksum_dst(heard.family, heard.icmp, meta, heard.checksum_dst)
