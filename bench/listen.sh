@@ -13,7 +13,8 @@
 #    listen reports for its sockets;
 #  - the same traffic with `tcpdump -i any -w FILE icmp` in place of listen
 #    (both directions, as the packet socket), its own counts.
-# Usage: bench/listen.sh [PACKETS] [SENDERS]   (default 200000, 2)
+# Usage: bench/listen.sh [PACKETS] [SENDERS]   (default 200000, 2; PACKET_ONLY=1: the
+# packet socket and tcpdump only)
 source "$(dirname "$0")/lib.sh"
 need_root
 PACKETS=${1:-200000}
@@ -80,7 +81,7 @@ listen_runs() {
 }
 
 listen_runs "$ICMPKIT" icmpkit packet 2
-listen_runs "$ICMPKIT" icmpkit raw 1
+[ -z "${PACKET_ONLY:-}" ] && listen_runs "$ICMPKIT" icmpkit raw 1
 if [ -n "$BASELINE" ]; then
   listen_runs "$BASELINE" baseline raw 1
 fi
