@@ -115,8 +115,21 @@ pub struct Within<'a> {
 /// [`ip::locate_icmp_captured`] reads a capture (`cut`: bytes the snap
 /// length left out). `None` when there is none (ICMP quoted inside an
 /// ICMP error is the quote, not a second packet).
-pub fn locate_icmp_within(mut ip: &[u8], cut: usize) -> Option<Within<'_>> {
+pub fn locate_icmp_within(ip: &[u8], cut: usize) -> Option<Within<'_>> {
+    locate_icmp_carried(ip, cut, None)
+}
+
+/// [`locate_icmp_within`] for a packet a link layer already carried
+/// (`outer`: MACsec, see [`link::ip_packet_carried`]), named first.
+pub fn locate_icmp_carried(
+    mut ip: &[u8],
+    cut: usize,
+    outer: Option<Carrier>,
+) -> Option<Within<'_>> {
     let mut carriers = Carriers::default();
+    if let Some(carrier) = outer {
+        carriers.push(carrier);
+    }
     loop {
         if let Ok(located) = ip::locate_icmp_captured(ip, cut) {
             return Some(Within {
@@ -160,6 +173,16 @@ const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_BRIDGING: u16 = 0x6558;
 const ETHERTYPE_ERSPAN_2: u16 = 0x88be;
 const ETHERTYPE_ERSPAN_3: u16 = 0x22eb;
+/// NHRP (RFC 2332) over GRE, as DMVPN sends it.
+const GRE_NHRP: u16 = 0x2001;
+/// NHRP's fixed header, then the mandatory part's own fixed fields
+/// (source and destination protocol address lengths, then 6 bytes: a
+/// traffic indication's code and unused bytes).
+const NHRP_HEADER_LEN: usize = 20;
+const NHRP_MANDATORY_FIXED_LEN: usize = 8;
+/// The packet type of a traffic indication, which carries the packet that
+/// caused it (Cisco DMVPN's redirect).
+const NHRP_TRAFFIC_INDICATION: u8 = 8;
 const ERSPAN_2_HEADER_LEN: usize = 8;
 /// The version nibbles of ERSPAN II and III headers (tshark reads no
 /// other).
@@ -269,8 +292,38 @@ fn gre(packet: &[u8]) -> Option<(&[u8], Carrier)> {
             let via = Carrier::with_id("ERSPAN III", "session", session);
             Some((link::ethernet_payload(rest.get(len..)?)?, via))
         }
+        GRE_NHRP => Some((
+            nhrp_traffic_indication(rest)?,
+            Carrier::new("NHRP over GRE"),
+        )),
         _ => None,
     }
+}
+
+/// The IP packet an NHRP traffic indication carries (the packet that
+/// caused it, read as tshark reads it: after the mandatory part's
+/// addresses, up to the extensions or the packet size); `None` for other
+/// NHRP packets and protocols other than IP.
+fn nhrp_traffic_indication(nhrp: &[u8]) -> Option<&[u8]> {
+    let protocol = be16(nhrp, 2)?;
+    if *nhrp.get(17)? != NHRP_TRAFFIC_INDICATION
+        || !matches!(protocol, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
+    {
+        return None;
+    }
+    let packet_size = usize::from(be16(nhrp, 10)?);
+    let extensions = usize::from(be16(nhrp, 14)?);
+    let end = match extensions {
+        0 => packet_size,
+        at => at,
+    }
+    .min(nhrp.len());
+    // Type/length bytes: the low 6 bits are the length.
+    let nbma_len = usize::from(nhrp.get(18)? & 0x3f) + usize::from(nhrp.get(19)? & 0x3f);
+    let src_len = usize::from(*nhrp.get(NHRP_HEADER_LEN)?);
+    let dst_len = usize::from(*nhrp.get(NHRP_HEADER_LEN + 1)?);
+    let start = NHRP_HEADER_LEN + NHRP_MANDATORY_FIXED_LEN + nbma_len + src_len + dst_len;
+    nhrp.get(start..end).filter(|p| !p.is_empty())
 }
 
 /// UDP to a tunnel port: VXLAN, Geneve, MPLS over UDP.
@@ -370,6 +423,28 @@ mod tests {
         assert_eq!(unwrapped(PROTOCOL_IPV6, &INNER).1, "6in4");
     }
 
+    /// An NHRP traffic indication carries the packet that caused it; other
+    /// NHRP packets carry none.
+    #[test]
+    fn nhrp_traffic_indication_over_gre() {
+        let indication = |packet_type: u8| {
+            let size = (20 + 8 + 4 + 4 + 4 + INNER.len()) as u16;
+            let mut nhrp = vec![0, 1, 0x08, 0x00, 0, 0, 0, 0, 0, 255];
+            nhrp.extend_from_slice(&size.to_be_bytes());
+            nhrp.extend_from_slice(&[0, 0, 0, 0, 1, packet_type, 4, 0]);
+            nhrp.extend_from_slice(&[4, 4, 0, 0, 0, 0, 0, 0]);
+            nhrp.extend_from_slice(&[192, 0, 2, 9, 10, 0, 0, 1, 10, 0, 0, 2]);
+            nhrp.extend_from_slice(&INNER);
+            [&[0x00, 0x00, 0x20, 0x01][..], &nhrp].concat()
+        };
+        assert_eq!(
+            unwrapped(PROTOCOL_GRE, &indication(8)),
+            (INNER.to_vec(), "NHRP over GRE".to_owned())
+        );
+        // A resolution request (type 1): nothing inside.
+        assert!(unwrap(&ipv4_around(PROTOCOL_GRE, &indication(1))).is_none());
+    }
+
     #[test]
     fn erspan_mpls_and_pim() {
         let erspan2 = [
@@ -416,8 +491,9 @@ mod tests {
             PROTOCOL_IPV6,
             PROTOCOL_PIM,
         ];
-        let heads: [&[u8]; 6] = [
+        let heads: [&[u8]; 7] = [
             &[0x20, 0, 0x08, 0],
+            &[0, 0, 0x20, 0x01],
             &[0xb0, 0, 0x88, 0xbe],
             &[0x10, 0, 0x22, 0xeb],
             &[0, 0, 0x65, 0x58],

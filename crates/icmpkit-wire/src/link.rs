@@ -1,5 +1,7 @@
 //! Link layers of capture files: where the IP packet starts in a frame.
 
+use crate::encap::Carrier;
+
 /// Link-layer header types (tcpdump.org/linktypes.html) that decode reads.
 pub mod linktype {
     /// BSD loopback: a 4-byte address family in host order.
@@ -48,6 +50,19 @@ const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
 const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+/// IEEE 802.1AE MACsec.
+const ETHERTYPE_MACSEC: u16 = 0x88e5;
+/// MACsec's TCI bits: an SCI is present; the data is encrypted (E) or
+/// changed (C), so not readable without the key.
+const MACSEC_SC: u8 = 0x20;
+const MACSEC_E: u8 = 0x08;
+const MACSEC_C: u8 = 0x04;
+/// The SecTAG after its Ethernet type: TCI/AN, short length, packet
+/// number; then the optional SCI.
+const MACSEC_TAG_LEN: usize = 6;
+const MACSEC_SCI_LEN: usize = 8;
+/// The integrity check value that ends a MACsec frame.
+const MACSEC_ICV_LEN: usize = 16;
 const PPP_IPV4: u16 = 0x0021;
 const PPP_IPV6: u16 = 0x0057;
 const PPP_MPLS: u16 = 0x0281;
@@ -211,19 +226,70 @@ pub fn mpls_payload(stack: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// The payload of an Ethernet II frame when it is IP, past any VLAN tags.
+/// The payload of an Ethernet II frame when it is IP, past any VLAN tags
+/// and an integrity-only MACsec SecTAG (802.1AE without encryption: the
+/// data is as sent, followed by the ICV; an encrypted frame is not IP to
+/// anyone without the key).
 pub fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
+    ethernet_payload_macsec(frame).map(|(payload, _)| payload)
+}
+
+/// [`ip_packet`], and the MACsec that carried it when the frame was an
+/// integrity-only MACsec one (Ethernet captures).
+pub fn ip_packet_carried(linktype: u32, frame: &[u8]) -> Option<(&[u8], Option<Carrier>)> {
+    if linktype == linktype::ETHERNET {
+        let (payload, macsec) = ethernet_payload_macsec(frame)?;
+        return Some((payload, macsec.then_some(Carrier::new("MACsec"))));
+    }
+    Some((ip_packet(linktype, frame)?, None))
+}
+
+/// [`ethernet_payload`], and whether a MACsec SecTAG was read through.
+fn ethernet_payload_macsec(frame: &[u8]) -> Option<(&[u8], bool)> {
+    let mut frame = frame;
     let mut at = 12;
+    let mut macsec = false;
     loop {
         let ethertype = be16(frame, at)?;
         match ethertype {
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => at += VLAN_TAG_LEN,
-            _ => return ip_by_ethertype(ethertype, frame.get(at + 2..)?),
+            ETHERTYPE_MACSEC if !macsec => {
+                macsec = true;
+                let (tag_len, data_end) = macsec_tag(frame, at + 2)?;
+                frame = frame.get(..data_end)?;
+                at += 2 + tag_len;
+            }
+            _ => return Some((ip_by_ethertype(ethertype, frame.get(at + 2..)?)?, macsec)),
         }
-        if at > ETHERNET_HEADER_LEN + 4 * VLAN_TAG_LEN {
+        if at > ETHERNET_HEADER_LEN + 4 * VLAN_TAG_LEN + MACSEC_TAG_LEN + MACSEC_SCI_LEN {
             return None;
         }
     }
+}
+
+/// A MACsec SecTAG starting at `at` (past its Ethernet type): its length
+/// (the protected frame's Ethernet type follows it), and where the
+/// protected data ends (before the ICV; the short length says so for
+/// short frames).
+/// `None` for an encrypted or changed frame, or one cut short.
+fn macsec_tag(frame: &[u8], at: usize) -> Option<(usize, usize)> {
+    let tci = *frame.get(at)?;
+    if tci & (MACSEC_E | MACSEC_C) != 0 {
+        return None;
+    }
+    let short_len = usize::from(*frame.get(at + 1)? & 0x3f);
+    let tag_len = MACSEC_TAG_LEN
+        + if tci & MACSEC_SC != 0 {
+            MACSEC_SCI_LEN
+        } else {
+            0
+        };
+    let data_start = at + tag_len;
+    let data_end = match short_len {
+        0 => frame.len().checked_sub(MACSEC_ICV_LEN)?,
+        n => data_start + n,
+    };
+    (data_end >= data_start + 2).then_some((tag_len, data_end))
 }
 
 /// The IP packet a payload of `ethertype` is (IPv4, IPv6, or under an
@@ -246,6 +312,30 @@ mod tests {
     extern crate std;
     use std::vec;
     use std::vec::Vec;
+
+    /// Integrity-only MACsec (with and without an SCI) is read through;
+    /// an encrypted frame is not IP.
+    #[test]
+    fn macsec_integrity_only_is_read_encrypted_is_not() {
+        let ip = [0x45u8, 0, 0, 4];
+        let icv = [0xaa; MACSEC_ICV_LEN];
+        let frame = |tci: u8, sci: &[u8]| {
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&[0x88, 0xe5, tci, 0, 0, 0, 0, 1]);
+            f.extend_from_slice(sci);
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&ip);
+            f.extend_from_slice(&icv);
+            f
+        };
+        let with_sci = frame(MACSEC_SC, &[1, 2, 3, 4, 5, 6, 0, 1]);
+        assert_eq!(ethernet_payload(&with_sci), Some(&ip[..]));
+        let without = frame(0, &[]);
+        assert_eq!(ethernet_payload(&without), Some(&ip[..]));
+        let encrypted = frame(MACSEC_SC | MACSEC_E | MACSEC_C, &[1, 2, 3, 4, 5, 6, 0, 1]);
+        assert_eq!(ethernet_payload(&encrypted), None);
+        assert_eq!(ethernet_payload(&with_sci[..20]), None);
+    }
 
     #[test]
     fn ethernet_with_and_without_vlan_tags() {

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::time::Duration;
 
-use icmpkit::wire::encap::{self, Within};
+use icmpkit::wire::encap::{self, Carrier, Within};
 use icmpkit::wire::{Family, link};
 
 pub use args::DecodeArgs;
@@ -69,8 +69,8 @@ impl<W: Write> Decoder<W> {
             self.counts.unsupported_link += 1;
             return;
         }
-        match link::ip_packet(frame.linktype, frame.data) {
-            Some(ip) => self.ip(ip, frame.time, frame.cut()),
+        match link::ip_packet_carried(frame.linktype, frame.data) {
+            Some((ip, outer)) => self.ip(ip, frame.time, frame.cut(), outer),
             None => self.counts.skipped += 1,
         }
     }
@@ -81,7 +81,7 @@ impl<W: Write> Decoder<W> {
         let start = hex::classify(bytes, self.family);
         match start {
             // Hex input is the whole packet: nothing was cut.
-            Start::Ip(ip) => self.ip(ip, None, 0),
+            Start::Ip(ip) => self.ip(ip, None, 0, None),
             Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
             Start::CutIp { .. } => {
                 self.counts.skipped += 1;
@@ -94,10 +94,10 @@ impl<W: Write> Decoder<W> {
     /// `cut`: bytes of the packet a snap length left out. A tunnel or
     /// mirror packet is unwrapped (up to [`encap::MAX_DEPTH`] levels) and
     /// the ICMP inside shown with what carried it.
-    fn ip(&mut self, ip: &[u8], time: Option<Duration>, cut: usize) {
+    fn ip(&mut self, ip: &[u8], time: Option<Duration>, cut: usize, outer: Option<Carrier>) {
         let Some(Within {
             located, carriers, ..
-        }) = encap::locate_icmp_within(ip, cut)
+        }) = encap::locate_icmp_carried(ip, cut, outer)
         else {
             self.counts.skipped += 1;
             return;
