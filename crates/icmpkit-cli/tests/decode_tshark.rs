@@ -976,3 +976,22 @@ packets = {\n\
   'nhrp': [E/O/GRE(proto=0x2001)/Raw(nhrp(8, i4(23))), E/O/GRE(proto=0x2001)/Raw(nhrp(1, b''))],\n\
 }\n\
 wrpcap('{out}', packets['{which}'])\n";
+
+/// Frames of a link type decode does not read are counted by its pcap
+/// name (or number, when it has none) in the summary.
+#[test]
+fn unsupported_link_types_are_counted_by_name() {
+    for (linktype, expected) in [
+        (127u32, "2 of an unsupported link type (2 IEEE802_11_RADIOTAP)"),
+        (189, "2 of an unsupported link type (2 USB_LINUX)"),
+        (65_000, "2 of an unsupported link type (2 link type 65000)"),
+    ] {
+        let frame = [0u8; 24];
+        let mut pcap = common::pcap_file(65535, &[(&frame, 24), (&frame, 24)]);
+        pcap[20..24].copy_from_slice(&linktype.to_le_bytes());
+        let file = common::TempFile::new(&format!("link{linktype}.pcap"), &pcap);
+        let (objects, summary) = decode_json(&["-r", file.path()]);
+        assert!(objects.is_empty());
+        assert!(summary.contains(expected), "{linktype}: {summary}");
+    }
+}

@@ -125,6 +125,102 @@ pub fn supported(linktype: u32) -> bool {
     )
 }
 
+/// The pcap name of `linktype` (tcpdump.org/linktypes.html, without its
+/// `LINKTYPE_` prefix): `IEEE802_11_RADIOTAP`, `USB_LINUX`... `None` for
+/// a number not listed here (`USER0`-`USER15` are named as such).
+pub fn linktype_name(linktype: u32) -> Option<&'static str> {
+    const USER: [&str; 16] = [
+        "USER0", "USER1", "USER2", "USER3", "USER4", "USER5", "USER6", "USER7", "USER8", "USER9",
+        "USER10", "USER11", "USER12", "USER13", "USER14", "USER15",
+    ];
+    Some(match linktype {
+        0 => "NULL",
+        1 => "ETHERNET",
+        3 => "AX25",
+        6 => "IEEE802_5",
+        7 => "ARCNET_BSD",
+        8 => "SLIP",
+        9 => "PPP",
+        10 => "FDDI",
+        50 => "PPP_HDLC",
+        51 => "PPP_ETHER",
+        100 => "ATM_RFC1483",
+        101 => "RAW",
+        104 => "C_HDLC",
+        105 => "IEEE802_11",
+        107 => "FRELAY",
+        108 => "LOOP",
+        113 => "LINUX_SLL",
+        114 => "LTALK",
+        117 => "PFLOG",
+        119 => "IEEE802_11_PRISM",
+        122 => "IP_OVER_FC",
+        123 => "SUNATM",
+        127 => "IEEE802_11_RADIOTAP",
+        129 => "ARCNET_LINUX",
+        138 => "APPLE_IP_OVER_IEEE1394",
+        139 => "MTP2_WITH_PHDR",
+        140 => "MTP2",
+        141 => "MTP3",
+        142 => "SCCP",
+        143 => "DOCSIS",
+        144 => "LINUX_IRDA",
+        163 => "IEEE802_11_AVS",
+        165 => "BACNET_MS_TP",
+        166 => "PPP_PPPD",
+        169 => "GPRS_LLC",
+        177 => "LINUX_LAPD",
+        187 => "BLUETOOTH_HCI_H4",
+        189 => "USB_LINUX",
+        192 => "PPI",
+        195 => "IEEE802_15_4_WITHFCS",
+        196 => "SITA",
+        197 => "ERF",
+        201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+        202 => "AX25_KISS",
+        203 => "LAPD",
+        204 => "PPP_WITH_DIR",
+        205 => "C_HDLC_WITH_DIR",
+        206 => "FRELAY_WITH_DIR",
+        209 => "IPMB_LINUX",
+        215 => "IEEE802_15_4_NONASK_PHY",
+        220 => "USB_LINUX_MMAPPED",
+        224 => "FC_2",
+        225 => "FC_2_WITH_FRAME_DELIMS",
+        226 => "IPNET",
+        227 => "CAN_SOCKETCAN",
+        228 => "IPV4",
+        229 => "IPV6",
+        230 => "IEEE802_15_4_NOFCS",
+        231 => "DBUS",
+        235 => "DVB_CI",
+        239 => "NFLOG",
+        240 => "NETANALYZER",
+        241 => "NETANALYZER_TRANSPARENT",
+        242 => "IPOIB",
+        243 => "MPEG_2_TS",
+        247 => "INFINIBAND",
+        248 => "SCTP",
+        249 => "USBPCAP",
+        251 => "BLUETOOTH_LE_LL",
+        253 => "NETLINK",
+        254 => "BLUETOOTH_LINUX_MONITOR",
+        256 => "BLUETOOTH_LE_LL_WITH_PHDR",
+        258 => "PKTAP",
+        259 => "EPON",
+        266 => "USB_DARWIN",
+        270 => "LORATAP",
+        271 => "VSOCK",
+        272 => "NORDIC_BLE",
+        274 => "ETHERNET_MPACKET",
+        276 => "LINUX_SLL2",
+        283 => "IEEE802_15_4_TAP",
+        288 => "USB_2_0",
+        147..=162 => USER[(linktype - 147) as usize],
+        _ => return None,
+    })
+}
+
 /// The IP packet inside a frame of `linktype`, `None` when the frame
 /// carries something else (ARP, LLDP...) or is too short to say.
 pub fn ip_packet(linktype: u32, frame: &[u8]) -> Option<&[u8]> {
@@ -335,6 +431,15 @@ mod tests {
         let encrypted = frame(MACSEC_SC | MACSEC_E | MACSEC_C, &[1, 2, 3, 4, 5, 6, 0, 1]);
         assert_eq!(ethernet_payload(&encrypted), None);
         assert_eq!(ethernet_payload(&with_sci[..20]), None);
+    }
+
+    #[test]
+    fn link_types_have_their_pcap_names() {
+        assert_eq!(linktype_name(127), Some("IEEE802_11_RADIOTAP"));
+        assert_eq!(linktype_name(220), Some("USB_LINUX_MMAPPED"));
+        assert_eq!(linktype_name(149), Some("USER2"));
+        assert_eq!(linktype_name(linktype::LINUX_SLL2), Some("LINUX_SLL2"));
+        assert_eq!(linktype_name(65_000), None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ const OUT_BUFFER: usize = 1 << 20;
 const IN_BUFFER: usize = 1 << 20;
 
 /// What decode saw, printed at the end.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
     /// Frames or hex packets read.
     pub packets: u64,
@@ -45,6 +45,8 @@ pub struct Counts {
     pub skipped: u64,
     /// Frames of a link type decode does not read.
     pub unsupported_link: u64,
+    /// Of those, how many of each link type.
+    pub unsupported_by_type: std::collections::BTreeMap<u32, u64>,
     /// ICMP packets whose IPv4 total length was 0 or beyond the wire
     /// length, read with the captured length instead (as tshark does).
     pub length_from_capture: u64,
@@ -67,6 +69,11 @@ impl<W: Write> Decoder<W> {
         self.counts.packets += 1;
         if !link::supported(frame.linktype) {
             self.counts.unsupported_link += 1;
+            *self
+                .counts
+                .unsupported_by_type
+                .entry(frame.linktype)
+                .or_default() += 1;
             return;
         }
         match link::ip_packet_carried(frame.linktype, frame.data) {
@@ -225,7 +232,19 @@ fn summary(c: &Counts) -> String {
         );
     }
     if c.unsupported_link > 0 {
-        line += &format!(", {} of an unsupported link type", c.unsupported_link);
+        let by_type: Vec<String> = c
+            .unsupported_by_type
+            .iter()
+            .map(|(&linktype, n)| match link::linktype_name(linktype) {
+                Some(name) => format!("{n} {name}"),
+                None => format!("{n} link type {linktype}"),
+            })
+            .collect();
+        line += &format!(
+            ", {} of an unsupported link type ({})",
+            c.unsupported_link,
+            by_type.join(", ")
+        );
     }
     if c.truncated > 0 {
         line += &format!(", {} truncated by the snap length", c.truncated);
