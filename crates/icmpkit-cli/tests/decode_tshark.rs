@@ -995,3 +995,41 @@ fn unsupported_link_types_are_counted_by_name() {
         assert!(summary.contains(expected), "{linktype}: {summary}");
     }
 }
+
+/// An IPv6 payload length of 0 without a Jumbo Payload option, read as
+/// tshark reads it (its TSO preference off, the default): the payload is
+/// empty, so an ICMPv6 next header gives an empty, malformed message (the
+/// bytes after the header are link padding), and a hop-by-hop header
+/// without the option is no ICMPv6 at all (skipped).
+#[test]
+fn ipv6_payload_length_zero_without_jumbo_is_read_as_tshark_does() {
+    const NAME: &str = "ipv6_payload_length_zero_without_jumbo_is_read_as_tshark_does";
+    require_or_skip!(NAME, require_tool("tshark"));
+    if !scapy_available() {
+        report_skip(
+            NAME,
+            &"Debian's python3-scapy (/usr/bin/python3) is missing",
+        );
+        return;
+    }
+    let file = scapy_capture(
+        "plen0.pcap",
+        "from scapy.all import *\n\
+         six = lambda: Ether()/IPv6(src='2001:db8::1', dst='2001:db8::2', plen=0)\n\
+         wrpcap('{out}', [six()/ICMPv6EchoRequest(id=7, seq=8, data=b'abcd'),\n\
+         six()/IPv6ExtHdrHopByHop()/ICMPv6EchoRequest(id=9, seq=10)])\n",
+    );
+    let (objects, summary) = decode_json(&["-r", file.to_str().unwrap()]);
+    assert_eq!(objects.len(), 1, "{summary}");
+    let o = &objects[0];
+    assert_eq!(o["length"], 0, "{o}");
+    assert_eq!(o["type"], Value::Null, "{o}");
+    assert_eq!(o["truncated"], false, "{o}");
+    assert!(o["malformed"].is_string(), "{o}");
+    assert!(
+        summary.contains("2 packets, 1 ICMP (1 malformed, 0 bad checksum), 1 skipped"),
+        "{summary}"
+    );
+    compare_with_tshark(&objects, &file);
+    let _ = std::fs::remove_file(&file);
+}
