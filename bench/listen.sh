@@ -86,13 +86,20 @@ if [ -n "$BASELINE" ]; then
   listen_runs "$BASELINE" baseline raw 1
 fi
 
-if command -v tcpdump >/dev/null; then
-  # -i any, both directions: what listen's packet socket hears.
-  measure "tcpdump -i any -w FILE icmp" tcpdump -n -i any -w "$WORK/tcpdump.pcap" icmp
+# The loss line of a tcpdump run: $1 label.
+tcpdump_report() {
   GOT=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$WORK/err")
   DROPS=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/err")
-  awk -v s="$((SENT * 2))" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-    printf "   => tcpdump: %d of %d at %d echo/s, loss %d (%.3f%%), kernel drops %d\n", g, s, r, s - g, 100 * (s - g) / s, d }'
+  awk -v n="$1" -v s="$((SENT * 2))" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
+    printf "   => %s: %d of %d at %d echo/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+}
+
+if command -v tcpdump >/dev/null; then
+  # -i any, both directions: what listen's packet socket hears.
+  measure "tcpdump -i any icmp (lines to /dev/null)" tcpdump -n -i any icmp
+  tcpdump_report "tcpdump lines"
+  measure "tcpdump -i any -w FILE icmp" tcpdump -n -i any -w "$WORK/tcpdump.pcap" icmp
+  tcpdump_report "tcpdump -w"
 else
   echo "tcpdump not installed: no comparison"
 fi

@@ -982,7 +982,10 @@ wrpcap('{out}', packets['{which}'])\n";
 #[test]
 fn unsupported_link_types_are_counted_by_name() {
     for (linktype, expected) in [
-        (127u32, "2 of an unsupported link type (2 IEEE802_11_RADIOTAP)"),
+        (
+            127u32,
+            "2 of an unsupported link type (2 IEEE802_11_RADIOTAP)",
+        ),
         (189, "2 of an unsupported link type (2 USB_LINUX)"),
         (65_000, "2 of an unsupported link type (2 link type 65000)"),
     ] {

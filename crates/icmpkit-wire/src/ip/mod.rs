@@ -46,6 +46,45 @@ pub struct Located<'a> {
     pub length_from_capture: bool,
 }
 
+/// An IP header cut before its end: what [`header_cut_short`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutHeader {
+    /// 4 or 6.
+    pub version: u8,
+    /// Bytes there are.
+    pub have: usize,
+    /// The header's length (IPv4's IHL, IPv6's fixed 40 bytes).
+    pub need: usize,
+}
+
+impl core::fmt::Display for CutHeader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "a truncated IPv{} header: {} of its {} bytes",
+            self.version, self.have, self.need
+        )
+    }
+}
+
+/// Whether `bytes` start like an IP header (version 4 with an IHL of 5 or
+/// more, or version 6) but end before that header does: input sniffed as
+/// "IP or a bare ICMP message" is then neither (no assigned ICMP type
+/// starts with 0x4_ or 0x6_), and must not be read as ICMP type 69.
+pub fn header_cut_short(bytes: &[u8]) -> Option<CutHeader> {
+    let first = *bytes.first()?;
+    let (version, need) = match first >> 4 {
+        4 if first & 0x0f >= 5 => (4, usize::from(first & 0x0f) * 4),
+        6 => (6, ipv6::HEADER_LEN),
+        _ => return None,
+    };
+    (bytes.len() < need).then_some(CutHeader {
+        version,
+        have: bytes.len(),
+        need,
+    })
+}
+
 /// Finds the ICMP/ICMPv6 message in an IPv4 or IPv6 packet, telling the
 /// family by the version nibble.
 ///

@@ -344,6 +344,16 @@ impl Listener {
     }
 }
 
+/// The descriptor of the socket it reads (raw or packet), for polling.
+impl std::os::fd::AsRawFd for Listener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match &self.inner {
+            Inner::Raw(d) => d.transport().source.0.socket().get_ref().as_raw_fd(),
+            Inner::Packet(d) => d.transport().source.0.get_ref().as_raw_fd(),
+        }
+    }
+}
+
 impl futures_core::Stream for Listener {
     type Item = Packet;
 

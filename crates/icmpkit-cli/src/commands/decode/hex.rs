@@ -2,7 +2,7 @@
 //! packet) or on stdin (one packet per line, or `tcpdump -x`/`-xx` dumps),
 //! and what the bytes start with (Ethernet, IP or the ICMP message).
 
-use icmpkit::wire::Family;
+use icmpkit::wire::{Family, ip};
 
 use icmpkit::wire::link;
 
@@ -99,29 +99,16 @@ pub enum Start<'a> {
     Ip(&'a [u8]),
     /// A bare ICMP message of this family.
     Icmp(Family, &'a [u8]),
-    /// The start of an IP header of this version, cut before its end:
-    /// `have` of its `need` bytes.
-    CutIp {
-        /// 4 or 6.
-        version: u8,
-        /// Bytes given.
-        have: usize,
-        /// The header's length.
-        need: usize,
-    },
+    /// The start of an IP header, cut before its end.
+    CutIp(ip::CutHeader),
 }
 
 impl Start<'_> {
     /// What is wrong with a [`Start::CutIp`]; `None` for the others.
     pub fn error(&self) -> Option<String> {
-        match *self {
-            Start::CutIp {
-                version,
-                have,
-                need,
-            } => Some(format!(
-                "a truncated IPv{version} header: {have} of its {need} bytes (use -4 or -6 to \
-                 read the bytes as an ICMP message)"
+        match self {
+            Start::CutIp(cut) => Some(format!(
+                "{cut} (use -4 or -6 to read the bytes as an ICMP message)"
             )),
             _ => None,
         }
@@ -147,13 +134,9 @@ pub fn classify(bytes: &[u8], family: Option<Family>) -> Start<'_> {
         return Start::Ip(bytes);
     }
     if family.is_none()
-        && let Some((version, need)) = ip_header_len(bytes)
+        && let Some(cut) = ip::header_cut_short(bytes)
     {
-        return Start::CutIp {
-            version,
-            have: bytes.len(),
-            need,
-        };
+        return Start::CutIp(cut);
     }
     let family = family.unwrap_or(match bytes.first() {
         Some(t) if *t >= 128 => Family::V6,
@@ -190,11 +173,11 @@ mod tests {
         let start = classify(&cut, None);
         assert_eq!(
             start,
-            Start::CutIp {
+            Start::CutIp(ip::CutHeader {
                 version: 4,
                 have: 10,
                 need: 20
-            }
+            })
         );
         assert!(
             start
@@ -205,7 +188,7 @@ mod tests {
         let v6 = [0x60, 0, 0, 0, 0, 8, 58, 64];
         assert!(matches!(
             classify(&v6, None),
-            Start::CutIp { version: 6, .. }
+            Start::CutIp(c) if c.version == 6
         ));
         assert!(matches!(
             classify(&cut, Some(Family::V4)),

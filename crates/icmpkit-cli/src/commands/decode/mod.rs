@@ -90,7 +90,7 @@ impl<W: Write> Decoder<W> {
             // Hex input is the whole packet: nothing was cut.
             Start::Ip(ip) => self.ip(ip, None, 0, None),
             Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
-            Start::CutIp { .. } => {
+            Start::CutIp(_) => {
                 self.counts.skipped += 1;
                 return Err(start.error().unwrap_or_default());
             }
