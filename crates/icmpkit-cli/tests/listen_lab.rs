@@ -142,9 +142,53 @@ fn listen_on_a_router_sees_forwarded_icmp_both_ways() {
     let client_side = chain.links()[0].dev_b().to_owned();
     let server_side = chain.links()[1].dev_a().to_owned();
 
+    // tcpdump beside it, when installed: the trial's reference count.
+    let tcpdump = require_tool("tcpdump").ok().map(|()| {
+        let mut child = router
+            .command("tcpdump")
+            .args(["-n", "-l", "--immediate-mode", "-i", "any", "icmp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tcpdump");
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        while !said.contains("listening on") {
+            let mut line = String::new();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "tcpdump said: {said}"
+            );
+            said += &line;
+        }
+        // Its closing counts go to stderr: read them as they come.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        child
+    });
     let (child, stderr) = start_listen(router, &["--json", "-4"]);
     ping(chain.client(), &["-c", "3", &server_v4]);
     let out = interrupt(child);
+    if let Some(mut tcpdump) = tcpdump {
+        // tcpdump stops at SIGINT with what it has printed; give it time to
+        // print what it has read.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        kill(Pid::from_raw(tcpdump.id() as i32), Signal::SIGINT).unwrap();
+        let mut lines = String::new();
+        tcpdump
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut lines)
+            .unwrap();
+        tcpdump.wait().unwrap();
+        let icmp_lines = lines.lines().filter(|l| l.contains(" ICMP ")).count();
+        assert_eq!(icmp_lines, 12, "tcpdump: {lines}");
+    } else {
+        icmpkit_lab::report_skip(
+            "listen_on_a_router_sees_forwarded_icmp_both_ways (tcpdump beside it)",
+            &"tcpdump is not installed",
+        );
+    }
     let counts = stderr.join().unwrap();
     let objects = parse_objects(&out);
     let seen = |type_name: &str, src: &str, interface: &str, direction: &str| {
