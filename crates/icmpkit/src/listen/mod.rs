@@ -456,14 +456,11 @@ impl ToPacket for ReceivedFrame {
         if !families.contains(&found.family) || !types.passes(*found.icmp.first()?) {
             return None;
         }
-        let offset = |part: &[u8]| part.as_ptr() as usize - frame.as_ptr() as usize;
-        let icmp_start = offset(found.icmp);
-        let ip_start = offset(within.ip);
         Some(Packet {
             family: found.family,
             data: frame.to_vec(),
-            icmp: icmp_start..icmp_start + found.icmp.len(),
-            ip: Some(ip_start..ip_start + within.ip.len()),
+            icmp: range_within(frame, found.icmp),
+            ip: Some(range_within(frame, within.ip)),
             link: Some(LinkInfo {
                 protocol: self.protocol,
                 wire_len: self.wire_len,
@@ -482,6 +479,17 @@ impl ToPacket for ReceivedFrame {
             truncated: found.truncated,
             first_fragment: found.first_fragment,
         })
+    }
+}
+
+/// Where `part`, a slice of `frame`, lies in it; an empty part that is
+/// not (the parsers' `&[]` for "nothing there") is an empty range at the
+/// end.
+fn range_within(frame: &[u8], part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    match start {
+        Some(start) if start + part.len() <= frame.len() => start..start + part.len(),
+        _ => frame.len()..frame.len(),
     }
 }
 
@@ -763,6 +771,46 @@ mod tests {
             ..ListenOptions::default()
         };
         assert!(largest.validate().is_ok());
+    }
+
+    /// Random frames of every Ethernet type the filter passes never panic
+    /// the user-space reading, and what it keeps lies inside the frame.
+    #[test]
+    fn random_frames_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let types = TypeFilter::pass_all();
+        let families = [Family::V4, Family::V6];
+        let now = Timestamp::now();
+        let mut found = 0;
+        for round in 0..20_000 {
+            let len = (next() % 160) as usize;
+            let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Mostly well-formed starts: IPv4 ICMP/GRE/UDP, IPv6.
+            if let Some(first) = frame.first_mut() {
+                *first = [0x45, 0x60, 0x45, 0x46][round % 4];
+            }
+            if frame.len() > 9 && round % 4 == 0 {
+                frame[9] = [1, 47, 17, 4][(round / 4) % 4];
+                // A first fragment, or none.
+                frame[6] &= 0x20;
+                frame[7] = 0;
+            }
+            let protocol = [0x0800, 0x86dd, 0x8847][round % 3];
+            let meta = ReceivedFrame::for_tests(frame.len(), protocol);
+            if let Some(packet) = meta.to_packet(&frame, &families, &types, now) {
+                let heard = packet.heard();
+                assert!(heard.icmp.len() <= frame.len());
+                assert!(heard.ip.is_some_and(|ip| ip.len() <= frame.len()));
+                found += 1;
+            }
+        }
+        assert!(found > 200, "the frames reach the ICMP reading: {found}");
     }
 
     #[test]

@@ -101,6 +101,21 @@ pub struct ReceivedFrame {
 }
 
 impl ReceivedFrame {
+    /// A whole incoming frame of `len` bytes and Ethernet type `protocol`
+    /// (tests of what reads frames).
+    #[cfg(test)]
+    pub(crate) fn for_tests(len: usize, protocol: u16) -> Self {
+        ReceivedFrame {
+            len,
+            wire_len: len,
+            protocol,
+            ifindex: 1,
+            direction: Some(Direction::In),
+            kernel_time: None,
+            received_at: Instant::now(),
+        }
+    }
+
     /// The buffer or the snap length cut it.
     pub fn truncated(&self) -> bool {
         self.len < self.wire_len
