@@ -417,3 +417,24 @@ fn count_duration_and_interface_end_or_narrow_it() {
     ping(client, &["-c", "2", &server_v4]);
     assert_eq!(interrupt(child).lines().count(), 0, "nothing came in on lo");
 }
+
+/// Without CAP_NET_RAW neither socket opens: `--socket packet` and the
+/// default (packet, then raw) both fail with exit 2 and the remedy.
+#[test]
+fn unprivileged_listen_says_what_it_needs() {
+    let lab = lab_or_skip!("unprivileged_listen_says_what_it_needs");
+    let ns = lab.namespace("nobody").expect("namespace");
+    for socket in ["packet", "auto", "raw"] {
+        let out = ns
+            .run_as(65534, 65534, ICMPKIT)
+            .args(["listen", "-c", "1", "--socket", socket])
+            .output()
+            .expect("run listen as nobody");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{socket}: {stderr}");
+        assert!(
+            stderr.contains("CAP_NET_RAW") && stderr.contains("setcap cap_net_raw+ep"),
+            "{socket}: {stderr}"
+        );
+    }
+}

@@ -157,12 +157,18 @@ impl PacketSocket {
         let unavailable =
             |context: String| move |source| Error::SocketUnavailable { context, source };
         let socket = Socket::new(Domain::PACKET, Type::DGRAM, None).map_err(|source| {
-            let context = if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
-                "a packet socket (outgoing and forwarded ICMP) needs CAP_NET_RAW".to_string()
+            // The capability raw sockets need, with the same remedies.
+            if matches!(source.raw_os_error(), Some(libc::EPERM | libc::EACCES)) {
+                Error::Permission(super::permission_hint(
+                    super::Family::V4,
+                    super::Privilege::Privileged,
+                ))
             } else {
-                "opening a packet socket".to_string()
-            };
-            Error::SocketUnavailable { context, source }
+                Error::SocketUnavailable {
+                    context: "opening a packet socket".into(),
+                    source,
+                }
+            }
         })?;
         socket
             .set_nonblocking(true)
