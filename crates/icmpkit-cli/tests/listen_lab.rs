@@ -438,3 +438,69 @@ fn unprivileged_listen_says_what_it_needs() {
         );
     }
 }
+
+/// The kernel filter passes IPv6 packets whose first next header is an
+/// extension header without following the chain; user space does: an
+/// echo request behind a hop-by-hop header shows, a UDP datagram behind
+/// one does not. A big ping leaves in fragments: the first shows, marked
+/// (its checksum cannot be verified from it alone), the others are
+/// skipped, never a `bad checksum`.
+#[test]
+fn listen_follows_extension_headers_and_marks_first_fragments() {
+    const NAME: &str = "listen_follows_extension_headers_and_marks_first_fragments";
+    let lab = lab_or_skip!(NAME);
+    let scapy = Command::new("/usr/bin/python3")
+        .args(["-c", "import scapy.all"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !scapy {
+        icmpkit_lab::report_skip(NAME, &"Debian's python3-scapy is missing");
+        return;
+    }
+    let pair = lab.pair().expect("lab pair");
+    let (client, server) = (pair.client(), pair.server());
+    let dev = pair.links()[0].dev_a().to_owned();
+    let server_v6 = pair.server_v6().to_string();
+    let server_v4 = pair.server_v4().to_string();
+    // The server's MAC, for frames sent by hand.
+    let mac = server
+        .exec(&[
+            "cat",
+            &format!("/sys/class/net/{}/address", pair.links()[0].dev_b()),
+        ])
+        .unwrap();
+    let (child, _) = start_listen(client, &["--json", "--from", &pair.client_v6().to_string()]);
+    let script = format!(
+        "from scapy.all import *\n\
+         six = Ether(dst='{mac}')/IPv6(src='{src}', dst='{server_v6}')/IPv6ExtHdrHopByHop()\n\
+         sendp([six/ICMPv6EchoRequest(id=77, seq=1), six/UDP(sport=9, dport=9)], iface='{dev}', verbose=0)\n",
+        mac = mac.trim(),
+        src = pair.client_v6(),
+    );
+    client
+        .exec(&["/usr/bin/python3", "-c", &script])
+        .expect("scapy sends");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = interrupt(child);
+    let objects = parse_objects(&out);
+    let sent: Vec<&Value> = objects
+        .iter()
+        .filter(|o| o["direction"] == "out" && o["id"] == 77)
+        .collect();
+    assert_eq!(sent.len(), 1, "the echo behind hop-by-hop: {out}");
+    assert_eq!(sent[0]["checksum_valid"], true, "{out}");
+    assert!(
+        objects.iter().all(|o| o["family"] == "icmpv6"),
+        "no UDP shown: {out}"
+    );
+
+    let (child, _) = start_listen(client, &["--json", "-4", "--to", &server_v4]);
+    ping(client, &["-c", "1", "-s", "3000", &server_v4]);
+    let out = interrupt(child);
+    let objects = parse_objects(&out);
+    assert_eq!(objects.len(), 1, "the first fragment only: {out}");
+    let first = &objects[0];
+    assert_eq!(first["first_fragment"], true, "{first}");
+    assert_eq!(first["checksum_valid"], Value::Null, "{first}");
+    assert_eq!(first["direction"], "out", "{first}");
+}
