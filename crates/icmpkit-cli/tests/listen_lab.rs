@@ -325,6 +325,25 @@ fn listen_names_the_vxlan_tunnel_around_icmp() {
         assert!(line.ends_with(", via VXLAN vni 42"), "{line}");
         assert!(line.contains(&format!("{underlay} in ")), "{line}");
     }
+
+    // Written to a file (Linux cooked v2), the tunnel is kept: decode
+    // reads the same packets through it.
+    let file = std::env::temp_dir().join(format!("icmpkit-{}-vxlan.pcap", std::process::id()));
+    let path = file.to_str().unwrap();
+    let (child, _) = start_listen(pair.server(), &["-i", &underlay, "-4", "-w", path]);
+    ping(pair.client(), &["-c", "2", "10.99.0.2"]);
+    interrupt(child);
+    let decoded = Command::new(ICMPKIT)
+        .args(["decode", "-q", "-r", path])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(decoded.stdout).unwrap();
+    let _ = std::fs::remove_file(&file);
+    let via: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("10.99.0.1 > 10.99.0.2") && l.ends_with(", via VXLAN vni 42"))
+        .collect();
+    assert_eq!(via.len(), 2, "{text}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! and what carried it ([`unwrap`], one level per call), and the ICMP
 //! message found through them ([`locate_icmp_within`], bounded by
 //! [`MAX_DEPTH`]). Link layers inside (Ethernet in VXLAN, ERSPAN...) are
-//! read by [`link`](crate::link). What `icmpkit decode` reads in captures
+//! read by [`link`]. What `icmpkit decode` reads in captures
 //! and `icmpkit listen` in what a packet socket hears: one code path.
 
 use core::fmt;
