@@ -15,10 +15,15 @@
 //! use icmpkit::listen::{ListenOptions, Listener};
 //! use icmpkit::wire::Family;
 //!
-//! let mut listener = Listener::open(Family::V4, &ListenOptions::default())?;
+//! let families = [Family::V4, Family::V6];
+//! let mut listener = Listener::open_packet(&families, &ListenOptions::default())?;
 //! while let Some(packet) = listener.next_packet().await {
 //!     let heard = packet.heard();
-//!     println!("{} sent {} bytes of ICMP", heard.src, heard.icmp.len());
+//!     let way = heard.direction.map_or("?", |d| d.name());
+//!     println!("{way}: {} sent {} bytes of ICMP", heard.src, heard.icmp.len());
+//!     for tunnel in heard.encapsulation {
+//!         println!("  via {tunnel}");
+//!     }
 //! }
 //! # Ok(())
 //! # }
