@@ -523,3 +523,79 @@ fn listen_follows_extension_headers_and_marks_first_fragments() {
     assert_eq!(first["checksum_valid"], Value::Null, "{first}");
     assert_eq!(first["direction"], "out", "{first}");
 }
+
+/// Runs the program of its arguments with `socket(AF_PACKET, ...)`
+/// failing as on a kernel without packet sockets (EAFNOSUPPORT), by a
+/// seccomp filter (x86-64 syscall numbers).
+const NO_PACKET_SOCKETS: &str = "import ctypes, os, struct, sys\n\
+libc = ctypes.CDLL(None, use_errno=True)\n\
+insn = lambda code, k, jt=0, jf=0: struct.pack('HBBI', code, jt, jf, k)\n\
+prog = (insn(0x20, 0) + insn(0x15, 41, 0, 3) + insn(0x20, 16) + insn(0x15, 17, 0, 1)\n\
+    + insn(0x06, 0x00050000 | 97) + insn(0x06, 0x7fff0000))\n\
+buf = ctypes.create_string_buffer(prog, len(prog))\n\
+class Prog(ctypes.Structure):\n    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.c_void_p)]\n\
+fprog = Prog(len(prog) // 8, ctypes.cast(buf, ctypes.c_void_p))\n\
+assert libc.prctl(38, 1, 0, 0, 0) == 0\n\
+assert libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0\n\
+os.execv(sys.argv[1], sys.argv[1:])\n";
+
+/// Where no packet socket opens (a kernel without them, here a seccomp
+/// filter that says so), listen falls back to raw sockets with a note and
+/// still shows what reaches the host; `--socket packet` fails instead.
+#[test]
+fn without_packet_sockets_listen_falls_back_to_raw_with_a_note() {
+    const NAME: &str = "without_packet_sockets_listen_falls_back_to_raw_with_a_note";
+    let lab = lab_or_skip!(NAME);
+    if std::env::consts::ARCH != "x86_64" {
+        icmpkit_lab::report_skip(NAME, &"the seccomp filter uses x86-64 syscall numbers");
+        return;
+    }
+    let ns = lab.namespace("nopacket").expect("namespace");
+    let listen = |args: &[&str]| {
+        let mut command = ns.command("/usr/bin/python3");
+        command
+            .args(["-c", NO_PACKET_SOCKETS, ICMPKIT, "listen"])
+            .args(args);
+        command
+    };
+    let mut child = listen(&["--json", "-4", "-c", "1", "--type", "echo-request"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start listen");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "listen said: {said}"
+        );
+        said += &line;
+        if line.starts_with("listening on") {
+            break;
+        }
+    }
+    assert!(
+        said.contains("note: no packet socket")
+            && said.contains("listening on raw sockets, which miss outgoing and forwarded ICMP")
+            && said.contains("raw sockets: what reaches this host"),
+        "{said}"
+    );
+    ns.exec(&["ping", "-q", "-c", "1", "127.0.0.1"])
+        .expect("ping");
+    let out = child.wait_with_output().expect("listen ends after -c 1");
+    assert!(out.status.success(), "{:?}", out.status);
+    let objects = parse_objects(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0]["type_name"], "echo-request");
+    assert!(
+        objects[0].get("direction").is_none(),
+        "raw sockets know no direction"
+    );
+
+    let out = listen(&["-c", "1", "--socket", "packet"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("opening a packet socket"), "{stderr}");
+}
