@@ -261,6 +261,13 @@ impl Listener {
     /// runtime.
     pub fn open_packet(families: &[Family], options: &ListenOptions) -> Result<Self, Error> {
         options.validate()?;
+        if families.is_empty() {
+            // A listener that can hear nothing is a mistake, said at once.
+            return Err(Error::invalid(
+                "families",
+                crate::InvalidReason::AtLeast { min: 1 },
+            ));
+        }
         let snap_len = options.snap_len.clamp(64, MAX_PACKET);
         let socket =
             PacketSocket::open(options.interface.as_deref(), snap_len, options.recv_buffer)?;
@@ -776,6 +783,16 @@ mod tests {
             ..ListenOptions::default()
         };
         assert!(largest.validate().is_ok());
+    }
+
+    /// A packet listener for no family is refused before any socket opens.
+    #[test]
+    fn a_packet_listener_needs_a_family() {
+        let err = Listener::open_packet(&[], &ListenOptions::default()).unwrap_err();
+        assert!(
+            err.invalid_option().is_some_and(|e| e.option == "families"),
+            "{err}"
+        );
     }
 
     /// Random frames of every Ethernet type the filter passes never panic
