@@ -2,15 +2,19 @@
 # icmpkit listen under load, on the lab path (client -> server over a veth
 # pair between two namespaces this script builds):
 #  - the listener runs in the server namespace (`icmpkit listen -4`, lines
-#    to /dev/null, then `-w FILE`), counts on stderr;
+#    to /dev/null, then `-w FILE`), counts on stderr, through its packet
+#    socket (the default: the incoming requests and the outgoing replies,
+#    2 packets per echo) and through raw sockets (`--socket raw`: only the
+#    incoming requests);
 #  - the client sends a known number of echo requests with SENDERS parallel
 #    `ping -f -l 64 -q -c N/SENDERS` (iputils; each keeps 64 in flight);
 #    the achieved rate is every sender's "transmitted" over the wall time;
-#  - then SIGINT, and: sent vs received by listen (the server sees only the
-#    incoming requests: its own replies leave, they do not arrive), and the
-#    kernel drops listen reports for its socket;
-#  - the same traffic with `tcpdump -w` in place of listen, its own counts.
-# Usage: bench/listen.sh [PACKETS] [SENDERS]   (default 200000, 2)
+#  - then SIGINT, and: expected vs received by listen, and the kernel drops
+#    listen reports for its sockets;
+#  - the same traffic with `tcpdump -i any -w FILE icmp` in place of listen
+#    (both directions, as the packet socket), its own counts.
+# Usage: bench/listen.sh [PACKETS] [SENDERS]   (default 200000, 2; PACKET_ONLY=1: the
+# packet socket and tcpdump only)
 source "$(dirname "$0")/lib.sh"
 need_root
 PACKETS=${1:-200000}
@@ -57,35 +61,45 @@ measure() {
   sed 's/^/   /' "$WORK/err"
 }
 
-# $1: the binary, $2: its label: lines to /dev/null, then -w FILE.
-listen_runs() {
-  local bin=$1 name=$2
-  measure "$name listen -4 (lines to /dev/null)" "$bin" listen -4
+# The loss line: $1 label, $2 packets expected.
+report() {
   GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
-  DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
-  awk -v n="$name" -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-    printf "   => %s listen: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+  DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (.*/\1/p' "$WORK/err")
+  awk -v n="$1" -v s="$2" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
+    printf "   => %s: %d of %d at %d echo/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+}
 
-  measure "$name listen -4 -w FILE.pcap" "$bin" listen -4 -w "$WORK/listen.pcap"
-  GOT=$(sed -n 's/^\([0-9]*\) packets received.*/\1/p' "$WORK/err")
-  DROPS=$(sed -n 's/^kernel drops: \([0-9]*\) (icmpv4).*/\1/p' "$WORK/err")
-  awk -v n="$name" -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-    printf "   => %s listen -w: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+# $1: the binary, $2: its label, $3: the socket (packet or raw), $4: packets
+# heard per echo: lines to /dev/null, then -w FILE.
+listen_runs() {
+  local bin=$1 name=$2 socket=$3 per=$4
+  measure "$name listen -4 --socket $socket (lines to /dev/null)" "$bin" listen -4 --socket "$socket"
+  report "$name listen ($socket)" $((SENT * per))
+  measure "$name listen -4 --socket $socket -w FILE.pcap" "$bin" listen -4 --socket "$socket" -w "$WORK/listen.pcap"
+  report "$name listen -w ($socket)" $((SENT * per))
   rm -f "$WORK/listen.pcap"
 }
 
-listen_runs "$ICMPKIT" icmpkit
+listen_runs "$ICMPKIT" icmpkit packet 2
+[ -z "${PACKET_ONLY:-}" ] && listen_runs "$ICMPKIT" icmpkit raw 1
 if [ -n "$BASELINE" ]; then
-  listen_runs "$BASELINE" baseline
+  listen_runs "$BASELINE" baseline raw 1
 fi
 
-if command -v tcpdump >/dev/null; then
-  # -i any, inbound echo requests only: what listen counts.
-  measure "tcpdump -w FILE" tcpdump -n -i any -Q in -w "$WORK/tcpdump.pcap" 'icmp[icmptype] == icmp-echo'
+# The loss line of a tcpdump run: $1 label.
+tcpdump_report() {
   GOT=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$WORK/err")
   DROPS=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$WORK/err")
-  awk -v s="$SENT" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
-    printf "   => tcpdump: %d of %d at %d pkt/s, loss %d (%.3f%%), kernel drops %d\n", g, s, r, s - g, 100 * (s - g) / s, d }'
+  awk -v n="$1" -v s="$((SENT * 2))" -v g="$GOT" -v d="$DROPS" -v r="$RATE" 'BEGIN {
+    printf "   => %s: %d of %d at %d echo/s, loss %d (%.3f%%), kernel drops %d\n", n, g, s, r, s - g, 100 * (s - g) / s, d }'
+}
+
+if command -v tcpdump >/dev/null; then
+  # -i any, both directions: what listen's packet socket hears.
+  measure "tcpdump -i any icmp (lines to /dev/null)" tcpdump -n -i any icmp
+  tcpdump_report "tcpdump lines"
+  measure "tcpdump -i any -w FILE icmp" tcpdump -n -i any -w "$WORK/tcpdump.pcap" icmp
+  tcpdump_report "tcpdump -w"
 else
   echo "tcpdump not installed: no comparison"
 fi

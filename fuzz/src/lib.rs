@@ -125,9 +125,11 @@ fn icmpv6_message(bytes: &[u8], src: &core::net::Ipv6Addr, dst: &core::net::Ipv6
 }
 
 /// Reads `data` as an IP packet, a quoted datagram, an error body of
-/// both families and a TCP segment.
+/// both families and a TCP segment, and as a frame of every link type
+/// and a packet that may carry ICMP in tunnels.
 pub fn ip(data: &[u8]) {
     tcp_segment(data);
+    link_and_tunnels(data);
     if let Ok(found) = ip::locate_icmp(data) {
         assert!(found.ip_header_len + found.icmp.len() <= data.len());
         if found.family == Family::V4 {
@@ -164,6 +166,22 @@ pub fn ip(data: &[u8]) {
     if let Some((&length, body)) = data.split_first() {
         error_body(body, length, Family::V4);
         error_body(body, length, Family::V6);
+    }
+}
+
+/// Reads `data` as a frame of every link type decode reads and as an IP
+/// packet whose ICMP may be inside tunnels: what is found lies inside it.
+fn link_and_tunnels(data: &[u8]) {
+    use icmpkit_wire::{encap, link};
+    for linktype in [0, 1, 9, 50, 101, 104, 113, 129, 226, 242, 276] {
+        if let Some((ip, _)) = link::ip_packet_carried(linktype, data) {
+            assert!(ip.len() <= data.len());
+        }
+    }
+    if let Some(within) = encap::locate_icmp_within(data, 0) {
+        assert!(within.ip.len() <= data.len());
+        assert!(within.located.icmp.len() <= within.ip.len());
+        assert!(within.carriers.as_slice().len() <= encap::MAX_DEPTH);
     }
 }
 

@@ -60,8 +60,10 @@ class Packet:
 
 def decode(data, family=None):
     """Decodes ``data``: an IP packet (IPv4 or IPv6 with its ICMP message),
-    or with ``family`` 4 or 6 a bare ICMP message of that family. Never
-    raises for bad bytes: ``malformed`` says what did not parse."""
+    or with ``family`` 4 or 6 a bare ICMP message of that family. Bytes
+    that do not parse give a packet whose ``malformed`` says why; raises
+    ValueError, as ``icmpkit decode`` refuses them, for empty ``data`` and
+    (without ``family``) an IP header cut short."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
     return Packet(json.loads(_native.decode(bytes(data), _family(family))))

@@ -125,4 +125,11 @@ def test_decode_typed_access_and_bad_input():
         _ = packet.no_such_field
     with pytest.raises(TypeError):
         icmpkit.decode("0800")
-    assert icmpkit.decode(b"", family=4).to_dict()["length"] == 0
+    # Nothing to decode, as the CLI refuses '' (exit 2).
+    for family in (None, 4, 6):
+        with pytest.raises(ValueError, match="nothing to decode"):
+            icmpkit.decode(b"", family=family)
+    # A cut IPv4 header is not ICMP type 69 (the CLI: exit 2, the same words).
+    with pytest.raises(ValueError, match="truncated IPv4 header: 10 of its 20 bytes"):
+        icmpkit.decode(bytes.fromhex("4500003c1c4640004001"))
+    assert icmpkit.decode(bytes.fromhex("4500003c1c4640004001"), family=4).type == 69

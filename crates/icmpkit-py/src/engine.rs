@@ -666,7 +666,7 @@ impl Listener {
 
     pub fn raw_fd(&self) -> i32 {
         use std::os::fd::AsRawFd;
-        self.inner.socket().as_raw_fd()
+        self.inner.as_raw_fd()
     }
 
     /// What arrives within `wait` (everything queued, up to a batch).
@@ -964,8 +964,20 @@ impl SweepPlan {
 /// (envelope, then the message's own fields), as JSON. `family` None: `data`
 /// is an IP packet, or a bare ICMP message whose family its type tells (128
 /// and up: ICMPv6), as the CLI detects hex; Some: a bare message of it.
-pub fn decode_json(data: &[u8], family: Option<Family>) -> String {
+/// Refused as the CLI refuses them: no bytes at all, and (family None) an
+/// IP header cut short, which is not an ICMP message of type 69.
+pub fn decode_json(data: &[u8], family: Option<Family>) -> std::result::Result<String, String> {
     use icmpkit::wire::{checksum, icmpv4, icmpv6, ip};
+    if data.is_empty() {
+        return Err("nothing to decode: the data is empty".into());
+    }
+    if family.is_none()
+        && let Some(cut) = ip::header_cut_short(data)
+    {
+        return Err(format!(
+            "{cut} (give family 4 or 6 to read the bytes as an ICMP message)"
+        ));
+    }
     let located = family
         .is_none()
         .then(|| ip::locate_icmp(data).ok())
@@ -1039,5 +1051,5 @@ pub fn decode_json(data: &[u8], family: Option<Family>) -> String {
             }
         }
     }
-    object.to_string()
+    Ok(object.to_string())
 }

@@ -967,7 +967,7 @@ fn ping_stream(
 #[pyfunction]
 #[pyo3(signature = (data, family=None))]
 fn decode(data: &[u8], family: Option<u8>) -> PyResult<String> {
-    Ok(engine::decode_json(data, parse_family(family)?))
+    engine::decode_json(data, parse_family(family)?).map_err(PyValueError::new_err)
 }
 
 /// Called at interpreter exit (atexit): no async call's result enters the

@@ -52,12 +52,14 @@ mod bytes;
 pub mod checksum;
 mod codes;
 mod display;
+pub mod encap;
 mod error;
 mod extended_echo;
 pub mod extension;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ip;
+pub mod link;
 pub mod quoted;
 #[cfg(feature = "serde")]
 pub mod serde_util;

@@ -64,3 +64,57 @@ fn a_listener_streams_every_request_in_order_and_ends_when_stopped() {
         assert_eq!(end.expect("the stream ends at once"), None);
     });
 }
+
+/// A packet socket listener hears both families on loopback, each echo
+/// request twice (going out, then coming in), the type filter applied in
+/// user space, and counts the kernel's drops from `PACKET_STATISTICS`.
+#[test]
+fn a_packet_listener_hears_both_directions_and_both_families() {
+    use icmpkit::socket::Direction;
+    let lab = lab_or_skip!("a_packet_listener_hears_both_directions_and_both_families");
+    let ns = lab.namespace("lo").expect("namespace");
+    let _inside = ns.enter().expect("enter");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut options = ListenOptions::default();
+        options.type_filter = TypeFilter::block_all().pass(8).pass(128);
+        let mut listener =
+            Listener::open_packet(&[Family::V4, Family::V6], &options).expect("packet listener");
+        assert!(listener.is_packet_socket());
+        assert!(listener.socket().is_none());
+        let opts = SendOptions::builder()
+            .count(2)
+            .interval(Duration::ZERO)
+            .timeout(Duration::from_millis(200))
+            .build()
+            .expect("options");
+        for (family, target) in [(Family::V4, "127.0.0.1"), (Family::V6, "::1")] {
+            let spec = MessageSpec::echo_request(family, 0x5252, 1, b"both ways");
+            send_and_receive(spec, target, &opts).await.expect("send");
+        }
+        let mut heard = Vec::new();
+        while heard.len() < 8 {
+            let packet = tokio::time::timeout(Duration::from_secs(5), listener.next_packet())
+                .await
+                .expect("a packet within 5 s")
+                .expect("the stream goes on");
+            let h = packet.heard();
+            assert!(h.frame.is_some() && h.ip.is_some(), "{h:?}");
+            assert!(h.encapsulation.is_empty());
+            heard.push((h.family, h.icmp[0], h.direction));
+        }
+        for (family, request) in [(Family::V4, 8), (Family::V6, 128)] {
+            for direction in [Direction::Out, Direction::In] {
+                let n = heard
+                    .iter()
+                    .filter(|h| **h == (family, request, Some(direction)))
+                    .count();
+                assert_eq!(n, 2, "{family:?} {direction:?}: {heard:?}");
+            }
+        }
+        assert_eq!(listener.kernel_drops(), Some(0));
+    });
+}

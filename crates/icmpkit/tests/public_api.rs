@@ -25,8 +25,9 @@ use icmpkit::respond::{
     kernel_echo_sysctl,
 };
 use icmpkit::socket::{
-    AsyncIcmpSocket, AsyncRawTcpSocket, AsyncTransportSocket, ErrorOrigin, Family, IcmpSocket,
-    MAX_BATCH, PmtuDisc, Privilege, QueuedError, RawIpSocket, RawTcpSocket, Readiness, Received,
+    AsyncIcmpSocket, AsyncPacketSocket, AsyncRawTcpSocket, AsyncTransportSocket, Direction,
+    ErrorOrigin, Family, IcmpSocket, MAX_BATCH, PacketSocket, PacketStatistics, PmtuDisc,
+    Privilege, QueuedError, RawIpSocket, RawTcpSocket, Readiness, Received, ReceivedFrame,
     ReceivedSegment, SendTime, SocketKind, SocketOptions, ThreadPrivileges, TransportKind,
     TransportSocket, TypeFilter, drop_privileges, permission_hint, route_source, thread_privileges,
 };

@@ -38,11 +38,21 @@ struct Object<'v, 'a> {
     dst: Option<IpAddr>,
     ttl: Option<u8>,
     interface: Option<&'v str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    direction: Option<&'static str>,
     truncated: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wire_length: Option<usize>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    first_fragment: bool,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     encapsulation: &'v [super::Carrier],
     #[serde(skip_serializing_if = "Option::is_none")]
     malformed: Option<Display<'v, icmpkit::wire::Error>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence: Option<u16>,
     #[serde(flatten)]
     fields: Option<&'v Message<'a>>,
 }
@@ -64,9 +74,14 @@ impl Serialize for PacketView<'_> {
             dst: meta.dst,
             ttl: meta.ttl,
             interface: meta.interface.as_deref(),
+            direction: meta.direction,
             truncated: meta.truncated,
+            wire_length: self.wire_length(),
+            first_fragment: meta.first_fragment,
             encapsulation: self.carriers(),
-            malformed: self.message.as_ref().err().map(Display),
+            malformed: self.malformed_ref().map(Display),
+            id: self.partial_ids().map(|ids| ids.0),
+            sequence: self.partial_ids().map(|ids| ids.1),
             fields: self.message(),
         }
         .serialize(s)
@@ -128,15 +143,32 @@ fn write_members(view: &PacketView<'_>, out: &mut impl Write) -> io::Result<()> 
     out.write_all(br#","interface":"#)?;
     // An interface name may need escaping: serde_json's own.
     serde_json::to_writer(&mut *out, &meta.interface.as_deref())?;
+    if let Some(direction) = meta.direction {
+        out.write_all(br#","direction":"#)?;
+        write_opt_name(out, Some(direction))?;
+    }
     out.write_all(br#","truncated":"#)?;
     write_opt_bool(out, Some(meta.truncated))?;
+    if let Some(length) = view.wire_length() {
+        out.write_all(br#","wire_length":"#)?;
+        write_uint(out, length as u64)?;
+    }
+    if meta.first_fragment {
+        out.write_all(br#","first_fragment":true"#)?;
+    }
     if !view.carriers().is_empty() {
         out.write_all(br#","encapsulation":"#)?;
         serde_json::to_writer(&mut *out, view.carriers())?;
     }
-    if let Some(error) = view.message.as_ref().err() {
+    if let Some(error) = view.malformed_ref() {
         out.write_all(br#","malformed":"#)?;
         serde_json::to_writer(&mut *out, &Display(error))?;
+    }
+    if let Some((id, sequence)) = view.partial_ids() {
+        out.write_all(br#","id":"#)?;
+        write_uint(out, id.into())?;
+        out.write_all(br#","sequence":"#)?;
+        write_uint(out, sequence.into())?;
     }
     if let Some(message) = view.message() {
         write_fields(out, message)?;
@@ -312,6 +344,9 @@ mod tests {
                                 ttl: Some(64),
                                 interface: Some("veth\"0\\".into()),
                                 truncated: len % 2 == 1,
+                                direction: Some("other-host"),
+                                wire_length: Some(len + 9),
+                                first_fragment: len % 3 == 0,
                             },
                         ];
                         for meta in metas {

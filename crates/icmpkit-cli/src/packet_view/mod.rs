@@ -41,6 +41,16 @@ pub struct Meta {
     pub interface: Option<String>,
     /// The capture (snap length) or the receive buffer cut the packet.
     pub truncated: bool,
+    /// Which way it went, when a packet socket says (`in`, `out`,
+    /// `broadcast`, `multicast`, `other-host`).
+    pub direction: Option<&'static str>,
+    /// The ICMP message's length on the wire (from the IP header), when
+    /// known: beside the captured length when a snap length cut it.
+    pub wire_length: Option<usize>,
+    /// The IP packet is a first fragment: the message goes on in the next
+    /// ones, so its checksum cannot be verified here (decode does not
+    /// reassemble).
+    pub first_fragment: bool,
 }
 
 /// A parsed message of either family.
@@ -64,53 +74,9 @@ pub struct PacketView<'a> {
     carriers: &'a [Carrier],
 }
 
-/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
-/// `VXLAN vni 42`; in JSON `{"type":"VXLAN","vni":42}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Carrier {
-    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
-    pub name: &'static str,
-    /// Its identifier's name and value, when it has one (GRE's key,
-    /// VXLAN's and Geneve's VNI, ERSPAN's session).
-    pub id: Option<(&'static str, u32)>,
-}
-
-impl Carrier {
-    /// One without an identifier.
-    pub fn new(name: &'static str) -> Carrier {
-        Carrier { name, id: None }
-    }
-
-    /// One whose identifier `id_name` may be absent (a GRE key is optional).
-    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
-        Carrier {
-            name,
-            id: id.map(|id| (id_name, id)),
-        }
-    }
-}
-
-impl std::fmt::Display for Carrier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)?;
-        match self.id {
-            Some((name, id)) => write!(f, " {name} {id}"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl serde::Serialize for Carrier {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
-        map.serialize_entry("type", self.name)?;
-        if let Some((name, id)) = self.id {
-            map.serialize_entry(name, &id)?;
-        }
-        map.end()
-    }
-}
+/// A tunnel or mirror encapsulation that carried a packet (the wire
+/// crate's, shared with the library's listener).
+pub use icmpkit::wire::encap::Carrier;
 
 /// Which of the three presentations to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -147,7 +113,7 @@ impl<'a> PacketView<'a> {
     /// [`new`](Self::new), with the ICMPv6 pseudo-header's destination
     /// given apart from the shown one: a routing header's final
     /// destination (see [`ip::Located::checksum_dst`]).
-    fn with_checksum_dst(
+    pub fn with_checksum_dst(
         family: Family,
         icmp: &'a [u8],
         meta: Meta,
@@ -211,6 +177,9 @@ impl<'a> PacketView<'a> {
             ttl: Some(found.ttl),
             interface: None,
             truncated: found.truncated,
+            direction: None,
+            wire_length: Some(found.icmp_wire_len),
+            first_fragment: found.first_fragment,
         };
         let checksum_dst = Some(found.checksum_dst);
         Self::with_checksum_dst(found.family, found.icmp, meta, checksum_dst)
@@ -231,9 +200,42 @@ impl<'a> PacketView<'a> {
         self.message.as_ref().ok()
     }
 
-    /// Why the bytes do not parse as the message their type announces.
+    /// Why the bytes do not parse as the message their type announces;
+    /// `None` when they parse, and when they stop short only because the
+    /// capture cut them (that is [`Meta::truncated`], not malformed).
     pub fn malformed(&self) -> Option<icmpkit::wire::Error> {
-        self.message.as_ref().err().copied()
+        let error = self.message.as_ref().err().copied()?;
+        let cut_by_capture =
+            self.meta.truncated && matches!(error, icmpkit::wire::Error::Truncated { .. });
+        (!cut_by_capture).then_some(error)
+    }
+
+    /// [`malformed`](Self::malformed), borrowed (for `Display` in JSON).
+    fn malformed_ref(&self) -> Option<&icmpkit::wire::Error> {
+        self.malformed()?;
+        self.message.as_ref().err()
+    }
+
+    /// The identifier and sequence number of a query or reply (echo,
+    /// timestamp, information, address mask, extended echo) whose message
+    /// did not parse (cut short): read from its first 8 bytes when they
+    /// are there, as tshark does. `None` when the message parsed (its
+    /// fields carry them) or is of another type.
+    pub fn partial_ids(&self) -> Option<(u16, u16)> {
+        if self.message.is_ok() {
+            return None;
+        }
+        let has_ids = match self.family {
+            Family::V4 => matches!(self.msg_type()?, 0 | 8 | 13..=18 | 42 | 43),
+            Family::V6 => matches!(self.msg_type()?, 128 | 129 | 160 | 161),
+        };
+        let word = |at: usize| {
+            Some(u16::from_be_bytes([
+                *self.bytes.get(at)?,
+                *self.bytes.get(at + 1)?,
+            ]))
+        };
+        has_ids.then(|| Some((word(4)?, word(6)?))).flatten()
     }
 
     /// The type byte, `None` for an empty message.
@@ -256,9 +258,10 @@ impl<'a> PacketView<'a> {
 
     /// Whether the checksum verifies; `None` when it cannot be checked
     /// (ICMPv6 without addresses, fewer than 4 bytes). A capture cut by its
-    /// snap length cannot verify either: see [`Meta::truncated`].
+    /// snap length cannot verify either (see [`Meta::truncated`]), nor a
+    /// first fragment ([`Meta::first_fragment`]).
     pub fn checksum_valid(&self) -> Option<bool> {
-        if self.meta.truncated {
+        if self.meta.truncated || self.meta.first_fragment {
             return None;
         }
         self.checksum_valid
@@ -281,6 +284,14 @@ impl<'a> PacketView<'a> {
             Family::V4 => icmpv4::code_name(t, c),
             Family::V6 => icmpv6::code_name(t, c),
         }
+    }
+
+    /// The message's length on the wire when the capture kept less of it
+    /// (a snap length); `None` when all of it is here or it is unknown.
+    pub fn wire_length(&self) -> Option<usize> {
+        self.meta
+            .wire_length
+            .filter(|&wire| wire > self.bytes.len())
     }
 
     /// What is known besides the bytes.
@@ -395,12 +406,17 @@ mod tests {
         assert!(view.malformed().is_some());
         let line = view.line().to_string();
         assert!(
-            line.starts_with("icmpv4: timestamp code 0, truncated"),
+            line.starts_with("icmpv4: timestamp code 0 id 1 seq 2, truncated"),
             "{line}"
         );
         let v = serde_json::to_value(&view).unwrap();
         assert_eq!(v["type"], 13);
         assert!(v["malformed"].as_str().unwrap().contains("truncated"));
+        // What could be read of it, as tshark reads it.
+        assert_eq!(
+            (v["id"].as_u64(), v["sequence"].as_u64()),
+            (Some(1), Some(2))
+        );
         // Nothing at all still gives a view.
         let empty = PacketView::new(Family::V6, &[], Meta::default());
         assert_eq!(

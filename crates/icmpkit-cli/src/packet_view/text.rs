@@ -32,15 +32,27 @@ impl fmt::Display for Summary<'_, '_> {
                 if let Some(code) = view.code() {
                     write!(f, " code {code}")?;
                 }
-                write!(f, ", {error}")?;
+                if let Some((id, sequence)) = view.partial_ids() {
+                    write!(f, " id {id} seq {sequence}")?;
+                }
+                // Cut by the capture: `truncated` below says it.
+                if view.malformed().is_some() {
+                    write!(f, ", {error}")?;
+                }
             }
         }
         write!(f, ", {} bytes", view.bytes.len())?;
+        if let Some(wire) = view.wire_length() {
+            write!(f, " of {wire}")?;
+        }
         if view.checksum_valid() == Some(false) {
             f.write_str(", bad checksum")?;
         }
         if view.meta.truncated {
             f.write_str(", truncated")?;
+        }
+        if view.meta.first_fragment {
+            f.write_str(", first fragment (checksum not verified)")?;
         }
         for (i, carrier) in view.carriers.iter().enumerate() {
             f.write_str(if i == 0 { ", via " } else { " / " })?;
@@ -123,6 +135,9 @@ impl fmt::Display for Line<'_, '_> {
         if let Some(interface) = &meta.interface {
             write!(f, "{interface} ")?;
         }
+        if let Some(direction) = meta.direction {
+            write!(f, "{direction} ")?;
+        }
         match (meta.src, meta.dst) {
             (Some(src), Some(dst)) => write!(f, "{src} > {dst}")?,
             (Some(src), None) => write!(f, "{src} > ?")?,
@@ -148,6 +163,7 @@ const SHOWN_ELSEWHERE: &[&str] = &[
     "dst",
     "ttl",
     "interface",
+    "direction",
     "type_name",
     "code_name",
     "checksum_valid",

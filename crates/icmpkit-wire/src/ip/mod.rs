@@ -33,10 +33,56 @@ pub struct Located<'a> {
     /// True when the buffer ends before the IP length says the packet
     /// does (a capture with a short snap length): `icmp` is then partial.
     pub truncated: bool,
+    /// The packet is the first fragment of a larger one (more fragments
+    /// follow): the message goes on in them, so its checksum cannot be
+    /// verified from this packet alone.
+    pub first_fragment: bool,
+    /// The ICMP message's length as the IP header gives it (what was on
+    /// the wire), which `icmp` falls short of when `truncated`.
+    pub icmp_wire_len: usize,
     /// True when the IPv4 total length was 0 or beyond the packet's length
     /// on the wire, and the wire length was used instead (only
     /// [`locate_icmp_captured`] does that).
     pub length_from_capture: bool,
+}
+
+/// An IP header cut before its end: what [`header_cut_short`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CutHeader {
+    /// 4 or 6.
+    pub version: u8,
+    /// Bytes there are.
+    pub have: usize,
+    /// The header's length (IPv4's IHL, IPv6's fixed 40 bytes).
+    pub need: usize,
+}
+
+impl core::fmt::Display for CutHeader {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "a truncated IPv{} header: {} of its {} bytes",
+            self.version, self.have, self.need
+        )
+    }
+}
+
+/// Whether `bytes` start like an IP header (version 4 with an IHL of 5 or
+/// more, or version 6) but end before that header does: input sniffed as
+/// "IP or a bare ICMP message" is then neither (no assigned ICMP type
+/// starts with 0x4_ or 0x6_), and must not be read as ICMP type 69.
+pub fn header_cut_short(bytes: &[u8]) -> Option<CutHeader> {
+    let first = *bytes.first()?;
+    let (version, need) = match first >> 4 {
+        4 if first & 0x0f >= 5 => (4, usize::from(first & 0x0f) * 4),
+        6 => (6, ipv6::HEADER_LEN),
+        _ => return None,
+    };
+    (bytes.len() < need).then_some(CutHeader {
+        version,
+        have: bytes.len(),
+        need,
+    })
 }
 
 /// Finds the ICMP/ICMPv6 message in an IPv4 or IPv6 packet, telling the
@@ -98,12 +144,15 @@ fn locate_v4(buf: &[u8], wire_len: Option<usize>) -> Result<Located<'_>> {
         ip_header_len: header_len,
         icmp: crate::bytes::clipped(buf, header_len, ip_len.saturating_sub(header_len)),
         truncated: buf.len() < ip_len,
+        first_fragment: packet.more_frags(),
+        icmp_wire_len: ip_len.saturating_sub(header_len),
         length_from_capture: from_capture.is_some(),
     })
 }
 
 fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
     let packet = ipv6::Packet::new_checked(buf)?;
+    let full_payload_len = packet.full_payload_len();
     let chain = ipv6::walk_extensions(packet.next_header(), packet.into_payload())?;
     if chain.protocol != ipv6::NEXT_ICMPV6 {
         return Err(Error::Malformed("IPv6 packet does not carry ICMPv6"));
@@ -120,6 +169,10 @@ fn locate_v6(buf: &[u8]) -> Result<Located<'_>> {
         ip_header_len: ipv6::HEADER_LEN + chain.headers_len,
         icmp: chain.payload,
         truncated: packet.is_truncated(),
+        first_fragment: chain.fragment.is_some_and(|f| f.more),
+        icmp_wire_len: full_payload_len
+            .saturating_sub(chain.headers_len)
+            .max(chain.payload.len()),
         length_from_capture: false,
     })
 }
@@ -154,6 +207,36 @@ mod tests {
         let short = locate_icmp(&buf[..24]).unwrap();
         assert!(short.truncated);
         assert_eq!(short.icmp.len(), 4);
+    }
+
+    #[test]
+    fn a_first_fragment_is_marked() {
+        let repr = ipv4::Repr {
+            src: [192, 0, 2, 1].into(),
+            dst: [192, 0, 2, 2].into(),
+            protocol: ipv4::PROTOCOL_ICMP,
+            ttl: 63,
+            ident: 1,
+            dont_frag: false,
+            more_frags: true,
+            frag_offset: 0,
+            dscp: 0,
+            ecn: 0,
+            options: &[],
+            payload_len: 16,
+        };
+        let mut buf = [0u8; 20 + 16];
+        repr.emit(&mut buf).unwrap();
+        let found = locate_icmp(&buf).unwrap();
+        assert!(found.first_fragment);
+        assert!(!found.truncated);
+        assert_eq!(found.icmp_wire_len, 16);
+        let whole = ipv4::Repr {
+            more_frags: false,
+            ..repr
+        };
+        whole.emit(&mut buf).unwrap();
+        assert!(!locate_icmp(&buf).unwrap().first_fragment);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Listening: every ICMP (or ICMPv6) message reaching the host, from a raw
-//! socket, with what the kernel says about it. The socket is read in
+//! Listening: every ICMP (or ICMPv6) message the host hears, with what the
+//! kernel says about it: from a packet socket ([`Listener::open_packet`]:
+//! received, sent and forwarded, both families, inside tunnels too, as
+//! `tcpdump -i any icmp` sees them) or from a raw socket of one family
+//! ([`Listener::open`]: what reaches the host). The socket is read in
 //! batches (`recvmmsg`) into buffers allocated once, by the library's one
 //! driver (one drain policy, receive errors counted); a [`Listener`] is an
 //! async stream of the [`Packet`]s heard. While more than a batch of them
@@ -12,10 +15,15 @@
 //! use icmpkit::listen::{ListenOptions, Listener};
 //! use icmpkit::wire::Family;
 //!
-//! let mut listener = Listener::open(Family::V4, &ListenOptions::default())?;
+//! let families = [Family::V4, Family::V6];
+//! let mut listener = Listener::open_packet(&families, &ListenOptions::default())?;
 //! while let Some(packet) = listener.next_packet().await {
 //!     let heard = packet.heard();
-//!     println!("{} sent {} bytes of ICMP", heard.src, heard.icmp.len());
+//!     let way = heard.direction.map_or("?", |d| d.name());
+//!     println!("{way}: {} sent {} bytes of ICMP", heard.src, heard.icmp.len());
+//!     for tunnel in heard.encapsulation {
+//!         println!("  via {tunnel}");
+//!     }
 //! }
 //! # Ok(())
 //! # }
@@ -23,11 +31,14 @@
 
 use std::io;
 use std::net::IpAddr;
-use std::sync::{Mutex, PoisonError};
+use std::ops::Range;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use icmpkit_wire::Family;
+use icmpkit_wire::encap::{self, Carrier, Carriers};
 use icmpkit_wire::ip::ipv6;
+use icmpkit_wire::link;
 
 use crate::Error;
 use crate::driver::{
@@ -36,8 +47,8 @@ use crate::driver::{
 };
 use crate::engine::clock::{Deadline, Timestamp};
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, Privilege, QueuedError, Readiness, Received, SendTime,
-    SocketOptions,
+    AsyncIcmpSocket, AsyncPacketSocket, Direction, IcmpSocket, PacketSocket, Privilege,
+    QueuedError, Readiness, Received, ReceivedFrame, SendTime, SocketOptions, TypeFilter,
 };
 
 mod options;
@@ -49,13 +60,30 @@ const MAX_PACKET: usize = 65_535;
 
 /// One received message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Heard<'a> {
     /// ICMPv4 or ICMPv6.
     pub family: Family,
-    /// The IPv4 packet as received (IPv4 raw sockets deliver the header);
-    /// `None` for ICMPv6, whose header the kernel keeps (see
-    /// [`Heard::ip_packet`]).
+    /// The IP packet around the message: IPv4 as a raw socket delivers
+    /// it, either family from a packet socket (the innermost, when a
+    /// tunnel carried it); `None` for ICMPv6 from a raw socket, whose
+    /// header the kernel keeps (see [`Heard::ip_packet`]).
     pub ip: Option<&'a [u8]>,
+    /// From a packet socket: the frame as captured, from its network
+    /// header (an IP packet, or an MPLS label stack) on, tunnels and all.
+    pub frame: Option<&'a [u8]>,
+    /// From a packet socket: the frame's Ethernet type (0x0800, 0x86dd,
+    /// 0x8847).
+    pub link_protocol: Option<u16>,
+    /// From a packet socket: the frame's length before any cut.
+    pub wire_len: Option<usize>,
+    /// From a packet socket: which way it went.
+    pub direction: Option<Direction>,
+    /// The tunnels that carried it, outermost first (packet sockets).
+    pub encapsulation: &'a [Carrier],
+    /// The destination the ICMPv6 checksum covers: a routing header's
+    /// final destination when the packet has one, else `dst`.
+    pub checksum_dst: Option<IpAddr>,
     /// The ICMP message.
     pub icmp: &'a [u8],
     /// Source address.
@@ -73,6 +101,10 @@ pub struct Heard<'a> {
     pub ifindex: Option<u32>,
     /// The snap length or buffer cut it.
     pub truncated: bool,
+    /// The IP packet is the first fragment of a larger one (a packet
+    /// socket sees fragments; the kernel reassembles before a raw socket
+    /// gets them): its checksum cannot be verified here.
+    pub first_fragment: bool,
 }
 
 impl Heard<'_> {
@@ -108,12 +140,19 @@ impl Heard<'_> {
 /// One message heard, owned: what the [`Listener`] stream hands out. Its
 /// [`Packet::heard`] view is the borrowed [`Heard`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Packet {
     family: Family,
-    /// The bytes as received: the IPv4 packet, or the ICMPv6 message.
+    /// The bytes as received: the IPv4 packet or the ICMPv6 message (raw
+    /// sockets), the frame from its network header (packet sockets).
     data: Vec<u8>,
-    /// Where the ICMP message starts in `data`.
-    icmp_start: usize,
+    /// Where the ICMP message is in `data`.
+    icmp: Range<usize>,
+    /// Where the (innermost) IP packet is in `data`, when it is there.
+    ip: Option<Range<usize>>,
+    /// What only a packet socket tells.
+    link: Option<LinkInfo>,
+    checksum_dst: Option<IpAddr>,
     src: IpAddr,
     dst: Option<IpAddr>,
     ttl: Option<u8>,
@@ -121,15 +160,32 @@ pub struct Packet {
     time: Duration,
     ifindex: Option<u32>,
     truncated: bool,
+    first_fragment: bool,
+}
+
+/// What a packet socket tells about a frame besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LinkInfo {
+    protocol: u16,
+    wire_len: usize,
+    direction: Option<Direction>,
+    carriers: Carriers,
 }
 
 impl Packet {
     /// The message and what the kernel said about it.
     pub fn heard(&self) -> Heard<'_> {
+        let link = self.link.as_ref();
         Heard {
             family: self.family,
-            ip: (self.family == Family::V4).then_some(&self.data[..]),
-            icmp: self.data.get(self.icmp_start..).unwrap_or_default(),
+            ip: self.ip.clone().and_then(|r| self.data.get(r)),
+            frame: link.map(|_| &self.data[..]),
+            link_protocol: link.map(|l| l.protocol),
+            wire_len: link.map(|l| l.wire_len),
+            direction: link.and_then(|l| l.direction),
+            encapsulation: link.map_or(&[], |l| l.carriers.as_slice()),
+            checksum_dst: self.checksum_dst,
+            icmp: self.data.get(self.icmp.clone()).unwrap_or_default(),
             src: self.src,
             dst: self.dst,
             ttl: self.ttl,
@@ -137,21 +193,41 @@ impl Packet {
             time: self.time,
             ifindex: self.ifindex,
             truncated: self.truncated,
+            first_fragment: self.first_fragment,
         }
     }
 }
 
-/// A raw socket of one family receiving every ICMP message for the host:
-/// pull [`Packet`]s with [`Listener::next_packet`] or as a
-/// `futures_core::Stream`; end it from elsewhere with
-/// [`Listener::stop_handle`].
+/// A raw socket of one family receiving every ICMP message for the host
+/// ([`Listener::open`]), or a packet socket hearing ICMP and ICMPv6 in
+/// every direction ([`Listener::open_packet`]): pull [`Packet`]s with
+/// [`Listener::next_packet`] or as a `futures_core::Stream`; end it from
+/// elsewhere with [`Listener::stop_handle`].
 #[derive(Debug)]
 pub struct Listener {
-    driver: Driver<ListenProtocol, BatchTransport>,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Raw(Driver<ListenProtocol<Received>, BatchTransport<RawSource>>),
+    Packet(Driver<ListenProtocol<ReceivedFrame>, BatchTransport<PacketSource>>),
+}
+
+/// Runs `$body` with `$driver` bound to whichever driver the listener has.
+macro_rules! with_driver {
+    ($self:expr, $driver:ident => $body:expr) => {
+        match $self {
+            Inner::Raw($driver) => $body,
+            Inner::Packet($driver) => $body,
+        }
+    };
 }
 
 impl Listener {
-    /// Opens the raw socket (needs `CAP_NET_RAW`). Needs a tokio runtime.
+    /// Opens the raw socket (needs `CAP_NET_RAW`): ICMP of `family`
+    /// reaching the host (not what it sends or forwards). Needs a tokio
+    /// runtime.
     pub fn open(family: Family, options: &ListenOptions) -> Result<Self, Error> {
         options.validate()?;
         let socket_options = SocketOptions {
@@ -166,46 +242,102 @@ impl Listener {
         }
         let socket = AsyncIcmpSocket::register(socket)?;
         let snap_len = options.snap_len.clamp(64, MAX_PACKET);
-        let transport = BatchTransport::new(IcmpTransport::new(socket), options.batch, snap_len);
-        let protocol = ListenProtocol::new(family, options.batch);
+        let source = RawSource(IcmpTransport::new(socket));
+        let transport = BatchTransport::new(source, options.batch, snap_len);
+        let protocol = ListenProtocol::new(&[family], options);
         Ok(Self {
-            driver: Driver::new(protocol, transport, snap_len),
+            inner: Inner::Raw(Driver::new(protocol, transport, snap_len)),
         })
     }
 
-    /// ICMPv4 or ICMPv6.
-    pub fn family(&self) -> Family {
-        self.driver.protocol().family
+    /// Opens a packet socket (needs `CAP_NET_RAW`) hearing the ICMP of
+    /// `families` as `tcpdump -i any icmp` does: what the host receives,
+    /// sends and forwards, on `options.interface` or every interface, with
+    /// its direction, and inside tunnels (GRE, VXLAN, Geneve, IP-in-IP,
+    /// MPLS...), which [`Heard::encapsulation`] names. The kernel filter
+    /// passes ICMP and what may carry it; the rest (the IPv6
+    /// extension-header chain, tunnel payloads, `options.type_filter`,
+    /// applied to both families) is read in user space. Needs a tokio
+    /// runtime.
+    pub fn open_packet(families: &[Family], options: &ListenOptions) -> Result<Self, Error> {
+        options.validate()?;
+        if families.is_empty() {
+            // A listener that can hear nothing is a mistake, said at once.
+            return Err(Error::invalid(
+                "families",
+                crate::InvalidReason::AtLeast { min: 1 },
+            ));
+        }
+        let snap_len = options.snap_len.clamp(64, MAX_PACKET);
+        let socket =
+            PacketSocket::open(options.interface.as_deref(), snap_len, options.recv_buffer)?;
+        let socket = Arc::new(AsyncPacketSocket::register(socket)?);
+        let transport = BatchTransport::new(PacketSource(socket), options.batch, snap_len);
+        let protocol = ListenProtocol::new(families, options);
+        Ok(Self {
+            inner: Inner::Packet(Driver::new(protocol, transport, snap_len)),
+        })
     }
 
-    /// The socket.
-    pub fn socket(&self) -> &IcmpSocket {
-        self.driver.transport().icmp.socket().get_ref()
+    /// ICMPv4 or ICMPv6: the raw socket's family, a packet socket's first.
+    pub fn family(&self) -> Family {
+        self.families()[0]
+    }
+
+    /// The families it hears.
+    pub fn families(&self) -> &[Family] {
+        with_driver!(&self.inner, d => &d.protocol().families)
+    }
+
+    /// Whether it reads a packet socket (outgoing and forwarded ICMP too).
+    pub fn is_packet_socket(&self) -> bool {
+        matches!(self.inner, Inner::Packet(_))
+    }
+
+    /// The raw socket; `None` for a packet socket.
+    pub fn socket(&self) -> Option<&IcmpSocket> {
+        match &self.inner {
+            Inner::Raw(d) => Some(d.transport().source.0.socket().get_ref()),
+            Inner::Packet(_) => None,
+        }
     }
 
     /// The next message heard; `None` once stopped. Cancel-safe.
     pub async fn next_packet(&mut self) -> Option<Packet> {
-        self.driver.next_event().await
+        with_driver!(&mut self.inner, d => d.next_event().await)
     }
 
     /// A handle that ends the stream from another task or thread.
     pub fn stop_handle(&self) -> StopHandle {
-        self.driver.stop_handle()
+        with_driver!(&self.inner, d => d.stop_handle())
     }
 
     /// Receive errors the driver met (counted, logged, and skipped).
     pub fn transport_counters(&self) -> TransportCounters {
-        self.driver.counters()
+        with_driver!(&self.inner, d => d.counters())
     }
 
     /// Messages the kernel dropped because this socket's receive buffer
-    /// was full, from the `raw` or `raw6` table of the calling thread's
+    /// was full: a packet socket's `PACKET_STATISTICS`, or for a raw
+    /// socket the `raw` or `raw6` table of the calling thread's
     /// `/proc/thread-self/net` (the `drops` column of this socket's line,
     /// found by its inode). `None` when that cannot be read.
     pub fn kernel_drops(&self) -> Option<u64> {
         use std::os::fd::AsRawFd;
-        let link =
-            std::fs::read_link(format!("/proc/self/fd/{}", self.socket().as_raw_fd())).ok()?;
+        let socket = match &self.inner {
+            Inner::Packet(d) => {
+                return d
+                    .transport()
+                    .source
+                    .0
+                    .get_ref()
+                    .statistics()
+                    .ok()
+                    .map(|s| s.dropped);
+            }
+            Inner::Raw(d) => d.transport().source.0.socket().get_ref(),
+        };
+        let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
         let inode = link
             .to_str()?
             .strip_prefix("socket:[")?
@@ -224,6 +356,16 @@ impl Listener {
     }
 }
 
+/// The descriptor of the socket it reads (raw or packet), for polling.
+impl std::os::fd::AsRawFd for Listener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match &self.inner {
+            Inner::Raw(d) => d.transport().source.0.socket().get_ref().as_raw_fd(),
+            Inner::Packet(d) => d.transport().source.0.get_ref().as_raw_fd(),
+        }
+    }
+}
+
 impl futures_core::Stream for Listener {
     type Item = Packet;
 
@@ -231,35 +373,150 @@ impl futures_core::Stream for Listener {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Packet>> {
-        self.get_mut().driver.poll_event(cx)
+        with_driver!(&mut self.get_mut().inner, d => d.poll_event(cx))
     }
 }
 
 /// Listening as the driver runs it: every packet read becomes a
-/// [`Packet`]; nothing is sent. Pure: the read time comes from the driver.
+/// [`Packet`] (`M`: what the socket tells, [`Received`] or
+/// [`ReceivedFrame`]); nothing is sent. Pure: the read time comes from
+/// the driver.
 #[derive(Debug)]
-struct ListenProtocol {
-    family: Family,
+struct ListenProtocol<M> {
+    families: Vec<Family>,
+    /// Types kept (packet sockets; a raw socket's kernel filter does it).
+    type_filter: TypeFilter,
     packets: std::collections::VecDeque<Packet>,
     /// Packets held before the drain stops (one batch).
     max_pending: usize,
     stopped: bool,
+    _meta: std::marker::PhantomData<fn(M)>,
 }
 
-impl ListenProtocol {
-    fn new(family: Family, max_pending: usize) -> Self {
+impl<M> ListenProtocol<M> {
+    fn new(families: &[Family], options: &ListenOptions) -> Self {
+        let max_pending = options.batch.max(1);
         ListenProtocol {
-            family,
+            families: families.to_vec(),
+            type_filter: options.type_filter,
             packets: std::collections::VecDeque::with_capacity(max_pending),
-            max_pending: max_pending.max(1),
+            max_pending,
             stopped: false,
+            _meta: std::marker::PhantomData,
         }
     }
 }
 
-impl Protocol for ListenProtocol {
+/// What a socket's description of a packet becomes.
+trait ToPacket {
+    /// The packet of `buf` (what the socket wrote), `None` when it is not
+    /// ICMP of `families` of a type `types` passes.
+    fn to_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        types: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet>;
+}
+
+impl ToPacket for Received {
+    fn to_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        _: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet> {
+        let len = self.len.min(buf.len());
+        let family = families.first().copied()?;
+        Some(Packet {
+            family,
+            data: buf[..len].to_vec(),
+            icmp: self.icmp.start.min(len)..len,
+            ip: (family == Family::V4).then_some(0..len),
+            link: None,
+            checksum_dst: self.destination,
+            src: self.source,
+            dst: self.destination,
+            ttl: self.ttl,
+            tos: self.tos,
+            // The kernel's stamp, else the time of the read.
+            time: self
+                .kernel_time
+                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
+            ifindex: self.ifindex,
+            truncated: self.truncated,
+            first_fragment: false,
+        })
+    }
+}
+
+impl ToPacket for ReceivedFrame {
+    fn to_packet(
+        &self,
+        buf: &[u8],
+        families: &[Family],
+        types: &TypeFilter,
+        now: Timestamp,
+    ) -> Option<Packet> {
+        let frame = buf.get(..self.len)?;
+        let ip = link::ip_by_ethertype(self.protocol, frame)?;
+        let cut = self.wire_len.saturating_sub(self.len);
+        let within = encap::locate_icmp_within(ip, cut)?;
+        let found = within.located;
+        if !families.contains(&found.family) || !types.passes(*found.icmp.first()?) {
+            return None;
+        }
+        Some(Packet {
+            family: found.family,
+            data: frame.to_vec(),
+            icmp: range_within(frame, found.icmp),
+            ip: Some(range_within(frame, within.ip)),
+            link: Some(LinkInfo {
+                protocol: self.protocol,
+                wire_len: self.wire_len,
+                direction: self.direction,
+                carriers: within.carriers,
+            }),
+            checksum_dst: Some(found.checksum_dst),
+            src: found.src,
+            dst: Some(found.dst),
+            ttl: Some(found.ttl),
+            tos: traffic_class(within.ip),
+            time: self
+                .kernel_time
+                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
+            ifindex: Some(self.ifindex),
+            truncated: found.truncated,
+            first_fragment: found.first_fragment,
+        })
+    }
+}
+
+/// Where `part`, a slice of `frame`, lies in it; an empty part that is
+/// not (the parsers' `&[]` for "nothing there") is an empty range at the
+/// end.
+fn range_within(frame: &[u8], part: &[u8]) -> Range<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(frame.as_ptr() as usize);
+    match start {
+        Some(start) if start + part.len() <= frame.len() => start..start + part.len(),
+        _ => frame.len()..frame.len(),
+    }
+}
+
+/// The TOS byte (IPv4) or traffic class (IPv6) of an IP packet.
+fn traffic_class(ip: &[u8]) -> Option<u8> {
+    match ip.first()? >> 4 {
+        4 => ip.get(1).copied(),
+        6 => Some((ip.first()? << 4) | (ip.get(1)? >> 4)),
+        _ => None,
+    }
+}
+
+impl<M: ToPacket> Protocol for ListenProtocol<M> {
     type Event = Packet;
-    type Meta = Received;
+    type Meta = M;
 
     fn poll_timeout(&self) -> Option<Deadline> {
         None
@@ -273,26 +530,13 @@ impl Protocol for ListenProtocol {
 
     fn on_sent(&mut self, _sent: &Transmit, _outcome: SendOutcome) {}
 
-    fn handle_incoming(&mut self, buf: &[u8], r: &Received, now: Timestamp) {
+    fn handle_incoming(&mut self, buf: &[u8], meta: &M, now: Timestamp) {
         if self.stopped {
             return;
         }
-        let len = r.len.min(buf.len());
-        self.packets.push_back(Packet {
-            family: self.family,
-            data: buf[..len].to_vec(),
-            icmp_start: r.icmp.start.min(len),
-            src: r.source,
-            dst: r.destination,
-            ttl: r.ttl,
-            tos: r.tos,
-            // The kernel's stamp, else the time of the read.
-            time: r
-                .kernel_time
-                .unwrap_or(Duration::from_nanos(now.realtime_ns)),
-            ifindex: r.ifindex,
-            truncated: r.truncated,
-        });
+        if let Some(packet) = meta.to_packet(buf, &self.families, &self.type_filter, now) {
+            self.packets.push_back(packet);
+        }
     }
 
     fn handle_queued_error(&mut self, _error: &QueuedError, _quote: &[u8], _now: Timestamp) {}
@@ -324,18 +568,106 @@ impl Protocol for ListenProtocol {
     }
 }
 
-/// The ICMP socket read a batch at a time: one `recvmmsg` fills the batch's
+/// What a [`BatchTransport`] reads: a socket taking a batch per call.
+trait BatchSource {
+    type Meta: Clone;
+    /// One `recvmmsg` into `bufs`, the packets described in `out`.
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Self::Meta>) -> io::Result<usize>;
+    /// The bytes `meta` says were written.
+    fn len(meta: &Self::Meta) -> usize;
+    /// Says only `len` bytes were handed on.
+    fn cut(meta: &mut Self::Meta, len: usize);
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>>;
+    fn clear_ready(&self);
+}
+
+/// A raw ICMP socket.
+#[derive(Debug)]
+struct RawSource(IcmpTransport);
+
+impl BatchSource for RawSource {
+    type Meta = Received;
+
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Received>) -> io::Result<usize> {
+        self.0.socket().get_ref().recv_batch(bufs, out)
+    }
+
+    fn len(meta: &Received) -> usize {
+        meta.len
+    }
+
+    fn cut(meta: &mut Received, len: usize) {
+        meta.truncated |= len < meta.len;
+        meta.len = len;
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        self.0.wait_ready()
+    }
+
+    fn clear_ready(&self) {
+        self.0.clear_ready();
+    }
+}
+
+/// A packet socket.
+#[derive(Debug)]
+struct PacketSource(Arc<AsyncPacketSocket>);
+
+impl BatchSource for PacketSource {
+    type Meta = ReceivedFrame;
+
+    fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<ReceivedFrame>) -> io::Result<usize> {
+        self.0.get_ref().recv_batch(bufs, out)
+    }
+
+    fn len(meta: &ReceivedFrame) -> usize {
+        meta.len
+    }
+
+    fn cut(meta: &mut ReceivedFrame, len: usize) {
+        // `wire_len` stays: `truncated()` then tells the cut.
+        meta.len = len;
+    }
+
+    fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        let socket = Arc::clone(&self.0);
+        Box::pin(async move {
+            // The guard is dropped without clearing: the driver clears
+            // only after it read to `WouldBlock`.
+            let ready = socket.ready().await?.ready();
+            Ok(Readiness {
+                readable: ready.is_readable(),
+                error: ready.is_error(),
+            })
+        })
+    }
+
+    fn clear_ready(&self) {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        // The readiness is still set (nothing cleared it since the wait
+        // that saw it), so this poll is ready at once.
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = std::pin::pin!(self.0.ready());
+        if let Poll::Ready(Ok(mut guard)) = ready.poll(&mut cx) {
+            guard.clear_ready();
+        }
+    }
+}
+
+/// A socket read a batch at a time: one `recvmmsg` fills the batch's
 /// buffers (allocated once), and the driver takes its packets one by one.
 #[derive(Debug)]
-struct BatchTransport {
-    icmp: IcmpTransport,
-    batch: Mutex<Batch>,
+struct BatchTransport<S: BatchSource> {
+    source: S,
+    batch: Mutex<Batch<S::Meta>>,
 }
 
 #[derive(Debug)]
-struct Batch {
+struct Batch<M> {
     bufs: Vec<Vec<u8>>,
-    received: Vec<Received>,
+    received: Vec<M>,
     /// The next packet of the batch to hand out.
     next: usize,
     /// The last `recvmmsg` found fewer packets than it had room for: the
@@ -343,10 +675,10 @@ struct Batch {
     short: bool,
 }
 
-impl BatchTransport {
-    fn new(icmp: IcmpTransport, batch: usize, snap_len: usize) -> Self {
+impl<S: BatchSource> BatchTransport<S> {
+    fn new(source: S, batch: usize, snap_len: usize) -> Self {
         BatchTransport {
-            icmp,
+            source,
             batch: Mutex::new(Batch {
                 bufs: vec![vec![0; snap_len]; batch],
                 received: Vec::with_capacity(batch),
@@ -357,8 +689,8 @@ impl BatchTransport {
     }
 }
 
-impl Transport for BatchTransport {
-    type Meta = Received;
+impl<S: BatchSource> Transport for BatchTransport<S> {
+    type Meta = S::Meta;
 
     fn send(&self, _transmit: &Transmit) -> io::Result<SendTime> {
         Err(io::Error::new(
@@ -367,7 +699,7 @@ impl Transport for BatchTransport {
         ))
     }
 
-    fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+    fn recv(&self, buf: &mut [u8]) -> io::Result<S::Meta> {
         let mut batch = self.batch.lock().unwrap_or_else(PoisonError::into_inner);
         let Batch {
             bufs,
@@ -384,7 +716,7 @@ impl Transport for BatchTransport {
             }
             *next = 0;
             // `WouldBlock` (nothing queued) and errors go to the driver.
-            let taken = self.icmp.socket().get_ref().recv_batch(bufs, received)?;
+            let taken = self.source.recv_batch(bufs, received)?;
             *short = taken < bufs.len();
         }
         let Some(r) = received.get(*next) else {
@@ -392,28 +724,28 @@ impl Transport for BatchTransport {
         };
         let data = &bufs[*next];
         *next += 1;
-        let len = r.len.min(data.len()).min(buf.len());
+        let len = S::len(r).min(data.len()).min(buf.len());
         buf[..len].copy_from_slice(&data[..len]);
         let mut r = r.clone();
-        r.truncated |= len < r.len;
-        r.len = len;
+        S::cut(&mut r, len);
         Ok(r)
     }
 
-    fn recv_error(&self, buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
-        self.icmp.recv_error(buf)
+    fn recv_error(&self, _buf: &mut [u8]) -> io::Result<Option<QueuedError>> {
+        // A listener sends nothing: nothing is queued about it.
+        Ok(None)
     }
 
     fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
-        self.icmp.wait_ready()
+        self.source.wait_ready()
     }
 
     fn clear_ready(&self) {
-        self.icmp.clear_ready();
+        self.source.clear_ready();
     }
 
     fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
-        self.icmp.wait_writable()
+        Box::pin(std::future::pending())
     }
 }
 
@@ -453,6 +785,56 @@ mod tests {
         assert!(largest.validate().is_ok());
     }
 
+    /// A packet listener for no family is refused before any socket opens.
+    #[test]
+    fn a_packet_listener_needs_a_family() {
+        let err = Listener::open_packet(&[], &ListenOptions::default()).unwrap_err();
+        assert!(
+            err.invalid_option().is_some_and(|e| e.option == "families"),
+            "{err}"
+        );
+    }
+
+    /// Random frames of every Ethernet type the filter passes never panic
+    /// the user-space reading, and what it keeps lies inside the frame.
+    #[test]
+    fn random_frames_never_panic() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let types = TypeFilter::pass_all();
+        let families = [Family::V4, Family::V6];
+        let now = Timestamp::now();
+        let mut found = 0;
+        for round in 0..20_000 {
+            let len = (next() % 160) as usize;
+            let mut frame: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            // Mostly well-formed starts: IPv4 ICMP/GRE/UDP, IPv6.
+            if let Some(first) = frame.first_mut() {
+                *first = [0x45, 0x60, 0x45, 0x46][round % 4];
+            }
+            if frame.len() > 9 && round % 4 == 0 {
+                frame[9] = [1, 47, 17, 4][(round / 4) % 4];
+                // A first fragment, or none.
+                frame[6] &= 0x20;
+                frame[7] = 0;
+            }
+            let protocol = [0x0800, 0x86dd, 0x8847][round % 3];
+            let meta = ReceivedFrame::for_tests(frame.len(), protocol);
+            if let Some(packet) = meta.to_packet(&frame, &families, &types, now) {
+                let heard = packet.heard();
+                assert!(heard.icmp.len() <= frame.len());
+                assert!(heard.ip.is_some_and(|ip| ip.len() <= frame.len()));
+                found += 1;
+            }
+        }
+        assert!(found > 200, "the frames reach the ICMP reading: {found}");
+    }
+
     #[test]
     fn drops_column_by_inode() {
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
@@ -469,6 +851,12 @@ mod tests {
         let heard = Heard {
             family: Family::V6,
             ip: None,
+            frame: None,
+            link_protocol: None,
+            wire_len: None,
+            direction: None,
+            encapsulation: &[],
+            checksum_dst: None,
             icmp: &icmp,
             src: "2001:db8::1".parse().unwrap(),
             dst: Some("2001:db8::2".parse().unwrap()),
@@ -477,6 +865,7 @@ mod tests {
             time: Duration::ZERO,
             ifindex: None,
             truncated: false,
+            first_fragment: false,
         };
         let mut scratch = Vec::new();
         let packet = heard.ip_packet(&mut scratch).to_vec();

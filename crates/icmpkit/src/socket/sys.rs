@@ -279,6 +279,9 @@ pub(super) struct Ancillary {
     /// A control message's length did not fit the buffer: the walk
     /// stopped there.
     pub malformed_control: bool,
+    /// `PACKET_AUXDATA`'s `tp_len`: a packet socket frame's length
+    /// before any cut.
+    pub frame_len: Option<u32>,
 }
 
 /// One message received by [`recv_msg`] or [`recv_mmsg`].
@@ -294,7 +297,22 @@ pub(super) struct RawMessage {
     /// `msg_name`: the sender (or, on the error queue, the original
     /// destination).
     pub peer: Option<SocketAddr>,
+    /// `msg_name` of a packet socket: the frame's interface, protocol and
+    /// direction.
+    pub link: Option<LinkPeer>,
     pub ancillary: Ancillary,
+}
+
+/// What a packet socket's `sockaddr_ll` says about a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LinkPeer {
+    /// The Ethernet type of the payload (`ETH_P_*`), host order.
+    pub protocol: u16,
+    pub ifindex: u32,
+    /// `PACKET_HOST`, `PACKET_OUTGOING`...
+    pub pkttype: u8,
+    /// The interface's `ARPHRD_*` type.
+    pub hatype: u16,
 }
 
 /// Storage for one `recvmsg` header: the peer address and the control
@@ -372,8 +390,97 @@ fn decode(header: &libc::msghdr, len: usize) -> RawMessage {
         truncated: header.msg_flags & libc::MSG_TRUNC != 0,
         control_truncated: control_cut || ancillary.malformed_control,
         peer: peer_address(header),
+        link: link_peer(header),
         ancillary,
     }
+}
+
+fn link_peer(header: &libc::msghdr) -> Option<LinkPeer> {
+    if header.msg_name.is_null()
+        || (header.msg_namelen as usize) < mem::size_of::<libc::sockaddr_ll>()
+    {
+        return None;
+    }
+    // SAFETY: msg_name points at a `sockaddr_storage` (see MessageSpace),
+    // larger than a `sockaddr_ll`, of which the kernel wrote at least
+    // `size_of::<sockaddr_ll>()` bytes (checked above); read unaligned.
+    let ll = unsafe { ptr::read_unaligned(header.msg_name.cast::<libc::sockaddr_ll>()) };
+    (libc::c_int::from(ll.sll_family) == libc::AF_PACKET).then(|| LinkPeer {
+        protocol: u16::from_be(ll.sll_protocol),
+        ifindex: u32::try_from(ll.sll_ifindex).unwrap_or(0),
+        pkttype: ll.sll_pkttype,
+        hatype: ll.sll_hatype,
+    })
+}
+
+/// Binds a packet socket to `protocol` (`ETH_P_*`, host order; 0 receives
+/// nothing) on interface `ifindex` (0: every interface).
+pub(super) fn bind_packet(fd: BorrowedFd<'_>, protocol: u16, ifindex: u32) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as libc::sa_family_t;
+    addr.sll_protocol = protocol.to_be();
+    addr.sll_ifindex = libc::c_int::try_from(ifindex)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface index too large"))?;
+    // SAFETY: `addr` is a whole, initialised sockaddr_ll that outlives the
+    // call, and its true size is passed.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            ptr::from_ref(&addr).cast(),
+            socklen_of::<libc::sockaddr_ll>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The index of the interface called `name` (`if_nametoindex`).
+pub(super) fn interface_index(name: &str) -> io::Result<u32> {
+    let c_name = std::ffi::CString::new(name)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "NUL in an interface name"))?;
+    // SAFETY: `c_name` is a NUL-terminated string alive for the call.
+    match unsafe { libc::if_nametoindex(c_name.as_ptr()) } {
+        0 => Err(io::Error::last_os_error()),
+        index => Ok(index),
+    }
+}
+
+/// `PACKET_STATISTICS`: frames the filter passed and frames dropped
+/// (buffer full) since the last call; reading resets them.
+pub(super) fn packet_statistics(fd: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    let mut stats = libc::tpacket_stats {
+        tp_packets: 0,
+        tp_drops: 0,
+    };
+    let mut len = socklen_of::<libc::tpacket_stats>();
+    // SAFETY: `stats` and `len` are live, exclusively borrowed for the
+    // call, and `len` is the size of `stats`.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+            ptr::from_mut(&mut stats).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((u64::from(stats.tp_packets), u64::from(stats.tp_drops)))
+}
+
+/// A packet socket's receive information: nanosecond kernel timestamps
+/// (`SO_TIMESTAMPNS`) and each frame's length before any cut
+/// (`PACKET_AUXDATA`).
+pub(super) fn enable_packet_receive_info(socket: &socket2::Socket) -> io::Result<()> {
+    let fd = socket.as_fd();
+    set_int_option(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
+    set_int_option(fd, libc::SOL_PACKET, libc::PACKET_AUXDATA, 1)
 }
 
 fn peer_address(header: &libc::msghdr) -> Option<SocketAddr> {
@@ -517,6 +624,9 @@ unsafe fn decode_cmsg(
                     read::<[OldTimespec; 3]>(data, len)
                         .and_then(|ts| timespec_duration(ts[0].tv_sec.into(), ts[0].tv_nsec.into()))
                 };
+            }
+            (libc::SOL_PACKET, libc::PACKET_AUXDATA) => {
+                out.frame_len = read::<libc::tpacket_auxdata>(data, len).map(|aux| aux.tp_len);
             }
             (libc::IPPROTO_IP, libc::IP_PKTINFO) => {
                 if let Some(info) = read::<libc::in_pktinfo>(data, len) {
@@ -1016,6 +1126,19 @@ pub(super) fn register_raw_ip_with_reactor(
         tokio::io::unix::AsyncFd::register_with_interest(socket, tokio::io::Interest::WRITABLE)
     }
     .map_err(Into::into)
+}
+
+/// Registers a packet socket with the current tokio reactor, for reading.
+pub(super) fn register_packet_with_reactor(
+    socket: super::PacketSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::PacketSocket>> {
+    use tokio::io::Interest;
+    require_runtime()?;
+    // SAFETY: a `PacketSocket` owns its descriptor and offers no way to
+    // close or replace it, so the fd stays valid and the same while
+    // registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
+        .map_err(Into::into)
 }
 
 /// Registers a raw TCP socket with the current tokio reactor, for reading

@@ -71,6 +71,7 @@ pub(super) struct Ancillary {
     pub tos: Option<u8>,
     pub kernel_time: Option<Duration>,
     pub extended_error: Option<ExtendedError>,
+    pub frame_len: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -79,6 +80,7 @@ pub(super) struct RawMessage {
     pub truncated: bool,
     pub control_truncated: bool,
     pub peer: Option<SocketAddr>,
+    pub link: Option<LinkPeer>,
     pub ancillary: Ancillary,
 }
 
@@ -174,5 +176,35 @@ pub(super) fn register_raw_ip_with_reactor(
 pub(super) fn register_raw_tcp_with_reactor(
     _: super::RawTcpSocket,
 ) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
+    Err(unsupported())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct LinkPeer {
+    pub protocol: u16,
+    pub ifindex: u32,
+    pub pkttype: u8,
+    pub hatype: u16,
+}
+
+pub(super) fn bind_packet(_: BorrowedFd<'_>, _: u16, _: u32) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn packet_statistics(_: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
+    Err(unsupported())
+}
+
+pub(super) fn enable_packet_receive_info(_: &socket2::Socket) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn register_packet_with_reactor(
+    _: super::PacketSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::PacketSocket>> {
+    Err(unsupported())
+}
+
+pub(super) fn interface_index(_: &str) -> io::Result<u32> {
     Err(unsupported())
 }

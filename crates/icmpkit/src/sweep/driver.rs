@@ -20,7 +20,7 @@ use crate::ping::PingReport;
 use crate::resolve::ToTarget;
 use crate::socket::netlink::RouteQuery;
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, PacketSocket, PmtuDisc, Privilege, SocketKind, SocketOptions,
+    AsyncIcmpSocket, IcmpSocket, PacketSender, PmtuDisc, Privilege, SocketKind, SocketOptions,
     TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
@@ -286,7 +286,7 @@ fn spawn_sender(
     }
     // With the packet sender, a blocking packet socket of its own too.
     let packet = match builder.frames() {
-        Some(_) => Some(PacketSocket::open(false, BYPASS_QDISC)?),
+        Some(_) => Some(PacketSender::open(false, BYPASS_QDISC)?),
         None => None,
     };
     ExtraSender::spawn(Arc::clone(shared), sockets, packet, builder.clone()).map_err(|source| {
@@ -309,7 +309,7 @@ fn packet_sender(
     session: &Session,
     sockets: &[FamilySocket],
     opts: &SweepOptions,
-) -> Result<Option<(Arc<PacketPlan>, PacketSocket)>> {
+) -> Result<Option<(Arc<PacketPlan>, PacketSender)>> {
     let raw = !sockets.is_empty() && sockets.iter().all(|s| !s.datagram);
     let rate = opts.schedule.rate;
     let fast = rate == 0 || rate >= PARALLEL_MIN_RATE;
@@ -330,7 +330,7 @@ fn packet_sender(
     }
     let forced = opts.sender == SenderKind::Packet;
     let families: Vec<Family> = sockets.iter().map(|s| s.family).collect();
-    let opened = PacketSocket::open(true, BYPASS_QDISC).and_then(|socket| {
+    let opened = PacketSender::open(true, BYPASS_QDISC).and_then(|socket| {
         let plan = PacketPlan::new(
             &families,
             route_query(opts),

@@ -21,7 +21,7 @@ use icmpkit_wire::Family;
 use crate::engine::clock::Timestamp;
 use crate::engine::probe;
 use crate::resolve::family_of;
-use crate::socket::{Frame, IcmpSocket, PacketSocket, SendTime};
+use crate::socket::{Frame, IcmpSocket, PacketSender, SendTime};
 
 use super::egress::{Decision, PacketPlan};
 use super::frames::FrameTemplate;
@@ -322,7 +322,7 @@ impl ExtraSender {
     pub(super) fn spawn(
         shared: Arc<Shared>,
         sockets: Vec<(Family, IcmpSocket)>,
-        packet: Option<PacketSocket>,
+        packet: Option<PacketSender>,
         builder: MessageBuilder,
     ) -> io::Result<Self> {
         let handle = std::thread::Builder::new()
@@ -357,7 +357,7 @@ impl ExtraSender {
 fn run(
     shared: &Shared,
     sockets: &[(Family, IcmpSocket)],
-    packet: Option<&PacketSocket>,
+    packet: Option<&PacketSender>,
     mut builder: MessageBuilder,
 ) {
     let mut batch = Vec::new();

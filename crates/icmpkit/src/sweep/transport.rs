@@ -18,7 +18,7 @@ use icmpkit_wire::Family;
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
 use crate::engine::clock::Timestamp;
-use crate::socket::{Frame, PacketSocket, QueuedError, Readiness, Received, SendTime};
+use crate::socket::{Frame, PacketSender, QueuedError, Readiness, Received, SendTime};
 
 use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
 
@@ -71,7 +71,7 @@ struct RecvBatch {
 pub(crate) struct SweepTransport {
     sockets: Vec<FamilySocket>,
     /// The packet sender's socket (non-blocking), if it is on.
-    packet: Option<PacketSocket>,
+    packet: Option<PacketSender>,
     shared: Arc<Shared>,
     senders: Vec<ExtraSender>,
     recv: Mutex<RecvBatch>,
@@ -106,7 +106,7 @@ impl SweepTransport {
     }
 
     /// Sends frames on `packet` (the packet sender).
-    pub(super) fn set_packet_socket(&mut self, packet: PacketSocket) {
+    pub(super) fn set_packet_socket(&mut self, packet: PacketSender) {
         self.packet = Some(packet);
     }
 

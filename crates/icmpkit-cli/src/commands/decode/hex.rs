@@ -2,9 +2,9 @@
 //! packet) or on stdin (one packet per line, or `tcpdump -x`/`-xx` dumps),
 //! and what the bytes start with (Ethernet, IP or the ICMP message).
 
-use icmpkit::wire::Family;
+use icmpkit::wire::{Family, ip};
 
-use super::link;
+use icmpkit::wire::link;
 
 /// Reads hex digits, ignoring whitespace, `:`/`-`/`.` separators and a
 /// leading `0x`. Errors name the first offending character.
@@ -99,6 +99,20 @@ pub enum Start<'a> {
     Ip(&'a [u8]),
     /// A bare ICMP message of this family.
     Icmp(Family, &'a [u8]),
+    /// The start of an IP header, cut before its end.
+    CutIp(ip::CutHeader),
+}
+
+impl Start<'_> {
+    /// What is wrong with a [`Start::CutIp`]; `None` for the others.
+    pub fn error(&self) -> Option<String> {
+        match self {
+            Start::CutIp(cut) => Some(format!(
+                "{cut} (use -4 or -6 to read the bytes as an ICMP message)"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Tells an Ethernet frame, an IP packet and a bare ICMP message apart.
@@ -106,8 +120,10 @@ pub enum Start<'a> {
 /// Ethernet wins when bytes 12-13 are an IP (or VLAN) ethertype and what
 /// follows is IP of the matching version; then IP by the version nibble
 /// (no ICMP type starts with 0x4_ or 0x6_: types 64-79 and 96-111 are
-/// unassigned); else ICMP, of `family` when given, otherwise ICMPv6 for
-/// types 128 and up (ICMPv6 informational) and ICMPv4 below.
+/// unassigned), and an IP header cut short is said to be one instead of
+/// being read as ICMP type 69; else ICMP, of `family` when given,
+/// otherwise ICMPv6 for types 128 and up (ICMPv6 informational) and
+/// ICMPv4 below.
 pub fn classify(bytes: &[u8], family: Option<Family>) -> Start<'_> {
     if let Some(ip) = link::ethernet_payload(bytes)
         && is_ip(ip)
@@ -117,6 +133,11 @@ pub fn classify(bytes: &[u8], family: Option<Family>) -> Start<'_> {
     if family.is_none() && is_ip(bytes) {
         return Start::Ip(bytes);
     }
+    if family.is_none()
+        && let Some(cut) = ip::header_cut_short(bytes)
+    {
+        return Start::CutIp(cut);
+    }
     let family = family.unwrap_or(match bytes.first() {
         Some(t) if *t >= 128 => Family::V6,
         _ => Family::V4,
@@ -125,16 +146,64 @@ pub fn classify(bytes: &[u8], family: Option<Family>) -> Start<'_> {
 }
 
 fn is_ip(bytes: &[u8]) -> bool {
-    match bytes.first().map(|b| b >> 4) {
-        Some(4) => bytes.len() >= 20 && bytes[0] & 0x0f >= 5,
-        Some(6) => bytes.len() >= 40,
-        _ => false,
+    ip_header_len(bytes)
+        .is_some_and(|(version, need)| bytes.len() >= if version == 4 { 20 } else { need })
+}
+
+/// The version and header length an IP header's first byte announces
+/// (IPv4's IHL of 5 or more; IPv6's fixed 40 bytes); `None` when the
+/// first byte is no IP header's.
+fn ip_header_len(bytes: &[u8]) -> Option<(u8, usize)> {
+    let first = *bytes.first()?;
+    match first >> 4 {
+        4 if first & 0x0f >= 5 => Some((4, usize::from(first & 0x0f) * 4)),
+        6 => Some((6, 40)),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A cut IPv4 header is not ICMP type 69; with -4 it is read as ICMP.
+    #[test]
+    fn a_cut_ip_header_is_named_not_read_as_icmp() {
+        let cut = parse_hex("4500003c1c4640004001").unwrap();
+        let start = classify(&cut, None);
+        assert_eq!(
+            start,
+            Start::CutIp(ip::CutHeader {
+                version: 4,
+                have: 10,
+                need: 20
+            })
+        );
+        assert!(
+            start
+                .error()
+                .unwrap()
+                .contains("truncated IPv4 header: 10 of its 20")
+        );
+        let v6 = [0x60, 0, 0, 0, 0, 8, 58, 64];
+        assert!(matches!(
+            classify(&v6, None),
+            Start::CutIp(c) if c.version == 6
+        ));
+        assert!(matches!(
+            classify(&cut, Some(Family::V4)),
+            Start::Icmp(Family::V4, _)
+        ));
+        // A whole IPv4 header whose payload was cut is IP (decoded as far
+        // as it goes, marked truncated).
+        let header_only = parse_hex("4500003c1c46400040010000c0000201c0000202").unwrap();
+        assert_eq!(classify(&header_only, None), Start::Ip(&header_only));
+        // IHL below 5 is no IPv4 header: an (unassigned) ICMP type.
+        assert!(matches!(
+            classify(&[0x41, 0, 0, 0], None),
+            Start::Icmp(Family::V4, _)
+        ));
+    }
 
     #[test]
     fn hex_with_separators_and_errors() {

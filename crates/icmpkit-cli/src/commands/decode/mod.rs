@@ -4,21 +4,20 @@
 
 mod args;
 mod capture;
-mod encap;
 pub mod hex;
-pub mod link;
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::time::Duration;
 
-use icmpkit::wire::{Family, ip};
+use icmpkit::wire::encap::{self, Carrier, Within};
+use icmpkit::wire::{Family, link};
 
 pub use args::DecodeArgs;
 
 use crate::exit;
 use crate::output::errln;
-use crate::packet_view::{Carrier, Meta, PacketView, Style};
+use crate::packet_view::{Meta, PacketView, Style};
 use crate::schema::{Command, Record, StartDetail};
 use hex::Start;
 
@@ -28,7 +27,7 @@ const OUT_BUFFER: usize = 1 << 20;
 const IN_BUFFER: usize = 1 << 20;
 
 /// What decode saw, printed at the end.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counts {
     /// Frames or hex packets read.
     pub packets: u64,
@@ -38,10 +37,17 @@ pub struct Counts {
     pub malformed: u64,
     /// Of those, with a checksum that does not verify.
     pub bad_checksum: u64,
+    /// Of those, cut short by the capture's snap length.
+    pub truncated: u64,
+    /// Of those, in the first fragment of a larger IP packet (checksum
+    /// not verified).
+    pub first_fragments: u64,
     /// Packets skipped: not IP, not ICMP, or a non-first fragment.
     pub skipped: u64,
     /// Frames of a link type decode does not read.
     pub unsupported_link: u64,
+    /// Of those, how many of each link type.
+    pub unsupported_by_type: std::collections::BTreeMap<u32, u64>,
     /// ICMP packets whose IPv4 total length was 0 or beyond the wire
     /// length, read with the captured length instead (as tshark does).
     pub length_from_capture: u64,
@@ -64,53 +70,57 @@ impl<W: Write> Decoder<W> {
         self.counts.packets += 1;
         if !link::supported(frame.linktype) {
             self.counts.unsupported_link += 1;
+            *self
+                .counts
+                .unsupported_by_type
+                .entry(frame.linktype)
+                .or_default() += 1;
             return;
         }
-        match link::ip_packet(frame.linktype, frame.data) {
-            Some(ip) => self.ip(ip, frame.time, frame.cut()),
+        match link::ip_packet_carried(frame.linktype, frame.data) {
+            Some((ip, outer)) => self.ip(ip, frame.time, frame.cut(), outer),
             None => self.counts.skipped += 1,
         }
     }
 
-    fn hex(&mut self, bytes: &[u8]) {
+    /// One hex packet; an IP header cut short is an error (bad input).
+    fn hex(&mut self, bytes: &[u8]) -> Result<(), String> {
         self.counts.packets += 1;
-        match hex::classify(bytes, self.family) {
+        let start = hex::classify(bytes, self.family);
+        match start {
             // Hex input is the whole packet: nothing was cut.
-            Start::Ip(ip) => self.ip(ip, None, 0),
+            Start::Ip(ip) => self.ip(ip, None, 0, None),
             Start::Icmp(family, icmp) => self.show(&PacketView::new(family, icmp, Meta::default())),
+            Start::CutIp(_) => {
+                self.counts.skipped += 1;
+                return Err(start.error().unwrap_or_default());
+            }
         }
+        Ok(())
     }
 
     /// `cut`: bytes of the packet a snap length left out. A tunnel or
     /// mirror packet is unwrapped (up to [`encap::MAX_DEPTH`] levels) and
     /// the ICMP inside shown with what carried it.
-    fn ip(&mut self, mut ip: &[u8], time: Option<Duration>, cut: usize) {
-        let mut carriers: Vec<Carrier> = Vec::new();
-        loop {
-            match ip::locate_icmp_captured(ip, cut) {
-                Ok(found) => {
-                    self.counts.length_from_capture += u64::from(found.length_from_capture);
-                    self.counts.encapsulated += u64::from(!carriers.is_empty());
-                    self.show(&PacketView::from_located(found, time).via(&carriers));
-                    return;
-                }
-                Err(_) if carriers.len() < encap::MAX_DEPTH => match encap::unwrap(ip) {
-                    Some((inner, carrier)) => {
-                        carriers.push(carrier);
-                        ip = inner;
-                    }
-                    None => break,
-                },
-                Err(_) => break,
-            }
-        }
-        self.counts.skipped += 1;
+    fn ip(&mut self, ip: &[u8], time: Option<Duration>, cut: usize, outer: Option<Carrier>) {
+        let Some(Within {
+            located, carriers, ..
+        }) = encap::locate_icmp_carried(ip, cut, outer)
+        else {
+            self.counts.skipped += 1;
+            return;
+        };
+        self.counts.length_from_capture += u64::from(located.length_from_capture);
+        self.counts.encapsulated += u64::from(!carriers.is_empty());
+        self.show(&PacketView::from_located(located, time).via(carriers.as_slice()));
     }
 
     fn show(&mut self, view: &PacketView<'_>) {
         self.counts.icmp += 1;
         self.counts.malformed += u64::from(view.malformed().is_some());
         self.counts.bad_checksum += u64::from(view.checksum_valid() == Some(false));
+        self.counts.truncated += u64::from(view.meta().truncated);
+        self.counts.first_fragments += u64::from(view.meta().first_fragment);
         if self.write_error.is_none()
             && let Err(e) = view.write(self.style, &mut self.out)
         {
@@ -180,7 +190,9 @@ fn feed<W: Write>(args: &DecodeArgs, decoder: &mut Decoder<W>) -> Result<(), Str
     if !args.hex.is_empty() {
         for (i, text) in args.hex.iter().enumerate() {
             let bytes = hex::parse_packet(text).map_err(|e| format!("argument {}: {e}", i + 1))?;
-            decoder.hex(&bytes);
+            decoder
+                .hex(&bytes)
+                .map_err(|e| format!("argument {}: {e}", i + 1))?;
         }
         return Ok(());
     }
@@ -217,8 +229,10 @@ fn read_input<W: Write>(
         None => {
             let mut text = String::new();
             input.read_to_string(&mut text).map_err(|e| e.to_string())?;
-            for packet in hex::split_packets(&text)? {
-                decoder.hex(&packet);
+            for (i, packet) in hex::split_packets(&text)?.iter().enumerate() {
+                decoder
+                    .hex(packet)
+                    .map_err(|e| format!("hex packet {}: {e}", i + 1))?;
             }
             Ok(())
         }
@@ -241,7 +255,28 @@ fn summary(c: &Counts) -> String {
         );
     }
     if c.unsupported_link > 0 {
-        line += &format!(", {} of an unsupported link type", c.unsupported_link);
+        let by_type: Vec<String> = c
+            .unsupported_by_type
+            .iter()
+            .map(|(&linktype, n)| match link::linktype_name(linktype) {
+                Some(name) => format!("{n} {name}"),
+                None => format!("{n} link type {linktype}"),
+            })
+            .collect();
+        line += &format!(
+            ", {} of an unsupported link type ({})",
+            c.unsupported_link,
+            by_type.join(", ")
+        );
+    }
+    if c.truncated > 0 {
+        line += &format!(", {} truncated by the snap length", c.truncated);
+    }
+    if c.first_fragments > 0 {
+        line += &format!(
+            ", {} in first fragments (checksum not verified)",
+            c.first_fragments
+        );
     }
     line
 }
@@ -259,7 +294,7 @@ mod tests {
             write_error: None,
         };
         for p in packets {
-            decoder.hex(&hex::parse_hex(p).unwrap());
+            decoder.hex(&hex::parse_hex(p).unwrap()).unwrap();
         }
         let out = String::from_utf8(decoder.out.clone()).unwrap();
         (out, decoder.counts)

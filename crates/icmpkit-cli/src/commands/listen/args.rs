@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// Print (or capture) every ICMP and ICMPv6 packet reaching this host.
+/// Print (or capture) every ICMP and ICMPv6 packet this host receives, sends or forwards.
 #[derive(Debug, Clone, Args)]
 #[command(after_help = "\
-Needs CAP_NET_RAW (raw sockets). Lines show the kernel receive time (UTC), source > \
-destination, TTL and the message. Ctrl-C (or -c / -w) ends; the counts (received, by type, \
-kernel drops) go to stderr.
+Needs CAP_NET_RAW. Reads a packet socket (as tcpdump -i any icmp: incoming, outgoing and \
+forwarded packets, inside tunnels too); where none can be opened, raw ICMP sockets (only what \
+reaches the host), with a note. Lines show the kernel time (UTC), the interface, the direction \
+(in, out, broadcast, multicast, other-host), source > destination, TTL and the message. Ctrl-C \
+(or -c / --duration) ends; the counts (received, by type, kernel drops) go to stderr.
 
 Exit status: 0 after a clean end, 2 on errors (permissions, bad arguments, write failures).")]
 pub struct ListenArgs {
@@ -39,6 +41,18 @@ pub struct ListenArgs {
     /// Only packets from this network (CIDR or address); repeatable.
     #[arg(long = "from", value_name = "CIDR", value_parser = parse_net)]
     pub from: Vec<ipnet::IpNet>,
+
+    /// Only packets to this network (CIDR or address); repeatable.
+    #[arg(long = "to", value_name = "CIDR", value_parser = parse_net)]
+    pub to: Vec<ipnet::IpNet>,
+
+    /// Only packets from or to this network (CIDR or address); repeatable.
+    #[arg(long = "host", value_name = "CIDR", value_parser = parse_net)]
+    pub host: Vec<ipnet::IpNet>,
+
+    /// Which socket: `packet` (every direction), `raw` (what reaches the host), or `auto` (packet, else raw).
+    #[arg(long = "socket", value_name = "KIND", default_value = "auto", value_parser = ["auto", "packet", "raw"])]
+    pub socket: String,
 
     /// One JSON object per packet (the schema of `icmpkit decode --json`).
     #[arg(long = "json", conflicts_with = "verbose")]

@@ -1,9 +1,10 @@
-//! `icmpkit listen`: every ICMP and ICMPv6 packet reaching the host, from
-//! raw sockets ([`icmpkit::listen`]), printed with the shared
-//! [`packet_view`](crate::packet_view) or written to a capture file.
+//! `icmpkit listen`: every ICMP and ICMPv6 packet the host receives, sends
+//! or forwards, from a packet socket (or, where none opens, what reaches
+//! the host, from raw sockets) ([`icmpkit::listen`]), printed with the
+//! shared [`packet_view`](crate::packet_view) or written to a capture file.
 //!
-//! The library's listeners (one per family, async streams on its driver)
-//! do the reading; this only filters, counts and writes what they hand
+//! The library's listeners (async streams on its driver: one packet
+//! socket, or one raw socket per family) do the reading; this only filters, counts and writes what they hand
 //! out, on the one runtime, until Ctrl-C, SIGTERM, the duration or the
 //! count. Output is flushed whenever no packet is waiting.
 
@@ -26,7 +27,7 @@ use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 use crate::schema::{Command, Record, StartDetail};
 use crate::signals::Signals;
-use filter::Filter;
+use filter::{Filter, Networks};
 use sink::Sink;
 
 /// Counts and output.
@@ -64,9 +65,12 @@ impl State {
     fn packet(&mut self, heard: &Heard<'_>) -> bool {
         self.received[slot(heard.family)] += 1;
         if self.count.is_some_and(|c| self.shown >= c)
-            || !self
-                .filter
-                .passes(heard.family, heard.icmp.first().copied(), heard.src)
+            || !self.filter.passes(
+                heard.family,
+                heard.icmp.first().copied(),
+                heard.src,
+                heard.dst,
+            )
         {
             return false;
         }
@@ -91,11 +95,27 @@ impl State {
             ttl: heard.ttl,
             interface,
             truncated: heard.truncated,
+            direction: heard.direction.map(|d| d.name()),
+            wire_length: None,
+            first_fragment: heard.first_fragment,
         };
-        let view = PacketView::new(heard.family, heard.icmp, meta);
-        let ip = heard.ip_packet(&mut self.scratch);
+        let view =
+            PacketView::with_checksum_dst(heard.family, heard.icmp, meta, heard.checksum_dst)
+                .via(heard.encapsulation);
+        let (record, wire_len) = match heard.frame {
+            Some(frame) => {
+                sink::linux_sll2(&mut self.scratch, heard, frame);
+                let header = self.scratch.len() - frame.len();
+                let wire_len = header + heard.wire_len.unwrap_or(frame.len());
+                (&self.scratch[..], wire_len)
+            }
+            None => {
+                let ip = heard.ip_packet(&mut self.scratch);
+                (ip, ip.len())
+            }
+        };
         if self.error.is_none()
-            && let Err(e) = self.sink.put(&view, ip, heard.time)
+            && let Err(e) = self.sink.put(&view, record, wire_len, heard.time)
         {
             self.error = Some(e);
         }
@@ -117,7 +137,12 @@ pub fn run(args: ListenArgs) -> i32 {
 }
 
 async fn listen(args: &ListenArgs) -> Result<i32, String> {
-    let filter = Filter::new(&args.types, args.from.clone())?;
+    let networks = Networks {
+        from: args.from.clone(),
+        to: args.to.clone(),
+        host: args.host.clone(),
+    };
+    let filter = Filter::new(&args.types, networks)?;
     let families: Vec<Family> = [Family::V4, Family::V6]
         .into_iter()
         .filter(|f| match f {
@@ -134,18 +159,14 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
         Some(_) => return Err("bad value for --duration: 0 (above 0)".into()),
         None => None,
     };
-    let mut listeners = Vec::new();
-    for &family in &families {
-        let mut options = ListenOptions::builder().type_filter(filter.kernel_filter(family));
-        if let Some(name) = &args.interface {
-            options = options.interface(name.clone());
-        }
-        let options = options.build().map_err(|e| e.to_string())?;
-        listeners.push(Listener::open(family, &options).map_err(|e| e.to_string())?);
-    }
+    let (listeners, fallback) = open_listeners(args, &families, &filter)?;
+    let mut listeners = listeners;
+    let packet_socket = listeners.iter().any(Listener::is_packet_socket);
     let style = Style::from_flags(args.json, args.verbose);
     let sink = match &args.write {
-        Some(path) => Sink::file(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        Some(path) => {
+            Sink::file(path, packet_socket).map_err(|e| format!("{}: {e}", path.display()))?
+        }
         None => Sink::print(style),
     };
     // Sockets and the output file are open: give up privileges.
@@ -164,6 +185,12 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
         scratch: Vec::with_capacity(65_535 + 40),
         error: None,
     };
+    if let Some(reason) = fallback {
+        errln!(
+            "icmpkit: note: no packet socket ({reason}): listening on raw sockets, which miss \
+             outgoing and forwarded ICMP"
+        );
+    }
     if !args.quiet {
         let names: Vec<&str> = families
             .iter()
@@ -173,9 +200,14 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
             })
             .collect();
         errln!(
-            "listening on {} ({})",
+            "listening on {} ({}, {})",
             args.interface.as_deref().unwrap_or("all interfaces"),
-            names.join(", ")
+            names.join(", "),
+            if packet_socket {
+                "packet socket: in, out and forwarded"
+            } else {
+                "raw sockets: what reaches this host"
+            }
         );
     }
     let mut signals = Signals::install(false);
@@ -198,7 +230,16 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
     state.flush();
     let drops: Vec<_> = listeners
         .iter()
-        .map(|l| (l.family(), l.kernel_drops()))
+        .map(|l| {
+            let tag = if l.is_packet_socket() {
+                "packet socket"
+            } else if l.family() == Family::V4 {
+                "icmpv4"
+            } else {
+                "icmpv6"
+            };
+            (tag, l.kernel_drops())
+        })
         .collect();
     let receive_errors: u64 = listeners
         .iter()
@@ -228,6 +269,48 @@ async fn listen(args: &ListenArgs) -> Result<i32, String> {
     }
     Ok(exit::OK)
 }
+
+/// Opens the listeners `--socket` asks for: one packet socket for every
+/// family, or (`raw`, or `auto` when no packet socket opens: the reason
+/// is returned for a note) one raw socket per family.
+fn open_listeners(
+    args: &ListenArgs,
+    families: &[Family],
+    filter: &Filter,
+) -> Result<(Vec<Listener>, Option<String>), String> {
+    let options = |type_filter| {
+        let mut options = ListenOptions::builder().type_filter(type_filter);
+        if let Some(name) = &args.interface {
+            options = options.interface(name.clone());
+        }
+        options.build().map_err(|e| e.to_string())
+    };
+    let mut fallback = None;
+    if args.socket != "raw" {
+        // The types are filtered here, for both families at once.
+        let all = icmpkit::socket::TypeFilter::pass_all();
+        let mut packet_options = options(all)?;
+        // A packet socket's buffer is charged each frame's whole kernel
+        // buffer (about 1 KiB for a 100-byte echo on a veth), and it hears
+        // both directions: 4 times the raw socket's buffer keeps as many
+        // frames waiting (bench/listen.sh).
+        packet_options.recv_buffer = PACKET_RECV_BUFFER;
+        match Listener::open_packet(families, &packet_options) {
+            Ok(listener) => return Ok((vec![listener], None)),
+            Err(e) if args.socket == "auto" => fallback = Some(e.to_string()),
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    let mut listeners = Vec::new();
+    for &family in families {
+        let options = options(filter.kernel_filter(family))?;
+        listeners.push(Listener::open(family, &options).map_err(|e| e.to_string())?);
+    }
+    Ok((listeners, fallback))
+}
+
+/// The packet socket's receive buffer (see `open_listeners`).
+const PACKET_RECV_BUFFER: usize = 32 << 20;
 
 /// Packets taken before giving the runtime (signals, the duration) a turn.
 const BURST: usize = 1024;
@@ -274,7 +357,7 @@ async fn take_packets(listeners: &mut [Listener], state: &mut State) {
 }
 
 /// The counts printed at the end, on stderr.
-fn report(state: &State, drops: &[(Family, Option<u64>)], receive_errors: u64) -> String {
+fn report(state: &State, drops: &[(&str, Option<u64>)], receive_errors: u64) -> String {
     let received: u64 = state.received.iter().sum();
     let mut text = format!(
         "{received} packets received ({} icmpv4, {} icmpv6), {} shown\n",
@@ -307,16 +390,9 @@ fn report(state: &State, drops: &[(Family, Option<u64>)], receive_errors: u64) -
     }
     let drops: Vec<String> = drops
         .iter()
-        .map(|(family, n)| {
-            let tag = if *family == Family::V4 {
-                "icmpv4"
-            } else {
-                "icmpv6"
-            };
-            match n {
-                Some(n) => format!("{n} ({tag})"),
-                None => format!("unknown ({tag})"),
-            }
+        .map(|(tag, n)| match n {
+            Some(n) => format!("{n} ({tag})"),
+            None => format!("unknown ({tag})"),
         })
         .collect();
     text += &format!("kernel drops: {}\n", drops.join(", "));

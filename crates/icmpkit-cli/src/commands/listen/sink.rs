@@ -1,5 +1,7 @@
 //! Where listen puts packets: printed (line, tree or JSON) or written to
-//! a pcap / pcapng file with the raw IP link type.
+//! a pcap / pcapng file: Linux cooked v2 frames (SLL2, what `tcpdump -i
+//! any` writes: interface, direction, tunnels kept) from a packet socket,
+//! raw IP from raw sockets.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Stdout, Write};
@@ -54,8 +56,14 @@ impl Sink {
         }
     }
 
-    /// Creates `path` (pcapng when it ends in `.pcapng`).
-    pub fn file(path: &Path) -> io::Result<Self> {
+    /// Creates `path` (pcapng when it ends in `.pcapng`), for SLL2 frames
+    /// (`cooked`) or raw IP packets.
+    pub fn file(path: &Path, cooked: bool) -> io::Result<Self> {
+        let linktype = if cooked {
+            DataLink::LINUX_SLL2
+        } else {
+            DataLink::RAW
+        };
         let file = BufWriter::with_capacity(1 << 20, File::create(path)?);
         if path
             .extension()
@@ -63,7 +71,7 @@ impl Sink {
         {
             let mut writer = PcapNgWriter::new(file).map_err(to_io)?;
             let interface = InterfaceDescriptionBlock {
-                linktype: DataLink::RAW,
+                linktype,
                 snaplen: SNAP_LEN,
                 options: vec![InterfaceDescriptionOption::IfTsResol(TSRESOL_NANOS)],
             };
@@ -71,7 +79,7 @@ impl Sink {
             Ok(Sink::PcapNg(writer))
         } else {
             let header = PcapHeader {
-                datalink: DataLink::RAW,
+                datalink: linktype,
                 snaplen: SNAP_LEN,
                 ts_resolution: pcap_file::TsResolution::NanoSecond,
                 ..PcapHeader::default()
@@ -82,14 +90,17 @@ impl Sink {
         }
     }
 
-    /// Prints `view`, or writes `ip_packet` (the whole IP packet) to the file.
+    /// Prints `view`, or writes `record` (the whole IP packet, or an SLL2
+    /// frame), `wire_len` bytes long before any cut, to the file.
     pub fn put(
         &mut self,
         view: &PacketView<'_>,
-        ip_packet: &[u8],
+        record: &[u8],
+        wire_len: usize,
         time: Duration,
     ) -> io::Result<()> {
-        let orig_len = u32::try_from(ip_packet.len()).unwrap_or(u32::MAX);
+        let ip_packet = record;
+        let orig_len = u32::try_from(wire_len).unwrap_or(u32::MAX);
         match self {
             Sink::Print { style, out } => view.write(*style, out),
             Sink::Pcap(writer) => writer
@@ -137,4 +148,23 @@ impl Sink {
             Sink::PcapNg(writer) => writer.into_inner().flush(),
         }
     }
+}
+
+/// `ARPHRD_NONE`: a packet socket in cooked mode does not keep the link
+/// header, so none is named.
+const ARPHRD_NONE: u16 = 0xfffe;
+
+/// Writes into `out` the SLL2 record of `frame` (a cooked packet socket
+/// frame, from its network header): the 20-byte header (protocol,
+/// interface index, direction), then the frame.
+pub fn linux_sll2(out: &mut Vec<u8>, heard: &icmpkit::listen::Heard<'_>, frame: &[u8]) {
+    out.clear();
+    out.extend_from_slice(&heard.link_protocol.unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    out.extend_from_slice(&heard.ifindex.unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(&ARPHRD_NONE.to_be_bytes());
+    out.push(heard.direction.map_or(0, |d| d.pkttype()));
+    // No link-layer address: its length, then 8 bytes of room.
+    out.extend_from_slice(&[0; 9]);
+    out.extend_from_slice(frame);
 }

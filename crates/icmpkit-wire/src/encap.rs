@@ -1,13 +1,150 @@
 //! Tunnels and mirror encapsulations around ICMP: the IP packet a GRE,
 //! VXLAN, Geneve, MPLS-over-UDP, IP-in-IP or PIM register packet carries,
-//! and what carried it. One level per call; decode loops, bounded by
-//! [`MAX_DEPTH`]. Link layers inside (Ethernet in VXLAN, ERSPAN...) are
-//! read by [`link`](super::link).
+//! and what carried it ([`unwrap`], one level per call), and the ICMP
+//! message found through them ([`locate_icmp_within`], bounded by
+//! [`MAX_DEPTH`]). Link layers inside (Ethernet in VXLAN, ERSPAN...) are
+//! read by [`link`]. What `icmpkit decode` reads in captures
+//! and `icmpkit listen` in what a packet socket hears: one code path.
 
-use icmpkit::wire::ip::{ipv4, ipv6};
+use core::fmt;
 
-use super::link;
-use crate::packet_view::Carrier;
+use crate::ip::{self, ipv4, ipv6};
+use crate::link;
+
+/// A tunnel or mirror encapsulation that carried a packet: `GRE key 5`,
+/// `VXLAN vni 42`; with `serde`, `{"type":"VXLAN","vni":42}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carrier {
+    /// Its name (`GRE`, `VXLAN`, `ERSPAN II`, `6in4`...).
+    pub name: &'static str,
+    /// Its identifier's name and value, when it has one (GRE's key,
+    /// VXLAN's and Geneve's VNI, ERSPAN's session).
+    pub id: Option<(&'static str, u32)>,
+}
+
+impl Carrier {
+    /// One without an identifier.
+    pub const fn new(name: &'static str) -> Carrier {
+        Carrier { name, id: None }
+    }
+
+    /// One whose identifier `id_name` may be absent (a GRE key is optional).
+    pub fn with_id(name: &'static str, id_name: &'static str, id: Option<u32>) -> Carrier {
+        Carrier {
+            name,
+            id: id.map(|id| (id_name, id)),
+        }
+    }
+}
+
+impl fmt::Display for Carrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)?;
+        match self.id {
+            Some((name, id)) => write!(f, " {name} {id}"),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for Carrier {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("type", self.name)?;
+        if let Some((name, id)) = self.id {
+            map.serialize_entry(name, &id)?;
+        }
+        map.end()
+    }
+}
+
+/// The carriers around one packet, outermost first: at most
+/// [`MAX_DEPTH`], kept without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carriers {
+    list: [Carrier; MAX_DEPTH],
+    len: usize,
+}
+
+impl Default for Carriers {
+    fn default() -> Self {
+        Carriers {
+            list: [Carrier::new(""); MAX_DEPTH],
+            len: 0,
+        }
+    }
+}
+
+impl Carriers {
+    /// Outermost first.
+    pub fn as_slice(&self) -> &[Carrier] {
+        &self.list[..self.len]
+    }
+
+    /// Whether no tunnel carried the packet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// False when full.
+    fn push(&mut self, carrier: Carrier) -> bool {
+        let Some(slot) = self.list.get_mut(self.len) else {
+            return false;
+        };
+        *slot = carrier;
+        self.len += 1;
+        true
+    }
+}
+
+/// An ICMP message found in a packet, through the tunnels around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Within<'a> {
+    /// The message, in the innermost IP packet.
+    pub located: ip::Located<'a>,
+    /// That innermost IP packet (the whole input when no tunnel carried it).
+    pub ip: &'a [u8],
+    /// What carried it, outermost first.
+    pub carriers: Carriers,
+}
+
+/// The ICMP/ICMPv6 message in the IP packet `ip`, or inside the tunnels
+/// it carries (up to [`MAX_DEPTH`] of them), read as
+/// [`ip::locate_icmp_captured`] reads a capture (`cut`: bytes the snap
+/// length left out). `None` when there is none (ICMP quoted inside an
+/// ICMP error is the quote, not a second packet).
+pub fn locate_icmp_within(ip: &[u8], cut: usize) -> Option<Within<'_>> {
+    locate_icmp_carried(ip, cut, None)
+}
+
+/// [`locate_icmp_within`] for a packet a link layer already carried
+/// (`outer`: MACsec, see [`link::ip_packet_carried`]), named first.
+pub fn locate_icmp_carried(
+    mut ip: &[u8],
+    cut: usize,
+    outer: Option<Carrier>,
+) -> Option<Within<'_>> {
+    let mut carriers = Carriers::default();
+    if let Some(carrier) = outer {
+        carriers.push(carrier);
+    }
+    loop {
+        if let Ok(located) = ip::locate_icmp_captured(ip, cut) {
+            return Some(Within {
+                located,
+                ip,
+                carriers,
+            });
+        }
+        let (inner, carrier) = unwrap(ip)?;
+        if !carriers.push(carrier) {
+            return None;
+        }
+        ip = inner;
+    }
+}
 
 /// The most encapsulations unwrapped around one packet (a deeper nest is
 /// garbage or an attack on the decoder).
@@ -36,6 +173,16 @@ const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
 const ETHERTYPE_BRIDGING: u16 = 0x6558;
 const ETHERTYPE_ERSPAN_2: u16 = 0x88be;
 const ETHERTYPE_ERSPAN_3: u16 = 0x22eb;
+/// NHRP (RFC 2332) over GRE, as DMVPN sends it.
+const GRE_NHRP: u16 = 0x2001;
+/// NHRP's fixed header, then the mandatory part's own fixed fields
+/// (source and destination protocol address lengths, then 6 bytes: a
+/// traffic indication's code and unused bytes).
+const NHRP_HEADER_LEN: usize = 20;
+const NHRP_MANDATORY_FIXED_LEN: usize = 8;
+/// The packet type of a traffic indication, which carries the packet that
+/// caused it (Cisco DMVPN's redirect).
+const NHRP_TRAFFIC_INDICATION: u8 = 8;
 const ERSPAN_2_HEADER_LEN: usize = 8;
 /// The version nibbles of ERSPAN II and III headers (tshark reads no
 /// other).
@@ -145,8 +292,38 @@ fn gre(packet: &[u8]) -> Option<(&[u8], Carrier)> {
             let via = Carrier::with_id("ERSPAN III", "session", session);
             Some((link::ethernet_payload(rest.get(len..)?)?, via))
         }
+        GRE_NHRP => Some((
+            nhrp_traffic_indication(rest)?,
+            Carrier::new("NHRP over GRE"),
+        )),
         _ => None,
     }
+}
+
+/// The IP packet an NHRP traffic indication carries (the packet that
+/// caused it, read as tshark reads it: after the mandatory part's
+/// addresses, up to the extensions or the packet size); `None` for other
+/// NHRP packets and protocols other than IP.
+fn nhrp_traffic_indication(nhrp: &[u8]) -> Option<&[u8]> {
+    let protocol = be16(nhrp, 2)?;
+    if *nhrp.get(17)? != NHRP_TRAFFIC_INDICATION
+        || !matches!(protocol, ETHERTYPE_IPV4 | ETHERTYPE_IPV6)
+    {
+        return None;
+    }
+    let packet_size = usize::from(be16(nhrp, 10)?);
+    let extensions = usize::from(be16(nhrp, 14)?);
+    let end = match extensions {
+        0 => packet_size,
+        at => at,
+    }
+    .min(nhrp.len());
+    // Type/length bytes: the low 6 bits are the length.
+    let nbma_len = usize::from(nhrp.get(18)? & 0x3f) + usize::from(nhrp.get(19)? & 0x3f);
+    let src_len = usize::from(*nhrp.get(NHRP_HEADER_LEN)?);
+    let dst_len = usize::from(*nhrp.get(NHRP_HEADER_LEN + 1)?);
+    let start = NHRP_HEADER_LEN + NHRP_MANDATORY_FIXED_LEN + nbma_len + src_len + dst_len;
+    nhrp.get(start..end).filter(|p| !p.is_empty())
 }
 
 /// UDP to a tunnel port: VXLAN, Geneve, MPLS over UDP.
@@ -182,6 +359,11 @@ fn udp(datagram: &[u8]) -> Option<(&[u8], Carrier)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::borrow::ToOwned;
+    use std::string::{String, ToString};
+    use std::vec;
+    use std::vec::Vec;
 
     /// An IPv4 header (20 bytes) for `protocol` around `payload`.
     fn ipv4_around(protocol: u8, payload: &[u8]) -> Vec<u8> {
@@ -241,6 +423,28 @@ mod tests {
         assert_eq!(unwrapped(PROTOCOL_IPV6, &INNER).1, "6in4");
     }
 
+    /// An NHRP traffic indication carries the packet that caused it; other
+    /// NHRP packets carry none.
+    #[test]
+    fn nhrp_traffic_indication_over_gre() {
+        let indication = |packet_type: u8| {
+            let size = (20 + 8 + 4 + 4 + 4 + INNER.len()) as u16;
+            let mut nhrp = vec![0, 1, 0x08, 0x00, 0, 0, 0, 0, 0, 255];
+            nhrp.extend_from_slice(&size.to_be_bytes());
+            nhrp.extend_from_slice(&[0, 0, 0, 0, 1, packet_type, 4, 0]);
+            nhrp.extend_from_slice(&[4, 4, 0, 0, 0, 0, 0, 0]);
+            nhrp.extend_from_slice(&[192, 0, 2, 9, 10, 0, 0, 1, 10, 0, 0, 2]);
+            nhrp.extend_from_slice(&INNER);
+            [&[0x00, 0x00, 0x20, 0x01][..], &nhrp].concat()
+        };
+        assert_eq!(
+            unwrapped(PROTOCOL_GRE, &indication(8)),
+            (INNER.to_vec(), "NHRP over GRE".to_owned())
+        );
+        // A resolution request (type 1): nothing inside.
+        assert!(unwrap(&ipv4_around(PROTOCOL_GRE, &indication(1))).is_none());
+    }
+
     #[test]
     fn erspan_mpls_and_pim() {
         let erspan2 = [
@@ -287,8 +491,9 @@ mod tests {
             PROTOCOL_IPV6,
             PROTOCOL_PIM,
         ];
-        let heads: [&[u8]; 6] = [
+        let heads: [&[u8]; 7] = [
             &[0x20, 0, 0x08, 0],
+            &[0, 0, 0x20, 0x01],
             &[0xb0, 0, 0x88, 0xbe],
             &[0x10, 0, 0x22, 0xeb],
             &[0, 0, 0x65, 0x58],

@@ -1,5 +1,7 @@
 //! Link layers of capture files: where the IP packet starts in a frame.
 
+use crate::encap::Carrier;
+
 /// Link-layer header types (tcpdump.org/linktypes.html) that decode reads.
 pub mod linktype {
     /// BSD loopback: a 4-byte address family in host order.
@@ -48,6 +50,19 @@ const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
 const ETHERTYPE_MPLS: u16 = 0x8847;
 const ETHERTYPE_MPLS_MULTICAST: u16 = 0x8848;
+/// IEEE 802.1AE MACsec.
+const ETHERTYPE_MACSEC: u16 = 0x88e5;
+/// MACsec's TCI bits: an SCI is present; the data is encrypted (E) or
+/// changed (C), so not readable without the key.
+const MACSEC_SC: u8 = 0x20;
+const MACSEC_E: u8 = 0x08;
+const MACSEC_C: u8 = 0x04;
+/// The SecTAG after its Ethernet type: TCI/AN, short length, packet
+/// number; then the optional SCI.
+const MACSEC_TAG_LEN: usize = 6;
+const MACSEC_SCI_LEN: usize = 8;
+/// The integrity check value that ends a MACsec frame.
+const MACSEC_ICV_LEN: usize = 16;
 const PPP_IPV4: u16 = 0x0021;
 const PPP_IPV6: u16 = 0x0057;
 const PPP_MPLS: u16 = 0x0281;
@@ -108,6 +123,102 @@ pub fn supported(linktype: u32) -> bool {
             | IPOIB
             | LINUX_SLL2
     )
+}
+
+/// The pcap name of `linktype` (tcpdump.org/linktypes.html, without its
+/// `LINKTYPE_` prefix): `IEEE802_11_RADIOTAP`, `USB_LINUX`... `None` for
+/// a number not listed here (`USER0`-`USER15` are named as such).
+pub fn linktype_name(linktype: u32) -> Option<&'static str> {
+    const USER: [&str; 16] = [
+        "USER0", "USER1", "USER2", "USER3", "USER4", "USER5", "USER6", "USER7", "USER8", "USER9",
+        "USER10", "USER11", "USER12", "USER13", "USER14", "USER15",
+    ];
+    Some(match linktype {
+        0 => "NULL",
+        1 => "ETHERNET",
+        3 => "AX25",
+        6 => "IEEE802_5",
+        7 => "ARCNET_BSD",
+        8 => "SLIP",
+        9 => "PPP",
+        10 => "FDDI",
+        50 => "PPP_HDLC",
+        51 => "PPP_ETHER",
+        100 => "ATM_RFC1483",
+        101 => "RAW",
+        104 => "C_HDLC",
+        105 => "IEEE802_11",
+        107 => "FRELAY",
+        108 => "LOOP",
+        113 => "LINUX_SLL",
+        114 => "LTALK",
+        117 => "PFLOG",
+        119 => "IEEE802_11_PRISM",
+        122 => "IP_OVER_FC",
+        123 => "SUNATM",
+        127 => "IEEE802_11_RADIOTAP",
+        129 => "ARCNET_LINUX",
+        138 => "APPLE_IP_OVER_IEEE1394",
+        139 => "MTP2_WITH_PHDR",
+        140 => "MTP2",
+        141 => "MTP3",
+        142 => "SCCP",
+        143 => "DOCSIS",
+        144 => "LINUX_IRDA",
+        163 => "IEEE802_11_AVS",
+        165 => "BACNET_MS_TP",
+        166 => "PPP_PPPD",
+        169 => "GPRS_LLC",
+        177 => "LINUX_LAPD",
+        187 => "BLUETOOTH_HCI_H4",
+        189 => "USB_LINUX",
+        192 => "PPI",
+        195 => "IEEE802_15_4_WITHFCS",
+        196 => "SITA",
+        197 => "ERF",
+        201 => "BLUETOOTH_HCI_H4_WITH_PHDR",
+        202 => "AX25_KISS",
+        203 => "LAPD",
+        204 => "PPP_WITH_DIR",
+        205 => "C_HDLC_WITH_DIR",
+        206 => "FRELAY_WITH_DIR",
+        209 => "IPMB_LINUX",
+        215 => "IEEE802_15_4_NONASK_PHY",
+        220 => "USB_LINUX_MMAPPED",
+        224 => "FC_2",
+        225 => "FC_2_WITH_FRAME_DELIMS",
+        226 => "IPNET",
+        227 => "CAN_SOCKETCAN",
+        228 => "IPV4",
+        229 => "IPV6",
+        230 => "IEEE802_15_4_NOFCS",
+        231 => "DBUS",
+        235 => "DVB_CI",
+        239 => "NFLOG",
+        240 => "NETANALYZER",
+        241 => "NETANALYZER_TRANSPARENT",
+        242 => "IPOIB",
+        243 => "MPEG_2_TS",
+        247 => "INFINIBAND",
+        248 => "SCTP",
+        249 => "USBPCAP",
+        251 => "BLUETOOTH_LE_LL",
+        253 => "NETLINK",
+        254 => "BLUETOOTH_LINUX_MONITOR",
+        256 => "BLUETOOTH_LE_LL_WITH_PHDR",
+        258 => "PKTAP",
+        259 => "EPON",
+        266 => "USB_DARWIN",
+        270 => "LORATAP",
+        271 => "VSOCK",
+        272 => "NORDIC_BLE",
+        274 => "ETHERNET_MPACKET",
+        276 => "LINUX_SLL2",
+        283 => "IEEE802_15_4_TAP",
+        288 => "USB_2_0",
+        147..=162 => USER[(linktype - 147) as usize],
+        _ => return None,
+    })
 }
 
 /// The IP packet inside a frame of `linktype`, `None` when the frame
@@ -211,22 +322,75 @@ pub fn mpls_payload(stack: &[u8]) -> Option<&[u8]> {
     None
 }
 
-/// The payload of an Ethernet II frame when it is IP, past any VLAN tags.
+/// The payload of an Ethernet II frame when it is IP, past any VLAN tags
+/// and an integrity-only MACsec SecTAG (802.1AE without encryption: the
+/// data is as sent, followed by the ICV; an encrypted frame is not IP to
+/// anyone without the key).
 pub fn ethernet_payload(frame: &[u8]) -> Option<&[u8]> {
+    ethernet_payload_macsec(frame).map(|(payload, _)| payload)
+}
+
+/// [`ip_packet`], and the MACsec that carried it when the frame was an
+/// integrity-only MACsec one (Ethernet captures).
+pub fn ip_packet_carried(linktype: u32, frame: &[u8]) -> Option<(&[u8], Option<Carrier>)> {
+    if linktype == linktype::ETHERNET {
+        let (payload, macsec) = ethernet_payload_macsec(frame)?;
+        return Some((payload, macsec.then_some(Carrier::new("MACsec"))));
+    }
+    Some((ip_packet(linktype, frame)?, None))
+}
+
+/// [`ethernet_payload`], and whether a MACsec SecTAG was read through.
+fn ethernet_payload_macsec(frame: &[u8]) -> Option<(&[u8], bool)> {
+    let mut frame = frame;
     let mut at = 12;
+    let mut macsec = false;
     loop {
         let ethertype = be16(frame, at)?;
         match ethertype {
             ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD => at += VLAN_TAG_LEN,
-            _ => return ip_by_ethertype(ethertype, frame.get(at + 2..)?),
+            ETHERTYPE_MACSEC if !macsec => {
+                macsec = true;
+                let (tag_len, data_end) = macsec_tag(frame, at + 2)?;
+                frame = frame.get(..data_end)?;
+                at += 2 + tag_len;
+            }
+            _ => return Some((ip_by_ethertype(ethertype, frame.get(at + 2..)?)?, macsec)),
         }
-        if at > ETHERNET_HEADER_LEN + 4 * VLAN_TAG_LEN {
+        if at > ETHERNET_HEADER_LEN + 4 * VLAN_TAG_LEN + MACSEC_TAG_LEN + MACSEC_SCI_LEN {
             return None;
         }
     }
 }
 
-fn ip_by_ethertype(ethertype: u16, payload: &[u8]) -> Option<&[u8]> {
+/// A MACsec SecTAG starting at `at` (past its Ethernet type): its length
+/// (the protected frame's Ethernet type follows it), and where the
+/// protected data ends (before the ICV; the short length says so for
+/// short frames).
+/// `None` for an encrypted or changed frame, or one cut short.
+fn macsec_tag(frame: &[u8], at: usize) -> Option<(usize, usize)> {
+    let tci = *frame.get(at)?;
+    if tci & (MACSEC_E | MACSEC_C) != 0 {
+        return None;
+    }
+    let short_len = usize::from(*frame.get(at + 1)? & 0x3f);
+    let tag_len = MACSEC_TAG_LEN
+        + if tci & MACSEC_SC != 0 {
+            MACSEC_SCI_LEN
+        } else {
+            0
+        };
+    let data_start = at + tag_len;
+    let data_end = match short_len {
+        0 => frame.len().checked_sub(MACSEC_ICV_LEN)?,
+        n => data_start + n,
+    };
+    (data_end >= data_start + 2).then_some((tag_len, data_end))
+}
+
+/// The IP packet a payload of `ethertype` is (IPv4, IPv6, or under an
+/// MPLS label stack); `None` for anything else.
+pub fn ip_by_ethertype(ethertype: u16, payload: &[u8]) -> Option<&[u8]> {
     match ethertype {
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some(payload),
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls_payload(payload),
@@ -241,6 +405,42 @@ fn be16(bytes: &[u8], at: usize) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// Integrity-only MACsec (with and without an SCI) is read through;
+    /// an encrypted frame is not IP.
+    #[test]
+    fn macsec_integrity_only_is_read_encrypted_is_not() {
+        let ip = [0x45u8, 0, 0, 4];
+        let icv = [0xaa; MACSEC_ICV_LEN];
+        let frame = |tci: u8, sci: &[u8]| {
+            let mut f = vec![0u8; 12];
+            f.extend_from_slice(&[0x88, 0xe5, tci, 0, 0, 0, 0, 1]);
+            f.extend_from_slice(sci);
+            f.extend_from_slice(&[0x08, 0x00]);
+            f.extend_from_slice(&ip);
+            f.extend_from_slice(&icv);
+            f
+        };
+        let with_sci = frame(MACSEC_SC, &[1, 2, 3, 4, 5, 6, 0, 1]);
+        assert_eq!(ethernet_payload(&with_sci), Some(&ip[..]));
+        let without = frame(0, &[]);
+        assert_eq!(ethernet_payload(&without), Some(&ip[..]));
+        let encrypted = frame(MACSEC_SC | MACSEC_E | MACSEC_C, &[1, 2, 3, 4, 5, 6, 0, 1]);
+        assert_eq!(ethernet_payload(&encrypted), None);
+        assert_eq!(ethernet_payload(&with_sci[..20]), None);
+    }
+
+    #[test]
+    fn link_types_have_their_pcap_names() {
+        assert_eq!(linktype_name(127), Some("IEEE802_11_RADIOTAP"));
+        assert_eq!(linktype_name(220), Some("USB_LINUX_MMAPPED"));
+        assert_eq!(linktype_name(149), Some("USER2"));
+        assert_eq!(linktype_name(linktype::LINUX_SLL2), Some("LINUX_SLL2"));
+        assert_eq!(linktype_name(65_000), None);
+    }
 
     #[test]
     fn ethernet_with_and_without_vlan_tags() {
