@@ -152,6 +152,9 @@ pub struct Response {
     pub extensions: Vec<Extension>,
     /// For echo replies: the echo data, to check the probe's stamp.
     pub echo_data: Option<Vec<u8>>,
+    /// For errors read with their quote: the TTL / hop limit the probe
+    /// still had when the sender of the error got it.
+    pub quoted_ttl: Option<u8>,
 }
 
 /// What an ICMP error of `family` with `icmp_type`/`code` means for a
@@ -261,6 +264,7 @@ impl Matcher {
                 annotation: None,
                 extensions: Vec::new(),
                 echo_data: Some(icmp.get(8..)?.to_vec()),
+                quoted_ttl: None,
             });
         }
         let info = u32::from_be_bytes(icmp.get(4..8)?.try_into().ok()?);
@@ -292,6 +296,7 @@ impl Matcher {
             annotation,
             extensions,
             echo_data: None,
+            quoted_ttl: Some(quoted.ttl),
         })
     }
 
@@ -357,6 +362,7 @@ impl Matcher {
             annotation: None,
             extensions: Vec::new(),
             echo_data: None,
+            quoted_ttl: None,
         })
     }
 

@@ -208,6 +208,15 @@ impl TraceProtocol {
         let Some(seq) = self.probe_of(&response.key) else {
             return;
         };
+        if self.session.sent_at(seq).is_none() {
+            return;
+        }
+        let seq = self.session.credited_probe(
+            seq,
+            response.kind,
+            response.annotation,
+            response.quoted_ttl,
+        );
         let Some(sent) = self.session.sent_at(seq) else {
             return;
         };
@@ -287,6 +296,7 @@ impl TraceProtocol {
             annotation,
             extensions: Vec::new(),
             echo_data: None,
+            quoted_ttl: None,
         };
         self.on_response(response, None, kernel_time, now);
     }
@@ -410,6 +420,7 @@ impl Protocol for TraceProtocol {
             annotation,
             extensions: Vec::new(),
             echo_data: None,
+            quoted_ttl: None,
         };
         self.on_response(response, None, error.kernel_time, now);
     }

@@ -458,6 +458,53 @@ impl Session {
         self.finish(spec, Some(reply), None)
     }
 
+    /// The probe an error about probe `seq` is credited to. An error other
+    /// than time exceeded quotes the TTL the probe still had when the
+    /// error's sender got it: a probe sent with TTL t that arrived with q
+    /// left came from distance t - q + 1. Where rate limits dropped the
+    /// errors of the nearer probes (Linux: burst 5, then 1 a second, for
+    /// unreachable routes), the one error that came back answers a probe
+    /// sent farther: it is credited to that nearer hop's probe of the same
+    /// flow still in flight, and the trace ends at the true distance either
+    /// way, instead of a router shown hops beyond where it is. Only errors
+    /// that end a trace move it: a time exceeded's quote has 0 or 1 left
+    /// whatever the distance, and a router's "fragmentation needed" (path
+    /// MTU) is an answer on the way, not the end.
+    pub fn credited_probe(
+        &mut self,
+        seq: u16,
+        kind: ReplyKind,
+        annotation: Option<Annotation>,
+        quoted_ttl: Option<u8>,
+    ) -> u16 {
+        let ends_the_trace = kind != ReplyKind::TimeExceeded
+            && !matches!(annotation, Some(Annotation::FragmentationNeeded(_)));
+        let Some(left) = quoted_ttl.filter(|_| ends_the_trace) else {
+            return seq;
+        };
+        let spec = self.probe(seq);
+        let Some(distance) = spec.ttl.checked_sub(left).map(|d| d + 1) else {
+            return seq;
+        };
+        if distance >= spec.ttl || distance < self.plan.first_ttl {
+            return seq;
+        }
+        let nearer = self.in_flight.iter().copied().find(|&s| {
+            let p = self.probe(s);
+            p.ttl == distance && p.flow == spec.flow
+        });
+        self.final_ttl = Some(self.final_ttl.map_or(distance, |f| f.min(distance)));
+        match nearer {
+            Some(nearer) => nearer,
+            None => {
+                // Its hop is settled already: the answer has no probe to
+                // go to, but the trace still ends where the router is.
+                self.cancel_beyond(distance);
+                seq
+            }
+        }
+    }
+
     /// Every probe in flight to `ttl` or beyond that is larger than `mtu`
     /// will be refused too (ICMP rate limits may even drop the refusal):
     /// send it again now, smaller, rather than wait for its fate.
@@ -952,5 +999,60 @@ mod tests {
         s.on_sent(0, at(0));
         let bound_ns = nanos(MAX_OPTION_DURATION) + at(0).monotonic_ns;
         assert_eq!(s.next(at(1)), Next::WaitUntil(bound_ns));
+    }
+
+    /// New-user trial T4: a router whose unreachable errors are rate
+    /// limited answers only a farther probe; the TTL left in the quote puts
+    /// it back at its distance, on that hop's probe still in flight.
+    #[test]
+    fn a_rate_limited_unreachable_is_credited_at_its_true_distance() {
+        let mut s = Session::new(plan(8, 1)).unwrap();
+        let sent = send_all(&mut s, at(0));
+        assert_eq!(sent.len(), 8);
+        let ttl5 = *sent.iter().find(|&&q| s.probe(q).ttl == 5).unwrap();
+        // Sent with TTL 5, it reached the router with 4 left: distance 2.
+        let credited = s.credited_probe(
+            ttl5,
+            ReplyKind::Unreachable,
+            Some(Annotation::Prohibited),
+            Some(4),
+        );
+        assert_eq!(s.probe(credited).ttl, 2);
+        let mut events = Vec::new();
+        let mut prohibited = reply("192.0.2.2", ReplyKind::Unreachable);
+        prohibited.annotation = Some(Annotation::Prohibited);
+        events.extend(s.on_reply(credited, prohibited));
+        events.extend(s.on_reply(sent[0], reply("192.0.2.1", ReplyKind::TimeExceeded)));
+        events.extend(s.expire(at(1000)));
+        assert_eq!(s.final_ttl(), Some(2));
+        assert_eq!(hops(&events), vec![1, 2]);
+        let hop2 = events
+            .iter()
+            .find_map(|e| match e {
+                TraceEvent::Hop(h) if h.distance == 2 => Some(h),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(hop2.address, Some("192.0.2.2".parse().unwrap()));
+        // Time exceeded quotes say nothing of distance (0 or 1 left).
+        let mut t = Session::new(plan(8, 1)).unwrap();
+        let sent = send_all(&mut t, at(0));
+        let ttl5 = sent[4];
+        assert_eq!(
+            t.credited_probe(ttl5, ReplyKind::TimeExceeded, None, Some(1)),
+            ttl5
+        );
+        // A path MTU report on the way does not end the trace.
+        let too_big = Some(Annotation::FragmentationNeeded(1400));
+        assert_eq!(
+            t.credited_probe(ttl5, ReplyKind::Unreachable, too_big, Some(3)),
+            ttl5
+        );
+        assert_eq!(t.final_ttl(), None);
+        // No quote (datagram sockets): unchanged.
+        assert_eq!(
+            t.credited_probe(ttl5, ReplyKind::Unreachable, None, None),
+            ttl5
+        );
     }
 }
