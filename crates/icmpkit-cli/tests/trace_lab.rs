@@ -337,6 +337,41 @@ fn pmtu_marks(out: &str) -> Vec<(u8, u32)> {
         .collect()
 }
 
+/// traceroute -F: DF set without path-MTU discovery, so a probe too big
+/// for a link is refused by the router before it (`!F-1400`, shown at the
+/// probe's TTL as traceroute shows it) and the trace ends there; without
+/// -F the kernel fragments it and the trace gets through.
+#[test]
+fn dont_fragment_stops_at_the_narrow_link() {
+    let lab = lab_or_skip!("dont_fragment_stops_at_the_narrow_link");
+    let c = narrowing_chain(&lab);
+    let dst = c.server_v4().to_string();
+    for proto in ["-I", "-U"] {
+        let args = ["-n", "-q", "1", "-w", "2", "--data-size", "1450", proto];
+        let mut with_df = args.to_vec();
+        with_df.extend(["-F", &dst]);
+        let out = text(&icmpkit(c.client(), &with_df));
+        let lines = parse(&out);
+        assert_eq!(
+            lines.len(),
+            2,
+            "{proto} -F: ends at the 1400-byte link: {out}"
+        );
+        assert_eq!(
+            lines[1].probes,
+            vec![Some((IpAddr::from(c.hops_v4()[0]), Some("!F-1400".into())))],
+            "{proto}: {out}"
+        );
+        let mut fragmented = args.to_vec();
+        fragmented.push(&dst);
+        let out = text(&icmpkit(c.client(), &fragmented));
+        assert_eq!(parse(&out).len(), 4, "{proto} without -F: {out}");
+    }
+    // -c belongs to --report: alone it would be silently ignored.
+    let o = icmpkit(c.client(), &["-c", "5", &dst]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+}
+
 #[test]
 fn path_mtu_discovery_finds_each_narrowing() {
     let lab = lab_or_skip!("path_mtu_discovery_finds_each_narrowing");

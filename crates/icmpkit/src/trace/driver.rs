@@ -356,9 +356,15 @@ fn open_udp_flows(family: Family, opts: &TraceOptions) -> Result<Vec<Arc<AsyncTr
     let mut flows = Vec::new();
     for _ in 0..opts.plan.flows {
         let socket = TransportSocket::open(family, TransportKind::Udp, opts.socket.source, 0)?;
-        if opts.plan.path_mtu.is_some() {
+        // Path-MTU discovery sets DF (each probe tests its own size); so
+        // does a caller's `socket.pmtu` (traceroute -F).
+        let pmtu = match opts.plan.path_mtu {
+            Some(_) => Some(PmtuDisc::Probe),
+            None => opts.socket.pmtu,
+        };
+        if let Some(pmtu) = pmtu {
             socket
-                .set_pmtu_discovery(PmtuDisc::Probe)
+                .set_pmtu_discovery(pmtu)
                 .map_err(|source| Error::SocketUnavailable {
                     context: "setting DF on a UDP probe socket".into(),
                     source,

@@ -94,6 +94,7 @@ fn trace_args(args: &MtrArgs, target: &str) -> TraceArgs {
         tos: args.tos,
         data_size: data_size(args.size),
         mtu: false,
+        dont_fragment: false,
         socket_kind: args.socket_kind,
         report: !(args.json || args.csv),
         cycles: u16::try_from(args.count.unwrap_or(REPORT_ROUNDS)).unwrap_or(u16::MAX),

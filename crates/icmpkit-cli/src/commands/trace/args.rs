@@ -124,6 +124,11 @@ pub struct TraceArgs {
     #[arg(long = "mtu")]
     pub mtu: bool,
 
+    /// Set DF on the probes (traceroute -F): a probe too big for a link is
+    /// refused there (`!F-MTU`) instead of fragmented.
+    #[arg(short = 'F', long = "dont-fragment", conflicts_with = "mtu")]
+    pub dont_fragment: bool,
+
     /// --privileged / --unprivileged.
     #[command(flatten)]
     pub socket_kind: crate::flags::PrivilegeArgs,
@@ -132,8 +137,9 @@ pub struct TraceArgs {
     #[arg(long = "report", short = 'r')]
     pub report: bool,
 
-    /// Probes per hop in report mode (mtr -c).
+    /// Probes per hop in report mode (mtr -c; needs --report).
     #[arg(short = 'c', long = "report-cycles", value_name = "CYCLES", default_value_t = 10,
+          requires = "report",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub cycles: u16,
 

@@ -72,6 +72,12 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     options.socket.source = args.source;
     options.socket.interface = args.interface.clone();
     options.socket.tos = args.tos;
+    if args.dont_fragment {
+        // DF on every probe whatever the kernel learnt of the path (its
+        // cached MTU would refuse big probes locally, before any router
+        // could say where the path narrows).
+        options.socket.pmtu = Some(icmpkit::socket::PmtuDisc::Probe);
+    }
     Ok(options)
 }
 
