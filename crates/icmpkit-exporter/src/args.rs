@@ -78,6 +78,16 @@ pub struct Args {
     #[arg(long = "prober")]
     pub prober: Option<String>,
 
+    /// Trace this host continuously (mtr's rounds): per-hop loss, RTT and
+    /// path changes as `icmpkit_trace_*` series. Repeatable; the config
+    /// file's `traces:` groups add more.
+    #[arg(long = "trace", value_name = "HOST")]
+    pub traces: Vec<String>,
+
+    /// Time between the rounds of the --trace hosts.
+    #[arg(long = "trace.interval", default_value = "30s", value_parser = parse_duration)]
+    pub trace_interval: Duration,
+
     /// Hosts to ping (names or addresses).
     pub hosts: Vec<String>,
 }

@@ -12,7 +12,10 @@ use icmpkit::socket::Family;
 use icmpkit::sweep::Shard;
 use serde::Deserialize;
 
+use icmpkit::trace::ProbeProtocol;
+
 use crate::args::{Args, parse_duration, parse_tos};
+use crate::traces::{TraceSpec, parse_protocol};
 
 /// The file, as written.
 #[derive(Debug, Default, Deserialize)]
@@ -24,6 +27,26 @@ pub struct ConfigFile {
     /// blackbox_exporter-like modules for /probe.
     #[serde(default)]
     pub modules: BTreeMap<String, crate::probe::ModuleFile>,
+    /// Groups of hosts to trace continuously.
+    #[serde(default)]
+    pub traces: Vec<TraceGroup>,
+}
+
+/// One `traces:` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceGroup {
+    #[serde(default)]
+    hosts: Vec<String>,
+    /// Time between round starts (default `--trace.interval`).
+    interval: Option<String>,
+    network: Option<String>,
+    /// icmp (default), udp or tcp.
+    protocol: Option<String>,
+    port: Option<u16>,
+    max_hops: Option<u8>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 /// One `targets:` entry.
@@ -116,12 +139,7 @@ fn group_spec(args: &Args, group: &TargetGroup) -> anyhow::Result<HostSpec> {
     {
         bail!("protocol {protocol:?} is not supported (only icmp)");
     }
-    let family = match group.network.as_deref() {
-        None | Some("ip") => None,
-        Some("ip4") => Some(Family::V4),
-        Some("ip6") => Some(Family::V6),
-        Some(other) => bail!("network {other:?}: expected ip, ip4 or ip6"),
-    };
+    let family = network(group.network.as_deref())?;
     let interval = match &group.interval {
         Some(text) => parse_duration(text).map_err(|e| anyhow::anyhow!("interval: {e}"))?,
         None => args.interval,
@@ -140,11 +158,7 @@ fn group_spec(args: &Args, group: &TargetGroup) -> anyhow::Result<HostSpec> {
                 .map_err(|_| anyhow::anyhow!("source {s:?}: not an IP address"))?,
         ),
     };
-    for key in group.labels.keys() {
-        if !valid_label_name(key) || RESERVED_LABELS.contains(&key.as_str()) {
-            bail!("label {key:?}: not a valid label name, or one the exporter sets");
-        }
-    }
+    check_labels(&group.labels)?;
     Ok(HostSpec {
         host: String::new(),
         family,
@@ -156,8 +170,93 @@ fn group_spec(args: &Args, group: &TargetGroup) -> anyhow::Result<HostSpec> {
     })
 }
 
+/// Every trace target of the command line and the file, shard applied.
+pub fn traces(args: &Args, file: &ConfigFile) -> anyhow::Result<Vec<TraceSpec>> {
+    let mut out: Vec<TraceSpec> = args
+        .traces
+        .iter()
+        .map(|host| TraceSpec {
+            host: host.clone(),
+            family: None,
+            interval: args.trace_interval,
+            protocol: ProbeProtocol::Icmp,
+            port: None,
+            max_hops: 30,
+            labels: BTreeMap::new(),
+        })
+        .collect();
+    for (i, group) in file.traces.iter().enumerate() {
+        let spec = trace_group_spec(args, group).with_context(|| format!("traces[{i}]"))?;
+        for host in &group.hosts {
+            out.push(TraceSpec {
+                host: host.clone(),
+                ..spec.clone()
+            });
+        }
+    }
+    if let Some(shard) = args.shard {
+        out.retain(|spec| in_shard(&spec.host, shard));
+    }
+    Ok(out)
+}
+
+fn trace_group_spec(args: &Args, group: &TraceGroup) -> anyhow::Result<TraceSpec> {
+    let family = network(group.network.as_deref())?;
+    let interval = match &group.interval {
+        Some(text) => parse_duration(text).map_err(|e| anyhow::anyhow!("interval: {e}"))?,
+        None => args.trace_interval,
+    };
+    let protocol = match &group.protocol {
+        Some(p) => parse_protocol(p).map_err(anyhow::Error::msg)?,
+        None => ProbeProtocol::Icmp,
+    };
+    let max_hops = group.max_hops.unwrap_or(30);
+    if max_hops == 0 {
+        bail!("max_hops 0: expected 1..=255");
+    }
+    check_labels(&group.labels)?;
+    Ok(TraceSpec {
+        host: String::new(),
+        family,
+        interval,
+        protocol,
+        port: group.port,
+        max_hops,
+        labels: group.labels.clone(),
+    })
+}
+
+fn network(network: Option<&str>) -> anyhow::Result<Option<Family>> {
+    Ok(match network {
+        None | Some("ip") => None,
+        Some("ip4") => Some(Family::V4),
+        Some("ip6") => Some(Family::V6),
+        Some(other) => bail!("network {other:?}: expected ip, ip4 or ip6"),
+    })
+}
+
+fn check_labels(labels: &BTreeMap<String, String>) -> anyhow::Result<()> {
+    for key in labels.keys() {
+        if !valid_label_name(key) || RESERVED_LABELS.contains(&key.as_str()) {
+            bail!("label {key:?}: not a valid label name, or one the exporter sets");
+        }
+    }
+    Ok(())
+}
+
 /// Labels the exporter sets itself.
-pub const RESERVED_LABELS: [&str; 7] = ["host", "ip", "source", "tos", "prober", "type", "code"];
+pub const RESERVED_LABELS: [&str; 10] = [
+    "host",
+    "ip",
+    "source",
+    "tos",
+    "prober",
+    "type",
+    "code",
+    "hop",
+    "responder",
+    "stat",
+];
 
 fn valid_label_name(name: &str) -> bool {
     let mut chars = name.chars();

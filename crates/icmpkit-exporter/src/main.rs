@@ -7,6 +7,7 @@ mod metrics;
 mod probe;
 mod server;
 mod state;
+mod traces;
 
 use std::process::ExitCode;
 

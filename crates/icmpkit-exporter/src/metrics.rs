@@ -15,6 +15,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
 use crate::state::{Exporter, Labels, Running};
+use crate::traces::{RunningTrace, TraceBooks};
 
 /// One scrape's view of the exporter: the running configuration and its
 /// counters read once, shared by the threads that encode the page.
@@ -201,6 +202,7 @@ impl ExporterCollector {
         )?;
         self.icmp_errors(encoder, series, stats)?;
         self.receive_errors(encoder, &self.snapshot.running.receive_errors())?;
+        self.traces(encoder, &self.snapshot.running.traces)?;
         self.process(encoder)
     }
 }
@@ -285,6 +287,99 @@ impl ExporterCollector {
                 labels.push(("prober".into(), prober.clone()));
             }
             ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+
+    /// The trace targets: per trace its rounds and path changes, per hop
+    /// its probes, each responder's answers and mtr's RTT columns.
+    fn traces(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        traces: &[RunningTrace],
+    ) -> Result<(), std::fmt::Error> {
+        let books: Vec<_> = traces.iter().map(|t| (&t.labels, t.books())).collect();
+        let per_trace = |encoder: &mut DescriptorEncoder,
+                         name: &str,
+                         help: &str,
+                         value: &dyn Fn(&TraceBooks) -> u64|
+         -> Result<(), std::fmt::Error> {
+            let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (labels, b) in &books {
+                ConstCounter::new(value(b)).encode(metric.encode_family(*labels)?)?;
+            }
+            Ok(())
+        };
+        per_trace(
+            encoder,
+            "trace_rounds",
+            "Complete rounds of the trace (every hop probed once).",
+            &|b| b.rounds,
+        )?;
+        per_trace(
+            encoder,
+            "trace_path_changes",
+            "Rounds whose responder at some hop differed from the round before.",
+            &|b| b.paths.changes(),
+        )?;
+        let hop_labels = |labels: &Labels, hop: u8| {
+            let mut l = labels.clone();
+            l.push(("hop".into(), hop.to_string()));
+            l
+        };
+        {
+            let mut metric = encoder.encode_descriptor(
+                "trace_hop_requests",
+                "Probes sent to the hop (mtr's Snt).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (labels, b) in &books {
+                for hop in b.statistics.hops() {
+                    ConstCounter::new(hop.sent)
+                        .encode(metric.encode_family(&hop_labels(labels, hop.distance))?)?;
+                }
+            }
+        }
+        {
+            let mut metric = encoder.encode_descriptor(
+                "trace_hop_responses",
+                "Answers from each responder at the hop (several where paths split).",
+                None,
+                MetricType::Counter,
+            )?;
+            for (labels, b) in &books {
+                for hop in b.statistics.hops() {
+                    for r in &hop.responders {
+                        let mut l = hop_labels(labels, hop.distance);
+                        l.push(("responder".into(), r.address.to_string()));
+                        ConstCounter::new(r.received).encode(metric.encode_family(&l)?)?;
+                    }
+                }
+            }
+        }
+        let mut metric = encoder.encode_descriptor(
+            "trace_hop_rtt_seconds",
+            "mtr's RTT columns of the hop: stat is last, avg, best, worst or stdev.",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (labels, b) in &books {
+            for hop in b.statistics.hops() {
+                let rtt = hop.rtt();
+                for (stat, value) in [
+                    ("last", hop.last_rtt()),
+                    ("avg", rtt.avg),
+                    ("best", rtt.min),
+                    ("worst", rtt.max),
+                    ("stdev", rtt.mdev),
+                ] {
+                    let Some(value) = value else { continue };
+                    let mut l = hop_labels(labels, hop.distance);
+                    l.push(("stat".into(), stat.into()));
+                    ConstGauge::new(value.as_secs_f64()).encode(metric.encode_family(&l)?)?;
+                }
+            }
         }
         Ok(())
     }

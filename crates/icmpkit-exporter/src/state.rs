@@ -15,6 +15,7 @@ use std::net::IpAddr;
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
 use crate::probe::Module;
+use crate::traces::RunningTrace;
 
 /// Label names and values of one series.
 pub type Labels = Vec<(String, String)>;
@@ -30,6 +31,8 @@ pub struct Running {
     /// Names (not literals) as resolved for this configuration, `None`
     /// where resolution failed: what the periodic refresh compares.
     pub names: Vec<(String, Option<Family>, Option<IpAddr>)>,
+    /// The trace targets, running (stopped when this is dropped).
+    pub traces: Vec<RunningTrace>,
 }
 
 impl Running {
@@ -245,6 +248,7 @@ impl Exporter {
             });
             series.push(self.labels(spec, &target.address.to_string(), &label_names));
         }
+        let traces = self.start_traces(&file, &mut names).await?;
         let opts = MonitorOptions {
             buckets: self.args.buckets.durations(),
             privilege: self.args.privilege(),
@@ -259,7 +263,60 @@ impl Exporter {
             series,
             modules,
             names,
+            traces,
         })
+    }
+
+    /// Resolves and starts the trace targets; an unresolvable name is
+    /// counted and skipped, as a ping target's is.
+    async fn start_traces(
+        &self,
+        file: &ConfigFile,
+        names: &mut Vec<(String, Option<Family>, Option<IpAddr>)>,
+    ) -> anyhow::Result<Vec<RunningTrace>> {
+        let specs = config::traces(&self.args, file)?;
+        let user: Vec<String> = {
+            let mut all: Vec<String> = specs
+                .iter()
+                .flat_map(|s| s.labels.keys().cloned())
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        };
+        let mut traces = Vec::with_capacity(specs.len());
+        for spec in &specs {
+            let resolved = icmpkit::resolve::resolve(&spec.host, spec.family).await;
+            if icmpkit::resolve::parse_literal(&spec.host).is_none() {
+                let address = resolved.as_ref().ok().map(|t| t.address);
+                names.push((spec.host.clone(), spec.family, address));
+            }
+            let target = match resolved {
+                Ok(target) => target,
+                Err(error) => {
+                    tracing::warn!(host = %spec.host, %error, "cannot resolve, not traced until it does");
+                    self.count_dns_failure(&spec.host);
+                    continue;
+                }
+            };
+            let mut labels: Labels = vec![
+                ("host".into(), spec.host.clone()),
+                ("ip".into(), target.address.to_string()),
+            ];
+            for name in &user {
+                labels.push((
+                    name.clone(),
+                    spec.labels.get(name).cloned().unwrap_or_default(),
+                ));
+            }
+            if let Some(prober) = &self.args.prober {
+                labels.push(("prober".into(), prober.clone()));
+            }
+            let trace = RunningTrace::start(spec, target, self.args.privilege(), labels)
+                .with_context(|| format!("tracing {}", spec.host))?;
+            traces.push(trace);
+        }
+        Ok(traces)
     }
 
     /// smokeping_prober's labels (`host`, `ip`, `source`, `tos`), the

@@ -465,3 +465,100 @@ fn names_are_resolved_again_periodically() {
     .expect("new addresses taken");
     assert!(sample(&page, "icmpkit_dns_failures_total", &[("host", "late.lab")]).unwrap() >= 1.0);
 }
+
+/// Trace targets: a 3-hop lab path traced in rounds; each hop's probes,
+/// its responder (the router's address) and mtr's RTT columns on
+/// /metrics, no path change on a path that does not change; a config
+/// file's `traces:` group with its labels.
+#[test]
+fn trace_targets_export_each_hop() {
+    let test = "trace_targets_export_each_hop";
+    let lab = lab_or_skip!(test);
+    let chain = lab.chain(2).expect("chain");
+    let client = chain.client();
+    let dir = TempDir::new(test);
+    let server = chain.server_v4().to_string();
+    let hops: Vec<String> = chain.hops_v4().iter().map(ToString::to_string).collect();
+    let config = dir.path("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "traces:\n- hosts: ['{}']\n  interval: 300ms\n  max_hops: 8\n  labels: {{site: lab}}\n",
+            chain.server_v6()
+        ),
+    )
+    .unwrap();
+    let config_arg = format!("--config.file={}", config.display());
+    let mut exporter = start_exporter(
+        client,
+        PORT,
+        &["--trace", &server, "--trace.interval", "300ms", &config_arg],
+        &dir,
+    );
+    let rounds =
+        |page: &str, host: &str| sample(page, "icmpkit_trace_rounds_total", &[("host", host)]);
+    let v6 = chain.server_v6().to_string();
+    let page = wait_for(Duration::from_secs(15), || {
+        let page = metrics(client, PORT);
+        (rounds(&page, &server)? >= 3.0 && rounds(&page, &v6)? >= 3.0).then_some(page)
+    })
+    .expect("three rounds of each trace");
+    assert_eq!(hops.len(), 3, "{hops:?}");
+    for (i, address) in hops.iter().enumerate() {
+        let hop = (i + 1).to_string();
+        let sent = sample(
+            &page,
+            "icmpkit_trace_hop_requests_total",
+            &[("host", &server), ("hop", &hop)],
+        )
+        .unwrap_or_else(|| panic!("hop {hop}: {page}"));
+        let answered = sample(
+            &page,
+            "icmpkit_trace_hop_responses_total",
+            &[("host", &server), ("hop", &hop), ("responder", address)],
+        )
+        .unwrap_or_else(|| panic!("hop {hop} responder {address}: {page}"));
+        assert!(
+            sent >= 3.0 && answered >= 3.0,
+            "hop {hop}: {sent} {answered}"
+        );
+        let avg = sample(
+            &page,
+            "icmpkit_trace_hop_rtt_seconds",
+            &[("host", &server), ("hop", &hop), ("stat", "avg")],
+        )
+        .expect("avg rtt");
+        assert!(avg > 0.0 && avg < 0.5, "hop {hop}: avg {avg}");
+    }
+    // Nothing past the destination.
+    assert!(
+        sample(
+            &page,
+            "icmpkit_trace_hop_requests_total",
+            &[("host", &server), ("hop", "4")]
+        )
+        .is_none(),
+        "{page}"
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "icmpkit_trace_path_changes_total",
+            &[("host", &server)]
+        ),
+        Some(0.0),
+        "{page}"
+    );
+    // The file's group, with its label.
+    assert!(
+        page.contains(&format!(
+            "icmpkit_trace_rounds_total{{host=\"{v6}\",ip=\"{v6}\",site=\"lab\"}}"
+        )),
+        "{page}"
+    );
+    exporter.signal(Signal::SIGTERM);
+    let status = exporter
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit after SIGTERM");
+    assert!(status.success(), "{status:?}\n{}", exporter.log());
+}
