@@ -98,6 +98,13 @@ impl Pinger {
         &self.target
     }
 
+    /// The echo identifier of the requests (iputils' `ident`): the one
+    /// asked for or a random one on a raw socket, the kernel's on a
+    /// datagram socket.
+    pub fn echo_id(&self) -> u16 {
+        self.session().id()
+    }
+
     /// Raw or datagram.
     pub fn socket_kind(&self) -> SocketKind {
         self.driver.transport().socket().kind()

@@ -78,6 +78,19 @@ pub struct PingArgs {
     #[arg(short = 'p', value_name = "PATTERN", value_parser = parse_pattern)]
     pub pattern: Option<Pattern>,
 
+    /// Audible: ring the terminal bell on each reply.
+    #[arg(short = 'a')]
+    pub audible: bool,
+
+    /// Verbose: show the echo identifier (`ident=`) on reply lines.
+    #[arg(short = 'v')]
+    pub verbose: bool,
+
+    /// Echo identifier of the requests (raw sockets; datagram sockets get
+    /// theirs from the kernel). Decimal or 0x hex.
+    #[arg(short = 'e', value_name = "IDENTIFIER", value_parser = crate::flags::u16_value)]
+    pub identifier: Option<u16>,
+
     /// Numeric output only: no names for responders.
     #[arg(short = 'n')]
     pub numeric: bool,

@@ -108,6 +108,7 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         flags::interface_or_source(i, &mut opts.socket);
     }
     opts.family = args.family.family();
+    opts.id = args.identifier;
     opts.privilege = args.socket_kind.privilege(icmpkit::socket::Privilege::Auto);
     Ok(opts)
 }
@@ -129,6 +130,38 @@ struct Style {
     outstanding: bool,
     flood: bool,
     numeric: bool,
+    /// `-a`: a bell with each reply line.
+    audible: bool,
+    /// `-v`: `ident=` on reply lines.
+    verbose: bool,
+}
+
+/// An address iputils warns about with `-b`: the limited broadcast, or
+/// one the kernel refuses to connect to without SO_BROADCAST (a subnet's
+/// broadcast address).
+fn is_broadcast(address: std::net::IpAddr) -> bool {
+    let std::net::IpAddr::V4(v4) = address else {
+        return false;
+    };
+    if v4.is_broadcast() {
+        return true;
+    }
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|probe| probe.connect((v4, 1025)))
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+/// `-I`: the source address and interface name the header shows (iputils:
+/// `from 10.0.0.2 eth0: `; the name empty when `-I` gave an address).
+fn header_source(
+    args: &PingArgs,
+    options: &PingOptions,
+    address: std::net::IpAddr,
+) -> Option<(std::net::IpAddr, String)> {
+    args.interface.as_ref()?;
+    let route = std::net::SocketAddr::new(address, 0);
+    let source = icmpkit::socket::route_source(route, &options.socket).ok()?;
+    Some((source, options.socket.interface.clone().unwrap_or_default()))
 }
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
@@ -147,7 +180,19 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         outstanding: args.outstanding,
         flood: args.flood,
         numeric: args.numeric,
+        audible: args.audible,
+        verbose: args.verbose,
     };
+    // iputils prints the pattern as it reads its flags.
+    if let Some(pattern) = args
+        .pattern
+        .as_ref()
+        .filter(|_| format == Format::Human && !args.quiet)
+    {
+        let mut out = crate::output::stdout();
+        let _ = writeln!(out, "{}", human::pattern_line(&pattern.0));
+        let _ = out.flush();
+    }
     // Resolve and open every target first: errors end the run before any
     // packet leaves, as with iputils.
     let mut pingers = Vec::new();
@@ -156,8 +201,12 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
             Ok(t) => t,
             Err(e) => return exit::fail(&e),
         };
+        let source = header_source(&args, &options, target.address);
+        if args.broadcast && is_broadcast(target.address) {
+            errln!("WARNING: pinging broadcast address");
+        }
         match Pinger::with_target(target, &options) {
-            Ok(p) => pingers.push(p),
+            Ok(p) => pingers.push((p, source)),
             Err(e) => return exit::fail(&exit::worded_with_flags(&e, FLAGS)),
         }
     }
@@ -169,11 +218,16 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
     tokio::spawn(relay_signals(signals, stop_tx, quit_tx.clone()));
     let mut tasks = Vec::new();
-    for pinger in pingers {
+    for (pinger, source) in pingers {
         let stop = stop_rx.clone();
         let quit = quit_tx.subscribe();
         let opts = options.clone();
-        tasks.push(tokio::spawn(one_target(pinger, stop, quit, style, opts)));
+        let target = Target {
+            pinger,
+            source,
+            opts,
+        };
+        tasks.push(tokio::spawn(one_target(target, stop, quit, style)));
     }
     let mut code = exit::OK;
     for t in tasks {
@@ -233,14 +287,55 @@ fn no_route(message: &str) -> Option<String> {
         .find(|words| message.starts_with(words.as_str()))
 }
 
+/// One target's ping, with what its header shows.
+struct Target {
+    pinger: Pinger,
+    /// `-I`: the source address and interface name.
+    source: Option<(std::net::IpAddr, String)>,
+    opts: PingOptions,
+}
+
+/// iputils' `pipe`: the most requests outstanding when a reply came
+/// (requests sent so far minus the reply's sequence, plus one).
+#[derive(Default)]
+struct Pipe {
+    sent: u16,
+    most: u32,
+}
+
+impl Pipe {
+    fn count(&mut self, event: &PingEvent) {
+        match event {
+            PingEvent::Sent { .. } => self.sent = self.sent.wrapping_add(1),
+            PingEvent::Reply {
+                sequence,
+                duplicate: false,
+                ..
+            } => {
+                let outstanding = u32::from(self.sent.wrapping_sub(*sequence)) + 1;
+                // A sequence ahead of the count (wrapped) is no measure.
+                if outstanding <= 0x8000 {
+                    self.most = self.most.max(outstanding);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Pings one target to the end, printing as it goes.
 async fn one_target(
-    mut pinger: Pinger,
+    target: Target,
     mut stop: tokio::sync::watch::Receiver<bool>,
     mut quit: tokio::sync::broadcast::Receiver<()>,
     style: Style,
-    opts: PingOptions,
 ) -> Result<PingReport, NoRoute> {
+    let Target {
+        mut pinger,
+        source,
+        opts,
+    } = target;
+    let mut pipe = Pipe::default();
     let target = pinger.target().clone();
     let mut out = crate::output::stdout();
     // The header waits for the first send: with no route, iputils prints
@@ -260,10 +355,22 @@ async fn one_target(
         }
         // One header for every target's rows: csv_line prints it.
         Format::Csv => None,
+        // -v: iputils' first line says what getaddrinfo gave.
+        Format::Human if style.verbose => Some(format!(
+            "{}\n{}",
+            human::resolved_line(&target.name, target.address),
+            human::header(
+                &target.name,
+                target.address,
+                opts.payload_size,
+                source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
+            )
+        )),
         Format::Human => Some(human::header(
             &target.name,
             target.address,
             opts.payload_size,
+            source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
         )),
     };
     let mut last_sent: Option<u16> = None;
@@ -279,6 +386,7 @@ async fn one_target(
             }
         };
         let Some(event) = event else { break };
+        pipe.count(&event);
         if first_send {
             if let PingEvent::SendError { message, .. } = &event
                 && let Some(reason) = no_route(message)
@@ -326,7 +434,12 @@ async fn one_target(
         let _ = writeln!(
             out,
             "{}",
-            human::statistics(&report, report.icmp_errors + report.local_errors, ipg_ewma)
+            human::statistics(
+                &report,
+                report.icmp_errors + report.local_errors,
+                pipe.most,
+                ipg_ewma
+            )
         );
     }
     let _ = out.flush();
@@ -377,9 +490,18 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 return;
             }
             let who = human::responder(*from, &target.name, target.address, style.numeric);
-            let _ = writeln!(
-                out,
-                "{prefix}{}",
+            let line = if style.verbose {
+                let seq_ident = (*sequence, pinger.echo_id());
+                human::verbose_reply_line(
+                    &who,
+                    *bytes,
+                    seq_ident,
+                    *ttl,
+                    *rtt,
+                    *duplicate,
+                    *bad_checksum,
+                )
+            } else {
                 human::reply_line(
                     &who,
                     *bytes,
@@ -387,9 +509,12 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                     *ttl,
                     *rtt,
                     *duplicate,
-                    *bad_checksum
+                    *bad_checksum,
                 )
-            );
+            };
+            // -a: iputils rings the bell at the end of the line.
+            let bell = if style.audible { "\x07" } else { "" };
+            let _ = writeln!(out, "{prefix}{line}{bell}");
         }
         PingEvent::Error { sequence, error } => {
             if style.quiet {

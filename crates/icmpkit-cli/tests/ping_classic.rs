@@ -1,0 +1,183 @@
+//! iputils ping's lines that `icmpkit ping` lacked, side by side with
+//! iputils on the same lab: `PATTERN:`, `from SRC IFACE:` in the header,
+//! `pipe N`, the broadcast warning, `-a`, `-v` (`ident=`), `-e`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Output, Stdio};
+
+use icmpkit_lab::output_text as text;
+use icmpkit_lab::{Chain, Lab, Ns, lab_or_skip};
+
+mod common;
+
+fn icmpkit(ns: &Ns, args: &[&str]) -> Output {
+    common::icmpkit(ns, "ping", args)
+}
+
+/// iputils ping with the same flags, or `None` (a visible skip) without it.
+fn iputils(ns: &Ns, args: &[&str]) -> Option<Output> {
+    if icmpkit_lab::require_tool("ping").is_err() {
+        icmpkit_lab::report_skip("iputils comparison", &"ping not on PATH");
+        return None;
+    }
+    Some(ns.command("ping").args(args).output().expect("run ping"))
+}
+
+/// client — r1 — server, whose echo replies come from `icmpkit respond
+/// --delay 20ms` (the kernel's own answers off): a preload is still
+/// outstanding when its first reply comes. The responder is killed by its
+/// own pid when the returned guard drops.
+fn slow_chain(lab: &Lab) -> (Chain, SlowResponder) {
+    let c = lab.chain(1).expect("chain");
+    c.server()
+        .sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+        .expect("sysctl");
+    let mut child = c
+        .server()
+        .command(common::ICMPKIT)
+        .args(["respond", "--delay", "20ms", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start icmpkit respond");
+    // It says "answering" on stderr once its sockets are open.
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while !line.contains("answering") {
+        line.clear();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            let _ = child.kill();
+            panic!("respond did not start");
+        }
+    }
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (c, SlowResponder(child))
+}
+
+struct SlowResponder(Child);
+
+impl Drop for SlowResponder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Decimal numbers (RTTs) masked as `T`.
+fn masked(line: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let time = run.matches('.').count() == 1 && !run.ends_with('.');
+        out.push_str(if time { "T" } else { run });
+        run.clear();
+    };
+    for ch in line.chars() {
+        if ch.is_ascii_digit() || ch == '.' {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[test]
+fn pattern_source_header_and_pipe_as_iputils() {
+    let lab = lab_or_skip!("pattern_source_header_and_pipe_as_iputils");
+    let (c, _responder) = slow_chain(&lab);
+    let server = c.server_v4().to_string();
+    let client = c.client_v4().to_string();
+    let dev = c.links()[0].dev_a().to_string();
+    let args = [
+        "-c", "4", "-l", "3", "-i", "0.2", "-p", "ff00aa", "-I", &dev, &server,
+    ];
+    let ours = text(&icmpkit(c.client(), &args));
+    let lines: Vec<&str> = ours.lines().collect();
+    assert_eq!(lines[0], "PATTERN: 0xff00aa", "{ours}");
+    assert_eq!(
+        lines[1],
+        format!("PING {server} ({server}) from {client} {dev}: 56(84) bytes of data."),
+        "{ours}"
+    );
+    let rtt = lines.last().expect("an rtt line");
+    assert!(rtt.ends_with(", pipe 3"), "{ours}");
+    if let Some(theirs) = iputils(c.client(), &args) {
+        let theirs = text(&theirs);
+        let their_lines: Vec<&str> = theirs.lines().collect();
+        assert_eq!(lines[..2], their_lines[..2], "{theirs}");
+        assert_eq!(
+            masked(rtt),
+            masked(their_lines.last().expect("their rtt line")),
+            "{theirs}"
+        );
+    }
+    // -I with an address: `from ADDR : ` (no interface name); -q: no
+    // PATTERN line.
+    let args = ["-c", "1", "-q", "-p", "ff", "-I", &client, &server];
+    let ours = text(&icmpkit(c.client(), &args));
+    let first = ours.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        format!("PING {server} ({server}) from {client} : 56(84) bytes of data.")
+    );
+    if let Some(theirs) = iputils(c.client(), &args) {
+        assert_eq!(Some(first.as_str()), text(&theirs).lines().next());
+    }
+}
+
+#[test]
+fn broadcast_warning_as_iputils() {
+    let lab = lab_or_skip!("broadcast_warning_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    let client = c.client_v4().octets();
+    // The client's /24 broadcast address (no one answers: Linux ignores
+    // broadcast echoes).
+    let broadcast = format!("{}.{}.{}.255", client[0], client[1], client[2]);
+    let warning = "WARNING: pinging broadcast address";
+    for (target, warned) in [(broadcast.as_str(), true), ("127.0.0.1", false)] {
+        let args = ["-b", "-c", "1", "-W", "1", target];
+        let o = icmpkit(c.client(), &args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(err.contains(warning), warned, "{target}: {err}");
+        if let Some(theirs) = iputils(c.client(), &args) {
+            let their_err = String::from_utf8_lossy(&theirs.stderr).into_owned();
+            assert_eq!(their_err.contains(warning), warned, "{their_err}");
+        }
+    }
+}
+
+#[test]
+fn audible_verbose_and_identifier_as_iputils() {
+    let lab = lab_or_skip!("audible_verbose_and_identifier_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    let server = c.server_v4().to_string();
+    let args = ["-c", "1", "-a", "-v", "-e", "4660", &server];
+    let o = icmpkit(c.client(), &args);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    // iputils -v: what getaddrinfo gave comes first.
+    assert_eq!(
+        out.lines().next(),
+        Some(format!("ai->ai_family: AF_INET, ai->ai_canonname: '{server}'").as_str())
+    );
+    let reply = out.lines().nth(2).unwrap_or_default().to_string();
+    assert!(
+        reply.starts_with(&format!(
+            "64 bytes from {server}: icmp_seq=1 ident=4660 ttl=63 time="
+        )),
+        "{out}"
+    );
+    assert!(
+        reply.ends_with(" ms\x07"),
+        "the bell ends the line: {reply:?}"
+    );
+    // The identifier is on the wire too: iputils prints what came back.
+    if let Some(theirs) = iputils(c.client(), &args) {
+        let theirs = String::from_utf8_lossy(&theirs.stdout).into_owned();
+        let their_reply = theirs.lines().nth(2).unwrap_or_default();
+        assert_eq!(out.lines().next(), theirs.lines().next());
+        assert_eq!(masked(&reply), masked(their_reply), "{theirs}");
+    }
+}
