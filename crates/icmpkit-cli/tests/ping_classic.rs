@@ -181,3 +181,39 @@ fn audible_verbose_and_identifier_as_iputils() {
         assert_eq!(masked(&reply), masked(their_reply), "{theirs}");
     }
 }
+
+/// The `time Nms` of ping's statistics.
+fn summary_time_ms(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.split_once(", time ")?.1.strip_suffix("ms")?.parse().ok())
+        .unwrap_or_else(|| panic!("no time in:\n{out}"))
+}
+
+#[test]
+fn adaptive_interval_and_summary_time_as_iputils() {
+    let lab = lab_or_skip!("adaptive_interval_and_summary_time_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    c.reject(icmpkit_lab::Reject::Blackhole, "10.99.0.0/24")
+        .expect("blackhole");
+    let server = c.server_v4().to_string();
+    // -A as root: the next request goes as soon as the reply is in (20
+    // requests took 1003 ms when the first gap stayed the full second).
+    let args = ["-A", "-c", "20", "-q", &server];
+    let ours = text(&icmpkit(c.client(), &args));
+    assert!(summary_time_ms(&ours) < 300, "{ours}");
+    assert!(ours.contains("20 received"), "{ours}");
+    if let Some(theirs) = iputils(c.client(), &args) {
+        assert!(summary_time_ms(&text(&theirs)) < 300, "{}", text(&theirs));
+    }
+    // Nothing answers: the run lasts the 1 s wait after the last request,
+    // but `time` ends at that request (200 ms), as iputils counts it.
+    let args = ["-c", "2", "-i", "0.2", "-W", "1", "-q", "10.99.0.9"];
+    let started = std::time::Instant::now();
+    let ours = text(&icmpkit(c.client(), &args));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!((195..300).contains(&summary_time_ms(&ours)), "{ours}");
+    if let Some(theirs) = iputils(c.client(), &args) {
+        let theirs = text(&theirs);
+        assert!((195..300).contains(&summary_time_ms(&theirs)), "{theirs}");
+    }
+}

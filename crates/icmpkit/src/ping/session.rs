@@ -231,10 +231,11 @@ impl Session {
         if more_to_send {
             let flood_ready =
                 self.timing.flood && self.in_flight() < u64::from(self.timing.preload.max(1));
-            if self.started.is_none() || now.monotonic_ns >= self.next_send_ns || flood_ready {
+            let next_send_ns = self.next_send_ns();
+            if self.started.is_none() || now.monotonic_ns >= next_send_ns || flood_ready {
                 return Next::Send(self.next_seq);
             }
-            wake = self.next_send_ns;
+            wake = next_send_ns;
         } else if let Some(end) = self.linger_end() {
             if now.monotonic_ns >= end {
                 self.ended_at.get_or_insert(now);
@@ -343,6 +344,20 @@ impl Session {
     fn issued(&self, seq: Sequence) -> bool {
         let back = self.next_seq.0.wrapping_sub(seq.0);
         back != 0 && u64::from(back) <= self.transmitted
+    }
+
+    /// When the next request is due. An adaptive interval is measured
+    /// from the last send with the interval as it is now: a reply that
+    /// came since shrinks it at once, as iputils' `update_interval` does
+    /// on each reply (fixing it at send time waited the full `-i` for the
+    /// second request).
+    fn next_send_ns(&self) -> u64 {
+        match self.last_send {
+            Some(last) if self.timing.adaptive && !self.timing.flood => {
+                last.after(self.gap()).monotonic_ns
+            }
+            _ => self.next_send_ns,
+        }
     }
 
     fn gap(&self) -> Duration {
@@ -1175,6 +1190,31 @@ mod tests {
             given_up,
             [1, 2, 3].map(|sequence| PingEvent::Timeout { sequence })
         );
+    }
+
+    #[test]
+    fn adaptive_interval_shrinks_as_soon_as_a_reply_comes() {
+        let mut s = session(Timing {
+            adaptive: true,
+            count: Some(3),
+            ..iputils_timing()
+        });
+        let (seq, data) = send(&mut s, 0);
+        // No reply yet: the interval given (1 s).
+        assert_eq!(s.next(at(1)), Next::WaitUntil(at(1000).monotonic_ns));
+        // A 4 ms reply: the next request is due 4 ms after the first, now.
+        s.on_reply(&reply(&s, seq, &data), at(4)).unwrap();
+        assert_eq!(s.next(at(4)), Next::Send(Sequence(2)));
+        // Below the floor (200 ms unprivileged), the floor.
+        let mut s = session(Timing {
+            adaptive: true,
+            count: Some(3),
+            min_interval: Duration::from_millis(200),
+            ..iputils_timing()
+        });
+        let (seq, data) = send(&mut s, 0);
+        s.on_reply(&reply(&s, seq, &data), at(4)).unwrap();
+        assert_eq!(s.next(at(4)), Next::WaitUntil(at(200).monotonic_ns));
     }
 
     #[test]
