@@ -217,3 +217,29 @@ fn adaptive_interval_and_summary_time_as_iputils() {
         assert!((195..300).contains(&summary_time_ms(&theirs)), "{theirs}");
     }
 }
+
+#[test]
+fn ipv6_payloads_reach_65527_bytes_as_iputils() {
+    let lab = lab_or_skip!("ipv6_payloads_reach_65527_bytes_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    // Over loopback (MTU 65536) inside the lab's client namespace.
+    let o = icmpkit(c.client(), &["-6", "-c", "1", "-s", "65527", "::1"]);
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("PING ::1(::1) 65527 data bytes\n"), "{out}");
+    assert!(out.contains("65535 bytes from ::1: icmp_seq=1 "), "{out}");
+    // One more is too many; IPv4 keeps its own limit.
+    let o = icmpkit(c.client(), &["-c", "1", "-s", "65528", "::1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("between 0 and 65527"), "{}", text(&o));
+    let o = icmpkit(c.client(), &["-c", "1", "-s", "65508", "127.0.0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("between 0 and 65507"), "{}", text(&o));
+    if let Some(theirs) = iputils(c.client(), &["-6", "-c", "1", "-s", "65527", "::1"]) {
+        assert!(
+            text(&theirs).contains("65535 bytes from ::1: icmp_seq=1 "),
+            "{}",
+            text(&theirs)
+        );
+    }
+}

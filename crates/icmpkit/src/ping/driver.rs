@@ -58,6 +58,8 @@ impl Pinger {
 
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
+        // The target's family first: its limit is the one to name.
+        opts.check_payload(target.family())?;
         opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
         let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;

@@ -61,24 +61,39 @@ impl Default for PingOptions {
     }
 }
 
-/// Largest echo data that fits an IPv4/IPv6 datagram.
-const MAX_PAYLOAD: usize = 65_507;
+/// Largest echo data of an IPv4 datagram (65535 - 20 - 8).
+const MAX_PAYLOAD_V4: usize = 65_507;
+/// Largest echo data of an IPv6 packet: its payload length (65535) does
+/// not count the IPv6 header, only the ICMPv6 one (8). iputils sends it.
+const MAX_PAYLOAD_V6: usize = 65_527;
 
 impl PingOptions {
     /// Rejects options no ping can run (what [`PingOptionsBuilder::build`]
-    /// and every ping entry point check): the error names the option.
+    /// and every ping entry point check): the error names the option. The
+    /// payload may reach IPv6's limit unless the family is IPv4; a target's
+    /// family is checked again when it is known.
     pub fn validate(&self) -> Result<()> {
-        if self.payload_size > MAX_PAYLOAD {
+        self.check_payload(self.family.unwrap_or(Family::V6))?;
+        self.timing.validate()?;
+        self.socket.validate_early(self.family)
+    }
+
+    /// Rejects a payload too large for one packet of `family`.
+    pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
+        let max = match family {
+            Family::V4 => MAX_PAYLOAD_V4,
+            Family::V6 => MAX_PAYLOAD_V6,
+        };
+        if self.payload_size > max {
             let got = Some(self.payload_size as u64);
             let reason = InvalidReason::Between {
                 min: 0,
-                max: MAX_PAYLOAD as u64,
+                max: max as u64,
                 got,
             };
             return Err(Error::invalid("payload_size", reason));
         }
-        self.timing.validate()?;
-        self.socket.validate_early(self.family)
+        Ok(())
     }
 }
 
