@@ -243,3 +243,55 @@ fn ipv6_payloads_reach_65527_bytes_as_iputils() {
         );
     }
 }
+
+/// A namespace's own /etc/hosts (`ip netns exec` mounts
+/// /etc/netns/<ns>/hosts over /etc/hosts), with a resolv.conf naming
+/// only the namespace's own loopback, where nothing listens: no query
+/// can leave. Removed when dropped.
+struct OwnHosts(std::path::PathBuf);
+
+impl OwnHosts {
+    fn new(ns: &Ns, hosts: &str) -> OwnHosts {
+        let dir = std::path::Path::new("/etc/netns").join(ns.name());
+        std::fs::create_dir_all(&dir).expect("create /etc/netns/<ns>");
+        std::fs::write(dir.join("hosts"), hosts).expect("write hosts");
+        std::fs::write(
+            dir.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .expect("write resolv.conf");
+        OwnHosts(dir)
+    }
+}
+
+impl Drop for OwnHosts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_dual_stack_name_takes_the_resolvers_first_family_as_iputils() {
+    let lab = lab_or_skip!("a_dual_stack_name_takes_the_resolvers_first_family_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    let (v4, v6) = (c.server_v4(), c.server_v6());
+    // IPv4 listed first: getaddrinfo still sorts IPv6 (precedence 40
+    // against IPv4's 10 in glibc's RFC 3484 table) ahead.
+    let _hosts = OwnHosts::new(
+        c.client(),
+        &format!("127.0.0.1 localhost\n{v4} dual\n{v6} dual\n"),
+    );
+    let header = |o: &Output| text(o).lines().next().unwrap_or_default().to_string();
+    let ours = icmpkit(c.client(), &["-n", "-c", "1", "dual"]);
+    assert_eq!(ours.status.code(), Some(0), "{}", text(&ours));
+    assert_eq!(header(&ours), format!("PING dual({v6}) 56 data bytes"));
+    if let Some(theirs) = iputils(c.client(), &["-n", "-c", "1", "dual"]) {
+        assert_eq!(header(&ours), header(&theirs), "{}", text(&theirs));
+    }
+    // -4 still picks IPv4.
+    let ours = icmpkit(c.client(), &["-4", "-n", "-c", "1", "dual"]);
+    assert_eq!(
+        header(&ours),
+        format!("PING dual ({v4}) 56(84) bytes of data.")
+    );
+}

@@ -8,7 +8,7 @@ use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
-use crate::resolve::{Target, ToTarget, resolve};
+use crate::resolve::{Target, ToTarget, resolve_preferred};
 use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
 use crate::{Error, Result};
 
@@ -52,7 +52,8 @@ pub struct Pinger {
 impl Pinger {
     /// Resolves `target` and opens the socket.
     pub async fn start(target: impl ToTarget, opts: &PingOptions) -> Result<Pinger> {
-        let target = resolve(&target.target_text(), opts.family).await?;
+        // iputils takes the resolver's first address of a dual-stack name.
+        let target = resolve_preferred(&target.target_text(), opts.family).await?;
         Pinger::with_target(target, opts)
     }
 

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
-use icmpkit::resolve::resolve;
+use icmpkit::resolve::resolve_preferred;
 use icmpkit::socket::PmtuDisc;
 
 pub use args::PingArgs;
@@ -197,7 +197,8 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
     // packet leaves, as with iputils.
     let mut pingers = Vec::new();
     for t in &args.targets {
-        let target = match resolve(t, options.family).await {
+        // A dual-stack name: the system resolver's first address, as iputils.
+        let target = match resolve_preferred(t, options.family).await {
             Ok(t) => t,
             Err(e) => return exit::fail(&e),
         };
