@@ -324,35 +324,6 @@ impl Pipe {
     }
 }
 
-/// iputils' `time` in the statistics: from the first send to the last
-/// send or receive (not to the end of the final wait, as `elapsed`).
-#[derive(Default)]
-struct Activity {
-    first: Option<std::time::Instant>,
-    last: Option<std::time::Instant>,
-}
-
-impl Activity {
-    fn count(&mut self, event: &PingEvent) {
-        let now = std::time::Instant::now();
-        match event {
-            PingEvent::Sent { .. } | PingEvent::SendError { .. } | PingEvent::LocalError { .. } => {
-                self.first.get_or_insert(now);
-                self.last = Some(now);
-            }
-            PingEvent::Reply { .. } | PingEvent::Error { .. } => self.last = Some(now),
-            PingEvent::Timeout { .. } => {}
-        }
-    }
-
-    fn span(&self) -> Duration {
-        match (self.first, self.last) {
-            (Some(first), Some(last)) => last.duration_since(first),
-            _ => Duration::ZERO,
-        }
-    }
-}
-
 /// Pings one target to the end, printing as it goes.
 async fn one_target(
     target: Target,
@@ -366,7 +337,6 @@ async fn one_target(
         opts,
     } = target;
     let mut pipe = Pipe::default();
-    let mut activity = Activity::default();
     let target = pinger.target().clone();
     let mut out = crate::output::stdout();
     // The header waits for the first send: with no route, iputils prints
@@ -418,7 +388,6 @@ async fn one_target(
         };
         let Some(event) = event else { break };
         pipe.count(&event);
-        activity.count(&event);
         if first_send {
             if let PingEvent::SendError { message, .. } = &event
                 && let Some(reason) = no_route(message)
@@ -454,10 +423,6 @@ async fn one_target(
     } else if style.format == Format::Csv {
         csv_line(&csv_summary(&report));
     } else {
-        // iputils' time (and ipg) end at the last send or receive.
-        let mut shown = report.clone();
-        shown.elapsed = activity.span();
-        let report = &shown;
         let ipg_ewma = (style.flood || opts.timing.adaptive || opts.timing.interval.is_zero())
             .then(|| {
                 let ipg = if report.packets_sent > 1 {
@@ -471,7 +436,7 @@ async fn one_target(
             out,
             "{}",
             human::statistics(
-                report,
+                &report,
                 report.icmp_errors + report.local_errors,
                 pipe.most,
                 ipg_ewma
