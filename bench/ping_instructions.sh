@@ -35,7 +35,9 @@ per_probe() {
 
 echo "== ping -f -q -c $COUNT under callgrind (user-space instructions per probe)"
 NEW=$(per_probe icmpkit "$ICMPKIT" ping)
-PEER=$(per_probe iputils ping)
+# valgrind will not run a binary with file capabilities: a plain copy (root needs none).
+cp "$(command -v ping)" "$OUT/ping"
+PEER=$(per_probe iputils "$OUT/ping")
 awk -v n="$NEW" -v p="$PEER" 'BEGIN {printf "instructions per probe: icmpkit %d, iputils %d, ratio %.2f\n", n, p, n / p}'
 if [ -n "$BASELINE" ]; then
   OLD=$(per_probe baseline "$BASELINE" ping)
