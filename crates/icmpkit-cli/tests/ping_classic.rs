@@ -295,3 +295,41 @@ fn a_dual_stack_name_takes_the_resolvers_first_family_as_iputils() {
         format!("PING dual ({v4}) 56(84) bytes of data.")
     );
 }
+
+#[test]
+fn flow_label_is_on_the_wire_and_in_the_header_as_iputils() {
+    let lab = lab_or_skip!("flow_label_is_on_the_wire_and_in_the_header_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    let server = c.server_v6().to_string();
+    // 12345 = 0x3039 (iputils reads it as decimal too).
+    let args = ["-F", "12345", "-c", "2", "-i", "0.2", &server];
+    let capture = c.client().capture().expect("capture");
+    let ours = icmpkit(c.client(), &args);
+    let labels: Vec<u32> = capture
+        .finish()
+        .iter()
+        .filter(|p| p.len() > 40 && p[0] >> 4 == 6 && p[6] == 58 && p[40] == 128)
+        .map(|p| (u32::from(p[1] & 0x0f) << 16) | (u32::from(p[2]) << 8) | u32::from(p[3]))
+        .collect();
+    assert_eq!(labels, [0x3039, 0x3039], "flow labels of the requests");
+    assert_eq!(ours.status.code(), Some(0), "{}", text(&ours));
+    let header = text(&ours).lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        header,
+        format!("PING {server}({server}) , flow 0x03039, 56 data bytes")
+    );
+    if let Some(theirs) = iputils(c.client(), &args) {
+        let theirs = text(&theirs);
+        // iputils gives up its capabilities before the lease, which a
+        // namespace's kernel may then refuse (EPERM): nothing to compare.
+        if theirs.contains("can't set flowlabel") {
+            icmpkit_lab::report_skip("iputils -F comparison", &theirs.trim());
+        } else {
+            assert_eq!(Some(header.as_str()), theirs.lines().next());
+        }
+    }
+    // An IPv4 target has no flow label: refused by name.
+    let o = icmpkit(c.client(), &["-F", "1", "-c", "1", "127.0.0.1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("-F cannot be combined with an IPv4 target"));
+}

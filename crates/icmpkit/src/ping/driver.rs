@@ -63,7 +63,18 @@ impl Pinger {
         opts.check_payload(target.family())?;
         opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
-        let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        let mut socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        if let Some(label) = opts.flow_label {
+            let IpAddr::V6(v6) = target.address else {
+                return Err(Error::invalid("flow_label", super::options::IPV4_FLOW));
+            };
+            socket
+                .use_flow_label(v6, label)
+                .map_err(|source| Error::SocketUnavailable {
+                    context: format!("leasing flow label {label:#07x} (IPV6_FLOWLABEL_MGR)"),
+                    source,
+                })?;
+        }
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
         // them: they cost an error-queue read per packet.
         let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();

@@ -45,6 +45,9 @@ pub struct PingOptions {
     /// Echo identifier for raw sockets (random if `None`; datagram sockets
     /// get theirs from the kernel).
     pub id: Option<u16>,
+    /// IPv6 flow label of the requests (20 bits; iputils' `-F`), leased
+    /// from the kernel for the ping's socket. IPv4 targets refuse it.
+    pub flow_label: Option<u32>,
 }
 
 impl Default for PingOptions {
@@ -57,9 +60,18 @@ impl Default for PingOptions {
             privilege: Privilege::Auto,
             family: None,
             id: None,
+            flow_label: None,
         }
     }
 }
+
+/// A flow label with an IPv4 target.
+pub(crate) const IPV4_FLOW: InvalidReason = InvalidReason::Conflicts {
+    with: "an IPv4 target (flow labels are IPv6)",
+};
+
+/// The IPv6 flow label is 20 bits.
+const MAX_FLOW_LABEL: u32 = 0xF_FFFF;
 
 /// Largest echo data of an IPv4 datagram (65535 - 20 - 8).
 const MAX_PAYLOAD_V4: usize = 65_507;
@@ -74,6 +86,19 @@ impl PingOptions {
     /// family is checked again when it is known.
     pub fn validate(&self) -> Result<()> {
         self.check_payload(self.family.unwrap_or(Family::V6))?;
+        if let Some(label) = self.flow_label {
+            if label > MAX_FLOW_LABEL {
+                let reason = InvalidReason::Between {
+                    min: 0,
+                    max: u64::from(MAX_FLOW_LABEL),
+                    got: Some(u64::from(label)),
+                };
+                return Err(Error::invalid("flow_label", reason));
+            }
+            if self.family == Some(Family::V4) {
+                return Err(Error::invalid("flow_label", IPV4_FLOW));
+            }
+        }
         self.timing.validate()?;
         self.socket.validate_early(self.family)
     }
@@ -145,5 +170,7 @@ options_builder! {
         family(family: Family) family = Some(family);
         /// Echo identifier of a raw socket (default random).
         id(id: u16) id = Some(id);
+        /// IPv6 flow label of the requests (20 bits).
+        flow_label(label: u32) flow_label = Some(label);
     }
 }

@@ -91,6 +91,10 @@ pub struct PingArgs {
     #[arg(short = 'e', value_name = "IDENTIFIER", value_parser = crate::flags::u16_value)]
     pub identifier: Option<u16>,
 
+    /// IPv6 flow label of the requests (20 bits; decimal or 0x hex).
+    #[arg(short = 'F', value_name = "FLOWLABEL", value_parser = crate::flags::u32_value)]
+    pub flow_label: Option<u32>,
+
     /// Numeric output only: no names for responders.
     #[arg(short = 'n')]
     pub numeric: bool,

@@ -11,12 +11,14 @@ use icmpkit::ping::PingReport;
 /// The first line: `PING host (addr) 56(84) bytes of data.` for IPv4,
 /// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them; with
 /// `-I`, `from SOURCE IFACE: ` before the sizes (`source`: the address and
-/// the interface name, empty when `-I` gave an address).
+/// the interface name, empty when `-I` gave an address); IPv6 with `-F`,
+/// `, flow 0x01234, ` before that (iputils' spacing).
 pub fn header(
     target: &str,
     address: IpAddr,
     payload: usize,
     source: Option<(IpAddr, &str)>,
+    flow_label: Option<u32>,
 ) -> String {
     let from = source.map_or(String::new(), |(ip, iface)| format!("from {ip} {iface}: "));
     match address {
@@ -24,7 +26,10 @@ pub fn header(
             "PING {target} ({address}) {from}{payload}({}) bytes of data.",
             payload + 28
         ),
-        IpAddr::V6(_) => format!("PING {target}({address}) {from}{payload} data bytes"),
+        IpAddr::V6(_) => {
+            let flow = flow_label.map_or(String::new(), |l| format!(", flow {l:#07x}, "));
+            format!("PING {target}({address}) {flow}{from}{payload} data bytes")
+        }
     }
 }
 
@@ -252,11 +257,11 @@ mod tests {
     #[test]
     fn headers_match_iputils() {
         assert_eq!(
-            header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56, None),
+            header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56, None, None),
             "PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data."
         );
         assert_eq!(
-            header("::1", "::1".parse().unwrap(), 56, None),
+            header("::1", "::1".parse().unwrap(), 56, None, None),
             "PING ::1(::1) 56 data bytes"
         );
     }
@@ -265,17 +270,21 @@ mod tests {
     fn source_pattern_and_pipe_as_iputils() {
         let lo = "127.0.0.1".parse().unwrap();
         assert_eq!(
-            header("127.0.0.1", lo, 56, Some((lo, "lo"))),
+            header("127.0.0.1", lo, 56, Some((lo, "lo")), None),
             "PING 127.0.0.1 (127.0.0.1) from 127.0.0.1 lo: 56(84) bytes of data."
         );
         assert_eq!(
-            header("127.0.0.1", lo, 56, Some((lo, ""))),
+            header("127.0.0.1", lo, 56, Some((lo, "")), None),
             "PING 127.0.0.1 (127.0.0.1) from 127.0.0.1 : 56(84) bytes of data."
         );
         let v6 = "::1".parse().unwrap();
         assert_eq!(
-            header("::1", v6, 56, Some((v6, "lo"))),
+            header("::1", v6, 56, Some((v6, "lo")), None),
             "PING ::1(::1) from ::1 lo: 56 data bytes"
+        );
+        assert_eq!(
+            header("::1", v6, 56, None, Some(12345)),
+            "PING ::1(::1) , flow 0x03039, 56 data bytes"
         );
         assert_eq!(pattern_line(&[0xff, 0x00, 0xaa]), "PATTERN: 0xff00aa");
         assert_eq!(

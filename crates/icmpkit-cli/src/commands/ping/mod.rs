@@ -48,6 +48,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("payload_size", "-s"),
     ("preload", "-l"),
     ("ttl", "-t"),
+    ("flow_label", "-F"),
 ];
 
 /// Turns the flags into library options, enforcing iputils' rules.
@@ -109,6 +110,7 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     }
     opts.family = args.family.family();
     opts.id = args.identifier;
+    opts.flow_label = args.flow_label;
     opts.privilege = args.socket_kind.privilege(icmpkit::socket::Privilege::Auto);
     Ok(opts)
 }
@@ -366,6 +368,7 @@ async fn one_target(
                 target.address,
                 opts.payload_size,
                 source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
+                opts.flow_label,
             )
         )),
         Format::Human => Some(human::header(
@@ -373,6 +376,7 @@ async fn one_target(
             target.address,
             opts.payload_size,
             source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
+            opts.flow_label,
         )),
     };
     let mut last_sent: Option<u16> = None;
