@@ -78,6 +78,10 @@ impl Pinger {
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
         // them: they cost an error-queue read per packet.
         let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
+        // Ping reads only the TTL of a reply, which a raw IPv4 socket has in
+        // the header: three control messages a packet less for the kernel
+        // to write (measured: a flood's system time).
+        let _ = socket.skip_header_info();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),

@@ -248,6 +248,16 @@ impl IcmpSocket {
         sys::enable_tx_timestamps(&self.socket)
     }
 
+    /// Raw IPv4: leaves out the TTL, TOS and packet-info control messages
+    /// (the TTL and TOS are then read from the IP header; the destination
+    /// address and interface index are not known). Other sockets: nothing.
+    pub(crate) fn skip_header_info(&self) -> io::Result<()> {
+        match (self.kind, self.family) {
+            (SocketKind::Raw, Family::V4) => sys::skip_header_info_v4(&self.socket),
+            _ => Ok(()),
+        }
+    }
+
     /// IPv6: sends to `destination` carry flow label `label` (20 bits;
     /// iputils' `ping -F`), leased from the kernel for this socket.
     pub fn use_flow_label(
@@ -518,6 +528,12 @@ impl IcmpSocket {
             _ => 0,
         };
         let ancillary = &message.ancillary;
+        // Raw IPv4 without header-info messages: read them from the header.
+        let header = |at: usize| {
+            (start > at && self.family == Family::V4)
+                .then(|| buf.get(at).copied())
+                .flatten()
+        };
         Ok(Received {
             len,
             icmp: start..len,
@@ -525,8 +541,8 @@ impl IcmpSocket {
             control_truncated: message.control_truncated,
             source,
             destination: ancillary.destination,
-            ttl: ancillary.ttl,
-            tos: ancillary.tos,
+            ttl: ancillary.ttl.or_else(|| header(8)),
+            tos: ancillary.tos.or_else(|| header(1)),
             kernel_time: ancillary.kernel_time,
             received_at,
             ifindex: ancillary.ifindex,

@@ -154,6 +154,16 @@ pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> i
     }
 }
 
+/// Raw IPv4: no TTL, TOS or packet-info control messages. The TTL and TOS
+/// are in the IP header a raw socket receives; each control message left
+/// out is kernel work saved on every packet (a flood's hot path).
+pub(super) fn skip_header_info_v4(socket: &socket2::Socket) -> io::Result<()> {
+    let fd = socket.as_fd();
+    set_int_option(fd, libc::IPPROTO_IP, libc::IP_RECVTTL, 0)?;
+    set_int_option(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 0)?;
+    socket.set_recv_tos_v4(false)
+}
+
 /// `SO_TIMESTAMPING`: libc's per-architecture number, which is the
 /// `_NEW` option (64-bit time fields) where `time_t` is wider than `long`
 /// (32-bit systems with 64-bit time) and the `_OLD` one (`long` fields)
