@@ -197,10 +197,14 @@ fn sigterm_and_sigint_give_sweep_statistics_so_far() {
         run.signal(signal);
         run.wait_within(LIMIT, Duration::from_millis(20), "the signal");
         let (status, _, err) = run.finish();
-        // fping on SIGINT: every target's statistics so far.
+        // fping on SIGINT: every target's statistics so far (names padded
+        // to the longest).
         let line = |target: &str| {
             err.lines()
-                .find(|l| l.starts_with(&format!("{target} : xmt/rcv/%loss = ")))
+                .find(|l| {
+                    l.split_once(" : xmt/rcv/%loss = ")
+                        .is_some_and(|(name, _)| name.trim_end() == target)
+                })
                 .unwrap_or_else(|| panic!("{signal}: no statistics for {target}: {err}"))
                 .to_string()
         };

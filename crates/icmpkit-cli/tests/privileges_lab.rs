@@ -159,7 +159,7 @@ fn sweep_drops_capabilities_in_every_thread() {
             "100",
             "localhost",
         ],
-        |out| out.contains("127.0.0.1 : [0], 64 bytes"),
+        |out| out.contains("localhost : [0], 64 bytes"),
     );
 }
 

@@ -298,7 +298,8 @@ fn json_csv_and_per_probe_statistics() {
     );
     assert!(row.ends_with(",10.1.0.2"), "{row}");
 
-    // -C: every RTT, "-" for the lost ones, on stderr as fping.
+    // -C: every RTT, "-" for the lost ones, on stderr as fping (names
+    // padded to the longest).
     let o = sweep(
         &c,
         &[
@@ -316,9 +317,9 @@ fn json_csv_and_per_probe_statistics() {
     let err = stderr(&o);
     let line = err
         .lines()
-        .find(|l| l.starts_with("10.9.0.5 :"))
+        .find(|l| l.starts_with("10.9.0.5   :"))
         .expect(&err);
-    let rtts: Vec<&str> = line["10.9.0.5 :".len()..].split_whitespace().collect();
+    let rtts: Vec<&str> = line["10.9.0.5   :".len()..].split_whitespace().collect();
     assert_eq!(rtts.len(), 3);
     assert!(rtts.iter().all(|r| r.parse::<f64>().is_ok()), "{line}");
     assert!(err.contains("10.9.0.140 : - - -"), "{err}");

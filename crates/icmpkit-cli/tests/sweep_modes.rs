@@ -33,7 +33,9 @@ fn count_one_is_one_probe_with_statistics() {
     let o = sweep(&c, &[&server, SILENT, "-c", "1", "-t", "200"]);
     let (out, err) = (text(&o.stdout), text(&o.stderr));
     // fping -c 1: a per-probe line, then xmt/rcv lines; no "is alive",
-    // and no retries (3 of them before: 5 probes).
+    // and no retries (3 of them before: 5 probes). Names are padded to
+    // the longest (fping's %-*s).
+    let server = format!("{server:<width$}", width = SILENT.len());
     assert!(
         out.starts_with(&format!("{server} : [0], 64 bytes, ")),
         "{out}"

@@ -165,8 +165,27 @@ fn literal_or_name(input: &str, family: Option<Family>) -> Result<Option<Target>
 }
 
 /// Resolves `input` (literal or name) to one address, of `family` if given,
-/// else IPv4 first as iputils does.
+/// else IPv4 first (as traceroute and fping do).
 pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
+    resolve_with(input, family, Order::Ipv4First).await
+}
+
+/// Resolves `input` (literal or name) to one address, of `family` if given,
+/// else the first the system resolver gives: getaddrinfo's order (RFC 3484
+/// / 6724 rules, `/etc/gai.conf`), as iputils ping takes it. A name with
+/// both families usually gets its IPv6 address.
+pub async fn resolve_preferred(input: &str, family: Option<Family>) -> Result<Target> {
+    resolve_with(input, family, Order::System).await
+}
+
+/// Which address of a dual-stack name is taken when no family is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Ipv4First,
+    System,
+}
+
+async fn resolve_with(input: &str, family: Option<Family>, order: Order) -> Result<Target> {
     // Pasted targets often carry blanks (`' 192.0.2.1'`): not part of the name.
     let input = input.trim();
     if let Some(target) = literal_or_name(input, family)? {
@@ -179,7 +198,7 @@ pub async fn resolve(input: &str, family: Option<Family>) -> Result<Target> {
             reason: e.to_string(),
         })?
         .collect();
-    pick(input, &addrs, family)
+    pick_in(input, &addrs, family, order)
 }
 
 /// Blocking form of [`resolve`].
@@ -201,6 +220,15 @@ pub fn resolve_blocking(input: &str, family: Option<Family>) -> Result<Target> {
 }
 
 fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Target> {
+    pick_in(input, addrs, family, Order::Ipv4First)
+}
+
+fn pick_in(
+    input: &str,
+    addrs: &[SocketAddr],
+    family: Option<Family>,
+    order: Order,
+) -> Result<Target> {
     // A resolver may hand out IPv4-mapped addresses: they are IPv4 hosts.
     let addrs: Vec<(IpAddr, u32)> = addrs
         .iter()
@@ -210,9 +238,10 @@ fn pick(input: &str, addrs: &[SocketAddr], family: Option<Family>) -> Result<Tar
         })
         .collect();
     let wanted = |a: &&(IpAddr, u32)| family.is_none_or(|f| family_of(a.0) == f);
-    let chosen = match family {
-        Some(_) => addrs.iter().find(wanted),
-        None => addrs
+    let chosen = match (family, order) {
+        (Some(_), _) => addrs.iter().find(wanted),
+        (None, Order::System) => addrs.first(),
+        (None, Order::Ipv4First) => addrs
             .iter()
             .find(|a| a.0.is_ipv4())
             .or_else(|| addrs.first()),
@@ -271,6 +300,18 @@ mod tests {
         let t = pick("x", &[mapped], None).unwrap();
         assert_eq!(t.address, "192.0.2.1".parse::<IpAddr>().unwrap());
         assert!(pick("x", &[mapped], Some(Family::V6)).is_err());
+    }
+
+    #[test]
+    fn the_system_order_takes_the_first_address() {
+        let v6: SocketAddr = "[2001:db8::1]:0".parse().unwrap();
+        let v4: SocketAddr = "192.0.2.1:0".parse().unwrap();
+        let first = pick_in("x", &[v6, v4], None, Order::System).unwrap();
+        assert_eq!(first.address, v6.ip());
+        let ipv4 = pick_in("x", &[v6, v4], None, Order::Ipv4First).unwrap();
+        assert_eq!(ipv4.address, v4.ip());
+        let forced = pick_in("x", &[v6, v4], Some(Family::V4), Order::System).unwrap();
+        assert_eq!(forced.address, v4.ip());
     }
 
     #[test]

@@ -19,7 +19,9 @@ use icmpkit::ping::{
     ERROR_HISTORY, PingEvent, PingOptions, PingOptionsBuilder, PingReport, Pinger, RTT_HISTORY,
     Timing, ping, ping_blocking,
 };
-use icmpkit::resolve::{Target, ToTarget, family_of, parse_literal, resolve, resolve_blocking};
+use icmpkit::resolve::{
+    Target, ToTarget, family_of, parse_literal, resolve, resolve_blocking, resolve_preferred,
+};
 use icmpkit::respond::{
     MAX_HELD, Outcome, RespondConfig, RespondEvent, RespondOptions, Server, kernel_answers_echo,
     kernel_echo_sysctl,

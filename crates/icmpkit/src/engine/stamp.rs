@@ -103,13 +103,19 @@ impl StampKey {
     }
 
     fn cookie(&self, probe: &ProbeId, sent: Timestamp, tag: Option<u64>) -> u64 {
+        // Whole 64-bit words only: SipHash takes them without buffering
+        // partial ones (the flood's hot path hashes two cookies a probe).
         let mut h = SipHasher13::new_with_keys(self.k0, self.k1);
+        let id_seq = (u64::from(probe.id) << 16) | u64::from(probe.sequence);
         match probe.destination {
-            IpAddr::V4(a) => h.write(&a.octets()),
-            IpAddr::V6(a) => h.write(&a.octets()),
+            IpAddr::V4(a) => h.write_u64((u64::from(u32::from(a)) << 32) | id_seq),
+            IpAddr::V6(a) => {
+                let a = u128::from(a);
+                h.write_u64((a >> 64) as u64);
+                h.write_u64(a as u64);
+                h.write_u64(id_seq);
+            }
         }
-        h.write_u16(probe.id);
-        h.write_u16(probe.sequence);
         h.write_u64(sent.realtime_ns);
         h.write_u64(sent.monotonic_ns);
         if let Some(tag) = tag {

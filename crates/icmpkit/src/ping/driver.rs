@@ -8,7 +8,7 @@ use crate::driver::{Driver, IcmpTransport, Protocol, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
-use crate::resolve::{Target, ToTarget, resolve};
+use crate::resolve::{Target, ToTarget, resolve_preferred};
 use crate::socket::{AsyncIcmpSocket, IcmpSocket, SocketKind};
 use crate::{Error, Result};
 
@@ -52,18 +52,36 @@ pub struct Pinger {
 impl Pinger {
     /// Resolves `target` and opens the socket.
     pub async fn start(target: impl ToTarget, opts: &PingOptions) -> Result<Pinger> {
-        let target = resolve(&target.target_text(), opts.family).await?;
+        // iputils takes the resolver's first address of a dual-stack name.
+        let target = resolve_preferred(&target.target_text(), opts.family).await?;
         Pinger::with_target(target, opts)
     }
 
     /// Opens the socket for an already resolved target.
     pub fn with_target(target: Target, opts: &PingOptions) -> Result<Pinger> {
+        // The target's family first: its limit is the one to name.
+        opts.check_payload(target.family())?;
         opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
-        let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        let mut socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        if let Some(label) = opts.flow_label {
+            let IpAddr::V6(v6) = target.address else {
+                return Err(Error::invalid("flow_label", super::options::IPV4_FLOW));
+            };
+            socket
+                .use_flow_label(v6, label)
+                .map_err(|source| Error::SocketUnavailable {
+                    context: format!("leasing flow label {label:#07x} (IPV6_FLOWLABEL_MGR)"),
+                    source,
+                })?;
+        }
         // Kernel transmit stamps make RTTs kernel to kernel. A flood skips
         // them: they cost an error-queue read per packet.
         let tx_stamped = !opts.timing.flood && socket.enable_tx_timestamps().is_ok();
+        // Ping reads only the TTL of a reply, which a raw IPv4 socket has in
+        // the header: three control messages a packet less for the kernel
+        // to write (measured: a flood's system time).
+        let _ = socket.skip_header_info();
         let id = match socket.kind() {
             SocketKind::Datagram => socket.echo_id().unwrap_or(0),
             SocketKind::Raw => opts.id.unwrap_or_else(crate::engine::random::random),
@@ -96,6 +114,13 @@ impl Pinger {
     /// The resolved target.
     pub fn target(&self) -> &Target {
         &self.target
+    }
+
+    /// The echo identifier of the requests (iputils' `ident`): the one
+    /// asked for or a random one on a raw socket, the kernel's on a
+    /// datagram socket.
+    pub fn echo_id(&self) -> u16 {
+        self.session().id()
     }
 
     /// Raw or datagram.

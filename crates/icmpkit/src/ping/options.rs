@@ -45,6 +45,9 @@ pub struct PingOptions {
     /// Echo identifier for raw sockets (random if `None`; datagram sockets
     /// get theirs from the kernel).
     pub id: Option<u16>,
+    /// IPv6 flow label of the requests (20 bits; iputils' `-F`), leased
+    /// from the kernel for the ping's socket. IPv4 targets refuse it.
+    pub flow_label: Option<u32>,
 }
 
 impl Default for PingOptions {
@@ -57,28 +60,65 @@ impl Default for PingOptions {
             privilege: Privilege::Auto,
             family: None,
             id: None,
+            flow_label: None,
         }
     }
 }
 
-/// Largest echo data that fits an IPv4/IPv6 datagram.
-const MAX_PAYLOAD: usize = 65_507;
+/// A flow label with an IPv4 target.
+pub(crate) const IPV4_FLOW: InvalidReason = InvalidReason::Conflicts {
+    with: "an IPv4 target (flow labels are IPv6)",
+};
+
+/// The IPv6 flow label is 20 bits.
+const MAX_FLOW_LABEL: u32 = 0xF_FFFF;
+
+/// Largest echo data of an IPv4 datagram (65535 - 20 - 8).
+const MAX_PAYLOAD_V4: usize = 65_507;
+/// Largest echo data of an IPv6 packet: its payload length (65535) does
+/// not count the IPv6 header, only the ICMPv6 one (8). iputils sends it.
+const MAX_PAYLOAD_V6: usize = 65_527;
 
 impl PingOptions {
     /// Rejects options no ping can run (what [`PingOptionsBuilder::build`]
-    /// and every ping entry point check): the error names the option.
+    /// and every ping entry point check): the error names the option. The
+    /// payload may reach IPv6's limit unless the family is IPv4; a target's
+    /// family is checked again when it is known.
     pub fn validate(&self) -> Result<()> {
-        if self.payload_size > MAX_PAYLOAD {
+        self.check_payload(self.family.unwrap_or(Family::V6))?;
+        if let Some(label) = self.flow_label {
+            if label > MAX_FLOW_LABEL {
+                let reason = InvalidReason::Between {
+                    min: 0,
+                    max: u64::from(MAX_FLOW_LABEL),
+                    got: Some(u64::from(label)),
+                };
+                return Err(Error::invalid("flow_label", reason));
+            }
+            if self.family == Some(Family::V4) {
+                return Err(Error::invalid("flow_label", IPV4_FLOW));
+            }
+        }
+        self.timing.validate()?;
+        self.socket.validate_early(self.family)
+    }
+
+    /// Rejects a payload too large for one packet of `family`.
+    pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
+        let max = match family {
+            Family::V4 => MAX_PAYLOAD_V4,
+            Family::V6 => MAX_PAYLOAD_V6,
+        };
+        if self.payload_size > max {
             let got = Some(self.payload_size as u64);
             let reason = InvalidReason::Between {
                 min: 0,
-                max: MAX_PAYLOAD as u64,
+                max: max as u64,
                 got,
             };
             return Err(Error::invalid("payload_size", reason));
         }
-        self.timing.validate()?;
-        self.socket.validate_early(self.family)
+        Ok(())
     }
 }
 
@@ -130,5 +170,7 @@ options_builder! {
         family(family: Family) family = Some(family);
         /// Echo identifier of a raw socket (default random).
         id(id: u16) id = Some(id);
+        /// IPv6 flow label of the requests (20 bits).
+        flow_label(label: u32) flow_label = Some(label);
     }
 }

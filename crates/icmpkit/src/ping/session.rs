@@ -150,6 +150,9 @@ pub struct Session {
     rtts: Recent<Duration>,
     reply_ttl: Option<u8>,
     ended_at: Option<Timestamp>,
+    /// The last send or receive: where iputils' `time` ends (not at the
+    /// end of the final wait for replies that never came).
+    last_activity: Option<Timestamp>,
     stopping: bool,
 }
 
@@ -184,6 +187,7 @@ impl Session {
             rtts: Recent::new(RTT_HISTORY),
             reply_ttl: None,
             ended_at: None,
+            last_activity: None,
             stopping: false,
         }
     }
@@ -231,10 +235,11 @@ impl Session {
         if more_to_send {
             let flood_ready =
                 self.timing.flood && self.in_flight() < u64::from(self.timing.preload.max(1));
-            if self.started.is_none() || now.monotonic_ns >= self.next_send_ns || flood_ready {
+            let next_send_ns = self.next_send_ns();
+            if self.started.is_none() || now.monotonic_ns >= next_send_ns || flood_ready {
                 return Next::Send(self.next_seq);
             }
-            wake = self.next_send_ns;
+            wake = next_send_ns;
         } else if let Some(end) = self.linger_end() {
             if now.monotonic_ns >= end {
                 self.ended_at.get_or_insert(now);
@@ -329,6 +334,7 @@ impl Session {
     fn count_transmitted(&mut self, seq: Sequence, at: Timestamp) {
         self.started.get_or_insert(at);
         self.last_send = Some(at);
+        self.note_activity(at);
         self.transmitted += 1;
         self.next_seq = seq.next();
         // The sequence space may have wrapped onto an old probe.
@@ -343,6 +349,20 @@ impl Session {
     fn issued(&self, seq: Sequence) -> bool {
         let back = self.next_seq.0.wrapping_sub(seq.0);
         back != 0 && u64::from(back) <= self.transmitted
+    }
+
+    /// When the next request is due. An adaptive interval is measured
+    /// from the last send with the interval as it is now: a reply that
+    /// came since shrinks it at once, as iputils' `update_interval` does
+    /// on each reply (fixing it at send time waited the full `-i` for the
+    /// second request).
+    fn next_send_ns(&self) -> u64 {
+        match self.last_send {
+            Some(last) if self.timing.adaptive && !self.timing.flood => {
+                last.after(self.gap()).monotonic_ns
+            }
+            _ => self.next_send_ns,
+        }
     }
 
     fn gap(&self) -> Duration {
@@ -424,6 +444,7 @@ impl Session {
         let rtt = stamped
             .or(request.map(|r| r.sent))
             .map(|sent| round_trip_stamped(sent, kernel_tx_ns, reply.kernel_rx_ns, now));
+        self.note_activity(now);
         if !reply.checksum_ok {
             return Some(self.on_corrupted_reply(reply, rtt));
         }
@@ -478,6 +499,7 @@ impl Session {
         sequence: u16,
         quoted_destination: Option<IpAddr>,
         error: IcmpError,
+        now: Timestamp,
     ) -> Option<PingEvent> {
         if id != self.id || quoted_destination.is_some_and(|d| d != self.address) {
             return None;
@@ -488,9 +510,20 @@ impl Session {
         }
         self.requests.settle(seq, Fate::Errored);
         self.errored.mark(seq);
+        self.note_activity(now);
         self.icmp_errors += 1;
         self.recent_errors.push((sequence, error));
         Some(PingEvent::Error { sequence, error })
+    }
+
+    /// A send or receive at `at` (the latest one ends iputils' `time`).
+    fn note_activity(&mut self, at: Timestamp) {
+        if self
+            .last_activity
+            .is_none_or(|last| at.monotonic_ns >= last.monotonic_ns)
+        {
+            self.last_activity = Some(at);
+        }
     }
 
     /// Probes whose timeout passed by `now`, once each, and those given up
@@ -513,7 +546,12 @@ impl Session {
 
     /// The figures so far (final once `next` returned `Done`).
     pub fn report(&self, now: Timestamp) -> PingReport {
-        let end = self.ended_at.unwrap_or(now);
+        // Finished: iputils' `time` ends at the last send or receive, not
+        // at the end of the wait for replies that never came.
+        let end = match self.ended_at {
+            Some(ended) => self.last_activity.unwrap_or(ended),
+            None => now,
+        };
         let elapsed = self.started.map_or(Duration::ZERO, |s| end.since(s));
         PingReport {
             target: self.target.clone(),
@@ -822,14 +860,23 @@ mod tests {
         let (seq, _) = send(&mut s, 0);
         let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
         assert!(
-            s.on_error(0x9999, seq.0, None, err).is_none(),
+            s.on_error(0x9999, seq.0, None, err, at(20)).is_none(),
             "someone else's probe"
         );
         assert!(
-            s.on_error(s.id(), seq.0, Some("192.0.2.8".parse().unwrap()), err)
-                .is_none()
+            s.on_error(
+                s.id(),
+                seq.0,
+                Some("192.0.2.8".parse().unwrap()),
+                err,
+                at(20)
+            )
+            .is_none()
         );
-        assert!(s.on_error(s.id(), seq.0, Some(s.address()), err).is_some());
+        assert!(
+            s.on_error(s.id(), seq.0, Some(s.address()), err, at(20))
+                .is_some()
+        );
         assert_eq!(
             s.next(at(10)),
             Next::Done,
@@ -1041,7 +1088,7 @@ mod tests {
                 7 => {} // lost: times out
                 8 => late.push_back((t + LATE_US, seq, data, t, false)),
                 _ => {
-                    let ev = s.on_error(s.id(), seq.0, Some(s.address()), err);
+                    let ev = s.on_error(s.id(), seq.0, Some(s.address()), err, at(20));
                     assert_eq!(
                         ev,
                         Some(PingEvent::Error {
@@ -1116,7 +1163,7 @@ mod tests {
         assert!(!s.is_answered(one) && !s.is_answered(two));
         s.on_reply(&reply(&s, one, &data), at(1001)).unwrap();
         let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
-        s.on_error(s.id(), two.0, None, err).unwrap();
+        s.on_error(s.id(), two.0, None, err, at(20)).unwrap();
         assert!(s.is_answered(one) && s.is_answered(two));
         assert_eq!(s.requests.len(), 0, "both settled: forgotten");
         // Still ours after being forgotten: a duplicate, timed by its stamp.
@@ -1175,6 +1222,58 @@ mod tests {
             given_up,
             [1, 2, 3].map(|sequence| PingEvent::Timeout { sequence })
         );
+    }
+
+    #[test]
+    fn elapsed_ends_at_the_last_send_or_receive_as_iputils_time() {
+        // Two unanswered requests 200 ms apart, then the 1 s wait.
+        let mut s = session(Timing {
+            count: Some(2),
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_secs(1),
+            ..iputils_timing()
+        });
+        send(&mut s, 0);
+        send(&mut s, 200);
+        assert_eq!(s.next(at(1200)), Next::Done);
+        assert_eq!(s.report(at(1200)).elapsed, Duration::from_millis(200));
+        // A reply after the last send moves the end to it.
+        let mut s = session(Timing {
+            count: Some(2),
+            interval: Duration::from_millis(200),
+            timeout: Duration::from_secs(1),
+            ..iputils_timing()
+        });
+        send(&mut s, 0);
+        let (seq, data) = send(&mut s, 200);
+        s.on_reply(&reply(&s, seq, &data), at(230)).unwrap();
+        assert_eq!(s.next(at(1200)), Next::Done);
+        assert_eq!(s.report(at(1200)).elapsed, Duration::from_millis(230));
+    }
+
+    #[test]
+    fn adaptive_interval_shrinks_as_soon_as_a_reply_comes() {
+        let mut s = session(Timing {
+            adaptive: true,
+            count: Some(3),
+            ..iputils_timing()
+        });
+        let (seq, data) = send(&mut s, 0);
+        // No reply yet: the interval given (1 s).
+        assert_eq!(s.next(at(1)), Next::WaitUntil(at(1000).monotonic_ns));
+        // A 4 ms reply: the next request is due 4 ms after the first, now.
+        s.on_reply(&reply(&s, seq, &data), at(4)).unwrap();
+        assert_eq!(s.next(at(4)), Next::Send(Sequence(2)));
+        // Below the floor (200 ms unprivileged), the floor.
+        let mut s = session(Timing {
+            adaptive: true,
+            count: Some(3),
+            min_interval: Duration::from_millis(200),
+            ..iputils_timing()
+        });
+        let (seq, data) = send(&mut s, 0);
+        s.on_reply(&reply(&s, seq, &data), at(4)).unwrap();
+        assert_eq!(s.next(at(4)), Next::WaitUntil(at(200).monotonic_ns));
     }
 
     #[test]

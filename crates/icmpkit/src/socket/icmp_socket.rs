@@ -149,6 +149,9 @@ pub struct IcmpSocket {
     family: Family,
     kind: SocketKind,
     echo_id: Option<u16>,
+    /// IPv6 flow label of each send (network order, as `sin6_flowinfo`),
+    /// once [`IcmpSocket::use_flow_label`] leased one; else 0.
+    flowinfo: u32,
     /// `recvmmsg`'s storage, allocated once for the socket's life (one
     /// batch at a time: the lock is never contended in practice).
     recv_space: Mutex<sys::RecvBatchSpace>,
@@ -175,6 +178,7 @@ impl IcmpSocket {
             family,
             kind,
             echo_id: None,
+            flowinfo: 0,
             recv_space: Mutex::default(),
             send_space: Mutex::default(),
         };
@@ -242,6 +246,34 @@ impl IcmpSocket {
     /// user-space delay before the send.
     pub fn enable_tx_timestamps(&self) -> io::Result<()> {
         sys::enable_tx_timestamps(&self.socket)
+    }
+
+    /// Raw IPv4: leaves out the TTL, TOS and packet-info control messages
+    /// (the TTL and TOS are then read from the IP header; the destination
+    /// address and interface index are not known). Other sockets: nothing.
+    pub(crate) fn skip_header_info(&self) -> io::Result<()> {
+        match (self.kind, self.family) {
+            (SocketKind::Raw, Family::V4) => sys::skip_header_info_v4(&self.socket),
+            _ => Ok(()),
+        }
+    }
+
+    /// IPv6: sends to `destination` carry flow label `label` (20 bits;
+    /// iputils' `ping -F`), leased from the kernel for this socket.
+    pub fn use_flow_label(
+        &mut self,
+        destination: std::net::Ipv6Addr,
+        label: u32,
+    ) -> io::Result<()> {
+        if self.family != Family::V6 || label > 0xF_FFFF {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "flow labels are 20-bit IPv6 header fields",
+            ));
+        }
+        sys::use_flow_label(&self.socket, destination, label)?;
+        self.flowinfo = label.to_be();
+        Ok(())
     }
 
     /// Raw sockets: replaces the ICMP type filter (e.g.
@@ -462,9 +494,12 @@ impl IcmpSocket {
         super::refuse_ipv4_mapped(dst)?;
         match (self.family, dst) {
             (Family::V4, IpAddr::V4(v4)) => Ok(SocketAddr::from((v4, 0))),
-            (Family::V6, IpAddr::V6(v6)) => {
-                Ok(SocketAddr::V6(SocketAddrV6::new(v6, 0, 0, scope_id)))
-            }
+            (Family::V6, IpAddr::V6(v6)) => Ok(SocketAddr::V6(SocketAddrV6::new(
+                v6,
+                0,
+                self.flowinfo,
+                scope_id,
+            ))),
             _ => Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!(
@@ -493,6 +528,12 @@ impl IcmpSocket {
             _ => 0,
         };
         let ancillary = &message.ancillary;
+        // Raw IPv4 without header-info messages: read them from the header.
+        let header = |at: usize| {
+            (start > at && self.family == Family::V4)
+                .then(|| buf.get(at).copied())
+                .flatten()
+        };
         Ok(Received {
             len,
             icmp: start..len,
@@ -500,8 +541,8 @@ impl IcmpSocket {
             control_truncated: message.control_truncated,
             source,
             destination: ancillary.destination,
-            ttl: ancillary.ttl,
-            tos: ancillary.tos,
+            ttl: ancillary.ttl.or_else(|| header(8)),
+            tos: ancillary.tos.or_else(|| header(1)),
             kernel_time: ancillary.kernel_time,
             received_at,
             ifindex: ancillary.ifindex,

@@ -67,6 +67,49 @@ fn set_int_option(
     set_option(fd, level, name, &value)
 }
 
+/// Linux's `struct in6_flowlabel_req` (linux/in6.h).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct FlowLabelRequest {
+    dst: [u8; 16],
+    label: u32,
+    action: u8,
+    share: u8,
+    flags: u16,
+    expires: u16,
+    linger: u16,
+    pad: u32,
+}
+
+const IPV6_FLOWLABEL_MGR: libc::c_int = 32;
+const IPV6_FLOWINFO_SEND: libc::c_int = 33;
+const IPV6_FL_A_GET: u8 = 0;
+const IPV6_FL_S_EXCL: u8 = 1;
+const IPV6_FL_F_CREATE: u16 = 1;
+
+/// Leases IPv6 flow label `label` (20 bits) toward `dst` for this socket
+/// and has the kernel take each send's label from the destination
+/// address (`IPV6_FLOWINFO_SEND`), as iputils' `ping -F` does.
+pub(super) fn use_flow_label(
+    socket: &socket2::Socket,
+    dst: std::net::Ipv6Addr,
+    label: u32,
+) -> io::Result<()> {
+    let request = FlowLabelRequest {
+        dst: dst.octets(),
+        label: label.to_be(),
+        action: IPV6_FL_A_GET,
+        share: IPV6_FL_S_EXCL,
+        flags: IPV6_FL_F_CREATE,
+        expires: 0,
+        linger: 0,
+        pad: 0,
+    };
+    let fd = socket.as_fd();
+    set_option(fd, libc::IPPROTO_IPV6, IPV6_FLOWLABEL_MGR, &request)?;
+    set_int_option(fd, libc::IPPROTO_IPV6, IPV6_FLOWINFO_SEND, 1)
+}
+
 /// `SO_RCVBUFFORCE`: a receive buffer above `net.core.rmem_max` (needs
 /// `CAP_NET_ADMIN`).
 pub(super) fn set_recv_buffer_force(socket: &socket2::Socket, size: usize) -> io::Result<()> {
@@ -109,6 +152,16 @@ pub(super) fn enable_receive_info(socket: &socket2::Socket, family: Family) -> i
             socket.set_recv_tclass_v6(true)
         }
     }
+}
+
+/// Raw IPv4: no TTL, TOS or packet-info control messages. The TTL and TOS
+/// are in the IP header a raw socket receives; each control message left
+/// out is kernel work saved on every packet (a flood's hot path).
+pub(super) fn skip_header_info_v4(socket: &socket2::Socket) -> io::Result<()> {
+    let fd = socket.as_fd();
+    set_int_option(fd, libc::IPPROTO_IP, libc::IP_RECVTTL, 0)?;
+    set_int_option(fd, libc::IPPROTO_IP, libc::IP_PKTINFO, 0)?;
+    socket.set_recv_tos_v4(false)
 }
 
 /// `SO_TIMESTAMPING`: libc's per-architecture number, which is the

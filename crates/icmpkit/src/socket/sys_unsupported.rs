@@ -49,6 +49,14 @@ pub(super) fn set_mark(_: &socket2::Socket, _: u32) -> io::Result<()> {
     Err(unsupported())
 }
 
+pub(super) fn skip_header_info_v4(_: &socket2::Socket) -> io::Result<()> {
+    Err(unsupported())
+}
+
+pub(super) fn use_flow_label(_: &socket2::Socket, _: std::net::Ipv6Addr, _: u32) -> io::Result<()> {
+    Err(unsupported())
+}
+
 pub(super) fn set_recv_buffer_force(_: &socket2::Socket, _: usize) -> io::Result<()> {
     Err(unsupported())
 }

@@ -108,6 +108,16 @@ pub enum SweepEvent {
         /// The OS's text ("Network is unreachable").
         message: String,
     },
+    /// A probe's last attempt got no answer in time (fping's
+    /// `[n], timed out`); a reply may still come, as a late one.
+    Timeout {
+        /// Target index.
+        index: u64,
+        /// Where the probe went.
+        address: IpAddr,
+        /// Probe number.
+        probe: u32,
+    },
     /// A target is finished (alive, unreachable, or answered by an error).
     Host(HostResult),
 }

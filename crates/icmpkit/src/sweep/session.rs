@@ -739,9 +739,12 @@ impl Session {
             r.probe_rtts = vec![Some(rtt)];
             self.emit_host(r);
         } else {
-            let count = self.schedule.count as usize;
+            // Grown as probes are answered, not sized to `count` at once:
+            // a long loop (`count` 65536) would cost 1 MB per target.
             let h = self.hosts.entry(index).or_default();
-            h.probe_rtts.resize(count, None);
+            if h.probe_rtts.len() <= probe as usize {
+                h.probe_rtts.resize(probe as usize + 1, None);
+            }
             h.probe_rtts[probe as usize] = Some(rtt);
             h.stats.record(rtt);
             h.rtts.push(rtt);
@@ -874,6 +877,15 @@ impl Session {
         }
         self.finished.set(key);
         self.in_flight -= 1;
+        // fping's "[n], timed out" line: the probe's last attempt expired.
+        self.events.push_back(SweepEvent::Timeout {
+            index: p.index,
+            address: self
+                .targets
+                .address(p.index)
+                .unwrap_or(IpAddr::from([0u8; 4])),
+            probe,
+        });
         if self.schedule.count == 1 {
             let r = self.result_skeleton(p.index, self.attempts());
             self.emit_host(r);
@@ -907,7 +919,8 @@ impl Session {
                 elapsed: Duration::ZERO,
                 is_alive: false,
             },
-            probe_rtts: vec![None; self.schedule.count as usize],
+            // One slot per probe sent (retries share theirs).
+            probe_rtts: vec![None; sent.min(u64::from(self.schedule.count)) as usize],
             send_error: None,
         }
     }
@@ -932,8 +945,8 @@ impl Session {
         if !h.probe_rtts.is_empty() {
             r.probe_rtts = h.probe_rtts;
         }
-        // Cut short: one slot per probe sent, none for those never sent.
-        r.probe_rtts.truncate(sent as usize);
+        // One slot per probe sent (cut short: none for those never sent).
+        r.probe_rtts.resize(sent as usize, None);
         r
     }
 

@@ -78,6 +78,23 @@ pub struct PingArgs {
     #[arg(short = 'p', value_name = "PATTERN", value_parser = parse_pattern)]
     pub pattern: Option<Pattern>,
 
+    /// Audible: ring the terminal bell on each reply.
+    #[arg(short = 'a')]
+    pub audible: bool,
+
+    /// Verbose: show the echo identifier (`ident=`) on reply lines.
+    #[arg(short = 'v')]
+    pub verbose: bool,
+
+    /// Echo identifier of the requests (raw sockets; datagram sockets get
+    /// theirs from the kernel). Decimal or 0x hex.
+    #[arg(short = 'e', value_name = "IDENTIFIER", value_parser = crate::flags::u16_value)]
+    pub identifier: Option<u16>,
+
+    /// IPv6 flow label of the requests (20 bits; decimal or 0x hex).
+    #[arg(short = 'F', value_name = "FLOWLABEL", value_parser = crate::flags::u32_value)]
+    pub flow_label: Option<u32>,
+
     /// Numeric output only: no names for responders.
     #[arg(short = 'n')]
     pub numeric: bool,

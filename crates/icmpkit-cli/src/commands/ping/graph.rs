@@ -108,7 +108,7 @@ fn statistics_lines(target: &GraphTarget) -> Vec<Line<'static>> {
             target.name
         ))];
     };
-    human::statistics(report, report.icmp_errors + report.local_errors, None)
+    human::statistics(report, report.icmp_errors + report.local_errors, 0, None)
         .trim_start_matches('\n')
         .lines()
         .map(|l| Line::raw(l.to_string()))
@@ -212,7 +212,7 @@ pub async fn run(pingers: Vec<Pinger>, mut signals: Signals) -> i32 {
             continue;
         };
         let errors = report.icmp_errors + report.local_errors;
-        let _ = writeln!(out, "{}", human::statistics(report, errors, None));
+        let _ = writeln!(out, "{}", human::statistics(report, errors, 0, None));
         if report.packets_received == 0 {
             code = exit::NO_REPLY;
         }

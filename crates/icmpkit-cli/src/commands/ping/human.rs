@@ -9,15 +9,45 @@ use icmpkit::IcmpError;
 use icmpkit::ping::PingReport;
 
 /// The first line: `PING host (addr) 56(84) bytes of data.` for IPv4,
-/// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them.
-pub fn header(target: &str, address: IpAddr, payload: usize) -> String {
+/// `PING host(addr) 56 data bytes` for IPv6, as iputils prints them; with
+/// `-I`, `from SOURCE IFACE: ` before the sizes (`source`: the address and
+/// the interface name, empty when `-I` gave an address); IPv6 with `-F`,
+/// `, flow 0x01234, ` before that (iputils' spacing).
+pub fn header(
+    target: &str,
+    address: IpAddr,
+    payload: usize,
+    source: Option<(IpAddr, &str)>,
+    flow_label: Option<u32>,
+) -> String {
+    let from = source.map_or(String::new(), |(ip, iface)| format!("from {ip} {iface}: "));
     match address {
         IpAddr::V4(_) => format!(
-            "PING {target} ({address}) {payload}({}) bytes of data.",
+            "PING {target} ({address}) {from}{payload}({}) bytes of data.",
             payload + 28
         ),
-        IpAddr::V6(_) => format!("PING {target}({address}) {payload} data bytes"),
+        IpAddr::V6(_) => {
+            let flow = flow_label.map_or(String::new(), |l| format!(", flow {l:#07x}, "));
+            format!("PING {target}({address}) {flow}{from}{payload} data bytes")
+        }
     }
+}
+
+/// iputils' `-v` line about the address it resolved:
+/// `ai->ai_family: AF_INET, ai->ai_canonname: 'host'`.
+pub fn resolved_line(target: &str, address: IpAddr) -> String {
+    let family = if address.is_ipv4() {
+        "AF_INET"
+    } else {
+        "AF_INET6"
+    };
+    format!("ai->ai_family: {family}, ai->ai_canonname: '{target}'")
+}
+
+/// iputils' `PATTERN: 0x...` line for `-p`.
+pub fn pattern_line(pattern: &[u8]) -> String {
+    let hex: String = pattern.iter().map(|b| format!("{b:02x}")).collect();
+    format!("PATTERN: 0x{hex}")
 }
 
 /// How a responder is named: `name (addr)` when the target was given by
@@ -41,6 +71,33 @@ pub fn reply_line(
     bad_checksum: bool,
 ) -> String {
     let mut line = format!("{bytes} bytes from {from}: icmp_seq={seq}");
+    push_reply_details(&mut line, ttl, rtt, dup, bad_checksum);
+    line
+}
+
+/// `-v`: the reply line with the echo identifier after the sequence, as
+/// iputils prints it (`icmp_seq=1 ident=4660 ttl=64 ...`).
+pub fn verbose_reply_line(
+    from: &str,
+    bytes: usize,
+    (seq, ident): (u16, u16),
+    ttl: Option<u8>,
+    rtt: Option<Duration>,
+    dup: bool,
+    bad_checksum: bool,
+) -> String {
+    let mut line = format!("{bytes} bytes from {from}: icmp_seq={seq} ident={ident}");
+    push_reply_details(&mut line, ttl, rtt, dup, bad_checksum);
+    line
+}
+
+fn push_reply_details(
+    line: &mut String,
+    ttl: Option<u8>,
+    rtt: Option<Duration>,
+    dup: bool,
+    bad_checksum: bool,
+) {
     if let Some(ttl) = ttl {
         let _ = write!(line, " ttl={ttl}");
     }
@@ -53,7 +110,6 @@ pub fn reply_line(
     if bad_checksum {
         line.push_str(" (BAD CHECKSUM!)");
     }
-    line
 }
 
 /// An error line: `From 192.0.2.1 icmp_seq=3 Destination Host Unreachable`.
@@ -77,9 +133,15 @@ pub fn format_g(v: f64) -> String {
 }
 
 /// The closing statistics block (three lines, the first empty), as iputils'
-/// `finish()`. `ipg_ewma` adds iputils' `ipg/ewma` figures (flood,
-/// adaptive or zero interval).
-pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Duration)>) -> String {
+/// `finish()`. `pipe`: the most requests outstanding at a reply (shown
+/// above 1); `ipg_ewma` adds iputils' `ipg/ewma` figures (flood, adaptive
+/// or zero interval).
+pub fn statistics(
+    r: &PingReport,
+    errors: u64,
+    pipe: u32,
+    ipg_ewma: Option<(Duration, Duration)>,
+) -> String {
     let mut s = format!("\n--- {} ping statistics ---\n", r.target);
     let _ = write!(
         s,
@@ -112,6 +174,10 @@ pub fn statistics(r: &PingReport, errors: u64, ipg_ewma: Option<(Duration, Durat
             format_ms3(rtt.max),
             format_ms3(rtt.mdev)
         );
+        comma = ", ";
+    }
+    if pipe > 1 {
+        let _ = write!(s, "{comma}pipe {pipe}");
         comma = ", ";
     }
     if let Some((ipg, ewma)) = ipg_ewma
@@ -191,12 +257,39 @@ mod tests {
     #[test]
     fn headers_match_iputils() {
         assert_eq!(
-            header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56),
+            header("127.0.0.1", "127.0.0.1".parse().unwrap(), 56, None, None),
             "PING 127.0.0.1 (127.0.0.1) 56(84) bytes of data."
         );
         assert_eq!(
-            header("::1", "::1".parse().unwrap(), 56),
+            header("::1", "::1".parse().unwrap(), 56, None, None),
             "PING ::1(::1) 56 data bytes"
+        );
+    }
+
+    #[test]
+    fn source_pattern_and_pipe_as_iputils() {
+        let lo = "127.0.0.1".parse().unwrap();
+        assert_eq!(
+            header("127.0.0.1", lo, 56, Some((lo, "lo")), None),
+            "PING 127.0.0.1 (127.0.0.1) from 127.0.0.1 lo: 56(84) bytes of data."
+        );
+        assert_eq!(
+            header("127.0.0.1", lo, 56, Some((lo, "")), None),
+            "PING 127.0.0.1 (127.0.0.1) from 127.0.0.1 : 56(84) bytes of data."
+        );
+        let v6 = "::1".parse().unwrap();
+        assert_eq!(
+            header("::1", v6, 56, Some((v6, "lo")), None),
+            "PING ::1(::1) from ::1 lo: 56 data bytes"
+        );
+        assert_eq!(
+            header("::1", v6, 56, None, Some(12345)),
+            "PING ::1(::1) , flow 0x03039, 56 data bytes"
+        );
+        assert_eq!(pattern_line(&[0xff, 0x00, 0xaa]), "PATTERN: 0xff00aa");
+        assert_eq!(
+            verbose_reply_line("::1", 64, (1, 1664), Some(64), None, false, false),
+            "64 bytes from ::1: icmp_seq=1 ident=1664 ttl=64"
         );
     }
 

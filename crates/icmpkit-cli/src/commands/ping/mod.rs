@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use icmpkit::ping::{PingEvent, PingOptions, PingReport, Pinger, Timing};
-use icmpkit::resolve::resolve;
+use icmpkit::resolve::resolve_preferred;
 use icmpkit::socket::PmtuDisc;
 
 pub use args::PingArgs;
@@ -49,6 +49,7 @@ const FLAGS: &[(&str, &str)] = &[
     ("payload_size", "-s"),
     ("preload", "-l"),
     ("ttl", "-t"),
+    ("flow_label", "-F"),
 ];
 
 /// Turns the flags into library options, enforcing iputils' rules.
@@ -109,6 +110,8 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
         flags::interface_or_source(i, &mut opts.socket);
     }
     opts.family = args.family.family();
+    opts.id = args.identifier;
+    opts.flow_label = args.flow_label;
     opts.privilege = args.socket_kind.privilege(icmpkit::socket::Privilege::Auto);
     Ok(opts)
 }
@@ -130,6 +133,38 @@ struct Style {
     outstanding: bool,
     flood: bool,
     numeric: bool,
+    /// `-a`: a bell with each reply line.
+    audible: bool,
+    /// `-v`: `ident=` on reply lines.
+    verbose: bool,
+}
+
+/// An address iputils warns about with `-b`: the limited broadcast, or
+/// one the kernel refuses to connect to without SO_BROADCAST (a subnet's
+/// broadcast address).
+fn is_broadcast(address: std::net::IpAddr) -> bool {
+    let std::net::IpAddr::V4(v4) = address else {
+        return false;
+    };
+    if v4.is_broadcast() {
+        return true;
+    }
+    std::net::UdpSocket::bind("0.0.0.0:0")
+        .and_then(|probe| probe.connect((v4, 1025)))
+        .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied)
+}
+
+/// `-I`: the source address and interface name the header shows (iputils:
+/// `from 10.0.0.2 eth0: `; the name empty when `-I` gave an address).
+fn header_source(
+    args: &PingArgs,
+    options: &PingOptions,
+    address: std::net::IpAddr,
+) -> Option<(std::net::IpAddr, String)> {
+    args.interface.as_ref()?;
+    let route = std::net::SocketAddr::new(address, 0);
+    let source = icmpkit::socket::route_source(route, &options.socket).ok()?;
+    Some((source, options.socket.interface.clone().unwrap_or_default()))
 }
 
 async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
@@ -148,17 +183,34 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         outstanding: args.outstanding,
         flood: args.flood,
         numeric: args.numeric,
+        audible: args.audible,
+        verbose: args.verbose,
     };
+    // iputils prints the pattern as it reads its flags.
+    if let Some(pattern) = args
+        .pattern
+        .as_ref()
+        .filter(|_| format == Format::Human && !args.quiet)
+    {
+        let mut out = crate::output::stdout();
+        let _ = writeln!(out, "{}", human::pattern_line(&pattern.0));
+        let _ = out.flush();
+    }
     // Resolve and open every target first: errors end the run before any
     // packet leaves, as with iputils.
     let mut pingers = Vec::new();
     for t in &args.targets {
-        let target = match resolve(t, options.family).await {
+        // A dual-stack name: the system resolver's first address, as iputils.
+        let target = match resolve_preferred(t, options.family).await {
             Ok(t) => t,
             Err(e) => return exit::fail(&e),
         };
+        let source = header_source(&args, &options, target.address);
+        if args.broadcast && is_broadcast(target.address) {
+            errln!("WARNING: pinging broadcast address");
+        }
         match Pinger::with_target(target, &options) {
-            Ok(p) => pingers.push(p),
+            Ok(p) => pingers.push((p, source)),
             Err(e) => return exit::fail(&exit::worded_with_flags(&e, FLAGS)),
         }
     }
@@ -167,17 +219,24 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
         return exit::fail(&e);
     }
     if args.graph && crate::output::stdout_is_terminal() {
+        let pingers = pingers.into_iter().map(|(p, _)| p).collect();
         return graph::run(pingers, signals).await;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (quit_tx, _) = tokio::sync::broadcast::channel::<()>(4);
-    tokio::spawn(relay_signals(signals, stop_tx, quit_tx.clone()));
+    // SIGQUITs so far: each target notices a new one by the version.
+    let (quit_tx, quit_rx) = tokio::sync::watch::channel(0u64);
+    tokio::spawn(relay_signals(signals, stop_tx, quit_tx));
     let mut tasks = Vec::new();
-    for pinger in pingers {
+    for (pinger, source) in pingers {
         let stop = stop_rx.clone();
-        let quit = quit_tx.subscribe();
+        let quit = quit_rx.clone();
         let opts = options.clone();
-        tasks.push(tokio::spawn(one_target(pinger, stop, quit, style, opts)));
+        let target = Target {
+            pinger,
+            source,
+            opts,
+        };
+        tasks.push(tokio::spawn(one_target(target, stop, quit, style)));
     }
     let mut code = exit::OK;
     for t in tasks {
@@ -205,7 +264,7 @@ async fn run_all(args: PingArgs, options: PingOptions) -> i32 {
 async fn relay_signals(
     mut signals: Signals,
     stop: tokio::sync::watch::Sender<bool>,
-    quit: tokio::sync::broadcast::Sender<()>,
+    quit: tokio::sync::watch::Sender<u64>,
 ) {
     loop {
         match signals.next().await {
@@ -213,7 +272,7 @@ async fn relay_signals(
                 let _ = stop.send(true);
             }
             Request::Interim => {
-                let _ = quit.send(());
+                quit.send_modify(|n| *n += 1);
             }
         }
     }
@@ -237,14 +296,55 @@ fn no_route(message: &str) -> Option<String> {
         .find(|words| message.starts_with(words.as_str()))
 }
 
+/// One target's ping, with what its header shows.
+struct Target {
+    pinger: Pinger,
+    /// `-I`: the source address and interface name.
+    source: Option<(std::net::IpAddr, String)>,
+    opts: PingOptions,
+}
+
+/// iputils' `pipe`: the most requests outstanding when a reply came
+/// (requests sent so far minus the reply's sequence, plus one).
+#[derive(Default)]
+struct Pipe {
+    sent: u16,
+    most: u32,
+}
+
+impl Pipe {
+    fn count(&mut self, event: &PingEvent) {
+        match event {
+            PingEvent::Sent { .. } => self.sent = self.sent.wrapping_add(1),
+            PingEvent::Reply {
+                sequence,
+                duplicate: false,
+                ..
+            } => {
+                let outstanding = u32::from(self.sent.wrapping_sub(*sequence)) + 1;
+                // A sequence ahead of the count (wrapped) is no measure.
+                if outstanding <= 0x8000 {
+                    self.most = self.most.max(outstanding);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Pings one target to the end, printing as it goes.
 async fn one_target(
-    mut pinger: Pinger,
+    target: Target,
     mut stop: tokio::sync::watch::Receiver<bool>,
-    mut quit: tokio::sync::broadcast::Receiver<()>,
+    mut quit: tokio::sync::watch::Receiver<u64>,
     style: Style,
-    opts: PingOptions,
 ) -> Result<PingReport, NoRoute> {
+    let Target {
+        mut pinger,
+        source,
+        opts,
+    } = target;
+    let mut pipe = Pipe::default();
     let target = pinger.target().clone();
     let mut out = crate::output::stdout();
     // The header waits for the first send: with no route, iputils prints
@@ -264,25 +364,61 @@ async fn one_target(
         }
         // One header for every target's rows: csv_line prints it.
         Format::Csv => None,
+        // -v: iputils' first line says what getaddrinfo gave.
+        Format::Human if style.verbose => Some(format!(
+            "{}\n{}",
+            human::resolved_line(&target.name, target.address),
+            human::header(
+                &target.name,
+                target.address,
+                opts.payload_size,
+                source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
+                opts.flow_label,
+            )
+        )),
         Format::Human => Some(human::header(
             &target.name,
             target.address,
             opts.payload_size,
+            source.as_ref().map(|(ip, iface)| (*ip, iface.as_str())),
+            opts.flow_label,
         )),
     };
     let mut last_sent: Option<u16> = None;
     let mut first_send = true;
     loop {
+        // Signals are checked on every event without waiting (an atomic
+        // read each): in a flood an event is always ready, and the select
+        // below then never gets to poll its signal branches within the
+        // task's cooperative budget.
+        if stop.has_changed().unwrap_or(false) {
+            stop.mark_unchanged();
+            pinger.stop();
+        }
+        if quit.has_changed().unwrap_or(false) {
+            quit.mark_unchanged();
+            errln!(
+                "{}",
+                human::interim(&pinger.report(), pinger.smoothed_rtt())
+            );
+        }
         let event = tokio::select! {
+            // The event first: while one is ready (a flood's hot path) the
+            // signal branches are not polled at all (measured: polling them
+            // in a random order, making and dropping their futures, cost a
+            // fifth of a flood's user-space instructions). They wake the
+            // task while the ping waits.
+            biased;
             e = pinger.next_event() => e,
             _ = stop.changed() => { pinger.stop(); continue; }
-            _ = quit.recv() => {
+            _ = quit.changed() => {
                 let r = pinger.report();
                 errln!("{}", human::interim(&r, pinger.smoothed_rtt()));
                 continue;
             }
         };
         let Some(event) = event else { break };
+        pipe.count(&event);
         if first_send {
             if let PingEvent::SendError { message, .. } = &event
                 && let Some(reason) = no_route(message)
@@ -330,7 +466,12 @@ async fn one_target(
         let _ = writeln!(
             out,
             "{}",
-            human::statistics(&report, report.icmp_errors + report.local_errors, ipg_ewma)
+            human::statistics(
+                &report,
+                report.icmp_errors + report.local_errors,
+                pipe.most,
+                ipg_ewma
+            )
         );
     }
     let _ = out.flush();
@@ -381,9 +522,18 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                 return;
             }
             let who = human::responder(*from, &target.name, target.address, style.numeric);
-            let _ = writeln!(
-                out,
-                "{prefix}{}",
+            let line = if style.verbose {
+                let seq_ident = (*sequence, pinger.echo_id());
+                human::verbose_reply_line(
+                    &who,
+                    *bytes,
+                    seq_ident,
+                    *ttl,
+                    *rtt,
+                    *duplicate,
+                    *bad_checksum,
+                )
+            } else {
                 human::reply_line(
                     &who,
                     *bytes,
@@ -391,9 +541,12 @@ fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut
                     *ttl,
                     *rtt,
                     *duplicate,
-                    *bad_checksum
+                    *bad_checksum,
                 )
-            );
+            };
+            // -a: iputils rings the bell at the end of the line.
+            let bell = if style.audible { "\x07" } else { "" };
+            let _ = writeln!(out, "{prefix}{line}{bell}");
         }
         PingEvent::Error { sequence, error } => {
             if style.quiet {

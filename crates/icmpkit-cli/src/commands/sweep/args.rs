@@ -54,6 +54,42 @@ pub struct SweepArgs {
           value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub vcount: Option<u32>,
 
+    /// Loop (fping -l): probe every target once a period until stopped
+    /// (Ctrl-C or SIGTERM prints the per-target statistics). The 16-bit
+    /// echo sequence caps a loop at 65536 probes per target (18 h at -p 1000).
+    #[arg(short = 'l', long = "loop", conflicts_with_all = ["count", "vcount"])]
+    pub loop_forever: bool,
+
+    /// With -c/-C/-l: quiet as -q, but print every target's statistics of
+    /// the last SECS seconds every SECS seconds (fping -Q).
+    #[arg(short = 'Q', long = "squiet", value_name = "SECS",
+          value_parser = report_interval)]
+    pub squiet: Option<Duration>,
+
+    /// fping's statistics block at the end (fping -s), instead of the
+    /// one-line summary.
+    #[arg(short = 's', long = "stats")]
+    pub stats: bool,
+
+    /// Show the round-trip time on "is alive" lines (fping -e).
+    #[arg(short = 'e', long = "elapsed")]
+    pub elapsed: bool,
+
+    /// Prefix per-probe lines with the UNIX time (fping -D).
+    #[arg(short = 'D', long = "timestamp")]
+    pub timestamp: bool,
+
+    /// Say whether at least N targets are alive, instead of listing them;
+    /// exit 0 if so, 1 if not (fping -x).
+    #[arg(short = 'x', long = "reachable", value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub reachable: Option<u64>,
+
+    /// As -x, but stop as soon as N targets are alive (fping 5.2 -X).
+    #[arg(short = 'X', long = "fast-reachable", value_name = "N", conflicts_with = "reachable",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub fast_reachable: Option<u64>,
+
     /// Retries of an unanswered probe (single-probe mode).
     #[arg(short = 'r', long = "retry", value_name = "N", default_value_t = 3)]
     pub retries: u32,
@@ -176,4 +212,14 @@ pub struct SweepArgs {
     /// --privileged / --unprivileged.
     #[command(flatten)]
     pub socket_kind: crate::flags::PrivilegeArgs,
+}
+
+/// clap value parser of `-Q`: seconds, more than zero (a zero interval
+/// would print statistics without end).
+fn report_interval(text: &str) -> Result<Duration, String> {
+    let every = crate::flags::secs(text)?;
+    if every < Duration::from_millis(1) {
+        return Err("must be at least 0.001 seconds".into());
+    }
+    Ok(every)
 }

@@ -53,7 +53,7 @@ fn nothing_to_probe(why: &str) -> i32 {
 /// The targets `specs` name (exclusions applied) and whether some names did
 /// not resolve (each said on stderr), or the exit code when there is
 /// nothing to probe.
-async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(TargetSet, bool), i32> {
+async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(TargetSet, u64), i32> {
     let (set, name_errors) = match resolve_targets(specs, &options.exclude, options.family).await {
         Ok(r) => r,
         Err(e) => {
@@ -81,7 +81,7 @@ async fn resolve(specs: &[TargetSpec], options: &SweepOptions) -> Result<(Target
             options.shard
         )));
     }
-    Ok((set, !name_errors.is_empty()))
+    Ok((set, name_errors.len() as u64))
 }
 
 /// The exit code for a library error.
@@ -155,7 +155,10 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     }
     // -c 1 is one probe with statistics (fping), not single-probe mode
     // with its retries.
-    let count = args.count.or(args.vcount);
+    let count = args
+        .count
+        .or(args.vcount)
+        .or(args.loop_forever.then_some(LOOP_PROBES));
     let retries = if count.is_some() { 0 } else { args.retries };
     let count = count.unwrap_or(1);
     // -i is kept exact (Schedule::interval); the rate in packets per
@@ -205,6 +208,9 @@ fn plan(args: &SweepArgs) -> Result<(Vec<TargetSpec>, SweepOptions), String> {
     Ok((specs, options))
 }
 
+/// Probes per target of `-l`: as many as the 16-bit echo sequence numbers.
+const LOOP_PROBES: u32 = 65_536;
+
 /// How long printed lines may wait in the output buffer: a reader such as
 /// `head` or `grep -m1` sees them live, and a sweep over a pipe whose
 /// reader left ends soon (output.rs).
@@ -212,10 +218,11 @@ const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
     let mut signals = Signals::install(false);
-    let (set, names_failed) = match resolve(&specs, &options).await {
+    let (set, names_failed_count) = match resolve(&specs, &options).await {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let names_failed = names_failed_count > 0;
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
@@ -235,11 +242,17 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     } else {
         Format::Text
     };
-    let mut out = Output::new(format, &args, sweeper.summary().targets, sweeper.seed());
-    let mut progress = Progress::new(sweeper.summary().targets, args.quiet);
+    let mut out = Output::new(format, &args, sweeper.targets(), sweeper.seed());
+    let quiet = args.quiet || args.squiet.is_some();
+    let mut progress = Progress::new(sweeper.summary().targets, quiet);
     let mut stopping = false;
     let mut flush = tokio::time::interval(FLUSH_EVERY);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // -Q: statistics every SECS (the first tick, at once, is skipped).
+    let every = args.squiet.unwrap_or(std::time::Duration::from_secs(3600));
+    let mut report = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let enough = args.fast_reachable;
     loop {
         let event = tokio::select! {
             e = sweeper.next_event() => e,
@@ -254,19 +267,31 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
                 out.flush();
                 continue;
             }
+            _ = report.tick(), if args.squiet.is_some() => {
+                out.interval_statistics(sweeper.targets());
+                continue;
+            }
         };
         let Some(event) = event else { break };
         if let SweepEvent::Host(_) = &event {
             progress.update(&sweeper);
         }
-        progress.suspend(|| out.event(&event));
+        progress.suspend(|| out.event(&event, sweeper.targets()));
+        // -X N: N alive is the answer; stop probing the rest.
+        if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
+            stopping = true;
+            sweeper.finish_early();
+        }
     }
     progress.finish();
     let summary = sweeper.summary();
     for note in &summary.fallbacks {
         errln!("icmpkit sweep: packet sender: {note}");
     }
-    out.finish(&summary, sweeper.seed());
+    out.finish(&summary, sweeper.seed(), names_failed_count);
+    if let Some(required) = args.reachable.or(args.fast_reachable) {
+        return out.reachable(required, summary.alive);
+    }
     // Interrupted, targets not finished are not alive: exit 1.
     if names_failed {
         exit::ERROR

@@ -6,9 +6,10 @@ use crate::output::errln;
 use std::io::{BufWriter, Stdout, Write};
 
 use crate::output::Guarded;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary};
+use icmpkit::sweep::{HostResult, SweepEvent, SweepSummary, TargetSet};
 
 use crate::schema::{self, BigCount, Command, HostRecord, Record, StartDetail, SweepSummaryRecord};
 
@@ -47,6 +48,124 @@ pub struct Output {
     /// With several probes per target, results are printed at the end in
     /// input order (as fping does).
     held: Vec<HostResult>,
+    /// fping's per-probe lines (`-c`/`-C`/`-l`, not quiet).
+    per_probe: bool,
+    /// `-e`: the RTT on "is alive" lines.
+    show_rtt: bool,
+    /// `-D`: the UNIX time before per-probe lines.
+    timestamps: bool,
+    /// `-s`: fping's statistics block instead of the summary line.
+    global_stats: bool,
+    /// `-x`/`-X`: one "Enough hosts reachable" line instead of a list.
+    reachable_only: bool,
+    /// fping pads names to the longest target name in per-target lines.
+    name_width: usize,
+    /// Per target (index): what the `(avg, loss)` of per-probe lines and
+    /// `-Q`'s statistics count.
+    running: HashMap<u64, Running>,
+    /// Over every target: what `-s` prints.
+    overall: Tally,
+    /// ICMP errors received (`-s`: "other ICMP received").
+    icmp_errors: u64,
+}
+
+/// Replies and losses of one target, or of all, over some time.
+#[derive(Debug, Default, Clone)]
+struct Tally {
+    /// Probes answered or timed out.
+    resolved: u64,
+    received: u64,
+    total: Duration,
+    min: Option<Duration>,
+    max: Option<Duration>,
+}
+
+impl Tally {
+    fn reply(&mut self, rtt: Duration) {
+        self.resolved += 1;
+        self.received += 1;
+        self.total += rtt;
+        self.min = Some(self.min.map_or(rtt, |m| m.min(rtt)));
+        self.max = Some(self.max.map_or(rtt, |m| m.max(rtt)));
+    }
+
+    fn avg(&self) -> Option<Duration> {
+        (self.received > 0).then(|| self.total / self.received as u32)
+    }
+}
+
+/// One target's counts for fping's running `(avg, loss)` and `-Q`.
+#[derive(Debug, Default)]
+struct Running {
+    /// Probes sent so far, as far as answers and timeouts tell (the
+    /// highest probe number heard of, plus one).
+    sent: u64,
+    all: Tally,
+    /// Since the last `-Q` statistics.
+    interval: Tally,
+}
+
+/// fping's integer loss percentage (`(sent - received) * 100 / sent`).
+fn loss_percent(sent: u64, received: u64) -> u64 {
+    match sent {
+        0 => 0,
+        s => s.saturating_sub(received) * 100 / s,
+    }
+}
+
+/// A time in milliseconds as fping's `sprint_tm` writes it: three
+/// significant-ish digits (0.123, 1.23, 12.3, 123).
+fn fping_ms(d: Duration) -> String {
+    let t = d.as_secs_f64() * 1000.0;
+    if t < 1.0 {
+        format!("{t:.3}")
+    } else if t < 10.0 {
+        format!("{t:.2}")
+    } else if t < 100.0 {
+        format!("{t:.1}")
+    } else if t < 1_000_000.0 {
+        format!("{t:.0}")
+    } else {
+        format!("{t:.3e}")
+    }
+}
+
+/// `-D`'s prefix: `[seconds.5 digits] ` of the UNIX time.
+fn unix_stamp() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("[{:.5}] ", now.as_secs_f64())
+}
+
+/// `-Q`'s heading: `[HH:MM:SS]` (UTC; fping writes local time).
+fn clock_heading() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        % 86_400;
+    format!(
+        "[{:02}:{:02}:{:02}]",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Targets whose names are measured for fping's padding: beyond, names
+/// are not padded (a scan that size is read by programs).
+const PADDED_TARGETS: u64 = 1 << 20;
+
+fn longest_name(targets: &TargetSet) -> usize {
+    if targets.len() > PADDED_TARGETS {
+        return 0;
+    }
+    (0..targets.len())
+        .filter_map(|i| targets.name(i))
+        .map(|n| n.len())
+        .max()
+        .unwrap_or(0)
 }
 
 fn ms(d: Duration) -> String {
@@ -80,8 +199,11 @@ fn error_text(e: &icmpkit::IcmpError) -> String {
 }
 
 impl Output {
-    /// A printer for `args`, sweeping `targets` in the order of `seed`.
-    pub fn new(format: Format, args: &SweepArgs, targets: u64, seed: u64) -> Output {
+    /// A printer for `args`, sweeping `set` in the order of `seed`.
+    pub fn new(format: Format, args: &SweepArgs, set: &TargetSet, seed: u64) -> Output {
+        let targets = set.len();
+        let quiet = args.quiet || args.squiet.is_some();
+        let statistics = args.count.is_some() || args.vcount.is_some() || args.loop_forever;
         let filter = if args.alive {
             Filter::Alive
         } else if args.unreachable {
@@ -92,12 +214,25 @@ impl Output {
         let mut o = Output {
             format,
             filter,
-            quiet: args.quiet,
-            statistics: args.count.is_some() || args.vcount.is_some(),
+            quiet,
+            statistics,
             list_rtts: args.vcount.is_some(),
             out: BufWriter::with_capacity(1 << 16, crate::output::stdout()),
             flush_each: crate::output::stdout_is_terminal(),
             held: Vec::new(),
+            per_probe: statistics && !quiet && format == Format::Text,
+            show_rtt: args.elapsed,
+            timestamps: args.timestamp,
+            global_stats: args.stats,
+            reachable_only: args.reachable.is_some() || args.fast_reachable.is_some(),
+            name_width: if format == Format::Text {
+                longest_name(set)
+            } else {
+                0
+            },
+            running: HashMap::new(),
+            overall: Tally::default(),
+            icmp_errors: 0,
         };
         match format {
             Format::Csv => {
@@ -118,8 +253,9 @@ impl Output {
         o
     }
 
-    /// Prints what `event` calls for.
-    pub fn event(&mut self, event: &SweepEvent) {
+    /// Counts and prints what `event` calls for; `targets` names them.
+    pub fn event(&mut self, event: &SweepEvent, targets: &TargetSet) {
+        self.count(event);
         match event {
             SweepEvent::Host(h) if self.statistics => self.held.push(h.clone()),
             SweepEvent::Host(h) => self.host(h),
@@ -139,6 +275,7 @@ impl Output {
                 errln!("{address}: error while sending ping: {message}");
             }
             SweepEvent::Reply {
+                index,
                 address,
                 from,
                 probe,
@@ -163,16 +300,141 @@ impl Output {
                         "{address} : duplicate reply{from_note} to probe [{probe}], {} ms",
                         ms(*rtt)
                     );
-                } else if self.statistics {
+                } else if self.per_probe {
+                    let name = self.padded_name(targets, *index, *address);
+                    let running = self.running_note(*index);
                     let _ = writeln!(
                         self.out,
-                        "{address} : [{probe}], {bytes} bytes, {} ms{from_note}",
-                        ms(*rtt)
+                        "{}{name} : [{probe}], {bytes} bytes, {} ms {running}{from_note}",
+                        self.stamp(),
+                        fping_ms(*rtt)
                     );
                     self.maybe_flush();
                 }
             }
+            SweepEvent::Timeout {
+                index,
+                address,
+                probe,
+            } if self.per_probe => {
+                let name = self.padded_name(targets, *index, *address);
+                let running = self.running_note(*index);
+                let _ = writeln!(
+                    self.out,
+                    "{}{name} : [{probe}], timed out {running}",
+                    self.stamp()
+                );
+                self.maybe_flush();
+            }
             _ => {}
+        }
+    }
+
+    /// Keeps the per-target and overall counts `event` changes.
+    fn count(&mut self, event: &SweepEvent) {
+        match event {
+            SweepEvent::Reply {
+                index,
+                probe,
+                rtt,
+                late: false,
+                duplicate: false,
+                ..
+            } => {
+                self.overall.reply(*rtt);
+                let r = self.running.entry(*index).or_default();
+                r.sent = r.sent.max(u64::from(*probe) + 1);
+                r.all.reply(*rtt);
+                r.interval.reply(*rtt);
+            }
+            SweepEvent::Timeout { index, probe, .. } => {
+                let r = self.running.entry(*index).or_default();
+                r.sent = r.sent.max(u64::from(*probe) + 1);
+                r.all.resolved += 1;
+                r.interval.resolved += 1;
+            }
+            SweepEvent::Error { .. } => self.icmp_errors += 1,
+            _ => {}
+        }
+    }
+
+    /// The target's name as given, padded as fping pads it.
+    fn padded_name(&self, targets: &TargetSet, index: u64, address: std::net::IpAddr) -> String {
+        let name = targets.name(index).unwrap_or_else(|| address.to_string());
+        format!("{name:<width$}", width = self.name_width)
+    }
+
+    /// fping's `(avg, loss)` after a per-probe line.
+    fn running_note(&self, index: u64) -> String {
+        let Some(r) = self.running.get(&index) else {
+            return "(NaN avg, 100% loss)".into();
+        };
+        let avg = r.all.avg().map_or_else(|| "NaN".into(), fping_ms);
+        let loss = loss_percent(r.sent, r.all.received);
+        format!("({avg} avg, {loss}% loss)")
+    }
+
+    fn stamp(&self) -> String {
+        if self.timestamps {
+            unix_stamp()
+        } else {
+            String::new()
+        }
+    }
+
+    /// `-Q`: every target's statistics since the last call, in input
+    /// order, under the time of day (fping's format, on stderr).
+    pub fn interval_statistics(&mut self, targets: &TargetSet) {
+        if self.format != Format::Text {
+            return;
+        }
+        let _ = self.out.flush();
+        let mut block = format!("{}\n", clock_heading());
+        for index in 0..targets.len() {
+            let interval = self
+                .running
+                .get_mut(&index)
+                .map(|r| std::mem::take(&mut r.interval))
+                .unwrap_or_default();
+            let name = targets.name(index).unwrap_or_default();
+            block.push_str(&self.tally_line(&name, interval.resolved, &interval));
+            block.push('\n');
+        }
+        crate::output::errln!("{}", block.trim_end_matches('\n'));
+    }
+
+    /// `NAME : xmt/rcv/%loss = S/R/L%[, min/avg/max = ...]`, padded.
+    fn tally_line(&self, name: &str, sent: u64, t: &Tally) -> String {
+        let mut line = format!(
+            "{name:<width$} : xmt/rcv/%loss = {sent}/{}/{}%",
+            t.received,
+            loss_percent(sent, t.received),
+            width = self.name_width
+        );
+        if let (Some(min), Some(avg), Some(max)) = (t.min, t.avg(), t.max) {
+            line.push_str(&format!(
+                ", min/avg/max = {}/{}/{}",
+                fping_ms(min),
+                fping_ms(avg),
+                fping_ms(max)
+            ));
+        }
+        line
+    }
+
+    /// `-x`/`-X`: fping's verdict line on stdout, and its exit status.
+    pub fn reachable(&mut self, required: u64, alive: u64) -> i32 {
+        let enough = alive >= required;
+        let verdict = if enough { "Enough" } else { "Not enough" };
+        let _ = writeln!(
+            self.out,
+            "{verdict} hosts reachable (required: {required}, reachable: {alive})"
+        );
+        let _ = self.out.flush();
+        if enough {
+            crate::exit::OK
+        } else {
+            crate::exit::NO_REPLY
         }
     }
 
@@ -201,14 +463,27 @@ impl Output {
         }
         let r = &h.report;
         match self.format {
-            Format::Text if self.filter != Filter::All => {
+            Format::Text if self.filter != Filter::All && !self.reachable_only => {
                 let _ = writeln!(self.out, "{}", r.target);
             }
-            // fping -q: no "is alive" lines (the exit status says it).
-            Format::Text if self.quiet => {}
+            // fping -q: no "is alive" lines (the exit status says it); -x
+            // neither (one verdict line at the end).
+            Format::Text if self.quiet || self.reachable_only => {}
             Format::Text => {
                 let verdict = if h.is_alive() { "alive" } else { "unreachable" };
-                let _ = writeln!(self.out, "{} is {verdict}", r.target);
+                match r.rtts.first().filter(|_| self.show_rtt) {
+                    Some(rtt) => {
+                        let _ = writeln!(
+                            self.out,
+                            "{} is {verdict} ({} ms)",
+                            r.target,
+                            fping_ms(*rtt)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(self.out, "{} is {verdict}", r.target);
+                    }
+                }
             }
             Format::Json => {
                 let record = Record::Host(Box::new(HostRecord::new(h, status(h))));
@@ -242,39 +517,71 @@ impl Output {
     }
 
     /// fping's per-target statistics (`-c`) or RTT lists (`-C`), on stderr.
-    fn statistics(&self, h: &HostResult) {
+    fn statistics(&self, h: &HostResult) -> String {
         let r = &h.report;
         if self.list_rtts {
             let rtts: Vec<String> = h
                 .probe_rtts
                 .iter()
-                .map(|d| d.map(ms).unwrap_or_else(|| "-".into()))
+                .map(|d| d.map(fping_ms).unwrap_or_else(|| "-".into()))
                 .collect();
-            errln!("{} : {}", r.target, rtts.join(" "));
-            return;
-        }
-        let loss = (r.packet_loss * 100.0).round();
-        match (r.rtt.min, r.rtt.avg, r.rtt.max) {
-            (Some(min), Some(avg), Some(max)) => errln!(
-                "{} : xmt/rcv/%loss = {}/{}/{loss}%, min/avg/max = {}/{}/{}",
+            return format!(
+                "{:<width$} : {}",
                 r.target,
-                r.packets_sent,
-                r.packets_received,
-                ms(min),
-                ms(avg),
-                ms(max)
-            ),
-            _ => errln!(
-                "{} : xmt/rcv/%loss = {}/{}/{loss}%",
-                r.target,
-                r.packets_sent,
-                r.packets_received
-            ),
+                rtts.join(" "),
+                width = self.name_width
+            );
         }
+        let tally = Tally {
+            resolved: r.packets_sent,
+            received: r.packets_received,
+            total: r.rtts.iter().sum(),
+            min: r.rtt.min,
+            max: r.rtt.max,
+        };
+        self.tally_line(&r.target, r.packets_sent, &tally)
     }
 
-    /// Prints held results, then the summary.
-    pub fn finish(&mut self, summary: &SweepSummary, seed: u64) {
+    /// fping's `-s` block (on stderr).
+    fn global_statistics(&self, summary: &SweepSummary, unknown: u64) -> String {
+        let answered = summary.replies - summary.late - summary.duplicates;
+        let timeouts = summary
+            .probes_sent
+            .saturating_sub(summary.send_errors)
+            .saturating_sub(answered);
+        let o = &self.overall;
+        let zero = Duration::ZERO;
+        let mut b = String::from("\n");
+        b += &format!(" {:7} targets\n", summary.targets);
+        b += &format!(" {:7} alive\n", summary.alive);
+        b += &format!(" {:7} unreachable\n", summary.targets - summary.alive);
+        b += &format!(" {unknown:7} unknown addresses\n\n");
+        b += &format!(" {timeouts:7} timeouts (waiting for response)\n");
+        b += &format!(" {:7} ICMP Echos sent\n", summary.probes_sent);
+        b += &format!(" {:7} ICMP Echo Replies received\n", summary.replies);
+        b += &format!(" {:7} other ICMP received\n\n", self.icmp_errors);
+        b += &format!(
+            " {} ms (min round trip time)\n",
+            fping_ms(o.min.unwrap_or(zero))
+        );
+        b += &format!(
+            " {} ms (avg round trip time)\n",
+            fping_ms(o.avg().unwrap_or(zero))
+        );
+        b += &format!(
+            " {} ms (max round trip time)\n",
+            fping_ms(o.max.unwrap_or(zero))
+        );
+        b += &format!(
+            " {:12.3} sec (elapsed real time)\n",
+            summary.elapsed.as_secs_f64()
+        );
+        b
+    }
+
+    /// Prints held results, then the summary; `unknown`: names that did
+    /// not resolve.
+    pub fn finish(&mut self, summary: &SweepSummary, seed: u64, unknown: u64) {
         let mut held = std::mem::take(&mut self.held);
         held.sort_by_key(|h| h.index);
         let text = self.format == Format::Text;
@@ -286,17 +593,21 @@ impl Output {
             }
         }
         let _ = self.out.flush();
-        if text {
-            for h in &held {
-                self.statistics(h);
-            }
+        if text && !held.is_empty() {
+            let lines: Vec<String> = held.iter().map(|h| self.statistics(h)).collect();
+            // fping: a blank line after the per-probe lines.
+            let gap = if self.per_probe { "\n" } else { "" };
+            errln!("{gap}{}", lines.join("\n"));
         }
         if self.format == Format::Json {
             let record = Record::SweepSummary(SweepSummaryRecord::new(summary, seed));
             let _ = record.write_line(&mut self.out);
             let _ = self.out.flush();
         }
-        if !self.quiet {
+        if text && self.global_stats {
+            // Its own last line is blank, as fping's.
+            errln!("{}", self.global_statistics(summary, unknown));
+        } else if !self.quiet {
             let secs = summary.elapsed.as_secs_f64();
             errln!(
                 "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes{}, {} replies \

@@ -592,3 +592,71 @@ fn cut_short_single_probe_sweeps_give_up_the_targets_in_flight() {
     let sum = s.summary(at(111));
     assert_eq!((sum.finished, sum.alive, sum.targets), (2, 1, 3));
 }
+
+#[test]
+fn a_probe_whose_last_attempt_expires_is_reported_timed_out() {
+    // Two probes to one target: the first answered, the second not.
+    let mut s = session(&["192.0.2.1"], fast(2, 0));
+    let first = send(&mut s, at(0));
+    let data = payload(&s, &first[0], at(0));
+    reply(&mut s, &first[0], at(5), &data);
+    s.expire(at(150));
+    assert!(
+        !events(&mut s)
+            .iter()
+            .any(|e| matches!(e, SweepEvent::Timeout { .. }))
+    );
+    let second = send(&mut s, at(300));
+    assert_eq!(second.len(), 1);
+    s.expire(at(450));
+    let ev = events(&mut s);
+    assert!(
+        matches!(
+            ev[..],
+            [SweepEvent::Timeout {
+                index: 0,
+                probe: 1,
+                ..
+            }]
+        ),
+        "{ev:?}"
+    );
+    // Single-probe mode: only the last retry's expiry is a timeout.
+    let mut s = session(&["192.0.2.1"], fast(1, 1));
+    send(&mut s, at(0));
+    s.expire(at(150));
+    assert!(events(&mut s).is_empty());
+    send(&mut s, at(150));
+    s.expire(at(400));
+    let ev = events(&mut s);
+    assert!(
+        matches!(ev[0], SweepEvent::Timeout { probe: 0, .. }),
+        "{ev:?}"
+    );
+    assert_eq!(hosts(&ev)[0].probe_rtts, [None]);
+}
+
+#[test]
+fn probe_rtts_hold_one_slot_per_probe_sent() {
+    // Three probes, only the first answered: three slots, not `count`
+    // slots allocated up front and not just the answered one.
+    let mut s = session(&["192.0.2.1"], fast(3, 0));
+    for wave in 0..3 {
+        let sent = send(&mut s, at(wave * 300));
+        if wave == 0 {
+            let data = payload(&s, &sent[0], at(0));
+            reply(&mut s, &sent[0], at(5), &data);
+        }
+        s.expire(at(wave * 300 + 150));
+    }
+    let mut ev = Vec::new();
+    for t in [900, 1000, 1200] {
+        send(&mut s, at(t));
+        s.expire(at(t));
+        ev.extend(events(&mut s));
+    }
+    let h = hosts(&ev);
+    assert_eq!(h.len(), 1, "{ev:?}");
+    assert_eq!(h[0].probe_rtts.len(), 3);
+    assert!(h[0].probe_rtts[0].is_some() && h[0].probe_rtts[1..] == [None, None]);
+}
