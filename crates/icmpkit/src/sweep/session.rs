@@ -214,6 +214,10 @@ struct HostStats {
     ttl: Option<u8>,
 }
 
+/// Events waiting to be taken past which no new probe is sent (about a
+/// megabyte of events: a sweep's memory stays flat however slow its reader).
+const MAX_UNTAKEN_EVENTS: u64 = 4096;
+
 /// A sweep in progress.
 #[derive(Debug)]
 pub struct Session {
@@ -414,7 +418,16 @@ impl Session {
             }
             return next;
         }
-        let room = self.schedule.max_in_flight.saturating_sub(self.in_flight);
+        // Nothing new goes out while many events wait to be taken: with a
+        // consumer slower than the senders (a /8 into a blackhole, each
+        // probe a timeout and a host event) they would pile up without
+        // bound. The consumer taking them makes room again.
+        let untaken = self.events.len() as u64;
+        let room = if untaken >= MAX_UNTAKEN_EVENTS {
+            0
+        } else {
+            self.schedule.max_in_flight.saturating_sub(self.in_flight)
+        };
         let fresh = if self.wave_start_ns.is_some_and(|s| s > now_ns) {
             0
         } else {
@@ -438,6 +451,11 @@ impl Session {
             return Next::Send;
         }
         let mut wake = self.earliest_deadline().unwrap_or(u64::MAX);
+        if room == 0 && untaken > 0 {
+            // Held back by untaken events, not by a deadline: look again
+            // soon (no deadline may be left to wake for).
+            wake = wake.min(now_ns.saturating_add(1_000_000));
+        }
         if want > 0 {
             wake = wake.min(self.bucket.next_token_ns(now_ns));
         }

@@ -61,8 +61,11 @@ pub struct Output {
     /// fping pads names to the longest target name in per-target lines.
     name_width: usize,
     /// Per target (index): what the `(avg, loss)` of per-probe lines and
-    /// `-Q`'s statistics count.
+    /// `-Q`'s statistics count. Kept only when one of them is printed: a
+    /// plain sweep of a /8 must not keep an entry per target.
     running: HashMap<u64, Running>,
+    /// Whether `running` is kept (per-probe lines or `-Q`).
+    keep_running: bool,
     /// Over every target: what `-s` prints.
     overall: Tally,
     /// ICMP errors received (`-s`: "other ICMP received").
@@ -231,6 +234,7 @@ impl Output {
                 0
             },
             running: HashMap::new(),
+            keep_running: statistics || args.squiet.is_some(),
             overall: Tally::default(),
             icmp_errors: 0,
         };
@@ -342,12 +346,15 @@ impl Output {
                 ..
             } => {
                 self.overall.reply(*rtt);
+                if !self.keep_running {
+                    return;
+                }
                 let r = self.running.entry(*index).or_default();
                 r.sent = r.sent.max(u64::from(*probe) + 1);
                 r.all.reply(*rtt);
                 r.interval.reply(*rtt);
             }
-            SweepEvent::Timeout { index, probe, .. } => {
+            SweepEvent::Timeout { index, probe, .. } if self.keep_running => {
                 let r = self.running.entry(*index).or_default();
                 r.sent = r.sent.max(u64::from(*probe) + 1);
                 r.all.resolved += 1;

@@ -660,3 +660,36 @@ fn probe_rtts_hold_one_slot_per_probe_sent() {
     assert_eq!(h[0].probe_rtts.len(), 3);
     assert!(h[0].probe_rtts[0].is_some() && h[0].probe_rtts[1..] == [None, None]);
 }
+
+/// A reader slower than the senders: once thousands of events wait to be
+/// taken nothing new goes out (memory stays flat), and taking them lets
+/// the sweep go on.
+#[test]
+fn untaken_events_hold_back_new_probes() {
+    let mut s = session(
+        &["10.0.0.0/16"],
+        Schedule {
+            max_in_flight: 1000,
+            ..fast(1, 0)
+        },
+    );
+    let mut t = 0;
+    // Every probe times out (a blackhole) and nobody takes the events.
+    loop {
+        let sent = send(&mut s, at(t));
+        t += 200;
+        s.expire(at(t));
+        if sent.is_empty() {
+            break;
+        }
+        assert!(t < 100_000, "never held back");
+    }
+    let waiting = std::iter::from_fn(|| s.poll_event()).count() as u64;
+    assert!(
+        // Two events a probe (timeout, host), a window of 1000 probes.
+        (MAX_UNTAKEN_EVENTS..MAX_UNTAKEN_EVENTS + 2000).contains(&waiting),
+        "{waiting} events waited"
+    );
+    // Taken: the sweep goes on.
+    assert!(!send(&mut s, at(t)).is_empty());
+}
