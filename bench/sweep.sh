@@ -133,10 +133,14 @@ done
 
 if [ -n "$BASELINE" ]; then
   echo "== before/after: the baseline build ($BASELINE) on the same /16, interleaved, 3 runs each"
+  # Like for like: the raw sender (a baseline from before the packet sender has no other; a
+  # baseline that has --sender gets it too).
+  base_raw=()
+  "$BASELINE" sweep --help 2>/dev/null | grep -q -- '--sender ' && base_raw=(--sender raw)
   for i in 1 2 3; do
-    timed base_json_$i "$BASELINE" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1
-    timed new_json_$i "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1
-    printf "run %s: --senders 1 send rate: baseline %s, icmpkit %s pkt/s; wall %s vs %s s\n" "$i" \
+    timed base_json_$i "$BASELINE" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1 "${base_raw[@]}"
+    timed new_json_$i "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 4 --json --senders 1 --sender raw
+    printf "run %s: --senders 1 (raw sender) send rate: baseline %s, icmpkit %s pkt/s; wall %s vs %s s\n" "$i" \
       "$(summary_pps base_json_$i)" "$(summary_pps new_json_$i)" "$(wall base_json_$i)" "$(wall new_json_$i)"
   done
 fi
