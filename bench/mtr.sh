@@ -22,6 +22,7 @@ SOCKET="${TAG}tmux"
 mtr_lab_down() {
   tmux -L "$SOCKET" kill-server 2>/dev/null || true
   for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "/etc/netns/$CLIENT"
 }
 trap mtr_lab_down EXIT
 for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do
@@ -90,7 +91,12 @@ start icmpkit "$ICMPKIT" mtr -n "$DST"
 start mtr mtr -n --curses "$DST"
 if command -v trip >/dev/null; then
   TOOLS+=(trippy)
-  start trippy trip --mode tui -r none "$DST"
+  # trippy has no "no DNS" mode: its resolver is pointed at the client namespace's own
+  # loopback (ip netns exec bind-mounts /etc/netns/NAME/resolv.conf), so no lookup of a lab
+  # address can leave the machine; addresses shown as IPs.
+  mkdir -p "/etc/netns/$CLIENT"
+  echo "nameserver 127.0.0.1" >"/etc/netns/$CLIENT/resolv.conf"
+  start trippy trip --mode tui -r resolv -a ip "$DST"
 else
   echo "note: trippy (trip) not installed: not measured" >&2
 fi
