@@ -225,19 +225,9 @@ impl Exporter {
         let mut series = Vec::with_capacity(hosts.len());
         let mut names = Vec::new();
         for spec in &hosts {
-            let resolved = icmpkit::resolve::resolve(&spec.host, spec.family).await;
-            if icmpkit::resolve::parse_literal(&spec.host).is_none() {
-                let address = resolved.as_ref().ok().map(|t| t.address);
-                names.push((spec.host.clone(), spec.family, address));
-            }
             // One unresolvable name never stops the others.
-            let target = match resolved {
-                Ok(target) => target,
-                Err(error) => {
-                    tracing::warn!(host = %spec.host, %error, "cannot resolve, not pinged until it does");
-                    self.count_dns_failure(&spec.host);
-                    continue;
-                }
+            let Some(target) = self.resolve(&spec.host, spec.family, &mut names).await else {
+                continue;
             };
             targets.push(MonitorTarget {
                 address: target.address,
@@ -267,6 +257,30 @@ impl Exporter {
         })
     }
 
+    /// Resolves `host`; a name (not a literal) is recorded in `names` for
+    /// the periodic refresh, resolved or not; a failure is counted and
+    /// logged, and the host left out until it resolves.
+    async fn resolve(
+        &self,
+        host: &str,
+        family: Option<Family>,
+        names: &mut Vec<(String, Option<Family>, Option<IpAddr>)>,
+    ) -> Option<icmpkit::resolve::Target> {
+        let resolved = icmpkit::resolve::resolve(host, family).await;
+        if icmpkit::resolve::parse_literal(host).is_none() {
+            let address = resolved.as_ref().ok().map(|t| t.address);
+            names.push((host.to_string(), family, address));
+        }
+        match resolved {
+            Ok(target) => Some(target),
+            Err(error) => {
+                tracing::warn!(%host, %error, "cannot resolve, left out until it does");
+                self.count_dns_failure(host);
+                None
+            }
+        }
+    }
+
     /// Resolves and starts the trace targets; an unresolvable name is
     /// counted and skipped, as a ping target's is.
     async fn start_traces(
@@ -286,18 +300,8 @@ impl Exporter {
         };
         let mut traces = Vec::with_capacity(specs.len());
         for spec in &specs {
-            let resolved = icmpkit::resolve::resolve(&spec.host, spec.family).await;
-            if icmpkit::resolve::parse_literal(&spec.host).is_none() {
-                let address = resolved.as_ref().ok().map(|t| t.address);
-                names.push((spec.host.clone(), spec.family, address));
-            }
-            let target = match resolved {
-                Ok(target) => target,
-                Err(error) => {
-                    tracing::warn!(host = %spec.host, %error, "cannot resolve, not traced until it does");
-                    self.count_dns_failure(&spec.host);
-                    continue;
-                }
+            let Some(target) = self.resolve(&spec.host, spec.family, names).await else {
+                continue;
             };
             let mut labels: Labels = vec![
                 ("host".into(), spec.host.clone()),
