@@ -693,3 +693,29 @@ fn untaken_events_hold_back_new_probes() {
     // Taken: the sweep goes on.
     assert!(!send(&mut s, at(t)).is_empty());
 }
+
+/// A whole window expiring at once queues no more than the untaken-event
+/// bound (plus one probe's events); the rest expire as events are taken.
+#[test]
+fn a_window_expiring_at_once_is_taken_in_parts() {
+    let mut s = session(&["10.0.0.0/16"], fast(1, 0));
+    let sent = send(&mut s, at(0));
+    assert_eq!(sent.len(), 65534);
+    s.expire(at(1000));
+    let first = std::iter::from_fn(|| s.poll_event()).count() as u64;
+    assert!(
+        (MAX_UNTAKEN_EVENTS..MAX_UNTAKEN_EVENTS + 3).contains(&first),
+        "{first}"
+    );
+    let mut total = first;
+    loop {
+        s.expire(at(1000));
+        let n = std::iter::from_fn(|| s.poll_event()).count() as u64;
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    // Every probe timed out and its target finished: two events each.
+    assert_eq!(total, 2 * 65534);
+}
