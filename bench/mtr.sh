@@ -16,35 +16,15 @@ for tool in tmux mtr; do
 done
 build_icmpkit
 SECONDS_RUN="${1:-60}"
-R1="${TAG}r1"
-R2="${TAG}r2"
 SOCKET="${TAG}tmux"
 mtr_lab_down() {
   tmux -L "$SOCKET" kill-server 2>/dev/null || true
-  for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do ip netns del "$ns" 2>/dev/null || true; done
+  lab_down_3hop
   rm -rf "/etc/netns/$CLIENT"
 }
 trap mtr_lab_down EXIT
-for ns in "$CLIENT" "$R1" "$R2" "$SERVER"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 net.ipv4.ip_forward=1
-done
-ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$R1"
-ip link add "${TAG}c" netns "$R1" type veth peer name "${TAG}d" netns "$R2"
-ip link add "${TAG}e" netns "$R2" type veth peer name "${TAG}f" netns "$SERVER"
-ip -n "$CLIENT" addr add 10.252.1.1/24 dev "${TAG}a"
-ip -n "$R1" addr add 10.252.1.2/24 dev "${TAG}b"
-ip -n "$R1" addr add 10.252.2.1/24 dev "${TAG}c"
-ip -n "$R2" addr add 10.252.2.2/24 dev "${TAG}d"
-ip -n "$R2" addr add 10.252.3.1/24 dev "${TAG}e"
-ip -n "$SERVER" addr add 10.252.3.2/24 dev "${TAG}f"
-for pair in "$CLIENT ${TAG}a" "$R1 ${TAG}b" "$R1 ${TAG}c" "$R2 ${TAG}d" "$R2 ${TAG}e" "$SERVER ${TAG}f"; do
-  set -- $pair; ip -n "$1" link set "$2" up
-done
-ip -n "$CLIENT" route add default via 10.252.1.2
-ip -n "$R1" route add default via 10.252.2.2
-ip -n "$R2" route add 10.252.1.0/24 via 10.252.2.1
+lab_up_3hop 252
+SERVER=$LAST
 ip -n "$SERVER" route add default via 10.252.3.1
 DST=10.252.3.2
 HOPS="10.252.1.2 10.252.2.2 10.252.3.2"

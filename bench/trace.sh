@@ -7,33 +7,9 @@
 source "$(dirname "$0")/lib.sh"
 need_root
 build_icmpkit
-R1="${TAG}r1"
-R2="${TAG}r2"
-R3="${TAG}r3"
-trace_lab_down() {
-  for ns in "$CLIENT" "$R1" "$R2" "$R3"; do ip netns del "$ns" 2>/dev/null || true; done
-}
-trap trace_lab_down EXIT
-for ns in "$CLIENT" "$R1" "$R2" "$R3"; do
-  ip netns add "$ns"
-  ip -n "$ns" link set lo up
-  ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_ratemask=0 net.ipv4.ip_forward=1
-done
-ip link add "${TAG}a" netns "$CLIENT" type veth peer name "${TAG}b" netns "$R1"
-ip link add "${TAG}c" netns "$R1" type veth peer name "${TAG}d" netns "$R2"
-ip link add "${TAG}e" netns "$R2" type veth peer name "${TAG}f" netns "$R3"
-ip -n "$CLIENT" addr add 10.251.1.1/24 dev "${TAG}a"
-ip -n "$R1" addr add 10.251.1.2/24 dev "${TAG}b"
-ip -n "$R1" addr add 10.251.2.1/24 dev "${TAG}c"
-ip -n "$R2" addr add 10.251.2.2/24 dev "${TAG}d"
-ip -n "$R2" addr add 10.251.3.1/24 dev "${TAG}e"
-ip -n "$R3" addr add 10.251.3.2/24 dev "${TAG}f"
-for pair in "$CLIENT ${TAG}a" "$R1 ${TAG}b" "$R1 ${TAG}c" "$R2 ${TAG}d" "$R2 ${TAG}e" "$R3 ${TAG}f"; do
-  set -- $pair; ip -n "$1" link set "$2" up
-done
-ip -n "$CLIENT" route add default via 10.251.1.2
-ip -n "$R1" route add default via 10.251.2.2
-ip -n "$R2" route add 10.251.1.0/24 via 10.251.2.1
+trap lab_down_3hop EXIT
+lab_up_3hop 251
+R3=$LAST
 ip -n "$R2" route add default via 10.251.3.2
 # r3 drops silently (a blackhole route is looked up before the TTL check,
 # so r3 answers nothing at all, and neither does anything beyond).

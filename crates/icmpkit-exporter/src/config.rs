@@ -307,8 +307,14 @@ mod tests {
             ("targets:\n- hosts: [a]\n  tos: 999\n", "tos"),
             ("targets:\n- hosts: [a]\n  labels: {host: x}\n", "label"),
             ("targets:\n- hosts: [a]\n  colour: red\n", "colour"),
+            ("traces:\n- hosts: [a]\n  protocol: sctp\n", "sctp"),
+            ("traces:\n- hosts: [a]\n  max_hops: 0\n", "max_hops"),
+            ("traces:\n- hosts: [a]\n  labels: {hop: x}\n", "label"),
+            ("traces:\n- hosts: [a]\n  interval: soon\n", "duration"),
         ] {
-            let err = parse(text).and_then(|f| hosts(&args(&[]), &f)).unwrap_err();
+            let err = parse(text)
+                .and_then(|f| hosts(&args(&[]), &f).and_then(|_| traces(&args(&[]), &f)))
+                .unwrap_err();
             assert!(format!("{err:#}").contains(needle), "{text}: {err:#}");
         }
     }
