@@ -194,8 +194,8 @@ pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> Strin
             hop.packet_loss * 100.0,
             hop.packets_sent,
             f(hop.last_rtt),
-            f(hop.rtt.min),
             f(hop.rtt.avg),
+            f(hop.rtt.min),
             f(hop.rtt.max),
             f(hop.rtt.mdev),
         );
@@ -483,5 +483,32 @@ mod tests {
             }],
         );
         assert_eq!(hop_line(&single, true), " 3  192.0.2.3  0.010 ms");
+    }
+
+    /// mtr's column order: Last, Avg, Best, Wrst, StDev (the average was
+    /// printed under Best and the minimum under Avg).
+    #[test]
+    fn report_columns_are_mtrs() {
+        let probe = |attempt: u16, rtt_ms: u64| ProbeResult {
+            seq: attempt,
+            ttl: 1,
+            flow: 0,
+            attempt,
+            size: None,
+            reply: Some(ProbeReply {
+                from: "192.0.2.1".parse().unwrap(),
+                rtt: Duration::from_millis(rtt_ms),
+                kind: ReplyKind::TimeExceeded,
+                annotation: None,
+                reply_ttl: Some(64),
+                extensions: Vec::new(),
+            }),
+            send_error: None,
+        };
+        let hop = Hop::from_probes(1, vec![probe(0, 10), probe(1, 40), probe(2, 20)]);
+        let table = report(&target(), &[hop], true, false);
+        let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        // 1.|-- 192.0.2.1 0.0% 3 Last Avg Best Wrst StDev
+        assert_eq!(&row[4..8], ["20.0", "23.3", "10.0", "40.0"], "{table}");
     }
 }
