@@ -34,7 +34,7 @@ use crate::driver::{Driver, IcmpTransport, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::stamp::{StampKey, TAGGED_STAMP_LEN};
 use crate::resolve::family_of;
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::socket::{IcmpSocket, Privilege, SocketKind, SocketOptions};
 use crate::{Error, InvalidReason, Result};
 
 mod protocol;
@@ -266,7 +266,6 @@ fn open_group(
         SocketKind::Raw => crate::engine::random::random(),
     };
     let datagram = kind == SocketKind::Datagram;
-    let socket = AsyncIcmpSocket::register(socket)?;
     let scheduled = indices
         .iter()
         .map(|&i| ScheduledTarget {
@@ -283,7 +282,7 @@ fn open_group(
         start,
     )));
     let protocol = MonitorProtocol::new(Arc::clone(&schedule), family, datagram);
-    let mut driver = Driver::new(protocol, IcmpTransport::new(socket), RECV_LEN);
+    let mut driver = Driver::new(protocol, IcmpTransport::new(socket)?, RECV_LEN);
     let stop = driver.stop_handle();
     let task = tokio::spawn(async move {
         // The monitor has no events: this returns once stopped.

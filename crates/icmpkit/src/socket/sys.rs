@@ -1151,6 +1151,21 @@ pub(super) fn register_with_reactor(
         .map_err(Into::into)
 }
 
+/// Registers a shared ICMP socket with the current tokio reactor, for
+/// reading, writing and its error queue (see [`register_with_reactor`]).
+pub(super) fn register_shared_with_reactor(
+    socket: super::SharedIcmpSocket,
+) -> io::Result<tokio::io::unix::AsyncFd<super::SharedIcmpSocket>> {
+    use tokio::io::Interest;
+    require_runtime()?;
+    let interest = Interest::READABLE | Interest::WRITABLE;
+    // SAFETY: the registration holds a strong reference to the socket, which
+    // owns its descriptor and offers no way to close or replace it, so the
+    // fd stays valid and the same while registered.
+    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
+        .map_err(Into::into)
+}
+
 /// Registers a UDP/TCP probe socket with the current tokio reactor, for
 /// reading, writing (TCP connection results) and its error queue.
 pub(super) fn register_transport_with_reactor(

@@ -20,8 +20,7 @@ use crate::ping::PingReport;
 use crate::resolve::ToTarget;
 use crate::socket::netlink::RouteQuery;
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, PacketSender, PmtuDisc, Privilege, SocketKind, SocketOptions,
-    TypeFilter,
+    IcmpSocket, PacketSender, PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
 
@@ -93,7 +92,7 @@ impl Sweeper {
             };
             session.set_id(family, id);
             if family == Family::V4 {
-                ip_header = header_template(socket.get_ref(), opts);
+                ip_header = header_template(&socket, opts);
             }
             let datagram = socket.kind() == SocketKind::Datagram;
             routes[usize::from(family == Family::V6)] = Some(FamilyRoute {
@@ -101,7 +100,7 @@ impl Sweeper {
                 datagram,
             });
             sockets.push(FamilySocket {
-                transport: IcmpTransport::new(socket),
+                transport: IcmpTransport::new(socket)?,
                 family,
                 datagram,
             });
@@ -461,7 +460,7 @@ fn family_options(family: Family, opts: &SweepOptions) -> SocketOptions {
     socket_opts
 }
 
-fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
+fn open(family: Family, opts: &SweepOptions) -> Result<IcmpSocket> {
     let mut socket_opts = family_options(family, opts);
     let forced = socket_opts.recv_buffer.is_none();
     if forced {
@@ -473,7 +472,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
         // asked for above stays if refused.
         let _ = socket.set_recv_buffer_force(RECV_BUFFER);
     }
-    AsyncIcmpSocket::register(socket)
+    Ok(socket)
 }
 
 /// Sweeps `targets` (CIDRs, ranges, addresses or names) as icmplib's

@@ -343,7 +343,7 @@ impl Protocol for TraceProtocol {
         };
         let at = self.stamped_at;
         let events = match outcome {
-            SendOutcome::Sent(_) => {
+            SendOutcome::Sent => {
                 self.session.on_sent(seq, at);
                 if let Framing::RawTcp { sequence_base, .. } = self.setup.framing {
                     // A SYN-ACK acknowledges the SYN alone (data in a SYN
@@ -450,10 +450,10 @@ impl Protocol for TraceProtocol {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use super::*;
-    use crate::socket::SendTime;
+
     use crate::trace::session::Plan;
 
     const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -488,10 +488,7 @@ mod tests {
     }
 
     fn sent() -> SendOutcome {
-        SendOutcome::Sent(SendTime {
-            realtime: Duration::ZERO,
-            monotonic: Instant::now(),
-        })
+        SendOutcome::Sent
     }
 
     /// A time exceeded from `ROUTER`, as an error queue reports it.
