@@ -178,6 +178,16 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
         ),
         (&["mtr", "-c", "0", "127.0.0.1"], 2, "-c"),
         (
+            &["mtr", "-r", "-o", "LSZ", "127.0.0.1"],
+            2,
+            "-o: unknown field 'Z' (known: LDRSNBAWVGJMXI and space)",
+        ),
+        (
+            &["trace", "--report", "-o", "Lq", "127.0.0.1"],
+            2,
+            "unknown field 'q'",
+        ),
+        (
             &["mtr", "-c", "70000", "127.0.0.1"],
             2,
             "at most 65535 rounds",

@@ -454,7 +454,8 @@ fn report_and_csv_show_each_hops_path_mtu() {
             let o = icmpkit(c.client(), &args);
             let report = text(&o);
             assert_eq!(o.status.code(), Some(0), "{args:?}: {report}");
-            let mut lines = report.lines();
+            // mtr's `Start:` line, then its `HOST:` line.
+            let mut lines = report.lines().skip(1);
             let header = lines.next().unwrap_or_default();
             assert!(header.trim_end().ends_with("StDev   PMTU"), "{report}");
             // The last word of each hop row: its path MTU.
@@ -1094,7 +1095,7 @@ fn tshark_extension_fields(name: &str, packets: &[Vec<u8>]) -> Vec<BTreeMap<Stri
 /// RFC 5837 interface information next to an MPLS label stack in the first
 /// router's time exceeded, IPv4 and IPv6: `--json` carries both objects
 /// with every field sent, in order, for the responder and for each probe;
-/// the hop line shows them as traceroute `-e` does, and traceroute `-e`
+/// the hop line shows them with `-e` (only) as traceroute `-e` does, and traceroute `-e`
 /// on the same path shows the same; tshark dissects the same fields out of
 /// the captured bytes.
 #[test]
@@ -1145,7 +1146,15 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
             "MPLS:L=16004,E=0,S=0,T=1/L=3,E=5,S=1,T=1".to_string(),
             format!("INC:7,{address},\"{IF_NAME}\",mtu=1500"),
         ];
+        // Only with -e, as traceroute (they were always shown).
         let o = icmpkit(client, &["-n", "-q", "1", "-w", "1", &target]);
+        let plain = text(&o);
+        let line = plain.lines().find(|l| l.starts_with(" 1 ")).expect(&plain);
+        assert!(
+            line.starts_with(&format!(" 1  {router}  ")) && !line.contains('<'),
+            "without -e: {line:?}"
+        );
+        let o = icmpkit(client, &["-e", "-n", "-q", "1", "-w", "1", &target]);
         let ours = text(&o);
         let line = ours.lines().find(|l| l.starts_with(" 1 ")).expect(&ours);
         let want_line = format!(" 1  {router} <{}> <{}> ", shown[0], shown[1]);

@@ -44,9 +44,24 @@ pub struct MtrArgs {
     #[arg(short = 'r', long = "report")]
     pub report: bool,
 
-    /// Wide report (names are never cut here: the same as -r).
+    /// Wide report: host names never cut (mtr's -w).
     #[arg(short = 'w', long = "report-wide")]
     pub wide: bool,
+
+    /// Fields and their order, by mtr's letters (L loss%, D dropped, R
+    /// received, S sent, N newest RTT, B best, A average, W worst, V
+    /// standard deviation, G geometric mean, J current jitter, M jitter
+    /// mean, X worst jitter, I interarrival jitter, space a blank), in the
+    /// report and the live table (default: report "LS NABWV", table
+    /// "LSNABWVR").
+    #[arg(short = 'o', long = "order", value_name = "FIELDS",
+          value_parser = crate::commands::trace::fields::order)]
+    pub order: Option<String>,
+
+    /// Show RFC 4884 extensions (MPLS labels, interface information), as
+    /// mtr -e; in the live view `e` switches them.
+    #[arg(short = 'e', long = "mpls", visible_alias = "extensions")]
+    pub extensions: bool,
 
     /// The hops as one JSON document (as `icmpkit trace --json`).
     #[arg(short = 'j', long = "json", conflicts_with = "csv")]

@@ -46,6 +46,8 @@ fn path() -> ViewState {
         true,
     );
     let mut state = ViewState::new(vec![target], true, Duration::from_secs(1));
+    // As with -e: the MPLS hop's labels under it.
+    state.extensions = true;
     let te = ReplyKind::TimeExceeded;
     for round in 0..10u32 {
         let wobble = f64::from(round % 3) * 0.4;

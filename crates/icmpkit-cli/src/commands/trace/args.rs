@@ -101,6 +101,11 @@ pub struct TraceArgs {
     #[arg(short = 'n')]
     pub numeric: bool,
 
+    /// Show RFC 4884 extensions (MPLS labels, interface information) after
+    /// each responder, as traceroute -e (JSON and CSV always carry them).
+    #[arg(short = 'e', long = "extensions")]
+    pub extensions: bool,
+
     /// Source address.
     #[arg(short = 's', long = "source", value_name = "SRC_ADDR")]
     pub source: Option<std::net::IpAddr>,
@@ -142,6 +147,18 @@ pub struct TraceArgs {
           requires = "report",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub cycles: u16,
+
+    /// Report fields, by mtr's letters (mtr -o): L loss%, D dropped, R
+    /// received, S sent, N newest RTT, B best, A average, W worst, V
+    /// standard deviation, G geometric mean, J current jitter, M jitter
+    /// mean, X worst jitter, I interarrival jitter, space a blank.
+    #[arg(short = 'o', long = "order", value_name = "FIELDS", default_value = super::fields::DEFAULT_ORDER,
+          requires = "report", value_parser = super::fields::order)]
+    pub order: String,
+
+    /// Wide report (mtr -w): host names never cut.
+    #[arg(long = "report-wide", requires = "report")]
+    pub wide: bool,
 
     /// Seconds between report rounds (mtr -i).
     #[arg(
