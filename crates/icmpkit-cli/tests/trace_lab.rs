@@ -1251,3 +1251,69 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
         assert_eq!(dissected, vec![expected; 2], "{family:?}");
     }
 }
+
+/// T7 of the new-user trial: Ctrl-C while hop 2's probes (a silent
+/// router) still wait for their answer (`-w 5`). They were printed as
+/// lost (`*`) and JSON counted them as timeouts; now hop 2 shows bare, as
+/// traceroute interrupted leaves it (` 2 `), its JSON record has no probe,
+/// and the hops that answered print as usual.
+#[test]
+fn ctrl_c_prints_no_unfinished_probe_as_lost() {
+    use nix::sys::signal::Signal;
+    use std::time::Duration;
+    let lab = lab_or_skip!("ctrl_c_prints_no_unfinished_probe_as_lost");
+    icmpkit_lab::require_or_skip!(
+        "ctrl_c_prints_no_unfinished_probe_as_lost",
+        icmpkit_lab::require_tool("nft")
+    );
+    let c = chain(&lab, 3);
+    nft(
+        c.router(2).unwrap(),
+        "add table inet iklab ; add chain inet iklab ikout { type filter hook output priority 0 ; } ; \
+         add rule inet iklab ikout icmp type time-exceeded drop",
+    );
+    let dst = c.server_v4().to_string();
+    let interrupted = |extra: &[&str]| {
+        let mut args = vec!["-n", "-q", "2", "-w", "5"];
+        args.extend(extra);
+        args.push(&dst);
+        let mut trace = Running::start(c.client(), "trace", &args);
+        std::thread::sleep(Duration::from_millis(1000));
+        assert!(trace.is_running(), "ended before Ctrl-C");
+        trace.signal(Signal::SIGINT);
+        trace.wait_within(Duration::from_secs(3), Duration::from_millis(5), "SIGINT");
+        let (status, stdout, stderr) = trace.finish();
+        assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+        stdout
+    };
+    let distance = v4_path(&c).len();
+    let out = interrupted(&[]);
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(lines.len(), distance, "{out}");
+    assert_eq!(lines[1].trim_end(), " 2", "{out}");
+    assert!(!out.contains('*'), "no probe printed as lost:\n{out}");
+    let server: IpAddr = c.server_v4().into();
+    let reached = parse(&out);
+    let last = reached.last().expect(&out);
+    assert_eq!(usize::from(last.hop), distance, "{out}");
+    assert_eq!(last.probes.len(), 2, "{out}");
+    assert!(
+        last.probes
+            .iter()
+            .all(|p| p.as_ref().is_some_and(|(a, _)| *a == server)),
+        "{out}"
+    );
+
+    let out = interrupted(&["--json"]);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let hops: Vec<&serde_json::Value> = records.iter().filter(|r| r["event"] == "hop").collect();
+    assert_eq!(hops.len(), distance, "{out}");
+    assert_eq!(hops[1]["sent"], 0, "{out}");
+    assert_eq!(hops[1]["probes"], serde_json::json!([]), "{out}");
+    let timeouts = out.matches("\"reply\":null").count();
+    assert_eq!(timeouts, 0, "no probe reported as timed out:\n{out}");
+    assert_eq!(records.last().unwrap()["event"], "summary", "{out}");
+}
