@@ -1317,3 +1317,84 @@ fn ctrl_c_prints_no_unfinished_probe_as_lost() {
     assert_eq!(timeouts, 0, "no probe reported as timed out:\n{out}");
     assert_eq!(records.last().unwrap()["event"], "summary", "{out}");
 }
+
+/// The "N byte packets" of a traceroute-style header.
+fn header_bytes(out: &str) -> Option<usize> {
+    let first = out.lines().next()?;
+    let (before, _) = first.rsplit_once(" byte packets")?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// The lengths of the TCP SYNs (no ACK) captured going to `dst`.
+fn syn_lengths(packets: &[Vec<u8>], dst: IpAddr) -> Vec<usize> {
+    let is_syn = |tcp: &[u8]| tcp.get(13).is_some_and(|f| f & 0x12 == 0x02);
+    packets
+        .iter()
+        .filter(|p| match p.first().map(|b| b >> 4) {
+            Some(4) => ipv4::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.dst_addr()) == dst
+                    && ip.protocol() == 6
+                    && is_syn(ip.into_payload())
+            }),
+            Some(6) => ipv6::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.dst_addr()) == dst
+                    && ip.next_header() == 6
+                    && is_syn(ip.into_payload())
+            }),
+            _ => false,
+        })
+        .map(Vec::len)
+        .collect()
+}
+
+/// T5 of the new-user trial: `-T` says 60 byte packets (IPv4) and 80
+/// (IPv6) as traceroute -T does (it said 40 and 60), and that is what
+/// goes on the wire: raw SYNs carry Linux's 20 bytes of options, as
+/// traceroute's and connect()'s do; unprivileged, the kernel's SYNs are
+/// the same size.
+#[test]
+fn tcp_probes_are_60_and_80_byte_packets_as_traceroutes() {
+    let lab = lab_or_skip!("tcp_probes_are_60_and_80_byte_packets_as_traceroutes");
+    let c = chain(&lab, 1);
+    for (dst, want) in [
+        (IpAddr::from(c.server_v4()), 60),
+        (IpAddr::from(c.server_v6()), 80),
+    ] {
+        let target = dst.to_string();
+        for privilege in ["--privileged", "--unprivileged"] {
+            let capture = c.client().capture().expect("capture");
+            let args = ["-T", "-n", "-q", "1", "-w", "1", privilege, &target];
+            let o = icmpkit(c.client(), &args);
+            let packets = capture.finish();
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {out}");
+            assert_eq!(header_bytes(&out), Some(want), "{args:?}: {out}");
+            let lengths = syn_lengths(&packets, dst);
+            assert!(!lengths.is_empty(), "{args:?}: no SYN captured");
+            assert!(lengths.iter().all(|&l| l == want), "{args:?}: {lengths:?}");
+            assert!(
+                out.lines().last().unwrap_or_default().contains(&target),
+                "{out}"
+            );
+        }
+        if icmpkit_lab::require_tool("traceroute").is_ok() {
+            let theirs = c
+                .client()
+                .command("traceroute")
+                .args(["-T", "-n", "-q", "1", "-w", "1", &target])
+                .output()
+                .unwrap();
+            assert_eq!(
+                header_bytes(&text(&theirs)),
+                Some(want),
+                "{}",
+                text(&theirs)
+            );
+        } else {
+            icmpkit_lab::report_skip(
+                "tcp_probes_are_60_and_80_byte_packets_as_traceroutes (traceroute part)",
+                &"traceroute not on PATH",
+            );
+        }
+    }
+}

@@ -24,11 +24,12 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
         Family::V4 => 20,
         Family::V6 => 40,
     };
-    // TCP SYNs carry no data (raw ones no options either).
-    let (transport, data) = match options.protocol {
-        ProbeProtocol::Icmp | ProbeProtocol::Udp => (8, options.data_size),
-        ProbeProtocol::Tcp => (20, 0),
+    // TCP SYNs carry no data, but 20 bytes of options (as traceroute's).
+    let data = match options.protocol {
+        ProbeProtocol::Icmp | ProbeProtocol::Udp => options.data_size,
+        ProbeProtocol::Tcp => 0,
     };
+    let transport = options.protocol.header_len();
     if options.plan.path_mtu.is_some() {
         return format!(
             "traceroute to {} ({}), {} hops max, path MTU discovery",
