@@ -71,12 +71,12 @@ pub struct MtrArgs {
     #[arg(short = 'C', long = "csv")]
     pub csv: bool,
 
-    /// TCP SYN probes (default port 80).
-    #[arg(short = 'T', long = "tcp", conflicts_with = "udp")]
-    pub tcp: bool,
+    /// -T and --flows, spelt as trace's.
+    #[command(flatten)]
+    pub shared: crate::commands::trace::SharedArgs,
 
     /// UDP probes (default port 33434).
-    #[arg(short = 'u', long = "udp")]
+    #[arg(short = 'u', long = "udp", conflicts_with = "tcp")]
     pub udp: bool,
 
     /// Destination port for UDP/TCP probes.
@@ -126,11 +126,6 @@ pub struct MtrArgs {
         value_parser = crate::flags::secs
     )]
     pub timeout: Duration,
-
-    /// Probe N flows (each Paris-stable) and list every responder per hop (ECMP).
-    #[arg(long = "flows", value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub flows: u16,
 
     /// Paris-stable probes: always on, accepted for habit.
     #[arg(long = "paris")]

@@ -31,10 +31,9 @@ pub struct TraceArgs {
     #[arg(short = 'U', long = "udp", conflicts_with = "tcp")]
     pub udp: bool,
 
-    /// TCP SYN probes (default port 80): from one source port per flow with
-    /// raw sockets (Paris-stable), a connect() each unprivileged.
-    #[arg(short = 'T', long = "tcp")]
-    pub tcp: bool,
+    /// -T and --flows, spelt as mtr's.
+    #[command(flatten)]
+    pub shared: SharedArgs,
 
     /// Destination port for UDP/TCP probes (1-65535: the kernel refuses
     /// to send to port 0).
@@ -91,11 +90,6 @@ pub struct TraceArgs {
     /// Move on from a hop once one of its probes was answered.
     #[arg(long = "fast")]
     pub fast: bool,
-
-    /// Probe N flows (each Paris-stable) and report every responder per hop (ECMP).
-    #[arg(long = "flows", value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub flows: u16,
 
     /// Do not look up reverse DNS names.
     #[arg(short = 'n')]
@@ -177,4 +171,19 @@ pub struct TraceArgs {
     /// Print one CSV line per hop and responder.
     #[arg(long = "csv", conflicts_with = "report")]
     pub csv: bool,
+}
+
+/// The flags `trace` and `mtr` spell alike, defined once (both flatten
+/// it); the others differ between traceroute's and mtr's spellings.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SharedArgs {
+    /// TCP SYN probes (default port 80): from one source port per flow with
+    /// raw sockets (Paris-stable), a connect() each unprivileged.
+    #[arg(short = 'T', long = "tcp")]
+    pub tcp: bool,
+
+    /// Probe N flows (each Paris-stable) and list every responder per hop (ECMP).
+    #[arg(long = "flows", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub flows: u16,
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
 
-pub use args::TraceArgs;
+pub use args::{SharedArgs, TraceArgs};
 
 use crate::exit;
 use crate::output::errln;
@@ -35,7 +35,7 @@ pub fn run_with(args: TraceArgs, options: TraceOptions) -> i32 {
 pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let protocol = if args.udp {
         ProbeProtocol::Udp
-    } else if args.tcp {
+    } else if args.shared.tcp {
         ProbeProtocol::Tcp
     } else {
         ProbeProtocol::Icmp
@@ -48,7 +48,7 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     } else {
         args.queries
     };
-    plan.flows = args.flows;
+    plan.flows = args.shared.flows;
     plan.in_flight = args.in_flight;
     plan.send_interval = args.send_wait;
     plan.round_interval = if args.report {
