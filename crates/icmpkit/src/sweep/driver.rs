@@ -35,7 +35,7 @@ use super::report::{SweepEvent, SweepSummary};
 use super::sender::{ExtraSender, FrameMaker, MessageBuilder, Shared};
 use super::session::Session;
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
-use super::transport::{FamilySocket, RECV_BUF_LEN, SweepTransport};
+use super::transport::{FamilySocket, SweepTransport, recv_buf_len};
 
 /// Receive buffer asked for by default (root may exceed `rmem_max`).
 const RECV_BUFFER: usize = 16 << 20;
@@ -85,6 +85,8 @@ impl Sweeper {
             if !session.targets().has(family) {
                 continue;
             }
+            // IPv6's larger limit was allowed before the targets were known.
+            opts.check_payload(family)?;
             let socket = open(family, opts)?;
             let id = match socket.kind() {
                 SocketKind::Datagram => socket.echo_id().unwrap_or(0),
@@ -115,7 +117,8 @@ impl Sweeper {
         let packet = packet_sender(&session, &sockets, opts)?;
         let thread_count = sender_count(&session, &sockets, opts);
         let shared = Arc::new(Shared::new(session));
-        let mut transport = SweepTransport::new(sockets, Arc::clone(&shared));
+        let recv_len = recv_buf_len(opts.payload_size);
+        let mut transport = SweepTransport::new(sockets, Arc::clone(&shared), recv_len);
         if let Some((plan, socket)) = packet {
             builder.set_frames(FrameMaker::new(plan));
             transport.set_packet_socket(socket);
@@ -125,7 +128,7 @@ impl Sweeper {
         }
         let protocol = SweepProtocol::new(shared, builder, routes, batch);
         Ok(Sweeper {
-            driver: Driver::new(protocol, transport, RECV_BUF_LEN),
+            driver: Driver::new(protocol, transport, recv_len),
             sender_count: thread_count,
             seed,
             joining: None,

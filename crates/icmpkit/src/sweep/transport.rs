@@ -26,7 +26,14 @@ use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
 const RECV_BATCH: usize = 64;
 /// Bytes per receive buffer: an IPv4 header plus an error quoting 576
 /// bytes, or an IPv6 error quoting 1232, fit.
-pub(super) const RECV_BUF_LEN: usize = 2048;
+const RECV_BUF_LEN: usize = 2048;
+
+/// Bytes per receive buffer for echo data of `payload_size`: the whole
+/// reply with the longest IPv4 header (60) fits, however big the probes
+/// (`-b` up to 65,527); a cut reply would fail its checksum.
+pub(super) fn recv_buf_len(payload_size: usize) -> usize {
+    RECV_BUF_LEN.max(60 + 8 + payload_size)
+}
 
 /// The `via` of a transmit whose message is a whole frame for the packet
 /// socket (its `scope_id` then names the interface).
@@ -83,14 +90,14 @@ pub(crate) struct SweepTransport {
 }
 
 impl SweepTransport {
-    pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>) -> Self {
+    pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>, recv_len: usize) -> Self {
         SweepTransport {
             sockets,
             packet: None,
             shared,
             senders: Vec::new(),
             recv: Mutex::new(RecvBatch {
-                bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
+                bufs: vec![vec![0; recv_len]; RECV_BATCH],
                 received: Vec::with_capacity(RECV_BATCH),
                 next: 0,
                 socket: 0,

@@ -121,7 +121,7 @@ impl TraceProtocol {
             Family::V6 => (40, size.max(1280)),
         };
         match self.setup.matcher.protocol {
-            ProbeProtocol::Tcp => (size as usize).saturating_sub(ip_header + 20),
+            ProbeProtocol::Tcp => (size as usize).saturating_sub(ip_header + probe::SYN_HEADER_LEN),
             // ICMP echo and UDP headers are both 8 bytes; ICMP needs 2 data
             // bytes for its Paris checksum.
             ProbeProtocol::Icmp | ProbeProtocol::Udp => {
