@@ -30,7 +30,7 @@ impl SharedIcmpSocket {
     /// Registers the socket with the current runtime: the registration
     /// lasts until the returned value is dropped.
     pub(crate) fn register(&self) -> Result<AsyncFd<SharedIcmpSocket>, Error> {
-        sys::register_shared_with_reactor(self.clone())
+        sys::register_with_reactor(self.clone(), Interest::READABLE | Interest::WRITABLE)
             .map_err(super::registration_failed("the ICMP socket"))
     }
 }
@@ -60,7 +60,7 @@ impl AsyncIcmpSocket {
     pub fn new(socket: IcmpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         Ok(Self {
-            inner: sys::register_with_reactor(socket)?,
+            inner: sys::register_with_reactor(socket, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 
