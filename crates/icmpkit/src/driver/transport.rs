@@ -93,6 +93,10 @@ struct Shared {
     unwaited: AtomicU32,
     /// Leave the reactor after this many of them (`None`: never).
     leave_after: Option<u32>,
+    /// The runtime registered with at creation: joining again goes to the
+    /// same reactor, even when the wait is polled outside its context
+    /// (another executor, a plain thread), as a registration made once did.
+    runtime: tokio::runtime::Handle,
 }
 
 impl IcmpTransport {
@@ -124,6 +128,8 @@ impl IcmpTransport {
                 registration: Mutex::new(Some(registration)),
                 unwaited: AtomicU32::new(0),
                 leave_after,
+                // `register` just proved there is a runtime.
+                runtime: tokio::runtime::Handle::current(),
             }),
         })
     }
@@ -155,6 +161,7 @@ impl Shared {
         if let Some(r) = registration.as_ref() {
             return Ok(Arc::clone(r));
         }
+        let _runtime = self.runtime.enter();
         let r = Arc::new(self.socket.register().map_err(io::Error::other)?);
         *registration = Some(Arc::clone(&r));
         Ok(r)
@@ -308,6 +315,70 @@ mod tests {
         }
     }
 
+    /// Polls `future` on this thread, outside any runtime's context, as a
+    /// caller's own executor would; `None` if not ready within `limit`.
+    fn poll_outside_runtime<F: Future>(future: F, limit: Duration) -> Option<F::Output> {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        let end = std::time::Instant::now() + limit;
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return Some(output);
+            }
+            let left = end.checked_duration_since(std::time::Instant::now())?;
+            std::thread::park_timeout(left);
+        }
+    }
+
+    /// Rejoining the reactor goes to the runtime the transport was made
+    /// in, even from a wait polled outside its context: a registration
+    /// made once (before the transport could leave) allowed that, and a
+    /// failed rejoin would leave the driver on timers alone.
+    #[test]
+    fn rejoins_its_own_runtime_when_waited_on_from_another_thread() {
+        let socket = match IcmpSocket::open(Family::V4, Privilege::Auto, &SocketOptions::default())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                icmpkit_lab::report_skip("rejoins_its_own_runtime", &e);
+                return;
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_io()
+            .build()
+            .expect("runtime");
+        let transport = {
+            let _runtime = runtime.enter();
+            IcmpTransport::leaving_reactor_after(socket, 1).expect("transport")
+        };
+        echo(&transport, 0);
+        // Taken without a wait (a loopback reply comes at once; retried
+        // without waiting if the softirq was deferred): the socket leaves.
+        let end = std::time::Instant::now() + Duration::from_secs(2);
+        let mut buf = vec![0u8; 2048];
+        while let Err(e) = transport.recv(&mut buf) {
+            assert_eq!(e.kind(), io::ErrorKind::WouldBlock, "recv: {e}");
+            assert!(std::time::Instant::now() < end, "no reply from 127.0.0.1");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(!transport.in_reactor(), "one reply taken without a wait");
+        echo(&transport, 1);
+        let ready = poll_outside_runtime(transport.wait_ready(), Duration::from_secs(2))
+            .expect("readiness of the queued reply within 2 s")
+            .expect("the wait rejoins the transport's runtime");
+        assert!(ready.readable);
+        assert!(transport.in_reactor());
+    }
+
     /// A flood's socket leaves the reactor after `n` replies taken without
     /// a wait, and a later wait joins it again and sees what was queued
     /// meanwhile (no readiness lost), and what comes after.
@@ -331,7 +402,10 @@ mod tests {
         // A loopback reply is queued before the send returns: no waits, so
         // the third reply took the socket out (unless a wait was needed).
         let waited = transport.shared.unwaited.load(Ordering::Relaxed) != 0;
-        assert!(waited || !transport.in_reactor(), "still registered after 3 unwaited replies");
+        assert!(
+            waited || !transport.in_reactor(),
+            "still registered after 3 unwaited replies"
+        );
         if transport.in_reactor() {
             // A loaded machine deferred the loopback's softirq: we waited.
             eprintln!("SKIP the rest: a reply was waited for, the socket stayed registered");
