@@ -724,7 +724,6 @@ fn interface_information_from_crafted_icmpv6_time_exceeded() {
 /// answers after 100 ms, the caller comes back after 600 ms (wait 300 ms).
 #[test]
 fn answers_queued_while_the_caller_is_away_are_not_lost() {
-    use icmpkit::respond::{RespondConfig, RespondOptions, Server};
     use icmpkit::trace::{TraceEvent, Tracer};
     let lab = lab_or_skip!("answers_queued_while_the_caller_is_away_are_not_lost");
     let ns = lab.namespace("away").expect("namespace");
@@ -736,20 +735,7 @@ fn answers_queued_while_the_caller_is_away_are_not_lost() {
         .build()
         .unwrap();
     let hops = runtime.block_on(async {
-        let mut responder = Server::open(&RespondOptions {
-            config: RespondConfig {
-                delay: Duration::from_millis(100),
-                ..RespondConfig::default()
-            },
-            ipv6: false,
-            ..RespondOptions::default()
-        })
-        .expect("responder");
-        tokio::spawn(async move {
-            loop {
-                responder.next_event().await;
-            }
-        });
+        answer_echo_after(Duration::from_millis(100));
         let mut opts = options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged);
         opts.plan.max_ttl = 1;
         opts.plan.wait = Duration::from_millis(300);
@@ -773,6 +759,76 @@ fn answers_queued_while_the_caller_is_away_are_not_lost() {
         "{hops:?}"
     );
     assert_eq!(hops[0].address, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+}
+
+/// Answers IPv4 echo requests in the current namespace `delay` late, from
+/// a task of the current runtime (the kernel's own answers must be off).
+fn answer_echo_after(delay: Duration) {
+    use icmpkit::respond::{RespondConfig, RespondOptions, Server};
+    let mut responder = Server::open(&RespondOptions {
+        config: RespondConfig {
+            delay,
+            ..RespondConfig::default()
+        },
+        ipv6: false,
+        ..RespondOptions::default()
+    })
+    .expect("responder");
+    tokio::spawn(async move {
+        loop {
+            responder.next_event().await;
+        }
+    });
+}
+
+/// A stop drops only the probes still waiting for an answer: answers
+/// already queued on the socket when the stop comes (they arrived while
+/// the caller was away) are read first and count.
+#[test]
+fn a_stop_keeps_the_answers_already_queued() {
+    use icmpkit::trace::{TraceEvent, Tracer};
+    let lab = lab_or_skip!("a_stop_keeps_the_answers_already_queued");
+    let ns = lab.namespace("stopq").expect("namespace");
+    ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
+    let _inside = ns.enter().expect("enter");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let events = runtime.block_on(async {
+        answer_echo_after(Duration::from_millis(100));
+        let mut opts = options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged);
+        opts.plan.max_ttl = 1;
+        opts.plan.wait = Duration::from_secs(10);
+        let mut tracer = Tracer::start("127.0.0.1", &opts).await.expect("tracer");
+        let first = tokio::time::timeout(Duration::from_millis(20), tracer.next_event()).await;
+        assert!(first.is_err(), "nothing answers within 20 ms: {first:?}");
+        // The answers come at 100 ms and wait on the socket; then the stop.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tracer.stop_handle().stop();
+        let mut events = Vec::new();
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(5), tracer.next_event())
+            .await
+            .expect("the trace ends once stopped")
+        {
+            events.push(event);
+        }
+        events
+    });
+    let answered = events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Probe(p) if p.reply.is_some()))
+        .count();
+    assert_eq!(answered, 2, "{events:?}");
+    let hops: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Hop(hop) => Some(hop),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hops.len(), 1, "{events:?}");
+    assert_eq!((hops[0].packets_sent, hops[0].packets_received), (2, 2));
 }
 
 /// Gives the current thread its own mount namespace with `dir`'s `files`
