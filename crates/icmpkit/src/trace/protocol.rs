@@ -458,7 +458,6 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-
     use crate::trace::session::Plan;
 
     const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
