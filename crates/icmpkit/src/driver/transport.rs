@@ -66,6 +66,17 @@ pub(crate) trait Transport {
 
     /// Waits until the send buffer has room.
     fn wait_writable(&self) -> BoxFuture<io::Result<()>>;
+
+    /// Whether the driver drops a readiness wait still pending when a send
+    /// goes out (a new one is made at the next wait). A transport that
+    /// leaves the reactor while nothing waits cannot while a wait is kept:
+    /// a flood whose timer sent a probe while it waited for a lost answer
+    /// would otherwise keep its socket registered. Dropping a wait loses
+    /// nothing: the readiness stays with the registration, and a socket
+    /// joining the reactor again has the kernel report what is queued.
+    fn drops_pending_wait_on_send(&self) -> bool {
+        false
+    }
 }
 
 /// One ICMP socket (ping, sweep's receive side, craft).
@@ -252,6 +263,10 @@ impl Transport for IcmpTransport {
         }
     }
 
+    fn drops_pending_wait_on_send(&self) -> bool {
+        self.shared.leave_after.is_some()
+    }
+
     fn wait_writable(&self) -> BoxFuture<io::Result<()>> {
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
@@ -284,6 +299,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::engine::clock::Deadline;
     use crate::engine::probe;
     use crate::socket::{Family, Privilege, SocketOptions};
 
@@ -383,6 +399,133 @@ mod tests {
             .expect("the wait rejoins the transport's runtime");
         assert!(ready.readable);
         assert!(transport.in_reactor());
+    }
+
+    /// Echo requests to 127.0.0.1 sent one at a time, the next once the
+    /// last is answered (a flood on a fast path), after a first pause
+    /// that the driver spends waiting for readiness. It notes whether the
+    /// socket was ever out of the reactor (through a clone of the
+    /// transport: the same registration).
+    struct PausedFlood {
+        transport: IcmpTransport,
+        start: Deadline,
+        started: bool,
+        to_send: u16,
+        awaiting: bool,
+        answered: u16,
+        left_the_reactor: bool,
+        raw: bool,
+    }
+
+    /// The flood's echo id (a raw socket sees every test's echoes).
+    const PAUSED_FLOOD_ID: u16 = 0x5a5e;
+
+    impl PausedFlood {
+        /// Whether a packet read is an answer to this flood: a raw
+        /// socket's has its IPv4 header first, and the socket also gets
+        /// our requests looped back and other tests' echoes; a datagram
+        /// socket gets its own answers alone.
+        fn is_our_reply(&self, packet: &[u8]) -> bool {
+            const ECHO_REPLY: u8 = 0;
+            if !self.raw {
+                return packet.first() == Some(&ECHO_REPLY);
+            }
+            let at = packet.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+            let id = packet.get(at + 4..at + 6);
+            packet.get(at) == Some(&ECHO_REPLY) && id == Some(&PAUSED_FLOOD_ID.to_be_bytes()[..])
+        }
+    }
+
+    impl crate::driver::Protocol for PausedFlood {
+        type Event = ();
+        type Meta = Received;
+
+        fn poll_timeout(&self) -> Option<Deadline> {
+            (!self.started).then_some(self.start)
+        }
+
+        fn handle_timeout(&mut self, now: Timestamp) {
+            self.started |= self.start.is_reached(now);
+        }
+
+        fn poll_transmit(&mut self, _now: Timestamp, out: &mut Transmit) -> bool {
+            if !self.started || self.awaiting || self.to_send == 0 {
+                return false;
+            }
+            self.to_send -= 1;
+            self.awaiting = true;
+            let seq = self.to_send;
+            probe::echo_request(Family::V4, PAUSED_FLOOD_ID, seq, b"pause", &mut out.message);
+            out.destination = Some(LOOPBACK);
+            out.token = u64::from(self.to_send);
+            true
+        }
+
+        fn on_sent(&mut self, _sent: &Transmit, outcome: crate::driver::SendOutcome) {
+            if let crate::driver::SendOutcome::Failed { error, .. } = outcome {
+                panic!("send to 127.0.0.1: {error}");
+            }
+        }
+
+        fn handle_incoming(&mut self, packet: &[u8], _meta: &Received, _now: Timestamp) {
+            if self.is_our_reply(packet) {
+                self.awaiting = false;
+                self.answered += 1;
+            }
+            self.left_the_reactor |= !self.transport.in_reactor();
+        }
+
+        fn handle_queued_error(&mut self, _: &QueuedError, _: &[u8], _: Timestamp) {}
+
+        fn poll_event(&mut self) -> Option<()> {
+            None
+        }
+
+        fn is_done(&self) -> bool {
+            self.to_send == 0 && !self.awaiting
+        }
+
+        fn stop(&mut self) {
+            self.to_send = 0;
+        }
+    }
+
+    /// A flood that waited once (a pause here; a lost answer in a real
+    /// one) and then never again still leaves the reactor: the wait left
+    /// pending when the timer sent is dropped with the send, not kept
+    /// (holding the registration) until a wait that never comes.
+    #[tokio::test]
+    async fn a_wait_left_pending_by_a_timed_send_does_not_hold_the_socket() {
+        let socket = match IcmpSocket::open(Family::V4, Privilege::Auto, &SocketOptions::default())
+        {
+            Ok(s) => s,
+            Err(e) => {
+                icmpkit_lab::report_skip("a_wait_left_pending_by_a_timed_send", &e);
+                return;
+            }
+        };
+        let raw = socket.kind() == crate::socket::SocketKind::Raw;
+        let transport = IcmpTransport::leaving_reactor_after(socket, 64).expect("transport");
+        let flood = PausedFlood {
+            transport: transport.clone(),
+            start: Deadline::after(Timestamp::now(), Duration::from_millis(20)),
+            started: false,
+            to_send: 300,
+            awaiting: false,
+            answered: 0,
+            left_the_reactor: false,
+            raw,
+        };
+        let mut driver = crate::driver::Driver::new(flood, transport, 2048);
+        let end = tokio::time::timeout(Duration::from_secs(10), driver.next_event())
+            .await
+            .expect("300 echoes on loopback within 10 s");
+        assert_eq!(end, None);
+        assert_eq!(driver.protocol().answered, 300);
+        assert!(
+            driver.protocol().left_the_reactor,
+            "300 replies, nearly all taken without a wait, and still registered"
+        );
     }
 
     /// A flood's socket leaves the reactor after `n` replies taken without
