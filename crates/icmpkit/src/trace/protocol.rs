@@ -435,6 +435,11 @@ impl Protocol for TraceProtocol {
 
     fn stop(&mut self) {
         self.session.stop();
+        // The stop drops the probes still waiting at the next expiry: a
+        // deadline already passed makes the driver read what is queued
+        // first (`read_before_deadlines`), so answers that came in while
+        // nobody polled are not dropped with them.
+        self.wake = Some(Deadline::from_monotonic_ns(0));
     }
 
     fn awaiting_replies(&self) -> bool {
@@ -453,7 +458,6 @@ mod tests {
     use std::time::Instant;
 
     use super::*;
-
     use crate::trace::session::Plan;
 
     const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
