@@ -331,7 +331,10 @@ mod tests {
         // A loopback reply is queued before the send returns: no waits, so
         // the third reply took the socket out (unless a wait was needed).
         let waited = transport.shared.unwaited.load(Ordering::Relaxed) != 0;
-        assert!(waited || !transport.in_reactor(), "still registered after 3 unwaited replies");
+        assert!(
+            waited || !transport.in_reactor(),
+            "still registered after 3 unwaited replies"
+        );
         if transport.in_reactor() {
             // A loaded machine deferred the loopback's softirq: we waited.
             eprintln!("SKIP the rest: a reply was waited for, the socket stayed registered");
