@@ -39,9 +39,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 #[non_exhaustive]
 pub struct Timing {
     /// Stop after this many requests (`-c`, default 4); `None` pings until
-    /// stopped. With a `deadline`, the number of answers to wait for:
-    /// requests go on until that many are answered or the deadline passes,
-    /// as iputils' `-c` with `-w`.
+    /// stopped. With a `deadline` and `count_answers`, the number of
+    /// answers to wait for instead.
     pub count: Option<u64>,
     /// Time between requests (`-i`).
     pub interval: Duration,
@@ -50,6 +49,11 @@ pub struct Timing {
     pub timeout: Duration,
     /// Stop after this long whatever happens (`-w`).
     pub deadline: Option<Duration>,
+    /// With a `deadline`, `count` is of answers, as iputils' `-c` with
+    /// `-w`: requests go on until that many came or the deadline passed
+    /// (`ping -c 1 -w 5` to a silent host sends five). Off by default:
+    /// `count` requests, then the deadline bounds the wait.
+    pub count_answers: bool,
     /// Requests sent at once at the start (`-l`).
     pub preload: u32,
     /// Send as fast as replies come back, at least 100 per second (`-f`).
@@ -67,6 +71,7 @@ impl Default for Timing {
             interval: Duration::from_secs(1),
             timeout: DEFAULT_TIMEOUT,
             deadline: None,
+            count_answers: false,
             preload: 1,
             flood: false,
             adaptive: false,
@@ -228,11 +233,11 @@ impl Session {
             self.ended_at.get_or_insert(now);
             return Next::Done;
         }
-        // With a deadline, iputils' `-c` counts answers, not requests: it
-        // keeps sending until that many came or the deadline passed
-        // (`ping -c 1 -w 5` tries five times), and `finished` ends it.
-        let more_to_send = self.timing.deadline.is_some()
-            || self.timing.count.is_none_or(|c| self.transmitted < c);
+        // Counting answers (iputils' `-c` with `-w`), requests go on until
+        // `finished` sees that many or the deadline.
+        let counting_answers = self.timing.count_answers && self.timing.deadline.is_some();
+        let more_to_send =
+            counting_answers || self.timing.count.is_none_or(|c| self.transmitted < c);
         let mut wake = u64::MAX;
         if more_to_send {
             let flood_ready =
@@ -1237,11 +1242,13 @@ mod tests {
     #[test]
     fn with_a_deadline_the_count_is_of_answers_as_iputils() {
         // `ping -c 1 -w 3` to a silent host: iputils sends three requests.
-        let mut s = session(Timing {
+        let answers_by = |deadline| Timing {
             count: Some(1),
-            deadline: Some(Duration::from_secs(3)),
+            deadline,
+            count_answers: true,
             ..iputils_timing()
-        });
+        };
+        let mut s = session(answers_by(Some(Duration::from_secs(3))));
         send(&mut s, 0);
         assert!(matches!(s.next(at(1000)), Next::Send(Sequence(2))));
         send(&mut s, 1000);
@@ -1252,13 +1259,17 @@ mod tests {
         assert_eq!(s.next(at(2500)), Next::Done);
         let r = s.report(at(2500));
         assert_eq!((r.packets_sent, r.packets_received), (3, 1));
-        // Without a deadline the count is of requests, as before.
-        let mut s = session(Timing {
-            count: Some(1),
-            ..iputils_timing()
-        });
-        send(&mut s, 0);
-        assert!(matches!(s.next(at(1000)), Next::WaitUntil(_)));
+        // Without a deadline, or without `count_answers` (the library's
+        // default, which the exporter relies on), the count is of requests.
+        let requests_by = Timing {
+            count_answers: false,
+            ..answers_by(Some(Duration::from_secs(3)))
+        };
+        for timing in [answers_by(None), requests_by] {
+            let mut s = session(timing);
+            send(&mut s, 0);
+            assert!(matches!(s.next(at(1000)), Next::WaitUntil(_)));
+        }
     }
 
     #[test]
