@@ -143,3 +143,23 @@ fn interval_is_kept_below_the_millisecond() {
         "-i 0.25: 254 sends spread over {took} ms, not 63.25"
     );
 }
+
+/// One probe has no send rate: the summary leaves the clause out rather
+/// than say "sent at 0 pkt/s"; two probes have one.
+#[test]
+fn one_probe_summary_shows_no_send_rate() {
+    let lab = lab_or_skip!("one_probe_summary_shows_no_send_rate");
+    let c = lab_chain(&lab);
+    let server = c.server_v4().to_string();
+    let o = sweep(&c, &[&server, "-r", "0", "-t", "200"]);
+    let err = text(&o.stderr);
+    assert!(err.contains("1 targets: 1 alive"), "{err}");
+    assert!(!err.contains("pkt/s"), "a rate from one probe: {err}");
+    let o = sweep(&c, &[&server, SILENT, "-r", "0", "-t", "200"]);
+    let err = text(&o.stderr);
+    assert!(err.contains("2 targets: 1 alive"), "{err}");
+    assert!(
+        err.contains(" pkt/s; seed "),
+        "two probes have a rate: {err}"
+    );
+}

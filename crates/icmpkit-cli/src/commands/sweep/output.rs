@@ -618,7 +618,7 @@ impl Output {
             let secs = summary.elapsed.as_secs_f64();
             errln!(
                 "{} targets: {} alive, {} unreachable ({} by ICMP error); {} probes{}, {} replies \
-                 ({} late, {} duplicate, {} rejected, {} corrupted) in {secs:.3} s, sent at {:.0} pkt/s; seed {seed}",
+                 ({} late, {} duplicate, {} rejected, {} corrupted) in {secs:.3} s{}; seed {seed}",
                 summary.targets,
                 summary.alive,
                 summary.unreachable(),
@@ -633,7 +633,11 @@ impl Output {
                 summary.duplicates,
                 summary.rejected,
                 summary.corrupted,
-                summary.send_rate(),
+                // A rate needs two sends: one probe has none to show.
+                match summary.send_rate() {
+                    0.0 => String::new(),
+                    rate => format!(", sent at {rate:.0} pkt/s"),
+                },
             );
         }
     }
