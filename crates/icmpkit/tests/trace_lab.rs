@@ -913,8 +913,9 @@ struct CutShortTrace {
     stored: Vec<Hop>,
     /// Calls to `next_event` dropped before they returned.
     cut_short: usize,
-    /// The names the silent name server was asked about.
-    asked: Vec<String>,
+    /// The names the silent name server was asked about, with when (since
+    /// the server opened).
+    asked: Vec<(Duration, String)>,
 }
 
 /// How long a reverse lookup may take ([`TraceOptions::dns_timeout`]).
@@ -937,7 +938,23 @@ fn trace_cutting_calls_short(ns: &Ns, etc: &Path, target: IpAddr) -> CutShortTra
         let _inside = ns.enter().expect("enter");
         bind_etc_files(&etc, &["hosts", "resolv.conf"]);
         let silent = std::net::UdpSocket::bind("127.0.0.1:53").expect("silent name server");
-        silent.set_nonblocking(true).unwrap();
+        silent
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let opened = std::time::Instant::now();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let listening = {
+            let done = std::sync::Arc::clone(&done);
+            std::thread::spawn(move || {
+                let (mut buf, mut asked) = ([0u8; 512], Vec::new());
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(n) = silent.recv(&mut buf) {
+                        asked.extend(question_name(&buf[..n]).map(|q| (opened.elapsed(), q)));
+                    }
+                }
+                asked
+            })
+        };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -965,11 +982,8 @@ fn trace_cutting_calls_short(ns: &Ns, etc: &Path, target: IpAddr) -> CutShortTra
             }
             (yielded, tracer.hops(), cut_short)
         });
-        let mut buf = [0u8; 512];
-        let mut asked = Vec::new();
-        while let Ok(n) = silent.recv(&mut buf) {
-            asked.extend(question_name(&buf[..n]));
-        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let asked = listening.join().expect("name server thread");
         CutShortTrace {
             yielded,
             stored,
@@ -1028,7 +1042,7 @@ fn hops_awaiting_reverse_names_survive_cancelled_calls() {
         // The unnamed routers were really asked about, once each: their
         // lookups ran on across the cancelled calls. Without the `dns`
         // feature only the hosts file names hops: nobody is asked.
-        let mut asked = trace.asked.clone();
+        let mut asked: Vec<String> = trace.asked.iter().map(|(_, q)| q.clone()).collect();
         asked.sort();
         let mut wanted = match cfg!(feature = "dns") {
             true => vec![ptr_name(path[1]), ptr_name(path[2])],
@@ -1036,6 +1050,14 @@ fn hops_awaiting_reverse_names_survive_cancelled_calls() {
         };
         wanted.sort();
         assert_eq!(asked, wanted, "{what}");
+        // The lookups overlap: hop 3's began while hop 2's was still waiting
+        // (one after the other, a slow name server cost a timeout per hop).
+        if let [(first, _), (second, _)] = trace.asked.as_slice() {
+            assert!(
+                *second < *first + SILENT_DNS_TIMEOUT / 2,
+                "hop 3's lookup waited for hop 2's, {what}"
+            );
+        }
         // Each lookup took the whole DNS timeout, cut into several calls.
         let calls_per_lookup = SILENT_DNS_TIMEOUT.as_millis() / CALL_BUDGET.as_millis();
         assert!(

@@ -5,6 +5,7 @@
 //! [`Session`]'s. Reverse names are looked up in tasks beside the driver
 //! and given back to the protocol.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -67,10 +68,21 @@ pub struct Tracer {
     driver: Driver<TraceProtocol, TraceTransport>,
     kind: SocketKind,
     names: Option<ReverseNames>,
-    /// The hop taken from the driver whose responders are being named: it
-    /// lives here, not in a `next_event` future, so a call dropped while
-    /// the lookups run loses nothing and the next call yields it.
-    naming: Option<NamingHop>,
+    /// What the driver gave out behind a hop whose responders are being
+    /// named, in order. The probing goes on meanwhile (each hop's lookups
+    /// start when it is taken: a slow name server costs the longest lookup,
+    /// not one per hop). It lives here, not in a `next_event` future, so a
+    /// call dropped while the lookups run loses nothing.
+    held: VecDeque<Held>,
+}
+
+/// One event held back so that events come out in order.
+#[derive(Debug)]
+enum Held {
+    /// A hop being named.
+    Naming(NamingHop),
+    /// Any other event, or the end (`None`).
+    Event(Option<TraceEvent>),
 }
 
 impl Tracer {
@@ -143,7 +155,7 @@ impl Tracer {
             target,
             driver: Driver::new(protocol, transport, RECV_LEN),
             kind,
-            naming: None,
+            held: VecDeque::new(),
         })
     }
 
@@ -225,31 +237,43 @@ impl Tracer {
     /// [`Tracer::next_event`]).
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<TraceEvent>> {
         loop {
-            if let Some(hop) = std::task::ready!(self.poll_named_hop(cx)) {
-                return Poll::Ready(Some(TraceEvent::Hop(hop)));
+            if let Some(event) = self.take_held(cx) {
+                return Poll::Ready(event);
             }
-            match (std::task::ready!(self.driver.poll_event(cx)), &self.names) {
-                // Yielded by the next turn, once named.
-                (Some(TraceEvent::Hop(hop)), Some(names)) => self.naming = Some(names.start(hop)),
-                (other, _) => return Poll::Ready(other),
+            if matches!(self.held.back(), Some(Held::Event(None))) {
+                // The driver is done: only the hops being named are left.
+                return Poll::Pending;
+            }
+            let event = std::task::ready!(self.driver.poll_event(cx));
+            match (event, &self.names) {
+                // Yielded once named, in its turn.
+                (Some(TraceEvent::Hop(hop)), Some(names)) => {
+                    self.held.push_back(Held::Naming(names.start(hop)));
+                }
+                (other, _) if self.held.is_empty() => return Poll::Ready(other),
+                (other, _) => self.held.push_back(Held::Event(other)),
             }
         }
     }
 
-    /// The hop being named once its lookups are over, also given to the
-    /// protocol named; `Ready(None)` if no hop is being named. The hop
-    /// leaves `self` only when it is returned.
-    fn poll_named_hop(&mut self, cx: &mut Context<'_>) -> Poll<Option<Hop>> {
-        let (Some(naming), Some(names)) = (self.naming.as_mut(), self.names.as_mut()) else {
-            return Poll::Ready(None);
-        };
-        std::task::ready!(naming.poll_wait(names, cx));
-        let Some(naming) = self.naming.take() else {
-            return Poll::Ready(None);
-        };
-        let hop = naming.finish(names);
-        self.driver.protocol_mut().name_hop(hop.clone());
-        Poll::Ready(Some(hop))
+    /// The first held event if it may go out (a hop: once its lookups are
+    /// over, the hop then also given to the protocol named).
+    fn take_held(&mut self, cx: &mut Context<'_>) -> Option<Option<TraceEvent>> {
+        if let Held::Naming(naming) = self.held.front_mut()? {
+            let names = self.names.as_mut()?;
+            if naming.poll_wait(names, cx).is_pending() {
+                return None;
+            }
+        }
+        match self.held.pop_front()? {
+            Held::Event(event) => Some(event),
+            Held::Naming(naming) => {
+                let names = self.names.as_ref()?;
+                let hop = naming.finish(names);
+                self.driver.protocol_mut().name_hop(hop.clone());
+                Some(Some(TraceEvent::Hop(hop)))
+            }
+        }
     }
 }
 
