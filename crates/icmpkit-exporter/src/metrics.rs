@@ -1,10 +1,17 @@
 //! /metrics: the running configuration's counters in smokeping_prober's
 //! shapes, encoded with prometheus-client (Prometheus text format 0.0.4).
+//!
+//! The page is streamed: one snapshot of the counters is taken per scrape,
+//! then the page is encoded piece by piece (each per-target family in
+//! blocks of [`SERIES_PER_PIECE`] series, then the small families) and each
+//! piece is handed to the HTTP body as soon as it is encoded, so a scrape
+//! holds a few pieces, never the whole page (29 MB at 10,000 targets).
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
+use futures_util::{Stream, StreamExt};
 use icmpkit::monitor::TargetStats;
 use icmpkit::socket::Family;
 use prometheus_client::collector::Collector;
@@ -17,94 +24,140 @@ use prometheus_client::registry::Registry;
 use crate::state::{Exporter, Labels, Running};
 use crate::traces::{RunningTrace, TraceBooks};
 
-/// One scrape's view of the exporter: the running configuration and its
-/// counters read once, shared by the threads that encode the page.
+/// One scrape's view of the exporter: what the page shows, read once,
+/// shared by the threads that encode its pieces.
 #[derive(Debug)]
-struct Snapshot {
-    exporter: Arc<Exporter>,
-    running: Arc<Running>,
-    stats: Vec<TargetStats>,
+pub struct Snapshot {
+    /// `icmpkit` or `smokeping`.
+    pub prefix: &'static str,
+    /// Histogram upper bounds (seconds), `+Inf` implied.
+    pub buckets: Vec<f64>,
+    pub prober: Option<String>,
+    /// The series' labels and the traces.
+    pub running: Arc<Running>,
+    /// Each series' counters, in the order of `running.series`.
+    pub stats: Vec<TargetStats>,
+    pub receive_errors: Vec<(Family, u64)>,
+    pub dns_failures: BTreeMap<String, u64>,
+    pub last_reload_ok: bool,
+    pub last_reload_success_seconds: u64,
 }
 
-/// Which part of the page a collector writes: the histogram family is by
-/// far the biggest (buckets + sum + count per series: 23 of every 28
-/// lines), so its series are split among threads.
-#[derive(Debug, Clone)]
-enum Part {
-    /// The families before the histogram.
-    Head,
-    /// The histogram's series in this range.
-    Histogram(Range<usize>),
-    /// The families after it.
-    Tail,
+impl Snapshot {
+    /// The exporter's state now: series and counters read together.
+    pub fn take(exporter: &Exporter) -> Snapshot {
+        let (running, stats) = exporter.current_with_stats();
+        Snapshot {
+            prefix: if exporter.args.smokeping_names {
+                "smokeping"
+            } else {
+                "icmpkit"
+            },
+            buckets: exporter.args.buckets.0.clone(),
+            prober: exporter.args.prober.clone(),
+            receive_errors: exporter.receive_errors(),
+            running,
+            stats,
+            dns_failures: exporter.dns_failures(),
+            last_reload_ok: exporter.last_reload_ok(),
+            last_reload_success_seconds: exporter.last_reload_success_seconds(),
+        }
+    }
 }
 
-/// Writes one part of the page from a snapshot.
+/// The families with one series (or more) per target, in page order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeriesFamily {
+    Requests,
+    Durations,
+    Ttl,
+    Duplicates,
+    SendErrors,
+    Late,
+    IcmpErrors,
+}
+
+const SERIES_FAMILIES: [SeriesFamily; 7] = [
+    SeriesFamily::Requests,
+    SeriesFamily::Durations,
+    SeriesFamily::Ttl,
+    SeriesFamily::Duplicates,
+    SeriesFamily::SendErrors,
+    SeriesFamily::Late,
+    SeriesFamily::IcmpErrors,
+];
+
+/// Which part of the page a collector writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// One family's series of the targets in this range.
+    Series(SeriesFamily, Range<usize>),
+    /// The families that are not per target (sockets, traces, process).
+    Rest,
+    /// The whole page in one piece (the reference the pieces must equal).
+    #[cfg(test)]
+    Whole,
+}
+
+/// Targets per piece: the histogram's 23 lines a target make a piece of
+/// about 1.5 MB at most.
+const SERIES_PER_PIECE: usize = 500;
+
+/// The pieces of a page of `series` targets, in order.
+fn pieces(series: usize) -> Vec<Piece> {
+    let mut out = Vec::new();
+    for family in SERIES_FAMILIES {
+        // A family without series still has its HELP/TYPE: one piece.
+        let blocks = series.div_ceil(SERIES_PER_PIECE).max(1);
+        for block in 0..blocks {
+            let start = block * SERIES_PER_PIECE;
+            out.push(Piece::Series(
+                family,
+                start..(start + SERIES_PER_PIECE).min(series),
+            ));
+        }
+    }
+    out.push(Piece::Rest);
+    out
+}
+
+/// Writes one piece of the page from a snapshot.
 #[derive(Debug)]
 struct ExporterCollector {
     snapshot: Arc<Snapshot>,
-    part: Part,
+    piece: Piece,
 }
 
-/// Series per histogram chunk below which one thread encodes them all.
-const SERIES_PER_THREAD: usize = 1000;
-
-/// The page /metrics serves. With thousands of targets the histogram's
-/// series are encoded by several threads (up to the CPUs), each chunk
-/// with prometheus-client, and joined in order: a 10,000-target page is
-/// ~29 MB.
-pub fn render(exporter: &Arc<Exporter>) -> Result<String, std::fmt::Error> {
-    let running = exporter.current();
-    let stats = running.stats();
-    let series = running.series.len();
-    let snapshot = Arc::new(Snapshot {
-        exporter: Arc::clone(exporter),
-        running,
-        stats,
-    });
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(series.div_ceil(SERIES_PER_THREAD))
-        .max(1);
-    let chunk = series.div_ceil(threads).max(1);
-    let ranges: Vec<Range<usize>> = (0..threads)
-        .map(|i| (i * chunk).min(series)..((i + 1) * chunk).min(series))
-        .collect();
-    let histogram = std::thread::scope(|scope| {
-        let workers: Vec<_> = ranges
-            .into_iter()
-            .map(|range| {
-                let snapshot = Arc::clone(&snapshot);
-                scope.spawn(move || encode_part(snapshot, Part::Histogram(range)))
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or(Err(std::fmt::Error)))
-            .collect::<Result<Vec<String>, _>>()
-    })?;
-    let last = exporter.last_page_len.load(Ordering::Relaxed);
-    let mut out = String::with_capacity(last + last / 8);
-    out.push_str(&encode_part(Arc::clone(&snapshot), Part::Head)?);
-    for (i, part) in histogram.iter().enumerate() {
-        // One family, one HELP/TYPE: the later chunks' are dropped.
-        out.push_str(if i == 0 { part } else { samples_only(part) });
-    }
-    out.push_str(&encode_part(snapshot, Part::Tail)?);
-    exporter.last_page_len.store(out.len(), Ordering::Relaxed);
-    Ok(out)
+/// The page as a stream of pieces: encoded off the runtime's workers (so
+/// the probe sockets keep their timing), up to one piece per CPU at once,
+/// handed out in order.
+pub fn stream(snapshot: Arc<Snapshot>) -> impl Stream<Item = Result<String, std::io::Error>> {
+    let parallel = std::thread::available_parallelism().map_or(1, usize::from);
+    let count = snapshot.running.series.len();
+    futures_util::stream::iter(pieces(count))
+        .map(move |piece| {
+            let snapshot = Arc::clone(&snapshot);
+            tokio::task::spawn_blocking(move || encode_piece(snapshot, piece))
+        })
+        .buffered(parallel)
+        .map(|encoded| match encoded {
+            Ok(Ok(text)) => Ok(text),
+            _ => Err(std::io::Error::other("encoding the metrics failed")),
+        })
 }
 
-fn encode_part(snapshot: Arc<Snapshot>, part: Part) -> Result<String, std::fmt::Error> {
-    let prefix = if snapshot.exporter.args.smokeping_names {
-        "smokeping"
-    } else {
-        "icmpkit"
-    };
-    let mut registry = Registry::with_prefix(prefix);
-    registry.register_collector(Box::new(ExporterCollector { snapshot, part }));
+/// The text of one piece; a family's later blocks without its HELP/TYPE
+/// (one family, one HELP/TYPE).
+fn encode_piece(snapshot: Arc<Snapshot>, piece: Piece) -> Result<String, std::fmt::Error> {
+    let later_block = matches!(&piece, Piece::Series(_, range) if range.start > 0);
+    let mut registry = Registry::with_prefix(snapshot.prefix);
+    registry.register_collector(Box::new(ExporterCollector { snapshot, piece }));
     let mut out = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
+    if later_block {
+        let start = out.len() - samples_only(&out).len();
+        out.drain(..start);
+    }
     Ok(out)
 }
 
@@ -135,73 +188,90 @@ fn counters(
 
 impl Collector for ExporterCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let series = &self.snapshot.running.series;
-        let stats = &self.snapshot.stats;
-        match &self.part {
-            Part::Head => counters(
-                &mut encoder,
+        match &self.piece {
+            Piece::Series(family, range) => self.family(&mut encoder, *family, range.clone()),
+            Piece::Rest => self.rest(&mut encoder),
+            #[cfg(test)]
+            Piece::Whole => {
+                for family in SERIES_FAMILIES {
+                    self.family(&mut encoder, family, 0..self.snapshot.stats.len())?;
+                }
+                self.rest(&mut encoder)
+            }
+        }
+    }
+}
+
+impl ExporterCollector {
+    /// One per-target family, for the targets in `range`.
+    fn family(
+        &self,
+        encoder: &mut DescriptorEncoder,
+        family: SeriesFamily,
+        range: Range<usize>,
+    ) -> Result<(), std::fmt::Error> {
+        let series = self
+            .snapshot
+            .running
+            .series
+            .get(range.clone())
+            .unwrap_or_default();
+        let stats = self.snapshot.stats.get(range).unwrap_or_default();
+        match family {
+            SeriesFamily::Requests => counters(
+                encoder,
                 "requests",
                 "Number of ping requests sent",
                 series,
                 stats,
                 |s| s.requests,
             ),
-            Part::Histogram(range) => self.durations(
-                &mut encoder,
-                series.get(range.clone()).unwrap_or_default(),
-                stats.get(range.clone()).unwrap_or_default(),
+            SeriesFamily::Durations => self.durations(encoder, series, stats),
+            SeriesFamily::Ttl => {
+                let mut metric = encoder.encode_descriptor(
+                    "response_ttl",
+                    "The last response Time To Live (TTL).",
+                    None,
+                    MetricType::Gauge,
+                )?;
+                for (labels, stats) in series.iter().zip(stats) {
+                    if let Some(ttl) = stats.last_ttl {
+                        ConstGauge::new(i64::from(ttl)).encode(metric.encode_family(labels)?)?;
+                    }
+                }
+                Ok(())
+            }
+            SeriesFamily::Duplicates => counters(
+                encoder,
+                "response_duplicates",
+                "The number of duplicated response packets.",
+                series,
+                stats,
+                |s| s.duplicates,
             ),
-            Part::Tail => self.tail(&mut encoder, series, stats),
+            SeriesFamily::SendErrors => counters(
+                encoder,
+                "send_errors",
+                "The number of errors when sending echo requests.",
+                series,
+                stats,
+                |s| s.send_errors,
+            ),
+            SeriesFamily::Late => counters(
+                encoder,
+                "late_responses",
+                "Replies that came after 64 newer requests to the same target (not counted as responses).",
+                series,
+                stats,
+                |s| s.late,
+            ),
+            SeriesFamily::IcmpErrors => self.icmp_errors(encoder, series, stats),
         }
     }
-}
 
-impl ExporterCollector {
-    fn tail(
-        &self,
-        encoder: &mut DescriptorEncoder,
-        series: &[Labels],
-        stats: &[TargetStats],
-    ) -> Result<(), std::fmt::Error> {
-        {
-            let mut metric = encoder.encode_descriptor(
-                "response_ttl",
-                "The last response Time To Live (TTL).",
-                None,
-                MetricType::Gauge,
-            )?;
-            for (labels, stats) in series.iter().zip(stats) {
-                if let Some(ttl) = stats.last_ttl {
-                    ConstGauge::new(i64::from(ttl)).encode(metric.encode_family(labels)?)?;
-                }
-            }
-        }
-        counters(
-            encoder,
-            "response_duplicates",
-            "The number of duplicated response packets.",
-            series,
-            stats,
-            |s| s.duplicates,
-        )?;
-        counters(
-            encoder,
-            "send_errors",
-            "The number of errors when sending echo requests.",
-            series,
-            stats,
-            |s| s.send_errors,
-        )?;
-        counters(
-            encoder,
-            "late_responses",
-            "Replies that came after 64 newer requests to the same target (not counted as responses).",
-            series,
-            stats,
-            |s| s.late,
-        )?;
-        self.icmp_errors(encoder, series, stats)?;
-        self.receive_errors(encoder, &self.snapshot.running.receive_errors())?;
+    /// The families that are not per target.
+    fn rest(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        self.receive_errors(encoder, &self.snapshot.receive_errors)?;
         self.traces(encoder, &self.snapshot.running.traces)?;
         self.process(encoder)
     }
@@ -214,7 +284,7 @@ impl ExporterCollector {
         series: &[Labels],
         stats: &[TargetStats],
     ) -> Result<(), std::fmt::Error> {
-        let bounds = &self.snapshot.exporter.args.buckets.0;
+        let bounds = &self.snapshot.buckets;
         let mut metric = encoder.encode_descriptor(
             "response_duration_seconds",
             "A histogram of latencies for ping responses.",
@@ -283,7 +353,7 @@ impl ExporterCollector {
                 Family::V6 => "ipv6",
             };
             let mut labels: Labels = vec![("family".into(), family.into())];
-            if let Some(prober) = &self.snapshot.exporter.args.prober {
+            if let Some(prober) = &self.snapshot.prober {
                 labels.push(("prober".into(), prober.clone()));
             }
             ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
@@ -296,7 +366,7 @@ impl ExporterCollector {
     fn traces(
         &self,
         encoder: &mut DescriptorEncoder,
-        traces: &[RunningTrace],
+        traces: &[Arc<RunningTrace>],
     ) -> Result<(), std::fmt::Error> {
         let books: Vec<_> = traces.iter().map(|t| (&t.labels, t.books())).collect();
         let per_trace = |encoder: &mut DescriptorEncoder,
@@ -393,12 +463,12 @@ impl ExporterCollector {
                 None,
                 MetricType::Counter,
             )?;
-            for (host, count) in self.snapshot.exporter.dns_failures() {
-                let labels: Labels = vec![("host".into(), host)];
-                ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
+            for (host, count) in &self.snapshot.dns_failures {
+                let labels: Labels = vec![("host".into(), host.clone())];
+                ConstCounter::new(*count).encode(metric.encode_family(&labels)?)?;
             }
         }
-        ConstGauge::new(i64::from(self.snapshot.exporter.last_reload_ok())).encode(
+        ConstGauge::new(i64::from(self.snapshot.last_reload_ok)).encode(
             encoder.encode_descriptor(
                 "config_last_reload_successful",
                 "Whether the last configuration reload succeeded.",
@@ -406,7 +476,7 @@ impl ExporterCollector {
                 MetricType::Gauge,
             )?,
         )?;
-        ConstGauge::new(self.snapshot.exporter.last_reload_success_seconds() as i64).encode(
+        ConstGauge::new(self.snapshot.last_reload_success_seconds as i64).encode(
             encoder.encode_descriptor(
                 "config_last_reload_success_timestamp_seconds",
                 "When the configuration was last loaded successfully.",
@@ -420,6 +490,8 @@ impl ExporterCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::TryStreamExt;
+    use std::time::Duration;
 
     #[test]
     fn later_chunks_keep_only_their_samples() {
@@ -427,5 +499,117 @@ mod tests {
         assert_eq!(samples_only(chunk), "x_seconds_count{host=\"a\"} 1\n");
         assert_eq!(samples_only("# HELP x y\n# TYPE x counter\n"), "");
         assert_eq!(samples_only("x 1\n"), "x 1\n");
+    }
+
+    /// A fixed snapshot of `targets` series with varied counters: some
+    /// without a TTL, some with ICMP errors, every bucket used somewhere.
+    fn snapshot(targets: usize) -> Snapshot {
+        let buckets = vec![0.0001, 0.001, 0.01];
+        let mut running = Running::default();
+        running.series = (0..targets)
+            .map(|i| {
+                vec![
+                    ("host".to_string(), format!("host-{i}.example")),
+                    ("ip".to_string(), format!("192.0.2.{}", i % 250)),
+                    ("source".to_string(), String::new()),
+                    ("tos".to_string(), "0".to_string()),
+                    ("site".to_string(), format!("site-{}", i % 3)),
+                ]
+            })
+            .collect();
+        let stats = (0..targets as u64)
+            .map(|i| TargetStats {
+                requests: 100 + i,
+                responses: 90 + i,
+                duplicates: i % 2,
+                late: i % 5,
+                send_errors: i % 7,
+                last_ttl: (i % 4 != 0).then_some(64 - (i % 10) as u8),
+                rtt_sum: Duration::from_micros(1234 * i),
+                bucket_counts: vec![i % 3, 50, 40 + i, i % 11],
+                icmp_errors: if i % 9 == 0 {
+                    vec![(3, 1, i), (11, 0, 2)]
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        Snapshot {
+            prefix: "icmpkit",
+            buckets,
+            prober: Some("p0".into()),
+            running: Arc::new(running),
+            stats,
+            receive_errors: vec![(Family::V4, 3), (Family::V6, 0)],
+            dns_failures: BTreeMap::from([("gone.example".to_string(), 4)]),
+            last_reload_ok: true,
+            last_reload_success_seconds: 1_700_000_000,
+        }
+    }
+
+    async fn streamed(snapshot: Arc<Snapshot>) -> String {
+        let pieces: Vec<String> = stream(snapshot).try_collect().await.expect("encoded");
+        pieces.concat()
+    }
+
+    /// The page streamed in pieces (blocks of series per family) is the
+    /// page prometheus-client encodes in one buffer, byte for byte.
+    #[tokio::test]
+    async fn the_streamed_page_equals_the_single_buffer_encoding() {
+        for targets in [0, 1, SERIES_PER_PIECE, 2 * SERIES_PER_PIECE + 234] {
+            let snapshot = Arc::new(snapshot(targets));
+            let whole = encode_piece(Arc::clone(&snapshot), Piece::Whole).unwrap();
+            let page = streamed(snapshot).await;
+            assert_eq!(
+                page.matches("# TYPE icmpkit_response_duration_seconds ")
+                    .count(),
+                1
+            );
+            assert!(
+                page == whole,
+                "{targets} targets: the pieces differ from the page"
+            );
+            assert_eq!(
+                page.matches("icmpkit_requests_total{").count(),
+                targets,
+                "one requests series per target"
+            );
+        }
+    }
+
+    /// A scrape holds pieces, not the page: the biggest piece of a
+    /// 2,234-target page is a small part of it.
+    #[tokio::test]
+    async fn the_page_is_handed_out_in_small_pieces() {
+        let snapshot = Arc::new(snapshot(4 * SERIES_PER_PIECE + 234));
+        let pieces: Vec<String> = stream(snapshot).try_collect().await.unwrap();
+        let page: usize = pieces.iter().map(String::len).sum();
+        let biggest = pieces.iter().map(String::len).max().unwrap();
+        assert_eq!(pieces.len(), SERIES_FAMILIES.len() * 5 + 1);
+        assert!(
+            biggest * 8 < page,
+            "biggest piece {biggest} bytes of a {page}-byte page"
+        );
+    }
+
+    /// promtool accepts the streamed page.
+    #[tokio::test]
+    async fn promtool_accepts_the_streamed_page() {
+        let test = "promtool_accepts_the_streamed_page";
+        icmpkit_lab::require_or_skip!(test, icmpkit_lab::require_tool("promtool"));
+        let page = streamed(Arc::new(snapshot(2 * SERIES_PER_PIECE + 1))).await;
+        let path = std::env::temp_dir().join(format!("icmpkit-{test}-{}.prom", std::process::id()));
+        std::fs::write(&path, &page).unwrap();
+        let check = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("promtool check metrics < {}", path.display()))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            check.status.success(),
+            "promtool: {}",
+            icmpkit_lab::output_text(&check)
+        );
     }
 }

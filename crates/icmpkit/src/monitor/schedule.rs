@@ -21,7 +21,7 @@ use crate::engine::stamp::{ProbeId, StampKey, TAGGED_STAMP_LEN, peek_tag};
 pub(crate) const DUPLICATE_WINDOW: u16 = 64;
 
 /// What the schedule knows about one target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ScheduledTarget {
     pub address: IpAddr,
     pub interval_ns: u64,
@@ -104,6 +104,10 @@ pub(crate) struct Schedule {
     /// Histogram upper bounds, ascending.
     bucket_bounds_ns: Vec<u64>,
     key: StampKey,
+    /// The key and targets before the last [`Schedule::retarget`]: replies
+    /// to requests sent before it carry the old key and the old index,
+    /// which maps to the target's new index (`None`: it was removed).
+    previous: Option<(StampKey, Vec<Option<u32>>)>,
     echo_id: u16,
     stopped: bool,
     /// Receive calls on this socket that failed (not `WouldBlock`): not a
@@ -143,10 +147,73 @@ impl Schedule {
             queue,
             bucket_bounds_ns: bucket_bounds.iter().map(|&b| nanos(b)).collect(),
             key,
+            previous: None,
             echo_id,
             stopped: false,
             receive_errors: 0,
         }
+    }
+
+    /// Replaces the targets (a reload): `targets[i]` continues old target
+    /// `continues[i]` when given (its counters, sequence numbers, duplicate
+    /// window and place in the schedule), else starts at zero, first sends
+    /// spread evenly over its interval from `now`; old targets not
+    /// continued are gone. Requests sent before keep matching their target
+    /// under its new index: they carry the old key, replaced by `key`.
+    pub fn retarget(
+        &mut self,
+        targets: Vec<ScheduledTarget>,
+        continues: &[Option<usize>],
+        key: StampKey,
+        now: Timestamp,
+    ) {
+        let mut due_of: Vec<Option<u64>> = vec![None; self.targets.len()];
+        for Reverse((due, index)) in self.queue.drain() {
+            due_of[index as usize] = Some(due);
+        }
+        let mut old: Vec<Option<TargetState>> = std::mem::take(&mut self.targets)
+            .into_iter()
+            .map(Some)
+            .collect();
+        // Each old target is continued once at most.
+        let mut taken = vec![false; old.len()];
+        let sources: Vec<Option<usize>> = (0..targets.len())
+            .map(|i| {
+                let old_index = continues.get(i).copied().flatten()?;
+                let free = taken.get_mut(old_index).filter(|t| !**t)?;
+                *free = true;
+                Some(old_index)
+            })
+            .collect();
+        let fresh = sources.iter().filter(|s| s.is_none()).count().max(1) as u64;
+        let mut fresh_seen = 0u64;
+        let mut old_to_new: Vec<Option<u32>> = vec![None; old.len()];
+        for (new_index, (target, source)) in targets.into_iter().zip(sources).enumerate() {
+            let carried = source.and_then(|i| Some((i, old[i].take()?)));
+            let (state, due) = match carried {
+                Some((old_index, mut state)) => {
+                    old_to_new[old_index] = Some(new_index as u32);
+                    state.target = target;
+                    (state, due_of[old_index].unwrap_or(now.monotonic_ns))
+                }
+                None => {
+                    let offset = (u128::from(target.interval_ns) * u128::from(fresh_seen)
+                        / u128::from(fresh)) as u64;
+                    fresh_seen += 1;
+                    let state = TargetState {
+                        target,
+                        next_sequence: 0,
+                        answered: 0,
+                        stats: TargetStats::with_buckets(self.bucket_bounds_ns.len()),
+                    };
+                    (state, now.monotonic_ns + offset)
+                }
+            };
+            self.queue.push(Reverse((due, new_index as u32)));
+            self.targets.push(state);
+        }
+        let old_key = std::mem::replace(&mut self.key, key);
+        self.previous = Some((old_key, old_to_new));
     }
 
     /// Counts a failed receive on the socket.
@@ -166,6 +233,11 @@ impl Schedule {
 
     pub fn stats(&self, index: usize) -> Option<&TargetStats> {
         self.targets.get(index).map(|t| &t.stats)
+    }
+
+    /// The targets, in their order.
+    pub fn targets(&self) -> Vec<ScheduledTarget> {
+        self.targets.iter().map(|t| t.target.clone()).collect()
     }
 
     pub fn address(&self, index: usize) -> Option<IpAddr> {
@@ -250,20 +322,10 @@ impl Schedule {
         if id != self.echo_id || data.len() < TAGGED_STAMP_LEN {
             return ReplyOutcome::Foreign;
         }
-        let Some(index) = peek_tag(data).and_then(|t| usize::try_from(t).ok()) else {
+        let Some((index, sent)) = self.verified_target(id, sequence, data) else {
             return ReplyOutcome::Foreign;
         };
-        let Some(state) = self.targets.get_mut(index) else {
-            return ReplyOutcome::Foreign;
-        };
-        let probe = ProbeId {
-            destination: state.target.address,
-            id,
-            sequence,
-        };
-        let Some(sent) = self.key.check_tagged(&probe, data) else {
-            return ReplyOutcome::Foreign;
-        };
+        let state = &mut self.targets[index];
         // How many requests ago this one was sent (0: the last).
         let age = state.next_sequence.wrapping_sub(1).wrapping_sub(sequence);
         if age >= DUPLICATE_WINDOW {
@@ -315,14 +377,29 @@ impl Schedule {
 
     /// The target a quote's verified tag names.
     fn tagged_target(&self, id: u16, sequence: u16, data: &[u8]) -> Option<usize> {
-        let index = usize::try_from(peek_tag(data)?).ok()?;
-        let state = self.targets.get(index)?;
-        let probe = ProbeId {
-            destination: state.target.address,
-            id,
-            sequence,
+        self.verified_target(id, sequence, data)
+            .map(|(index, _)| index)
+    }
+
+    /// The target (current index) whose request `data` echoes, and when
+    /// it was sent, if the stamp's cookie checks out: under the current
+    /// key, or under the one before the last retarget (its tag is then the
+    /// target's old index).
+    fn verified_target(&self, id: u16, sequence: u16, data: &[u8]) -> Option<(usize, Timestamp)> {
+        let tag = usize::try_from(peek_tag(data)?).ok()?;
+        let check = |key: &StampKey, index: usize| {
+            let probe = ProbeId {
+                destination: self.targets.get(index)?.target.address,
+                id,
+                sequence,
+            };
+            key.check_tagged(&probe, data).map(|sent| (index, sent))
         };
-        self.key.check_tagged(&probe, data).map(|_| index)
+        check(&self.key, tag).or_else(|| {
+            let (key, old_to_new) = self.previous.as_ref()?;
+            let index = (*old_to_new.get(tag)?)? as usize;
+            check(key, index)
+        })
     }
 
     /// A router that quotes too little to carry the tag: the first target
@@ -553,6 +630,104 @@ mod tests {
         assert_eq!(s.icmp_error(3, 1, 9, 0, dest, &payload), None);
         assert_eq!(s.stats(2).unwrap().icmp_errors, vec![(3, 1, 2)]);
         assert_eq!(s.stats(1).unwrap().icmp_errors, vec![(11, 0, 1)]);
+    }
+
+    #[test]
+    fn a_retarget_keeps_the_continued_targets_books_and_slots() {
+        let mut s = schedule(3, SECOND);
+        // Each target sends 3 requests (sequences 0, 1, 2).
+        for k in 0..3 {
+            send_due(&mut s, at(k * SECOND + 2 * SECOND / 3));
+        }
+        // Target 1's request 2 is in flight across the reload.
+        let mut in_flight = Vec::new();
+        s.fill_payload(1, 2, at(2 * SECOND + SECOND / 3), &mut in_flight);
+        assert!(matches!(
+            reply_to(
+                &mut s,
+                2,
+                2,
+                at(2 * SECOND + 2 * SECOND / 3),
+                at(2 * SECOND + SECOND)
+            ),
+            ReplyOutcome::Response(_)
+        ));
+        let dues_before: Vec<u64> = {
+            let mut d: Vec<(u32, u64)> =
+                s.queue.iter().map(|Reverse((due, i))| (*i, *due)).collect();
+            d.sort_unstable();
+            d.into_iter().map(|(_, due)| due).collect()
+        };
+        // New order: old target 2, a new target, old target 1; old target 0 removed.
+        let mut next = targets(3, SECOND);
+        let added = ScheduledTarget {
+            address: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)),
+            interval_ns: SECOND,
+            payload_size: 56,
+        };
+        let now = at(2 * SECOND + 5 * SECOND / 6);
+        s.retarget(
+            vec![next.remove(2), added, next.remove(1)],
+            &[Some(2), None, Some(1)],
+            StampKey::from_parts(3, 4),
+            now,
+        );
+        assert_eq!(s.stats(0).unwrap().requests, 3, "old target 2's counters");
+        assert_eq!(s.stats(0).unwrap().responses, 1);
+        assert_eq!(
+            s.stats(1).unwrap().requests,
+            0,
+            "the new target starts at 0"
+        );
+        assert_eq!(s.stats(2).unwrap().requests, 3, "old target 1's counters");
+        assert!(s.stats(3).is_none(), "old target 0 is gone");
+        // The continued targets keep their slots; the new one starts now.
+        let due = |s: &Schedule, index: u32| {
+            s.queue
+                .iter()
+                .find(|Reverse((_, i))| *i == index)
+                .map(|Reverse((due, _))| *due)
+        };
+        assert_eq!(due(&s, 0), Some(dues_before[2]));
+        assert_eq!(due(&s, 2), Some(dues_before[1]));
+        assert_eq!(due(&s, 1), Some(now.monotonic_ns));
+        // The request sent before the reload (old key, old index 1) is
+        // answered to old target 1, now index 2; sequence numbers go on.
+        assert!(matches!(
+            s.reply(7, 2, &in_flight, None, None, at(3 * SECOND)),
+            ReplyOutcome::Response(_)
+        ));
+        assert_eq!(s.stats(2).unwrap().responses, 1);
+        assert_eq!(s.stats(0).unwrap().responses, 1);
+        let sent = send_due(&mut s, at(4 * SECOND));
+        assert!(sent.contains(&(2, 3)), "{sent:?}");
+        assert!(sent.contains(&(1, 0)), "{sent:?}");
+        // Replies to requests sent after it use the new key and index.
+        assert!(matches!(
+            reply_to(&mut s, 2, 3, at(4 * SECOND), at(4 * SECOND + 1000)),
+            ReplyOutcome::Response(_)
+        ));
+        assert_eq!(s.stats(2).unwrap().responses, 2);
+    }
+
+    #[test]
+    fn new_targets_of_a_retarget_are_spread_over_their_interval() {
+        let mut s = schedule(1, SECOND);
+        let now = at(SECOND / 3);
+        s.retarget(
+            targets(4, SECOND),
+            &[Some(0)],
+            StampKey::from_parts(3, 4),
+            now,
+        );
+        let mut fresh: Vec<u64> = s
+            .queue
+            .iter()
+            .filter(|Reverse((_, i))| *i > 0)
+            .map(|Reverse((due, _))| due - now.monotonic_ns)
+            .collect();
+        fresh.sort_unstable();
+        assert_eq!(fresh, vec![0, SECOND / 3, 2 * SECOND / 3]);
     }
 
     #[test]
