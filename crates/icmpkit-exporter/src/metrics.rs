@@ -587,7 +587,7 @@ mod tests {
         let biggest = pieces.iter().map(String::len).max().unwrap();
         assert_eq!(pieces.len(), SERIES_FAMILIES.len() * 5 + 1);
         assert!(
-            biggest * 8 < page,
+            biggest * 6 < page,
             "biggest piece {biggest} bytes of a {page}-byte page"
         );
     }
