@@ -79,7 +79,14 @@ async fn probe(
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64);
-    let page = crate::probe::run(&target, &module, scrape_timeout, exporter.args.privilege()).await;
+    let page = crate::probe::run(
+        &target,
+        &module,
+        scrape_timeout,
+        &exporter.probe_sockets,
+        exporter.args.privilege(),
+    )
+    .await;
     (
         [(
             header::CONTENT_TYPE,

@@ -14,7 +14,7 @@ use std::net::IpAddr;
 
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
-use crate::probe::Module;
+use crate::probe::{Module, ProbeSockets};
 use crate::traces::{RunningTrace, TraceSpec};
 
 /// Label names and values of one series.
@@ -83,6 +83,8 @@ pub struct Exporter {
     /// replaced on each reload. Locked after `running` when both are.
     monitor: Mutex<Monitor>,
     running: RwLock<Arc<Running>>,
+    /// /probe's raw sockets, when it needs raw ones (opened at start).
+    pub probe_sockets: ProbeSockets,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     /// Failed resolutions per host, over the process's life.
@@ -113,9 +115,11 @@ impl Exporter {
                 );
             }
         }
+        let probe_sockets = ProbeSockets::open(args.privilege(), args.probe_sockets);
         let exporter = Arc::new(Exporter {
             args,
             monitor: Mutex::new(monitor),
+            probe_sockets,
             running: RwLock::new(Arc::new(Running::default())),
             reloading: tokio::sync::Mutex::new(()),
             dns_failures: Mutex::new(BTreeMap::new()),
