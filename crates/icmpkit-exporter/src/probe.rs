@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 
 use icmpkit::ping::{PingEvent, PingOptions, Pinger};
 use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketKind, SocketOptions, TypeFilter};
-use std::sync::Mutex;
 use prometheus_client::metrics::family::Family as MetricFamily;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
+use std::sync::Mutex;
 
 use crate::args::parse_duration;
 
@@ -226,11 +226,18 @@ impl ProbeSockets {
     }
 
     fn pool(&self, family: Family) -> Option<&SocketPool> {
-        self.pools.iter().find(|(f, _)| *f == family).map(|(_, p)| p)
+        self.pools
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map(|(_, p)| p)
     }
 }
 
-fn open_pool(family: Family, privilege: Privilege, count: u16) -> icmpkit::Result<Option<SocketPool>> {
+fn open_pool(
+    family: Family,
+    privilege: Privilege,
+    count: u16,
+) -> icmpkit::Result<Option<SocketPool>> {
     let first = IcmpSocket::open(family, privilege, &SocketOptions::default())?;
     if first.kind() == SocketKind::Datagram {
         return Ok(None);
@@ -238,7 +245,11 @@ fn open_pool(family: Family, privilege: Privilege, count: u16) -> icmpkit::Resul
     let default_ttl = first.ttl().unwrap_or(64);
     let mut idle = vec![first];
     for _ in 1..count {
-        idle.push(IcmpSocket::open(family, Privilege::Privileged, &SocketOptions::default())?);
+        idle.push(IcmpSocket::open(
+            family,
+            Privilege::Privileged,
+            &SocketOptions::default(),
+        )?);
     }
     for socket in &idle {
         // Idle: the kernel queues nothing for it (the filter acts before

@@ -73,7 +73,11 @@ impl Pinger {
     /// and `opts.privilege` are not applied: the socket is used as it was
     /// opened and configured. A raw socket must not be read by anyone else
     /// meanwhile (each reader takes what it reads).
-    pub fn with_socket(target: Target, mut socket: IcmpSocket, opts: &PingOptions) -> Result<Pinger> {
+    pub fn with_socket(
+        target: Target,
+        mut socket: IcmpSocket,
+        opts: &PingOptions,
+    ) -> Result<Pinger> {
         opts.check_payload(target.family())?;
         opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
