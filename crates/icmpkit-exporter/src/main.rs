@@ -3,6 +3,7 @@
 
 mod args;
 mod config;
+mod labels;
 mod metrics;
 mod probe;
 mod server;

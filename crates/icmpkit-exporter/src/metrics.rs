@@ -21,6 +21,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
 
+use crate::labels::SeriesLabels;
 use crate::state::{Exporter, Labels, Running};
 use crate::traces::{RunningTrace, TraceBooks};
 
@@ -175,7 +176,7 @@ fn counters(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
-    series: &[Labels],
+    series: &[SeriesLabels],
     stats: &[TargetStats],
     value: impl Fn(&TargetStats) -> u64,
 ) -> Result<(), std::fmt::Error> {
@@ -281,7 +282,7 @@ impl ExporterCollector {
     fn durations(
         &self,
         encoder: &mut DescriptorEncoder,
-        series: &[Labels],
+        series: &[SeriesLabels],
         stats: &[TargetStats],
     ) -> Result<(), std::fmt::Error> {
         let bounds = &self.snapshot.buckets;
@@ -314,7 +315,7 @@ impl ExporterCollector {
     fn icmp_errors(
         &self,
         encoder: &mut DescriptorEncoder,
-        series: &[Labels],
+        series: &[SeriesLabels],
         stats: &[TargetStats],
     ) -> Result<(), std::fmt::Error> {
         let mut metric = encoder.encode_descriptor(
@@ -325,9 +326,10 @@ impl ExporterCollector {
         )?;
         for (labels, stats) in series.iter().zip(stats) {
             for &(icmp_type, code, count) in &stats.icmp_errors {
-                let mut labels = labels.clone();
-                labels.push(("type".into(), icmp_type.to_string()));
-                labels.push(("code".into(), code.to_string()));
+                let labels = (
+                    labels.clone(),
+                    [("type", icmp_type.to_string()), ("code", code.to_string())],
+                );
                 ConstCounter::new(count).encode(metric.encode_family(&labels)?)?;
             }
         }
@@ -506,15 +508,18 @@ mod tests {
     fn snapshot(targets: usize) -> Snapshot {
         let buckets = vec![0.0001, 0.001, 0.01];
         let mut running = Running::default();
+        let mut interner =
+            crate::labels::LabelInterner::new(&["host", "ip", "source", "tos", "site", "prober"]);
         running.series = (0..targets)
             .map(|i| {
-                vec![
-                    ("host".to_string(), format!("host-{i}.example")),
-                    ("ip".to_string(), format!("192.0.2.{}", i % 250)),
-                    ("source".to_string(), String::new()),
-                    ("tos".to_string(), "0".to_string()),
-                    ("site".to_string(), format!("site-{}", i % 3)),
-                ]
+                interner.series(&[
+                    &format!("host-{i}.example"),
+                    &format!("192.0.2.{}", i % 250),
+                    "",
+                    "0",
+                    &format!("site-{}", i % 3),
+                    "p0",
+                ])
             })
             .collect();
         let stats = (0..targets as u64)

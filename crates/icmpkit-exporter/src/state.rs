@@ -14,6 +14,7 @@ use std::net::IpAddr;
 
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
+use crate::labels::{LabelInterner, SeriesLabels};
 use crate::probe::{Module, ProbeSockets};
 use crate::traces::{RunningTrace, TraceSpec};
 
@@ -24,7 +25,7 @@ pub type Labels = Vec<(String, String)>;
 #[derive(Debug, Default)]
 pub struct Running {
     /// Labels of each monitor target, in its order.
-    pub series: Vec<Labels>,
+    pub series: Vec<SeriesLabels>,
     /// The monitor target of each series: with its labels, what tells a
     /// reload that a target is unchanged.
     targets: Vec<MonitorTarget>,
@@ -42,8 +43,12 @@ impl Running {
     /// For each of `targets` (with its labels), the index of the same
     /// target (equal labels and options) in this configuration, each used
     /// once: the series whose counters go on across a reload.
-    fn continued_by(&self, series: &[Labels], targets: &[MonitorTarget]) -> Vec<Option<usize>> {
-        let mut by_labels: HashMap<&Labels, Vec<usize>> = HashMap::new();
+    fn continued_by(
+        &self,
+        series: &[SeriesLabels],
+        targets: &[MonitorTarget],
+    ) -> Vec<Option<usize>> {
+        let mut by_labels: HashMap<&SeriesLabels, Vec<usize>> = HashMap::new();
         for (i, labels) in self.series.iter().enumerate().rev() {
             by_labels.entry(labels).or_default().push(i);
         }
@@ -277,7 +282,7 @@ impl Exporter {
                 None => "command line".into(),
             })?;
         let modules = crate::probe::modules(&file.modules)?;
-        let label_names = user_label_names(&hosts);
+        let mut interner = self.label_interner(&user_label_names(&hosts));
         let mut targets = Vec::with_capacity(hosts.len());
         let mut series = Vec::with_capacity(hosts.len());
         let mut names = Vec::new();
@@ -306,7 +311,7 @@ impl Exporter {
                 );
                 continue;
             }
-            series.push(self.labels(spec, &target.address.to_string(), &label_names));
+            series.push(self.labels(&mut interner, spec, &target.address.to_string()));
             targets.push(target);
         }
         let traces = self.start_traces(&file, &mut names, starting).await?;
@@ -403,27 +408,31 @@ impl Exporter {
         Ok(traces)
     }
 
-    /// smokeping_prober's labels (`host`, `ip`, `source`, `tos`), the
+    /// smokeping_prober's label names (`host`, `ip`, `source`, `tos`), the
     /// config's (every series gets every name in use, empty where unset),
     /// then `prober`.
-    fn labels(&self, spec: &HostSpec, ip: &str, user: &[String]) -> Labels {
-        let mut labels: Labels = vec![
-            ("host".into(), spec.host.clone()),
-            ("ip".into(), ip.into()),
-            (
-                "source".into(),
-                spec.source.map(|s| s.to_string()).unwrap_or_default(),
-            ),
-            ("tos".into(), spec.tos.to_string()),
-        ];
-        for name in user {
-            let value = spec.labels.get(name).cloned().unwrap_or_default();
-            labels.push((name.clone(), value));
+    fn label_interner(&self, user: &[String]) -> LabelInterner {
+        let mut names = vec!["host", "ip", "source", "tos"];
+        names.extend(user.iter().map(String::as_str));
+        if self.args.prober.is_some() {
+            names.push("prober");
+        }
+        LabelInterner::new(&names)
+    }
+
+    /// The labels of `spec`'s series, in the interner's order.
+    fn labels(&self, interner: &mut LabelInterner, spec: &HostSpec, ip: &str) -> SeriesLabels {
+        let source = spec.source.map(|s| s.to_string()).unwrap_or_default();
+        let tos = spec.tos.to_string();
+        let mut values = vec![spec.host.as_str(), ip, &source, &tos];
+        let user = interner.names().len() - 4 - usize::from(self.args.prober.is_some());
+        for name in &interner.names()[4..4 + user] {
+            values.push(spec.labels.get(&**name).map_or("", String::as_str));
         }
         if let Some(prober) = &self.args.prober {
-            labels.push(("prober".into(), prober.clone()));
+            values.push(prober);
         }
-        labels
+        interner.series(&values)
     }
 }
 
