@@ -26,9 +26,6 @@ pub type Labels = Vec<(String, String)>;
 pub struct Running {
     /// Labels of each monitor target, in its order.
     pub series: Vec<SeriesLabels>,
-    /// The monitor target of each series: with its labels, what tells a
-    /// reload that a target is unchanged.
-    targets: Vec<MonitorTarget>,
     /// /probe's modules by name.
     pub modules: BTreeMap<String, Module>,
     /// Names (not literals) as resolved for this configuration, `None`
@@ -41,10 +38,12 @@ pub struct Running {
 
 impl Running {
     /// For each of `targets` (with its labels), the index of the same
-    /// target (equal labels and options) in this configuration, each used
-    /// once: the series whose counters go on across a reload.
+    /// target (equal labels and options) in this configuration, whose
+    /// monitor targets are `current`, each used once: the series whose
+    /// counters go on across a reload.
     fn continued_by(
         &self,
+        current: &[MonitorTarget],
         series: &[SeriesLabels],
         targets: &[MonitorTarget],
     ) -> Vec<Option<usize>> {
@@ -59,7 +58,7 @@ impl Running {
                 let candidates = by_labels.get_mut(labels)?;
                 let at = candidates
                     .iter()
-                    .rposition(|&old| self.targets.get(old) == Some(target))?;
+                    .rposition(|&old| current.get(old) == Some(target))?;
                 Some(candidates.remove(at))
             })
             .collect()
@@ -131,8 +130,8 @@ impl Exporter {
             last_reload_ok: AtomicBool::new(false),
             last_reload_success: AtomicU64::new(0),
         });
-        let running = exporter.build(true).await?;
-        exporter.install(running)?;
+        let (running, targets) = exporter.build(true).await?;
+        exporter.install(running, &targets)?;
         Ok(exporter)
     }
 
@@ -163,7 +162,8 @@ impl Exporter {
     /// Unchanged targets keep their series and counters.
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.reloading.lock().await;
-        match self.build(false).await.and_then(|r| self.install(r)) {
+        let built = self.build(false).await;
+        match built.and_then(|(running, targets)| self.install(running, &targets)) {
             Ok(()) => {
                 tracing::info!(
                     targets = self.current().series.len(),
@@ -247,15 +247,17 @@ impl Exporter {
         self.monitor().socket_kinds()
     }
 
-    /// Makes `built` the running configuration: its targets replace the
-    /// monitor's, those unchanged (same labels and options) continuing
+    /// Makes `built` the running configuration: its series' `targets`
+    /// replace the monitor's, those unchanged (same labels and options) continuing
     /// their counters. Fails, changing nothing, on an invalid target.
-    fn install(&self, built: Running) -> anyhow::Result<()> {
+    fn install(&self, built: Running, targets: &[MonitorTarget]) -> anyhow::Result<()> {
         let mut running = self.running.write().unwrap_or_else(|p| p.into_inner());
-        let continues = running.continued_by(&built.series, &built.targets);
-        self.monitor()
-            .update(&built.targets, &continues)
+        let mut monitor = self.monitor();
+        let continues = running.continued_by(&monitor.targets(), &built.series, targets);
+        monitor
+            .update(targets, &continues)
             .context("starting the monitor")?;
+        drop(monitor);
         // The old configuration's traces stop once no scrape holds them.
         *running = Arc::new(built);
         drop(running);
@@ -271,7 +273,7 @@ impl Exporter {
     /// The configuration, resolved: at start (`starting`) a target whose
     /// socket cannot be opened fails it; on a reload that target is
     /// refused (logged) and the others go on.
-    async fn build(&self, starting: bool) -> anyhow::Result<Running> {
+    async fn build(&self, starting: bool) -> anyhow::Result<(Running, Vec<MonitorTarget>)> {
         let file = match &self.args.config_file {
             Some(path) => config::load(path)?,
             None => ConfigFile::default(),
@@ -315,13 +317,13 @@ impl Exporter {
             targets.push(target);
         }
         let traces = self.start_traces(&file, &mut names, starting).await?;
-        Ok(Running {
+        let running = Running {
             series,
-            targets,
             modules,
             names,
             traces,
-        })
+        };
+        Ok((running, targets))
     }
 
     /// Resolves `host`; a name (not a literal) is recorded in `names` for

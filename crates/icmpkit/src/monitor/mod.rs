@@ -281,6 +281,24 @@ impl Monitor {
         Ok(())
     }
 
+    /// The targets, in the order given to the last [`Monitor::update`].
+    pub fn targets(&self) -> Vec<MonitorTarget> {
+        let mut out: Vec<Option<MonitorTarget>> = vec![None; self.targets];
+        for group in &self.groups {
+            let (_, tos, source) = group.key;
+            for (slot, target) in group.schedule_targets().into_iter().enumerate() {
+                out[group.indices[slot]] = Some(MonitorTarget {
+                    address: target.address,
+                    interval: Duration::from_nanos(target.interval_ns),
+                    payload_size: target.payload_size,
+                    tos,
+                    source,
+                });
+            }
+        }
+        out.into_iter().flatten().collect()
+    }
+
     /// Every target's counters, in the order the targets were given.
     pub fn stats(&self) -> Vec<TargetStats> {
         let mut out = vec![TargetStats::default(); self.targets];
@@ -288,7 +306,7 @@ impl Monitor {
             let schedule = group.schedule.lock().unwrap_or_else(|p| p.into_inner());
             for (slot, &index) in group.indices.iter().enumerate() {
                 if let Some(stats) = schedule.stats(slot) {
-                    out[index].clone_from(stats);
+                    out[index] = stats;
                 }
             }
         }

@@ -53,13 +53,6 @@ pub struct TargetStats {
 }
 
 impl TargetStats {
-    fn with_buckets(buckets: usize) -> Self {
-        TargetStats {
-            bucket_counts: vec![0; buckets + 1],
-            ..TargetStats::default()
-        }
-    }
-
     fn count_icmp_error(&mut self, icmp_type: u8, code: u8) {
         match self
             .icmp_errors
@@ -75,6 +68,8 @@ impl TargetStats {
 #[derive(Debug)]
 struct TargetState {
     target: ScheduledTarget,
+    // Its histogram is a row of `Schedule::buckets` (no allocation per
+    // target): `stats.bucket_counts` stays empty here.
     /// Sequence number of the next request.
     next_sequence: u16,
     /// Bit k set: request `next_sequence - 1 - k` was answered.
@@ -103,6 +98,9 @@ pub(crate) struct Schedule {
     queue: BinaryHeap<Reverse<(u64, u32)>>,
     /// Histogram upper bounds, ascending.
     bucket_bounds_ns: Vec<u64>,
+    /// Every target's responses per bucket, a row of `bucket_bounds_ns.len()
+    /// + 1` counts (the last is `+Inf`) per target, in target order.
+    buckets: Vec<u64>,
     key: StampKey,
     /// The key and targets before the last [`Schedule::retarget`]: replies
     /// to requests sent before it carry the old key and the old index,
@@ -138,11 +136,12 @@ impl Schedule {
                     target,
                     next_sequence: 0,
                     answered: 0,
-                    stats: TargetStats::with_buckets(bucket_bounds.len()),
+                    stats: TargetStats::default(),
                 }
             })
             .collect();
         Schedule {
+            buckets: vec![0; states.len() * (bucket_bounds.len() + 1)],
             targets: states,
             queue,
             bucket_bounds_ns: bucket_bounds.iter().map(|&b| nanos(b)).collect(),
@@ -188,11 +187,16 @@ impl Schedule {
         let fresh = sources.iter().filter(|s| s.is_none()).count().max(1) as u64;
         let mut fresh_seen = 0u64;
         let mut old_to_new: Vec<Option<u32>> = vec![None; old.len()];
+        let row = self.row_len();
+        let old_buckets = std::mem::take(&mut self.buckets);
+        self.buckets = vec![0; targets.len() * row];
         for (new_index, (target, source)) in targets.into_iter().zip(sources).enumerate() {
             let carried = source.and_then(|i| Some((i, old[i].take()?)));
             let (state, due) = match carried {
                 Some((old_index, mut state)) => {
                     old_to_new[old_index] = Some(new_index as u32);
+                    self.buckets[new_index * row..(new_index + 1) * row]
+                        .copy_from_slice(&old_buckets[old_index * row..(old_index + 1) * row]);
                     state.target = target;
                     (state, due_of[old_index].unwrap_or(now.monotonic_ns))
                 }
@@ -204,7 +208,7 @@ impl Schedule {
                         target,
                         next_sequence: 0,
                         answered: 0,
-                        stats: TargetStats::with_buckets(self.bucket_bounds_ns.len()),
+                        stats: TargetStats::default(),
                     };
                     (state, now.monotonic_ns + offset)
                 }
@@ -231,8 +235,17 @@ impl Schedule {
         self.echo_id
     }
 
-    pub fn stats(&self, index: usize) -> Option<&TargetStats> {
-        self.targets.get(index).map(|t| &t.stats)
+    /// Target `index`'s counters and histogram.
+    pub fn stats(&self, index: usize) -> Option<TargetStats> {
+        let mut stats = self.targets.get(index)?.stats.clone();
+        let row = self.row_len();
+        stats.bucket_counts = self.buckets[index * row..(index + 1) * row].to_vec();
+        Some(stats)
+    }
+
+    /// Counts per target in `buckets`: the bounds and `+Inf`.
+    fn row_len(&self) -> usize {
+        self.bucket_bounds_ns.len() + 1
     }
 
     /// The targets, in their order.
@@ -349,7 +362,8 @@ impl Schedule {
         let bucket = self
             .bucket_bounds_ns
             .partition_point(|&bound| bound < rtt_ns);
-        stats.bucket_counts[bucket] += 1;
+        let row = self.row_len();
+        self.buckets[index * row + bucket] += 1;
         ReplyOutcome::Response(rtt)
     }
 
@@ -674,6 +688,11 @@ mod tests {
         );
         assert_eq!(s.stats(0).unwrap().requests, 3, "old target 2's counters");
         assert_eq!(s.stats(0).unwrap().responses, 1);
+        assert_eq!(
+            s.stats(0).unwrap().bucket_counts,
+            vec![0, 0, 1],
+            "its histogram"
+        );
         assert_eq!(
             s.stats(1).unwrap().requests,
             0,
