@@ -238,9 +238,13 @@ impl Monitor {
         }
         let now = Timestamp::now();
         for (g, group) in self.groups.iter_mut().enumerate() {
-            let mut scheduled = Vec::new();
-            let mut carried = Vec::new();
-            let mut indices = Vec::new();
+            let count = targets
+                .iter()
+                .filter(|t| t.socket_key() == group.key)
+                .count();
+            let mut scheduled = Vec::with_capacity(count);
+            let mut carried = Vec::with_capacity(count);
+            let mut indices = Vec::with_capacity(count);
             for (i, target) in targets.iter().enumerate() {
                 if target.socket_key() != group.key {
                     continue;

@@ -52,15 +52,45 @@ pub struct TargetStats {
     pub icmp_errors: Vec<(u8, u8, u64)>,
 }
 
-impl TargetStats {
+/// A target's counters as kept (72 bytes; [`TargetStats`] is what is
+/// handed out): ICMP errors, rare, are boxed so a target without any pays
+/// one pointer.
+#[derive(Debug, Default)]
+struct Books {
+    requests: u64,
+    responses: u64,
+    duplicates: u64,
+    late: u64,
+    send_errors: u64,
+    rtt_sum_ns: u64,
+    last_ttl: Option<u8>,
+    icmp_errors: Option<Box<Vec<(u8, u8, u64)>>>,
+}
+
+impl Books {
     fn count_icmp_error(&mut self, icmp_type: u8, code: u8) {
-        match self
-            .icmp_errors
+        let errors = self.icmp_errors.get_or_insert_with(Box::default);
+        match errors
             .iter_mut()
             .find(|(t, c, _)| *t == icmp_type && *c == code)
         {
             Some(entry) => entry.2 += 1,
-            None => self.icmp_errors.push((icmp_type, code, 1)),
+            None => errors.push((icmp_type, code, 1)),
+        }
+    }
+
+    /// As handed out, with its histogram row.
+    fn stats(&self, bucket_counts: &[u64]) -> TargetStats {
+        TargetStats {
+            requests: self.requests,
+            responses: self.responses,
+            duplicates: self.duplicates,
+            late: self.late,
+            send_errors: self.send_errors,
+            last_ttl: self.last_ttl,
+            rtt_sum: Duration::from_nanos(self.rtt_sum_ns),
+            bucket_counts: bucket_counts.to_vec(),
+            icmp_errors: self.icmp_errors.as_deref().cloned().unwrap_or_default(),
         }
     }
 }
@@ -69,12 +99,12 @@ impl TargetStats {
 struct TargetState {
     target: ScheduledTarget,
     // Its histogram is a row of `Schedule::buckets` (no allocation per
-    // target): `stats.bucket_counts` stays empty here.
+    // target).
     /// Sequence number of the next request.
     next_sequence: u16,
     /// Bit k set: request `next_sequence - 1 - k` was answered.
     answered: u64,
-    stats: TargetStats,
+    stats: Books,
 }
 
 /// What a received echo reply turned out to be.
@@ -136,7 +166,7 @@ impl Schedule {
                     target,
                     next_sequence: 0,
                     answered: 0,
-                    stats: TargetStats::default(),
+                    stats: Books::default(),
                 }
             })
             .collect();
@@ -190,6 +220,8 @@ impl Schedule {
         let row = self.row_len();
         let old_buckets = std::mem::take(&mut self.buckets);
         self.buckets = vec![0; targets.len() * row];
+        self.targets = Vec::with_capacity(targets.len());
+        self.queue = BinaryHeap::with_capacity(targets.len());
         for (new_index, (target, source)) in targets.into_iter().zip(sources).enumerate() {
             let carried = source.and_then(|i| Some((i, old[i].take()?)));
             let (state, due) = match carried {
@@ -208,7 +240,7 @@ impl Schedule {
                         target,
                         next_sequence: 0,
                         answered: 0,
-                        stats: TargetStats::default(),
+                        stats: Books::default(),
                     };
                     (state, now.monotonic_ns + offset)
                 }
@@ -237,10 +269,9 @@ impl Schedule {
 
     /// Target `index`'s counters and histogram.
     pub fn stats(&self, index: usize) -> Option<TargetStats> {
-        let mut stats = self.targets.get(index)?.stats.clone();
         let row = self.row_len();
-        stats.bucket_counts = self.buckets[index * row..(index + 1) * row].to_vec();
-        Some(stats)
+        let buckets = self.buckets.get(index * row..(index + 1) * row)?;
+        Some(self.targets.get(index)?.stats.stats(buckets))
     }
 
     /// Counts per target in `buckets`: the bounds and `+Inf`.
@@ -354,7 +385,7 @@ impl Schedule {
         let rtt = round_trip(sent, kernel_rx_ns, now);
         let stats = &mut state.stats;
         stats.responses += 1;
-        stats.rtt_sum += rtt;
+        stats.rtt_sum_ns = stats.rtt_sum_ns.saturating_add(nanos(rtt));
         if ttl.is_some() {
             stats.last_ttl = ttl;
         }
