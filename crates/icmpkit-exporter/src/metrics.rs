@@ -37,7 +37,7 @@ pub struct Snapshot {
     /// The series' labels and the traces.
     pub running: Arc<Running>,
     /// Each series' counters, in the order of `running.series`.
-    pub stats: Vec<TargetStats>,
+    pub stats: StatsTable,
     pub receive_errors: Vec<(Family, u64)>,
     pub dns_failures: BTreeMap<String, u64>,
     pub last_reload_ok: bool,
@@ -47,7 +47,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// The exporter's state now: series and counters read together.
     pub fn take(exporter: &Exporter) -> Snapshot {
-        let (running, stats) = exporter.current_with_stats();
+        let buckets = exporter.args.buckets.0.len();
+        let (running, stats) =
+            exporter.current_with(|monitor, series| StatsTable::read(monitor, series, buckets));
         Snapshot {
             prefix: if exporter.args.smokeping_names {
                 "smokeping"
@@ -63,6 +65,115 @@ impl Snapshot {
             last_reload_ok: exporter.last_reload_ok(),
             last_reload_success_seconds: exporter.last_reload_success_seconds(),
         }
+    }
+}
+
+/// Every series' counters, copied once per scrape into a few flat arrays:
+/// no allocation per target (10,000 small ones a scrape, freed, left the
+/// allocator's arenas holding megabytes).
+#[derive(Debug, Default)]
+pub struct StatsTable {
+    counters: Vec<Counters>,
+    /// A row of `row` bucket counts per series (not cumulative, `+Inf`
+    /// last).
+    buckets: Vec<u64>,
+    row: usize,
+    /// (series, type, code, count), by series.
+    icmp_errors: Vec<(usize, u8, u8, u64)>,
+}
+
+/// One series' counters, as exported.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    requests: u64,
+    responses: u64,
+    duplicates: u64,
+    late: u64,
+    send_errors: u64,
+    rtt_sum: std::time::Duration,
+    last_ttl: Option<u8>,
+}
+
+/// One series' part of the table.
+#[derive(Debug, Clone, Copy)]
+struct StatsRow<'a> {
+    counters: &'a Counters,
+    buckets: &'a [u64],
+    icmp_errors: &'a [(usize, u8, u8, u64)],
+}
+
+impl std::ops::Deref for StatsRow<'_> {
+    type Target = Counters;
+    fn deref(&self) -> &Counters {
+        self.counters
+    }
+}
+
+impl StatsTable {
+    /// `series` series of `buckets` histogram bounds, all zero.
+    fn new(series: usize, buckets: usize) -> StatsTable {
+        let row = buckets + 1;
+        StatsTable {
+            counters: vec![Counters::default(); series],
+            buckets: vec![0; series * row],
+            row,
+            icmp_errors: Vec::new(),
+        }
+    }
+
+    /// The monitor's counters, in series order.
+    fn read(monitor: &icmpkit::monitor::Monitor, series: usize, buckets: usize) -> StatsTable {
+        let mut table = StatsTable::new(series, buckets);
+        monitor.visit_stats(|index, stats| table.set(index, stats));
+        // Visits come per socket: errors back in series order.
+        table.icmp_errors.sort_by_key(|e| e.0);
+        table
+    }
+
+    /// Series `index`'s counters (icmp errors appended: sort afterwards).
+    fn set(&mut self, index: usize, stats: &TargetStats) {
+        let (Some(counters), Some(row)) = (
+            self.counters.get_mut(index),
+            self.buckets
+                .get_mut(index * self.row..(index + 1) * self.row),
+        ) else {
+            return;
+        };
+        *counters = Counters {
+            requests: stats.requests,
+            responses: stats.responses,
+            duplicates: stats.duplicates,
+            late: stats.late,
+            send_errors: stats.send_errors,
+            rtt_sum: stats.rtt_sum,
+            last_ttl: stats.last_ttl,
+        };
+        for (slot, &count) in row.iter_mut().zip(&stats.bucket_counts) {
+            *slot = count;
+        }
+        self.icmp_errors
+            .extend(stats.icmp_errors.iter().map(|&(t, c, n)| (index, t, c, n)));
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.counters.len()
+    }
+
+    /// The rows of the series in `range`.
+    fn rows(&self, range: Range<usize>) -> impl Iterator<Item = StatsRow<'_>> {
+        let errors_from = self.icmp_errors.partition_point(|e| e.0 < range.start);
+        let mut errors = &self.icmp_errors[errors_from..];
+        range.filter_map(move |i| {
+            let mine = errors.partition_point(|e| e.0 == i);
+            let (icmp_errors, rest) = errors.split_at(mine);
+            errors = rest;
+            Some(StatsRow {
+                counters: self.counters.get(i)?,
+                buckets: self.buckets.get(i * self.row..(i + 1) * self.row)?,
+                icmp_errors,
+            })
+        })
     }
 }
 
@@ -236,17 +347,17 @@ fn samples_only(family: &str) -> &str {
 }
 
 /// Encodes one counter per series.
-fn counters(
+fn counters<'a>(
     encoder: &mut DescriptorEncoder,
     name: &str,
     help: &str,
     series: &[SeriesLabels],
-    stats: &[TargetStats],
-    value: impl Fn(&TargetStats) -> u64,
+    stats: impl Iterator<Item = StatsRow<'a>>,
+    value: impl Fn(&Counters) -> u64,
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, stats) in series.iter().zip(stats) {
-        ConstCounter::new(value(stats)).encode(metric.encode_family(labels)?)?;
+        ConstCounter::new(value(stats.counters)).encode(metric.encode_family(labels)?)?;
     }
     Ok(())
 }
@@ -281,7 +392,7 @@ impl ExporterCollector {
             .series
             .get(range.clone())
             .unwrap_or_default();
-        let stats = self.snapshot.stats.get(range).unwrap_or_default();
+        let stats = self.snapshot.stats.rows(range);
         match family {
             SeriesFamily::Requests => counters(
                 encoder,
@@ -343,11 +454,11 @@ impl ExporterCollector {
 }
 
 impl ExporterCollector {
-    fn durations(
+    fn durations<'a>(
         &self,
         encoder: &mut DescriptorEncoder,
         series: &[SeriesLabels],
-        stats: &[TargetStats],
+        stats: impl Iterator<Item = StatsRow<'a>>,
     ) -> Result<(), std::fmt::Error> {
         let bounds = &self.snapshot.buckets;
         let mut metric = encoder.encode_descriptor(
@@ -364,7 +475,7 @@ impl ExporterCollector {
                     .iter()
                     .copied()
                     .chain([f64::INFINITY])
-                    .zip(stats.bucket_counts.iter().copied()),
+                    .zip(stats.buckets.iter().copied()),
             );
             metric.encode_family(labels)?.encode_histogram::<Labels>(
                 stats.rtt_sum.as_secs_f64(),
@@ -376,11 +487,11 @@ impl ExporterCollector {
         Ok(())
     }
 
-    fn icmp_errors(
+    fn icmp_errors<'a>(
         &self,
         encoder: &mut DescriptorEncoder,
         series: &[SeriesLabels],
-        stats: &[TargetStats],
+        stats: impl Iterator<Item = StatsRow<'a>>,
     ) -> Result<(), std::fmt::Error> {
         let mut metric = encoder.encode_descriptor(
             "icmp_errors",
@@ -389,7 +500,7 @@ impl ExporterCollector {
             MetricType::Counter,
         )?;
         for (labels, stats) in series.iter().zip(stats) {
-            for &(icmp_type, code, count) in &stats.icmp_errors {
+            for &(_, icmp_type, code, count) in stats.icmp_errors {
                 let labels = (
                     labels.clone(),
                     [("type", icmp_type.to_string()), ("code", code.to_string())],
@@ -586,7 +697,7 @@ mod tests {
                 ])
             })
             .collect();
-        let stats = (0..targets as u64)
+        let stats: Vec<TargetStats> = (0..targets as u64)
             .map(|i| TargetStats {
                 requests: 100 + i,
                 responses: 90 + i,
@@ -605,10 +716,16 @@ mod tests {
             .collect();
         Snapshot {
             prefix: "icmpkit",
-            buckets,
+            buckets: buckets.clone(),
             prober: Some("p0".into()),
             running: Arc::new(running),
-            stats,
+            stats: {
+                let mut table = StatsTable::new(targets, buckets.len());
+                for (i, s) in stats.iter().enumerate() {
+                    table.set(i, s);
+                }
+                table
+            },
             receive_errors: vec![(Family::V4, 3), (Family::V6, 0)],
             dns_failures: BTreeMap::from([("gone.example".to_string(), 4)]),
             last_reload_ok: true,
@@ -659,6 +776,33 @@ mod tests {
             biggest * 6 < page,
             "biggest piece {biggest} bytes of a {page}-byte page"
         );
+    }
+
+    /// The table hands each series its own counters, histogram row and
+    /// ICMP errors, whatever the order the monitor's sockets visited them.
+    #[test]
+    fn the_stats_table_keeps_each_series_rows() {
+        let mut table = StatsTable::new(6, 1);
+        let stats = |n: u64, errors: Vec<(u8, u8, u64)>| TargetStats {
+            requests: n,
+            bucket_counts: vec![n, 2 * n],
+            icmp_errors: errors,
+            ..TargetStats::default()
+        };
+        table.set(5, &stats(5, vec![(3, 1, 7)]));
+        table.set(2, &stats(2, vec![(11, 0, 1), (3, 3, 2)]));
+        table.set(4, &stats(4, Vec::new()));
+        table.icmp_errors.sort_by_key(|e| e.0);
+        let rows: Vec<_> = table.rows(1..6).collect();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[1].requests, 2);
+        assert_eq!(rows[1].buckets, &[2, 4]);
+        assert_eq!(rows[1].icmp_errors, &[(2, 11, 0, 1), (2, 3, 3, 2)]);
+        assert!(rows[0].icmp_errors.is_empty() && rows[3].icmp_errors.is_empty());
+        assert_eq!(rows[4].icmp_errors, &[(5, 3, 1, 7)]);
+        assert_eq!(rows[2].buckets, &[0, 0], "series 3 was never set");
+        let tail: Vec<_> = table.rows(5..6).collect();
+        assert_eq!(tail[0].icmp_errors, &[(5, 3, 1, 7)]);
     }
 
     /// promtool accepts the streamed page.

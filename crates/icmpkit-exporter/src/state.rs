@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget, TargetStats};
+use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget};
 use icmpkit::socket::{Family, SocketKind};
 use std::net::IpAddr;
 
@@ -140,12 +140,13 @@ impl Exporter {
         Arc::clone(&self.running.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// The running configuration and its series' counters, read together
-    /// (a reload between the two would pair labels with other counters).
-    pub fn current_with_stats(&self) -> (Arc<Running>, Vec<TargetStats>) {
+    /// The running configuration and what `read` takes from the monitor
+    /// (given the number of series), read together: a reload between the
+    /// two would pair labels with other targets' counters.
+    pub fn current_with<T>(&self, read: impl FnOnce(&Monitor, usize) -> T) -> (Arc<Running>, T) {
         let running = self.running.read().unwrap_or_else(|p| p.into_inner());
-        let stats = self.monitor().stats();
-        (Arc::clone(&running), stats)
+        let taken = read(&self.monitor(), running.series.len());
+        (Arc::clone(&running), taken)
     }
 
     /// Failed receives per family, over the monitor's sockets.

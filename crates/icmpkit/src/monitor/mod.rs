@@ -317,6 +317,22 @@ impl Monitor {
         out
     }
 
+    /// Calls `visit(index, stats)` for every target (`index` in the order
+    /// the targets were given; the visits come in another order), with no
+    /// allocation per target: for copying many targets' counters into a
+    /// table of one's own. Each socket's targets are read at one instant.
+    pub fn visit_stats(&self, mut visit: impl FnMut(usize, &TargetStats)) {
+        let mut scratch = TargetStats::default();
+        for group in &self.groups {
+            let schedule = group.schedule.lock().unwrap_or_else(|p| p.into_inner());
+            for (slot, &index) in group.indices.iter().enumerate() {
+                if schedule.stats_into(slot, &mut scratch) {
+                    visit(index, &scratch);
+                }
+            }
+        }
+    }
+
     /// Failed receives (other than `WouldBlock`) on the sockets of each
     /// family in use: errors of a socket, which carries many targets, not
     /// of any one target.

@@ -79,19 +79,21 @@ impl Books {
         }
     }
 
-    /// As handed out, with its histogram row.
-    fn stats(&self, bucket_counts: &[u64]) -> TargetStats {
-        TargetStats {
-            requests: self.requests,
-            responses: self.responses,
-            duplicates: self.duplicates,
-            late: self.late,
-            send_errors: self.send_errors,
-            last_ttl: self.last_ttl,
-            rtt_sum: Duration::from_nanos(self.rtt_sum_ns),
-            bucket_counts: bucket_counts.to_vec(),
-            icmp_errors: self.icmp_errors.as_deref().cloned().unwrap_or_default(),
-        }
+    /// Writes them as handed out, with its histogram row, into `out`
+    /// (reusing its vectors).
+    fn write_to(&self, bucket_counts: &[u64], out: &mut TargetStats) {
+        out.requests = self.requests;
+        out.responses = self.responses;
+        out.duplicates = self.duplicates;
+        out.late = self.late;
+        out.send_errors = self.send_errors;
+        out.last_ttl = self.last_ttl;
+        out.rtt_sum = Duration::from_nanos(self.rtt_sum_ns);
+        out.bucket_counts.clear();
+        out.bucket_counts.extend_from_slice(bucket_counts);
+        out.icmp_errors.clear();
+        out.icmp_errors
+            .extend_from_slice(self.icmp_errors.as_deref().map_or(&[], Vec::as_slice));
     }
 }
 
@@ -269,9 +271,22 @@ impl Schedule {
 
     /// Target `index`'s counters and histogram.
     pub fn stats(&self, index: usize) -> Option<TargetStats> {
+        let mut out = TargetStats::default();
+        self.stats_into(index, &mut out).then_some(out)
+    }
+
+    /// Writes target `index`'s counters and histogram into `out` (reusing
+    /// its vectors); false if there is no such target.
+    pub fn stats_into(&self, index: usize, out: &mut TargetStats) -> bool {
         let row = self.row_len();
-        let buckets = self.buckets.get(index * row..(index + 1) * row)?;
-        Some(self.targets.get(index)?.stats.stats(buckets))
+        let (Some(buckets), Some(state)) = (
+            self.buckets.get(index * row..(index + 1) * row),
+            self.targets.get(index),
+        ) else {
+            return false;
+        };
+        state.stats.write_to(buckets, out);
+        true
     }
 
     /// Counts per target in `buckets`: the bounds and `+Inf`.
