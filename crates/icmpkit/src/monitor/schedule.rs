@@ -64,6 +64,10 @@ struct Books {
     send_errors: u64,
     rtt_sum_ns: u64,
     last_ttl: Option<u8>,
+    #[allow(
+        clippy::box_collection,
+        reason = "one pointer for the many targets that never get an ICMP error, not a Vec's three words"
+    )]
     icmp_errors: Option<Box<Vec<(u8, u8, u64)>>>,
 }
 
