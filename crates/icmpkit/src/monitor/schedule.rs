@@ -142,6 +142,9 @@ pub(crate) struct Schedule {
     /// to requests sent before it carry the old key and the old index,
     /// which maps to the target's new index (`None`: it was removed).
     previous: Option<(StampKey, Vec<Option<u32>>)>,
+    /// Retargets so far: a send given out before one names its target by
+    /// the index it had then.
+    generation: u64,
     echo_id: u16,
     stopped: bool,
     /// Receive calls on this socket that failed (not `WouldBlock`): not a
@@ -183,6 +186,7 @@ impl Schedule {
             bucket_bounds_ns: bucket_bounds.iter().map(|&b| nanos(b)).collect(),
             key,
             previous: None,
+            generation: 0,
             echo_id,
             stopped: false,
             receive_errors: 0,
@@ -256,6 +260,7 @@ impl Schedule {
         }
         let old_key = std::mem::replace(&mut self.key, key);
         self.previous = Some((old_key, old_to_new));
+        self.generation += 1;
     }
 
     /// Counts a failed receive on the socket.
@@ -346,17 +351,39 @@ impl Schedule {
             .write_tagged(&probe, now, u64::from(index), payload);
     }
 
+    /// Retargets so far (see [`Schedule::sent_in`]).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// The request of the due target `index` was sent (`ok`) or refused;
     /// either way it moves to its next slot. A slot missed by more than an
     /// interval (the process was stalled) is not caught up in a burst.
     pub fn sent(&mut self, index: u32, ok: bool, now: Timestamp) {
-        let Some(Reverse((due, top))) = self.queue.peek().copied() else {
+        self.sent_in(self.generation, index, ok, now);
+    }
+
+    /// [`Schedule::sent`] for a request given out (by [`Schedule::due`])
+    /// when the schedule was at `generation`: a retarget may have come
+    /// between, and the target's index changed (or it was removed).
+    pub fn sent_in(&mut self, generation: u64, index: u32, ok: bool, now: Timestamp) {
+        let index = if generation == self.generation {
+            index
+        } else if generation + 1 == self.generation {
+            let moved = self
+                .previous
+                .as_ref()
+                .and_then(|(_, old_to_new)| old_to_new.get(index as usize).copied().flatten());
+            let Some(index) = moved else {
+                return; // removed meanwhile
+            };
+            index
+        } else {
             return;
         };
-        if top != index {
+        let Some(due) = self.take_queued(index) else {
             return;
-        }
-        self.queue.pop();
+        };
         let state = &mut self.targets[index as usize];
         state.next_sequence = state.next_sequence.wrapping_add(1);
         state.answered <<= 1;
@@ -369,6 +396,24 @@ impl Schedule {
             next_slot(due, state.target.interval_ns, now),
             index,
         )));
+    }
+
+    /// Removes `index`'s entry from the queue and returns its due time: the
+    /// top one, except when a retarget came between `due` and `sent` (then
+    /// looked for: once a reload at most).
+    fn take_queued(&mut self, index: u32) -> Option<u64> {
+        let Reverse((due, top)) = *self.queue.peek()?;
+        if top == index {
+            self.queue.pop();
+            return Some(due);
+        }
+        let due = self
+            .queue
+            .iter()
+            .find(|Reverse((_, i))| *i == index)
+            .map(|Reverse((due, _))| *due)?;
+        self.queue.retain(|Reverse((_, i))| *i != index);
+        Some(due)
     }
 
     /// An echo reply with `id`, `sequence` and echo `data` came from
@@ -777,6 +822,50 @@ mod tests {
             ReplyOutcome::Response(_)
         ));
         assert_eq!(s.stats(2).unwrap().responses, 2);
+    }
+
+    /// A request given out before a retarget and sent after it counts for
+    /// its target under the target's new index, moves that target's slot
+    /// and no other's.
+    #[test]
+    fn a_send_that_straddles_a_retarget_counts_for_its_target() {
+        let mut s = schedule(3, SECOND);
+        send_due(&mut s, at(2 * SECOND / 3));
+        let given = at(SECOND + SECOND / 10);
+        let (index, sequence) = s.due(given).expect("target 0 due");
+        assert_eq!((index, sequence), (0, 1));
+        let generation = s.generation();
+        let now = at(SECOND + SECOND / 5);
+        let mut next = targets(3, SECOND);
+        let added = ScheduledTarget {
+            address: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)),
+            interval_ns: SECOND,
+            payload_size: 56,
+        };
+        s.retarget(
+            vec![next.remove(2), added, next.remove(0)],
+            &[Some(2), None, Some(0)],
+            StampKey::from_parts(3, 4),
+            now,
+        );
+        s.sent_in(generation, index, true, given);
+        assert_eq!(s.stats(2).unwrap().requests, 2, "old target 0, now 2");
+        assert_eq!(s.stats(0).unwrap().requests, 1);
+        assert_eq!(s.stats(1).unwrap().requests, 0);
+        let sent = send_due(&mut s, now);
+        assert_eq!(
+            sent,
+            vec![(1, 0)],
+            "only the new target is due: not target 2 again"
+        );
+        let sent = send_due(&mut s, at(2 * SECOND + SECOND / 10));
+        assert!(sent.contains(&(2, 2)), "{sent:?}");
+        // A send of a target removed meanwhile counts nowhere.
+        let (index, _) = s.due(at(3 * SECOND)).unwrap();
+        let generation = s.generation();
+        s.retarget(Vec::new(), &[], StampKey::from_parts(5, 6), at(3 * SECOND));
+        s.sent_in(generation, index, true, at(3 * SECOND));
+        assert!(s.stats(0).is_none());
     }
 
     #[test]
