@@ -359,6 +359,7 @@ impl Schedule {
     /// The request of the due target `index` was sent (`ok`) or refused;
     /// either way it moves to its next slot. A slot missed by more than an
     /// interval (the process was stalled) is not caught up in a burst.
+    #[cfg(test)]
     pub fn sent(&mut self, index: u32, ok: bool, now: Timestamp) {
         self.sent_in(self.generation, index, ok, now);
     }
