@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use futures_util::{Stream, StreamExt};
 use icmpkit::monitor::TargetStats;
 use icmpkit::socket::Family;
@@ -212,7 +213,8 @@ enum Piece {
 }
 
 /// Targets per piece: the histogram's 23 lines a target make a piece of
-/// about 1.5 MB at most.
+/// about 230 kB at most. Measured at 10,000 targets: as fast as 250 or 500
+/// per piece, and 1 to 3 MB less peak RSS.
 const SERIES_PER_PIECE: usize = 100;
 
 /// The pieces of a page of `series` targets, in order.
@@ -243,7 +245,7 @@ struct ExporterCollector {
 /// The page as a stream of pieces: encoded off the runtime's workers (so
 /// the probe sockets keep their timing) by the encoder threads, up to one
 /// piece per thread at once, handed out in order.
-pub fn stream(snapshot: Arc<Snapshot>) -> impl Stream<Item = Result<String, std::io::Error>> {
+pub fn stream(snapshot: Arc<Snapshot>) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     let encoders = Encoders::get();
     let count = snapshot.running.series.len();
     futures_util::stream::iter(pieces(count))
@@ -259,7 +261,7 @@ pub fn stream(snapshot: Arc<Snapshot>) -> impl Stream<Item = Result<String, std:
 type Job = (
     Arc<Snapshot>,
     Piece,
-    tokio::sync::oneshot::Sender<Result<String, std::fmt::Error>>,
+    tokio::sync::oneshot::Sender<Result<Bytes, std::fmt::Error>>,
 );
 
 /// The threads that encode pieces, one per CPU, started with the first
@@ -310,7 +312,7 @@ impl Encoders {
         &self,
         snapshot: Arc<Snapshot>,
         piece: Piece,
-    ) -> tokio::sync::oneshot::Receiver<Result<String, std::fmt::Error>> {
+    ) -> tokio::sync::oneshot::Receiver<Result<Bytes, std::fmt::Error>> {
         let (done, text) = tokio::sync::oneshot::channel();
         // A failed send drops `done`: the receiver then reports the error.
         let _ = self
@@ -323,18 +325,19 @@ impl Encoders {
 }
 
 /// The text of one piece; a family's later blocks without its HELP/TYPE
-/// (one family, one HELP/TYPE).
-fn encode_piece(snapshot: Arc<Snapshot>, piece: Piece) -> Result<String, std::fmt::Error> {
+/// (one family, one HELP/TYPE: cut off without copying the rest).
+fn encode_piece(snapshot: Arc<Snapshot>, piece: Piece) -> Result<Bytes, std::fmt::Error> {
     let later_block = matches!(&piece, Piece::Series(_, range) if range.start > 0);
     let mut registry = Registry::with_prefix(snapshot.prefix);
     registry.register_collector(Box::new(ExporterCollector { snapshot, piece }));
     let mut out = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut out, &registry)?;
-    if later_block {
-        let start = out.len() - samples_only(&out).len();
-        out.drain(..start);
-    }
-    Ok(out)
+    let header = if later_block {
+        out.len() - samples_only(&out).len()
+    } else {
+        0
+    };
+    Ok(Bytes::from(out).slice(header..))
 }
 
 /// A family's text without its `# HELP`/`# TYPE`/`# UNIT` lines.
@@ -733,9 +736,16 @@ mod tests {
         }
     }
 
+    async fn pieces_of(snapshot: Arc<Snapshot>) -> Vec<String> {
+        let pieces: Vec<Bytes> = stream(snapshot).try_collect().await.expect("encoded");
+        pieces
+            .into_iter()
+            .map(|p| String::from_utf8(p.to_vec()).expect("UTF-8"))
+            .collect()
+    }
+
     async fn streamed(snapshot: Arc<Snapshot>) -> String {
-        let pieces: Vec<String> = stream(snapshot).try_collect().await.expect("encoded");
-        pieces.concat()
+        pieces_of(snapshot).await.concat()
     }
 
     /// The page streamed in pieces (blocks of series per family) is the
@@ -745,6 +755,7 @@ mod tests {
         for targets in [0, 1, SERIES_PER_PIECE, 2 * SERIES_PER_PIECE + 234] {
             let snapshot = Arc::new(snapshot(targets));
             let whole = encode_piece(Arc::clone(&snapshot), Piece::Whole).unwrap();
+            let whole = std::str::from_utf8(&whole).unwrap();
             let page = streamed(snapshot).await;
             assert_eq!(
                 page.matches("# TYPE icmpkit_response_duration_seconds ")
@@ -768,7 +779,7 @@ mod tests {
     #[tokio::test]
     async fn the_page_is_handed_out_in_small_pieces() {
         let snapshot = Arc::new(snapshot(4 * SERIES_PER_PIECE + SERIES_PER_PIECE / 2));
-        let pieces: Vec<String> = stream(snapshot).try_collect().await.unwrap();
+        let pieces = pieces_of(snapshot).await;
         let page: usize = pieces.iter().map(String::len).sum();
         let biggest = pieces.iter().map(String::len).max().unwrap();
         assert_eq!(pieces.len(), SERIES_FAMILIES.len() * 5 + 1);
