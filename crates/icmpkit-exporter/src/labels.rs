@@ -8,8 +8,11 @@ use std::sync::Arc;
 
 use prometheus_client::encoding::{EncodeLabel, EncodeLabelSet, LabelSetEncoder};
 
-/// One series' labels: names (shared) and their values, in order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// One series' labels: names (shared) and their values, in order. Equal
+/// (and hashed) as Prometheus tells series apart: a label with an empty
+/// value is no label (a reload that brings a new label name elsewhere
+/// leaves this series the same series).
+#[derive(Debug, Clone)]
 pub struct SeriesLabels {
     names: Arc<[Box<str>]>,
     values: Box<[Arc<str>]>,
@@ -22,6 +25,29 @@ impl SeriesLabels {
             .iter()
             .zip(self.values.iter())
             .map(|(n, v)| (&**n, &**v))
+    }
+}
+
+impl SeriesLabels {
+    /// The labels that tell the series apart: those with a value.
+    fn identity(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.iter().filter(|(_, value)| !value.is_empty())
+    }
+}
+
+impl PartialEq for SeriesLabels {
+    fn eq(&self, other: &Self) -> bool {
+        self.identity().eq(other.identity())
+    }
+}
+
+impl Eq for SeriesLabels {}
+
+impl std::hash::Hash for SeriesLabels {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for pair in self.identity() {
+            pair.hash(state);
+        }
     }
 }
 
@@ -94,6 +120,21 @@ mod tests {
         );
         let short = interner.series(&["c.example"]);
         assert_eq!(short.iter().last(), Some(("site", "")));
+    }
+
+    #[test]
+    fn an_empty_label_is_no_label() {
+        let a = LabelInterner::new(&["host", "tos"]).series(&["a.example", "0"]);
+        let b = LabelInterner::new(&["host", "site", "tos"]).series(&["a.example", "", "0"]);
+        let c = LabelInterner::new(&["host", "site", "tos"]).series(&["a.example", "lab", "0"]);
+        assert_eq!(a, b);
+        let hash = |l: &SeriesLabels| {
+            use std::hash::{BuildHasher, RandomState};
+            static STATE: std::sync::OnceLock<RandomState> = std::sync::OnceLock::new();
+            STATE.get_or_init(RandomState::new).hash_one(l)
+        };
+        assert_eq!(hash(&a), hash(&b));
+        assert_ne!(a, c);
     }
 
     #[test]
