@@ -52,7 +52,7 @@ pub struct TargetStats {
     pub icmp_errors: Vec<(u8, u8, u64)>,
 }
 
-/// A target's counters as kept (72 bytes; [`TargetStats`] is what is
+/// A target's counters as kept (64 bytes; [`TargetStats`] is what is
 /// handed out): ICMP errors, rare, are boxed so a target without any pays
 /// one pointer.
 #[derive(Debug, Default)]
