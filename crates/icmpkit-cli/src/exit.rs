@@ -38,7 +38,7 @@ pub fn fail<E: std::fmt::Display + std::any::Any>(error: &E) -> i32 {
 /// executable running (`setcap` must be given the real file, wherever it
 /// was installed or built), quoted for a shell when it needs it; the
 /// shell's lookup if the system cannot say.
-fn this_program() -> String {
+pub fn this_program() -> String {
     match std::env::current_exe() {
         Ok(path) => shell_quoted(&path.display().to_string()),
         Err(_) => "\"$(command -v icmpkit)\"".to_string(),

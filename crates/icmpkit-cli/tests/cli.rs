@@ -135,6 +135,17 @@ fn bad_usage_exits_2_without_panicking() {
         &["ping", "-c", "x", "127.0.0.1"],
         &["ping", "-c", "0", "127.0.0.1"],
         &["completions", "nosh"],
+        // trace's and mtr's shared -T / --flows keep their conflicts and
+        // ranges in both commands.
+        &["trace", "-T", "-U", "127.0.0.1"],
+        &["trace", "-I", "-T", "127.0.0.1"],
+        &["mtr", "-T", "-u", "127.0.0.1"],
+        &["trace", "--flows", "0", "127.0.0.1"],
+        &["mtr", "--flows", "257", "127.0.0.1"],
+        // -o and -e as mtr: unknown letters refused; trace's -o needs --report.
+        &["mtr", "-o", "LSQ", "127.0.0.1"],
+        &["trace", "-o", "LS", "127.0.0.1"],
+        &["trace", "--report-wide", "127.0.0.1"],
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -177,6 +188,16 @@ fn misbehaving_values_are_refused_with_the_flag_named() {
             "-s must be at most 65028",
         ),
         (&["mtr", "-c", "0", "127.0.0.1"], 2, "-c"),
+        (
+            &["mtr", "-r", "-o", "LSZ", "127.0.0.1"],
+            2,
+            "-o: unknown field 'Z' (known: LDRSNBAWVGJMXI and space)",
+        ),
+        (
+            &["trace", "--report", "-o", "Lq", "127.0.0.1"],
+            2,
+            "unknown field 'q'",
+        ),
         (
             &["mtr", "-c", "70000", "127.0.0.1"],
             2,

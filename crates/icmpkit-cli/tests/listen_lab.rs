@@ -454,11 +454,29 @@ fn count_duration_and_interface_end_or_narrow_it() {
 }
 
 /// Without CAP_NET_RAW neither socket opens: `--socket packet` and the
-/// default (packet, then raw) both fail with exit 2 and the remedy.
+/// default (packet, then raw) both fail with exit 2 and the remedy. The
+/// default says that it tried both kinds and that the one grant covers
+/// both (it spoke of "an ICMP socket" and "a raw socket" only).
 #[test]
 fn unprivileged_listen_says_what_it_needs() {
     let lab = lab_or_skip!("unprivileged_listen_says_what_it_needs");
     let ns = lab.namespace("nobody").expect("namespace");
+    let mentions = [
+        ("packet", &["packet socket", "CAP_NET_RAW"][..]),
+        ("auto", &["packet socket", "raw sockets", "allows both"]),
+        ("raw", &["Raw sockets need CAP_NET_RAW"]),
+    ];
+    for (socket, words) in mentions {
+        let out = ns
+            .run_as(65534, 65534, ICMPKIT)
+            .args(["listen", "-c", "1", "--socket", socket])
+            .output()
+            .expect("run listen as nobody");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        for word in words {
+            assert!(stderr.contains(word), "{socket}: no {word:?} in {stderr}");
+        }
+    }
     for socket in ["packet", "auto", "raw"] {
         let out = ns
             .run_as(65534, 65534, ICMPKIT)

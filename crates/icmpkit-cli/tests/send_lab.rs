@@ -395,3 +395,31 @@ fn link_local_zone_picks_the_link() {
         assert_eq!(replies, answered, "{target}: {}", text(&o));
     }
 }
+
+/// P9 of the new-user trial: `--size` takes IPv6 payloads up to 65,527,
+/// as ping does, and the reply comes back whole; IPv4 stops at 65,507.
+#[test]
+fn ipv6_payloads_up_to_65527_as_ping() {
+    let lab = lab_or_skip!("ipv6_payloads_up_to_65527_as_ping");
+    let ns = lab.namespace("bigsend").expect("namespace");
+    let o = send(&ns, &["--json", "--size", "65527", "::1"]);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let events = events(&o);
+    let summary = with_event(&events, "summary");
+    assert_eq!(summary[0]["answered"], 1, "{stderr}");
+    // 65,527 bytes of data after the 8-byte header, both ways.
+    for name in ["sent", "reply"] {
+        let packet = &with_event(&events, name)[0]["packet"];
+        assert_eq!(packet["length"], 65_535, "{name}");
+    }
+    let o = send(&ns, &["--size", "65528", "::1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let o = send(&ns, &["--size", "65508", "127.0.0.1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("payload of 65508 bytes is too large for IPv4 (max 65507)"),
+        "{}",
+        text(&o)
+    );
+}

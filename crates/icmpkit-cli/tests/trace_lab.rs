@@ -454,7 +454,8 @@ fn report_and_csv_show_each_hops_path_mtu() {
             let o = icmpkit(c.client(), &args);
             let report = text(&o);
             assert_eq!(o.status.code(), Some(0), "{args:?}: {report}");
-            let mut lines = report.lines();
+            // mtr's `Start:` line, then its `HOST:` line.
+            let mut lines = report.lines().skip(1);
             let header = lines.next().unwrap_or_default();
             assert!(header.trim_end().ends_with("StDev   PMTU"), "{report}");
             // The last word of each hop row: its path MTU.
@@ -1094,7 +1095,7 @@ fn tshark_extension_fields(name: &str, packets: &[Vec<u8>]) -> Vec<BTreeMap<Stri
 /// RFC 5837 interface information next to an MPLS label stack in the first
 /// router's time exceeded, IPv4 and IPv6: `--json` carries both objects
 /// with every field sent, in order, for the responder and for each probe;
-/// the hop line shows them as traceroute `-e` does, and traceroute `-e`
+/// the hop line shows them with `-e` (only) as traceroute `-e` does, and traceroute `-e`
 /// on the same path shows the same; tshark dissects the same fields out of
 /// the captured bytes.
 #[test]
@@ -1145,7 +1146,15 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
             "MPLS:L=16004,E=0,S=0,T=1/L=3,E=5,S=1,T=1".to_string(),
             format!("INC:7,{address},\"{IF_NAME}\",mtu=1500"),
         ];
+        // Only with -e, as traceroute (they were always shown).
         let o = icmpkit(client, &["-n", "-q", "1", "-w", "1", &target]);
+        let plain = text(&o);
+        let line = plain.lines().find(|l| l.starts_with(" 1 ")).expect(&plain);
+        assert!(
+            line.starts_with(&format!(" 1  {router}  ")) && !line.contains('<'),
+            "without -e: {line:?}"
+        );
+        let o = icmpkit(client, &["-e", "-n", "-q", "1", "-w", "1", &target]);
         let ours = text(&o);
         let line = ours.lines().find(|l| l.starts_with(" 1 ")).expect(&ours);
         let want_line = format!(" 1  {router} <{}> <{}> ", shown[0], shown[1]);
@@ -1240,5 +1249,152 @@ fn interface_information_and_mpls_labels_in_json_and_hop_lines() {
         .collect();
         let dissected = tshark_extension_fields(&format!("ifinfo-{family:?}.pcap"), &errors);
         assert_eq!(dissected, vec![expected; 2], "{family:?}");
+    }
+}
+
+/// T7 of the new-user trial: Ctrl-C while hop 2's probes (a silent
+/// router) still wait for their answer (`-w 5`). They were printed as
+/// lost (`*`) and JSON counted them as timeouts; now hop 2 shows bare, as
+/// traceroute interrupted leaves it (` 2 `), its JSON record has no probe,
+/// and the hops that answered print as usual.
+#[test]
+fn ctrl_c_prints_no_unfinished_probe_as_lost() {
+    use nix::sys::signal::Signal;
+    use std::time::Duration;
+    let lab = lab_or_skip!("ctrl_c_prints_no_unfinished_probe_as_lost");
+    icmpkit_lab::require_or_skip!(
+        "ctrl_c_prints_no_unfinished_probe_as_lost",
+        icmpkit_lab::require_tool("nft")
+    );
+    let c = chain(&lab, 3);
+    nft(
+        c.router(2).unwrap(),
+        "add table inet iklab ; add chain inet iklab ikout { type filter hook output priority 0 ; } ; \
+         add rule inet iklab ikout icmp type time-exceeded drop",
+    );
+    let dst = c.server_v4().to_string();
+    let interrupted = |extra: &[&str]| {
+        let mut args = vec!["-n", "-q", "2", "-w", "5"];
+        args.extend(extra);
+        args.push(&dst);
+        let mut trace = Running::start(c.client(), "trace", &args);
+        std::thread::sleep(Duration::from_millis(1000));
+        assert!(trace.is_running(), "ended before Ctrl-C");
+        trace.signal(Signal::SIGINT);
+        trace.wait_within(Duration::from_secs(3), Duration::from_millis(5), "SIGINT");
+        let (status, stdout, stderr) = trace.finish();
+        assert_eq!(status.code(), Some(0), "{stdout}{stderr}");
+        stdout
+    };
+    let distance = v4_path(&c).len();
+    let out = interrupted(&[]);
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(lines.len(), distance, "{out}");
+    assert_eq!(lines[1].trim_end(), " 2", "{out}");
+    assert!(!out.contains('*'), "no probe printed as lost:\n{out}");
+    let server: IpAddr = c.server_v4().into();
+    let reached = parse(&out);
+    let last = reached.last().expect(&out);
+    assert_eq!(usize::from(last.hop), distance, "{out}");
+    assert_eq!(last.probes.len(), 2, "{out}");
+    assert!(
+        last.probes
+            .iter()
+            .all(|p| p.as_ref().is_some_and(|(a, _)| *a == server)),
+        "{out}"
+    );
+
+    let out = interrupted(&["--json"]);
+    let records: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let hops: Vec<&serde_json::Value> = records.iter().filter(|r| r["event"] == "hop").collect();
+    assert_eq!(hops.len(), distance, "{out}");
+    assert_eq!(hops[1]["sent"], 0, "{out}");
+    assert_eq!(hops[1]["probes"], serde_json::json!([]), "{out}");
+    let timeouts = out.matches("\"reply\":null").count();
+    assert_eq!(timeouts, 0, "no probe reported as timed out:\n{out}");
+    assert_eq!(records.last().unwrap()["event"], "summary", "{out}");
+}
+
+/// The "N byte packets" of a traceroute-style header.
+fn header_bytes(out: &str) -> Option<usize> {
+    let first = out.lines().next()?;
+    let (before, _) = first.rsplit_once(" byte packets")?;
+    before.rsplit(' ').next()?.parse().ok()
+}
+
+/// The lengths of the TCP SYNs (no ACK) captured going to `dst`.
+fn syn_lengths(packets: &[Vec<u8>], dst: IpAddr) -> Vec<usize> {
+    let is_syn = |tcp: &[u8]| tcp.get(13).is_some_and(|f| f & 0x12 == 0x02);
+    packets
+        .iter()
+        .filter(|p| match p.first().map(|b| b >> 4) {
+            Some(4) => ipv4::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.dst_addr()) == dst
+                    && ip.protocol() == 6
+                    && is_syn(ip.into_payload())
+            }),
+            Some(6) => ipv6::Packet::new_checked(&p[..]).is_ok_and(|ip| {
+                IpAddr::from(ip.dst_addr()) == dst
+                    && ip.next_header() == 6
+                    && is_syn(ip.into_payload())
+            }),
+            _ => false,
+        })
+        .map(Vec::len)
+        .collect()
+}
+
+/// T5 of the new-user trial: `-T` says 60 byte packets (IPv4) and 80
+/// (IPv6) as traceroute -T does (it said 40 and 60), and that is what
+/// goes on the wire: raw SYNs carry Linux's 20 bytes of options, as
+/// traceroute's and connect()'s do; unprivileged, the kernel's SYNs are
+/// the same size.
+#[test]
+fn tcp_probes_are_60_and_80_byte_packets_as_traceroutes() {
+    let lab = lab_or_skip!("tcp_probes_are_60_and_80_byte_packets_as_traceroutes");
+    let c = chain(&lab, 1);
+    for (dst, want) in [
+        (IpAddr::from(c.server_v4()), 60),
+        (IpAddr::from(c.server_v6()), 80),
+    ] {
+        let target = dst.to_string();
+        for privilege in ["--privileged", "--unprivileged"] {
+            let capture = c.client().capture().expect("capture");
+            let args = ["-T", "-n", "-q", "1", "-w", "1", privilege, &target];
+            let o = icmpkit(c.client(), &args);
+            let packets = capture.finish();
+            let out = text(&o);
+            assert_eq!(o.status.code(), Some(0), "{args:?}: {out}");
+            assert_eq!(header_bytes(&out), Some(want), "{args:?}: {out}");
+            let lengths = syn_lengths(&packets, dst);
+            assert!(!lengths.is_empty(), "{args:?}: no SYN captured");
+            assert!(lengths.iter().all(|&l| l == want), "{args:?}: {lengths:?}");
+            assert!(
+                out.lines().last().unwrap_or_default().contains(&target),
+                "{out}"
+            );
+        }
+        if icmpkit_lab::require_tool("traceroute").is_ok() {
+            let theirs = c
+                .client()
+                .command("traceroute")
+                .args(["-T", "-n", "-q", "1", "-w", "1", &target])
+                .output()
+                .unwrap();
+            assert_eq!(
+                header_bytes(&text(&theirs)),
+                Some(want),
+                "{}",
+                text(&theirs)
+            );
+        } else {
+            icmpkit_lab::report_skip(
+                "tcp_probes_are_60_and_80_byte_packets_as_traceroutes (traceroute part)",
+                &"traceroute not on PATH",
+            );
+        }
     }
 }

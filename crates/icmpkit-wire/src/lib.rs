@@ -80,3 +80,19 @@ pub enum Family {
     #[cfg_attr(feature = "serde", serde(rename = "icmpv6"))]
     V6,
 }
+
+impl Family {
+    /// The most ICMP data (after the 8-byte ICMP header) one packet of
+    /// this family carries: IPv4's total length (65535) counts its 20-byte
+    /// header, IPv6's payload length (65535) does not count its 40. These
+    /// are iputils ping's limits (65507 and 65527); every command takes
+    /// its payload limit from here.
+    pub const fn max_icmp_data(self) -> usize {
+        const MAX_LENGTH: usize = 65_535;
+        const ICMP_HEADER: usize = 8;
+        match self {
+            Family::V4 => MAX_LENGTH - 20 - ICMP_HEADER,
+            Family::V6 => MAX_LENGTH - ICMP_HEADER,
+        }
+    }
+}

@@ -29,6 +29,21 @@ use crate::{Error, Result};
 /// Length of a TCP header without options.
 pub const HEADER_LEN: usize = 20;
 
+/// The options of a SYN probe, those Linux's own SYNs (and traceroute
+/// `-T`'s) carry: MSS 1460, SACK permitted, timestamps (value and echo 0),
+/// a NOP, window scale 2. 20 bytes: the SYN is 60 bytes in IPv4 and 80 in
+/// IPv6, as traceroute's (some firewalls drop SYNs without options).
+pub const SYN_OPTIONS: [u8; 20] = [
+    2, 4, 0x05, 0xb4, // MSS 1460
+    4, 2, // SACK permitted
+    8, 10, 0, 0, 0, 0, 0, 0, 0, 0, // timestamps
+    1, // NOP
+    3, 3, 2, // window scale 2
+];
+
+/// The most option bytes a header holds (data offset 15 words).
+const MAX_OPTIONS: usize = 40;
+
 /// The IP protocol number of TCP.
 pub const PROTOCOL: u8 = 6;
 
@@ -141,12 +156,34 @@ impl Repr {
     /// Errors: `segment` shorter than the header, addresses of different
     /// families, or a segment too long for its IP family to carry.
     pub fn emit(&self, src: IpAddr, dst: IpAddr, segment: &mut [u8]) -> Result<()> {
-        bytes::check_room(segment, HEADER_LEN)?;
+        self.emit_with_options(src, dst, &[], segment)
+    }
+
+    /// As [`Repr::emit`], with `options` (a multiple of 4 bytes, at most
+    /// 40, e.g. [`SYN_OPTIONS`]) after the header: the payload starts
+    /// after them.
+    ///
+    /// Errors: as [`Repr::emit`], or options of a bad length.
+    pub fn emit_with_options(
+        &self,
+        src: IpAddr,
+        dst: IpAddr,
+        options: &[u8],
+        segment: &mut [u8],
+    ) -> Result<()> {
+        if options.len() % 4 != 0 || options.len() > MAX_OPTIONS {
+            return Err(Error::Malformed(
+                "TCP options must be whole words, at most 40 bytes",
+            ));
+        }
+        let header_len = HEADER_LEN + options.len();
+        bytes::check_room(segment, header_len)?;
+        bytes::put_bytes(segment, HEADER_LEN, options);
         bytes::put_u16(segment, 0, self.src_port);
         bytes::put_u16(segment, 2, self.dst_port);
         bytes::put_u32(segment, 4, self.sequence);
         bytes::put_u32(segment, 8, self.ack);
-        bytes::put_u8(segment, 12, ((HEADER_LEN / 4) as u8) << 4);
+        bytes::put_u8(segment, 12, ((header_len / 4) as u8) << 4);
         bytes::put_u8(segment, 13, self.flags.0);
         bytes::put_u16(segment, 14, self.window);
         bytes::put_u16(segment, CHECKSUM_AT, 0);
@@ -267,6 +304,41 @@ mod tests {
             segment[HEADER_LEN + 3] ^= 1;
             assert!(!verify(src, dst, &segment), "payload is covered");
         }
+    }
+
+    /// A SYN with Linux's options (traceroute -T's): 40 bytes of header,
+    /// read back with its data offset, checksum right; options of a bad
+    /// length refused.
+    #[test]
+    fn syn_with_options() {
+        let (src, dst) = (v4("192.0.2.1"), v4("198.51.100.7"));
+        let syn = Repr {
+            src_port: 40_000,
+            dst_port: 80,
+            sequence: 7,
+            ack: 0,
+            flags: Flags::SYN,
+            window: 65_535,
+        };
+        let mut segment = [0u8; HEADER_LEN + SYN_OPTIONS.len() + 3];
+        syn.emit_with_options(src, dst, &SYN_OPTIONS, &mut segment)
+            .unwrap();
+        assert!(verify(src, dst, &segment));
+        assert_eq!(Repr::parse(&segment).unwrap(), (syn, 40));
+        assert_eq!(&segment[20..40], &SYN_OPTIONS);
+        let mut short = [0u8; 30];
+        assert!(
+            syn.emit_with_options(src, dst, &SYN_OPTIONS, &mut short)
+                .is_err()
+        );
+        assert!(
+            syn.emit_with_options(src, dst, &[1, 1], &mut segment)
+                .is_err()
+        );
+        assert!(
+            syn.emit_with_options(src, dst, &[1; 44], &mut [0u8; 80])
+                .is_err()
+        );
     }
 
     #[test]

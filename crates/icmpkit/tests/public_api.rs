@@ -42,8 +42,8 @@ use icmpkit::sweep::{
 use icmpkit::trace::{
     Annotation, DEFAULT_TCP_PORT, DEFAULT_UDP_PORT, Extension, HISTORY_LEN, Hop, HopStatistics,
     LiveEvent, LiveTrace, Plan, ProbeProtocol, ProbeReply, ProbeResult, ReplyKind, Responder,
-    ResponderStatistics, TraceEvent, TraceOptions, TraceOptionsBuilder, TraceStatistics, Tracer,
-    traceroute, traceroute_blocking,
+    ResponderStatistics, RttRun, TraceEvent, TraceOptions, TraceOptionsBuilder, TraceStatistics,
+    Tracer, traceroute, traceroute_blocking,
 };
 use icmpkit::{
     Error, IcmpError, IcmpErrorKind, InvalidOption, InvalidReason, IputilsRtt, MAX_OPTION_DURATION,

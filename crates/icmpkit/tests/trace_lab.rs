@@ -1043,9 +1043,10 @@ fn time_exceeded_with_a_bad_checksum_is_not_a_hop() {
 }
 
 /// `Tracer` is a `futures_core::Stream` of the same events as
-/// `next_event`, and its `stop_handle()` ends it from another task: the
-/// probes nobody answers (echo ignored on loopback) count as lost at once
-/// instead of after their 10 s wait.
+/// `next_event`, and its `stop_handle()` ends it from another task at
+/// once, not after the probes' 10 s wait: the probes nobody answered yet
+/// (echo ignored on loopback) are unfinished, not lost (T7 of the new-user
+/// trial: they were reported as timeouts), and no hop comes out.
 #[test]
 fn a_tracer_streams_its_events_until_its_stop_handle_ends_it() {
     use futures_core::Stream;
@@ -1092,7 +1093,6 @@ fn a_tracer_streams_its_events_until_its_stop_handle_ends_it() {
             _ => None,
         })
         .collect();
-    assert_eq!(probes, 2, "{events:?}");
-    assert_eq!(hops.len(), 1, "{events:?}");
-    assert_eq!((hops[0].packets_sent, hops[0].packets_received), (2, 0));
+    assert_eq!(probes, 0, "{events:?}");
+    assert!(hops.is_empty(), "{events:?}");
 }

@@ -12,8 +12,7 @@ use icmpkit_wire::Family;
 use crate::driver::{Driver, IcmpTransport, StopHandle, TransportCounters};
 use crate::resolve::{ToTarget, family_of, resolve};
 use crate::socket::{
-    AsyncIcmpSocket, AsyncRawIpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions,
-    TypeFilter,
+    AsyncRawIpSocket, IcmpSocket, PmtuDisc, Privilege, RawIpSocket, SocketOptions, TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
 
@@ -147,10 +146,9 @@ impl Sender {
             ..SocketOptions::default()
         };
         let socket = IcmpSocket::open(spec.family, Privilege::Privileged, &socket_opts)?;
-        let socket = AsyncIcmpSocket::register(socket)?;
         let id = spec.id.unwrap_or_else(crate::engine::random::random);
         let transport = CraftTransport::new(
-            IcmpTransport::new(socket),
+            IcmpTransport::new(socket)?,
             raw_ip.map(|raw| (raw, opts.ip.clone())),
         );
         let protocol = CraftProtocol::new(spec, dst, opts, id);

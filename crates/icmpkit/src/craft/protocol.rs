@@ -295,7 +295,6 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::socket::SendTime;
 
     const DST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1));
 
@@ -307,10 +306,7 @@ mod tests {
     }
 
     fn sent() -> SendOutcome {
-        SendOutcome::Sent(SendTime {
-            realtime: Duration::ZERO,
-            monotonic: Instant::now(),
-        })
+        SendOutcome::Sent
     }
 
     fn reply_to(request: &[u8]) -> (Vec<u8>, Received) {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use icmpkit_wire::ip::{ipv4, ipv6};
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport, has_send_room};
-use crate::socket::{AsyncRawIpSocket, QueuedError, Readiness, Received, SendTime};
+use crate::socket::{AsyncRawIpSocket, QueuedError, Readiness, Received};
 
 use super::options::IpOptions;
 
@@ -40,7 +40,7 @@ impl CraftTransport {
 impl Transport for CraftTransport {
     type Meta = Received;
 
-    fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
+    fn send(&self, transmit: &Transmit) -> io::Result<()> {
         let Some((raw, ip)) = &self.crafted else {
             return self.icmp.send(transmit);
         };
@@ -54,7 +54,7 @@ impl Transport for CraftTransport {
         // of the header the transport writes, not of the protocol.
         let ident = ip.ip_id.unwrap_or_else(crate::engine::random::random);
         let packet = ip_packet(&transmit.message, dst, ip, ident)?;
-        raw.get_ref().send_to(&packet, dst)
+        raw.get_ref().send_to(&packet, dst).map(drop)
     }
 
     fn recv(&self, buf: &mut [u8]) -> io::Result<Received> {

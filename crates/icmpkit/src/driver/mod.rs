@@ -39,7 +39,7 @@ use std::time::Duration;
 use crate::engine::clock::{Deadline, Timestamp};
 #[cfg(doc)]
 use crate::socket::Received;
-use crate::socket::{QueuedError, Readiness, SendTime};
+use crate::socket::{QueuedError, Readiness};
 
 mod transport;
 pub(crate) use transport::{IcmpTransport, Transport, has_send_room};
@@ -73,14 +73,10 @@ pub(crate) struct Transmit {
 /// What became of a send.
 #[derive(Debug)]
 pub(crate) enum SendOutcome {
-    /// Handed to the kernel at this time.
-    Sent(
-        #[allow(
-            dead_code,
-            reason = "ping stamps its own send time; batch senders read it"
-        )]
-        SendTime,
-    ),
+    /// Handed to the kernel. No time comes with it: each protocol stamps
+    /// its probes with the `now` it built them at (reading the clocks
+    /// again around every send cost a flood 2 of its 7 clock reads).
+    Sent,
     /// Refused by the kernel (other than a full buffer).
     Failed {
         /// The error `sendmsg` returned.
@@ -265,7 +261,6 @@ pub(crate) struct Driver<P: Protocol, T: Transport<Meta = P::Meta>> {
     /// The messages of one send, `gathered` of them filled.
     transmits: Vec<Transmit>,
     gathered: usize,
-    send_times: Vec<SendTime>,
     recv_buf: Vec<u8>,
     timer: Pin<Box<tokio::time::Sleep>>,
     timer_deadline: Option<Deadline>,
@@ -302,7 +297,6 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
             transport,
             transmits: Vec::new(),
             gathered: 0,
-            send_times: Vec::new(),
             recv_buf: vec![0; recv_len],
             timer: Box::pin(tokio::time::sleep(Duration::ZERO)),
             timer_deadline: None,
@@ -474,10 +468,10 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         let mut any_sent = false;
         while offset < self.gathered {
             let batch = &self.transmits[offset..self.gathered];
-            match self.transport.send_batch(batch, &mut self.send_times) {
+            match self.transport.send_batch(batch) {
                 Ok(sent) => {
-                    for (transmit, at) in batch.iter().zip(self.send_times.drain(..)).take(sent) {
-                        self.protocol.on_sent(transmit, SendOutcome::Sent(at));
+                    for transmit in batch.iter().take(sent) {
+                        self.protocol.on_sent(transmit, SendOutcome::Sent);
                     }
                     // A transport that sent nothing without an error would
                     // loop forever: take it as a full buffer.

@@ -7,7 +7,8 @@
 //! space (never negative, never longer); otherwise the monotonic RTT is used.
 //! A wall-clock step can thus never produce a wrong RTT.
 
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// Longest time an option may ask for (a wait, an interval, a delay):
 /// 1,000,000 s, as the CLI's time flags allow. Far beyond any real use,
@@ -55,6 +56,19 @@ impl Timestamp {
         }
     }
 
+    /// The moment a packet was read: `read_at` (taken right after the
+    /// receive call) on the monotonic clock, and the kernel's receive stamp
+    /// as the wall-clock time. The realtime clock is read only when there
+    /// is no stamp: a flood pays one clock read per reply, not three.
+    pub fn of_receive(read_at: Instant, kernel_realtime: Option<Duration>) -> Timestamp {
+        Timestamp {
+            realtime_ns: kernel_realtime
+                .map(nanos)
+                .unwrap_or_else(|| read(nix::time::ClockId::CLOCK_REALTIME)),
+            monotonic_ns: monotonic_ns_of(read_at),
+        }
+    }
+
     /// This moment plus `d`.
     pub fn after(self, d: Duration) -> Timestamp {
         let ns = nanos(d);
@@ -94,6 +108,21 @@ impl Deadline {
     /// How long from `now` until it (zero if reached).
     pub fn saturating_since(self, now: Timestamp) -> Duration {
         Duration::from_nanos(self.0.saturating_sub(now.monotonic_ns))
+    }
+}
+
+/// `instant` in CLOCK_MONOTONIC nanoseconds. `Instant` is that clock on
+/// Linux but does not show its value, so it is placed against one pair of
+/// readings taken together (their gap, tens of nanoseconds, is the error).
+fn monotonic_ns_of(instant: Instant) -> u64 {
+    static ANCHOR: OnceLock<(u64, Instant)> = OnceLock::new();
+    let &(anchor_ns, anchor) = ANCHOR.get_or_init(|| {
+        let ns = read(nix::time::ClockId::CLOCK_MONOTONIC);
+        (ns, Instant::now())
+    });
+    match instant.checked_duration_since(anchor) {
+        Some(after) => anchor_ns.saturating_add(nanos(after)),
+        None => anchor_ns.saturating_sub(nanos(anchor.duration_since(instant))),
     }
 }
 
@@ -205,6 +234,37 @@ mod tests {
         assert!(check_option_duration("wait", MAX_OPTION_DURATION).is_ok());
         let err = check_option_duration("wait", Duration::MAX).unwrap_err();
         assert_eq!(err.invalid_option().unwrap().option, "wait", "{err}");
+    }
+
+    #[test]
+    fn a_receive_is_placed_on_the_monotonic_clock() {
+        let before = Timestamp::now();
+        let read_at = Instant::now();
+        let after = Timestamp::now();
+        let stamp = Duration::from_secs(1_700_000_000);
+        let t = Timestamp::of_receive(read_at, Some(stamp));
+        assert_eq!(
+            t.realtime_ns,
+            nanos(stamp),
+            "the kernel's stamp is the wall time"
+        );
+        // Within the anchor's error (the gap between two clock reads).
+        let slack = 50_000;
+        assert!(
+            t.monotonic_ns + slack >= before.monotonic_ns,
+            "{t:?} vs {before:?}"
+        );
+        assert!(
+            t.monotonic_ns <= after.monotonic_ns + slack,
+            "{t:?} vs {after:?}"
+        );
+        // An instant before the anchor converts too, and keeps the order.
+        let earlier = Timestamp::of_receive(read_at - Duration::from_millis(5), None);
+        assert_eq!(t.monotonic_ns - earlier.monotonic_ns, 5_000_000);
+        assert!(
+            earlier.realtime_ns > nanos(stamp),
+            "no stamp: the realtime clock is read"
+        );
     }
 
     #[test]

@@ -47,8 +47,8 @@ use crate::driver::{
 };
 use crate::engine::clock::{Deadline, Timestamp};
 use crate::socket::{
-    AsyncIcmpSocket, AsyncPacketSocket, Direction, IcmpSocket, PacketSocket, Privilege,
-    QueuedError, Readiness, Received, ReceivedFrame, SendTime, SocketOptions, TypeFilter,
+    AsyncPacketSocket, Direction, IcmpSocket, PacketSocket, Privilege, QueuedError, Readiness,
+    Received, ReceivedFrame, SocketOptions, TypeFilter,
 };
 
 mod options;
@@ -240,9 +240,8 @@ impl Listener {
             // Unprivileged for it: the kernel caps SO_RCVBUF at rmem_max.
             let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(options.recv_buffer);
         }
-        let socket = AsyncIcmpSocket::register(socket)?;
         let snap_len = options.snap_len.clamp(64, MAX_PACKET);
-        let source = RawSource(IcmpTransport::new(socket));
+        let source = RawSource(IcmpTransport::new(socket)?);
         let transport = BatchTransport::new(source, options.batch, snap_len);
         let protocol = ListenProtocol::new(&[family], options);
         Ok(Self {
@@ -297,7 +296,7 @@ impl Listener {
     /// The raw socket; `None` for a packet socket.
     pub fn socket(&self) -> Option<&IcmpSocket> {
         match &self.inner {
-            Inner::Raw(d) => Some(d.transport().source.0.socket().get_ref()),
+            Inner::Raw(d) => Some(d.transport().source.0.socket()),
             Inner::Packet(_) => None,
         }
     }
@@ -335,7 +334,7 @@ impl Listener {
                     .ok()
                     .map(|s| s.dropped);
             }
-            Inner::Raw(d) => d.transport().source.0.socket().get_ref(),
+            Inner::Raw(d) => d.transport().source.0.socket(),
         };
         let link = std::fs::read_link(format!("/proc/self/fd/{}", socket.as_raw_fd())).ok()?;
         let inode = link
@@ -360,7 +359,7 @@ impl Listener {
 impl std::os::fd::AsRawFd for Listener {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         match &self.inner {
-            Inner::Raw(d) => d.transport().source.0.socket().get_ref().as_raw_fd(),
+            Inner::Raw(d) => d.transport().source.0.socket().as_raw_fd(),
             Inner::Packet(d) => d.transport().source.0.get_ref().as_raw_fd(),
         }
     }
@@ -589,7 +588,7 @@ impl BatchSource for RawSource {
     type Meta = Received;
 
     fn recv_batch(&self, bufs: &mut [Vec<u8>], out: &mut Vec<Received>) -> io::Result<usize> {
-        self.0.socket().get_ref().recv_batch(bufs, out)
+        self.0.socket().recv_batch(bufs, out)
     }
 
     fn len(meta: &Received) -> usize {
@@ -692,7 +691,7 @@ impl<S: BatchSource> BatchTransport<S> {
 impl<S: BatchSource> Transport for BatchTransport<S> {
     type Meta = S::Meta;
 
-    fn send(&self, _transmit: &Transmit) -> io::Result<SendTime> {
+    fn send(&self, _transmit: &Transmit) -> io::Result<()> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "a listener sends nothing",

@@ -34,7 +34,7 @@ use crate::driver::{Driver, IcmpTransport, StopHandle};
 use crate::engine::clock::Timestamp;
 use crate::engine::stamp::{StampKey, TAGGED_STAMP_LEN};
 use crate::resolve::family_of;
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use crate::socket::{IcmpSocket, Privilege, SocketKind, SocketOptions};
 use crate::{Error, InvalidReason, Result};
 
 mod protocol;
@@ -401,7 +401,6 @@ fn open_group((family, tos, source): SocketKey, opts: &MonitorOptions) -> Result
         SocketKind::Raw => crate::engine::random::random(),
     };
     let datagram = kind == SocketKind::Datagram;
-    let socket = AsyncIcmpSocket::register(socket)?;
     let schedule = Arc::new(Mutex::new(Schedule::new(
         Vec::new(),
         &opts.buckets,
@@ -410,7 +409,7 @@ fn open_group((family, tos, source): SocketKey, opts: &MonitorOptions) -> Result
         Timestamp::now(),
     )));
     let protocol = MonitorProtocol::new(Arc::clone(&schedule), family, datagram);
-    let mut driver = Driver::new(protocol, IcmpTransport::new(socket), RECV_LEN);
+    let mut driver = Driver::new(protocol, IcmpTransport::new(socket)?, RECV_LEN);
     let stop = driver.stop_handle();
     let wake = Arc::new(tokio::sync::Notify::new());
     let woken = Arc::clone(&wake);

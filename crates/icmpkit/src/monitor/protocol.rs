@@ -81,7 +81,7 @@ impl Protocol for MonitorProtocol {
 
     fn on_sent(&mut self, sent: &Transmit, outcome: SendOutcome) {
         let ok = match outcome {
-            SendOutcome::Sent(_) => true,
+            SendOutcome::Sent => true,
             SendOutcome::Failed { error, .. } => {
                 tracing::debug!(destination = ?sent.destination, %error, "send failed");
                 false

@@ -73,12 +73,6 @@ pub(crate) const IPV4_FLOW: InvalidReason = InvalidReason::Conflicts {
 /// The IPv6 flow label is 20 bits.
 const MAX_FLOW_LABEL: u32 = 0xF_FFFF;
 
-/// Largest echo data of an IPv4 datagram (65535 - 20 - 8).
-const MAX_PAYLOAD_V4: usize = 65_507;
-/// Largest echo data of an IPv6 packet: its payload length (65535) does
-/// not count the IPv6 header, only the ICMPv6 one (8). iputils sends it.
-const MAX_PAYLOAD_V6: usize = 65_527;
-
 impl PingOptions {
     /// Rejects options no ping can run (what [`PingOptionsBuilder::build`]
     /// and every ping entry point check): the error names the option. The
@@ -105,10 +99,7 @@ impl PingOptions {
 
     /// Rejects a payload too large for one packet of `family`.
     pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
-        let max = match family {
-            Family::V4 => MAX_PAYLOAD_V4,
-            Family::V6 => MAX_PAYLOAD_V6,
-        };
+        let max = family.max_icmp_data();
         if self.payload_size > max {
             let got = Some(self.payload_size as u64);
             let reason = InvalidReason::Between {

@@ -191,7 +191,7 @@ impl Protocol for PingProtocol {
         let seq = Sequence(sent.token as u16);
         let at = self.stamped_at;
         let event = match outcome {
-            SendOutcome::Sent(_) => {
+            SendOutcome::Sent => {
                 if self.socket.tx_stamped {
                     self.tx_stamps.sent(seq);
                 }

@@ -180,7 +180,7 @@ impl<I: Interfaces> Protocol for RespondProtocol<I> {
         };
         let mut event = held.event;
         event.outcome = match outcome {
-            SendOutcome::Sent(_) => Outcome::Answered {
+            SendOutcome::Sent => Outcome::Answered {
                 reply: held.reply,
                 delay: held.delay,
             },
@@ -259,7 +259,7 @@ mod tests {
     use super::*;
     use crate::respond::RespondConfig;
     use crate::respond::interfaces::SystemInterfaces;
-    use crate::socket::{Received, SendTime};
+    use crate::socket::Received;
 
     fn protocol(config: RespondConfig) -> RespondProtocol<SystemInterfaces> {
         let responder = Responder::with_seed(config, 1).unwrap();
@@ -372,10 +372,7 @@ mod tests {
         p.on_blocked(&out);
         assert_eq!(p.held(), 1);
         assert!(p.poll_transmit(at(121), &mut out));
-        let sent = SendOutcome::Sent(SendTime {
-            realtime: Duration::ZERO,
-            monotonic: Instant::now(),
-        });
+        let sent = SendOutcome::Sent;
         p.on_sent(&out, sent);
         let e = p.poll_event().unwrap();
         assert_eq!(e.time, Duration::from_nanos(at(100).realtime_ns));

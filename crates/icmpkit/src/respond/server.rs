@@ -9,7 +9,7 @@ use std::time::Duration;
 use icmpkit_wire::Family;
 
 use crate::driver::{Driver, IcmpTransport, StopHandle, TransportCounters};
-use crate::socket::{AsyncIcmpSocket, IcmpSocket, Privilege, SocketOptions, TypeFilter};
+use crate::socket::{IcmpSocket, Privilege, SocketOptions, TypeFilter};
 use crate::{Error, InvalidReason, Result};
 
 use super::decide::{RespondConfig, Responder};
@@ -132,7 +132,7 @@ impl Server {
                 ..SocketOptions::default()
             };
             let socket = IcmpSocket::open(family, Privilege::Privileged, &socket_opts)?;
-            sockets.push(IcmpTransport::new(AsyncIcmpSocket::register(socket)?));
+            sockets.push(IcmpTransport::new(socket)?);
             families.push(family);
         }
         let protocol = RespondProtocol::new(responder, SystemInterfaces, families);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
-use crate::socket::{QueuedError, Readiness, Received, SendTime};
+use crate::socket::{QueuedError, Readiness, Received};
 
 /// A packet and the socket of the set that received it.
 #[derive(Debug)]
@@ -54,7 +54,7 @@ impl SocketSet {
 impl Transport for SocketSet {
     type Meta = Heard;
 
-    fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
+    fn send(&self, transmit: &Transmit) -> io::Result<()> {
         let Some(socket) = self.sockets.get(transmit.via) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -67,11 +67,10 @@ impl Transport for SocketSet {
                 "no destination for the message",
             ));
         };
-        let result = socket.socket().get_ref().send_to_scoped(
-            &transmit.message,
-            destination,
-            transmit.scope_id,
-        );
+        let result =
+            socket
+                .socket()
+                .send_untimed(&transmit.message, destination, transmit.scope_id);
         if result
             .as_ref()
             .is_err_and(|e| e.kind() == io::ErrorKind::WouldBlock)

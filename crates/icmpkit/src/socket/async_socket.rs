@@ -2,6 +2,8 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
 
 use tokio::io::unix::AsyncFd;
 use tokio::io::{Interest, Ready};
@@ -11,6 +13,27 @@ use super::{
     SocketOptions, TypeFilter, sys,
 };
 use crate::Error;
+
+/// An [`IcmpSocket`] behind an `Arc`, as a reactor registration that can
+/// come and go holds it (the driver's ICMP transport leaves the reactor
+/// while it never waits: see `driver::transport`).
+#[derive(Debug, Clone)]
+pub(crate) struct SharedIcmpSocket(pub(crate) Arc<IcmpSocket>);
+
+impl AsRawFd for SharedIcmpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl SharedIcmpSocket {
+    /// Registers the socket with the current runtime: the registration
+    /// lasts until the returned value is dropped.
+    pub(crate) fn register(&self) -> Result<AsyncFd<SharedIcmpSocket>, Error> {
+        sys::register_with_reactor(self.clone(), Interest::READABLE | Interest::WRITABLE)
+            .map_err(super::registration_failed("the ICMP socket"))
+    }
+}
 
 /// An [`IcmpSocket`] driven by tokio's reactor. Needs a tokio runtime with
 /// I/O enabled.
@@ -37,7 +60,7 @@ impl AsyncIcmpSocket {
     pub fn new(socket: IcmpSocket) -> io::Result<Self> {
         socket.set_nonblocking(true)?;
         Ok(Self {
-            inner: sys::register_with_reactor(socket)?,
+            inner: sys::register_with_reactor(socket, Interest::READABLE | Interest::WRITABLE)?,
         })
     }
 

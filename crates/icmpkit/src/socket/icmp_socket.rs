@@ -404,6 +404,18 @@ impl IcmpSocket {
         })
     }
 
+    /// [`IcmpSocket::send_to_scoped`] without reading the clocks: the
+    /// driver's protocols stamp probes with the time they built them at.
+    pub(crate) fn send_untimed(
+        &self,
+        icmp_message: &[u8],
+        dst: IpAddr,
+        scope_id: u32,
+    ) -> io::Result<()> {
+        let addr = SockAddr::from(self.destination(dst, scope_id)?);
+        send_past_socket_error(|| self.socket.send_to(icmp_message, &addr).map(drop))
+    }
+
     /// Sends several messages with one `sendmmsg`. Returns how many were
     /// sent (all of them, or fewer when the kernel stopped at an error
     /// after the first); `times` is cleared and gets one entry per message
@@ -418,6 +430,19 @@ impl IcmpSocket {
         I::IntoIter: Clone,
     {
         times.clear();
+        let time = SendTime::now();
+        let sent = self.send_batch_untimed(msgs)?;
+        times.resize(sent, time);
+        Ok(sent)
+    }
+
+    /// [`IcmpSocket::send_batch`] without reading the clocks (see
+    /// [`IcmpSocket::send_untimed`]).
+    pub(crate) fn send_batch_untimed<'a, I>(&self, msgs: I) -> io::Result<usize>
+    where
+        I: IntoIterator<Item = (&'a [u8], SocketAddr)>,
+        I::IntoIter: Clone,
+    {
         let msgs = msgs.into_iter().take(MAX_BATCH);
         // Every destination is checked before any is sent.
         for (_, dst) in msgs.clone() {
@@ -432,13 +457,9 @@ impl IcmpSocket {
             .send_space
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let (sent, time) = send_past_socket_error(|| {
-            let time = SendTime::now();
-            let sent = sys::send_mmsg(self.socket.as_fd(), destinations.clone(), &mut space)?;
-            Ok((sent, time))
-        })?;
-        times.resize(sent, time);
-        Ok(sent)
+        send_past_socket_error(|| {
+            sys::send_mmsg(self.socket.as_fd(), destinations.clone(), &mut space)
+        })
     }
 
     /// Receives one ICMP message into `buf`: blocks unless non-blocking

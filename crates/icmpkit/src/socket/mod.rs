@@ -53,6 +53,7 @@ mod transport;
 pub const MAX_BATCH: usize = 1024;
 
 pub use async_socket::AsyncIcmpSocket;
+pub(crate) use async_socket::SharedIcmpSocket;
 pub use icmp_socket::{ErrorOrigin, IcmpSocket, QueuedError, Readiness, Received, SendTime};
 pub use icmpkit_wire::Family;
 pub use options::{PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter};

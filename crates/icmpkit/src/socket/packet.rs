@@ -273,7 +273,7 @@ impl AsyncPacketSocket {
     /// Registers `socket` with the current runtime (an error outside one).
     pub fn register(socket: PacketSocket) -> crate::Result<Self> {
         Ok(Self {
-            inner: sys::register_packet_with_reactor(socket)
+            inner: sys::register_with_reactor(socket, tokio::io::Interest::READABLE)
                 .map_err(super::registration_failed("the packet socket"))?,
         })
     }

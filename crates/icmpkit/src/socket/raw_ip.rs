@@ -106,7 +106,7 @@ impl AsyncRawIpSocket {
         let registered = socket
             .socket
             .set_nonblocking(true)
-            .and_then(|()| sys::register_raw_ip_with_reactor(socket));
+            .and_then(|()| sys::register_with_reactor(socket, tokio::io::Interest::WRITABLE));
         registered
             .map(|inner| AsyncRawIpSocket { inner })
             .map_err(super::registration_failed("the raw IP socket"))

@@ -290,7 +290,7 @@ impl AsyncRawTcpSocket {
     /// the current runtime (an error outside one).
     pub fn new(socket: RawTcpSocket) -> io::Result<Self> {
         Ok(Self {
-            inner: sys::register_raw_tcp_with_reactor(socket)?,
+            inner: sys::register_with_reactor(socket, tokio::io::Interest::READABLE)?,
         })
     }
 

@@ -1136,75 +1136,30 @@ fn require_runtime() -> io::Result<()> {
         .map_err(|_| io::Error::other(super::NO_RUNTIME))
 }
 
-/// Registers `socket` with the current tokio reactor.
-pub(super) fn register_with_reactor(
-    socket: super::IcmpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
-    use tokio::io::Interest;
+/// Sockets whose descriptor stays open and the same for as long as the
+/// value lives: each owns its descriptor and offers no way to close or
+/// replace it (a [`super::SharedIcmpSocket`] holds a strong reference to
+/// one). That is what a tokio registration asks of what it registers.
+pub(super) trait OwnsItsDescriptor: std::os::fd::AsRawFd {}
+
+impl OwnsItsDescriptor for super::IcmpSocket {}
+impl OwnsItsDescriptor for super::SharedIcmpSocket {}
+impl OwnsItsDescriptor for super::TransportSocket {}
+impl OwnsItsDescriptor for super::RawIpSocket {}
+impl OwnsItsDescriptor for super::PacketSocket {}
+impl OwnsItsDescriptor for super::RawTcpSocket {}
+
+/// Registers `socket` with the current tokio reactor for `interest`. Error
+/// readiness (a non-empty error queue shows as EPOLLERR) is always
+/// reported on Linux, whatever the interest.
+pub(super) fn register_with_reactor<S: OwnsItsDescriptor>(
+    socket: S,
+    interest: tokio::io::Interest,
+) -> io::Result<tokio::io::unix::AsyncFd<S>> {
     require_runtime()?;
-    // Error readiness (a non-empty error queue shows as EPOLLERR) is always
-    // reported on Linux, whatever the interest.
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    // SAFETY: an `IcmpSocket` owns its descriptor and offers no way to close
-    // or replace it, so the fd stays valid and the same while registered.
+    // SAFETY: `S` owns its descriptor (`OwnsItsDescriptor`), so the fd stays
+    // valid and the same while registered.
     unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
-        .map_err(Into::into)
-}
-
-/// Registers a UDP/TCP probe socket with the current tokio reactor, for
-/// reading, writing (TCP connection results) and its error queue.
-pub(super) fn register_transport_with_reactor(
-    socket: super::TransportSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
-    use tokio::io::Interest;
-    require_runtime()?;
-    let interest = Interest::READABLE | Interest::WRITABLE;
-    // SAFETY: a `TransportSocket` owns its descriptor and offers no way to
-    // close or replace it, so the fd stays valid and the same while
-    // registered.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, interest) }
-        .map_err(Into::into)
-}
-
-/// Registers a send-only raw IP socket with the current tokio reactor, for
-/// writing (a full send buffer waited out).
-pub(super) fn register_raw_ip_with_reactor(
-    socket: super::RawIpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::RawIpSocket>> {
-    require_runtime()?;
-    // SAFETY: a `RawIpSocket` owns its descriptor and offers no way to
-    // close or replace it, so the fd stays valid and the same while
-    // registered.
-    unsafe {
-        tokio::io::unix::AsyncFd::register_with_interest(socket, tokio::io::Interest::WRITABLE)
-    }
-    .map_err(Into::into)
-}
-
-/// Registers a packet socket with the current tokio reactor, for reading.
-pub(super) fn register_packet_with_reactor(
-    socket: super::PacketSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::PacketSocket>> {
-    use tokio::io::Interest;
-    require_runtime()?;
-    // SAFETY: a `PacketSocket` owns its descriptor and offers no way to
-    // close or replace it, so the fd stays valid and the same while
-    // registered.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
-        .map_err(Into::into)
-}
-
-/// Registers a raw TCP socket with the current tokio reactor, for reading
-/// and its error queue.
-pub(super) fn register_raw_tcp_with_reactor(
-    socket: super::RawTcpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
-    use tokio::io::Interest;
-    require_runtime()?;
-    // SAFETY: a `RawTcpSocket` owns its descriptor and offers no way to
-    // close or replace it, so the fd stays valid and the same while
-    // registered.
-    unsafe { tokio::io::unix::AsyncFd::register_with_interest(socket, Interest::READABLE) }
         .map_err(Into::into)
 }
 

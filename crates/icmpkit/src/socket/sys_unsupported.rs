@@ -163,27 +163,20 @@ pub(super) fn set_no_new_privileges() -> io::Result<()> {
     Ok(())
 }
 
-pub(super) fn register_with_reactor(
-    _: super::IcmpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::IcmpSocket>> {
-    Err(unsupported())
-}
+/// What a tokio registration asks of a socket (see the Linux `sys`).
+pub(super) trait OwnsItsDescriptor: std::os::fd::AsRawFd {}
 
-pub(super) fn register_transport_with_reactor(
-    _: super::TransportSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::TransportSocket>> {
-    Err(unsupported())
-}
+impl OwnsItsDescriptor for super::IcmpSocket {}
+impl OwnsItsDescriptor for super::SharedIcmpSocket {}
+impl OwnsItsDescriptor for super::TransportSocket {}
+impl OwnsItsDescriptor for super::RawIpSocket {}
+impl OwnsItsDescriptor for super::PacketSocket {}
+impl OwnsItsDescriptor for super::RawTcpSocket {}
 
-pub(super) fn register_raw_ip_with_reactor(
-    _: super::RawIpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::RawIpSocket>> {
-    Err(unsupported())
-}
-
-pub(super) fn register_raw_tcp_with_reactor(
-    _: super::RawTcpSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::RawTcpSocket>> {
+pub(super) fn register_with_reactor<S: OwnsItsDescriptor>(
+    _: S,
+    _: tokio::io::Interest,
+) -> io::Result<tokio::io::unix::AsyncFd<S>> {
     Err(unsupported())
 }
 
@@ -204,12 +197,6 @@ pub(super) fn packet_statistics(_: BorrowedFd<'_>) -> io::Result<(u64, u64)> {
 }
 
 pub(super) fn enable_packet_receive_info(_: &socket2::Socket) -> io::Result<()> {
-    Err(unsupported())
-}
-
-pub(super) fn register_packet_with_reactor(
-    _: super::PacketSocket,
-) -> io::Result<tokio::io::unix::AsyncFd<super::PacketSocket>> {
     Err(unsupported())
 }
 

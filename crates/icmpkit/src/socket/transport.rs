@@ -203,7 +203,10 @@ impl AsyncTransportSocket {
     /// (an error outside one).
     pub fn new(socket: TransportSocket) -> io::Result<Self> {
         Ok(Self {
-            inner: sys::register_transport_with_reactor(socket)?,
+            inner: sys::register_with_reactor(
+                socket,
+                tokio::io::Interest::READABLE | tokio::io::Interest::WRITABLE,
+            )?,
         })
     }
 

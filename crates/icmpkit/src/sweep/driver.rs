@@ -20,8 +20,7 @@ use crate::ping::PingReport;
 use crate::resolve::ToTarget;
 use crate::socket::netlink::RouteQuery;
 use crate::socket::{
-    AsyncIcmpSocket, IcmpSocket, PacketSender, PmtuDisc, Privilege, SocketKind, SocketOptions,
-    TypeFilter,
+    IcmpSocket, PacketSender, PmtuDisc, Privilege, SocketKind, SocketOptions, TypeFilter,
 };
 use crate::{Error, InvalidReason, Result};
 
@@ -36,7 +35,7 @@ use super::report::{SweepEvent, SweepSummary};
 use super::sender::{ExtraSender, FrameMaker, MessageBuilder, Shared};
 use super::session::Session;
 use super::targets::{NameError, TargetSet, TargetSpec, resolve_targets};
-use super::transport::{FamilySocket, RECV_BUF_LEN, SweepTransport};
+use super::transport::{FamilySocket, SweepTransport, recv_buf_len};
 
 /// Receive buffer asked for by default (root may exceed `rmem_max`).
 const RECV_BUFFER: usize = 16 << 20;
@@ -86,6 +85,8 @@ impl Sweeper {
             if !session.targets().has(family) {
                 continue;
             }
+            // IPv6's larger limit was allowed before the targets were known.
+            opts.check_payload(family)?;
             let socket = open(family, opts)?;
             let id = match socket.kind() {
                 SocketKind::Datagram => socket.echo_id().unwrap_or(0),
@@ -93,7 +94,7 @@ impl Sweeper {
             };
             session.set_id(family, id);
             if family == Family::V4 {
-                ip_header = header_template(socket.get_ref(), opts);
+                ip_header = header_template(&socket, opts);
             }
             let datagram = socket.kind() == SocketKind::Datagram;
             routes[usize::from(family == Family::V6)] = Some(FamilyRoute {
@@ -101,7 +102,7 @@ impl Sweeper {
                 datagram,
             });
             sockets.push(FamilySocket {
-                transport: IcmpTransport::new(socket),
+                transport: IcmpTransport::new(socket)?,
                 family,
                 datagram,
             });
@@ -116,7 +117,8 @@ impl Sweeper {
         let packet = packet_sender(&session, &sockets, opts)?;
         let thread_count = sender_count(&session, &sockets, opts);
         let shared = Arc::new(Shared::new(session));
-        let mut transport = SweepTransport::new(sockets, Arc::clone(&shared));
+        let recv_len = recv_buf_len(opts.payload_size);
+        let mut transport = SweepTransport::new(sockets, Arc::clone(&shared), recv_len);
         if let Some((plan, socket)) = packet {
             builder.set_frames(FrameMaker::new(plan));
             transport.set_packet_socket(socket);
@@ -126,7 +128,7 @@ impl Sweeper {
         }
         let protocol = SweepProtocol::new(shared, builder, routes, batch);
         Ok(Sweeper {
-            driver: Driver::new(protocol, transport, RECV_BUF_LEN),
+            driver: Driver::new(protocol, transport, recv_len),
             sender_count: thread_count,
             seed,
             joining: None,
@@ -461,7 +463,7 @@ fn family_options(family: Family, opts: &SweepOptions) -> SocketOptions {
     socket_opts
 }
 
-fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
+fn open(family: Family, opts: &SweepOptions) -> Result<IcmpSocket> {
     let mut socket_opts = family_options(family, opts);
     let forced = socket_opts.recv_buffer.is_none();
     if forced {
@@ -473,7 +475,7 @@ fn open(family: Family, opts: &SweepOptions) -> Result<AsyncIcmpSocket> {
         // asked for above stays if refused.
         let _ = socket.set_recv_buffer_force(RECV_BUFFER);
     }
-    AsyncIcmpSocket::register(socket)
+    Ok(socket)
 }
 
 /// Sweeps `targets` (CIDRs, ranges, addresses or names) as icmplib's

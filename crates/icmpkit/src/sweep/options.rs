@@ -126,23 +126,31 @@ impl Default for SweepOptions {
     }
 }
 
-/// Largest echo data that fits an IPv4/IPv6 datagram.
-const MAX_PAYLOAD: usize = 65_507;
-
 impl SweepOptions {
-    /// Rejects options no sweep can run (what [`SweepOptionsBuilder::build`]
-    /// and the sweep entry points check): the error names the option.
-    pub fn validate(&self) -> Result<()> {
-        if !(MIN_PAYLOAD..=MAX_PAYLOAD).contains(&self.payload_size) {
-            return Err(Error::invalid(
-                "payload_size",
-                InvalidReason::Between {
-                    min: MIN_PAYLOAD as u64,
-                    max: MAX_PAYLOAD as u64,
-                    got: Some(self.payload_size as u64),
-                },
-            ));
+    /// Rejects a payload outside what one echo request of `family` can
+    /// carry (ping's limits: 65507 for IPv4, 65527 for IPv6).
+    pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
+        let max = family.max_icmp_data();
+        if (MIN_PAYLOAD..=max).contains(&self.payload_size) {
+            return Ok(());
         }
+        Err(Error::invalid(
+            "payload_size",
+            InvalidReason::Between {
+                min: MIN_PAYLOAD as u64,
+                max: max as u64,
+                got: Some(self.payload_size as u64),
+            },
+        ))
+    }
+
+    /// Rejects options no sweep can run (what [`SweepOptionsBuilder::build`]
+    /// and the sweep entry points check): the error names the option. The
+    /// payload may reach IPv6's limit unless the family is IPv4; it is
+    /// checked again for each family the targets have
+    /// ([`SweepOptions::check_payload`]).
+    pub fn validate(&self) -> Result<()> {
+        self.check_payload(self.family.unwrap_or(Family::V6))?;
         if self.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
             return Err(Error::invalid(
                 "senders",
@@ -219,5 +227,31 @@ options_builder! {
         senders(threads: usize) senders = Some(threads);
         /// What sends the probes (default [`SenderKind::Auto`]).
         sender(kind: SenderKind) sender = kind;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P9 of the new-user trial: IPv6 payloads up to 65,527 as ping; IPv4
+    /// to 65,507 once the family is known.
+    #[test]
+    fn payload_limit_follows_the_family() {
+        let mut opts = SweepOptions {
+            payload_size: 65_527,
+            ..SweepOptions::default()
+        };
+        assert!(opts.validate().is_ok());
+        assert!(opts.check_payload(Family::V6).is_ok());
+        let refused = opts.check_payload(Family::V4).unwrap_err();
+        assert!(refused.to_string().contains("65507"), "{refused}");
+        opts.family = Some(Family::V4);
+        assert!(opts.validate().is_err());
+        opts.payload_size = 65_507;
+        assert!(opts.validate().is_ok());
+        opts.family = None;
+        opts.payload_size = 65_528;
+        assert!(opts.validate().is_err());
     }
 }

@@ -274,7 +274,7 @@ impl Protocol for SweepProtocol {
         };
         debug_assert_eq!(probe.index, sent.token, "answered in the order given");
         match outcome {
-            SendOutcome::Sent(_) => {
+            SendOutcome::Sent => {
                 if at != self.sent_at {
                     self.record_sent();
                     self.sent_at = at;
@@ -427,10 +427,7 @@ mod tests {
     }
 
     fn sent() -> SendOutcome {
-        SendOutcome::Sent(crate::socket::SendTime {
-            realtime: Duration::ZERO,
-            monotonic: std::time::Instant::now(),
-        })
+        SendOutcome::Sent
     }
 
     fn events(p: &mut SweepProtocol) -> Vec<SweepEvent> {

@@ -21,7 +21,7 @@ use icmpkit_wire::Family;
 use crate::engine::clock::Timestamp;
 use crate::engine::probe;
 use crate::resolve::family_of;
-use crate::socket::{Frame, IcmpSocket, PacketSender, SendTime};
+use crate::socket::{Frame, IcmpSocket, PacketSender};
 
 use super::egress::{Decision, PacketPlan};
 use super::frames::FrameTemplate;
@@ -362,7 +362,6 @@ fn run(
 ) {
     let mut batch = Vec::new();
     let mut probes = Vec::new();
-    let mut times: Vec<SendTime> = Vec::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let now = Timestamp::now();
         let next = {
@@ -393,7 +392,7 @@ fn run(
         for (family, socket) in sockets {
             let msgs = builder.of_family(&batch, *family, &mut probes);
             send_blocking(shared, &probes, now, |offset| {
-                socket.send_batch(msgs[offset..].iter().copied(), &mut times)
+                socket.send_batch_untimed(msgs[offset..].iter().copied())
             });
         }
         if shared.session().has_events() {

@@ -18,7 +18,7 @@ use icmpkit_wire::Family;
 
 use crate::driver::{BoxFuture, IcmpTransport, Transmit, Transport};
 use crate::engine::clock::Timestamp;
-use crate::socket::{Frame, PacketSender, QueuedError, Readiness, Received, SendTime};
+use crate::socket::{Frame, PacketSender, QueuedError, Readiness, Received};
 
 use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
 
@@ -26,7 +26,14 @@ use super::sender::{ExtraSender, NOBUFS_PAUSE, Shared};
 const RECV_BATCH: usize = 64;
 /// Bytes per receive buffer: an IPv4 header plus an error quoting 576
 /// bytes, or an IPv6 error quoting 1232, fit.
-pub(super) const RECV_BUF_LEN: usize = 2048;
+const RECV_BUF_LEN: usize = 2048;
+
+/// Bytes per receive buffer for echo data of `payload_size`: the whole
+/// reply with the longest IPv4 header (60) fits, however big the probes
+/// (`-b` up to 65,527); a cut reply would fail its checksum.
+pub(super) fn recv_buf_len(payload_size: usize) -> usize {
+    RECV_BUF_LEN.max(60 + 8 + payload_size)
+}
 
 /// The `via` of a transmit whose message is a whole frame for the packet
 /// socket (its `scope_id` then names the interface).
@@ -83,14 +90,14 @@ pub(crate) struct SweepTransport {
 }
 
 impl SweepTransport {
-    pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>) -> Self {
+    pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>, recv_len: usize) -> Self {
         SweepTransport {
             sockets,
             packet: None,
             shared,
             senders: Vec::new(),
             recv: Mutex::new(RecvBatch {
-                bufs: vec![vec![0; RECV_BUF_LEN]; RECV_BATCH],
+                bufs: vec![vec![0; recv_len]; RECV_BATCH],
                 received: Vec::with_capacity(RECV_BATCH),
                 next: 0,
                 socket: 0,
@@ -111,7 +118,7 @@ impl SweepTransport {
     }
 
     /// Sends the run of frames at the start of `transmits`.
-    fn send_frames(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
+    fn send_frames(&self, transmits: &[Transmit]) -> io::Result<usize> {
         let Some(packet) = &self.packet else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -123,13 +130,11 @@ impl SweepTransport {
             .take_while(|t| t.via == PACKET_VIA)
             .map(|t| (t.message.as_slice(), t.scope_id))
             .collect();
-        let time = SendTime::now();
         match packet.send_batch(&frames) {
             Ok(sent) => {
                 self.shared
                     .frames_sent
                     .fetch_add(sent as u64, Ordering::Relaxed);
-                times.resize(sent, time);
                 Ok(sent)
             }
             // No readiness edge comes for a packet socket's full buffer
@@ -197,21 +202,21 @@ fn socket_address(transmit: &Transmit) -> io::Result<SocketAddr> {
 impl Transport for SweepTransport {
     type Meta = SweepMeta;
 
-    fn send(&self, transmit: &Transmit) -> io::Result<SendTime> {
-        let mut times = Vec::with_capacity(1);
-        self.send_batch(std::slice::from_ref(transmit), &mut times)?;
-        times.pop().ok_or_else(|| io::ErrorKind::WouldBlock.into())
+    fn send(&self, transmit: &Transmit) -> io::Result<()> {
+        match self.send_batch(std::slice::from_ref(transmit))? {
+            0 => Err(io::ErrorKind::WouldBlock.into()),
+            _ => Ok(()),
+        }
     }
 
     /// One `sendmmsg` of the first messages that go through the same
     /// socket.
-    fn send_batch(&self, transmits: &[Transmit], times: &mut Vec<SendTime>) -> io::Result<usize> {
-        times.clear();
+    fn send_batch(&self, transmits: &[Transmit]) -> io::Result<usize> {
         let Some(via) = transmits.first().map(|t| t.via) else {
             return Ok(0);
         };
         if via == PACKET_VIA {
-            return self.send_frames(transmits, times);
+            return self.send_frames(transmits);
         }
         let Some(socket) = self.sockets.get(via) else {
             return Err(io::Error::new(
@@ -226,7 +231,7 @@ impl Transport for SweepTransport {
             .iter()
             .take_while(|t| t.via == via)
             .map_while(|t| socket_address(t).ok().map(|a| (t.message.as_slice(), a)));
-        match socket.transport.socket().get_ref().send_batch(msgs, times) {
+        match socket.transport.socket().send_batch_untimed(msgs) {
             Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                 // Not the probe's fault: put back and pause, as a full
                 // buffer is waited out.
@@ -328,7 +333,7 @@ fn refill(sockets: &[FamilySocket], batch: &mut RecvBatch) -> io::Result<()> {
     batch.next = 0;
     batch.received.clear();
     for (i, s) in sockets.iter().enumerate() {
-        let socket = s.transport.socket().get_ref();
+        let socket = s.transport.socket();
         match socket.recv_batch(&mut batch.bufs, &mut batch.received) {
             Ok(n) if n > 0 => {
                 batch.read_at = Timestamp::now();

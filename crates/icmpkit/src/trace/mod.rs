@@ -72,4 +72,4 @@ pub use report::{
     Annotation, Extension, Hop, ProbeReply, ProbeResult, ReplyKind, Responder, TraceEvent,
 };
 pub use session::Plan;
-pub use statistics::{HISTORY_LEN, HopStatistics, ResponderStatistics, TraceStatistics};
+pub use statistics::{HISTORY_LEN, HopStatistics, ResponderStatistics, RttRun, TraceStatistics};

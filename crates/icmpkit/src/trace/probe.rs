@@ -30,6 +30,19 @@ pub enum ProbeProtocol {
     Tcp,
 }
 
+impl ProbeProtocol {
+    /// The bytes a probe carries between its IP header and its data: 8
+    /// (ICMP echo, UDP), or a SYN's 20-byte header with its 20 bytes of
+    /// options (raw SYNs carry Linux's, as connect()'s SYNs do). With the
+    /// IP header and the data: traceroute's "N byte packets".
+    pub const fn header_len(self) -> usize {
+        match self {
+            ProbeProtocol::Icmp | ProbeProtocol::Udp => 8,
+            ProbeProtocol::Tcp => SYN_HEADER_LEN,
+        }
+    }
+}
+
 /// Bytes at the start of a UDP probe's payload: a marker and the probe's
 /// sequence number.
 pub const UDP_HEADER: [u8; 2] = *b"iK";
@@ -89,6 +102,7 @@ pub fn tcp_sequence(base: u32, seq: u16) -> u32 {
 }
 
 /// Writes a raw SYN probe from `src` to `dst` with `sequence` into `out`,
+/// with Linux's SYN options ([`tcp::SYN_OPTIONS`], as traceroute `-T`),
 /// followed by `payload_len` zero bytes (path-MTU probes), checksum filled
 /// in.
 pub fn tcp_syn(
@@ -99,7 +113,7 @@ pub fn tcp_syn(
     out: &mut Vec<u8>,
 ) -> Result<(), icmpkit_wire::Error> {
     out.clear();
-    out.resize(tcp::HEADER_LEN + payload_len, 0);
+    out.resize(SYN_HEADER_LEN + payload_len, 0);
     let syn = tcp::Repr {
         src_port: src.port(),
         dst_port: dst.port(),
@@ -108,8 +122,12 @@ pub fn tcp_syn(
         flags: tcp::Flags::SYN,
         window: u16::MAX,
     };
-    syn.emit(src.ip(), dst.ip(), out)
+    syn.emit_with_options(src.ip(), dst.ip(), &tcp::SYN_OPTIONS, out)
 }
+
+/// A SYN probe's TCP header with its options: what a TCP probe adds to
+/// the IP header (Linux's connect() SYNs carry as many option bytes).
+pub const SYN_HEADER_LEN: usize = tcp::HEADER_LEN + tcp::SYN_OPTIONS.len();
 
 /// Reads the sequence back from a UDP probe's payload.
 pub fn udp_sequence(payload: &[u8]) -> Option<u16> {

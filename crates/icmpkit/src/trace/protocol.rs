@@ -121,7 +121,7 @@ impl TraceProtocol {
             Family::V6 => (40, size.max(1280)),
         };
         match self.setup.matcher.protocol {
-            ProbeProtocol::Tcp => (size as usize).saturating_sub(ip_header + 20),
+            ProbeProtocol::Tcp => (size as usize).saturating_sub(ip_header + probe::SYN_HEADER_LEN),
             // ICMP echo and UDP headers are both 8 bytes; ICMP needs 2 data
             // bytes for its Paris checksum.
             ProbeProtocol::Icmp | ProbeProtocol::Udp => {
@@ -343,7 +343,7 @@ impl Protocol for TraceProtocol {
         };
         let at = self.stamped_at;
         let events = match outcome {
-            SendOutcome::Sent(_) => {
+            SendOutcome::Sent => {
                 self.session.on_sent(seq, at);
                 if let Framing::RawTcp { sequence_base, .. } = self.setup.framing {
                     // A SYN-ACK acknowledges the SYN alone (data in a SYN
@@ -450,10 +450,10 @@ impl Protocol for TraceProtocol {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use super::*;
-    use crate::socket::SendTime;
+
     use crate::trace::session::Plan;
 
     const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -488,10 +488,7 @@ mod tests {
     }
 
     fn sent() -> SendOutcome {
-        SendOutcome::Sent(SendTime {
-            realtime: Duration::ZERO,
-            monotonic: Instant::now(),
-        })
+        SendOutcome::Sent
     }
 
     /// A time exceeded from `ROUTER`, as an error queue reports it.

@@ -274,8 +274,12 @@ impl Session {
         self.final_ttl
     }
 
-    /// Ends the trace: nothing more is sent and in-flight probes count as
-    /// unanswered at the next [`Session::expire`].
+    /// Ends the trace: nothing more is sent. At the next
+    /// [`Session::expire`] the probes whose wait was not over are dropped,
+    /// not counted as unanswered (traceroute interrupted never prints them
+    /// as `*`), and the hops are handed out up to the last one with a
+    /// settled probe (answered, timed out or refused); TTLs past it never
+    /// come out.
     pub fn stop(&mut self) {
         self.stopped = true;
     }
@@ -565,6 +569,12 @@ impl Session {
                 break;
             }
             self.in_flight.pop_front();
+            if !due {
+                // Stopped while its answer could still come: unfinished,
+                // not lost.
+                self.states[usize::from(seq)] = State::Skipped;
+                continue;
+            }
             let mut spec = self.probe(seq);
             if let Some(State::InFlight { size, .. }) = self.states.get(usize::from(seq)) {
                 spec.size = *size;
@@ -615,10 +625,28 @@ impl Session {
         })
     }
 
+    /// The last TTL a hop is handed out for: the destination's (or the
+    /// last probed); once stopped, the last with a settled probe.
+    fn last_hop(&self) -> Option<u8> {
+        if !self.stopped {
+            return Some(self.last_ttl());
+        }
+        let settled = self
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, state)| matches!(state, State::Done(_)))
+            .map(|(i, _)| self.probe(i as u16).ttl);
+        settled.max().map(|ttl| ttl.min(self.last_ttl()))
+    }
+
     /// Hands out, in order, the hops whose probes are all settled.
     fn complete_hops(&mut self) -> Vec<TraceEvent> {
         let mut events = Vec::new();
-        while self.next_hop <= self.last_ttl() {
+        let Some(last) = self.last_hop() else {
+            return events;
+        };
+        while self.next_hop <= last {
             let ttl = self.next_hop;
             let settled = self.hop_indices(ttl).all(|i| match &self.states[i] {
                 State::Done(_) | State::Skipped => true,
@@ -820,13 +848,78 @@ mod tests {
     }
 
     #[test]
-    fn stop_times_out_everything() {
+    fn stop_ends_the_trace_without_waiting() {
         let mut s = Session::new(plan(3, 1)).unwrap();
         send_all(&mut s, at(0));
         s.stop();
         let events = s.expire(at(1));
-        assert_eq!(hops(&events), vec![1, 2, 3]);
+        // Nothing settled: no hop, and no probe reported lost.
+        assert!(events.is_empty(), "{events:?}");
         assert_eq!(s.next(at(1)), Next::Done);
+    }
+
+    /// T7 of the new-user trial: stopped while probes still wait for
+    /// their answer, those are not reported as lost (they were `*`), and
+    /// TTLs past the last settled probe are not handed out (one `*` line
+    /// each). Probes whose wait was over are lost as usual.
+    #[test]
+    fn stop_drops_unfinished_probes_and_hops_past_the_last_answer() {
+        // 6 TTLs, 2 probes each; hop 1 answers both, hop 3 one; hop 2's
+        // first probe timed out, its second is still waiting.
+        let mut s = Session::new(Plan {
+            in_flight: 6,
+            ..plan(6, 2)
+        })
+        .unwrap();
+        let first = send_all(&mut s, at(0));
+        assert_eq!(first, vec![0, 1, 2, 3, 4, 5]);
+        s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
+        s.on_reply(2, reply("192.0.2.3", ReplyKind::TimeExceeded));
+        // Hop 2's first probe times out at 100 ms; the rest go on.
+        let mut events = s.expire(at(100));
+        events.extend(s.expire(at(100)));
+        let second = send_all(&mut s, at(100));
+        assert_eq!(second, vec![6, 7, 8, 9, 10, 11]);
+        events.extend(s.on_reply(6, reply("192.0.2.1", ReplyKind::TimeExceeded)));
+        s.stop();
+        events.extend(s.expire(at(150)));
+        let lost: Vec<u16> = events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Probe(p) if p.reply.is_none() => Some(p.seq),
+                _ => None,
+            })
+            .collect();
+        // Hops 4-6's first probes timed out at 100 ms too; nothing after.
+        assert_eq!(lost, vec![1, 3, 4, 5], "{events:?}");
+        let hops = s.hops();
+        let distances: Vec<u8> = hops.iter().map(|h| h.distance).collect();
+        assert_eq!(distances, vec![1, 2, 3, 4, 5, 6]);
+        // Hop 2: one timeout, its unfinished probe left out.
+        assert_eq!(hops[1].probes.len(), 1);
+        assert_eq!(hops[1].packets_sent, 1);
+        // Hop 3: one answer, its second probe left out.
+        assert_eq!(hops[2].probes.len(), 1);
+        assert_eq!(hops[2].packets_received, 1);
+    }
+
+    #[test]
+    fn stop_hands_out_hops_only_up_to_the_last_settled_probe() {
+        let mut s = Session::new(Plan {
+            in_flight: 8,
+            ..plan(8, 1)
+        })
+        .unwrap();
+        send_all(&mut s, at(0));
+        s.on_reply(0, reply("192.0.2.1", ReplyKind::TimeExceeded));
+        s.on_reply(2, reply("192.0.2.3", ReplyKind::TimeExceeded));
+        s.stop();
+        s.expire(at(10));
+        let distances: Vec<u8> = s.hops().iter().map(|h| h.distance).collect();
+        // Hop 2 was probed (its probe unfinished): it shows, empty; 4-8
+        // do not.
+        assert_eq!(distances, vec![1, 2, 3]);
+        assert!(s.hops()[1].probes.is_empty());
     }
 
     fn too_big(from: &str, mtu: u32) -> ProbeReply {

@@ -59,11 +59,77 @@ pub struct HopStatistics {
     pub reached: bool,
     /// The last reason a probe could not be sent, if any.
     pub last_error: Option<String>,
-    /// |Last − the RTT before it|: mtr's `Jttr`.
-    pub last_jitter: Option<Duration>,
-    /// The largest such difference: mtr's `Jmax`.
-    pub max_jitter: Option<Duration>,
     rtt: RttStats,
+    run: RttRun,
+}
+
+/// mtr's figures over a hop's answers in the order they came: the jitter
+/// (|an RTT − the RTT before it|: mtr's `Jttr`), its worst (`Jmax`), RFC
+/// 3550's interarrival jitter (`Jint`) and the geometric mean of the RTTs
+/// (`Gmean`). Constant memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RttRun {
+    last: Option<Duration>,
+    last_jitter: Option<Duration>,
+    max_jitter: Option<Duration>,
+    /// RFC 3550's estimate, in nanoseconds.
+    interarrival_ns: f64,
+    /// The sum of ln(RTT in ns), for the geometric mean.
+    log_sum: f64,
+    count: u64,
+}
+
+impl RttRun {
+    /// The figures of `rtts`, in order.
+    pub fn of(rtts: &[Duration]) -> RttRun {
+        let mut run = RttRun::default();
+        for rtt in rtts {
+            run.record(*rtt);
+        }
+        run
+    }
+
+    /// Takes the next answer's RTT into account.
+    pub fn record(&mut self, rtt: Duration) {
+        if let Some(previous) = self.last {
+            let gap = previous.abs_diff(rtt);
+            self.last_jitter = Some(gap);
+            self.max_jitter = Some(self.max_jitter.map_or(gap, |m| m.max(gap)));
+            // RFC 3550 A.8: J += (|D| - J) / 16 (mtr keeps 16 J and
+            // prints that; this is J itself).
+            self.interarrival_ns += (gap.as_nanos() as f64 - self.interarrival_ns) / 16.0;
+        }
+        // A zero RTT (a clock that did not move) counts as 1 ns: ln(0)
+        // would make the mean 0 for good.
+        self.log_sum += (rtt.as_nanos().max(1) as f64).ln();
+        self.count += 1;
+        self.last = Some(rtt);
+    }
+
+    /// |Last − the RTT before it| (mtr's `Jttr`); `None` before two
+    /// answers.
+    pub fn last_jitter(&self) -> Option<Duration> {
+        self.last_jitter
+    }
+
+    /// The largest such difference (mtr's `Jmax`).
+    pub fn max_jitter(&self) -> Option<Duration> {
+        self.max_jitter
+    }
+
+    /// RFC 3550's interarrival jitter over the RTTs (mtr's `Jint`);
+    /// `None` before two answers.
+    pub fn interarrival_jitter(&self) -> Option<Duration> {
+        self.last_jitter
+            .map(|_| Duration::from_nanos(self.interarrival_ns.round() as u64))
+    }
+
+    /// The geometric mean of the RTTs (mtr's `Gmean`); `None` without
+    /// answers.
+    pub fn geometric_mean(&self) -> Option<Duration> {
+        (self.count > 0)
+            .then(|| Duration::from_nanos((self.log_sum / self.count as f64).exp().round() as u64))
+    }
 }
 
 impl HopStatistics {
@@ -76,9 +142,8 @@ impl HopStatistics {
             history: VecDeque::new(),
             reached: false,
             last_error: None,
-            last_jitter: None,
-            max_jitter: None,
             rtt: RttStats::default(),
+            run: RttRun::default(),
         }
     }
 
@@ -96,6 +161,12 @@ impl HopStatistics {
     /// The RTT of the last answer (mtr's Last).
     pub fn last_rtt(&self) -> Option<Duration> {
         self.rtt.last()
+    }
+
+    /// Jitter, worst jitter, interarrival jitter and geometric mean of
+    /// the answers so far (mtr's Jttr, Jmax, Jint, Gmean).
+    pub fn run(&self) -> &RttRun {
+        &self.run
     }
 
     /// A responder's share of the hop's answers, 0.0 to 1.0.
@@ -138,11 +209,7 @@ impl HopStatistics {
         self.history.push_back(rtt);
         let Some(reply) = &probe.reply else { return };
         self.received += 1;
-        if let Some(previous) = self.rtt.last() {
-            let gap = previous.abs_diff(reply.rtt);
-            self.last_jitter = Some(gap);
-            self.max_jitter = Some(self.max_jitter.map_or(gap, |m| m.max(gap)));
-        }
+        self.run.record(reply.rtt);
         self.rtt.record(reply.rtt);
         self.reached |= reply.kind == ReplyKind::Reached;
         let index = match self.responders.iter().position(|r| r.address == reply.from) {
@@ -321,8 +388,8 @@ mod tests {
         assert_eq!(hop.rtt().min, Some(Duration::from_millis(2)));
         assert_eq!(hop.rtt().max, Some(Duration::from_millis(6)));
         assert_eq!(hop.last_rtt(), Some(Duration::from_millis(3)));
-        assert_eq!(hop.last_jitter, Some(Duration::from_millis(3)));
-        assert_eq!(hop.max_jitter, Some(Duration::from_millis(4)));
+        assert_eq!(hop.run().last_jitter(), Some(Duration::from_millis(3)));
+        assert_eq!(hop.run().max_jitter(), Some(Duration::from_millis(4)));
         assert_eq!(hop.responders.len(), 2);
         assert!((hop.share(&hop.responders[0]) - 2.0 / 3.0).abs() < 1e-9);
         assert_eq!(hop.history.len(), 4);
@@ -363,6 +430,28 @@ mod tests {
             stats.hops()[0].responders[0].name.as_deref(),
             Some("r1.example")
         );
+    }
+
+    /// mtr's `-o` figures G and I: the geometric mean, and RFC 3550's
+    /// interarrival jitter J += (|D| - J) / 16 from the second answer on.
+    #[test]
+    fn geometric_mean_and_interarrival_jitter() {
+        let ms = Duration::from_millis;
+        assert_eq!(RttRun::default().geometric_mean(), None);
+        let run = RttRun::of(&[ms(1), ms(4), ms(16)]);
+        // (1 * 4 * 16)^(1/3) = 4
+        let gmean = run.geometric_mean().unwrap();
+        assert!(
+            gmean.abs_diff(ms(4)) < Duration::from_nanos(10),
+            "{gmean:?}"
+        );
+        // D: 3 ms then 12 ms. J = 3/16 = 0.1875; J += (12 - 0.1875)/16.
+        let want = 0.1875 + (12.0 - 0.1875) / 16.0;
+        let got = run.interarrival_jitter().unwrap().as_secs_f64() * 1e3;
+        assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        assert_eq!(run.last_jitter(), Some(ms(12)));
+        assert_eq!(run.max_jitter(), Some(ms(12)));
+        assert_eq!(RttRun::of(&[ms(5)]).interarrival_jitter(), None);
     }
 
     #[test]

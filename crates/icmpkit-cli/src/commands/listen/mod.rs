@@ -297,6 +297,12 @@ fn open_listeners(
         packet_options.recv_buffer = PACKET_RECV_BUFFER;
         match Listener::open_packet(families, &packet_options) {
             Ok(listener) => return Ok((vec![listener], None)),
+            Err(e) if is_permission(&e) => {
+                if args.socket != "auto" {
+                    return Err(no_socket_hint(false, &exit::this_program()));
+                }
+                fallback = Some(e.to_string());
+            }
             Err(e) if args.socket == "auto" => fallback = Some(e.to_string()),
             Err(e) => return Err(e.to_string()),
         }
@@ -304,9 +310,54 @@ fn open_listeners(
     let mut listeners = Vec::new();
     for &family in families {
         let options = options(filter.kernel_filter(family))?;
-        listeners.push(Listener::open(family, &options).map_err(|e| e.to_string())?);
+        match Listener::open(family, &options) {
+            Ok(listener) => listeners.push(listener),
+            // Neither kind opened: say what both need (one grant).
+            Err(e) if is_permission(&e) && args.socket == "auto" => {
+                return Err(no_socket_hint(true, &exit::this_program()));
+            }
+            Err(e) => return Err(exit::worded(&e)),
+        }
     }
     Ok((listeners, fallback))
+}
+
+fn is_permission(error: &icmpkit::Error) -> bool {
+    matches!(error, icmpkit::Error::Permission(_))
+}
+
+/// Why listen could not start without privilege: a packet socket (and,
+/// when `raw_too`, the raw sockets it falls back on) needs `CAP_NET_RAW`,
+/// which allows both; the remedies name `program`.
+fn no_socket_hint(raw_too: bool, program: &str) -> String {
+    use icmpkit::Remedy;
+    let mut text = if raw_too {
+        "permission denied: neither a packet socket (every ICMP packet the host receives, \
+         sends or forwards) nor raw sockets (what reaches this host) could be opened: both \
+         need CAP_NET_RAW, which allows both."
+            .to_string()
+    } else {
+        "permission denied: cannot open a packet socket (every ICMP packet the host \
+         receives, sends or forwards): it needs CAP_NET_RAW, which also allows the raw \
+         sockets of --socket raw."
+            .to_string()
+    };
+    let as_root = nix::unistd::geteuid().is_root();
+    if as_root {
+        text.push_str(
+            " This process runs as root without it (a container, a user namespace or the \
+             capability bounding set withholds it: grant it there).",
+        );
+    }
+    text.push_str(" Fix one of:");
+    text.push_str(&format!(
+        "\n  {}   # allow packet and raw sockets for the program",
+        Remedy::CapNetRaw.command(program)
+    ));
+    if !as_root {
+        text.push_str(&format!("\n  {}", Remedy::Root.effect()));
+    }
+    text
 }
 
 /// The packet socket's receive buffer (see `open_listeners`).

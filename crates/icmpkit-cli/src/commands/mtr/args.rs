@@ -44,9 +44,24 @@ pub struct MtrArgs {
     #[arg(short = 'r', long = "report")]
     pub report: bool,
 
-    /// Wide report (names are never cut here: the same as -r).
+    /// Wide report: host names never cut (mtr's -w).
     #[arg(short = 'w', long = "report-wide")]
     pub wide: bool,
+
+    /// Fields and their order, by mtr's letters (L loss%, D dropped, R
+    /// received, S sent, N newest RTT, B best, A average, W worst, V
+    /// standard deviation, G geometric mean, J current jitter, M jitter
+    /// mean, X worst jitter, I interarrival jitter, space a blank), in the
+    /// report and the live table (default: report "LS NABWV", table
+    /// "LSNABWVR").
+    #[arg(short = 'o', long = "order", value_name = "FIELDS",
+          value_parser = crate::commands::trace::fields::order)]
+    pub order: Option<String>,
+
+    /// Show RFC 4884 extensions (MPLS labels, interface information), as
+    /// mtr -e; in the live view `e` switches them.
+    #[arg(short = 'e', long = "mpls", visible_alias = "extensions")]
+    pub extensions: bool,
 
     /// The hops as one JSON document (as `icmpkit trace --json`).
     #[arg(short = 'j', long = "json", conflicts_with = "csv")]
@@ -56,12 +71,12 @@ pub struct MtrArgs {
     #[arg(short = 'C', long = "csv")]
     pub csv: bool,
 
-    /// TCP SYN probes (default port 80).
-    #[arg(short = 'T', long = "tcp", conflicts_with = "udp")]
-    pub tcp: bool,
+    /// -T and --flows, spelt as trace's.
+    #[command(flatten)]
+    pub shared: crate::commands::trace::SharedArgs,
 
     /// UDP probes (default port 33434).
-    #[arg(short = 'u', long = "udp")]
+    #[arg(short = 'u', long = "udp", conflicts_with = "tcp")]
     pub udp: bool,
 
     /// Destination port for UDP/TCP probes.
@@ -111,11 +126,6 @@ pub struct MtrArgs {
         value_parser = crate::flags::secs
     )]
     pub timeout: Duration,
-
-    /// Probe N flows (each Paris-stable) and list every responder per hop (ECMP).
-    #[arg(long = "flows", value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub flows: u16,
 
     /// Paris-stable probes: always on, accepted for habit.
     #[arg(long = "paris")]

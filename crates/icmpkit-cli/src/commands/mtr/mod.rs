@@ -76,9 +76,9 @@ fn trace_args(args: &MtrArgs, target: &str) -> TraceArgs {
     TraceArgs {
         target: target.to_string(),
         family: args.family,
-        icmp: !(args.udp || args.tcp),
+        icmp: !(args.udp || args.shared.tcp),
         udp: args.udp,
-        tcp: args.tcp,
+        shared: args.shared,
         port: args.port,
         first_ttl: args.first_ttl,
         max_ttl: args.max_ttl,
@@ -87,8 +87,8 @@ fn trace_args(args: &MtrArgs, target: &str) -> TraceArgs {
         send_wait: Duration::ZERO,
         wait: args.timeout,
         fast: false,
-        flows: args.flows,
         numeric: args.numeric,
+        extensions: args.extensions,
         source: args.source,
         interface: args.interface.clone(),
         tos: args.tos,
@@ -97,6 +97,11 @@ fn trace_args(args: &MtrArgs, target: &str) -> TraceArgs {
         dont_fragment: false,
         socket_kind: args.socket_kind,
         report: !(args.json || args.csv),
+        order: args
+            .order
+            .clone()
+            .unwrap_or_else(|| trace::fields::DEFAULT_ORDER.to_string()),
+        wide: args.wide,
         cycles: u16::try_from(args.count.unwrap_or(REPORT_ROUNDS)).unwrap_or(u16::MAX),
         interval: args.interval,
         json: args.json,
@@ -148,6 +153,7 @@ fn privileged() -> bool {
 /// The live view, to the end; returns the exit code.
 async fn live(args: MtrArgs, options: TraceOptions) -> i32 {
     let mut signals = Signals::install(false);
+    let started = std::time::SystemTime::now();
     let mut traces = StreamMap::new();
     let mut views = Vec::new();
     for (index, target) in args.targets.iter().enumerate() {
@@ -169,6 +175,10 @@ async fn live(args: MtrArgs, options: TraceOptions) -> i32 {
         return exit::fail(&e);
     }
     let mut state = ViewState::new(views, !args.numeric, options.plan.round_interval);
+    state.extensions = args.extensions;
+    if let Some(order) = &args.order {
+        state.fields = trace::fields::parse_order(order).unwrap_or_default();
+    }
     if !privileged() {
         state.min_interval = Duration::from_secs(1).min(state.interval);
     }
@@ -181,25 +191,29 @@ async fn live(args: MtrArgs, options: TraceOptions) -> i32 {
         return exit::fail(&e);
     }
     if args.report_on_exit {
-        print_reports(&state, args.numeric);
+        print_reports(&state, &args, started);
     }
     exit::OK
 }
 
-/// The reports of every target, as `trace --report` prints them.
-fn print_reports(state: &ViewState, numeric: bool) {
+/// The reports of every target, as `trace --report` prints them (the
+/// live figures: jitter and geometric mean over every answer).
+fn print_reports(state: &ViewState, args: &MtrArgs, started: std::time::SystemTime) {
+    let style = trace::report_style(&trace_args(args, ""));
+    let host = trace::output::local_host_name();
     let mut out = crate::output::stdout_locked();
     for t in &state.targets {
-        let target = icmpkit::resolve::Target {
-            name: t.name.clone(),
-            address: t.address,
-            scope_id: 0,
-        };
-        let hops = t.stats.to_hops();
+        let hops: Vec<_> = t
+            .stats
+            .hops()
+            .iter()
+            .map(|h| (h.to_hop(), trace::output::Figures::of_statistics(h)))
+            .collect();
+        let rows = hops.iter().map(|(hop, figures)| (hop, *figures));
         let _ = write!(
             out,
             "{}",
-            trace::output::report(&target, &hops, numeric, false)
+            trace::output::report(&host, started, rows, &style)
         );
     }
     let _ = out.flush();

@@ -9,6 +9,11 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use icmpkit::trace::{LiveEvent, ProbeProtocol, TraceStatistics};
 
+use crate::commands::trace::fields::{self, Field};
+
+/// The table's fields when `-o` names none: mtr's, and the answers.
+pub const VIEW_ORDER: &str = "LSNABWVR";
+
 /// Intervals `+`/`-` step through, in seconds.
 const INTERVALS: [f64; 9] = [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
 
@@ -26,7 +31,7 @@ pub enum Display {
 /// Which figures the table shows (`j` switches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Columns {
-    /// Loss%, Snt, Recv, Last, Avg, Best, Wrst, StDev.
+    /// `-o`'s fields (Loss%, Snt, Last, Avg, Best, Wrst, StDev, Rcv).
     Latency,
     /// Loss%, Snt, Last and mtr's jitter columns: Jttr, Javg, Jmax.
     Jitter,
@@ -100,6 +105,8 @@ pub struct ViewState {
     pub display: Display,
     /// Latency or jitter columns (`j`).
     pub columns: Columns,
+    /// The latency columns, by mtr's `-o` letters.
+    pub fields: Vec<Field>,
     /// RFC 4884 objects (MPLS labels...) under their hop (`e`).
     pub extensions: bool,
     /// The selected hop (an index into the shown hops), with its details.
@@ -122,7 +129,8 @@ impl ViewState {
             names,
             display: Display::Table,
             columns: Columns::Latency,
-            extensions: true,
+            fields: fields::parse_order(VIEW_ORDER).unwrap_or_default(),
+            extensions: false,
             selected: None,
             interval,
             min_interval: Duration::from_secs_f64(INTERVALS[0]),
@@ -392,8 +400,10 @@ pub(crate) mod tests {
         assert_eq!(state.display, Display::Table);
         state.on_key(key(KeyCode::Char('j')));
         assert_eq!(state.columns, Columns::Jitter);
-        state.on_key(key(KeyCode::Char('e')));
+        // Off until -e or `e` (mtr's -e): on.
         assert!(!state.extensions);
+        state.on_key(key(KeyCode::Char('e')));
+        assert!(state.extensions);
         assert_eq!(
             state.on_key(key(KeyCode::Char('u'))),
             Action::Protocol(ProbeProtocol::Udp)

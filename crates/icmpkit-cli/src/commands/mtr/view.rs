@@ -17,6 +17,7 @@ use ratatui::widgets::{
 };
 
 use super::state::{Columns, Display, TargetView, ViewState};
+use crate::commands::trace::fields::{self, Field, Figures};
 
 /// Width of the hop number column.
 const HOP_WIDTH: u16 = 4;
@@ -59,102 +60,65 @@ fn protocol_name(p: ProbeProtocol) -> &'static str {
     }
 }
 
-/// A statistics column: its title, width, and value for a hop.
-struct Column {
-    title: &'static str,
-    width: u16,
-    value: fn(&HopStatistics) -> String,
+/// A column of the table: one of mtr's fields (the report's, see
+/// `trace::fields`), or the reply TTL (raw sockets).
+enum Column {
+    Field(Field),
+    Ttl,
 }
 
-fn latency_columns() -> Vec<Column> {
-    vec![
-        Column {
-            title: "Loss%",
-            width: 6,
-            value: |h| format!("{:.1}%", h.loss() * 100.0),
-        },
-        Column {
-            title: "Snt",
-            width: 5,
-            value: |h| h.sent.to_string(),
-        },
-        Column {
-            title: "Last",
-            width: 6,
-            value: |h| opt_ms(h.last_rtt()),
-        },
-        Column {
-            title: "Avg",
-            width: 6,
-            value: |h| opt_ms(h.rtt().avg),
-        },
-        Column {
-            title: "Best",
-            width: 6,
-            value: |h| opt_ms(h.rtt().min),
-        },
-        Column {
-            title: "Wrst",
-            width: 6,
-            value: |h| opt_ms(h.rtt().max),
-        },
-        Column {
-            title: "StDev",
-            width: 6,
-            value: |h| opt_ms(h.rtt().mdev),
-        },
-        Column {
-            title: "Recv",
-            width: 5,
-            value: |h| h.received.to_string(),
-        },
-        ttl_column(),
-    ]
-}
+impl Column {
+    fn title(&self) -> &'static str {
+        match self {
+            Column::Field(f) => f.title,
+            Column::Ttl => "TTL",
+        }
+    }
 
-fn jitter_columns() -> Vec<Column> {
-    let mut columns = latency_columns();
-    columns.truncate(3);
-    columns.extend([
-        Column {
-            title: "Jttr",
-            width: 6,
-            value: |h| opt_ms(h.last_jitter),
-        },
-        Column {
-            title: "Javg",
-            width: 6,
-            value: |h| opt_ms(h.rtt().jitter),
-        },
-        Column {
-            title: "Jmax",
-            width: 6,
-            value: |h| opt_ms(h.max_jitter),
-        },
-        ttl_column(),
-    ]);
-    columns
-}
+    fn width(&self) -> u16 {
+        match self {
+            Column::Field(f) => f.width as u16,
+            Column::Ttl => 4,
+        }
+    }
 
-/// The reply TTL of the hop's first responder (raw sockets only).
-fn ttl_column() -> Column {
-    Column {
-        title: "TTL",
-        width: 4,
-        value: |h| {
-            h.responders
+    fn text(&self, hop: &HopStatistics) -> String {
+        match self {
+            Column::Field(f) => f.cell_text(&Figures::of_statistics(hop)),
+            // The first responder's.
+            Column::Ttl => hop
+                .responders
                 .first()
                 .and_then(|r| r.reply_ttl)
-                .map_or_else(String::new, |t| t.to_string())
-        },
+                .map_or_else(String::new, |t| t.to_string()),
+        }
     }
+}
+
+/// The columns `j` and `-o` chose (mtr's blank field is the column gap
+/// here), then the reply TTL.
+fn columns(state: &ViewState) -> Vec<Column> {
+    let jitter;
+    let chosen = match state.columns {
+        Columns::Latency => &state.fields,
+        Columns::Jitter => {
+            jitter = fields::parse_order(fields::JITTER_ORDER).unwrap_or_default();
+            &jitter
+        }
+    };
+    chosen
+        .iter()
+        .filter(|f| f.letter != ' ')
+        .map(|f| Column::Field(*f))
+        .chain([Column::Ttl])
+        .collect()
 }
 
 /// The columns that fit `width`, in order of priority.
 fn fitting(mut columns: Vec<Column>, width: u16) -> Vec<Column> {
     let mut used = HOP_WIDTH + 1 + HOST_MIN;
     columns.retain(|c| {
-        used += c.width + 1;
+        used += c.width() + 1;
         used <= width
     });
     columns
@@ -264,15 +228,15 @@ fn host_cell(hop: &HopStatistics, names: bool) -> String {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, state: &ViewState, target: &TargetView) {
-    let columns = match state.columns {
-        Columns::Latency => latency_columns(),
-        Columns::Jitter => jitter_columns(),
-    };
-    let columns = fitting(columns, area.width);
+    let columns = fitting(columns(state), area.width);
     let mut widths = vec![Constraint::Length(HOP_WIDTH), Constraint::Min(HOST_MIN)];
-    widths.extend(columns.iter().map(|c| Constraint::Length(c.width)));
+    widths.extend(columns.iter().map(|c| Constraint::Length(c.width())));
     let mut header = vec![Cell::from("Hop"), Cell::from("Host")];
-    header.extend(columns.iter().map(|c| Cell::from(right(c.title, c.width))));
+    header.extend(
+        columns
+            .iter()
+            .map(|c| Cell::from(right(c.title(), c.width()))),
+    );
     let mut rows = Vec::new();
     for (index, hop) in target.stats.hops().iter().enumerate() {
         let mut cells = vec![
@@ -282,7 +246,7 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &ViewState, target: &TargetV
         cells.extend(
             columns
                 .iter()
-                .map(|c| Cell::from(right(&(c.value)(hop), c.width))),
+                .map(|c| Cell::from(right(&c.text(hop), c.width()))),
         );
         let mut row = Row::new(cells);
         if state.selected == Some(index) {

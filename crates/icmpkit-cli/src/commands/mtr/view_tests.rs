@@ -46,6 +46,8 @@ fn path() -> ViewState {
         true,
     );
     let mut state = ViewState::new(vec![target], true, Duration::from_secs(1));
+    // As with -e: the MPLS hop's labels under it.
+    state.extensions = true;
     let te = ReplyKind::TimeExceeded;
     for round in 0..10u32 {
         let wobble = f64::from(round % 3) * 0.4;
@@ -181,4 +183,29 @@ fn tiny_terminals_do_not_panic() {
         state.help = false;
         state.on_key(key(KeyCode::Char('d')));
     }
+}
+
+/// mtr's `-o` in the live table: the fields in the order given (the
+/// report's list), mtr's blank left out, the reply TTL after them; the
+/// MPLS labels only with -e (`e`).
+#[test]
+fn order_chooses_the_live_columns() {
+    let mut state = path();
+    state.fields = crate::commands::trace::fields::parse_order("DR AGJMXI").unwrap();
+    let text = render(&state, 160, 20);
+    let header = text.lines().nth(1).unwrap();
+    let titles: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        titles,
+        [
+            "Hop", "Host", "Drop", "Rcv", "Avg", "Gmean", "Jttr", "Javg", "Jmax", "Jint", "TTL"
+        ],
+        "{text}"
+    );
+    // Hop 6 lost 3 of 10.
+    let lossy = text.lines().find(|l| l.contains("203.0.113.6")).unwrap();
+    assert_eq!(lossy.split_whitespace().nth(2), Some("3"), "{text}");
+    assert!(text.contains("<MPLS:"), "{text}");
+    state.extensions = false;
+    assert!(!render(&state, 160, 20).contains("<MPLS:"));
 }

@@ -106,8 +106,9 @@ pub struct SendArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<PathBuf>,
 
-    /// Payload: this many bytes of --pattern (default: each byte its offset).
-    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(..=65_507))]
+    /// Payload: this many bytes of --pattern (default: each byte its
+    /// offset); at most 65507 to an IPv4 target, 65527 to an IPv6 one.
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(..=65_527))]
     pub size: Option<u16>,
 
     /// Fill pattern for --size, in hex (e.g. ff00).

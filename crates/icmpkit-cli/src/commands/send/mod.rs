@@ -21,8 +21,6 @@ use crate::output::errln;
 use crate::packet_view::{Meta, PacketView, Style};
 use crate::schema::{Command, Record, SendAnswer, StartDetail};
 
-/// Largest payload that fits an IP datagram.
-const MAX_PAYLOAD: usize = 65_507;
 /// How long a request waits for its answer unless `-W` says otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -119,7 +117,7 @@ fn describe(args: &SendArgs, target: &Target) -> Result<(MessageSpec, SendOption
         Err(never) => match never {},
     });
     spec.rest_of_header = args.rest_of_header;
-    spec.data = payload(args)?;
+    spec.data = payload(args, spec.family)?;
     // Checked here too, so that a field the type lacks is reported before
     // any socket is asked for.
     spec.validate().map_err(|e| worded(&e))?;
@@ -186,8 +184,9 @@ fn worded(error: &icmpkit::Error) -> String {
     }
 }
 
-/// The payload from `--data`, `--hex`, `--file` or `--size`/`--pattern`.
-fn payload(args: &SendArgs) -> Result<Option<Vec<u8>>, String> {
+/// The payload from `--data`, `--hex`, `--file` or `--size`/`--pattern`,
+/// at most what one packet of `family` carries.
+fn payload(args: &SendArgs, family: Family) -> Result<Option<Vec<u8>>, String> {
     let data = if let Some(text) = &args.data {
         text.as_bytes().to_vec()
     } else if let Some(hex) = &args.hex {
@@ -209,10 +208,15 @@ fn payload(args: &SendArgs) -> Result<Option<Vec<u8>>, String> {
     } else {
         return Ok(None);
     };
-    if data.len() > MAX_PAYLOAD {
+    let max = family.max_icmp_data();
+    if data.len() > max {
         return Err(format!(
-            "payload of {} bytes is too large (max {MAX_PAYLOAD})",
-            data.len()
+            "payload of {} bytes is too large for {} (max {max})",
+            data.len(),
+            match family {
+                Family::V4 => "IPv4",
+                Family::V6 => "IPv6",
+            }
         ));
     }
     Ok(Some(data))

@@ -161,7 +161,8 @@ pub struct SweepArgs {
           value_parser = ["auto", "raw", "packet"])]
     pub sender: String,
 
-    /// Bytes of echo data (at least 32).
+    /// Bytes of echo data (at least 32; at most 65507 to IPv4 targets,
+    /// 65527 to IPv6 ones, as ping).
     #[arg(short = 'b', long = "size", value_name = "BYTES", default_value_t = 56)]
     pub size: usize,
 

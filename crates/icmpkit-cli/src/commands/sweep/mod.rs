@@ -226,7 +226,9 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
     let mut sweeper = match Sweeper::with_targets(set, &options) {
         Ok(s) => s,
         Err(e) => {
-            errln!("icmpkit sweep: {}", exit::worded(&e));
+            // A payload too big for the targets' family: by its flag.
+            let worded = exit::worded_with_flags(&e, &[("payload_size", "-b")]);
+            errln!("icmpkit sweep: {worded}");
             return code_of(&e);
         }
     };

@@ -31,10 +31,9 @@ pub struct TraceArgs {
     #[arg(short = 'U', long = "udp", conflicts_with = "tcp")]
     pub udp: bool,
 
-    /// TCP SYN probes (default port 80): from one source port per flow with
-    /// raw sockets (Paris-stable), a connect() each unprivileged.
-    #[arg(short = 'T', long = "tcp")]
-    pub tcp: bool,
+    /// -T and --flows, spelt as mtr's.
+    #[command(flatten)]
+    pub shared: SharedArgs,
 
     /// Destination port for UDP/TCP probes (1-65535: the kernel refuses
     /// to send to port 0).
@@ -92,14 +91,14 @@ pub struct TraceArgs {
     #[arg(long = "fast")]
     pub fast: bool,
 
-    /// Probe N flows (each Paris-stable) and report every responder per hop (ECMP).
-    #[arg(long = "flows", value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub flows: u16,
-
     /// Do not look up reverse DNS names.
     #[arg(short = 'n')]
     pub numeric: bool,
+
+    /// Show RFC 4884 extensions (MPLS labels, interface information) after
+    /// each responder, as traceroute -e (JSON and CSV always carry them).
+    #[arg(short = 'e', long = "extensions")]
+    pub extensions: bool,
 
     /// Source address.
     #[arg(short = 's', long = "source", value_name = "SRC_ADDR")]
@@ -143,6 +142,18 @@ pub struct TraceArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub cycles: u16,
 
+    /// Report fields, by mtr's letters (mtr -o): L loss%, D dropped, R
+    /// received, S sent, N newest RTT, B best, A average, W worst, V
+    /// standard deviation, G geometric mean, J current jitter, M jitter
+    /// mean, X worst jitter, I interarrival jitter, space a blank.
+    #[arg(short = 'o', long = "order", value_name = "FIELDS", default_value = super::fields::DEFAULT_ORDER,
+          requires = "report", value_parser = super::fields::order)]
+    pub order: String,
+
+    /// Wide report (mtr -w): host names never cut.
+    #[arg(long = "report-wide", requires = "report")]
+    pub wide: bool,
+
     /// Seconds between report rounds (mtr -i).
     #[arg(
         long = "interval",
@@ -160,4 +171,19 @@ pub struct TraceArgs {
     /// Print one CSV line per hop and responder.
     #[arg(long = "csv", conflicts_with = "report")]
     pub csv: bool,
+}
+
+/// The flags `trace` and `mtr` spell alike, defined once (both flatten
+/// it); the others differ between traceroute's and mtr's spellings.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct SharedArgs {
+    /// TCP SYN probes (default port 80): from one source port per flow with
+    /// raw sockets (Paris-stable), a connect() each unprivileged.
+    #[arg(short = 'T', long = "tcp")]
+    pub tcp: bool,
+
+    /// Probe N flows (each Paris-stable) and list every responder per hop (ECMP).
+    #[arg(long = "flows", value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub flows: u16,
 }

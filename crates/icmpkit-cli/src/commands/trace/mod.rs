@@ -2,6 +2,7 @@
 //! JSON or CSV at the end.
 
 mod args;
+pub mod fields;
 pub mod output;
 
 use std::io::Write;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use icmpkit::trace::{Hop, Plan, ProbeProtocol, TraceEvent, TraceOptions, Tracer};
 
-pub use args::TraceArgs;
+pub use args::{SharedArgs, TraceArgs};
 
 use crate::exit;
 use crate::output::errln;
@@ -34,7 +35,7 @@ pub fn run_with(args: TraceArgs, options: TraceOptions) -> i32 {
 pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     let protocol = if args.udp {
         ProbeProtocol::Udp
-    } else if args.tcp {
+    } else if args.shared.tcp {
         ProbeProtocol::Tcp
     } else {
         ProbeProtocol::Icmp
@@ -47,7 +48,7 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
     } else {
         args.queries
     };
-    plan.flows = args.flows;
+    plan.flows = args.shared.flows;
     plan.in_flight = args.in_flight;
     plan.send_interval = args.send_wait;
     plan.round_interval = if args.report {
@@ -83,6 +84,8 @@ pub fn options(args: &TraceArgs) -> Result<TraceOptions, String> {
 
 async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     let mut signals = Signals::install(false);
+    // mtr's `Start:`: when the first round began.
+    let started = std::time::SystemTime::now();
     let mut tracer = match Tracer::start(&args.target, &options).await {
         Ok(t) => t,
         Err(e) => return exit::fail(&worded(&e)),
@@ -110,7 +113,7 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         tokio::select! {
             event = tracer.next_event() => match event {
                 Some(TraceEvent::Hop(hop)) if streaming => {
-                    let mut line = output::hop_line(&hop, args.numeric);
+                    let mut line = output::hop_line(&hop, args.numeric, args.extensions);
                     output::mark_pmtu_change(&mut line, &hop, &mut shown_pmtu);
                     let _ = writeln!(stdout, "{line}");
                     let _ = stdout.flush();
@@ -145,7 +148,13 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
     } else if args.csv {
         output::csv(&hops)
     } else if args.report {
-        output::report(tracer.target(), &hops, args.numeric, args.mtu)
+        let rows = hops.iter().map(|h| (h, output::Figures::of_hop(h)));
+        output::report(
+            &output::local_host_name(),
+            started,
+            rows,
+            &report_style(&args),
+        )
     } else {
         output::resume(tracer.path_mtu(), &hops)
     };
@@ -159,6 +168,17 @@ async fn trace(args: TraceArgs, options: TraceOptions) -> i32 {
         );
     }
     report_send_errors(&hops)
+}
+
+/// How `--report` prints, from the flags (`-o` was checked by clap).
+pub fn report_style(args: &TraceArgs) -> output::ReportStyle {
+    output::ReportStyle {
+        fields: fields::parse_order(&args.order).unwrap_or_default(),
+        wide: args.wide,
+        extensions: args.extensions,
+        numeric: args.numeric,
+        pmtu: args.mtu,
+    }
 }
 
 /// Probes the kernel refused to send show as `*`; say why on stderr (as

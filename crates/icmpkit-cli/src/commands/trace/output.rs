@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use icmpkit::RttSummary;
 use icmpkit::resolve::Target;
@@ -10,6 +10,9 @@ use icmpkit::trace::{Hop, ProbeProtocol, Responder, TraceOptions};
 use icmpkit::wire::Family;
 
 use crate::schema::{Command, Record, StartDetail};
+
+pub use super::fields::Figures;
+use super::fields::{self, Field};
 
 fn ms(d: Duration) -> f64 {
     d.as_nanos() as f64 / 1e6
@@ -21,11 +24,12 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
         Family::V4 => 20,
         Family::V6 => 40,
     };
-    // TCP SYNs carry no data (raw ones no options either).
-    let (transport, data) = match options.protocol {
-        ProbeProtocol::Icmp | ProbeProtocol::Udp => (8, options.data_size),
-        ProbeProtocol::Tcp => (20, 0),
+    // TCP SYNs carry no data, but 20 bytes of options (as traceroute's).
+    let data = match options.protocol {
+        ProbeProtocol::Icmp | ProbeProtocol::Udp => options.data_size,
+        ProbeProtocol::Tcp => 0,
     };
+    let transport = options.protocol.header_len();
     if options.plan.path_mtu.is_some() {
         return format!(
             "traceroute to {} ({}), {} hops max, path MTU discovery",
@@ -41,12 +45,17 @@ pub fn header(target: &Target, options: &TraceOptions) -> String {
     )
 }
 
-fn responder_label(r: &Responder, numeric: bool) -> String {
+/// A responder as traceroute names it; with `-e` (`extensions`) its RFC
+/// 4884 objects after it, as traceroute `-e` prints them.
+fn responder_label(r: &Responder, numeric: bool, extensions: bool) -> String {
     let mut label = match (&r.name, numeric) {
         (Some(name), false) => format!("{name} ({})", r.address),
         (None, false) => format!("{} ({})", r.address, r.address),
         _ => r.address.to_string(),
     };
+    if !extensions {
+        return label;
+    }
     for e in &r.extensions {
         let _ = write!(label, " {e}");
     }
@@ -55,11 +64,12 @@ fn responder_label(r: &Responder, numeric: bool) -> String {
 
 /// One hop as traceroute prints it: ` 1  192.0.2.1  0.123 ms  0.110 ms`,
 /// `*` per unanswered probe, a new address whenever the responder changes,
-/// annotations (`!H`) after the time. With several flows (`--flows`), one
-/// line per responder instead ([`flows_lines`]).
-pub fn hop_line(hop: &Hop, numeric: bool) -> String {
+/// annotations (`!H`) after the time, RFC 4884 objects after the address
+/// with `-e` (`extensions`). With several flows (`--flows`), one line per
+/// responder instead ([`flows_lines`]).
+pub fn hop_line(hop: &Hop, numeric: bool, extensions: bool) -> String {
     if hop.probes.iter().any(|p| p.flow != 0) {
-        return flows_lines(hop, numeric);
+        return flows_lines(hop, numeric, extensions);
     }
     let mut line = format!("{:2} ", hop.distance);
     let mut last: Option<IpAddr> = None;
@@ -70,7 +80,7 @@ pub fn hop_line(hop: &Hop, numeric: bool) -> String {
         };
         if last != Some(reply.from) {
             if let Some(r) = hop.responders.iter().find(|r| r.address == reply.from) {
-                let _ = write!(line, " {}", responder_label(r, numeric));
+                let _ = write!(line, " {}", responder_label(r, numeric, extensions));
             }
             last = Some(reply.from);
         }
@@ -91,7 +101,7 @@ pub fn hop_line(hop: &Hop, numeric: bool) -> String {
 ///     192.0.2.2 [flows 1]  0.035 ms
 ///     * [flows 4]
 /// ```
-fn flows_lines(hop: &Hop, numeric: bool) -> String {
+fn flows_lines(hop: &Hop, numeric: bool, extensions: bool) -> String {
     let mut out = format!("{:2} ", hop.distance);
     let mut first = true;
     let mut start_line = |out: &mut String| {
@@ -104,7 +114,7 @@ fn flows_lines(hop: &Hop, numeric: bool) -> String {
         let _ = write!(
             out,
             " {} [flows {}]",
-            responder_label(r, numeric),
+            responder_label(r, numeric, extensions),
             list(&r.flows)
         );
         for reply in hop.probes.iter().filter_map(|p| p.reply.as_ref()) {
@@ -162,58 +172,182 @@ pub fn resume(path_mtu: Option<u32>, hops: &[Hop]) -> String {
     line
 }
 
-/// mtr's `--report` table; extra responders of a hop (ECMP) on their own
-/// lines. With path-MTU discovery (`pmtu`), a last column has each hop's
-/// path MTU (`-` where none is known).
-pub fn report(target: &Target, hops: &[Hop], numeric: bool, pmtu: bool) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "HOST: {:<28} Loss%   Snt   Last    Avg   Best   Wrst  StDev",
-        target.name
-    );
-    if pmtu {
-        out.push_str("   PMTU");
-    }
-    out.push('\n');
-    for hop in hops {
-        let name = |r: &Responder| match (&r.name, numeric) {
-            (Some(n), false) => n.clone(),
-            _ => r.address.to_string(),
-        };
-        let first = hop
-            .responders
-            .first()
-            .map_or_else(|| "???".to_string(), name);
-        let f = |d: Option<Duration>| d.map_or(0.0, ms);
-        let _ = write!(
-            out,
-            "{:3}.|-- {:<28} {:5.1}% {:5} {:6.1} {:6.1} {:6.1} {:6.1} {:6.1}",
-            hop.distance,
-            first,
-            hop.packet_loss * 100.0,
-            hop.packets_sent,
-            f(hop.last_rtt),
-            f(hop.rtt.avg),
-            f(hop.rtt.min),
-            f(hop.rtt.max),
-            f(hop.rtt.mdev),
-        );
-        if pmtu {
-            let value = hop.pmtu.map_or_else(|| "-".to_string(), |m| m.to_string());
-            let _ = write!(out, " {value:>6}");
+/// How `--report` (and mtr's `-r`/`-w`) prints: mtr's fields (`-o`),
+/// wide or not, extensions (`-e`), names, and with path-MTU discovery a
+/// last `PMTU` column.
+#[derive(Debug, Clone)]
+pub struct ReportStyle {
+    pub fields: Vec<Field>,
+    pub wide: bool,
+    pub extensions: bool,
+    pub numeric: bool,
+    pub pmtu: bool,
+}
+
+impl Default for ReportStyle {
+    fn default() -> ReportStyle {
+        ReportStyle {
+            fields: fields::parse_order(fields::DEFAULT_ORDER).unwrap_or_default(),
+            wide: false,
+            extensions: false,
+            numeric: false,
+            pmtu: false,
         }
+    }
+}
+
+/// mtr's host column: 33 characters from the line's start (the figures
+/// are written over whatever passes it), unless wide.
+const REPORT_HOST_END: usize = 33;
+
+/// mtr 0.95's report, byte for byte where it can be: a `Start:` line
+/// (ISO 8601, UTC here), `HOST:` and the local host name, then one line per
+/// hop up to the destination (or up to one silent hop past the last that
+/// answered, as mtr stops), each field written at its place in the line
+/// whatever the one before printed (so `100.0%` loses its `%` to the
+/// next field, as in mtr). Extra responders of a hop (ECMP) on `` `|-- ``
+/// lines; with `-e` the RFC 4884 objects under their hop.
+pub fn report<'a>(
+    local_host: &str,
+    start: SystemTime,
+    hops: impl IntoIterator<Item = (&'a Hop, Figures)>,
+    style: &ReportStyle,
+) -> String {
+    let hops: Vec<(&Hop, Figures)> = hops.into_iter().collect();
+    let hops = &hops[..shown_hops(hops.iter().map(|(h, _)| *h)).min(hops.len())];
+    let name = |r: &Responder| match (&r.name, style.numeric) {
+        (Some(n), false) => n.clone(),
+        _ => r.address.to_string(),
+    };
+    let first_name = |hop: &Hop| {
+        hop.responders
+            .first()
+            .map_or_else(|| "???".to_string(), name)
+    };
+    let host_width = if style.wide {
+        hops.iter()
+            .map(|(h, _)| first_name(h).chars().count())
+            .chain([local_host.chars().count()])
+            .max()
+            .unwrap_or(0)
+    } else {
+        REPORT_HOST_END
+    };
+    let mut out = format!("Start: {}\n", iso_time(start));
+    let mut line = fixed(format!("HOST: {local_host:<host_width$}"), style.wide);
+    let titles = style
+        .fields
+        .iter()
+        .map(|f| format!("{:>w$}", f.title, w = f.width));
+    put_fields(&mut line, titles, &style.fields);
+    if style.pmtu {
+        line.push_str("   PMTU");
+    }
+    out += &line;
+    out.push('\n');
+    for (hop, figures) in hops {
+        let mut line = fixed(
+            format!(" {:2}.|-- {:<host_width$}", hop.distance, first_name(hop)),
+            style.wide,
+        );
+        let texts = style.fields.iter().map(|f| f.report_text(figures));
+        put_fields(&mut line, texts, &style.fields);
+        if style.pmtu {
+            let value = hop.pmtu.map_or_else(|| "-".to_string(), |m| m.to_string());
+            let _ = write!(line, " {value:>6}");
+        }
+        out += &line;
         out.push('\n');
         for r in hop.responders.iter().skip(1) {
             let _ = writeln!(out, "    |  `|-- {}", name(r));
         }
-        for r in &hop.responders {
-            for e in &r.extensions {
-                let _ = writeln!(out, "    |   {e}");
+        if style.extensions {
+            for r in &hop.responders {
+                for e in &r.extensions {
+                    let _ = writeln!(out, "    |   {e}");
+                }
             }
         }
     }
     out
+}
+
+/// mtr's rows: up to the destination, else up to one hop past the last
+/// that answered (none when nothing did).
+fn shown_hops<'a>(hops: impl Iterator<Item = &'a Hop>) -> usize {
+    let mut shown = 0;
+    for (index, hop) in hops.enumerate() {
+        if hop.reached {
+            return index + 1;
+        }
+        if hop.is_alive() {
+            shown = index + 2;
+        }
+    }
+    shown
+}
+
+/// The line's start as mtr cuts it: the figures begin at column 33 (wide:
+/// after the whole text).
+fn fixed(mut start: String, wide: bool) -> String {
+    if !wide {
+        start = start.chars().take(REPORT_HOST_END).collect();
+    }
+    start
+}
+
+/// Writes each field's text at its place: a text longer than its field
+/// is cut by the next field, as mtr's `snprintf(buf + len, ...)` does; the
+/// last keeps all of it.
+fn put_fields(line: &mut String, texts: impl Iterator<Item = String>, fields: &[Field]) {
+    let last = fields.len().saturating_sub(1);
+    for (index, (text, field)) in texts.zip(fields).enumerate() {
+        if index == last {
+            line.push_str(&text);
+        } else {
+            line.extend(text.chars().take(field.width));
+        }
+    }
+}
+
+/// mtr's `Start:` time, `2026-12-07T22:49:47+0000` (UTC).
+pub fn iso_time(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (year, month, day) = civil_date(secs / 86_400);
+    let of_day = secs % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+0000",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
+}
+
+/// The Gregorian date of a day since 1970-01-01 (Howard Hinnant's
+/// civil_from_days).
+fn civil_date(days: u64) -> (i64, u32, u32) {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The local host's name, as mtr's `HOST:` shows it (this UTS
+/// namespace's; mtr's `UNKNOWNHOST` when it cannot be read).
+pub fn local_host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "UNKNOWNHOST".to_string())
 }
 
 /// `--json`'s first record: the destination and the plan.
@@ -332,12 +466,20 @@ mod tests {
         Hop::from_probes(distance, probes)
     }
 
-    fn target() -> Target {
-        Target {
-            name: "192.0.2.9".into(),
-            address: "192.0.2.9".parse().unwrap(),
-            scope_id: 0,
-        }
+    /// `trace --report`'s table of `hops` (numeric), made on
+    /// 2026-12-07 at 22:49:47 UTC on host `vm`.
+    fn table(hops: &[Hop], style: ReportStyle) -> String {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_683_787);
+        let rows = hops.iter().map(|h| (h, Figures::of_hop(h)));
+        report(
+            "vm",
+            start,
+            rows,
+            &ReportStyle {
+                numeric: true,
+                ..style
+            },
+        )
     }
 
     #[test]
@@ -348,18 +490,22 @@ mod tests {
             hop(2, "192.0.2.2", &[1400, 1400]),
             silent,
         ];
-        let table = report(&target(), &hops, true, true);
-        let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].ends_with("StDev   PMTU"), "{table}");
-        assert!(lines[1].starts_with("  1.|-- 192.0.2.1"), "{table}");
-        assert!(lines[1].ends_with("   1500"), "{table}");
-        assert!(lines[2].ends_with("   1400"), "{table}");
+        let style = ReportStyle {
+            pmtu: true,
+            ..ReportStyle::default()
+        };
+        let text = table(&hops, style);
+        let lines: Vec<&str> = text.lines().skip(1).collect();
+        assert!(lines[0].ends_with("StDev   PMTU"), "{text}");
+        assert!(lines[1].starts_with("  1.|-- 192.0.2.1"), "{text}");
+        assert!(lines[1].ends_with("   1500"), "{text}");
+        assert!(lines[2].ends_with("   1400"), "{text}");
         assert!(lines[3].starts_with("  3.|-- ???") && lines[3].ends_with("      -"));
         // The column lines up over every row.
         let width = lines[1].len();
-        assert!(lines[1..].iter().all(|l| l.len() == width), "{table}");
+        assert!(lines[1..].iter().all(|l| l.len() == width), "{text}");
         // Without discovery: mtr's columns only.
-        let plain = report(&target(), &hops, true, false);
+        let plain = table(&hops, ReportStyle::default());
         assert!(
             !plain.contains("PMTU") && !plain.contains("1500"),
             "{plain}"
@@ -471,7 +617,7 @@ mod tests {
             ],
         );
         assert_eq!(
-            hop_line(&hop, true),
+            hop_line(&hop, true, false),
             " 2  192.0.2.1 [flows 0,2]  0.010 ms  0.012 ms\n    192.0.2.2 [flows 1]  0.011 ms\n    * [flows 3]"
         );
         // One flow: traceroute's line, unchanged.
@@ -482,7 +628,7 @@ mod tests {
                 ..probe(0, Some("192.0.2.3"))
             }],
         );
-        assert_eq!(hop_line(&single, true), " 3  192.0.2.3  0.010 ms");
+        assert_eq!(hop_line(&single, true, false), " 3  192.0.2.3  0.010 ms");
     }
 
     /// mtr's column order: Last, Avg, Best, Wrst, StDev (the average was
@@ -506,9 +652,132 @@ mod tests {
             send_error: None,
         };
         let hop = Hop::from_probes(1, vec![probe(0, 10), probe(1, 40), probe(2, 20)]);
-        let table = report(&target(), &[hop], true, false);
-        let row: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        let table = table(&[hop], ReportStyle::default());
+        let row: Vec<&str> = table.lines().nth(2).unwrap().split_whitespace().collect();
         // 1.|-- 192.0.2.1 0.0% 3 Last Avg Best Wrst StDev
         assert_eq!(&row[4..8], ["20.0", "23.3", "10.0", "40.0"], "{table}");
+    }
+
+    /// Hop 1 answered three times in 0.1 ms, hops 2 to 4 never.
+    fn lab_path() -> Vec<Hop> {
+        let probe = |ttl: u8, attempt: u16, answered: bool| ProbeResult {
+            seq: u16::from(ttl) * 10 + attempt,
+            ttl,
+            flow: 0,
+            attempt,
+            size: None,
+            reply: answered.then(|| ProbeReply {
+                from: "10.77.1.1".parse().unwrap(),
+                rtt: Duration::from_micros(100),
+                kind: ReplyKind::TimeExceeded,
+                annotation: None,
+                reply_ttl: Some(64),
+                extensions: Vec::new(),
+            }),
+            send_error: None,
+        };
+        (1..=4)
+            .map(|ttl| Hop::from_probes(ttl, (0..3).map(|a| probe(ttl, a, ttl == 1)).collect()))
+            .collect()
+    }
+
+    /// T9 of the new-user trial: mtr 0.95's `mtr -r -n -c 3` on a lab
+    /// path whose second hop drops everything, byte for byte: `Start:`,
+    /// `HOST:` with the local host name (not the target), `100.0` where
+    /// the next field overwrote the `%`, and one silent hop past the last
+    /// that answered.
+    #[test]
+    fn report_is_mtrs_byte_for_byte() {
+        let want = "\
+Start: 2026-12-07T22:49:47+0000
+HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev
+  1.|-- 10.77.1.1                  0.0%     3    0.1   0.1   0.1   0.1   0.0
+  2.|-- ???                       100.0     3    0.0   0.0   0.0   0.0   0.0
+";
+        assert_eq!(table(&lab_path(), ReportStyle::default()), want);
+    }
+
+    /// mtr's `-w` (the host column as wide as the longest name, header
+    /// and rows two columns apart as in mtr) and `-o LS NA`.
+    #[test]
+    fn wide_report_and_field_order_are_mtrs() {
+        let wide = ReportStyle {
+            wide: true,
+            ..ReportStyle::default()
+        };
+        let lines: Vec<String> = table(&lab_path(), wide)
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "HOST: vm        Loss%   Snt   Last   Avg  Best  Wrst StDev",
+                "  1.|-- 10.77.1.1  0.0%     3    0.1   0.1   0.1   0.1   0.0",
+                "  2.|-- ???       100.0     3    0.0   0.0   0.0   0.0   0.0",
+            ]
+        );
+        let ordered = ReportStyle {
+            fields: fields::parse_order("LS NA").unwrap(),
+            ..ReportStyle::default()
+        };
+        let lines: Vec<String> = table(&lab_path(), ordered)
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "HOST: vm                          Loss%   Snt   Last   Avg",
+                "  1.|-- 10.77.1.1                  0.0%     3    0.1   0.1",
+                "  2.|-- ???                       100.0     3    0.0   0.0",
+            ]
+        );
+    }
+
+    /// traceroute's `-e`: RFC 4884 objects only when asked, on the hop
+    /// line and in the report (they were always shown).
+    #[test]
+    fn extensions_only_with_e() {
+        let mut hop = lab_path().remove(0);
+        let mpls = icmpkit::trace::Extension::Mpls {
+            labels: vec![icmpkit::wire::extension::MplsEntry {
+                label: 16001,
+                tc: 0,
+                s: true,
+                ttl: 1,
+            }],
+        };
+        hop.responders[0].extensions = vec![mpls];
+        let shown = " 1  10.77.1.1 <MPLS:L=16001,E=0,S=1,T=1>  0.100 ms";
+        assert!(
+            hop_line(&hop, true, true).starts_with(shown),
+            "{}",
+            hop_line(&hop, true, true)
+        );
+        assert!(!hop_line(&hop, true, false).contains('<'));
+        let with = table(
+            std::slice::from_ref(&hop),
+            ReportStyle {
+                extensions: true,
+                ..ReportStyle::default()
+            },
+        );
+        assert!(
+            with.contains("    |   <MPLS:L=16001,E=0,S=1,T=1>\n"),
+            "{with}"
+        );
+        let without = table(&[hop], ReportStyle::default());
+        assert!(!without.contains("MPLS"), "{without}");
+    }
+
+    #[test]
+    fn start_time_is_iso_8601() {
+        let at = |secs| iso_time(SystemTime::UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01T00:00:00+0000");
+        assert_eq!(at(951_782_400), "2000-02-29T00:00:00+0000");
+        assert_eq!(at(1_796_683_787), "2026-12-07T22:49:47+0000");
     }
 }
