@@ -640,6 +640,15 @@ fn trace_targets_export_each_hop() {
         )),
         "{page}"
     );
+    // A reload keeps both (unchanged) traces running with their books.
+    let before = rounds(&metrics(client, PORT), &server).unwrap();
+    let (status, body) = http(client, "POST", PORT, "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let after = rounds(&metrics(client, PORT), &server).unwrap();
+    assert!(
+        after >= before,
+        "the trace's rounds went from {before} to {after} across a reload"
+    );
     exporter.signal(Signal::SIGTERM);
     let status = exporter
         .wait_exit(Duration::from_secs(5))
