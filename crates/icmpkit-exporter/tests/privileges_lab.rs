@@ -178,4 +178,28 @@ fn privileges_are_dropped_and_reloads_and_probes_still_work() {
         exporter.log()
     );
     assert_nothing_held(&exporter, "after the reload and a probe");
+
+    // A target needing a socket not opened at start (another TOS) is
+    // refused with a log line; the reload goes through for the others.
+    std::fs::write(
+        &config,
+        "targets:\n- hosts: ['10.1.0.2', 'fd00:1::2']\n  interval: 100ms\n\
+         - hosts: ['10.1.0.1']\n  interval: 100ms\n  tos: 0x10\n",
+    )
+    .unwrap();
+    let (status, body) = http(client, "POST", PORT, "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}\n{}", exporter.log());
+    assert!(
+        exporter.log().contains("target refused") && exporter.log().contains("10.1.0.1"),
+        "{}",
+        exporter.log()
+    );
+    let (_, page) = http(client, "GET", PORT, "/metrics").unwrap();
+    assert!(!page.contains("host=\"10.1.0.1\""), "{page}");
+    let before = sample(&page, "icmpkit_requests_total", &[("host", "fd00:1::2")]).unwrap();
+    assert!(
+        answered("fd00:1::2", before + 3.0).is_some(),
+        "the kept targets stopped:\n{}",
+        exporter.log()
+    );
 }
