@@ -218,6 +218,56 @@ fn adaptive_interval_and_summary_time_as_iputils() {
     }
 }
 
+/// `time` ends at the last request even when its reply comes later (it
+/// counted up to the reply: `time 703ms` where iputils says `time 0ms`),
+/// and with `-w` the `-c` is of answers: requests go on until it is met
+/// (`ping -c 1 -w 2` to a silent host sent one request, iputils ten).
+#[test]
+fn late_replies_and_count_with_deadline_as_iputils() {
+    let lab = lab_or_skip!("late_replies_and_count_with_deadline_as_iputils");
+    let c = lab.chain(1).expect("chain");
+    c.reject(icmpkit_lab::Reject::Blackhole, "10.99.0.0/24")
+        .expect("blackhole");
+    let mut responder = common::Running::start(
+        c.server(),
+        "respond",
+        &["--delay", "300ms", "-q", "--answer", "echo"],
+    );
+    c.server()
+        .sysctl("net.ipv4.icmp_echo_ignore_all", "1")
+        .expect("sysctl");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(responder.is_running(), "respond did not start");
+    let server = c.server_v4().to_string();
+    let args = ["-c", "2", "-i", "0.1", "-q", &server];
+    let ours = text(&icmpkit(c.client(), &args));
+    assert!(ours.contains("2 received"), "{ours}");
+    assert!((95..200).contains(&summary_time_ms(&ours)), "{ours}");
+    if let Some(theirs) = iputils(c.client(), &args) {
+        let theirs = text(&theirs);
+        assert!((95..200).contains(&summary_time_ms(&theirs)), "{theirs}");
+    }
+    drop(responder.kill());
+    // Silent: a request every 0.2 s until the 1 s deadline, exit 1.
+    let args = ["-c", "1", "-w", "1", "-i", "0.2", "-q", "10.99.0.9"];
+    let ours = icmpkit(c.client(), &args);
+    let sent = |out: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.split_once(" packets transmitted")?.0.parse().ok())
+            .unwrap_or_else(|| panic!("no statistics in:\n{out}"))
+    };
+    assert_eq!(ours.status.code(), Some(1), "{}", text(&ours));
+    assert!((4..=6).contains(&sent(&text(&ours))), "{}", text(&ours));
+    if let Some(theirs) = iputils(c.client(), &args) {
+        assert_eq!(theirs.status.code(), Some(1));
+        let (ours, theirs) = (sent(&text(&ours)), sent(&text(&theirs)));
+        assert!(
+            ours.abs_diff(theirs) <= 1,
+            "icmpkit {ours}, iputils {theirs}"
+        );
+    }
+}
+
 #[test]
 fn ipv6_payloads_reach_65527_bytes_as_iputils() {
     let lab = lab_or_skip!("ipv6_payloads_reach_65527_bytes_as_iputils");

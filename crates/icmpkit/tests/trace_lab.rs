@@ -719,44 +719,66 @@ fn interface_information_from_crafted_icmpv6_time_exceeded() {
     );
 }
 
-/// Answers that reach the tracer while its caller is away (here sleeping
-/// past the wait time between two pulls) still count: the responder
-/// answers after 100 ms, the caller comes back after 600 ms (wait 300 ms).
-#[test]
-fn answers_queued_while_the_caller_is_away_are_not_lost() {
+/// Answers IPv4 echo requests in the current namespace `delay` late, from
+/// a task of the current runtime (the kernel's own answers must be off).
+fn answer_echo_after(delay: Duration) {
     use icmpkit::respond::{RespondConfig, RespondOptions, Server};
-    use icmpkit::trace::{TraceEvent, Tracer};
-    let lab = lab_or_skip!("answers_queued_while_the_caller_is_away_are_not_lost");
-    let ns = lab.namespace("away").expect("namespace");
-    // Only our delayed responder answers.
+    let mut responder = Server::open(&RespondOptions {
+        config: RespondConfig {
+            delay,
+            ..RespondConfig::default()
+        },
+        ipv6: false,
+        ..RespondOptions::default()
+    })
+    .expect("responder");
+    tokio::spawn(async move {
+        loop {
+            responder.next_event().await;
+        }
+    });
+}
+
+/// In a namespace `name` of `lab` where only a responder answers echo
+/// requests, 100 ms late: starts a trace of 127.0.0.1 (one hop, two
+/// probes, `wait` each), lets it send and leaves before any answer
+/// (cancel-safe), then hands it to `away`.
+fn with_answers_on_their_way<T>(
+    lab: &Lab,
+    name: &str,
+    wait: Duration,
+    away: impl AsyncFnOnce(icmpkit::trace::Tracer) -> T,
+) -> T {
+    let ns = lab.namespace(name).expect("namespace");
     ns.sysctl("net.ipv4.icmp_echo_ignore_all", "1").unwrap();
     let _inside = ns.enter().expect("enter");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let hops = runtime.block_on(async {
-        let mut responder = Server::open(&RespondOptions {
-            config: RespondConfig {
-                delay: Duration::from_millis(100),
-                ..RespondConfig::default()
-            },
-            ipv6: false,
-            ..RespondOptions::default()
-        })
-        .expect("responder");
-        tokio::spawn(async move {
-            loop {
-                responder.next_event().await;
-            }
-        });
+    runtime.block_on(async {
+        answer_echo_after(Duration::from_millis(100));
         let mut opts = options(ProbeProtocol::Icmp, 1, 2, Privilege::Privileged);
         opts.plan.max_ttl = 1;
-        opts.plan.wait = Duration::from_millis(300);
-        let mut tracer = Tracer::start("127.0.0.1", &opts).await.expect("tracer");
-        // Sends the probes, then leaves before any answer (cancel-safe).
+        opts.plan.wait = wait;
+        let mut tracer = icmpkit::trace::Tracer::start("127.0.0.1", &opts)
+            .await
+            .expect("tracer");
         let first = tokio::time::timeout(Duration::from_millis(20), tracer.next_event()).await;
         assert!(first.is_err(), "nothing answers within 20 ms: {first:?}");
+        away(tracer).await
+    })
+}
+
+/// Answers that reach the tracer while its caller is away (here sleeping
+/// past the wait time between two pulls) still count: the responder
+/// answers after 100 ms, the caller comes back after 600 ms (wait 300 ms).
+#[test]
+fn answers_queued_while_the_caller_is_away_are_not_lost() {
+    use icmpkit::trace::TraceEvent;
+    let lab = lab_or_skip!("answers_queued_while_the_caller_is_away_are_not_lost");
+    let wait = Duration::from_millis(300);
+    let hops = with_answers_on_their_way(&lab, "away", wait, async |mut tracer| {
         tokio::time::sleep(Duration::from_millis(600)).await;
         let mut hops = Vec::new();
         while let Some(event) = tracer.next_event().await {
@@ -773,6 +795,43 @@ fn answers_queued_while_the_caller_is_away_are_not_lost() {
         "{hops:?}"
     );
     assert_eq!(hops[0].address, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+}
+
+/// A stop drops only the probes still waiting for an answer: answers
+/// already queued on the socket when the stop comes (they arrived while
+/// the caller was away) are read first and count.
+#[test]
+fn a_stop_keeps_the_answers_already_queued() {
+    use icmpkit::trace::TraceEvent;
+    let lab = lab_or_skip!("a_stop_keeps_the_answers_already_queued");
+    let wait = Duration::from_secs(10);
+    let events = with_answers_on_their_way(&lab, "stopq", wait, async |mut tracer| {
+        // The answers come at 100 ms and wait on the socket; then the stop.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        tracer.stop_handle().stop();
+        let mut events = Vec::new();
+        while let Some(event) = tokio::time::timeout(Duration::from_secs(5), tracer.next_event())
+            .await
+            .expect("the trace ends once stopped")
+        {
+            events.push(event);
+        }
+        events
+    });
+    let answered = events
+        .iter()
+        .filter(|e| matches!(e, TraceEvent::Probe(p) if p.reply.is_some()))
+        .count();
+    assert_eq!(answered, 2, "{events:?}");
+    let hops: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            TraceEvent::Hop(hop) => Some(hop),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(hops.len(), 1, "{events:?}");
+    assert_eq!((hops[0].packets_sent, hops[0].packets_received), (2, 2));
 }
 
 /// Gives the current thread its own mount namespace with `dir`'s `files`

@@ -498,6 +498,9 @@ impl<P: Protocol, T: Transport<Meta = P::Meta>> Driver<P, T> {
         }
         self.gathered = 0;
         if any_sent {
+            if self.transport.drops_pending_wait_on_send() {
+                self.read_wait = None;
+            }
             self.after_send();
         }
     }

@@ -13,6 +13,12 @@ use crate::socket::{IcmpSocket, SocketKind};
 use crate::{Error, InvalidReason, Result};
 
 use super::options::PingOptions;
+use super::protocol::{PingProtocol, SocketTraits};
+use super::report::{PingEvent, PingReport};
+use super::session::Session;
+
+/// Largest packet read whole.
+const RECV_LEN: usize = 65_536;
 
 /// Replies taken without a wait after which the socket leaves tokio's
 /// reactor until the next wait. A flood on a fast path (veth, loopback)
@@ -21,12 +27,6 @@ use super::options::PingOptions;
 /// time per probe, measured). Joining again costs two `epoll_ctl` calls,
 /// at most once per this many replies.
 const LEAVE_REACTOR_AFTER: u32 = 64;
-use super::protocol::{PingProtocol, SocketTraits};
-use super::report::{PingEvent, PingReport};
-use super::session::Session;
-
-/// Largest packet read whole.
-const RECV_LEN: usize = 65_536;
 
 /// A ping in progress: pull events with [`Pinger::next_event`] or as a
 /// `futures_core::Stream` (the streaming API), then read

@@ -127,6 +127,8 @@ options_builder! {
         timeout(timeout: Duration) timing.timeout = timeout;
         /// Stop after this long whatever happens.
         deadline(deadline: Duration) timing.deadline = Some(deadline);
+        /// With a deadline, `count` is of answers (iputils' `-c` with `-w`).
+        count_answers(yes: bool) timing.count_answers = yes;
         /// Requests sent at once at the start (default 1).
         preload(preload: u32) timing.preload = preload;
         /// Send as fast as replies come back, at least 100 per second.

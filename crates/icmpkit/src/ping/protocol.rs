@@ -106,7 +106,6 @@ impl PingProtocol {
                     quoted.sequence,
                     quoted.destination,
                     err,
-                    now,
                 ));
             }
             Incoming::Corrupted => {
@@ -120,7 +119,7 @@ impl PingProtocol {
     /// sockets only: a raw socket also receives each ICMP error as a
     /// packet, handled with the full quote, so it is counted once there).
     /// Local errors are taken where a send fails.
-    fn on_queued(&mut self, q: &QueuedError, quote: &[u8], now: Timestamp) {
+    fn on_queued(&mut self, q: &QueuedError, quote: &[u8]) {
         if q.origin == ErrorOrigin::Timestamping {
             if let (Some(seq), Some(t)) = (self.tx_stamps.sequence_of(q.key), q.tx_time) {
                 self.session.on_tx_timestamp(seq, nanos(t));
@@ -139,7 +138,7 @@ impl PingProtocol {
         let id = self.session.id();
         self.events.extend(
             self.session
-                .on_error(id, quoted.sequence, q.destination, err, now),
+                .on_error(id, quoted.sequence, q.destination, err),
         );
     }
 }
@@ -217,8 +216,9 @@ impl Protocol for PingProtocol {
         self.on_packet(buf, meta, now);
     }
 
-    fn handle_queued_error(&mut self, error: &QueuedError, quote: &[u8], now: Timestamp) {
-        self.on_queued(error, quote, now);
+    fn handle_queued_error(&mut self, error: &QueuedError, quote: &[u8], _now: Timestamp) {
+        // An error settles a request; its arrival time is nothing ping reports.
+        self.on_queued(error, quote);
     }
 
     fn poll_event(&mut self) -> Option<PingEvent> {

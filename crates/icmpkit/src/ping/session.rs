@@ -39,7 +39,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
 #[non_exhaustive]
 pub struct Timing {
     /// Stop after this many requests (`-c`, default 4); `None` pings until
-    /// stopped.
+    /// stopped. With a `deadline` and `count_answers`, the number of
+    /// answers to wait for instead.
     pub count: Option<u64>,
     /// Time between requests (`-i`).
     pub interval: Duration,
@@ -48,6 +49,11 @@ pub struct Timing {
     pub timeout: Duration,
     /// Stop after this long whatever happens (`-w`).
     pub deadline: Option<Duration>,
+    /// With a `deadline`, `count` is of answers, as iputils' `-c` with
+    /// `-w`: requests go on until that many came or the deadline passed
+    /// (`ping -c 1 -w 5` to a silent host sends five). Off by default:
+    /// `count` requests, then the deadline bounds the wait.
+    pub count_answers: bool,
     /// Requests sent at once at the start (`-l`).
     pub preload: u32,
     /// Send as fast as replies come back, at least 100 per second (`-f`).
@@ -65,6 +71,7 @@ impl Default for Timing {
             interval: Duration::from_secs(1),
             timeout: DEFAULT_TIMEOUT,
             deadline: None,
+            count_answers: false,
             preload: 1,
             flood: false,
             adaptive: false,
@@ -150,9 +157,6 @@ pub struct Session {
     rtts: Recent<Duration>,
     reply_ttl: Option<u8>,
     ended_at: Option<Timestamp>,
-    /// The last send or receive: where iputils' `time` ends (not at the
-    /// end of the final wait for replies that never came).
-    last_activity: Option<Timestamp>,
     stopping: bool,
 }
 
@@ -187,7 +191,6 @@ impl Session {
             rtts: Recent::new(RTT_HISTORY),
             reply_ttl: None,
             ended_at: None,
-            last_activity: None,
             stopping: false,
         }
     }
@@ -230,7 +233,11 @@ impl Session {
             self.ended_at.get_or_insert(now);
             return Next::Done;
         }
-        let more_to_send = self.timing.count.is_none_or(|c| self.transmitted < c);
+        // Counting answers (iputils' `-c` with `-w`), requests go on until
+        // `finished` sees that many or the deadline.
+        let counting_answers = self.timing.count_answers && self.timing.deadline.is_some();
+        let more_to_send =
+            counting_answers || self.timing.count.is_none_or(|c| self.transmitted < c);
         let mut wake = u64::MAX;
         if more_to_send {
             let flood_ready =
@@ -334,7 +341,6 @@ impl Session {
     fn count_transmitted(&mut self, seq: Sequence, at: Timestamp) {
         self.started.get_or_insert(at);
         self.last_send = Some(at);
-        self.note_activity(at);
         self.transmitted += 1;
         self.next_seq = seq.next();
         // The sequence space may have wrapped onto an old probe.
@@ -444,7 +450,6 @@ impl Session {
         let rtt = stamped
             .or(request.map(|r| r.sent))
             .map(|sent| round_trip_stamped(sent, kernel_tx_ns, reply.kernel_rx_ns, now));
-        self.note_activity(now);
         if !reply.checksum_ok {
             return Some(self.on_corrupted_reply(reply, rtt));
         }
@@ -499,7 +504,6 @@ impl Session {
         sequence: u16,
         quoted_destination: Option<IpAddr>,
         error: IcmpError,
-        now: Timestamp,
     ) -> Option<PingEvent> {
         if id != self.id || quoted_destination.is_some_and(|d| d != self.address) {
             return None;
@@ -510,20 +514,9 @@ impl Session {
         }
         self.requests.settle(seq, Fate::Errored);
         self.errored.mark(seq);
-        self.note_activity(now);
         self.icmp_errors += 1;
         self.recent_errors.push((sequence, error));
         Some(PingEvent::Error { sequence, error })
-    }
-
-    /// A send or receive at `at` (the latest one ends iputils' `time`).
-    fn note_activity(&mut self, at: Timestamp) {
-        if self
-            .last_activity
-            .is_none_or(|last| at.monotonic_ns >= last.monotonic_ns)
-        {
-            self.last_activity = Some(at);
-        }
     }
 
     /// Probes whose timeout passed by `now`, once each, and those given up
@@ -546,10 +539,11 @@ impl Session {
 
     /// The figures so far (final once `next` returned `Done`).
     pub fn report(&self, now: Timestamp) -> PingReport {
-        // Finished: iputils' `time` ends at the last send or receive, not
-        // at the end of the wait for replies that never came.
+        // Finished: iputils' `time` ends at the last send (its clock is
+        // read only when a request leaves), not at a late reply or at the
+        // end of the wait for replies that never came.
         let end = match self.ended_at {
-            Some(ended) => self.last_activity.unwrap_or(ended),
+            Some(ended) => self.last_send.unwrap_or(ended),
             None => now,
         };
         let elapsed = self.started.map_or(Duration::ZERO, |s| end.since(s));
@@ -860,23 +854,14 @@ mod tests {
         let (seq, _) = send(&mut s, 0);
         let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
         assert!(
-            s.on_error(0x9999, seq.0, None, err, at(20)).is_none(),
+            s.on_error(0x9999, seq.0, None, err).is_none(),
             "someone else's probe"
         );
         assert!(
-            s.on_error(
-                s.id(),
-                seq.0,
-                Some("192.0.2.8".parse().unwrap()),
-                err,
-                at(20)
-            )
-            .is_none()
+            s.on_error(s.id(), seq.0, Some("192.0.2.8".parse().unwrap()), err)
+                .is_none()
         );
-        assert!(
-            s.on_error(s.id(), seq.0, Some(s.address()), err, at(20))
-                .is_some()
-        );
+        assert!(s.on_error(s.id(), seq.0, Some(s.address()), err).is_some());
         assert_eq!(
             s.next(at(10)),
             Next::Done,
@@ -1088,7 +1073,7 @@ mod tests {
                 7 => {} // lost: times out
                 8 => late.push_back((t + LATE_US, seq, data, t, false)),
                 _ => {
-                    let ev = s.on_error(s.id(), seq.0, Some(s.address()), err, at(20));
+                    let ev = s.on_error(s.id(), seq.0, Some(s.address()), err);
                     assert_eq!(
                         ev,
                         Some(PingEvent::Error {
@@ -1163,7 +1148,7 @@ mod tests {
         assert!(!s.is_answered(one) && !s.is_answered(two));
         s.on_reply(&reply(&s, one, &data), at(1001)).unwrap();
         let err = IcmpError::classify(Family::V4, "198.51.100.1".parse().unwrap(), 3, 1, 0);
-        s.on_error(s.id(), two.0, None, err, at(20)).unwrap();
+        s.on_error(s.id(), two.0, None, err).unwrap();
         assert!(s.is_answered(one) && s.is_answered(two));
         assert_eq!(s.requests.len(), 0, "both settled: forgotten");
         // Still ours after being forgotten: a duplicate, timed by its stamp.
@@ -1225,7 +1210,7 @@ mod tests {
     }
 
     #[test]
-    fn elapsed_ends_at_the_last_send_or_receive_as_iputils_time() {
+    fn elapsed_ends_at_the_last_send_as_iputils_time() {
         // Two unanswered requests 200 ms apart, then the 1 s wait.
         let mut s = session(Timing {
             count: Some(2),
@@ -1237,18 +1222,54 @@ mod tests {
         send(&mut s, 200);
         assert_eq!(s.next(at(1200)), Next::Done);
         assert_eq!(s.report(at(1200)).elapsed, Duration::from_millis(200));
-        // A reply after the last send moves the end to it.
+        // Nor at a reply after the last send: `ping -c 1` answered after
+        // 700 ms says `time 0ms` in iputils.
         let mut s = session(Timing {
             count: Some(2),
             interval: Duration::from_millis(200),
             timeout: Duration::from_secs(1),
             ..iputils_timing()
         });
+        let first = send(&mut s, 0);
+        let second = send(&mut s, 200);
+        s.on_reply(&reply(&s, first.0, &first.1), at(700)).unwrap();
+        s.on_reply(&reply(&s, second.0, &second.1), at(900))
+            .unwrap();
+        assert_eq!(s.next(at(900)), Next::Done);
+        assert_eq!(s.report(at(900)).elapsed, Duration::from_millis(200));
+    }
+
+    #[test]
+    fn with_a_deadline_the_count_is_of_answers_as_iputils() {
+        // `ping -c 1 -w 3` to a silent host: iputils sends three requests.
+        let answers_by = |deadline| Timing {
+            count: Some(1),
+            deadline,
+            count_answers: true,
+            ..iputils_timing()
+        };
+        let mut s = session(answers_by(Some(Duration::from_secs(3))));
         send(&mut s, 0);
-        let (seq, data) = send(&mut s, 200);
-        s.on_reply(&reply(&s, seq, &data), at(230)).unwrap();
-        assert_eq!(s.next(at(1200)), Next::Done);
-        assert_eq!(s.report(at(1200)).elapsed, Duration::from_millis(230));
+        assert!(matches!(s.next(at(1000)), Next::Send(Sequence(2))));
+        send(&mut s, 1000);
+        let (seq, data) = send(&mut s, 2000);
+        assert_eq!(s.next(at(2500)), Next::WaitUntil(at(3000).monotonic_ns));
+        // An answer to the third ends it: one answer was asked for.
+        s.on_reply(&reply(&s, seq, &data), at(2500)).unwrap();
+        assert_eq!(s.next(at(2500)), Next::Done);
+        let r = s.report(at(2500));
+        assert_eq!((r.packets_sent, r.packets_received), (3, 1));
+        // Without a deadline, or without `count_answers` (the library's
+        // default, which the exporter relies on), the count is of requests.
+        let requests_by = Timing {
+            count_answers: false,
+            ..answers_by(Some(Duration::from_secs(3)))
+        };
+        for timing in [answers_by(None), requests_by] {
+            let mut s = session(timing);
+            send(&mut s, 0);
+            assert!(matches!(s.next(at(1000)), Next::WaitUntil(_)));
+        }
     }
 
     #[test]

@@ -205,21 +205,24 @@ impl TraceProtocol {
         kernel_time: Option<std::time::Duration>,
         received: Timestamp,
     ) {
-        let Some(seq) = self.probe_of(&response.key) else {
+        let Some(answered) = self.probe_of(&response.key) else {
             return;
         };
-        if self.session.sent_at(seq).is_none() {
+        // Timed from the probe it answers, even when it is credited to a
+        // nearer hop's probe sent long before (rate limits dropped that
+        // one's answer): its wait is no round trip.
+        let Some(sent) = self.session.sent_at(answered) else {
             return;
-        }
+        };
         let seq = self.session.credited_probe(
-            seq,
+            answered,
             response.kind,
             response.annotation,
             response.quoted_ttl,
         );
-        let Some(sent) = self.session.sent_at(seq) else {
+        if self.session.sent_at(seq).is_none() {
             return;
-        };
+        }
         if let Some(data) = &response.echo_data {
             // Echo replies must carry the stamp we wrote (after the two
             // Paris bytes), when the probe had room for one.
@@ -435,6 +438,11 @@ impl Protocol for TraceProtocol {
 
     fn stop(&mut self) {
         self.session.stop();
+        // The stop drops the probes still waiting at the next expiry: a
+        // deadline already passed makes the driver read what is queued
+        // first (`read_before_deadlines`), so answers that came in while
+        // nobody polled are not dropped with them.
+        self.wake = Some(Deadline::from_monotonic_ns(0));
     }
 
     fn awaiting_replies(&self) -> bool {
@@ -450,10 +458,10 @@ impl Protocol for TraceProtocol {
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     use super::*;
-
+    use crate::socket::Received;
     use crate::trace::session::Plan;
 
     const TARGET: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 7));
@@ -461,8 +469,13 @@ mod tests {
 
     /// A UDP trace of `flows` flows to TTL 2, one probe each.
     fn udp_trace(flows: u16, datagram: bool) -> TraceProtocol {
+        udp_trace_to(2, flows, datagram)
+    }
+
+    /// A UDP trace of `flows` flows to `max_ttl`, one probe each.
+    fn udp_trace_to(max_ttl: u8, flows: u16, datagram: bool) -> TraceProtocol {
         let plan = Plan {
-            max_ttl: 2,
+            max_ttl,
             queries: 1,
             flows,
             ..Plan::default()
@@ -573,5 +586,73 @@ mod tests {
             trace.session().hops()[0].responders[0].name.as_deref(),
             Some("r1.example")
         );
+    }
+
+    /// A host unreachable from `ROUTER` quoting UDP probe `message`, which
+    /// arrived there with `ttl_left`, as a raw ICMPv4 socket reads it.
+    fn host_unreachable(message: &[u8], ttl_left: u8) -> Vec<u8> {
+        let IpAddr::V4(target) = TARGET else {
+            unreachable!()
+        };
+        let udp_len = (8 + message.len()) as u16;
+        let mut icmp = vec![3, 1, 0, 0, 0, 0, 0, 0];
+        icmp.extend_from_slice(&[0x45, 0]);
+        icmp.extend_from_slice(&(20 + udp_len).to_be_bytes());
+        icmp.extend_from_slice(&[0, 0, 0, 0, ttl_left, 17, 0, 0, 192, 0, 2, 2]);
+        icmp.extend_from_slice(&target.octets());
+        icmp.extend_from_slice(&40_000u16.to_be_bytes());
+        icmp.extend_from_slice(&33_434u16.to_be_bytes());
+        icmp.extend_from_slice(&udp_len.to_be_bytes());
+        icmp.extend_from_slice(&[0, 0]);
+        icmp.extend_from_slice(message);
+        let sum = icmpkit_wire::checksum::checksum(&icmp);
+        icmp[2..4].copy_from_slice(&sum.to_be_bytes());
+        icmp
+    }
+
+    #[test]
+    fn an_answer_credited_to_a_nearer_hop_is_timed_from_its_own_probe() {
+        // TTL 1 and 2 leave at once, TTL 3 two seconds later (rate limits
+        // dropped the router's answer to TTL 2). The router's unreachable
+        // for TTL 3 says it is 2 hops away (2 of 3 left), so it answers
+        // hop 2, 1 ms after the probe it quotes: not 2.001 s, the time
+        // since hop 2's own probe left.
+        let mut trace = udp_trace_to(3, 1, false);
+        let start = Timestamp::now();
+        let later = start.after(Duration::from_secs(2));
+        let mut out = Transmit::default();
+        let mut third = Vec::new();
+        for now in [start, start, later] {
+            assert!(trace.poll_transmit(now, &mut out));
+            trace.on_sent(&out, sent());
+            third = out.message.clone();
+        }
+        assert_eq!(out.ttl, Some(3));
+        let icmp = host_unreachable(&third, 2);
+        let received = Received {
+            len: icmp.len(),
+            icmp: 0..icmp.len(),
+            truncated: false,
+            control_truncated: false,
+            source: ROUTER,
+            destination: None,
+            ttl: Some(63),
+            tos: None,
+            kernel_time: None,
+            received_at: Instant::now(),
+            ifindex: None,
+        };
+        let arrived = later.after(Duration::from_millis(1));
+        trace.handle_incoming(&icmp, &TraceMeta::Icmp(received), arrived);
+        let answer = std::iter::from_fn(|| trace.poll_event())
+            .find_map(|e| match e {
+                TraceEvent::Probe(p) if p.reply.is_some() => Some(p),
+                _ => None,
+            })
+            .expect("an answered probe");
+        assert_eq!(answer.ttl, 2, "credited to the router's true distance");
+        let reply = answer.reply.expect("its reply");
+        assert_eq!(reply.from, ROUTER);
+        assert_eq!(reply.rtt, Duration::from_millis(1));
     }
 }

@@ -83,6 +83,8 @@ fn options(args: &PingArgs) -> Result<PingOptions, String> {
     if let Some(w) = args.deadline {
         // iputils: -w 0 is no deadline.
         timing.deadline = (!w.is_zero()).then_some(w);
+        // iputils: with -w, -c counts replies, not requests.
+        timing.count_answers = true;
     }
     timing.preload = args.preload.unwrap_or(1);
     timing.adaptive = args.adaptive;

@@ -204,12 +204,14 @@ pub const DEFAULT_ORDER: &str = "LS NABWV";
 pub const JITTER_ORDER: &str = "LSNJMX";
 
 /// The fields `-o` names, in its order (mtr's letters, case as mtr: upper).
+/// mtr also takes `_` and shows nothing for it: so does this.
 pub fn parse_order(order: &str) -> Result<Vec<Field>, String> {
-    if order.is_empty() {
+    let letters: Vec<char> = order.chars().filter(|&c| c != '_').collect();
+    if letters.is_empty() {
         return Err("-o: no field given".into());
     }
-    order
-        .chars()
+    letters
+        .into_iter()
         .map(|letter| {
             FIELDS
                 .iter()
@@ -256,6 +258,16 @@ mod tests {
         // mtr's letters are upper case: 'l' is not 'L'.
         assert!(parse_order("l").is_err());
         assert!(parse_order("").is_err());
+        // mtr takes '_' and shows nothing for it (`-o LS_NAB` is `LSNAB`).
+        let letters = |order: &str| -> String {
+            parse_order(order)
+                .unwrap()
+                .iter()
+                .map(|f| f.letter)
+                .collect()
+        };
+        assert_eq!(letters("LS_NAB"), "LSNAB");
+        assert!(parse_order("__").is_err());
     }
 
     /// mtr's printf formats, byte for byte (mtr 0.95's `-o LDRSNBAWVGJMXI`

@@ -482,6 +482,15 @@ mod tests {
         )
     }
 
+    /// [`table`]'s lines after its `Start:` line.
+    fn table_lines(hops: &[Hop], style: ReportStyle) -> Vec<String> {
+        table(hops, style)
+            .lines()
+            .skip(1)
+            .map(String::from)
+            .collect()
+    }
+
     #[test]
     fn report_has_a_pmtu_column_with_path_mtu_discovery() {
         let silent = Hop::from_probes(3, Vec::new());
@@ -705,11 +714,7 @@ HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev
             wide: true,
             ..ReportStyle::default()
         };
-        let lines: Vec<String> = table(&lab_path(), wide)
-            .lines()
-            .skip(1)
-            .map(String::from)
-            .collect();
+        let lines = table_lines(&lab_path(), wide);
         assert_eq!(
             lines,
             [
@@ -722,11 +727,7 @@ HOST: vm                          Loss%   Snt   Last   Avg  Best  Wrst StDev
             fields: fields::parse_order("LS NA").unwrap(),
             ..ReportStyle::default()
         };
-        let lines: Vec<String> = table(&lab_path(), ordered)
-            .lines()
-            .skip(1)
-            .map(String::from)
-            .collect();
+        let lines = table_lines(&lab_path(), ordered);
         assert_eq!(
             lines,
             [
