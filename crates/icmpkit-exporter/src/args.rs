@@ -88,6 +88,12 @@ pub struct Args {
     #[arg(long = "trace.interval", default_value = "30s", value_parser = parse_duration)]
     pub trace_interval: Duration,
 
+    /// When /probe needs raw sockets (no datagram ICMP sockets allowed):
+    /// how many per family are opened at start, before privileges are
+    /// dropped. That many probes of a family run at once; more wait.
+    #[arg(long = "probe.sockets", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub probe_sockets: u16,
+
     /// Hosts to ping (names or addresses).
     pub hosts: Vec<String>,
 }

@@ -3,6 +3,7 @@
 
 mod args;
 mod config;
+mod labels;
 mod metrics;
 mod probe;
 mod server;
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketKind, SocketOptions};
+use icmpkit::socket::SocketKind;
 
 use args::Args;
 use state::Exporter;
@@ -55,7 +56,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         result => result,
     }
     .with_context(|| format!("listening on {bind}"))?;
-    drop_privileges_if_reloads_allow(&exporter)?;
+    drop_privileges(&exporter)?;
     server::reload_on_sighup(exporter.clone())?;
     server::refresh_names_periodically(exporter.clone());
     tracing::info!(address = %listener.local_addr()?, targets = exporter.current().series.len(), "listening");
@@ -68,19 +69,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Privileges go once the sockets are open, unless something opened later
-/// needs them: a reload opens its sockets anew and /probe one per probe,
-/// so they are dropped only when no raw socket is in use or asked for and
-/// datagram ICMP sockets open unprivileged for both families.
-fn drop_privileges_if_reloads_allow(exporter: &Exporter) -> anyhow::Result<()> {
-    let raw_needed = exporter.socket_kinds().contains(&SocketKind::Raw)
-        || exporter.args.privilege() == Privilege::Privileged;
-    let datagram_works = [Family::V4, Family::V6].iter().all(|&family| {
-        IcmpSocket::open(family, Privilege::Unprivileged, &SocketOptions::default()).is_ok()
-    });
-    if raw_needed || !datagram_works {
-        tracing::info!("raw sockets in use or needed: CAP_NET_RAW kept for reloads and /probe");
-        return Ok(());
-    }
-    icmpkit::socket::drop_privileges().context("dropping privileges")
+/// Privileges go once the sockets are open: the monitor's sockets (both
+/// families) stay open across reloads, so nothing later needs them. What
+/// a reload adds that needs a new socket (another TOS or source, a new
+/// trace on raw sockets) is refused then, with a log line; /probe opens
+/// datagram sockets where allowed (see the README).
+fn drop_privileges(exporter: &Exporter) -> anyhow::Result<()> {
+    let raw = exporter.socket_kinds().contains(&SocketKind::Raw);
+    icmpkit::socket::drop_privileges().context("dropping privileges")?;
+    tracing::info!(
+        raw_sockets = raw,
+        "privileges dropped: the sockets stay open"
+    );
+    Ok(())
 }

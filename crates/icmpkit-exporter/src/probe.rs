@@ -7,11 +7,12 @@ use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use icmpkit::ping::{PingEvent, PingOptions, Pinger};
-use icmpkit::socket::{Family, Privilege};
+use icmpkit::socket::{Family, IcmpSocket, Privilege, SocketKind, SocketOptions, TypeFilter};
 use prometheus_client::metrics::family::Family as MetricFamily;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use serde::Deserialize;
+use std::sync::Mutex;
 
 use crate::args::parse_duration;
 
@@ -126,6 +127,7 @@ pub async fn run(
     target: &str,
     module: &Module,
     scrape_timeout: Option<Duration>,
+    sockets: &ProbeSockets,
     privilege: Privilege,
 ) -> String {
     let started = Instant::now();
@@ -147,7 +149,16 @@ pub async fn run(
             .get_or_create(&vec![("phase".to_string(), name.to_string())])
             .set(d.as_secs_f64());
     };
-    let success = probe(target, module, timeout, privilege, &mut registry, phase).await;
+    let success = probe(
+        target,
+        module,
+        timeout,
+        sockets,
+        privilege,
+        &mut registry,
+        phase,
+    )
+    .await;
     gauge(
         &mut registry,
         "probe_success",
@@ -180,11 +191,140 @@ async fn resolve(target: &str, module: &Module) -> icmpkit::Result<icmpkit::reso
     }
 }
 
+/// Raw sockets for /probe, opened at start while privileged: a probe
+/// borrows one of its family (each probe reads its own socket: a raw socket
+/// hands every ICMP message to whoever reads it first). Where datagram
+/// sockets are allowed none are kept: a probe opens one, as any user may.
+#[derive(Debug, Default)]
+pub struct ProbeSockets {
+    pools: Vec<(Family, SocketPool)>,
+}
+
+#[derive(Debug)]
+struct SocketPool {
+    idle: Mutex<Vec<IcmpSocket>>,
+    /// One permit per socket.
+    permits: tokio::sync::Semaphore,
+    /// The TTL a probe without `ttl:` sends with.
+    default_ttl: u8,
+}
+
+impl ProbeSockets {
+    /// Per family: nothing if a datagram socket opens (probes open theirs
+    /// then), else `count` raw sockets. A family that opens neither is
+    /// logged; its probes fail with the reason.
+    pub fn open(privilege: Privilege, count: u16) -> ProbeSockets {
+        let mut pools = Vec::new();
+        for family in [Family::V4, Family::V6] {
+            match open_pool(family, privilege, count) {
+                Ok(Some(pool)) => pools.push((family, pool)),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(?family, %error, "no ICMP socket for /probe"),
+            }
+        }
+        ProbeSockets { pools }
+    }
+
+    fn pool(&self, family: Family) -> Option<&SocketPool> {
+        self.pools
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map(|(_, p)| p)
+    }
+}
+
+fn open_pool(
+    family: Family,
+    privilege: Privilege,
+    count: u16,
+) -> icmpkit::Result<Option<SocketPool>> {
+    let first = IcmpSocket::open(family, privilege, &SocketOptions::default())?;
+    if first.kind() == SocketKind::Datagram {
+        return Ok(None);
+    }
+    let default_ttl = first.ttl().unwrap_or(64);
+    let mut idle = vec![first];
+    for _ in 1..count {
+        idle.push(IcmpSocket::open(
+            family,
+            Privilege::Privileged,
+            &SocketOptions::default(),
+        )?);
+    }
+    for socket in &idle {
+        // Idle: the kernel queues nothing for it (the filter acts before
+        // the packet is copied to the socket).
+        let _ = socket.set_type_filter(&TypeFilter::block_all());
+    }
+    Ok(Some(SocketPool {
+        permits: tokio::sync::Semaphore::new(idle.len()),
+        idle: Mutex::new(idle),
+        default_ttl,
+    }))
+}
+
+/// A pooled socket lent to one probe, put back (blocked again) on drop.
+struct Lent<'a> {
+    pool: &'a SocketPool,
+    socket: Option<IcmpSocket>,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(socket) = self.socket.take() {
+            let _ = socket.set_type_filter(&TypeFilter::block_all());
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(socket);
+        }
+    }
+}
+
+/// The socket a probe of `family` pings on: a raw one of the pool (waiting
+/// up to `timeout` for one), or `None` to open its own.
+async fn lend<'a>(
+    sockets: &'a ProbeSockets,
+    family: Family,
+    module: &Module,
+    timeout: Duration,
+) -> Result<Option<(Lent<'a>, IcmpSocket)>, String> {
+    let Some(pool) = sockets.pool(family) else {
+        return Ok(None);
+    };
+    let permit = tokio::time::timeout(timeout, pool.permits.acquire())
+        .await
+        .map_err(|_| "every /probe socket of the family is busy".to_string())?
+        .map_err(|e| e.to_string())?;
+    let socket = pool
+        .idle
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .pop()
+        .ok_or("no idle /probe socket")?;
+    let lent = Lent {
+        pool,
+        socket: Some(socket),
+        _permit: permit,
+    };
+    let socket = lent.socket.as_ref().ok_or("no socket")?;
+    let setup = || -> std::io::Result<IcmpSocket> {
+        socket.set_ttl(module.ttl.unwrap_or(pool.default_ttl))?;
+        socket.set_type_filter(&TypeFilter::replies_and_errors(family))?;
+        socket.try_clone()
+    };
+    let handle = setup().map_err(|e| format!("preparing a /probe socket: {e}"))?;
+    Ok(Some((lent, handle)))
+}
+
 /// True if any echo came back.
 async fn probe(
     target: &str,
     module: &Module,
     timeout: Duration,
+    sockets: &ProbeSockets,
     privilege: Privilege,
     registry: &mut Registry,
     phase: impl Fn(&str, Duration),
@@ -219,7 +359,18 @@ async fn probe(
     opts.socket.ttl = module.ttl;
     opts.privilege = privilege;
     let setup = Instant::now();
-    let mut pinger = match Pinger::with_target(resolved, &opts) {
+    let lent = match lend(sockets, resolved.family(), module, remaining).await {
+        Ok(lent) => lent,
+        Err(error) => {
+            tracing::warn!(%target, %error, "probe: cannot ping");
+            return false;
+        }
+    };
+    let (_lent, pinger) = match lent {
+        Some((lent, socket)) => (Some(lent), Pinger::with_socket(resolved, socket, &opts)),
+        None => (None, Pinger::with_target(resolved, &opts)),
+    };
+    let mut pinger = match pinger {
         Ok(p) => p,
         Err(error) => {
             tracing::warn!(%target, %error, "probe: cannot ping");

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -34,25 +35,18 @@ async fn landing(State(exporter): State<Arc<Exporter>>) -> Html<String> {
     ))
 }
 
+/// The page, streamed: one snapshot of the counters, encoded piece by
+/// piece off the runtime's workers as the client reads it.
 async fn serve_metrics(State(exporter): State<Arc<Exporter>>) -> Response {
-    // Encoding many thousand series takes a while: off the runtime's
-    // workers, so the probe sockets keep their timing.
-    let rendered = tokio::task::spawn_blocking(move || metrics::render(&exporter)).await;
-    match rendered {
-        Ok(Ok(body)) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            body,
-        )
-            .into_response(),
-        _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "encoding the metrics failed\n",
-        )
-            .into_response(),
-    }
+    let snapshot = Arc::new(metrics::Snapshot::take(&exporter));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        Body::from_stream(metrics::stream(snapshot)),
+    )
+        .into_response()
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -85,7 +79,14 @@ async fn probe(
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64);
-    let page = crate::probe::run(&target, &module, scrape_timeout, exporter.args.privilege()).await;
+    let page = crate::probe::run(
+        &target,
+        &module,
+        scrape_timeout,
+        &exporter.probe_sockets,
+        exporter.args.privilege(),
+    )
+    .await;
     (
         [(
             header::CONTENT_TYPE,

@@ -2,20 +2,21 @@
 //! the labels of its series; built anew on each reload, the old one kept
 //! if the new one fails.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget, TargetStats};
+use icmpkit::monitor::{Monitor, MonitorOptions, MonitorTarget};
 use icmpkit::socket::{Family, SocketKind};
 use std::net::IpAddr;
 
 use crate::args::Args;
 use crate::config::{self, ConfigFile, HostSpec};
-use crate::probe::Module;
-use crate::traces::RunningTrace;
+use crate::labels::{LabelInterner, SeriesLabels};
+use crate::probe::{Module, ProbeSockets};
+use crate::traces::{RunningTrace, TraceSpec};
 
 /// Label names and values of one series.
 pub type Labels = Vec<(String, String)>;
@@ -23,46 +24,57 @@ pub type Labels = Vec<(String, String)>;
 /// One configuration, running.
 #[derive(Debug, Default)]
 pub struct Running {
-    monitor: Option<Monitor>,
     /// Labels of each monitor target, in its order.
-    pub series: Vec<Labels>,
+    pub series: Vec<SeriesLabels>,
     /// /probe's modules by name.
     pub modules: BTreeMap<String, Module>,
     /// Names (not literals) as resolved for this configuration, `None`
     /// where resolution failed: what the periodic refresh compares.
     pub names: Vec<(String, Option<Family>, Option<IpAddr>)>,
-    /// The trace targets, running (stopped when this is dropped).
-    pub traces: Vec<RunningTrace>,
+    /// The trace targets, running (each stopped when its last holder,
+    /// this configuration or a scrape, drops it).
+    pub traces: Vec<Arc<RunningTrace>>,
 }
 
 impl Running {
-    /// Every series' labels with its counters.
-    pub fn stats(&self) -> Vec<TargetStats> {
-        self.monitor
-            .as_ref()
-            .map(Monitor::stats)
-            .unwrap_or_default()
-    }
-
-    /// Failed receives per family, over this configuration's sockets.
-    pub fn receive_errors(&self) -> Vec<(Family, u64)> {
-        self.monitor
-            .as_ref()
-            .map(Monitor::receive_errors)
-            .unwrap_or_default()
-    }
-
-    fn socket_kinds(&self) -> Vec<SocketKind> {
-        self.monitor
-            .as_ref()
-            .map(Monitor::socket_kinds)
-            .unwrap_or_default()
-    }
-
-    async fn stop(self) {
-        if let Some(monitor) = self.monitor {
-            monitor.stop().await;
+    /// For each of `targets` (with its labels), the index of the same
+    /// target (equal labels and options) in this configuration, whose
+    /// monitor targets are `current`, each used once: the series whose
+    /// counters go on across a reload.
+    fn continued_by(
+        &self,
+        current: &[MonitorTarget],
+        series: &[SeriesLabels],
+        targets: &[MonitorTarget],
+    ) -> Vec<Option<usize>> {
+        let mut by_labels: HashMap<&SeriesLabels, Vec<usize>> = HashMap::new();
+        for (i, labels) in self.series.iter().enumerate().rev() {
+            by_labels.entry(labels).or_default().push(i);
         }
+        series
+            .iter()
+            .zip(targets)
+            .map(|(labels, target)| {
+                let candidates = by_labels.get_mut(labels)?;
+                let at = candidates
+                    .iter()
+                    .rposition(|&old| current.get(old) == Some(target))?;
+                Some(candidates.remove(at))
+            })
+            .collect()
+    }
+
+    /// The running trace of `spec` resolved to `address` with `labels`.
+    fn trace(
+        &self,
+        spec: &TraceSpec,
+        address: IpAddr,
+        labels: &Labels,
+    ) -> Option<Arc<RunningTrace>> {
+        self.traces
+            .iter()
+            .find(|t| t.spec == *spec && t.address == address && t.labels == *labels)
+            .cloned()
     }
 }
 
@@ -70,7 +82,13 @@ impl Running {
 #[derive(Debug)]
 pub struct Exporter {
     pub args: Args,
+    /// The one monitor: its sockets are opened at start and kept for the
+    /// process's life (a reload needs no privilege); its targets are
+    /// replaced on each reload. Locked after `running` when both are.
+    monitor: Mutex<Monitor>,
     running: RwLock<Arc<Running>>,
+    /// /probe's raw sockets, when it needs raw ones (opened at start).
+    pub probe_sockets: ProbeSockets,
     /// One reload at a time.
     reloading: tokio::sync::Mutex<()>,
     /// Failed resolutions per host, over the process's life.
@@ -78,27 +96,42 @@ pub struct Exporter {
     last_reload_ok: AtomicBool,
     /// Seconds since the epoch of the last successful (re)load.
     last_reload_success: AtomicU64,
-    /// Bytes of the last /metrics page: the next one is allocated that
-    /// big at once (10,000 targets make ~29 MB; growing a string to that
-    /// by doubling cost a sixth of the scrape in copies and page faults).
-    pub last_page_len: AtomicUsize,
 }
 
 impl Exporter {
-    /// Loads the configuration and starts pinging; fails on a bad
-    /// configuration or a socket that cannot be opened.
+    /// Opens the sockets (both families' default ones, and those the
+    /// configuration needs), loads the configuration and starts pinging;
+    /// fails on a bad configuration or a socket it needs that cannot be
+    /// opened.
     pub async fn start(args: Args) -> anyhow::Result<Arc<Exporter>> {
+        let opts = MonitorOptions {
+            buckets: args.buckets.durations(),
+            privilege: args.privilege(),
+        };
+        let mut monitor = Monitor::idle(&opts);
+        for family in [Family::V4, Family::V6] {
+            // Opened now, while privileged, for whatever a reload brings.
+            if let Err(error) = monitor.open_socket(family, None, None) {
+                tracing::warn!(
+                    family = family_name(family),
+                    %error,
+                    "no ICMP socket for this family: its targets will be refused"
+                );
+            }
+        }
+        let probe_sockets = ProbeSockets::open(args.privilege(), args.probe_sockets);
         let exporter = Arc::new(Exporter {
             args,
+            monitor: Mutex::new(monitor),
+            probe_sockets,
             running: RwLock::new(Arc::new(Running::default())),
             reloading: tokio::sync::Mutex::new(()),
             dns_failures: Mutex::new(BTreeMap::new()),
             last_reload_ok: AtomicBool::new(false),
             last_reload_success: AtomicU64::new(0),
-            last_page_len: AtomicUsize::new(0),
         });
-        let running = exporter.build().await?;
-        exporter.install(running).await;
+        let (running, targets) = exporter.build(true).await?;
+        exporter.install(running, &targets)?;
         Ok(exporter)
     }
 
@@ -107,13 +140,32 @@ impl Exporter {
         Arc::clone(&self.running.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// The running configuration and what `read` takes from the monitor
+    /// (given the number of series), read together: a reload between the
+    /// two would pair labels with other targets' counters.
+    pub fn current_with<T>(&self, read: impl FnOnce(&Monitor, usize) -> T) -> (Arc<Running>, T) {
+        let running = self.running.read().unwrap_or_else(|p| p.into_inner());
+        let taken = read(&self.monitor(), running.series.len());
+        (Arc::clone(&running), taken)
+    }
+
+    /// Failed receives per family, over the monitor's sockets.
+    pub fn receive_errors(&self) -> Vec<(Family, u64)> {
+        self.monitor().receive_errors()
+    }
+
+    fn monitor(&self) -> MutexGuard<'_, Monitor> {
+        self.monitor.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Re-reads the configuration and re-resolves every name; a bad
     /// configuration is refused (logged, the old one keeps running).
+    /// Unchanged targets keep their series and counters.
     pub async fn reload(&self) -> anyhow::Result<()> {
         let _one = self.reloading.lock().await;
-        match self.build().await {
-            Ok(running) => {
-                self.install(running).await;
+        let built = self.build(false).await;
+        match built.and_then(|(running, targets)| self.install(running, &targets)) {
+            Ok(()) => {
                 tracing::info!(
                     targets = self.current().series.len(),
                     "configuration reloaded"
@@ -133,11 +185,12 @@ impl Exporter {
 
     /// Stops pinging (SIGTERM).
     pub async fn shutdown(&self) {
-        let old = std::mem::replace(
-            &mut *self.running.write().unwrap_or_else(|p| p.into_inner()),
-            Arc::new(Running::default()),
+        *self.running.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Running::default());
+        let monitor = std::mem::replace(
+            &mut *self.monitor(),
+            Monitor::idle(&MonitorOptions::default()),
         );
-        stop_when_unused(old).await;
+        monitor.stop().await;
     }
 
     pub fn last_reload_ok(&self) -> bool {
@@ -190,26 +243,38 @@ impl Exporter {
             .clone()
     }
 
-    /// The socket kinds of the running configuration.
+    /// The kinds of the monitor's sockets.
     pub fn socket_kinds(&self) -> Vec<SocketKind> {
-        self.current().socket_kinds()
+        self.monitor().socket_kinds()
     }
 
-    async fn install(&self, running: Running) {
-        let old = std::mem::replace(
-            &mut *self.running.write().unwrap_or_else(|p| p.into_inner()),
-            Arc::new(running),
-        );
+    /// Makes `built` the running configuration: its series' `targets`
+    /// replace the monitor's, those unchanged (same labels and options) continuing
+    /// their counters. Fails, changing nothing, on an invalid target.
+    fn install(&self, built: Running, targets: &[MonitorTarget]) -> anyhow::Result<()> {
+        let mut running = self.running.write().unwrap_or_else(|p| p.into_inner());
+        let mut monitor = self.monitor();
+        let continues = running.continued_by(&monitor.targets(), &built.series, targets);
+        monitor
+            .update(targets, &continues)
+            .context("starting the monitor")?;
+        drop(monitor);
+        // The old configuration's traces stop once no scrape holds them.
+        *running = Arc::new(built);
+        drop(running);
         self.last_reload_ok.store(true, Ordering::SeqCst);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         self.last_reload_success.store(now, Ordering::SeqCst);
-        stop_when_unused(old).await;
+        Ok(())
     }
 
-    async fn build(&self) -> anyhow::Result<Running> {
+    /// The configuration, resolved: at start (`starting`) a target whose
+    /// socket cannot be opened fails it; on a reload that target is
+    /// refused (logged) and the others go on.
+    async fn build(&self, starting: bool) -> anyhow::Result<(Running, Vec<MonitorTarget>)> {
         let file = match &self.args.config_file {
             Some(path) => config::load(path)?,
             None => ConfigFile::default(),
@@ -220,7 +285,7 @@ impl Exporter {
                 None => "command line".into(),
             })?;
         let modules = crate::probe::modules(&file.modules)?;
-        let label_names = user_label_names(&hosts);
+        let mut interner = self.label_interner(&user_label_names(&hosts));
         let mut targets = Vec::with_capacity(hosts.len());
         let mut series = Vec::with_capacity(hosts.len());
         let mut names = Vec::new();
@@ -229,32 +294,37 @@ impl Exporter {
             let Some(target) = self.resolve(&spec.host, spec.family, &mut names).await else {
                 continue;
             };
-            targets.push(MonitorTarget {
+            let target = MonitorTarget {
                 address: target.address,
                 interval: spec.interval,
                 payload_size: spec.size,
                 tos: (spec.tos != 0).then_some(spec.tos),
                 source: spec.source,
-            });
-            series.push(self.labels(spec, &target.address.to_string(), &label_names));
+            };
+            if let Err(error) = self.monitor().socket_for(&target) {
+                if starting {
+                    return Err(error).with_context(|| format!("pinging {}", spec.host));
+                }
+                tracing::error!(
+                    host = %spec.host,
+                    address = %target.address,
+                    %error,
+                    "target refused: no socket for it (sockets are opened at start, \
+                     before privileges are dropped; restart to add it)"
+                );
+                continue;
+            }
+            series.push(self.labels(&mut interner, spec, &target.address.to_string()));
+            targets.push(target);
         }
-        let traces = self.start_traces(&file, &mut names).await?;
-        let opts = MonitorOptions {
-            buckets: self.args.buckets.durations(),
-            privilege: self.args.privilege(),
-        };
-        let monitor = if targets.is_empty() {
-            None
-        } else {
-            Some(Monitor::start(&targets, &opts).context("starting the monitor")?)
-        };
-        Ok(Running {
-            monitor,
+        let traces = self.start_traces(&file, &mut names, starting).await?;
+        let running = Running {
             series,
             modules,
             names,
             traces,
-        })
+        };
+        Ok((running, targets))
     }
 
     /// Resolves `host`; a name (not a literal) is recorded in `names` for
@@ -282,12 +352,17 @@ impl Exporter {
     }
 
     /// Resolves and starts the trace targets; an unresolvable name is
-    /// counted and skipped, as a ping target's is.
+    /// counted and skipped, as a ping target's is. A trace unchanged (same
+    /// spec, address and labels) goes on running with its books; a new one
+    /// that cannot start fails the start, and is refused (logged) on a
+    /// reload, where its raw sockets may no longer be allowed.
     async fn start_traces(
         &self,
         file: &ConfigFile,
         names: &mut Vec<(String, Option<Family>, Option<IpAddr>)>,
-    ) -> anyhow::Result<Vec<RunningTrace>> {
+        starting: bool,
+    ) -> anyhow::Result<Vec<Arc<RunningTrace>>> {
+        let current = self.current();
         let specs = config::traces(&self.args, file)?;
         let user: Vec<String> = {
             let mut all: Vec<String> = specs
@@ -316,34 +391,51 @@ impl Exporter {
             if let Some(prober) = &self.args.prober {
                 labels.push(("prober".into(), prober.clone()));
             }
-            let trace = RunningTrace::start(spec, target, self.args.privilege(), labels)
-                .with_context(|| format!("tracing {}", spec.host))?;
-            traces.push(trace);
+            if let Some(running) = current.trace(spec, target.address, &labels) {
+                traces.push(running);
+                continue;
+            }
+            match RunningTrace::start(spec, target, self.args.privilege(), labels) {
+                Ok(trace) => traces.push(Arc::new(trace)),
+                Err(error) if starting => {
+                    return Err(error).with_context(|| format!("tracing {}", spec.host));
+                }
+                Err(error) => tracing::error!(
+                    host = %spec.host,
+                    %error,
+                    "trace refused: its sockets cannot be opened (privileges are dropped \
+                     after start; restart to add it)"
+                ),
+            }
         }
         Ok(traces)
     }
 
-    /// smokeping_prober's labels (`host`, `ip`, `source`, `tos`), the
+    /// smokeping_prober's label names (`host`, `ip`, `source`, `tos`), the
     /// config's (every series gets every name in use, empty where unset),
     /// then `prober`.
-    fn labels(&self, spec: &HostSpec, ip: &str, user: &[String]) -> Labels {
-        let mut labels: Labels = vec![
-            ("host".into(), spec.host.clone()),
-            ("ip".into(), ip.into()),
-            (
-                "source".into(),
-                spec.source.map(|s| s.to_string()).unwrap_or_default(),
-            ),
-            ("tos".into(), spec.tos.to_string()),
-        ];
-        for name in user {
-            let value = spec.labels.get(name).cloned().unwrap_or_default();
-            labels.push((name.clone(), value));
+    fn label_interner(&self, user: &[String]) -> LabelInterner {
+        let mut names = vec!["host", "ip", "source", "tos"];
+        names.extend(user.iter().map(String::as_str));
+        if self.args.prober.is_some() {
+            names.push("prober");
+        }
+        LabelInterner::new(&names)
+    }
+
+    /// The labels of `spec`'s series, in the interner's order.
+    fn labels(&self, interner: &mut LabelInterner, spec: &HostSpec, ip: &str) -> SeriesLabels {
+        let source = spec.source.map(|s| s.to_string()).unwrap_or_default();
+        let tos = spec.tos.to_string();
+        let mut values = vec![spec.host.as_str(), ip, &source, &tos];
+        let user = interner.names().len() - 4 - usize::from(self.args.prober.is_some());
+        for name in &interner.names()[4..4 + user] {
+            values.push(spec.labels.get(&**name).map_or("", String::as_str));
         }
         if let Some(prober) = &self.args.prober {
-            labels.push(("prober".into(), prober.clone()));
+            values.push(prober);
         }
-        labels
+        interner.series(&values)
     }
 }
 
@@ -357,16 +449,9 @@ fn user_label_names(hosts: &[HostSpec]) -> Vec<String> {
     names
 }
 
-/// Stops a replaced configuration's monitor once no scrape holds it.
-async fn stop_when_unused(old: Arc<Running>) {
-    let mut old = old;
-    loop {
-        match Arc::try_unwrap(old) {
-            Ok(running) => return running.stop().await,
-            Err(still_shared) => {
-                old = still_shared;
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
-        }
+fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::V4 => "IPv4",
+        Family::V6 => "IPv6",
     }
 }

@@ -104,6 +104,10 @@ impl TraceBooks {
 /// A trace running on the exporter's runtime; stopped when dropped.
 #[derive(Debug)]
 pub struct RunningTrace {
+    /// What it traces: with the address and labels, what tells a reload
+    /// that it is unchanged.
+    pub spec: TraceSpec,
+    pub address: IpAddr,
     /// Its series' labels (`host`, `ip`, the user's, `prober`).
     pub labels: Labels,
     books: Arc<Mutex<TraceBooks>>,
@@ -125,6 +129,7 @@ impl RunningTrace {
         options.resolve_names = false;
         options.plan.max_ttl = spec.max_hops;
         options.plan.round_interval = spec.interval;
+        let address = target.address;
         let mut trace = LiveTrace::with_target(target, &options, None)?;
         let books = Arc::new(Mutex::new(TraceBooks::default()));
         let fed = Arc::clone(&books);
@@ -134,6 +139,8 @@ impl RunningTrace {
             }
         });
         Ok(RunningTrace {
+            spec: spec.clone(),
+            address,
             labels,
             books,
             task,

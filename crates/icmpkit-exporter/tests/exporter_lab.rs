@@ -116,6 +116,90 @@ fn reload_by_post_and_sighup_and_a_bad_config_keeps_the_old() {
     assert!(status.success(), "{status:?}\n{}", exporter.log());
 }
 
+/// A reload keeps the series and counters of the targets it keeps (same
+/// host, address, labels and options): they never go backwards. An added
+/// target starts at 0; a removed one's series disappear.
+#[test]
+fn a_reload_keeps_the_counters_of_unchanged_targets() {
+    let test = "a_reload_keeps_the_counters_of_unchanged_targets";
+    let lab = lab_or_skip!(test);
+    let pair = pair_with_hosts(&lab);
+    let client = pair.client();
+    let dir = TempDir::new(test);
+    let config = dir.path("config.yml");
+    let write = |hosts: &str| {
+        std::fs::write(
+            &config,
+            format!("targets:\n- hosts: [{hosts}]\n  interval: 50ms\n  labels: {{site: lab}}\n"),
+        )
+        .unwrap()
+    };
+    write("'10.1.0.2', '127.0.0.2'");
+    let config_arg = format!("--config.file={}", config.display());
+    let _exporter = start_exporter(client, PORT, &[&config_arg], &dir);
+    let count = |page: &str, name: &str, host: &str| sample(page, name, &[("host", host)]);
+    // 40 requests (2 s) before the reload.
+    let before = wait_for(Duration::from_secs(10), || {
+        let page = metrics(client, PORT);
+        (count(&page, "icmpkit_requests_total", "10.1.0.2")? >= 40.0).then_some(page)
+    })
+    .expect("pinged");
+    let requests = count(&before, "icmpkit_requests_total", "10.1.0.2").unwrap();
+    let responses = count(
+        &before,
+        "icmpkit_response_duration_seconds_count",
+        "10.1.0.2",
+    )
+    .unwrap();
+
+    // One target added, one removed.
+    write("'10.1.0.2', 'fd00:1::2'");
+    let (status, body) = http(client, "POST", PORT, "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let after = metrics(client, PORT);
+    let kept = count(&after, "icmpkit_requests_total", "10.1.0.2").unwrap();
+    assert!(
+        kept >= requests,
+        "the kept target's requests went from {requests} to {kept}"
+    );
+    let kept_responses = count(
+        &after,
+        "icmpkit_response_duration_seconds_count",
+        "10.1.0.2",
+    )
+    .unwrap();
+    assert!(
+        kept_responses >= responses,
+        "{responses} -> {kept_responses}"
+    );
+    assert!(
+        count(&after, "icmpkit_requests_total", "fd00:1::2").unwrap() < 10.0,
+        "the new target starts at 0"
+    );
+    assert!(
+        !after.contains("host=\"127.0.0.2\""),
+        "the removed target is still there"
+    );
+    // And they go on counting, every request answered.
+    let later = wait_for(Duration::from_secs(10), || {
+        let page = metrics(client, PORT);
+        (count(&page, "icmpkit_requests_total", "fd00:1::2")? >= 20.0).then_some(page)
+    })
+    .expect("the new target pinged");
+    let kept_later = count(&later, "icmpkit_requests_total", "10.1.0.2").unwrap();
+    assert!(kept_later >= kept + 15.0, "{kept} -> {kept_later}");
+    let answered = count(
+        &later,
+        "icmpkit_response_duration_seconds_count",
+        "10.1.0.2",
+    )
+    .unwrap();
+    assert!(
+        answered >= kept_later - 1.0,
+        "replies lost across the reload: {answered} of {kept_later}"
+    );
+}
+
 #[test]
 fn an_unresolvable_name_is_counted_and_the_others_are_pinged() {
     let test = "an_unresolvable_name_is_counted_and_the_others_are_pinged";
@@ -555,6 +639,15 @@ fn trace_targets_export_each_hop() {
             "icmpkit_trace_rounds_total{{host=\"{v6}\",ip=\"{v6}\",site=\"lab\"}}"
         )),
         "{page}"
+    );
+    // A reload keeps both (unchanged) traces running with their books.
+    let before = rounds(&metrics(client, PORT), &server).unwrap();
+    let (status, body) = http(client, "POST", PORT, "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let after = rounds(&metrics(client, PORT), &server).unwrap();
+    assert!(
+        after >= before,
+        "the trace's rounds went from {before} to {after} across a reload"
     );
     exporter.signal(Signal::SIGTERM);
     let status = exporter

@@ -110,7 +110,7 @@ impl MonitorTarget {
     }
 
     /// What decides its socket: targets sharing it share one socket.
-    fn socket_key(&self) -> (Family, Option<u8>, Option<IpAddr>) {
+    fn socket_key(&self) -> SocketKey {
         (family_of(self.address), self.tos, self.source)
     }
 }
@@ -137,25 +137,34 @@ impl Default for MonitorOptions {
     }
 }
 
+/// What decides a target's socket: family, TOS and source address.
+type SocketKey = (Family, Option<u8>, Option<IpAddr>);
+
 /// The targets sharing one socket, and the task driving it.
 #[derive(Debug)]
 struct SocketGroup {
+    key: SocketKey,
     schedule: Arc<Mutex<Schedule>>,
     /// The caller's index of each of the schedule's targets.
     indices: Vec<usize>,
-    family: Family,
     kind: SocketKind,
     stop: StopHandle,
+    /// Wakes the task to read the schedule's next deadline again (after
+    /// [`Monitor::update`] changed it).
+    wake: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
 /// A running monitor: its sockets are driven by tasks of the tokio runtime
 /// it was started on, until [`Monitor::stop`] (or drop, which stops them
-/// too).
+/// too). Sockets, once open, stay open for the monitor's life: targets can
+/// be replaced ([`Monitor::update`]) on them after the process gave up the
+/// privilege to open raw sockets.
 #[derive(Debug)]
 pub struct Monitor {
     groups: Vec<SocketGroup>,
     targets: usize,
+    opts: MonitorOptions,
 }
 
 impl Monitor {
@@ -163,30 +172,135 @@ impl Monitor {
     /// runtime (with I/O and time enabled). Fails on an invalid target or
     /// option, or a socket that cannot be opened (the same errors as ping).
     pub fn start(targets: &[MonitorTarget], opts: &MonitorOptions) -> Result<Monitor> {
-        for target in targets {
-            target.validate()?;
-        }
-        let mut keys: Vec<(Family, Option<u8>, Option<IpAddr>)> = Vec::new();
-        for target in targets {
-            if !keys.contains(&target.socket_key()) {
-                keys.push(target.socket_key());
-            }
-        }
+        let mut monitor = Monitor::idle(opts);
+        monitor.update(targets, &[])?;
+        Ok(monitor)
+    }
+
+    /// A monitor with no target and no socket yet: open sockets with
+    /// [`Monitor::open_socket`], give targets with [`Monitor::update`].
+    pub fn idle(opts: &MonitorOptions) -> Monitor {
         let mut opts = opts.clone();
         opts.buckets.sort_unstable();
         opts.buckets.dedup();
-        let start = Timestamp::now();
-        let mut groups = Vec::with_capacity(keys.len());
-        for key in keys {
-            let indices: Vec<usize> = (0..targets.len())
-                .filter(|&i| targets[i].socket_key() == key)
-                .collect();
-            groups.push(open_group(targets, indices, key, &opts, start)?);
+        Monitor {
+            groups: Vec::new(),
+            targets: 0,
+            opts,
         }
-        Ok(Monitor {
-            groups,
-            targets: targets.len(),
-        })
+    }
+
+    /// Opens the socket of `family` with this TOS and source (unless open
+    /// already) and returns its kind: targets with these options will use
+    /// it. Call it for every socket wanted before dropping privileges.
+    pub fn open_socket(
+        &mut self,
+        family: Family,
+        tos: Option<u8>,
+        source: Option<IpAddr>,
+    ) -> Result<SocketKind> {
+        let key = (family, tos, source);
+        if let Some(group) = self.groups.iter().find(|g| g.key == key) {
+            return Ok(group.kind);
+        }
+        let group = open_group(key, &self.opts)?;
+        let kind = group.kind;
+        self.groups.push(group);
+        Ok(kind)
+    }
+
+    /// Opens (or finds) the socket `target` would be sent from: an error
+    /// says why it cannot be monitored (e.g. a raw socket needed and the
+    /// privilege to open one dropped).
+    pub fn socket_for(&mut self, target: &MonitorTarget) -> Result<SocketKind> {
+        target.validate()?;
+        let (family, tos, source) = target.socket_key();
+        self.open_socket(family, tos, source)
+    }
+
+    /// Replaces the targets (a reload): `targets[i]` continues the current
+    /// target `continues[i]` (missing or `None`: a new target) if both are
+    /// equal, keeping its counters, sequence numbers and send slots; a new
+    /// target starts at zero, its first sends spread over its interval;
+    /// current targets not continued stop. Sockets are opened as needed
+    /// and never closed. On an invalid target or a socket that cannot be
+    /// opened nothing changes.
+    pub fn update(&mut self, targets: &[MonitorTarget], continues: &[Option<usize>]) -> Result<()> {
+        for target in targets {
+            self.socket_for(target)?;
+        }
+        // (group, slot) of each current target.
+        let mut current: Vec<Option<(usize, u32)>> = vec![None; self.targets];
+        for (g, group) in self.groups.iter().enumerate() {
+            for (slot, &index) in group.indices.iter().enumerate() {
+                current[index] = Some((g, slot as u32));
+            }
+        }
+        let now = Timestamp::now();
+        for (g, group) in self.groups.iter_mut().enumerate() {
+            let count = targets
+                .iter()
+                .filter(|t| t.socket_key() == group.key)
+                .count();
+            let mut scheduled = Vec::with_capacity(count);
+            let mut carried = Vec::with_capacity(count);
+            let mut indices = Vec::with_capacity(count);
+            for (i, target) in targets.iter().enumerate() {
+                if target.socket_key() != group.key {
+                    continue;
+                }
+                let continued = continues
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .filter(|&old| old < self.targets)
+                    .and_then(|old| current[old])
+                    .filter(|&(old_group, _)| old_group == g)
+                    .map(|(_, slot)| slot as usize);
+                scheduled.push(ScheduledTarget {
+                    address: target.address,
+                    interval_ns: crate::engine::clock::nanos(target.interval),
+                    payload_size: target.payload_size,
+                });
+                carried.push(continued);
+                indices.push(i);
+            }
+            // A continued target must be the same target (its stamp, its
+            // interval): the caller's word is checked against the old one.
+            let old_targets = group.schedule_targets();
+            for (slot, c) in carried.iter_mut().enumerate() {
+                if c.is_some_and(|old| old_targets.get(old) != Some(&scheduled[slot])) {
+                    *c = None;
+                }
+            }
+            group
+                .schedule
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retarget(scheduled, &carried, StampKey::random(), now);
+            group.indices = indices;
+            group.wake.notify_one();
+        }
+        self.targets = targets.len();
+        Ok(())
+    }
+
+    /// The targets, in the order given to the last [`Monitor::update`].
+    pub fn targets(&self) -> Vec<MonitorTarget> {
+        let mut out: Vec<Option<MonitorTarget>> = vec![None; self.targets];
+        for group in &self.groups {
+            let (_, tos, source) = group.key;
+            for (slot, target) in group.schedule_targets().into_iter().enumerate() {
+                out[group.indices[slot]] = Some(MonitorTarget {
+                    address: target.address,
+                    interval: Duration::from_nanos(target.interval_ns),
+                    payload_size: target.payload_size,
+                    tos,
+                    source,
+                });
+            }
+        }
+        out.into_iter().flatten().collect()
     }
 
     /// Every target's counters, in the order the targets were given.
@@ -196,11 +310,27 @@ impl Monitor {
             let schedule = group.schedule.lock().unwrap_or_else(|p| p.into_inner());
             for (slot, &index) in group.indices.iter().enumerate() {
                 if let Some(stats) = schedule.stats(slot) {
-                    out[index].clone_from(stats);
+                    out[index] = stats;
                 }
             }
         }
         out
+    }
+
+    /// Calls `visit(index, stats)` for every target (`index` in the order
+    /// the targets were given; the visits come in another order), with no
+    /// allocation per target: for copying many targets' counters into a
+    /// table of one's own. Each socket's targets are read at one instant.
+    pub fn visit_stats(&self, mut visit: impl FnMut(usize, &TargetStats)) {
+        let mut scratch = TargetStats::default();
+        for group in &self.groups {
+            let schedule = group.schedule.lock().unwrap_or_else(|p| p.into_inner());
+            for (slot, &index) in group.indices.iter().enumerate() {
+                if schedule.stats_into(slot, &mut scratch) {
+                    visit(index, &scratch);
+                }
+            }
+        }
     }
 
     /// Failed receives (other than `WouldBlock`) on the sockets of each
@@ -214,9 +344,10 @@ impl Monitor {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .receive_errors();
-            match totals.iter_mut().find(|(f, _)| *f == g.family) {
+            let family = g.key.0;
+            match totals.iter_mut().find(|(f, _)| *f == family) {
                 Some(total) => total.1 += count,
-                None => totals.push((g.family, count)),
+                None => totals.push((family, count)),
             }
         }
         totals
@@ -247,13 +378,17 @@ impl Drop for Monitor {
     }
 }
 
-fn open_group(
-    targets: &[MonitorTarget],
-    indices: Vec<usize>,
-    (family, tos, source): (Family, Option<u8>, Option<IpAddr>),
-    opts: &MonitorOptions,
-    start: Timestamp,
-) -> Result<SocketGroup> {
+impl SocketGroup {
+    fn schedule_targets(&self) -> Vec<ScheduledTarget> {
+        self.schedule
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .targets()
+    }
+}
+
+/// Opens one socket and starts its task, with no target yet.
+fn open_group((family, tos, source): SocketKey, opts: &MonitorOptions) -> Result<SocketGroup> {
     let socket_options = SocketOptions {
         tos,
         source,
@@ -266,36 +401,38 @@ fn open_group(
         SocketKind::Raw => crate::engine::random::random(),
     };
     let datagram = kind == SocketKind::Datagram;
-    let scheduled = indices
-        .iter()
-        .map(|&i| ScheduledTarget {
-            address: targets[i].address,
-            interval_ns: crate::engine::clock::nanos(targets[i].interval),
-            payload_size: targets[i].payload_size,
-        })
-        .collect();
     let schedule = Arc::new(Mutex::new(Schedule::new(
-        scheduled,
+        Vec::new(),
         &opts.buckets,
         StampKey::random(),
         echo_id,
-        start,
+        Timestamp::now(),
     )));
     let protocol = MonitorProtocol::new(Arc::clone(&schedule), family, datagram);
     let mut driver = Driver::new(protocol, IcmpTransport::new(socket)?, RECV_LEN);
     let stop = driver.stop_handle();
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let woken = Arc::clone(&wake);
     let task = tokio::spawn(async move {
-        // The monitor has no events: this returns once stopped.
-        while driver.next_event().await.is_some() {}
+        // The monitor has no events: this ends once stopped. A wake-up
+        // drops the wait (next_event is cancel-safe) so the next one
+        // reads the changed schedule's deadline.
+        loop {
+            tokio::select! {
+                event = driver.next_event() => if event.is_none() { break },
+                () = woken.notified() => {}
+            }
+        }
         let counters = driver.counters();
         tracing::debug!(?counters, "monitor socket stopped");
     });
     Ok(SocketGroup {
+        key: (family, tos, source),
         schedule,
-        indices,
-        family,
+        indices: Vec::new(),
         kind,
         stop,
+        wake,
         task,
     })
 }

@@ -24,6 +24,8 @@ pub(crate) struct MonitorProtocol {
     payload: Vec<u8>,
     /// The time the message given out was stamped with.
     stamped_at: Timestamp,
+    /// The schedule's generation when it was given out.
+    given_in: u64,
     stopped: bool,
 }
 
@@ -35,6 +37,7 @@ impl MonitorProtocol {
             datagram,
             payload: Vec::new(),
             stamped_at: Timestamp::default(),
+            given_in: 0,
             stopped: false,
         }
     }
@@ -67,6 +70,7 @@ impl Protocol for MonitorProtocol {
         schedule.fill_payload(index, sequence, now, &mut self.payload);
         let id = schedule.echo_id();
         out.destination = schedule.address(index as usize);
+        self.given_in = schedule.generation();
         drop(schedule);
         self.stamped_at = now;
         probe::echo_request(self.family, id, sequence, &self.payload, &mut out.message);
@@ -83,8 +87,9 @@ impl Protocol for MonitorProtocol {
                 false
             }
         };
-        let now = self.stamped_at;
-        self.schedule().sent(sent.token as u32, ok, now);
+        let (now, generation) = (self.stamped_at, self.given_in);
+        self.schedule()
+            .sent_in(generation, sent.token as u32, ok, now);
     }
 
     fn handle_receive_error(&mut self, _error: &std::io::Error) {

@@ -10,7 +10,7 @@ use crate::engine::sequence::Sequence;
 use crate::engine::stamp::StampKey;
 use crate::resolve::{Target, ToTarget, resolve_preferred};
 use crate::socket::{IcmpSocket, SocketKind};
-use crate::{Error, Result};
+use crate::{Error, InvalidReason, Result};
 
 use super::options::PingOptions;
 use super::protocol::{PingProtocol, SocketTraits};
@@ -71,7 +71,33 @@ impl Pinger {
         opts.check_payload(target.family())?;
         opts.validate()?;
         check_broadcast(&target, opts.socket.broadcast)?;
-        let mut socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        let socket = IcmpSocket::open(target.family(), opts.privilege, &opts.socket)?;
+        Pinger::with_socket(target, socket, opts)
+    }
+
+    /// Pings an already resolved target on a socket opened beforehand
+    /// (e.g. while privileged, or lent by a pool: see
+    /// [`IcmpSocket::try_clone`]), of the target's family. `opts.socket`
+    /// and `opts.privilege` are not applied: the socket is used as it was
+    /// opened and configured. A raw socket must not be read by anyone else
+    /// meanwhile (each reader takes what it reads).
+    pub fn with_socket(
+        target: Target,
+        mut socket: IcmpSocket,
+        opts: &PingOptions,
+    ) -> Result<Pinger> {
+        opts.check_payload(target.family())?;
+        opts.validate()?;
+        check_broadcast(&target, opts.socket.broadcast)?;
+        if socket.family() != target.family() {
+            return Err(Error::invalid(
+                "socket",
+                InvalidReason::WrongFamily {
+                    expected: socket.family(),
+                    got: target.address,
+                },
+            ));
+        }
         if let Some(label) = opts.flow_label {
             let IpAddr::V6(v6) = target.address else {
                 return Err(Error::invalid("flow_label", super::options::IPV4_FLOW));

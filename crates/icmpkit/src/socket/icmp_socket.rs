@@ -208,6 +208,32 @@ impl IcmpSocket {
         local_ip(&self.socket)
     }
 
+    /// A second handle of this socket (a `dup` of its descriptor): the
+    /// same socket, its options, filter and queue, under another
+    /// descriptor (e.g. lent to a [`Pinger`](crate::ping::Pinger) while a
+    /// pool keeps the first). Needs no privilege.
+    pub fn try_clone(&self) -> io::Result<IcmpSocket> {
+        Ok(IcmpSocket {
+            socket: self.socket.try_clone()?,
+            family: self.family,
+            kind: self.kind,
+            echo_id: self.echo_id,
+            flowinfo: self.flowinfo,
+            recv_space: Mutex::default(),
+            send_space: Mutex::default(),
+        })
+    }
+
+    /// The TTL / hop limit of unicast sends now (the system's default
+    /// until [`IcmpSocket::set_ttl`]).
+    pub fn ttl(&self) -> io::Result<u8> {
+        let ttl = match self.family {
+            Family::V4 => self.socket.ttl_v4()?,
+            Family::V6 => self.socket.unicast_hops_v6()?,
+        };
+        Ok(u8::try_from(ttl).unwrap_or(u8::MAX))
+    }
+
     /// Sets the TTL / hop limit of the following sends (per probe, as
     /// traceroute does).
     pub fn set_ttl(&self, ttl: u8) -> io::Result<()> {
