@@ -419,31 +419,49 @@ async fn one_target(
                 continue;
             }
         };
-        let Some(event) = event else { break };
-        pipe.count(&event);
-        if first_send {
-            if let PingEvent::SendError { message, .. } = &event
-                && let Some(reason) = no_route(message)
-            {
-                pinger.stop();
-                return Err(NoRoute(reason));
-            }
-            first_send = !matches!(event, PingEvent::Sent { .. });
-        }
-        if let Some(line) = header.take() {
-            let _ = writeln!(out, "{line}");
-        }
-        match style.format {
-            Format::Json => {
-                let record = schema::ping_event(&event, &target.name, schema::unix_now());
-                let _ = record.write_line(&mut crate::output::stdout_locked());
-            }
-            Format::Csv => {
-                if let Some(row) = csv_row(&event, &target) {
-                    csv_line(&row);
+        let mut next = event;
+        // Events already waiting (a flood's two a probe) are taken without
+        // another select; signals are looked at again every
+        // EVENTS_PER_SELECT events.
+        let mut taken = 0;
+        let over = loop {
+            let Some(event) = next else { break true };
+            pipe.count(&event);
+            if first_send {
+                if let PingEvent::SendError { message, .. } = &event
+                    && let Some(reason) = no_route(message)
+                {
+                    pinger.stop();
+                    return Err(NoRoute(reason));
                 }
+                first_send = !matches!(event, PingEvent::Sent { .. });
             }
-            Format::Human => print_human(&event, &pinger, style, &mut last_sent),
+            if let Some(line) = header.take() {
+                let _ = writeln!(out, "{line}");
+            }
+            match style.format {
+                Format::Json => {
+                    let record = schema::ping_event(&event, &target.name, schema::unix_now());
+                    let _ = record.write_line(&mut crate::output::stdout_locked());
+                }
+                Format::Csv => {
+                    if let Some(row) = csv_row(&event, &target) {
+                        csv_line(&row);
+                    }
+                }
+                Format::Human => print_human(&event, &pinger, style, &mut last_sent),
+            }
+            taken += 1;
+            if taken == crate::events::EVENTS_PER_SELECT {
+                break false;
+            }
+            match crate::events::ready_event(&mut pinger).await {
+                Some(e) => next = e,
+                None => break false,
+            }
+        };
+        if over {
+            break;
         }
     }
     if let Some(line) = header.take() {
@@ -481,6 +499,16 @@ async fn one_target(
 }
 
 fn print_human(event: &PingEvent, pinger: &Pinger, style: Style, last_sent: &mut Option<u16>) {
+    // -q prints send errors alone (then the statistics): a quiet flood
+    // takes no stdout lock for each event.
+    if style.quiet {
+        if let PingEvent::Sent { sequence } = event {
+            *last_sent = Some(*sequence);
+        }
+        if !matches!(event, PingEvent::SendError { .. }) {
+            return;
+        }
+    }
     let target = pinger.target();
     let mut out = crate::output::stdout_locked();
     let prefix = if style.timestamps {
