@@ -163,6 +163,9 @@ pub struct SweepSummary {
     /// Probes the packet sender sent as whole frames (the others of
     /// `probes_sent` went through the ICMP socket).
     pub frames_sent: u64,
+    /// Of `frames_sent`, those written to the packet socket's transmit
+    /// ring (`PACKET_TX_RING`); the others went by `sendmmsg`.
+    pub ring_frames_sent: u64,
     /// Why the packet sender sent some probes through the raw socket
     /// instead (a link that is not Ethernet, a VLAN...), one line each.
     pub fallbacks: Vec<String>,

@@ -47,6 +47,8 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     /// Probes the packet sender sent as frames.
     pub(super) frames_sent: AtomicU64,
+    /// Of those, the frames sent through a transmit ring.
+    pub(super) ring_frames_sent: AtomicU64,
 }
 
 impl Shared {
@@ -56,6 +58,16 @@ impl Shared {
             wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
             frames_sent: AtomicU64::new(0),
+            ring_frames_sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `sent` frames, sent through a ring if `ring`.
+    pub(super) fn count_frames(&self, sent: usize, ring: bool) {
+        self.frames_sent.fetch_add(sent as u64, Ordering::Relaxed);
+        if ring {
+            self.ring_frames_sent
+                .fetch_add(sent as u64, Ordering::Relaxed);
         }
     }
 
@@ -386,7 +398,7 @@ fn run(
             let frames = builder.frames_of(&batch, &mut probes);
             send_blocking(shared, &probes, now, |offset| {
                 let sent = packet.send_batch(&frames[offset..])?;
-                shared.frames_sent.fetch_add(sent as u64, Ordering::Relaxed);
+                shared.count_frames(sent, packet.uses_ring());
                 Ok(sent)
             });
         }

@@ -126,9 +126,7 @@ impl SweepTransport {
         let time = SendTime::now();
         match packet.send_batch(&frames) {
             Ok(sent) => {
-                self.shared
-                    .frames_sent
-                    .fetch_add(sent as u64, Ordering::Relaxed);
+                self.shared.count_frames(sent, packet.uses_ring());
                 times.resize(sent, time);
                 Ok(sent)
             }
