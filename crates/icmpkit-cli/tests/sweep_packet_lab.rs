@@ -127,3 +127,55 @@ fn bad_sender_values_are_refused() {
     assert!(stderr.contains("sender"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// The packet sender's two transmit paths, its ring and `sendmmsg`
+/// (`ICMPKIT_TX_RING=off`), find the same hosts, each with every frame
+/// counted where it went, and put frames on the wire whose checksums
+/// verify.
+#[test]
+fn the_transmit_ring_and_sendmmsg_send_the_same_frames() {
+    let lab = lab_or_skip!("the_transmit_ring_and_sendmmsg_send_the_same_frames");
+    let c = lab_chain(&lab);
+    let args = [
+        "10.9.0.0/24",
+        "--json",
+        "-r",
+        "0",
+        "-t",
+        "300",
+        "--rate",
+        "0",
+        "--sender",
+        "packet",
+    ];
+    for ring in [true, false] {
+        let capture = c.server().capture().expect("capture");
+        let mut command = c.client().command(common::ICMPKIT);
+        command.arg("sweep").args(args);
+        if !ring {
+            command.env("ICMPKIT_TX_RING", "off");
+        }
+        let o = command.output().expect("run icmpkit");
+        let packets = capture.finish();
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let s = summary(&o);
+        assert_eq!(s["alive"], "127", "{s}");
+        let (sent, frames, by_ring) = (
+            s["probes_sent"].as_u64().unwrap(),
+            s["frames_sent"].as_u64().unwrap(),
+            s["ring_frames_sent"].as_u64().unwrap(),
+        );
+        assert_eq!((sent, frames), (254, 254), "{s}");
+        assert_eq!(by_ring, if ring { frames } else { 0 }, "{s}");
+        // The requests that reached the server (the live half) verify.
+        let requests: Vec<&Vec<u8>> = packets
+            .iter()
+            .filter(|p| p.len() > 20 && p[0] == 0x45 && p[9] == 1 && p[20] == 8)
+            .collect();
+        assert_eq!(requests.len(), 127, "ring {ring}");
+        for p in requests {
+            assert!(icmpkit::wire::checksum::verify(&p[..20]), "{p:?}");
+            assert!(icmpkit::wire::checksum::verify(&p[20..]), "{p:?}");
+        }
+    }
+}

@@ -1208,6 +1208,21 @@ impl Drop for TxRingMap {
     }
 }
 
+/// `PACKET_VNET_HDR` (linux/if_packet.h): each frame sent starts with a
+/// `struct virtio_net_hdr`.
+const PACKET_VNET_HDR: libc::c_int = 15;
+
+/// Bytes of a `struct virtio_net_hdr` (linux/virtio_net.h): flags,
+/// gso_type, hdr_len, gso_size, csum_start, csum_offset.
+pub(super) const VNET_HEADER_LEN: usize = 10;
+
+/// Has the frames of a packet socket start with a `virtio_net_hdr` (set
+/// before its ring): its `hdr_len` tells a transmit ring how many bytes
+/// to copy into the buffer it allocates.
+pub(super) fn set_vnet_header(socket: &socket2::Socket) -> io::Result<()> {
+    set_int_option(socket.as_fd(), libc::SOL_PACKET, PACKET_VNET_HDR, 1)
+}
+
 /// Sends every slot of the socket's transmit ring marked as a send
 /// request, in ring order, out of `link`'s interface with its EtherType:
 /// one `sendto(fd, NULL, 0, MSG_DONTWAIT, link)`. The bytes sent, or the

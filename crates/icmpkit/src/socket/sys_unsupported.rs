@@ -147,6 +147,11 @@ pub(super) fn link_address(_: u32, _: u16) -> io::Result<socket2::SockAddr> {
 }
 
 pub(super) const TX_SLOT_HEADER_LEN: usize = 32;
+pub(super) const VNET_HEADER_LEN: usize = 10;
+
+pub(super) fn set_vnet_header(_: &socket2::Socket) -> io::Result<()> {
+    Err(unsupported())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum SlotStatus {

@@ -91,13 +91,33 @@ fn no_room() -> io::Error {
 pub(super) struct TxRing {
     map: sys::TxRingMap,
     next: usize,
+    /// Bytes of `virtio_net_hdr` before each frame (0 without one).
+    prefix: usize,
+}
+
+/// The `virtio_net_hdr` before a frame of `len` bytes: no offload, and
+/// `hdr_len` the whole frame, so that the kernel copies it into the
+/// buffer it allocates rather than pointing into the ring's page. A frame
+/// left in the ring's page is copied out again wherever it is forwarded
+/// or cloned (a veth pair, a capture), a page allocation per frame.
+fn vnet_header(len: usize) -> [u8; sys::VNET_HEADER_LEN] {
+    let mut header = [0u8; sys::VNET_HEADER_LEN];
+    // The kernel reads it in the host's byte order (virtio's legacy rule
+    // for packet sockets).
+    header[2..4].copy_from_slice(&(len as u16).to_ne_bytes());
+    header
 }
 
 impl TxRing {
     /// Sets up a ring on `socket` (before any send) for frames of up to
     /// `max_frame_len` bytes.
     pub(super) fn new(socket: &socket2::Socket, max_frame_len: usize) -> io::Result<TxRing> {
-        let geometry = Geometry::for_frames(max_frame_len).ok_or_else(|| {
+        // Without it the ring still works, its frames left in its pages.
+        let prefix = match sys::set_vnet_header(socket) {
+            Ok(()) => sys::VNET_HEADER_LEN,
+            Err(_) => 0,
+        };
+        let geometry = Geometry::for_frames(prefix + max_frame_len).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "frames too large for a ring")
         })?;
         let map = sys::TxRingMap::new(
@@ -106,12 +126,16 @@ impl TxRing {
             geometry.slots,
             geometry.block_size,
         )?;
-        Ok(TxRing { map, next: 0 })
+        Ok(TxRing {
+            map,
+            next: 0,
+            prefix,
+        })
     }
 
     /// Most frame bytes a slot holds.
     pub(super) fn frame_capacity(&self) -> usize {
-        self.map.frame_capacity()
+        self.map.frame_capacity() - self.prefix
     }
 
     /// Sends up to `count` frames out of `link` (one interface and
@@ -134,8 +158,12 @@ impl TxRing {
             let Some(frame) = self.map.frame_mut(slot) else {
                 break; // still the kernel's: the ring is full
             };
+            let (header, frame) = frame.split_at_mut(self.prefix);
             let len = write(written, frame);
-            self.map.request_send(slot, len);
+            if self.prefix > 0 {
+                header.copy_from_slice(&vnet_header(len));
+            }
+            self.map.request_send(slot, self.prefix + len);
             written += 1;
         }
         if written == 0 {
@@ -175,6 +203,15 @@ mod tests {
         assert_eq!(Geometry::for_frames(9018).unwrap().slot_size, 16384);
         assert_eq!(Geometry::for_frames(BLOCK), None);
         assert_eq!(Geometry::for_frames(usize::MAX), None);
+    }
+
+    #[test]
+    fn the_vnet_header_asks_for_the_whole_frame_copied_and_no_offload() {
+        let h = vnet_header(98);
+        // flags, gso_type (none), hdr_len, gso_size, csum_start, csum_offset
+        assert_eq!((h[0], h[1]), (0, 0));
+        assert_eq!(u16::from_ne_bytes([h[2], h[3]]), 98);
+        assert!(h[4..].iter().all(|&b| b == 0));
     }
 
     #[test]
