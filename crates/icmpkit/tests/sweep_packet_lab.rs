@@ -163,11 +163,12 @@ fn through_a_router(test: &str, whole: &str, live: &str, dead: &str, router: &st
         .filter(|a| live_net.contains(a))
         .collect();
     assert_found(&out, &addresses(whole), &live_set);
-    // Every probe went as a frame: the next hop was resolved; and every
-    // frame through the transmit ring.
+    // Every probe went as a frame: the next hop was resolved. (Through
+    // the transmit ring once it is ready: the CLI's lab tests make it
+    // carry every frame, ICMPKIT_TX_RING=wait.)
     assert!(out.summary.probes_sent > 0);
     assert_eq!(out.summary.frames_sent, out.summary.probes_sent);
-    assert_eq!(out.summary.ring_frames_sent, out.summary.frames_sent);
+    assert!(out.summary.ring_frames_sent <= out.summary.frames_sent);
     assert!(
         out.summary.fallbacks.is_empty(),
         "{:?}",
@@ -270,8 +271,6 @@ fn two_egress_interfaces_in_one_sweep() {
     all.extend(addresses("10.32.0.0/24"));
     assert_found(&out, &all, &all);
     assert_eq!(out.summary.frames_sent, out.summary.probes_sent);
-    // One ring, each kick to its own link.
-    assert_eq!(out.summary.ring_frames_sent, out.summary.frames_sent);
     // Each server saw its own prefix only, from the client's address on
     // its link.
     for (packets, prefix, source) in [
@@ -379,8 +378,6 @@ fn auto_picks_the_packet_sender_for_large_fast_sweeps_only() {
     assert_eq!(out.sender, SenderKind::Packet);
     assert_found(&out, &addresses(large), &addresses(large));
     assert_eq!(out.summary.frames_sent, out.summary.probes_sent);
-    // The extra sending threads' rings too.
-    assert_eq!(out.summary.ring_frames_sent, out.summary.frames_sent);
     // 254 targets: raw.
     let small = "10.80.1.0/24";
     let out = sweep_in(c.client(), &[small], &auto(0));

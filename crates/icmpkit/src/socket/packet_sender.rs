@@ -9,6 +9,7 @@
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::{Mutex, PoisonError};
+use std::thread::JoinHandle;
 
 use socket2::{Domain, SockAddr, Socket, Type};
 
@@ -20,17 +21,38 @@ use crate::Error;
 /// interface it leaves by.
 pub(crate) type Frame<'a> = (&'a [u8], u32);
 
-/// Set to `off` in the environment, the packet sender sends by `sendmmsg`
-/// instead of its transmit ring (for comparisons, or a driver whose ring
-/// misbehaves).
+/// The packet sender's transmit ring, by the environment: `off` sends by
+/// `sendmmsg` only (for comparisons, or a driver whose ring misbehaves);
+/// `wait` waits for the ring's setup before the first frame, so that every
+/// frame goes through it (tests, measurements of the ring alone); unset,
+/// frames go by `sendmmsg` until the ring is ready.
 pub(crate) const TX_RING_ENV: &str = "ICMPKIT_TX_RING";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RingMode {
+    Off,
+    Wait,
+    Background,
+}
+
+fn ring_mode() -> RingMode {
+    match std::env::var_os(TX_RING_ENV) {
+        Some(v) if v == "off" => RingMode::Off,
+        Some(v) if v == "wait" => RingMode::Wait,
+        _ => RingMode::Background,
+    }
+}
 
 /// A send-only packet socket (needs `CAP_NET_RAW`).
 #[derive(Debug)]
 pub(crate) struct PacketSender {
+    /// Sends by `sendmmsg` until the ring is ready.
     socket: Socket,
     state: Mutex<SendState>,
 }
+
+/// A second packet socket with its transmit ring.
+type RingSocket = (Socket, TxRing);
 
 /// What sends reuse: the link addresses met so far, and the ring or the
 /// `sendmmsg` space.
@@ -38,7 +60,11 @@ pub(crate) struct PacketSender {
 struct SendState {
     /// The `sockaddr_ll` of each (interface, EtherType) sent to so far.
     addresses: Vec<((u32, u16), SockAddr)>,
-    ring: Option<TxRing>,
+    ring: Option<RingSocket>,
+    /// The ring being set up on its own thread: the kernel waits for an
+    /// RCU grace period in it (10–15 ms here), which would otherwise hold
+    /// up the first probe; frames go by `sendmmsg` meanwhile.
+    ring_setup: Option<JoinHandle<io::Result<RingSocket>>>,
     space: sys::SendBatchSpace,
     slots: Vec<usize>,
 }
@@ -46,38 +72,42 @@ struct SendState {
 impl PacketSender {
     /// Opens it, blocking or not; `bypass_qdisc` sets
     /// `PACKET_QDISC_BYPASS` (frames go straight to the driver). With
-    /// `ring_frame_len`, frames of up to that many bytes go through a
-    /// transmit ring if the kernel gives the socket one (else, and with
-    /// [`TX_RING_ENV`] `off`, by `sendmmsg`).
+    /// `ring_frame_len`, a second socket gets a transmit ring for frames
+    /// of up to that many bytes, set up in the background, and frames go
+    /// through it once it is ready (unless [`TX_RING_ENV`] is `off`, or
+    /// the kernel refuses it: then by `sendmmsg`).
     pub(crate) fn open(
         nonblocking: bool,
         bypass_qdisc: bool,
         ring_frame_len: Option<usize>,
     ) -> Result<Self, Error> {
-        let wanted = ring_frame_len.filter(|_| ring_allowed());
-        if let Some(max_frame_len) = wanted {
-            let socket = open_socket(nonblocking, bypass_qdisc)?;
-            match TxRing::new(&socket, max_frame_len) {
-                Ok(ring) => return Ok(PacketSender::with(socket, Some(ring))),
-                // A socket whose ring setup failed halfway may be left in
-                // any state: a fresh one sends by sendmmsg.
+        let socket = open_socket(nonblocking, bypass_qdisc)?;
+        let mut state = SendState::default();
+        let mode = ring_mode();
+        if let Some(max_frame_len) = ring_frame_len.filter(|_| mode != RingMode::Off) {
+            // Opened here, while this thread has CAP_NET_RAW; the ring's
+            // options need none.
+            let ring_socket = open_socket(nonblocking, bypass_qdisc)?;
+            let setup = std::thread::Builder::new()
+                .name("icmpkit-tx-ring".into())
+                .spawn(move || {
+                    let ring = TxRing::new(&ring_socket, max_frame_len)?;
+                    Ok((ring_socket, ring))
+                });
+            match setup {
+                Ok(handle) => state.ring_setup = Some(handle),
                 Err(e) => tracing::info!("no transmit ring, frames go by sendmmsg: {e}"),
             }
         }
-        Ok(PacketSender::with(
-            open_socket(nonblocking, bypass_qdisc)?,
-            None,
-        ))
-    }
-
-    fn with(socket: Socket, ring: Option<TxRing>) -> Self {
-        PacketSender {
-            socket,
-            state: Mutex::new(SendState {
-                ring,
-                ..SendState::default()
-            }),
+        if mode == RingMode::Wait
+            && let Some(handle) = state.ring_setup.take()
+        {
+            state.ring = ring_of(handle);
         }
+        Ok(PacketSender {
+            socket,
+            state: Mutex::new(state),
+        })
     }
 
     /// True if frames go through a transmit ring.
@@ -98,11 +128,17 @@ impl PacketSender {
         let SendState {
             addresses,
             ring,
+            ring_setup,
             space,
             slots,
         } = &mut *state;
-        if let Some(ring) = ring {
-            return send_ring(self.socket.as_fd(), ring, addresses, frames);
+        if ring_setup.as_ref().is_some_and(JoinHandle::is_finished)
+            && let Some(handle) = ring_setup.take()
+        {
+            *ring = ring_of(handle);
+        }
+        if let Some((socket, ring)) = ring {
+            return send_ring(socket.as_fd(), ring, addresses, frames);
         }
         slots.clear();
         for &(frame, ifindex) in frames {
@@ -116,9 +152,16 @@ impl PacketSender {
     }
 }
 
-/// [`TX_RING_ENV`] is not `off`.
-fn ring_allowed() -> bool {
-    std::env::var_os(TX_RING_ENV).is_none_or(|v| v != "off")
+/// The ring a finished setup gave, if it did.
+fn ring_of(handle: JoinHandle<io::Result<RingSocket>>) -> Option<RingSocket> {
+    match handle.join() {
+        Ok(Ok(ring)) => Some(ring),
+        Ok(Err(e)) => {
+            tracing::info!("no transmit ring, frames go by sendmmsg: {e}");
+            None
+        }
+        Err(_) => None, // the panic hook has reported it
+    }
 }
 
 fn open_socket(nonblocking: bool, bypass_qdisc: bool) -> Result<Socket, Error> {

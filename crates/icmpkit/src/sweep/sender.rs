@@ -382,6 +382,12 @@ fn run(
             let next = session.next_batch(now, &mut batch);
             if next == Next::Send {
                 builder.build(&session, &batch, now);
+            } else if !session.may_send_more() {
+                // Only answers are awaited: the sockets close now (a
+                // packet socket's close waits for an RCU grace period)
+                // rather than at the end. The sweep's task sends anything
+                // put back meanwhile.
+                return;
             }
             next
         };
