@@ -213,6 +213,24 @@ const LOOP_PROBES: u32 = 65_536;
 
 /// How long printed lines may wait in the output buffer: a reader such as
 /// `head` or `grep -m1` sees them live, and a sweep over a pipe whose
+
+/// Most events taken in a row before signals and ticks are looked at.
+const EVENTS_PER_SELECT: usize = 64;
+
+/// The sweep's next event if one is ready now (`Some(None)`: the sweep is
+/// over), else `None`; polled with this task's waker, so an event not
+/// ready yet wakes the task as in the select.
+async fn ready_event(sweeper: &mut Sweeper) -> Option<Option<SweepEvent>> {
+    use futures_core::Stream;
+    std::future::poll_fn(|cx| {
+        let polled = std::pin::Pin::new(&mut *sweeper).poll_next(cx);
+        std::task::Poll::Ready(match polled {
+            std::task::Poll::Ready(event) => Some(event),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
 /// reader left ends soon (output.rs).
 const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -272,15 +290,33 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
                 continue;
             }
         };
-        let Some(event) = event else { break };
-        if let SweepEvent::Host(_) = &event {
-            progress.update(&sweeper);
-        }
-        progress.suspend(|| out.event(&event, sweeper.targets()));
-        // -X N: N alive is the answer; stop probing the rest.
-        if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
-            stopping = true;
-            sweeper.finish_early();
+        let mut next = event;
+        let mut taken = 0;
+        // Events already waiting are taken without another select (one
+        // per event cost more than printing the event): signals and ticks
+        // are looked at again every EVENTS_PER_SELECT events.
+        let over = loop {
+            let Some(event) = next else { break true };
+            if let SweepEvent::Host(_) = &event {
+                progress.update(&sweeper);
+            }
+            progress.suspend(|| out.event(&event, sweeper.targets()));
+            // -X N: N alive is the answer; stop probing the rest.
+            if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
+                stopping = true;
+                sweeper.finish_early();
+            }
+            taken += 1;
+            if taken == EVENTS_PER_SELECT {
+                break false;
+            }
+            match ready_event(&mut sweeper).await {
+                Some(e) => next = e,
+                None => break false,
+            }
+        };
+        if over {
+            break;
         }
     }
     progress.finish();
