@@ -213,6 +213,8 @@ const LOOP_PROBES: u32 = 65_536;
 
 /// How long printed lines may wait in the output buffer: a reader such as
 /// `head` or `grep -m1` sees them live, and a sweep over a pipe whose
+/// reader left ends soon (output.rs).
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Most events taken in a row before signals and ticks are looked at.
 const EVENTS_PER_SELECT: usize = 64;
@@ -231,8 +233,6 @@ async fn ready_event(sweeper: &mut Sweeper) -> Option<Option<SweepEvent>> {
     })
     .await
 }
-/// reader left ends soon (output.rs).
-const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -> i32 {
     let mut signals = Signals::install(false);
