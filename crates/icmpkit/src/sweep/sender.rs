@@ -355,6 +355,12 @@ impl ExtraSender {
             return;
         };
         // A panic in the thread has already been reported by the hook.
+        if handle.is_finished() {
+            // Nothing to wait for (it returned when the sending was
+            // over): no blocking-pool thread started at the very end.
+            let _ = handle.join();
+            return;
+        }
         let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     }
 
