@@ -296,11 +296,13 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
         // per event cost more than printing the event): signals and ticks
         // are looked at again every EVENTS_PER_SELECT events.
         let over = loop {
-            let Some(event) = next else { break true };
-            if let SweepEvent::Host(_) = &event {
+            // By reference: an event is a few hundred bytes, each move a
+            // memcpy.
+            let Some(event) = &next else { break true };
+            if let SweepEvent::Host(_) = event {
                 progress.update(&sweeper);
             }
-            progress.suspend(|| out.event(&event, sweeper.targets()));
+            progress.suspend(|| out.event(event, sweeper.targets()));
             // -X N: N alive is the answer; stop probing the rest.
             if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
                 stopping = true;
