@@ -37,7 +37,7 @@ fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
         let mut hosts = Vec::new();
         while let Some(e) = sweeper.next_event().await {
             if let SweepEvent::Host(h) = e {
-                hosts.push(h);
+                hosts.push(*h);
             }
         }
         Outcome {

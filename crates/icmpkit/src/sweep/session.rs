@@ -999,7 +999,7 @@ impl Session {
         self.summary.finished += 1;
         self.summary.alive += u64::from(r.report.is_alive);
         self.summary.errors += u64::from(!r.report.is_alive && !r.report.errors.is_empty());
-        self.events.push_back(SweepEvent::Host(r));
+        self.events.push_back(SweepEvent::Host(Box::new(r)));
     }
 }
 

@@ -89,7 +89,7 @@ fn hosts(events: &[SweepEvent]) -> Vec<&HostResult> {
     events
         .iter()
         .filter_map(|e| match e {
-            SweepEvent::Host(h) => Some(h),
+            SweepEvent::Host(h) => Some(&**h),
             _ => None,
         })
         .collect()
