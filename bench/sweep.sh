@@ -58,6 +58,7 @@ send_pps_of() {
 }
 NCPU=$(nproc); [ "$NCPU" -gt 4 ] && NCPU=4   # icmpkit's default sending threads
 
+echo "== load at start: $(uptime)"
 echo "== /16 sweep: $EXPECTED live of 65534, 1 probe, 500 ms timeout"
 timed fping fping -g "$NET" -a -q -r 0 -t 500 -i 0
 timed icmpkit "$ICMPKIT" sweep "$NET" -a -q -r 0 -t 500 --rate 0 --seed 1 --sender packet
@@ -88,8 +89,8 @@ ik_send_pps=$(summary_pps icmpkit_json)
 timed icmpkit_raw_json "$ICMPKIT" sweep "$NET" -r 0 -t 500 --rate 0 --seed 3 --json --sender raw
 ik_raw_pps=$(summary_pps icmpkit_raw_json)
 zmap_pps=$(send_pps_of zmap)
-frames=$(tail -1 "$OUT/icmpkit_json.out" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["frames_sent"], "of", s["probes_sent"])')
-printf "send rate: icmpkit packet %s pkt/s (%s frames), raw %s pkt/s (%s sending threads), zmap %s pkt/s (default, 1 sender thread)\n" \
+frames=$(tail -1 "$OUT/icmpkit_json.out" | /usr/bin/python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["frames_sent"], "of", s["probes_sent"], "frames,", s.get("ring_frames_sent", "?"), "through the ring")')
+printf "send rate: icmpkit packet %s pkt/s (%s), raw %s pkt/s (%s sending threads), zmap %s pkt/s (default, 1 sender thread)\n" \
   "$ik_send_pps" "$frames" "$ik_raw_pps" "$NCPU" "${zmap_pps:-?}"
 if [ -n "$zmap_pps" ] && [ "$zmap_pps" -gt 0 ]; then
   awk -v a="$ik_send_pps" -v b="$zmap_pps" 'BEGIN {printf "send-rate ratio icmpkit packet (default threads)/zmap (default): %.2f (target >= 1.50)\n", a / b}'
@@ -118,12 +119,18 @@ timed_cpu() {
   local name=$1; shift
   in_client /usr/bin/time -f "%e %U %S" -o "$OUT/$name.time" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || true
 }
+# The packet sender by its transmit ring (waited for before the first frame) and by sendmmsg
+# (ICMPKIT_TX_RING=off); kernel (sys) time per probe apart: what the ring changes.
+sys_ns() { tail -1 "$OUT/$1.time" | awk -v n="$2" '{printf "%.0f", $3 / n * 1e9}'; }
 for i in 1 2 3; do
-  for s in packet raw; do
-    timed_cpu send_$s "$ICMPKIT" sweep "$SEND_NET" -a -r 0 -t 100 --rate 0 --senders 1 --sender $s
+  for s in packet packet-mmsg raw; do
+    ring=wait; sender=$s
+    [ "$s" = packet-mmsg ] && { ring=off; sender=packet; }
+    timed_cpu send_$s env ICMPKIT_TX_RING=$ring "$ICMPKIT" sweep "$SEND_NET" -a -r 0 -t 100 --rate 0 --senders 1 --sender $sender
     n=$(grep -o '[0-9]* probes' "$OUT/send_$s.err" | tail -1 | awk '{print $1}')
     pps=$(grep -o 'sent at [0-9]* pkt/s' "$OUT/send_$s.err" | tail -1 | awk '{print $3}')
-    printf "run %s: icmpkit --sender %-6s %7s pkt/s, %5s ns CPU per probe\n" "$i" "$s" "$pps" "$(cpu_ns send_$s "${n:-1}")"
+    printf "run %s: icmpkit --sender %-11s %7s pkt/s, %5s ns CPU per probe (kernel %s)\n" "$i" "$s" "$pps" \
+      "$(cpu_ns send_$s "${n:-1}")" "$(sys_ns send_$s "${n:-1}")"
   done
   timed_cpu send_zmap "${ZMAP[@]}" "$SEND_NET"
   zpps=$(send_pps_of send_zmap)
@@ -149,3 +156,4 @@ echo "== memory: /8 (16,777,214 targets) into a blackhole, 1 probe, 100 ms timeo
 timed big "$ICMPKIT" sweep "$BIG" -q -r 0 -t 100 --rate 0 -u --sender packet
 printf "icmpkit /8: wall %.1f s, %s unreachable listed, peak RSS %d KiB (%.1f MiB, target < 64)\n" \
   "$(wall big)" "$(grep -c . "$OUT/big.out")" "$(rss big)" "$(awk -v k="$(rss big)" 'BEGIN{print k/1024}')"
+echo "== load at end: $(uptime)"

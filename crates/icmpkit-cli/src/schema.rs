@@ -688,6 +688,8 @@ pub struct SweepSummaryRecord {
     pub send_rate_pps: f64,
     /// Probes the packet sender sent as whole frames (`--sender packet`).
     pub frames_sent: u64,
+    /// Of `frames_sent`, those written to the packet socket's transmit ring.
+    pub ring_frames_sent: u64,
     /// Why the packet sender sent some probes through the raw socket
     /// instead, one line each.
     pub fallbacks: Vec<String>,
@@ -716,6 +718,7 @@ impl SweepSummaryRecord {
             send_time_s: s.send_time.as_secs_f64(),
             send_rate_pps: s.send_rate(),
             frames_sent: s.frames_sent,
+            ring_frames_sent: s.ring_frames_sent,
             fallbacks: s.fallbacks.clone(),
             seed: BigCount(seed),
         }

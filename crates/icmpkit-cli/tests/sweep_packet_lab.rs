@@ -2,7 +2,10 @@
 //! in the JSON summary, the raw sender beside it, the note for a link it
 //! cannot use, and bad values refused.
 
+use std::net::Ipv6Addr;
 use std::process::Output;
+
+use icmpkit::wire::checksum;
 
 use icmpkit_lab::{Chain, Reject, lab_or_skip};
 
@@ -126,4 +129,76 @@ fn bad_sender_values_are_refused() {
     assert!(!o.status.success(), "{o:?}");
     assert!(stderr.contains("sender"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The packet sender's two transmit paths, its ring (waited for before
+/// the first frame: `ICMPKIT_TX_RING=wait`) and `sendmmsg`
+/// (`ICMPKIT_TX_RING=off`), find the same hosts, IPv4 and IPv6, each with
+/// every frame counted where it went, and put frames on the wire whose
+/// checksums verify; with extra sending threads too (`--senders 2`: one
+/// ring each, each kick to its family's EtherType).
+#[test]
+fn the_transmit_ring_and_sendmmsg_send_the_same_frames() {
+    let lab = lab_or_skip!("the_transmit_ring_and_sendmmsg_send_the_same_frames");
+    let c = lab_chain(&lab);
+    c.serve_prefix("fd00:9::/121").unwrap();
+    c.reject(Reject::Blackhole, "fd00:9::80/121").unwrap();
+    let ping6 = c
+        .client()
+        .command("ping")
+        .args(["-6", "-c1", "-W1", "fd00:1::2"])
+        .output()
+        .unwrap();
+    assert!(ping6.status.success());
+    for (mode, senders) in [("wait", "1"), ("wait", "2"), ("off", "1")] {
+        let capture = c.server().capture().expect("capture");
+        let o = c
+            .client()
+            .command(common::ICMPKIT)
+            .env("ICMPKIT_TX_RING", mode)
+            .arg("sweep")
+            .args([
+                "10.9.0.0/24",
+                "fd00:9::/120",
+                "--json",
+                "-r",
+                "0",
+                "-t",
+                "300",
+            ])
+            .args(["--rate", "0", "--sender", "packet", "--senders", senders])
+            .output()
+            .expect("run icmpkit");
+        let packets = capture.finish();
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let s = summary(&o);
+        // 127 of 10.9.0.1-254 and 128 of fd00:9::0-ff.
+        assert_eq!(s["alive"], "255", "{mode} {senders}: {s}");
+        let count = |key: &str| s[key].as_u64().unwrap();
+        assert_eq!(count("probes_sent"), 254 + 256, "{s}");
+        assert_eq!(count("frames_sent"), count("probes_sent"), "{s}");
+        let by_ring = if mode == "wait" {
+            count("frames_sent")
+        } else {
+            0
+        };
+        assert_eq!(count("ring_frames_sent"), by_ring, "{mode} {senders}: {s}");
+        // The requests that reached the server (the live halves) verify.
+        let (mut v4, mut v6) = (0, 0);
+        for p in &packets {
+            if p.len() > 28 && p[0] == 0x45 && p[9] == 1 && p[20] == 8 {
+                assert!(
+                    checksum::verify(&p[..20]) && checksum::verify(&p[20..]),
+                    "{p:?}"
+                );
+                v4 += 1;
+            } else if p.len() > 48 && p[0] >> 4 == 6 && p[6] == 58 && p[40] == 128 {
+                let src = Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).unwrap());
+                let dst = Ipv6Addr::from(<[u8; 16]>::try_from(&p[24..40]).unwrap());
+                assert!(checksum::verify_icmpv6(&src, &dst, &p[40..]), "{p:?}");
+                v6 += 1;
+            }
+        }
+        assert_eq!((v4, v6), (127, 128), "{mode} {senders}");
+    }
 }

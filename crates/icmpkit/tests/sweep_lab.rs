@@ -36,7 +36,7 @@ fn sweep_in(ns: &Ns, targets: &[&str], opts: &SweepOptions) -> Outcome {
         let (mut hosts, mut replies) = (Vec::new(), Vec::new());
         while let Some(e) = sweeper.next_event().await {
             match e {
-                SweepEvent::Host(h) => hosts.push(h),
+                SweepEvent::Host(h) => hosts.push(*h),
                 other => replies.push(other),
             }
         }
@@ -680,7 +680,7 @@ fn probes_waiting_for_buffer_room_survive_cancelled_calls() {
                 sweeper.summary()
             );
             match tokio::time::timeout(Duration::from_millis(2), sweeper.next_event()).await {
-                Ok(Some(SweepEvent::Host(h))) => hosts.push(h),
+                Ok(Some(SweepEvent::Host(h))) => hosts.push(*h),
                 Ok(Some(_)) => {}
                 Ok(None) => break,
                 Err(_) => cut_short += 1,

@@ -47,6 +47,7 @@ mod sys;
 #[path = "sys_unsupported.rs"]
 mod sys;
 mod transport;
+mod tx_ring;
 
 /// Most messages one `recvmmsg`/`sendmmsg` moves (the kernel's
 /// `UIO_MAXIOV`): the largest batch a sweep or a listener may ask for.

@@ -1005,6 +1005,248 @@ pub(super) fn link_address(ifindex: u32, ethertype: u16) -> io::Result<socket2::
     Ok(address)
 }
 
+/// Where a frame starts in a `TPACKET_V2` transmit slot: after the slot's
+/// header, aligned (the kernel's `tp_hdrlen - sizeof(struct sockaddr_ll)`).
+pub(super) const TX_SLOT_HEADER_LEN: usize =
+    libc::TPACKET2_HDRLEN - mem::size_of::<libc::sockaddr_ll>();
+
+/// A transmit slot's status word, as the kernel and we hand the slot to
+/// each other (linux/if_packet.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SlotStatus {
+    /// Ours to write.
+    Available,
+    /// Written, waiting for the next kick.
+    SendRequest,
+    /// Taken by the kernel, its buffer not yet released.
+    Sending,
+    /// Refused by the kernel (bad length for the device): ours to take back.
+    WrongFormat,
+}
+
+impl SlotStatus {
+    fn from_word(word: u32) -> SlotStatus {
+        if word & libc::TP_STATUS_WRONG_FORMAT != 0 {
+            SlotStatus::WrongFormat
+        } else if word & libc::TP_STATUS_SENDING != 0 {
+            SlotStatus::Sending
+        } else if word & libc::TP_STATUS_SEND_REQUEST != 0 {
+            SlotStatus::SendRequest
+        } else {
+            SlotStatus::Available
+        }
+    }
+}
+
+/// A `PACKET_TX_RING` (`TPACKET_V2`) mapped from a packet socket: `slots`
+/// slots of `slot_size` bytes, back to back (the slot size divides the
+/// block size, so no slot straddles two blocks). The kernel reads a slot
+/// only while its status is [`SlotStatus::SendRequest`] or
+/// [`SlotStatus::Sending`], and writes only status words; the rest of an
+/// [`SlotStatus::Available`] slot is ours.
+pub(super) struct TxRingMap {
+    base: ptr::NonNull<u8>,
+    len: usize,
+    slot_size: usize,
+    slots: usize,
+}
+
+// SAFETY: the mapping is plain shared memory; frames are written only
+// through `&mut self` and status words only atomically.
+unsafe impl Send for TxRingMap {}
+
+impl std::fmt::Debug for TxRingMap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxRingMap")
+            .field("slot_size", &self.slot_size)
+            .field("slots", &self.slots)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TxRingMap {
+    /// Sets `socket` to `TPACKET_V2` and gives it a transmit ring of
+    /// `slots` slots of `slot_size` bytes in blocks of `block_size`, then
+    /// maps it. `slot_size` must be a multiple of 16 that divides
+    /// `block_size`, a multiple of the page size (the kernel refuses
+    /// anything else).
+    pub(super) fn new(
+        socket: &socket2::Socket,
+        slot_size: usize,
+        slots: usize,
+        block_size: usize,
+    ) -> io::Result<TxRingMap> {
+        let invalid = || io::Error::new(io::ErrorKind::InvalidInput, "transmit ring geometry");
+        let len = slot_size.checked_mul(slots).ok_or_else(invalid)?;
+        if slot_size < TX_SLOT_HEADER_LEN || block_size % slot_size != 0 || len % block_size != 0 {
+            return Err(invalid());
+        }
+        let uint = |n: usize| libc::c_uint::try_from(n).map_err(|_| invalid());
+        let request = libc::tpacket_req {
+            tp_block_size: uint(block_size)?,
+            tp_block_nr: uint(len / block_size)?,
+            tp_frame_size: uint(slot_size)?,
+            tp_frame_nr: uint(slots)?,
+        };
+        let fd = socket.as_fd();
+        set_int_option(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_VERSION,
+            libc::tpacket_versions::TPACKET_V2 as libc::c_int,
+        )?;
+        set_option(fd, libc::SOL_PACKET, libc::PACKET_TX_RING, &request)?;
+        // SAFETY: a fresh shared mapping of the socket's ring, `len` bytes
+        // as the kernel was just told; no existing memory is touched.
+        let base = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let base = ptr::NonNull::new(base.cast::<u8>()).ok_or_else(invalid)?;
+        Ok(TxRingMap {
+            base,
+            len,
+            slot_size,
+            slots,
+        })
+    }
+
+    /// How many slots the ring has.
+    pub(super) fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// Most frame bytes a slot holds.
+    pub(super) fn frame_capacity(&self) -> usize {
+        self.slot_size - TX_SLOT_HEADER_LEN
+    }
+
+    /// The status word of `slot` (`slot < slots`), read with acquire
+    /// ordering: what the kernel wrote before it is visible after.
+    fn status_word(&self, slot: usize) -> &std::sync::atomic::AtomicU32 {
+        assert!(slot < self.slots, "slot {slot} of {}", self.slots);
+        // SAFETY: the slot lies within the mapping, starts 16-byte aligned
+        // (page-aligned base, slot size a multiple of 16), and its first
+        // four bytes are the status word the kernel also accesses only
+        // atomically; the mapping lives as long as `self`.
+        unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot_ptr(slot).cast::<u32>()) }
+    }
+
+    fn slot_ptr(&self, slot: usize) -> *mut u8 {
+        // SAFETY (of the callers' use): `slot < slots`, so the offset is
+        // within the `len` bytes mapped.
+        self.base.as_ptr().wrapping_add(slot * self.slot_size)
+    }
+
+    /// Where `slot` is in its hand-over between us and the kernel.
+    pub(super) fn status(&self, slot: usize) -> SlotStatus {
+        SlotStatus::from_word(
+            self.status_word(slot)
+                .load(std::sync::atomic::Ordering::Acquire),
+        )
+    }
+
+    /// The frame bytes of `slot` to write into, if the slot is ours
+    /// ([`SlotStatus::Available`]).
+    pub(super) fn frame_mut(&mut self, slot: usize) -> Option<&mut [u8]> {
+        if self.status(slot) != SlotStatus::Available {
+            return None;
+        }
+        let capacity = self.frame_capacity();
+        // SAFETY: the bytes after the slot's header are within the
+        // mapping; the kernel neither reads nor writes them while the
+        // slot is available, and `&mut self` makes this the only
+        // reference into the ring until it ends.
+        Some(unsafe {
+            std::slice::from_raw_parts_mut(self.slot_ptr(slot).add(TX_SLOT_HEADER_LEN), capacity)
+        })
+    }
+
+    /// Hands `slot` (written through [`TxRingMap::frame_mut`]) to the
+    /// kernel with a frame of `len` bytes: its length, then the status
+    /// word with release ordering, so the kernel sees the frame written.
+    pub(super) fn request_send(&mut self, slot: usize, len: usize) {
+        assert!(len <= self.frame_capacity(), "a frame longer than its slot");
+        let header = self.slot_ptr(slot).cast::<libc::tpacket2_hdr>();
+        // SAFETY: the slot header is within the mapping and aligned; the
+        // slot is ours (available), so the kernel does not read it now.
+        unsafe {
+            ptr::addr_of_mut!((*header).tp_len).write_volatile(len as u32);
+        }
+        self.status_word(slot).store(
+            libc::TP_STATUS_SEND_REQUEST,
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
+    /// Takes back a slot the kernel left (still a send request, or
+    /// refused) when a kick stopped before it.
+    pub(super) fn take_back(&mut self, slot: usize) {
+        self.status_word(slot).store(
+            libc::TP_STATUS_AVAILABLE,
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+}
+
+impl Drop for TxRingMap {
+    fn drop(&mut self) {
+        // SAFETY: the mapping made in `new`, unmapped once; no reference
+        // into it outlives `self`.
+        unsafe {
+            libc::munmap(self.base.as_ptr().cast(), self.len);
+        }
+    }
+}
+
+/// `PACKET_VNET_HDR` (linux/if_packet.h): each frame sent starts with a
+/// `struct virtio_net_hdr`.
+const PACKET_VNET_HDR: libc::c_int = 15;
+
+/// Bytes of a `struct virtio_net_hdr` (linux/virtio_net.h): flags,
+/// gso_type, hdr_len, gso_size, csum_start, csum_offset.
+pub(super) const VNET_HEADER_LEN: usize = 10;
+
+/// Has the frames of a packet socket start with a `virtio_net_hdr` (set
+/// before its ring): its `hdr_len` tells a transmit ring how many bytes
+/// to copy into the buffer it allocates.
+pub(super) fn set_vnet_header(socket: &socket2::Socket) -> io::Result<()> {
+    set_int_option(socket.as_fd(), libc::SOL_PACKET, PACKET_VNET_HDR, 1)
+}
+
+/// Sends every slot of the socket's transmit ring marked as a send
+/// request, in ring order, out of `link`'s interface with its EtherType:
+/// one `sendto(fd, NULL, 0, MSG_DONTWAIT, link)`. The bytes sent, or the
+/// error that stopped it (maybe after some frames left).
+pub(super) fn kick_tx_ring(fd: BorrowedFd<'_>, link: &socket2::SockAddr) -> io::Result<usize> {
+    // SAFETY: no buffer; `link` points at `link.len()` bytes of a
+    // sockaddr_ll alive during the call.
+    let rc = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            ptr::null(),
+            0,
+            libc::MSG_DONTWAIT,
+            link.as_ptr().cast(),
+            link.len(),
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc as usize)
+    }
+}
+
 /// `_LINUX_CAPABILITY_VERSION_3` (linux/capability.h): two 32-bit words.
 const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 

@@ -146,6 +146,54 @@ pub(super) fn link_address(_: u32, _: u16) -> io::Result<socket2::SockAddr> {
     Err(unsupported())
 }
 
+pub(super) const TX_SLOT_HEADER_LEN: usize = 32;
+pub(super) const VNET_HEADER_LEN: usize = 10;
+
+pub(super) fn set_vnet_header(_: &socket2::Socket) -> io::Result<()> {
+    Err(unsupported())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SlotStatus {
+    Available,
+    SendRequest,
+    Sending,
+    WrongFormat,
+}
+
+#[derive(Debug)]
+pub(super) struct TxRingMap;
+
+impl TxRingMap {
+    pub(super) fn new(_: &socket2::Socket, _: usize, _: usize, _: usize) -> io::Result<TxRingMap> {
+        Err(unsupported())
+    }
+
+    pub(super) fn slots(&self) -> usize {
+        0
+    }
+
+    pub(super) fn frame_capacity(&self) -> usize {
+        0
+    }
+
+    pub(super) fn status(&self, _: usize) -> SlotStatus {
+        SlotStatus::Sending
+    }
+
+    pub(super) fn frame_mut(&mut self, _: usize) -> Option<&mut [u8]> {
+        None
+    }
+
+    pub(super) fn request_send(&mut self, _: usize, _: usize) {}
+
+    pub(super) fn take_back(&mut self, _: usize) {}
+}
+
+pub(super) fn kick_tx_ring(_: BorrowedFd<'_>, _: &socket2::SockAddr) -> io::Result<usize> {
+    Err(unsupported())
+}
+
 pub(super) fn clear_capabilities() -> io::Result<()> {
     // No Linux capabilities here: returning to the real uid is all there is.
     Ok(())

@@ -25,7 +25,7 @@ use crate::socket::{
 use crate::{Error, InvalidReason, Result};
 
 use super::egress::PacketPlan;
-use super::frames::FrameSettings;
+use super::frames::{ETHERNET_LEN, FrameSettings};
 use super::options::{
     MAX_AUTO_SENDERS, PACKET_MIN_TARGETS, PARALLEL_MIN_RATE, PARALLEL_MIN_TARGETS, SenderKind,
     SweepOptions,
@@ -173,6 +173,7 @@ impl Sweeper {
         let mut summary = self.session().summary(Timestamp::now());
         let protocol = self.driver.protocol();
         summary.frames_sent = protocol.shared().frames_sent.load(Ordering::Relaxed);
+        summary.ring_frames_sent = protocol.shared().ring_frames_sent.load(Ordering::Relaxed);
         if let Some(frames) = protocol.builder().frames() {
             summary.fallbacks = frames.notes();
         }
@@ -288,7 +289,11 @@ fn spawn_sender(
     }
     // With the packet sender, a blocking packet socket of its own too.
     let packet = match builder.frames() {
-        Some(_) => Some(PacketSender::open(false, BYPASS_QDISC)?),
+        Some(_) => Some(PacketSender::open(
+            false,
+            BYPASS_QDISC,
+            Some(max_frame_len(opts)),
+        )?),
         None => None,
     };
     ExtraSender::spawn(Arc::clone(shared), sockets, packet, builder.clone()).map_err(|source| {
@@ -332,19 +337,20 @@ fn packet_sender(
     }
     let forced = opts.sender == SenderKind::Packet;
     let families: Vec<Family> = sockets.iter().map(|s| s.family).collect();
-    let opened = PacketSender::open(true, BYPASS_QDISC).and_then(|socket| {
-        let plan = PacketPlan::new(
-            &families,
-            route_query(opts),
-            opts.socket.source,
-            frame_settings(opts),
-        )
-        .map_err(|source| Error::SocketUnavailable {
-            context: "reading the routing tables (netlink) for the packet sender".into(),
-            source,
-        })?;
-        Ok((Arc::new(plan), socket))
-    });
+    let opened =
+        PacketSender::open(true, BYPASS_QDISC, Some(max_frame_len(opts))).and_then(|socket| {
+            let plan = PacketPlan::new(
+                &families,
+                route_query(opts),
+                opts.socket.source,
+                frame_settings(opts),
+            )
+            .map_err(|source| Error::SocketUnavailable {
+                context: "reading the routing tables (netlink) for the packet sender".into(),
+                source,
+            })?;
+            Ok((Arc::new(plan), socket))
+        });
     match opened {
         Ok(packet) => Ok(Some(packet)),
         Err(e) if !forced => {
@@ -379,6 +385,12 @@ fn frame_settings(opts: &SweepOptions) -> FrameSettings {
         dont_fragment: dont_fragment(opts),
         payload_size: opts.payload_size,
     }
+}
+
+/// The longest frame the packet sender sends (an IPv6 probe's), what its
+/// transmit ring's slots must hold.
+fn max_frame_len(opts: &SweepOptions) -> usize {
+    ETHERNET_LEN + frame_settings(opts).ip_len(Family::V6)
 }
 
 /// Largest IPv4 probe sent with its own header (`IP_HDRINCL`) when DF is

@@ -47,6 +47,8 @@ pub(super) struct Shared {
     pub(super) stop: AtomicBool,
     /// Probes the packet sender sent as frames.
     pub(super) frames_sent: AtomicU64,
+    /// Of those, the frames sent through a transmit ring.
+    pub(super) ring_frames_sent: AtomicU64,
 }
 
 impl Shared {
@@ -56,6 +58,16 @@ impl Shared {
             wake: tokio::sync::Notify::new(),
             stop: AtomicBool::new(false),
             frames_sent: AtomicU64::new(0),
+            ring_frames_sent: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts `sent` frames, sent through a ring if `ring`.
+    pub(super) fn count_frames(&self, sent: usize, ring: bool) {
+        self.frames_sent.fetch_add(sent as u64, Ordering::Relaxed);
+        if ring {
+            self.ring_frames_sent
+                .fetch_add(sent as u64, Ordering::Relaxed);
         }
     }
 
@@ -343,6 +355,12 @@ impl ExtraSender {
             return;
         };
         // A panic in the thread has already been reported by the hook.
+        if handle.is_finished() {
+            // Nothing to wait for (it returned when the sending was
+            // over): no blocking-pool thread started at the very end.
+            let _ = handle.join();
+            return;
+        }
         let _ = tokio::task::spawn_blocking(move || handle.join()).await;
     }
 
@@ -369,6 +387,12 @@ fn run(
             let next = session.next_batch(now, &mut batch);
             if next == Next::Send {
                 builder.build(&session, &batch, now);
+            } else if !session.may_send_more() {
+                // Only answers are awaited: the sockets close now (a
+                // packet socket's close waits for an RCU grace period)
+                // rather than at the end. The sweep's task sends anything
+                // put back meanwhile.
+                return;
             }
             next
         };
@@ -385,7 +409,7 @@ fn run(
             let frames = builder.frames_of(&batch, &mut probes);
             send_blocking(shared, &probes, now, |offset| {
                 let sent = packet.send_batch(&frames[offset..])?;
-                shared.frames_sent.fetch_add(sent as u64, Ordering::Relaxed);
+                shared.count_frames(sent, packet.uses_ring());
                 Ok(sent)
             });
         }

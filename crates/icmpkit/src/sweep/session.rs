@@ -679,6 +679,27 @@ impl Session {
         self.summary.receive_errors += 1;
     }
 
+    /// False once no probe will be handed out again: every target of the
+    /// last wave sent, nothing to resend, and no probe in flight that a
+    /// timeout could retry. What is left is waiting for answers, so the
+    /// sending sockets can be closed (a packet socket's close waits for an
+    /// RCU grace period, better spent in the timeout wait than at exit).
+    pub fn may_send_more(&self) -> bool {
+        if self.cut.is_some() {
+            return false;
+        }
+        let last_wave = self.wave + 1 >= self.schedule.count;
+        let retriable = self.schedule.count == 1
+            && self.pending[..self.pending.len().saturating_sub(1)]
+                .iter()
+                .any(|q| !q.is_empty());
+        !last_wave
+            || self.next_k < self.shard_len
+            || !self.resend.is_empty()
+            || !self.retries.is_empty()
+            || retriable
+    }
+
     /// The earliest timeout of a probe in flight (monotonic ns), if any:
     /// when [`Session::expire`] next has work.
     pub fn next_timeout_ns(&self) -> Option<u64> {
@@ -978,7 +999,7 @@ impl Session {
         self.summary.finished += 1;
         self.summary.alive += u64::from(r.report.is_alive);
         self.summary.errors += u64::from(!r.report.is_alive && !r.report.errors.is_empty());
-        self.events.push_back(SweepEvent::Host(r));
+        self.events.push_back(SweepEvent::Host(Box::new(r)));
     }
 }
 

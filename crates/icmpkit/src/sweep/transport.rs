@@ -77,8 +77,11 @@ struct RecvBatch {
 #[derive(Debug)]
 pub(crate) struct SweepTransport {
     sockets: Vec<FamilySocket>,
-    /// The packet sender's socket (non-blocking), if it is on.
-    packet: Option<PacketSender>,
+    /// The packet sender's socket (non-blocking), if it is on; closed
+    /// once the session will send no more ([`SweepTransport::retire_packet`]).
+    packet: Mutex<Option<PacketSender>>,
+    /// The packet sender is on (its socket may be closed meanwhile).
+    packet_on: bool,
     shared: Arc<Shared>,
     senders: Vec<ExtraSender>,
     recv: Mutex<RecvBatch>,
@@ -93,7 +96,8 @@ impl SweepTransport {
     pub(super) fn new(sockets: Vec<FamilySocket>, shared: Arc<Shared>, recv_len: usize) -> Self {
         SweepTransport {
             sockets,
-            packet: None,
+            packet: Mutex::new(None),
+            packet_on: false,
             shared,
             senders: Vec::new(),
             recv: Mutex::new(RecvBatch {
@@ -114,16 +118,52 @@ impl SweepTransport {
 
     /// Sends frames on `packet` (the packet sender).
     pub(super) fn set_packet_socket(&mut self, packet: PacketSender) {
-        self.packet = Some(packet);
+        *self
+            .packet
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Some(packet);
+        self.packet_on = true;
+    }
+
+    /// Closes the packet sender's socket on a thread of its own once the
+    /// session will send no more: a packet socket's close waits for an
+    /// RCU grace period or three (its ring), which would otherwise come
+    /// after the sweep's last timeout, at exit.
+    fn retire_packet(&self) {
+        if !self.packet_on || self.shared.session().may_send_more() {
+            return;
+        }
+        let Some(packet) = self.packet_guard().take() else {
+            return;
+        };
+        let closing = std::thread::Builder::new()
+            .name("icmpkit-close".into())
+            .spawn(move || drop(packet));
+        if let Err(e) = closing {
+            tracing::debug!("closing the packet socket here: {e}");
+        }
+    }
+
+    fn packet_guard(&self) -> std::sync::MutexGuard<'_, Option<PacketSender>> {
+        self.packet.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sends the run of frames at the start of `transmits`.
     fn send_frames(&self, transmits: &[Transmit]) -> io::Result<usize> {
-        let Some(packet) = &self.packet else {
+        if !self.packet_on {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a frame without a packet socket",
             ));
+        }
+        let mut guard = self.packet_guard();
+        if guard.is_none() {
+            // A probe put back after the socket was closed: a plain one
+            // (no ring) sends it.
+            *guard = Some(PacketSender::open(true, true, None).map_err(io::Error::other)?);
+        }
+        let Some(packet) = guard.as_ref() else {
+            return Err(io::ErrorKind::WouldBlock.into());
         };
         let frames: Vec<Frame<'_>> = transmits
             .iter()
@@ -132,9 +172,7 @@ impl SweepTransport {
             .collect();
         match packet.send_batch(&frames) {
             Ok(sent) => {
-                self.shared
-                    .frames_sent
-                    .fetch_add(sent as u64, Ordering::Relaxed);
+                self.shared.count_frames(sent, packet.uses_ring());
                 Ok(sent)
             }
             // No readiness edge comes for a packet socket's full buffer
@@ -288,6 +326,7 @@ impl Transport for SweepTransport {
     }
 
     fn wait_ready(&self) -> BoxFuture<io::Result<Readiness>> {
+        self.retire_packet();
         let waits: Vec<_> = self
             .sockets
             .iter()

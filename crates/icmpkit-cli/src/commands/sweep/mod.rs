@@ -274,15 +274,35 @@ async fn sweep(args: SweepArgs, specs: Vec<TargetSpec>, options: SweepOptions) -
                 continue;
             }
         };
-        let Some(event) = event else { break };
-        if let SweepEvent::Host(_) = &event {
-            progress.update(&sweeper);
-        }
-        progress.suspend(|| out.event(&event, sweeper.targets()));
-        // -X N: N alive is the answer; stop probing the rest.
-        if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
-            stopping = true;
-            sweeper.finish_early();
+        let mut next = event;
+        let mut taken = 0;
+        // Events already waiting are taken without another select (one
+        // per event cost more than printing the event): signals and ticks
+        // are looked at again every EVENTS_PER_SELECT events.
+        let over = loop {
+            // By reference: an event is a few hundred bytes, each move a
+            // memcpy.
+            let Some(event) = &next else { break true };
+            if let SweepEvent::Host(_) = event {
+                progress.update(&sweeper);
+            }
+            progress.suspend(|| out.event(event, sweeper.targets()));
+            // -X N: N alive is the answer; stop probing the rest.
+            if !stopping && enough.is_some_and(|n| sweeper.summary().alive >= n) {
+                stopping = true;
+                sweeper.finish_early();
+            }
+            taken += 1;
+            if taken == crate::events::EVENTS_PER_SELECT {
+                break false;
+            }
+            match crate::events::ready_event(&mut sweeper).await {
+                Some(e) => next = e,
+                None => break false,
+            }
+        };
+        if over {
+            break;
         }
     }
     progress.finish();

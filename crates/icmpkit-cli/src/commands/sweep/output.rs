@@ -261,7 +261,7 @@ impl Output {
     pub fn event(&mut self, event: &SweepEvent, targets: &TargetSet) {
         self.count(event);
         match event {
-            SweepEvent::Host(h) if self.statistics => self.held.push(h.clone()),
+            SweepEvent::Host(h) if self.statistics => self.held.push(HostResult::clone(h)),
             SweepEvent::Host(h) => self.host(h),
             SweepEvent::Error { address, error, .. }
                 if !self.quiet && self.format == Format::Text =>

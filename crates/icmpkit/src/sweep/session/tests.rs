@@ -89,7 +89,7 @@ fn hosts(events: &[SweepEvent]) -> Vec<&HostResult> {
     events
         .iter()
         .filter_map(|e| match e {
-            SweepEvent::Host(h) => Some(h),
+            SweepEvent::Host(h) => Some(&**h),
             _ => None,
         })
         .collect()
@@ -718,4 +718,32 @@ fn a_window_expiring_at_once_is_taken_in_parts() {
     }
     // Every probe timed out and its target finished: two events each.
     assert_eq!(total, 2 * 65534);
+}
+
+#[test]
+fn sending_is_over_once_nothing_is_left_to_send_or_retry() {
+    // One probe each, no retries: over as soon as every target had its probe.
+    let mut s = session(&["192.0.2.0/30"], fast(1, 0));
+    assert!(s.may_send_more());
+    assert_eq!(send(&mut s, at(0)).len(), 2);
+    assert!(!s.may_send_more());
+    // With a retry: not while a first attempt may time out; over once
+    // the retries went out.
+    let mut s = session(&["192.0.2.0/30"], fast(1, 1));
+    assert_eq!(send(&mut s, at(0)).len(), 2);
+    assert!(s.may_send_more());
+    s.expire(at(100));
+    assert!(s.may_send_more(), "the retries are queued");
+    assert_eq!(send(&mut s, at(100)).len(), 2);
+    assert!(!s.may_send_more());
+    // Waves: not before the last wave went out.
+    let mut s = session(&["192.0.2.0/30"], fast(2, 0));
+    assert_eq!(send(&mut s, at(0)).len(), 2);
+    assert!(s.may_send_more());
+    // A probe put back (full buffer) is still to send.
+    let mut s = session(&["192.0.2.1"], fast(1, 0));
+    let mut batch = Vec::new();
+    assert_eq!(s.next_batch(at(0), &mut batch), Next::Send);
+    s.requeue(&batch);
+    assert!(s.may_send_more());
 }
