@@ -11,8 +11,11 @@
 #  - printed per prober: requests and responses in its metrics, CPU-seconds
 #    (utime+stime from /proc) per 1,000 requests, peak RSS (VmHWM), the mean
 #    RTT it reports (histogram sum / count); and `ping`'s mean RTT on the
-#    same path (iputils, 20 probes), the time of that /metrics scrape, then
-#    the ratios.
+#    same path (iputils, 20 probes at 50 ms) twice: on the idle path before
+#    the prober starts (ping_idle_us: a probe every 50 ms meets cold caches
+#    and a CPU waking up) and while it runs (ping_busy_us: the path the
+#    prober's own probes take), the time of that /metrics scrape, then the
+#    ratios.
 # Usage: bench/exporter.sh [DURATION_S] [HOST_COUNTS...]
 source "$(dirname "$0")/lib.sh"
 need_root
@@ -58,6 +61,8 @@ run() {
   done
   [ "$up" = 1 ] || { echo "$name did not come up in 120 s:" >&2; tail -5 "$WORK/$name.log" >&2; kill "$pid"; return 1; }
   sleep "$DURATION"
+  local ping_busy
+  ping_busy=$(ping_mean_us)
   local scrape_ms
   scrape_ms=$(in_client curl -sf "http://127.0.0.1:$port/metrics" -o "$WORK/$name.prom" -w '%{time_total}' | awk '{ printf "%.1f", $1 * 1000 }')
   local stat rss
@@ -69,14 +74,14 @@ run() {
   resp=$(metric_sum smokeping_response_duration_seconds_count "$WORK/$name.prom")
   sum=$(metric_sum smokeping_response_duration_seconds_sum "$WORK/$name.prom")
   awk -v q="$req" -v r="$resp" -v t="$stat" -v hz="$CLK_TCK" -v rss="$rss" -v s="$sum" \
-    -v ms="$scrape_ms" 'BEGIN { printf "%d %d %.3f %d %.1f %s\n", q, r, t / hz, rss, (r > 0 ? s / r * 1e6 : 0), ms }'
+    -v ms="$scrape_ms" -v pb="$ping_busy" 'BEGIN { printf "%d %d %.3f %d %.1f %s %s\n", q, r, t / hz, rss, (r > 0 ? s / r * 1e6 : 0), ms, pb }'
 }
 
 ping_mean_us() {
   in_client ping -q -c 20 -i 0.05 10.251.0.1 | awk -F/ '/^rtt/ { printf "%.1f\n", $5 * 1000 }'
 }
 
-printf '%-8s %-18s %10s %10s %12s %10s %12s %12s %10s\n' hosts prober requests responses cpu_s/1k_req rss_KiB mean_rtt_us ping_rtt_us scrape_ms
+printf '%-8s %-18s %10s %10s %12s %10s %12s %12s %12s %10s\n' hosts prober requests responses cpu_s/1k_req rss_KiB mean_rtt_us ping_idle_us ping_busy_us scrape_ms
 for n in "${COUNTS[@]}"; do
   hosts "$n" >"$WORK/hosts"
   mapfile -t HOSTS <"$WORK/hosts"
@@ -88,13 +93,13 @@ for n in "${COUNTS[@]}"; do
   fi
   for p in icmpkit smokeping; do
     [ -n "${R[$p]:-}" ] || continue
-    read -r q r c rss m ms <<<"${R[$p]}"
-    printf '%-8s %-18s %10d %10d %12.4f %10d %12.1f %12s %10s\n' "$n" "$p" "$q" "$r" \
-      "$(awk -v c="$c" -v q="$q" 'BEGIN { print (q > 0 ? c / q * 1000 : 0) }')" "$rss" "$m" "$P" "$ms"
+    read -r q r c rss m ms pb <<<"${R[$p]}"
+    printf '%-8s %-18s %10d %10d %12.4f %10d %12.1f %12s %12s %10s\n' "$n" "$p" "$q" "$r" \
+      "$(awk -v c="$c" -v q="$q" 'BEGIN { print (q > 0 ? c / q * 1000 : 0) }')" "$rss" "$m" "$P" "$pb" "$ms"
   done
   if [ -n "${R[smokeping]:-}" ]; then
-    read -r q1 r1 c1 s1 m1 _ <<<"${R[icmpkit]}"
-    read -r q2 r2 c2 s2 m2 _ <<<"${R[smokeping]}"
+    read -r q1 r1 c1 s1 m1 _ _ <<<"${R[icmpkit]}"
+    read -r q2 r2 c2 s2 m2 _ _ <<<"${R[smokeping]}"
     awk -v n="$n" -v q1="$q1" -v c1="$c1" -v q2="$q2" -v c2="$c2" -v s1="$s1" -v s2="$s2" -v m1="$m1" -v m2="$m2" -v r1="$r1" -v r2="$r2" 'BEGIN {
       a = (q1 > 0 ? c1 / q1 : 0); b = (q2 > 0 ? c2 / q2 : 0)
       printf "%-8s ratios smokeping/icmpkit: CPU per probe %.1fx, peak RSS %.1fx, mean RTT %.1fx; answered in metrics: icmpkit %.1f%%, smokeping %.1f%%\n",

@@ -148,7 +148,7 @@ impl SweepOptions {
     /// and the sweep entry points check): the error names the option. The
     /// payload may reach IPv6's limit unless the family is IPv4; it is
     /// checked again for each family the targets have
-    /// ([`SweepOptions::check_payload`]).
+    /// (when the sweep starts).
     pub fn validate(&self) -> Result<()> {
         self.check_payload(self.family.unwrap_or(Family::V6))?;
         if self.senders.is_some_and(|n| n == 0 || n > MAX_SENDERS) {
