@@ -193,13 +193,18 @@ struct KernelTimespec {
 }
 
 /// Asks the kernel to stamp each datagram as the driver sends it
-/// (software transmit timestamps), numbered by `OPT_ID` and queued on the
-/// error queue without the payload (`OPT_TSONLY`).
+/// (software transmit timestamps), numbered by `OPT_ID` from 0 and queued
+/// on the error queue without the payload (`OPT_TSONLY`).
 pub(super) fn enable_tx_timestamps(socket: &socket2::Socket) -> io::Result<()> {
     let flags = libc::SOF_TIMESTAMPING_TX_SOFTWARE
         | libc::SOF_TIMESTAMPING_SOFTWARE
         | libc::SOF_TIMESTAMPING_OPT_ID
         | libc::SOF_TIMESTAMPING_OPT_TSONLY;
+    // The kernel restarts the numbering only when OPT_ID is newly set: on
+    // a socket that had it (one reused, as the exporter's /probe pool
+    // does) the keys went on from the last user's sends, and the new
+    // user's stamps were paired with the wrong requests.
+    set_int_option(socket.as_fd(), libc::SOL_SOCKET, SO_TIMESTAMPING, 0)?;
     set_int_option(
         socket.as_fd(),
         libc::SOL_SOCKET,
