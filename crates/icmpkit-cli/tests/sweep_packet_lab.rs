@@ -129,6 +129,20 @@ fn bad_sender_values_are_refused() {
     assert!(!o.status.success(), "{o:?}");
     assert!(stderr.contains("sender"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+    // A transmit ring mode it does not know (it was taken for the default).
+    let o = c
+        .client()
+        .command(common::ICMPKIT)
+        .env("ICMPKIT_TX_RING", "OFF")
+        .args(["sweep", "10.1.0.2", "--sender", "packet"])
+        .output()
+        .expect("run icmpkit");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{o:?}");
+    assert!(
+        stderr.contains("ICMPKIT_TX_RING") && stderr.contains("\"OFF\""),
+        "{stderr}"
+    );
 }
 
 /// The packet sender's two transmit paths, its ring (waited for before

@@ -244,8 +244,10 @@ fn check_labels(labels: &BTreeMap<String, String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Labels the exporter sets itself.
-pub const RESERVED_LABELS: [&str; 10] = [
+/// Labels the exporter sets itself (`le`: the histogram's buckets; a user
+/// label `le` gave each bucket line the name twice, and Prometheus refuses
+/// a page with a duplicate label: every target's scrape failed).
+pub const RESERVED_LABELS: [&str; 11] = [
     "host",
     "ip",
     "source",
@@ -256,6 +258,7 @@ pub const RESERVED_LABELS: [&str; 10] = [
     "hop",
     "responder",
     "stat",
+    "le",
 ];
 
 fn valid_label_name(name: &str) -> bool {
@@ -306,6 +309,7 @@ mod tests {
             ("targets:\n- hosts: [a]\n  interval: never\n", "duration"),
             ("targets:\n- hosts: [a]\n  tos: 999\n", "tos"),
             ("targets:\n- hosts: [a]\n  labels: {host: x}\n", "label"),
+            ("targets:\n- hosts: [a]\n  labels: {le: x}\n", "label"),
             ("targets:\n- hosts: [a]\n  colour: red\n", "colour"),
             ("traces:\n- hosts: [a]\n  protocol: sctp\n", "sctp"),
             ("traces:\n- hosts: [a]\n  max_hops: 0\n", "max_hops"),

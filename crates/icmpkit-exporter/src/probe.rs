@@ -349,7 +349,23 @@ async fn probe(
         "Specifies whether probe ip protocol is IP4 or IP6",
         protocol,
     );
+    let setup = Instant::now();
+    let waited_for_socket = timeout.saturating_sub(start.elapsed());
+    let lent = match lend(sockets, resolved.family(), module, waited_for_socket).await {
+        Ok(lent) => lent,
+        Err(error) => {
+            tracing::warn!(%target, %error, "probe: cannot ping");
+            return false;
+        }
+    };
+    // The ping gets what the wait for a pooled socket left of the probe's
+    // time, not what there was before it: a probe that waited for a busy
+    // pool would otherwise run past the scrape's timeout.
     let remaining = timeout.saturating_sub(start.elapsed());
+    if remaining.is_zero() {
+        tracing::warn!(%target, "probe: no time left to ping");
+        return false;
+    }
     let mut opts = PingOptions::default();
     opts.timing.count = Some(module.packets);
     opts.timing.interval = module.interval;
@@ -358,14 +374,6 @@ async fn probe(
     opts.payload_size = module.payload_size;
     opts.socket.ttl = module.ttl;
     opts.privilege = privilege;
-    let setup = Instant::now();
-    let lent = match lend(sockets, resolved.family(), module, remaining).await {
-        Ok(lent) => lent,
-        Err(error) => {
-            tracing::warn!(%target, %error, "probe: cannot ping");
-            return false;
-        }
-    };
     let (_lent, pinger) = match lent {
         Some((lent, socket)) => (Some(lent), Pinger::with_socket(resolved, socket, &opts)),
         None => (None, Pinger::with_target(resolved, &opts)),
@@ -473,4 +481,64 @@ fn packet_statistics(
         "ICMP errors received by this probe, by type and code",
         icmp_errors,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Raw sockets for /probe on loopback, or a reported skip.
+    fn raw_pool(test: &str, count: u16) -> Option<ProbeSockets> {
+        let sockets = ProbeSockets::open(Privilege::Privileged, count);
+        if sockets.pool(Family::V4).is_none() {
+            icmpkit_lab::report_skip(test, &"no raw ICMP socket (needs CAP_NET_RAW)");
+            return None;
+        }
+        Some(sockets)
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_waited_for_a_pooled_socket_still_ends_within_its_timeout() {
+        let test = "a_probe_that_waited_for_a_pooled_socket_still_ends_within_its_timeout";
+        let Some(sockets) = raw_pool(test, 1) else {
+            return;
+        };
+        // Loopback answers every request: 20 at 100 ms would take 2 s, so
+        // the ping runs until the probe's time is up.
+        let module = Module {
+            preferred: Family::V4,
+            fallback: false,
+            packets: 20,
+            interval: Duration::from_millis(100),
+            ..Module::default()
+        };
+        let timeout = Duration::from_millis(1000);
+        // Another probe holds the pool's only socket for 600 ms.
+        let held = lend(&sockets, Family::V4, &module, timeout)
+            .await
+            .unwrap()
+            .expect("a pooled socket");
+        let holder = async move {
+            tokio::time::sleep(Duration::from_millis(600)).await;
+            drop(held);
+        };
+        let started = Instant::now();
+        let mut registry = Registry::default();
+        let probing = probe(
+            "127.0.0.1",
+            &module,
+            timeout,
+            &sockets,
+            Privilege::Privileged,
+            &mut registry,
+            |_, _| {},
+        );
+        let ((), answered) = tokio::join!(holder, probing);
+        let took = started.elapsed();
+        assert!(answered, "loopback answers");
+        assert!(
+            took < timeout + Duration::from_millis(150),
+            "the probe took {took:?}, its timeout is {timeout:?}"
+        );
+    }
 }

@@ -73,16 +73,10 @@ async fn probe(
         )
             .into_response();
     };
-    let scrape_timeout = headers
-        .get("X-Prometheus-Scrape-Timeout-Seconds")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s > 0.0)
-        .map(Duration::from_secs_f64);
     let page = crate::probe::run(
         &target,
         &module,
-        scrape_timeout,
+        scrape_timeout(&headers),
         &exporter.probe_sockets,
         exporter.args.privilege(),
     )
@@ -95,6 +89,17 @@ async fn probe(
         page,
     )
         .into_response()
+}
+
+/// The scrape's timeout Prometheus sends, if it is a number of seconds
+/// a `Duration` holds (`Duration::from_secs_f64` panicked on `1e30`).
+fn scrape_timeout(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get("X-Prometheus-Scrape-Timeout-Seconds")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
 }
 
 async fn reload(State(exporter): State<Arc<Exporter>>) -> Response {
@@ -146,5 +151,27 @@ pub async fn terminated() {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scrape_timeout_header_is_used_when_it_is_a_duration_and_ignored_otherwise() {
+        let timeout = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                value.parse().unwrap(),
+            );
+            scrape_timeout(&headers)
+        };
+        assert_eq!(timeout("9.5"), Some(Duration::from_millis(9500)));
+        for ignored in ["1e30", "inf", "NaN", "-1", "0", "soon"] {
+            assert_eq!(timeout(ignored), None, "{ignored}");
+        }
+        assert_eq!(scrape_timeout(&HeaderMap::new()), None);
     }
 }

@@ -73,9 +73,25 @@ impl Running {
     ) -> Option<Arc<RunningTrace>> {
         self.traces
             .iter()
-            .find(|t| t.spec == *spec && t.address == address && t.labels == *labels)
+            .find(|t| t.spec == *spec && t.address == address && same_series(&t.labels, labels))
             .cloned()
     }
+}
+
+/// True if two traces' labels name the same series as Prometheus tells
+/// them apart: a label with an empty value is no label, so a reload that
+/// brings a label name only other traces use (given here empty) keeps
+/// the trace running with its books (it was restarted, its counters back
+/// to zero).
+fn same_series(a: &Labels, b: &Labels) -> bool {
+    let valued = |labels: &'_ Labels| {
+        labels
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect::<BTreeMap<String, String>>()
+    };
+    valued(a) == valued(b)
 }
 
 /// The exporter's state, shared by the HTTP handlers and signal tasks.

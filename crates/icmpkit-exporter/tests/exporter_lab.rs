@@ -649,6 +649,34 @@ fn trace_targets_export_each_hop() {
         after >= before,
         "the trace's rounds went from {before} to {after} across a reload"
     );
+    // A reload adding a trace with a label name of its own (empty on the
+    // others, which is no label) keeps the others running: the new one is
+    // refused (its sockets would need the privileges dropped), the others
+    // were refused with it, being taken for new traces.
+    std::fs::write(
+        &config,
+        format!(
+            "traces:\n- hosts: ['{}']\n  interval: 300ms\n  max_hops: 8\n  labels: {{site: lab}}\n\
+             - hosts: ['{}']\n  labels: {{rack: r1}}\n",
+            chain.server_v6(),
+            hops[0]
+        ),
+    )
+    .unwrap();
+    let page = metrics(client, PORT);
+    let before = [rounds(&page, &server).unwrap(), rounds(&page, &v6).unwrap()];
+    let (status, body) = http(client, "POST", PORT, "/-/reload").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let page = metrics(client, PORT);
+    for (host, before) in [&server, &v6].into_iter().zip(before) {
+        let after = rounds(&page, host);
+        assert!(
+            after.is_some_and(|after| after >= before),
+            "{host}: the trace's rounds went from {before} to {after:?} across a reload \
+             adding a label name\n{}",
+            exporter.log()
+        );
+    }
     exporter.signal(Signal::SIGTERM);
     let status = exporter
         .wait_exit(Duration::from_secs(5))

@@ -106,7 +106,10 @@ impl MonitorTarget {
                 },
             ));
         }
-        Ok(())
+        // An interval near u64::MAX ns wrapped the next send time into the
+        // past: the target was sent to without pause (a panic in a debug
+        // build, which stopped its socket's pinging).
+        crate::engine::clock::check_option_duration("interval_ms", self.interval)
     }
 
     /// What decides its socket: targets sharing it share one socket.
@@ -435,4 +438,22 @@ fn open_group((family, tos, source): SocketKey, opts: &MonitorOptions) -> Result
         wake,
         task,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interval_is_refused_beyond_the_longest_time_option() {
+        let address = IpAddr::from([127, 0, 0, 1]);
+        let limit = crate::engine::clock::MAX_OPTION_DURATION;
+        assert!(MonitorTarget::new(address, limit).validate().is_ok());
+        for too_long in [limit + Duration::from_secs(1), Duration::MAX] {
+            let error = MonitorTarget::new(address, too_long)
+                .validate()
+                .unwrap_err();
+            assert!(error.to_string().contains("interval"), "{error}");
+        }
+    }
 }

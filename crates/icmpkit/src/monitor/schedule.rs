@@ -525,12 +525,13 @@ impl Schedule {
 /// or (after a stall) the next slot of its original phase, so the sends of
 /// many targets stay spread evenly.
 fn next_slot(due: u64, interval_ns: u64, now: Timestamp) -> u64 {
-    let next = due + interval_ns;
+    // Saturating: a wrapped sum would lie in the past, a send at once.
+    let next = due.saturating_add(interval_ns);
     if next > now.monotonic_ns {
         return next;
     }
     let missed = (now.monotonic_ns - next) / interval_ns + 1;
-    next + missed * interval_ns
+    next.saturating_add(missed.saturating_mul(interval_ns))
 }
 
 #[cfg(test)]
@@ -576,6 +577,14 @@ mod tests {
             sent.push((index, seq));
         }
         sent
+    }
+
+    #[test]
+    fn the_next_slot_of_a_huge_interval_is_never_in_the_past() {
+        let now = at(5 * SECOND);
+        for interval in [u64::MAX, u64::MAX / 2 + 1] {
+            assert!(next_slot(4 * SECOND, interval, now) > now.monotonic_ns);
+        }
     }
 
     #[test]

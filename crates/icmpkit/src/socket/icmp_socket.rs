@@ -889,4 +889,43 @@ mod tests {
         assert_eq!(result.unwrap_err().raw_os_error(), Some(libc::EACCES));
         assert_eq!(calls, 2, "a genuine failure is returned after one retry");
     }
+
+    /// The `OPT_ID` keys of the transmit stamps of `sends` echo requests
+    /// to 127.0.0.1.
+    fn stamp_keys(socket: &IcmpSocket, sends: u16) -> Vec<u32> {
+        let mut message = Vec::new();
+        for sequence in 0..sends {
+            crate::engine::probe::echo_request(Family::V4, 7, sequence, &[0; 8], &mut message);
+            socket.send_to(&message, [127, 0, 0, 1].into()).unwrap();
+        }
+        let mut keys = Vec::new();
+        let mut buf = [0u8; 256];
+        let give_up = Instant::now() + Duration::from_secs(2);
+        while keys.len() < usize::from(sends) && Instant::now() < give_up {
+            match socket.recv_error(&mut buf).unwrap() {
+                Some(q) if q.origin == ErrorOrigin::Timestamping => keys.push(q.key),
+                Some(_) => {}
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn transmit_stamps_are_numbered_from_zero_each_time_they_are_enabled() {
+        let test = "transmit_stamps_are_numbered_from_zero_each_time_they_are_enabled";
+        let socket = match IcmpSocket::open(Family::V4, Privilege::Auto, &SocketOptions::default())
+        {
+            Ok(socket) => socket,
+            Err(error) => {
+                icmpkit_lab::report_skip(test, &format!("no ICMP socket: {error}"));
+                return;
+            }
+        };
+        socket.enable_tx_timestamps().unwrap();
+        assert_eq!(stamp_keys(&socket, 2), [0, 1]);
+        // The socket passed to its next user (a pooled socket).
+        socket.enable_tx_timestamps().unwrap();
+        assert_eq!(stamp_keys(&socket, 2), [0, 1]);
+    }
 }

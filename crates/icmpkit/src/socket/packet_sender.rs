@@ -35,11 +35,25 @@ enum RingMode {
     Background,
 }
 
-fn ring_mode() -> RingMode {
-    match std::env::var_os(TX_RING_ENV) {
-        Some(v) if v == "off" => RingMode::Off,
-        Some(v) if v == "wait" => RingMode::Wait,
-        _ => RingMode::Background,
+/// The ring mode [`TX_RING_ENV`] asks for: unset (or empty) is the
+/// default; a value other than `off` or `wait` is refused (it was taken
+/// for the default: `ICMPKIT_TX_RING=OFF` compared the ring with itself).
+fn ring_mode() -> Result<RingMode, Error> {
+    ring_mode_of(std::env::var_os(TX_RING_ENV).as_deref())
+}
+
+fn ring_mode_of(value: Option<&std::ffi::OsStr>) -> Result<RingMode, Error> {
+    match value.map(|v| v.to_str()) {
+        None | Some(Some("")) => Ok(RingMode::Background),
+        Some(Some("off")) => Ok(RingMode::Off),
+        Some(Some("wait")) => Ok(RingMode::Wait),
+        Some(_) => Err(Error::invalid(
+            TX_RING_ENV,
+            crate::error::InvalidReason::UnknownName {
+                name: value.unwrap_or_default().to_string_lossy().into_owned(),
+                context: "(the environment variable takes off or wait, or is unset)".into(),
+            },
+        )),
     }
 }
 
@@ -81,9 +95,9 @@ impl PacketSender {
         bypass_qdisc: bool,
         ring_frame_len: Option<usize>,
     ) -> Result<Self, Error> {
+        let mode = ring_mode()?;
         let socket = open_socket(nonblocking, bypass_qdisc)?;
         let mut state = SendState::default();
-        let mode = ring_mode();
         if let Some(max_frame_len) = ring_frame_len.filter(|_| mode != RingMode::Off) {
             // Opened here, while this thread has CAP_NET_RAW; the ring's
             // options need none.
@@ -240,4 +254,34 @@ fn slot_of(
     }
     known.push((key, sys::link_address(ifindex, ethertype(frame)?)?));
     Ok(known.len() - 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ring_mode_is_off_wait_or_the_default_and_nothing_else() {
+        use std::ffi::OsStr;
+        assert_eq!(ring_mode_of(None).unwrap(), RingMode::Background);
+        assert_eq!(
+            ring_mode_of(Some(OsStr::new(""))).unwrap(),
+            RingMode::Background
+        );
+        assert_eq!(
+            ring_mode_of(Some(OsStr::new("off"))).unwrap(),
+            RingMode::Off
+        );
+        assert_eq!(
+            ring_mode_of(Some(OsStr::new("wait"))).unwrap(),
+            RingMode::Wait
+        );
+        for bad in ["OFF", "0", "on", "yes"] {
+            let error = ring_mode_of(Some(OsStr::new(bad))).unwrap_err().to_string();
+            assert!(
+                error.contains(TX_RING_ENV) && error.contains(bad),
+                "{bad}: {error}"
+            );
+        }
+    }
 }

@@ -193,13 +193,18 @@ struct KernelTimespec {
 }
 
 /// Asks the kernel to stamp each datagram as the driver sends it
-/// (software transmit timestamps), numbered by `OPT_ID` and queued on the
-/// error queue without the payload (`OPT_TSONLY`).
+/// (software transmit timestamps), numbered by `OPT_ID` from 0 and queued
+/// on the error queue without the payload (`OPT_TSONLY`).
 pub(super) fn enable_tx_timestamps(socket: &socket2::Socket) -> io::Result<()> {
     let flags = libc::SOF_TIMESTAMPING_TX_SOFTWARE
         | libc::SOF_TIMESTAMPING_SOFTWARE
         | libc::SOF_TIMESTAMPING_OPT_ID
         | libc::SOF_TIMESTAMPING_OPT_TSONLY;
+    // The kernel restarts the numbering only when OPT_ID is newly set: on
+    // a socket that had it (one reused, as the exporter's /probe pool
+    // does) the keys went on from the last user's sends, and the new
+    // user's stamps were paired with the wrong requests.
+    set_int_option(socket.as_fd(), libc::SOL_SOCKET, SO_TIMESTAMPING, 0)?;
     set_int_option(
         socket.as_fd(),
         libc::SOL_SOCKET,
@@ -1133,7 +1138,6 @@ impl TxRingMap {
     /// The status word of `slot` (`slot < slots`), read with acquire
     /// ordering: what the kernel wrote before it is visible after.
     fn status_word(&self, slot: usize) -> &std::sync::atomic::AtomicU32 {
-        assert!(slot < self.slots, "slot {slot} of {}", self.slots);
         // SAFETY: the slot lies within the mapping, starts 16-byte aligned
         // (page-aligned base, slot size a multiple of 16), and its first
         // four bytes are the status word the kernel also accesses only
@@ -1141,9 +1145,11 @@ impl TxRingMap {
         unsafe { std::sync::atomic::AtomicU32::from_ptr(self.slot_ptr(slot).cast::<u32>()) }
     }
 
+    /// Where `slot` starts; panics unless `slot < slots`, checked here
+    /// so that every access through it stays within the mapping
+    /// (`request_send` wrote a slot's length before anything checked it).
     fn slot_ptr(&self, slot: usize) -> *mut u8 {
-        // SAFETY (of the callers' use): `slot < slots`, so the offset is
-        // within the `len` bytes mapped.
+        assert!(slot < self.slots, "slot {slot} of {}", self.slots);
         self.base.as_ptr().wrapping_add(slot * self.slot_size)
     }
 
@@ -1580,6 +1586,27 @@ mod tests {
             storage = Some(now);
         }
         assert_eq!(space.spaces.len(), 64);
+    }
+
+    #[test]
+    fn a_transmit_slot_past_the_ring_is_refused_before_anything_is_written() {
+        let test = "a_transmit_slot_past_the_ring_is_refused_before_anything_is_written";
+        let socket = match socket2::Socket::new(socket2::Domain::PACKET, socket2::Type::RAW, None) {
+            Ok(socket) => socket,
+            Err(error) => {
+                icmpkit_lab::report_skip(test, &format!("no packet socket: {error}"));
+                return;
+            }
+        };
+        let (slot_size, slots, block_size) = (4096, 16, 65536);
+        let mut map = TxRingMap::new(&socket, slot_size, slots, block_size).unwrap();
+        let past_the_end = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            map.request_send(slots, 64);
+        }));
+        assert!(past_the_end.is_err(), "slot {slots} of {slots} was written");
+        // Inside the ring all is as before: every slot ours.
+        assert!((0..slots).all(|slot| map.status(slot) == SlotStatus::Available));
+        assert!(map.frame_mut(slots - 1).is_some());
     }
 
     #[test]
