@@ -5,93 +5,19 @@
 //! readers...) must all show empty capability sets in
 //! `/proc/<pid>/task/*/status` while the command runs.
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
-use icmpkit_lab::{Ns, Skip, lab_or_skip, require_or_skip};
+use icmpkit_lab::{CapableCopy, NOBODY, Ns, lab_or_skip, require_or_skip, thread_capabilities};
 
 mod common;
 use common::{ICMPKIT, Running};
 
-const NOBODY: u32 = 65_534;
-
-/// A copy of the binary with `cap_net_raw+ep`, in a directory of its own
-/// (removed on drop) that `nobody` can enter.
-struct CapableCopy {
-    dir: PathBuf,
-    binary: PathBuf,
-}
-
-impl CapableCopy {
-    fn new(test: &str) -> Result<CapableCopy, Skip> {
-        icmpkit_lab::require_tool("setcap")?;
-        let dir = std::env::temp_dir().join(format!("icmpkit-caps-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the copy's directory");
-        let copy = CapableCopy {
-            binary: dir.join("icmpkit"),
-            dir,
-        };
-        let open = std::fs::Permissions::from_mode(0o755);
-        std::fs::set_permissions(&copy.dir, open.clone()).expect("chmod the directory");
-        std::fs::copy(ICMPKIT, &copy.binary).expect("copy icmpkit");
-        std::fs::set_permissions(&copy.binary, open).expect("chmod the copy");
-        let setcap = Command::new("setcap")
-            .arg("cap_net_raw+ep")
-            .arg(&copy.binary)
-            .output()
-            .expect("run setcap");
-        if !setcap.status.success() {
-            return Err(Skip::new(format!(
-                "setcap refused on {} (no xattr support?): {}",
-                copy.dir.display(),
-                icmpkit_lab::output_text(&setcap)
-            )));
-        }
-        Ok(copy)
-    }
-
-    /// `icmpkit <command> <args>` as nobody inside `ns`.
-    fn start(&self, ns: &Ns, command: &str, args: &[&str]) -> Running {
-        let mut line = ns.run_as(NOBODY, NOBODY, &self.binary);
-        line.arg(command).args(args);
-        Running::spawn(line)
-    }
-}
-
-impl Drop for CapableCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// (tid, CapEff, CapPrm) of every thread of `pid`.
-fn thread_capabilities(pid: u32) -> Vec<(String, u64, u64)> {
-    let tasks = Path::new("/proc").join(pid.to_string()).join("task");
-    let mut threads = Vec::new();
-    for entry in std::fs::read_dir(&tasks)
-        .expect("list the command's threads")
-        .flatten()
-    {
-        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
-            continue; // ended meanwhile
-        };
-        let field = |name: &str| {
-            let line = status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .unwrap_or_else(|| panic!("no {name} in {status}"));
-            u64::from_str_radix(line.trim(), 16).expect("a hex capability mask")
-        };
-        threads.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            field("CapEff:"),
-            field("CapPrm:"),
-        ));
-    }
-    threads
+/// `icmpkit <command> <args>` from `copy`, as nobody inside `ns`.
+fn start(copy: &CapableCopy, ns: &Ns, command: &str, args: &[&str]) -> Running {
+    let mut line = ns.run_as(NOBODY, NOBODY, copy.binary());
+    line.arg(command).args(args);
+    Running::spawn(line)
 }
 
 /// Runs `icmpkit <command> <args>` from the capable copy as nobody in a
@@ -105,9 +31,9 @@ fn assert_every_thread_dropped(
     worked: impl Fn(&str) -> bool,
 ) {
     let lab = lab_or_skip!(test);
-    let copy = require_or_skip!(test, CapableCopy::new(test));
+    let copy = require_or_skip!(test, CapableCopy::new(Path::new(ICMPKIT), test));
     let ns = lab.namespace("caps").expect("namespace");
-    let mut running = copy.start(&ns, command, args);
+    let mut running = start(&copy, &ns, command, args);
     // Long enough to resolve, open, drop and start every thread.
     std::thread::sleep(Duration::from_millis(1500));
     assert!(

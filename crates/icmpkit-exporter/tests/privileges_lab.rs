@@ -8,88 +8,13 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::Duration;
 
 use common::{EXPORTER, Process, TempDir, http, sample, wait_for};
-use icmpkit_lab::{Skip, lab_or_skip, require_or_skip};
+use icmpkit_lab::{CapableCopy, NOBODY, lab_or_skip, require_or_skip, thread_capabilities};
 
-const NOBODY: u32 = 65_534;
 const PORT: u16 = 9375;
-
-/// A copy of the exporter with `cap_net_raw+ep`, in a directory of its own
-/// (removed on drop) that `nobody` can enter.
-struct CapableCopy {
-    dir: PathBuf,
-    binary: PathBuf,
-}
-
-impl CapableCopy {
-    fn new(test: &str) -> Result<CapableCopy, Skip> {
-        icmpkit_lab::require_tool("setcap")?;
-        let dir = std::env::temp_dir().join(format!(
-            "icmpkit-exporter-caps-{}-{test}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the copy's directory");
-        let copy = CapableCopy {
-            binary: dir.join("icmpkit-exporter"),
-            dir,
-        };
-        let open = std::fs::Permissions::from_mode(0o755);
-        std::fs::set_permissions(&copy.dir, open.clone()).expect("chmod the directory");
-        std::fs::copy(EXPORTER, &copy.binary).expect("copy the exporter");
-        std::fs::set_permissions(&copy.binary, open).expect("chmod the copy");
-        let setcap = Command::new("setcap")
-            .arg("cap_net_raw+ep")
-            .arg(&copy.binary)
-            .output()
-            .expect("run setcap");
-        if !setcap.status.success() {
-            return Err(Skip::new(format!(
-                "setcap refused on {} (no xattr support?): {}",
-                copy.dir.display(),
-                icmpkit_lab::output_text(&setcap)
-            )));
-        }
-        Ok(copy)
-    }
-}
-
-impl Drop for CapableCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// (tid, CapEff, CapPrm) of every thread of `pid`.
-fn thread_capabilities(pid: u32) -> Vec<(String, u64, u64)> {
-    let tasks = Path::new("/proc").join(pid.to_string()).join("task");
-    let mut threads = Vec::new();
-    for entry in std::fs::read_dir(&tasks)
-        .expect("list the exporter's threads")
-        .flatten()
-    {
-        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
-            continue; // ended meanwhile
-        };
-        let field = |name: &str| {
-            let line = status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .unwrap_or_else(|| panic!("no {name} in {status}"));
-            u64::from_str_radix(line.trim(), 16).expect("a hex capability mask")
-        };
-        threads.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            field("CapEff:"),
-            field("CapPrm:"),
-        ));
-    }
-    threads
-}
 
 fn assert_nothing_held(exporter: &Process, when: &str) {
     let threads = thread_capabilities(exporter.child.id());
@@ -114,7 +39,7 @@ fn assert_nothing_held(exporter: &Process, when: &str) {
 fn privileges_are_dropped_and_reloads_and_probes_still_work() {
     let test = "privileges_are_dropped_and_reloads_and_probes_still_work";
     let lab = lab_or_skip!(test);
-    let copy = require_or_skip!(test, CapableCopy::new(test));
+    let copy = require_or_skip!(test, CapableCopy::new(Path::new(EXPORTER), test));
     let pair = lab.pair().expect("pair");
     let client = pair.client();
     let dir = TempDir::new(test);
@@ -128,7 +53,7 @@ fn privileges_are_dropped_and_reloads_and_probes_still_work() {
         .unwrap()
     };
     write("'10.1.0.2'");
-    let mut command = client.run_as(NOBODY, NOBODY, &copy.binary);
+    let mut command = client.run_as(NOBODY, NOBODY, copy.binary());
     command.args([
         format!("--web.listen-address=127.0.0.1:{PORT}"),
         format!("--config.file={}", config.display()),

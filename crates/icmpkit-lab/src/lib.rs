@@ -50,6 +50,7 @@
 //! commands it runs. [`Lab::crafted_path`] plays a path of routers whose time exceeded errors
 //! carry RFC 4884 extensions (MPLS labels, interface information) built with icmpkit-wire.
 
+mod capabilities;
 mod capture;
 mod crafted;
 mod error;
@@ -58,6 +59,7 @@ mod link;
 mod ns;
 mod topology;
 
+pub use capabilities::{CapableCopy, NOBODY, thread_capabilities};
 pub use capture::Capture;
 pub use crafted::{CraftedPath, ExtensionsOf, extension_structure, sample};
 pub use error::{Error, Result, Skip};
