@@ -607,7 +607,7 @@ fn ping_refusals_name_the_flag() {
         ),
         (
             &["ping", "-s", "70000", "-c", "1", "127.0.0.1"][..],
-            "icmpkit: invalid option: -s must be between 0 and 65507 (got 70000)",
+            "icmpkit: invalid option: -s must be between 0 and 65507 for IPv4 (got 70000)",
         ),
     ] {
         let out = run(args);

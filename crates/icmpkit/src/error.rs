@@ -132,6 +132,18 @@ pub enum InvalidReason {
         /// The value given, when known.
         got: Option<u64>,
     },
+    /// An echo payload outside `min..=max`, `max` being the most one packet
+    /// of `family` carries.
+    PayloadFor {
+        /// The smallest payload accepted.
+        min: u64,
+        /// The largest payload one packet of `family` carries.
+        max: u64,
+        /// The payload asked for.
+        got: u64,
+        /// The family whose limit it is.
+        family: Family,
+    },
     /// A real number outside `min..=max` (or not a number).
     BetweenReal {
         /// The smallest value accepted.
@@ -224,6 +236,25 @@ pub enum InvalidReason {
     NothingChosen,
 }
 
+/// Refuses an echo payload (`payload_size`) below `min` or above what one
+/// packet of `family` carries (`Family::max_icmp_data`: iputils' limits):
+/// the one check ping and sweep make.
+pub(crate) fn check_payload_size(size: usize, min: usize, family: Family) -> Result<()> {
+    let max = family.max_icmp_data();
+    if (min..=max).contains(&size) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "payload_size",
+        InvalidReason::PayloadFor {
+            min: min as u64,
+            max: max as u64,
+            got: size as u64,
+            family,
+        },
+    ))
+}
+
 fn family_name(family: Family) -> &'static str {
     match family {
         Family::V4 => "IPv4",
@@ -243,6 +274,16 @@ impl fmt::Display for InvalidReason {
                     None => Ok(()),
                 }
             }
+            PayloadFor {
+                min,
+                max,
+                got,
+                family,
+            } => write!(
+                f,
+                "must be between {min} and {max} for {} (got {got})",
+                family_name(*family)
+            ),
             BetweenReal { min, max, got } => {
                 write!(f, "must be between {min:?} and {max:?} (got {got})")
             }

@@ -99,17 +99,7 @@ impl PingOptions {
 
     /// Rejects a payload too large for one packet of `family`.
     pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
-        let max = family.max_icmp_data();
-        if self.payload_size > max {
-            let got = Some(self.payload_size as u64);
-            let reason = InvalidReason::Between {
-                min: 0,
-                max: max as u64,
-                got,
-            };
-            return Err(Error::invalid("payload_size", reason));
-        }
-        Ok(())
+        crate::error::check_payload_size(self.payload_size, 0, family)
     }
 }
 

@@ -130,18 +130,7 @@ impl SweepOptions {
     /// Rejects a payload outside what one echo request of `family` can
     /// carry (ping's limits: 65507 for IPv4, 65527 for IPv6).
     pub(crate) fn check_payload(&self, family: Family) -> Result<()> {
-        let max = family.max_icmp_data();
-        if (MIN_PAYLOAD..=max).contains(&self.payload_size) {
-            return Ok(());
-        }
-        Err(Error::invalid(
-            "payload_size",
-            InvalidReason::Between {
-                min: MIN_PAYLOAD as u64,
-                max: max as u64,
-                got: Some(self.payload_size as u64),
-            },
-        ))
+        crate::error::check_payload_size(self.payload_size, MIN_PAYLOAD, family)
     }
 
     /// Rejects options no sweep can run (what [`SweepOptionsBuilder::build`]
