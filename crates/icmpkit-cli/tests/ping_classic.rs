@@ -65,23 +65,7 @@ impl Drop for SlowResponder {
 
 /// Decimal numbers (RTTs) masked as `T`.
 fn masked(line: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        let time = run.matches('.').count() == 1 && !run.ends_with('.');
-        out.push_str(if time { "T" } else { run });
-        run.clear();
-    };
-    for ch in line.chars() {
-        if ch.is_ascii_digit() || ch == '.' {
-            run.push(ch);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut run, &mut out);
-    out
+    common::mask_times(line)
 }
 
 #[test]

@@ -31,24 +31,7 @@ fn text(bytes: &[u8]) -> String {
 /// both sides) becomes `T`, `[HH:MM:SS]` becomes `[CLOCK]`. Addresses
 /// (three dots) and counts stay.
 fn masked(text: &str) -> String {
-    let mut out = String::new();
-    let mut run = String::new();
-    let flush = |run: &mut String, out: &mut String| {
-        let dots = run.matches('.').count();
-        let is_time = dots == 1 && !run.starts_with('.') && !run.ends_with('.') && run.len() > 2;
-        out.push_str(if is_time { "T" } else { run });
-        run.clear();
-    };
-    for ch in text.chars() {
-        if ch.is_ascii_digit() || ch == '.' {
-            run.push(ch);
-        } else {
-            flush(&mut run, &mut out);
-            out.push(ch);
-        }
-    }
-    flush(&mut run, &mut out);
-    clock_masked(&out)
+    clock_masked(&common::mask_times(text))
 }
 
 fn clock_masked(text: &str) -> String {

@@ -46,6 +46,16 @@ fn pair_with_hosts(lab: &Lab) -> icmpkit_lab::Chain {
     pair
 }
 
+/// Writes a config of one target group: `hosts` (YAML list items) probed
+/// every `interval`, labelled `site: lab`.
+fn write_lab_targets(config: &std::path::Path, hosts: &str, interval: &str) {
+    std::fs::write(
+        config,
+        format!("targets:\n- hosts: [{hosts}]\n  interval: {interval}\n  labels: {{site: lab}}\n"),
+    )
+    .unwrap()
+}
+
 #[test]
 fn reload_by_post_and_sighup_and_a_bad_config_keeps_the_old() {
     let test = "reload_by_post_and_sighup_and_a_bad_config_keeps_the_old";
@@ -54,13 +64,7 @@ fn reload_by_post_and_sighup_and_a_bad_config_keeps_the_old() {
     let client = pair.client();
     let dir = TempDir::new(test);
     let config = dir.path("config.yml");
-    let write = |hosts: &str| {
-        std::fs::write(
-            &config,
-            format!("targets:\n- hosts: [{hosts}]\n  interval: 100ms\n  labels: {{site: lab}}\n"),
-        )
-        .unwrap()
-    };
+    let write = |hosts: &str| write_lab_targets(&config, hosts, "100ms");
     write("'10.1.0.2'");
     let config_arg = format!("--config.file={}", config.display());
     let mut exporter = start_exporter(client, PORT, &[&config_arg], &dir);
@@ -127,13 +131,7 @@ fn a_reload_keeps_the_counters_of_unchanged_targets() {
     let client = pair.client();
     let dir = TempDir::new(test);
     let config = dir.path("config.yml");
-    let write = |hosts: &str| {
-        std::fs::write(
-            &config,
-            format!("targets:\n- hosts: [{hosts}]\n  interval: 50ms\n  labels: {{site: lab}}\n"),
-        )
-        .unwrap()
-    };
+    let write = |hosts: &str| write_lab_targets(&config, hosts, "50ms");
     write("'10.1.0.2', '127.0.0.2'");
     let config_arg = format!("--config.file={}", config.display());
     let _exporter = start_exporter(client, PORT, &[&config_arg], &dir);

@@ -244,3 +244,27 @@ fn read_all(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinH
         String::from_utf8_lossy(&bytes).into_owned()
     })
 }
+
+/// `text` with every decimal number (one dot, digits on both sides: an RTT
+/// or a time) masked as `T`, so two tools' lines compare; addresses (three
+/// dots) and counts stay.
+pub fn mask_times(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let dots = run.matches('.').count();
+        let is_time = dots == 1 && !run.starts_with('.') && !run.ends_with('.') && run.len() > 2;
+        out.push_str(if is_time { "T" } else { run });
+        run.clear();
+    };
+    for ch in text.chars() {
+        if ch.is_ascii_digit() || ch == '.' {
+            run.push(ch);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(ch);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
